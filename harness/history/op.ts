@@ -1,0 +1,97 @@
+/**
+ * The operation: the one record every part of faultline shares.
+ *
+ * A history is a sequence of operations in index order. A client's operation appears twice: an
+ * `invoke` when it starts and a completion when it ends: `ok` (it happened), `fail` (it certainly
+ * did not happen) or `info` (unknown: it may have happened, now or at any later time). A worker
+ * whose operation ended in `info` continues under a new process id (old id + concurrency), as in
+ * Jepsen, so that one process never has two operations open at once. Nemesis operations use the
+ * process `"nemesis"`. Times are integer nanoseconds since the test started (virtual time in
+ * simulation). Readers of foreign formats keep fields they do not know (Jepsen's `:key`, say).
+ */
+import { z } from "zod";
+
+export type OpType = "invoke" | "ok" | "fail" | "info";
+export type Process = number | "nemesis";
+
+export interface Op {
+  readonly index: number;
+  readonly time: number;
+  readonly process: Process;
+  readonly type: OpType;
+  readonly f: string;
+  readonly value: unknown;
+  readonly node?: string;
+  readonly error?: unknown;
+  /** Fields of foreign formats that faultline has no name for, kept as read. */
+  readonly [field: string]: unknown;
+}
+
+export const opTypeSchema = z.enum(["invoke", "ok", "fail", "info"]);
+export const processSchema = z.union([z.number().int().nonnegative(), z.literal("nemesis")]);
+
+export const opSchema = z.looseObject({
+  index: z.number().int().nonnegative(),
+  time: z.number().int().nonnegative(),
+  process: processSchema,
+  type: opTypeSchema,
+  f: z.string(),
+  value: z.unknown(),
+  node: z.string().optional(),
+  error: z.unknown().optional(),
+});
+
+/** A transaction micro-op: `["r", k, v]`, `["w", k, v]`, `["append", k, v]`. */
+export type MicroOpKind = "r" | "w" | "append";
+export type Key = string | number;
+export type MicroOp = readonly [MicroOpKind, Key, unknown];
+
+export const isClientOp = (op: Op): boolean => op.process !== "nemesis";
+export const isInvoke = (op: Op): boolean => op.type === "invoke";
+export const isCompletion = (op: Op): boolean => op.type !== "invoke";
+
+/** One client operation with its invocation and (if it has one) its completion. */
+export interface OpPair {
+  readonly invoke: Op;
+  /** Absent when the history ended before the operation completed. */
+  readonly complete?: Op;
+}
+
+/**
+ * Pairs every invocation with the completion of the same process that follows it. A completion
+ * with no open invocation, or a second invocation on a process that already has one open, is a
+ * malformed history: the error names the index.
+ */
+export function pairOps(history: readonly Op[]): OpPair[] {
+  const pairs: OpPair[] = [];
+  const open = new Map<Process, number>();
+  for (const op of history) {
+    if (op.type === "invoke") {
+      if (open.has(op.process)) {
+        throw new HistoryShapeError(
+          `index ${op.index}: process ${String(op.process)} invoked a new operation while one was still open`,
+        );
+      }
+      open.set(op.process, pairs.length);
+      pairs.push({ invoke: op });
+    } else {
+      const at = open.get(op.process);
+      if (at === undefined) {
+        // Nemesis completions without an invocation are tolerated (some formats log only them).
+        if (op.process === "nemesis") continue;
+        throw new HistoryShapeError(
+          `index ${op.index}: process ${String(op.process)} completed an operation it never invoked`,
+        );
+      }
+      open.delete(op.process);
+      const pair = pairs[at]!;
+      pairs[at] = { invoke: pair.invoke, complete: op };
+    }
+  }
+  return pairs;
+}
+
+/** A history that parses but does not make sense (a completion with no invocation, say). */
+export class HistoryShapeError extends Error {
+  override name = "HistoryShapeError";
+}

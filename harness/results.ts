@@ -1,0 +1,54 @@
+/**
+ * Verdicts and their composition.
+ *
+ * Every checker answers `true` (the property holds), `false` (a counterexample was found) or
+ * `"unknown"` (it could not decide: budget exhausted, history too ambiguous; the result says why).
+ * Composition follows Jepsen: `false` outranks `"unknown"`, which outranks `true`. Exit codes are
+ * Jepsen's too: 0 valid, 1 invalid, 2 unknown, 254 bad arguments or input, 255 internal error.
+ */
+export type Verdict = true | false | "unknown";
+
+export interface CheckResult {
+  readonly valid: Verdict;
+  /** Why the verdict is "unknown", or a one-line summary of what was found. */
+  readonly reason?: string;
+  readonly [detail: string]: unknown;
+}
+
+export interface Results {
+  readonly valid: Verdict;
+  readonly checkers: Readonly<Record<string, CheckResult>>;
+}
+
+const rank = (v: Verdict): number => (v === false ? 2 : v === "unknown" ? 1 : 0);
+
+/** The worst of several verdicts; the empty composition is valid. */
+export function worstVerdict(verdicts: Iterable<Verdict>): Verdict {
+  let worst: Verdict = true;
+  for (const v of verdicts) if (rank(v) > rank(worst)) worst = v;
+  return worst;
+}
+
+export function composeResults(checkers: Record<string, CheckResult>): Results {
+  return { valid: worstVerdict(Object.values(checkers).map((r) => r.valid)), checkers };
+}
+
+export const ExitCode = {
+  valid: 0,
+  invalid: 1,
+  unknown: 2,
+  badInput: 254,
+  internal: 255,
+} as const;
+
+export function exitCodeFor(v: Verdict): number {
+  return v === true ? ExitCode.valid : v === false ? ExitCode.invalid : ExitCode.unknown;
+}
+
+/** Worst exit code of several: 255 > 254 > 1 > 2 > 0 (an invalid verdict outranks an unknown one). */
+export function worstExitCode(codes: Iterable<number>): number {
+  const order = [ExitCode.valid, ExitCode.unknown, ExitCode.invalid, ExitCode.badInput, ExitCode.internal];
+  let worst = 0;
+  for (const c of codes) if (order.indexOf(c as never) > order.indexOf(worst as never)) worst = c;
+  return worst;
+}

@@ -1,0 +1,143 @@
+/**
+ * The runtime: the only door between a node (or a client) and the outside world.
+ *
+ * Every node and client touches time, randomness, the network and the disk only through the
+ * `Runtime` it is given, so the same engine code runs in a deterministic simulation (virtual time,
+ * seeded randomness, a simulated network and disk, byte-identical replays) and as a real process
+ * (wall clock, TCP on loopback, real files with fsync). The `World` is the harness's view of all
+ * endpoints at once: it starts node programs, and crashes, pauses, partitions and skews them.
+ *
+ * Units: every time and duration here is in nanoseconds.
+ */
+import type { Random } from "./random.ts";
+
+export type { Random } from "./random.ts";
+
+export interface Clock {
+  /**
+   * This endpoint's reading of wall time, ns: true time plus this endpoint's offset and drift.
+   * It jumps when a clock nemesis bumps it and may run backwards. Leases and timestamps use it;
+   * it is exactly what clock skew breaks.
+   */
+  nowNs(): number;
+  /**
+   * A monotonic reading, ns, untouched by offsets (it still runs at the endpoint's drifted rate).
+   * Timeouts and durations use it.
+   */
+  monotonicNs(): number;
+  /** Resolves after `durationNs` of true elapsed time (never on a crashed endpoint). */
+  sleep(durationNs: number): Promise<void>;
+  /** Calls `callback` after `durationNs` unless cancelled first; returns the cancel function. */
+  setTimer(durationNs: number, callback: () => void): () => void;
+}
+
+export interface NetworkEndpoint {
+  /**
+   * Sends a message to the endpoint named `to`. Delivery is not guaranteed: a message may be
+   * delayed, lost, duplicated or reordered, and loss raises no error. Messages must be plain JSON
+   * values (the real runtime sends them as JSON; the simulation copies them), so a receiver never
+   * shares an object with its sender.
+   */
+  send(to: string, message: unknown): void;
+  /** Sets the single handler for messages that arrive at this endpoint. */
+  onMessage(handler: (from: string, message: unknown) => void): void;
+}
+
+/**
+ * A node's own files. Writes are volatile until `fsync` of that file returns: a crash discards
+ * every write not yet fsynced, and may leave a torn prefix of the oldest unsynced write at the
+ * place it was written. `rename` and `remove` are atomic and durable when they resolve.
+ */
+export interface Disk {
+  /** Whole file content, or undefined when the file does not exist. */
+  read(file: string): Promise<Uint8Array | undefined>;
+  /** Writes bytes at an offset (extending the file, zero-filling any hole); volatile until fsync. */
+  write(file: string, offsetBytes: number, data: Uint8Array): Promise<void>;
+  /** Appends bytes at the end of the file (creating it); volatile until fsync. */
+  append(file: string, data: Uint8Array): Promise<void>;
+  /** Cuts the file to `sizeBytes`; volatile until fsync. */
+  truncate(file: string, sizeBytes: number): Promise<void>;
+  /** Makes every earlier write, append and truncate of this file durable. */
+  fsync(file: string): Promise<void>;
+  /** Size in bytes as this node sees it now (unsynced writes included), or undefined. */
+  size(file: string): Promise<number | undefined>;
+  list(): Promise<string[]>;
+  rename(from: string, to: string): Promise<void>;
+  remove(file: string): Promise<void>;
+}
+
+export interface Runtime {
+  /** The endpoint's name: a node ("n1") or a client ("c3"). */
+  readonly name: string;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly net: NetworkEndpoint;
+  readonly disk: Disk;
+  /**
+   * Runs `body` as a task of this endpoint. When the endpoint crashes, its tasks stop where they
+   * are: their pending sleeps, timers, messages and disk operations never resume. An error thrown
+   * by a task is a bug in the program and stops the world with that error.
+   */
+  spawn(name: string, body: () => Promise<void>): void;
+}
+
+/** Called with a fresh runtime each time a node starts, and again after each restart. */
+export type NodeProgram = (rt: Runtime) => void | Promise<void>;
+
+/** Who drops whom: `grudge.get(a)` holds the endpoints whose messages `a` drops (one-way allowed). */
+export type Grudge = ReadonlyMap<string, ReadonlySet<string>>;
+
+export interface LinkFaults {
+  /** Extra one-way latency added to every message, ns (mean of an exponential distribution). */
+  readonly extraLatencyNs?: number;
+  /** Probability that a message is lost. */
+  readonly lossProbability?: number;
+  /** Probability that a message is delivered twice. */
+  readonly duplicateProbability?: number;
+  /** Probability that a message is held back long enough to arrive after later ones. */
+  readonly reorderProbability?: number;
+}
+
+export interface ClockSetting {
+  readonly offsetNs?: number;
+  /** Rate error in parts per million: +1000 runs 0.1% fast. */
+  readonly driftPpm?: number;
+}
+
+export interface EndpointState {
+  readonly name: string;
+  readonly kind: "node" | "client";
+  readonly up: boolean;
+  readonly paused: boolean;
+  readonly clockOffsetNs: number;
+  readonly driftPpm: number;
+}
+
+export interface World {
+  readonly mode: "sim" | "real";
+  /** True time since the test started, ns (virtual in simulation). History timestamps come from here. */
+  nowNs(): number;
+  /** The harness's own seeded random source (generators, nemesis choices). */
+  readonly random: Random;
+  /** Resolves after `durationNs` of true time. */
+  sleep(durationNs: number): Promise<void>;
+  /** A runtime for a client endpoint. Clients are never crashed; partitions may still cut them off. */
+  clientRuntime(name: string): Runtime;
+  /** Registers a node and starts its program. `restart` runs the program again on the surviving disk. */
+  startNode(name: string, program: NodeProgram): void;
+  crash(node: string): void;
+  restart(node: string): void;
+  /** Freezes a node: no timer fires and no message is handled until `resume`; its state is kept. */
+  pause(node: string): void;
+  resume(node: string): void;
+  setGrudge(grudge: Grudge): void;
+  heal(): void;
+  setLinkFaults(faults: LinkFaults): void;
+  setClock(node: string, setting: ClockSetting): void;
+  endpoints(): EndpointState[];
+  /**
+   * Runs the harness's main task to completion. In simulation this drives the scheduler until
+   * `main` settles, and throws `SimulationBudgetError` when the event or virtual-time budget runs out.
+   */
+  run<T>(main: () => Promise<T>): Promise<T>;
+}

@@ -8,10 +8,28 @@
  */
 export type Verdict = true | false | "unknown";
 
+/**
+ * One instance of an anomaly, as data plus the words a person reads: `explanation` is plain text,
+ * possibly several lines (Elle's Let/Then form for a cycle; for linearizability the key, the
+ * operation that could not be placed and the prefix; for a lost write its value and times).
+ */
+export interface AnomalyCase {
+  readonly explanation: string;
+  readonly [detail: string]: unknown;
+}
+
 export interface CheckResult {
   readonly valid: Verdict;
   /** Why the verdict is "unknown", or a one-line summary of what was found. */
   readonly reason?: string;
+  /**
+   * Anomalies found, by class name as Elle spells them ("G2-item", "lost-update") or the
+   * checker's own ("nonlinearizable", "lost", "wrong-total"). Reports render these generically:
+   * the class, its count, and its first cases in full. A checker may list only the first few
+   * cases of a class; `anomalyCounts` then gives the true totals.
+   */
+  readonly anomalies?: Readonly<Record<string, readonly AnomalyCase[]>>;
+  readonly anomalyCounts?: Readonly<Record<string, number>>;
   readonly [detail: string]: unknown;
 }
 

@@ -1,7 +1,89 @@
-/** `faultline run` (placeholder until its issue lands). */
-import { ExitCode } from "../harness/results.ts";
+/**
+ * `faultline run`: parse and validate the options, resolve every default (the seed included) so
+ * the run can be reproduced from one printed command line, execute the test, print the verdict,
+ * the store folder and that command. SIGINT/SIGTERM stop the generator; the runner still heals
+ * every fault and the recorded history is kept and checked.
+ */
+import { randomInt } from "node:crypto";
+import { exitCodeFor } from "../harness/results.ts";
+import { UsageError } from "./main.ts";
+import { parseCommandLine, validateOptions } from "./options.ts";
+import { systems } from "./registry.ts";
+import { runConfigSchema, runOptionSpec, type RunConfig } from "./runConfig.ts";
+import { executeRun, plainSummary } from "./execute.ts";
 
-export async function runCommand(_args: string[]): Promise<number> {
-  process.stderr.write("faultline run: not built yet\n");
-  return ExitCode.internal;
+export const runUsage = `Usage: faultline run [options]
+
+  --system NAME          system under test (${Object.keys(systems).join(", ")})
+  --workload NAME        workload
+  --nemesis LIST         none, or a comma-separated list of fault packages
+  --nemesis-interval S   seconds between faults (default 5)
+  --nodes N              number of nodes (default: the system's)
+  --concurrency N        client workers (default 10)
+  --time-limit S         seconds of test time for the main phase (default 30)
+  --rate N               client operations per second over all workers (default 100)
+  --replication MODE     engine: sync | async | quorum
+  --isolation LEVEL      engine: read-committed | snapshot | serializable
+  --read-from WHERE      engine: writer | replicas
+  --leases               engine: the writer serves reads under a lease
+  --bug NAME             switch on a deliberate fault (repeatable)
+  --seed N               the seed (default: random; printed in the reproduce command)
+  --mode sim|process     deterministic simulation (default) or real processes
+  --store DIR            where runs are stored (default ./store)
+  --name NAME            test name (default from system and workload)
+  --quiet                print only the verdict lines`;
+
+export function resolveRunConfig(args: string[]): RunConfig | "help" {
+  const { values } = parseCommandLine("run", args, runOptionSpec, false);
+  if (values.help === true) return "help";
+  const parsed = validateOptions(runConfigSchema, values);
+  const system = systems[parsed.system];
+  if (system === undefined) throw new UsageError(`--system: no system named "${parsed.system}"`);
+  const seed = parsed.seed ?? randomInt(0, 2 ** 31);
+  const nodes = parsed.nodes ?? system.defaultNodes;
+  const name =
+    parsed.name ??
+    [
+      parsed.system,
+      parsed.workload,
+      ...(parsed.system === "engine" ? [parsed.replication, parsed.isolation] : []),
+      ...parsed.nemesis,
+    ].join("-");
+  return { ...parsed, seed, nodes, name };
+}
+
+export async function runCommand(args: string[]): Promise<number> {
+  const config = resolveRunConfig(args);
+  if (config === "help") {
+    process.stdout.write(runUsage + "\n");
+    return 0;
+  }
+  if (config.mode === "process") {
+    throw new UsageError("--mode process (real OS processes) is not built yet; use --mode sim");
+  }
+  const controller = new AbortController();
+  const onSignal = (signal: string) => {
+    if (controller.signal.aborted) return;
+    process.stderr.write(
+      `\nfaultline run: ${signal}: stopping the generator, healing, keeping what was recorded…\n`,
+    );
+    controller.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    if (!config.quiet) {
+      process.stdout.write(
+        `faultline run: ${config.name}, seed ${config.seed}, ${config.mode}, ${config["time-limit"]} s\n`,
+      );
+    }
+    const result = await executeRun(config, { signal: controller.signal });
+    if (result.aborted)
+      process.stdout.write(`interrupted: ${result.history.length} operations recorded and checked\n`);
+    process.stdout.write(plainSummary(config, result.results, result.storeDir, result.reproduceCommand));
+    return exitCodeFor(result.results.valid);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
 }

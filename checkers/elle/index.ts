@@ -1,20 +1,176 @@
 /**
- * Elle-style transactional checking: the entry point the CLI and workloads call. (Placeholder
- * until the checker lands: it answers "unknown" rather than guess.)
+ * Elle-style transactional checking: the entry point the CLI and workloads call. The pipeline:
+ * read the transactions; let the workload (list-append or rw-register) infer versions, report the
+ * anomalies visible without a graph and add ww/wr/rw edges; add process and realtime edges when
+ * the model needs them; find and classify cycles; then judge the anomalies found against the
+ * model (Elle's lattice) and explain each one. The result is plain data; `elleReportFiles` turns
+ * its explanations into the files the store writes under `elle/`.
  */
-import type { BudgetLimits } from "../../harness/budget.ts";
+import { Budget, type BudgetLimits } from "../../harness/budget.ts";
 import type { Op } from "../../harness/history/op.ts";
-import type { CheckResult } from "../../harness/results.ts";
+import type { AnomalyCase, CheckResult, Verdict } from "../../harness/results.ts";
+import { findCycles, type OrderVariant } from "./cycles.ts";
+import { explainCycle } from "./explain.ts";
+import { EdgeList, Graph } from "./graph.ts";
+import { AnomalySink, type WorkloadInference } from "./inference.ts";
+import { inferListAppend } from "./list-append.ts";
+import { anomaliesForbiddenBy, canonicalModelName, modelBoundary, modelNames } from "./models.ts";
+import { addProcessEdges, addRealtimeEdges } from "./orders.ts";
+import { inferRwRegister } from "./rw-register.ts";
+import { readTxns } from "./txns.ts";
 
 export interface ElleCheckOptions {
   readonly workload: "append" | "rw-register";
   /** An Elle consistency model name, e.g. "serializable", "snapshot-isolation", "strict-serializable". */
   readonly model: string;
   readonly budget?: BudgetLimits;
+  /** Time bound for the cycle search inside one strongly connected component (default 10 s). */
+  readonly componentTimeLimitMs?: number;
+  /** rw-register: each key is sequentially consistent (per-process version order). */
+  readonly sequentialKeys?: boolean;
+  /** rw-register: each key is linearizable (realtime version order). */
+  readonly linearizableKeys?: boolean;
+  /** Cases kept in full per anomaly class (the rest are counted). Default 32. */
+  readonly casesKeptPerClass?: number;
 }
 
-export const elleModelNames: readonly string[] = [];
+/** Every model name `--model` accepts (Elle's lattice and its aliases). */
+export const elleModelNames: readonly string[] = modelNames;
 
-export function checkElleHistory(_history: readonly Op[], _options: ElleCheckOptions): CheckResult {
-  return { valid: "unknown", reason: "the Elle checker is not built yet" };
+/** An option the caller can fix (an unknown model, say): exit 254 material, not a crash. */
+export class ElleOptionError extends Error {
+  override name = "ElleOptionError";
+}
+
+/** Severity order for listing anomaly classes; others follow alphabetically. */
+const severity = [
+  "garbage-read",
+  "duplicate-elements",
+  "incompatible-order",
+  "cyclic-versions",
+  "internal",
+  "future-read",
+  "G1a",
+  "G1b",
+  "dirty-update",
+  "lost-update",
+  "G0",
+  "G1c",
+  "G-single-item",
+  "G-nonadjacent-item",
+  "G2-item",
+];
+const rankOf = (a: string): number => {
+  const base = a.replace(/-(process|realtime)$/, "");
+  const at = severity.indexOf(base);
+  const variant = a.endsWith("-process") ? 1 : a.endsWith("-realtime") ? 2 : 0;
+  return (at === -1 ? severity.length : at) + variant * 100;
+};
+const bySeverity = (a: string, b: string): number => rankOf(a) - rankOf(b) || (a < b ? -1 : a > b ? 1 : 0);
+
+export function checkElleHistory(history: readonly Op[], options: ElleCheckOptions): CheckResult {
+  const model = canonicalModelName(options.model);
+  if (model === undefined) {
+    throw new ElleOptionError(
+      `unknown consistency model "${options.model}"; expected one of: ${elleModelNames.join(", ")}`,
+    );
+  }
+  if (options.workload !== "append" && options.workload !== "rw-register") {
+    throw new ElleOptionError(
+      `unknown Elle workload "${String(options.workload)}"; expected "append" or "rw-register"`,
+    );
+  }
+  const budget = new Budget(options.budget ?? {});
+  const forbidden = anomaliesForbiddenBy(model);
+  const needsProcess = [...forbidden].some((a) => a.endsWith("-process"));
+  const needsRealtime = [...forbidden].some((a) => a.endsWith("-realtime"));
+
+  const txns = readTxns(history);
+  const edges = new EdgeList();
+  const sink = new AnomalySink(options.casesKeptPerClass ?? 32);
+  if (needsRealtime || options.linearizableKeys) addRealtimeEdges(txns, edges);
+  if (needsProcess || options.sequentialKeys) addProcessEdges(txns, edges);
+  const inference: WorkloadInference =
+    options.workload === "append"
+      ? inferListAppend(txns, edges, sink)
+      : inferRwRegister(txns, edges, sink, {
+          sequentialKeys: options.sequentialKeys ?? false,
+          linearizableKeys: options.linearizableKeys ?? false,
+        });
+  const graph = new Graph(txns.count, edges);
+
+  const variants: OrderVariant[] = [""];
+  if (needsProcess) variants.push("-process");
+  if (needsRealtime) variants.push("-realtime");
+  const search = findCycles(graph, {
+    variants,
+    budget,
+    componentLimits: { timeLimitMs: options.componentTimeLimitMs ?? 10_000 },
+    cyclesKeptPerClass: options.casesKeptPerClass ?? 32,
+  });
+  for (const [anomaly, cycles] of search.cycles) {
+    const total = search.counts.get(anomaly) ?? cycles.length;
+    for (const cycle of cycles) sink.add(anomaly, () => explainCycle(txns, inference, cycle));
+    // Count cycles beyond those kept, so anomalyCounts stays the true total.
+    if (total > cycles.length) sink.counts.set(anomaly, (sink.counts.get(anomaly) ?? 0) + total - cycles.length);
+  }
+
+  const anomalyTypes = [...sink.counts.keys()].sort(bySeverity);
+  const anomalies: Record<string, readonly AnomalyCase[]> = {};
+  const anomalyCounts: Record<string, number> = {};
+  for (const a of anomalyTypes) {
+    anomalies[a] = sink.cases.get(a) ?? [];
+    anomalyCounts[a] = sink.counts.get(a) ?? 0;
+  }
+  const { not, alsoNot } = modelBoundary(anomalyTypes);
+  const forbiddenFound = anomalyTypes.filter((a) => forbidden.has(a));
+  const undecided = [...search.undecided].filter(([a]) => forbidden.has(a)).map(([, why]) => why);
+  const unsure = [...inference.notes, ...undecided];
+
+  let valid: Verdict;
+  let reason: string;
+  if (forbiddenFound.length > 0) {
+    valid = false;
+    reason = `${model} forbids ${forbiddenFound.join(", ")}, found in this history`;
+  } else if (unsure.length > 0) {
+    valid = "unknown";
+    reason = unsure.join("; ");
+  } else {
+    valid = true;
+    reason =
+      anomalyTypes.length === 0
+        ? `no anomalies found in ${txns.count} transactions`
+        : `found only anomalies ${model} allows: ${anomalyTypes.join(", ")}`;
+  }
+  return {
+    valid,
+    reason,
+    model,
+    workload: options.workload,
+    anomalyTypes,
+    anomalies,
+    anomalyCounts,
+    not,
+    alsoNot,
+    txnCount: txns.count,
+    edgeCount: graph.edgeCount,
+    ...(unsure.length > 0 ? { unknownReasons: unsure } : {}),
+  };
+}
+
+/**
+ * The files the store writes under `elle/`: one `<anomaly>.txt` per class found, holding every
+ * kept case's explanation (and how many more there were).
+ */
+export function elleReportFiles(result: CheckResult): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const [anomaly, cases] of Object.entries(result.anomalies ?? {})) {
+    const total = result.anomalyCounts?.[anomaly] ?? cases.length;
+    const header =
+      total > cases.length
+        ? `${anomaly}: ${total} found; the first ${cases.length} follow.`
+        : `${anomaly}: ${total} found.`;
+    files[`${anomaly}.txt`] = [header, ...cases.map((c) => c.explanation)].join("\n\n") + "\n";
+  }
+  return files;
 }

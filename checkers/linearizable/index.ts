@@ -1,10 +1,29 @@
 /**
- * Linearizability checking: the entry point the CLI and workloads call. (Placeholder until the
- * checker lands: it answers "unknown" rather than guess.)
+ * Linearizability checking: the entry point the CLI and workloads call.
+ *
+ * A history is split into independent parts by the model (by key, unless told not to), each part
+ * is searched on its own (search.ts), and the verdicts compose: one part that is not linearizable
+ * makes the history not linearizable; otherwise one part the budget could not decide makes it
+ * "unknown", with the reason. The checker reads only the history, so it checks our runs and
+ * anyone else's (Jepsen EDN, Porcupine's logs) alike.
  */
+import { Budget } from "../../harness/budget.ts";
 import type { BudgetLimits } from "../../harness/budget.ts";
-import type { Op } from "../../harness/history/op.ts";
-import type { CheckResult } from "../../harness/results.ts";
+import type { Checker } from "../../harness/checker.ts";
+import type { Key, Op } from "../../harness/history/op.ts";
+import type { CheckResult, Verdict } from "../../harness/results.ts";
+import { worstVerdict } from "../../harness/results.ts";
+import type { NonlinearizableCase } from "./explain.ts";
+import { explainViolation } from "./explain.ts";
+import type { LinearizableModel } from "./model.ts";
+import { builtinModel, builtinModelNames } from "./models.ts";
+import { prepareHistory } from "./prepare.ts";
+import { searchLinearization } from "./search.ts";
+
+export type { LinearizableModel, ModelOp } from "./model.ts";
+export { ModelInputError } from "./model.ts";
+export { builtinModel } from "./models.ts";
+export type { NonlinearizableCase } from "./explain.ts";
 
 export interface LinearizableCheckOptions {
   /** register | cas-register | multi-register | kv | set | mutex | counter | fifo-queue */
@@ -16,20 +35,84 @@ export interface LinearizableCheckOptions {
   readonly budget?: BudgetLimits;
 }
 
-export const linearizableModelNames: readonly string[] = [
-  "register",
-  "cas-register",
-  "multi-register",
-  "kv",
-  "set",
-  "mutex",
-  "counter",
-  "fifo-queue",
-];
+export const linearizableModelNames: readonly string[] = builtinModelNames;
 
-export function checkLinearizableHistory(
-  _history: readonly Op[],
-  _options: LinearizableCheckOptions,
+/** The budget of a history when the caller gives none: generous, but a bound. */
+export const defaultLinearizableBudget: Required<BudgetLimits> = {
+  timeLimitMs: 5 * 60_000,
+  memoryLimitBytes: 2 * 2 ** 30,
+};
+
+/** At most this many violation cases are listed; `anomalyCounts` holds the total. */
+export const casesListedMax = 10;
+
+/**
+ * Checks a history against a built-in model by name. An unknown model name, an `init` the model
+ * cannot take, or an operation it cannot take is a `ModelInputError` or `HistoryShapeError`
+ * (bad input: exit 254).
+ */
+export function checkLinearizableHistory(history: readonly Op[], options: LinearizableCheckOptions): CheckResult {
+  const model = builtinModel(options.model, options.init);
+  return checkLinearizable(history, model, { partition: options.partition ?? true, budget: options.budget });
+}
+
+/** Checks a history against any model, built-in or user-defined. */
+export function checkLinearizable<S>(
+  history: readonly Op[],
+  model: LinearizableModel<S>,
+  options: { readonly partition?: boolean; readonly budget?: BudgetLimits } = {},
 ): CheckResult {
-  return { valid: "unknown", reason: "the linearizability checker is not built yet" };
+  const limits = { ...defaultLinearizableBudget, ...options.budget };
+  const budget = new Budget(limits);
+  const prepared = prepareHistory(history, model, options.partition ?? true);
+  const cases: NonlinearizableCase[] = [];
+  const unknownParts: { key: Key | null; reason: string }[] = [];
+  const verdicts: Verdict[] = [];
+  let failures = 0;
+  let configurations = 0;
+  let states = 0;
+  for (const part of prepared.parts) {
+    const outcome = searchLinearization(model, part.ops, budget, limits.memoryLimitBytes);
+    configurations += outcome.configurations;
+    states += outcome.states;
+    verdicts.push(outcome.verdict);
+    if (outcome.verdict === false) {
+      failures++;
+      if (cases.length < casesListedMax) cases.push(explainViolation(model, part.key, part.ops, outcome));
+    } else if (outcome.verdict === "unknown") {
+      unknownParts.push({ key: part.key ?? null, reason: outcome.reason });
+    }
+  }
+  const valid = worstVerdict(verdicts);
+  const partsText = `${prepared.parts.length} part${prepared.parts.length === 1 ? "" : "s"}`;
+  const undecided =
+    unknownParts.length === 0 ? "" : `could not decide ${unknownParts.length} of ${partsText}: ${unknownParts[0]!.reason}`;
+  const reason =
+    valid === true
+      ? `${prepared.opCount} operations in ${partsText} are linearizable`
+      : valid === false
+        ? `${failures} of ${partsText} not linearizable${cases[0]!.key === null ? "" : ` (first: key ${JSON.stringify(cases[0]!.key)})`}` +
+          (undecided === "" ? "" : `; ${undecided}`)
+        : undecided;
+  return {
+    valid,
+    reason,
+    model: model.name,
+    partitions: prepared.parts.length,
+    opCount: prepared.opCount,
+    droppedFailed: prepared.failedCount,
+    droppedUnknownReads: prepared.unknownReadCount,
+    configurations,
+    states,
+    ...(failures === 0 ? {} : { anomalies: { nonlinearizable: cases }, anomalyCounts: { nonlinearizable: failures } }),
+    ...(unknownParts.length === 0 ? {} : { unknownParts: unknownParts.slice(0, casesListedMax) }),
+  };
+}
+
+/** The checker interface, for workloads: `linearizableChecker({ model: "cas-register", init: 0 })`. */
+export function linearizableChecker(options: Omit<LinearizableCheckOptions, "budget">): Checker {
+  return {
+    name: "linearizable",
+    check: (history, context) => checkLinearizableHistory(history, { ...options, budget: context.budget }),
+  };
 }

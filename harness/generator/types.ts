@@ -36,7 +36,16 @@ export interface PlannedOp {
 
 export type GenStep =
   | { readonly kind: "op"; readonly op: PlannedOp; readonly next: Generator }
-  | { readonly kind: "pending"; readonly next: Generator }
+  | {
+      readonly kind: "pending";
+      readonly next: Generator;
+      /**
+       * Optional: a time at which this answer may change even if no event arrives (a `sleep` ends,
+       * a `timeLimit` runs out). A runner with nothing in flight advances its clock to it and asks
+       * again; without it, only an event (an invocation or completion) can change the answer.
+       */
+      readonly wakeAtNs?: number;
+    }
   | { readonly kind: "exhausted" };
 
 export interface Generator {

@@ -1,0 +1,219 @@
+/**
+ * The dependency graph, flat: vertices are integers (transaction ids), edges live in typed arrays
+ * (compressed sparse rows), and each edge carries a bit set of its kinds (ww, wr, rw, process,
+ * realtime), so a pair of transactions related in three ways is one edge, not three objects. A
+ * million transactions and tens of millions of edges fit in a few hundred megabytes.
+ *
+ * Strongly connected components come from Tarjan's algorithm, written iteratively (an explicit
+ * stack, no recursion: a long chain of dependencies must not blow the call stack), and can be taken
+ * over any subset of edge kinds and any subset of vertices: the cycle search asks "which
+ * transactions lie on a cycle of ww and wr edges only, inside this component?" many times.
+ */
+
+export const EdgeKind = {
+  ww: 1,
+  wr: 2,
+  rw: 4,
+  process: 8,
+  realtime: 16,
+} as const;
+export type EdgeKindName = keyof typeof EdgeKind;
+
+export const edgeKindNames: readonly EdgeKindName[] = ["ww", "wr", "rw", "process", "realtime"];
+
+/** Edges as they are inferred: appended one at a time into growing typed arrays. */
+export class EdgeList {
+  from = new Int32Array(1024);
+  to = new Int32Array(1024);
+  kind = new Uint8Array(1024);
+  length = 0;
+
+  add(from: number, to: number, kind: number): void {
+    if (from === to) return; // dependency graphs have no self-edges
+    if (this.length === this.from.length) this.grow();
+    this.from[this.length] = from;
+    this.to[this.length] = to;
+    this.kind[this.length] = kind;
+    this.length++;
+  }
+
+  private grow(): void {
+    const size = this.from.length * 2;
+    const from = new Int32Array(size);
+    const to = new Int32Array(size);
+    const kind = new Uint8Array(size);
+    from.set(this.from);
+    to.set(this.to);
+    kind.set(this.kind);
+    this.from = from;
+    this.to = to;
+    this.kind = kind;
+  }
+}
+
+/** A directed graph in compressed sparse rows; parallel edges merged into one with their kinds OR-ed. */
+export class Graph {
+  /** Out-edges of v are targets[offsets[v] .. offsets[v+1]). */
+  readonly offsets: Int32Array;
+  readonly targets: Int32Array;
+  readonly kinds: Uint8Array;
+
+  constructor(
+    readonly vertexCount: number,
+    edges: EdgeList,
+  ) {
+    const n = vertexCount;
+    const counts = new Int32Array(n + 1);
+    for (let i = 0; i < edges.length; i++) counts[edges.from[i]! + 1]!++;
+    for (let v = 0; v < n; v++) counts[v + 1]! += counts[v]!;
+    const fill = counts.slice(0, n);
+    const targets = new Int32Array(edges.length);
+    const kinds = new Uint8Array(edges.length);
+    for (let i = 0; i < edges.length; i++) {
+      const at = fill[edges.from[i]!]!++;
+      targets[at] = edges.to[i]!;
+      kinds[at] = edges.kind[i]!;
+    }
+    // Merge parallel edges: lastAt[w] remembers where w last appeared among v's targets.
+    const lastAt = new Int32Array(n).fill(-1);
+    const offsets = new Int32Array(n + 1);
+    let out = 0;
+    for (let v = 0; v < n; v++) {
+      offsets[v] = out;
+      for (let i = counts[v]!; i < counts[v + 1]!; i++) {
+        const w = targets[i]!;
+        const seen = lastAt[w]!;
+        if (seen >= offsets[v]! && targets[seen] === w) {
+          kinds[seen]! |= kinds[i]!;
+        } else {
+          targets[out] = w;
+          kinds[out] = kinds[i]!;
+          lastAt[w] = out;
+          out++;
+        }
+      }
+    }
+    offsets[n] = out;
+    this.offsets = offsets;
+    this.targets = targets.slice(0, out);
+    this.kinds = kinds.slice(0, out);
+  }
+
+  get edgeCount(): number {
+    return this.targets.length;
+  }
+
+  /** The kinds of the edge v → w (0 if there is none). Linear in v's out-degree. */
+  kindsOf(v: number, w: number): number {
+    for (let i = this.offsets[v]!; i < this.offsets[v + 1]!; i++) if (this.targets[i] === w) return this.kinds[i]!;
+    return 0;
+  }
+}
+
+/**
+ * Tarjan's strongly connected components, iterative, over the edges whose kinds meet `mask`,
+ * restricted to `vertices` (all vertices when omitted). Returns the components with two or more
+ * vertices; `componentOf` (one slot per vertex of the graph, reused between calls) then holds each
+ * listed vertex's component number, and -1 for vertices on no cycle. Scratch arrays are kept
+ * between calls, so asking many small questions of one large graph costs only what they touch.
+ */
+export class SccFinder {
+  readonly componentOf: Int32Array;
+  private readonly index: Int32Array;
+  private readonly low: Int32Array;
+  private readonly member: Int32Array;
+  private readonly onStack: Uint8Array;
+  private readonly stack: Int32Array;
+  private readonly callVertex: Int32Array;
+  private readonly callEdge: Int32Array;
+  private generation = 0;
+
+  constructor(private readonly graph: Graph) {
+    const n = graph.vertexCount;
+    this.componentOf = new Int32Array(n).fill(-1);
+    this.index = new Int32Array(n).fill(-1);
+    this.low = new Int32Array(n);
+    this.member = new Int32Array(n);
+    this.onStack = new Uint8Array(n);
+    this.stack = new Int32Array(n);
+    this.callVertex = new Int32Array(n);
+    this.callEdge = new Int32Array(n);
+  }
+
+  find(mask: number, vertices?: ArrayLike<number>): Int32Array[] {
+    const { offsets, targets, kinds } = this.graph;
+    const { index, low, member, onStack, stack, callVertex, callEdge, componentOf } = this;
+    const all = vertices === undefined;
+    const gen = ++this.generation;
+    const n = all ? this.graph.vertexCount : vertices.length;
+    if (!all) for (let i = 0; i < n; i++) member[vertices[i]!] = gen;
+    const components: Int32Array[] = [];
+    let counter = 0;
+    let stackTop = 0;
+    for (let r = 0; r < n; r++) {
+      const root = all ? r : vertices[r]!;
+      if (index[root] !== -1) continue;
+      let depth = 0;
+      index[root] = low[root] = counter++;
+      stack[stackTop++] = root;
+      onStack[root] = 1;
+      callVertex[0] = root;
+      callEdge[0] = offsets[root]!;
+      depth = 1;
+      while (depth > 0) {
+        const v = callVertex[depth - 1]!;
+        let e = callEdge[depth - 1]!;
+        const end = offsets[v + 1]!;
+        let descended = false;
+        while (e < end) {
+          const w = targets[e]!;
+          const k = kinds[e]!;
+          e++;
+          if ((k & mask) === 0 || (!all && member[w] !== gen)) continue;
+          if (index[w] === -1) {
+            callEdge[depth - 1] = e;
+            index[w] = low[w] = counter++;
+            stack[stackTop++] = w;
+            onStack[w] = 1;
+            callVertex[depth] = w;
+            callEdge[depth] = offsets[w]!;
+            depth++;
+            descended = true;
+            break;
+          } else if (onStack[w] === 1 && index[w]! < low[v]!) {
+            low[v] = index[w]!;
+          }
+        }
+        if (descended) continue;
+        depth--;
+        if (low[v] === index[v]) {
+          let size = 0;
+          while (stack[stackTop - 1 - size] !== v) size++;
+          size++;
+          if (size === 1) {
+            stackTop--;
+            onStack[v] = 0;
+            componentOf[v] = -1;
+          } else {
+            const component = stack.slice(stackTop - size, stackTop);
+            const id = components.length;
+            for (const x of component) {
+              onStack[x] = 0;
+              componentOf[x] = id;
+            }
+            stackTop -= size;
+            components.push(component);
+          }
+        }
+        if (depth > 0) {
+          const parent = callVertex[depth - 1]!;
+          if (low[v]! < low[parent]!) low[parent] = low[v]!;
+        }
+      }
+    }
+    // Leave index[] clean for the next call; only the vertices we touched need it.
+    if (all) index.fill(-1);
+    else for (let i = 0; i < n; i++) index[vertices[i]!] = -1;
+    return components;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * What a workload's inference hands to the rest of the checker. Each workload (list-append,
+ * rw-register) reads the transactions, reports the anomalies it can see without any graph
+ * (aborted reads, intermediate reads, internal contradictions, …), adds the ww, wr and rw edges it
+ * can justify, and answers later, for any edge in a cycle, why that edge exists: the reasons are
+ * recomputed on demand instead of being stored per edge, which keeps the graph flat and small.
+ */
+import type { AnomalyCase } from "../../harness/results.ts";
+import type { EdgeList } from "./graph.ts";
+import type { TxnTable } from "./txns.ts";
+
+/** Collects anomaly cases by class, keeping the first few in full and counting all of them. */
+export class AnomalySink {
+  readonly cases = new Map<string, AnomalyCase[]>();
+  readonly counts = new Map<string, number>();
+
+  constructor(readonly casesKeptPerClass = 32) {}
+
+  add(anomaly: string, makeCase: () => AnomalyCase): void {
+    const count = (this.counts.get(anomaly) ?? 0) + 1;
+    this.counts.set(anomaly, count);
+    if (count > this.casesKeptPerClass) return;
+    const list = this.cases.get(anomaly) ?? [];
+    list.push(makeCase());
+    this.cases.set(anomaly, list);
+  }
+
+  has(anomaly: string): boolean {
+    return this.counts.has(anomaly);
+  }
+}
+
+/** Why one dependency edge exists: a clause for a person, plus the facts as data. */
+export interface EdgeReason {
+  /** E.g. `T2 observed T1's append of 1 to key "y"`. */
+  readonly clause: string;
+  readonly key?: unknown;
+  readonly value?: unknown;
+  readonly [detail: string]: unknown;
+}
+
+export type NameOf = (txn: number) => string;
+
+export interface WorkloadInference {
+  /** Why `from → to` carries the data dependency `kind` (one EdgeKind bit), or undefined. */
+  explain(from: number, to: number, kind: number, nameOf: NameOf): EdgeReason | undefined;
+  /** Reasons some dependencies could not be inferred (they make a clean verdict "unknown"). */
+  readonly notes: readonly string[];
+}
+
+export type WorkloadInferrer = (
+  txns: TxnTable,
+  edges: EdgeList,
+  sink: AnomalySink,
+  options: { readonly sequentialKeys?: boolean; readonly linearizableKeys?: boolean },
+) => WorkloadInference;
+
+/** The plain-data view of a transaction used in anomaly cases. */
+export function txnData(txns: TxnTable, t: number): Record<string, unknown> {
+  const op = txns.op[t]!;
+  return { index: op.index, process: op.process, type: op.type, value: op.value };
+}

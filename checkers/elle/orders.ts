@@ -1,0 +1,94 @@
+/**
+ * Process and realtime orders: the edges that turn serializability into its session and strict
+ * forms. A process is single-threaded, so its transactions happened in the order it ran them
+ * (process edges). A transaction that completed before another was invoked precedes it in real
+ * time (realtime edges). Both are added as transitive reductions, so the graph stays linear in the
+ * history: process edges link each transaction to the next of its process; realtime edges link
+ * each invocation to the "frontier", the completed transactions not yet known to precede another
+ * completed one, which holds at most about as many transactions as there are processes, O(n·p).
+ *
+ * Failed transactions did not happen and get no order edges. A transaction with no known
+ * completion (info) never precedes anything in real time, but follows what completed before it.
+ */
+import { EdgeKind, type EdgeList } from "./graph.ts";
+import type { EdgeReason, NameOf } from "./inference.ts";
+import { TxnStatus, type TxnTable } from "./txns.ts";
+
+export function addProcessEdges(txns: TxnTable, edges: EdgeList): void {
+  const last = new Map<number, number>();
+  for (let t = 0; t < txns.count; t++) {
+    if (txns.status[t] === TxnStatus.fail) continue;
+    const p = txns.process[t]!;
+    const before = last.get(p);
+    if (before !== undefined) edges.add(before, t, EdgeKind.process);
+    last.set(p, t);
+  }
+}
+
+export function addRealtimeEdges(txns: TxnTable, edges: EdgeList): void {
+  // Events in history order: invocations (+t+1) and completions (-(t+1)) of transactions that may
+  // have happened. Transactions are numbered in invocation order, so merging is a two-pointer walk.
+  const n = txns.count;
+  const byCompletion: number[] = [];
+  for (let t = 0; t < n; t++) {
+    if (txns.status[t] === TxnStatus.ok) byCompletion.push(t);
+  }
+  byCompletion.sort((a, b) => txns.completeAt[a]! - txns.completeAt[b]!);
+  const frontier = new Int32Array(n);
+  const slot = new Int32Array(n).fill(-1);
+  let size = 0;
+  const predecessorsFrom = new Int32Array(n);
+  const predecessorsTo = new Int32Array(n);
+  let nextInvoke = 0;
+  let nextComplete = 0;
+  while (nextInvoke < n || nextComplete < byCompletion.length) {
+    const invokeAt = nextInvoke < n ? txns.invokeAt[nextInvoke]! : Infinity;
+    const completeT = nextComplete < byCompletion.length ? byCompletion[nextComplete]! : -1;
+    const completeAt = completeT >= 0 ? txns.completeAt[completeT]! : Infinity;
+    if (invokeAt < completeAt) {
+      const t = nextInvoke++;
+      if (txns.status[t] === TxnStatus.fail) continue;
+      predecessorsFrom[t] = edges.length;
+      for (let i = 0; i < size; i++) edges.add(frontier[i]!, t, EdgeKind.realtime);
+      predecessorsTo[t] = edges.length;
+    } else {
+      const t = completeT;
+      nextComplete++;
+      // Everything t succeeded is now implied through t: drop it from the frontier.
+      for (let e = predecessorsFrom[t]!; e < predecessorsTo[t]!; e++) {
+        const c = edges.from[e]!;
+        const at = slot[c]!;
+        if (at === -1) continue;
+        const moved = frontier[--size]!;
+        frontier[at] = moved;
+        slot[moved] = at;
+        slot[c] = -1;
+      }
+      frontier[size] = t;
+      slot[t] = size++;
+    }
+  }
+}
+
+export function explainOrderEdge(
+  txns: TxnTable,
+  from: number,
+  to: number,
+  kind: number,
+  name: NameOf,
+): EdgeReason | undefined {
+  if (kind === EdgeKind.process) {
+    const process = txns.processNames[txns.process[from]!];
+    return { clause: `process ${String(process)} executed ${name(from)} before ${name(to)}`, process };
+  }
+  if (kind === EdgeKind.realtime) {
+    const completed = txns.op[from]!.index;
+    const invoked = txns.invokeIndex[to]!;
+    return {
+      clause: `${name(from)} completed at index ${completed}, before the invocation of ${name(to)} at index ${invoked}`,
+      completedIndex: completed,
+      invokedIndex: invoked,
+    };
+  }
+  return undefined;
+}

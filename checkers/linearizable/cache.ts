@@ -1,0 +1,130 @@
+/**
+ * Lowe's memoisation for the Wing–Gong search: the set of configurations already explored. A
+ * configuration is the set of operations linearized so far (a bitset) plus the model state
+ * reached (an interned state id); reaching one a second time by another order leads nowhere new,
+ * so the search skips it. This is what turns the factorial search into one that is usually
+ * polynomial.
+ *
+ * The table is open addressing (linear probing) over typed arrays: each entry keeps the full
+ * 32-bit hash, the state id and an offset into one pool of bitset words, so a hit is confirmed by
+ * comparing the words themselves: a hash collision costs time, never a wrong answer. The bitset's
+ * hash is Zobrist's: each operation has a random 32-bit code and a set's hash is the XOR of its
+ * members' codes, so the search updates it in O(1) as it sets and clears bits.
+ */
+
+/** Deterministic pseudo-random 32-bit codes, one per operation (splitmix32 from a fixed seed). */
+export function zobristCodes(count: number, seed = 0x5eed1234): Uint32Array {
+  const codes = new Uint32Array(count);
+  let s = seed | 0;
+  for (let i = 0; i < count; i++) {
+    s = (s + 0x9e3779b9) | 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    codes[i] = (z ^ (z >>> 16)) >>> 0;
+  }
+  return codes;
+}
+
+/** Mixes the bitset's Zobrist hash with the state id into the table hash. */
+function configurationHash(bitsHash: number, stateId: number): number {
+  let h = (bitsHash ^ Math.imul(stateId + 1, 0x9e3779b1)) | 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+export class ConfigurationCache {
+  /** Slot → entry number + 1; 0 is an empty slot. Kept at most half full. */
+  private slots: Int32Array;
+  private hashes: Uint32Array;
+  private stateIds: Int32Array;
+  /** Entry e's bitset is pool[e * words … (e + 1) * words). */
+  private pool: Uint32Array;
+  private entryCapacity: number;
+  private count = 0;
+
+  constructor(
+    /** Uint32 words per bitset: ceil(operations / 32). */
+    private readonly words: number,
+    initialEntries = 1024,
+  ) {
+    this.entryCapacity = Math.max(16, initialEntries);
+    this.slots = new Int32Array(this.entryCapacity * 2);
+    this.hashes = new Uint32Array(this.entryCapacity);
+    this.stateIds = new Int32Array(this.entryCapacity);
+    this.pool = new Uint32Array(this.entryCapacity * Math.max(1, words));
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Bytes held by the table's arrays (outside the JS heap, so the budget counts them here). */
+  get bytes(): number {
+    return this.slots.byteLength + this.hashes.byteLength + this.stateIds.byteLength + this.pool.byteLength;
+  }
+
+  /**
+   * Adds the configuration (bits, stateId) whose bitset hash is `bitsHash`. True if it was new;
+   * false if it was already there.
+   */
+  add(bitsHash: number, stateId: number, bits: Uint32Array): boolean {
+    const h = configurationHash(bitsHash, stateId);
+    const words = this.words;
+    const mask = this.slots.length - 1;
+    let slot = h & mask;
+    for (let probes = 0; probes <= mask; probes++) {
+      const e = this.slots[slot]! - 1;
+      if (e < 0) break;
+      if (this.hashes[e] === h && this.stateIds[e] === stateId) {
+        const base = e * words;
+        let same = true;
+        for (let w = 0; w < words; w++) {
+          if (this.pool[base + w] !== bits[w]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return false;
+      }
+      slot = (slot + 1) & mask;
+    }
+    if (this.count === this.entryCapacity) this.growEntries();
+    const e = this.count++;
+    this.hashes[e] = h;
+    this.stateIds[e] = stateId;
+    this.pool.set(bits.subarray(0, words), e * words);
+    if (this.count * 2 > this.slots.length) {
+      this.rehash(this.slots.length * 2);
+    } else {
+      this.slots[slot] = e + 1;
+    }
+    return true;
+  }
+
+  private growEntries(): void {
+    const capacity = this.entryCapacity * 2;
+    const hashes = new Uint32Array(capacity);
+    hashes.set(this.hashes);
+    const stateIds = new Int32Array(capacity);
+    stateIds.set(this.stateIds);
+    const pool = new Uint32Array(capacity * Math.max(1, this.words));
+    pool.set(this.pool);
+    this.hashes = hashes;
+    this.stateIds = stateIds;
+    this.pool = pool;
+    this.entryCapacity = capacity;
+  }
+
+  private rehash(slotCount: number): void {
+    const slots = new Int32Array(slotCount);
+    const mask = slotCount - 1;
+    for (let e = 0; e < this.count; e++) {
+      let slot = this.hashes[e]! & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = e + 1;
+    }
+    this.slots = slots;
+  }
+}

@@ -1,0 +1,367 @@
+/**
+ * The built-in sequential models, by name: register, cas-register, multi-register, kv, set, mutex,
+ * counter, fifo-queue. Each is an ordinary `LinearizableModel` (see model.ts), written the way a
+ * user would write one.
+ *
+ * The register family (register, cas-register, kv) keeps a map from key to value, so one model
+ * serves a history checked whole and one split by key. An op's key is its `key` field (Jepsen's
+ * independent keys, Porcupine's kv) or, in faultline's own keyed shape, the first half of its
+ * value: `read [k, v]`, `write [k, v]`, `cas [k, [from, to]]`, `get/put/append [k, v]`. A key
+ * never written holds the initial value (`--init`; default `null`, or `""` for kv). States are
+ * canonical: keys sorted, a key holding its initial value left out, so equal maps hash equally.
+ *
+ * The meaning of a `null` read follows where the history comes from: when the register starts as
+ * `null` ("never written", as in the etcd logs), a `null` read says it read `null`; when it starts
+ * with a value (`--init 0`, as in Knossos), `null` is no value it could hold, and a `null` read is
+ * a read whose value was not recorded: it matches any state, as in Knossos.
+ */
+import type { Key } from "../../harness/history/op.ts";
+import type { LinearizableModel, ModelOp } from "./model.ts";
+import { ModelInputError, jsonText } from "./model.ts";
+
+type RegisterMap = Readonly<Record<string, unknown>>;
+
+const isScalar = (v: unknown): boolean => v === null || typeof v !== "object";
+const sameValue = (a: unknown, b: unknown): boolean =>
+  a === b || (!isScalar(a) && !isScalar(b) && jsonText(a) === jsonText(b));
+
+const isKey = (k: unknown): k is Key => typeof k === "string" || typeof k === "number";
+
+/** The canonical text of a key-to-value map: keys sorted. */
+function mapHash(state: RegisterMap): string {
+  const keys = Object.keys(state).sort();
+  let text = "";
+  for (const k of keys) text += `${JSON.stringify(k)}:${jsonText(state[k])},`;
+  return text;
+}
+
+function describeMap(state: RegisterMap, initialFor: (k: string) => unknown, keys: readonly string[]): string {
+  const all = [...new Set([...keys, ...Object.keys(state)])].sort();
+  if (all.length === 0 || (all.length === 1 && all[0] === "")) return jsonText(k0(state, initialFor));
+  return all.map((k) => `${k === "" ? "(no key)" : k}=${jsonText(k in state ? state[k] : initialFor(k))}`).join(", ");
+}
+const k0 = (state: RegisterMap, initialFor: (k: string) => unknown): unknown => ("" in state ? state[""] : initialFor(""));
+
+/** Sets key `k` to `v`, leaving it out when `v` is its initial value (canonical states). */
+function assign(state: RegisterMap, k: string, v: unknown, initial: unknown): RegisterMap {
+  const next: Record<string, unknown> = { ...state };
+  if (sameValue(v, initial)) delete next[k];
+  else next[k] = v;
+  return next;
+}
+
+/** Moves a key carried in the value (`[k, v]`) to `key`; `casValue` tells cas's `[k, [from, to]]`. */
+function liftKeyFromValue(op: ModelOp, isCas: boolean): ModelOp {
+  if (op.key !== undefined) return op;
+  const v = op.value;
+  if (Array.isArray(v) && v.length === 2 && isKey(v[0]) && (!isCas || Array.isArray(v[1]))) {
+    return { ...op, key: v[0], value: v[1] };
+  }
+  return op;
+}
+
+const keyText = (op: ModelOp): string => (op.key === undefined ? "" : String(op.key));
+
+function checkCasValue(op: ModelOp): void {
+  if (!Array.isArray(op.value) || op.value.length !== 2) {
+    throw new ModelInputError(`expected a cas value [from, to]; got ${jsonText(op.value)}`);
+  }
+}
+
+/** register (read, write) and cas-register (read, write, cas). */
+export function registerModel(name: "register" | "cas-register", init: unknown = null): LinearizableModel<RegisterMap> {
+  const allowCas = name === "cas-register";
+  const nullReadIsUnknown = init !== null;
+  const fs = allowCas ? "read, write or cas" : "read or write";
+  return {
+    name,
+    init: () => ({}),
+    prepare(op) {
+      if (op.f !== "read" && op.f !== "write" && !(allowCas && op.f === "cas")) {
+        throw new ModelInputError(`the ${name} model takes ${fs} operations; got f "${op.f}"`);
+      }
+      const lifted = liftKeyFromValue(op, op.f === "cas");
+      if (lifted.f === "cas") checkCasValue(lifted);
+      return lifted;
+    },
+    partition: (op) => keyText(op),
+    readOnly: (op) => op.f === "read",
+    step(state, op) {
+      const k = keyText(op);
+      const current = k in state ? state[k] : init;
+      switch (op.f) {
+        case "read":
+          if (op.outcome === "info") return state;
+          if (sameValue(op.value, current) || (op.value === null && nullReadIsUnknown)) return state;
+          return undefined;
+        case "write":
+          return assign(state, k, op.value, init);
+        default: {
+          const [from, to] = op.value as [unknown, unknown];
+          const matches = sameValue(from, current);
+          if (op.outcome === "fail") return matches ? undefined : state;
+          return matches ? assign(state, k, to, init) : undefined;
+        }
+      }
+    },
+    hash: mapHash,
+    equal: () => true, // the hash is the canonical text of the map
+    describe: (state) => describeMap(state, () => init, []),
+    describeOp(op) {
+      const on = op.key === undefined ? "" : ` ${String(op.key)}`;
+      const outcome = op.outcome === "info" ? " (outcome unknown)" : "";
+      if (op.f === "read") return op.outcome === "info" ? `read${on} (result unknown)` : `read${on} → ${jsonText(op.value)}`;
+      if (op.f === "write") return `write${on} ${jsonText(op.value)}${outcome}`;
+      const [from, to] = op.value as [unknown, unknown];
+      const found = op.outcome === "fail" ? " (found another value, did not swap)" : outcome;
+      return `cas${on} ${jsonText(from)}→${jsonText(to)}${found}`;
+    },
+  };
+}
+
+/** kv: get, put, append on string values; a key never written reads as the initial value (""). */
+export function kvModel(init: unknown = ""): LinearizableModel<RegisterMap> {
+  const isMap = typeof init === "object" && init !== null && !Array.isArray(init);
+  const initialFor = (k: string): unknown => (isMap ? ((init as RegisterMap)[k] ?? "") : init);
+  if (typeof init !== "string" && !isMap) {
+    throw new ModelInputError(`the kv model's --init is a string (every key's initial value) or an object of key to string; got ${jsonText(init)}`);
+  }
+  const asText = (v: unknown): string => (v === null || v === undefined ? "" : typeof v === "string" ? v : jsonText(v));
+  return {
+    name: "kv",
+    init: () => ({}),
+    prepare(op) {
+      if (op.f !== "get" && op.f !== "put" && op.f !== "append") {
+        throw new ModelInputError(`the kv model takes get, put or append operations; got f "${op.f}"`);
+      }
+      return liftKeyFromValue(op, false);
+    },
+    partition: (op) => keyText(op),
+    readOnly: (op) => op.f === "get",
+    step(state, op) {
+      const k = keyText(op);
+      const current = asText(k in state ? state[k] : initialFor(k));
+      switch (op.f) {
+        case "get":
+          return op.outcome === "info" || asText(op.value) === current ? state : undefined;
+        case "put":
+          return assign(state, k, asText(op.value), initialFor(k));
+        default:
+          return assign(state, k, current + asText(op.value), initialFor(k));
+      }
+    },
+    hash: mapHash,
+    equal: () => true,
+    describe: (state) => describeMap(state, initialFor, []),
+    describeOp(op) {
+      const on = op.key === undefined ? "" : ` ${String(op.key)}`;
+      if (op.f === "get") return op.outcome === "info" ? `get${on} (result unknown)` : `get${on} → ${jsonText(asText(op.value))}`;
+      return `${op.f}${on} ${jsonText(asText(op.value))}${op.outcome === "info" ? " (outcome unknown)" : ""}`;
+    },
+  };
+}
+
+type MicroOp = readonly [string, Key, unknown];
+
+/**
+ * multi-register (Knossos): `txn` ops whose value is a list of `[read|r, k, v]` and `[write|w, k,
+ * v]`; a read of `null` is a read whose value was not recorded. Not split: a txn spans keys.
+ */
+export function multiRegisterModel(init: unknown = {}): LinearizableModel<RegisterMap> {
+  if (typeof init !== "object" || init === null || Array.isArray(init)) {
+    throw new ModelInputError(`the multi-register model's --init is an object of key to value, such as {"x":0,"y":0}; got ${jsonText(init)}`);
+  }
+  const initial = init as RegisterMap;
+  const initialFor = (k: string): unknown => initial[k] ?? null;
+  const microOps = (op: ModelOp): readonly MicroOp[] => op.value as readonly MicroOp[];
+  return {
+    name: "multi-register",
+    init: () => ({}),
+    prepare(op) {
+      if (op.f !== "txn") throw new ModelInputError(`the multi-register model takes txn operations; got f "${op.f}"`);
+      const ok =
+        Array.isArray(op.value) &&
+        op.value.every(
+          (m: unknown) => Array.isArray(m) && m.length === 3 && ["read", "r", "write", "w"].includes(m[0] as string) && isKey(m[1]),
+        );
+      if (!ok) throw new ModelInputError(`expected a txn value [[read|write, key, value], ...]; got ${jsonText(op.value)}`);
+      return op;
+    },
+    readOnly: (op) => microOps(op).every((m) => m[0] === "read" || m[0] === "r"),
+    step(state, op) {
+      let next = state;
+      for (const [f, key, v] of microOps(op)) {
+        const k = String(key);
+        if (f === "read" || f === "r") {
+          if (v !== null && !sameValue(v, k in next ? next[k] : initialFor(k))) return undefined;
+        } else {
+          next = assign(next, k, v, initialFor(k));
+        }
+      }
+      return next;
+    },
+    hash: mapHash,
+    equal: () => true,
+    describe: (state) => describeMap(state, initialFor, Object.keys(initial)),
+    describeOp: (op) =>
+      `txn ${microOps(op)
+        .map(([f, k, v]) => `${f} ${String(k)} ${jsonText(v)}`)
+        .join("; ")}${op.outcome === "info" ? " (outcome unknown)" : ""}`,
+  };
+}
+
+/** mutex: acquire (or lock) when free, release (or unlock) when held. */
+export function mutexModel(init: unknown = false): LinearizableModel<boolean> {
+  if (typeof init !== "boolean") throw new ModelInputError(`the mutex model's --init is true (held) or false (free); got ${jsonText(init)}`);
+  return {
+    name: "mutex",
+    init: () => init,
+    prepare(op) {
+      if (!["acquire", "lock", "release", "unlock"].includes(op.f)) {
+        throw new ModelInputError(`the mutex model takes acquire or release operations; got f "${op.f}"`);
+      }
+      return op;
+    },
+    partition: (op) => op.key ?? "",
+    step: (held, op) => ((op.f === "acquire" || op.f === "lock") === held ? undefined : !held),
+    hash: (held) => (held ? 1 : 0),
+    equal: (a, b) => a === b,
+    describe: (held) => (held ? "held" : "free"),
+    describeOp: (op) => `${op.f}${op.outcome === "info" ? " (outcome unknown)" : ""}`,
+  };
+}
+
+/** A collection of JSON texts, kept sorted (set) or in order (queue). */
+type Texts = readonly string[];
+
+function initialTexts(name: string, init: unknown): Texts {
+  if (!Array.isArray(init)) throw new ModelInputError(`the ${name} model's --init is a JSON array; got ${jsonText(init)}`);
+  return init.map(jsonText);
+}
+
+/** set: add v; read → the whole set (an array, in any order). */
+export function setModel(init: unknown = []): LinearizableModel<Texts> {
+  const start = [...new Set(initialTexts("set", init))].sort();
+  return {
+    name: "set",
+    init: () => start,
+    prepare(op) {
+      if (op.f !== "add" && op.f !== "read") throw new ModelInputError(`the set model takes add or read operations; got f "${op.f}"`);
+      if (op.f === "read" && op.outcome !== "info" && !Array.isArray(op.value)) {
+        throw new ModelInputError(`expected a set read to return an array; got ${jsonText(op.value)}`);
+      }
+      return op;
+    },
+    partition: (op) => op.key ?? "",
+    readOnly: (op) => op.f === "read",
+    step(state, op) {
+      if (op.f === "add") {
+        const t = jsonText(op.value);
+        return state.includes(t) ? state : [...state, t].sort();
+      }
+      if (op.outcome === "info") return state;
+      const read = [...new Set((op.value as unknown[]).map(jsonText))].sort();
+      return read.length === state.length && read.every((t, i) => t === state[i]) ? state : undefined;
+    },
+    hash: (state) => state.join("\n"),
+    equal: () => true, // JSON texts hold no raw newline, so the joined text is canonical
+    describe: (state) => `{${state.join(", ")}}`,
+  };
+}
+
+/** counter: add (or inc, increment) n (default 1); read → the count. */
+export function counterModel(init: unknown = 0): LinearizableModel<number> {
+  if (typeof init !== "number") throw new ModelInputError(`the counter model's --init is a number; got ${jsonText(init)}`);
+  const delta = (op: ModelOp): number => (op.value === null || op.value === undefined ? 1 : (op.value as number));
+  return {
+    name: "counter",
+    init: () => init,
+    prepare(op) {
+      if (!["add", "inc", "increment", "read"].includes(op.f)) {
+        throw new ModelInputError(`the counter model takes add or read operations; got f "${op.f}"`);
+      }
+      const v = op.value;
+      if (op.f !== "read" && v !== null && v !== undefined && typeof v !== "number") {
+        throw new ModelInputError(`expected a number to add; got ${jsonText(v)}`);
+      }
+      return op;
+    },
+    partition: (op) => op.key ?? "",
+    readOnly: (op) => op.f === "read",
+    step(count, op) {
+      if (op.f !== "read") return count + delta(op);
+      return op.outcome === "info" || op.value === count ? count : undefined;
+    },
+    hash: (count) => count,
+    equal: (a, b) => a === b,
+    describe: (count) => String(count),
+  };
+}
+
+/** fifo-queue: enqueue v; dequeue → the head (null: the queue was empty). */
+export function fifoQueueModel(init: unknown = []): LinearizableModel<Texts> {
+  const start = initialTexts("fifo-queue", init);
+  return {
+    name: "fifo-queue",
+    init: () => start,
+    prepare(op) {
+      if (op.f !== "enqueue" && op.f !== "dequeue") {
+        throw new ModelInputError(`the fifo-queue model takes enqueue or dequeue operations; got f "${op.f}"`);
+      }
+      return op;
+    },
+    partition: (op) => op.key ?? "",
+    step(queue, op) {
+      if (op.f === "enqueue") return [...queue, jsonText(op.value)];
+      if (op.outcome === "info") return queue.length === 0 ? undefined : queue.slice(1);
+      if (op.value === null || op.value === undefined) return queue.length === 0 ? queue : undefined;
+      return queue[0] === jsonText(op.value) ? queue.slice(1) : undefined;
+    },
+    hash: (queue) => queue.join("\n"),
+    equal: () => true,
+    describe: (queue) => (queue.length === 0 ? "empty" : `[${queue.join(", ")}] (head first)`),
+  };
+}
+
+export const builtinModelNames = [
+  "register",
+  "cas-register",
+  "multi-register",
+  "kv",
+  "set",
+  "mutex",
+  "counter",
+  "fifo-queue",
+] as const;
+
+/**
+ * A built-in model by name, started from `init` (parsed JSON; undefined: the model's default).
+ * An unknown name or an `init` the model cannot take is a `ModelInputError`.
+ */
+export function builtinModel(name: string, init?: unknown): LinearizableModel<unknown> {
+  const model = ((): LinearizableModel<never> | undefined => {
+    switch (name) {
+      case "register":
+      case "cas-register":
+        return registerModel(name, init === undefined ? null : init) as LinearizableModel<never>;
+      case "multi-register":
+        return multiRegisterModel(init ?? {}) as LinearizableModel<never>;
+      case "kv":
+        return kvModel(init ?? "") as LinearizableModel<never>;
+      case "set":
+        return setModel(init ?? []) as LinearizableModel<never>;
+      case "mutex":
+        return mutexModel(init ?? false) as LinearizableModel<never>;
+      case "counter":
+        return counterModel(init ?? 0) as LinearizableModel<never>;
+      case "fifo-queue":
+        return fifoQueueModel(init ?? []) as LinearizableModel<never>;
+      default:
+        return undefined;
+    }
+  })();
+  if (model === undefined) {
+    throw new ModelInputError(`unknown linearizability model "${name}"; expected one of ${builtinModelNames.join(", ")}`);
+  }
+  return model as LinearizableModel<unknown>;
+}

@@ -1,0 +1,147 @@
+/**
+ * One test, end to end: build the parts named by a resolved config, run them on a world, stream
+ * the history into the store, check it, and write the results and reports. `faultline run` and
+ * the expectation-matrix tests both come through here.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { any } from "../harness/generator/index.ts";
+import type { Op } from "../harness/history/op.ts";
+import { composeNemeses } from "../harness/nemesis.ts";
+import { HistoryWriter } from "../harness/history/jsonl.ts";
+import { composeResults, type CheckResult, type Results } from "../harness/results.ts";
+import type { RunObserver } from "../harness/runner/events.ts";
+import { runTest } from "../harness/runner/runner.ts";
+import { SimWorld } from "../harness/runtime/sim/index.ts";
+import { createRunDir, writeJsonFile } from "../harness/store/store.ts";
+import type { Workload } from "../harness/workload.ts";
+import { nemeses, systems, workloads, type BuildConfig } from "./registry.ts";
+import { reproduceCommand, type RunConfig } from "./runConfig.ts";
+
+export interface ExecuteOptions {
+  readonly observer?: RunObserver;
+  readonly signal?: AbortSignal;
+  /** The wall-clock time the run folder is named after (tests pass a fixed one). */
+  readonly startedAt?: Date;
+  /** Per-checker budget. */
+  readonly checkTimeLimitMs?: number;
+}
+
+export interface ExecuteResult {
+  readonly results: Results;
+  readonly storeDir: string;
+  readonly history: readonly Op[];
+  readonly aborted: boolean;
+  readonly reproduceCommand: string;
+}
+
+const secondNs = 1e9;
+
+export function buildConfigOf(config: RunConfig): BuildConfig {
+  return {
+    nodes: config.nodes,
+    concurrency: config.concurrency,
+    timeLimitNs: Math.round(config["time-limit"] * secondNs),
+    ratePerS: config.rate,
+    nemesisIntervalNs: Math.round(config["nemesis-interval"] * secondNs),
+    replication: config.replication,
+    isolation: config.isolation,
+    readFrom: config["read-from"],
+    leases: config.leases,
+    bugs: config.bug,
+  };
+}
+
+export async function executeRun(config: RunConfig, options: ExecuteOptions = {}): Promise<ExecuteResult> {
+  const build = buildConfigOf(config);
+  const system = systems[config.system]!.build(build);
+  const workload: Workload = workloads[config.workload]!(build);
+  const nemesisPackages = config.nemesis.map((n) => nemeses[n]!(build));
+  const nemesis =
+    nemesisPackages.length > 0 ? composeNemeses(nemesisPackages.map((p) => p.nemesis)) : undefined;
+  const nemesisGenerator =
+    nemesisPackages.length > 0 ? any(...nemesisPackages.map((p) => p.generator)) : undefined;
+
+  const command = reproduceCommand(config);
+  const runDir = createRunDir(config.store, config.name, options.startedAt ?? new Date());
+  writeJsonFile(join(runDir.dir, "test.json"), { ...config, reproduceCommand: command });
+  const writer = HistoryWriter.open(runDir.historyPath);
+
+  const world = new SimWorld({
+    seed: config.seed,
+    budget: {
+      maxEvents: 200_000_000,
+      // The main phase, healing, recovery and final reads, with generous slack.
+      maxVirtualTimeNs: build.timeLimitNs * 3 + 3600 * secondNs,
+    },
+  });
+  options.observer?.onStart?.({
+    testName: config.name,
+    seed: config.seed,
+    mode: "sim",
+    timeLimitNs: build.timeLimitNs,
+    storeDir: runDir.dir,
+    reproduceCommand: command,
+  });
+
+  let outcome;
+  try {
+    outcome = await world.run(async () => {
+      await system.setup(world);
+      const result = await runTest(world, {
+        concurrency: config.concurrency,
+        system,
+        clientGenerator: workload.generator,
+        ...(nemesis !== undefined ? { nemesis } : {}),
+        ...(nemesisGenerator !== undefined ? { nemesisGenerator } : {}),
+        ...(workload.finalGenerator !== undefined ? { finalGenerator: workload.finalGenerator } : {}),
+        opTimeoutNs: 5 * secondNs,
+        recoveryDelayNs: 10 * secondNs,
+        record: (op) => writer.append(op),
+        ...(options.observer !== undefined ? { observer: options.observer } : {}),
+        ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      });
+      await system.teardown(world);
+      return result;
+    });
+  } finally {
+    writer.close();
+  }
+
+  const checkerResults: Record<string, CheckResult> = {};
+  for (const checker of workload.checkers) {
+    try {
+      checkerResults[checker.name] = await checker.check(outcome.history, {
+        budget: { timeLimitMs: options.checkTimeLimitMs ?? 120_000, memoryLimitBytes: 8 * 2 ** 30 },
+      });
+    } catch (error) {
+      checkerResults[checker.name] = {
+        valid: "unknown",
+        reason: `checker ${checker.name} failed: ${error instanceof Error ? error.message : String(error)}`,
+      };
+    }
+  }
+  const results = composeResults(checkerResults);
+  writeJsonFile(join(runDir.dir, "results.json"), results);
+  writeFileSync(join(runDir.dir, "report.txt"), plainSummary(config, results, runDir.dir, command));
+  return {
+    results,
+    storeDir: runDir.dir,
+    history: outcome.history,
+    aborted: outcome.aborted,
+    reproduceCommand: command,
+  };
+}
+
+export function plainSummary(config: RunConfig, results: Results, storeDir: string, command: string): string {
+  const lines = [`${config.name}: ${verdictWord(results.valid)}`];
+  for (const [name, r] of Object.entries(results.checkers)) {
+    lines.push(`  ${name}: ${verdictWord(r.valid)}${r.reason !== undefined ? ` (${r.reason})` : ""}`);
+  }
+  lines.push(`store: ${storeDir}`, `reproduce: ${command}`);
+  return lines.join("\n") + "\n";
+}
+
+function verdictWord(v: Results["valid"]): string {
+  return v === true ? "valid" : v === false ? "INVALID" : "unknown";
+}

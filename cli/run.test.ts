@@ -1,0 +1,63 @@
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+
+const bin = new URL("../bin/faultline.js", import.meta.url).pathname;
+
+async function run(args: string[]) {
+  return execa("node", [bin, "run", ...args], { reject: false, env: { CI: "true" } });
+}
+
+function latestHistory(store: string): string {
+  return readFileSync(join(store, "latest", "history.jsonl"), "utf8");
+}
+
+describe("faultline run", () => {
+  it("gives a byte-identical history for the same seed, and another for another seed", async () => {
+    const stores = [0, 1, 2].map(() => mkdtempSync(join(tmpdir(), "faultline-run-")));
+    const args = ["--system", "memory", "--workload", "register", "--time-limit", "10"];
+    const [a, b, c] = await Promise.all([
+      run([...args, "--seed", "7", "--store", stores[0]!]),
+      run([...args, "--seed", "7", "--store", stores[1]!]),
+      run([...args, "--seed", "8", "--store", stores[2]!]),
+    ]);
+    for (const r of [a, b, c]) expect(r.exitCode, r.stderr).toBe(0);
+    const [ha, hb, hc] = stores.map(latestHistory);
+    expect(ha!.length).toBeGreaterThan(1000);
+    expect(ha).toBe(hb);
+    expect(ha).not.toBe(hc);
+  });
+
+  it("writes the store layout and prints the command that reproduces the run", async () => {
+    const store = mkdtempSync(join(tmpdir(), "faultline-run-"));
+    const r = await run(["--seed", "3", "--time-limit", "2", "--store", store]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/reproduce: npx faultline run .*--seed 3/);
+    const files = readdirSync(join(store, "latest"));
+    expect(files).toEqual(
+      expect.arrayContaining(["test.json", "history.jsonl", "results.json", "report.txt"]),
+    );
+    const test = JSON.parse(readFileSync(join(store, "latest", "test.json"), "utf8")) as { seed: number };
+    expect(test.seed).toBe(3);
+    const results = JSON.parse(readFileSync(join(store, "latest", "results.json"), "utf8")) as {
+      valid: unknown;
+    };
+    expect(results.valid).toBe(true);
+  });
+
+  it("refuses an unknown or invalid value with the valid choices and exit 254, no stack trace", async () => {
+    const bad = await run(["--system", "oracle"]);
+    expect(bad.exitCode).toBe(254);
+    expect(bad.stderr).toMatch(/--system/);
+    expect(bad.stderr).toMatch(/memory/);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+    const negative = await run(["--concurrency", "-3"]);
+    expect(negative.exitCode).toBe(254);
+    expect(negative.stderr).toMatch(/--concurrency/);
+    const unknown = await run(["--colour", "blue"]);
+    expect(unknown.exitCode).toBe(254);
+    expect(unknown.stderr).toMatch(/colour/);
+  });
+});

@@ -1,0 +1,347 @@
+/**
+ * EDN, as Jepsen writes it: enough of the format to read any `history.edn`, mapped straight to
+ * plain JSON-like values, because a history is data and every checker reads JSON-like values.
+ *
+ * The mapping (lossy where EDN is richer than JSON, on purpose):
+ * - `nil` → `null`, `true`/`false` → booleans, strings → strings (escapes decoded);
+ * - keywords → strings without the colon (`:ok` → `"ok"`, `:jepsen.foo/bar` → `"jepsen.foo/bar"`);
+ *   symbols → their name as a string; characters (`\a`, `\newline`, `\u00e9`) → one-char strings;
+ * - integers → numbers, or `bigint` when beyond Number.MAX_SAFE_INTEGER (the `N` suffix is
+ *   accepted); floats (and the `M` suffix) → numbers, `##Inf`/`##-Inf`/`##NaN` too; ratios
+ *   `a/b` → the number a/b;
+ * - vectors and lists → arrays; sets → arrays in the order written;
+ * - maps → plain objects; a key that is not a string becomes one (`1` → `"1"`, a vector → its
+ *   JSON text); a duplicate key is an error;
+ * - tagged literals (`#jepsen.history.Op{…}`, `#inst "…"`, `#uuid "…"`) → the tagged value;
+ *   `#_ form` discards the form; `;` comments and commas are whitespace.
+ *
+ * Errors are `EdnParseError`s carrying the 1-based line and column. Nesting is bounded
+ * (`maxEdnDepth`) so a hostile file cannot overflow the stack.
+ */
+
+export type EdnValue =
+  null | boolean | number | bigint | string | readonly EdnValue[] | { readonly [key: string]: EdnValue };
+
+/** Deepest nesting of collections the parser accepts. */
+export const maxEdnDepth = 1000;
+
+export class EdnParseError extends Error {
+  override name = "EdnParseError";
+  constructor(
+    /** What went wrong, without the position. */
+    readonly detail: string,
+    readonly line: number,
+    readonly column: number,
+  ) {
+    super(`${line}:${column}: ${detail}`);
+  }
+}
+
+/** Parses a text holding exactly one EDN form (plus whitespace and comments). */
+export function parseEdn(text: string): EdnValue {
+  const reader = new EdnReader(text);
+  const form = reader.readForm();
+  if (form === undefined) throw reader.error("expected an EDN value, got the end of the text");
+  if (!reader.atEnd()) throw reader.error("expected the end of the text after one EDN value");
+  return form.value;
+}
+
+/** Parses every top-level form of a text (one Jepsen op map per line, say). */
+export function parseEdnAll(text: string): EdnValue[] {
+  const reader = new EdnReader(text);
+  const values: EdnValue[] = [];
+  for (let form = reader.readForm(); form !== undefined; form = reader.readForm()) values.push(form.value);
+  return values;
+}
+
+/** A form read by `EdnReader`, with the position where it starts. */
+export interface EdnForm {
+  readonly value: EdnValue;
+  readonly line: number;
+  readonly column: number;
+}
+
+const isWhitespace = (c: string): boolean =>
+  c === " " || c === "," || c === "\n" || c === "\t" || c === "\r" || c === "\f" || c === "\v";
+const delimiters = new Set(["(", ")", "[", "]", "{", "}", '"', ";", "\\"]);
+const isDelimiter = (c: string): boolean => isWhitespace(c) || delimiters.has(c);
+
+const namedCharacters: Record<string, string> = {
+  newline: "\n",
+  space: " ",
+  tab: "\t",
+  return: "\r",
+  formfeed: "\f",
+  backspace: "\b",
+};
+
+const stringEscapes: Record<string, string> = {
+  '"': '"',
+  "\\": "\\",
+  n: "\n",
+  t: "\t",
+  r: "\r",
+  b: "\b",
+  f: "\f",
+  "/": "/",
+};
+
+const integerPattern = /^[+-]?(0|[1-9][0-9]*)N?$/;
+const floatPattern = /^[+-]?(0|[1-9][0-9]*)(\.[0-9]*)?([eE][+-]?[0-9]+)?M?$/;
+const ratioPattern = /^([+-]?[0-9]+)\/([0-9]+)$/;
+
+/**
+ * A cursor over EDN text that reads one top-level form at a time, so that a caller can report
+ * where each form began (the history readers turn that into `file:line`).
+ */
+export class EdnReader {
+  private pos = 0;
+  private line = 1;
+  private lineStart = 0;
+
+  constructor(private readonly text: string) {}
+
+  /** The current 1-based line and column. */
+  position(): { line: number; column: number } {
+    return { line: this.line, column: this.pos - this.lineStart + 1 };
+  }
+
+  error(detail: string, line = this.line, column = this.pos - this.lineStart + 1): EdnParseError {
+    return new EdnParseError(detail, line, column);
+  }
+
+  /** Skips whitespace, commas, comments and discarded forms; true when nothing is left. */
+  atEnd(): boolean {
+    this.skipIgnorable(0);
+    return this.pos >= this.text.length;
+  }
+
+  /** The next significant character (after skipping), without consuming it, or undefined at the end. */
+  peek(): string | undefined {
+    this.skipIgnorable(0);
+    return this.text[this.pos];
+  }
+
+  /** Consumes one character that `peek` returned. */
+  advance(): void {
+    this.next();
+  }
+
+  /** Reads the next form, or undefined at the end of the text. */
+  readForm(): EdnForm | undefined {
+    this.skipIgnorable(0);
+    if (this.pos >= this.text.length) return undefined;
+    const { line, column } = this.position();
+    const value = this.readValue(0);
+    return { value, line, column };
+  }
+
+  private next(): string {
+    const c = this.text[this.pos++]!;
+    if (c === "\n") {
+      this.line++;
+      this.lineStart = this.pos;
+    }
+    return c;
+  }
+
+  private skipIgnorable(depth: number): void {
+    while (this.pos < this.text.length) {
+      const c = this.text[this.pos]!;
+      if (isWhitespace(c)) {
+        this.next();
+      } else if (c === ";") {
+        while (this.pos < this.text.length && this.text[this.pos] !== "\n") this.pos++;
+      } else if (c === "#" && this.text[this.pos + 1] === "_") {
+        this.pos += 2;
+        this.skipIgnorable(depth);
+        if (this.pos >= this.text.length) throw this.error("expected a form to discard after #_");
+        this.readValue(depth);
+      } else {
+        return;
+      }
+    }
+  }
+
+  private readValue(depth: number): EdnValue {
+    if (depth > maxEdnDepth) throw this.error(`collections nested deeper than ${maxEdnDepth}`);
+    const c = this.text[this.pos]!;
+    switch (c) {
+      case "[":
+      case "(":
+        this.next();
+        return this.readSequence(c === "[" ? "]" : ")", depth);
+      case "{":
+        this.next();
+        return this.readMap(depth);
+      case '"':
+        return this.readString();
+      case "\\":
+        return this.readCharacter();
+      case "#":
+        return this.readDispatch(depth);
+      case ")":
+      case "]":
+      case "}":
+        throw this.error(`unexpected "${c}" with no collection open`);
+      default:
+        return this.readAtom();
+    }
+  }
+
+  private readSequence(close: string, depth: number): EdnValue[] {
+    const { line, column } = this.position();
+    const items: EdnValue[] = [];
+    while (true) {
+      this.skipIgnorable(depth + 1);
+      if (this.pos >= this.text.length) {
+        throw this.error(`expected "${close}" to close the collection opened at ${line}:${column - 1}`);
+      }
+      if (this.text[this.pos] === close) {
+        this.next();
+        return items;
+      }
+      items.push(this.readValue(depth + 1));
+    }
+  }
+
+  private readMap(depth: number): { [key: string]: EdnValue } {
+    const { line, column } = this.position();
+    const entries = this.readSequence("}", depth);
+    if (entries.length % 2 !== 0) {
+      throw this.error(`expected an even number of forms in the map opened at ${line}:${column - 1}`);
+    }
+    const map: { [key: string]: EdnValue } = {};
+    for (let i = 0; i < entries.length; i += 2) {
+      const key = mapKey(entries[i]!);
+      if (Object.prototype.hasOwnProperty.call(map, key)) {
+        throw this.error(`duplicate key ${JSON.stringify(key)} in the map opened at ${line}:${column - 1}`);
+      }
+      // defineProperty, so that a key "__proto__" is an ordinary field.
+      Object.defineProperty(map, key, {
+        value: entries[i + 1]!,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return map;
+  }
+
+  private readString(): string {
+    const { line, column } = this.position();
+    this.next(); // the opening quote
+    let out = "";
+    while (true) {
+      if (this.pos >= this.text.length)
+        throw this.error(`expected '"' to close the string opened at ${line}:${column}`);
+      const c = this.next();
+      if (c === '"') return out;
+      if (c !== "\\") {
+        out += c;
+        continue;
+      }
+      if (this.pos >= this.text.length)
+        throw this.error(`expected '"' to close the string opened at ${line}:${column}`);
+      const e = this.next();
+      if (e === "u") {
+        const hex = this.text.slice(this.pos, this.pos + 4);
+        if (!/^[0-9a-fA-F]{4}$/.test(hex))
+          throw this.error(`expected four hex digits after \\u, got "${hex}"`);
+        this.pos += 4;
+        out += String.fromCharCode(parseInt(hex, 16));
+      } else if (stringEscapes[e] !== undefined) {
+        out += stringEscapes[e];
+      } else {
+        throw this.error(`expected a string escape (\\" \\\\ \\n \\t \\r \\b \\f \\uXXXX), got "\\${e}"`);
+      }
+    }
+  }
+
+  private readToken(): string {
+    const start = this.pos;
+    while (this.pos < this.text.length && !isDelimiter(this.text[this.pos]!)) this.pos++;
+    return this.text.slice(start, this.pos);
+  }
+
+  private readCharacter(): string {
+    this.next(); // the backslash
+    // A character literal is at least one character, even a delimiter: `\(`, `\ ` is not EDN.
+    const first = this.text[this.pos];
+    if (first === undefined || isWhitespace(first)) throw this.error("expected a character after \\");
+    this.pos++;
+    const token = first + this.readToken();
+    if (token.length === 1) return token;
+    const named = namedCharacters[token];
+    if (named !== undefined) return named;
+    if (/^u[0-9a-fA-F]{4}$/.test(token)) return String.fromCharCode(parseInt(token.slice(1), 16));
+    throw this.error(`expected a character such as \\a, \\newline or \\u00e9, got "\\${token}"`);
+  }
+
+  private readDispatch(depth: number): EdnValue {
+    this.next(); // '#'
+    const c = this.text[this.pos];
+    if (c === "{") {
+      this.next();
+      return this.readSequence("}", depth);
+    }
+    if (c === "#") {
+      this.next();
+      const token = this.readToken();
+      if (token === "Inf") return Infinity;
+      if (token === "-Inf") return -Infinity;
+      if (token === "NaN") return NaN;
+      throw this.error(`expected ##Inf, ##-Inf or ##NaN, got "##${token}"`);
+    }
+    if (c === undefined || !/[A-Za-z]/.test(c)) {
+      throw this.error(`expected a tag, a set "#{" or a discard "#_" after "#", got "${c ?? "end of text"}"`);
+    }
+    this.readToken(); // the tag: its value is kept as it is
+    this.skipIgnorable(depth);
+    if (this.pos >= this.text.length) throw this.error("expected a value after the tag");
+    return this.readValue(depth);
+  }
+
+  private readAtom(): EdnValue {
+    const { line, column } = this.position();
+    const token = this.readToken();
+    if (token === "") throw this.error(`unexpected "${this.text[this.pos]}"`);
+    if (token === "nil") return null;
+    if (token === "true") return true;
+    if (token === "false") return false;
+    const c = token[0]!;
+    if (c === ":") {
+      if (token.length === 1) throw this.error("expected a keyword name after ':'", line, column);
+      return token.startsWith("::") ? token.slice(2) : token.slice(1);
+    }
+    if (/[0-9]/.test(c) || ((c === "+" || c === "-") && /[0-9]/.test(token[1] ?? ""))) {
+      return parseNumber(token, () => this.error(`expected a number, got "${token}"`, line, column));
+    }
+    return token; // a symbol
+  }
+}
+
+function parseNumber(token: string, fail: () => EdnParseError): number | bigint {
+  if (integerPattern.test(token)) {
+    const digits = token.endsWith("N") ? token.slice(0, -1) : token;
+    const big = BigInt(digits);
+    const n = Number(big);
+    return Number.isSafeInteger(n) ? n : big;
+  }
+  if (floatPattern.test(token)) return Number(token.endsWith("M") ? token.slice(0, -1) : token);
+  const ratio = ratioPattern.exec(token);
+  if (ratio !== null) {
+    const denominator = Number(ratio[2]);
+    if (denominator === 0) throw fail();
+    return Number(ratio[1]) / denominator;
+  }
+  throw fail();
+}
+
+function mapKey(key: EdnValue): string {
+  if (typeof key === "string") return key;
+  if (key === null || typeof key === "boolean" || typeof key === "number" || typeof key === "bigint") {
+    return String(key);
+  }
+  return JSON.stringify(key, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+}

@@ -1,0 +1,107 @@
+/**
+ * What every history reader checks, whatever the format: each record is a well-formed `Op`
+ * (`opSchema`, with messages a person can act on), `index` counts 0, 1, 2, …, and invocations
+ * and completions pair up per process (no completion without an invocation, no second invocation
+ * while one is open; a completion's `f` is its invocation's). A record that fails is reported as
+ * `file:line: expected …; got …` through `HistoryFormatError`, so a bad line in a
+ * million-line history is found at once.
+ */
+import type { Op, Process } from "./op.ts";
+import { opSchema } from "./op.ts";
+
+/** A history file that does not parse or does not make sense, with the place to look. */
+export class HistoryFormatError extends Error {
+  override name = "HistoryFormatError";
+  constructor(
+    readonly file: string,
+    /** 1-based line; 0 when the problem is with the file as a whole. */
+    readonly line: number,
+    /** What was expected and what was found, without the place. */
+    readonly detail: string,
+  ) {
+    super(line > 0 ? `${file}:${line}: ${detail}` : `${file}: ${detail}`);
+  }
+}
+
+const opTypes = ["invoke", "ok", "fail", "info"] as const;
+
+/** A short rendering of a found value for an error message. */
+export function describeFound(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (typeof value === "bigint") return value.toString();
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 60 ? text.slice(0, 57) + "..." : text;
+}
+
+/**
+ * Why `record` is not an `Op`, in words ("expected "type" to be one of invoke, ok, fail, info;
+ * got "okay""), or undefined when it is one. Field names are given as `fieldName(name)` renders
+ * them (EDN readers say `:type`).
+ */
+export function opProblem(
+  record: unknown,
+  fieldName: (name: string) => string = (n) => `"${n}"`,
+): string | undefined {
+  if (typeof record !== "object" || record === null || Array.isArray(record)) {
+    return `expected an operation (an object with index, time, process, type, f, value); got ${describeFound(record)}`;
+  }
+  const r = record as Record<string, unknown>;
+  const field = (name: string, expected: string, ok: (v: unknown) => boolean): string | undefined =>
+    ok(r[name]) ? undefined : `expected ${fieldName(name)} to be ${expected}; got ${describeFound(r[name])}`;
+  const isNatural = (v: unknown): boolean => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  const problem =
+    field("type", `one of ${opTypes.join(", ")}`, (v) => (opTypes as readonly unknown[]).includes(v)) ??
+    field("process", 'a non-negative integer or "nemesis"', (v) => isNatural(v) || v === "nemesis") ??
+    field("f", "a string", (v) => typeof v === "string") ??
+    field("index", "a non-negative integer", isNatural) ??
+    field("time", "a non-negative integer (nanoseconds)", isNatural) ??
+    field("node", "a string when present", (v) => v === undefined || typeof v === "string") ??
+    (Object.prototype.hasOwnProperty.call(r, "value") ? undefined : `expected a ${fieldName("value")} field`);
+  if (problem !== undefined) return problem;
+  const parsed = opSchema.safeParse(record);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return `expected an operation: ${issue?.path.join(".") ?? ""} ${issue?.message ?? "is invalid"}`.trim();
+  }
+  return undefined;
+}
+
+/**
+ * Checks ops one at a time as a reader produces them: the index sequence and the pairing of
+ * invocations with completions. Returns the problem in words, or undefined.
+ */
+export class HistoryShapeTracker {
+  private nextIndex = 0;
+  /** The `f` of each process's open invocation. */
+  private readonly open = new Map<Process, string>();
+
+  check(op: Op): string | undefined {
+    if (op.index !== this.nextIndex) {
+      return `expected "index" to be ${this.nextIndex} (indices count 0, 1, 2, ...); got ${describeFound(op.index)}`;
+    }
+    this.nextIndex++;
+    const openF = this.open.get(op.process);
+    if (op.type === "invoke") {
+      if (openF !== undefined) {
+        return `expected a completion for process ${String(op.process)}'s open "${openF}" before it invokes again; got an invoke of "${op.f}"`;
+      }
+      this.open.set(op.process, op.f);
+      return undefined;
+    }
+    if (openF === undefined) {
+      // Jepsen logs nemesis activity as completions alone.
+      if (op.process === "nemesis") return undefined;
+      return `expected process ${String(op.process)} to have invoked an operation before this "${op.type}" completion; it has none open`;
+    }
+    if (openF !== op.f) {
+      return `expected process ${String(op.process)}'s completion to have f "${openF}" like its invocation; got "${op.f}"`;
+    }
+    this.open.delete(op.process);
+    return undefined;
+  }
+}

@@ -1,0 +1,403 @@
+/**
+ * The runner: Jepsen's interpreter. Worker threads (one logical process each) take operations
+ * from the generator, invoke them through a client, and record the invocation and the completion
+ * in the history. The nemesis thread runs nemesis operations through the nemesis, recorded with
+ * process "nemesis".
+ *
+ * Rules, as in Jepsen: a thread runs one operation at a time; an `info` completion, an exception or
+ * a timeout gives the thread a new process id (old id + concurrency) and a fresh client, because
+ * the old operation may still take effect at any later time. The main phase ends when the client
+ * generator is exhausted (the nemesis generator is then dropped); the final phase heals every
+ * fault, waits for the system to recover, and runs the workload's final reads. An abort signal
+ * (SIGINT/SIGTERM) ends the main phase early, still heals, and keeps everything recorded.
+ *
+ * Every wait is bounded: client operations by `opTimeoutNs`, idle waits by `idlePollNs`.
+ */
+import type { Generator, GenContext, GenStep, PlannedOp, Thread } from "../generator/types.ts";
+import type { Op, Process } from "../history/op.ts";
+import type { Nemesis } from "../nemesis.ts";
+import type { Random } from "../runtime/random.ts";
+import type { World } from "../runtime/types.ts";
+import type { Client, Completion, NodeControl, SystemUnderTest } from "../system.ts";
+import type { NodeStatus, OpCounts, RunObserver, RunProgress } from "./events.ts";
+
+export interface RunSpec {
+  readonly concurrency: number;
+  readonly system: SystemUnderTest;
+  /** Client operations of the main phase; the phase ends when it is exhausted. */
+  readonly clientGenerator: Generator;
+  /** Nemesis operations of the main phase (dropped when the client generator is exhausted). */
+  readonly nemesisGenerator?: Generator;
+  readonly nemesis?: Nemesis;
+  /** Client operations after healing: final reads. */
+  readonly finalGenerator?: Generator;
+  /** A client operation still open after this long completes as `info` ("timeout"). */
+  readonly opTimeoutNs: number;
+  /** Quiet time between healing and the final reads, so the system can recover. */
+  readonly recoveryDelayNs: number;
+  /** Receives every operation as it is recorded (the history writer). */
+  readonly record: (op: Op) => void;
+  readonly observer?: RunObserver;
+  readonly signal?: AbortSignal;
+  /** Progress reports at most this often, real ms. */
+  readonly progressIntervalMs?: number;
+}
+
+export interface RunOutcome {
+  readonly history: Op[];
+  /** True when an abort signal ended the run early. */
+  readonly aborted: boolean;
+}
+
+/** The longest the runner waits idle before asking the generators again, ns of test time. */
+const idlePollNs = 1_000_000_000;
+
+interface ThreadState {
+  process: Process;
+  busy: boolean;
+  client?: Client;
+}
+
+export class Runner {
+  private readonly history: Op[] = [];
+  private readonly threads = new Map<Thread, ThreadState>();
+  private readonly clientThreads: number[];
+  private readonly events: Op[] = [];
+  private wake: (() => void) | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly random: Random;
+  private readonly control: NodeControl;
+  private readonly counts: Record<string, { invoke: number; ok: number; fail: number; info: number }> = {};
+  private completedClientOps = 0;
+  private lastProgressMs = -Infinity;
+  private readonly startRealMs = performance.now();
+  private phase = "running";
+
+  constructor(
+    private readonly world: World,
+    private readonly spec: RunSpec,
+  ) {
+    if (!(spec.concurrency >= 1))
+      throw new RangeError(`concurrency must be at least 1, got ${spec.concurrency}`);
+    this.clientThreads = Array.from({ length: spec.concurrency }, (_, i) => i);
+    for (const t of this.clientThreads) this.threads.set(t, { process: t, busy: false });
+    if (spec.nemesis !== undefined) this.threads.set("nemesis", { process: "nemesis", busy: false });
+    this.random = world.random.fork("generator");
+    this.control = spec.system.control(world);
+  }
+
+  async run(): Promise<RunOutcome> {
+    const { spec } = this;
+    await Promise.all(this.clientThreads.map((t) => this.openClient(t)));
+    await this.runPhase(spec.clientGenerator, spec.nemesisGenerator);
+    const aborted = spec.signal?.aborted === true;
+    this.phase = "healing";
+    await this.heal();
+    if (!aborted && spec.finalGenerator !== undefined) {
+      await this.world.sleep(spec.recoveryDelayNs);
+      this.phase = "final reads";
+      await this.runPhase(spec.finalGenerator, undefined);
+    }
+    await Promise.all(
+      [...this.threads.values()].map(async (s) => {
+        await s.client?.close().catch(() => undefined);
+      }),
+    );
+    this.reportProgress(true);
+    return { history: this.history, aborted };
+  }
+
+  progress(): RunProgress {
+    const elapsedS = this.world.nowNs() / 1e9;
+    return {
+      testTimeNs: this.world.nowNs(),
+      realElapsedMs: performance.now() - this.startRealMs,
+      opsPerSecond: elapsedS > 0 ? this.completedClientOps / elapsedS : 0,
+      counts: this.counts as Record<string, OpCounts>,
+      nodes: this.nodeStatuses(),
+      activeFaults: this.activeFaults(),
+      phase: this.phase,
+    };
+  }
+
+  private nodeStatuses(): NodeStatus[] {
+    const roles = new Map(this.control.nodes().map((n) => [n.name, n]));
+    const writer = this.control.writer();
+    const grudge = worldGrudge(this.world);
+    return this.world
+      .endpoints()
+      .filter((e) => e.kind === "node")
+      .map((e) => ({
+        name: e.name,
+        up: e.up,
+        paused: e.paused,
+        role: roles.get(e.name)?.role ?? "node",
+        ...(writer?.node === e.name ? { epoch: writer.epoch } : {}),
+        ...(roles.get(e.name)?.zone !== undefined ? { zone: roles.get(e.name)!.zone! } : {}),
+        clockOffsetNs: e.clockOffsetNs,
+        cutOffFrom: [...(grudge?.get(e.name) ?? [])].sort(),
+      }));
+  }
+
+  private activeFaults(): string[] {
+    const faults: string[] = [];
+    for (const n of this.nodeStatuses()) {
+      if (!n.up) faults.push(`${n.name} crashed`);
+      if (n.paused) faults.push(`${n.name} paused`);
+      if (n.cutOffFrom.length > 0) faults.push(`${n.name} drops ${n.cutOffFrom.join(" ")}`);
+      if (n.clockOffsetNs !== 0) faults.push(`${n.name} clock ${(n.clockOffsetNs / 1e6).toFixed(0)} ms`);
+    }
+    return faults;
+  }
+
+  private reportProgress(force = false): void {
+    const observer = this.spec.observer;
+    if (observer?.onProgress === undefined) return;
+    const nowMs = performance.now();
+    if (!force && nowMs - this.lastProgressMs < (this.spec.progressIntervalMs ?? 250)) return;
+    this.lastProgressMs = nowMs;
+    try {
+      observer.onProgress(this.progress());
+    } catch {
+      // An observer must never break a run.
+    }
+  }
+
+  private context(threads: readonly Thread[]): GenContext {
+    const free = threads.filter((t) => !this.threads.get(t)!.busy);
+    return {
+      timeNs: this.world.nowNs(),
+      random: this.random,
+      allThreads: threads,
+      freeThreads: free,
+      processOf: (t) => this.threads.get(t)?.process ?? (t === "nemesis" ? "nemesis" : t),
+      threadOf: (p) => {
+        if (p === "nemesis") return this.threads.has("nemesis") ? "nemesis" : undefined;
+        const t = p % this.spec.concurrency;
+        return this.threads.get(t)?.process === p ? t : undefined;
+      },
+    };
+  }
+
+  /** Runs one phase until the client generator is exhausted and every operation it started completed. */
+  private async runPhase(clientGen: Generator, nemesisGen: Generator | undefined): Promise<void> {
+    let client: Generator | undefined = clientGen;
+    let nemesis: Generator | undefined = this.threads.has("nemesis") ? nemesisGen : undefined;
+    const nemesisThreads: Thread[] = ["nemesis"];
+    const signal = this.spec.signal;
+
+    while (client !== undefined || this.anyBusy()) {
+      // Tell the generators of everything that happened since we last asked.
+      for (let event = this.events.shift(); event !== undefined; event = this.events.shift()) {
+        const thread = event.process === "nemesis" ? "nemesis" : this.threadOfEvent(event);
+        if (thread === "nemesis") nemesis = nemesis?.update(this.context(nemesisThreads), event);
+        else client = client?.update(this.context(this.clientThreads), event);
+      }
+      if (signal?.aborted === true) client = nemesis = undefined;
+      if (client === undefined) nemesis = undefined;
+      this.reportProgress();
+      if (client === undefined) {
+        await this.waitForEvent(idlePollNs);
+        continue;
+      }
+
+      const clientStep: GenStep = client.op(this.context(this.clientThreads));
+      const nemesisStep: GenStep | undefined = nemesis?.op(this.context(nemesisThreads));
+      if (clientStep.kind === "exhausted") {
+        client = undefined;
+        continue;
+      }
+      if (nemesisStep?.kind === "exhausted") nemesis = undefined;
+
+      // Take the soonest operation of the two; ties go to the nemesis.
+      const candidates: { op: PlannedOp; isNemesis: boolean }[] = [];
+      if (clientStep.kind === "op") candidates.push({ op: clientStep.op, isNemesis: false });
+      if (nemesisStep?.kind === "op") candidates.push({ op: nemesisStep.op, isNemesis: true });
+      if (candidates.length === 0) {
+        client = clientStep.next;
+        if (nemesisStep !== undefined && nemesisStep.kind !== "exhausted") nemesis = nemesisStep.next;
+        await this.waitForEvent(idlePollNs);
+        continue;
+      }
+      candidates.sort((a, b) => a.op.timeNs - b.op.timeNs || (a.isNemesis ? -1 : 1));
+      const chosen = candidates[0]!;
+      const now = this.world.nowNs();
+      if (chosen.op.timeNs > now) {
+        // Not yet: wait for that time or for an event, then ask again (generators are pure).
+        await this.waitForEvent(chosen.op.timeNs - now);
+        continue;
+      }
+      if (chosen.isNemesis) nemesis = (nemesisStep as Extract<GenStep, { kind: "op" }>).next;
+      else client = (clientStep as Extract<GenStep, { kind: "op" }>).next;
+      const invoke = this.invoke(chosen.op);
+      if (chosen.isNemesis) nemesis = nemesis?.update(this.context(nemesisThreads), invoke);
+      else client = client?.update(this.context(this.clientThreads), invoke);
+    }
+  }
+
+  private threadOfEvent(event: Op): Thread | undefined {
+    for (const [t, s] of this.threads) if (s.process === event.process) return t;
+    // The process already moved on (info): its thread is process mod concurrency.
+    return typeof event.process === "number" ? event.process % this.spec.concurrency : undefined;
+  }
+
+  private anyBusy(): boolean {
+    for (const s of this.threads.values()) if (s.busy) return true;
+    return false;
+  }
+
+  private append(fields: Omit<Op, "index" | "time">): Op {
+    const op = { index: this.history.length, time: Math.round(this.world.nowNs()), ...fields } as Op;
+    this.history.push(op);
+    this.spec.record(op);
+    if (op.process !== "nemesis") {
+      const c = (this.counts[op.f] ??= { invoke: 0, ok: 0, fail: 0, info: 0 });
+      c[op.type]++;
+      if (op.type !== "invoke") this.completedClientOps++;
+    }
+    try {
+      this.spec.observer?.onOp?.(op);
+    } catch {
+      // An observer must never break a run.
+    }
+    return op;
+  }
+
+  private invoke(planned: PlannedOp): Op {
+    const thread: Thread | undefined =
+      planned.process === "nemesis" ? "nemesis" : this.context(this.clientThreads).threadOf(planned.process);
+    if (thread === undefined)
+      throw new Error(`generator planned an op for unknown process ${String(planned.process)}`);
+    const state = this.threads.get(thread)!;
+    if (state.busy) throw new Error(`generator planned an op for busy thread ${String(thread)}`);
+    state.busy = true;
+    const invoke = this.append({
+      process: state.process,
+      type: "invoke",
+      f: planned.f,
+      value: planned.value,
+    });
+    const done = this.execute(thread, state, invoke).then((completion) => {
+      const op = this.append({
+        process: invoke.process,
+        type: completion.type,
+        f: invoke.f,
+        value: completion.value,
+        ...(completion.node !== undefined ? { node: completion.node } : {}),
+        ...(completion.error !== undefined ? { error: completion.error } : {}),
+      });
+      state.busy = false;
+      if (completion.type === "info" && thread !== "nemesis") {
+        state.process = (state.process as number) + this.spec.concurrency;
+        const old = state.client;
+        state.client = undefined;
+        void old?.close().catch(() => undefined);
+        this.trackTask(this.openClient(thread as number));
+      }
+      this.events.push(op);
+      this.notify();
+    });
+    this.trackTask(done);
+    return invoke;
+  }
+
+  private trackTask(task: Promise<void>): void {
+    this.inFlight.add(task);
+    void task.finally(() => this.inFlight.delete(task));
+  }
+
+  private async execute(thread: Thread, state: ThreadState, invoke: Op): Promise<Completion> {
+    const invocation = { f: invoke.f, value: invoke.value };
+    if (thread === "nemesis") {
+      try {
+        return await this.spec.nemesis!.invoke(invocation, {
+          control: this.control,
+          random: this.random,
+          nowNs: this.world.nowNs(),
+        });
+      } catch (error) {
+        return { type: "info", value: invoke.value, error: describeError(error) };
+      }
+    }
+    for (let i = 0; state.client === undefined && i < 100; i++) await this.world.sleep(1_000_000);
+    const client = state.client;
+    if (client === undefined)
+      return { type: "fail", value: invoke.value, error: "no client could be opened" };
+    const timeout = this.world
+      .sleep(this.spec.opTimeoutNs)
+      .then((): Completion => ({ type: "info", value: invoke.value, error: "timeout" }));
+    try {
+      return await Promise.race([client.invoke(invocation), timeout]);
+    } catch (error) {
+      return { type: "info", value: invoke.value, error: describeError(error) };
+    }
+  }
+
+  private async openClient(thread: number): Promise<void> {
+    const state = this.threads.get(thread)!;
+    state.client = await this.spec.system.openClient(this.world, `c${state.process as number}`);
+  }
+
+  /** Resolves at the next recorded completion, or after `maxWaitNs` of test time. */
+  private waitForEvent(maxWaitNs: number): Promise<void> {
+    if (this.events.length > 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      let settled = false;
+      const finish = () => {
+        if (settled) return;
+        settled = true;
+        this.wake = undefined;
+        resolve();
+      };
+      this.wake = finish;
+      void this.world.sleep(Math.max(1, Math.ceil(maxWaitNs))).then(finish);
+    });
+  }
+
+  private notify(): void {
+    this.wake?.();
+  }
+
+  /** Runs every heal invocation of the nemesis through the nemesis thread, recorded. */
+  private async heal(): Promise<void> {
+    // Let operations already in flight finish (each is bounded by its timeout).
+    while (this.anyBusy()) await this.waitForEvent(idlePollNs);
+    this.events.length = 0;
+    const nemesis = this.spec.nemesis;
+    if (nemesis === undefined) return;
+    for (const invocation of nemesis.healInvocations()) {
+      const state = this.threads.get("nemesis")!;
+      state.busy = true;
+      const invoke = this.append({
+        process: "nemesis",
+        type: "invoke",
+        f: invocation.f,
+        value: invocation.value,
+      });
+      const completion = await this.execute("nemesis", state, invoke);
+      this.append({
+        process: "nemesis",
+        type: completion.type,
+        f: invocation.f,
+        value: completion.value,
+        ...(completion.error !== undefined ? { error: completion.error } : {}),
+      });
+      state.busy = false;
+    }
+    this.events.length = 0;
+  }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+function worldGrudge(world: World): ReadonlyMap<string, ReadonlySet<string>> | undefined {
+  const w = world as { grudge?: () => ReadonlyMap<string, ReadonlySet<string>> };
+  return typeof w.grudge === "function" ? w.grudge() : undefined;
+}
+
+/** Runs a test's phases on a world and returns the history. */
+export function runTest(world: World, spec: RunSpec): Promise<RunOutcome> {
+  return new Runner(world, spec).run();
+}

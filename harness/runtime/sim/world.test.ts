@@ -1,0 +1,474 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { Runtime } from "../types.ts";
+import { SimulationBudgetError, SimulationDeadlockError, SimWorld } from "./world.ts";
+import type { SimWorldOptions } from "./world.ts";
+
+const budget = { maxEvents: 2_000_000, maxVirtualTimeNs: 1e13 };
+const ms = 1e6;
+
+function world(options: Partial<SimWorldOptions> = {}): SimWorld {
+  return new SimWorld({ seed: 1, budget, ...options });
+}
+
+const bytes = (...values: number[]) => new Uint8Array(values);
+
+/** A small busy cluster: gossip, clients, faults, a crash and a restart; returns the trace. */
+async function scenarioTrace(seed: number): Promise<string[]> {
+  const lines: string[] = [];
+  const w = new SimWorld({
+    seed,
+    budget,
+    trace: (line) => lines.push(line),
+    disk: { tornWriteProbability: 0.5 },
+  });
+  const nodes = ["n1", "n2", "n3"];
+  for (const name of nodes) {
+    w.startNode(name, (rt) => {
+      rt.net.onMessage((from, message) => {
+        if (from.startsWith("c")) rt.net.send(from, { ok: message, n: rt.random.int(100) });
+      });
+      rt.spawn("gossip", async () => {
+        for (let i = 0; i < 20; i++) {
+          await rt.clock.sleep(rt.random.intBetween(1, 5) * ms);
+          rt.net.send(rt.random.pick(nodes.filter((n) => n !== name)), { from: name, i });
+          await rt.disk.append("log", bytes(i, i + 1, i + 2));
+          if (i % 3 === 0) await rt.disk.fsync("log");
+        }
+      });
+    });
+  }
+  w.setLinkFaults({ lossProbability: 0.1, duplicateProbability: 0.1, reorderProbability: 0.1 });
+  const client = w.clientRuntime("c1");
+  client.net.onMessage(() => {});
+  await w.run(async () => {
+    for (let i = 0; i < 30; i++) {
+      client.net.send(w.random.pick(nodes), { op: i });
+      await w.sleep(2 * ms);
+      if (i === 10) w.crash("n2");
+      if (i === 15) w.restart("n2");
+      if (i === 20) w.setGrudge(new Map([["n1", new Set(["n3"])]]));
+    }
+    await w.sleep(200 * ms);
+  });
+  return lines;
+}
+
+describe("SimWorld determinism", () => {
+  it("gives a byte-identical trace for the same seed and a different one for another seed", async () => {
+    const a = await scenarioTrace(7);
+    const b = await scenarioTrace(7);
+    const c = await scenarioTrace(8);
+    expect(a.length).toBeGreaterThan(100);
+    expect(a.join("\n")).toBe(b.join("\n"));
+    expect(a.join("\n")).not.toBe(c.join("\n"));
+  });
+
+  it("runs simultaneous events in the order they were scheduled", async () => {
+    const w = world();
+    const order: string[] = [];
+    const rt = w.clientRuntime("c1");
+    await w.run(async () => {
+      for (const label of ["a", "b", "c", "d"]) rt.clock.setTimer(5 * ms, () => order.push(label));
+      rt.clock.setTimer(1 * ms, () => rt.clock.setTimer(4 * ms, () => order.push("e")));
+      await w.sleep(10 * ms);
+    });
+    expect(order).toEqual(["a", "b", "c", "d", "e"]);
+  });
+
+  it("settles every promise continuation of an event before the next event runs", async () => {
+    const w = world();
+    const rt = w.clientRuntime("c1");
+    const seen: number[] = [];
+    await w.run(async () => {
+      rt.spawn("deep", async () => {
+        await rt.clock.sleep(ms);
+        for (let i = 0; i < 500; i++) await Promise.resolve();
+        seen.push(1);
+      });
+      rt.clock.setTimer(ms, () => seen.push(2));
+      await w.sleep(2 * ms);
+    });
+    // The sleep and the timer are both due at 1 ms; the sleeper's 500 awaits finish first.
+    expect(seen).toEqual([1, 2]);
+  });
+
+  it("copies messages so sender and receiver never share objects", async () => {
+    const w = world();
+    const a = w.clientRuntime("a");
+    const b = w.clientRuntime("b");
+    const received: unknown[] = [];
+    b.net.onMessage((_from, message) => received.push(message));
+    await w.run(async () => {
+      const message = { list: [1] };
+      a.net.send("b", message);
+      message.list.push(2);
+      await w.sleep(10 * ms);
+    });
+    expect(received).toEqual([{ list: [1] }]);
+  });
+});
+
+describe("SimWorld network", () => {
+  /** Sends `count` numbered messages a→b, 10 µs apart, and returns the numbers in arrival order. */
+  async function blast(w: SimWorld, count: number, during?: (i: number) => void): Promise<number[]> {
+    const a = w.clientRuntime("a");
+    const b = w.clientRuntime("b");
+    const arrived: number[] = [];
+    b.net.onMessage((_from, message) => arrived.push(message as number));
+    await w.run(async () => {
+      for (let i = 0; i < count; i++) {
+        during?.(i);
+        a.net.send("b", i);
+        await w.sleep(10_000);
+      }
+      await w.sleep(100 * ms);
+    });
+    return arrived;
+  }
+
+  it("keeps a link FIFO without faults", async () => {
+    const arrived = await blast(world(), 500);
+    expect(arrived).toEqual([...Array(500).keys()]);
+  });
+
+  it("loses, duplicates and reorders messages at the configured rates", async () => {
+    const n = 4000;
+    const lossy = world({ seed: 3 });
+    lossy.setLinkFaults({ lossProbability: 0.2 });
+    expect((await blast(lossy, n)).length / n).toBeCloseTo(0.8, 1);
+
+    const duplicating = world({ seed: 4 });
+    duplicating.setLinkFaults({ duplicateProbability: 0.2 });
+    const duplicated = await blast(duplicating, n);
+    expect(duplicated.length / n).toBeGreaterThan(1.17);
+    expect(duplicated.length / n).toBeLessThan(1.23);
+    expect(new Set(duplicated).size).toBe(n);
+
+    const reordering = world({ seed: 5 });
+    reordering.setLinkFaults({ reorderProbability: 0.2 });
+    const reordered = await blast(reordering, n);
+    expect(reordered.length).toBe(n);
+    // A held-back message arrives after the ones sent after it: count messages overtaken by a later one.
+    let overtaken = 0;
+    let maxSoFar = -1;
+    for (const x of reordered) {
+      if (x < maxSoFar) overtaken++;
+      maxSoFar = Math.max(maxSoFar, x);
+    }
+    expect(overtaken / n).toBeGreaterThan(0.17);
+    expect(overtaken / n).toBeLessThan(0.23);
+  });
+
+  it("drops messages in flight when a partition starts, and heals", async () => {
+    const w = world({ network: { latency: { minNs: 5 * ms, maxNs: 5 * ms } } });
+    const a = w.clientRuntime("a");
+    const b = w.clientRuntime("b");
+    const atB: string[] = [];
+    const atA: string[] = [];
+    b.net.onMessage((_f, m) => atB.push(m as string));
+    a.net.onMessage((_f, m) => atA.push(m as string));
+    await w.run(async () => {
+      a.net.send("b", "in-flight");
+      await w.sleep(1 * ms);
+      w.setGrudge(new Map([["b", new Set(["a"])]])); // b drops a's messages; a still hears b
+      expect(w.grudge().get("b")?.has("a")).toBe(true);
+      a.net.send("b", "during");
+      b.net.send("a", "reverse");
+      await w.sleep(10 * ms);
+      a.net.send("b", "sent-during");
+      await w.sleep(1 * ms);
+      w.heal();
+      await w.sleep(10 * ms);
+      a.net.send("b", "after");
+      await w.sleep(10 * ms);
+    });
+    // Sent while the grudge held: dropped at once, even though the partition heals before it would arrive.
+    expect(atB).toEqual(["after"]);
+    expect(atA).toEqual(["reverse"]);
+  });
+
+  it("applies per-link latency", async () => {
+    const w = world({
+      network: {
+        latency: { minNs: ms, maxNs: ms },
+        linkLatency: (f) => (f === "slow" ? { minNs: 50 * ms, maxNs: 50 * ms } : undefined),
+      },
+    });
+    const slow = w.clientRuntime("slow");
+    const fast = w.clientRuntime("fast");
+    const b = w.clientRuntime("b");
+    const arrivals: [string, number][] = [];
+    b.net.onMessage((from) => arrivals.push([from, w.nowNs()]));
+    await w.run(async () => {
+      slow.net.send("b", 1);
+      fast.net.send("b", 1);
+      await w.sleep(100 * ms);
+    });
+    expect(arrivals).toEqual([
+      ["fast", ms],
+      ["slow", 50 * ms],
+    ]);
+  });
+});
+
+describe("SimWorld disk, crash and restart", () => {
+  it("loses unsynced writes on crash, tears the oldest one, and restarts over the surviving disk", async () => {
+    const w = world({ disk: { tornWriteProbability: 1 } });
+    const boots: { incarnationRandom: number; log: number[] | undefined; tmp: boolean }[] = [];
+    w.startNode("n1", (rt) => {
+      rt.spawn("boot", async () => {
+        const log = await rt.disk.read("log");
+        const files = await rt.disk.list();
+        boots.push({
+          incarnationRandom: rt.random.int(1e9),
+          log: log && [...log],
+          tmp: files.includes("tmp"),
+        });
+        if (boots.length > 1) return;
+        await rt.disk.append("log", bytes(1, 2, 3));
+        await rt.disk.fsync("log");
+        await rt.disk.append("log", bytes(4, 5, 6, 7));
+        await rt.disk.append("log", bytes(8, 9));
+        await rt.disk.append("tmp", bytes(1));
+      });
+    });
+    await w.run(async () => {
+      await w.sleep(50 * ms);
+      w.crash("n1");
+      expect(w.endpoints().find((e) => e.name === "n1")?.up).toBe(false);
+      w.restart("n1");
+      await w.sleep(50 * ms);
+    });
+    expect(boots).toHaveLength(2);
+    expect(boots[0]!.log).toBeUndefined();
+    const after = boots[1]!.log!;
+    // fsynced [1,2,3] plus a torn prefix of [4,5,6,7]: 1..3 bytes of it; never [8,9].
+    expect(after.slice(0, 3)).toEqual([1, 2, 3]);
+    expect(after.length).toBeGreaterThanOrEqual(4);
+    expect(after.length).toBeLessThanOrEqual(6);
+    expect(after.slice(3)).toEqual([4, 5, 6].slice(0, after.length - 3));
+    expect(boots[1]!.tmp).toBe(false);
+    expect(boots[1]!.incarnationRandom).not.toBe(boots[0]!.incarnationRandom);
+  });
+
+  it("stops a crashed node's timers, sleeps, disk operations and incoming messages", async () => {
+    const w = world();
+    const events: string[] = [];
+    let firstRuntime: Runtime | undefined;
+    w.startNode("n1", (rt) => {
+      firstRuntime ??= rt;
+      rt.net.onMessage((_f, m) => events.push(`msg ${String(m)}`));
+      rt.spawn("work", async () => {
+        rt.clock.setTimer(5 * ms, () => events.push("timer"));
+        void rt.disk.fsync("missing").then(
+          () => events.push("fsync resolved"),
+          () => events.push("fsync rejected"),
+        );
+        await rt.clock.sleep(5 * ms);
+        events.push("slept");
+      });
+    });
+    const c = w.clientRuntime("c1");
+    await w.run(async () => {
+      await w.sleep(0);
+      c.net.send("n1", "lost");
+      w.crash("n1");
+      await w.sleep(20 * ms);
+      // A crashed incarnation's runtime stays inert.
+      firstRuntime!.clock.setTimer(0, () => events.push("zombie timer"));
+      firstRuntime!.net.send("c1", "zombie");
+      await w.sleep(20 * ms);
+    });
+    expect(events).toEqual([]);
+  });
+
+  it("rejects a disk operation on a missing file with a clear error", async () => {
+    const w = world();
+    const rt = w.clientRuntime("c1");
+    await expect(w.run(() => rt.disk.fsync("nope"))).rejects.toThrow("c1: fsync(nope): no such file");
+  });
+
+  it("keeps renames durable and overwrites at offsets with zero-filled holes", async () => {
+    const w = world({ disk: { tornWriteProbability: 0 } });
+    let seen: number[] | undefined;
+    w.startNode("n1", (rt) => {
+      rt.spawn("io", async () => {
+        const existing = await rt.disk.read("final");
+        if (existing) {
+          seen = [...existing];
+          return;
+        }
+        await rt.disk.write("tmp", 2, bytes(9, 9));
+        await rt.disk.write("tmp", 0, bytes(1));
+        await rt.disk.fsync("tmp");
+        await rt.disk.rename("tmp", "final");
+        await rt.disk.truncate("final", 1); // unsynced: lost on crash
+      });
+    });
+    await w.run(async () => {
+      await w.sleep(20 * ms);
+      w.crash("n1");
+      w.restart("n1");
+      await w.sleep(20 * ms);
+    });
+    expect(seen).toEqual([1, 0, 9, 9]);
+  });
+
+  it("property: after a crash a file is its fsynced state plus at most a torn prefix of the next write", async () => {
+    const op = fc.oneof(
+      fc.record({
+        kind: fc.constant("append" as const),
+        data: fc.uint8Array({ minLength: 1, maxLength: 8 }),
+      }),
+      fc.record({
+        kind: fc.constant("write" as const),
+        offset: fc.nat(12),
+        data: fc.uint8Array({ minLength: 1, maxLength: 8 }),
+      }),
+      fc.record({ kind: fc.constant("fsync" as const) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(op, { maxLength: 12 }),
+        fc.nat(1000),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        async (ops, seed, p) => {
+          // Model: the durable content and the changes since the last fsync.
+          let model: number[] | undefined;
+          let current: number[] = [];
+          let unsynced: { offset: number; data: number[] }[] = [];
+          const writeAt = (target: number[], offset: number, data: number[]) => {
+            const out = target.slice();
+            while (out.length < offset) out.push(0);
+            data.forEach((b, i) => (out[offset + i] = b));
+            return out;
+          };
+          const w = new SimWorld({ seed, budget, disk: { tornWriteProbability: p } });
+          let after: number[] | undefined;
+          let boots = 0;
+          w.startNode("n1", (rt) => {
+            rt.spawn("io", async () => {
+              if (boots++ === 0) {
+                for (const o of ops) {
+                  if (o.kind === "fsync") {
+                    if (current.length > 0 || unsynced.length > 0) {
+                      await rt.disk.fsync("f");
+                      model = current.slice();
+                      unsynced = [];
+                    }
+                  } else {
+                    const offset = o.kind === "append" ? current.length : o.offset;
+                    if (o.kind === "append") await rt.disk.append("f", o.data);
+                    else await rt.disk.write("f", o.offset, o.data);
+                    current = writeAt(current, offset, [...o.data]);
+                    unsynced.push({ offset, data: [...o.data] });
+                  }
+                }
+              } else {
+                const read = await rt.disk.read("f");
+                after = read && [...read];
+              }
+            });
+          });
+          await w.run(async () => {
+            await w.sleep(1000 * ms);
+            w.crash("n1");
+            w.restart("n1");
+            await w.sleep(10 * ms);
+          });
+          if (model === undefined) {
+            expect(after).toBeUndefined();
+            return;
+          }
+          const allowed = [model];
+          const next = unsynced[0];
+          if (next !== undefined) {
+            for (let k = 1; k < next.data.length; k++)
+              allowed.push(writeAt(model, next.offset, next.data.slice(0, k)));
+          }
+          expect(allowed).toContainEqual(after);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe("SimWorld pause, clocks and budgets", () => {
+  it("holds timers and messages while paused and delivers them on resume", async () => {
+    const w = world({ network: { latency: { minNs: ms, maxNs: ms } } });
+    const seen: [string, number][] = [];
+    w.startNode("n1", (rt) => {
+      rt.net.onMessage((_f, m) => seen.push([`msg ${String(m)}`, w.nowNs()]));
+      rt.clock.setTimer(5 * ms, () => seen.push(["timer", w.nowNs()]));
+    });
+    const c = w.clientRuntime("c1");
+    await w.run(async () => {
+      await w.sleep(ms);
+      w.pause("n1");
+      expect(w.endpoints()[0]?.paused).toBe(true);
+      c.net.send("n1", "x");
+      await w.sleep(20 * ms);
+      expect(seen).toEqual([]);
+      w.resume("n1");
+      await w.sleep(ms);
+    });
+    // Both run at the resume instant, in the order they came due (message at 2 ms, timer at 5 ms).
+    expect(seen).toEqual([
+      ["msg x", 21 * ms],
+      ["timer", 21 * ms],
+    ]);
+  });
+
+  it("applies clock offset to nowNs and drift to both readings, while timers run on true time", async () => {
+    const w = world();
+    let rt: Runtime | undefined;
+    w.startNode("n1", (r) => {
+      rt = r;
+    });
+    await w.run(async () => {
+      await w.sleep(10 * ms);
+      w.setClock("n1", { offsetNs: -3 * ms, driftPpm: 1000 });
+      expect(rt!.clock.nowNs()).toBe(7 * ms);
+      expect(rt!.clock.monotonicNs()).toBe(10 * ms);
+      const before = w.nowNs();
+      await rt!.clock.sleep(100 * ms);
+      expect(w.nowNs() - before).toBe(100 * ms);
+      expect(rt!.clock.monotonicNs()).toBe(10 * ms + 100.1 * ms);
+      expect(rt!.clock.nowNs()).toBe(7 * ms + 100.1 * ms);
+      w.setClock("n1", { driftPpm: 0 });
+      await w.sleep(10 * ms);
+      expect(rt!.clock.monotonicNs()).toBe(120.1 * ms);
+    });
+    expect(w.endpoints()[0]).toMatchObject({ clockOffsetNs: -3 * ms, driftPpm: 0 });
+  });
+
+  it("stops a runaway simulation on its event budget, its time budget, and on deadlock", async () => {
+    const spin = (w: SimWorld) => {
+      const rt = w.clientRuntime("c1");
+      return w.run(async () => {
+        while (true) await rt.clock.sleep(ms);
+      });
+    };
+    await expect(
+      spin(new SimWorld({ seed: 1, budget: { maxEvents: 100, maxVirtualTimeNs: 1e12 } })),
+    ).rejects.toThrow(SimulationBudgetError);
+    await expect(
+      spin(new SimWorld({ seed: 1, budget: { maxEvents: 1e6, maxVirtualTimeNs: 50 * ms } })),
+    ).rejects.toThrow(/maxVirtualTimeNs/);
+    const w = world();
+    await expect(w.run(() => new Promise(() => {}))).rejects.toThrow(SimulationDeadlockError);
+  });
+
+  it("stops the world with the error a node task throws", async () => {
+    const w = world();
+    w.startNode("n1", (rt) => {
+      rt.spawn("bad", async () => {
+        await rt.clock.sleep(ms);
+        throw new Error("boom");
+      });
+    });
+    await expect(w.run(() => w.sleep(10 * ms))).rejects.toThrow(/boom/);
+  });
+});

@@ -1,0 +1,130 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { Op, OpType, Process } from "../harness/history/op.ts";
+import {
+  clientOps,
+  latencyQuantiles,
+  quantile,
+  statsFromChecker,
+  summarizeHistory,
+} from "./historyStats.ts";
+
+let index = 0;
+const op = (time: number, process: Process, type: OpType, f = "read"): Op => ({
+  index: index++,
+  time,
+  process,
+  type,
+  f,
+  value: null,
+});
+
+describe("historyStats", () => {
+  it("nearest-rank quantiles", () => {
+    const xs = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    expect(quantile(xs, 0.5)).toBe(5);
+    expect(quantile(xs, 0.95)).toBe(10);
+    expect(quantile(xs, 0)).toBe(1);
+    expect(latencyQuantiles([])).toBeNull();
+    expect(latencyQuantiles([30, 10, 20])).toEqual({ p50: 20, p95: 30, p99: 30, max: 30 });
+  });
+
+  it("pairs leniently: stray completions skipped, unfinished ops pending", () => {
+    const ops = clientOps([
+      op(0, 1, "ok"),
+      op(1, 0, "invoke"),
+      op(2, "nemesis", "info", "crash"),
+      op(3, 0, "ok"),
+      op(4, 2, "invoke"),
+    ]);
+    expect(ops.map((o) => [o.process, o.outcome])).toEqual([
+      [0, "ok"],
+      [2, "pending"],
+    ]);
+  });
+
+  it("summarizes counts, latency, throughput and availability split by fault windows", () => {
+    const history = [
+      op(0, 0, "invoke", "read"),
+      op(1_000_000, 0, "ok", "read"),
+      op(0, 1, "invoke", "write"),
+      op(3_000_000, 1, "fail", "write"),
+      op(500_000_000, 0, "invoke", "read"),
+      op(600_000_000, 0, "info", "read"),
+      op(900_000_000, 2, "invoke", "read"),
+      op(1_000_000_000, 2, "ok", "read"),
+    ];
+    const stats = summarizeHistory(history, [
+      { kind: "partition", startNs: 400e6, endNs: 700e6, details: [], openAtEnd: false },
+    ]);
+    expect(stats.byF["read"]).toEqual({
+      ok: 2,
+      fail: 0,
+      info: 1,
+      latencyNs: { p50: 1_000_000, p95: 100_000_000, p99: 100_000_000, max: 100_000_000 },
+    });
+    expect(stats.byF["write"]).toEqual({ ok: 0, fail: 1, info: 0, latencyNs: null });
+    expect(stats.throughputPerS).toBeCloseTo(2, 9);
+    expect(stats.availability).toEqual({ overall: 0.5, duringFaults: 0, outsideFaults: 2 / 3 });
+  });
+
+  it("says null, not NaN, where there is nothing to count", () => {
+    const stats = summarizeHistory([], []);
+    expect(stats).toEqual({
+      byF: {},
+      throughputPerS: 0,
+      availability: { overall: null, duringFaults: null, outsideFaults: null },
+    });
+  });
+
+  it("reads a stats checker result of the expected shape, and refuses others", () => {
+    const result = {
+      valid: true as const,
+      byF: { read: { ok: 3, fail: 0, info: 1, latencyNs: { p50: 1, p95: 2, p99: 3, max: 4 } } },
+      throughputPerS: 12.5,
+      availability: { overall: 0.75, duringFaults: 0.5, outsideFaults: 1 },
+    };
+    expect(statsFromChecker(result)).toEqual({
+      byF: result.byF,
+      throughputPerS: 12.5,
+      availability: result.availability,
+    });
+    expect(statsFromChecker({ valid: true, byF: "nope" })).toBeUndefined();
+    expect(statsFromChecker(undefined)).toBeUndefined();
+  });
+
+  it("property: quantiles are ordered members of the sample; counts add up", () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: 1e9 }), { minLength: 1, maxLength: 200 }), (xs) => {
+        const q = latencyQuantiles(xs)!;
+        expect(q.p50).toBeLessThanOrEqual(q.p95);
+        expect(q.p95).toBeLessThanOrEqual(q.p99);
+        expect(q.p99).toBeLessThanOrEqual(q.max);
+        expect(xs).toContain(q.p50);
+        expect(q.max).toBe(Math.max(...xs));
+      }),
+      { numRuns: 200 },
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ process: fc.nat(4), type: fc.constantFrom<OpType>("ok", "fail", "info") }), {
+          maxLength: 50,
+        }),
+        (drafts) => {
+          const history: Op[] = [];
+          let time = 0;
+          for (const d of drafts) {
+            history.push(op(time++, d.process, "invoke"), op(time++, d.process, d.type));
+          }
+          const stats = summarizeHistory(history, []);
+          const read = stats.byF["read"];
+          const total = read === undefined ? 0 : read.ok + read.fail + read.info;
+          expect(total).toBe(drafts.length);
+          const oks = drafts.filter((d) => d.type === "ok").length;
+          expect(stats.availability.overall).toBe(drafts.length === 0 ? null : oks / drafts.length);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});

@@ -1,0 +1,187 @@
+/**
+ * Latency, throughput and availability, computed from a history alone.
+ *
+ * The perf/stats checker reports the same figures under the checker name "stats"; when a run has
+ * no such checker (or its result has another shape) reports compute them here, so a report always
+ * has them. The computation is pure and tolerant of odd histories: a completion without an
+ * invocation is skipped, and an invocation that never completes counts as indeterminate (`info`),
+ * because an operation that hangs is exactly what unavailability looks like.
+ *
+ * - Latency: of `ok` operations only, completion time minus invocation time; nearest-rank quantiles.
+ * - Throughput: `ok` completions per second of test time, over the span of the client operations.
+ * - Availability: the fraction of client operations that ended `ok`; split by whether the
+ *   operation was invoked inside a fault window. `null` where there were no operations to count.
+ */
+import { z } from "zod";
+import type { Op, Process } from "../harness/history/op.ts";
+import type { CheckResult } from "../harness/results.ts";
+import { inAnyWindow, type FaultWindow } from "./faultWindows.ts";
+
+export interface LatencyQuantilesNs {
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+export interface FunctionStats {
+  readonly ok: number;
+  readonly fail: number;
+  readonly info: number;
+  /** Latency of the `ok` operations; null when there were none. */
+  readonly latencyNs: LatencyQuantilesNs | null;
+}
+
+export interface Availability {
+  readonly overall: number | null;
+  readonly duringFaults: number | null;
+  readonly outsideFaults: number | null;
+}
+
+export interface HistoryStats {
+  readonly byF: Readonly<Record<string, FunctionStats>>;
+  readonly throughputPerS: number;
+  readonly availability: Availability;
+}
+
+/** One client operation: its invocation and, when it has one, its completion. */
+export interface ClientOp {
+  readonly process: number;
+  readonly f: string;
+  readonly invoke: Op;
+  readonly complete?: Op;
+  /** The completion's type; "pending" when the history ended first. */
+  readonly outcome: "ok" | "fail" | "info" | "pending";
+}
+
+/**
+ * Pairs client invocations with their completions, leniently: a completion with no open
+ * invocation is skipped; a second invocation on a process with one open leaves the first pending.
+ * Ordered by invocation index.
+ */
+export function clientOps(history: readonly Op[]): ClientOp[] {
+  const result: ClientOp[] = [];
+  const open = new Map<Process, number>();
+  for (const op of history) {
+    if (op.process === "nemesis" || typeof op.process !== "number") continue;
+    if (op.type === "invoke") {
+      open.set(op.process, result.length);
+      result.push({ process: op.process, f: op.f, invoke: op, outcome: "pending" });
+      continue;
+    }
+    const at = open.get(op.process);
+    if (at === undefined) continue;
+    open.delete(op.process);
+    const pair = result[at]!;
+    result[at] = { ...pair, complete: op, outcome: op.type };
+  }
+  return result;
+}
+
+/** Nearest-rank quantile of an ascending array (q in [0, 1]); the array must not be empty. */
+export function quantile(sortedAscending: readonly number[], q: number): number {
+  const n = sortedAscending.length;
+  const rank = Math.min(n, Math.max(1, Math.ceil(q * n)));
+  return sortedAscending[rank - 1]!;
+}
+
+export function latencyQuantiles(latenciesNs: readonly number[]): LatencyQuantilesNs | null {
+  if (latenciesNs.length === 0) return null;
+  const sorted = Float64Array.from(latenciesNs).sort();
+  const asArray = sorted as unknown as readonly number[];
+  return {
+    p50: quantile(asArray, 0.5),
+    p95: quantile(asArray, 0.95),
+    p99: quantile(asArray, 0.99),
+    max: sorted[sorted.length - 1]!,
+  };
+}
+
+const ratio = (ok: number, total: number): number | null => (total === 0 ? null : ok / total);
+
+/** Latency, throughput and availability of a history's client operations (see the header). */
+export function summarizeHistory(history: readonly Op[], windows: readonly FaultWindow[]): HistoryStats {
+  const counts = new Map<string, { ok: number; fail: number; info: number; latencies: number[] }>();
+  let okAll = 0;
+  let totalAll = 0;
+  let okDuring = 0;
+  let totalDuring = 0;
+  let firstNs = Number.POSITIVE_INFINITY;
+  let lastNs = Number.NEGATIVE_INFINITY;
+  for (const op of clientOps(history)) {
+    let c = counts.get(op.f);
+    if (c === undefined) {
+      c = { ok: 0, fail: 0, info: 0, latencies: [] };
+      counts.set(op.f, c);
+    }
+    const endNs = op.complete?.time ?? op.invoke.time;
+    firstNs = Math.min(firstNs, op.invoke.time);
+    lastNs = Math.max(lastNs, endNs);
+    const ok = op.outcome === "ok";
+    if (ok) {
+      c.ok += 1;
+      c.latencies.push(endNs - op.invoke.time);
+    } else if (op.outcome === "fail") c.fail += 1;
+    else c.info += 1;
+    totalAll += 1;
+    if (ok) okAll += 1;
+    if (inAnyWindow(windows, op.invoke.time)) {
+      totalDuring += 1;
+      if (ok) okDuring += 1;
+    }
+  }
+  const byF: Record<string, FunctionStats> = {};
+  for (const [f, c] of [...counts].sort(([a], [b]) => a.localeCompare(b))) {
+    byF[f] = { ok: c.ok, fail: c.fail, info: c.info, latencyNs: latencyQuantiles(c.latencies) };
+  }
+  const spanS = totalAll === 0 ? 0 : (lastNs - firstNs) / 1e9;
+  return {
+    byF,
+    throughputPerS: spanS > 0 ? okAll / spanS : 0,
+    availability: {
+      overall: ratio(okAll, totalAll),
+      duringFaults: ratio(okDuring, totalDuring),
+      outsideFaults: ratio(okAll - okDuring, totalAll - totalDuring),
+    },
+  };
+}
+
+const quantilesSchema = z.object({ p50: z.number(), p95: z.number(), p99: z.number(), max: z.number() });
+const statsSchema = z.object({
+  byF: z.record(
+    z.string(),
+    z.object({
+      ok: z.number(),
+      fail: z.number(),
+      info: z.number(),
+      latencyNs: quantilesSchema.nullable().optional(),
+    }),
+  ),
+  throughputPerS: z.number(),
+  availability: z.object({
+    overall: z.number().nullable(),
+    duringFaults: z.number().nullable().optional(),
+    outsideFaults: z.number().nullable().optional(),
+  }),
+});
+
+/** The stats of a "stats" checker result, when it has the expected shape; otherwise undefined. */
+export function statsFromChecker(result: CheckResult | undefined): HistoryStats | undefined {
+  if (result === undefined) return undefined;
+  const parsed = statsSchema.safeParse(result);
+  if (!parsed.success) return undefined;
+  const byF: Record<string, FunctionStats> = {};
+  for (const [f, s] of Object.entries(parsed.data.byF)) {
+    byF[f] = { ok: s.ok, fail: s.fail, info: s.info, latencyNs: s.latencyNs ?? null };
+  }
+  const a = parsed.data.availability;
+  return {
+    byF,
+    throughputPerS: parsed.data.throughputPerS,
+    availability: {
+      overall: a.overall,
+      duringFaults: a.duringFaults ?? null,
+      outsideFaults: a.outsideFaults ?? null,
+    },
+  };
+}

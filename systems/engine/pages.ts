@@ -1,0 +1,274 @@
+/**
+ * Pages and the buffer pool.
+ *
+ * The heap lives in fixed-size pages in the file `pages` (page `i` at byte `i * pageSizeBytes`).
+ * A page holds the version chains of some keys. Layout: `[crc32 u32][bodyBytes u32]` then the
+ * body: `[pageLsn f64][tupleCount u32]` and per tuple `[tupleBytes u32][JSON [key, versions]]`,
+ * zero-padded. `pageLsn` is the LSN of the last log record applied to the page; redo applies a
+ * record only to a page whose `pageLsn` is below it, which makes redo idempotent.
+ *
+ * Every page stays cached (the pool never evicts; the model is a small database). Each dirty page
+ * has a `recLsn` in the dirty page table: the first record that dirtied it since its last flush,
+ * so redo can start at the smallest recLsn. Flushing obeys the write-ahead rule (the log up to
+ * the page's `pageLsn` is fsynced first) and survives torn writes with a double-write slot
+ * (`dwb`): the page image is written and fsynced there before the in-place write, so a torn
+ * in-place page (its checksum fails) is restored from the slot at open.
+ *
+ * Bug `torn-page`: pages are written with no checksum and no double write, and read leniently, so
+ * a write torn by a crash reads back as data: a new header (and pageLsn) over old or half-written
+ * tuples, which redo then skips. It must lose or corrupt committed writes after a crash.
+ */
+import type { Disk } from "../../harness/runtime/types.ts";
+import type { Key } from "../../harness/history/op.ts";
+import { crc32, utf8Decoder, utf8Encoder } from "./checksum.ts";
+
+/** One version of a key: created by `xmin`, replaced by `xmax` (0 while it is the newest). */
+export interface Version {
+  readonly xmin: number;
+  xmax: number;
+  readonly value: unknown;
+}
+
+export interface Tuple {
+  readonly key: Key;
+  /** Oldest first; the last one is the newest. */
+  versions: Version[];
+  /** Encoded size in bytes, kept current so page fullness is cheap to check. */
+  encodedBytes: number;
+}
+
+export interface Page {
+  readonly id: number;
+  pageLsn: number;
+  readonly tuples: Map<string, Tuple>;
+  /** Sum of the tuples' encoded sizes plus their length prefixes. */
+  tupleBytes: number;
+}
+
+export const PAGE_HEADER_BYTES = 8 + 8 + 4;
+const PAGES_FILE = "pages";
+const DWB_FILE = "dwb";
+/** Attempts to catch a page whose log is durable before giving up on flushing it this time. */
+const MAX_WAL_RULE_ROUNDS = 8;
+
+export class PageCorruptionError extends Error {
+  override name = "PageCorruptionError";
+}
+
+/** A key's identity in maps: `1` and `"1"` are different keys. */
+export function keyId(key: Key): string {
+  return typeof key === "number" ? `n${key}` : `s${key}`;
+}
+
+function encodeTuple(key: Key, versions: readonly Version[]): Uint8Array {
+  return utf8Encoder.encode(JSON.stringify([key, versions.map((v) => [v.xmin, v.xmax, v.value])]));
+}
+
+export function tupleSize(key: Key, versions: readonly Version[]): number {
+  return 4 + encodeTuple(key, versions).length;
+}
+
+export function emptyPage(id: number): Page {
+  return { id, pageLsn: -1, tuples: new Map(), tupleBytes: 0 };
+}
+
+export function encodePage(page: Page, pageSizeBytes: number, withChecksum: boolean): Uint8Array {
+  const out = new Uint8Array(pageSizeBytes);
+  const view = new DataView(out.buffer);
+  view.setFloat64(8, page.pageLsn);
+  view.setUint32(16, page.tuples.size);
+  let at = PAGE_HEADER_BYTES;
+  for (const t of page.tuples.values()) {
+    const bytes = encodeTuple(t.key, t.versions);
+    if (at + 4 + bytes.length > pageSizeBytes) {
+      throw new PageCorruptionError(`page ${page.id} overflows ${pageSizeBytes} bytes`);
+    }
+    view.setUint32(at, bytes.length);
+    out.set(bytes, at + 4);
+    at += 4 + bytes.length;
+  }
+  view.setUint32(4, at - 8);
+  view.setUint32(0, withChecksum ? crc32(out, 8, at) : 0);
+  return out;
+}
+
+/**
+ * Decodes one page image. Strict: undefined for an all-zero page (never written), a
+ * `PageCorruptionError` for a bad checksum or shape. Lenient (`torn-page` bug): no checksum, and
+ * decoding stops quietly at the first tuple that does not parse.
+ */
+export function decodePage(id: number, bytes: Uint8Array, strict: boolean): Page | undefined {
+  if (bytes.length < PAGE_HEADER_BYTES || bytes.every((b) => b === 0)) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const bodyBytes = view.getUint32(4);
+  if (strict) {
+    if (8 + bodyBytes > bytes.length || crc32(bytes, 8, 8 + bodyBytes) !== view.getUint32(0)) {
+      throw new PageCorruptionError(`page ${id}: checksum mismatch (torn or corrupt write)`);
+    }
+  }
+  const page = emptyPage(id);
+  page.pageLsn = view.getFloat64(8);
+  const count = view.getUint32(16);
+  let at = PAGE_HEADER_BYTES;
+  for (let i = 0; i < count && at + 4 <= bytes.length; i++) {
+    const len = view.getUint32(at);
+    try {
+      if (at + 4 + len > bytes.length) throw new PageCorruptionError("tuple runs past the page");
+      const [key, raw] = JSON.parse(utf8Decoder.decode(bytes.subarray(at + 4, at + 4 + len))) as [
+        Key,
+        [number, number, unknown][],
+      ];
+      if ((typeof key !== "string" && typeof key !== "number") || !Array.isArray(raw)) {
+        throw new PageCorruptionError("bad tuple shape");
+      }
+      const versions = raw.map(([xmin, xmax, value]) => ({ xmin, xmax, value }));
+      page.tuples.set(keyId(key), { key, versions, encodedBytes: 4 + len });
+      page.tupleBytes += 4 + len;
+    } catch (error) {
+      if (strict) throw new PageCorruptionError(`page ${id}: tuple ${i}: ${String(error)}`);
+      break;
+    }
+    at += 4 + len;
+  }
+  return page;
+}
+
+export interface PagePoolOptions {
+  readonly pageSizeBytes: number;
+  /** The torn-page bug: no checksums, no double write, lenient reads. */
+  readonly tornPageBug: boolean;
+}
+
+/**
+ * The buffer pool: every page cached, a dirty page table, and flushing that obeys the WAL rule.
+ */
+export class PagePool {
+  readonly pages = new Map<number, Page>();
+  /** pageId → recLsn. */
+  readonly dirty = new Map<number, number>();
+  /** For a page being flushed: the recLsn of the first change made after its image was taken. */
+  private readonly redirtiedDuringFlush = new Map<number, number>();
+  private flushingPage: number | undefined;
+  pagesWritten = 0;
+
+  constructor(
+    private readonly disk: Disk,
+    readonly options: PagePoolOptions,
+  ) {}
+
+  /** Loads every page, repairing a torn in-place page from the double-write slot. */
+  async load(): Promise<{ repairedPages: number[] }> {
+    const size = this.options.pageSizeBytes;
+    const strict = !this.options.tornPageBug;
+    const file = (await this.disk.read(PAGES_FILE)) ?? new Uint8Array(0);
+    const repairedPages: number[] = [];
+    let slot: Page | undefined;
+    if (strict) {
+      const dwb = await this.disk.read(DWB_FILE);
+      if (dwb !== undefined && dwb.length >= 4 + size) {
+        const id = new DataView(dwb.buffer, dwb.byteOffset).getUint32(0);
+        try {
+          slot = decodePage(id, dwb.subarray(4, 4 + size), true);
+        } catch {
+          slot = undefined; // A torn slot: the in-place page was not touched yet.
+        }
+      }
+    }
+    const count = Math.ceil(file.length / size);
+    for (let id = 0; id < count; id++) {
+      const bytes = new Uint8Array(size);
+      bytes.set(file.subarray(id * size, Math.min(file.length, (id + 1) * size)));
+      let page: Page | undefined;
+      try {
+        page = decodePage(id, bytes, strict);
+      } catch (error) {
+        if (slot === undefined || slot.id !== id) throw error;
+        page = undefined;
+      }
+      if (slot !== undefined && slot.id === id && (page === undefined || page.pageLsn < slot.pageLsn)) {
+        if (page === undefined) repairedPages.push(id);
+        page = slot;
+      }
+      if (page !== undefined) this.pages.set(id, page);
+    }
+    if (slot !== undefined && !this.pages.has(slot.id)) {
+      this.pages.set(slot.id, slot);
+      repairedPages.push(slot.id);
+    }
+    // Rewrite repaired pages in place now, before any later flush reuses the double-write slot.
+    for (const id of repairedPages) {
+      await this.disk.write(PAGES_FILE, id * size, encodePage(this.pages.get(id)!, size, true));
+      await this.disk.fsync(PAGES_FILE);
+    }
+    return { repairedPages };
+  }
+
+  page(id: number): Page {
+    let page = this.pages.get(id);
+    if (page === undefined) {
+      page = emptyPage(id);
+      this.pages.set(id, page);
+    }
+    return page;
+  }
+
+  /** Records that the record at `lsn` changed page `id`. */
+  markDirty(id: number, lsn: number): void {
+    if (!this.dirty.has(id)) this.dirty.set(id, lsn);
+    if (this.flushingPage === id && !this.redirtiedDuringFlush.has(id)) this.redirtiedDuringFlush.set(id, lsn);
+  }
+
+  /** Dirty pages, oldest recLsn first. */
+  dirtyByAge(): number[] {
+    return [...this.dirty.entries()].sort((a, b) => a[1] - b[1]).map(([id]) => id);
+  }
+
+  /**
+   * Writes one page durably. `logFlushed(lsn)` must make the log durable past `lsn` first (the
+   * WAL rule). One page is flushed at a time (there is one double-write slot).
+   */
+  async flushPage(id: number, logFlushed: (lsn: number) => Promise<void>): Promise<boolean> {
+    if (this.flushingPage !== undefined) return false;
+    const page = this.pages.get(id);
+    if (page === undefined || !this.dirty.has(id)) return false;
+    this.flushingPage = id;
+    try {
+      // The page may change while the log flushes; the image taken must be covered by durable log.
+      let covered = false;
+      for (let round = 0; round < MAX_WAL_RULE_ROUNDS && !covered; round++) {
+        const lsn = page.pageLsn;
+        await logFlushed(lsn);
+        covered = page.pageLsn === lsn;
+      }
+      if (!covered) return false;
+      const size = this.options.pageSizeBytes;
+      this.redirtiedDuringFlush.delete(id);
+      const image = encodePage(page, size, !this.options.tornPageBug);
+      if (!this.options.tornPageBug) {
+        const slot = new Uint8Array(4 + size);
+        new DataView(slot.buffer).setUint32(0, id);
+        slot.set(image, 4);
+        await this.disk.write(DWB_FILE, 0, slot);
+        await this.disk.fsync(DWB_FILE);
+      }
+      await this.disk.write(PAGES_FILE, id * size, image);
+      await this.disk.fsync(PAGES_FILE);
+      this.pagesWritten++;
+      const again = this.redirtiedDuringFlush.get(id);
+      if (again === undefined) this.dirty.delete(id);
+      else this.dirty.set(id, again);
+      return true;
+    } finally {
+      this.redirtiedDuringFlush.delete(id);
+      this.flushingPage = undefined;
+    }
+  }
+
+  /** Removes every page file (for a rebuild from the log). */
+  async wipe(): Promise<void> {
+    const files = await this.disk.list();
+    for (const f of [PAGES_FILE, DWB_FILE]) if (files.includes(f)) await this.disk.remove(f);
+    this.pages.clear();
+    this.dirty.clear();
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * The write-ahead log: an append-only file of checksummed records, each named by its LSN.
+ *
+ * The LSN of a record is its byte offset in the log file, so a log shipped verbatim to a replica
+ * keeps the same LSNs there. Every record carries `prevLsn` (the record before it in the log) and,
+ * for transaction records, `txnPrevLsn` (the same transaction's previous record): the chain undo
+ * walks backwards. Frame: `[payloadBytes u32][crc32 u32][payload: JSON]`. On open, the scan stops at
+ * the first frame that is short, fails its checksum or does not parse (a torn tail after a crash)
+ * and cuts the file there, so a torn record is never misread.
+ *
+ * Group commit: appends go to an in-memory tail; `flush` writes the whole tail with one append and
+ * one fsync, and callers that arrive while a flush is running wait for it and then share the next
+ * one. A record is durable once `durableEnd` (bytes known fsynced) passes its end.
+ */
+import type { Disk } from "../../harness/runtime/types.ts";
+import type { Key } from "../../harness/history/op.ts";
+import { crc32, utf8Decoder, utf8Encoder } from "./checksum.ts";
+
+/** Transaction records: the chain undo walks. */
+export type TxnRecordBody =
+  | { readonly kind: "begin"; readonly xid: number; readonly txnPrevLsn: number }
+  /** Pushes a new version of `key` created by `xid`, marking the previous newest version replaced by `xid`. */
+  | {
+      readonly kind: "update";
+      readonly xid: number;
+      readonly txnPrevLsn: number;
+      readonly pageId: number;
+      readonly key: Key;
+      readonly value: unknown;
+    }
+  /** Compensation: undoes an update (pops `xid`'s newest version of `key`); redo-only, never undone. */
+  | {
+      readonly kind: "clr";
+      readonly xid: number;
+      readonly txnPrevLsn: number;
+      readonly undoNextLsn: number;
+      readonly pageId: number;
+      readonly key: Key;
+    }
+  | { readonly kind: "commit"; readonly xid: number; readonly txnPrevLsn: number }
+  /** Written after a rollback finished: the transaction has no effect left on any page. */
+  | { readonly kind: "abort"; readonly xid: number; readonly txnPrevLsn: number };
+
+export type WalRecordBody =
+  | TxnRecordBody
+  /** Fuzzy checkpoint: the transaction and dirty page tables as of this record. */
+  | {
+      readonly kind: "checkpoint";
+      readonly nextXid: number;
+      /** [xid, lastLsn, undoNextLsn] of every transaction that has logged and not ended. */
+      readonly active: readonly (readonly [number, number, number])[];
+      /** [pageId, recLsn] of every dirty page. */
+      readonly dirty: readonly (readonly [number, number])[];
+    }
+  /** Physical and redo-only: removes the `removeCount` oldest versions of `key` (they are dead). */
+  | { readonly kind: "vacuum"; readonly pageId: number; readonly key: Key; readonly removeCount: number };
+
+export type WalRecord = WalRecordBody & {
+  readonly lsn: number;
+  /** LSN of the record just before this one in the log, -1 for the first. */
+  readonly prevLsn: number;
+  /** Encoded size including the frame header. */
+  readonly sizeBytes: number;
+};
+
+export const NO_LSN = -1;
+const FRAME_HEADER_BYTES = 8;
+/** A payload larger than this is a corrupt length field, not a record. */
+const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
+/** Bound on waiting rounds in one `flush` call; each round either flushes or waits for a flush. */
+const MAX_FLUSH_ROUNDS = 1_000;
+
+export class WalError extends Error {
+  override name = "WalError";
+}
+
+function encodePayload(lsn: number, prevLsn: number, body: WalRecordBody): Uint8Array {
+  return utf8Encoder.encode(JSON.stringify({ lsn, prevLsn, ...body }));
+}
+
+function frame(payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(FRAME_HEADER_BYTES + payload.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, payload.length);
+  view.setUint32(4, crc32(payload));
+  out.set(payload, FRAME_HEADER_BYTES);
+  return out;
+}
+
+/** Decodes every whole, valid frame from the start; `validEnd` is where the first bad one begins. */
+export function scanLog(bytes: Uint8Array): { records: WalRecord[]; validEnd: number } {
+  const records: WalRecord[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = 0;
+  let prevLsn = NO_LSN;
+  // Bounded: every iteration consumes at least FRAME_HEADER_BYTES.
+  while (offset + FRAME_HEADER_BYTES <= bytes.length) {
+    const payloadBytes = view.getUint32(offset);
+    const checksum = view.getUint32(offset + 4);
+    const start = offset + FRAME_HEADER_BYTES;
+    const end = start + payloadBytes;
+    if (payloadBytes === 0 || payloadBytes > MAX_PAYLOAD_BYTES || end > bytes.length) break;
+    if (crc32(bytes, start, end) !== checksum) break;
+    let parsed: { lsn?: unknown; prevLsn?: unknown; kind?: unknown };
+    try {
+      parsed = JSON.parse(utf8Decoder.decode(bytes.subarray(start, end))) as typeof parsed;
+    } catch {
+      break;
+    }
+    if (parsed.lsn !== offset || parsed.prevLsn !== prevLsn || typeof parsed.kind !== "string") break;
+    records.push({ ...(parsed as WalRecordBody), lsn: offset, prevLsn, sizeBytes: end - offset });
+    prevLsn = offset;
+    offset = end;
+  }
+  return { records, validEnd: offset };
+}
+
+export class Wal {
+  private readonly byLsn = new Map<number, WalRecord>();
+  private readonly all: WalRecord[] = [];
+  private tail: Uint8Array[] = [];
+  private tailBytes = 0;
+  private flushing: Promise<void> | undefined;
+  private listeners: ((record: WalRecord) => void)[] = [];
+  /** End offset of the log, unsynced tail included: the LSN the next record gets. */
+  private endOffset = 0;
+  private durableOffset = 0;
+  private lastLsnValue = NO_LSN;
+  /** fsyncs issued, for group-commit figures. */
+  fsyncCount = 0;
+
+  private constructor(
+    private readonly disk: Disk,
+    readonly file: string,
+  ) {}
+
+  /** Opens the log, cutting (and fsyncing the cut of) any torn or garbled tail. */
+  static async open(disk: Disk, file = "wal"): Promise<{ wal: Wal; cutBytes: number }> {
+    const wal = new Wal(disk, file);
+    const bytes = (await disk.read(file)) ?? new Uint8Array(0);
+    const { records, validEnd } = scanLog(bytes);
+    const cutBytes = bytes.length - validEnd;
+    if (cutBytes > 0) {
+      await disk.truncate(file, validEnd);
+      await disk.fsync(file);
+    }
+    for (const r of records) wal.remember(r);
+    wal.endOffset = validEnd;
+    wal.durableOffset = validEnd;
+    return { wal, cutBytes };
+  }
+
+  private remember(record: WalRecord): void {
+    this.all.push(record);
+    this.byLsn.set(record.lsn, record);
+    this.lastLsnValue = record.lsn;
+  }
+
+  /** Appends a record to the volatile tail and returns it with its LSN. Not durable until `flush`. */
+  append(body: WalRecordBody): WalRecord {
+    const lsn = this.endOffset;
+    const bytes = frame(encodePayload(lsn, this.lastLsnValue, body));
+    const record: WalRecord = { ...body, lsn, prevLsn: this.lastLsnValue, sizeBytes: bytes.length };
+    this.tail.push(bytes);
+    this.tailBytes += bytes.length;
+    this.endOffset += bytes.length;
+    this.remember(record);
+    for (const listener of this.listeners) listener(record);
+    return record;
+  }
+
+  /**
+   * Installs a record shipped from a primary, verbatim: it must continue this log exactly (same
+   * LSN and back-pointer), which keeps LSNs identical on every copy of the log.
+   */
+  appendShipped(record: WalRecord): WalRecord {
+    if (record.lsn !== this.endOffset || record.prevLsn !== this.lastLsnValue) {
+      throw new WalError(
+        `shipped record lsn ${record.lsn} (prev ${record.prevLsn}) does not continue the log at ${this.endOffset} (last ${this.lastLsnValue})`,
+      );
+    }
+    const { lsn: _lsn, prevLsn: _prev, sizeBytes: _size, ...body } = record;
+    const appended = this.append(body as WalRecordBody);
+    if (appended.sizeBytes !== record.sizeBytes) {
+      throw new WalError(`shipped record lsn ${record.lsn} re-encodes to a different size`);
+    }
+    return appended;
+  }
+
+  /** Calls `listener` with every record appended from now on (for log shipping). Returns an unsubscribe. */
+  onAppend(listener: (record: WalRecord) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  get endLsn(): number {
+    return this.endOffset;
+  }
+  /** Bytes of the log known fsynced: every record ending at or before it is durable. */
+  get durableEnd(): number {
+    return this.durableOffset;
+  }
+  get lastLsn(): number {
+    return this.lastLsnValue;
+  }
+  get recordCount(): number {
+    return this.all.length;
+  }
+
+  isDurable(record: WalRecord): boolean {
+    return record.lsn + record.sizeBytes <= this.durableOffset;
+  }
+
+  get(lsn: number): WalRecord | undefined {
+    return this.byLsn.get(lsn);
+  }
+
+  /** Records with `lsn >= fromLsn`, at most `maxCount` of them, in log order. */
+  recordsFrom(fromLsn: number, maxCount = Number.MAX_SAFE_INTEGER): WalRecord[] {
+    let lo = 0;
+    let hi = this.all.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.all[mid]!.lsn < fromLsn) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.all.slice(lo, lo + Math.max(0, maxCount));
+  }
+
+  /** Makes every record ending at or before `targetEnd` durable; concurrent callers share fsyncs. */
+  async flush(targetEnd = this.endOffset): Promise<void> {
+    for (let round = 0; round < MAX_FLUSH_ROUNDS; round++) {
+      if (this.durableOffset >= targetEnd) return;
+      if (this.flushing === undefined) {
+        const done = this.flushOnce();
+        this.flushing = done;
+        try {
+          await done;
+        } finally {
+          if (this.flushing === done) this.flushing = undefined;
+        }
+      } else {
+        await this.flushing;
+      }
+    }
+    if (this.durableOffset < targetEnd) {
+      throw new WalError(`flush to ${targetEnd} did not finish in ${MAX_FLUSH_ROUNDS} rounds`);
+    }
+  }
+
+  private async flushOnce(): Promise<void> {
+    const chunks = this.tail;
+    const end = this.durableOffset + this.tailBytes;
+    this.tail = [];
+    this.tailBytes = 0;
+    if (chunks.length > 0) {
+      const bytes = new Uint8Array(end - this.durableOffset);
+      let at = 0;
+      for (const c of chunks) {
+        bytes.set(c, at);
+        at += c.length;
+      }
+      await this.disk.append(this.file, bytes);
+    }
+    await this.disk.fsync(this.file);
+    this.fsyncCount++;
+    this.durableOffset = end;
+  }
+}
+
+/**
+ * Cuts a log on disk just after the record at `lsn` (everything above it goes), durably. For a
+ * node that must drop records past a durable point; reopen the database afterwards.
+ */
+export async function truncateLogAbove(disk: Disk, lsn: number, file = "wal"): Promise<void> {
+  const bytes = (await disk.read(file)) ?? new Uint8Array(0);
+  const { records } = scanLog(bytes);
+  let end = 0;
+  for (const r of records) {
+    if (r.lsn > lsn) break;
+    end = r.lsn + r.sizeBytes;
+  }
+  await disk.truncate(file, end);
+  await disk.fsync(file);
+}

@@ -1,0 +1,101 @@
+/**
+ * The memory system: the control group. One node (`n1`) serves a single in-memory copy of the data
+ * (MemoryState); every other node is an idle bystander for nemeses to hit. Clients send requests
+ * over the world's network, so partitions, loss and pauses make operations time out (`info`) as
+ * they would on any system, but an operation that takes effect does so atomically at one instant
+ * on n1. The data lives outside the node's runtime, so a crash of n1 loses nothing: the system is
+ * linearizable and strict-serializable under every nemesis, and every checker must say so.
+ */
+import type { Runtime, World } from "../../harness/runtime/types.ts";
+import {
+  worldNodeControl,
+  type Client,
+  type Completion,
+  type Invocation,
+  type NodeControl,
+  type SystemUnderTest,
+} from "../../harness/system.ts";
+import { MemoryState } from "./state.ts";
+
+interface Request {
+  readonly kind: "request";
+  readonly id: number;
+  readonly invocation: Invocation;
+}
+
+interface Reply {
+  readonly kind: "reply";
+  readonly id: number;
+  readonly completion: Completion;
+}
+
+/** Requests a client keeps waiting for at most; past it the oldest is abandoned (it times out as info). */
+const maxPendingRequests = 1024;
+
+export class MemorySystem implements SystemUnderTest {
+  readonly name = "memory";
+  readonly nodeNames: readonly string[];
+  private readonly state = new MemoryState();
+
+  constructor(nodeCount = 1) {
+    if (!(nodeCount >= 1))
+      throw new RangeError(`the memory system needs at least one node, got ${nodeCount}`);
+    this.nodeNames = Array.from({ length: nodeCount }, (_, i) => `n${i + 1}`);
+  }
+
+  private get server(): string {
+    return this.nodeNames[0]!;
+  }
+
+  async setup(world: World): Promise<void> {
+    for (const name of this.nodeNames) {
+      world.startNode(name, name === this.server ? (rt) => this.serve(rt) : () => undefined);
+    }
+  }
+
+  private serve(rt: Runtime): void {
+    rt.net.onMessage((from, message) => {
+      const request = message as Request;
+      if (request?.kind !== "request") return;
+      const reply: Reply = {
+        kind: "reply",
+        id: request.id,
+        completion: { ...this.state.apply(request.invocation), node: rt.name },
+      };
+      rt.net.send(from, reply);
+    });
+  }
+
+  async openClient(world: World, clientName: string): Promise<Client> {
+    const rt = world.clientRuntime(clientName);
+    const pending = new Map<number, (c: Completion) => void>();
+    let nextId = 0;
+    rt.net.onMessage((_from, message) => {
+      const reply = message as Reply;
+      if (reply?.kind !== "reply") return;
+      const resolve = pending.get(reply.id);
+      pending.delete(reply.id);
+      resolve?.(reply.completion);
+    });
+    const server = this.server;
+    return {
+      invoke(invocation) {
+        const id = nextId++;
+        if (pending.size >= maxPendingRequests) pending.delete(pending.keys().next().value!);
+        return new Promise<Completion>((resolve) => {
+          pending.set(id, resolve);
+          rt.net.send(server, { kind: "request", id, invocation } satisfies Request);
+        });
+      },
+      async close() {
+        pending.clear();
+      },
+    };
+  }
+
+  control(world: World): NodeControl {
+    return worldNodeControl(world, this.nodeNames);
+  }
+
+  async teardown(): Promise<void> {}
+}

@@ -39,6 +39,7 @@ const secondNs = 1e9;
 
 export function buildConfigOf(config: RunConfig): BuildConfig {
   return {
+    seed: config.seed,
     nodes: config.nodes,
     concurrency: config.concurrency,
     timeLimitNs: Math.round(config["time-limit"] * secondNs),

@@ -21,9 +21,7 @@ export function parseCommandLine(
     const known = Object.keys(options)
       .map((o) => `--${o}`)
       .join(", ");
-    throw new UsageError(
-      `${message.replace(/\. To specify.*$/s, "")}\nvalid options of "${command}": ${known}`,
-    );
+    throw new UsageError(`${message.split("\n")[0] ?? message}\nvalid options of "${command}": ${known}`);
   }
 }
 
@@ -32,8 +30,12 @@ export function validateOptions<T>(schema: z.ZodType<T>, raw: unknown): T {
   const parsed = schema.safeParse(raw);
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => {
-    const option = issue.path.length > 0 ? `--${issue.path.join(".")}` : "options";
-    return `${option}: ${issue.message}`;
+    const option = issue.path.length > 0 ? `--${String(issue.path[0])}` : "options";
+    const choices =
+      issue.code === "invalid_value" && Array.isArray(issue.values) && issue.values.length > 0
+        ? ` (valid choices: ${issue.values.map(String).join(", ")})`
+        : "";
+    return `${option}: ${issue.message}${choices}`;
   });
   throw new UsageError(lines.join("\n"));
 }

@@ -140,7 +140,9 @@ export function anomalySection(results: Results, casesPerClass = textCasesPerCla
       if (rest > 0) {
         lines.push([
           {
-            text: `  … ${formatCount(rest)} more ${rest === 1 ? "case" : "cases"}` + " (report.html, results.json)",
+            text:
+              `  … ${formatCount(rest)} more ${rest === 1 ? "case" : "cases"}` +
+              " (report.html, results.json)",
             tone: "dim",
           },
         ]);
@@ -154,7 +156,12 @@ export function anomalySection(results: Results, casesPerClass = textCasesPerCla
 export function statsSection(analysis: RunAnalysis): Line[] {
   const { stats, statsSource } = analysis;
   const source = statsSource === "checker" ? "from the stats checker" : "computed from the history";
-  const lines: Line[] = [[{ text: "Latency and availability", tone: "heading" }, { text: ` (${source})`, tone: "dim" }]];
+  const lines: Line[] = [
+    [
+      { text: "Latency and availability", tone: "heading" },
+      { text: ` (${source})`, tone: "dim" },
+    ],
+  ];
   const fs = Object.entries(stats.byF);
   if (fs.length === 0) {
     lines.push([{ text: "  no client operations", tone: "dim" }]);
@@ -190,7 +197,10 @@ export function statsSection(analysis: RunAnalysis): Line[] {
 export function faultSection(windows: readonly FaultWindow[]): Line[] {
   if (windows.length === 0) return [[{ text: "Faults: ", tone: "heading" }, { text: "none recorded" }]];
   const lines: Line[] = [
-    [{ text: "Faults", tone: "heading" }, { text: ` (${formatCount(windows.length)} windows)`, tone: "dim" }],
+    [
+      { text: "Faults", tone: "heading" },
+      { text: ` (${formatCount(windows.length)} windows)`, tone: "dim" },
+    ],
   ];
   for (const w of windows.slice(0, textWindowsMax)) {
     lines.push([
@@ -204,7 +214,9 @@ export function faultSection(windows: readonly FaultWindow[]): Line[] {
     ]);
   }
   if (windows.length > textWindowsMax) {
-    lines.push([{ text: `  … ${formatCount(windows.length - textWindowsMax)} more (report.html)`, tone: "dim" }]);
+    lines.push([
+      { text: `  … ${formatCount(windows.length - textWindowsMax)} more (report.html)`, tone: "dim" },
+    ]);
   }
   return lines;
 }

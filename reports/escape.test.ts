@@ -24,14 +24,17 @@ describe("escape", () => {
 
   it("property: escaped text holds no markup character and round-trips", () => {
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom("<", ">", "&", '"', "'", ";", "#", "a", "é", "\n", "😀") }), (s) => {
-        const escaped = escapeHtml(s);
-        return (
-          !/[<>"']/.test(escaped) &&
-          !escaped.replace(/&(amp|lt|gt|quot|#39);/g, "").includes("&") &&
-          unescape(escaped) === s
-        );
-      }),
+      fc.property(
+        fc.string({ unit: fc.constantFrom("<", ">", "&", '"', "'", ";", "#", "a", "é", "\n", "😀") }),
+        (s) => {
+          const escaped = escapeHtml(s);
+          return (
+            !/[<>"']/.test(escaped) &&
+            !escaped.replace(/&(amp|lt|gt|quot|#39);/g, "").includes("&") &&
+            unescape(escaped) === s
+          );
+        },
+      ),
       { numRuns: 200 },
     );
   });

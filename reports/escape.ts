@@ -17,8 +17,9 @@ export function escapeHtml(text: string): string {
 }
 
 // XML 1.0 forbids most C0 controls even as character references, and lone surrogates.
-// eslint-disable-next-line no-control-regex
-const xmlForbidden = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const xmlForbidden =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** Text safe in XML content and quoted attributes; characters XML cannot hold become U+FFFD. */
 export function escapeXml(text: string): string {

@@ -12,7 +12,14 @@ const nem = (time: number, type: OpType, f: string, value: unknown = null): Op =
   f,
   value,
 });
-const client = (time: number, type: OpType): Op => ({ index: index++, time, process: 0, type, f: "read", value: null });
+const client = (time: number, type: OpType): Op => ({
+  index: index++,
+  time,
+  process: 0,
+  type,
+  f: "read",
+  value: null,
+});
 
 describe("faultWindows", () => {
   it("opens on start-X and closes on stop-X, an invoke/info pair counting once", () => {
@@ -63,7 +70,9 @@ describe("faultWindows", () => {
       client(90, "invoke"),
       client(99, "ok"),
     ]);
-    expect(windows).toEqual([{ kind: "crash", startNs: 20, endNs: 99, details: ['crash "n1"'], openAtEnd: true }]);
+    expect(windows).toEqual([
+      { kind: "crash", startNs: 20, endNs: 99, details: ['crash "n1"'], openAtEnd: true },
+    ]);
   });
 
   it("extends an open window on a second opener and closes every open fault of a kind at once", () => {

@@ -1,13 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Op, OpType, Process } from "../harness/history/op.ts";
-import {
-  clientOps,
-  latencyQuantiles,
-  quantile,
-  statsFromChecker,
-  summarizeHistory,
-} from "./historyStats.ts";
+import { clientOps, latencyQuantiles, quantile, statsFromChecker, summarizeHistory } from "./historyStats.ts";
 
 let index = 0;
 const op = (time: number, process: Process, type: OpType, f = "read"): Op => ({

@@ -9,9 +9,9 @@
  * value that slipped through could not run or phone home. The page has no JavaScript at all.
  *
  * Size: plots are static SVG. Past a bound (`htmlLimits`), the timeline and the scatter plot draw a
- * sample: every failed, indeterminate or pending operation (up to half the bound), then an even
- * sample of the ok ones; the page says so above the plot. Throughput is aggregated into buckets,
- * so it always covers every operation. A 100,000-operation history gives a page of about 2 MB.
+ * sample: an even sample of each outcome in proportion to its count, rare outcomes getting at
+ * least 5% of the room; the page says so above the plot. Throughput is aggregated into buckets,
+ * so it always covers every operation. A 100,000-entry history gives a page of about 1 MB.
  */
 import { escapeHtml } from "./escape.ts";
 import type { FaultWindow } from "./faultWindows.ts";
@@ -117,7 +117,7 @@ table{border-collapse:collapse}td,th{padding:2px 10px;text-align:right;border-bo
 td:first-child,th:first-child{text-align:left}.note{color:#8a5a00;background:#fff6e0;padding:.3em .6em}
 .v-valid{color:#17803d;font-weight:600}.v-invalid{color:#c0262d;font-weight:600}
 .v-unknown{color:#a86500;font-weight:600}svg{width:100%;height:auto;display:block;background:#fcfcfc}
-.fault{fill:#e8483f;fill-opacity:.12}.ok{fill:#2e9d4f;stroke:#2e9d4f}.fail{fill:#d7443e;stroke:#d7443e}
+.fault{fill:#e8483f;fill-opacity:.12}.fault.strip{fill-opacity:.75}.ok{fill:#2e9d4f;stroke:#2e9d4f}.fail{fill:#d7443e;stroke:#d7443e}
 .info{fill:#e0a100;stroke:#e0a100}.pending{fill:#8a8a8a;stroke:#8a8a8a}
 .line{fill:none;stroke-width:1.5}.axis{stroke:#999;stroke-width:1}.tick{font-size:10px;fill:#555}
 .legend span{display:inline-block;margin-right:1.2em}.legend i{display:inline-block;width:.9em;height:.9em;
@@ -156,26 +156,52 @@ export function evenSample(n: number, k: number): number[] {
   return picked;
 }
 
+/** Least share of a plot's room an outcome gets when sampled, so rare outcomes stay visible. */
+const rareOutcomeShare = 0.05;
+
 /**
- * Which operations a bounded plot draws: all when they fit; otherwise the non-ok ones first (up to
- * half the bound, more if the ok ones leave room; evenly sampled), then an even sample of the ok
- * ones. Returns exactly min(n, max) of them, in input order.
+ * Which operations a bounded plot draws: all when they fit; otherwise an even sample of each
+ * outcome, in proportion to its count, except that an outcome gets at least 5% of the room (or
+ * all of its operations, if fewer) so that rare failures stay visible. Returns exactly
+ * min(n, max) operations, in input order.
  */
 export function sampleOps<T extends { outcome: Outcome }>(ops: readonly T[], max: number): T[] {
   if (ops.length <= max) return [...ops];
-  const notOk: number[] = [];
-  const ok: number[] = [];
-  ops.forEach((op, i) => (op.outcome === "ok" ? ok : notOk).push(i));
-  // Non-ok ops get at least half the room, and all of the room the ok ones do not need.
-  const okRoom = Math.min(ok.length, max - Math.min(notOk.length, Math.floor(max / 2)));
-  const notOkKept = evenSample(notOk.length, max - okRoom).map((i) => notOk[i]!);
-  const okKept = evenSample(ok.length, okRoom).map((i) => ok[i]!);
-  return [...notOkKept, ...okKept].sort((a, b) => a - b).map((i) => ops[i]!);
+  const byOutcome = new Map<Outcome, number[]>();
+  ops.forEach((op, i) => {
+    const list = byOutcome.get(op.outcome);
+    if (list === undefined) byOutcome.set(op.outcome, [i]);
+    else list.push(i);
+  });
+  const floor = Math.floor(max * rareOutcomeShare);
+  const quotas = new Map<Outcome, number>();
+  for (const [outcome, list] of byOutcome) {
+    const proportional = Math.floor((max * list.length) / ops.length);
+    quotas.set(outcome, Math.min(list.length, Math.max(proportional, floor)));
+  }
+  // Settle rounding and the floors: give spare room to, or take excess from, the largest outcome
+  // that can take it. Each round moves at least one unit, and there are at most `max` units.
+  let total = [...quotas.values()].reduce((a, b) => a + b, 0);
+  for (let round = 0; total !== max && round < 4 * max; round++) {
+    const candidates = [...quotas]
+      .filter(([o, q]) => (total < max ? q < byOutcome.get(o)!.length : q > 0))
+      .sort((a, b) => b[1] - a[1]);
+    const pick = candidates[0];
+    if (pick === undefined) break;
+    const step = total < max ? 1 : -1;
+    quotas.set(pick[0], pick[1] + step);
+    total += step;
+  }
+  const kept: number[] = [];
+  for (const [outcome, list] of byOutcome) {
+    for (const i of evenSample(list.length, quotas.get(outcome) ?? 0)) kept.push(list[i]!);
+  }
+  return kept.sort((a, b) => a - b).map((i) => ops[i]!);
 }
 
 function sampleNote(shown: number, total: number, what: string): string {
   if (shown >= total) return "";
-  return `<p class="note">Showing ${formatCount(shown)} of ${formatCount(total)} ${what}: every failed, indeterminate or pending one (up to half), then an even sample of the ok ones. results.json and history.jsonl hold them all.</p>`;
+  return `<p class="note">Showing ${formatCount(shown)} of ${formatCount(total)} ${what}: an even sample of each outcome in proportion to its count (a rare outcome gets at least ${rareOutcomeShare * 100}% of the room). history.jsonl holds them all.</p>`;
 }
 
 /** The number of worker lanes: the config's concurrency when it has one, else 0 (one per process). */
@@ -216,26 +242,34 @@ class TimeAxis {
     }
     return parts.join("");
   }
-  faults(windows: readonly FaultWindow[], height: number): string {
+  /** Shaded fault windows from `top` down to `bottom`; `strip` draws them solid (a band of their own). */
+  faults(windows: readonly FaultWindow[], bottom: number, top = marginTop, strip = false): string {
     return windows
       .map((w) => {
         const x0 = this.x(w.startNs);
         const width = Math.max(1, this.x(w.endNs) - x0);
         const title = `${w.kind} ${formatDurationNs(w.startNs)} – ${formatDurationNs(w.endNs)}: ${truncate(w.details.join("; "), 300, "report")}`;
-        return `<rect class="fault" x="${fmt(x0)}" y="${marginTop}" width="${fmt(width)}" height="${fmt(height - marginTop)}"><title>${escapeHtml(title)}</title></rect>`;
+        return `<rect class="fault${strip ? " strip" : ""}" x="${fmt(x0)}" y="${fmt(top)}" width="${fmt(width)}" height="${fmt(bottom - top)}"><title>${escapeHtml(title)}</title></rect>`;
       })
       .join("");
   }
 }
 
-function timelineHtml(ops: readonly ClientOp[], windows: readonly FaultWindow[], endNs: number, lanes: number): string {
+function timelineHtml(
+  ops: readonly ClientOp[],
+  windows: readonly FaultWindow[],
+  endNs: number,
+  lanes: number,
+): string {
   const processes = [...new Set(ops.map((op) => op.process))].sort((a, b) => a - b);
   const laneOf = new Map<number, number>();
-  const laneTotal =
-    lanes > 0 ? lanes : Math.max(1, Math.min(processes.length, htmlLimits.lanesMax));
+  const laneTotal = lanes > 0 ? lanes : Math.max(1, Math.min(processes.length, htmlLimits.lanesMax));
   processes.forEach((p, i) => laneOf.set(p, lanes > 0 ? p % lanes : i % htmlLimits.lanesMax));
   const laneHeight = laneTotal > 64 ? 4 : laneTotal > 24 ? 8 : 14;
-  const height = marginTop + laneTotal * laneHeight;
+  // A band of its own above the lanes shows the fault windows where dense lanes would hide them.
+  const stripHeight = 8;
+  const lanesTop = marginTop + stripHeight + 2;
+  const height = lanesTop + laneTotal * laneHeight;
   const axis = new TimeAxis(endNs);
   const shown = sampleOps(ops, htmlLimits.timelineOpsMax);
   const groups: Record<Outcome, string[]> = { ok: [], fail: [], info: [], pending: [] };
@@ -244,8 +278,12 @@ function timelineHtml(ops: readonly ClientOp[], windows: readonly FaultWindow[],
     const stopNs = op.complete?.time ?? endNs;
     const x0 = axis.x(startNs);
     const width = Math.max(1, axis.x(stopNs) - x0);
-    const y = marginTop + (laneOf.get(op.process) ?? 0) * laneHeight + 1;
-    const value = truncate(showValue(op.complete?.value ?? op.invoke.value), htmlLimits.valueMaxChars, "history");
+    const y = lanesTop + (laneOf.get(op.process) ?? 0) * laneHeight + 1;
+    const value = truncate(
+      showValue(op.complete?.value ?? op.invoke.value),
+      htmlLimits.valueMaxChars,
+      "history",
+    );
     const title = `p${op.process} ${op.f} ${op.outcome} ${formatDurationNs(stopNs - startNs)} ${value}`;
     groups[op.outcome].push(
       `<rect x="${fmt(x0)}" y="${fmt(y)}" width="${fmt(width)}" height="${laneHeight - 2}"><title>${escapeHtml(title)}</title></rect>`,
@@ -255,7 +293,7 @@ function timelineHtml(ops: readonly ClientOp[], windows: readonly FaultWindow[],
   const labelEvery = Math.ceil(laneTotal / 16);
   for (let lane = 0; lane < laneTotal; lane += labelEvery) {
     laneLabels.push(
-      `<text class="tick" x="${marginLeft - 6}" y="${fmt(marginTop + lane * laneHeight + laneHeight - 2)}" text-anchor="end">${lanes > 0 ? `worker ${lane}` : `p${processes[lane] ?? lane}`}</text>`,
+      `<text class="tick" x="${marginLeft - 6}" y="${fmt(lanesTop + lane * laneHeight + laneHeight - 2)}" text-anchor="end">${lanes > 0 ? `worker ${lane}` : `p${processes[lane] ?? lane}`}</text>`,
     );
   }
   const folded =
@@ -267,9 +305,9 @@ function timelineHtml(ops: readonly ClientOp[], windows: readonly FaultWindow[],
 <p>Every client operation from invocation to completion, ${laneWord}; hover for details.</p>
 ${sampleNote(shown.length, ops.length, "operations")}${folded}${legend(true)}
 <svg id="timeline-plot" viewBox="0 0 ${plotWidth} ${height + marginBottom}" xmlns="http://www.w3.org/2000/svg">
-${axis.faults(windows, height)}${laneLabels.join("")}
+${axis.faults(windows, marginTop + stripHeight, marginTop, true)}${axis.faults(windows, height, lanesTop)}
+<text class="tick" x="${marginLeft - 6}" y="${marginTop + stripHeight}" text-anchor="end">faults</text>${laneLabels.join("")}
 ${(Object.keys(groups) as Outcome[]).map((o) => `<g class="${o}">${groups[o].join("")}</g>`).join("\n")}
-<g style="pointer-events:none">${axis.faults(windows, height)}</g>
 ${axis.ticks(height)}
 </svg></section>`;
 }
@@ -296,7 +334,9 @@ function scatterHtml(ops: readonly ClientOp[], windows: readonly FaultWindow[], 
   const groups: Record<Outcome, string[]> = { ok: [], fail: [], info: [], pending: [] };
   for (const op of shown) {
     const latencyNs = op.complete!.time - op.invoke.time;
-    groups[op.outcome].push(`<circle cx="${fmt(axis.x(op.invoke.time))}" cy="${fmt(y(latencyNs))}" r="1.6"/>`);
+    groups[op.outcome].push(
+      `<circle cx="${fmt(axis.x(op.invoke.time))}" cy="${fmt(y(latencyNs))}" r="1.6"/>`,
+    );
   }
   const yTicks: string[] = [];
   for (let p = logMin; p <= logMax; p++) {
@@ -362,7 +402,8 @@ function statsHtml(analysis: RunAnalysis): string {
   const rows = Object.entries(stats.byF)
     .map(([f, s]) => {
       const q = s.latencyNs;
-      const cell = (v: number | undefined): string => (v === undefined ? "—" : escapeHtml(formatDurationNs(v)));
+      const cell = (v: number | undefined): string =>
+        v === undefined ? "—" : escapeHtml(formatDurationNs(v));
       return `<tr><td>${escapeHtml(f)}</td><td>${formatCount(s.ok)}</td><td>${formatCount(s.fail)}</td><td>${formatCount(s.info)}</td><td>${cell(q?.p50)}</td><td>${cell(q?.p95)}</td><td>${cell(q?.p99)}</td><td>${cell(q?.max)}</td></tr>`;
     })
     .join("\n");

@@ -16,7 +16,14 @@ export {
   type HistoryStats,
   type LatencyQuantilesNs,
 } from "./historyStats.ts";
-export { buildReportDocument, anomalySection, verdictSection, type Line, type Span, type Tone } from "./document.ts";
+export {
+  buildReportDocument,
+  anomalySection,
+  verdictSection,
+  type Line,
+  type Span,
+  type Tone,
+} from "./document.ts";
 export { colorWanted, renderLines, renderTextReport, type TextOptions } from "./text.ts";
 export { renderHtmlReport, htmlLimits } from "./html.ts";
 export { renderJunit } from "./junit.ts";
@@ -24,4 +31,9 @@ export { writeReports, reportFiles } from "./write.ts";
 export { ReportView } from "./ReportView.tsx";
 export { Dashboard, type DashboardProps } from "./live/Dashboard.tsx";
 export { createPlainProgress } from "./live/plainProgress.ts";
-export { createLiveObserver, type LiveObserver, type LiveObserverOptions } from "./live/observer.tsx";
+export {
+  ciFromEnv,
+  createLiveObserver,
+  type LiveObserver,
+  type LiveObserverOptions,
+} from "./live/observer.tsx";

@@ -11,7 +11,9 @@ describe("renderJunit", () => {
     expect(xml).toMatch(
       /<testcase [^>]*name="elle"[^>]*>\s*<failure message="G2-item ×9, lost-update ×1; G2-item: anti-dependency cycles" type="invalid">/,
     );
-    expect(xml).toMatch(/<testcase [^>]*name="linearizable"[^>]*>\s*<error message="search budget[^"]*" type="unknown">/);
+    expect(xml).toMatch(
+      /<testcase [^>]*name="linearizable"[^>]*>\s*<error message="search budget[^"]*" type="unknown">/,
+    );
     expect(xml).toMatch(/<testcase [^>]*name="timeline"[^>]*><\/testcase>/);
     expect(xml).toContain('<property name="seed" value="3"/>');
     expect(xml).toContain("T1 &lt; T2");

@@ -72,8 +72,20 @@ export function syntheticRun(options: SyntheticRunOptions): ReportInput {
     const nemesis: Process = "nemesis";
     drafts.push({ time: startNs, process: nemesis, type: "invoke", f: "start-partition", value: "majority" });
     drafts.push({ time: startNs + 1000, process: nemesis, type: "info", f: "start-partition", value: nodes });
-    drafts.push({ time: startNs + faultEveryNs / 2, process: nemesis, type: "invoke", f: "stop-partition", value: null });
-    drafts.push({ time: startNs + faultEveryNs / 2 + 1000, process: nemesis, type: "info", f: "stop-partition", value: "healed" });
+    drafts.push({
+      time: startNs + faultEveryNs / 2,
+      process: nemesis,
+      type: "invoke",
+      f: "stop-partition",
+      value: null,
+    });
+    drafts.push({
+      time: startNs + faultEveryNs / 2 + 1000,
+      process: nemesis,
+      type: "info",
+      f: "stop-partition",
+      value: "healed",
+    });
   }
   // Stable by time; an invocation and its completion never share a time, so pairs stay in order.
   drafts.sort((a, b) => a.time - b.time);

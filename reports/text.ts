@@ -37,7 +37,11 @@ export function renderLines(lines: readonly Line[], options: TextOptions = {}): 
   return out.join("\n") + "\n";
 }
 
-export function renderTextReport(input: ReportInput, options: TextOptions = {}, analysis?: RunAnalysis): string {
+export function renderTextReport(
+  input: ReportInput,
+  options: TextOptions = {},
+  analysis?: RunAnalysis,
+): string {
   return renderLines(buildReportDocument(input, analysis), options);
 }
 

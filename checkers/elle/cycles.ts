@@ -24,6 +24,7 @@
  * there are "unknown".
  */
 import { Budget, type BudgetLimits } from "../../harness/budget.ts";
+import type { Allocator } from "./arena.ts";
 import { EdgeKind, type Graph, SccFinder } from "./graph.ts";
 
 /** One step of a cycle: from → to along one edge kind (an EdgeKind bit). */
@@ -115,6 +116,7 @@ export interface CycleSearchOptions {
   readonly componentLimits?: BudgetLimits;
   /** At most this many cycles reported per class (the rest are counted). */
   readonly cyclesKeptPerClass?: number;
+  readonly allocate?: Allocator;
 }
 
 export interface CycleSearchResult {
@@ -134,17 +136,26 @@ export function findCycles(graph: Graph, options: CycleSearchOptions): CycleSear
   const undecided = new Map<string, string>();
   let allMask = 0;
   for (const c of classes) allMask |= c.pattern.dataMask | c.orderMask;
-  const finder = new SccFinder(graph);
+  const finder = new SccFinder(graph, options.allocate);
   const components = finder.find(allMask);
   let largest = 0;
   for (const component of components) largest = Math.max(largest, component.length);
-  const searcher = new PatternSearch(graph);
+  const searcher = components.length > 0 ? new PatternSearch(graph) : undefined;
   for (const component of components) {
+    // The component's time is shared out among the classes still to search, so one class whose
+    // search cannot finish does not starve the others (each gets at least its equal share).
     const componentBudget = new Budget(options.componentLimits ?? {});
-    const outOfBudget = (): string | undefined =>
-      options.budget?.exhausted() ?? componentBudget.exhausted();
-    for (const cls of classes) {
-      const stopped = outOfBudget() ?? options.budget?.checkNow() ?? componentBudget.checkNow();
+    const componentMs = options.componentLimits?.timeLimitMs;
+    for (let c = 0; c < classes.length; c++) {
+      const cls = classes[c]!;
+      const shareMs =
+        componentMs === undefined
+          ? undefined
+          : (componentMs - componentBudget.elapsedMs()) / (classes.length - c);
+      const classBudget = new Budget(shareMs === undefined ? {} : { timeLimitMs: Math.max(0, shareMs) });
+      const outOfBudget = (): string | undefined =>
+        options.budget?.exhausted() ?? classBudget.exhausted() ?? componentBudget.exhausted();
+      const stopped = options.budget?.checkNow() ?? componentBudget.checkNow();
       if (stopped !== undefined) {
         undecided.set(
           cls.anomaly,
@@ -155,11 +166,11 @@ export function findCycles(graph: Graph, options: CycleSearchOptions): CycleSear
       const mask = cls.pattern.dataMask | cls.orderMask;
       const subs = finder.find(mask, component);
       for (const sub of subs) {
-        const result = searcher.search(finder.componentOf, sub, cls, outOfBudget);
+        const result = searcher!.search(sub, cls, outOfBudget);
         if (result === "stopped") {
           undecided.set(
             cls.anomaly,
-            `the search for ${cls.anomaly} in a strongly connected component of ${component.length} transactions stopped: ${outOfBudget()}`,
+            `the search for ${cls.anomaly} in a strongly connected component of ${component.length} transactions stopped: ${outOfBudget() ?? "budget exhausted"}`,
           );
           break;
         }
@@ -177,18 +188,22 @@ export function findCycles(graph: Graph, options: CycleSearchOptions): CycleSear
 const stateCount = 8; // data states (≤ 4) × order-seen bit
 
 class PatternSearch {
-  private local: Int32Array;
+  /** Each vertex's position in the sub-component being searched. */
+  private readonly local: Int32Array;
+  /** member[v] === memberStamp iff v is in the sub-component being searched. */
+  private readonly member: Int32Array;
+  private memberStamp = 0;
 
   constructor(private readonly graph: Graph) {
     this.local = new Int32Array(graph.vertexCount);
+    this.member = new Int32Array(graph.vertexCount);
   }
 
   /**
-   * A cycle of class `cls` inside `sub` (vertices whose componentOf is the same), as steps, or
-   * undefined if there is none, or "stopped" if the budget ran out first.
+   * A cycle of class `cls` inside the strongly connected `sub`, as steps, or undefined if there is
+   * none, or "stopped" if the budget ran out first.
    */
   search(
-    componentOf: Int32Array,
     sub: Int32Array,
     cls: CycleClass,
     outOfBudget: () => string | undefined,
@@ -196,16 +211,19 @@ class PatternSearch {
     const { offsets, targets, kinds } = this.graph;
     const { pattern, orderMask, requiredOrder } = cls;
     const mask = pattern.dataMask | orderMask;
-    const id = componentOf[sub[0]!]!;
-    const local = this.local;
-    for (let i = 0; i < sub.length; i++) local[sub[i]!] = i;
+    const { local, member } = this;
+    const id = ++this.memberStamp;
+    for (let i = 0; i < sub.length; i++) {
+      local[sub[i]!] = i;
+      member[sub[i]!] = id;
+    }
     // A cycle needing an order edge needs one inside this sub-component.
     if (requiredOrder !== 0) {
       let any = false;
       for (let i = 0; i < sub.length && !any; i++) {
         const v = sub[i]!;
         for (let e = offsets[v]!; e < offsets[v + 1]!; e++) {
-          if ((kinds[e]! & requiredOrder) !== 0 && componentOf[targets[e]!] === id) {
+          if ((kinds[e]! & requiredOrder) !== 0 && member[targets[e]!] === id) {
             any = true;
             break;
           }
@@ -225,7 +243,7 @@ class PatternSearch {
       const a = sub[i]!;
       for (let se = offsets[a]!; se < offsets[a + 1]!; se++) {
         const b = targets[se]!;
-        if ((kinds[se]! & pattern.startKind) === 0 || componentOf[b] !== id) continue;
+        if ((kinds[se]! & pattern.startKind) === 0 || member[b] !== id) continue;
         if (outOfBudget() !== undefined) return "stopped";
         generation++;
         const first = local[b]! * stateCount + pattern.initial * 2;
@@ -242,7 +260,7 @@ class PatternSearch {
           const orderSeen = state & 1;
           for (let e = offsets[v]!; e < offsets[v + 1]!; e++) {
             const w = targets[e]!;
-            if (componentOf[w] !== id) continue;
+            if (member[w] !== id) continue;
             const edgeKinds = kinds[e]! & mask;
             if (edgeKinds === 0) continue;
             for (let bit = 1; bit <= edgeKinds; bit <<= 1) {

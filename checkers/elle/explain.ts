@@ -23,17 +23,14 @@ export function kindName(kind: number): string {
   return String(kind);
 }
 
-function reasonFor(
-  txns: TxnTable,
-  inference: WorkloadInference,
-  step: CycleStep,
-  name: NameOf,
-): EdgeReason {
+function reasonFor(txns: TxnTable, inference: WorkloadInference, step: CycleStep, name: NameOf): EdgeReason {
   const reason =
     step.kind === EdgeKind.process || step.kind === EdgeKind.realtime
       ? explainOrderEdge(txns, step.from, step.to, step.kind, name)
       : inference.explain(step.from, step.to, step.kind, name);
-  return reason ?? { clause: `${name(step.from)} has a ${kindName(step.kind)} dependency on ${name(step.to)}` };
+  return (
+    reason ?? { clause: `${name(step.from)} has a ${kindName(step.kind)} dependency on ${name(step.to)}` }
+  );
 }
 
 /** The case recorded for one cycle: the Let/Then text plus the transactions and steps as data. */

@@ -10,6 +10,8 @@
  * transactions lie on a cycle of ww and wr edges only, inside this component?" many times.
  */
 
+import { noArena, type Allocator } from "./arena.ts";
+
 export const EdgeKind = {
   ww: 1,
   wr: 2,
@@ -23,10 +25,20 @@ export const edgeKindNames: readonly EdgeKindName[] = ["ww", "wr", "rw", "proces
 
 /** Edges as they are inferred: appended one at a time into growing typed arrays. */
 export class EdgeList {
-  from = new Int32Array(1024);
-  to = new Int32Array(1024);
-  kind = new Uint8Array(1024);
+  from: Int32Array;
+  to: Int32Array;
+  kind: Uint8Array;
   length = 0;
+
+  constructor(
+    private readonly allocate: Allocator = noArena,
+    initialCapacity = 1024,
+  ) {
+    const capacity = Math.max(16, initialCapacity);
+    this.from = allocate.int32(capacity);
+    this.to = allocate.int32(capacity);
+    this.kind = allocate.uint8(capacity);
+  }
 
   add(from: number, to: number, kind: number): void {
     if (from === to) return; // dependency graphs have no self-edges
@@ -39,9 +51,9 @@ export class EdgeList {
 
   private grow(): void {
     const size = this.from.length * 2;
-    const from = new Int32Array(size);
-    const to = new Int32Array(size);
-    const kind = new Uint8Array(size);
+    const from = this.allocate.int32(size);
+    const to = this.allocate.int32(size);
+    const kind = this.allocate.uint8(size);
     from.set(this.from);
     to.set(this.to);
     kind.set(this.kind);
@@ -61,22 +73,24 @@ export class Graph {
   constructor(
     readonly vertexCount: number,
     edges: EdgeList,
+    allocate: Allocator = noArena,
   ) {
     const n = vertexCount;
-    const counts = new Int32Array(n + 1);
+    const counts = allocate.int32(n + 1);
     for (let i = 0; i < edges.length; i++) counts[edges.from[i]! + 1]!++;
     for (let v = 0; v < n; v++) counts[v + 1]! += counts[v]!;
-    const fill = counts.slice(0, n);
-    const targets = new Int32Array(edges.length);
-    const kinds = new Uint8Array(edges.length);
+    const fill = allocate.int32(n);
+    fill.set(counts.subarray(0, n));
+    const targets = allocate.int32(edges.length);
+    const kinds = allocate.uint8(edges.length);
     for (let i = 0; i < edges.length; i++) {
       const at = fill[edges.from[i]!]!++;
       targets[at] = edges.to[i]!;
       kinds[at] = edges.kind[i]!;
     }
     // Merge parallel edges: lastAt[w] remembers where w last appeared among v's targets.
-    const lastAt = new Int32Array(n).fill(-1);
-    const offsets = new Int32Array(n + 1);
+    const lastAt = allocate.int32(n).fill(-1);
+    const offsets = allocate.int32(n + 1);
     let out = 0;
     for (let v = 0; v < n; v++) {
       offsets[v] = out;
@@ -95,8 +109,8 @@ export class Graph {
     }
     offsets[n] = out;
     this.offsets = offsets;
-    this.targets = targets.slice(0, out);
-    this.kinds = kinds.slice(0, out);
+    this.targets = targets.subarray(0, out);
+    this.kinds = kinds.subarray(0, out);
   }
 
   get edgeCount(): number {
@@ -105,7 +119,8 @@ export class Graph {
 
   /** The kinds of the edge v → w (0 if there is none). Linear in v's out-degree. */
   kindsOf(v: number, w: number): number {
-    for (let i = this.offsets[v]!; i < this.offsets[v + 1]!; i++) if (this.targets[i] === w) return this.kinds[i]!;
+    for (let i = this.offsets[v]!; i < this.offsets[v + 1]!; i++)
+      if (this.targets[i] === w) return this.kinds[i]!;
     return 0;
   }
 }
@@ -128,16 +143,19 @@ export class SccFinder {
   private readonly callEdge: Int32Array;
   private generation = 0;
 
-  constructor(private readonly graph: Graph) {
+  constructor(
+    private readonly graph: Graph,
+    allocate: Allocator = noArena,
+  ) {
     const n = graph.vertexCount;
-    this.componentOf = new Int32Array(n).fill(-1);
-    this.index = new Int32Array(n).fill(-1);
-    this.low = new Int32Array(n);
-    this.member = new Int32Array(n);
-    this.onStack = new Uint8Array(n);
-    this.stack = new Int32Array(n);
-    this.callVertex = new Int32Array(n);
-    this.callEdge = new Int32Array(n);
+    this.componentOf = allocate.int32(n).fill(-1);
+    this.index = allocate.int32(n).fill(-1);
+    this.low = allocate.int32(n);
+    this.member = allocate.int32(n);
+    this.onStack = allocate.uint8(n);
+    this.stack = allocate.int32(n);
+    this.callVertex = allocate.int32(n);
+    this.callEdge = allocate.int32(n);
   }
 
   find(mask: number, vertices?: ArrayLike<number>): Int32Array[] {

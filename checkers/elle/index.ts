@@ -9,6 +9,7 @@
 import { Budget, type BudgetLimits } from "../../harness/budget.ts";
 import type { Op } from "../../harness/history/op.ts";
 import type { AnomalyCase, CheckResult, Verdict } from "../../harness/results.ts";
+import { Arena } from "./arena.ts";
 import { findCycles, type OrderVariant } from "./cycles.ts";
 import { explainCycle } from "./explain.ts";
 import { EdgeList, Graph } from "./graph.ts";
@@ -85,19 +86,21 @@ export function checkElleHistory(history: readonly Op[], options: ElleCheckOptio
   const needsProcess = [...forbidden].some((a) => a.endsWith("-process"));
   const needsRealtime = [...forbidden].some((a) => a.endsWith("-realtime"));
 
-  const txns = readTxns(history);
-  const edges = new EdgeList();
+  // Bytes per history operation the typed arrays of a check take, about: one chunk covers them.
+  const arena = new Arena(Math.min(2 ** 30, Math.max(2 ** 20, history.length * 384)));
+  const txns = readTxns(history, arena);
+  const edges = new EdgeList(arena, txns.count * 16);
   const sink = new AnomalySink(options.casesKeptPerClass ?? 32);
-  if (needsRealtime || options.linearizableKeys) addRealtimeEdges(txns, edges);
+  if (needsRealtime || options.linearizableKeys) addRealtimeEdges(txns, edges, arena);
   if (needsProcess || options.sequentialKeys) addProcessEdges(txns, edges);
   const inference: WorkloadInference =
     options.workload === "append"
-      ? inferListAppend(txns, edges, sink)
+      ? inferListAppend(txns, edges, sink, arena)
       : inferRwRegister(txns, edges, sink, {
           sequentialKeys: options.sequentialKeys ?? false,
           linearizableKeys: options.linearizableKeys ?? false,
         });
-  const graph = new Graph(txns.count, edges);
+  const graph = new Graph(txns.count, edges, arena);
 
   const variants: OrderVariant[] = [""];
   if (needsProcess) variants.push("-process");
@@ -107,12 +110,14 @@ export function checkElleHistory(history: readonly Op[], options: ElleCheckOptio
     budget,
     componentLimits: { timeLimitMs: options.componentTimeLimitMs ?? 10_000 },
     cyclesKeptPerClass: options.casesKeptPerClass ?? 32,
+    allocate: arena,
   });
   for (const [anomaly, cycles] of search.cycles) {
     const total = search.counts.get(anomaly) ?? cycles.length;
     for (const cycle of cycles) sink.add(anomaly, () => explainCycle(txns, inference, cycle));
     // Count cycles beyond those kept, so anomalyCounts stays the true total.
-    if (total > cycles.length) sink.counts.set(anomaly, (sink.counts.get(anomaly) ?? 0) + total - cycles.length);
+    if (total > cycles.length)
+      sink.counts.set(anomaly, (sink.counts.get(anomaly) ?? 0) + total - cycles.length);
   }
 
   const anomalyTypes = [...sink.counts.keys()].sort(bySeverity);

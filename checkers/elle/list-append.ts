@@ -16,23 +16,17 @@
  */
 import type { Key } from "../../harness/history/op.ts";
 import { EdgeKind, type EdgeList } from "./graph.ts";
-import { txnData, type AnomalySink, type EdgeReason, type NameOf, type WorkloadInference } from "./inference.ts";
-import { show, TxnStatus, type TxnTable } from "./txns.ts";
+import {
+  txnData,
+  type AnomalySink,
+  type EdgeReason,
+  type NameOf,
+  type WorkloadInference,
+} from "./inference.ts";
+import { MopKind, show, TxnStatus, type TxnTable } from "./txns.ts";
+import { AppendIndex } from "./value-table.ts";
+import { noArena, type Allocator } from "./arena.ts";
 import { HistoryShapeError } from "../../harness/history/op.ts";
-
-interface KeyState {
-  readonly key: Key;
-  /** Appended value → writer * 2 + (1 if the writer appended to this key again afterwards). */
-  readonly writers: Map<unknown, number>;
-  /** The longest read of the key: its version order as far as any committed read saw. */
-  longest: readonly unknown[];
-  /** Position of the first element of `longest` whose writer failed or does not exist. */
-  firstBadAt: number;
-  /** Set when the key's order cannot be trusted (incompatible reads, duplicates, repeated appends). */
-  excluded: boolean;
-  /** value → position in `longest`, built only when an explanation needs it. */
-  positions?: Map<unknown, number>;
-}
 
 const empty: readonly unknown[] = [];
 
@@ -46,80 +40,101 @@ function readList(value: unknown, t: number, txns: TxnTable): readonly unknown[]
   return value;
 }
 
-export function inferListAppend(txns: TxnTable, edges: EdgeList, sink: AnomalySink): WorkloadInference {
-  const keyIds = new Map<Key, number>();
-  const keys: KeyState[] = [];
+/** Entry of a value in the table: writer * 2 + (1 if the writer appended to the key again later). */
+const writerOfEntry = (entry: number): number => (entry < 0 ? -1 : entry >> 1);
+
+export function inferListAppend(
+  txns: TxnTable,
+  edges: EdgeList,
+  sink: AnomalySink,
+  allocate: Allocator = noArena,
+): WorkloadInference {
+  const { mopStart, mopKind, mopKey, mopNumber, mopLength, keys, status, microOps } = txns;
+  /** The value of flat micro-op i, which belongs to transaction t. */
+  const valueAt = (t: number, i: number): unknown => microOps[t]![i - mopStart[t]!]![2];
+  const keyCount = keys.length;
+  const mopCount = mopKind.length;
   const notes: string[] = [];
-  const stateOf = (key: Key): KeyState => {
-    let id = keyIds.get(key);
-    if (id === undefined) {
-      id = keys.length;
-      keyIds.set(key, id);
-      keys.push({ key, writers: new Map(), longest: empty, firstBadAt: Infinity, excluded: false });
-    }
-    return keys[id]!;
-  };
-  const writerOf = (s: KeyState, v: unknown): number => {
-    const w = s.writers.get(v);
-    return w === undefined ? -1 : w >> 1;
-  };
+  /** Keys whose order cannot be trusted (incompatible reads, duplicates, repeated appends). */
+  const excluded = allocate.uint8(keyCount);
+  /** The longest committed read of each key: its version order as far as anyone saw. */
+  const longest: (readonly unknown[])[] = new Array<readonly unknown[]>(keyCount).fill(empty);
+  /** Position in the longest read of the first element whose writer failed or does not exist. */
+  const firstBadAt = allocate.float64(keyCount).fill(Infinity);
+  const label = (t: number): string => txnLabel(txns, t);
 
-  // 1. Who appended what. Appends must be unique per key for versions to be recoverable.
-  const repeatedAppendKeys: Key[] = [];
-  for (let t = 0; t < txns.count; t++) {
-    const mops = txns.microOps[t]!;
-    for (let i = 0; i < mops.length; i++) {
-      const [f, k, v] = mops[i]!;
-      if (f !== "append") continue;
-      const s = stateOf(k);
-      let intermediate = 0;
-      for (let j = i + 1; j < mops.length; j++) {
-        if (mops[j]![0] === "append" && mops[j]![1] === k) intermediate = 1;
-      }
-      if (s.writers.has(v) && writerOf(s, v) !== t) {
-        if (!s.excluded) repeatedAppendKeys.push(k);
-        s.excluded = true;
-      }
-      s.writers.set(v, t * 2 + intermediate);
-    }
+  // 1. Who appended what (appends must be unique per key for versions to be recoverable), and the
+  //    longest committed read of each key, which is its version order.
+  let appendCount = 0;
+  for (let i = 0; i < mopCount; i++) if (mopKind[i] === MopKind.append) appendCount++;
+  const appendKey = allocate.int32(appendCount);
+  const appendValue = allocate.float64(appendCount);
+  for (let i = 0, a = 0; i < mopCount; i++) {
+    if (mopKind[i] !== MopKind.append) continue;
+    appendKey[a] = mopKey[i]!;
+    appendValue[a++] = mopNumber[i]!;
   }
-  if (repeatedAppendKeys.length > 0) {
-    notes.push(
-      `${repeatedAppendKeys.length} key(s) received the same value twice (first: ${show(repeatedAppendKeys[0])}), so their version order cannot be inferred`,
-    );
-  }
-
-  // 2. The longest committed read of each key is its version order.
+  const table = new AppendIndex(keyCount, appendKey, appendValue, appendCount, allocate);
+  let repeatedKeys = 0;
+  let firstRepeated: unknown;
   for (let t = 0; t < txns.count; t++) {
-    if (txns.status[t] !== TxnStatus.ok) continue;
-    for (const [f, k, v] of txns.microOps[t]!) {
-      if (f === "w") {
+    const end = mopStart[t + 1]!;
+    const ok = status[t] === TxnStatus.ok;
+    for (let i = mopStart[t]!; i < end; i++) {
+      const kind = mopKind[i]!;
+      if (kind === MopKind.r) {
+        if (!ok) continue;
+        const length = mopLength[i]!;
+        if (length === -2) readList(valueAt(t, i), t, txns); // throws: not a list
+        if (length > longest[mopKey[i]!]!.length) longest[mopKey[i]!] = valueAt(t, i) as unknown[];
+        continue;
+      }
+      if (kind === MopKind.w) {
         throw new HistoryShapeError(
           `index ${txns.op[t]!.index}: a list-append history has only "append" and "r" micro-ops, got "w"`,
         );
       }
-      if (f !== "r") continue;
-      const list = readList(v, t, txns);
-      const s = stateOf(k);
-      if (list.length > s.longest.length) s.longest = list;
+      const k = mopKey[i]!;
+      let intermediate = 0;
+      for (let j = i + 1; j < end; j++)
+        if (mopKind[j] === MopKind.append && mopKey[j] === k) intermediate = 1;
+      const number = mopNumber[i]!;
+      const slot = table.slotOf(k, number === number ? number : valueAt(t, i), true);
+      const previous = table.entry(slot);
+      if (previous !== -1 && previous >> 1 !== t) {
+        if (excluded[k] === 0) {
+          if (repeatedKeys++ === 0) firstRepeated = keys[k];
+        }
+        excluded[k] = 1;
+      }
+      table.setEntry(slot, t * 2 + intermediate);
     }
   }
+  if (repeatedKeys > 0) {
+    notes.push(
+      `${repeatedKeys} key(s) received the same value twice (first: ${show(firstRepeated)}), so their version order cannot be inferred`,
+    );
+  }
+  const entryOf = (k: number, v: unknown): number => {
+    const slot = table.slotOf(k, v, false);
+    return slot === -1 ? -1 : table.entry(slot);
+  };
 
-  const reportBadElements = (s: KeyState, list: readonly unknown[], from: number, reader: number): void => {
+  const reportBadElements = (k: number, list: readonly unknown[], from: number, reader: number): void => {
     for (let i = from; i < list.length; i++) {
       const v = list[i];
-      const w = writerOf(s, v);
+      const w = writerOfEntry(entryOf(k, v));
       if (w === -1) {
         sink.add("garbage-read", () => ({
-          explanation: `${txnLabel(txns, reader)} read key ${show(s.key)} = ${show(list)}, which contains ${show(v)}, a value no transaction ever appended.`,
-          key: s.key,
+          explanation: `${label(reader)} read key ${show(keys[k])} = ${show(list)}, which contains ${show(v)}, a value no transaction ever appended.`,
+          key: keys[k],
           value: v,
           op: txnData(txns, reader),
         }));
-      } else if (txns.status[w] === TxnStatus.fail) {
+      } else if (status[w] === TxnStatus.fail) {
         sink.add("G1a", () => ({
-          explanation: `${txnLabel(txns, reader)} read key ${show(s.key)} = ${show(list)}, which contains ${show(v)}, appended by ${txnLabel(txns, w)}, which failed (did not commit).`,
-          key: s.key,
+          explanation: `${label(reader)} read key ${show(keys[k])} = ${show(list)}, which contains ${show(v)}, appended by ${label(w)}, which failed (did not commit).`,
+          key: keys[k],
           value: v,
           op: txnData(txns, reader),
           writer: txnData(txns, w),
@@ -128,169 +143,186 @@ export function inferListAppend(txns: TxnTable, edges: EdgeList, sink: AnomalySi
     }
   };
 
-  // 3. Per key: duplicates in the order itself, its first bad element, dirty updates, ww edges.
-  for (const s of keys) {
-    const order = s.longest;
-    if (order.length === 0) continue;
-    if (new Set(order).size !== order.length) {
-      s.excluded = true;
-      sink.add("duplicate-elements", () => ({
-        explanation: `A read of key ${show(s.key)} returned ${show(order)}, in which some element appears more than once, although every append is unique.`,
-        key: s.key,
-        value: order,
-      }));
-    }
+  // 2. Per key: the writers along its order (flat), duplicates, the first bad element, dirty updates.
+  const orderStart = allocate.int32(keyCount + 1);
+  for (let k = 0; k < keyCount; k++) orderStart[k + 1] = orderStart[k]! + longest[k]!.length;
+  const orderWriter = allocate.int32(orderStart[keyCount]!);
+  /** 1 where the element's writer appended to the same key again later (reading it is G1b). */
+  const orderIntermediate = allocate.uint8(orderStart[keyCount]!);
+  for (let k = 0; k < keyCount; k++) {
+    const order = longest[k]!;
+    const base = orderStart[k]!;
     let failedAt = -1;
+    let duplicated = false;
     for (let i = 0; i < order.length; i++) {
-      const w = writerOf(s, order[i]);
-      if ((w === -1 || txns.status[w] === TxnStatus.fail) && s.firstBadAt === Infinity) s.firstBadAt = i;
-      if (w !== -1 && txns.status[w] === TxnStatus.fail) {
+      const slot = table.slotOf(k, order[i], false);
+      const entry = slot === -1 ? -1 : table.entry(slot);
+      const w = writerOfEntry(entry);
+      orderWriter[base + i] = w;
+      if (slot !== -1) orderIntermediate[base + i] = entry & 1;
+      if (slot !== -1) {
+        if (table.position(slot) !== -1) duplicated = true;
+        else table.setPosition(slot, i);
+      }
+      if ((w === -1 || status[w] === TxnStatus.fail) && firstBadAt[k] === Infinity) firstBadAt[k] = i;
+      if (w !== -1 && status[w] === TxnStatus.fail) {
         if (failedAt === -1) failedAt = i;
       } else if (w !== -1 && failedAt !== -1) {
-        const failed = writerOf(s, order[failedAt]);
+        const failed = orderWriter[base + failedAt]!;
+        const at = failedAt;
         sink.add("dirty-update", () => ({
-          explanation: `On key ${show(s.key)}, ${txnLabel(txns, w)} appended ${show(order[i])} after ${show(order[failedAt])}, which ${txnLabel(txns, failed)} appended and then failed: a committed write built on an aborted one.`,
-          key: s.key,
-          values: [order[failedAt], order[i]],
+          explanation: `On key ${show(keys[k])}, ${label(w)} appended ${show(order[i])} after ${show(order[at])}, which ${label(failed)} appended and then failed: a committed write built on an aborted one.`,
+          key: keys[k],
+          values: [order[at], order[i]],
           aborted: txnData(txns, failed),
           op: txnData(txns, w),
         }));
         failedAt = -1;
       }
     }
+    if (duplicated || (firstBadAt[k] !== Infinity && new Set(order).size !== order.length)) {
+      excluded[k] = 1;
+      sink.add("duplicate-elements", () => ({
+        explanation: `A read of key ${show(keys[k])} returned ${show(order)}, in which some element appears more than once, although every append is unique.`,
+        key: keys[k],
+        value: order,
+      }));
+    }
   }
 
-  // 4. Every committed read must be a prefix of the longest; else the key's order is unknowable.
+  // 3. Every committed read must be a prefix of the longest; else the key's order is unknowable.
+  //    readLength[i] keeps each compatible read's length (-1: not a read or not compatible).
+  const readLength = allocate.int32(mopCount).fill(-1);
+  const incompatible = allocate.uint8(keyCount);
   for (let t = 0; t < txns.count; t++) {
-    if (txns.status[t] !== TxnStatus.ok) continue;
-    for (const [f, k, v] of txns.microOps[t]!) {
-      if (f !== "r") continue;
-      const list = readList(v, t, txns);
-      const s = stateOf(k);
-      if (list === s.longest || isPrefix(list, s.longest)) continue;
-      const longest = s.longest;
-      if (!s.excluded) {
+    if (status[t] !== TxnStatus.ok) continue;
+    for (let i = mopStart[t]!; i < mopStart[t + 1]!; i++) {
+      if (mopKind[i] !== MopKind.r) continue;
+      const k = mopKey[i]!;
+      const list = readList(valueAt(t, i), t, txns);
+      const order = longest[k]!;
+      if (list === order || isPrefix(list, order)) {
+        readLength[i] = list.length;
+        continue;
+      }
+      if (incompatible[k] === 0) {
+        incompatible[k] = 1;
         sink.add("incompatible-order", () => ({
-          explanation: `Key ${show(s.key)} was read as ${show(list)} and as ${show(longest)}: neither is a prefix of the other, so they cannot both come from one order of appends.`,
-          key: s.key,
-          values: [list, longest],
+          explanation: `Key ${show(keys[k])} was read as ${show(list)} and as ${show(order)}: neither is a prefix of the other, so they cannot both come from one order of appends.`,
+          key: keys[k],
+          values: [list, order],
           op: txnData(txns, t),
         }));
       }
-      s.excluded = true;
+      excluded[k] = 1;
       if (new Set(list).size !== list.length) {
         sink.add("duplicate-elements", () => ({
-          explanation: `${txnLabel(txns, t)} read key ${show(s.key)} = ${show(list)}, in which some element appears more than once, although every append is unique.`,
-          key: s.key,
+          explanation: `${label(t)} read key ${show(keys[k])} = ${show(list)}, in which some element appears more than once, although every append is unique.`,
+          key: keys[k],
           value: list,
           op: txnData(txns, t),
         }));
       }
-      reportBadElements(s, list, 0, t);
+      reportBadElements(k, list, 0, t);
     }
   }
 
-  // 5. Per read: aborted, garbage and intermediate reads; wr and rw edges. Then ww edges.
-  const lostUpdateGroups = new Map<string, { key: Key; read: readonly unknown[]; txns: number[] }>();
+  // 4. Per compatible read: aborted, garbage and intermediate reads; wr and rw edges. A compatible
+  //    read of length n ends in order[n-1] and was followed by order[n]: no need to look at it again.
+  const lostUpdateGroups = new Map<number, { key: Key; read: readonly unknown[]; txns: number[] }>();
   for (let t = 0; t < txns.count; t++) {
-    if (txns.status[t] !== TxnStatus.ok) continue;
-    const mops = txns.microOps[t]!;
-    for (const [f, k, v] of mops) {
-      if (f !== "r") continue;
-      const list = readList(v, t, txns);
-      const s = keys[keyIds.get(k)!]!;
-      if (s.excluded && !(list === s.longest || isPrefix(list, s.longest))) continue; // reported in 4
-      if (list.length > s.firstBadAt) reportBadElements(s, list, s.firstBadAt, t);
-      const n = list.length;
+    if (status[t] !== TxnStatus.ok) continue;
+    const start = mopStart[t]!;
+    const end = mopStart[t + 1]!;
+    for (let i = start; i < end; i++) {
+      const n = readLength[i]!;
+      if (n === -1) continue;
+      const k = mopKey[i]!;
+      const order = longest[k]!;
+      const base = orderStart[k]!;
+      if (n > firstBadAt[k]!) reportBadElements(k, order.slice(0, n), firstBadAt[k]!, t);
       if (n > 0) {
-        const entry = s.writers.get(list[n - 1]);
-        if (entry !== undefined && entry >> 1 !== t && (entry & 1) === 1) {
-          const w = entry >> 1;
+        const w = orderWriter[base + n - 1]!;
+        if (w !== -1 && w !== t && orderIntermediate[base + n - 1] === 1) {
+          const list = order.slice(0, n);
           sink.add("G1b", () => ({
-            explanation: `${txnLabel(txns, t)} read key ${show(k)} = ${show(list)}, ending in ${show(list[n - 1])}, an intermediate state: ${txnLabel(txns, w)} appended ${show(list[n - 1])} and then appended again to the same key.`,
-            key: k,
+            explanation: `${label(t)} read key ${show(keys[k])} = ${show(list)}, ending in ${show(list[n - 1])}, an intermediate state: ${label(w)} appended ${show(list[n - 1])} and then appended again to the same key.`,
+            key: keys[k],
             value: list[n - 1],
             op: txnData(txns, t),
             writer: txnData(txns, w),
           }));
         }
+        if (excluded[k] === 0 && w !== -1 && status[w] !== TxnStatus.fail) edges.add(w, t, EdgeKind.wr);
       }
-      if (s.excluded) continue;
-      if (n > 0) {
-        const w = writerOf(s, list[n - 1]);
-        if (w !== -1 && txns.status[w] !== TxnStatus.fail) edges.add(w, t, EdgeKind.wr);
-      }
-      if (n < s.longest.length) {
-        const w = writerOf(s, s.longest[n]);
-        if (w !== -1 && txns.status[w] !== TxnStatus.fail) edges.add(t, w, EdgeKind.rw);
+      if (excluded[k] === 0 && n < order.length) {
+        const w = orderWriter[base + n]!;
+        if (w !== -1 && status[w] !== TxnStatus.fail) edges.add(t, w, EdgeKind.rw);
       }
     }
-    if (mops.length > 1 && hasRepeatedKey(mops)) checkWithinTxn(txns, t, sink, lostUpdateGroups);
+    if (end - start > 1 && hasRepeatedKey(mopKey, start, end))
+      checkWithinTxn(txns, t, sink, lostUpdateGroups);
   }
-  for (const s of keys) {
-    if (s.excluded) continue;
-    const order = s.longest;
-    let previous = order.length > 0 ? writerOf(s, order[0]) : -1;
-    for (let i = 1; i < order.length; i++) {
-      const w = writerOf(s, order[i]);
-      if (previous !== -1 && w !== -1 && txns.status[previous] !== TxnStatus.fail) {
-        if (txns.status[w] !== TxnStatus.fail) edges.add(previous, w, EdgeKind.ww);
+  for (let k = 0; k < keyCount; k++) {
+    if (excluded[k] === 1) continue;
+    for (let i = orderStart[k]! + 1; i < orderStart[k + 1]!; i++) {
+      const a = orderWriter[i - 1]!;
+      const b = orderWriter[i]!;
+      if (a !== -1 && b !== -1 && status[a] !== TxnStatus.fail && status[b] !== TxnStatus.fail) {
+        edges.add(a, b, EdgeKind.ww);
       }
-      previous = w;
     }
   }
   reportLostUpdates(txns, sink, lostUpdateGroups);
 
-  const positionOf = (s: KeyState, v: unknown): number => {
-    if (s.positions === undefined) s.positions = new Map(s.longest.map((x, i) => [x, i]));
-    return s.positions.get(v) ?? -1;
+  const writerAfter = (k: number, v: unknown): { next: unknown; writer: number } | undefined => {
+    const slot = table.slotOf(k, v, false);
+    const at = slot === -1 ? -1 : table.position(slot);
+    if (at < 0 || at + 1 >= longest[k]!.length) return undefined;
+    return { next: longest[k]![at + 1], writer: orderWriter[orderStart[k]! + at + 1]! };
   };
 
   const explain = (from: number, to: number, kind: number, name: NameOf): EdgeReason | undefined => {
     if (kind === EdgeKind.ww) {
-      for (const [f, k, v] of txns.microOps[from]!) {
-        if (f !== "append") continue;
-        const s = keys[keyIds.get(k)!]!;
-        if (s.excluded) continue;
-        const at = positionOf(s, v);
-        if (at >= 0 && at + 1 < s.longest.length && writerOf(s, s.longest[at + 1]) === to) {
-          const next = s.longest[at + 1];
+      for (let i = mopStart[from]!; i < mopStart[from + 1]!; i++) {
+        const k = mopKey[i]!;
+        if (mopKind[i] !== MopKind.append || excluded[k] === 1) continue;
+        const after = writerAfter(k, valueAt(from, i));
+        if (after !== undefined && after.writer === to) {
           return {
-            clause: `${name(to)} appended ${show(next)} after ${name(from)} appended ${show(v)} to key ${show(k)}`,
-            key: k,
-            value: v,
-            nextValue: next,
+            clause: `${name(to)} appended ${show(after.next)} after ${name(from)} appended ${show(valueAt(from, i))} to key ${show(keys[k])}`,
+            key: keys[k],
+            value: valueAt(from, i),
+            nextValue: after.next,
           };
         }
       }
     } else if (kind === EdgeKind.wr) {
-      for (const [f, k, v] of txns.microOps[to]!) {
-        if (f !== "r") continue;
-        const list = readList(v, to, txns);
-        const s = keys[keyIds.get(k)!]!;
-        if (s.excluded || list.length === 0) continue;
-        const last = list[list.length - 1];
-        if (writerOf(s, last) === from) {
+      for (let i = mopStart[to]!; i < mopStart[to + 1]!; i++) {
+        const k = mopKey[i]!;
+        const n = readLength[i]!;
+        if (n <= 0 || excluded[k] === 1) continue;
+        if (orderWriter[orderStart[k]! + n - 1] === from) {
+          const last = longest[k]![n - 1];
           return {
-            clause: `${name(to)} observed ${name(from)}'s append of ${show(last)} to key ${show(k)}`,
-            key: k,
+            clause: `${name(to)} observed ${name(from)}'s append of ${show(last)} to key ${show(keys[k])}`,
+            key: keys[k],
             value: last,
           };
         }
       }
     } else if (kind === EdgeKind.rw) {
-      for (const [f, k, v] of txns.microOps[from]!) {
-        if (f !== "r") continue;
-        const list = readList(v, from, txns);
-        const s = keys[keyIds.get(k)!]!;
-        if (s.excluded || list.length >= s.longest.length) continue;
-        const next = s.longest[list.length];
-        if (writerOf(s, next) === to) {
+      for (let i = mopStart[from]!; i < mopStart[from + 1]!; i++) {
+        const k = mopKey[i]!;
+        const n = readLength[i]!;
+        if (n < 0 || excluded[k] === 1 || n >= longest[k]!.length) continue;
+        if (orderWriter[orderStart[k]! + n] === to) {
+          const next = longest[k]![n];
           return {
-            clause: `${name(from)} did not observe ${name(to)}'s append of ${show(next)} to key ${show(k)}`,
-            key: k,
+            clause: `${name(from)} did not observe ${name(to)}'s append of ${show(next)} to key ${show(keys[k])}`,
+            key: keys[k],
             value: next,
-            read: list,
+            read: longest[k]!.slice(0, n),
           };
         }
       }
@@ -307,10 +339,10 @@ function isPrefix(list: readonly unknown[], of: readonly unknown[]): boolean {
   return true;
 }
 
-function hasRepeatedKey(mops: readonly (readonly [string, Key, unknown])[]): boolean {
-  for (let i = 1; i < mops.length; i++) {
-    const k = mops[i]![1];
-    for (let j = 0; j < i; j++) if (mops[j]![1] === k) return true;
+function hasRepeatedKey(mopKey: Int32Array, start: number, end: number): boolean {
+  for (let i = start + 1; i < end; i++) {
+    const k = mopKey[i]!;
+    for (let j = start; j < i; j++) if (mopKey[j] === k) return true;
   }
   return false;
 }
@@ -330,10 +362,18 @@ function checkWithinTxn(
   txns: TxnTable,
   t: number,
   sink: AnomalySink,
-  groups: Map<string, { key: Key; read: readonly unknown[]; txns: number[] }>,
+  groups: Map<number, { key: Key; read: readonly unknown[]; txns: number[] }>,
 ): void {
   const mops = txns.microOps[t]!;
-  const state = new Map<Key, { known: readonly unknown[] | null; appended: unknown[]; firstRead?: readonly unknown[]; touched: boolean }>();
+  const state = new Map<
+    Key,
+    {
+      known: readonly unknown[] | null;
+      appended: unknown[];
+      firstRead?: readonly unknown[];
+      touched: boolean;
+    }
+  >();
   for (let i = 0; i < mops.length; i++) {
     const [f, k, v] = mops[i]!;
     let s = state.get(k);
@@ -343,7 +383,7 @@ function checkWithinTxn(
     }
     if (f === "append") {
       if (s.firstRead !== undefined && s.appended.length === 0 && s.known === s.firstRead) {
-        const id = `${typeof k}:${String(k)}:${s.firstRead.length}`;
+        const id = txns.mopKey[txns.mopStart[t]! + i]! * 2 ** 21 + s.firstRead.length;
         const group = groups.get(id) ?? { key: k, read: s.firstRead, txns: [] };
         if (group.txns[group.txns.length - 1] !== t) group.txns.push(t);
         groups.set(id, group);
@@ -397,7 +437,7 @@ function checkWithinTxn(
 function reportLostUpdates(
   txns: TxnTable,
   sink: AnomalySink,
-  groups: Map<string, { key: Key; read: readonly unknown[]; txns: number[] }>,
+  groups: Map<number, { key: Key; read: readonly unknown[]; txns: number[] }>,
 ): void {
   for (const group of groups.values()) {
     if (group.txns.length < 2) continue;

@@ -10,6 +10,7 @@
  * Failed transactions did not happen and get no order edges. A transaction with no known
  * completion (info) never precedes anything in real time, but follows what completed before it.
  */
+import { noArena, type Allocator } from "./arena.ts";
 import { EdgeKind, type EdgeList } from "./graph.ts";
 import type { EdgeReason, NameOf } from "./inference.ts";
 import { TxnStatus, type TxnTable } from "./txns.ts";
@@ -25,20 +26,29 @@ export function addProcessEdges(txns: TxnTable, edges: EdgeList): void {
   }
 }
 
-export function addRealtimeEdges(txns: TxnTable, edges: EdgeList): void {
+export function addRealtimeEdges(txns: TxnTable, edges: EdgeList, allocate: Allocator = noArena): void {
   // Events in history order: invocations (+t+1) and completions (-(t+1)) of transactions that may
   // have happened. Transactions are numbered in invocation order, so merging is a two-pointer walk.
   const n = txns.count;
-  const byCompletion: number[] = [];
+  // Committed transactions in completion order: bucket by position in the history.
+  let positions = 0;
+  for (let t = 0; t < n; t++) positions = Math.max(positions, txns.completeAt[t]! + 1);
+  const byPosition = allocate.int32(positions).fill(-1);
+  let completedCount = 0;
   for (let t = 0; t < n; t++) {
-    if (txns.status[t] === TxnStatus.ok) byCompletion.push(t);
+    if (txns.status[t] === TxnStatus.ok) {
+      byPosition[txns.completeAt[t]!] = t;
+      completedCount++;
+    }
   }
-  byCompletion.sort((a, b) => txns.completeAt[a]! - txns.completeAt[b]!);
-  const frontier = new Int32Array(n);
-  const slot = new Int32Array(n).fill(-1);
+  const byCompletion = allocate.int32(completedCount);
+  for (let at = 0, i = 0; at < positions; at++)
+    if (byPosition[at] !== -1) byCompletion[i++] = byPosition[at]!;
+  const frontier = allocate.int32(n);
+  const slot = allocate.int32(n).fill(-1);
   let size = 0;
-  const predecessorsFrom = new Int32Array(n);
-  const predecessorsTo = new Int32Array(n);
+  const predecessorsFrom = allocate.int32(n);
+  const predecessorsTo = allocate.int32(n);
   let nextInvoke = 0;
   let nextComplete = 0;
   while (nextInvoke < n || nextComplete < byCompletion.length) {

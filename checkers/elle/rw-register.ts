@@ -19,7 +19,13 @@
  */
 import { HistoryShapeError, type Key } from "../../harness/history/op.ts";
 import { EdgeKind, EdgeList, Graph, SccFinder } from "./graph.ts";
-import { txnData, type AnomalySink, type EdgeReason, type NameOf, type WorkloadInference } from "./inference.ts";
+import {
+  txnData,
+  type AnomalySink,
+  type EdgeReason,
+  type NameOf,
+  type WorkloadInference,
+} from "./inference.ts";
 import { show, TxnStatus, type TxnTable } from "./txns.ts";
 
 interface KeyState {
@@ -147,7 +153,8 @@ export function inferRwRegister(
       if (f !== "w") continue;
       const s = stateOf(k);
       let intermediate = 0;
-      for (let j = i + 1; j < mops.length; j++) if (mops[j]![0] === "w" && mops[j]![1] === k) intermediate = 1;
+      for (let j = i + 1; j < mops.length; j++)
+        if (mops[j]![0] === "w" && mops[j]![1] === k) intermediate = 1;
       if (v === null || (s.writers.has(v) && writerOf(s, v) !== t)) {
         if (!s.excluded) repeated.push(k);
         s.excluded = true;
@@ -265,14 +272,17 @@ export function inferRwRegister(
     const n = s.values.length;
     const hasPredecessor = new Uint8Array(n);
     for (const b of s.orderTo) hasPredecessor[b] = 1;
-    for (let b = 1; b < n; b++) if (hasPredecessor[b] === 0) order(s, null, s.values[b], "null is the initial state");
+    for (let b = 1; b < n; b++)
+      if (hasPredecessor[b] === 0) order(s, null, s.values[b], "null is the initial state");
     const versionEdges = new EdgeList();
     for (let i = 0; i < s.orderFrom.length; i++) versionEdges.add(s.orderFrom[i]!, s.orderTo[i]!, 1);
     const cycles = new SccFinder(new Graph(n, versionEdges)).find(1);
     if (cycles.length > 0) {
       s.excluded = true;
       const cycle = [...cycles[0]!].map((x) => s.values[x]);
-      const whys = s.orderWhy.filter((_, i) => cycles[0]!.includes(s.orderFrom[i]!) && cycles[0]!.includes(s.orderTo[i]!));
+      const whys = s.orderWhy.filter(
+        (_, i) => cycles[0]!.includes(s.orderFrom[i]!) && cycles[0]!.includes(s.orderTo[i]!),
+      );
       sink.add("cyclic-versions", () => ({
         explanation: `The versions ${show(cycle)} of key ${show(s.key)} must each precede another in a cycle:\n${whys.map((w) => `  - ${w}`).join("\n")}`,
         key: s.key,
@@ -307,7 +317,11 @@ export function inferRwRegister(
         for (const [version, readers] of s.readers) {
           const v = s.values[version];
           if (v !== null && wFrom(v) && readers.includes(to)) {
-            return { clause: `${name(to)} observed ${name(from)}'s write of ${show(v)} to key ${show(s.key)}`, key: s.key, value: v };
+            return {
+              clause: `${name(to)} observed ${name(from)}'s write of ${show(v)} to key ${show(s.key)}`,
+              key: s.key,
+              value: v,
+            };
           }
         }
         continue;

@@ -6,6 +6,7 @@
  * filled in there) and from the invocation otherwise. Shapes are checked once, here, so the
  * inference that follows can trust them: a bad micro-op is an error naming the operation's index.
  */
+import { noArena, type Allocator } from "./arena.ts";
 import { HistoryShapeError, type Key, type MicroOp, type Op } from "../../harness/history/op.ts";
 
 export const TxnStatus = { ok: 0, info: 1, fail: 2 } as const;
@@ -26,36 +27,34 @@ export interface TxnTable {
   readonly op: readonly Op[];
   /** The original process names, by dense number. */
   readonly processNames: readonly (number | string)[];
+  /**
+   * The same micro-ops, flat, for the hot loops: transaction t's are mopStart[t] .. mopStart[t+1];
+   * mopKind is MopKind, mopKey a dense key number (keys[n] is the key); the value stays in
+   * microOps[t][i - mopStart[t]][2] (copying millions of references would only feed the GC).
+   */
+  readonly mopStart: Int32Array;
+  readonly mopKind: Uint8Array;
+  readonly mopKey: Int32Array;
+  /** The micro-op's value when it is a number (an appended or written value), else NaN. */
+  readonly mopNumber: Float64Array;
+  /** The length of the micro-op's value when it is a list; -1 when null; -2 otherwise. */
+  readonly mopLength: Int32Array;
+  readonly keys: readonly Key[];
 }
 
-const kinds = new Set(["r", "w", "append"]);
+export const MopKind = { r: 0, w: 1, append: 2 } as const;
 
-function checkMicroOps(value: unknown, op: Op): readonly MicroOp[] {
-  if (!Array.isArray(value)) {
-    throw new HistoryShapeError(
-      `index ${op.index}: a txn's value must be a list of micro-ops like ["r", key, value], got ${JSON.stringify(value)}`,
-    );
-  }
-  for (let i = 0; i < value.length; i++) {
-    const m: unknown = value[i];
-    if (
-      !Array.isArray(m) ||
-      m.length !== 3 ||
-      !kinds.has(m[0] as string) ||
-      (typeof m[1] !== "string" && typeof m[1] !== "number")
-    ) {
-      throw new HistoryShapeError(
-        `index ${op.index}: micro-op ${i} must be ["r"|"w"|"append", key, value] with a string or integer key, got ${JSON.stringify(m)}`,
-      );
-    }
-  }
-  return value as readonly MicroOp[];
+function badMicroOp(op: Op, i: number, m: unknown): HistoryShapeError {
+  return new HistoryShapeError(
+    `index ${op.index}: micro-op ${i} must be ["r"|"w"|"append", key, value] with a string or integer key, got ${JSON.stringify(m)}`,
+  );
 }
 
 /** Reads the transactions out of a history. Throws HistoryShapeError on a malformed one. */
-export function readTxns(history: readonly Op[]): TxnTable {
-  const invokes: number[] = [];
-  const completes: number[] = [];
+export function readTxns(history: readonly Op[], allocate: Allocator = noArena): TxnTable {
+  const invokes = allocate.int32(history.length);
+  const completes = allocate.int32(history.length);
+  let count = 0;
   const open = new Map<unknown, number>();
   for (let at = 0; at < history.length; at++) {
     const op = history[at]!;
@@ -66,9 +65,10 @@ export function readTxns(history: readonly Op[]): TxnTable {
           `index ${op.index}: process ${String(op.process)} invoked a txn while its previous one was still open`,
         );
       }
-      open.set(op.process, invokes.length);
-      invokes.push(at);
-      completes.push(-1);
+      open.set(op.process, count);
+      invokes[count] = at;
+      completes[count] = -1;
+      count++;
     } else {
       const t = open.get(op.process);
       if (t === undefined) {
@@ -80,16 +80,25 @@ export function readTxns(history: readonly Op[]): TxnTable {
       completes[t] = at;
     }
   }
-  const count = invokes.length;
-  const status = new Uint8Array(count);
-  const process = new Int32Array(count);
-  const invokeAt = Int32Array.from(invokes);
-  const completeAt = Int32Array.from(completes);
-  const microOps: (readonly MicroOp[])[] = new Array(count);
-  const ops: Op[] = new Array(count);
-  const invokeIndex = new Float64Array(count);
+  const status = allocate.uint8(count);
+  const process = allocate.int32(count);
+  const invokeAt = invokes.subarray(0, count);
+  const completeAt = completes.subarray(0, count);
+  const microOps: (readonly MicroOp[])[] = [];
+  const ops: Op[] = [];
+  const invokeIndex = allocate.float64(count);
   const processIds = new Map<unknown, number>();
   const processNames: (number | string)[] = [];
+  const keyIds = new Map<Key, number>();
+  const keys: Key[] = [];
+  const mopStart = allocate.int32(count + 1);
+  let mopKind = allocate.uint8(count * 8 + 16);
+  let mopKey = allocate.int32(count * 8 + 16);
+  let mopNumber = allocate.float64(count * 8 + 16);
+  let mopLength = allocate.int32(count * 8 + 16);
+  // Small non-negative integer keys (Jepsen's usual) are numbered through an array, not a Map.
+  const smallKeyIds = allocate.int32(Math.min(2 ** 22, count * 4 + 1024));
+  let m = 0;
   for (let t = 0; t < count; t++) {
     const invoke = history[invokeAt[t]!]!;
     invokeIndex[t] = invoke.index;
@@ -103,10 +112,80 @@ export function readTxns(history: readonly Op[]): TxnTable {
     process[t] = p;
     const type = complete?.type ?? "info";
     status[t] = type === "ok" ? TxnStatus.ok : type === "fail" ? TxnStatus.fail : TxnStatus.info;
-    microOps[t] = checkMicroOps(type === "ok" ? complete!.value : invoke.value, type === "ok" ? complete! : invoke);
-    ops[t] = complete ?? invoke;
+    const source = type === "ok" ? complete! : invoke;
+    const value: unknown = source.value;
+    if (!Array.isArray(value)) {
+      throw new HistoryShapeError(
+        `index ${source.index}: a txn's value must be a list of micro-ops like ["r", key, value], got ${JSON.stringify(value)}`,
+      );
+    }
+    if (m + value.length > mopKind.length) {
+      const size = Math.max(mopKind.length * 2, m + value.length);
+      const kind = allocate.uint8(size);
+      kind.set(mopKind);
+      mopKind = kind;
+      const key = allocate.int32(size);
+      key.set(mopKey);
+      mopKey = key;
+      const numbers = allocate.float64(size);
+      numbers.set(mopNumber);
+      mopNumber = numbers;
+      const lengths = allocate.int32(size);
+      lengths.set(mopLength);
+      mopLength = lengths;
+    }
+    mopStart[t] = m;
+    for (let i = 0; i < value.length; i++) {
+      const mop: unknown = value[i];
+      if (!Array.isArray(mop) || mop.length !== 3) throw badMicroOp(source, i, mop);
+      const f: unknown = mop[0];
+      const k: unknown = mop[1];
+      const kind = f === "r" ? MopKind.r : f === "append" ? MopKind.append : f === "w" ? MopKind.w : -1;
+      if (kind === -1 || (typeof k !== "string" && typeof k !== "number")) throw badMicroOp(source, i, mop);
+      let keyId: number | undefined;
+      if (typeof k === "number" && k >= 0 && k < smallKeyIds.length && (k | 0) === k) {
+        keyId = smallKeyIds[k]! - 1;
+        if (keyId === -1) {
+          keyId = keys.length;
+          smallKeyIds[k] = keyId + 1;
+          keys.push(k);
+        }
+      } else {
+        keyId = keyIds.get(k);
+        if (keyId === undefined) {
+          keyId = keys.length;
+          keyIds.set(k, keyId);
+          keys.push(k);
+        }
+      }
+      const v: unknown = mop[2];
+      mopKind[m] = kind;
+      mopKey[m] = keyId;
+      mopNumber[m] = typeof v === "number" ? v : NaN;
+      mopLength[m] = Array.isArray(v) ? v.length : v === null || v === undefined ? -1 : -2;
+      m++;
+    }
+    microOps.push(value as readonly MicroOp[]);
+    ops.push(complete ?? invoke);
   }
-  return { count, status, process, invokeAt, completeAt, invokeIndex, microOps, op: ops, processNames };
+  mopStart[count] = m;
+  return {
+    count,
+    status,
+    process,
+    invokeAt,
+    completeAt,
+    invokeIndex,
+    microOps,
+    op: ops,
+    processNames,
+    mopStart,
+    mopKind: mopKind.subarray(0, m),
+    mopKey: mopKey.subarray(0, m),
+    mopNumber: mopNumber.subarray(0, m),
+    mopLength: mopLength.subarray(0, m),
+    keys,
+  };
 }
 
 /** A key or value as a person reads it in an explanation. */

@@ -54,6 +54,7 @@ export class ConfigurationCache {
     this.hashes = new Uint32Array(this.entryCapacity);
     this.stateIds = new Int32Array(this.entryCapacity);
     this.pool = new Uint32Array(this.entryCapacity * Math.max(1, words));
+    this.countBytes();
   }
 
   get size(): number {
@@ -61,8 +62,11 @@ export class ConfigurationCache {
   }
 
   /** Bytes held by the table's arrays (outside the JS heap, so the budget counts them here). */
-  get bytes(): number {
-    return this.slots.byteLength + this.hashes.byteLength + this.stateIds.byteLength + this.pool.byteLength;
+  bytes = 0;
+
+  private countBytes(): void {
+    this.bytes =
+      this.slots.byteLength + this.hashes.byteLength + this.stateIds.byteLength + this.pool.byteLength;
   }
 
   /**
@@ -94,7 +98,8 @@ export class ConfigurationCache {
     const e = this.count++;
     this.hashes[e] = h;
     this.stateIds[e] = stateId;
-    this.pool.set(bits.subarray(0, words), e * words);
+    const base = e * words;
+    for (let w = 0; w < words; w++) this.pool[base + w] = bits[w]!;
     if (this.count * 2 > this.slots.length) {
       this.rehash(this.slots.length * 2);
     } else {
@@ -115,6 +120,7 @@ export class ConfigurationCache {
     this.stateIds = stateIds;
     this.pool = pool;
     this.entryCapacity = capacity;
+    this.countBytes();
   }
 
   private rehash(slotCount: number): void {
@@ -126,5 +132,6 @@ export class ConfigurationCache {
       slots[slot] = e + 1;
     }
     this.slots = slots;
+    this.countBytes();
   }
 }

@@ -39,16 +39,23 @@ export function explainViolation<S>(
   model: LinearizableModel<S>,
   key: Key | undefined,
   ops: readonly SourcedOp[],
-  found: { readonly prefix: readonly number[]; readonly prefixState: S; readonly blocked: number; readonly statesMet: readonly S[] },
+  found: {
+    readonly prefix: readonly number[];
+    readonly prefixState: S;
+    readonly blocked: number;
+    readonly statesMet: readonly S[];
+  },
 ): NonlinearizableCase {
   const blocked = ops[found.blocked]!;
-  const statesMet = found.statesMet.map((s) => describeModelState(model, s));
-  const prefixState = describeModelState(model, found.prefixState);
+  const statesMet = [...new Set(found.statesMet.map((s) => describeModelState(model, s, blocked.op)))];
+  const prefixState = describeModelState(model, found.prefixState, blocked.op);
   const where = key === undefined ? "The history" : `Key ${JSON.stringify(key)}`;
   const lines: string[] = [`${where} is not linearizable under the ${model.name} model.`];
   const n = found.prefix.length;
   if (n === 0) {
-    lines.push(`No operation can be linearized first: from the initial state ${prefixState}, none of the operations that could come first is possible.`);
+    lines.push(
+      `No operation can be linearized first: from the initial state ${prefixState}, none of the operations that could come first is possible.`,
+    );
   } else {
     const shown = found.prefix.slice(-prefixShownMax).map((i) => opWords(model, ops[i]!));
     const lead = n > shown.length ? `…, ` : "";
@@ -57,10 +64,13 @@ export function explainViolation<S>(
     );
   }
   const completed = blocked.complete === undefined ? "" : `, completed at index ${blocked.complete.index}`;
-  const states = statesMet.length === 1 ? `the only state it could meet, ${statesMet[0]}` : `every state it could meet (${statesMet.join("; ")})`;
+  const states =
+    statesMet.length === 1
+      ? `the only state it could meet (${statesMet[0]})`
+      : `every state it could meet (${statesMet.join("; ")})`;
   lines.push(
     `After it, ${opWords(model, blocked).replace(/ \(index \d+\)$/, "")} (invoked at index ${blocked.invoke.index}${completed}) cannot be placed: ` +
-      `it must take effect before it completed, and in ${states} it is impossible.`,
+      `it must take effect before it completed, and in ${states}, it is impossible.`,
   );
   return {
     explanation: lines.join("\n"),

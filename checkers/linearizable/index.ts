@@ -18,7 +18,8 @@ import { explainViolation } from "./explain.ts";
 import type { LinearizableModel } from "./model.ts";
 import { builtinModel, builtinModelNames } from "./models.ts";
 import { prepareHistory } from "./prepare.ts";
-import { searchLinearization } from "./search.ts";
+import type { SearchOutcome } from "./search.ts";
+import { ExternalMemoryMeter, linearizationSearch } from "./search.ts";
 
 export type { LinearizableModel, ModelOp } from "./model.ts";
 export { ModelInputError } from "./model.ts";
@@ -51,7 +52,10 @@ export const casesListedMax = 10;
  * cannot take, or an operation it cannot take is a `ModelInputError` or `HistoryShapeError`
  * (bad input: exit 254).
  */
-export function checkLinearizableHistory(history: readonly Op[], options: LinearizableCheckOptions): CheckResult {
+export function checkLinearizableHistory(
+  history: readonly Op[],
+  options: LinearizableCheckOptions,
+): CheckResult {
   const model = builtinModel(options.model, options.init);
   return checkLinearizable(history, model, { partition: options.partition ?? true, budget: options.budget });
 }
@@ -65,14 +69,42 @@ export function checkLinearizable<S>(
   const limits = { ...defaultLinearizableBudget, ...options.budget };
   const budget = new Budget(limits);
   const prepared = prepareHistory(history, model, options.partition ?? true);
+  const memory = new ExternalMemoryMeter(limits.memoryLimitBytes);
+  // The parts are searched side by side, in rounds that double each part's share of iterations,
+  // and the rounds stop once one part is not linearizable: that answers the history, and a cheap
+  // violating part is not kept waiting behind an expensive part (Porcupine runs parts in parallel
+  // for the same reason).
+  const runs = prepared.parts.map((part) => ({
+    part,
+    search: linearizationSearch(model, part.ops, budget, memory),
+    outcome: undefined as SearchOutcome<S> | undefined,
+  }));
+  let running = runs;
+  for (let slices = 1; running.length > 0; slices = Math.min(slices * 2, 1 << 20)) {
+    for (const run of running) {
+      for (let k = 0; k < slices && run.outcome === undefined; k++) {
+        const step = run.search.next();
+        if (step.done === true) run.outcome = step.value;
+      }
+    }
+    running = running.filter((run) => run.outcome === undefined);
+    if (runs.some((run) => run.outcome?.verdict === false)) break;
+  }
   const cases: NonlinearizableCase[] = [];
   const unknownParts: { key: Key | null; reason: string }[] = [];
   const verdicts: Verdict[] = [];
   let failures = 0;
   let configurations = 0;
   let states = 0;
-  for (const part of prepared.parts) {
-    const outcome = searchLinearization(model, part.ops, budget, limits.memoryLimitBytes);
+  for (const { part, outcome } of runs) {
+    if (outcome === undefined) {
+      verdicts.push("unknown");
+      unknownParts.push({
+        key: part.key ?? null,
+        reason: "not searched to the end: another part was found not linearizable first",
+      });
+      continue;
+    }
     configurations += outcome.configurations;
     states += outcome.states;
     verdicts.push(outcome.verdict);
@@ -86,13 +118,15 @@ export function checkLinearizable<S>(
   const valid = worstVerdict(verdicts);
   const partsText = `${prepared.parts.length} part${prepared.parts.length === 1 ? "" : "s"}`;
   const undecided =
-    unknownParts.length === 0 ? "" : `could not decide ${unknownParts.length} of ${partsText}: ${unknownParts[0]!.reason}`;
+    unknownParts.length === 0
+      ? ""
+      : `could not decide ${unknownParts.length} of ${partsText}: ${unknownParts[0]!.reason}`;
   const reason =
     valid === true
       ? `${prepared.opCount} operations in ${partsText} are linearizable`
       : valid === false
         ? `${failures} of ${partsText} not linearizable${cases[0]!.key === null ? "" : ` (first: key ${JSON.stringify(cases[0]!.key)})`}` +
-          (undecided === "" ? "" : `; ${undecided}`)
+          (unknownParts.length === 0 ? "" : `; ${unknownParts.length} part(s) left undecided`)
         : undecided;
   return {
     valid,
@@ -104,7 +138,9 @@ export function checkLinearizable<S>(
     droppedUnknownReads: prepared.unknownReadCount,
     configurations,
     states,
-    ...(failures === 0 ? {} : { anomalies: { nonlinearizable: cases }, anomalyCounts: { nonlinearizable: failures } }),
+    ...(failures === 0
+      ? {}
+      : { anomalies: { nonlinearizable: cases }, anomalyCounts: { nonlinearizable: failures } }),
     ...(unknownParts.length === 0 ? {} : { unknownParts: unknownParts.slice(0, casesListedMax) }),
   };
 }

@@ -70,8 +70,12 @@ export interface LinearizableModel<S = unknown> {
   prepare?(op: ModelOp): ModelOp;
   /** True when `op` cannot change any state; such ops with unknown outcome are dropped. */
   readOnly?(op: ModelOp): boolean;
-  /** A state in words ("3", "locked", "x=0, y=2"). Default: its JSON text. */
-  describe?(state: S): string;
+  /**
+   * A state in words ("3", "held", "x=0, y=2"). When `op` is given, the description is for an
+   * explanation about that operation, and may show only the part of the state it touches (its
+   * key). Default: the state's JSON text.
+   */
+  describe?(state: S, op?: ModelOp): string;
   /** An operation in words ("write 3", "cas 1→4"). Default: f and the JSON of value. */
   describeOp?(op: ModelOp): string;
 }
@@ -91,6 +95,6 @@ export function describeModelOp<S>(model: LinearizableModel<S>, op: ModelOp): st
   return op.value === null || op.value === undefined ? op.f : `${op.f} ${jsonText(op.value)}`;
 }
 
-export function describeModelState<S>(model: LinearizableModel<S>, state: S): string {
-  return model.describe !== undefined ? model.describe(state) : jsonText(state);
+export function describeModelState<S>(model: LinearizableModel<S>, state: S, op?: ModelOp): string {
+  return model.describe !== undefined ? model.describe(state, op) : jsonText(state);
 }

@@ -19,7 +19,7 @@ import type { Key } from "../../harness/history/op.ts";
 import type { LinearizableModel, ModelOp } from "./model.ts";
 import { ModelInputError, jsonText } from "./model.ts";
 
-type RegisterMap = Readonly<Record<string, unknown>>;
+type Values = Readonly<Record<string, unknown>>; // an --init map of key to value
 
 const isScalar = (v: unknown): boolean => v === null || typeof v !== "object";
 const sameValue = (a: unknown, b: unknown): boolean =>
@@ -27,27 +27,155 @@ const sameValue = (a: unknown, b: unknown): boolean =>
 
 const isKey = (k: unknown): k is Key => typeof k === "string" || typeof k === "number";
 
-/** The canonical text of a key-to-value map: keys sorted. */
-function mapHash(state: RegisterMap): string {
-  const keys = Object.keys(state).sort();
-  let text = "";
-  for (const k of keys) text += `${JSON.stringify(k)}:${jsonText(state[k])},`;
-  return text;
+/**
+ * The register family's state: key → value, with keys at their initial value left out, as a
+ * short persistent list of bindings (cheap to copy for the few keys a part holds), with each
+ * value's hash and the map's hash kept up to date as it changes, so that telling states apart
+ * costs O(1) even when the values are long strings grown by appends. A value's hash is
+ * polynomial, so appending to a string extends its hash in the time of the suffix; the map's hash
+ * is the XOR of its bindings' hashes, so it does not depend on their order.
+ */
+interface Binding {
+  readonly key: string;
+  readonly value: unknown;
+  readonly valueHash: number;
+  /**
+   * For a value made by an append: the value appended to and the suffix. Two such values with the
+   * same base and suffix are equal without comparing (and so flattening) two long strings.
+   */
+  readonly base: unknown;
+  readonly suffix: string | undefined;
+  readonly next: Binding | null;
 }
 
-function describeMap(state: RegisterMap, initialFor: (k: string) => unknown, keys: readonly string[]): string {
-  const all = [...new Set([...keys, ...Object.keys(state)])].sort();
-  if (all.length === 0 || (all.length === 1 && all[0] === "")) return jsonText(k0(state, initialFor));
-  return all.map((k) => `${k === "" ? "(no key)" : k}=${jsonText(k in state ? state[k] : initialFor(k))}`).join(", ");
+interface RegisterState {
+  readonly bindings: Binding | null;
+  readonly hash: number;
 }
-const k0 = (state: RegisterMap, initialFor: (k: string) => unknown): unknown => ("" in state ? state[""] : initialFor(""));
 
-/** Sets key `k` to `v`, leaving it out when `v` is its initial value (canonical states). */
-function assign(state: RegisterMap, k: string, v: unknown, initial: unknown): RegisterMap {
-  const next: Record<string, unknown> = { ...state };
-  if (sameValue(v, initial)) delete next[k];
-  else next[k] = v;
-  return next;
+const emptyRegisterState: RegisterState = { bindings: null, hash: 0 };
+
+function bindingOf(state: RegisterState, k: string): Binding | null {
+  for (let b = state.bindings; b !== null; b = b.next) if (b.key === k) return b;
+  return null;
+}
+
+function valueAt(state: RegisterState, k: string, initial: unknown): unknown {
+  const b = bindingOf(state, k);
+  return b === null ? initial : b.value;
+}
+
+const hashBase = 0x01000193;
+
+function textHash(text: string, seed = 0): number {
+  let h = seed;
+  for (let i = 0; i < text.length; i++) h = (Math.imul(h, hashBase) + text.charCodeAt(i)) | 0;
+  return h;
+}
+
+/** hashBase ** exponent, mod 2^32. */
+function hashPower(exponent: number): number {
+  let result = 1;
+  let base = hashBase;
+  for (let e = exponent; e > 0; e >>>= 1) {
+    if (e & 1) result = Math.imul(result, base);
+    base = Math.imul(base, base);
+  }
+  return result;
+}
+
+const valueHash = (v: unknown): number =>
+  typeof v === "string" ? textHash(v) : textHash(jsonText(v), 0x2545f491);
+
+function bindingHash(k: string, vHash: number): number {
+  let h = Math.imul(textHash(k) ^ Math.imul(vHash, 0x85ebca6b), 0xc2b2ae35);
+  h ^= h >>> 15;
+  return h | 0;
+}
+
+/** Sets key `k` to `v` (whose hash is `vHash`), leaving it out when `v` is its initial value. */
+function assign(
+  state: RegisterState,
+  k: string,
+  v: unknown,
+  initial: unknown,
+  vHash = valueHash(v),
+  base: unknown = undefined,
+  suffix: string | undefined = undefined,
+): RegisterState {
+  let hash = state.hash;
+  let rest: Binding | null = null;
+  for (let b = state.bindings; b !== null; b = b.next) {
+    if (b.key === k) hash ^= bindingHash(k, b.valueHash);
+    else
+      rest = {
+        key: b.key,
+        value: b.value,
+        valueHash: b.valueHash,
+        base: b.base,
+        suffix: b.suffix,
+        next: rest,
+      };
+  }
+  if (!sameValue(v, initial)) {
+    rest = { key: k, value: v, valueHash: vHash, base, suffix, next: rest };
+    hash ^= bindingHash(k, vHash);
+  }
+  return { bindings: rest, hash };
+}
+
+/** Appends `suffix` to the string at `k` (currently `current`), extending its hash. */
+function appendTo(
+  state: RegisterState,
+  k: string,
+  current: string,
+  suffix: string,
+  initial: unknown,
+): RegisterState {
+  const currentHash = bindingOf(state, k)?.valueHash ?? textHash(current);
+  const vHash = (Math.imul(currentHash, hashPower(suffix.length)) + textHash(suffix)) | 0;
+  return assign(state, k, current + suffix, initial, vHash, current, suffix);
+}
+
+function sameRegisterState(a: RegisterState, b: RegisterState): boolean {
+  if (a === b) return true;
+  let size = 0;
+  for (let x = a.bindings; x !== null; x = x.next) {
+    size++;
+    const y = bindingOf(b, x.key);
+    if (y === null || y.valueHash !== x.valueHash) return false;
+    const sameAppend = x.suffix !== undefined && x.suffix === y.suffix && x.base === y.base;
+    if (!sameAppend && !sameValue(x.value, y.value)) return false;
+  }
+  for (let y = b.bindings; y !== null; y = y.next) size--;
+  return size === 0;
+}
+
+function describeMap(
+  state: RegisterState,
+  initialFor: (k: string) => unknown,
+  keys: readonly string[],
+  onlyKeys = false,
+): string {
+  const bound: string[] = [];
+  for (let b = state.bindings; b !== null; b = b.next) bound.push(b.key);
+  const all = [...new Set(onlyKeys ? keys : [...keys, ...bound])].sort();
+  const valueOf = (k: string): unknown => valueAt(state, k, initialFor(k));
+  if (all.length === 0 || (all.length === 1 && all[0] === "")) return jsonText(valueOf(""));
+  return all.map((k) => `${k === "" ? "(no key)" : k}=${jsonText(valueOf(k))}`).join(", ");
+}
+
+/** The hooks every register-family model shares: state hashing, equality, description. */
+function registerStateHooks(initialFor: (k: string) => unknown, keys: readonly string[] = []) {
+  return {
+    init: () => emptyRegisterState,
+    hash: (state: RegisterState) => state.hash,
+    equal: sameRegisterState,
+    describe: (state: RegisterState, op?: ModelOp) =>
+      op?.key !== undefined
+        ? describeMap(state, initialFor, [String(op.key)], true)
+        : describeMap(state, initialFor, keys),
+  };
 }
 
 /** Moves a key carried in the value (`[k, v]`) to `key`; `casValue` tells cas's `[k, [from, to]]`. */
@@ -69,13 +197,16 @@ function checkCasValue(op: ModelOp): void {
 }
 
 /** register (read, write) and cas-register (read, write, cas). */
-export function registerModel(name: "register" | "cas-register", init: unknown = null): LinearizableModel<RegisterMap> {
+export function registerModel(
+  name: "register" | "cas-register",
+  init: unknown = null,
+): LinearizableModel<RegisterState> {
   const allowCas = name === "cas-register";
   const nullReadIsUnknown = init !== null;
   const fs = allowCas ? "read, write or cas" : "read or write";
   return {
     name,
-    init: () => ({}),
+    ...registerStateHooks(() => init),
     prepare(op) {
       if (op.f !== "read" && op.f !== "write" && !(allowCas && op.f === "cas")) {
         throw new ModelInputError(`the ${name} model takes ${fs} operations; got f "${op.f}"`);
@@ -85,10 +216,10 @@ export function registerModel(name: "register" | "cas-register", init: unknown =
       return lifted;
     },
     partition: (op) => keyText(op),
-    readOnly: (op) => op.f === "read",
+    readOnly: (op) => op.f === "read" || op.outcome === "fail",
     step(state, op) {
       const k = keyText(op);
-      const current = k in state ? state[k] : init;
+      const current = valueAt(state, k, init);
       switch (op.f) {
         case "read":
           if (op.outcome === "info") return state;
@@ -104,13 +235,11 @@ export function registerModel(name: "register" | "cas-register", init: unknown =
         }
       }
     },
-    hash: mapHash,
-    equal: () => true, // the hash is the canonical text of the map
-    describe: (state) => describeMap(state, () => init, []),
     describeOp(op) {
       const on = op.key === undefined ? "" : ` ${String(op.key)}`;
       const outcome = op.outcome === "info" ? " (outcome unknown)" : "";
-      if (op.f === "read") return op.outcome === "info" ? `read${on} (result unknown)` : `read${on} → ${jsonText(op.value)}`;
+      if (op.f === "read")
+        return op.outcome === "info" ? `read${on} (result unknown)` : `read${on} → ${jsonText(op.value)}`;
       if (op.f === "write") return `write${on} ${jsonText(op.value)}${outcome}`;
       const [from, to] = op.value as [unknown, unknown];
       const found = op.outcome === "fail" ? " (found another value, did not swap)" : outcome;
@@ -120,16 +249,19 @@ export function registerModel(name: "register" | "cas-register", init: unknown =
 }
 
 /** kv: get, put, append on string values; a key never written reads as the initial value (""). */
-export function kvModel(init: unknown = ""): LinearizableModel<RegisterMap> {
+export function kvModel(init: unknown = ""): LinearizableModel<RegisterState> {
   const isMap = typeof init === "object" && init !== null && !Array.isArray(init);
-  const initialFor = (k: string): unknown => (isMap ? ((init as RegisterMap)[k] ?? "") : init);
+  const initialFor = (k: string): unknown => (isMap ? ((init as Values)[k] ?? "") : init);
   if (typeof init !== "string" && !isMap) {
-    throw new ModelInputError(`the kv model's --init is a string (every key's initial value) or an object of key to string; got ${jsonText(init)}`);
+    throw new ModelInputError(
+      `the kv model's --init is a string (every key's initial value) or an object of key to string; got ${jsonText(init)}`,
+    );
   }
-  const asText = (v: unknown): string => (v === null || v === undefined ? "" : typeof v === "string" ? v : jsonText(v));
+  const asText = (v: unknown): string =>
+    v === null || v === undefined ? "" : typeof v === "string" ? v : jsonText(v);
   return {
     name: "kv",
-    init: () => ({}),
+    ...registerStateHooks(initialFor),
     prepare(op) {
       if (op.f !== "get" && op.f !== "put" && op.f !== "append") {
         throw new ModelInputError(`the kv model takes get, put or append operations; got f "${op.f}"`);
@@ -140,22 +272,22 @@ export function kvModel(init: unknown = ""): LinearizableModel<RegisterMap> {
     readOnly: (op) => op.f === "get",
     step(state, op) {
       const k = keyText(op);
-      const current = asText(k in state ? state[k] : initialFor(k));
+      const current = asText(valueAt(state, k, initialFor(k)));
       switch (op.f) {
         case "get":
           return op.outcome === "info" || asText(op.value) === current ? state : undefined;
         case "put":
           return assign(state, k, asText(op.value), initialFor(k));
         default:
-          return assign(state, k, current + asText(op.value), initialFor(k));
+          return appendTo(state, k, current, asText(op.value), initialFor(k));
       }
     },
-    hash: mapHash,
-    equal: () => true,
-    describe: (state) => describeMap(state, initialFor, []),
     describeOp(op) {
       const on = op.key === undefined ? "" : ` ${String(op.key)}`;
-      if (op.f === "get") return op.outcome === "info" ? `get${on} (result unknown)` : `get${on} → ${jsonText(asText(op.value))}`;
+      if (op.f === "get")
+        return op.outcome === "info"
+          ? `get${on} (result unknown)`
+          : `get${on} → ${jsonText(asText(op.value))}`;
       return `${op.f}${on} ${jsonText(asText(op.value))}${op.outcome === "info" ? " (outcome unknown)" : ""}`;
     },
   };
@@ -167,24 +299,34 @@ type MicroOp = readonly [string, Key, unknown];
  * multi-register (Knossos): `txn` ops whose value is a list of `[read|r, k, v]` and `[write|w, k,
  * v]`; a read of `null` is a read whose value was not recorded. Not split: a txn spans keys.
  */
-export function multiRegisterModel(init: unknown = {}): LinearizableModel<RegisterMap> {
+export function multiRegisterModel(init: unknown = {}): LinearizableModel<RegisterState> {
   if (typeof init !== "object" || init === null || Array.isArray(init)) {
-    throw new ModelInputError(`the multi-register model's --init is an object of key to value, such as {"x":0,"y":0}; got ${jsonText(init)}`);
+    throw new ModelInputError(
+      `the multi-register model's --init is an object of key to value, such as {"x":0,"y":0}; got ${jsonText(init)}`,
+    );
   }
-  const initial = init as RegisterMap;
+  const initial = init as Values;
   const initialFor = (k: string): unknown => initial[k] ?? null;
   const microOps = (op: ModelOp): readonly MicroOp[] => op.value as readonly MicroOp[];
   return {
     name: "multi-register",
-    init: () => ({}),
+    ...registerStateHooks(initialFor, Object.keys(initial)),
     prepare(op) {
-      if (op.f !== "txn") throw new ModelInputError(`the multi-register model takes txn operations; got f "${op.f}"`);
+      if (op.f !== "txn")
+        throw new ModelInputError(`the multi-register model takes txn operations; got f "${op.f}"`);
       const ok =
         Array.isArray(op.value) &&
         op.value.every(
-          (m: unknown) => Array.isArray(m) && m.length === 3 && ["read", "r", "write", "w"].includes(m[0] as string) && isKey(m[1]),
+          (m: unknown) =>
+            Array.isArray(m) &&
+            m.length === 3 &&
+            ["read", "r", "write", "w"].includes(m[0] as string) &&
+            isKey(m[1]),
         );
-      if (!ok) throw new ModelInputError(`expected a txn value [[read|write, key, value], ...]; got ${jsonText(op.value)}`);
+      if (!ok)
+        throw new ModelInputError(
+          `expected a txn value [[read|write, key, value], ...]; got ${jsonText(op.value)}`,
+        );
       return op;
     },
     readOnly: (op) => microOps(op).every((m) => m[0] === "read" || m[0] === "r"),
@@ -193,16 +335,13 @@ export function multiRegisterModel(init: unknown = {}): LinearizableModel<Regist
       for (const [f, key, v] of microOps(op)) {
         const k = String(key);
         if (f === "read" || f === "r") {
-          if (v !== null && !sameValue(v, k in next ? next[k] : initialFor(k))) return undefined;
+          if (v !== null && !sameValue(v, valueAt(next, k, initialFor(k)))) return undefined;
         } else {
           next = assign(next, k, v, initialFor(k));
         }
       }
       return next;
     },
-    hash: mapHash,
-    equal: () => true,
-    describe: (state) => describeMap(state, initialFor, Object.keys(initial)),
     describeOp: (op) =>
       `txn ${microOps(op)
         .map(([f, k, v]) => `${f} ${String(k)} ${jsonText(v)}`)
@@ -212,7 +351,10 @@ export function multiRegisterModel(init: unknown = {}): LinearizableModel<Regist
 
 /** mutex: acquire (or lock) when free, release (or unlock) when held. */
 export function mutexModel(init: unknown = false): LinearizableModel<boolean> {
-  if (typeof init !== "boolean") throw new ModelInputError(`the mutex model's --init is true (held) or false (free); got ${jsonText(init)}`);
+  if (typeof init !== "boolean")
+    throw new ModelInputError(
+      `the mutex model's --init is true (held) or false (free); got ${jsonText(init)}`,
+    );
   return {
     name: "mutex",
     init: () => init,
@@ -235,7 +377,8 @@ export function mutexModel(init: unknown = false): LinearizableModel<boolean> {
 type Texts = readonly string[];
 
 function initialTexts(name: string, init: unknown): Texts {
-  if (!Array.isArray(init)) throw new ModelInputError(`the ${name} model's --init is a JSON array; got ${jsonText(init)}`);
+  if (!Array.isArray(init))
+    throw new ModelInputError(`the ${name} model's --init is a JSON array; got ${jsonText(init)}`);
   return init.map(jsonText);
 }
 
@@ -246,7 +389,8 @@ export function setModel(init: unknown = []): LinearizableModel<Texts> {
     name: "set",
     init: () => start,
     prepare(op) {
-      if (op.f !== "add" && op.f !== "read") throw new ModelInputError(`the set model takes add or read operations; got f "${op.f}"`);
+      if (op.f !== "add" && op.f !== "read")
+        throw new ModelInputError(`the set model takes add or read operations; got f "${op.f}"`);
       if (op.f === "read" && op.outcome !== "info" && !Array.isArray(op.value)) {
         throw new ModelInputError(`expected a set read to return an array; got ${jsonText(op.value)}`);
       }
@@ -271,8 +415,10 @@ export function setModel(init: unknown = []): LinearizableModel<Texts> {
 
 /** counter: add (or inc, increment) n (default 1); read → the count. */
 export function counterModel(init: unknown = 0): LinearizableModel<number> {
-  if (typeof init !== "number") throw new ModelInputError(`the counter model's --init is a number; got ${jsonText(init)}`);
-  const delta = (op: ModelOp): number => (op.value === null || op.value === undefined ? 1 : (op.value as number));
+  if (typeof init !== "number")
+    throw new ModelInputError(`the counter model's --init is a number; got ${jsonText(init)}`);
+  const delta = (op: ModelOp): number =>
+    op.value === null || op.value === undefined ? 1 : (op.value as number);
   return {
     name: "counter",
     init: () => init,
@@ -306,7 +452,9 @@ export function fifoQueueModel(init: unknown = []): LinearizableModel<Texts> {
     init: () => start,
     prepare(op) {
       if (op.f !== "enqueue" && op.f !== "dequeue") {
-        throw new ModelInputError(`the fifo-queue model takes enqueue or dequeue operations; got f "${op.f}"`);
+        throw new ModelInputError(
+          `the fifo-queue model takes enqueue or dequeue operations; got f "${op.f}"`,
+        );
       }
       return op;
     },
@@ -361,7 +509,9 @@ export function builtinModel(name: string, init?: unknown): LinearizableModel<un
     }
   })();
   if (model === undefined) {
-    throw new ModelInputError(`unknown linearizability model "${name}"; expected one of ${builtinModelNames.join(", ")}`);
+    throw new ModelInputError(
+      `unknown linearizability model "${name}"; expected one of ${builtinModelNames.join(", ")}`,
+    );
   }
   return model as LinearizableModel<unknown>;
 }

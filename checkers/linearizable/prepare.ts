@@ -40,7 +40,11 @@ export interface PreparedHistory {
 
 const isKey = (k: unknown): k is Key => typeof k === "string" || typeof k === "number";
 
-export function prepareHistory<S>(history: readonly Op[], model: LinearizableModel<S>, partition: boolean): PreparedHistory {
+export function prepareHistory<S>(
+  history: readonly Op[],
+  model: LinearizableModel<S>,
+  partition: boolean,
+): PreparedHistory {
   const open = new Map<Process, number>();
   const invokes: { op: Op; at: number }[] = [];
   const completions: ({ op: Op; at: number } | undefined)[] = [];
@@ -49,20 +53,25 @@ export function prepareHistory<S>(history: readonly Op[], model: LinearizableMod
     if (op.process === "nemesis") continue;
     if (op.type === "invoke") {
       if (open.has(op.process)) {
-        throw new HistoryShapeError(`index ${op.index}: process ${op.process} invoked a new operation while one was still open`);
+        throw new HistoryShapeError(
+          `index ${op.index}: process ${op.process} invoked a new operation while one was still open`,
+        );
       }
       open.set(op.process, invokes.length);
       invokes.push({ op, at });
       completions.push(undefined);
     } else {
       const i = open.get(op.process);
-      if (i === undefined) throw new HistoryShapeError(`index ${op.index}: process ${op.process} completed an operation it never invoked`);
+      if (i === undefined)
+        throw new HistoryShapeError(
+          `index ${op.index}: process ${op.process} completed an operation it never invoked`,
+        );
       open.delete(op.process);
       completions[i] = { op, at };
     }
   }
 
-  const parts = new Map<string, { key: Key | undefined; ops: SourcedOp[] }>();
+  const parts = new Map<string, { key: Key | undefined; keyed: boolean; ops: SourcedOp[] }>();
   let failedCount = 0;
   let unknownReadCount = 0;
   for (let i = 0; i < invokes.length; i++) {
@@ -78,11 +87,20 @@ export function prepareHistory<S>(history: readonly Op[], model: LinearizableMod
       continue;
     }
     if (complete !== undefined && complete.f !== invoke.f) {
-      throw new HistoryShapeError(`index ${complete.index}: completion f "${complete.f}" does not match its invocation's f "${invoke.f}" (index ${invoke.index})`);
+      throw new HistoryShapeError(
+        `index ${complete.index}: completion f "${complete.f}" does not match its invocation's f "${invoke.f}" (index ${invoke.index})`,
+      );
     }
     const value = outcome === "info" || complete?.value === undefined ? invoke.value : complete.value;
     const key = isKey(invoke["key"]) ? invoke["key"] : isKey(complete?.["key"]) ? complete["key"] : undefined;
-    let modelOp: ModelOp = { f: invoke.f, value, outcome, index: invoke.index, process: invoke.process, ...(key === undefined ? {} : { key }) };
+    let modelOp: ModelOp = {
+      f: invoke.f,
+      value,
+      outcome,
+      index: invoke.index,
+      process: invoke.process,
+      ...(key === undefined ? {} : { key }),
+    };
     try {
       if (model.prepare !== undefined) modelOp = model.prepare(modelOp);
     } catch (error) {
@@ -99,11 +117,14 @@ export function prepareHistory<S>(history: readonly Op[], model: LinearizableMod
     const mapKey = partKey === undefined ? "" : `${typeof partKey}:${partKey}`;
     let part = parts.get(mapKey);
     if (part === undefined) {
-      part = { key: partKey, ops: [] };
+      part = { key: partKey, keyed: false, ops: [] };
       parts.set(mapKey, part);
     }
     const returnAt = outcome === "info" ? undefined : completion!.at;
     part.ops.push({ op: modelOp, callAt, returnAt, invoke, complete });
+    if (modelOp.key !== undefined) part.keyed = true;
   }
-  return { parts: [...parts.values()], opCount: invokes.length, failedCount, unknownReadCount };
+  // A part of ops that carry no key (one register, say) has no key to report.
+  const partList = [...parts.values()].map(({ key, keyed, ops }) => ({ key: keyed ? key : undefined, ops }));
+  return { parts: partList, opCount: invokes.length, failedCount, unknownReadCount };
 }

@@ -4,8 +4,8 @@
  *
  * - `synchronize(g)`: pending until every thread of its context is free, then g (a barrier, once).
  * - `phases(a, b, …)`: a, then b, …, each behind a barrier, so no op of one phase overlaps an op of
- *   the next (Jepsen's `phases`). `then(a, b)`: a, barrier, b (reading order, unlike Jepsen's
- *   argument order, which suits its `->>` threading).
+ *   the next (Jepsen's `phases`). `andThen(a, b)`: a, barrier, b: Jepsen's `then`, in reading order.
+ *   (Not named `then`: a module exporting `then` is a thenable, and `await import()` of it hangs.)
  * - `any(a, b, …)`: whichever has the soonest op (ties drawn at random, so none starves); every
  *   member is told of every event.
  * - `flipFlop(a, b)`: one op from a, one from b, and so on, until either is exhausted.
@@ -46,7 +46,7 @@ export function phases(...sources: readonly GenSource[]): Generator {
   return sequence(...sources.map((source) => synchronize(source)));
 }
 
-export function then(first: GenSource, second: GenSource): Generator {
+export function andThen(first: GenSource, second: GenSource): Generator {
   return sequence(first, synchronize(second));
 }
 
@@ -196,7 +196,9 @@ export function filter(
   maxRejectsPerAsk = defaultMaxRejectsPerAsk,
 ): Generator {
   if (!(Number.isInteger(maxRejectsPerAsk) && maxRejectsPerAsk >= 0)) {
-    throw new GeneratorError(`filter needs maxRejectsPerAsk to be a whole number >= 0, got ${maxRejectsPerAsk}`);
+    throw new GeneratorError(
+      `filter needs maxRejectsPerAsk to be a whole number >= 0, got ${maxRejectsPerAsk}`,
+    );
   }
   return new Filter(predicate, maxRejectsPerAsk, toGenerator(source));
 }

@@ -8,7 +8,7 @@
  *
  *     phases(
  *       clientsAndNemesis(
- *         timeLimit(30e9, stagger(1e8, mix([repeat({ f: "read" }), (ctx) => ({ f: "write", value: ctx.random.int(5) })]))),
+ *         timeLimit(30e9, stagger(1e8, mix([repeat({ f: "r" }), (c) => ({ f: "w", value: c.random.int(5) })]))),
  *         cycle([sleep(5e9), { f: "start-partition" }, sleep(5e9), { f: "stop-partition" }]),
  *       ),
  *       nemesis({ f: "stop-partition" }),
@@ -43,6 +43,6 @@ export {
   map,
   phases,
   synchronize,
-  then,
+  andThen,
   untilOk,
 } from "./control.ts";

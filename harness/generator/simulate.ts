@@ -126,13 +126,7 @@ export function simulate(generator: Generator, options: SimulateOptions): Simula
   let gen = generator;
   let invocations = 0;
 
-  const record = (op: {
-    time: number;
-    process: Process;
-    type: OpType;
-    f: string;
-    value: unknown;
-  }): Op => {
+  const record = (op: { time: number; process: Process; type: OpType; f: string; value: unknown }): Op => {
     const recorded: Op = { index: history.length, ...op };
     history.push(recorded);
     return recorded;
@@ -167,7 +161,13 @@ export function simulate(generator: Generator, options: SimulateOptions): Simula
         `generator emitted ${op.f} for process ${String(op.process)}, which is not a free process`,
       );
     }
-    const event = record({ time: world.timeNs, process: op.process, type: "invoke", f: op.f, value: op.value });
+    const event = record({
+      time: world.timeNs,
+      process: op.process,
+      type: "invoke",
+      f: op.f,
+      value: op.value,
+    });
     const durationNs = minNs + Math.floor(clientsRandom.float() * (maxNs - minNs + 1));
     world.busy.set(thread, { thread, invoke: event, completeAtNs: world.timeNs + durationNs });
     invocations += 1;

@@ -51,7 +51,8 @@ export function toGenerator(source: GenSource): Generator {
     return new SpecSource(source as OpSpec);
   }
   throw new GeneratorError(
-    `not a generator: expected a Generator, an op spec { f, value }, a function or an array, got ${describe(source)}`,
+    "not a generator: expected a Generator, an op spec { f, value }, a function or an array, " +
+      `got ${describe(source)}`,
   );
 }
 
@@ -164,7 +165,8 @@ class Limit implements Generator {
   op(context: GenContext): GenStep {
     if (this.remaining <= 0) return exhaustedStep;
     const step = this.inner.op(context);
-    if (step.kind === "op") return { kind: "op", op: step.op, next: new Limit(this.remaining - 1, step.next) };
+    if (step.kind === "op")
+      return { kind: "op", op: step.op, next: new Limit(this.remaining - 1, step.next) };
     return wrapStep(step, (next) => new Limit(this.remaining, next));
   }
   update(context: GenContext, event: Op): Generator {
@@ -208,7 +210,11 @@ class Repeat implements Generator {
       case "pending":
         return pendingStep(new Repeat(this.remaining, this.original, step.next), step.wakeAtNs);
       case "op":
-        return { kind: "op", op: step.op, next: new Repeat(this.remaining - 1, this.original, this.original) };
+        return {
+          kind: "op",
+          op: step.op,
+          next: new Repeat(this.remaining - 1, this.original, this.original),
+        };
     }
   }
   update(context: GenContext, event: Op): Generator {

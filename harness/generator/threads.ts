@@ -150,7 +150,9 @@ class Reserve implements Generator {
   op(context: GenContext): GenStep {
     const assignment = this.assign(context);
     const steps = this.gens.map((gen, range) =>
-      gen === undefined ? exhaustedStep : gen.op(restrictContext(context, (t) => assignment.get(t) === range)),
+      gen === undefined
+        ? exhaustedStep
+        : gen.op(restrictContext(context, (t) => assignment.get(t) === range)),
     );
     const sizes = this.gens.map((_, range) => [...assignment.values()].filter((r) => r === range).length);
     const choice = chooseSoonest(
@@ -193,7 +195,9 @@ class Reserve implements Generator {
  */
 export function reserve(...args: readonly (number | GenSource)[]): Generator {
   if (args.length % 2 !== 1) {
-    throw new GeneratorError("reserve takes pairs of (thread count, source) and then one source for the rest");
+    throw new GeneratorError(
+      "reserve takes pairs of (thread count, source) and then one source for the rest",
+    );
   }
   const counts: number[] = [];
   const gens: Generator[] = [];

@@ -61,10 +61,18 @@ export interface EdnForm {
   readonly column: number;
 }
 
-const isWhitespace = (c: string): boolean =>
-  c === " " || c === "," || c === "\n" || c === "\t" || c === "\r" || c === "\f" || c === "\v";
-const delimiters = new Set(["(", ")", "[", "]", "{", "}", '"', ";", "\\"]);
-const isDelimiter = (c: string): boolean => isWhitespace(c) || delimiters.has(c);
+/** Character classes by char code, for the hot loops: 1 = whitespace (commas too), 2 = other delimiter. */
+const charClass = new Uint8Array(128);
+for (const c of " ,\n\t\r\f\v") charClass[c.charCodeAt(0)] = 1;
+for (const c of '()[]{}";\\') charClass[c.charCodeAt(0)] = 2;
+const isWhitespaceCode = (code: number): boolean => code < 128 && charClass[code] === 1;
+const isDelimiterCode = (code: number): boolean => code < 128 && charClass[code] !== 0;
+const isWhitespace = (c: string): boolean => isWhitespaceCode(c.charCodeAt(0));
+const newlineCode = 10;
+const colonCode = 58;
+const plusCode = 43;
+const minusCode = 45;
+const isDigitCode = (code: number): boolean => code >= 48 && code <= 57;
 
 const namedCharacters: Record<string, string> = {
   newline: "\n",
@@ -146,11 +154,19 @@ export class EdnReader {
   }
 
   private skipIgnorable(depth: number): void {
-    while (this.pos < this.text.length) {
-      const c = this.text[this.pos]!;
-      if (isWhitespace(c)) {
-        this.next();
-      } else if (c === ";") {
+    const text = this.text;
+    while (this.pos < text.length) {
+      const code = text.charCodeAt(this.pos);
+      if (isWhitespaceCode(code)) {
+        this.pos++;
+        if (code === newlineCode) {
+          this.line++;
+          this.lineStart = this.pos;
+        }
+        continue;
+      }
+      const c = text[this.pos]!;
+      if (c === ";") {
         while (this.pos < this.text.length && this.text[this.pos] !== "\n") this.pos++;
       } else if (c === "#" && this.text[this.pos + 1] === "_") {
         this.pos += 2;
@@ -217,13 +233,17 @@ export class EdnReader {
       if (Object.prototype.hasOwnProperty.call(map, key)) {
         throw this.error(`duplicate key ${JSON.stringify(key)} in the map opened at ${line}:${column - 1}`);
       }
-      // defineProperty, so that a key "__proto__" is an ordinary field.
-      Object.defineProperty(map, key, {
-        value: entries[i + 1]!,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      if (key === "__proto__") {
+        // defineProperty, so that a key "__proto__" is an ordinary field, not the prototype.
+        Object.defineProperty(map, key, {
+          value: entries[i + 1]!,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      } else {
+        map[key] = entries[i + 1]!;
+      }
     }
     return map;
   }
@@ -259,9 +279,10 @@ export class EdnReader {
   }
 
   private readToken(): string {
+    const text = this.text;
     const start = this.pos;
-    while (this.pos < this.text.length && !isDelimiter(this.text[this.pos]!)) this.pos++;
-    return this.text.slice(start, this.pos);
+    while (this.pos < text.length && !isDelimiterCode(text.charCodeAt(this.pos))) this.pos++;
+    return text.slice(start, this.pos);
   }
 
   private readCharacter(): string {
@@ -303,18 +324,19 @@ export class EdnReader {
   }
 
   private readAtom(): EdnValue {
-    const { line, column } = this.position();
+    const line = this.line;
+    const column = this.pos - this.lineStart + 1;
     const token = this.readToken();
     if (token === "") throw this.error(`unexpected "${this.text[this.pos]}"`);
     if (token === "nil") return null;
     if (token === "true") return true;
     if (token === "false") return false;
-    const c = token[0]!;
-    if (c === ":") {
+    const c = token.charCodeAt(0);
+    if (c === colonCode) {
       if (token.length === 1) throw this.error("expected a keyword name after ':'", line, column);
-      return token.startsWith("::") ? token.slice(2) : token.slice(1);
+      return token.charCodeAt(1) === colonCode ? token.slice(2) : token.slice(1);
     }
-    if (/[0-9]/.test(c) || ((c === "+" || c === "-") && /[0-9]/.test(token[1] ?? ""))) {
+    if (isDigitCode(c) || ((c === plusCode || c === minusCode) && isDigitCode(token.charCodeAt(1)))) {
       return parseNumber(token, () => this.error(`expected a number, got "${token}"`, line, column));
     }
     return token; // a symbol
@@ -323,6 +345,8 @@ export class EdnReader {
 
 function parseNumber(token: string, fail: () => EdnParseError): number | bigint {
   if (integerPattern.test(token)) {
+    // Up to 15 digits always fit a double exactly; longer ones go through BigInt.
+    if (token.length <= 15 && !token.endsWith("N")) return Number(token) || 0; // never -0
     const digits = token.endsWith("N") ? token.slice(0, -1) : token;
     const big = BigInt(digits);
     const n = Number(big);

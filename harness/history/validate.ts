@@ -51,6 +51,9 @@ export function opProblem(
     return `expected an operation (an object with index, time, process, type, f, value); got ${describeFound(record)}`;
   }
   const r = record as Record<string, unknown>;
+  // The common case first: a well-formed op passes opSchema (whose integers are safe integers).
+  if (Object.prototype.hasOwnProperty.call(r, "value") && opSchema.safeParse(record).success)
+    return undefined;
   const field = (name: string, expected: string, ok: (v: unknown) => boolean): string | undefined =>
     ok(r[name]) ? undefined : `expected ${fieldName(name)} to be ${expected}; got ${describeFound(r[name])}`;
   const isNatural = (v: unknown): boolean => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;

@@ -132,6 +132,8 @@ export interface World {
   resume(node: string): void;
   setGrudge(grudge: Grudge): void;
   heal(): void;
+  /** The grudge in force now (both SimWorld and RealWorld provide it; optional for other worlds). */
+  grudge?(): Grudge;
   setLinkFaults(faults: LinkFaults): void;
   setClock(node: string, setting: ClockSetting): void;
   endpoints(): EndpointState[];

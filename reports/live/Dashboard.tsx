@@ -54,7 +54,8 @@ function More({ count }: { readonly count: number }) {
 
 export function Dashboard({ start, progress, ended = false, results }: DashboardProps) {
   const fraction = progress === undefined ? 0 : fractionDone(progress, start?.timeLimitNs);
-  const counts = progress === undefined ? [] : Object.entries(progress.counts).sort(([a], [b]) => a.localeCompare(b));
+  const counts =
+    progress === undefined ? [] : Object.entries(progress.counts).sort(([a], [b]) => a.localeCompare(b));
   const totals = progress === undefined ? undefined : totalCounts(progress.counts);
   const fWidth = Math.max(4, ...counts.map(([f]) => f.length));
   const nodes = progress?.nodes ?? [];
@@ -79,9 +80,7 @@ export function Dashboard({ start, progress, ended = false, results }: Dashboard
             {` ${Math.round(fraction * 100)}%  ${formatRate(progress.opsPerSecond)} ops/s`}
           </Text>
           <Text> </Text>
-          <Text bold>
-            {"  " + "f".padEnd(fWidth) + "     invoked         ok       fail       info"}
-          </Text>
+          <Text bold>{"  " + "f".padEnd(fWidth) + "     invoked         ok       fail       info"}</Text>
           {counts.slice(0, dashboardRowsMax).map(([f, c]) => (
             <Text key={f}>
               {"  " + scrubControls(f).padEnd(fWidth)}

@@ -22,6 +22,12 @@ export interface LiveObserverOptions {
 
 export type LiveObserver = RunObserver & { close(): Promise<void> };
 
+/** Whether the environment says CI: CI set to anything but "", "0" or "false" (as is-in-ci reads it). */
+export function ciFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const ci = env["CI"];
+  return ci !== undefined && ci !== "" && ci !== "0" && ci.toLowerCase() !== "false";
+}
+
 export function createLiveObserver(options: LiveObserverOptions): LiveObserver {
   if (!options.isTTY || options.ci) {
     return createPlainProgress((text) => options.stdout.write(text), {

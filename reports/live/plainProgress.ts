@@ -22,13 +22,16 @@ export const defaultPlainIntervalMs = 10_000;
 export function progressText(progress: RunProgress, start: RunStartInfo | undefined): string {
   const t = totalCounts(progress.counts);
   const limit = start === undefined ? "" : ` / ${formatDurationNs(start.timeLimitNs)}`;
-  const percent = start === undefined ? "" : ` (${Math.round(fractionDone(progress, start.timeLimitNs) * 100)}%)`;
+  const percent =
+    start === undefined ? "" : ` (${Math.round(fractionDone(progress, start.timeLimitNs) * 100)}%)`;
   const down = progress.nodes.filter((n) => !n.up || n.paused || n.cutOffFrom.length > 0);
   const nodes =
     progress.nodes.length === 0
       ? ""
       : `  nodes ${progress.nodes.filter((n) => n.up && !n.paused).length}/${progress.nodes.length} up` +
-        (down.length === 0 ? "" : ` [${down.slice(0, 8).map(describeNode).join("; ")}${down.length > 8 ? "; …" : ""}]`);
+        (down.length === 0
+          ? ""
+          : ` [${down.slice(0, 8).map(describeNode).join("; ")}${down.length > 8 ? "; …" : ""}]`);
   const faults = progress.activeFaults.length === 0 ? "" : `  faults: ${progress.activeFaults.join("; ")}`;
   return scrubControls(
     `[real ${formatDurationNs(progress.realElapsedMs * 1e6)}] ${progress.phase}: test ${formatDurationNs(progress.testTimeNs)}${limit}${percent}` +

@@ -40,8 +40,16 @@
 import type { Key, MicroOp } from "../../harness/history/op.ts";
 import type { Runtime } from "../../harness/runtime/types.ts";
 import { deadPrefix, visibleIndex, type Snapshot } from "./mvcc.ts";
-import { keyId, PAGE_HEADER_BYTES, PagePool, tupleSize, type Page, type Tuple, type Version } from "./pages.ts";
-import { NO_LSN, truncateLogAbove, Wal, type WalRecord, type WalRecordBody } from "./wal.ts";
+import {
+  keyId,
+  PAGE_HEADER_BYTES,
+  PagePool,
+  tupleSize,
+  type Page,
+  type Tuple,
+  type Version,
+} from "./pages.ts";
+import { NO_LSN, readLog, truncateLogAbove, Wal, type WalRecord, type WalRecordBody } from "./wal.ts";
 import { utf8Decoder, utf8Encoder } from "./checksum.ts";
 
 export type IsolationLevel = "read-committed" | "snapshot" | "serializable";
@@ -158,6 +166,7 @@ export interface EngineStats {
 const CONTROL_FILE = "control";
 const CONTROL_TMP = "control.tmp";
 const SSI_PRUNE_EVERY_ENDS = 64;
+const MIN_PAGE_SIZE_BYTES = 128;
 /** Lock waits one statement may go through (each ends when a holder ends) before giving up. */
 const MAX_WAITS_PER_STATEMENT = 10_000;
 
@@ -188,6 +197,8 @@ export class Database {
   private readonly shippedLosers = new Map<number, LoserEntry>();
   private endsSincePrune = 0;
   private checkpointing = false;
+  /** The replication layer's floor: records from here on stay in memory for shipping. */
+  private shippingFloorLsn: number | undefined;
   private closed = false;
   private commits = 0;
   private readonly aborts = new Map<string, number>();
@@ -205,6 +216,11 @@ export class Database {
     this.role = options.role ?? "primary";
     this.isolation = options.isolation ?? "serializable";
     this.pageSizeBytes = options.pageSizeBytes ?? 32 * 1024;
+    if (!Number.isInteger(this.pageSizeBytes) || this.pageSizeBytes < MIN_PAGE_SIZE_BYTES) {
+      throw new RangeError(
+        `pageSizeBytes must be an integer >= ${MIN_PAGE_SIZE_BYTES}, got ${this.pageSizeBytes}`,
+      );
+    }
     this.pool = new PagePool(rt.disk, {
       pageSizeBytes: this.pageSizeBytes,
       tornPageBug: this.bugs.has("torn-page"),
@@ -266,7 +282,10 @@ export class Database {
     await this.modify(this.state(handle), key, (current) => {
       if (current === null) return [element];
       if (!Array.isArray(current)) {
-        throw new TxnAbortedError("type-mismatch", `append to ${JSON.stringify(key)}, which holds a non-list`);
+        throw new TxnAbortedError(
+          "type-mismatch",
+          `append to ${JSON.stringify(key)}, which holds a non-list`,
+        );
       }
       return [...(current as unknown[]), element];
     });
@@ -397,10 +416,28 @@ export class Database {
     };
   }
 
-  /** Log records from `fromLsn` on, for shipping (`durableOnly`: only those already fsynced). */
+  /**
+   * Log records from `fromLsn` on, for shipping (`durableOnly`: only those already fsynced), from
+   * memory. Below `wal.retainedFrom` it throws: use `readLogFrom` (disk) for a far-behind replica.
+   */
   walRecordsFrom(fromLsn: number, maxCount?: number, durableOnly = true): WalRecord[] {
     const records = this.wal.recordsFrom(fromLsn, maxCount);
     return durableOnly ? records.filter((r) => this.wal.isDurable(r)) : records;
+  }
+
+  /** Durable log records from `fromLsn` on, read from disk (slow; for catching up from far behind). */
+  async readLogFrom(fromLsn: number): Promise<WalRecord[]> {
+    await this.wal.flush();
+    return (await readLog(this.rt.disk)).filter((r) => r.lsn >= fromLsn);
+  }
+
+  /**
+   * Keeps log records from `lsn` on in memory for shipping (undefined: no floor, the default).
+   * Without a floor, each checkpoint drops from memory every record that no running transaction
+   * needs for undo.
+   */
+  retainWalFrom(lsn: number | undefined): void {
+    this.shippingFloorLsn = lsn;
   }
 
   // ---------------------------------------------------------------- statements
@@ -441,7 +478,8 @@ export class Database {
     const index = this.bugs.has("dirty-read")
       ? versions.length - 1
       : visibleIndex(versions, snapshot, txn.xid, this.running);
-    if (txn.isolation === "serializable" && this.role === "primary") this.ssiOnRead(txn, key, versions, index);
+    if (txn.isolation === "serializable" && this.role === "primary")
+      this.ssiOnRead(txn, key, versions, index);
     return index < 0 ? null : versions[index]!.value;
   }
 
@@ -470,7 +508,11 @@ export class Database {
       const index = visibleIndex(versions, snapshot, txn.xid, this.running);
       const conflict = newest !== undefined && index !== versions.length - 1;
       if (conflict && !this.bugs.has("no-first-committer-wins")) {
-        this.abortTxn(txn, "write-conflict", `${JSON.stringify(key)} was written by a concurrent transaction`);
+        this.abortTxn(
+          txn,
+          "write-conflict",
+          `${JSON.stringify(key)} was written by a concurrent transaction`,
+        );
         throw new TxnAbortedError("write-conflict");
       }
       base = index < 0 ? null : versions[index]!.value;
@@ -505,34 +547,64 @@ export class Database {
     }
   }
 
-  /** The page that will hold the new version, after making room; aborts with `page-full`. */
+  /**
+   * The page that will hold the new version. A full page is vacuumed first; if the key still does
+   * not fit, its version chain moves to a fresh page (logged); a chain that fills a page alone
+   * aborts the transaction with `page-full`.
+   */
   private pageForWrite(key: Key, versions: readonly Version[], value: unknown, txn: TxnState): Page {
     const kid = keyId(key);
-    let pageId = this.pageOf.get(kid);
+    const after = (chain: readonly Version[]): Version[] => {
+      const next = chain.map((v) => ({ ...v }));
+      const newest = next.at(-1);
+      if (newest !== undefined && newest.xmax === 0) newest.xmax = txn.xid;
+      next.push({ xmin: txn.xid, xmax: 0, value });
+      return next;
+    };
+    const fits = (page: Page): boolean => {
+      const tuple = page.tuples.get(kid);
+      const grown = tupleSize(key, after(tuple?.versions ?? versions));
+      return PAGE_HEADER_BYTES + page.tupleBytes - (tuple?.encodedBytes ?? 0) + grown <= this.pageSizeBytes;
+    };
+    const pageId = this.pageOf.get(kid);
     if (pageId === undefined) {
       const current = this.pool.page(this.insertPageId);
-      if (current.tupleBytes > this.pageSizeBytes / 4) this.insertPageId = this.pageCount;
-      pageId = this.insertPageId;
-      this.pageCount = Math.max(this.pageCount, pageId + 1);
-    }
-    const page = this.pool.page(pageId);
-    const fits = (): boolean => {
+      if (current.tupleBytes <= this.pageSizeBytes / 4 && fits(current)) return current;
+      const fresh = this.pool.page(this.pageCount);
+      this.insertPageId = fresh.id;
+      this.pageCount++;
+      if (fits(fresh)) return fresh;
+    } else {
+      const page = this.pool.page(pageId);
+      if (fits(page)) return page;
+      const horizon = this.vacuumHorizon();
+      for (const t of [...page.tuples.values()]) this.vacuumTuple(page, t, horizon);
+      if (fits(page)) return page;
       const tuple = page.tuples.get(kid);
-      const next = [...(tuple?.versions ?? versions), { xmin: txn.xid, xmax: 0, value }];
-      return PAGE_HEADER_BYTES + page.tupleBytes - (tuple?.encodedBytes ?? 0) + tupleSize(key, next) <= this.pageSizeBytes;
-    };
-    if (!fits()) {
-      for (const t of [...page.tuples.values()]) this.vacuumTuple(page, t, this.vacuumHorizon());
-      if (!fits()) {
-        this.abortTxn(txn, "page-full", `page ${page.id} cannot hold the new version of ${JSON.stringify(key)}`);
-        throw new TxnAbortedError("page-full");
+      const fresh = this.pool.page(this.pageCount);
+      if (tuple !== undefined && fits(fresh)) {
+        this.pageCount++;
+        const record = this.wal.append({
+          kind: "move",
+          fromPageId: page.id,
+          pageId: fresh.id,
+          key,
+          versions: tuple.versions.map((v) => [v.xmin, v.xmax, v.value] as const),
+        });
+        this.redo(record);
+        return fresh;
       }
     }
-    return page;
+    this.abortTxn(txn, "page-full", `the versions of ${JSON.stringify(key)} do not fit in one page`);
+    throw new TxnAbortedError("page-full");
   }
 
   private waitFor(txn: TxnState, holder: TxnState): Promise<void> {
-    for (let h: TxnState | undefined = holder, i = 0; h !== undefined && i <= this.txns.size; h = h.waitingFor, i++) {
+    for (
+      let h: TxnState | undefined = holder, i = 0;
+      h !== undefined && i <= this.txns.size;
+      h = h.waitingFor, i++
+    ) {
       if (h === txn) {
         this.abortTxn(txn, "deadlock", `waiting for transaction ${holder.xid} would close a cycle`);
         throw new TxnAbortedError("deadlock");
@@ -586,9 +658,7 @@ export class Database {
     for (const reader of [...readers]) {
       if (reader === txn || reader.status === "aborted") continue;
       const concurrent =
-        reader.status !== "committed" ||
-        reader.xid >= snapshot.horizon ||
-        snapshot.active.has(reader.xid);
+        reader.status !== "committed" || reader.xid >= snapshot.horizon || snapshot.active.has(reader.xid);
       if (concurrent) this.rwEdge(reader, txn, txn);
     }
   }
@@ -604,6 +674,8 @@ export class Database {
       const detail = `transaction ${x.xid} is the pivot of a dangerous structure`;
       this.abortTxn(victim, "serialization-failure", detail);
       if (victim === actor) throw new TxnAbortedError("serialization-failure", detail);
+      // The new edge died with its endpoint; a structure through the other one is caught at its commit.
+      if (victim === reader || victim === writer) break;
     }
   }
 
@@ -612,7 +684,8 @@ export class Database {
     for (const [xid] of this.retained) if (xid < horizon) this.retained.delete(xid);
     for (const [kid, readers] of this.sireads) {
       for (const r of readers) {
-        if (r.status === "aborted" || (r.status === "committed" && !this.retained.has(r.xid))) readers.delete(r);
+        if (r.status === "aborted" || (r.status === "committed" && !this.retained.has(r.xid)))
+          readers.delete(r);
       }
       if (readers.size === 0) this.sireads.delete(kid);
     }
@@ -645,7 +718,9 @@ export class Database {
     if (detail !== undefined) txn.abortDetail = detail;
     this.aborts.set(reason, (this.aborts.get(reason) ?? 0) + 1);
     if (txn.firstLsn !== NO_LSN) {
-      const losers = new Map<number, LoserEntry>([[txn.xid, { lastLsn: txn.lastLsn, undoNextLsn: txn.lastLsn }]]);
+      const losers = new Map<number, LoserEntry>([
+        [txn.xid, { lastLsn: txn.lastLsn, undoNextLsn: txn.lastLsn }],
+      ]);
       this.undo(losers);
     }
     const wake = txn.wake;
@@ -688,7 +763,9 @@ export class Database {
     const tuple = page.tuples.get(keyId(key));
     const popped = tuple?.versions.pop();
     if (tuple === undefined || popped === undefined || popped.xmin !== xid) {
-      throw new RecoveryError(`undo of ${JSON.stringify(key)} by ${xid} at lsn ${lsn}: newest version is not ${xid}'s`);
+      throw new RecoveryError(
+        `undo of ${JSON.stringify(key)} by ${xid} at lsn ${lsn}: newest version is not ${xid}'s`,
+      );
     }
     const newest = tuple.versions.at(-1);
     if (newest !== undefined && newest.xmax === xid) newest.xmax = 0;
@@ -699,7 +776,9 @@ export class Database {
   private applyVacuum(page: Page, key: Key, removeCount: number, lsn: number): void {
     const tuple = page.tuples.get(keyId(key));
     if (tuple === undefined || removeCount >= tuple.versions.length) {
-      throw new RecoveryError(`vacuum of ${JSON.stringify(key)} at lsn ${lsn} would remove its newest version`);
+      throw new RecoveryError(
+        `vacuum of ${JSON.stringify(key)} at lsn ${lsn} would remove its newest version`,
+      );
     }
     tuple.versions.splice(0, removeCount);
     this.versionsVacuumed += removeCount;
@@ -707,8 +786,34 @@ export class Database {
     this.touch(page, tuple, lsn);
   }
 
-  /** Redo of one record onto its page, if the page has not seen it yet. Returns whether it applied. */
+  /** Redo of one record onto its page(s), where a page has not seen it yet. Returns whether it applied. */
   private redo(record: WalRecord): boolean {
+    if (record.kind === "move") {
+      this.rememberKey(record.key, record.pageId);
+      let applied = false;
+      const from = this.pool.page(record.fromPageId);
+      if (from.pageLsn < record.lsn) {
+        const tuple = from.tuples.get(keyId(record.key));
+        if (tuple !== undefined) {
+          from.tuples.delete(keyId(record.key));
+          from.tupleBytes -= tuple.encodedBytes;
+        }
+        from.pageLsn = record.lsn;
+        this.pool.markDirty(from.id, record.lsn);
+        applied = true;
+      }
+      const to = this.pool.page(record.pageId);
+      if (to.pageLsn < record.lsn) {
+        const versions = record.versions.map(([xmin, xmax, value]) => ({ xmin, xmax, value }));
+        const old = to.tuples.get(keyId(record.key));
+        if (old !== undefined) to.tupleBytes -= old.encodedBytes;
+        const tuple: Tuple = { key: record.key, versions, encodedBytes: 0 };
+        to.tuples.set(keyId(record.key), tuple);
+        this.touch(to, tuple, record.lsn);
+        applied = true;
+      }
+      return applied;
+    }
     if (record.kind !== "update" && record.kind !== "clr" && record.kind !== "vacuum") return false;
     this.rememberKey(record.key, record.pageId);
     const page = this.pool.page(record.pageId);
@@ -729,7 +834,8 @@ export class Database {
       if (step > bound) throw new RecoveryError(`undo did not finish in ${bound} steps`);
       let xid = 0;
       let entry: LoserEntry | undefined;
-      for (const [x, e] of losers) if (entry === undefined || e.undoNextLsn > entry.undoNextLsn) [xid, entry] = [x, e];
+      for (const [x, e] of losers)
+        if (entry === undefined || e.undoNextLsn > entry.undoNextLsn) [xid, entry] = [x, e];
       const record = entry!.undoNextLsn === NO_LSN ? undefined : this.wal.get(entry!.undoNextLsn);
       if (entry!.undoNextLsn !== NO_LSN && record === undefined) {
         throw new RecoveryError(`undo of ${xid}: no record at lsn ${entry!.undoNextLsn}`);
@@ -738,15 +844,17 @@ export class Database {
         this.wal.append({ kind: "abort", xid, txnPrevLsn: entry!.lastLsn });
         losers.delete(xid);
       } else if (record.kind === "update") {
+        // The key may have moved to another page since the update: compensate where it is now.
+        const pageId = this.pageOf.get(keyId(record.key)) ?? record.pageId;
         const clr = this.wal.append({
           kind: "clr",
           xid,
           txnPrevLsn: entry!.lastLsn,
           undoNextLsn: record.txnPrevLsn,
-          pageId: record.pageId,
+          pageId,
           key: record.key,
         });
-        this.applyCompensation(this.pool.page(record.pageId), record.key, xid, clr.lsn);
+        this.applyCompensation(this.pool.page(pageId), record.key, xid, clr.lsn);
         entry!.lastLsn = clr.lsn;
         entry!.undoNextLsn = record.txnPrevLsn;
       } else if (record.kind === "clr") {
@@ -802,10 +910,11 @@ export class Database {
         this.nextXid = Math.max(this.nextXid, r.nextXid);
         continue;
       }
-      if (r.kind === "update" || r.kind === "clr" || r.kind === "vacuum") {
+      if (r.kind === "update" || r.kind === "clr" || r.kind === "vacuum" || r.kind === "move") {
         if (!dirty.has(r.pageId)) dirty.set(r.pageId, r.lsn);
       }
-      if (r.kind === "vacuum") continue;
+      if (r.kind === "move" && !dirty.has(r.fromPageId)) dirty.set(r.fromPageId, r.lsn);
+      if (r.kind === "vacuum" || r.kind === "move") continue;
       this.nextXid = Math.max(this.nextXid, r.xid + 1);
       if (r.kind === "commit" || r.kind === "abort") {
         losers.delete(r.xid);
@@ -819,16 +928,12 @@ export class Database {
 
     // Redo: repeat history from the smallest recLsn, skipping what pages already hold.
     let redoStartLsn = NO_LSN;
-    for (const recLsn of dirty.values()) if (redoStartLsn === NO_LSN || recLsn < redoStartLsn) redoStartLsn = recLsn;
+    for (const recLsn of dirty.values())
+      if (redoStartLsn === NO_LSN || recLsn < redoStartLsn) redoStartLsn = recLsn;
     let recordsRedone = 0;
     if (redoStartLsn !== NO_LSN) {
-      for (const r of this.wal.recordsFrom(redoStartLsn)) {
-        if ((r.kind === "update" || r.kind === "clr" || r.kind === "vacuum") && r.lsn >= (dirty.get(r.pageId) ?? Infinity)) {
-          if (this.redo(r)) recordsRedone++;
-        } else if (r.kind === "update" || r.kind === "clr" || r.kind === "vacuum") {
-          this.rememberKey(r.key, r.pageId);
-        }
-      }
+      // A page's pageLsn alone decides (a page outside the table already holds all its records).
+      for (const r of this.wal.recordsFrom(redoStartLsn)) if (this.redo(r)) recordsRedone++;
     }
     this.insertPageId = Math.max(0, this.pageCount - 1);
 
@@ -862,7 +967,11 @@ export class Database {
     this.checkpointing = true;
     try {
       const active: [number, number, number][] = [];
-      for (const t of this.txns.values()) if (t.firstLsn !== NO_LSN) active.push([t.xid, t.lastLsn, t.lastLsn]);
+      // A committing transaction's commit record precedes this one, so it is durable whenever the
+      // checkpoint is: only active transactions can be losers.
+      for (const t of this.txns.values()) {
+        if (t.firstLsn !== NO_LSN && t.status === "active") active.push([t.xid, t.lastLsn, t.lastLsn]);
+      }
       const body: WalRecordBody = {
         kind: "checkpoint",
         nextXid: this.nextXid,
@@ -873,10 +982,18 @@ export class Database {
       await this.wal.flush(record.lsn + record.sizeBytes);
       const disk = this.rt.disk;
       await disk.write(CONTROL_TMP, 0, utf8Encoder.encode(JSON.stringify({ checkpointLsn: record.lsn })));
-      await disk.truncate(CONTROL_TMP, utf8Encoder.encode(JSON.stringify({ checkpointLsn: record.lsn })).length);
+      await disk.truncate(
+        CONTROL_TMP,
+        utf8Encoder.encode(JSON.stringify({ checkpointLsn: record.lsn })).length,
+      );
       await disk.fsync(CONTROL_TMP);
       await disk.rename(CONTROL_TMP, CONTROL_FILE);
       this.checkpoints++;
+      // Memory keeps what undo of running transactions and shipping still need; the disk keeps all.
+      // Records before the checkpoint record are durable, so no page flush needs them in memory.
+      let floor = Math.min(this.shippingFloorLsn ?? record.lsn, record.lsn);
+      for (const t of this.txns.values()) if (t.firstLsn !== NO_LSN && t.firstLsn < floor) floor = t.firstLsn;
+      this.wal.forgetBelow(floor);
     } finally {
       this.checkpointing = false;
     }
@@ -892,9 +1009,11 @@ export class Database {
     return written;
   }
 
+  /** End of the record at `lsn`; a record no longer in memory is already durable. */
   private logEndOf(lsn: number): number {
     const record = this.wal.get(lsn);
-    return record === undefined ? 0 : record.lsn + record.sizeBytes;
+    if (record !== undefined) return record.lsn + record.sizeBytes;
+    return lsn < this.wal.retainedFrom ? 0 : this.wal.endLsn;
   }
 
   /** The smallest id any running transaction or live snapshot may still need to tell apart. */
@@ -973,7 +1092,7 @@ export class Database {
         this.nextXid = Math.max(this.nextXid, r.nextXid);
         continue;
       }
-      if (r.kind === "vacuum") continue;
+      if (r.kind === "vacuum" || r.kind === "move") continue;
       this.nextXid = Math.max(this.nextXid, r.xid + 1);
       if (r.kind === "commit" || r.kind === "abort") {
         this.shippedLosers.delete(r.xid);

@@ -3,8 +3,9 @@
  *
  * The heap lives in fixed-size pages in the file `pages` (page `i` at byte `i * pageSizeBytes`).
  * A page holds the version chains of some keys. Layout: `[crc32 u32][bodyBytes u32]` then the
- * body: `[pageLsn f64][tupleCount u32]` and per tuple `[tupleBytes u32][JSON [key, versions]]`,
- * zero-padded. `pageLsn` is the LSN of the last log record applied to the page; redo applies a
+ * body: `[pageId u32][pageLsn f64][tupleCount u32]` and per tuple `[tupleBytes u32][JSON [key,
+ * versions]]`, zero-padded. The checksum covers the body, page id included, so an image is never
+ * taken for another page's. `pageLsn` is the LSN of the last log record applied to the page; redo applies a
  * record only to a page whose `pageLsn` is below it, which makes redo idempotent.
  *
  * Every page stays cached (the pool never evicts; the model is a small database). Each dirty page
@@ -45,7 +46,7 @@ export interface Page {
   tupleBytes: number;
 }
 
-export const PAGE_HEADER_BYTES = 8 + 8 + 4;
+export const PAGE_HEADER_BYTES = 8 + 4 + 8 + 4;
 const PAGES_FILE = "pages";
 const DWB_FILE = "dwb";
 /** Attempts to catch a page whose log is durable before giving up on flushing it this time. */
@@ -75,8 +76,9 @@ export function emptyPage(id: number): Page {
 export function encodePage(page: Page, pageSizeBytes: number, withChecksum: boolean): Uint8Array {
   const out = new Uint8Array(pageSizeBytes);
   const view = new DataView(out.buffer);
-  view.setFloat64(8, page.pageLsn);
-  view.setUint32(16, page.tuples.size);
+  view.setUint32(8, page.id);
+  view.setFloat64(12, page.pageLsn);
+  view.setUint32(20, page.tuples.size);
   let at = PAGE_HEADER_BYTES;
   for (const t of page.tuples.values()) {
     const bytes = encodeTuple(t.key, t.versions);
@@ -94,10 +96,11 @@ export function encodePage(page: Page, pageSizeBytes: number, withChecksum: bool
 
 /**
  * Decodes one page image. Strict: undefined for an all-zero page (never written), a
- * `PageCorruptionError` for a bad checksum or shape. Lenient (`torn-page` bug): no checksum, and
- * decoding stops quietly at the first tuple that does not parse.
+ * `PageCorruptionError` for a bad checksum or shape or for another page's image (when `id` is
+ * given). Lenient (`torn-page` bug): no checksum, and decoding stops quietly at the first tuple
+ * that does not parse.
  */
-export function decodePage(id: number, bytes: Uint8Array, strict: boolean): Page | undefined {
+export function decodePage(id: number | undefined, bytes: Uint8Array, strict: boolean): Page | undefined {
   if (bytes.length < PAGE_HEADER_BYTES || bytes.every((b) => b === 0)) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const bodyBytes = view.getUint32(4);
@@ -106,9 +109,13 @@ export function decodePage(id: number, bytes: Uint8Array, strict: boolean): Page
       throw new PageCorruptionError(`page ${id}: checksum mismatch (torn or corrupt write)`);
     }
   }
-  const page = emptyPage(id);
-  page.pageLsn = view.getFloat64(8);
-  const count = view.getUint32(16);
+  const storedId = view.getUint32(8);
+  if (strict && id !== undefined && storedId !== id) {
+    throw new PageCorruptionError(`page ${id}: holds the image of page ${storedId}`);
+  }
+  const page = emptyPage(id ?? storedId);
+  page.pageLsn = view.getFloat64(12);
+  const count = view.getUint32(20);
   let at = PAGE_HEADER_BYTES;
   for (let i = 0; i < count && at + 4 <= bytes.length; i++) {
     const len = view.getUint32(at);
@@ -165,10 +172,9 @@ export class PagePool {
     let slot: Page | undefined;
     if (strict) {
       const dwb = await this.disk.read(DWB_FILE);
-      if (dwb !== undefined && dwb.length >= 4 + size) {
-        const id = new DataView(dwb.buffer, dwb.byteOffset).getUint32(0);
+      if (dwb !== undefined && dwb.length >= size) {
         try {
-          slot = decodePage(id, dwb.subarray(4, 4 + size), true);
+          slot = decodePage(undefined, dwb.subarray(0, size), true);
         } catch {
           slot = undefined; // A torn slot: the in-place page was not touched yet.
         }
@@ -185,8 +191,10 @@ export class PagePool {
         if (slot === undefined || slot.id !== id) throw error;
         page = undefined;
       }
+      // The slot is newer than the page in place (or the page is torn): the slot wins, and is
+      // written in place below before any later flush can reuse the slot.
       if (slot !== undefined && slot.id === id && (page === undefined || page.pageLsn < slot.pageLsn)) {
-        if (page === undefined) repairedPages.push(id);
+        repairedPages.push(id);
         page = slot;
       }
       if (page !== undefined) this.pages.set(id, page);
@@ -215,7 +223,8 @@ export class PagePool {
   /** Records that the record at `lsn` changed page `id`. */
   markDirty(id: number, lsn: number): void {
     if (!this.dirty.has(id)) this.dirty.set(id, lsn);
-    if (this.flushingPage === id && !this.redirtiedDuringFlush.has(id)) this.redirtiedDuringFlush.set(id, lsn);
+    if (this.flushingPage === id && !this.redirtiedDuringFlush.has(id))
+      this.redirtiedDuringFlush.set(id, lsn);
   }
 
   /** Dirty pages, oldest recLsn first. */
@@ -245,10 +254,7 @@ export class PagePool {
       this.redirtiedDuringFlush.delete(id);
       const image = encodePage(page, size, !this.options.tornPageBug);
       if (!this.options.tornPageBug) {
-        const slot = new Uint8Array(4 + size);
-        new DataView(slot.buffer).setUint32(0, id);
-        slot.set(image, 4);
-        await this.disk.write(DWB_FILE, 0, slot);
+        await this.disk.write(DWB_FILE, 0, image);
         await this.disk.fsync(DWB_FILE);
       }
       await this.disk.write(PAGES_FILE, id * size, image);

@@ -199,7 +199,11 @@ export interface TestRuntime extends Runtime {
 }
 
 /** A runtime over a MemoryDisk with a manual clock; spawned tasks' errors are collected. */
-export function testRuntime(disk = new MemoryDisk(), seed = 1, random: Random = new SeededRandom(seed)): TestRuntime {
+export function testRuntime(
+  disk = new MemoryDisk(),
+  seed = 1,
+  random: Random = new SeededRandom(seed),
+): TestRuntime {
   const errors: unknown[] = [];
   return {
     name: "n1",

@@ -52,6 +52,17 @@ export type WalRecordBody =
       /** [pageId, recLsn] of every dirty page. */
       readonly dirty: readonly (readonly [number, number])[];
     }
+  /**
+   * Structural and redo-only: moves `key`'s whole version chain from a full page to `pageId`
+   * (one record for both pages, so a crash never leaves the key on two pages or none).
+   */
+  | {
+      readonly kind: "move";
+      readonly fromPageId: number;
+      readonly pageId: number;
+      readonly key: Key;
+      readonly versions: readonly (readonly [number, number, unknown])[];
+    }
   /** Physical and redo-only: removes the `removeCount` oldest versions of `key` (they are dead). */
   | { readonly kind: "vacuum"; readonly pageId: number; readonly key: Key; readonly removeCount: number };
 
@@ -117,7 +128,10 @@ export function scanLog(bytes: Uint8Array): { records: WalRecord[]; validEnd: nu
 
 export class Wal {
   private readonly byLsn = new Map<number, WalRecord>();
-  private readonly all: WalRecord[] = [];
+  private all: WalRecord[] = [];
+  /** Records below this LSN were dropped from memory (they stay on disk). */
+  private retainedFromLsn = 0;
+  private forgottenCount = 0;
   private tail: Uint8Array[] = [];
   private tailBytes = 0;
   private flushing: Promise<void> | undefined;
@@ -205,8 +219,26 @@ export class Wal {
   get lastLsn(): number {
     return this.lastLsnValue;
   }
+  /** Records in the log, including those no longer held in memory. */
   get recordCount(): number {
-    return this.all.length;
+    return this.forgottenCount + this.all.length;
+  }
+  /** The smallest LSN still held in memory (`recordsFrom` and `get` see nothing below it). */
+  get retainedFrom(): number {
+    return this.retainedFromLsn;
+  }
+
+  /**
+   * Drops records below `lsn` from memory; they stay on disk (see `readLog`). Bounds the memory of
+   * a long run: the database keeps only what undo of running transactions and shipping need.
+   */
+  forgetBelow(lsn: number): void {
+    if (lsn <= this.retainedFromLsn) return;
+    let cut = 0;
+    while (cut < this.all.length && this.all[cut]!.lsn < lsn) this.byLsn.delete(this.all[cut++]!.lsn);
+    this.all = this.all.slice(cut);
+    this.forgottenCount += cut;
+    this.retainedFromLsn = this.all[0]?.lsn ?? this.endOffset;
   }
 
   isDurable(record: WalRecord): boolean {
@@ -217,8 +249,14 @@ export class Wal {
     return this.byLsn.get(lsn);
   }
 
-  /** Records with `lsn >= fromLsn`, at most `maxCount` of them, in log order. */
+  /**
+   * Records with `lsn >= fromLsn`, at most `maxCount` of them, in log order, from memory. Asking
+   * below `retainedFrom` is an error (read those from disk with `readLog`).
+   */
   recordsFrom(fromLsn: number, maxCount = Number.MAX_SAFE_INTEGER): WalRecord[] {
+    if (fromLsn < this.retainedFromLsn) {
+      throw new WalError(`records below lsn ${this.retainedFromLsn} are no longer in memory (asked from ${fromLsn})`);
+    }
     let lo = 0;
     let hi = this.all.length;
     while (lo < hi) {
@@ -268,6 +306,11 @@ export class Wal {
     this.fsyncCount++;
     this.durableOffset = end;
   }
+}
+
+/** Every whole record of the log file on `disk` (durable or not yet), read from disk. */
+export async function readLog(disk: Disk, file = "wal"): Promise<WalRecord[]> {
+  return scanLog((await disk.read(file)) ?? new Uint8Array(0)).records;
 }
 
 /**

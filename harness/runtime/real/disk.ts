@@ -18,12 +18,16 @@ function isNotFound(error: unknown): boolean {
 }
 
 export class FileDisk implements Disk {
-  private readonly ready: Promise<unknown>;
+  private readyPromise: Promise<void> | undefined;
   /** Files created since their directory entry was last made durable. */
   private readonly nameNotDurable = new Set<string>();
 
-  constructor(readonly directory: string) {
-    this.ready = mkdir(directory, { recursive: true }).then(() => this.syncDirectory());
+  constructor(readonly directory: string) {}
+
+  /** Creates the directory (durably) on first use, so endpoints that never touch the disk leave none. */
+  private get ready(): Promise<void> {
+    this.readyPromise ??= mkdir(this.directory, { recursive: true }).then(() => this.syncDirectory());
+    return this.readyPromise;
   }
 
   private path(file: string): string {

@@ -283,6 +283,32 @@ describe("SimWorld disk, crash and restart", () => {
     expect(events).toEqual([]);
   });
 
+  it("drops messages sent to an incarnation that crashed, even if the node restarted before they arrive", async () => {
+    const w = world({ network: { latency: { minNs: 5 * ms, maxNs: 5 * ms } } });
+    const received: [number, string][] = [];
+    let boots = 0;
+    w.startNode("n1", (rt) => {
+      const incarnation = boots++;
+      rt.net.onMessage((_f, m) => received.push([incarnation, m as string]));
+    });
+    const c = w.clientRuntime("c1");
+    await w.run(async () => {
+      await w.sleep(ms);
+      c.net.send("n1", "to the first");
+      w.pause("n1");
+      await w.sleep(ms);
+      w.crash("n1");
+      expect(w.endpoints()[0]).toMatchObject({ up: false, paused: false });
+      c.net.send("n1", "while down");
+      w.restart("n1");
+      await w.sleep(ms);
+      c.net.send("n1", "to the second");
+      await w.sleep(20 * ms);
+    });
+    expect(boots).toBe(2);
+    expect(received).toEqual([[1, "to the second"]]);
+  });
+
   it("rejects a disk operation on a missing file with a clear error", async () => {
     const w = world();
     const rt = w.clientRuntime("c1");

@@ -12,7 +12,7 @@
  * Every 1,000 events it yields a full macrotask (setImmediate) instead, so the process's real I/O
  * (test runners, dashboards) is never starved.
  *
- * Network: messages are JSON-copied at send; each link has a latency range (uniform) and is FIFO
+ * Network: messages are copied at send with JSON's meaning (copy.ts); each link has a latency range (uniform) and is FIFO
  * unless a message is picked for reordering; loss, duplication, reordering and extra latency are
  * set by `setLinkFaults`. A message is dropped when the receiver's grudge against the sender holds
  * at send time or at arrival, or when the receiver incarnation it was sent to has crashed.
@@ -36,6 +36,7 @@ import type {
   World,
 } from "../types.ts";
 import { SimClockState } from "./clock.ts";
+import { copyJson } from "./copy.ts";
 import { SimDiskState } from "./disk.ts";
 import { EventQueue, SimulationBudgetError, SimulationDeadlockError } from "./events.ts";
 import type { Owner, SimEvent } from "./events.ts";
@@ -404,6 +405,7 @@ export class SimWorld implements World {
     const incarnation = endpoint.incarnation;
     if (!incarnation.alive) return;
     incarnation.alive = false;
+    incarnation.paused = false;
     incarnation.held = [];
     incarnation.handler = undefined;
     endpoint.diskBusyUntilNs = this.currentNs;
@@ -513,12 +515,16 @@ export class SimWorld implements World {
 
   private send(sender: Endpoint, senderIncarnation: Incarnation, to: string, message: unknown): void {
     if (!senderIncarnation.alive) return;
-    const json = JSON.stringify(message);
-    if (json === undefined) throw new TypeError(`send ${sender.name}->${to}: message is not a JSON value`);
+    let payload: unknown;
+    try {
+      payload = copyJson(message);
+    } catch (error) {
+      throw new TypeError(`send ${sender.name}->${to}: message is not a JSON value (${String(error)})`);
+    }
     const id = this.messagesSent++;
     const from = sender.name;
     const receiver = this.endpointsByName.get(to);
-    if (this.trace !== undefined) this.log(`send ${from}->${to} #${id} ${json}`);
+    if (this.trace !== undefined) this.log(`send ${from}->${to} #${id} ${JSON.stringify(payload)}`);
     if (receiver === undefined) return this.drop(id, "unknown endpoint");
     if (this.grudged(from, to)) return this.drop(id, "partition");
     const faults = this.faults;
@@ -543,7 +549,9 @@ export class SimWorld implements World {
         sender.lastArrivalNs.set(to, arrivalNs);
         delayNs = arrivalNs - this.currentNs;
       }
-      this.schedule(delayNs, undefined, () => this.arrive(id, from, to, target, json));
+      // Each delivered copy is its own object: a receiver may mutate what it got.
+      const delivered = copy === 0 ? payload : copyJson(payload);
+      this.schedule(delayNs, undefined, () => this.arrive(id, from, to, target, delivered));
     }
   }
 
@@ -552,26 +560,25 @@ export class SimWorld implements World {
     if (this.trace !== undefined) this.log(`drop #${id} ${reason}`);
   }
 
-  private arrive(id: number, from: string, to: string, target: Incarnation, json: string): void {
+  private arrive(id: number, from: string, to: string, target: Incarnation, message: unknown): void {
     if (!target.alive) return this.drop(id, "receiver crashed");
     if (this.grudged(from, to)) return this.drop(id, "partition");
-    if (target.paused) target.held.push(() => this.deliver(id, from, to, target, json));
-    else this.deliver(id, from, to, target, json);
+    if (target.paused) target.held.push(() => this.deliver(id, from, to, target, message));
+    else this.deliver(id, from, to, target, message);
   }
 
-  private deliver(id: number, from: string, to: string, target: Incarnation, json: string): void {
+  private deliver(id: number, from: string, to: string, target: Incarnation, message: unknown): void {
     if (!target.alive) return this.drop(id, "receiver crashed");
     const handler = target.handler;
     if (handler === undefined) return this.drop(id, "no handler");
     this.messagesDelivered++;
     if (this.trace !== undefined) this.log(`deliver #${id} ${from}->${to}`);
-    handler(from, JSON.parse(json));
+    handler(from, message);
   }
 
   // ---- runtimes ---------------------------------------------------------------------------
 
   private makeRuntime(endpoint: Endpoint, incarnation: Incarnation): Runtime {
-    const world = this;
     const name = endpoint.name;
     const clock = endpoint.clock;
     const disk = this.makeDisk(endpoint, incarnation);
@@ -579,26 +586,26 @@ export class SimWorld implements World {
       name,
       random: new SeededRandom(this.seed, `endpoint/${name}/${incarnation.incarnation}`),
       clock: {
-        nowNs: () => clock.wallNs(world.currentNs),
-        monotonicNs: () => clock.monotonicNs(world.currentNs),
+        nowNs: () => clock.wallNs(this.currentNs),
+        monotonicNs: () => clock.monotonicNs(this.currentNs),
         sleep: (durationNs: number) => {
           const delayNs = checkDuration(durationNs, `${name}: sleep`);
           if (!incarnation.alive) return never<void>();
           return new Promise<void>((resolve) => {
-            world.schedule(delayNs, incarnation, resolve);
+            this.schedule(delayNs, incarnation, resolve);
           });
         },
         setTimer: (durationNs: number, callback: () => void) => {
           const delayNs = checkDuration(durationNs, `${name}: setTimer`);
           if (!incarnation.alive) return () => {};
-          const event = world.schedule(delayNs, incarnation, callback);
+          const event = this.schedule(delayNs, incarnation, callback);
           return () => {
             event.cancelled = true;
           };
         },
       },
       net: {
-        send: (to: string, message: unknown) => world.send(endpoint, incarnation, to, message),
+        send: (to: string, message: unknown) => this.send(endpoint, incarnation, to, message),
         onMessage: (handler) => {
           if (incarnation.alive) incarnation.handler = handler;
         },
@@ -613,7 +620,7 @@ export class SimWorld implements World {
           task = Promise.reject(error);
         }
         task.then(undefined, (error: unknown) => {
-          world.fail(new Error(`task "${taskName}" of ${name} failed: ${String(error)}`, { cause: error }));
+          this.fail(new Error(`task "${taskName}" of ${name} failed: ${String(error)}`, { cause: error }));
         });
       },
     };

@@ -1,0 +1,66 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { EdgeKind, EdgeList, Graph, SccFinder } from "./graph.ts";
+
+/** Brute force: u and v share a component iff each reaches the other. */
+function reachability(n: number, edges: [number, number][]): boolean[][] {
+  const reach = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => i === j));
+  for (const [a, b] of edges) reach[a]![b] = true;
+  for (let k = 0; k < n; k++)
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) if (reach[i]![k] && reach[k]![j]) reach[i]![j] = true;
+  return reach;
+}
+
+describe("graph", () => {
+  it("finds the same strongly connected components as brute force", () => {
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 1, max: 12 })
+          .chain((n) =>
+            fc.tuple(fc.constant(n), fc.array(fc.tuple(fc.nat(n - 1), fc.nat(n - 1)), { maxLength: 30 })),
+          ),
+        ([n, pairs]) => {
+          const edges = new EdgeList();
+          for (const [a, b] of pairs) edges.add(a, b, EdgeKind.ww);
+          const finder = new SccFinder(new Graph(n, edges));
+          finder.find(EdgeKind.ww);
+          const reach = reachability(
+            n,
+            pairs.filter(([a, b]) => a !== b),
+          );
+          for (let u = 0; u < n; u++) {
+            for (let v = 0; v < n; v++) {
+              if (u === v) continue;
+              const together =
+                finder.componentOf[u] !== -1 && finder.componentOf[u] === finder.componentOf[v];
+              expect(together).toBe(reach[u]![v]! && reach[v]![u]!);
+            }
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("handles a cycle of a million vertices without recursion", () => {
+    const n = 1_000_000;
+    const edges = new EdgeList(undefined, n);
+    for (let v = 0; v < n; v++) edges.add(v, (v + 1) % n, EdgeKind.wr);
+    const components = new SccFinder(new Graph(n, edges)).find(EdgeKind.wr);
+    expect(components.map((c) => c.length)).toEqual([n]);
+  });
+
+  it("merges parallel edges and respects the kind mask", () => {
+    const edges = new EdgeList();
+    edges.add(0, 1, EdgeKind.ww);
+    edges.add(0, 1, EdgeKind.rw);
+    edges.add(1, 0, EdgeKind.rw);
+    const graph = new Graph(2, edges);
+    expect(graph.edgeCount).toBe(2);
+    expect(graph.kindsOf(0, 1)).toBe(EdgeKind.ww | EdgeKind.rw);
+    expect(new SccFinder(graph).find(EdgeKind.ww)).toEqual([]);
+    expect(new SccFinder(graph).find(EdgeKind.rw).map((c) => c.length)).toEqual([2]);
+  });
+});

@@ -1,0 +1,513 @@
+import { describe, expect, it } from "vitest";
+import type { Op } from "../../harness/history/op.ts";
+import { concurrentHistory, historyOf, serialHistory } from "./fixtures.ts";
+import { checkElleHistory, elleReportFiles } from "./index.ts";
+
+const check = (history: Op[], model: string) => checkElleHistory(history, { workload: "append", model });
+
+/** The verdict under each model, and the anomaly classes found (the same under every model here). */
+function verdicts(history: Op[], models: string[]): Record<string, unknown> {
+  return Object.fromEntries(models.map((m) => [m, check(history, m).valid]));
+}
+
+describe("list-append: one minimal history per anomaly class", () => {
+  it("G0: two writers append to x and y in opposite orders", () => {
+    const h = concurrentHistory([
+      [
+        0,
+        [
+          ["append", "x", 1],
+          ["append", "y", 1],
+        ],
+      ],
+      [
+        1,
+        [
+          ["append", "x", 2],
+          ["append", "y", 2],
+        ],
+      ],
+      [
+        2,
+        [
+          ["r", "x", [1, 2]],
+          ["r", "y", [2, 1]],
+        ],
+      ],
+    ]);
+    const r = check(h, "read-uncommitted");
+    expect(r.anomalyTypes).toEqual(["G0"]);
+    expect(r.not).toEqual(["read-uncommitted"]);
+    expect(verdicts(h, ["read-uncommitted", "read-committed", "serializable"])).toEqual({
+      "read-uncommitted": false,
+      "read-committed": false,
+      serializable: false,
+    });
+    const text = (r.anomalies as Record<string, { explanation: string }[]>)["G0"]![0]!.explanation;
+    expect(text).toContain("Let:");
+    expect(text).toMatch(
+      /T2 < T1, because T1 appended 1 after T2 appended 2 to key "y": a contradiction!|T2 appended 2 after T1 appended 1 to key "x": a contradiction!/,
+    );
+  });
+
+  it("G1a: a read of an aborted append", () => {
+    const h = serialHistory([
+      [0, [["append", "x", 1]], "fail"],
+      [1, [["r", "x", [1]]]],
+    ]);
+    expect(check(h, "read-committed").anomalyTypes).toEqual(["G1a"]);
+    expect(verdicts(h, ["read-uncommitted", "read-committed", "snapshot-isolation"])).toEqual({
+      "read-uncommitted": true,
+      "read-committed": false,
+      "snapshot-isolation": false,
+    });
+  });
+
+  it("G1b: a read of an intermediate state", () => {
+    const h = serialHistory([
+      [
+        0,
+        [
+          ["append", "x", 1],
+          ["append", "x", 2],
+        ],
+      ],
+      [1, [["r", "x", [1]]]],
+    ]);
+    // The stale read also closes a realtime cycle; without realtime edges only G1b remains.
+    expect(check(h, "read-committed").anomalyTypes).toEqual(["G1b"]);
+    expect(verdicts(h, ["read-uncommitted", "read-committed", "serializable"])).toEqual({
+      "read-uncommitted": true,
+      "read-committed": false,
+      serializable: false,
+    });
+  });
+
+  it("G1c: each transaction observes the other's append", () => {
+    const h = concurrentHistory([
+      [
+        0,
+        [
+          ["append", "x", 1],
+          ["r", "y", [1]],
+        ],
+      ],
+      [
+        1,
+        [
+          ["append", "y", 1],
+          ["r", "x", [1]],
+        ],
+      ],
+    ]);
+    const r = check(h, "read-committed");
+    expect(r.anomalyTypes).toEqual(["G1c"]);
+    expect(r.not).toEqual(["read-committed"]);
+    expect(verdicts(h, ["read-uncommitted", "read-committed", "serializable"])).toEqual({
+      "read-uncommitted": true,
+      "read-committed": false,
+      serializable: false,
+    });
+  });
+
+  it("G-single-item: read skew", () => {
+    const h = concurrentHistory([
+      [
+        0,
+        [
+          ["append", "x", 1],
+          ["append", "y", 1],
+        ],
+      ],
+      [
+        1,
+        [
+          ["r", "x", []],
+          ["r", "y", [1]],
+        ],
+      ],
+      [2, [["r", "x", [1]]]],
+    ]);
+    const r = check(h, "snapshot-isolation");
+    expect(r.anomalyTypes).toEqual(["G-single-item"]);
+    expect(r.not).toEqual(["consistent-view", "repeatable-read"]);
+    expect(verdicts(h, ["read-committed", "repeatable-read", "snapshot-isolation", "serializable"])).toEqual({
+      "read-committed": true,
+      "repeatable-read": false,
+      "snapshot-isolation": false,
+      serializable: false,
+    });
+  });
+
+  it("G-nonadjacent-item: two rw edges, never adjacent", () => {
+    const h = concurrentHistory([
+      [
+        0,
+        [
+          ["r", "x", []],
+          ["r", "w", [1]],
+        ],
+      ],
+      [
+        1,
+        [
+          ["append", "x", 1],
+          ["append", "y", 1],
+        ],
+      ],
+      [
+        2,
+        [
+          ["r", "y", [1]],
+          ["r", "z", []],
+        ],
+      ],
+      [
+        3,
+        [
+          ["append", "z", 1],
+          ["append", "w", 1],
+        ],
+      ],
+      [
+        4,
+        [
+          ["r", "x", [1]],
+          ["r", "z", [1]],
+        ],
+      ],
+    ]);
+    const r = check(h, "serializable");
+    expect(r.anomalyTypes).toEqual(["G-nonadjacent-item"]);
+    expect(verdicts(h, ["read-committed", "repeatable-read", "snapshot-isolation", "serializable"])).toEqual({
+      "read-committed": true,
+      "repeatable-read": false,
+      "snapshot-isolation": false,
+      serializable: false,
+    });
+  });
+
+  it("G2-item: write skew", () => {
+    const h = concurrentHistory([
+      [
+        0,
+        [
+          ["r", "x", []],
+          ["append", "y", 1],
+        ],
+      ],
+      [
+        1,
+        [
+          ["r", "y", []],
+          ["append", "x", 2],
+        ],
+      ],
+      [
+        2,
+        [
+          ["r", "x", [2]],
+          ["r", "y", [1]],
+        ],
+      ],
+    ]);
+    const r = check(h, "snapshot-isolation");
+    expect(r.anomalyTypes).toEqual(["G2-item"]);
+    expect(r.not).toEqual(["repeatable-read"]);
+    expect(r.alsoNot).toContain("serializable");
+    expect(verdicts(h, ["snapshot-isolation", "repeatable-read", "serializable"])).toEqual({
+      "snapshot-isolation": true,
+      "repeatable-read": false,
+      serializable: false,
+    });
+    const text = (r.anomalies as Record<string, { explanation: string }[]>)["G2-item"]![0]!.explanation;
+    expect(text).toContain('did not observe T2\'s append of 2 to key "x".');
+    expect(text).toContain(": a contradiction!");
+  });
+
+  it("G-single-item-realtime: a stale read after a completed append", () => {
+    const h = serialHistory([
+      [0, [["append", "x", 1]]],
+      [1, [["r", "x", []]]],
+      [2, [["r", "x", [1]]]],
+    ]);
+    const r = check(h, "strict-serializable");
+    expect(r.anomalyTypes).toEqual(["G-single-item-realtime"]);
+    expect(r.not).toEqual(["strong-snapshot-isolation"]);
+    expect(verdicts(h, ["serializable", "strong-session-serializable", "strict-serializable"])).toEqual({
+      serializable: true,
+      "strong-session-serializable": true,
+      "strict-serializable": false,
+    });
+  });
+
+  it("G-single-item-process: a process fails to read its own earlier append", () => {
+    const h = serialHistory([
+      [0, [["append", "x", 1]]],
+      [0, [["r", "x", []]]],
+      [1, [["r", "x", [1]]]],
+    ]);
+    const r = check(h, "strong-session-serializable");
+    expect(r.anomalyTypes).toEqual(["G-single-item-process"]);
+    expect(
+      verdicts(h, ["serializable", "strong-session-snapshot-isolation", "strong-session-serializable"]),
+    ).toEqual({
+      serializable: true,
+      "strong-session-snapshot-isolation": false,
+      "strong-session-serializable": false,
+    });
+  });
+
+  it("internal: a read contradicts the transaction's own append", () => {
+    const h = serialHistory([
+      [
+        0,
+        [
+          ["append", "x", 1],
+          ["r", "x", []],
+        ],
+      ],
+    ]);
+    expect(check(h, "read-uncommitted").anomalyTypes).toEqual(["internal"]);
+    expect(verdicts(h, ["read-committed", "serializable", "snapshot-isolation"])).toEqual({
+      "read-committed": true,
+      serializable: false,
+      "snapshot-isolation": false,
+    });
+  });
+
+  it("future-read: a read sees an append the transaction makes only later", () => {
+    const h = serialHistory([
+      [
+        0,
+        [
+          ["r", "x", [1]],
+          ["append", "x", 1],
+        ],
+      ],
+    ]);
+    const r = check(h, "read-committed");
+    expect(r.anomalyTypes).toEqual(["future-read"]);
+    expect(verdicts(h, ["read-uncommitted", "read-committed", "serializable"])).toEqual({
+      "read-uncommitted": true,
+      "read-committed": false,
+      serializable: false,
+    });
+  });
+
+  it("lost-update: two transactions read the same version and both append", () => {
+    const h = concurrentHistory([
+      [
+        0,
+        [
+          ["r", "x", []],
+          ["append", "x", 1],
+        ],
+      ],
+      [
+        1,
+        [
+          ["r", "x", []],
+          ["append", "x", 2],
+        ],
+      ],
+      [2, [["r", "x", [1, 2]]]],
+    ]);
+    const r = check(h, "read-committed");
+    expect(r.anomalyTypes).toEqual(["lost-update", "G-single-item"]);
+    expect(verdicts(h, ["read-committed", "cursor-stability", "snapshot-isolation"])).toEqual({
+      "read-committed": true,
+      "cursor-stability": false,
+      "snapshot-isolation": false,
+    });
+  });
+
+  it("dirty-update: a committed append lands after an aborted one", () => {
+    const h = concurrentHistory([
+      [0, [["append", "x", 1]], "fail"],
+      [1, [["append", "x", 2]]],
+      [2, [["r", "x", [1, 2]]]],
+    ]);
+    expect(check(h, "read-committed").anomalyTypes).toEqual(["G1a", "dirty-update"]);
+    expect(verdicts(h, ["read-uncommitted", "read-committed"])).toEqual({
+      "read-uncommitted": true,
+      "read-committed": false,
+    });
+  });
+
+  it("duplicate-elements: a value appended once, read twice", () => {
+    const h = serialHistory([
+      [0, [["append", "x", 1]]],
+      [1, [["r", "x", [1, 1]]]],
+    ]);
+    expect(check(h, "read-uncommitted").anomalyTypes).toEqual(["duplicate-elements"]);
+    expect(verdicts(h, ["read-uncommitted", "serializable"])).toEqual({
+      "read-uncommitted": false,
+      serializable: false,
+    });
+  });
+
+  it("incompatible-order: two reads that are not prefixes of one another", () => {
+    const h = concurrentHistory([
+      [0, [["append", "x", 1]]],
+      [1, [["append", "x", 2]]],
+      [2, [["r", "x", [1]]]],
+      [3, [["r", "x", [2]]]],
+    ]);
+    const r = check(h, "read-committed");
+    expect(r.anomalyTypes).toEqual(["incompatible-order"]);
+    expect(r.not).toEqual(["read-committed"]);
+    expect(verdicts(h, ["read-uncommitted", "read-committed"])).toEqual({
+      "read-uncommitted": true,
+      "read-committed": false,
+    });
+  });
+
+  it("garbage-read (beyond Elle): a value nobody appended", () => {
+    const h = serialHistory([[0, [["r", "x", [9]]]]]);
+    const r = check(h, "read-uncommitted");
+    expect(r.anomalyTypes).toEqual(["garbage-read"]);
+    expect(r.valid).toBe(false);
+  });
+});
+
+describe("list-append: the rest of the contract", () => {
+  it("a serial history is valid under every model, with no anomalies", () => {
+    const h = serialHistory([
+      [
+        0,
+        [
+          ["append", "x", 1],
+          ["r", "x", [1]],
+        ],
+      ],
+      [
+        1,
+        [
+          ["r", "x", [1]],
+          ["append", "x", 2],
+          ["append", "y", 1],
+        ],
+      ],
+      [
+        0,
+        [
+          ["r", "x", [1, 2]],
+          ["r", "y", [1]],
+        ],
+      ],
+    ]);
+    for (const model of ["read-uncommitted", "snapshot-isolation", "strict-serializable"]) {
+      const r = check(h, model);
+      expect(r.valid).toBe(true);
+      expect(r.anomalyTypes).toEqual([]);
+    }
+  });
+
+  it("an info transaction whose append was observed is ordered like a committed one", () => {
+    const h = historyOf([
+      ["invoke", 0, [["append", "x", 1]]],
+      ["info", 0, [["append", "x", 1]]],
+      ["invoke", 1, [["r", "x", null]]],
+      ["ok", 1, [["r", "x", [1]]]],
+    ]);
+    expect(check(h, "strict-serializable").valid).toBe(true);
+  });
+
+  it("values that are not small integers (strings, large numbers) are tracked the same way", () => {
+    const h = concurrentHistory([
+      [
+        0,
+        [
+          ["r", "x", []],
+          ["append", "y", "b"],
+        ],
+      ],
+      [
+        1,
+        [
+          ["r", "y", []],
+          ["append", "x", 1e12],
+        ],
+      ],
+      [
+        2,
+        [
+          ["r", "x", [1e12]],
+          ["r", "y", ["b"]],
+        ],
+      ],
+    ]);
+    expect(check(h, "serializable").anomalyTypes).toEqual(["G2-item"]);
+    const aborted = serialHistory([
+      [0, [["append", "x", "a"]], "fail"],
+      [1, [["r", "x", ["a"]]]],
+    ]);
+    expect(check(aborted, "read-committed").anomalyTypes).toEqual(["G1a"]);
+  });
+
+  it("writes one report file per anomaly class", () => {
+    const h = concurrentHistory([
+      [
+        0,
+        [
+          ["r", "x", []],
+          ["append", "y", 1],
+        ],
+      ],
+      [
+        1,
+        [
+          ["r", "y", []],
+          ["append", "x", 2],
+        ],
+      ],
+      [
+        2,
+        [
+          ["r", "x", [2]],
+          ["r", "y", [1]],
+        ],
+      ],
+    ]);
+    const files = elleReportFiles(check(h, "serializable"));
+    expect(Object.keys(files)).toEqual(["G2-item.txt"]);
+    expect(files["G2-item.txt"]).toMatch(/^G2-item: 1 found\.\n\nLet:\n {2}T1 = /);
+  });
+
+  it("rejects an unknown model and a malformed micro-op with a clear message", () => {
+    const h = serialHistory([[0, [["append", "x", 1]]]]);
+    expect(() => check(h, "serialisable")).toThrow(/unknown consistency model "serialisable"/);
+    const bad = serialHistory([[0, [["append", { k: 1 }, 1]]]]);
+    expect(() => check(bad, "serializable")).toThrow(/index 1: micro-op 0 must be/);
+  });
+
+  it("answers unknown when the component search runs out of time", () => {
+    const h = concurrentHistory([
+      [
+        0,
+        [
+          ["r", "x", []],
+          ["append", "y", 1],
+        ],
+      ],
+      [
+        1,
+        [
+          ["r", "y", []],
+          ["append", "x", 2],
+        ],
+      ],
+      [
+        2,
+        [
+          ["r", "x", [2]],
+          ["r", "y", [1]],
+        ],
+      ],
+    ]);
+    const r = checkElleHistory(h, { workload: "append", model: "serializable", budget: { timeLimitMs: -1 } });
+    expect(r.valid).toBe("unknown");
+    expect(r.reason).toMatch(/time budget of -1 ms exhausted/);
+  });
+});

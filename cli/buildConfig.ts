@@ -1,0 +1,18 @@
+/**
+ * The resolved run configuration as the builders of systems, workloads and nemeses read it:
+ * durations in ns, names plain. Kept apart from the option schema so builders do not depend on
+ * the command line.
+ */
+export interface BuildConfig {
+  readonly seed: number;
+  readonly nodes: number;
+  readonly concurrency: number;
+  readonly timeLimitNs: number;
+  readonly ratePerS: number;
+  readonly nemesisIntervalNs: number;
+  readonly replication: "sync" | "async" | "quorum";
+  readonly isolation: "read-committed" | "snapshot" | "serializable";
+  readonly readFrom: "writer" | "replicas";
+  readonly leases: boolean;
+  readonly bugs: readonly string[];
+}

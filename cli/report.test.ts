@@ -1,0 +1,113 @@
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { opToJsonLine } from "../harness/history/jsonl.ts";
+import { syntheticRun } from "../reports/syntheticRun.ts";
+import { main } from "./main.ts";
+import { loadStoredRun, parseReportArgs } from "./report.ts";
+
+let root: string;
+let out: string[];
+let err: string[];
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), "faultline-report-"));
+  out = [];
+  err = [];
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+    out.push(String(chunk));
+    return true;
+  });
+  vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+    err.push(String(chunk));
+    return true;
+  });
+});
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await rm(root, { recursive: true, force: true });
+});
+
+async function storeRun(options: { valid?: boolean } = {}): Promise<string> {
+  const input = syntheticRun({ ops: 400, seed: 11 });
+  const dir = join(root, "store", "register", "20261122T031045.123");
+  await mkdir(dir, { recursive: true });
+  const results =
+    options.valid === true ? { valid: true, checkers: { elle: { valid: true } } } : input.results;
+  await writeFile(
+    join(dir, "test.json"),
+    JSON.stringify({
+      testName: "register",
+      seed: 11,
+      reproduceCommand: input.reproduceCommand,
+      concurrency: 5,
+    }),
+  );
+  await writeFile(join(dir, "history.jsonl"), input.history.map((op) => opToJsonLine(op) + "\n").join(""));
+  await writeFile(join(dir, "results.json"), JSON.stringify(results));
+  await symlink(join("register", "20261122T031045.123"), join(root, "store", "latest"));
+  return dir;
+}
+
+describe("faultline report", () => {
+  it("prints the stored run's report and exits with its verdict", async () => {
+    await storeRun();
+    const code = await main(["report", join(root, "store", "latest")]);
+    expect(err.join("")).toBe("");
+    expect(code).toBe(1);
+    const text = out.join("");
+    expect(text).toContain("faultline register  seed 11");
+    expect(text).toContain("Verdict: INVALID");
+    expect(text).toContain("elle: G2-item (9)");
+    expect(text).toContain("Reproduce: faultline run --workload register --nemesis partition --seed 11");
+    // eslint-disable-next-line no-control-regex
+    expect(text).not.toMatch(/\u001b/); // not a TTY here
+  });
+
+  it("exits 0 for a valid run and rewrites the reports with --write", async () => {
+    const dir = await storeRun({ valid: true });
+    expect(await main(["report", dir, "--write"])).toBe(0);
+    expect(await readFile(join(dir, "report.txt"), "utf8")).toContain("Verdict: VALID");
+    expect(await readFile(join(dir, "report.html"), "utf8")).toContain('<svg id="timeline-plot"');
+    expect(await readFile(join(dir, "junit.xml"), "utf8")).toContain('name="elle"');
+  });
+
+  it("names a missing folder or file, exit 254, no stack trace", async () => {
+    expect(await main(["report", join(root, "nope")])).toBe(254);
+    expect(err.join("")).toContain(`${join(root, "nope")}: no such run folder`);
+    const dir = await storeRun();
+    await rm(join(dir, "results.json"));
+    err.length = 0;
+    expect(await main(["report", dir])).toBe(254);
+    expect(err.join("")).toContain(`${join(dir, "results.json")}: missing`);
+    expect(err.join("")).not.toContain("    at ");
+  });
+
+  it("names the file and line of a bad history line", async () => {
+    const dir = await storeRun();
+    const lines = (await readFile(join(dir, "history.jsonl"), "utf8")).split("\n");
+    lines[2] = "{not json";
+    await writeFile(join(dir, "history.jsonl"), lines.join("\n"));
+    expect(await main(["report", dir])).toBe(254);
+    expect(err.join("")).toContain(`${join(dir, "history.jsonl")}:3:`);
+  });
+
+  it("explains a results.json of the wrong shape", async () => {
+    const dir = await storeRun();
+    await writeFile(join(dir, "results.json"), JSON.stringify({ valid: "maybe", checkers: {} }));
+    await expect(loadStoredRun(dir)).rejects.toThrow(
+      /results\.json: expected \{"valid": true\|false\|"unknown"/,
+    );
+    await writeFile(join(dir, "test.json"), "[1,2]");
+    await expect(loadStoredRun(dir)).rejects.toThrow(/test\.json: expected a JSON object/);
+  });
+
+  it("parses its arguments", () => {
+    expect(parseReportArgs(["d", "--write", "--no-color"])).toEqual({ dir: "d", write: true, color: false });
+    expect(parseReportArgs(["--help"])).toBe("help");
+    expect(() => parseReportArgs([])).toThrow(/expected a run folder/);
+    expect(() => parseReportArgs(["a", "b"])).toThrow(/expected one run folder/);
+    expect(() => parseReportArgs(["a", "--bogus"])).toThrow(/unknown option "--bogus"/);
+  });
+});

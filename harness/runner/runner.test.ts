@@ -1,0 +1,147 @@
+import { describe, expect, it } from "vitest";
+import { clients, fromFunction, limit, nemesis as onNemesis, repeat } from "../generator/index.ts";
+import type { Op } from "../history/op.ts";
+import { pairOps } from "../history/op.ts";
+import type { Nemesis } from "../nemesis.ts";
+import { SimWorld } from "../runtime/sim/index.ts";
+import type { World } from "../runtime/types.ts";
+import { worldNodeControl, type Client, type Completion, type SystemUnderTest } from "../system.ts";
+import { runTest, type RunSpec } from "./runner.ts";
+
+/** A system whose client answers by the op's `f`: ok after 1 ms, info, fail, throw, or never (hang). */
+class ScriptedSystem implements SystemUnderTest {
+  readonly name = "scripted";
+  readonly nodeNames = ["n1"];
+  opened: string[] = [];
+  async setup(world: World) {
+    world.startNode("n1", () => undefined);
+  }
+  async openClient(world: World, clientName: string): Promise<Client> {
+    this.opened.push(clientName);
+    return {
+      async invoke({ f, value }): Promise<Completion> {
+        await world.sleep(1_000_000);
+        if (f === "throw") throw new Error("connection reset");
+        if (f === "hang") return new Promise<Completion>(() => undefined);
+        return { type: f === "info" ? "info" : f === "fail" ? "fail" : "ok", value };
+      },
+      async close() {},
+    };
+  }
+  control(world: World) {
+    return worldNodeControl(world, this.nodeNames);
+  }
+  async teardown() {}
+}
+
+async function runScripted(spec: Partial<RunSpec> & Pick<RunSpec, "clientGenerator">, seed = 1) {
+  const world = new SimWorld({ seed, budget: { maxEvents: 1_000_000, maxVirtualTimeNs: 1e13 } });
+  const system = new ScriptedSystem();
+  const recorded: Op[] = [];
+  const outcome = await world.run(async () => {
+    await system.setup(world);
+    return runTest(world, {
+      concurrency: 2,
+      system,
+      opTimeoutNs: 50_000_000,
+      recoveryDelayNs: 1_000_000,
+      record: (op) => recorded.push(op),
+      ...spec,
+    });
+  });
+  return { outcome, recorded, system };
+}
+
+describe("runner", () => {
+  it("records an invocation and a completion for every op, indexes in order, times non-decreasing", async () => {
+    const { outcome, recorded } = await runScripted({
+      clientGenerator: limit(20, repeat({ f: "ok", value: 1 })),
+    });
+    expect(outcome.history).toEqual(recorded);
+    expect(outcome.history.map((o) => o.index)).toEqual(outcome.history.map((_, i) => i));
+    for (let i = 1; i < recorded.length; i++)
+      expect(recorded[i]!.time).toBeGreaterThanOrEqual(recorded[i - 1]!.time);
+    const pairs = pairOps(recorded);
+    expect(pairs).toHaveLength(20);
+    expect(pairs.every((p) => p.complete?.type === "ok")).toBe(true);
+  });
+
+  it("gives a thread a new process after info, an exception or a timeout, and a fresh client", async () => {
+    const script = ["info", "throw", "hang", "ok", "fail"];
+    let i = 0;
+    const gen = limit(
+      script.length,
+      fromFunction(() => ({ f: script[i++ % script.length]!, value: null })),
+    );
+    const { recorded, system } = await runScripted({ clientGenerator: gen });
+    const completions = recorded.filter((o) => o.type !== "invoke");
+    const byF = new Map(completions.map((o) => [o.f, o]));
+    expect(byF.get("info")!.type).toBe("info");
+    expect(byF.get("throw")!.type).toBe("info");
+    expect(String(byF.get("throw")!.error)).toMatch(/connection reset/);
+    expect(byF.get("hang")!.type).toBe("info");
+    expect(byF.get("hang")!.error).toBe("timeout");
+    expect(byF.get("fail")!.type).toBe("fail");
+    // Three indeterminate ops, three new processes (each old id + concurrency), three new clients.
+    expect(system.opened).toHaveLength(2 + 3);
+    for (const done of completions.filter((o) => o.type === "info")) {
+      const later = recorded.filter((o) => o.index > done.index && o.process === done.process);
+      expect(later).toEqual([]);
+      expect(system.opened).toContain(`c${(done.process as number) + 2}`);
+    }
+    // No process ever has two ops open.
+    expect(() => pairOps(recorded)).not.toThrow();
+  });
+
+  it("runs nemesis ops as process nemesis and heals at the end", async () => {
+    const calls: string[] = [];
+    const nemesis: Nemesis = {
+      name: "test",
+      fs: ["start", "stop"],
+      async invoke(inv) {
+        calls.push(inv.f);
+        return { type: "ok", value: ["n1"] };
+      },
+      healInvocations: () => [{ f: "stop", value: null }],
+    };
+    const { recorded } = await runScripted({
+      clientGenerator: limit(10, repeat({ f: "ok", value: 0 })),
+      nemesis,
+      nemesisGenerator: onNemesis(limit(1, repeat({ f: "start", value: null }))),
+    });
+    const nemesisOps = recorded.filter((o) => o.process === "nemesis");
+    expect(nemesisOps.map((o) => `${o.type}:${o.f}`)).toEqual([
+      "invoke:start",
+      "ok:start",
+      "invoke:stop",
+      "ok:stop",
+    ]);
+    expect(calls).toEqual(["start", "stop"]);
+    expect(recorded.at(-1)!.f).toBe("stop");
+  });
+
+  it("runs the final generator after healing and stops early on abort", async () => {
+    const { recorded } = await runScripted({
+      clientGenerator: limit(4, repeat({ f: "ok", value: "main" })),
+      finalGenerator: clients(limit(2, repeat({ f: "ok", value: "final" }))),
+    });
+    expect(recorded.filter((o) => o.type === "ok").map((o) => o.value)).toEqual([
+      "main",
+      "main",
+      "main",
+      "main",
+      "final",
+      "final",
+    ]);
+
+    const controller = new AbortController();
+    controller.abort();
+    const aborted = await runScripted({
+      clientGenerator: repeat({ f: "ok", value: 0 }),
+      finalGenerator: repeat({ f: "ok", value: "final" }),
+      signal: controller.signal,
+    });
+    expect(aborted.outcome.aborted).toBe(true);
+    expect(aborted.recorded).toHaveLength(0);
+  });
+});

@@ -1,0 +1,62 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  decodePage,
+  encodePage,
+  emptyPage,
+  keyId,
+  PageCorruptionError,
+  tupleSize,
+  type Version,
+} from "./pages.ts";
+
+const versions = fc.array(
+  fc.record({ xmin: fc.nat(1000), xmax: fc.nat(1000), value: fc.jsonValue({ maxDepth: 2 }) }),
+  { minLength: 1, maxLength: 4 },
+);
+
+describe("pages", () => {
+  it("encode/decode round-trips any page that fits", () =>
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.oneof(fc.string(), fc.integer()), versions), { maxLength: 8 }),
+        (tuples) => {
+          const page = emptyPage(3);
+          page.pageLsn = 1234;
+          for (const [key, vs] of tuples) {
+            const copy = JSON.parse(JSON.stringify(vs)) as Version[];
+            page.tuples.set(keyId(key), { key, versions: copy, encodedBytes: tupleSize(key, copy) });
+          }
+          const decoded = decodePage(3, encodePage(page, 65536, true), true)!;
+          expect(decoded.pageLsn).toBe(1234);
+          expect([...decoded.tuples.entries()].map(([k, t]) => [k, t.key, t.versions])).toEqual(
+            [...page.tuples.entries()].map(([k, t]) => [k, t.key, t.versions]),
+          );
+        },
+      ),
+      { numRuns: 200 },
+    ));
+
+  it("a torn write over an older image fails the checksum", () => {
+    const page = emptyPage(0);
+    page.tuples.set(keyId("k"), {
+      key: "k",
+      versions: [{ xmin: 1, xmax: 0, value: "old" }],
+      encodedBytes: 0,
+    });
+    const old = encodePage(page, 4096, true);
+    page.pageLsn = 99;
+    page.tuples.get(keyId("k"))!.versions = [{ xmin: 2, xmax: 0, value: "a much newer value" }];
+    const next = encodePage(page, 4096, true);
+    for (let keep = 1; keep < 60; keep++) {
+      const torn = old.slice();
+      torn.set(next.subarray(0, keep));
+      if (torn.every((b, i) => b === next[i])) continue;
+      expect(() => decodePage(0, torn, true)).toThrow(PageCorruptionError);
+    }
+  });
+
+  it("an all-zero page is a page never written", () => {
+    expect(decodePage(0, new Uint8Array(4096), true)).toBeUndefined();
+  });
+});

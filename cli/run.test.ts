@@ -61,3 +61,35 @@ describe("faultline run", () => {
     expect(unknown.stderr).toMatch(/colour/);
   });
 });
+
+describe("faultline run, interrupted", () => {
+  it("stops on SIGINT, heals, keeps and checks what was recorded", async () => {
+    const store = mkdtempSync(join(tmpdir(), "faultline-run-"));
+    const child = execa("node", [bin, "run", "--time-limit", "50000", "--seed", "5", "--store", store], {
+      reject: false,
+      env: { CI: "true" },
+    });
+    // Wait until the run has recorded something, then interrupt it.
+    for (let i = 0; i < 300; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        if (readFileSync(join(store, "latest", "history.jsonl"), "utf8").length > 10_000) break;
+      } catch {
+        // not created yet
+      }
+    }
+    child.kill("SIGINT");
+    const r = await child;
+    expect(r.stderr).toMatch(/SIGINT: stopping the generator, healing/);
+    expect(r.stdout).toMatch(/interrupted: \d+ operations recorded and checked/);
+    expect(r.exitCode).toBe(0);
+    const lines = readFileSync(join(store, "latest", "history.jsonl"), "utf8")
+      .trim()
+      .split("\n");
+    expect(lines.length).toBeGreaterThan(10);
+    const results = JSON.parse(readFileSync(join(store, "latest", "results.json"), "utf8")) as {
+      valid: unknown;
+    };
+    expect(results.valid).toBe(true);
+  });
+});

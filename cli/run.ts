@@ -39,6 +39,15 @@ export function resolveRunConfig(args: string[]): RunConfig | "help" {
   const parsed = validateOptions(runConfigSchema, values);
   const system = systems[parsed.system];
   if (system === undefined) throw new UsageError(`--system: no system named "${parsed.system}"`);
+  for (const bug of parsed.bug) {
+    if (system.bugs[bug] === undefined) {
+      const known = Object.keys(system.bugs);
+      throw new UsageError(
+        `--bug: the ${parsed.system} system has no bug "${bug}"` +
+          (known.length > 0 ? ` (valid choices: ${known.join(", ")})` : " (it has no bug knobs)"),
+      );
+    }
+  }
   const seed = parsed.seed ?? randomInt(0, 2 ** 31);
   const nodes = parsed.nodes ?? system.defaultNodes;
   const name =

@@ -24,6 +24,7 @@
  * result allows (a read with an unknown result: anything; a write: the write).
  */
 import type { Key, Process } from "../../harness/history/op.ts";
+import { HistoryShapeError } from "../../harness/history/op.ts";
 
 export interface ModelOp {
   readonly f: string;
@@ -80,8 +81,12 @@ export interface LinearizableModel<S = unknown> {
   describeOp?(op: ModelOp): string;
 }
 
-/** An operation the model cannot take (wrong f, malformed value). The checker adds the index. */
-export class ModelInputError extends Error {
+/**
+ * An operation the model cannot take (wrong f, malformed value; the checker adds its index), or
+ * an `--init` it cannot start from. A kind of `HistoryShapeError`, so that callers that report bad
+ * input (exit 254) report this too.
+ */
+export class ModelInputError extends HistoryShapeError {
   override name = "ModelInputError";
 }
 

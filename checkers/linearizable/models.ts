@@ -45,19 +45,41 @@ interface Binding {
    */
   readonly base: unknown;
   readonly suffix: string | undefined;
+  /** This binding's own hash, and the map's hash from here to the end of the list. */
+  readonly ownHash: number;
+  readonly mapHash: number;
   readonly next: Binding | null;
 }
 
-interface RegisterState {
-  readonly bindings: Binding | null;
-  readonly hash: number;
-}
+/** The state is its first binding (one object per state); null: every key at its initial value. */
+type RegisterState = Binding | null;
 
-const emptyRegisterState: RegisterState = { bindings: null, hash: 0 };
+const emptyRegisterState: RegisterState = null;
 
 function bindingOf(state: RegisterState, k: string): Binding | null {
-  for (let b = state.bindings; b !== null; b = b.next) if (b.key === k) return b;
+  for (let b = state; b !== null; b = b.next) if (b.key === k) return b;
   return null;
+}
+
+function bind(
+  key: string,
+  value: unknown,
+  valueHash: number,
+  base: unknown,
+  suffix: string | undefined,
+  next: Binding | null,
+  ownHash = bindingHash(key, valueHash),
+): Binding {
+  return {
+    key,
+    value,
+    valueHash,
+    base,
+    suffix,
+    ownHash,
+    mapHash: ownHash ^ (next === null ? 0 : next.mapHash),
+    next,
+  };
 }
 
 function valueAt(state: RegisterState, k: string, initial: unknown): unknown {
@@ -103,25 +125,11 @@ function assign(
   base: unknown = undefined,
   suffix: string | undefined = undefined,
 ): RegisterState {
-  let hash = state.hash;
   let rest: Binding | null = null;
-  for (let b = state.bindings; b !== null; b = b.next) {
-    if (b.key === k) hash ^= bindingHash(k, b.valueHash);
-    else
-      rest = {
-        key: b.key,
-        value: b.value,
-        valueHash: b.valueHash,
-        base: b.base,
-        suffix: b.suffix,
-        next: rest,
-      };
+  for (let b = state; b !== null; b = b.next) {
+    if (b.key !== k) rest = bind(b.key, b.value, b.valueHash, b.base, b.suffix, rest, b.ownHash);
   }
-  if (!sameValue(v, initial)) {
-    rest = { key: k, value: v, valueHash: vHash, base, suffix, next: rest };
-    hash ^= bindingHash(k, vHash);
-  }
-  return { bindings: rest, hash };
+  return sameValue(v, initial) ? rest : bind(k, v, vHash, base, suffix, rest);
 }
 
 /** Appends `suffix` to the string at `k` (currently `current`), extending its hash. */
@@ -140,14 +148,15 @@ function appendTo(
 function sameRegisterState(a: RegisterState, b: RegisterState): boolean {
   if (a === b) return true;
   let size = 0;
-  for (let x = a.bindings; x !== null; x = x.next) {
+  if (a === null || b === null) return false;
+  for (let x: Binding | null = a; x !== null; x = x.next) {
     size++;
     const y = bindingOf(b, x.key);
     if (y === null || y.valueHash !== x.valueHash) return false;
     const sameAppend = x.suffix !== undefined && x.suffix === y.suffix && x.base === y.base;
     if (!sameAppend && !sameValue(x.value, y.value)) return false;
   }
-  for (let y = b.bindings; y !== null; y = y.next) size--;
+  for (let y: Binding | null = b; y !== null; y = y.next) size--;
   return size === 0;
 }
 
@@ -158,7 +167,7 @@ function describeMap(
   onlyKeys = false,
 ): string {
   const bound: string[] = [];
-  for (let b = state.bindings; b !== null; b = b.next) bound.push(b.key);
+  for (let b = state; b !== null; b = b.next) bound.push(b.key);
   const all = [...new Set(onlyKeys ? keys : [...keys, ...bound])].sort();
   const valueOf = (k: string): unknown => valueAt(state, k, initialFor(k));
   if (all.length === 0 || (all.length === 1 && all[0] === "")) return jsonText(valueOf(""));
@@ -169,7 +178,7 @@ function describeMap(
 function registerStateHooks(initialFor: (k: string) => unknown, keys: readonly string[] = []) {
   return {
     init: () => emptyRegisterState,
-    hash: (state: RegisterState) => state.hash,
+    hash: (state: RegisterState) => (state === null ? 0 : state.mapHash),
     equal: sameRegisterState,
     describe: (state: RegisterState, op?: ModelOp) =>
       op?.key !== undefined

@@ -13,6 +13,11 @@
  * not once the search must backtrack with an empty stack. This is Porcupine's checker.go loop;
  * the configuration cache (cache.ts) is Lowe's improvement.
  *
+ * One pruning beyond Porcupine's: an operation that cannot change the state (a read) is
+ * linearized as soon as it is possible, and that choice is never undone in favour of a sibling
+ * (moving such an operation earlier cannot hurt any other), so a failure below it fails its
+ * configuration too.
+ *
  * Speed comes from integers: model states are interned once (an id per distinct state, found by
  * hash and confirmed by equality), each (state, operation) step is computed once and remembered,
  * and the linearized set is a Uint32Array bitset with an incrementally kept Zobrist hash.

@@ -14,9 +14,23 @@ export class GeneratorError extends Error {
   override name = "GeneratorError";
 }
 
+/** A context narrowed by `restrictContext` remembers how many client threads the whole test has. */
+interface RestrictedContext extends GenContext {
+  readonly rootClientThreadCount: number;
+}
+
+/** The number of client threads of the whole test (the root context lists them all, 0 … n−1). */
+function rootClientThreadCount(context: GenContext): number {
+  return (
+    (context as Partial<RestrictedContext>).rootClientThreadCount ??
+    context.allThreads.filter((thread) => thread !== "nemesis").length
+  );
+}
+
 /** The same context with only the threads `allows` accepts, free or busy. */
 export function restrictContext(context: GenContext, allows: (thread: Thread) => boolean): GenContext {
-  return {
+  const restricted: RestrictedContext = {
+    rootClientThreadCount: rootClientThreadCount(context),
     timeNs: context.timeNs,
     random: context.random,
     allThreads: context.allThreads.filter(allows),
@@ -24,6 +38,7 @@ export function restrictContext(context: GenContext, allows: (thread: Thread) =>
     processOf: (thread) => context.processOf(thread),
     threadOf: (process) => context.threadOf(process),
   };
+  return restricted;
 }
 
 /** The process of the first free thread, or undefined when every thread is busy. */
@@ -37,9 +52,17 @@ export function everyThreadFree(context: GenContext): boolean {
   return context.freeThreads.length === context.allThreads.length;
 }
 
-/** The thread that ran an event's process (the runner keeps it answerable during `update`). */
+/**
+ * The thread that ran an event's process. When the context no longer knows the process (an `info`
+ * completion after which the runner already moved the thread to process old + concurrency), the
+ * thread is the process modulo the number of client threads, as the numbering rule implies.
+ */
 export function threadOfEvent(context: GenContext, event: Op): Thread | undefined {
-  return context.threadOf(event.process) ?? (event.process === "nemesis" ? "nemesis" : undefined);
+  const thread = context.threadOf(event.process);
+  if (thread !== undefined) return thread;
+  if (event.process === "nemesis") return "nemesis";
+  const clientThreadCount = rootClientThreadCount(context);
+  return clientThreadCount > 0 ? event.process % clientThreadCount : undefined;
 }
 
 export const exhaustedStep: GenStep = { kind: "exhausted" };

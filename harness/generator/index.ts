@@ -6,9 +6,10 @@
  * `threads.ts` for routing ops to threads, `control.ts` for ordering and reshaping, and
  * `simulate.ts` for a pure interpreter that tests drive generators with.
  *
+ *     const writes = (c: GenContext) => ({ f: "w", value: c.random.int(5) });
  *     phases(
  *       clientsAndNemesis(
- *         timeLimit(30e9, stagger(1e8, mix([repeat({ f: "r" }), (c) => ({ f: "w", value: c.random.int(5) })]))),
+ *         timeLimit(30e9, stagger(1e8, mix([repeat({ f: "r" }), writes]))),
  *         cycle([sleep(5e9), { f: "start-partition" }, sleep(5e9), { f: "stop-partition" }]),
  *       ),
  *       nemesis({ f: "stop-partition" }),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { GeneratorError } from "./context.ts";
 import { fakeContext, simulate } from "./simulate.ts";
+import { untilOk } from "./control.ts";
 import { limit, repeat, toGenerator } from "./sources.ts";
 import { clients, clientsAndNemesis, eachThread, nemesis, reserve } from "./threads.ts";
 import type { Op } from "../history/op.ts";
@@ -54,6 +55,31 @@ describe("eachThread", () => {
     expect(second.kind === "op" && second.op.process).toBe(1);
     if (second.kind !== "op") return;
     expect(second.next.op(fakeContext({ clientThreads: 2 })).kind).toBe("exhausted");
+  });
+});
+
+describe("routing events", () => {
+  it("routes a completion whose process has already moved on (info) to its thread", () => {
+    const gen = clients(eachThread(untilOk(repeat({ f: "r" }))));
+    const context = fakeContext({ clientThreads: 3, nemesis: true, busy: [0, 2] });
+    const step = gen.op(context);
+    expect(step.kind === "op" && step.op.process).toBe(1);
+    if (step.kind !== "op") return;
+    // Thread 1's op completed ok, but the context already shows thread 1 as process 4.
+    const moved = fakeContext({
+      clientThreads: 3,
+      nemesis: true,
+      busy: [0, 2],
+      processes: new Map([[1, 4]]),
+    });
+    const event = { index: 1, time: 0, process: 1, type: "ok" as const, f: "r", value: null };
+    const after = step.next.update(moved, event);
+    expect(after.op(moved).kind).toBe("pending");
+    expect(
+      after.op(fakeContext({ clientThreads: 3, nemesis: true, processes: new Map([[1, 4]]) })).kind,
+    ).toBe("op");
+    const allDone = after.op(fakeContext({ clientThreads: 3, nemesis: true, busy: [0, 2] }));
+    expect(allDone.kind).toBe("pending");
   });
 });
 

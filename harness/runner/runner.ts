@@ -216,7 +216,12 @@ export class Runner {
       if (candidates.length === 0) {
         client = clientStep.next;
         if (nemesisStep !== undefined && nemesisStep.kind !== "exhausted") nemesis = nemesisStep.next;
-        await this.waitForEvent(idlePollNs);
+        // Both pending: wait for an event, or until a generator said its answer may change.
+        const wakes = [clientStep, nemesisStep].flatMap((s) =>
+          s?.kind === "pending" && s.wakeAtNs !== undefined ? [s.wakeAtNs] : [],
+        );
+        const now = this.world.nowNs();
+        await this.waitForEvent(Math.min(idlePollNs, ...wakes.map((w) => Math.max(1, w - now))));
         continue;
       }
       candidates.sort((a, b) => a.op.timeNs - b.op.timeNs || (a.isNemesis ? -1 : 1));

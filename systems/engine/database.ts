@@ -41,6 +41,7 @@ import type { Key, MicroOp } from "../../harness/history/op.ts";
 import type { Runtime } from "../../harness/runtime/types.ts";
 import { deadPrefix, visibleIndex, type Snapshot } from "./mvcc.ts";
 import {
+  grownTupleSize,
   keyId,
   PAGE_HEADER_BYTES,
   PagePool,
@@ -554,16 +555,9 @@ export class Database {
    */
   private pageForWrite(key: Key, versions: readonly Version[], value: unknown, txn: TxnState): Page {
     const kid = keyId(key);
-    const after = (chain: readonly Version[]): Version[] => {
-      const next = chain.map((v) => ({ ...v }));
-      const newest = next.at(-1);
-      if (newest !== undefined && newest.xmax === 0) newest.xmax = txn.xid;
-      next.push({ xmin: txn.xid, xmax: 0, value });
-      return next;
-    };
     const fits = (page: Page): boolean => {
       const tuple = page.tuples.get(kid);
-      const grown = tupleSize(key, after(tuple?.versions ?? versions));
+      const grown = grownTupleSize(key, tuple?.versions ?? versions, txn.xid, value);
       return PAGE_HEADER_BYTES + page.tupleBytes - (tuple?.encodedBytes ?? 0) + grown <= this.pageSizeBytes;
     };
     const pageId = this.pageOf.get(kid);

@@ -3,7 +3,9 @@ import { describe, expect, it } from "vitest";
 import {
   decodePage,
   encodePage,
+  encodeTuple,
   emptyPage,
+  grownTupleSize,
   keyId,
   PageCorruptionError,
   tupleSize,
@@ -59,4 +61,30 @@ describe("pages", () => {
   it("an all-zero page is a page never written", () => {
     expect(decodePage(0, new Uint8Array(4096), true)).toBeUndefined();
   });
+
+  it("tuple sizes, cached and grown, equal the encoded size", () =>
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string(), fc.integer()),
+        versions,
+        fc.integer({ min: 1, max: 10 ** 9 }),
+        fc.jsonValue({ maxDepth: 2 }),
+        (key, raw, xid, value) => {
+          const chain = JSON.parse(JSON.stringify(raw)) as Version[];
+          expect(tupleSize(key, chain)).toBe(4 + encodeTuple(key, chain).length);
+          const grownExpected = (() => {
+            const next = chain.map((v) => ({ ...v }));
+            if (next.at(-1)!.xmax === 0) next.at(-1)!.xmax = xid;
+            next.push({ xmin: xid, xmax: 0, value: JSON.parse(JSON.stringify(value ?? null)) as unknown });
+            return 4 + encodeTuple(key, next).length;
+          })();
+          expect(grownTupleSize(key, chain, xid, JSON.parse(JSON.stringify(value ?? null)))).toBe(
+            grownExpected,
+          );
+          chain[0]!.xmax = xid; // a cached size follows a changed xmax
+          expect(tupleSize(key, chain)).toBe(4 + encodeTuple(key, chain).length);
+        },
+      ),
+      { numRuns: 300 },
+    ));
 });

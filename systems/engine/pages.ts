@@ -61,12 +61,42 @@ export function keyId(key: Key): string {
   return typeof key === "number" ? `n${key}` : `s${key}`;
 }
 
-function encodeTuple(key: Key, versions: readonly Version[]): Uint8Array {
+export function encodeTuple(key: Key, versions: readonly Version[]): Uint8Array {
   return utf8Encoder.encode(JSON.stringify([key, versions.map((v) => [v.xmin, v.xmax, v.value])]));
 }
 
+/** Encoded size of one version, cached per version until its `xmax` changes. */
+const versionSizeCache = new WeakMap<Version, { readonly xmax: number; readonly bytes: number }>();
+
+export function versionSize(xmin: number, xmax: number, value: unknown): number {
+  return utf8Encoder.encode(JSON.stringify([xmin, xmax, value])).length;
+}
+
+function cachedVersionSize(v: Version): number {
+  const cached = versionSizeCache.get(v);
+  if (cached !== undefined && cached.xmax === v.xmax) return cached.bytes;
+  const bytes = versionSize(v.xmin, v.xmax, v.value);
+  versionSizeCache.set(v, { xmax: v.xmax, bytes });
+  return bytes;
+}
+
+/**
+ * Bytes a tuple takes in a page (length prefix included): exactly `4 + encodeTuple(...).length`,
+ * computed from cached version sizes, so a write to a long chain does not re-encode the chain.
+ */
 export function tupleSize(key: Key, versions: readonly Version[]): number {
-  return 4 + encodeTuple(key, versions).length;
+  let sum = 0;
+  for (const v of versions) sum += cachedVersionSize(v);
+  // `[` key `,[` v1 `,` v2 … `]]`
+  return 4 + utf8Encoder.encode(JSON.stringify(key)).length + 5 + Math.max(0, versions.length - 1) + sum;
+}
+
+/** `tupleSize` after `xid` replaces the newest version and adds one holding `value`. */
+export function grownTupleSize(key: Key, versions: readonly Version[], xid: number, value: unknown): number {
+  let size = tupleSize(key, versions) + versionSize(xid, 0, value) + (versions.length > 0 ? 1 : 0);
+  const newest = versions.at(-1);
+  if (newest !== undefined && newest.xmax === 0) size += String(xid).length - 1;
+  return size;
 }
 
 export function emptyPage(id: number): Page {

@@ -255,7 +255,9 @@ export class Wal {
    */
   recordsFrom(fromLsn: number, maxCount = Number.MAX_SAFE_INTEGER): WalRecord[] {
     if (fromLsn < this.retainedFromLsn) {
-      throw new WalError(`records below lsn ${this.retainedFromLsn} are no longer in memory (asked from ${fromLsn})`);
+      throw new WalError(
+        `records below lsn ${this.retainedFromLsn} are no longer in memory (asked from ${fromLsn})`,
+      );
     }
     let lo = 0;
     let hi = this.all.length;

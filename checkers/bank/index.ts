@@ -1,0 +1,161 @@
+/**
+ * The bank checker: money is neither made nor destroyed, and no account is overdrawn.
+ *
+ * A bank holds a fixed set of accounts whose balances sum to a fixed total; transfers move money
+ * between two accounts inside one transaction. Any snapshot of all balances a read transaction
+ * returns must therefore sum to the total (a read that sees one half of a transfer but not the
+ * other is read skew, and shows up here as a wrong total), and no balance, read or written, may
+ * be negative. This checker looks only at what was observed: every `ok` transaction of `r`
+ * micro-ops that reads every account (a read) and every `ok` transaction that writes balances
+ * (a transfer's completion). Balances may be plain numbers (Jepsen's histories) or stamped rows
+ * `{balance, writeId}` (faultline's bank workload); null means the account was never written.
+ *
+ * Results: `wrong-total` (reported as its first, worst and last cases, with the count),
+ * `negative-balance`, `missing-balance` (a read that saw an account unwritten or not at all) and
+ * `unexpected-key` (a read that saw a key that is not an account).
+ */
+import type { Key, Op } from "../../harness/history/op.ts";
+import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
+
+export interface BankCheckOptions {
+  /** The account keys. */
+  readonly accounts: readonly Key[];
+  /** What every read must sum to. */
+  readonly total: number;
+  /** Cases kept in full per anomaly class (others are counted). Default 16. */
+  readonly casesKeptPerClass?: number;
+}
+
+/** A stamped row's balance, a plain number, or undefined (null, or not a balance at all). */
+export function balanceOf(value: unknown): number | undefined {
+  if (typeof value === "number") return value;
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    const b = (value as { balance?: unknown }).balance;
+    if (typeof b === "number") return b;
+  }
+  return undefined;
+}
+
+interface WrongTotal extends AnomalyCase {
+  readonly index: number;
+  readonly timeNs: number;
+  readonly total: number;
+  readonly expected: number;
+  readonly balances: Readonly<Record<string, number | null>>;
+}
+
+export function checkBankHistory(history: readonly Op[], options: BankCheckOptions): CheckResult {
+  const keep = options.casesKeptPerClass ?? 16;
+  const accounts = new Set<Key>(options.accounts);
+  const counts: Record<string, number> = {};
+  const cases: Record<string, AnomalyCase[]> = {};
+  const add = (kind: string, c: () => AnomalyCase): void => {
+    counts[kind] = (counts[kind] ?? 0) + 1;
+    const list = (cases[kind] ??= []);
+    if (list.length < keep) list.push(c());
+  };
+  let first: WrongTotal | undefined;
+  let worst: WrongTotal | undefined;
+  let last: WrongTotal | undefined;
+  let readCount = 0;
+
+  for (const op of history) {
+    if (op.type !== "ok" || op.process === "nemesis" || !Array.isArray(op.value)) continue;
+    if (op.f !== "txn" && op.f !== "transfer") continue;
+    const mops = op.value as unknown[];
+    if (!mops.every((m) => Array.isArray(m) && m.length === 3)) continue;
+    const typed = mops as [string, Key, unknown][];
+
+    // Balances written (by a transfer or an initial write) must not be negative.
+    for (const [kind, key, value] of typed) {
+      const b = kind === "w" ? balanceOf(value) : undefined;
+      if (b !== undefined && b < 0) {
+        add("negative-balance", () => ({
+          explanation: `the ${op.f} at index ${op.index} wrote a balance of ${b} to account ${String(key)}`,
+          index: op.index,
+          timeNs: op.time,
+          key,
+          balance: b,
+        }));
+      }
+    }
+
+    // A read of every account: all micro-ops are reads.
+    if (op.f !== "txn" || typed.length === 0 || !typed.every(([kind]) => kind === "r")) continue;
+    readCount += 1;
+    const balances: Record<string, number | null> = {};
+    let sum = 0;
+    const missing: Key[] = [];
+    for (const [, key, value] of typed) {
+      if (!accounts.has(key)) {
+        add("unexpected-key", () => ({
+          explanation: `the read at index ${op.index} returned key ${String(key)}, which is not an account`,
+          index: op.index,
+          key,
+        }));
+        continue;
+      }
+      const b = balanceOf(value);
+      balances[String(key)] = b ?? null;
+      if (b === undefined) missing.push(key);
+      else {
+        sum += b;
+        if (b < 0) {
+          add("negative-balance", () => ({
+            explanation: `the read at index ${op.index} saw account ${String(key)} at ${b}`,
+            index: op.index,
+            timeNs: op.time,
+            key,
+            balance: b,
+          }));
+        }
+      }
+    }
+    for (const key of accounts) if (!(String(key) in balances)) missing.push(key);
+    if (missing.length > 0) {
+      add("missing-balance", () => ({
+        explanation: `the read at index ${op.index} saw no balance for account(s) ${missing.map(String).join(", ")}`,
+        index: op.index,
+        timeNs: op.time,
+        accounts: missing,
+      }));
+      continue;
+    }
+    if (sum !== options.total) {
+      const c: WrongTotal = {
+        explanation: `the read at index ${op.index} (t=${(op.time / 1e9).toFixed(3)} s) summed to ${sum}, not ${options.total}: ${JSON.stringify(balances)}`,
+        index: op.index,
+        timeNs: op.time,
+        total: sum,
+        expected: options.total,
+        balances,
+      };
+      counts["wrong-total"] = (counts["wrong-total"] ?? 0) + 1;
+      first ??= c;
+      if (worst === undefined || Math.abs(sum - options.total) > Math.abs(worst.total - options.total)) worst = c;
+      last = c;
+    }
+  }
+
+  if (first !== undefined) {
+    const picked = [first, worst!, last!].filter((c, i, all) => all.indexOf(c) === i);
+    cases["wrong-total"] = picked;
+  }
+  const anomalyCounts = Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
+  const anomalies = Object.fromEntries(Object.keys(anomalyCounts).map((k) => [k, cases[k] ?? []]));
+  const kinds = Object.keys(anomalyCounts);
+  if (kinds.length > 0) {
+    return {
+      valid: false,
+      reason: kinds.map((k) => `${anomalyCounts[k]} ${k}`).join(", ") + ` in ${readCount} reads`,
+      readCount,
+      anomalies,
+      anomalyCounts,
+      ...(first !== undefined ? { wrongTotal: { count: counts["wrong-total"], first, worst, last } } : {}),
+    };
+  }
+  if (readCount === 0) {
+    return { valid: "unknown", reason: "no read of the accounts completed, so no total was observed", readCount };
+  }
+  return { valid: true, reason: `all ${readCount} reads summed to ${options.total}`, readCount };
+}

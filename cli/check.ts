@@ -268,7 +268,8 @@ async function checkFile(file: string, options: CheckOptions): Promise<FileOutco
   try {
     result = await plan.run(ops);
   } catch (error) {
-    if (error instanceof HistoryShapeError)
+    // A history the checker cannot read as its workload, or an option it refuses: bad input.
+    if (error instanceof HistoryShapeError || (error instanceof Error && error.name === "ElleOptionError"))
       return errorOutcome(file, `${file}: ${error.message}`, ExitCode.badInput);
     throw error;
   }

@@ -3,7 +3,8 @@
  * the history into the store, check it, and write the results and reports. `faultline run` and
  * the expectation-matrix tests both come through here.
  */
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { elleReportFiles } from "../checkers/elle/index.ts";
 import { join } from "node:path";
 import { any } from "../harness/generator/index.ts";
 import type { Op } from "../harness/history/op.ts";
@@ -124,6 +125,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   }
   const results = composeResults(checkerResults);
   writeJsonFile(join(runDir.dir, "results.json"), results);
+  writeAnomalyFiles(runDir.dir, checkerResults);
   writeFileSync(join(runDir.dir, "report.txt"), plainSummary(config, results, runDir.dir, command));
   return {
     results,
@@ -145,4 +147,18 @@ export function plainSummary(config: RunConfig, results: Results, storeDir: stri
 
 function verdictWord(v: Results["valid"]): string {
   return v === true ? "valid" : v === false ? "INVALID" : "unknown";
+}
+
+/**
+ * One text file per anomaly class found, with every case kept in full: `elle/<anomaly>.txt` for
+ * the Elle checkers (Elle's own layout), `<checker>/<anomaly>.txt` for the others.
+ */
+function writeAnomalyFiles(storeDir: string, checkerResults: Record<string, CheckResult>): void {
+  for (const [name, result] of Object.entries(checkerResults)) {
+    const files = elleReportFiles(result);
+    if (Object.keys(files).length === 0) continue;
+    const folder = join(storeDir, Array.isArray(result.not) ? "elle" : name.replace(/[^A-Za-z0-9._-]/g, "_"));
+    mkdirSync(folder, { recursive: true });
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(folder, file), text);
+  }
 }

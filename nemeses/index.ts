@@ -1,14 +1,39 @@
 /**
  * The nemesis packages `faultline run --nemesis a,b,…` can build, by name. A package is a nemesis
- * (what to do) and a generator (when to do it), built from the resolved run configuration.
+ * (what to do) and a generator (when to do it), built from the resolved run configuration (the
+ * seed and `--nemesis-interval`). `all` is every package at once, composed as the CLI composes a
+ * list (its nemeses by `f`, its generators with `any`), so `--nemesis all` cannot be combined with
+ * a package it already holds.
  */
-import type { Generator } from "../harness/generator/types.ts";
-import type { Nemesis } from "../harness/nemesis.ts";
+import { any } from "../harness/generator/index.ts";
+import { composeNemeses } from "../harness/nemesis.ts";
 import type { BuildConfig } from "../cli/buildConfig.ts";
+import { clockPackage } from "./clock.ts";
+import { crashPackage } from "./crash.ts";
+import type { NemesisPackage, PackageConfig } from "./package.ts";
+import { packetPackage } from "./packet.ts";
+import { partitionPackage } from "./partition.ts";
+import { pausePackage } from "./pause.ts";
 
-export interface NemesisPackage {
-  readonly nemesis: Nemesis;
-  readonly generator: Generator;
+export type { NemesisPackage, PackageConfig } from "./package.ts";
+
+const packages = {
+  partition: (c: PackageConfig) => partitionPackage(c),
+  crash: (c: PackageConfig) => crashPackage(c),
+  pause: (c: PackageConfig) => pausePackage(c),
+  clock: (c: PackageConfig) => clockPackage(c),
+  packet: (c: PackageConfig) => packetPackage(c),
+};
+
+export function allPackage(config: PackageConfig): NemesisPackage {
+  const parts = Object.values(packages).map((build) => build(config));
+  return {
+    nemesis: { ...composeNemeses(parts.map((p) => p.nemesis)), name: "all" },
+    generator: any(...parts.map((p) => p.generator)),
+  };
 }
 
-export const nemesisRegistry: Readonly<Record<string, (config: BuildConfig) => NemesisPackage>> = {};
+export const nemesisRegistry: Readonly<Record<string, (config: BuildConfig) => NemesisPackage>> = {
+  ...packages,
+  all: allPackage,
+};

@@ -12,7 +12,8 @@
  *
  * Results: `wrong-total` (reported as its first, worst and last cases, with the count),
  * `negative-balance`, `missing-balance` (a read that saw an account unwritten or not at all) and
- * `unexpected-key` (a read that saw a key that is not an account).
+ * `unexpected-key` (a read that saw a key that is not an account). A read that saw every account
+ * unwritten comes from before the bank was opened and is only counted.
  */
 import type { Key, Op } from "../../harness/history/op.ts";
 import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
@@ -58,6 +59,7 @@ export function checkBankHistory(history: readonly Op[], options: BankCheckOptio
   let worst: WrongTotal | undefined;
   let last: WrongTotal | undefined;
   let readCount = 0;
+  let uninitializedReadCount = 0;
 
   for (const op of history) {
     if (op.type !== "ok" || op.process === "nemesis" || !Array.isArray(op.value)) continue;
@@ -112,6 +114,12 @@ export function checkBankHistory(history: readonly Op[], options: BankCheckOptio
       }
     }
     for (const key of accounts) if (!(String(key) in balances)) missing.push(key);
+    if (missing.length === accounts.size && typed.every(([, , value]) => value === null)) {
+      // Every account unwritten: a read from before the bank was opened, not an anomaly.
+      readCount -= 1;
+      uninitializedReadCount += 1;
+      continue;
+    }
     if (missing.length > 0) {
       add("missing-balance", () => ({
         explanation: `the read at index ${op.index} saw no balance for account(s) ${missing.map(String).join(", ")}`,
@@ -149,13 +157,24 @@ export function checkBankHistory(history: readonly Op[], options: BankCheckOptio
       valid: false,
       reason: kinds.map((k) => `${anomalyCounts[k]} ${k}`).join(", ") + ` in ${readCount} reads`,
       readCount,
+      uninitializedReadCount,
       anomalies,
       anomalyCounts,
       ...(first !== undefined ? { wrongTotal: { count: counts["wrong-total"], first, worst, last } } : {}),
     };
   }
   if (readCount === 0) {
-    return { valid: "unknown", reason: "no read of the accounts completed, so no total was observed", readCount };
+    return {
+      valid: "unknown",
+      reason: "no read of the opened accounts completed, so no total was observed",
+      readCount,
+      uninitializedReadCount,
+    };
   }
-  return { valid: true, reason: `all ${readCount} reads summed to ${options.total}`, readCount };
+  return {
+    valid: true,
+    reason: `all ${readCount} reads summed to ${options.total}`,
+    readCount,
+    uninitializedReadCount,
+  };
 }

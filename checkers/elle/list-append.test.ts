@@ -510,4 +510,45 @@ describe("list-append: the rest of the contract", () => {
     expect(r.valid).toBe("unknown");
     expect(r.reason).toMatch(/time budget of -1 ms exhausted/);
   });
+
+  it("answers unknown, naming the component, when one component's time bound runs out", () => {
+    const h = concurrentHistory([
+      [
+        0,
+        [
+          ["r", "x", []],
+          ["append", "y", 1],
+        ],
+      ],
+      [
+        1,
+        [
+          ["r", "y", []],
+          ["append", "x", 2],
+        ],
+      ],
+      [
+        2,
+        [
+          ["r", "x", [2]],
+          ["r", "y", [1]],
+        ],
+      ],
+    ]);
+    const r = checkElleHistory(h, {
+      workload: "append",
+      model: "snapshot-isolation",
+      componentTimeLimitMs: 0,
+    });
+    expect(r.valid).toBe("unknown");
+    expect(r.reason).toMatch(/the search for G0 in a strongly connected component of 2 transactions stopped/);
+    // A found anomaly the model forbids still decides, whatever else was left unsearched.
+    const bad = serialHistory([
+      [0, [["append", "x", 1]], "fail"],
+      [1, [["r", "x", [1]]]],
+    ]);
+    expect(
+      checkElleHistory(bad, { workload: "append", model: "serializable", componentTimeLimitMs: 0 }).valid,
+    ).toBe(false);
+  });
 });

@@ -280,16 +280,21 @@ export class Database {
 
   /** Appends `element` to the list at `key` (a missing key is an empty list). */
   async append(handle: Transaction, key: Key, element: unknown): Promise<void> {
-    await this.modify(this.state(handle), key, (current) => {
-      if (current === null) return [element];
-      if (!Array.isArray(current)) {
-        throw new TxnAbortedError(
-          "type-mismatch",
-          `append to ${JSON.stringify(key)}, which holds a non-list`,
-        );
-      }
-      return [...(current as unknown[]), element];
-    });
+    await this.modify(
+      this.state(handle),
+      key,
+      (current) => {
+        if (current === null) return [element];
+        if (!Array.isArray(current)) {
+          throw new TxnAbortedError(
+            "type-mismatch",
+            `append to ${JSON.stringify(key)}, which holds a non-list`,
+          );
+        }
+        return [...(current as unknown[]), element];
+      },
+      { element },
+    );
   }
 
   /** Commits; resolves once the commit is durable. Throws `TxnAbortedError` if it cannot commit. */
@@ -485,7 +490,16 @@ export class Database {
   }
 
   /** A write statement: waits for the key's lock, checks conflicts, logs and applies a new version. */
-  private async modify(txn: TxnState, key: Key, compute: (current: unknown) => unknown): Promise<void> {
+  /**
+   * `appended`: the element, when `compute` appends it to the base list; the log then carries
+   * only the element (redo appends it to the newest version on the page) instead of the list.
+   */
+  private async modify(
+    txn: TxnState,
+    key: Key,
+    compute: (current: unknown) => unknown,
+    appended?: { readonly element: unknown },
+  ): Promise<void> {
     if (this.role !== "primary") throw new TxnAbortedError("read-only", "this node is a replica");
     const kid = keyId(key);
     for (let waits = 0; ; waits++) {
@@ -532,14 +546,13 @@ export class Database {
       txn.firstLsn = begin.lsn;
       txn.lastLsn = begin.lsn;
     }
-    const record = this.wal.append({
-      kind: "update",
-      xid: txn.xid,
-      txnPrevLsn: txn.lastLsn,
-      pageId: page.id,
-      key,
-      value,
-    });
+    const common = { kind: "update", xid: txn.xid, txnPrevLsn: txn.lastLsn, pageId: page.id, key } as const;
+    // Logging the element alone is exact only when the base is the newest version's value.
+    const newestValue = page.tuples.get(kid)?.versions.at(-1)?.value ?? null;
+    const record =
+      appended !== undefined && base === newestValue
+        ? this.wal.append({ ...common, value: appended.element, append: true })
+        : this.wal.append({ ...common, value });
     txn.lastLsn = record.lsn;
     this.applyUpdate(page, key, txn.xid, value, record.lsn);
     if (!this.locks.has(kid)) {
@@ -812,8 +825,14 @@ export class Database {
     this.rememberKey(record.key, record.pageId);
     const page = this.pool.page(record.pageId);
     if (page.pageLsn >= record.lsn) return false;
-    if (record.kind === "update") this.applyUpdate(page, record.key, record.xid, record.value, record.lsn);
-    else if (record.kind === "clr") this.applyCompensation(page, record.key, record.xid, record.lsn);
+    if (record.kind === "update") {
+      let value = record.value;
+      if (record.append === true) {
+        const base = page.tuples.get(keyId(record.key))?.versions.at(-1)?.value ?? null;
+        value = [...((base as unknown[] | null) ?? []), record.value];
+      }
+      this.applyUpdate(page, record.key, record.xid, value, record.lsn);
+    } else if (record.kind === "clr") this.applyCompensation(page, record.key, record.xid, record.lsn);
     else this.applyVacuum(page, record.key, record.removeCount, record.lsn);
     return true;
   }

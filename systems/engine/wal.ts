@@ -26,7 +26,9 @@ export type TxnRecordBody =
       readonly txnPrevLsn: number;
       readonly pageId: number;
       readonly key: Key;
+      /** The new value; with `append`, the element appended to the newest version's list. */
       readonly value: unknown;
+      readonly append?: true;
     }
   /** Compensation: undoes an update (pops `xid`'s newest version of `key`); redo-only, never undone. */
   | {

@@ -173,7 +173,8 @@ export function topologyOf(config: EngineClusterConfig): Topology {
       control: "cp",
     };
   }
-  if (nodes < 2) throw new ClusterConfigError(`${mode} mode needs at least 2 nodes (writer + standby), got ${nodes}`);
+  if (nodes < 2)
+    throw new ClusterConfigError(`${mode} mode needs at least 2 nodes (writer + standby), got ${nodes}`);
   const data: NodeSpec[] = Array.from({ length: nodes }, (_, i) => ({
     name: `n${i + 1}`,
     kind: "data",

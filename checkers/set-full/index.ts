@@ -1,0 +1,309 @@
+/**
+ * The set-full checker (after Jepsen's `set-full`): what became of every element added to a
+ * grow-only set, judged from the reads that followed.
+ *
+ * An element is *known* from the moment its add was acknowledged (`ok`) or, if sooner, the moment
+ * the first read that returned it completed. A read that began after that moment must return it
+ * (sets only grow, and a linearizable set shows every known element), so each known element is:
+ *
+ * - **stable**: present in every read that began after it was known;
+ * - **lost**: absent from some such read and from every read that began after that one, i.e.
+ *   absent for good from some point on (the acknowledged write vanished);
+ * - **stale**: absent from some such read but present again later (a stale read; an error when
+ *   the set claims linearizability, the default, and merely reported otherwise);
+ * - **never-read**: no read began after it was known, so its fate is undecided.
+ *
+ * Besides: **recovered** elements are those whose add ended `info` (or never completed) yet
+ * appear in a read (the add did happen); **duplicated** elements appear more than once in one
+ * read; **unexpected** elements appear in a read although no add of them was attempted, or their
+ * add failed (a `fail` is a promise that it did not happen). Each case says when the element was
+ * acknowledged and when it was last seen, in ns of test time.
+ *
+ * Verdict: false on lost, duplicated or unexpected elements (and stale ones when linearizable);
+ * "unknown" when some acknowledged element was never read afterwards, or there were adds but no
+ * read at all; true otherwise. Cost: linear in the total size of the reads, plus sorting them.
+ */
+import type { Op } from "../../harness/history/op.ts";
+import { HistoryShapeError, pairOps } from "../../harness/history/op.ts";
+import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
+
+export interface SetFullCheckOptions {
+  /** The `f` of an add (default "add") and of a read of the whole set (default "read-set"). */
+  readonly addF?: string;
+  readonly readF?: string;
+  /** Stale reads are errors (default true). */
+  readonly linearizable?: boolean;
+  /** Cases kept in full per class (others are counted). Default 16. */
+  readonly casesKeptPerClass?: number;
+}
+
+/** What the checker learned about one element. */
+export interface ElementFate {
+  readonly element: unknown;
+  /** The add's outcome; "none" when the element was read but never added. */
+  readonly addOutcome: "ok" | "fail" | "info" | "pending" | "none";
+  readonly acknowledgedNs: number | null;
+  readonly knownNs: number | null;
+  readonly lastSeenNs: number | null;
+}
+
+interface Read {
+  readonly index: number;
+  readonly invokeNs: number;
+  readonly completeNs: number;
+  readonly elements: readonly unknown[];
+}
+
+interface Element {
+  element: unknown;
+  addOutcome: ElementFate["addOutcome"];
+  acknowledgedNs: number | null;
+  firstSeenNs: number | null;
+  lastSeenNs: number | null;
+  /** Invocation time of the latest read that returned it. */
+  lastPresentInvokeNs: number;
+  /** Reads returning it that began after it was known. */
+  presentAfterKnown: number;
+}
+
+/** Elements are compared by value: numbers and strings directly, anything else by its JSON. */
+const identity = (v: unknown): unknown => (typeof v === "object" && v !== null ? JSON.stringify(v) : v);
+
+const fmtS = (ns: number | null): string => (ns === null ? "never" : `${(ns / 1e9).toFixed(3)} s`);
+
+export function checkSetFullHistory(history: readonly Op[], options: SetFullCheckOptions = {}): CheckResult {
+  const addF = options.addF ?? "add";
+  const readF = options.readF ?? "read-set";
+  const linearizable = options.linearizable ?? true;
+  const keep = options.casesKeptPerClass ?? 16;
+
+  const elements = new Map<unknown, Element>();
+  const elementOf = (value: unknown): Element => {
+    const id = identity(value);
+    let e = elements.get(id);
+    if (e === undefined) {
+      e = {
+        element: value,
+        addOutcome: "none",
+        acknowledgedNs: null,
+        firstSeenNs: null,
+        lastSeenNs: null,
+        lastPresentInvokeNs: -Infinity,
+        presentAfterKnown: 0,
+      };
+      elements.set(id, e);
+    }
+    return e;
+  };
+  const reads: Read[] = [];
+  let attemptCount = 0;
+  for (const { invoke, complete } of pairOps(history)) {
+    if (invoke.process === "nemesis") continue;
+    if (invoke.f === addF) {
+      attemptCount += 1;
+      const e = elementOf(invoke.value);
+      e.addOutcome = complete === undefined ? "pending" : (complete.type as "ok" | "fail" | "info");
+      if (complete?.type === "ok") e.acknowledgedNs = complete.time;
+    } else if (invoke.f === readF && complete?.type === "ok") {
+      if (!Array.isArray(complete.value)) {
+        throw new HistoryShapeError(
+          `index ${complete.index}: a ${readF} must complete with the list of elements, got ${JSON.stringify(complete.value)}`,
+        );
+      }
+      reads.push({
+        index: complete.index,
+        invokeNs: invoke.time,
+        completeNs: complete.time,
+        elements: complete.value,
+      });
+    }
+  }
+  reads.sort((a, b) => a.invokeNs - b.invokeNs || a.completeNs - b.completeNs);
+
+  const counts: Record<string, number> = {};
+  const cases: Record<string, AnomalyCase[]> = {};
+  const report = (kind: string, c: () => AnomalyCase): void => {
+    counts[kind] = (counts[kind] ?? 0) + 1;
+    const list = (cases[kind] ??= []);
+    if (list.length < keep) list.push(c());
+  };
+  const fate = (e: Element): ElementFate => ({
+    element: e.element,
+    addOutcome: e.addOutcome,
+    acknowledgedNs: e.acknowledgedNs,
+    knownNs: knownOf(e),
+    lastSeenNs: e.lastSeenNs,
+  });
+
+  // Pass 1: first and last sightings, duplicates within a read, elements nobody added.
+  for (const read of reads) {
+    const seen = new Map<unknown, number>();
+    for (const value of read.elements) {
+      const id = identity(value);
+      seen.set(id, (seen.get(id) ?? 0) + 1);
+      const e = elementOf(value);
+      if (e.firstSeenNs === null || read.completeNs < e.firstSeenNs) e.firstSeenNs = read.completeNs;
+      if (e.lastSeenNs === null || read.completeNs > e.lastSeenNs) e.lastSeenNs = read.completeNs;
+      e.lastPresentInvokeNs = Math.max(e.lastPresentInvokeNs, read.invokeNs);
+    }
+    for (const [id, n] of seen) {
+      if (n < 2) continue;
+      const e = elements.get(id)!;
+      report("duplicated", () => ({
+        ...fate(e),
+        explanation: `the read at index ${read.index} returned element ${JSON.stringify(e.element)} ${n} times`,
+        readIndex: read.index,
+        copies: n,
+      }));
+    }
+  }
+
+  // Pass 2: how many reads that began after each element was known returned it.
+  for (const read of reads) {
+    const counted = new Set<unknown>();
+    for (const value of read.elements) {
+      const id = identity(value);
+      if (counted.has(id)) continue;
+      counted.add(id);
+      const e = elements.get(id)!;
+      const known = knownOf(e);
+      if (known !== null && read.invokeNs > known) e.presentAfterKnown += 1;
+    }
+  }
+  const invokes = reads.map((r) => r.invokeNs);
+  /** Reads that began strictly after `ns`. */
+  const readsAfter = (ns: number): number => reads.length - upperBound(invokes, ns);
+
+  let stableCount = 0;
+  let acknowledgedCount = 0;
+  let unknownOutcomeCount = 0;
+  const neverRead: ElementFate[] = [];
+  let neverReadCount = 0;
+  let neverReadAcknowledged = 0;
+  const recovered: ElementFate[] = [];
+  let recoveredCount = 0;
+  const staleInfo: AnomalyCase[] = [];
+  let staleCount = 0;
+  for (const e of elements.values()) {
+    if (e.addOutcome === "ok") acknowledgedCount += 1;
+    const seen = e.firstSeenNs !== null;
+    if (seen && (e.addOutcome === "none" || e.addOutcome === "fail")) {
+      report("unexpected", () => ({
+        ...fate(e),
+        explanation:
+          e.addOutcome === "none"
+            ? `element ${JSON.stringify(e.element)} was read (last at ${fmtS(e.lastSeenNs)}) but never added`
+            : `element ${JSON.stringify(e.element)} was read (last at ${fmtS(e.lastSeenNs)}) although its add failed`,
+      }));
+      continue;
+    }
+    if (seen && (e.addOutcome === "info" || e.addOutcome === "pending")) {
+      recoveredCount += 1;
+      if (recovered.length < keep) recovered.push(fate(e));
+    }
+    const known = knownOf(e);
+    if (e.addOutcome === "fail") continue;
+    if (known === null) {
+      unknownOutcomeCount += 1;
+      continue;
+    }
+    const after = readsAfter(known);
+    if (after === 0) {
+      neverReadCount += 1;
+      if (e.addOutcome === "ok") neverReadAcknowledged += 1;
+      if (neverRead.length < keep) neverRead.push(fate(e));
+      continue;
+    }
+    const absent = after - e.presentAfterKnown;
+    if (absent === 0) {
+      stableCount += 1;
+      continue;
+    }
+    // Every read that began after both the element was known and its last sighting lacked it.
+    const absentForGood = readsAfter(Math.max(known, e.lastPresentInvokeNs));
+    if (absentForGood > 0) {
+      const lostFromNs = reads[reads.length - absentForGood]!.invokeNs;
+      report("lost", () => ({
+        ...fate(e),
+        explanation:
+          `element ${JSON.stringify(e.element)} was known at ${fmtS(known)} (acknowledged: ${fmtS(e.acknowledgedNs)}), ` +
+          `last seen ${fmtS(e.lastSeenNs)}, and absent from all ${absentForGood} reads begun from ${fmtS(lostFromNs)} on`,
+        lostFromNs,
+        absentReads: absentForGood,
+      }));
+      continue;
+    }
+    staleCount += 1;
+    const c: AnomalyCase = {
+      ...fate(e),
+      explanation:
+        `element ${JSON.stringify(e.element)} was known at ${fmtS(known)} (acknowledged: ${fmtS(e.acknowledgedNs)}), ` +
+        `yet ${absent} read(s) begun later lacked it; it was seen again, last at ${fmtS(e.lastSeenNs)}`,
+      absentReads: absent,
+    };
+    if (linearizable) report("stale", () => c);
+    else if (staleInfo.length < keep) staleInfo.push(c);
+  }
+
+  const anomalyCounts = Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
+  const anomalies = Object.fromEntries(Object.keys(anomalyCounts).map((k) => [k, cases[k] ?? []]));
+  const details = {
+    attemptCount,
+    acknowledgedCount,
+    readCount: reads.length,
+    stableCount,
+    lostCount: counts.lost ?? 0,
+    staleCount: linearizable ? (counts.stale ?? 0) : staleCount,
+    neverReadCount,
+    recoveredCount,
+    duplicatedCount: counts.duplicated ?? 0,
+    unexpectedCount: counts.unexpected ?? 0,
+    unknownOutcomeCount,
+    neverRead,
+    recovered,
+    ...(linearizable ? {} : { stale: staleInfo }),
+  };
+  const kinds = Object.keys(anomalyCounts);
+  if (kinds.length > 0) {
+    return {
+      valid: false,
+      reason: kinds.map((k) => `${anomalyCounts[k]} ${k}`).join(", ") + ` of ${elements.size} elements`,
+      anomalies,
+      anomalyCounts,
+      ...details,
+    };
+  }
+  if (attemptCount > 0 && reads.length === 0) {
+    return { valid: "unknown", reason: `${attemptCount} adds but no read of the set completed`, ...details };
+  }
+  if (neverReadAcknowledged > 0) {
+    return {
+      valid: "unknown",
+      reason: `${neverReadAcknowledged} acknowledged element(s) were never read after being acknowledged, so whether they were lost is undecided`,
+      ...details,
+    };
+  }
+  return {
+    valid: true,
+    reason: `${stableCount} elements stable over ${reads.length} reads; ${recoveredCount} recovered, none lost`,
+    ...details,
+  };
+}
+
+function knownOf(e: Element): number | null {
+  if (e.acknowledgedNs === null) return e.firstSeenNs;
+  if (e.firstSeenNs === null) return e.acknowledgedNs;
+  return Math.min(e.acknowledgedNs, e.firstSeenNs);
+}
+
+/** The number of entries of an ascending array that are <= x. */
+function upperBound(sorted: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

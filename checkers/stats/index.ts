@@ -1,0 +1,54 @@
+/**
+ * The stats checker (Jepsen's `checker/stats` and `perf` figures, as data): per operation `f`,
+ * how many ended ok, fail and info, with latency quantiles (p50, p95, p99, max) of the ok ones;
+ * throughput; and availability overall, during fault windows and outside them.
+ *
+ * The figures come from `reports/historyStats.ts`, the same code the reports fall back on when a
+ * run has no stats checker, so the two can never disagree. (That module is a pure function of a
+ * history, like a checker; it is imported from `reports/` so it is written once.)
+ *
+ * Verdict, as Jepsen's: false when some `f` was attempted but never once succeeded (a workload
+ * whose transfers all failed, say, tested nothing), true otherwise; "unknown" for a history with
+ * no client operations at all.
+ */
+import type { Checker } from "../../harness/checker.ts";
+import type { Op } from "../../harness/history/op.ts";
+import type { CheckResult } from "../../harness/results.ts";
+import { faultWindows } from "../../reports/faultWindows.ts";
+import { summarizeHistory } from "../../reports/historyStats.ts";
+
+export function checkStatsHistory(history: readonly Op[]): CheckResult {
+  const stats = summarizeHistory(history, faultWindows(history));
+  const fs = Object.keys(stats.byF);
+  const neverOk = fs.filter((f) => stats.byF[f]!.ok === 0);
+  const figures = {
+    byF: stats.byF,
+    throughputPerS: stats.throughputPerS,
+    availability: stats.availability,
+  };
+  if (fs.length === 0) return { valid: "unknown", reason: "no client operations in the history", ...figures };
+  if (neverOk.length > 0) {
+    return {
+      valid: false,
+      reason: `no ${neverOk.map((f) => `"${f}"`).join(", ")} operation ever succeeded`,
+      anomalies: {
+        "never-ok": neverOk.map((f) => {
+          const s = stats.byF[f]!;
+          return { explanation: `${f}: 0 ok, ${s.fail} fail, ${s.info} info`, f, ...s };
+        }),
+      },
+      anomalyCounts: { "never-ok": neverOk.length },
+      ...figures,
+    };
+  }
+  const overall = stats.availability.overall;
+  return {
+    valid: true,
+    reason:
+      `${fs.length} kinds of operation, ${stats.throughputPerS.toFixed(1)} ok/s` +
+      (overall === null ? "" : `, availability ${(overall * 100).toFixed(1)}%`),
+    ...figures,
+  };
+}
+
+export const statsChecker: Checker = { name: "stats", check: (history) => checkStatsHistory(history) };

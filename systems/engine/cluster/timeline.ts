@@ -1,0 +1,94 @@
+/**
+ * Epochs and the timeline: what fences a deposed writer and what tells a node which part of its
+ * log to throw away. Every promotion starts a new epoch at a log position (its `startLsn`); the
+ * history of promotions is the timeline (PostgreSQL's timeline history, Raft's terms). A node's
+ * log written under epoch `e` agrees with the current log only below the start of every later
+ * epoch, so on rejoining it cuts its log at the smallest such start. Each node persists the
+ * highest epoch it has seen (so a restart cannot un-fence it) and the epoch of its log.
+ */
+import type { Disk } from "../../../harness/runtime/types.ts";
+
+export interface EpochStart {
+  readonly epoch: number;
+  readonly writer: string;
+  /** The log position (byte offset) where this epoch's writer began writing. */
+  readonly startLsn: number;
+}
+
+export type History = readonly EpochStart[];
+
+export interface NodeMeta {
+  /** Highest epoch this node has seen; it rejects messages of older epochs. */
+  readonly epoch: number;
+  /** The epoch of the writer whose log this node's log follows. */
+  readonly logEpoch: number;
+}
+
+/** Where a log written under `logEpoch` must be cut to agree with `history`; undefined: nowhere. */
+export function cutPoint(history: History, logEpoch: number): number | undefined {
+  let cut: number | undefined;
+  for (const entry of history) {
+    if (entry.epoch > logEpoch && (cut === undefined || entry.startLsn < cut)) cut = entry.startLsn;
+  }
+  return cut;
+}
+
+/** True when a record at `lsn` written under `epoch` was superseded by a later epoch of `history`. */
+export function superseded(history: History, epoch: number, lsn: number): boolean {
+  return history.some((e) => e.epoch > epoch && lsn >= e.startLsn);
+}
+
+/** The longer (newer) of two histories; histories only grow. */
+export function newerHistory(a: History, b: History): History {
+  const lastA = a.at(-1)?.epoch ?? 0;
+  const lastB = b.at(-1)?.epoch ?? 0;
+  return lastB > lastA ? b : a;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Writes a small JSON file atomically and durably (write, fsync, rename). */
+export async function writeJsonFile(disk: Disk, file: string, value: unknown): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const files = await disk.list();
+  if (files.includes(tmp)) await disk.remove(tmp);
+  await disk.write(tmp, 0, encoder.encode(JSON.stringify(value)));
+  await disk.fsync(tmp);
+  await disk.rename(tmp, file);
+}
+
+/** Reads a JSON file written by `writeJsonFile`; undefined when absent or unreadable. */
+export async function readJsonFile(disk: Disk, file: string): Promise<unknown> {
+  const bytes = await disk.read(file);
+  if (bytes === undefined) return undefined;
+  try {
+    return JSON.parse(decoder.decode(bytes)) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Serialises async work (one at a time, in order), with a bound on the queue. */
+export class SerialQueue {
+  private tail: Promise<void> = Promise.resolve();
+  private queued = 0;
+
+  constructor(private readonly maxQueued: number) {}
+
+  /** Runs `work` after everything queued before it; undefined (not run) when the queue is full. */
+  run<T>(work: () => Promise<T>): Promise<T | undefined> {
+    if (this.queued >= this.maxQueued) return Promise.resolve(undefined);
+    this.queued++;
+    const result = this.tail.then(work);
+    this.tail = result.then(
+      () => {
+        this.queued--;
+      },
+      () => {
+        this.queued--;
+      },
+    );
+    return result;
+  }
+}

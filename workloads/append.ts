@@ -1,0 +1,64 @@
+/**
+ * The append workload: Elle's list-append transactions. Each transaction is 1 … `maxTxnLength`
+ * micro-ops, each a read `["r", k, null]` or an append `["append", k, v]`, over a rolling set of
+ * keys, checked by Elle's list-append inference under a consistency model (by default what the
+ * isolation level promises: read-committed, snapshot-isolation or serializable).
+ *
+ * Values are unique per key (in fact over the whole run): transaction number n appends
+ * n·maxTxnLength + i at its i-th micro-op, so a read's list names exactly which appends it saw.
+ * Keys roll over with the transaction count, not time: transactions n with the same
+ * ⌊n / txnsPerKeyEpoch⌋ draw from the same `activeKeyCount` keys, so each key gets a bounded
+ * number of appends (about txnsPerKeyEpoch × maxTxnLength / 4 / activeKeyCount) and reads stay
+ * short, as Jepsen's `max-writes-per-key` keeps them.
+ */
+import { checkElleHistory } from "../checkers/elle/index.ts";
+import { statsChecker } from "../checkers/stats/index.ts";
+import type { Checker } from "../harness/checker.ts";
+import { stagger, timeLimit } from "../harness/generator/index.ts";
+import type { Workload } from "../harness/workload.ts";
+import { resolveElleModel, type IsolationLevel } from "./elleModel.ts";
+import { uniqueSource } from "./unique.ts";
+
+export interface AppendWorkloadOptions {
+  readonly timeLimitNs: number;
+  /** Client operations per second of test time, over all workers. */
+  readonly ratePerS: number;
+  readonly isolation: IsolationLevel;
+  /** Elle model to check; default: what the isolation level promises. */
+  readonly model?: string;
+  readonly activeKeyCount?: number;
+  readonly txnsPerKeyEpoch?: number;
+  readonly maxTxnLength?: number;
+}
+
+export function appendWorkload(options: AppendWorkloadOptions): Workload {
+  const activeKeyCount = options.activeKeyCount ?? 5;
+  const txnsPerKeyEpoch = options.txnsPerKeyEpoch ?? 100;
+  const maxTxnLength = options.maxTxnLength ?? 4;
+  const model = resolveElleModel(options.isolation, options.model);
+  const main = timeLimit(
+    options.timeLimitNs,
+    stagger(
+      1e9 / options.ratePerS,
+      uniqueSource((context, n) => {
+        const epoch = Math.floor(n / txnsPerKeyEpoch);
+        const length = 1 + context.random.int(maxTxnLength);
+        const mops = Array.from({ length }, (_, i) => {
+          const key = epoch * activeKeyCount + context.random.int(activeKeyCount);
+          return context.random.bool() ? ["r", key, null] : ["append", key, n * maxTxnLength + i];
+        });
+        return { f: "txn", value: mops };
+      }),
+    ),
+  );
+  const elle: Checker = {
+    name: "elle",
+    check: (history, context) =>
+      checkElleHistory(history, {
+        workload: "append",
+        model,
+        ...(context.budget !== undefined ? { budget: context.budget } : {}),
+      }),
+  };
+  return { name: "append", generator: main, checkers: [elle, statsChecker] };
+}

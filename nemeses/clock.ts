@@ -118,9 +118,18 @@ export function clockNemesis(): Nemesis {
     }
     const chosen = chooseNodes(target, context.control, context.random);
     if (chosen.nodes.length === 0) {
-      return { type: "fail", value: invocation.value, error: `no-target: ${target} of these nodes is nobody` };
+      return {
+        type: "fail",
+        value: invocation.value,
+        error: `no-target: ${target} of these nodes is nobody`,
+      };
     }
-    const base = { kind, target, nodes: chosen.nodes, ...(chosen.writer !== undefined ? { writer: chosen.writer } : {}) };
+    const base = {
+      kind,
+      target,
+      nodes: chosen.nodes,
+      ...(chosen.writer !== undefined ? { writer: chosen.writer } : {}),
+    };
     const { random } = context;
     if (kind === "drift") {
       const driftPpm: Record<string, number> = {};
@@ -187,7 +196,8 @@ export interface ClockScheduleOptions {
 export function clockGenerator(options: ClockScheduleOptions): Generator {
   const kinds = options.kinds ?? clockKinds;
   const targets = options.targets ?? clockTargets;
-  if (kinds.length === 0 || targets.length === 0) throw new RangeError("clockGenerator needs kinds and targets");
+  if (kinds.length === 0 || targets.length === 0)
+    throw new RangeError("clockGenerator needs kinds and targets");
   return faultSchedule({
     intervalNs: options.intervalNs,
     firstStartNs: options.firstStartNs,

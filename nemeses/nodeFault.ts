@@ -46,7 +46,11 @@ export function nodeFaultNemesis(spec: NodeFaultSpec): Nemesis {
         return { type: "info", value: { nodes } };
       }
       if (invocation.f !== startF) {
-        return { type: "fail", value: invocation.value, error: `${spec.kind} does not handle "${invocation.f}"` };
+        return {
+          type: "fail",
+          value: invocation.value,
+          error: `${spec.kind} does not handle "${invocation.f}"`,
+        };
       }
       const target = invocation.value;
       if (!isNodeTarget(target)) {
@@ -88,7 +92,9 @@ export function nodeFaultGenerator(options: NodeFaultScheduleOptions): Generator
   return faultSchedule({
     intervalNs: options.intervalNs,
     firstStartNs: options.firstStartNs,
-    plan: (context) => ({ start: { f: `start-${options.kind}`, value: context.random.pick(options.targets) } }),
+    plan: (context) => ({
+      start: { f: `start-${options.kind}`, value: context.random.pick(options.targets) },
+    }),
     stop: { f: `stop-${options.kind}` },
     ...(options.maxWindows !== undefined ? { maxWindows: options.maxWindows } : {}),
   });

@@ -104,7 +104,10 @@ export function packetGenerator(options: PacketScheduleOptions): Generator {
   });
 }
 
-export function packetPackage(config: PackageConfig, behaviours?: readonly PacketBehaviour[]): NemesisPackage {
+export function packetPackage(
+  config: PackageConfig,
+  behaviours?: readonly PacketBehaviour[],
+): NemesisPackage {
   return {
     nemesis: packetNemesis(),
     generator: packetGenerator({

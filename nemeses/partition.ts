@@ -93,7 +93,11 @@ export function partitionNemesis(): Nemesis {
         return { type: "info", value: { grudge: {}, nodes: healed } };
       }
       if (invocation.f !== "start-partition") {
-        return { type: "fail", value: invocation.value, error: `partition does not handle "${invocation.f}"` };
+        return {
+          type: "fail",
+          value: invocation.value,
+          error: `partition does not handle "${invocation.f}"`,
+        };
       }
       const shape = invocation.value;
       if (!isShape(shape)) {

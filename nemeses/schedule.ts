@@ -68,7 +68,8 @@ class FaultSchedule implements Generator {
       const head = this.queue[0]!;
       const rest = this.queue.slice(1);
       const timeNs = Math.max(head.atNs, context.timeNs);
-      const nextStartNs = rest.length === 0 ? timeNs + jitteredNs(options.intervalNs, context) : this.nextStartNs;
+      const nextStartNs =
+        rest.length === 0 ? timeNs + jitteredNs(options.intervalNs, context) : this.nextStartNs;
       return {
         kind: "op",
         op: { f: head.spec.f, value: head.spec.value ?? null, process, timeNs },

@@ -59,7 +59,10 @@ export function completeGrudge(components: readonly (readonly string[])[]): Grud
 }
 
 /** Random halves where the first node of the larger half hears and is heard by everyone. */
-export function bridgeGrudge(nodes: readonly string[], random: Random): { grudge: GrudgeRecord; bridge?: string } {
+export function bridgeGrudge(
+  nodes: readonly string[],
+  random: Random,
+): { grudge: GrudgeRecord; bridge?: string } {
   const [small, large] = bisect(random.shuffle(nodes));
   const bridge = large[0];
   const full = completeGrudge([small, large]);
@@ -75,7 +78,10 @@ export function bridgeGrudge(nodes: readonly string[], random: Random): { grudge
  * A shuffled ring: node i hears the window of m = ⌊n/2⌋+1 ring nodes that has it in the middle
  * (index ⌊m/2⌋ of the window) and drops everyone else.
  */
-export function majoritiesRingGrudge(nodes: readonly string[], random: Random): { grudge: GrudgeRecord; ring: string[] } {
+export function majoritiesRingGrudge(
+  nodes: readonly string[],
+  random: Random,
+): { grudge: GrudgeRecord; ring: string[] } {
   const ring = random.shuffle(nodes);
   const n = ring.length;
   const m = majorityCount(n);
@@ -90,7 +96,10 @@ export function majoritiesRingGrudge(nodes: readonly string[], random: Random): 
 }
 
 /** Random halves A (smaller) and B; every node of B drops every node of A; A drops nobody. */
-export function oneWayGrudge(nodes: readonly string[], random: Random): { grudge: GrudgeRecord; from: string[]; to: string[] } {
+export function oneWayGrudge(
+  nodes: readonly string[],
+  random: Random,
+): { grudge: GrudgeRecord; from: string[]; to: string[] } {
   const [from, to] = bisect(random.shuffle(nodes));
   const grudge: Record<string, string[]> = {};
   if (from.length > 0) for (const node of to) grudge[node] = from.slice();

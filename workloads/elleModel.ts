@@ -22,7 +22,9 @@ export function defaultElleModel(isolation: IsolationLevel): string {
 export function resolveElleModel(isolation: IsolationLevel, model?: string): string {
   if (model === undefined) return defaultElleModel(isolation);
   if (!elleModelNames.includes(model)) {
-    throw new RangeError(`unknown consistency model "${model}"; expected one of: ${elleModelNames.join(", ")}`);
+    throw new RangeError(
+      `unknown consistency model "${model}"; expected one of: ${elleModelNames.join(", ")}`,
+    );
   }
   return model;
 }

@@ -10,6 +10,7 @@
  *
  * Ops: `read [k, null]` → `[k, v]`; `write [k, v]`; `cas [k, [from, to]]`, where a cas that finds
  * another value fails with `cas-mismatch` (it did not swap, and the register did not hold `from`).
+ * The stats checker adds counts, latency quantiles, throughput and availability.
  */
 import type { Checker } from "../harness/checker.ts";
 import {
@@ -21,6 +22,7 @@ import {
 } from "../harness/generator/index.ts";
 import type { Workload } from "../harness/workload.ts";
 import { checkLinearizableHistory } from "../checkers/linearizable/index.ts";
+import { statsChecker } from "../checkers/stats/index.ts";
 
 export interface RegisterWorkloadOptions {
   readonly timeLimitNs: number;
@@ -57,6 +59,6 @@ export function registerWorkload(options: RegisterWorkloadOptions): Workload {
   return {
     name: "register",
     generator: timeLimit(options.timeLimitNs, stagger(1e9 / options.ratePerS, fromFunction(nextOp))),
-    checkers: [linearizable],
+    checkers: [linearizable, statsChecker],
   };
 }

@@ -6,8 +6,8 @@
  * returns must therefore sum to the total (a read that sees one half of a transfer but not the
  * other is read skew, and shows up here as a wrong total), and no balance, read or written, may
  * be negative. This checker looks only at what was observed: every `ok` transaction of `r`
- * micro-ops that reads every account (a read) and every `ok` transaction that writes balances
- * (a transfer's completion). Balances may be plain numbers (Jepsen's histories) or stamped rows
+ * micro-ops (a read; Jepsen's `read` of a map from account to balance counts too) and every `ok`
+ * transaction that writes balances (a transfer's completion). Balances may be plain numbers (Jepsen's histories) or stamped rows
  * `{balance, writeId}` (faultline's bank workload); null means the account was never written.
  *
  * Results: `wrong-total` (reported as its first, worst and last cases, with the count),
@@ -27,11 +27,28 @@ export interface BankCheckOptions {
   readonly casesKeptPerClass?: number;
 }
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * The (account, balance) pairs a read observed: a `txn` of nothing but `r` micro-ops, or a
+ * Jepsen-style `read` whose value maps account to balance. Undefined for anything else.
+ */
+function readsOf(op: Op): [Key, unknown][] | undefined {
+  if (op.f === "txn" && Array.isArray(op.value) && op.value.length > 0) {
+    const mops = op.value as unknown[];
+    if (!mops.every((m) => Array.isArray(m) && m.length === 3 && m[0] === "r")) return undefined;
+    return (mops as [string, Key, unknown][]).map(([, key, value]) => [key, value]);
+  }
+  if (op.f === "read" && isPlainObject(op.value)) return Object.entries(op.value);
+  return undefined;
+}
+
 /** A stamped row's balance, a plain number, or undefined (null, or not a balance at all). */
 export function balanceOf(value: unknown): number | undefined {
   if (typeof value === "number") return value;
-  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-    const b = (value as { balance?: unknown }).balance;
+  if (isPlainObject(value)) {
+    const b = value.balance;
     if (typeof b === "number") return b;
   }
   return undefined;
@@ -47,7 +64,8 @@ interface WrongTotal extends AnomalyCase {
 
 export function checkBankHistory(history: readonly Op[], options: BankCheckOptions): CheckResult {
   const keep = options.casesKeptPerClass ?? 16;
-  const accounts = new Set<Key>(options.accounts);
+  // Compared by name: a Jepsen read's map has string keys even for integer accounts.
+  const accounts = new Set(options.accounts.map(String));
   const counts: Record<string, number> = {};
   const cases: Record<string, AnomalyCase[]> = {};
   const add = (kind: string, c: () => AnomalyCase): void => {
@@ -62,34 +80,31 @@ export function checkBankHistory(history: readonly Op[], options: BankCheckOptio
   let uninitializedReadCount = 0;
 
   for (const op of history) {
-    if (op.type !== "ok" || op.process === "nemesis" || !Array.isArray(op.value)) continue;
-    if (op.f !== "txn" && op.f !== "transfer") continue;
-    const mops = op.value as unknown[];
-    if (!mops.every((m) => Array.isArray(m) && m.length === 3)) continue;
-    const typed = mops as [string, Key, unknown][];
-
-    // Balances written (by a transfer or an initial write) must not be negative.
-    for (const [kind, key, value] of typed) {
-      const b = kind === "w" ? balanceOf(value) : undefined;
-      if (b !== undefined && b < 0) {
-        add("negative-balance", () => ({
-          explanation: `the ${op.f} at index ${op.index} wrote a balance of ${b} to account ${String(key)}`,
-          index: op.index,
-          timeNs: op.time,
-          key,
-          balance: b,
-        }));
+    if (op.type !== "ok" || op.process === "nemesis") continue;
+    const reads = readsOf(op);
+    if (Array.isArray(op.value) && (op.f === "txn" || op.f === "transfer")) {
+      // Balances written (by a transfer or an initial write) must not be negative.
+      for (const m of op.value as unknown[]) {
+        if (!Array.isArray(m) || m.length !== 3 || m[0] !== "w") continue;
+        const b = balanceOf(m[2]);
+        if (b !== undefined && b < 0) {
+          add("negative-balance", () => ({
+            explanation: `the ${op.f} at index ${op.index} wrote a balance of ${b} to account ${String(m[1])}`,
+            index: op.index,
+            timeNs: op.time,
+            key: m[1] as Key,
+            balance: b,
+          }));
+        }
       }
     }
-
-    // A read of every account: all micro-ops are reads.
-    if (op.f !== "txn" || typed.length === 0 || !typed.every(([kind]) => kind === "r")) continue;
+    if (reads === undefined) continue;
     readCount += 1;
     const balances: Record<string, number | null> = {};
     let sum = 0;
     const missing: Key[] = [];
-    for (const [, key, value] of typed) {
-      if (!accounts.has(key)) {
+    for (const [key, value] of reads) {
+      if (!accounts.has(String(key))) {
         add("unexpected-key", () => ({
           explanation: `the read at index ${op.index} returned key ${String(key)}, which is not an account`,
           index: op.index,
@@ -113,8 +128,8 @@ export function checkBankHistory(history: readonly Op[], options: BankCheckOptio
         }
       }
     }
-    for (const key of accounts) if (!(String(key) in balances)) missing.push(key);
-    if (missing.length === accounts.size && typed.every(([, , value]) => value === null)) {
+    for (const key of options.accounts) if (!(String(key) in balances)) missing.push(key);
+    if (missing.length === accounts.size && reads.every(([, value]) => value === null)) {
       // Every account unwritten: a read from before the bank was opened, not an anomaly.
       readCount -= 1;
       uninitializedReadCount += 1;
@@ -140,7 +155,8 @@ export function checkBankHistory(history: readonly Op[], options: BankCheckOptio
       };
       counts["wrong-total"] = (counts["wrong-total"] ?? 0) + 1;
       first ??= c;
-      if (worst === undefined || Math.abs(sum - options.total) > Math.abs(worst.total - options.total)) worst = c;
+      if (worst === undefined || Math.abs(sum - options.total) > Math.abs(worst.total - options.total))
+        worst = c;
       last = c;
     }
   }

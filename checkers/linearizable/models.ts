@@ -89,6 +89,9 @@ function valueAt(state: RegisterState, k: string, initial: unknown): unknown {
 
 const hashBase = 0x01000193;
 
+/** A kv op as the kv model prepares it: a get carries its result's hash. */
+type KvOp = ModelOp & { readonly readHash?: number };
+
 function textHash(text: string, seed = 0): number {
   let h = seed;
   for (let i = 0; i < text.length; i++) h = (Math.imul(h, hashBase) + text.charCodeAt(i)) | 0;
@@ -275,7 +278,9 @@ export function kvModel(init: unknown = ""): LinearizableModel<RegisterState> {
       if (op.f !== "get" && op.f !== "put" && op.f !== "append") {
         throw new ModelInputError(`the kv model takes get, put or append operations; got f "${op.f}"`);
       }
-      return liftKeyFromValue(op, false);
+      const lifted = liftKeyFromValue(op, false);
+      // A get's result hash, once: the step compares it with the state's before any string.
+      return lifted.f === "get" ? ({ ...lifted, readHash: textHash(asText(lifted.value)) } as KvOp) : lifted;
     },
     partition: (op) => keyText(op),
     readOnly: (op) => op.f === "get",
@@ -283,8 +288,15 @@ export function kvModel(init: unknown = ""): LinearizableModel<RegisterState> {
       const k = keyText(op);
       const current = asText(valueAt(state, k, initialFor(k)));
       switch (op.f) {
-        case "get":
-          return op.outcome === "info" || asText(op.value) === current ? state : undefined;
+        case "get": {
+          if (op.outcome === "info") return state;
+          // Hashes first: comparing a long appended string would flatten it, and every state
+          // would then keep a flat copy of its value.
+          const bound = bindingOf(state, k);
+          const readHash = (op as KvOp).readHash ?? textHash(asText(op.value));
+          if (bound !== null && bound.valueHash !== readHash) return undefined;
+          return asText(op.value) === current ? state : undefined;
+        }
         case "put":
           return assign(state, k, asText(op.value), initialFor(k));
         default:

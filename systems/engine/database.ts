@@ -251,6 +251,11 @@ export class Database {
   // ---------------------------------------------------------------- transactions
 
   begin(isolation: IsolationLevel = this.isolation): Transaction {
+    if (!ISOLATION_LEVELS.includes(isolation)) {
+      throw new RangeError(
+        `unknown isolation level "${String(isolation)}"; known: ${ISOLATION_LEVELS.join(", ")}`,
+      );
+    }
     const xid = this.role === "replica" ? this.nextReplicaReaderId-- : this.nextXid++;
     const txn: TxnState = {
       xid,

@@ -110,3 +110,19 @@ describe("wal", () => {
     expect((await Wal.open(disk)).wal.recordsFrom(0).map((r) => r.lsn)).toEqual(lsns.slice(0, 2));
   });
 });
+
+describe("wal after a disk failure", () => {
+  it("refuses every later flush", async () => {
+    const disk = new MemoryDisk();
+    const { wal } = await Wal.open(disk);
+    const failing = Object.assign(Object.create(disk) as MemoryDisk, {
+      fsync: () => Promise.reject(new Error("EIO")),
+    });
+    (wal as unknown as { disk: MemoryDisk }).disk = failing;
+    wal.append(body(1));
+    await expect(wal.flush()).rejects.toThrow(/EIO/);
+    (wal as unknown as { disk: MemoryDisk }).disk = disk;
+    wal.append(body(2));
+    await expect(wal.flush()).rejects.toThrow(/failed earlier/);
+  });
+});

@@ -142,6 +142,7 @@ export class Wal {
   private endOffset = 0;
   private durableOffset = 0;
   private lastLsnValue = NO_LSN;
+  private failure: string | undefined;
   /** fsyncs issued, for group-commit figures. */
   fsyncCount = 0;
 
@@ -293,6 +294,18 @@ export class Wal {
   }
 
   private async flushOnce(): Promise<void> {
+    // After a failed write or fsync the log's state on disk is unknown: refuse to go on (as
+    // PostgreSQL PANICs) rather than acknowledge anything on top of it.
+    if (this.failure !== undefined) throw new WalError(`the log failed earlier: ${this.failure}`);
+    try {
+      await this.writeTail();
+    } catch (error) {
+      this.failure = String(error);
+      throw error;
+    }
+  }
+
+  private async writeTail(): Promise<void> {
     const chunks = this.tail;
     const end = this.durableOffset + this.tailBytes;
     this.tail = [];

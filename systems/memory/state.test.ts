@@ -49,25 +49,24 @@ describe("MemoryState transfer", () => {
       type: "fail",
       error: "no-such-account",
     });
-    expect(state.apply({ f: "transfer", value: { from: 0, to: 0, amount: 1, writeId: 3 } }).type).toBe("fail");
+    expect(state.apply({ f: "transfer", value: { from: 0, to: 0, amount: 1, writeId: 3 } }).type).toBe(
+      "fail",
+    );
     expect(readAll(state, 2).map((r) => r.balance)).toEqual([2, 5]);
   });
 
   it("keeps the total and never goes negative over any sequence of transfers", () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.nat(3), fc.nat(3), fc.nat(12)), { maxLength: 60 }),
-        (transfers) => {
-          const state = new MemoryState();
-          init(state, [10, 10, 10, 10]);
-          transfers.forEach(([from, to, amount], writeId) => {
-            state.apply({ f: "transfer", value: { from, to, amount, writeId } });
-          });
-          const balances = readAll(state, 4).map((r) => r.balance);
-          expect(balances.reduce((a, b) => a + b, 0)).toBe(40);
-          expect(balances.every((b) => b >= 0)).toBe(true);
-        },
-      ),
+      fc.property(fc.array(fc.tuple(fc.nat(3), fc.nat(3), fc.nat(12)), { maxLength: 60 }), (transfers) => {
+        const state = new MemoryState();
+        init(state, [10, 10, 10, 10]);
+        transfers.forEach(([from, to, amount], writeId) => {
+          state.apply({ f: "transfer", value: { from, to, amount, writeId } });
+        });
+        const balances = readAll(state, 4).map((r) => r.balance);
+        expect(balances.reduce((a, b) => a + b, 0)).toBe(40);
+        expect(balances.every((b) => b >= 0)).toBe(true);
+      }),
       { numRuns: 100 },
     );
   });
@@ -84,7 +83,10 @@ describe("MemoryState take-off-call", () => {
         ["w", "b", onCall(0)],
       ],
     });
-    const first = state.apply({ f: "take-off-call", value: { doctors: ["a", "b"], doctor: "a", writeId: 1 } });
+    const first = state.apply({
+      f: "take-off-call",
+      value: { doctors: ["a", "b"], doctor: "a", writeId: 1 },
+    });
     expect(first).toEqual({
       type: "ok",
       value: [
@@ -93,7 +95,10 @@ describe("MemoryState take-off-call", () => {
         ["w", "a", { onCall: false, writeId: 1 }],
       ],
     });
-    const second = state.apply({ f: "take-off-call", value: { doctors: ["a", "b"], doctor: "b", writeId: 2 } });
+    const second = state.apply({
+      f: "take-off-call",
+      value: { doctors: ["a", "b"], doctor: "b", writeId: 2 },
+    });
     expect(second).toEqual({
       type: "ok",
       value: [

@@ -4,7 +4,7 @@
  * mode (validated: Vw + Vr > V so every read quorum meets every write quorum, 2·Vw > V so two
  * writers can never both gather a write quorum), and the bug knobs of the replicated layer.
  */
-import { ENGINE_BUGS } from "../bugs.ts";
+import type { ENGINE_BUGS } from "../bugs.ts";
 import type { IsolationLevel } from "../database.ts";
 
 export type ReplicationMode = "sync" | "async" | "quorum";

@@ -1,0 +1,164 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { Op, OpType, Process } from "../../harness/history/op.ts";
+import { MemoryState } from "../../systems/memory/state.ts";
+import { checkBankHistory } from "./index.ts";
+
+type Row = readonly [Process, OpType, string, unknown];
+const history = (rows: readonly Row[]): Op[] =>
+  rows.map(([process, type, f, value], index) => ({ index, time: index * 1e6, process, type, f, value }));
+
+const row = (balance: number, writeId = 0) => ({ balance, writeId });
+const readOf = (balances: (number | null)[]) => balances.map((b, k) => ["r", k, b === null ? null : row(b)]);
+const read = (p: number, balances: (number | null)[]): Row[] => [
+  [p, "invoke", "txn", balances.map((_, k) => ["r", k, null])],
+  [p, "ok", "txn", readOf(balances)],
+];
+const options = { accounts: [0, 1, 2], total: 30 };
+
+describe("bank checker", () => {
+  it("accepts reads that all sum to the total", () => {
+    const r = checkBankHistory(history([...read(0, [10, 10, 10]), ...read(1, [5, 15, 10])]), options);
+    expect(r.valid).toBe(true);
+    expect(r.readCount).toBe(2);
+  });
+
+  it("reports wrong totals with the first, worst and last cases and the true count", () => {
+    const r = checkBankHistory(
+      history([
+        ...read(0, [10, 10, 10]),
+        ...read(0, [10, 10, 11]), // first: +1
+        ...read(1, [0, 10, 10]), // worst: −10
+        ...read(1, [10, 10, 12]),
+        ...read(2, [10, 9, 10]), // last: −1
+      ]),
+      options,
+    );
+    expect(r.valid).toBe(false);
+    expect(r.anomalyCounts).toEqual({ "wrong-total": 4 });
+    const wrong = r.wrongTotal as {
+      first: { total: number };
+      worst: { total: number };
+      last: { total: number };
+    };
+    expect([wrong.first.total, wrong.worst.total, wrong.last.total]).toEqual([31, 20, 29]);
+    expect(r.anomalies!["wrong-total"]!.map((c) => c.total)).toEqual([31, 20, 29]);
+  });
+
+  it("reports a negative balance, read or written, even when the total is right", () => {
+    const readNegative = checkBankHistory(history(read(0, [-5, 25, 10])), options);
+    expect(readNegative.valid).toBe(false);
+    expect(readNegative.anomalyCounts).toEqual({ "negative-balance": 1 });
+    const written = checkBankHistory(
+      history([
+        [0, "invoke", "transfer", { from: 0, to: 1, amount: 15, writeId: 3 }],
+        [
+          0,
+          "ok",
+          "transfer",
+          [
+            ["r", 0, row(10)],
+            ["r", 1, row(10)],
+            ["w", 0, row(-5, 3)],
+            ["w", 1, row(25, 3)],
+          ],
+        ],
+      ]),
+      options,
+    );
+    expect(written.valid).toBe(false);
+    expect(written.anomalies!["negative-balance"]![0]!.explanation).toMatch(/balance of -5 to account 0/);
+  });
+
+  it("flags a partly written bank, skips reads from before it opened, and says unknown with no reads", () => {
+    const partial = checkBankHistory(history(read(0, [10, null, 20])), options);
+    expect(partial.valid).toBe(false);
+    expect(partial.anomalyCounts).toEqual({ "missing-balance": 1 });
+    const before = checkBankHistory(
+      history([...read(0, [null, null, null]), ...read(0, [10, 10, 10])]),
+      options,
+    );
+    expect(before).toMatchObject({ valid: true, readCount: 1, uninitializedReadCount: 1 });
+    expect(checkBankHistory(history(read(0, [null, null, null])), options).valid).toBe("unknown");
+  });
+
+  it("reads plain-number balances (Jepsen's histories) too", () => {
+    const h = history([
+      [
+        0,
+        "invoke",
+        "txn",
+        [
+          ["r", 0, null],
+          ["r", 1, null],
+          ["r", 2, null],
+        ],
+      ],
+      [
+        0,
+        "ok",
+        "txn",
+        [
+          ["r", 0, 1],
+          ["r", 1, 2],
+          ["r", 2, 3],
+        ],
+      ],
+    ]);
+    expect(checkBankHistory(h, options)).toMatchObject({ valid: false, anomalyCounts: { "wrong-total": 1 } });
+  });
+
+  it("property: any serial run of transfers and reads on the reference store is valid", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(fc.constant(null), fc.tuple(fc.nat(2), fc.nat(2), fc.integer({ min: 1, max: 12 }))),
+          {
+            maxLength: 40,
+          },
+        ),
+        (steps) => {
+          const state = new MemoryState();
+          const rows: Row[] = [];
+          const apply = (f: string, value: unknown): void => {
+            rows.push([0, "invoke", f, value]);
+            const c = state.apply({ f, value });
+            rows.push([0, c.type, f, c.value]);
+          };
+          apply(
+            "txn",
+            [0, 1, 2].map((k) => ["w", k, row(10, -1)]),
+          );
+          steps.forEach((step, writeId) => {
+            if (step === null)
+              apply(
+                "txn",
+                [0, 1, 2].map((k) => ["r", k, null]),
+              );
+            else apply("transfer", { from: step[0], to: step[1], amount: step[2], writeId });
+          });
+          apply(
+            "txn",
+            [0, 1, 2].map((k) => ["r", k, null]),
+          );
+          expect(checkBankHistory(history(rows), options).valid).toBe(true);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe("bank checker on Jepsen's read format", () => {
+  it("reads a map from account to balance", () => {
+    const h = history([
+      [0, "invoke", "read", null],
+      [0, "ok", "read", { "0": 10, "1": 10, "2": 10 }],
+      [1, "invoke", "read", null],
+      [1, "ok", "read", { "0": 10, "1": 10, "2": 9, "7": 1 }],
+    ]);
+    const r = checkBankHistory(h, options);
+    expect(r.valid).toBe(false);
+    expect(r.anomalyCounts).toEqual({ "unexpected-key": 1, "wrong-total": 1 });
+  });
+});

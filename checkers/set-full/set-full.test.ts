@@ -1,0 +1,149 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { Op, OpType, Process } from "../../harness/history/op.ts";
+import { checkSetFullHistory } from "./index.ts";
+
+type Row = readonly [Process, OpType, string, unknown];
+/** Times are 1 s per row, so the explanations read easily. */
+const history = (rows: readonly Row[]): Op[] =>
+  rows.map(([process, type, f, value], index) => ({ index, time: index * 1e9, process, type, f, value }));
+
+const add = (p: number, x: number, outcome: OpType = "ok"): Row[] => [
+  [p, "invoke", "add", x],
+  [p, outcome, "add", x],
+];
+const read = (p: number, xs: number[]): Row[] => [
+  [p, "invoke", "read-set", null],
+  [p, "ok", "read-set", xs],
+];
+
+describe("set-full checker", () => {
+  it("calls elements present in every later read stable", () => {
+    const r = checkSetFullHistory(
+      history([...add(0, 1), ...add(1, 2), ...read(0, [1, 2]), ...read(1, [1, 2])]),
+    );
+    expect(r).toMatchObject({ valid: true, stableCount: 2, lostCount: 0, acknowledgedCount: 2 });
+  });
+
+  it("finds a lost element: acknowledged, seen, then absent from every read from some point on", () => {
+    const r = checkSetFullHistory(
+      history([...add(0, 1), ...add(0, 2), ...read(1, [1, 2]), ...read(1, [1]), ...read(2, [1])]),
+    );
+    expect(r.valid).toBe(false);
+    expect(r.anomalyCounts).toEqual({ lost: 1 });
+    const lost = r.anomalies!.lost![0]!;
+    expect(lost).toMatchObject({ element: 2, acknowledgedNs: 3e9, lastSeenNs: 5e9, absentReads: 2 });
+    expect(lost.explanation).toMatch(/acknowledged: 3\.000 s.*last seen 5\.000 s/);
+  });
+
+  it("finds an element lost without ever being read", () => {
+    const r = checkSetFullHistory(history([...add(0, 7), ...read(1, [])]));
+    expect(r.anomalies!.lost![0]).toMatchObject({ element: 7, lastSeenNs: null });
+  });
+
+  it("finds a stale read (absent after acknowledgement, present later), an error only if linearizable", () => {
+    const h = history([...add(0, 1), ...read(1, []), ...read(1, [1])]);
+    const strict = checkSetFullHistory(h);
+    expect(strict.valid).toBe(false);
+    expect(strict.anomalyCounts).toEqual({ stale: 1 });
+    const relaxed = checkSetFullHistory(h, { linearizable: false });
+    expect(relaxed).toMatchObject({ valid: true, staleCount: 1 });
+  });
+
+  it("does not count a read that began before the add completed against it", () => {
+    const h = history([
+      [0, "invoke", "add", 1],
+      [1, "invoke", "read-set", null],
+      [0, "ok", "add", 1],
+      [1, "ok", "read-set", []],
+      ...read(1, [1]),
+    ]);
+    expect(checkSetFullHistory(h)).toMatchObject({ valid: true, stableCount: 1 });
+  });
+
+  it("finds duplicated elements and elements that were never added or whose add failed", () => {
+    const dup = checkSetFullHistory(history([...add(0, 1), ...read(1, [1, 1])]));
+    expect(dup.valid).toBe(false);
+    expect(dup.anomalies!.duplicated![0]).toMatchObject({ element: 1, copies: 2 });
+    const unexpected = checkSetFullHistory(history([...add(0, 1, "fail"), ...read(1, [1, 9])]));
+    expect(unexpected.valid).toBe(false);
+    expect(unexpected.anomalyCounts).toEqual({ unexpected: 2 });
+  });
+
+  it("reports info adds that appear as recovered, and those that never appear as unknown outcomes", () => {
+    const r = checkSetFullHistory(history([...add(0, 1, "info"), ...add(2, 2, "info"), ...read(1, [1])]));
+    expect(r).toMatchObject({ valid: true, recoveredCount: 1, unknownOutcomeCount: 1 });
+    expect((r.recovered as { element: unknown }[])[0]!.element).toBe(1);
+  });
+
+  it("is unknown when an acknowledged element was never read afterwards, or nothing was read", () => {
+    const never = checkSetFullHistory(history([...read(1, []), ...add(0, 1)]));
+    expect(never).toMatchObject({ valid: "unknown", neverReadCount: 1 });
+    expect(checkSetFullHistory(history(add(0, 1))).valid).toBe("unknown");
+  });
+
+  it("rejects a read whose value is not a list, naming the index", () => {
+    expect(() =>
+      checkSetFullHistory(
+        history([
+          [0, "invoke", "read-set", null],
+          [0, "ok", "read-set", 5],
+        ]),
+      ),
+    ).toThrow(/index 1/);
+  });
+
+  it("property: when every acknowledged add appears in every later read, nothing is lost or stale", () => {
+    // A random serial schedule of adds (ok or info, info ones applied or not) and reads of the true set.
+    const step = fc.oneof(
+      fc.record({ kind: fc.constant("add" as const), info: fc.boolean(), applied: fc.boolean() }),
+      fc.record({ kind: fc.constant("read" as const) }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+        const rows: Row[] = [];
+        const set: number[] = [];
+        let next = 0;
+        let acked = 0;
+        for (const s of steps) {
+          if (s.kind === "add") {
+            const x = next++;
+            const happened = !s.info || s.applied;
+            if (happened) set.push(x);
+            if (!s.info) acked += 1;
+            rows.push(...add(0, x, s.info ? "info" : "ok"));
+          } else rows.push(...read(1, [...set]));
+        }
+        rows.push(...read(1, [...set]));
+        const r = checkSetFullHistory(history(rows));
+        expect(r.lostCount).toBe(0);
+        expect(r.staleCount).toBe(0);
+        expect(r.valid).toBe(true);
+        expect(r.stableCount).toBeGreaterThanOrEqual(acked);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("property: dropping an acknowledged element from the final reads always makes it lost", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 30 }), fc.nat(), (n, pick) => {
+        const victim = pick % n;
+        const rows: Row[] = [];
+        for (let x = 0; x < n; x++) rows.push(...add(0, x));
+        const all = Array.from({ length: n }, (_, x) => x);
+        rows.push(
+          ...read(1, all),
+          ...read(
+            1,
+            all.filter((x) => x !== victim),
+          ),
+        );
+        const r = checkSetFullHistory(history(rows));
+        expect(r.valid).toBe(false);
+        expect(r.anomalies!.lost!.map((c) => c.element)).toEqual([victim]);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});

@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import type { Op, OpType, Process } from "../../harness/history/op.ts";
+import { statsFromChecker } from "../../reports/historyStats.ts";
+import { checkStatsHistory, statsChecker } from "./index.ts";
+
+const op = (index: number, timeNs: number, process: Process, type: OpType, f: string): Op => ({
+  index,
+  time: timeNs,
+  process,
+  type,
+  f,
+  value: null,
+});
+
+describe("stats checker", () => {
+  it("counts outcomes per f, latency quantiles of ok ops, and availability in and out of faults", () => {
+    const h: Op[] = [
+      op(0, 0, 0, "invoke", "read"),
+      op(1, 10, 0, "ok", "read"),
+      op(2, 20, "nemesis", "invoke", "start-partition"),
+      op(3, 20, "nemesis", "info", "start-partition"),
+      op(4, 30, 1, "invoke", "write"),
+      op(5, 60, 1, "info", "write"),
+      op(6, 70, "nemesis", "invoke", "stop-partition"),
+      op(7, 70, "nemesis", "info", "stop-partition"),
+      op(8, 80, 2, "invoke", "write"),
+      op(9, 110, 2, "ok", "write"),
+      op(10, 120, 3, "invoke", "read"),
+      op(11, 130, 3, "fail", "read"),
+    ];
+    const r = checkStatsHistory(h);
+    expect(r.valid).toBe(true);
+    expect(r.byF).toEqual({
+      read: { ok: 1, fail: 1, info: 0, latencyNs: { p50: 10, p95: 10, p99: 10, max: 10 } },
+      write: { ok: 1, fail: 0, info: 1, latencyNs: { p50: 30, p95: 30, p99: 30, max: 30 } },
+    });
+    expect(r.availability).toEqual({ overall: 0.5, duringFaults: 0, outsideFaults: 2 / 3 });
+    // The reports read the same figures back from the checker's result.
+    expect(statsFromChecker(r)?.byF.read?.ok).toBe(1);
+  });
+
+  it("fails when some kind of operation never once succeeded, as Jepsen's stats checker does", () => {
+    const h = [
+      op(0, 0, 0, "invoke", "read"),
+      op(1, 5, 0, "ok", "read"),
+      op(2, 6, 0, "invoke", "cas"),
+      op(3, 9, 0, "fail", "cas"),
+    ];
+    const r = checkStatsHistory(h);
+    expect(r.valid).toBe(false);
+    expect(r.anomalyCounts).toEqual({ "never-ok": 1 });
+    expect(r.reason).toMatch(/"cas"/);
+  });
+
+  it("is unknown for a history without client operations, and is named stats", async () => {
+    expect(checkStatsHistory([op(0, 0, "nemesis", "info", "start-partition")]).valid).toBe("unknown");
+    expect(statsChecker.name).toBe("stats");
+    expect((await statsChecker.check([], {})).valid).toBe("unknown");
+  });
+});

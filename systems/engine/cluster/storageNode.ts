@@ -1,0 +1,236 @@
+/**
+ * A storage replica of the quorum (Aurora) mode: it keeps the writer's redo records, each tagged
+ * with the epoch of the writer that sent it, durably (an append-only segment file, fsynced before
+ * it acknowledges), follows the back-pointers to know its gap-free end, and gossips with its peers
+ * to fill gaps. It rejects records and recovery requests from an older epoch (fencing), and when
+ * it learns that a later epoch started at some LSN it drops every older record at or above it
+ * (the truncation of everything above the durable point that recovery decided).
+ */
+import { Rpc } from "../../../harness/runtime/rpc.ts";
+import type { Runtime } from "../../../harness/runtime/types.ts";
+import type { WalRecord } from "../wal.ts";
+import type { ResolvedConfig } from "./config.ts";
+import type { AppendedMessage, AppendMessage, NodeBoard } from "./dataNode.ts";
+import {
+  newerHistory,
+  readJsonFile,
+  SerialQueue,
+  superseded,
+  writeJsonFile,
+  type History,
+} from "./timeline.ts";
+
+interface Stored {
+  readonly epoch: number;
+  readonly record: WalRecord;
+}
+
+const segmentFile = "segment";
+const metaFile = "storage-meta";
+const maxGossipRecords = 200;
+const maxReadRecords = 1000;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export class StorageNode {
+  private readonly rpc: Rpc;
+  private epoch = 0;
+  private history: History = [];
+  private readonly records = new Map<number, Stored>();
+  private contiguousEnd = 0;
+  private readonly queue = new SerialQueue(256);
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly config: ResolvedConfig,
+    private readonly board: NodeBoard,
+  ) {
+    this.rpc = new Rpc(rt, { defaultTimeoutNs: config.timing.commitTimeoutNs });
+    board.role = "storage";
+    board.ready = false;
+    this.rpc.handle("append", (body, from) => {
+      void this.queue.run(() => this.onAppend(body as AppendMessage, from));
+    });
+    this.rpc.handle("recover", (body) =>
+      this.onRecover(body as { epoch: number; history: History; fromLsn: number }),
+    );
+    this.rpc.handle("read-log", (body) =>
+      this.readLog(body as { fromLsn: number; toLsn: number; maxCount: number }),
+    );
+    this.rpc.handle("barrier", () => ({ epoch: this.epoch }));
+    this.rpc.handle("gossip", (body, from) => this.onGossip(body as { end: number }, from));
+    this.rpc.handle("gossip-fill", (body) => {
+      void this.queue.run(() => this.onGossipFill(body as { history: History; records: Stored[] }));
+    });
+  }
+
+  async start(): Promise<void> {
+    const meta = (await readJsonFile(this.rt.disk, metaFile)) as
+      { epoch: number; history: History } | undefined;
+    if (meta !== undefined) {
+      this.epoch = meta.epoch;
+      this.history = meta.history;
+    }
+    const bytes = await this.rt.disk.read(segmentFile);
+    if (bytes !== undefined) {
+      for (const line of decoder.decode(bytes).split("\n")) {
+        if (line === "") continue;
+        try {
+          const stored = JSON.parse(line) as Stored;
+          this.keep(stored);
+        } catch {
+          // A torn last line: that record was never acknowledged.
+        }
+      }
+    }
+    this.dropSuperseded();
+    this.board.epoch = this.epoch;
+    this.board.ready = true;
+    this.rt.spawn("gossip", async () => {
+      const peers = this.config.topology.storageNodes.filter((n) => n !== this.rt.name);
+      for (;;) {
+        await this.rt.clock.sleep(this.config.timing.gossipIntervalNs);
+        if (peers.length > 0)
+          this.rpc.notify(this.rt.random.pick(peers), "gossip", { end: this.contiguousEnd });
+      }
+    });
+  }
+
+  private keep(stored: Stored): boolean {
+    const have = this.records.get(stored.record.lsn);
+    if (have !== undefined && have.epoch >= stored.epoch) return false;
+    if (superseded(this.history, stored.epoch, stored.record.lsn)) return false;
+    this.records.set(stored.record.lsn, stored);
+    if (have !== undefined && stored.record.lsn < this.contiguousEnd) this.recomputeEnd(0);
+    else this.recomputeEnd(this.contiguousEnd);
+    return true;
+  }
+
+  private recomputeEnd(from: number): void {
+    let end = from;
+    let prev = from === 0 ? -1 : undefined;
+    for (let s = this.records.get(end); s !== undefined; s = this.records.get(end)) {
+      if (prev !== undefined && s.record.prevLsn !== prev) break;
+      prev = end;
+      end = s.record.lsn + s.record.sizeBytes;
+    }
+    this.contiguousEnd = end;
+  }
+
+  /** Drops records that a later epoch superseded; rewrites the segment when any went. */
+  private dropSuperseded(): boolean {
+    let dropped = false;
+    for (const [lsn, s] of this.records) {
+      if (superseded(this.history, s.epoch, lsn)) {
+        this.records.delete(lsn);
+        dropped = true;
+      }
+    }
+    if (dropped) this.recomputeEnd(0);
+    return dropped;
+  }
+
+  private async learn(epoch: number, history: History): Promise<void> {
+    const newer = newerHistory(this.history, history);
+    if (epoch <= this.epoch && newer === this.history) return;
+    this.epoch = Math.max(this.epoch, epoch);
+    this.history = newer;
+    this.board.epoch = this.epoch;
+    if (this.dropSuperseded()) await this.rewriteSegment();
+    await writeJsonFile(this.rt.disk, metaFile, { epoch: this.epoch, history: this.history });
+  }
+
+  private async rewriteSegment(): Promise<void> {
+    const lines = [...this.records.values()].map((s) => JSON.stringify(s) + "\n").join("");
+    const tmp = `${segmentFile}.tmp`;
+    if ((await this.rt.disk.list()).includes(tmp)) await this.rt.disk.remove(tmp);
+    await this.rt.disk.write(tmp, 0, encoder.encode(lines));
+    await this.rt.disk.fsync(tmp);
+    await this.rt.disk.rename(tmp, segmentFile);
+  }
+
+  private async persist(stored: readonly Stored[]): Promise<void> {
+    if (stored.length === 0) return;
+    await this.rt.disk.append(
+      segmentFile,
+      encoder.encode(stored.map((s) => JSON.stringify(s) + "\n").join("")),
+    );
+    await this.rt.disk.fsync(segmentFile);
+  }
+
+  private async onAppend(body: AppendMessage, from: string): Promise<void> {
+    const noFencing = this.config.bugs.has("no-fencing");
+    if (body.epoch < this.epoch && !noFencing) {
+      const reply: AppendedMessage = { epoch: this.epoch, end: this.contiguousEnd, rejected: true };
+      this.rpc.notify(from, "appended", reply);
+      return;
+    }
+    if (body.epoch >= this.epoch) await this.learn(body.epoch, body.history);
+    const fresh: Stored[] = [];
+    const stored: number[] = [];
+    for (const record of body.records) {
+      const s = { epoch: body.epoch, record };
+      if (this.keep(s)) fresh.push(s);
+      const have = this.records.get(record.lsn);
+      // Without fencing, a record of an older writer is "stored" even where a newer one sits.
+      if (noFencing || (have !== undefined && have.epoch === body.epoch)) stored.push(record.lsn);
+    }
+    await this.persist(fresh);
+    const reply: AppendedMessage = {
+      epoch: noFencing ? body.epoch : this.epoch,
+      end: this.contiguousEnd,
+      stored,
+    };
+    this.rpc.notify(from, "appended", reply);
+  }
+
+  private async onRecover(body: { epoch: number; history: History; fromLsn: number }): Promise<unknown> {
+    const result = await this.queue.run(async () => {
+      if (body.epoch < this.epoch) throw new Error(`epoch ${body.epoch} is older than ${this.epoch}`);
+      await this.learn(body.epoch, body.history);
+      const records: [number, number, number, number][] = [];
+      for (const [lsn, s] of this.records) {
+        if (lsn >= body.fromLsn) records.push([lsn, s.record.prevLsn, s.record.sizeBytes, s.epoch]);
+      }
+      return { epoch: this.epoch, records };
+    });
+    if (result === undefined) throw new Error("storage busy");
+    return result;
+  }
+
+  private readLog(body: { fromLsn: number; toLsn: number; maxCount: number }): WalRecord[] {
+    const out: WalRecord[] = [];
+    let at = body.fromLsn;
+    const max = Math.min(body.maxCount, maxReadRecords);
+    for (
+      let s = this.records.get(at);
+      s !== undefined && at < body.toLsn && out.length < max;
+      s = this.records.get(at)
+    ) {
+      out.push(s.record);
+      at = s.record.lsn + s.record.sizeBytes;
+    }
+    return out;
+  }
+
+  private onGossip(body: { end: number }, from: string): void {
+    if (this.contiguousEnd <= body.end) return;
+    const records: Stored[] = [];
+    let at = body.end;
+    for (
+      let s = this.records.get(at);
+      s !== undefined && records.length < maxGossipRecords;
+      s = this.records.get(at)
+    ) {
+      records.push(s);
+      at = s.record.lsn + s.record.sizeBytes;
+    }
+    if (records.length > 0) this.rpc.notify(from, "gossip-fill", { history: this.history, records });
+  }
+
+  private async onGossipFill(body: { history: History; records: Stored[] }): Promise<void> {
+    await this.learn(this.epoch, body.history);
+    const fresh = body.records.filter((s) => this.keep(s));
+    await this.persist(fresh);
+  }
+}

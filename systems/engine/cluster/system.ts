@@ -1,0 +1,143 @@
+/**
+ * The replicated engine as a system under test: starts the data nodes, the storage replicas
+ * (quorum mode) and the control plane "cp" on a world, opens clients that follow redirects to
+ * the writer, and exposes the nodes' real roles, zones and the current writer to nemeses.
+ *
+ * Clients: writes go to the writer the client believes in; a node that is not the writer answers
+ * with a redirect (followed at most `maxRedirects` times) or "no writer" (the op was not run:
+ * `fail`). Reads go to a replica only with `readFrom: "replicas"`. No reply in time is `info`.
+ */
+import { Rpc, RpcRemoteError } from "../../../harness/runtime/rpc.ts";
+import type { World } from "../../../harness/runtime/types.ts";
+import {
+  worldNodeControl,
+  type Client,
+  type Completion,
+  type Invocation,
+  type NodeControl,
+  type NodeInfo,
+  type SystemUnderTest,
+} from "../../../harness/system.ts";
+import { resolveConfig, type EngineClusterConfig, type ResolvedConfig } from "./config.ts";
+import { ControlPlane, type ControlState } from "./controlPlane.ts";
+import { DataNode, type NodeBoard, type OpReply } from "./dataNode.ts";
+import { isReadOnly } from "./ops.ts";
+import { StorageNode } from "./storageNode.ts";
+
+export { engineBugNames, engineDefaultNodes } from "./config.ts";
+
+const maxRedirects = 3;
+/** Setup waits at most this long (true time) for the first writer. */
+const setupLimitNs = 30e9;
+
+export class EngineSystem implements SystemUnderTest {
+  readonly name = "engine";
+  readonly nodeNames: readonly string[];
+  readonly config: ResolvedConfig;
+  private readonly boards = new Map<string, NodeBoard>();
+  private control_: ControlState | undefined;
+
+  constructor(config: EngineClusterConfig) {
+    this.config = resolveConfig(config);
+    this.nodeNames = this.config.topology.nodes.map((n) => n.name);
+    for (const n of this.config.topology.nodes)
+      this.boards.set(n.name, { role: "standby", ready: false, epoch: 0 });
+  }
+
+  async setup(world: World): Promise<void> {
+    for (const spec of this.config.topology.nodes) {
+      const board = this.boards.get(spec.name)!;
+      world.startNode(spec.name, async (rt) => {
+        if (spec.kind === "control") {
+          const cp = new ControlPlane(rt, this.config, board, (s) => {
+            this.control_ = { ...s };
+          });
+          rt.spawn("start", () => cp.start());
+        } else if (spec.kind === "storage") {
+          const node = new StorageNode(rt, this.config, board);
+          rt.spawn("start", () => node.start());
+        } else {
+          const node = new DataNode(rt, this.config, board);
+          rt.spawn("start", () => node.start());
+        }
+      });
+    }
+    const writer = this.config.topology.initialWriter;
+    for (let waitedNs = 0; waitedNs < setupLimitNs; waitedNs += 10e6) {
+      if (this.boards.get(writer)!.ready && [...this.boards.values()].every((b) => b.ready)) return;
+      await world.sleep(10e6);
+    }
+    throw new Error(`engine: nodes not ready after ${setupLimitNs / 1e9} s`);
+  }
+
+  async openClient(world: World, clientName: string): Promise<Client> {
+    const rt = world.clientRuntime(clientName);
+    const { topology, readFrom, timing } = this.config;
+    const rpc = new Rpc(rt, { defaultTimeoutNs: timing.clientTimeoutNs });
+    let writerGuess = topology.initialWriter;
+    const replicas = topology.dataNodes.filter((n) => n !== topology.initialWriter);
+    const index = [...clientName].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) >>> 0, 7);
+    const replica = replicas.length > 0 ? replicas[index % replicas.length] : undefined;
+    return {
+      async invoke(invocation: Invocation): Promise<Completion> {
+        const readOnly = isReadOnly(invocation);
+        const toReplica = readOnly && readFrom === "replicas" && replica !== undefined;
+        let target = toReplica ? replica : writerGuess;
+        for (let hop = 0; hop <= maxRedirects; hop++) {
+          let reply: OpReply;
+          try {
+            reply = (await rpc.request(target, "op", { invocation, allowReplica: toReplica })) as OpReply;
+          } catch (error) {
+            // No handler yet (a node still starting) means the op was not run; silence may hide anything.
+            if (error instanceof RpcRemoteError) {
+              return { type: "fail", value: invocation.value, error: "unavailable", node: target };
+            }
+            // Ask another node next time: it knows the writer or redirects to it.
+            const i = topology.dataNodes.indexOf(target);
+            writerGuess = topology.dataNodes[(i + 1) % topology.dataNodes.length]!;
+            return { type: "info", value: invocation.value, error: "timeout", node: target };
+          }
+          if ("redirect" in reply) {
+            if (reply.redirect === null || reply.redirect === target) {
+              return { type: "fail", value: invocation.value, error: "no-writer", node: target };
+            }
+            target = reply.redirect;
+            writerGuess = reply.redirect;
+            continue;
+          }
+          return { ...reply, node: target };
+        }
+        return { type: "fail", value: invocation.value, error: "too-many-redirects", node: target };
+      },
+      async close() {},
+    };
+  }
+
+  /** Every node with its role now (as the node itself last published it) and its zone. */
+  nodes(): NodeInfo[] {
+    return this.config.topology.nodes.map((n) => ({
+      name: n.name,
+      role: this.boards.get(n.name)!.role,
+      zone: n.zone,
+    }));
+  }
+
+  /** The writer and epoch the control plane last decided on. */
+  writer(): { node: string; epoch: number } | undefined {
+    const s = this.control_;
+    if (s === undefined || s.writer === undefined) return undefined;
+    const last = s.history.at(-1);
+    return last === undefined ? undefined : { node: last.writer, epoch: last.epoch };
+  }
+
+  control(world: World): NodeControl {
+    return worldNodeControl(
+      world,
+      this.nodeNames,
+      () => this.nodes(),
+      () => this.writer(),
+    );
+  }
+
+  async teardown(): Promise<void> {}
+}

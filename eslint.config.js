@@ -54,6 +54,8 @@ export default tseslint.config(
       "harness/runtime/sim/**/*.ts",
       "harness/generator/**/*.ts",
       "checkers/**/*.ts",
+      "nemeses/**/*.ts",
+      "systems/memory/**/*.ts",
     ],
     ignores: ["**/*.test.ts"],
     rules: {

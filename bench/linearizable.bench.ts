@@ -3,12 +3,14 @@
  * etcd logs (cas-register), kv/c50-ok and c50-bad split by key, kv/c10-ok and c10-bad unsplit.
  * Each case runs in its own Node process (so that its peak memory is its own): the files are read
  * first (not timed), the check runs once to warm the JIT, then `repeats` times; the figures are
- * the best and the median of those, the verdicts, and the process's peak resident memory before
- * and after checking. Porcupine's figures were measured once on this kind of machine (see
+ * the best and the median of those (wall time), the best run's CPU time, the verdicts, and the
+ * process's peak resident memory before and after checking. It also prints the load average, since
+ * the machine is shared. Porcupine's figures were measured once on this kind of machine (see
  * ../shared/corpus/README.md). Figures are printed, never asserted; the machine is shared, so
  * compare them only with runs under the same load.
  */
 import { existsSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
@@ -76,6 +78,8 @@ const cases: readonly BenchCase[] = [
 ];
 
 interface CaseFigures {
+  /** The best run's CPU time (user + system): less sensitive than wall time to a busy machine. */
+  readonly bestCpuMs: number;
   readonly bestMs: number;
   readonly medianMs: number;
   readonly verdicts: string;
@@ -98,13 +102,18 @@ async function measure(c: BenchCase): Promise<CaseFigures> {
   };
   checkAll(true);
   const times: number[] = [];
+  let bestCpuMs = Infinity;
   for (let r = 0; r < repeats; r++) {
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     checkAll(false);
     times.push(performance.now() - start);
+    const cpu = process.cpuUsage(cpuStart);
+    bestCpuMs = Math.min(bestCpuMs, (cpu.user + cpu.system) / 1000);
   }
   times.sort((a, b) => a - b);
   return {
+    bestCpuMs,
     bestMs: times[0]!,
     medianMs: times[Math.floor(times.length / 2)]!,
     verdicts: [...verdicts].map(([v, n]) => `${n}× ${v}`).join(", "),
@@ -119,6 +128,7 @@ async function runCases(nodeFlags: readonly string[]): Promise<void> {
     "case",
     "best ms",
     "median ms",
+    "best CPU ms",
     "Porcupine ms",
     "ratio",
     "verdicts",
@@ -139,8 +149,9 @@ async function runCases(nodeFlags: readonly string[]): Promise<void> {
         c.name,
         f.bestMs.toFixed(0),
         f.medianMs.toFixed(0),
+        f.bestCpuMs.toFixed(0),
         porcupineMs.toFixed(0),
-        `${(porcupineMs / f.bestMs).toFixed(1)}× (median ${(porcupineMs / f.medianMs).toFixed(1)}×)`,
+        `${(porcupineMs / f.bestMs).toFixed(1)}× (median ${(porcupineMs / f.medianMs).toFixed(1)}×, CPU ${(porcupineMs / f.bestCpuMs).toFixed(1)}×)`,
         f.verdicts,
         `${f.rssBeforeMiB.toFixed(0)} → ${f.rssPeakMiB.toFixed(0)}`,
       ].join(" | "),
@@ -155,6 +166,11 @@ export async function run(): Promise<void> {
   }
   console.log(
     `best and median of ${repeats} runs after one warm-up; ratio = Porcupine's time / ours (above 1: we are faster)\n`,
+  );
+  console.log(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")} on ${availableParallelism()} cores\n`,
   );
   await runCases([]);
   // The search keeps every model state it meets; with Node's default young generation the

@@ -57,7 +57,11 @@ export const runConfigSchema = z
             error: `expected "none" or a comma-separated list of: ${nemesisNames.join(", ")}`,
           }),
         ),
-      ),
+      )
+      .refine((list) => new Set(list).size === list.length, { error: "names a package twice" })
+      .refine((list) => !list.includes("all") || list.length === 1, {
+        error: '"all" already holds every package; give it alone',
+      }),
     "nemesis-interval": positiveSeconds(3600).default(5),
     nodes: positiveInt("a node count", 64).optional(),
     concurrency: positiveInt("a worker count", 1024).default(10),

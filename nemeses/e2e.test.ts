@@ -81,16 +81,9 @@ describe("faultline run with every nemesis package", () => {
     expect(windows.filter((w) => w.openAtEnd)).toEqual([]);
   }, 60_000);
 
-  // The memory system answers a duplicated request twice (it keeps no request ids), so message
-  // duplication from the packet package can make it non-linearizable. This flips to a plain `it`
-  // once the memory system deduplicates requests.
-  it.fails(
-    "KNOWN FAILURE (memory system applies duplicated requests twice): stays valid",
-    async () => {
-      expect((await result()).results.valid).toBe(true);
-    },
-    60_000,
-  );
+  it("stays valid under all five packages (the memory system applies a duplicated request once)", async () => {
+    expect((await result()).results.valid).toBe(true);
+  }, 60_000);
 
   it("stays valid under partition, crash, pause and clock faults", async () => {
     const c = config([

@@ -2,8 +2,7 @@ import { describe, expect, it } from "vitest";
 import { checkElleHistory } from "../checkers/elle/index.ts";
 import type { Op, OpType, Process } from "../harness/history/op.ts";
 import { toRwRegisterHistory } from "./rows.ts";
-import { simulate } from "../harness/generator/simulate.ts";
-import { MemoryState } from "../systems/memory/state.ts";
+import { runOnToyStore, type ToyIsolation } from "./imaginaryStore.ts";
 import { checkOnCallHistory, writeSkewWorkload } from "./write-skew.ts";
 
 type Row = readonly [Process, OpType, string, unknown];
@@ -144,60 +143,18 @@ describe("write-skew checking", () => {
   });
 });
 
-/**
- * Runs the workload's generator against imaginary clients (harness/generator/simulate.ts), then
- * executes the schedule on a store: "serializable" applies each op atomically at its completion
- * (strict-serializable); "snapshot" reads from a snapshot taken at invocation and commits at
- * completion with first-committer-wins, which allows write skew.
- */
-function executeSchedule(isolation: "serializable" | "snapshot", seed: number): Op[] {
-  const workload = writeSkewWorkload({ timeLimitNs: 2e9, ratePerS: 200, isolation });
-  const schedule = simulate(workload.generator, { seed, clientThreads: 6, failChance: 0, infoChance: 0 });
-  const memory = new MemoryState();
-  const committed = new Map<unknown, { value: unknown; seq: number }>();
-  let seq = 0;
-  const snapshots = new Map<unknown, Map<unknown, { value: unknown; seq: number }>>();
-  const invocations = new Map<unknown, Op>();
-  return schedule.history.map((op) => {
-    if (op.type === "invoke") {
-      invocations.set(op.process, op);
-      snapshots.set(op.process, new Map(committed));
-      return op;
-    }
-    const invoke = invocations.get(op.process)!;
-    if (isolation === "serializable") return { ...op, ...memory.apply({ f: invoke.f, value: invoke.value }) };
-    const snapshot = snapshots.get(op.process)!;
-    const startSeq = Math.max(0, ...[...snapshot.values()].map((v) => v.seq));
-    const read = (k: unknown) => snapshot.get(k)?.value ?? null;
-    let mops: unknown[][];
-    if (invoke.f === "take-off-call") {
-      const v = invoke.value as { doctors: [number, number]; doctor: number; writeId: number };
-      const [a, b] = v.doctors;
-      const rows = [read(a), read(b)] as ({ onCall: boolean } | null)[];
-      mops = [
-        ["r", a, rows[0]],
-        ["r", b, rows[1]],
-      ];
-      if (rows[0]?.onCall === true && rows[1]?.onCall === true) {
-        mops.push(["w", v.doctor, { onCall: false, writeId: v.writeId }]);
-      }
-    } else {
-      mops = (invoke.value as unknown[][]).map(([f, k, v]) => (f === "r" ? [f, k, read(k)] : [f, k, v]));
-    }
-    const writes = mops.filter((m) => m[0] === "w");
-    // First committer wins: abort if another transaction committed a key we write since our snapshot.
-    if (writes.some((m) => (committed.get(m[1])?.seq ?? 0) > startSeq)) {
-      return { ...op, type: "fail" as const, value: invoke.value, error: "conflict" };
-    }
-    if (writes.length > 0) seq += 1;
-    for (const m of writes) committed.set(m[1], { value: m[2], seq });
-    return { ...op, value: mops };
-  });
-}
+const run = (isolation: ToyIsolation): Op[] =>
+  runOnToyStore(
+    writeSkewWorkload({ timeLimitNs: 2e9, ratePerS: 200, isolation: "serializable" }).generator,
+    isolation,
+    {
+      seed: 3,
+    },
+  );
 
-describe("the write-skew workload, end to end on imaginary stores", () => {
+describe("the write-skew workload, end to end on toy stores", () => {
   it("finds nobody on call and G2-item on a snapshot-isolation store", async () => {
-    const history = executeSchedule("snapshot", 3);
+    const history = run("snapshot");
     const workload = writeSkewWorkload({ timeLimitNs: 2e9, ratePerS: 200, isolation: "serializable" });
     const results = Object.fromEntries(
       await Promise.all(workload.checkers.map(async (c) => [c.name, await c.check(history, {})] as const)),
@@ -213,7 +170,7 @@ describe("the write-skew workload, end to end on imaginary stores", () => {
   });
 
   it("finds nothing on a serializable store", async () => {
-    const history = executeSchedule("serializable", 3);
+    const history = run("serializable");
     const workload = writeSkewWorkload({ timeLimitNs: 2e9, ratePerS: 200, isolation: "serializable" });
     for (const checker of workload.checkers) {
       const r = await checker.check(history, {});

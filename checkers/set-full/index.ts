@@ -4,7 +4,9 @@
  *
  * An element is *known* from the moment its add was acknowledged (`ok`) or, if sooner, the moment
  * the first read that returned it completed. A read that began after that moment must return it
- * (sets only grow, and a linearizable set shows every known element), so each known element is:
+ * (sets only grow, and a linearizable set shows every known element). "Before" and "after" go by
+ * the history's order of record, which orders events of the same nanosecond too. So each known
+ * element is:
  *
  * - **stable**: present in every read that began after it was known;
  * - **lost**: absent from some such read and from every read that began after that one, i.e.
@@ -47,21 +49,25 @@ export interface ElementFate {
   readonly lastSeenNs: number | null;
 }
 
+/**
+ * "Before" and "after" go by position in the history (its order of record), which also orders
+ * events of the same nanosecond; times are kept for the report.
+ */
 interface Read {
   readonly index: number;
-  readonly invokeNs: number;
-  readonly completeNs: number;
+  readonly invokeAt: number;
+  readonly completeAt: number;
   readonly elements: readonly unknown[];
 }
 
 interface Element {
   element: unknown;
   addOutcome: ElementFate["addOutcome"];
-  acknowledgedNs: number | null;
-  firstSeenNs: number | null;
-  lastSeenNs: number | null;
-  /** Invocation time of the latest read that returned it. */
-  lastPresentInvokeNs: number;
+  acknowledgedAt: number | null;
+  firstSeenAt: number | null;
+  lastSeenAt: number | null;
+  /** Invocation position of the latest read that returned it. */
+  lastPresentInvokeAt: number;
   /** Reads returning it that began after it was known. */
   presentAfterKnown: number;
 }
@@ -85,10 +91,10 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
       e = {
         element: value,
         addOutcome: "none",
-        acknowledgedNs: null,
-        firstSeenNs: null,
-        lastSeenNs: null,
-        lastPresentInvokeNs: -Infinity,
+        acknowledgedAt: null,
+        firstSeenAt: null,
+        lastSeenAt: null,
+        lastPresentInvokeAt: -Infinity,
         presentAfterKnown: 0,
       };
       elements.set(id, e);
@@ -96,6 +102,9 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
     return e;
   };
   const reads: Read[] = [];
+  const positionOf = new Map<Op, number>();
+  history.forEach((op, at) => positionOf.set(op, at));
+  const timeAt = (at: number | null): number | null => (at === null ? null : history[at]!.time);
   let attemptCount = 0;
   for (const { invoke, complete } of pairOps(history)) {
     if (invoke.process === "nemesis") continue;
@@ -103,7 +112,7 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
       attemptCount += 1;
       const e = elementOf(invoke.value);
       e.addOutcome = complete === undefined ? "pending" : (complete.type as "ok" | "fail" | "info");
-      if (complete?.type === "ok") e.acknowledgedNs = complete.time;
+      if (complete?.type === "ok") e.acknowledgedAt = positionOf.get(complete)!;
     } else if (invoke.f === readF && complete?.type === "ok") {
       if (!Array.isArray(complete.value)) {
         throw new HistoryShapeError(
@@ -112,13 +121,13 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
       }
       reads.push({
         index: complete.index,
-        invokeNs: invoke.time,
-        completeNs: complete.time,
+        invokeAt: positionOf.get(invoke)!,
+        completeAt: positionOf.get(complete)!,
         elements: complete.value,
       });
     }
   }
-  reads.sort((a, b) => a.invokeNs - b.invokeNs || a.completeNs - b.completeNs);
+  reads.sort((a, b) => a.invokeAt - b.invokeAt);
 
   const counts: Record<string, number> = {};
   const cases: Record<string, AnomalyCase[]> = {};
@@ -130,9 +139,9 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
   const fate = (e: Element): ElementFate => ({
     element: e.element,
     addOutcome: e.addOutcome,
-    acknowledgedNs: e.acknowledgedNs,
-    knownNs: knownOf(e),
-    lastSeenNs: e.lastSeenNs,
+    acknowledgedNs: timeAt(e.acknowledgedAt),
+    knownNs: timeAt(knownOf(e)),
+    lastSeenNs: timeAt(e.lastSeenAt),
   });
 
   // Pass 1: first and last sightings, duplicates within a read, elements nobody added.
@@ -142,9 +151,9 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
       const id = identity(value);
       seen.set(id, (seen.get(id) ?? 0) + 1);
       const e = elementOf(value);
-      if (e.firstSeenNs === null || read.completeNs < e.firstSeenNs) e.firstSeenNs = read.completeNs;
-      if (e.lastSeenNs === null || read.completeNs > e.lastSeenNs) e.lastSeenNs = read.completeNs;
-      e.lastPresentInvokeNs = Math.max(e.lastPresentInvokeNs, read.invokeNs);
+      if (e.firstSeenAt === null || read.completeAt < e.firstSeenAt) e.firstSeenAt = read.completeAt;
+      if (e.lastSeenAt === null || read.completeAt > e.lastSeenAt) e.lastSeenAt = read.completeAt;
+      e.lastPresentInvokeAt = Math.max(e.lastPresentInvokeAt, read.invokeAt);
     }
     for (const [id, n] of seen) {
       if (n < 2) continue;
@@ -167,12 +176,12 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
       counted.add(id);
       const e = elements.get(id)!;
       const known = knownOf(e);
-      if (known !== null && read.invokeNs > known) e.presentAfterKnown += 1;
+      if (known !== null && read.invokeAt > known) e.presentAfterKnown += 1;
     }
   }
-  const invokes = reads.map((r) => r.invokeNs);
-  /** Reads that began strictly after `ns`. */
-  const readsAfter = (ns: number): number => reads.length - upperBound(invokes, ns);
+  const invokes = reads.map((r) => r.invokeAt);
+  /** Reads that began after position `at`. */
+  const readsAfter = (at: number): number => reads.length - upperBound(invokes, at);
 
   let stableCount = 0;
   let acknowledgedCount = 0;
@@ -186,14 +195,14 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
   let staleCount = 0;
   for (const e of elements.values()) {
     if (e.addOutcome === "ok") acknowledgedCount += 1;
-    const seen = e.firstSeenNs !== null;
+    const seen = e.firstSeenAt !== null;
     if (seen && (e.addOutcome === "none" || e.addOutcome === "fail")) {
       report("unexpected", () => ({
         ...fate(e),
         explanation:
           e.addOutcome === "none"
-            ? `element ${JSON.stringify(e.element)} was read (last at ${fmtS(e.lastSeenNs)}) but never added`
-            : `element ${JSON.stringify(e.element)} was read (last at ${fmtS(e.lastSeenNs)}) although its add failed`,
+            ? `element ${JSON.stringify(e.element)} was read (last at ${fmtS(timeAt(e.lastSeenAt))}) but never added`
+            : `element ${JSON.stringify(e.element)} was read (last at ${fmtS(timeAt(e.lastSeenAt))}) although its add failed`,
       }));
       continue;
     }
@@ -220,14 +229,14 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
       continue;
     }
     // Every read that began after both the element was known and its last sighting lacked it.
-    const absentForGood = readsAfter(Math.max(known, e.lastPresentInvokeNs));
+    const absentForGood = readsAfter(Math.max(known, e.lastPresentInvokeAt));
     if (absentForGood > 0) {
-      const lostFromNs = reads[reads.length - absentForGood]!.invokeNs;
+      const lostFromNs = history[reads[reads.length - absentForGood]!.invokeAt]!.time;
       report("lost", () => ({
         ...fate(e),
         explanation:
-          `element ${JSON.stringify(e.element)} was known at ${fmtS(known)} (acknowledged: ${fmtS(e.acknowledgedNs)}), ` +
-          `last seen ${fmtS(e.lastSeenNs)}, and absent from all ${absentForGood} reads begun from ${fmtS(lostFromNs)} on`,
+          `element ${JSON.stringify(e.element)} was known at ${fmtS(timeAt(known))} (acknowledged: ${fmtS(timeAt(e.acknowledgedAt))}), ` +
+          `last seen ${fmtS(timeAt(e.lastSeenAt))}, and absent from all ${absentForGood} reads begun from ${fmtS(lostFromNs)} on`,
         lostFromNs,
         absentReads: absentForGood,
       }));
@@ -237,8 +246,8 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
     const c: AnomalyCase = {
       ...fate(e),
       explanation:
-        `element ${JSON.stringify(e.element)} was known at ${fmtS(known)} (acknowledged: ${fmtS(e.acknowledgedNs)}), ` +
-        `yet ${absent} read(s) begun later lacked it; it was seen again, last at ${fmtS(e.lastSeenNs)}`,
+        `element ${JSON.stringify(e.element)} was known at ${fmtS(timeAt(known))} (acknowledged: ${fmtS(timeAt(e.acknowledgedAt))}), ` +
+        `yet ${absent} read(s) begun later lacked it; it was seen again, last at ${fmtS(timeAt(e.lastSeenAt))}`,
       absentReads: absent,
     };
     if (linearizable) report("stale", () => c);
@@ -290,10 +299,11 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
   };
 }
 
+/** The position from which an element is known: its acknowledgement or first sighting. */
 function knownOf(e: Element): number | null {
-  if (e.acknowledgedNs === null) return e.firstSeenNs;
-  if (e.firstSeenNs === null) return e.acknowledgedNs;
-  return Math.min(e.acknowledgedNs, e.firstSeenNs);
+  if (e.acknowledgedAt === null) return e.firstSeenAt;
+  if (e.firstSeenAt === null) return e.acknowledgedAt;
+  return Math.min(e.acknowledgedAt, e.firstSeenAt);
 }
 
 /** The number of entries of an ascending array that are <= x. */

@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { clients, fromFunction, limit, nemesis as onNemesis, repeat } from "../generator/index.ts";
+import {
+  clients,
+  cycle,
+  fromFunction,
+  limit,
+  nemesis as onNemesis,
+  repeat,
+  sleep,
+  stagger,
+  timeLimit,
+} from "../generator/index.ts";
 import type { Op } from "../history/op.ts";
 import { pairOps } from "../history/op.ts";
 import type { Nemesis } from "../nemesis.ts";
@@ -143,5 +153,26 @@ describe("runner", () => {
     });
     expect(aborted.outcome.aborted).toBe(true);
     expect(aborted.recorded).toHaveLength(0);
+  });
+
+  it("keeps a nemesis sleep running while client ops flow (pending generators keep their state)", async () => {
+    const nemesis: Nemesis = {
+      name: "test",
+      fs: ["start", "stop"],
+      invoke: async () => ({ type: "ok", value: null }),
+      healInvocations: () => [],
+    };
+    const { recorded } = await runScripted({
+      clientGenerator: timeLimit(10e9, stagger(10e6, repeat({ f: "ok", value: 0 }))),
+      nemesis,
+      nemesisGenerator: onNemesis(
+        cycle([sleep(2e9), { f: "start", value: null }, sleep(2e9), { f: "stop", value: null }]),
+      ),
+    });
+    const starts = recorded.filter((o) => o.process === "nemesis" && o.type === "invoke");
+    expect(starts.length).toBeGreaterThanOrEqual(4);
+    // The first fault comes after its 2 s sleep, not at once and not never.
+    expect(starts[0]!.time).toBeGreaterThanOrEqual(2e9);
+    expect(starts[0]!.time).toBeLessThan(2.1e9);
   });
 });

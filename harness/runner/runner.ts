@@ -234,6 +234,10 @@ export class Runner {
       }
       if (chosen.isNemesis) nemesis = (nemesisStep as Extract<GenStep, { kind: "op" }>).next;
       else client = (clientStep as Extract<GenStep, { kind: "op" }>).next;
+      // A generator that answered "pending" moves on to the state it returned (a running sleep
+      // must keep its start); one whose op was not chosen is asked again later, unchanged.
+      if (clientStep.kind === "pending") client = clientStep.next;
+      if (nemesisStep?.kind === "pending") nemesis = nemesisStep.next;
       const invoke = this.invoke(chosen.op);
       if (chosen.isNemesis) nemesis = nemesis?.update(this.context(nemesisThreads), invoke);
       else client = client?.update(this.context(this.clientThreads), invoke);

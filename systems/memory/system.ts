@@ -53,15 +53,30 @@ export class MemorySystem implements SystemUnderTest {
     }
   }
 
+  /**
+   * The network may deliver a request twice; applying it twice would be a second operation the
+   * client never asked for. So each request is applied at most once: a duplicate gets the cached
+   * reply. Replies are kept per client for its last `maxPendingRequests` request ids. The cache
+   * lives with the data (outside the node), so it survives a crash as the data does.
+   */
+  private readonly replies = new Map<string, Map<number, Reply>>();
+
   private serve(rt: Runtime): void {
     rt.net.onMessage((from, message) => {
       const request = message as Request;
       if (request?.kind !== "request") return;
-      const reply: Reply = {
-        kind: "reply",
-        id: request.id,
-        completion: { ...this.state.apply(request.invocation), node: rt.name },
-      };
+      let cache = this.replies.get(from);
+      if (cache === undefined) this.replies.set(from, (cache = new Map()));
+      let reply = cache.get(request.id);
+      if (reply === undefined) {
+        reply = {
+          kind: "reply",
+          id: request.id,
+          completion: { ...this.state.apply(request.invocation), node: rt.name },
+        };
+        cache.set(request.id, reply);
+        if (cache.size > maxPendingRequests) cache.delete(cache.keys().next().value!);
+      }
       rt.net.send(from, reply);
     });
   }

@@ -77,6 +77,8 @@ const maxBatchRecords = 200;
 const maxWaiters = 10_000;
 const maxPendingRecords = 20_000;
 const maxHops = 100;
+/** Longer than one engine background pass takes (its interval is 10 ms). */
+const backgroundSettleNs = 50e6;
 const engineFiles = ["wal", "pages", "dwb", "control", "control.tmp"];
 
 export class DataNode {
@@ -112,9 +114,7 @@ export class DataNode {
     this.rpc.handle("hb", (body) => this.onHeartbeat(body as HeartbeatMessage));
     this.rpc.handle("fence", (body) => this.onFence(body as { epoch: number }));
     this.rpc.handle("promote", (body) => this.onPromote(body as { epoch: number; history: History }));
-    this.rpc.handle("append", (body, from) => {
-      void this.onAppend(body as AppendMessage, from);
-    });
+    this.rpc.handle("append", (body, from) => this.onAppend(body as AppendMessage, from));
     this.rpc.handle("appended", (body, from) => this.onAppended(body as AppendedMessage, from));
     this.rpc.handle("barrier", () => ({ epoch: this.meta.epoch }));
     this.rpc.handle("op", (body) => this.onOp(body as { invocation: Invocation; allowReplica: boolean }));
@@ -164,7 +164,14 @@ export class DataNode {
 
   private async wipeEngineFiles(): Promise<void> {
     const files = await this.rt.disk.list();
-    for (const f of engineFiles) if (files.includes(f)) await this.rt.disk.remove(f);
+    for (const f of engineFiles) {
+      if (!files.includes(f)) continue;
+      try {
+        await this.rt.disk.remove(f);
+      } catch {
+        // Already gone (renamed by a finishing checkpoint): nothing to remove.
+      }
+    }
   }
 
   private async saveMeta(): Promise<void> {
@@ -311,7 +318,11 @@ export class DataNode {
     const old = this.db;
     this.db = undefined;
     this.board.ready = false;
-    if (old !== undefined) await old.close();
+    if (old !== undefined) {
+      await old.close();
+      // Let a background pass already under way (page flush, checkpoint) finish before cutting.
+      await this.rt.clock.sleep(backgroundSettleNs);
+    }
     if (this.mode === "quorum") await this.wipeEngineFiles();
     else await Database.truncateAbove(this.rt.disk, cut - 1);
     this.pending.clear();
@@ -565,8 +576,13 @@ export class DataNode {
   // ------------------------------------------------------------------ followers
 
   private async onAppend(body: AppendMessage, from: string): Promise<void> {
-    const reply = await this.serial.run(() => this.applyAppend(body));
-    if (reply !== undefined) this.rpc.notify(from, "appended", reply);
+    try {
+      const reply = await this.serial.run(() => this.applyAppend(body));
+      if (reply !== undefined) this.rpc.notify(from, "appended", reply);
+    } catch {
+      // Not applied (the log could not be cut or reopened now); the writer resends, and the next
+      // append retries the reopen. Unconfirmed log is never counted.
+    }
   }
 
   private async applyAppend(body: AppendMessage): Promise<AppendedMessage | undefined> {

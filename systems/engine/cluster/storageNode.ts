@@ -25,6 +25,8 @@ interface Stored {
   readonly record: WalRecord;
 }
 
+/** A failed append or gossip is simply not acknowledged; the writer resends. */
+const ignore = (): void => undefined;
 const segmentFile = "segment";
 const metaFile = "storage-meta";
 const maxGossipRecords = 200;
@@ -49,7 +51,7 @@ export class StorageNode {
     board.role = "storage";
     board.ready = false;
     this.rpc.handle("append", (body, from) => {
-      void this.queue.run(() => this.onAppend(body as AppendMessage, from));
+      this.queue.run(() => this.onAppend(body as AppendMessage, from)).catch(ignore);
     });
     this.rpc.handle("recover", (body) =>
       this.onRecover(body as { epoch: number; history: History; fromLsn: number }),
@@ -60,7 +62,7 @@ export class StorageNode {
     this.rpc.handle("barrier", () => ({ epoch: this.epoch }));
     this.rpc.handle("gossip", (body, from) => this.onGossip(body as { end: number }, from));
     this.rpc.handle("gossip-fill", (body) => {
-      void this.queue.run(() => this.onGossipFill(body as { history: History; records: Stored[] }));
+      this.queue.run(() => this.onGossipFill(body as { history: History; records: Stored[] })).catch(ignore);
     });
   }
 

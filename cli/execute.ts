@@ -51,6 +51,7 @@ export function buildConfigOf(config: RunConfig): BuildConfig {
     readFrom: config["read-from"],
     leases: config.leases,
     bugs: config.bug,
+    ...(config.model !== undefined ? { model: config.model } : {}),
   };
 }
 

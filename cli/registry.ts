@@ -6,9 +6,9 @@ import type { SystemUnderTest } from "../harness/system.ts";
 import { MemorySystem } from "../systems/memory/system.ts";
 import { workloadRegistry } from "../workloads/index.ts";
 import { nemesisRegistry } from "../nemeses/index.ts";
-import type { BuildConfig } from "./buildConfig.ts";
+import type { BuildConfig } from "../harness/testConfig.ts";
 
-export type { BuildConfig } from "./buildConfig.ts";
+export type { BuildConfig } from "../harness/testConfig.ts";
 export type { NemesisPackage } from "../nemeses/index.ts";
 
 interface SystemEntry {

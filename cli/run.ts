@@ -26,6 +26,8 @@ export const runUsage = `Usage: faultline run [options]
   --isolation LEVEL      engine: read-committed | snapshot | serializable
   --read-from WHERE      engine: writer | replicas
   --leases               engine: the writer serves reads under a lease
+  --model M              the consistency model transactional workloads are checked
+                         against (default: what --isolation promises)
   --bug NAME             switch on a deliberate fault (repeatable)
   --seed N               the seed (default: random; printed in the reproduce command)
   --mode sim|process     deterministic simulation (default) or real processes

@@ -24,6 +24,7 @@ export const runOptionSpec = {
   store: { type: "string" },
   bug: { type: "string", multiple: true },
   name: { type: "string" },
+  model: { type: "string" },
   quiet: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -86,6 +87,7 @@ export const runConfigSchema = z
       .string()
       .regex(/^[A-Za-z0-9._-]+$/, { error: "may hold only letters, digits, '.', '_' and '-'" })
       .optional(),
+    model: z.string().min(1).optional(),
     quiet: z.boolean().default(false),
   })
   .strict();
@@ -110,6 +112,7 @@ export function reproduceCommand(config: RunConfig): string {
     ...(config["read-from"] !== "writer" ? [`--read-from ${config["read-from"]}`] : []),
     ...(config.leases ? ["--leases"] : []),
     ...config.bug.map((b) => `--bug ${b}`),
+    ...(config.model !== undefined ? [`--model ${config.model}`] : []),
     `--mode ${config.mode}`,
     `--seed ${config.seed}`,
   ];

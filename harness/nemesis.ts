@@ -38,7 +38,8 @@ export function composeNemeses(nemeses: readonly Nemesis[]): Nemesis {
     fs: [...byF.keys()],
     async invoke(invocation, context) {
       const n = byF.get(invocation.f);
-      if (n === undefined) return { type: "fail", value: invocation.value, error: `no nemesis handles "${invocation.f}"` };
+      if (n === undefined)
+        return { type: "fail", value: invocation.value, error: `no nemesis handles "${invocation.f}"` };
       return n.invoke(invocation, context);
     },
     healInvocations: () => nemeses.flatMap((n) => n.healInvocations()),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { nemesisRegistry } from "./index.ts";
-import type { BuildConfig } from "../cli/buildConfig.ts";
+import type { BuildConfig } from "../harness/testConfig.ts";
 import { simulate } from "../harness/generator/simulate.ts";
 
 const config: BuildConfig = {

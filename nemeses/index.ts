@@ -7,7 +7,7 @@
  */
 import { any } from "../harness/generator/index.ts";
 import { composeNemeses } from "../harness/nemesis.ts";
-import type { BuildConfig } from "../cli/buildConfig.ts";
+import type { BuildConfig } from "../harness/testConfig.ts";
 import { clockPackage } from "./clock.ts";
 import { crashPackage } from "./crash.ts";
 import type { NemesisPackage, PackageConfig } from "./package.ts";

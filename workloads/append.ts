@@ -8,7 +8,7 @@
  * n·maxTxnLength + i at its i-th micro-op, so a read's list names exactly which appends it saw.
  * Keys roll over with the transaction count, not time: transactions n with the same
  * ⌊n / txnsPerKeyEpoch⌋ draw from the same `activeKeyCount` keys, so each key gets a bounded
- * number of appends (about txnsPerKeyEpoch × maxTxnLength / 4 / activeKeyCount) and reads stay
+ * number of appends (about txnsPerKeyEpoch × (maxTxnLength + 1) / 4 / activeKeyCount) and reads stay
  * short, as Jepsen's `max-writes-per-key` keeps them.
  */
 import { checkElleHistory } from "../checkers/elle/index.ts";

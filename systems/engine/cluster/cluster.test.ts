@@ -211,3 +211,182 @@ describe("leases", () => {
     expect(out.read.type).not.toBe("ok");
   });
 });
+
+/** Lags standby n3 behind (cut from the writer), then crashes the writer and heals later. */
+async function lagThenCrash({ world }: NemesisContext): Promise<void> {
+  await world.sleep(200e6);
+  world.setGrudge(
+    new Map([
+      ["n1", new Set(["n3"])],
+      ["n3", new Set(["n1"])],
+    ]),
+  );
+  await world.sleep(500e6);
+  world.crash("n1");
+  await world.sleep(800e6);
+  world.heal();
+  world.restart("n1");
+}
+
+describe("promote-any-standby", () => {
+  it("sync: promoting the first standby to answer loses acknowledged writes; the newest one loses none", async () => {
+    let lossyWithBug = 0;
+    for (let seed = 1; seed <= 8; seed++) {
+      const correct = await runScenario({
+        config: config("sync"),
+        seed,
+        durationNs: 1.5e9,
+        nemesis: lagThenCrash,
+      });
+      expectHonest(correct);
+      expect(correct.lost, `seed ${seed}`).toEqual([]);
+      const buggy = await runScenario({
+        config: config("sync", { bugs: ["promote-any-standby"] }),
+        seed,
+        durationNs: 1.5e9,
+        nemesis: lagThenCrash,
+      });
+      if (buggy.lost.length > 0) lossyWithBug++;
+    }
+    expect(lossyWithBug).toBeGreaterThan(0);
+  });
+});
+
+async function readPastDurablePoint(bugs: string[]): Promise<{ replicaRead: unknown; finalRead: unknown }> {
+  const world = new SimWorld({ seed: 4, budget: { maxEvents: 5_000_000, maxVirtualTimeNs: 600e9 } });
+  const system = new EngineSystem(config("quorum", { readFrom: "replicas", bugs }));
+  return world.run(async () => {
+    await system.setup(world);
+    const client = await system.openClient(world, "c0");
+    await client.invoke({ f: "write", value: ["x", 1] });
+    // The writer reaches only s5 and s6, which cannot gossip to the rest: x = 2 cannot become durable.
+    const cut = ["s1", "s2", "s3", "s4"];
+    const grudge = new Map<string, Set<string>>();
+    for (const side of ["n1", "s5", "s6"]) grudge.set(side, new Set(cut));
+    for (const n of cut) grudge.set(n, new Set(["n1", "s5", "s6"]));
+    world.setGrudge(grudge);
+    const write = await client.invoke({ f: "write", value: ["x", 2] });
+    const replicaRead = await client.invoke({ f: "read", value: ["x", null] });
+    world.crash("n1");
+    world.crash("s5");
+    world.crash("s6");
+    world.heal();
+    await world.sleep(2e9);
+    let finalRead: unknown;
+    for (let i = 0; i < 10 && (finalRead as { type?: string } | undefined)?.type !== "ok"; i++) {
+      finalRead = await client.invoke({
+        f: "txn",
+        value: [
+          ["r", "x", null],
+          ["w", "y", i],
+        ],
+      });
+      await world.sleep(200e6);
+    }
+    expect(write.type).toBe("info");
+    return { replicaRead, finalRead };
+  });
+}
+
+describe("replica reads and the durable point", () => {
+  it("replica-read-past-durable-point: a replica serves a write that recovery then truncates", async () => {
+    const out = await readPastDurablePoint(["replica-read-past-durable-point"]);
+    expect(out.replicaRead, JSON.stringify(out)).toMatchObject({ type: "ok", value: ["x", 2] });
+    expect(out.finalRead).toMatchObject({ type: "ok" });
+    expect((out.finalRead as { value: unknown[] }).value[0]).toEqual(["r", "x", 1]);
+  });
+
+  it("without the bug the replica shows only what is durable", async () => {
+    const out = await readPastDurablePoint([]);
+    expect(out.replicaRead, JSON.stringify(out)).toMatchObject({ type: "ok", value: ["x", 1] });
+    expect(out.finalRead).toMatchObject({ type: "ok" });
+    expect((out.finalRead as { value: unknown[] }).value[0]).toEqual(["r", "x", 1]);
+  });
+});
+
+async function commitAboveGap(bugs: string[]): Promise<{ third: unknown; final: unknown }> {
+  const world = new SimWorld({ seed: 6, budget: { maxEvents: 5_000_000, maxVirtualTimeNs: 600e9 } });
+  // Resends come late here, so the gap left by the lost messages stays open for the test.
+  const system = new EngineSystem(config("quorum", { bugs, timing: { resendAfterNs: 5e9 } }));
+  return world.run(async () => {
+    await system.setup(world);
+    const first = await system.openClient(world, "c0");
+    const second = await system.openClient(world, "c1");
+    await first.invoke({ f: "write", value: ["x", 1] });
+    const cut = ["s1", "s2", "s3", "s4"];
+    const grudge = new Map<string, Set<string>>();
+    for (const side of ["n1", "s5", "s6"]) grudge.set(side, new Set(cut));
+    for (const n of cut) grudge.set(n, new Set(["n1", "s5", "s6"]));
+    world.setGrudge(grudge);
+    // x = 2 reaches only s5 and s6.
+    void first.invoke({ f: "write", value: ["x", 2] });
+    await world.sleep(5e6);
+    // The writer reaches everyone again (s5 and s6 still cannot gossip): x = 3 lands above a gap.
+    const storageOnly = new Map<string, Set<string>>();
+    for (const side of ["s5", "s6"]) storageOnly.set(side, new Set(cut));
+    for (const n of cut) storageOnly.set(n, new Set(["s5", "s6"]));
+    world.setGrudge(storageOnly);
+    const third = await second.invoke({ f: "write", value: ["x", 3] });
+    world.crash("n1");
+    world.crash("s5");
+    world.crash("s6");
+    world.heal();
+    await world.sleep(2e9);
+    let final: unknown;
+    for (let i = 0; i < 10 && (final as { type?: string } | undefined)?.type !== "ok"; i++) {
+      final = await second.invoke({ f: "txn", value: [["r", "x", null]] });
+      await world.sleep(200e6);
+    }
+    return { third, final };
+  });
+}
+
+describe("the durable point", () => {
+  it("dp-skips-gap: a commit acknowledged above a gap is lost when recovery truncates at the gap", async () => {
+    const out = await commitAboveGap(["dp-skips-gap"]);
+    expect(out.third).toMatchObject({ type: "ok" });
+    expect(out.final, JSON.stringify(out)).toMatchObject({ type: "ok", value: [["r", "x", 1]] });
+  });
+
+  it("without the bug the commit above the gap waits (info) and nothing acknowledged is lost", async () => {
+    const out = await commitAboveGap([]);
+    expect(out.third).toMatchObject({ type: "info" });
+    expect(out.final).toMatchObject({ type: "ok" });
+  });
+});
+
+describe("node control and clients", () => {
+  it("reports real roles, zones and the writer, follows failover, and reads from replicas when asked", async () => {
+    const world = new SimWorld({ seed: 2, budget: { maxEvents: 5_000_000, maxVirtualTimeNs: 600e9 } });
+    const system = new EngineSystem(config("async", { readFrom: "replicas" }));
+    const out = await world.run(async () => {
+      await system.setup(world);
+      const control = system.control(world);
+      const before = { nodes: control.nodes(), writer: control.writer() };
+      const client = await system.openClient(world, "c0");
+      await client.invoke({ f: "write", value: ["k", 1] });
+      await world.sleep(100e6);
+      const replicaRead = await client.invoke({ f: "read", value: ["k", null] });
+      control.crash("n1");
+      await world.sleep(1.5e9);
+      const after = { nodes: control.nodes(), writer: control.writer() };
+      let write: unknown;
+      for (let i = 0; i < 3 && (write as { type?: string } | undefined)?.type !== "ok"; i++) {
+        write = await client.invoke({ f: "cas", value: ["k", [1, 2]] });
+      }
+      return { before, after, replicaRead, write };
+    });
+    expect(out.before.writer).toEqual({ node: "n1", epoch: 1 });
+    expect(out.before.nodes).toEqual([
+      { name: "n1", role: "writer", zone: "a" },
+      { name: "n2", role: "standby", zone: "b" },
+      { name: "n3", role: "standby", zone: "c" },
+      { name: "cp", role: "control", zone: "c" },
+    ]);
+    expect(out.replicaRead).toMatchObject({ type: "ok", value: ["k", 1] });
+    expect((out.replicaRead as { node: string }).node).not.toBe("n1");
+    expect(out.after.writer?.epoch).toBe(2);
+    expect(out.after.nodes.find((n) => n.name === out.after.writer?.node)?.role).toBe("writer");
+    expect(out.write).toMatchObject({ type: "ok", node: out.after.writer?.node });
+  });
+});

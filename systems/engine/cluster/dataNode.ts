@@ -258,7 +258,9 @@ export class DataNode {
   private async recoverFromStorage(epoch: number): Promise<number> {
     const { storageNodes } = this.config.topology;
     const { write, read } = this.config.quorum;
-    if (this.db === undefined || !this.db.isReplica) await this.reopenCut(0);
+    // Trust the own log only below the durable point this node was told (and never a writer's log).
+    const db = this.db;
+    if (db === undefined || !db.isReplica || db.wal.endLsn > this.toldDurablePoint) await this.reopenCut(0);
     const fromLsn = this.db!.wal.endLsn;
     const replies = await gather(
       storageNodes.map((s) =>

@@ -15,4 +15,6 @@ export interface BuildConfig {
   readonly readFrom: "writer" | "replicas";
   readonly leases: boolean;
   readonly bugs: readonly string[];
+  /** The consistency model transactional workloads check; default: what the isolation level promises. */
+  readonly model?: string;
 }

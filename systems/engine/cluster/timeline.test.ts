@@ -1,0 +1,33 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { cutPoint, newerHistory, superseded, type EpochStart } from "./timeline.ts";
+
+const history = fc
+  .array(fc.nat({ max: 10_000 }), { maxLength: 8 })
+  .map((starts): EpochStart[] =>
+    starts.map((startLsn, i) => ({ epoch: i + 1, writer: `n${i % 3}`, startLsn })),
+  );
+
+describe("timeline", () => {
+  it("a record is superseded exactly when it lies at or above the cut point of its epoch", () => {
+    fc.assert(
+      fc.property(history, fc.nat({ max: 9 }), fc.nat({ max: 12_000 }), (h, epoch, lsn) => {
+        const cut = cutPoint(h, epoch);
+        expect(superseded(h, epoch, lsn)).toBe(cut !== undefined && lsn >= cut);
+      }),
+    );
+  });
+
+  it("cuts at the smallest start of any later epoch, not the next one", () => {
+    const h: EpochStart[] = [
+      { epoch: 1, writer: "n1", startLsn: 0 },
+      { epoch: 2, writer: "n2", startLsn: 1000 },
+      { epoch: 3, writer: "n3", startLsn: 900 },
+    ];
+    expect(cutPoint(h, 1)).toBe(900);
+    expect(cutPoint(h, 2)).toBe(900);
+    expect(cutPoint(h, 3)).toBeUndefined();
+    expect(newerHistory(h.slice(0, 2), h)).toBe(h);
+    expect(newerHistory(h, h.slice(0, 2))).toBe(h);
+  });
+});

@@ -8,7 +8,7 @@ import { randomInt } from "node:crypto";
 import { exitCodeFor } from "../harness/results.ts";
 import { UsageError } from "./main.ts";
 import { parseCommandLine, validateOptions } from "./options.ts";
-import { systems } from "./registry.ts";
+import { defaultNodesOf, systems } from "./registry.ts";
 import { runConfigSchema, runOptionSpec, type RunConfig } from "./runConfig.ts";
 import { executeRun, plainSummary } from "./execute.ts";
 
@@ -51,7 +51,7 @@ export function resolveRunConfig(args: string[]): RunConfig | "help" {
     }
   }
   const seed = parsed.seed ?? randomInt(0, 2 ** 31);
-  const nodes = parsed.nodes ?? system.defaultNodes;
+  const nodes = parsed.nodes ?? defaultNodesOf(system, parsed.replication);
   const name =
     parsed.name ??
     [

@@ -89,13 +89,17 @@ describe("failover", () => {
   for (const mode of ["sync", "quorum"] as const) {
     it(`${mode}: no acknowledged write is lost over 200 seeds of crashes and partitions`, async () => {
       let acknowledged = 0;
+      let failedOver = 0;
       for (let seed = 1; seed <= 200; seed++) {
         const out = await runScenario({ config: config(mode), seed, durationNs: 1.2e9, nemesis: faults });
         expectHonest(out);
         expect(out.lost, `seed ${seed}`).toEqual([]);
         acknowledged += out.ok;
+        if ((out.writer?.epoch ?? 1) > 1) failedOver++;
       }
       expect(acknowledged).toBeGreaterThan(200 * 20);
+      // The faults really forced failovers (a new epoch) in most seeds.
+      expect(failedOver).toBeGreaterThan(100);
     }, 120_000);
   }
 
@@ -389,4 +393,30 @@ describe("node control and clients", () => {
     expect(out.after.nodes.find((n) => n.name === out.after.writer?.node)?.role).toBe("writer");
     expect(out.write).toMatchObject({ type: "ok", node: out.after.writer?.node });
   });
+});
+
+describe("a duplicating, reordering network", () => {
+  for (const mode of ["sync", "quorum"] as const) {
+    it(`${mode}: every append runs once and every acknowledged append is read back`, async () => {
+      const world = new SimWorld({ seed: 9, budget: { maxEvents: 5_000_000, maxVirtualTimeNs: 600e9 } });
+      const system = new EngineSystem(config(mode));
+      const out = await world.run(async () => {
+        await system.setup(world);
+        world.setLinkFaults({ duplicateProbability: 0.5, reorderProbability: 0.3 });
+        const client = await system.openClient(world, "c0");
+        const acked: number[] = [];
+        for (let i = 0; i < 30; i++) {
+          const c = await client.invoke({ f: "txn", value: [["append", "l", i]] });
+          if (c.type === "ok") acked.push(i);
+        }
+        world.setLinkFaults({});
+        const read = await client.invoke({ f: "txn", value: [["r", "l", null]] });
+        return { acked, read };
+      });
+      const list = (out.read.value as [string, string, number[]][])[0]![2];
+      expect(new Set(list).size).toBe(list.length);
+      for (const i of out.acked) expect(list).toContain(i);
+      expect(out.acked.length).toBeGreaterThan(20);
+    });
+  }
 });

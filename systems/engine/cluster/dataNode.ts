@@ -77,6 +77,7 @@ const maxBatchRecords = 200;
 const maxWaiters = 10_000;
 const maxPendingRecords = 20_000;
 const maxHops = 100;
+const maxRecentOps = 10_000;
 /** Longer than one engine background pass takes (its interval is 10 ms). */
 const backgroundSettleNs = 50e6;
 const engineFiles = ["wal", "pages", "dwb", "control", "control.tmp"];
@@ -101,6 +102,8 @@ export class DataNode {
   private leaseUntilWallNs = -Infinity;
   // read-replica state (quorum)
   private readonly pending = new Map<number, WalRecord>();
+  /** Results of recent client requests by id, so a duplicated request is not run twice. */
+  private readonly recentOps = new Map<string, Promise<OpReply>>();
   private toldDurablePoint = 0;
 
   constructor(
@@ -117,7 +120,16 @@ export class DataNode {
     this.rpc.handle("append", (body, from) => this.onAppend(body as AppendMessage, from));
     this.rpc.handle("appended", (body, from) => this.onAppended(body as AppendedMessage, from));
     this.rpc.handle("barrier", () => ({ epoch: this.meta.epoch }));
-    this.rpc.handle("op", (body) => this.onOp(body as { invocation: Invocation; allowReplica: boolean }));
+    this.rpc.handle("op", (body) => {
+      const request = body as OpRequest;
+      // The network may deliver a request twice: run it once, answer both with the same result.
+      const seen = this.recentOps.get(request.requestId);
+      if (seen !== undefined) return seen;
+      const result = this.onOp(request);
+      this.recentOps.set(request.requestId, result);
+      if (this.recentOps.size > maxRecentOps) this.recentOps.delete(this.recentOps.keys().next().value!);
+      return result;
+    });
   }
 
   private get mode(): ResolvedConfig["mode"] {
@@ -218,6 +230,11 @@ export class DataNode {
   private async onPromote(body: { epoch: number; history: History }): Promise<{ startLsn: number }> {
     const result = await this.serial.run(async () => {
       if (body.epoch < this.meta.epoch) throw new Error(`stale promotion to epoch ${body.epoch}`);
+      // A duplicated promotion message: already done.
+      const mine = this.history.at(-1);
+      if (this.role === "writer" && mine?.epoch === body.epoch && mine.writer === this.rt.name) {
+        return { startLsn: mine.startLsn };
+      }
       if (this.role === "writer") this.stepDown();
       await this.adoptEpoch(body.epoch);
       this.history = newerHistory(this.history, body.history);
@@ -653,7 +670,7 @@ export class DataNode {
 
   // ------------------------------------------------------------------ clients
 
-  private async onOp(body: { invocation: Invocation; allowReplica: boolean }): Promise<OpReply> {
+  private async onOp(body: OpRequest): Promise<OpReply> {
     const { invocation, allowReplica } = body;
     const readOnly = isReadOnly(invocation);
     const db = this.db;
@@ -711,6 +728,13 @@ export interface HeartbeatReply {
   readonly logEnd: number;
   readonly role: NodeRole;
   readonly ready: boolean;
+}
+
+export interface OpRequest {
+  readonly invocation: Invocation;
+  readonly allowReplica: boolean;
+  /** Unique per client operation (client name and a counter). */
+  readonly requestId: string;
 }
 
 export type OpReply = Completion | { readonly redirect: string | null };

@@ -20,7 +20,7 @@ import {
 } from "../../../harness/system.ts";
 import { resolveConfig, type EngineClusterConfig, type ResolvedConfig } from "./config.ts";
 import { ControlPlane, type ControlState } from "./controlPlane.ts";
-import { DataNode, type NodeBoard, type OpReply } from "./dataNode.ts";
+import { DataNode, type NodeBoard, type OpReply, type OpRequest } from "./dataNode.ts";
 import { isReadOnly } from "./ops.ts";
 import { StorageNode } from "./storageNode.ts";
 
@@ -77,16 +77,19 @@ export class EngineSystem implements SystemUnderTest {
     let writerGuess = topology.initialWriter;
     const replicas = topology.dataNodes.filter((n) => n !== topology.initialWriter);
     const index = [...clientName].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) >>> 0, 7);
+    let nextRequest = 0;
     const replica = replicas.length > 0 ? replicas[index % replicas.length] : undefined;
     return {
       async invoke(invocation: Invocation): Promise<Completion> {
         const readOnly = isReadOnly(invocation);
+        const requestId = `${clientName}:${nextRequest++}`;
         const toReplica = readOnly && readFrom === "replicas" && replica !== undefined;
         let target = toReplica ? replica : writerGuess;
         for (let hop = 0; hop <= maxRedirects; hop++) {
           let reply: OpReply;
           try {
-            reply = (await rpc.request(target, "op", { invocation, allowReplica: toReplica })) as OpReply;
+            const request: OpRequest = { invocation, allowReplica: toReplica, requestId };
+            reply = (await rpc.request(target, "op", request)) as OpReply;
           } catch (error) {
             // No handler yet (a node still starting) means the op was not run; silence may hide anything.
             if (error instanceof RpcRemoteError) {

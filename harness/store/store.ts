@@ -1,0 +1,58 @@
+/**
+ * The store: one folder per run, `store/<test-name>/<YYYYMMDDTHHMMSS.mmm>/`, holding the resolved
+ * config (`test.json`), the history streamed while the test runs (`history.jsonl`), the results
+ * and the reports. `store/latest` is a relative symlink to the newest run, replaced atomically.
+ */
+import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+
+export interface RunDir {
+  readonly root: string;
+  readonly dir: string;
+  readonly historyPath: string;
+}
+
+/** `20261122T031045.123` in UTC. */
+export function runTimestamp(date: Date): string {
+  const iso = date.toISOString(); // 2026-11-22T03:10:45.123Z
+  return iso.slice(0, 19).replace(/[-:]/g, "") + "." + iso.slice(20, 23);
+}
+
+const testNamePattern = /^[A-Za-z0-9._-]+$/;
+
+export function createRunDir(storeRoot: string, testName: string, startedAt: Date): RunDir {
+  if (!testNamePattern.test(testName)) {
+    throw new Error(`test name "${testName}" may hold only letters, digits, ".", "_" and "-"`);
+  }
+  const base = join(storeRoot, testName, runTimestamp(startedAt));
+  let dir = base;
+  // Two runs in the same millisecond get distinct folders.
+  for (let n = 1; n < 1000; n++) {
+    try {
+      mkdirSync(dir, { recursive: false });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+        mkdirSync(join(storeRoot, testName), { recursive: true });
+        n--;
+        continue;
+      }
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      dir = `${base}-${n}`;
+    }
+  }
+  pointLatestAt(storeRoot, dir);
+  return { root: storeRoot, dir, historyPath: join(dir, "history.jsonl") };
+}
+
+function pointLatestAt(storeRoot: string, dir: string): void {
+  const link = join(storeRoot, "latest");
+  const tmp = join(storeRoot, `.latest-${process.pid}`);
+  rmSync(tmp, { force: true });
+  symlinkSync(relative(storeRoot, dir), tmp);
+  renameSync(tmp, link);
+}
+
+export function writeJsonFile(path: string, value: unknown): void {
+  writeFileSync(path, JSON.stringify(value, null, 2) + "\n");
+}

@@ -39,7 +39,7 @@ export interface ExpectationRow {
   readonly catchIn?: "every" | "some";
   /** Seeds the CI test runs (chosen so that the row's anomaly shows, see the test). */
   readonly seeds: readonly number[];
-  /** Not yet runnable: why (the test marks it todo, the bench skips it). */
+  /** Not passing yet, and why (the test marks it todo; the bench still measures it). */
   readonly todo?: string;
 }
 
@@ -56,8 +56,53 @@ const engine = (replication: string, isolation: string): string[] => [
 
 const lostElements: AnomalyClass[] = [{ checker: "set-full", anomaly: "lost" }];
 
+interface BugRowOptions {
+  /** Further arguments: the fault schedule, rate, time limit. */
+  readonly more: readonly string[];
+  readonly anomalies: readonly AnomalyClass[];
+  readonly seeds: readonly number[];
+  readonly todo?: string;
+}
+
+/** A bug knob's row: the engine with `--bug NAME` under the fault that exposes it. */
+function bugRow(bug: string, base: readonly string[], options: BugRowOptions): ExpectationRow {
+  const args = ["--system", "engine", ...base, ...options.more, "--bug", bug];
+  const nemesis = args[args.indexOf("--nemesis") + 1];
+  const checkers = [...new Set(options.anomalies.map((a) => a.checker))].join(", ");
+  return {
+    id: `bug-${bug}`,
+    source: "bug",
+    claim: `--bug ${bug} (${args.includes("--nemesis") ? `${nemesis}` : "no faults"}): caught by ${checkers}`,
+    args,
+    expectValid: false,
+    anomalies: options.anomalies,
+    catchIn: "some",
+    seeds: options.seeds,
+    ...(options.todo !== undefined ? { todo: options.todo } : {}),
+  };
+}
+
+/** The memory reference system under one nemesis: valid, always. */
+function memoryRow(nemesis: string, workload: string): ExpectationRow {
+  return {
+    id: `memory-${nemesis}-${workload}`,
+    source: "memory",
+    claim: `the memory reference system, ${workload} workload, nemesis ${nemesis}: valid`,
+    args: ["--system", "memory", "--workload", workload, "--nemesis", nemesis, "--nemesis-interval", "2"],
+    expectValid: true,
+    seeds: seeds(1, 3),
+  };
+}
+
+/**
+ * The engine's failed-cas bug (see serializable-register-sync-partition) makes every register
+ * run with partitions non-linearizable now and then, with or without leases or knobs.
+ */
+const failedCasConfound =
+  "its register runs are caught (nonlinearizable in some seeds), but every case inspected (seeds 1, 2, 4) is the engine's failed-cas bug (a cas on an isolated writer fails against a write that is later lost), not a stale lease read, and the same configuration without leases or the knob shows it too (control-leases-register); the engine's correct leases count on the monotonic clock and survived every clock bump";
+
 export const expectationRows: readonly ExpectationRow[] = [
-  // ── DESIGN.md: "What the harness must find" ───────────────────────────────────────────────────
+  // ── DESIGN.md: "What the harness must find" ─────────────────────────────────────────────────
   {
     id: "async-failover-loses-writes",
     source: "design",
@@ -66,7 +111,7 @@ export const expectationRows: readonly ExpectationRow[] = [
     expectValid: false,
     anomalies: lostElements,
     catchIn: "some",
-    seeds: seeds(1, 4),
+    seeds: seeds(1, 3),
   },
   {
     id: "sync-failover-valid",
@@ -95,15 +140,103 @@ export const expectationRows: readonly ExpectationRow[] = [
       { checker: "on-call", anomaly: "nobody-on-call" },
     ],
     catchIn: "every",
-    seeds: seeds(1, 3),
+    seeds: seeds(1, 2),
   },
   {
-    id: "serializable-append-all",
+    id: "snapshot-append-G2-item",
     source: "design",
-    claim: "serializable, anything: valid (list append under every nemesis)",
+    claim: "snapshot, list append checked against serializable: G2-item (write skew, seen by Elle)",
+    args: [
+      ...engine("quorum", "snapshot"),
+      "--model",
+      "serializable",
+      "--workload",
+      "append",
+      "--nemesis",
+      "none",
+      "--rate",
+      "300",
+      "--time-limit",
+      "10",
+    ],
+    expectValid: false,
+    anomalies: [{ checker: "elle", anomaly: "G2-item" }],
+    catchIn: "every",
+    seeds: seeds(1, 2),
+  },
+  {
+    id: "snapshot-append-valid",
+    source: "design",
+    claim: "snapshot, list append checked against snapshot isolation, crashes and partitions: valid",
+    args: [...engine("quorum", "snapshot"), "--workload", "append", "--nemesis", "partition,crash"],
+    expectValid: true,
+    seeds: seeds(1, 2),
+  },
+  {
+    id: "serializable-append-quorum-all",
+    source: "design",
+    claim: "serializable, anything: valid (quorum, list append under every nemesis)",
     args: [...engine("quorum", "serializable"), "--workload", "append", "--nemesis", "all"],
     expectValid: true,
     seeds: seeds(1, 3),
+  },
+  {
+    id: "serializable-append-sync-all",
+    source: "design",
+    claim: "serializable, anything: valid (sync, list append under every nemesis)",
+    args: [...engine("sync", "serializable"), "--workload", "append", "--nemesis", "all"],
+    expectValid: true,
+    seeds: seeds(1, 2),
+  },
+  {
+    id: "serializable-append-async-calm",
+    source: "design",
+    claim: "serializable, async with no failover (no faults): valid",
+    args: [...engine("async", "serializable"), "--workload", "append", "--nemesis", "none"],
+    expectValid: true,
+    seeds: seeds(1, 2),
+  },
+  {
+    id: "serializable-register-sync-partition",
+    source: "design",
+    claim: "serializable, anything: valid (sync, registers, partitions)",
+    args: [
+      ...engine("sync", "serializable"),
+      "--workload",
+      "register",
+      "--nemesis",
+      "partition",
+      "--nemesis-interval",
+      "1",
+      "--time-limit",
+      "30",
+    ],
+    expectValid: true,
+    seeds: seeds(1, 2),
+    todo: "engine bug (false alarm shows it): during a partition the isolated writer runs a write locally, waits for a standby, and meanwhile answers a cas that finds that unconfirmed value with fail cas-mismatch; the write is then lost at failover, so the failed cas read a value that never existed (not linearizable; seed 1, key 11, indices 3966-4003)",
+  },
+  {
+    id: "serializable-append-replica-reads",
+    source: "design",
+    claim: "serializable, anything: valid (sync, reads from standbys, crashes)",
+    args: [
+      ...engine("sync", "serializable"),
+      "--read-from",
+      "replicas",
+      "--workload",
+      "append",
+      "--nemesis",
+      "crash",
+      "--nemesis-interval",
+      "1",
+      "--rate",
+      "200",
+      "--time-limit",
+      "60",
+    ],
+    expectValid: true,
+    seeds: seeds(1, 2),
+    todo: "engine: read-only transactions on sync standbys are not serializable with the writer's (Fekete's read-only anomaly: a standby snapshot sees T3 but not T2 although T2 must precede T3); Elle reports G2-item in 2 of 6 seeds at 60 s, e.g. seed 3. PostgreSQL refuses SERIALIZABLE on hot standbys for this reason",
   },
   {
     id: "serializable-bank-all",
@@ -111,7 +244,7 @@ export const expectationRows: readonly ExpectationRow[] = [
     claim: "serializable, anything: valid (bank under every nemesis)",
     args: [...engine("sync", "serializable"), "--workload", "bank", "--nemesis", "all"],
     expectValid: true,
-    seeds: seeds(1, 3),
+    seeds: seeds(1, 2),
   },
   {
     id: "serializable-write-skew",
@@ -119,7 +252,7 @@ export const expectationRows: readonly ExpectationRow[] = [
     claim: "serializable, anything: valid (write skew is prevented)",
     args: [...engine("quorum", "serializable"), "--workload", "write-skew", "--nemesis", "partition,crash"],
     expectValid: true,
-    seeds: seeds(1, 3),
+    seeds: seeds(1, 2),
   },
   {
     id: "read-committed-bank",
@@ -133,12 +266,43 @@ export const expectationRows: readonly ExpectationRow[] = [
       { checker: "rw-register", anomaly: "G-single-item" },
     ],
     catchIn: "every",
-    seeds: seeds(1, 3),
+    seeds: seeds(1, 2),
+  },
+  {
+    id: "read-committed-append-read-skew",
+    source: "design",
+    claim: "read-committed, list append checked against snapshot isolation: read skew (G-single-item)",
+    args: [
+      ...engine("quorum", "read-committed"),
+      "--model",
+      "snapshot-isolation",
+      "--workload",
+      "append",
+      "--nemesis",
+      "none",
+      "--time-limit",
+      "10",
+    ],
+    expectValid: false,
+    anomalies: [
+      { checker: "elle", anomaly: "G-single" },
+      { checker: "elle", anomaly: "G-single-item" },
+    ],
+    catchIn: "every",
+    seeds: seeds(1, 2),
+  },
+  {
+    id: "read-committed-append-valid",
+    source: "design",
+    claim: "read-committed, list append checked against read committed, partitions and crashes: valid",
+    args: [...engine("quorum", "read-committed"), "--workload", "append", "--nemesis", "partition,crash"],
+    expectValid: true,
+    seeds: seeds(1, 2),
   },
   {
     id: "leases-clock-skew",
     source: "design",
-    claim: "leases + clock skew, partition and clock bumps: not linearizable (stale reads)",
+    claim: "leases + clock skew, partitions and clock faults: not linearizable (stale reads)",
     args: [
       ...engine("sync", "serializable"),
       "--leases",
@@ -146,12 +310,200 @@ export const expectationRows: readonly ExpectationRow[] = [
       "register",
       "--nemesis",
       "partition,clock",
+      "--nemesis-interval",
+      "1",
+      "--time-limit",
+      "30",
     ],
     expectValid: false,
     anomalies: [{ checker: "linearizable", anomaly: "nonlinearizable" }],
     catchIn: "some",
-    seeds: seeds(1, 4),
+    seeds: [1, 2, 3, 4, 5],
+    todo: failedCasConfound,
   },
+  {
+    id: "leases-clock-only-valid",
+    source: "design",
+    claim: "leases with clock faults but no partition (the writer is never deposed): valid",
+    args: [
+      ...engine("sync", "serializable"),
+      "--leases",
+      "--workload",
+      "register",
+      "--nemesis",
+      "clock",
+      "--nemesis-interval",
+      "1",
+    ],
+    expectValid: true,
+    seeds: seeds(1, 2),
+  },
+  // ── Every engine bug knob: its fault, and the workload whose checker catches it ─────────────
+  bugRow("dirty-read", ["--replication", "quorum", "--isolation", "serializable", "--workload", "append"], {
+    more: ["--nemesis", "none", "--rate", "500", "--concurrency", "20", "--time-limit", "10"],
+    anomalies: [
+      { checker: "elle", anomaly: "G1a" },
+      { checker: "elle", anomaly: "G1b" },
+      { checker: "elle", anomaly: "G1c" },
+    ],
+    seeds: [1, 2],
+  }),
+  bugRow(
+    "no-first-committer-wins",
+    ["--replication", "quorum", "--isolation", "snapshot", "--workload", "append"],
+    {
+      more: ["--nemesis", "none", "--rate", "500", "--concurrency", "20", "--time-limit", "10"],
+      anomalies: [
+        { checker: "elle", anomaly: "lost-update" },
+        { checker: "elle", anomaly: "incompatible-order" },
+      ],
+      seeds: [1, 2],
+    },
+  ),
+  bugRow("promote-any-standby", ["--replication", "sync", "--workload", "set"], {
+    more: ["--nemesis", "partition,crash", "--nemesis-interval", "1", "--time-limit", "30"],
+    anomalies: lostElements,
+    seeds: [1, 2, 3],
+  }),
+  bugRow("no-fencing", ["--replication", "sync", "--workload", "set"], {
+    more: ["--nemesis", "partition", "--nemesis-interval", "1", "--time-limit", "60"],
+    anomalies: lostElements,
+    seeds: [1, 2, 3],
+  }),
+  bugRow(
+    "replica-read-past-durable-point",
+    ["--replication", "quorum", "--read-from", "replicas", "--workload", "register"],
+    {
+      more: ["--nemesis", "crash,partition", "--nemesis-interval", "2"],
+      anomalies: [{ checker: "linearizable", anomaly: "nonlinearizable" }],
+      seeds: [1, 2, 3],
+      todo: "no checker isolates it yet: this register row reports nonlinearizable, but so does the correct engine with replica reads (control-replica-reads-register: replica reads are stale by design, and the register workload always checks linearizability); the set and the append (checked against snapshot isolation) workloads with replica reads did not catch it in 6 seeds each",
+    },
+  ),
+  bugRow("lease-ignores-skew", ["--replication", "quorum", "--leases", "--workload", "register"], {
+    more: ["--nemesis", "partition,clock", "--nemesis-interval", "1", "--time-limit", "30"],
+    anomalies: [{ checker: "linearizable", anomaly: "nonlinearizable" }],
+    seeds: [1, 2, 3, 4, 5],
+    todo: failedCasConfound,
+  }),
+  bugRow("dp-skips-gap", ["--replication", "quorum", "--workload", "set"], {
+    more: ["--nemesis", "partition,packet,crash", "--nemesis-interval", "1", "--time-limit", "60"],
+    anomalies: lostElements,
+    seeds: [1, 2],
+    todo: "not caught in 12 seeds: the gap it needs (a record that misses its write quorum while a later one reaches it, then a writer crash before gossip fills the gap) is a narrow schedule the random nemeses rarely build; the engine's own test builds it by hand (cluster.test.ts, commitAboveGap)",
+  }),
+  bugRow("ack-before-fsync", ["--replication", "sync", "--workload", "set"], {
+    more: ["--nemesis", "crash", "--nemesis-interval", "1", "--time-limit", "60", "--rate", "300"],
+    anomalies: lostElements,
+    seeds: [1, 2],
+    todo: "has no effect through the replicated engine: the cluster layer acknowledges a commit only once its confirmed point passes it, and that point never exceeds the local WAL's durableEnd in any mode (dataNode.ts confirmedPoint), so the early return of Database.commit is masked; 0 of 11 seeds caught it",
+  }),
+  bugRow("skip-undo", ["--replication", "sync", "--read-from", "replicas", "--workload", "append"], {
+    more: ["--nemesis", "crash", "--nemesis-interval", "1", "--time-limit", "60", "--rate", "200"],
+    anomalies: [
+      { checker: "elle", anomaly: "G1a" },
+      { checker: "elle", anomaly: "G1b" },
+    ],
+    seeds: [1, 2],
+    todo: "not caught in 6 seeds: a node recovering without undo rejoins as a standby and cuts or re-receives its log from the writer, so the uncommitted writes it keeps are not observed by clients in these runs",
+  }),
+  bugRow("torn-page", ["--replication", "sync", "--read-from", "replicas", "--workload", "append"], {
+    more: ["--nemesis", "crash", "--nemesis-interval", "1", "--time-limit", "60", "--rate", "200"],
+    anomalies: [
+      { checker: "elle", anomaly: "G1a" },
+      { checker: "elle", anomaly: "incompatible-order" },
+      { checker: "elle", anomaly: "internal" },
+    ],
+    seeds: [2, 3],
+    todo: "no checker sees it: in seeds 2 and 3 the crashed node's recovery throws (RecoveryError: vacuum … would remove its newest version), which ends the whole simulated run with an internal error instead of a history; the other seeds show nothing",
+  }),
+  // ── Controls: the bug rows' configurations without the knob ─────────────────────────────────
+  {
+    id: "control-sync-set-fast-faults",
+    source: "design",
+    claim: "control for promote-any-standby: sync, set, partitions and crashes every second, no knob: valid",
+    args: [
+      ...engine("sync", "serializable"),
+      "--workload",
+      "set",
+      "--nemesis",
+      "partition,crash",
+      "--nemesis-interval",
+      "1",
+      "--time-limit",
+      "30",
+    ],
+    expectValid: true,
+    seeds: [1, 2, 3],
+  },
+  {
+    id: "control-sync-set-partitions",
+    source: "design",
+    claim: "control for no-fencing: sync, set, partitions every second for 60 s, no knob: valid",
+    args: [
+      ...engine("sync", "serializable"),
+      "--workload",
+      "set",
+      "--nemesis",
+      "partition",
+      "--nemesis-interval",
+      "1",
+      "--time-limit",
+      "60",
+    ],
+    expectValid: true,
+    seeds: [3],
+  },
+  {
+    id: "control-replica-reads-register",
+    source: "design",
+    claim:
+      "control: quorum, replica reads, registers, crashes and partitions, no knob (stale reads expected)",
+    args: [
+      ...engine("quorum", "serializable"),
+      "--read-from",
+      "replicas",
+      "--workload",
+      "register",
+      "--nemesis",
+      "crash,partition",
+      "--nemesis-interval",
+      "2",
+    ],
+    expectValid: false,
+    anomalies: [{ checker: "linearizable", anomaly: "nonlinearizable" }],
+    catchIn: "some",
+    seeds: [1, 2],
+  },
+  {
+    id: "control-leases-register",
+    source: "design",
+    claim: "control: quorum, leases, registers, partitions and clock faults, no knob: valid",
+    args: [
+      ...engine("quorum", "serializable"),
+      "--leases",
+      "--workload",
+      "register",
+      "--nemesis",
+      "partition,clock",
+      "--nemesis-interval",
+      "1",
+      "--time-limit",
+      "30",
+    ],
+    expectValid: true,
+    seeds: [1, 2],
+    todo: "the engine's failed-cas bug (see serializable-register-sync-partition) raises nonlinearizable in some seeds",
+  },
+  // ── The memory reference system: valid under every nemesis ─────────────────────────────────
+  memoryRow("none", "append"),
+  memoryRow("partition", "register"),
+  memoryRow("crash", "set"),
+  memoryRow("pause", "bank"),
+  memoryRow("clock", "write-skew"),
+  memoryRow("packet", "append"),
+  memoryRow("all", "set"),
+  memoryRow("all", "bank"),
 ];
 
 export interface RunRowOptions {
@@ -162,7 +514,11 @@ export interface RunRowOptions {
 }
 
 /** Runs one row in-process, as `faultline run ROW.args --seed SEED --store STORE` would. */
-export async function runRow(row: ExpectationRow, seed: number, options: RunRowOptions): Promise<ExecuteResult> {
+export async function runRow(
+  row: ExpectationRow,
+  seed: number,
+  options: RunRowOptions,
+): Promise<ExecuteResult> {
   const args = [...row.args];
   if (options.timeLimitS !== undefined) args.push("--time-limit", String(options.timeLimitS));
   else if (!args.includes("--time-limit")) args.push("--time-limit", String(defaultRowTimeLimitS));

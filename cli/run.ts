@@ -8,27 +8,34 @@ import { randomInt } from "node:crypto";
 import { exitCodeFor } from "../harness/results.ts";
 import { UsageError } from "./main.ts";
 import { parseCommandLine, validateOptions } from "./options.ts";
-import { defaultNodesOf, systems } from "./registry.ts";
-import { runConfigSchema, runOptionSpec, type RunConfig } from "./runConfig.ts";
+import { bugNames, defaultNodesOf, nemeses, systems, workloads } from "./registry.ts";
+import {
+  defaultNemesis,
+  defaultWorkload,
+  runConfigSchema,
+  runOptionSpec,
+  type RunConfig,
+} from "./runConfig.ts";
 import { executeRun, plainSummary } from "./execute.ts";
 
 export const runUsage = `Usage: faultline run [options]
 
-  --system NAME          system under test (${Object.keys(systems).join(", ")})
-  --workload NAME        workload
-  --nemesis LIST         none, or a comma-separated list of fault packages
+  --system NAME          system under test: ${Object.keys(systems).join(", ")} (default ${Object.keys(systems)[0]})
+  --workload NAME        ${Object.keys(workloads).join(", ")} (default ${defaultWorkload})
+  --nemesis LIST         none, or a comma-separated list of: ${Object.keys(nemeses).join(", ")}
+                         (default ${defaultNemesis})
   --nemesis-interval S   seconds between faults (default 5)
   --nodes N              number of nodes (default: the system's)
   --concurrency N        client workers (default 10)
   --time-limit S         seconds of test time for the main phase (default 30)
   --rate N               client operations per second over all workers (default 100)
-  --replication MODE     engine: sync | async | quorum
-  --isolation LEVEL      engine: read-committed | snapshot | serializable
-  --read-from WHERE      engine: writer | replicas
+  --replication MODE     engine: sync | async | quorum (default quorum)
+  --isolation LEVEL      engine: read-committed | snapshot | serializable (default serializable)
+  --read-from WHERE      engine: writer | replicas (default writer)
   --leases               engine: the writer serves reads under a lease
   --model M              the consistency model transactional workloads are checked
                          against (default: what --isolation promises)
-  --bug NAME             switch on a deliberate fault (repeatable)
+  --bug NAME             switch on a deliberate fault (repeatable): ${bugNames.join(", ")}
   --seed N               the seed (default: random; printed in the reproduce command)
   --mode sim|process     deterministic simulation (default) or real processes
   --store DIR            where runs are stored (default ./store)

@@ -42,15 +42,24 @@ const positiveSeconds = (max: number) =>
     .positive({ error: "must be positive" })
     .max(max, { error: `must be at most ${max} seconds` });
 
+/**
+ * What `faultline run` with no options runs: the first system of the registry (the replicated
+ * engine), quorum replication, serializable, list append checked by Elle, under partitions and
+ * crashes, for 30 simulated seconds. A correct engine passes it in a few seconds of real time.
+ */
+export const defaultWorkload = workloadNames.includes("append") ? "append" : workloadNames[0];
+export const defaultNemesis =
+  nemesisNames.includes("partition") && nemesisNames.includes("crash") ? "partition,crash" : "none";
+
 export const runConfigSchema = z
   .object({
     system: z.enum(systemNames).default(systemNames[0]!),
     replication: z.enum(["sync", "async", "quorum"]).default("quorum"),
     isolation: z.enum(["read-committed", "snapshot", "serializable"]).default("serializable"),
-    workload: z.enum(workloadNames).default(workloadNames[0]!),
+    workload: z.enum(workloadNames).default(defaultWorkload),
     nemesis: z
       .string()
-      .default("none")
+      .default(defaultNemesis)
       .transform((s) => (s === "none" || s === "" ? [] : s.split(",").map((x) => x.trim())))
       .pipe(
         z.array(

@@ -4,6 +4,7 @@
  * the expectation-matrix tests both come through here.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
+import { writeReports, type ReportInput } from "../reports/index.ts";
 import { elleReportFiles } from "../checkers/elle/index.ts";
 import { join } from "node:path";
 import { any } from "../harness/generator/index.ts";
@@ -34,6 +35,8 @@ export interface ExecuteResult {
   readonly history: readonly Op[];
   readonly aborted: boolean;
   readonly reproduceCommand: string;
+  /** What the reports were rendered from (the terminal report renders it again). */
+  readonly reportInput?: ReportInput;
 }
 
 const secondNs = 1e9;
@@ -87,9 +90,13 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     reproduceCommand: command,
   });
 
-  let outcome;
+  // Everything recorded is kept here as well as in the file, so that a run the system under test
+  // breaks (a node whose recovery throws, say) is still checked as far as it got.
+  const recorded: Op[] = [];
+  let aborted = false;
+  let runFailure: string | undefined;
   try {
-    outcome = await world.run(async () => {
+    const outcome = await world.run(async () => {
       await system.setup(world);
       const result = await runTest(world, {
         concurrency: config.concurrency,
@@ -100,21 +107,35 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
         ...(workload.finalGenerator !== undefined ? { finalGenerator: workload.finalGenerator } : {}),
         opTimeoutNs: 5 * secondNs,
         recoveryDelayNs: 10 * secondNs,
-        record: (op) => writer.append(op),
+        record: (op) => {
+          recorded.push(op);
+          writer.append(op);
+        },
         ...(options.observer !== undefined ? { observer: options.observer } : {}),
         ...(options.signal !== undefined ? { signal: options.signal } : {}),
       });
       await system.teardown(world);
       return result;
     });
+    aborted = outcome.aborted;
+  } catch (error) {
+    runFailure = `the run stopped at ${(world.nowNs() / secondNs).toFixed(3)} s of test time: ${
+      error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+    }`;
   } finally {
     writer.close();
   }
 
   const checkerResults: Record<string, CheckResult> = {};
+  if (runFailure !== undefined) {
+    checkerResults["run"] = {
+      valid: "unknown",
+      reason: `${runFailure}; the history up to there was checked`,
+    };
+  }
   for (const checker of workload.checkers) {
     try {
-      checkerResults[checker.name] = await checker.check(outcome.history, {
+      checkerResults[checker.name] = await checker.check(recorded, {
         budget: { timeLimitMs: options.checkTimeLimitMs ?? 120_000, memoryLimitBytes: 8 * 2 ** 30 },
       });
     } catch (error) {
@@ -125,15 +146,24 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     }
   }
   const results = composeResults(checkerResults);
-  writeJsonFile(join(runDir.dir, "results.json"), results);
   writeAnomalyFiles(runDir.dir, checkerResults);
-  writeFileSync(join(runDir.dir, "report.txt"), plainSummary(config, results, runDir.dir, command));
+  const reportInput: ReportInput = {
+    testName: config.name,
+    seed: config.seed,
+    storeDir: runDir.dir,
+    reproduceCommand: command,
+    config: { ...config, reproduceCommand: command },
+    history: recorded,
+    results,
+  };
+  await writeReports(runDir.dir, reportInput);
   return {
     results,
     storeDir: runDir.dir,
-    history: outcome.history,
-    aborted: outcome.aborted,
+    history: recorded,
+    aborted,
     reproduceCommand: command,
+    reportInput,
   };
 }
 

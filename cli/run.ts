@@ -6,6 +6,7 @@
  */
 import { randomInt } from "node:crypto";
 import { exitCodeFor } from "../harness/results.ts";
+import { ciFromEnv, colorWanted, createLiveObserver, renderTextReport } from "../reports/index.ts";
 import { UsageError } from "./main.ts";
 import { parseCommandLine, validateOptions } from "./options.ts";
 import { bugNames, defaultNodesOf, nemeses, systems, workloads } from "./registry.ts";
@@ -95,10 +96,30 @@ export async function runCommand(args: string[]): Promise<number> {
         `faultline run: ${config.name}, seed ${config.seed}, ${config.mode}, ${config["time-limit"]} s\n`,
       );
     }
-    const result = await executeRun(config, { signal: controller.signal });
+    const observer = config.quiet
+      ? undefined
+      : createLiveObserver({
+          stdout: process.stdout,
+          isTTY: process.stdout.isTTY === true,
+          ci: ciFromEnv(process.env),
+        });
+    let result;
+    try {
+      result = await executeRun(config, {
+        signal: controller.signal,
+        ...(observer !== undefined ? { observer } : {}),
+      });
+    } finally {
+      await observer?.close();
+    }
     if (result.aborted)
       process.stdout.write(`interrupted: ${result.history.length} operations recorded and checked\n`);
-    process.stdout.write(plainSummary(config, result.results, result.storeDir, result.reproduceCommand));
+    if (observer !== undefined && result.reportInput !== undefined) {
+      process.stdout.write(renderTextReport(result.reportInput, { color: colorWanted(process.stdout) }));
+    } else {
+      // --quiet: the verdict per checker, the store folder and the reproduce command only.
+      process.stdout.write(plainSummary(config, result.results, result.storeDir, result.reproduceCommand));
+    }
     return exitCodeFor(result.results.valid);
   } finally {
     process.off("SIGINT", onSignal);

@@ -81,7 +81,7 @@ describe("renderHtmlReport", () => {
             const kept = sample.filter((x) => x.outcome === o).length;
             expect(kept).toBeGreaterThanOrEqual(Math.min(total, floor));
             const share = ops.length === 0 ? 0 : Math.ceil((max * total) / ops.length);
-          expect(kept).toBeLessThanOrEqual(Math.max(share, floor) + 4);
+            expect(kept).toBeLessThanOrEqual(Math.max(share, floor) + 4);
           }
         },
       ),

@@ -12,7 +12,7 @@ import { executeRun } from "../cli/execute.ts";
 import { resolveRunConfig } from "../cli/run.ts";
 import type { RunConfig } from "../cli/runConfig.ts";
 import type { Op } from "../harness/history/op.ts";
-import { faultWindows } from "../reports/faultWindows.ts";
+import { faultWindows } from "../harness/history/faultWindows.ts";
 
 function config(args: string[]): RunConfig {
   const store = mkdtempSync(join(tmpdir(), "faultline-nemeses-"));

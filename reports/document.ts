@@ -9,7 +9,7 @@
  * count, and its first cases in full (their `explanation`), whatever checker produced them.
  */
 import type { AnomalyCase, CheckResult, Results, Verdict } from "../harness/results.ts";
-import type { FaultWindow } from "./faultWindows.ts";
+import type { FaultWindow } from "../harness/history/faultWindows.ts";
 import {
   formatCount,
   formatDurationNs,

@@ -14,8 +14,8 @@
  * so it always covers every operation. A 100,000-entry history gives a page of about 1 MB.
  */
 import { escapeHtml } from "./escape.ts";
-import type { FaultWindow } from "./faultWindows.ts";
-import { clientOps, type ClientOp } from "./historyStats.ts";
+import type { FaultWindow } from "../harness/history/faultWindows.ts";
+import { clientOps, type ClientOp } from "../harness/history/historyStats.ts";
 import {
   anomalyClasses,
   explanationOf,

@@ -4,7 +4,7 @@
  * and results.json, all rendered from one `ReportInput`.
  */
 export { analyzeRun, statsCheckerName, type ReportInput, type RunAnalysis } from "./input.ts";
-export { faultWindows, inAnyWindow, type FaultWindow } from "./faultWindows.ts";
+export { faultWindows, inAnyWindow, type FaultWindow } from "../harness/history/faultWindows.ts";
 export {
   clientOps,
   latencyQuantiles,
@@ -15,7 +15,7 @@ export {
   type FunctionStats,
   type HistoryStats,
   type LatencyQuantilesNs,
-} from "./historyStats.ts";
+} from "../harness/history/historyStats.ts";
 export {
   buildReportDocument,
   anomalySection,

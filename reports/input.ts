@@ -5,8 +5,8 @@
  */
 import type { Op } from "../harness/history/op.ts";
 import type { Results } from "../harness/results.ts";
-import { faultWindows, type FaultWindow } from "./faultWindows.ts";
-import { statsFromChecker, summarizeHistory, type HistoryStats } from "./historyStats.ts";
+import { faultWindows, type FaultWindow } from "../harness/history/faultWindows.ts";
+import { statsFromChecker, summarizeHistory, type HistoryStats } from "../harness/history/historyStats.ts";
 
 export interface ReportInput {
   readonly testName: string;

@@ -14,8 +14,8 @@
 import type { Checker } from "../../harness/checker.ts";
 import type { Op } from "../../harness/history/op.ts";
 import type { CheckResult } from "../../harness/results.ts";
-import { faultWindows } from "../../reports/faultWindows.ts";
-import { summarizeHistory } from "../../reports/historyStats.ts";
+import { faultWindows } from "../../harness/history/faultWindows.ts";
+import { summarizeHistory } from "../../harness/history/historyStats.ts";
 
 export function checkStatsHistory(history: readonly Op[]): CheckResult {
   const stats = summarizeHistory(history, faultWindows(history));

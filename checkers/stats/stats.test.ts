@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Op, OpType, Process } from "../../harness/history/op.ts";
-import { statsFromChecker } from "../../reports/historyStats.ts";
+import { statsFromChecker } from "../../harness/history/historyStats.ts";
 import { checkStatsHistory, statsChecker } from "./index.ts";
 
 const op = (index: number, timeNs: number, process: Process, type: OpType, f: string): Op => ({

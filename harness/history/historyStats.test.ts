@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Op, OpType, Process } from "../harness/history/op.ts";
+import type { Op, OpType, Process } from "./op.ts";
 import { clientOps, latencyQuantiles, quantile, statsFromChecker, summarizeHistory } from "./historyStats.ts";
 
 let index = 0;

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Op, OpType } from "../harness/history/op.ts";
+import type { Op, OpType } from "./op.ts";
 import { closedKind, faultWindows, inAnyWindow, openedKind } from "./faultWindows.ts";
 
 let index = 0;

@@ -13,8 +13,8 @@
  *   operation was invoked inside a fault window. `null` where there were no operations to count.
  */
 import { z } from "zod";
-import type { Op, Process } from "../harness/history/op.ts";
-import type { CheckResult } from "../harness/results.ts";
+import type { Op, Process } from "./op.ts";
+import type { CheckResult } from "../results.ts";
 import { inAnyWindow, type FaultWindow } from "./faultWindows.ts";
 
 export interface LatencyQuantilesNs {

@@ -17,7 +17,7 @@
  *   A window still open when the history ends is closed at the history's last time and marked
  *   `openAtEnd`. Nemesis ops that neither open nor close (say "info" notes) are ignored.
  */
-import type { Op } from "../harness/history/op.ts";
+import type { Op } from "./op.ts";
 
 export interface FaultWindow {
   /** The fault's kind: "partition", "crash", "pause", "clock", or X of `start-X`. */

@@ -26,28 +26,7 @@
  */
 import type { Key, MicroOp, Op } from "../harness/history/op.ts";
 
-export interface AccountRow {
-  readonly balance: number;
-  readonly writeId: number;
-}
-
-export interface DoctorRow {
-  readonly onCall: boolean;
-  readonly writeId: number;
-}
-
-export interface TransferValue {
-  readonly from: Key;
-  readonly to: Key;
-  readonly amount: number;
-  readonly writeId: number;
-}
-
-export interface TakeOffCallValue {
-  readonly doctors: readonly [Key, Key];
-  readonly doctor: Key;
-  readonly writeId: number;
-}
+export type { AccountRow, DoctorRow, TakeOffCallValue, TransferValue } from "../harness/operations.ts";
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);

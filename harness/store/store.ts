@@ -25,22 +25,21 @@ export function createRunDir(storeRoot: string, testName: string, startedAt: Dat
     throw new Error(`test name "${testName}" may hold only letters, digits, ".", "_" and "-"`);
   }
   const base = join(storeRoot, testName, runTimestamp(startedAt));
-  let dir = base;
-  // Two runs in the same millisecond get distinct folders.
-  for (let n = 1; n < 1000; n++) {
+  mkdirSync(join(storeRoot, testName), { recursive: true });
+  // Two runs in the same millisecond get distinct folders; past the bound it is an error, never
+  // a folder shared by two runs.
+  const maxSuffix = 1000;
+  let dir: string | undefined;
+  for (let n = 0; n < maxSuffix && dir === undefined; n++) {
+    const candidate = n === 0 ? base : `${base}-${n}`;
     try {
-      mkdirSync(dir, { recursive: false });
-      break;
+      mkdirSync(candidate);
+      dir = candidate;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-        mkdirSync(join(storeRoot, testName), { recursive: true });
-        n--;
-        continue;
-      }
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      dir = `${base}-${n}`;
     }
   }
+  if (dir === undefined) throw new Error(`${maxSuffix} runs of ${testName} already started at ${base}`);
   pointLatestAt(storeRoot, dir);
   return { root: storeRoot, dir, historyPath: join(dir, "history.jsonl") };
 }

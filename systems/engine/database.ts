@@ -83,13 +83,14 @@ export class RecoveryError extends Error {
   override name = "RecoveryError";
 }
 
-export type TxnResult =
-  | { readonly type: "ok"; readonly value: MicroOp[] }
+/** How a whole transaction ended: `ok` with what it produced, or `fail` (certainly not committed). */
+export type TransactionResult<T> =
+  | { readonly type: "ok"; readonly value: T }
   | { readonly type: "fail"; readonly error: AbortReason; readonly detail?: string };
 
-export type RegisterResult =
-  | { readonly type: "ok"; readonly value: unknown }
-  | { readonly type: "fail"; readonly error: AbortReason; readonly detail?: string };
+export type TxnResult = TransactionResult<MicroOp[]>;
+
+export type RegisterResult = TransactionResult<unknown>;
 
 export interface EngineOptions {
   /** Isolation of transactions begun without one. Default `serializable`. */
@@ -331,8 +332,7 @@ export class Database {
    * commits it. `ok` carries the ops with reads filled in; `fail` means it certainly did not commit.
    */
   async transact(ops: readonly MicroOp[], isolation?: IsolationLevel): Promise<TxnResult> {
-    const txn = this.begin(isolation);
-    try {
+    return this.runTransaction(async (txn) => {
       const out: MicroOp[] = [];
       for (const op of ops) {
         const [kind, key, value] = op;
@@ -348,8 +348,25 @@ export class Database {
           out.push(op);
         } else throw new TxnAbortedError("invalid-op", `unknown micro-op ${JSON.stringify(op)}`);
       }
+      return out;
+    }, isolation);
+  }
+
+  /**
+   * Runs `body` as one transaction and commits it. `ok` carries what the body returned, once the
+   * commit is durable; when the body or the commit aborts (a `TxnAbortedError`), the transaction
+   * is rolled back and the answer is `fail` with the reason. Any other error rolls back and is
+   * rethrown: the caller cannot know more than that it did not commit here.
+   */
+  async runTransaction<T>(
+    body: (txn: Transaction) => Promise<T>,
+    isolation?: IsolationLevel,
+  ): Promise<TransactionResult<T>> {
+    const txn = this.begin(isolation);
+    try {
+      const value = await body(txn);
       await this.commit(txn);
-      return { type: "ok", value: out };
+      return { type: "ok", value };
     } catch (error) {
       this.abort(txn);
       if (error instanceof TxnAbortedError) {
@@ -372,11 +389,9 @@ export class Database {
     value: unknown,
     isolation?: IsolationLevel,
   ): Promise<RegisterResult> {
-    const txn = this.begin(isolation);
-    try {
-      let result: unknown = value;
-      if (f === "read") result = await this.read(txn, key);
-      else if (f === "write") await this.write(txn, key, value);
+    return this.runTransaction(async (txn) => {
+      if (f === "read") return this.read(txn, key);
+      if (f === "write") await this.write(txn, key, value);
       else if (f === "cas") {
         if (!Array.isArray(value) || value.length !== 2) {
           throw new TxnAbortedError("invalid-op", "cas takes [expected, next]");
@@ -389,17 +404,8 @@ export class Database {
           return next;
         });
       } else throw new TxnAbortedError("invalid-op", `unknown register op ${String(f)}`);
-      await this.commit(txn);
-      return { type: "ok", value: result };
-    } catch (error) {
-      this.abort(txn);
-      if (error instanceof TxnAbortedError) {
-        return error.detail === undefined
-          ? { type: "fail", error: error.reason }
-          : { type: "fail", error: error.reason, detail: error.detail };
-      }
-      throw error;
-    }
+      return value;
+    }, isolation);
   }
 
   /** Every key with a value visible to a fresh snapshot, for tests and debugging. */

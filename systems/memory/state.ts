@@ -14,6 +14,13 @@
  *   the exact shapes are documented in workloads/rows.ts). Each completes with the micro-ops it
  *   executed, so an rw-register checker can read it as a transaction.
  */
+import {
+  parseTakeOffCall,
+  parseTransfer,
+  planTakeOffCall,
+  planTransfer,
+  type Plan,
+} from "../../harness/operations.ts";
 import type { Completion, Invocation } from "../../harness/system.ts";
 
 type Key = string | number;
@@ -98,89 +105,24 @@ export class MemoryState {
   }
 
   private transfer(value: unknown): Completion {
-    const v = value as { from?: unknown; to?: unknown; amount?: unknown; writeId?: unknown } | null;
-    if (
-      typeof v !== "object" ||
-      v === null ||
-      !isKey(v.from) ||
-      !isKey(v.to) ||
-      v.from === v.to ||
-      typeof v.amount !== "number" ||
-      !(v.amount >= 0) ||
-      typeof v.writeId !== "number"
-    ) {
-      return {
-        type: "fail",
-        value,
-        error: `transfer expects {from, to, amount, writeId} with distinct keys, got ${JSON.stringify(value)}`,
-      };
-    }
-    const { from, to, amount, writeId } = v as { from: Key; to: Key; amount: number; writeId: number };
-    const rowFrom = this.row(from);
-    const rowTo = this.row(to);
-    const balanceFrom = balanceOf(rowFrom);
-    const balanceTo = balanceOf(rowTo);
-    if (balanceFrom === undefined || balanceTo === undefined) {
-      return { type: "fail", value, error: "no-such-account" };
-    }
-    if (balanceFrom < amount) return { type: "fail", value, error: "insufficient-funds" };
-    const newFrom = { balance: balanceFrom - amount, writeId };
-    const newTo = { balance: balanceTo + amount, writeId };
-    this.txnValues.set(from, newFrom);
-    this.txnValues.set(to, newTo);
-    return {
-      type: "ok",
-      value: [
-        ["r", from, rowFrom],
-        ["r", to, rowTo],
-        ["w", from, newFrom],
-        ["w", to, newTo],
-      ],
-    };
+    const parsed = parseTransfer(value);
+    if ("error" in parsed) return { type: "fail", value, error: parsed.error };
+    return this.carryOut(value, planTransfer(parsed, this.row(parsed.from), this.row(parsed.to)));
   }
 
   private takeOffCall(value: unknown): Completion {
-    const v = value as { doctors?: unknown; doctor?: unknown; writeId?: unknown } | null;
-    const doctors = typeof v === "object" && v !== null ? v.doctors : undefined;
-    if (
-      !Array.isArray(doctors) ||
-      doctors.length !== 2 ||
-      !isKey(doctors[0]) ||
-      !isKey(doctors[1]) ||
-      !doctors.includes(v!.doctor) ||
-      typeof v!.writeId !== "number"
-    ) {
-      return {
-        type: "fail",
-        value,
-        error: `take-off-call expects {doctors: [a, b], doctor, writeId}, got ${JSON.stringify(value)}`,
-      };
-    }
-    const [a, b] = doctors as [Key, Key];
-    const doctor = v!.doctor as Key;
-    const rowA = this.row(a);
-    const rowB = this.row(b);
-    const executed: unknown[] = [
-      ["r", a, rowA],
-      ["r", b, rowB],
-    ];
-    if (isOnCall(rowA) && isOnCall(rowB)) {
-      const written = { onCall: false, writeId: v!.writeId };
-      this.txnValues.set(doctor, written);
-      executed.push(["w", doctor, written]);
-    }
-    return { type: "ok", value: executed };
+    const parsed = parseTakeOffCall(value);
+    if ("error" in parsed) return { type: "fail", value, error: parsed.error };
+    const [a, b] = parsed.doctors;
+    return this.carryOut(value, planTakeOffCall(parsed, this.row(a), this.row(b)));
   }
-}
 
-function balanceOf(row: unknown): number | undefined {
-  if (typeof row !== "object" || row === null) return undefined;
-  const balance = (row as { balance?: unknown }).balance;
-  return typeof balance === "number" ? balance : undefined;
-}
-
-function isOnCall(row: unknown): boolean {
-  return typeof row === "object" && row !== null && (row as { onCall?: unknown }).onCall === true;
+  /** Applies a plan atomically: its writes, or nothing when it failed. */
+  private carryOut(value: unknown, plan: Plan): Completion {
+    if ("error" in plan) return { type: "fail", value, error: plan.error };
+    for (const [key, row] of plan.writes) this.txnValues.set(key, row);
+    return { type: "ok", value: plan.executed };
+  }
 }
 
 function isKey(k: unknown): k is Key {

@@ -8,7 +8,14 @@
  */
 import type { Key, MicroOp } from "../../../harness/history/op.ts";
 import type { Completion, Invocation } from "../../../harness/system.ts";
-import { TxnAbortedError, type Database } from "../database.ts";
+import {
+  parseTakeOffCall,
+  parseTransfer,
+  planTakeOffCall,
+  planTransfer,
+  type Plan,
+} from "../../../harness/operations.ts";
+import type { Database } from "../database.ts";
 
 const setPrefix = "set/";
 
@@ -70,118 +77,43 @@ export async function executeOn(db: Database, invocation: Invocation): Promise<C
   }
 }
 
+/** A business refusal (insufficient funds): the transaction rolls back and the op fails. */
+class Refused extends Error {}
+
 /**
- * Runs `body` as one interactive transaction: commit on success, roll back on a business failure
- * (the body returns a fail) or an abort. A fail always means nothing was committed.
+ * Reads the rows an operation needs, asks its plan what to do, and writes that, all in one
+ * transaction; a refused plan rolls back. The decision is the shared one of harness/operations.ts.
  */
-async function interactive(
+async function readPlanWrite(
   db: Database,
   value: unknown,
-  body: (
-    read: (k: Key) => Promise<unknown>,
-    write: (k: Key, v: unknown) => Promise<void>,
-  ) => Promise<Completion>,
+  keys: readonly Key[],
+  plan: (rows: unknown[]) => Plan,
 ): Promise<Completion> {
-  const txn = db.begin();
   try {
-    const outcome = await body(
-      (k) => db.read(txn, k),
-      (k, v) => db.write(txn, k, v),
-    );
-    if (outcome.type !== "ok") {
-      db.abort(txn);
-      return outcome;
-    }
-    await db.commit(txn);
-    return outcome;
+    const r = await db.runTransaction(async (txn) => {
+      const rows: unknown[] = [];
+      for (const key of keys) rows.push(await db.read(txn, key));
+      const decided = plan(rows);
+      if ("error" in decided) throw new Refused(decided.error);
+      for (const [key, row] of decided.writes) await db.write(txn, key, row);
+      return decided.executed;
+    });
+    return r.type === "ok" ? { type: "ok", value: r.value } : { type: "fail", value, error: r.error };
   } catch (error) {
-    db.abort(txn);
-    if (error instanceof TxnAbortedError) return { type: "fail", value, error: error.reason };
+    if (error instanceof Refused) return { type: "fail", value, error: error.message };
     throw error;
   }
 }
 
-function balanceOf(row: unknown): number | undefined {
-  const balance =
-    typeof row === "object" && row !== null ? (row as { balance?: unknown }).balance : undefined;
-  return typeof balance === "number" ? balance : undefined;
-}
-
-function isOnCall(row: unknown): boolean {
-  return typeof row === "object" && row !== null && (row as { onCall?: unknown }).onCall === true;
-}
-
-/** `transfer {from, to, amount, writeId}`: see workloads/rows.ts. */
 function transfer(db: Database, value: unknown): Promise<Completion> {
-  const v = value as { from?: unknown; to?: unknown; amount?: unknown; writeId?: unknown } | null;
-  if (
-    typeof v !== "object" ||
-    v === null ||
-    !isKey(v.from) ||
-    !isKey(v.to) ||
-    v.from === v.to ||
-    typeof v.amount !== "number" ||
-    !(v.amount >= 0) ||
-    typeof v.writeId !== "number"
-  ) {
-    const error = `transfer expects {from, to, amount, writeId} with distinct keys, got ${JSON.stringify(value)}`;
-    return Promise.resolve({ type: "fail", value, error });
-  }
-  const { from, to, amount, writeId } = v as { from: Key; to: Key; amount: number; writeId: number };
-  return interactive(db, value, async (read, write) => {
-    const rowFrom = await read(from);
-    const rowTo = await read(to);
-    const balanceFrom = balanceOf(rowFrom);
-    const balanceTo = balanceOf(rowTo);
-    if (balanceFrom === undefined || balanceTo === undefined)
-      return { type: "fail", value, error: "no-such-account" };
-    if (balanceFrom < amount) return { type: "fail", value, error: "insufficient-funds" };
-    const newFrom = { balance: balanceFrom - amount, writeId };
-    const newTo = { balance: balanceTo + amount, writeId };
-    await write(from, newFrom);
-    await write(to, newTo);
-    return {
-      type: "ok",
-      value: [
-        ["r", from, rowFrom],
-        ["r", to, rowTo],
-        ["w", from, newFrom],
-        ["w", to, newTo],
-      ],
-    };
-  });
+  const t = parseTransfer(value);
+  if ("error" in t) return Promise.resolve({ type: "fail", value, error: t.error });
+  return readPlanWrite(db, value, [t.from, t.to], ([rowFrom, rowTo]) => planTransfer(t, rowFrom, rowTo));
 }
 
-/** `take-off-call {doctors: [a, b], doctor, writeId}`: see workloads/rows.ts. */
 function takeOffCall(db: Database, value: unknown): Promise<Completion> {
-  const v = value as { doctors?: unknown; doctor?: unknown; writeId?: unknown } | null;
-  const doctors = typeof v === "object" && v !== null ? v.doctors : undefined;
-  if (
-    !Array.isArray(doctors) ||
-    doctors.length !== 2 ||
-    !isKey(doctors[0]) ||
-    !isKey(doctors[1]) ||
-    !doctors.includes(v!.doctor) ||
-    typeof v!.writeId !== "number"
-  ) {
-    const error = `take-off-call expects {doctors: [a, b], doctor, writeId}, got ${JSON.stringify(value)}`;
-    return Promise.resolve({ type: "fail", value, error });
-  }
-  const [a, b] = doctors as [Key, Key];
-  const doctor = v!.doctor as Key;
-  const writeId = v!.writeId as number;
-  return interactive(db, value, async (read, write) => {
-    const rowA = await read(a);
-    const rowB = await read(b);
-    const executed: unknown[] = [
-      ["r", a, rowA],
-      ["r", b, rowB],
-    ];
-    if (isOnCall(rowA) && isOnCall(rowB)) {
-      const written = { onCall: false, writeId };
-      await write(doctor, written);
-      executed.push(["w", doctor, written]);
-    }
-    return { type: "ok", value: executed };
-  });
+  const t = parseTakeOffCall(value);
+  if ("error" in t) return Promise.resolve({ type: "fail", value, error: t.error });
+  return readPlanWrite(db, value, t.doctors, ([rowA, rowB]) => planTakeOffCall(t, rowA, rowB));
 }

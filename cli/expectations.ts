@@ -94,13 +94,6 @@ function memoryRow(nemesis: string, workload: string): ExpectationRow {
   };
 }
 
-/**
- * The engine's failed-cas bug (see serializable-register-sync-partition) makes every register
- * run with partitions non-linearizable now and then, with or without leases or knobs.
- */
-const failedCasConfound =
-  "its register runs are caught (nonlinearizable in some seeds), but every case inspected (seeds 1, 2, 4) is the engine's failed-cas bug (a cas on an isolated writer fails against a write that is later lost), not a stale lease read, and the same configuration without leases or the knob shows it too (control-leases-register); the engine's correct leases count on the monotonic clock and survived every clock bump";
-
 export const expectationRows: readonly ExpectationRow[] = [
   // ── DESIGN.md: "What the harness must find" ─────────────────────────────────────────────────
   {
@@ -213,14 +206,14 @@ export const expectationRows: readonly ExpectationRow[] = [
     ],
     expectValid: true,
     seeds: seeds(1, 2),
-    todo: "engine bug (false alarm shows it): during a partition the isolated writer runs a write locally, waits for a standby, and meanwhile answers a cas that finds that unconfirmed value with fail cas-mismatch; the write is then lost at failover, so the failed cas read a value that never existed (not linearizable; seed 1, key 11, indices 3966-4003)",
   },
   {
-    id: "serializable-append-replica-reads",
+    id: "snapshot-append-replica-reads",
     source: "design",
-    claim: "serializable, anything: valid (sync, reads from standbys, crashes)",
+    claim:
+      "snapshot with reads from standbys (serializable replica reads are refused, as on PostgreSQL), crashes: valid at snapshot isolation",
     args: [
-      ...engine("sync", "serializable"),
+      ...engine("sync", "snapshot"),
       "--read-from",
       "replicas",
       "--workload",
@@ -236,7 +229,6 @@ export const expectationRows: readonly ExpectationRow[] = [
     ],
     expectValid: true,
     seeds: seeds(1, 2),
-    todo: "engine: read-only transactions on sync standbys are not serializable with the writer's (Fekete's read-only anomaly: a standby snapshot sees T3 but not T2 although T2 must precede T3); Elle reports G2-item in 2 of 6 seeds at 60 s, e.g. seed 3. PostgreSQL refuses SERIALIZABLE on hot standbys for this reason",
   },
   {
     id: "serializable-bank-all",
@@ -302,24 +294,24 @@ export const expectationRows: readonly ExpectationRow[] = [
   {
     id: "leases-clock-skew",
     source: "design",
-    claim: "leases + clock skew, partitions and clock faults: not linearizable (stale reads)",
+    claim:
+      "leases + clock skew (the writer's wall clock steps back seconds while it is isolated and a new writer takes over): the engine counts its lease on the monotonic clock with a drift bound, so it stays linearizable; the stale reads DESIGN.md expects appear when the lease is counted on the wall clock (bug-lease-ignores-skew)",
     args: [
-      ...engine("sync", "serializable"),
+      ...engine("quorum", "serializable"),
       "--leases",
       "--workload",
       "register",
       "--nemesis",
-      "partition,clock",
+      "skewed-writer",
       "--nemesis-interval",
       "1",
       "--time-limit",
+      "60",
+      "--concurrency",
       "30",
     ],
-    expectValid: false,
-    anomalies: [{ checker: "linearizable", anomaly: "nonlinearizable" }],
-    catchIn: "some",
-    seeds: [1, 2, 3, 4, 5],
-    todo: failedCasConfound,
+    expectValid: true,
+    seeds: [1, 2],
   },
   {
     id: "leases-clock-only-valid",
@@ -372,52 +364,74 @@ export const expectationRows: readonly ExpectationRow[] = [
   }),
   bugRow(
     "replica-read-past-durable-point",
-    ["--replication", "quorum", "--read-from", "replicas", "--workload", "register"],
+    ["--replication", "quorum", "--isolation", "snapshot", "--read-from", "replicas", "--workload", "append"],
     {
-      more: ["--nemesis", "crash,partition", "--nemesis-interval", "2"],
-      anomalies: [{ checker: "linearizable", anomaly: "nonlinearizable" }],
-      seeds: [1, 2, 3],
-      todo: "no checker isolates it yet: this register row reports nonlinearizable, but so does the correct engine with replica reads (control-replica-reads-register: replica reads are stale by design, and the register workload always checks linearizability); the set and the append (checked against snapshot isolation) workloads with replica reads did not catch it in 6 seeds each",
+      more: ["--nemesis", "storage-cut", "--nemesis-interval", "1", "--time-limit", "30"],
+      anomalies: [{ checker: "elle", anomaly: "incompatible-order" }],
+      seeds: [1, 2],
     },
   ),
   bugRow("lease-ignores-skew", ["--replication", "quorum", "--leases", "--workload", "register"], {
-    more: ["--nemesis", "partition,clock", "--nemesis-interval", "1", "--time-limit", "30"],
+    more: [
+      "--nemesis",
+      "skewed-writer",
+      "--nemesis-interval",
+      "1",
+      "--time-limit",
+      "60",
+      "--concurrency",
+      "30",
+    ],
     anomalies: [{ checker: "linearizable", anomaly: "nonlinearizable" }],
-    seeds: [1, 2, 3, 4, 5],
-    todo: failedCasConfound,
+    seeds: [1, 2],
   }),
   bugRow("dp-skips-gap", ["--replication", "quorum", "--workload", "set"], {
-    more: ["--nemesis", "partition,packet,crash", "--nemesis-interval", "1", "--time-limit", "60"],
+    more: ["--nemesis", "storage-cut", "--nemesis-interval", "1", "--time-limit", "30"],
     anomalies: lostElements,
     seeds: [1, 2],
-    todo: "not caught in 12 seeds: the gap it needs (a record that misses its write quorum while a later one reaches it, then a writer crash before gossip fills the gap) is a narrow schedule the random nemeses rarely build; the engine's own test builds it by hand (cluster.test.ts, commitAboveGap)",
   }),
-  bugRow("ack-before-fsync", ["--replication", "sync", "--workload", "set"], {
-    more: ["--nemesis", "crash", "--nemesis-interval", "1", "--time-limit", "60", "--rate", "300"],
-    anomalies: lostElements,
-    seeds: [1, 2],
-    todo: "has no effect through the replicated engine: the cluster layer acknowledges a commit only once its confirmed point passes it, and that point never exceeds the local WAL's durableEnd in any mode (dataNode.ts confirmedPoint), so the early return of Database.commit is masked; 0 of 11 seeds caught it",
-  }),
-  bugRow("skip-undo", ["--replication", "sync", "--read-from", "replicas", "--workload", "append"], {
-    more: ["--nemesis", "crash", "--nemesis-interval", "1", "--time-limit", "60", "--rate", "200"],
-    anomalies: [
-      { checker: "elle", anomaly: "G1a" },
-      { checker: "elle", anomaly: "G1b" },
-    ],
-    seeds: [1, 2],
-    todo: "not caught in 6 seeds: a node recovering without undo rejoins as a standby and cuts or re-receives its log from the writer, so the uncommitted writes it keeps are not observed by clients in these runs",
-  }),
-  bugRow("torn-page", ["--replication", "sync", "--read-from", "replicas", "--workload", "append"], {
-    more: ["--nemesis", "crash", "--nemesis-interval", "1", "--time-limit", "60", "--rate", "200"],
-    anomalies: [
-      { checker: "elle", anomaly: "G1a" },
-      { checker: "elle", anomaly: "incompatible-order" },
-      { checker: "elle", anomaly: "internal" },
-    ],
-    seeds: [2],
-    // A torn page is caught by Elle (incompatible-order) in seed 2; there the corrupt page also
-    // makes the node's recovery throw, which ends the run: the history up to then is still checked.
-  }),
+  bugRow(
+    "ack-before-fsync",
+    ["--replication", "async", "--nodes", "1", "--isolation", "serializable", "--workload", "set"],
+    {
+      more: ["--nemesis", "crash", "--nemesis-interval", "1", "--time-limit", "30"],
+      anomalies: lostElements,
+      seeds: [2, 3],
+    },
+  ),
+  bugRow(
+    "skip-undo",
+    ["--replication", "async", "--nodes", "1", "--isolation", "snapshot", "--workload", "bank"],
+    {
+      more: [
+        "--nemesis",
+        "crash",
+        "--nemesis-interval",
+        "1",
+        "--time-limit",
+        "30",
+        "--concurrency",
+        "30",
+        "--rate",
+        "3000",
+      ],
+      anomalies: [
+        { checker: "bank", anomaly: "wrong-total" },
+        { checker: "rw-register", anomaly: "G1a" },
+      ],
+      seeds: [2, 3],
+    },
+  ),
+  bugRow(
+    "torn-page",
+    ["--replication", "async", "--nodes", "1", "--isolation", "snapshot", "--workload", "set"],
+    {
+      more: ["--nemesis", "crash", "--nemesis-interval", "1", "--time-limit", "30", "--rate", "1000"],
+      anomalies: lostElements,
+      seeds: [1, 2],
+      todo: "not caught in 12 seeds on the standalone server (set at 1000 ops/s and append at 300 ops/s, a crash every second): a page is torn only when a crash lands between its in-place write and the fsync right after it, a window the crash nemesis rarely hits; the engine's own tests tear pages on purpose (bugs.test.ts). Earlier, before clients were homed on nodes, seed 2 of a sync replica-read run caught it",
+    },
+  ),
   // ── Controls: the bug rows' configurations without the knob ─────────────────────────────────
   {
     id: "control-sync-set-fast-faults",
@@ -461,7 +475,7 @@ export const expectationRows: readonly ExpectationRow[] = [
     claim:
       "control: quorum, replica reads, registers, crashes and partitions, no knob (stale reads expected)",
     args: [
-      ...engine("quorum", "serializable"),
+      ...engine("quorum", "snapshot"),
       "--read-from",
       "replicas",
       "--workload",
@@ -494,7 +508,91 @@ export const expectationRows: readonly ExpectationRow[] = [
     ],
     expectValid: true,
     seeds: [1, 2],
-    todo: "the engine's failed-cas bug (see serializable-register-sync-partition) raises nonlinearizable in some seeds",
+  },
+  {
+    id: "control-standalone-set-crash",
+    source: "design",
+    claim:
+      "control for ack-before-fsync: a standalone server (async, 1 node), set, a crash every second, no knob: valid",
+    args: [
+      ...engine("async", "serializable"),
+      "--nodes",
+      "1",
+      "--workload",
+      "set",
+      "--nemesis",
+      "crash",
+      "--nemesis-interval",
+      "1",
+      "--time-limit",
+      "30",
+    ],
+    expectValid: true,
+    seeds: [1, 2],
+  },
+  {
+    id: "control-standalone-bank-crash",
+    source: "design",
+    claim:
+      "control for skip-undo: a standalone server, bank under heavy contention, a crash every second, no knob: valid",
+    args: [
+      ...engine("async", "snapshot"),
+      "--nodes",
+      "1",
+      "--workload",
+      "bank",
+      "--nemesis",
+      "crash",
+      "--nemesis-interval",
+      "1",
+      "--time-limit",
+      "30",
+      "--concurrency",
+      "30",
+      "--rate",
+      "3000",
+    ],
+    expectValid: true,
+    seeds: [1, 2],
+  },
+  {
+    id: "control-quorum-set-storage-cut",
+    source: "design",
+    claim: "control for dp-skips-gap: quorum, set, storage-cut every second, no knob: valid",
+    args: [
+      ...engine("quorum", "serializable"),
+      "--workload",
+      "set",
+      "--nemesis",
+      "storage-cut",
+      "--nemesis-interval",
+      "1",
+      "--time-limit",
+      "30",
+    ],
+    expectValid: true,
+    seeds: [1, 2],
+  },
+  {
+    id: "control-replica-reads-append-storage-cut",
+    source: "design",
+    claim:
+      "control for replica-read-past-durable-point: quorum, replica reads, append at snapshot, storage-cut, no knob: valid",
+    args: [
+      ...engine("quorum", "snapshot"),
+      "--read-from",
+      "replicas",
+      "--workload",
+      "append",
+      "--nemesis",
+      "storage-cut",
+      "--nemesis-interval",
+      "1",
+      "--time-limit",
+      "30",
+    ],
+    expectValid: true,
+    seeds: [1, 2],
   },
   // ── The memory reference system: valid under every nemesis ─────────────────────────────────
   memoryRow("none", "append"),
@@ -505,6 +603,8 @@ export const expectationRows: readonly ExpectationRow[] = [
   memoryRow("packet", "append"),
   memoryRow("all", "set"),
   memoryRow("all", "bank"),
+  memoryRow("storage-cut", "set"),
+  memoryRow("skewed-writer", "register"),
 ];
 
 export interface RunRowOptions {

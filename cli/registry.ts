@@ -19,6 +19,8 @@ interface SystemEntry {
   readonly build: (config: BuildConfig) => SystemUnderTest;
   /** The bug knobs this system has, with what each breaks. */
   readonly bugs: Readonly<Record<string, string>>;
+  /** Why this system refuses a configuration before it runs, or undefined when it takes it. */
+  readonly refuse?: (config: Pick<BuildConfig, "isolation" | "readFrom">) => string | undefined;
 }
 
 export const systems: Readonly<Record<string, SystemEntry>> = {
@@ -34,6 +36,10 @@ export const systems: Readonly<Record<string, SystemEntry>> = {
         bugs: c.bugs,
       }),
     bugs: engineBugNames,
+    refuse: (c) =>
+      c.readFrom === "replicas" && c.isolation === "serializable"
+        ? "--read-from replicas cannot be serializable: a replica's snapshot does not take part in the writer's serializable certification, so even read-only transactions there can see a non-serializable state (Fekete's read-only anomaly); PostgreSQL refuses SERIALIZABLE on hot standbys for this reason. Use --isolation snapshot (or read-committed) with replica reads."
+        : undefined,
   },
   memory: { defaultNodes: 1, build: (c) => new MemorySystem(c.nodes), bugs: {} },
 };

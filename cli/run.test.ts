@@ -82,6 +82,14 @@ describe("faultline run", () => {
     expect(unknown.exitCode).toBe(254);
     expect(unknown.stderr).toMatch(/colour/);
   });
+
+  it("refuses serializable reads from replicas, as PostgreSQL refuses them on hot standbys", async () => {
+    const refused = await run(["--read-from", "replicas", "--isolation", "serializable"]);
+    expect(refused.exitCode).toBe(254);
+    expect(refused.stderr).toMatch(/--read-from replicas cannot be serializable/);
+    expect(refused.stderr).toMatch(/--isolation snapshot/);
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+  });
 });
 
 describe("faultline run, interrupted", () => {

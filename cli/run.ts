@@ -58,6 +58,8 @@ export function resolveRunConfig(args: string[]): RunConfig | "help" {
       );
     }
   }
+  const refused = system.refuse?.({ isolation: parsed.isolation, readFrom: parsed["read-from"] });
+  if (refused !== undefined) throw new UsageError(refused);
   const seed = parsed.seed ?? randomInt(0, 2 ** 31);
   const nodes = parsed.nodes ?? defaultNodesOf(system, parsed.replication);
   const name =

@@ -14,6 +14,8 @@ import type { NemesisPackage, PackageConfig } from "./package.ts";
 import { packetPackage } from "./packet.ts";
 import { partitionPackage } from "./partition.ts";
 import { pausePackage } from "./pause.ts";
+import { skewedWriterPackage } from "./skewedWriter.ts";
+import { storageCutPackage } from "./storageCut.ts";
 
 export type { NemesisPackage, PackageConfig } from "./package.ts";
 
@@ -33,7 +35,17 @@ export function allPackage(config: PackageConfig): NemesisPackage {
   };
 }
 
+/**
+ * Targeted packages: each a narrow schedule aimed at one weak spot of a replicated writer, not
+ * random background faults, so they are named on their own and not part of `all`.
+ */
+const targeted = {
+  "storage-cut": (c: PackageConfig) => storageCutPackage(c),
+  "skewed-writer": (c: PackageConfig) => skewedWriterPackage(c),
+};
+
 export const nemesisRegistry: Readonly<Record<string, (config: BuildConfig) => NemesisPackage>> = {
   ...packages,
   all: allPackage,
+  ...targeted,
 };

@@ -27,7 +27,13 @@ export interface FakeCluster {
 
 const encoder = new TextEncoder();
 
-export function fakeCluster(options: { seed: number; nodeCount: number; writer?: string }): FakeCluster {
+export function fakeCluster(options: {
+  seed: number;
+  nodeCount: number;
+  writer?: string;
+  /** Roles by node name (default: "writer" for the writer, "replica" for the rest). */
+  roles?: Readonly<Record<string, string>>;
+}): FakeCluster {
   const world = new SimWorld({
     seed: options.seed,
     budget: { maxEvents: 1_000_000, maxVirtualTimeNs: 3600e9 },
@@ -49,7 +55,11 @@ export function fakeCluster(options: { seed: number; nodeCount: number; writer?:
   const control = worldNodeControl(
     world,
     nodes,
-    () => nodes.map((name) => ({ name, role: name === writer ? "writer" : "replica" })),
+    () =>
+      nodes.map((name) => ({
+        name,
+        role: options.roles?.[name] ?? (name === writer ? "writer" : "replica"),
+      })),
     () => (writer === undefined ? undefined : { node: writer, epoch: 1 }),
   );
   const random = new SeededRandom(options.seed, "nemesis-test");

@@ -202,6 +202,14 @@ export class Database {
   /** The replication layer's floor: records from here on stay in memory for shipping. */
   private shippingFloorLsn: number | undefined;
   private closed = false;
+  /**
+   * Per key, the end of the commit record of the newest committed write to it, and the floor
+   * below which this node did not record them (everything it recovered or inherited). A read of a
+   * set of keys observed nothing committed past `commitEndOfKeys` of them: the replication layer
+   * waits for exactly that to be confirmed, not for unrelated commits (see cluster/dataNode.ts).
+   */
+  private readonly keyCommitEnd = new Map<string, number>();
+  private commitEndFloor = 0;
   private commits = 0;
   private readonly aborts = new Map<string, number>();
   private versionsVacuumed = 0;
@@ -234,6 +242,7 @@ export class Database {
     const { wal, cutBytes } = await Wal.open(rt.disk);
     const db = new Database(rt, options, wal);
     await db.recover(cutBytes);
+    db.commitEndFloor = db.wal.endLsn;
     if (options.background ?? true) db.startBackground();
     return db;
   }
@@ -318,7 +327,18 @@ export class Database {
     const record = this.wal.append({ kind: "commit", xid: txn.xid, txnPrevLsn: txn.lastLsn });
     txn.lastLsn = record.lsn;
     if (!this.bugs.has("ack-before-fsync")) await this.wal.flush(record.lsn + record.sizeBytes);
+    for (const kid of txn.lockedKeys) this.keyCommitEnd.set(kid, record.lsn + record.sizeBytes);
     this.finish(txn, "committed");
+  }
+
+  /**
+   * The log position past which nothing a reader of `keys` can see was committed here: the newest
+   * commit to any of them, or the floor of what this node recovered or inherited, whichever is later.
+   */
+  commitEndOfKeys(keys: Iterable<Key>): number {
+    let end = this.commitEndFloor;
+    for (const key of keys) end = Math.max(end, this.keyCommitEnd.get(keyId(key)) ?? 0);
+    return end;
   }
 
   /** Rolls back an active transaction (no-op if it already ended). */
@@ -1136,8 +1156,10 @@ export class Database {
   async promote(): Promise<void> {
     if (this.role === "primary") return;
     for (const [xid] of this.shippedLosers) this.running.delete(xid);
-    this.undo(this.shippedLosers);
+    // A promotion finishes a replica's recovery: bug skip-undo skips its undo here too.
+    if (!this.bugs.has("skip-undo")) this.undo(this.shippedLosers);
     this.role = "primary";
+    this.commitEndFloor = this.wal.endLsn;
     await this.wal.flush();
     await this.checkpoint();
   }

@@ -184,7 +184,8 @@ async function leaseRead(bugs: string[]): Promise<unknown> {
   return world.run(async () => {
     await system.setup(world);
     world.setClock("n1", { offsetNs: -10e9 });
-    const stayer = await system.openClient(world, "c1");
+    // Clients start every op at their home node (by name): "c2" is homed on n1, "c0" on n2.
+    const stayer = await system.openClient(world, "c2");
     const mover = await system.openClient(world, "c0");
     await stayer.invoke({ f: "write", value: ["x", 1] });
     await world.sleep(100e6);
@@ -258,7 +259,7 @@ describe("promote-any-standby", () => {
 
 async function readPastDurablePoint(bugs: string[]): Promise<{ replicaRead: unknown; finalRead: unknown }> {
   const world = new SimWorld({ seed: 4, budget: { maxEvents: 5_000_000, maxVirtualTimeNs: 600e9 } });
-  const system = new EngineSystem(config("quorum", { readFrom: "replicas", bugs }));
+  const system = new EngineSystem(config("quorum", { readFrom: "replicas", isolation: "snapshot", bugs }));
   return world.run(async () => {
     await system.setup(world);
     const client = await system.openClient(world, "c0");
@@ -362,7 +363,7 @@ describe("the durable point", () => {
 describe("node control and clients", () => {
   it("reports real roles, zones and the writer, follows failover, and reads from replicas when asked", async () => {
     const world = new SimWorld({ seed: 2, budget: { maxEvents: 5_000_000, maxVirtualTimeNs: 600e9 } });
-    const system = new EngineSystem(config("async", { readFrom: "replicas" }));
+    const system = new EngineSystem(config("async", { readFrom: "replicas", isolation: "snapshot" }));
     const out = await world.run(async () => {
       await system.setup(world);
       const control = system.control(world);
@@ -392,6 +393,29 @@ describe("node control and clients", () => {
     expect(out.after.writer?.epoch).toBe(2);
     expect(out.after.nodes.find((n) => n.name === out.after.writer?.node)?.role).toBe("writer");
     expect(out.write).toMatchObject({ type: "ok", node: out.after.writer?.node });
+  });
+});
+
+describe("serializable reads on a replica", () => {
+  it("are refused (definitely failed), as PostgreSQL refuses them on a hot standby; snapshot ones are served", async () => {
+    const serve = async (isolation: "serializable" | "snapshot") => {
+      const world = new SimWorld({ seed: 3, budget: { maxEvents: 5_000_000, maxVirtualTimeNs: 600e9 } });
+      const system = new EngineSystem(config("sync", { readFrom: "replicas", isolation }));
+      return world.run(async () => {
+        await system.setup(world);
+        const client = await system.openClient(world, "c1");
+        const write = await client.invoke({ f: "write", value: ["k", 1] });
+        await world.sleep(100e6);
+        const read = await client.invoke({ f: "txn", value: [["r", "k", null]] });
+        return { write, read };
+      });
+    };
+    const serializable = await serve("serializable");
+    expect(serializable.write.type).toBe("ok");
+    expect(serializable.read).toMatchObject({ type: "fail", error: "serializable-on-replica" });
+    expect(serializable.read.node).not.toBe("n1");
+    const snapshot = await serve("snapshot");
+    expect(snapshot.read).toMatchObject({ type: "ok", value: [["r", "k", 1]] });
   });
 });
 

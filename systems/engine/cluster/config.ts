@@ -3,6 +3,7 @@
  * role and zone), the timing of heartbeats, leases and commits, the quorum sizes of the Aurora
  * mode (validated: Vw + Vr > V so every read quorum meets every write quorum, 2·Vw > V so two
  * writers can never both gather a write quorum), and the bug knobs of the replicated layer.
+ * `async` with one data node is a standalone server: no standby, the part-1 crash-recovery story.
  */
 import type { ENGINE_BUGS } from "../bugs.ts";
 import type { IsolationLevel } from "../database.ts";
@@ -116,6 +117,11 @@ export interface Topology {
   readonly storageNodes: readonly string[];
   readonly initialWriter: string;
   readonly control: string;
+  /**
+   * async with one data node: a standalone server (a lone PostgreSQL). It has no standby, so after
+   * a crash it recovers from its own log and cp promotes it again under a new epoch.
+   */
+  readonly standalone: boolean;
 }
 
 export class ClusterConfigError extends Error {
@@ -171,10 +177,15 @@ export function topologyOf(config: EngineClusterConfig): Topology {
       storageNodes: storage.map((n) => n.name),
       initialWriter: "n1",
       control: "cp",
+      standalone: false,
     };
   }
-  if (nodes < 2)
-    throw new ClusterConfigError(`${mode} mode needs at least 2 nodes (writer + standby), got ${nodes}`);
+  const least = mode === "async" ? 1 : 2;
+  if (nodes < least) {
+    throw new ClusterConfigError(
+      `${mode} mode needs at least ${least} nodes (${mode === "async" ? "a writer; 1 is a standalone server" : "writer + standby; for a standalone server use --replication async --nodes 1"}), got ${nodes}`,
+    );
+  }
   const data: NodeSpec[] = Array.from({ length: nodes }, (_, i) => ({
     name: `n${i + 1}`,
     kind: "data",
@@ -187,6 +198,7 @@ export function topologyOf(config: EngineClusterConfig): Topology {
     storageNodes: [],
     initialWriter: "n1",
     control: "cp",
+    standalone: nodes === 1,
   };
 }
 

@@ -5,6 +5,7 @@
  * of them to be sure the most up-to-date one is among those answering (sync: all but n−1 of the
  * n standbys a commit needs), and promotes the one with the newest log (by log epoch, then end).
  * quorum: it promotes a reachable compute node, which recovers the log from the storage quorum.
+ * standalone (async, one data node): it promotes that node again once it answers after a restart.
  * With leases, it never promotes before the old writer's lease ran out on its own clock. Its
  * state (epoch, writer, timeline) is persisted, so a crashed control plane resumes where it was.
  */
@@ -137,7 +138,13 @@ export class ControlPlane {
       candidate = alive.find((n) => n !== oldWriter) ?? alive[0];
     } else {
       const standbys = topology.dataNodes.filter((n) => n !== oldWriter);
-      const need = mode === "async" ? 1 : standbys.length - this.config.syncStandbys.count + 1;
+      // A standalone server has no standby: its own log is the only one, so once it answers
+      // (restarted and recovered) it is promoted again, under the new epoch.
+      const need = topology.standalone
+        ? 0
+        : mode === "async"
+          ? 1
+          : standbys.length - this.config.syncStandbys.count + 1;
       const replies = await gather(
         topology.dataNodes.map((n) =>
           this.rpc.request(n, "fence", { epoch }, timing.heartbeatIntervalNs * 4).then((r) => {

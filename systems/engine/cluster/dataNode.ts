@@ -9,9 +9,10 @@
  * - quorum: ok once the durable point (advanced by the storage replicas' acknowledgements, over a
  *   gap-free prefix only) passes the commit.
  *
- * Reads on the writer wait until the last commit they could have seen is confirmed the same way,
- * and (sync, quorum) for a barrier: enough followers still at the writer's epoch that no new
- * writer can exist (skipped while a lease holds). A follower rejects log of an older epoch, which
+ * Reads on the writer (and refusals such as cas-mismatch, which report what they read) wait until
+ * the newest commit to the keys they read is confirmed the same way, and (sync, quorum) for a
+ * barrier: enough followers still at the writer's epoch that no new writer can exist (skipped
+ * while a lease holds). Serializable reads on a follower are refused, as on a hot standby. A follower rejects log of an older epoch, which
  * is the fencing that stops a deposed writer; on a newer epoch it cuts its log per the timeline.
  */
 import { Rpc } from "../../../harness/runtime/rpc.ts";
@@ -20,7 +21,7 @@ import type { Completion, Invocation } from "../../../harness/system.ts";
 import { Database } from "../database.ts";
 import type { WalRecord } from "../wal.ts";
 import type { NodeRole, ResolvedConfig } from "./config.ts";
-import { executeOn, isReadOnly } from "./ops.ts";
+import { answerDependsOnReads, executeOn, isReadOnly, keysReadBy } from "./ops.ts";
 import {
   cutPoint,
   newerHistory,
@@ -156,7 +157,9 @@ export class DataNode {
       this.meta = saved ?? { epoch: 0, logEpoch: 0 };
       // A quorum compute node keeps no log of its own worth trusting: it rebuilds from the stream.
       if (this.mode === "quorum") await this.wipeEngineFiles();
-      this.db = await this.openDatabase("replica");
+      // A standalone server recovers as a primary (redo and undo of its own log, as PostgreSQL's
+      // crash recovery) and serves once cp promotes it again; no stream could end its losers.
+      this.db = await this.openDatabase(topology.standalone ? "primary" : "replica");
     }
     this.board.epoch = this.meta.epoch;
     this.board.ready = true;
@@ -255,6 +258,8 @@ export class DataNode {
 
   /** async/sync: cut the own log where the timeline says it diverged; its end is the new start. */
   private async alignForPromotion(): Promise<number> {
+    // Standalone: the own log is the only one, never cut; the primary database already recovered.
+    if (this.config.topology.standalone && this.db !== undefined) return this.db.wal.endLsn;
     const cut = cutPoint(this.history, this.meta.logEpoch);
     if (
       this.db === undefined ||
@@ -677,16 +682,28 @@ export class DataNode {
     if (db === undefined)
       return { redirect: this.knownWriter === this.rt.name ? null : (this.knownWriter ?? null) };
     if (this.role !== "writer") {
-      if (readOnly && allowReplica) return await this.run(db, invocation);
+      if (readOnly && allowReplica) {
+        // As PostgreSQL on a hot standby: a replica's snapshot cannot take part in the writer's
+        // SSI, so a serializable read there could show Fekete's read-only anomaly. Refuse it.
+        if (this.config.isolation === "serializable") {
+          return { type: "fail", value: invocation.value, error: "serializable-on-replica" };
+        }
+        return await this.run(db, invocation);
+      }
       const writer = this.knownWriter === this.rt.name ? undefined : this.knownWriter;
       return { redirect: writer ?? null };
     }
     const generation = this.writerGeneration;
     const result = await this.run(db, invocation);
-    if (result.type !== "ok") return result;
+    if (result.type === "info" || (result.type === "fail" && !answerDependsOnReads(result))) return result;
     if (this.writerGeneration !== generation) return { ...result, type: "info", error: "deposed" };
-    if (readOnly) {
-      const confirmed = (await this.waitConfirmed(this.lastCommitEnd)) && (await this.barrier());
+    // A read, or a refusal decided on what it read (cas-mismatch): confirm what it saw first.
+    if (readOnly || result.type === "fail") {
+      // Wait only for the commits this answer could have seen (the newest to each key it read),
+      // so a local write that is not yet confirmed does not hold up reads of other keys.
+      const keys = keysReadBy(invocation);
+      const seen = keys === undefined ? this.lastCommitEnd : db.commitEndOfKeys(keys);
+      const confirmed = (await this.waitConfirmed(seen)) && (await this.barrier());
       return confirmed ? result : { ...result, type: "info", error: "read-not-confirmed" };
     }
     // async: the commit returned after its local fsync, which is all this mode promises.

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Database } from "../database.ts";
 import { testRuntime } from "../testkit.ts";
 import { MemoryState } from "../../memory/state.ts";
-import { executeOn } from "./ops.ts";
+import { answerDependsOnReads, executeOn, keysReadBy } from "./ops.ts";
 
 async function openDb(isolation: "snapshot" | "serializable" = "serializable") {
   return Database.open(testRuntime(), { background: false, isolation });
@@ -76,5 +76,54 @@ describe("engine client operations", () => {
       ["r", "a", { balance: 1, writeId: 1 }],
       ["r", "b", { balance: 1, writeId: 1 }],
     ]);
+  });
+});
+
+describe("what a writer must confirm before it answers", () => {
+  it("treats refusals that report what they read as reads, and engine aborts as data-free", async () => {
+    const db = await openDb();
+    await executeOn(db, { f: "write", value: ["k", 1] });
+    const mismatch = await executeOn(db, { f: "cas", value: ["k", [2, 3]] });
+    expect(mismatch).toMatchObject({ type: "fail", error: "cas-mismatch" });
+    expect(answerDependsOnReads(mismatch)).toBe(true);
+    expect(answerDependsOnReads({ type: "fail", value: null, error: "insufficient-funds" })).toBe(true);
+    for (const error of ["serialization-failure", "write-conflict", "deadlock", "lock-timeout"]) {
+      expect(answerDependsOnReads({ type: "fail", value: null, error })).toBe(false);
+    }
+    expect(answerDependsOnReads({ type: "ok", value: null })).toBe(false);
+  });
+
+  it("names the keys an answer depends on, and no fixed set for a whole-set read", () => {
+    expect(keysReadBy({ f: "cas", value: [7, [1, 2]] })).toEqual([7]);
+    expect(
+      keysReadBy({
+        f: "txn",
+        value: [
+          ["r", "x", null],
+          ["append", "y", 3],
+        ],
+      }),
+    ).toEqual(["x", "y"]);
+    expect(keysReadBy({ f: "transfer", value: { from: "a", to: "b", amount: 1, writeId: 1 } })).toEqual([
+      "a",
+      "b",
+    ]);
+    expect(keysReadBy({ f: "read-set", value: null })).toBeUndefined();
+  });
+
+  it("a read of a key waits only for the newest commit to that key (or what was recovered)", async () => {
+    const db = await openDb();
+    const floor = db.commitEndOfKeys([]);
+    await executeOn(db, { f: "write", value: ["a", 1] });
+    const afterA = db.commitEndOfKeys(["a"]);
+    expect(afterA).toBeGreaterThan(floor);
+    await executeOn(db, { f: "write", value: ["b", 1] });
+    expect(db.commitEndOfKeys(["a"])).toBe(afterA);
+    expect(db.commitEndOfKeys(["b"])).toBeGreaterThan(afterA);
+    expect(db.commitEndOfKeys(["a", "b"])).toBe(db.commitEndOfKeys(["b"]));
+    expect(db.commitEndOfKeys(["never-written"])).toBe(floor);
+    // A failed cas commits nothing: it moves no key's commit end.
+    await executeOn(db, { f: "cas", value: ["a", [9, 9]] });
+    expect(db.commitEndOfKeys(["a"])).toBe(afterA);
   });
 });

@@ -30,6 +30,58 @@ export function isReadOnly(invocation: Invocation): boolean {
   return f === "txn" && Array.isArray(value) && value.every((m) => Array.isArray(m) && m[0] === "r");
 }
 
+/**
+ * Engine abort reasons that say only "rolled back, nothing happened", whatever the data: such a
+ * `fail` may be answered at once. Any other `fail` (cas-mismatch, insufficient-funds, a refused
+ * take-off-call, ...) reports what the transaction read, so it is a read: the writer must confirm
+ * that state like any read before answering, or a failover could show it never existed.
+ */
+const dataFreeAborts: ReadonlySet<string> = new Set([
+  "serialization-failure",
+  "write-conflict",
+  "lock-timeout",
+  "deadlock",
+  "page-full",
+  "invalid-op",
+  "read-only",
+]);
+
+/** Whether a completion's answer depends on the data it read (then it needs a read's confirmation). */
+export function answerDependsOnReads(completion: Completion): boolean {
+  if (completion.type !== "fail") return false;
+  return typeof completion.error !== "string" || !dataFreeAborts.has(completion.error);
+}
+
+/**
+ * The keys whose values an invocation's answer may depend on, or undefined when that is not a
+ * fixed set (`read-set` scans every element): the writer then waits for its whole log instead.
+ */
+export function keysReadBy(invocation: Invocation): Key[] | undefined {
+  const { f, value } = invocation;
+  switch (f) {
+    case "read":
+    case "write":
+    case "cas":
+      return Array.isArray(value) && isKey(value[0]) ? [value[0]] : [];
+    case "txn":
+      return Array.isArray(value)
+        ? value.flatMap((m) => (Array.isArray(m) && isKey(m[1]) ? [m[1] as Key] : []))
+        : [];
+    case "transfer": {
+      const t = parseTransfer(value);
+      return "error" in t ? [] : [t.from, t.to];
+    }
+    case "take-off-call": {
+      const t = parseTakeOffCall(value);
+      return "error" in t ? [] : [...t.doctors];
+    }
+    case "add":
+      return [];
+    default:
+      return undefined;
+  }
+}
+
 function compareScalars(a: unknown, b: unknown): number {
   if (typeof a === "number" && typeof b === "number") return a - b;
   return JSON.stringify(a) < JSON.stringify(b) ? -1 : JSON.stringify(a) > JSON.stringify(b) ? 1 : 0;

@@ -5,12 +5,21 @@
  * to fill gaps. It rejects records and recovery requests from an older epoch (fencing), and when
  * it learns that a later epoch started at some LSN it drops every older record at or above it
  * (the truncation of everything above the durable point that recovery decided).
+ *
+ * In the background it materialises pages from its log (`storagePages.ts`): every
+ * `materialiseIntervalNs` it applies the next records of its gap-free prefix that lie below the
+ * durable point a writer of its current epoch told it (append messages carry it) and that its
+ * segment holds fsynced; only those are safe from truncation. The told durable point is not
+ * persisted (a restart waits for the next append), the pages are: a restarted replica resumes
+ * from them. `read-pages {maxKeys?}` answers the materialised state: every key's committed value
+ * at the materialised LSN, with the told durable point, the gap-free end and the pages' figures.
  */
 import { Rpc } from "../../../harness/runtime/rpc.ts";
 import type { Runtime } from "../../../harness/runtime/types.ts";
 import type { WalRecord } from "../wal.ts";
 import type { ResolvedConfig } from "./config.ts";
 import type { AppendedMessage, AppendMessage, NodeBoard } from "./dataNode.ts";
+import { sameRecord, StoragePages, type MaterialisedState, type StoragePagesStats } from "./storagePages.ts";
 import {
   newerHistory,
   readJsonFile,
@@ -31,6 +40,10 @@ const segmentFile = "segment";
 const metaFile = "storage-meta";
 const maxGossipRecords = 200;
 const maxReadRecords = 1000;
+/** Pause between two materialisation passes. */
+const materialiseIntervalNs = 50e6;
+/** A `read-pages` answer holds at most this many keys. */
+const maxReadKeys = 100_000;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -40,6 +53,11 @@ export class StorageNode {
   private history: History = [];
   private readonly records = new Map<number, Stored>();
   private contiguousEnd = 0;
+  /** The gap-free end as of the last completed segment fsync: records below it are durable here. */
+  private persistedEnd = 0;
+  /** The highest durable point a writer of (at the time) this node's epoch told it; not persisted. */
+  private toldDurablePoint = 0;
+  private pages: StoragePages | undefined;
   private readonly queue = new SerialQueue(256);
 
   constructor(
@@ -60,6 +78,7 @@ export class StorageNode {
       this.readLog(body as { fromLsn: number; toLsn: number; maxCount: number }),
     );
     this.rpc.handle("barrier", () => ({ epoch: this.epoch }));
+    this.rpc.handle("read-pages", (body) => this.readPages((body ?? {}) as { maxKeys?: number }));
     this.rpc.handle("gossip", (body, from) => this.onGossip(body as { end: number }, from));
     this.rpc.handle("gossip-fill", (body) => {
       this.queue.run(() => this.onGossipFill(body as { history: History; records: Stored[] })).catch(ignore);
@@ -86,8 +105,17 @@ export class StorageNode {
       }
     }
     this.dropSuperseded();
+    this.persistedEnd = this.contiguousEnd;
+    this.pages = await StoragePages.open(this.rt, { isolation: this.config.isolation }, this.source);
     this.board.epoch = this.epoch;
     this.board.ready = true;
+    this.rt.spawn("materialise", async () => {
+      // Bounded by the node's life (a crash stops the task); each pass does bounded work.
+      for (;;) {
+        await this.rt.clock.sleep(materialiseIntervalNs);
+        await this.pages?.pass(this.source);
+      }
+    });
     this.rt.spawn("gossip", async () => {
       const peers = this.config.topology.storageNodes.filter((n) => n !== this.rt.name);
       for (;;) {
@@ -98,11 +126,23 @@ export class StorageNode {
     });
   }
 
+  /** The log as the materialiser may see it: only records that are safe from truncation. */
+  private readonly source = {
+    record: (lsn: number): WalRecord | undefined => this.records.get(lsn)?.record,
+    safeEnd: (): number => Math.min(this.contiguousEnd, this.persistedEnd, this.toldDurablePoint),
+  };
+
   private keep(stored: Stored): boolean {
     const have = this.records.get(stored.record.lsn);
     if (have !== undefined && have.epoch >= stored.epoch) return false;
     if (superseded(this.history, stored.epoch, stored.record.lsn)) return false;
     this.records.set(stored.record.lsn, stored);
+    if (have !== undefined && !sameRecord(have.record, stored.record)) {
+      // A different record replaced: pages built on the old one must go, and the new one is not
+      // fsynced yet. (A new writer resending the same record under its epoch changes nothing.)
+      this.pages?.dropped(stored.record.lsn);
+      this.persistedEnd = Math.min(this.persistedEnd, stored.record.lsn);
+    }
     if (have !== undefined && stored.record.lsn < this.contiguousEnd) this.recomputeEnd(0);
     else this.recomputeEnd(this.contiguousEnd);
     return true;
@@ -125,10 +165,14 @@ export class StorageNode {
     for (const [lsn, s] of this.records) {
       if (superseded(this.history, s.epoch, lsn)) {
         this.records.delete(lsn);
+        this.pages?.dropped(lsn);
         dropped = true;
       }
     }
-    if (dropped) this.recomputeEnd(0);
+    if (dropped) {
+      this.recomputeEnd(0);
+      this.persistedEnd = Math.min(this.persistedEnd, this.contiguousEnd);
+    }
     return dropped;
   }
 
@@ -151,13 +195,16 @@ export class StorageNode {
     await this.rt.disk.rename(tmp, segmentFile);
   }
 
+  /** Appends and fsyncs records already kept (called within the queue, so nothing else keeps meanwhile). */
   private async persist(stored: readonly Stored[]): Promise<void> {
-    if (stored.length === 0) return;
-    await this.rt.disk.append(
-      segmentFile,
-      encoder.encode(stored.map((s) => JSON.stringify(s) + "\n").join("")),
-    );
-    await this.rt.disk.fsync(segmentFile);
+    if (stored.length > 0) {
+      await this.rt.disk.append(
+        segmentFile,
+        encoder.encode(stored.map((s) => JSON.stringify(s) + "\n").join("")),
+      );
+      await this.rt.disk.fsync(segmentFile);
+    }
+    this.persistedEnd = this.contiguousEnd;
   }
 
   private async onAppend(body: AppendMessage, from: string): Promise<void> {
@@ -167,7 +214,12 @@ export class StorageNode {
       this.rpc.notify(from, "appended", reply);
       return;
     }
-    if (body.epoch >= this.epoch) await this.learn(body.epoch, body.history);
+    if (body.epoch >= this.epoch) {
+      await this.learn(body.epoch, body.history);
+      // Only a writer of this node's epoch speaks for the durable point (never a deposed one).
+      if (body.epoch === this.epoch)
+        this.toldDurablePoint = Math.max(this.toldDurablePoint, body.durablePoint);
+    }
     const fresh: Stored[] = [];
     const stored: number[] = [];
     for (const record of body.records) {
@@ -198,6 +250,20 @@ export class StorageNode {
     });
     if (result === undefined) throw new Error("storage busy");
     return result;
+  }
+
+  private async readPages(body: { maxKeys?: number }): Promise<ReadPagesReply> {
+    const pages = this.pages;
+    if (pages === undefined) throw new Error("storage pages not open yet");
+    const maxKeys = Math.max(0, Math.min(body.maxKeys ?? maxReadKeys, maxReadKeys));
+    return {
+      epoch: this.epoch,
+      durablePointTold: this.toldDurablePoint,
+      contiguousEnd: this.contiguousEnd,
+      state: pages.read(maxKeys),
+      stats: pages.stats(),
+      diskBytes: { segment: (await this.rt.disk.size(segmentFile)) ?? 0, ...(await pages.diskBytes()) },
+    };
   }
 
   private readLog(body: { fromLsn: number; toLsn: number; maxCount: number }): WalRecord[] {
@@ -235,4 +301,16 @@ export class StorageNode {
     const fresh = body.records.filter((s) => this.keep(s));
     await this.persist(fresh);
   }
+}
+
+/** The answer to `read-pages`: the materialised state and where the replica stands. */
+export interface ReadPagesReply {
+  readonly epoch: number;
+  /** The durable point a writer of this node's epoch last told it (0 after a restart until told). */
+  readonly durablePointTold: number;
+  readonly contiguousEnd: number;
+  readonly state: MaterialisedState;
+  readonly stats: StoragePagesStats;
+  /** Bytes per file on this node's disk: `segment` (the log) and the pages' database files. */
+  readonly diskBytes: Readonly<Record<string, number>>;
 }

@@ -3,9 +3,14 @@
  * (quorum mode) and the control plane "cp" on a world, opens clients that follow redirects to
  * the writer, and exposes the nodes' real roles, zones and the current writer to nemeses.
  *
- * Clients: writes go to the writer the client believes in; a node that is not the writer answers
- * with a redirect (followed at most `maxRedirects` times) or "no writer" (the op was not run:
- * `fail`). Reads go to a replica only with `readFrom: "replicas"`. No reply in time is `info`.
+ * Clients: as in Jepsen, each client has a home node (data nodes round-robin by client name) and
+ * sends every operation there first; a node that is not the writer answers with a redirect to the
+ * writer it knows (followed at most `maxRedirects` times) or "no writer" (the op was not run:
+ * `fail`). So during a failover, clients homed on the old writer keep talking to it while others
+ * reach the new one, which is what exposes a deposed writer that still answers. A home node that
+ * did not answer in time is skipped for `homeBackoffNs` (the client tries the writer it last
+ * heard of, rotating on silence), so a crashed node does not turn every op into `info`.
+ * Reads go to a replica only with `readFrom: "replicas"`. No reply in time is `info`.
  */
 import { Rpc, RpcRemoteError } from "../../../harness/runtime/rpc.ts";
 import type { World } from "../../../harness/runtime/types.ts";
@@ -27,6 +32,8 @@ import { StorageNode } from "./storageNode.ts";
 export { engineBugNames, engineDefaultNodes } from "./config.ts";
 
 const maxRedirects = 3;
+/** How long a client skips its home node after it did not answer. */
+const homeBackoffNs = 2e9;
 /** Setup waits at most this long (true time) for the first writer. */
 const setupLimitNs = 30e9;
 
@@ -79,12 +86,15 @@ export class EngineSystem implements SystemUnderTest {
     const index = [...clientName].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) >>> 0, 7);
     let nextRequest = 0;
     const replica = replicas.length > 0 ? replicas[index % replicas.length] : undefined;
+    const home = topology.dataNodes[index % topology.dataNodes.length]!;
+    let skipHomeUntilNs = -Infinity;
     return {
       async invoke(invocation: Invocation): Promise<Completion> {
         const readOnly = isReadOnly(invocation);
         const requestId = `${clientName}:${nextRequest++}`;
         const toReplica = readOnly && readFrom === "replicas" && replica !== undefined;
-        let target = toReplica ? replica : writerGuess;
+        const homeAnswers = rt.clock.monotonicNs() >= skipHomeUntilNs;
+        let target = toReplica ? replica : homeAnswers ? home : writerGuess;
         for (let hop = 0; hop <= maxRedirects; hop++) {
           let reply: OpReply;
           try {
@@ -96,6 +106,7 @@ export class EngineSystem implements SystemUnderTest {
               return { type: "fail", value: invocation.value, error: "unavailable", node: target };
             }
             // Ask another node next time: it knows the writer or redirects to it.
+            if (target === home) skipHomeUntilNs = rt.clock.monotonicNs() + homeBackoffNs;
             const i = topology.dataNodes.indexOf(target);
             writerGuess = topology.dataNodes[(i + 1) % topology.dataNodes.length]!;
             return { type: "info", value: invocation.value, error: "timeout", node: target };

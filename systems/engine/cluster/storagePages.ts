@@ -1,0 +1,269 @@
+/**
+ * Materialised pages of a quorum storage replica (Aurora's "the log is the database"): in the
+ * background, a storage replica applies the records of its log to pages, so the pages, not only
+ * the log, live on storage.
+ *
+ * Built on part 1 whole: the pages are those of a replica-role `Database` on the storage node's
+ * own disk (files `wal`, `pages`, `dwb`, beside the storage's `segment`). Each pass hands it the
+ * next records of the storage's log with `applyShipped` (appended verbatim to its `wal`, redone
+ * onto pages, fsynced); every few passes it writes some dirty pages (WAL rule and double-write
+ * slot as in part 1). Unreadable pages at open are dropped and rebuilt from LSN 0. The costs of this reuse: a second copy of the materialised log on disk (the `wal`, beside the
+ * segment) and in memory (a replica never checkpoints, so it forgets no record), and a restart
+ * that scans that whole copy (analysis from LSN 0) but redoes only records above the flushed
+ * pages' `pageLsn`: it resumes from what it had materialised, it does not replay from 0.
+ *
+ * Safety: the caller (`StorageNode`) offers only records below `safeEnd`: its gap-free end, the
+ * end of what it has fsynced, and the durable point a writer of its current epoch told it. A
+ * record below a told durable point reached a write quorum, so recovery's read quorum sees it and
+ * every later epoch starts above it: it is never truncated. Should a record below the
+ * materialised point be dropped anyway (a truncation the protocol promised could not happen, or
+ * a restart that finds the log changed under it), the materialisation is cut back to the first
+ * record that differs (log cut, pages dropped and rebuilt from the rest of the log) and `cuts`
+ * counts it; tests assert it stays 0 on a correct cluster (and that `dp-skips-gap` makes it cut).
+ *
+ * Bounds: at most `maxRecordsPerPass` records per pass, `pagesPerPass` page writes every
+ * `flushEveryPasses` passes; a read returns at most `maxKeys` keys.
+ */
+import type { Key } from "../../../harness/history/op.ts";
+import type { Runtime } from "../../../harness/runtime/types.ts";
+import { Database, type IsolationLevel } from "../database.ts";
+import type { WalRecord } from "../wal.ts";
+
+/** What the materialiser may see of the storage replica's log. */
+export interface MaterialiseSource {
+  /** The record the storage holds at `lsn` (of its newest epoch there), if any. */
+  record(lsn: number): WalRecord | undefined;
+  /**
+   * Records ending at or below this LSN are safe to apply (durable here, never truncated) and
+   * form a gap-free chain from LSN 0. It may fall below what was applied (after a restart).
+   */
+  safeEnd(): number;
+}
+
+export interface StoragePagesOptions {
+  readonly isolation: IsolationLevel;
+  /** Records applied per pass at most. Default 500. */
+  readonly maxRecordsPerPass?: number;
+  /** Dirty pages written per page-writing pass at most. Default 16. */
+  readonly pagesPerPass?: number;
+  /**
+   * Pages are written every this many passes (default 4): a hot page is then written once per
+   * few passes, not after every batch; restart redo is bounded by what these passes applied.
+   */
+  readonly flushEveryPasses?: number;
+}
+
+/** The materialised state as a reader sees it: every key's committed value at `lsn`. */
+export interface MaterialisedState {
+  /** The end of the last record applied: the state holds exactly the log below it. */
+  readonly lsn: number;
+  /** `[key, value]` of every key with a committed value, in the order keys first appeared. */
+  readonly entries: readonly (readonly [Key, unknown])[];
+  /** False when more than `maxKeys` keys exist (then `entries` holds the first `maxKeys`). */
+  readonly complete: boolean;
+}
+
+export interface StoragePagesStats {
+  readonly materialisedLsn: number;
+  /** Records applied since this node (re)started. */
+  readonly recordsApplied: number;
+  /** Times the materialisation was cut back because records below it were dropped. */
+  readonly cuts: number;
+  /** Log end found at open: where the materialisation resumed after a restart. */
+  readonly resumedFromLsn: number;
+  /** Records the open had to redo onto pages (those above the flushed pages). */
+  readonly recordsRedoneAtOpen: number;
+  readonly pagesWritten: number;
+  /** The last error a pass hit (the pass is retried); undefined when none. */
+  readonly lastError: string | undefined;
+}
+
+const defaultMaxRecordsPerPass = 500;
+const defaultPagesPerPass = 16;
+const defaultFlushEveryPasses = 4;
+/** The database files this module owns on the storage node's disk. */
+export const storagePageFiles = ["wal", "pages", "dwb", "control", "control.tmp"] as const;
+
+/**
+ * Whether two copies of a record at the same LSN are the same record. A new writer resends old
+ * records under its own epoch; only a different record at an LSN is a truncation.
+ */
+export function sameRecord(a: WalRecord, b: WalRecord): boolean {
+  if (a.lsn !== b.lsn || a.prevLsn !== b.prevLsn || a.sizeBytes !== b.sizeBytes) return false;
+  const body = (r: WalRecord): string => {
+    const { lsn: _l, prevLsn: _p, sizeBytes: _s, ...rest } = r;
+    return JSON.stringify(rest);
+  };
+  return body(a) === body(b);
+}
+
+export class StoragePages {
+  private db: Database;
+  private recordsApplied = 0;
+  private cuts = 0;
+  private resumedFromLsn: number;
+  private recordsRedoneAtOpen: number;
+  private lastError: string | undefined;
+  /** The smallest LSN at which a record below the materialised point was dropped, if any. */
+  private cutRequestLsn: number | undefined;
+  private pagesWrittenBefore = 0;
+  private passes = 0;
+
+  private constructor(
+    private readonly rt: Runtime,
+    private readonly options: StoragePagesOptions,
+    db: Database,
+  ) {
+    this.db = db;
+    this.resumedFromLsn = db.wal.endLsn;
+    this.recordsRedoneAtOpen = db.recovery?.recordsRedone ?? 0;
+  }
+
+  /**
+   * Opens (recovers) the pages on `rt`'s disk and cuts them back to the first record that
+   * `source` no longer holds identically (after a restart the storage's log may have been
+   * truncated since the pages were written).
+   */
+  static async open(
+    rt: Runtime,
+    options: StoragePagesOptions,
+    source: MaterialiseSource,
+  ): Promise<StoragePages> {
+    let db: Database;
+    let openError: string | undefined;
+    try {
+      db = await StoragePages.openDatabase(rt, options);
+    } catch (error) {
+      // Pages that cannot be recovered must not take the replica's log down with them: start
+      // over from an empty database (counted as a cut to 0, the error kept in `lastError`).
+      openError = `pages could not be opened, rebuilt from LSN 0: ${String(error)}`;
+      const files = await rt.disk.list();
+      for (const f of storagePageFiles) if (files.includes(f)) await rt.disk.remove(f);
+      db = await StoragePages.openDatabase(rt, options);
+    }
+    const pages = new StoragePages(rt, options, db);
+    if (openError !== undefined) {
+      pages.cuts++;
+      pages.lastError = openError;
+    }
+    const divergence = pages.firstDivergence(source);
+    if (divergence !== undefined) await pages.cutAt(divergence);
+    return pages;
+  }
+
+  private static openDatabase(rt: Runtime, options: StoragePagesOptions): Promise<Database> {
+    // No bug knobs: materialised pages are in no bug's story, and `dirty-read` would change reads.
+    // No background task: `pass` flushes pages itself, one loop per node.
+    return Database.open(rt, { isolation: options.isolation, role: "replica", background: false });
+  }
+
+  get materialisedLsn(): number {
+    return this.db.wal.endLsn;
+  }
+
+  /** Records that a record at `lsn` was dropped from the storage's log; the next pass cuts if needed. */
+  dropped(lsn: number): void {
+    if (lsn >= this.db.wal.endLsn) return;
+    this.cutRequestLsn = Math.min(this.cutRequestLsn ?? lsn, lsn);
+  }
+
+  /**
+   * One bounded step: cut back if records below the materialised point were dropped, apply the
+   * next records of the gap-free chain that end at or below `source.safeEnd()`, write some dirty
+   * pages. Returns the number of records applied. Errors are kept in `lastError` (and the next
+   * pass tries again): a storage replica's log must outlive a failure of its pages.
+   */
+  async pass(source: MaterialiseSource): Promise<number> {
+    try {
+      if (this.cutRequestLsn !== undefined) {
+        const at = this.cutRequestLsn;
+        this.cutRequestLsn = undefined;
+        await this.cutAt(at);
+      }
+      const db = this.db;
+      const maxRecords = this.options.maxRecordsPerPass ?? defaultMaxRecordsPerPass;
+      const limit = source.safeEnd();
+      const batch: WalRecord[] = [];
+      let at = db.wal.endLsn;
+      let prev = db.wal.lastLsn;
+      while (batch.length < maxRecords && at < limit) {
+        const r = source.record(at);
+        if (r === undefined || r.prevLsn !== prev) {
+          // Below the safe end the source's chain is gap-free from 0, so it must continue what was
+          // applied: it does not, so a record below was replaced. Cut back to the first difference.
+          const divergence = this.firstDivergence(source);
+          if (divergence === undefined) throw new Error(`the log below ${limit} has no record at ${at}`);
+          this.cutRequestLsn = divergence;
+          break;
+        }
+        if (r.lsn + r.sizeBytes > limit) break;
+        batch.push(r);
+        prev = at;
+        at = r.lsn + r.sizeBytes;
+      }
+      if (batch.length > 0) {
+        await db.applyShipped(batch);
+        this.recordsApplied += batch.length;
+      }
+      if (++this.passes % (this.options.flushEveryPasses ?? defaultFlushEveryPasses) === 0)
+        await db.flushDirtyPages(this.options.pagesPerPass ?? defaultPagesPerPass);
+      this.lastError = undefined;
+      return batch.length;
+    } catch (error) {
+      this.lastError = error instanceof Error ? error.message : String(error);
+      return 0;
+    }
+  }
+
+  /** The first LSN where the applied log and `source` disagree, or undefined when they agree. */
+  private firstDivergence(source: MaterialiseSource): number | undefined {
+    for (const applied of this.db.wal.recordsFrom(0)) {
+      const held = source.record(applied.lsn);
+      if (held === undefined || !sameRecord(held, applied)) return applied.lsn;
+    }
+    return undefined;
+  }
+
+  /** Drops everything applied at or above `lsn`: the log is cut there and pages are rebuilt. */
+  private async cutAt(lsn: number): Promise<void> {
+    this.cuts++;
+    this.pagesWrittenBefore += this.db.pool.pagesWritten;
+    await this.db.close();
+    // Keeps the records with an LSN at or below lsn - 1, i.e. every record that starts before lsn.
+    await Database.truncateAbove(this.rt.disk, lsn - 1);
+    this.db = await StoragePages.openDatabase(this.rt, this.options);
+  }
+
+  /** Every key's committed value at the materialised point (at most `maxKeys` keys). */
+  read(maxKeys: number): MaterialisedState {
+    const all = this.db.dump();
+    const entries: [Key, unknown][] = [];
+    for (const [key, value] of all) {
+      if (entries.length >= maxKeys) break;
+      entries.push([key, value]);
+    }
+    return { lsn: this.db.wal.endLsn, entries, complete: entries.length === all.size };
+  }
+
+  stats(): StoragePagesStats {
+    return {
+      materialisedLsn: this.db.wal.endLsn,
+      recordsApplied: this.recordsApplied,
+      cuts: this.cuts,
+      resumedFromLsn: this.resumedFromLsn,
+      recordsRedoneAtOpen: this.recordsRedoneAtOpen,
+      pagesWritten: this.pagesWrittenBefore + this.db.pool.pagesWritten,
+      lastError: this.lastError,
+    };
+  }
+
+  /** Bytes of the files this module keeps on disk. */
+  async diskBytes(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const file of storagePageFiles) {
+      const size = await this.rt.disk.size(file);
+      if (size !== undefined) out[file] = size;
+    }
+    return out;
+  }
+}

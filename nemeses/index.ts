@@ -10,6 +10,7 @@ import { composeNemeses } from "../harness/nemesis.ts";
 import type { BuildConfig } from "../harness/testConfig.ts";
 import { clockPackage } from "./clock.ts";
 import { crashPackage } from "./crash.ts";
+import { crashLoopPackage } from "./crashLoop.ts";
 import type { NemesisPackage, PackageConfig } from "./package.ts";
 import { packetPackage } from "./packet.ts";
 import { partitionPackage } from "./partition.ts";
@@ -42,6 +43,7 @@ export function allPackage(config: PackageConfig): NemesisPackage {
 const targeted = {
   "storage-cut": (c: PackageConfig) => storageCutPackage(c),
   "skewed-writer": (c: PackageConfig) => skewedWriterPackage(c),
+  "crash-loop": (c: PackageConfig) => crashLoopPackage(c),
 };
 
 export const nemesisRegistry: Readonly<Record<string, (config: BuildConfig) => NemesisPackage>> = {

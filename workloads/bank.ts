@@ -14,7 +14,7 @@
  */
 import { checkBankHistory } from "../checkers/bank/index.ts";
 import { checkElleHistory } from "../checkers/elle/index.ts";
-import { statsChecker } from "../checkers/stats/index.ts";
+import { statsCheckerAnswering } from "../checkers/stats/index.ts";
 import type { Checker } from "../harness/checker.ts";
 import {
   delay,
@@ -114,6 +114,6 @@ export function bankWorkload(options: BankWorkloadOptions): Workload {
     name: "bank",
     generator: phases(setup, main),
     finalGenerator: finalReads,
-    checkers: [bank, rwRegister, statsChecker],
+    checkers: [bank, rwRegister, statsCheckerAnswering(["insufficient-funds"])],
   };
 }

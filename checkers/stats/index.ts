@@ -3,9 +3,8 @@
  * how many ended ok, fail and info, with latency quantiles (p50, p95, p99, max) of the ok ones;
  * throughput; and availability overall, during fault windows and outside them.
  *
- * The figures come from `reports/historyStats.ts`, the same code the reports fall back on when a
- * run has no stats checker, so the two can never disagree. (That module is a pure function of a
- * history, like a checker; it is imported from `reports/` so it is written once.)
+ * The figures come from `harness/history/historyStats.ts`, the same code the reports fall back on
+ * when a run has no stats checker, so the two can never disagree.
  *
  * Verdict, as Jepsen's: false when some `f` was attempted but never once succeeded (a workload
  * whose transfers all failed, say, tested nothing), true otherwise; "unknown" for a history with
@@ -15,10 +14,10 @@ import type { Checker } from "../../harness/checker.ts";
 import type { Op } from "../../harness/history/op.ts";
 import type { CheckResult } from "../../harness/results.ts";
 import { faultWindows } from "../../harness/history/faultWindows.ts";
-import { summarizeHistory } from "../../harness/history/historyStats.ts";
+import { summarizeHistory, type SummaryOptions } from "../../harness/history/historyStats.ts";
 
-export function checkStatsHistory(history: readonly Op[]): CheckResult {
-  const stats = summarizeHistory(history, faultWindows(history));
+export function checkStatsHistory(history: readonly Op[], options: SummaryOptions = {}): CheckResult {
+  const stats = summarizeHistory(history, faultWindows(history), options);
   const fs = Object.keys(stats.byF);
   const neverOk = fs.filter((f) => stats.byF[f]!.ok === 0);
   const figures = {
@@ -52,3 +51,12 @@ export function checkStatsHistory(history: readonly Op[]): CheckResult {
 }
 
 export const statsChecker: Checker = { name: "stats", check: (history) => checkStatsHistory(history) };
+
+/**
+ * A stats checker for a workload whose refusals are answers: `fail`s with these errors (decided on
+ * the data, such as `cas-mismatch`) count as available, not as an outage.
+ */
+export function statsCheckerAnswering(answeredFails: readonly string[]): Checker {
+  const set = new Set(answeredFails);
+  return { name: "stats", check: (history) => checkStatsHistory(history, { answeredFails: set }) };
+}

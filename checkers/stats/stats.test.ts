@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Op, OpType, Process } from "../../harness/history/op.ts";
 import { statsFromChecker } from "../../harness/history/historyStats.ts";
-import { checkStatsHistory, statsChecker } from "./index.ts";
+import { checkStatsHistory, statsChecker, statsCheckerAnswering } from "./index.ts";
 
 const op = (index: number, timeNs: number, process: Process, type: OpType, f: string): Op => ({
   index,
@@ -37,6 +37,23 @@ describe("stats checker", () => {
     expect(r.availability).toEqual({ overall: 0.5, duringFaults: 0, outsideFaults: 2 / 3 });
     // The reports read the same figures back from the checker's result.
     expect(statsFromChecker(r)?.byF.read?.ok).toBe(1);
+  });
+
+  it("counts a refusal the workload names as an answer as available, any other fail as not", async () => {
+    const h: Op[] = [
+      op(0, 0, 0, "invoke", "cas"),
+      { ...op(1, 10, 0, "fail", "cas"), error: "cas-mismatch" },
+      op(2, 20, 1, "invoke", "cas"),
+      { ...op(3, 30, 1, "fail", "cas"), error: "no-writer" },
+      op(4, 40, 2, "invoke", "cas"),
+      op(5, 50, 2, "ok", "cas"),
+      op(6, 60, 3, "invoke", "cas"),
+      { ...op(7, 70, 3, "info", "cas"), error: "cas-mismatch" },
+    ];
+    expect(statsFromChecker(checkStatsHistory(h))?.availability.overall).toBe(0.25);
+    const answering = statsFromChecker(await statsCheckerAnswering(["cas-mismatch"]).check(h, {}));
+    expect(answering?.availability.overall).toBe(0.5);
+    expect(answering?.byF).toEqual(statsFromChecker(checkStatsHistory(h))?.byF);
   });
 
   it("fails when some kind of operation never once succeeded, as Jepsen's stats checker does", () => {

@@ -9,8 +9,11 @@
  *
  * - Latency: of `ok` operations only, completion time minus invocation time; nearest-rank quantiles.
  * - Throughput: `ok` completions per second of test time, over the span of the client operations.
- * - Availability: the fraction of client operations that ended `ok`; split by whether the
- *   operation was invoked inside a fault window. `null` where there were no operations to count.
+ * - Availability: the fraction of client operations the system answered: `ok`, or `fail` with an
+ *   error the workload names as a refusal decided on the data (`answeredFails`: a cas whose
+ *   expected value did not match, a transfer without the funds), which is service, not an outage.
+ *   Split by whether the operation was invoked inside a fault window. `null` where there were no
+ *   operations to count.
  */
 import { z } from "zod";
 import type { Op, Process } from "./op.ts";
@@ -100,11 +103,22 @@ export function latencyQuantiles(latenciesNs: readonly number[]): LatencyQuantil
 const ratio = (ok: number, total: number): number | null => (total === 0 ? null : ok / total);
 
 /** Latency, throughput and availability of a history's client operations (see the header). */
-export function summarizeHistory(history: readonly Op[], windows: readonly FaultWindow[]): HistoryStats {
+export interface SummaryOptions {
+  /** `fail` errors that are answers decided on the data (counted as available). */
+  readonly answeredFails?: ReadonlySet<string>;
+}
+
+export function summarizeHistory(
+  history: readonly Op[],
+  windows: readonly FaultWindow[],
+  options: SummaryOptions = {},
+): HistoryStats {
+  const answeredFails = options.answeredFails ?? new Set<string>();
   const counts = new Map<string, { ok: number; fail: number; info: number; latencies: number[] }>();
   let okAll = 0;
   let totalAll = 0;
-  let okDuring = 0;
+  let answeredAll = 0;
+  let answeredDuring = 0;
   let totalDuring = 0;
   let firstNs = Number.POSITIVE_INFINITY;
   let lastNs = Number.NEGATIVE_INFINITY;
@@ -123,11 +137,15 @@ export function summarizeHistory(history: readonly Op[], windows: readonly Fault
       c.latencies.push(endNs - op.invoke.time);
     } else if (op.outcome === "fail") c.fail += 1;
     else c.info += 1;
+    const error = op.complete?.error;
+    const answered =
+      ok || (op.outcome === "fail" && typeof error === "string" && answeredFails.has(error));
     totalAll += 1;
     if (ok) okAll += 1;
+    if (answered) answeredAll += 1;
     if (inAnyWindow(windows, op.invoke.time)) {
       totalDuring += 1;
-      if (ok) okDuring += 1;
+      if (answered) answeredDuring += 1;
     }
   }
   const byF: Record<string, FunctionStats> = {};
@@ -139,9 +157,9 @@ export function summarizeHistory(history: readonly Op[], windows: readonly Fault
     byF,
     throughputPerS: spanS > 0 ? okAll / spanS : 0,
     availability: {
-      overall: ratio(okAll, totalAll),
-      duringFaults: ratio(okDuring, totalDuring),
-      outsideFaults: ratio(okAll - okDuring, totalAll - totalDuring),
+      overall: ratio(answeredAll, totalAll),
+      duringFaults: ratio(answeredDuring, totalDuring),
+      outsideFaults: ratio(answeredAll - answeredDuring, totalAll - totalDuring),
     },
   };
 }

@@ -1,17 +1,30 @@
 /**
- * The crash-loop package: the writer crashes, is restarted by its supervisor a moment later, and
- * crashes again soon after it came back, over and over for the length of a window (a node in a
- * crash loop: a bad host, an OOM killer, a watchdog). A single crash every second or two lands
- * almost always where the disk holds nothing half-done; a loop of crashes a few tens of
- * milliseconds into each restart lands, now and then, in the brief moments when a restarted node
- * writes back what its recovery rebuilt (pages, checkpoints) and has not yet made it durable. That
- * is where torn writes happen, so it is the schedule that tests whether a torn write is detected.
+ * The crash-loop package: the writer crashes, its supervisor restarts it a moment later, and it
+ * crashes again early in its restart, a dozen times in a row (a node in a crash loop: a watchdog,
+ * an OOM killer, a bad host). Then it runs normally, takes writes again, until the next window.
+ *
+ * Why: a torn write needs a crash between a write and the fsync after it. A node that flushes a
+ * page every ~10 ms and fsyncs it 0.5–2 ms later is in that window a few percent of the time, so
+ * crashes at random moments (the `crash` package) almost never tear anything. A restarted node,
+ * though, writes back what its recovery rebuilt at a predictable moment: on its first background
+ * pass, which for the in-tree engine comes 11–15 ms after the restart (recovery, a checkpoint,
+ * then its 10 ms background interval), and is durable one fsync (0.5–2 ms) later. The loop sweeps
+ * that span: the i-th crash of a window comes `upNs.min + i · upNs.stepNs` (plus a jitter below one
+ * step) into its restart. A crash before the write-back leaves the page dirty, so the next
+ * restart rebuilds and writes it back again, a little earlier than the next crash; a crash after
+ * the write but before its fsync tears it (or loses it, and the next restart writes it again); a
+ * crash after the fsync finds nothing left to tear, and the window has spent its chance. The
+ * first crash of each window, at a random moment while the node serves, is what leaves pages to
+ * rebuild. The sweep is aimed at the in-tree engine's first pass; a system with another cadence
+ * needs another range.
  *
  * The writer is `control.writer()` when the window opens (no writer: `fail`, no-target); the whole
- * window works on that one node. Inside a window, after the opening crash: `restart-crash-loop`
- * after `downNs`, `crash-crash-loop` `upNs` after each restart, alternating, at most
- * `crashLoopTiming.maxCrashesPerWindow` crashes; `stop-crash-loop` restarts the node if it is down.
- * Completions record `{ node }` for each step and `{ node, restarted }` at the stop.
+ * window works on that one node. After the opening crash: `restart-crash-loop` after `downNs`,
+ * `crash-crash-loop` `upNs` after each restart, alternating, ending on a restart, at most
+ * `crashLoopTiming.maxCrashesPerWindow` crashes (kept short so that the control plane does not
+ * start a failover, whose promotion a crash could hold up for seconds); `stop-crash-loop`
+ * restarts the node if it is down. Completions record `{ node }` for each step and
+ * `{ node, restarted }` at the stop.
  */
 import type { GenContext } from "../harness/generator/index.ts";
 import type { OpSpec } from "../harness/generator/index.ts";
@@ -28,10 +41,13 @@ const msNs = 1_000_000;
 export const crashLoopTiming = {
   /** How long the node stays down before its supervisor restarts it. */
   downNs: { min: 1 * msNs, max: 5 * msNs },
-  /** How long after a restart the node crashes again. */
-  upNs: { min: 5 * msNs, max: 40 * msNs },
-  /** A bound on the crashes of one window, whatever its length. */
-  maxCrashesPerWindow: 200,
+  /**
+   * How long after a restart the node crashes again: the i-th crash of a window (i = 0, 1, …) at
+   * `min + i · stepNs` plus a jitter in [0, stepNs), so the sweep covers [min, max) (see above).
+   */
+  upNs: { min: 10.5 * msNs, max: 16 * msNs, stepNs: 0.5 * msNs },
+  /** A bound on the crashes of one window, whatever its length (12 loops take about 200 ms). */
+  maxCrashesPerWindow: 12,
 } as const;
 
 const fail = (invocation: Invocation, error: string): Completion => ({
@@ -87,17 +103,24 @@ function drawNs(range: { readonly min: number; readonly max: number }, context: 
   return Math.floor(range.min + context.random.float() * (range.max - range.min));
 }
 
-/** Plans one window: the opening crash, then restart and crash in turn until the window ends. */
+/**
+ * Plans one window: the opening crash, then restart and crash in turn, ending on a restart, for at
+ * most `maxCrashesPerWindow` crashes or until the window ends. The node then runs normally (and
+ * takes writes again) until the next window.
+ */
 export function planCrashLoop(context: GenContext, windowNs: number): WindowPlan {
   const during: { afterNs: number; spec: OpSpec }[] = [];
-  let atNs = 0;
-  for (let crashes = 1; crashes < crashLoopTiming.maxCrashesPerWindow; crashes++) {
-    atNs += drawNs(crashLoopTiming.downNs, context);
-    if (atNs >= windowNs) break;
+  const { upNs } = crashLoopTiming;
+  let atNs = drawNs(crashLoopTiming.downNs, context);
+  for (let crashes = 1; atNs < windowNs; crashes++) {
     during.push({ afterNs: atNs, spec: { f: "restart-crash-loop" } });
-    atNs += drawNs(crashLoopTiming.upNs, context);
-    if (atNs >= windowNs) break;
-    during.push({ afterNs: atNs, spec: { f: "crash-crash-loop" } });
+    if (crashes >= crashLoopTiming.maxCrashesPerWindow) break;
+    const sweepNs = upNs.min + (crashes - 1) * upNs.stepNs;
+    const crashAtNs = atNs + drawNs({ min: sweepNs, max: sweepNs + upNs.stepNs }, context);
+    const restartAtNs = crashAtNs + drawNs(crashLoopTiming.downNs, context);
+    if (restartAtNs >= windowNs) break;
+    during.push({ afterNs: crashAtNs, spec: { f: "crash-crash-loop" } });
+    atNs = restartAtNs;
   }
   return { start: { f: "start-crash-loop" }, during };
 }

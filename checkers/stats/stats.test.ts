@@ -31,8 +31,8 @@ describe("stats checker", () => {
     const r = checkStatsHistory(h);
     expect(r.valid).toBe(true);
     expect(r.byF).toEqual({
-      read: { ok: 1, fail: 1, info: 0, latencyNs: { p50: 10, p95: 10, p99: 10, max: 10 } },
-      write: { ok: 1, fail: 0, info: 1, latencyNs: { p50: 30, p95: 30, p99: 30, max: 30 } },
+      read: { ok: 1, fail: 1, info: 0, answered: 1, latencyNs: { p50: 10, p95: 10, p99: 10, max: 10 } },
+      write: { ok: 1, fail: 0, info: 1, answered: 1, latencyNs: { p50: 30, p95: 30, p99: 30, max: 30 } },
     });
     expect(r.availability).toEqual({ overall: 0.5, duringFaults: 0, outsideFaults: 2 / 3 });
     // The reports read the same figures back from the checker's result.
@@ -53,20 +53,38 @@ describe("stats checker", () => {
     expect(statsFromChecker(checkStatsHistory(h))?.availability.overall).toBe(0.25);
     const answering = statsFromChecker(await statsCheckerAnswering(["cas-mismatch"]).check(h, {}));
     expect(answering?.availability.overall).toBe(0.5);
-    expect(answering?.byF).toEqual(statsFromChecker(checkStatsHistory(h))?.byF);
+    expect(answering?.byF.cas).toEqual({ ...statsFromChecker(checkStatsHistory(h))?.byF.cas, answered: 2 });
   });
 
-  it("fails when some kind of operation never once succeeded, as Jepsen's stats checker does", () => {
+  it("fails when some kind of operation was never once answered, as Jepsen's stats checker does", () => {
     const h = [
       op(0, 0, 0, "invoke", "read"),
       op(1, 5, 0, "ok", "read"),
       op(2, 6, 0, "invoke", "cas"),
-      op(3, 9, 0, "fail", "cas"),
+      { ...op(3, 9, 0, "fail", "cas"), error: "no-writer" },
+      op(4, 10, 1, "invoke", "cas"),
+      op(5, 12, 1, "info", "cas"),
     ];
     const r = checkStatsHistory(h);
     expect(r.valid).toBe(false);
-    expect(r.anomalyCounts).toEqual({ "never-ok": 1 });
+    expect(r.anomalyCounts).toEqual({ "never-answered": 1 });
     expect(r.reason).toMatch(/"cas"/);
+  });
+
+  it("counts a refusal decided on the data as an answer: a run whose every cas mismatched is valid", async () => {
+    const h: Op[] = [
+      op(0, 0, 0, "invoke", "read"),
+      op(1, 5, 0, "ok", "read"),
+      op(2, 6, 0, "invoke", "cas"),
+      { ...op(3, 9, 0, "fail", "cas"), error: "cas-mismatch" },
+    ];
+    // Without the workload naming cas-mismatch an answer, it is just a fail: never answered.
+    expect(checkStatsHistory(h).valid).toBe(false);
+    const answering = await statsCheckerAnswering(["cas-mismatch"]).check(h, {});
+    expect(answering.valid).toBe(true);
+    // Another error is still no answer.
+    const refused = h.map((o) => (o.index === 3 ? { ...o, error: "no-writer" } : o));
+    expect((await statsCheckerAnswering(["cas-mismatch"]).check(refused, {})).valid).toBe(false);
   });
 
   it("is unknown for a history without client operations, and is named stats", async () => {

@@ -55,9 +55,10 @@ describe("historyStats", () => {
       ok: 2,
       fail: 0,
       info: 1,
+      answered: 2,
       latencyNs: { p50: 1_000_000, p95: 100_000_000, p99: 100_000_000, max: 100_000_000 },
     });
-    expect(stats.byF["write"]).toEqual({ ok: 0, fail: 1, info: 0, latencyNs: null });
+    expect(stats.byF["write"]).toEqual({ ok: 0, fail: 1, info: 0, answered: 0, latencyNs: null });
     expect(stats.throughputPerS).toBeCloseTo(2, 9);
     expect(stats.availability).toEqual({ overall: 0.5, duringFaults: 0, outsideFaults: 2 / 3 });
   });
@@ -78,8 +79,9 @@ describe("historyStats", () => {
       throughputPerS: 12.5,
       availability: { overall: 0.75, duringFaults: 0.5, outsideFaults: 1 },
     };
+    // A result written before `answered` was counted reads as if only the ok ones were answers.
     expect(statsFromChecker(result)).toEqual({
-      byF: result.byF,
+      byF: { read: { ...result.byF.read, answered: 3 } },
       throughputPerS: 12.5,
       availability: result.availability,
     });

@@ -31,6 +31,8 @@ export interface FunctionStats {
   readonly ok: number;
   readonly fail: number;
   readonly info: number;
+  /** `ok` plus the `fail`s that were answers decided on the data (see `answeredFails`). */
+  readonly answered: number;
   /** Latency of the `ok` operations; null when there were none. */
   readonly latencyNs: LatencyQuantilesNs | null;
 }
@@ -114,7 +116,10 @@ export function summarizeHistory(
   options: SummaryOptions = {},
 ): HistoryStats {
   const answeredFails = options.answeredFails ?? new Set<string>();
-  const counts = new Map<string, { ok: number; fail: number; info: number; latencies: number[] }>();
+  const counts = new Map<
+    string,
+    { ok: number; fail: number; info: number; answered: number; latencies: number[] }
+  >();
   let okAll = 0;
   let totalAll = 0;
   let answeredAll = 0;
@@ -125,7 +130,7 @@ export function summarizeHistory(
   for (const op of clientOps(history)) {
     let c = counts.get(op.f);
     if (c === undefined) {
-      c = { ok: 0, fail: 0, info: 0, latencies: [] };
+      c = { ok: 0, fail: 0, info: 0, answered: 0, latencies: [] };
       counts.set(op.f, c);
     }
     const endNs = op.complete?.time ?? op.invoke.time;
@@ -138,11 +143,13 @@ export function summarizeHistory(
     } else if (op.outcome === "fail") c.fail += 1;
     else c.info += 1;
     const error = op.complete?.error;
-    const answered =
-      ok || (op.outcome === "fail" && typeof error === "string" && answeredFails.has(error));
+    const answered = ok || (op.outcome === "fail" && typeof error === "string" && answeredFails.has(error));
     totalAll += 1;
     if (ok) okAll += 1;
-    if (answered) answeredAll += 1;
+    if (answered) {
+      answeredAll += 1;
+      c.answered += 1;
+    }
     if (inAnyWindow(windows, op.invoke.time)) {
       totalDuring += 1;
       if (answered) answeredDuring += 1;
@@ -150,7 +157,13 @@ export function summarizeHistory(
   }
   const byF: Record<string, FunctionStats> = {};
   for (const [f, c] of [...counts].sort(([a], [b]) => a.localeCompare(b))) {
-    byF[f] = { ok: c.ok, fail: c.fail, info: c.info, latencyNs: latencyQuantiles(c.latencies) };
+    byF[f] = {
+      ok: c.ok,
+      fail: c.fail,
+      info: c.info,
+      answered: c.answered,
+      latencyNs: latencyQuantiles(c.latencies),
+    };
   }
   const spanS = totalAll === 0 ? 0 : (lastNs - firstNs) / 1e9;
   return {
@@ -172,6 +185,7 @@ const statsSchema = z.object({
       ok: z.number(),
       fail: z.number(),
       info: z.number(),
+      answered: z.number().optional(),
       latencyNs: quantilesSchema.nullable().optional(),
     }),
   ),
@@ -190,7 +204,13 @@ export function statsFromChecker(result: CheckResult | undefined): HistoryStats 
   if (!parsed.success) return undefined;
   const byF: Record<string, FunctionStats> = {};
   for (const [f, s] of Object.entries(parsed.data.byF)) {
-    byF[f] = { ok: s.ok, fail: s.fail, info: s.info, latencyNs: s.latencyNs ?? null };
+    byF[f] = {
+      ok: s.ok,
+      fail: s.fail,
+      info: s.info,
+      answered: s.answered ?? s.ok,
+      latencyNs: s.latencyNs ?? null,
+    };
   }
   const a = parsed.data.availability;
   return {

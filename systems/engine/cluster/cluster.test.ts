@@ -133,6 +133,52 @@ describe("quorum availability", () => {
     // Three replicas cannot make a write quorum: the commit times out, outcome unknown.
     expect(out.write).toMatchObject({ type: "info", error: "replication-timeout" });
   });
+
+  /** Every k-element subset of `items`, in order. */
+  function subsets<T>(items: readonly T[], k: number): T[][] {
+    if (k === 0) return [[]];
+    return items.flatMap((item, i) => subsets(items.slice(i + 1), k - 1).map((rest) => [item, ...rest]));
+  }
+  const storage = ["s1", "s2", "s3", "s4", "s5", "s6"];
+
+  /**
+   * Crashes `down` after one write of `x`, then reads `x` and writes it again with them down (in
+   * that order: a read of a key waits for the confirmation of the last write to it).
+   */
+  async function withDown(down: readonly string[], seed: number) {
+    const world = new SimWorld({ seed, budget: { maxEvents: 5_000_000, maxVirtualTimeNs: 600e9 } });
+    const system = new EngineSystem(config("quorum"));
+    return world.run(async () => {
+      await system.setup(world);
+      const client = await system.openClient(world, "c0", { home: "n1" });
+      const before = await client.invoke({ f: "write", value: ["x", 1] });
+      for (const node of down) world.crash(node);
+      const read = await client.invoke({ f: "read", value: ["x", null] });
+      const write = await client.invoke({ f: "write", value: ["x", 2] });
+      return { before, read, write };
+    });
+  }
+
+  it("accepts writes and serves reads with any two of the six storage replicas down (all 15 pairs)", async () => {
+    const pairs = subsets(storage, 2);
+    expect(pairs).toHaveLength(15);
+    for (const [i, pair] of pairs.entries()) {
+      const out = await withDown(pair, 100 + i);
+      expect(out.before.type, pair.join(",")).toBe("ok");
+      expect(out.read, pair.join(",")).toMatchObject({ type: "ok", value: ["x", 1] });
+      expect(out.write.type, pair.join(",")).toBe("ok");
+    }
+  });
+
+  it("serves reads but cannot commit with any three down (all 20 triples)", async () => {
+    const triples = subsets(storage, 3);
+    expect(triples).toHaveLength(20);
+    for (const [i, triple] of triples.entries()) {
+      const out = await withDown(triple, 200 + i);
+      expect(out.read, triple.join(",")).toMatchObject({ type: "ok", value: ["x", 1] });
+      expect(out.write, triple.join(",")).toMatchObject({ type: "info", error: "replication-timeout" });
+    }
+  });
 });
 
 /**

@@ -19,6 +19,8 @@ export interface ScenarioOptions {
   readonly durationNs?: number;
   /** Pause between one client's operations, ns. */
   readonly thinkNs?: number;
+  /** Home every client on the first writer instead of spreading them over the data nodes. */
+  readonly homeOnWriter?: boolean;
   /** Acts on the world while clients write. */
   readonly nemesis?: (ctx: NemesisContext) => Promise<void>;
 }
@@ -73,7 +75,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioOut
     await system.setup(world);
     const start = world.nowNs();
     const clients: Client[] = [];
-    for (let i = 0; i < clientCount; i++) clients.push(await system.openClient(world, `c${i}`));
+    const home = options.homeOnWriter === true ? { home: system.config.topology.initialWriter } : {};
+    for (let i = 0; i < clientCount; i++) clients.push(await system.openClient(world, `c${i}`, home));
     const workers = clients.map(async (client, w) => {
       for (let i = 0; world.nowNs() - start < durationNs && i < 1_000_000; i++) {
         const element = w * 1_000_000 + i;

@@ -77,7 +77,12 @@ export class EngineSystem implements SystemUnderTest {
     throw new Error(`engine: nodes not ready after ${setupLimitNs / 1e9} s`);
   }
 
-  async openClient(world: World, clientName: string): Promise<Client> {
+  /**
+   * A client homed on a data node chosen from its name (round-robin-like, as Jepsen spreads
+   * clients over nodes), or on `options.home` (benchmarks home every client on the writer, so that
+   * a dead standby costs only what the durability rule makes it cost).
+   */
+  async openClient(world: World, clientName: string, options: { home?: string } = {}): Promise<Client> {
     const rt = world.clientRuntime(clientName);
     const { topology, readFrom, timing } = this.config;
     const rpc = new Rpc(rt, { defaultTimeoutNs: timing.clientTimeoutNs });
@@ -86,7 +91,12 @@ export class EngineSystem implements SystemUnderTest {
     const index = [...clientName].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) >>> 0, 7);
     let nextRequest = 0;
     const replica = replicas.length > 0 ? replicas[index % replicas.length] : undefined;
-    const home = topology.dataNodes[index % topology.dataNodes.length]!;
+    if (options.home !== undefined && !topology.dataNodes.includes(options.home)) {
+      throw new Error(
+        `engine: client home ${options.home} is not a data node (${topology.dataNodes.join(", ")})`,
+      );
+    }
+    const home = options.home ?? topology.dataNodes[index % topology.dataNodes.length]!;
     let skipHomeUntilNs = -Infinity;
     return {
       async invoke(invocation: Invocation): Promise<Completion> {

@@ -16,6 +16,7 @@ import type { RunObserver } from "../harness/runner/events.ts";
 import { runTest } from "../harness/runner/runner.ts";
 import { SimWorld } from "../harness/runtime/sim/index.ts";
 import { createRunDir, writeJsonFile } from "../harness/store/store.ts";
+import { NodeLogs } from "../harness/store/nodeLogs.ts";
 import type { Workload } from "../harness/workload.ts";
 import { nemeses, systems, workloads, type BuildConfig } from "./registry.ts";
 import { reproduceCommand, type RunConfig } from "./runConfig.ts";
@@ -72,9 +73,11 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   const runDir = createRunDir(config.store, config.name, options.startedAt ?? new Date());
   writeJsonFile(join(runDir.dir, "test.json"), { ...config, reproduceCommand: command });
   const writer = HistoryWriter.open(runDir.historyPath);
+  const nodeLogs = new NodeLogs(runDir.dir);
 
   const world = new SimWorld({
     seed: config.seed,
+    endpointLog: nodeLogs.sink,
     budget: {
       maxEvents: 200_000_000,
       // The main phase, healing, recovery and final reads, with generous slack.
@@ -124,6 +127,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     }`;
   } finally {
     writer.close();
+    nodeLogs.close();
   }
 
   const checkerResults: Record<string, CheckResult> = {};

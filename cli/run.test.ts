@@ -50,6 +50,15 @@ describe("faultline run", () => {
     expect(a!.split("\n").length).toBeGreaterThan(200);
     expect(a).toMatch(/"process":"nemesis"/);
     expect(a).toBe(b);
+    // The node logs too: every node has one, the same for the same seed.
+    const logs = stores.map((store) => {
+      const folder = join(store, "latest", "nodes");
+      const names = readdirSync(folder).sort();
+      return Object.fromEntries(names.map((n) => [n, readFileSync(join(folder, n), "utf8")]));
+    });
+    expect(Object.keys(logs[0]!)).toEqual(expect.arrayContaining(["cp.log", "n1.log", "s1.log"]));
+    expect(logs[0]!["n1.log"]).toMatch(/opened at epoch 1 .* as the first writer/);
+    expect(logs[0]).toEqual(logs[1]);
   });
 
   it("writes the store layout and prints the command that reproduces the run", async () => {

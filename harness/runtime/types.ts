@@ -79,7 +79,17 @@ export interface Runtime {
    * by a task is a bug in the program and stops the world with that error.
    */
   spawn(name: string, body: () => Promise<void>): void;
+  /**
+   * One line in this endpoint's log (`nodes/<name>.log` in the store): what a person debugging a
+   * run wants to see of the program (a recovery, a promotion, a fenced-off writer). Stamped by the
+   * world with the true test time and the incarnation. Nothing reads it back, so logging never
+   * changes what a program does; a world that keeps no log drops it.
+   */
+  log(line: string): void;
 }
+
+/** Where a world writes endpoint logs: one line at a time, in time order, per endpoint name. */
+export type EndpointLogSink = (endpoint: string, timeNs: number, line: string) => void;
 
 /** Called with a fresh runtime each time a node starts, and again after each restart. */
 export type NodeProgram = (rt: Runtime) => void | Promise<void>;

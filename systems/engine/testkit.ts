@@ -215,5 +215,6 @@ export function testRuntime(
     spawn: (_name, body) => {
       body().catch((error: unknown) => errors.push(error));
     },
+    log: () => {},
   };
 }

@@ -23,6 +23,7 @@ import { SimClockState } from "../sim/clock.ts";
 import type {
   ClockSetting,
   Disk,
+  EndpointLogSink,
   EndpointState,
   Grudge,
   LinkFaults,
@@ -38,6 +39,8 @@ export interface RealWorldOptions {
   readonly seed: number;
   /** Where node directories go; a fresh temporary folder (removed on close) unless given. */
   readonly dataDirectory?: string;
+  /** Endpoint logs: every `runtime.log` line, stamped with test time (see the sim world). */
+  readonly endpointLog?: EndpointLogSink;
 }
 
 interface Incarnation {
@@ -390,6 +393,10 @@ export class RealWorld implements World {
         task.then(undefined, (error: unknown) => {
           this.fail(new Error(`task "${taskName}" of ${name} failed: ${String(error)}`, { cause: error }));
         });
+      },
+      log: (line) => {
+        if (incarnation.alive)
+          this.options.endpointLog?.(name, this.nowNs(), `#${incarnation.number} ${line}`);
       },
     };
   }

@@ -27,6 +27,7 @@ import { SeededRandom } from "../random.ts";
 import type {
   ClockSetting,
   Disk,
+  EndpointLogSink,
   EndpointState,
   Grudge,
   LinkFaults,
@@ -81,6 +82,11 @@ export interface SimWorldOptions {
   readonly budget: SimBudget;
   /** Receives one line per scheduler-visible event (sends, deliveries, drops, timers, disk, faults). */
   readonly trace?: (line: string) => void;
+  /**
+   * Endpoint logs: every `runtime.log` line, and the world's own lifecycle events of each node
+   * (start, crash with the writes it tore, pause, resume, clock settings).
+   */
+  readonly endpointLog?: EndpointLogSink;
 }
 
 export interface SimStats {
@@ -174,6 +180,7 @@ export class SimWorld implements World {
   private readonly tornWriteProbability: number;
   private readonly budget: SimBudget;
   private readonly trace: ((line: string) => void) | undefined;
+  private readonly endpointLog: EndpointLogSink | undefined;
 
   constructor(options: SimWorldOptions) {
     if (!Number.isFinite(options.seed))
@@ -199,6 +206,7 @@ export class SimWorld implements World {
       "tornWriteProbability",
     );
     this.trace = options.trace;
+    this.endpointLog = options.endpointLog;
   }
 
   // ---- time and the scheduler -------------------------------------------------------------
@@ -230,6 +238,11 @@ export class SimWorld implements World {
 
   private log(line: string): void {
     if (this.trace !== undefined) this.trace(`${this.currentNs} ${line}`);
+  }
+
+  /** A line of `endpoint`'s log, as the world saw it (not the program). */
+  private logEndpoint(endpoint: string, line: string): void {
+    this.endpointLog?.(endpoint, this.currentNs, `world: ${line}`);
   }
 
   /** Records a program error; `run` rejects with it after the current event. */
@@ -393,6 +406,7 @@ export class SimWorld implements World {
     const incarnation = endpoint.incarnation;
     const program = endpoint.program!;
     this.log(`start ${endpoint.name}#${incarnation.incarnation}`);
+    this.logEndpoint(endpoint.name, `start #${incarnation.incarnation}`);
     this.schedule(0, incarnation, () => {
       const runtime = this.makeRuntime(endpoint, incarnation);
       const result = program(runtime);
@@ -411,6 +425,11 @@ export class SimWorld implements World {
     endpoint.diskBusyUntilNs = this.currentNs;
     const tears = endpoint.disk.crash(this.diskRandom, this.tornWriteProbability);
     this.log(`crash ${node}#${incarnation.incarnation} tears=${JSON.stringify(tears)}`);
+    const torn = tears.map((t) => `${t.file} torn after ${t.tornBytes} bytes`).join(", ");
+    this.logEndpoint(
+      node,
+      `crash #${incarnation.incarnation}: unsynced writes lost${torn === "" ? "" : `; ${torn}`}`,
+    );
   }
 
   restart(node: string): void {
@@ -426,6 +445,7 @@ export class SimWorld implements World {
     if (!incarnation.alive || incarnation.paused) return;
     incarnation.paused = true;
     this.log(`pause ${node}`);
+    this.logEndpoint(node, "pause");
   }
 
   resume(node: string): void {
@@ -435,6 +455,7 @@ export class SimWorld implements World {
     const held = incarnation.held;
     incarnation.held = [];
     this.log(`resume ${node} held=${held.length}`);
+    this.logEndpoint(node, `resume (${held.length} held events run)`);
     for (const action of held) this.schedule(0, incarnation, action);
   }
 
@@ -476,6 +497,7 @@ export class SimWorld implements World {
   setClock(node: string, setting: ClockSetting): void {
     this.endpoint(node, "setClock").clock.set(this.currentNs, setting);
     this.log(`clock ${node} ${JSON.stringify(setting)}`);
+    this.logEndpoint(node, `clock ${JSON.stringify(setting)}`);
   }
 
   endpoints(): EndpointState[] {
@@ -622,6 +644,10 @@ export class SimWorld implements World {
         task.then(undefined, (error: unknown) => {
           this.fail(new Error(`task "${taskName}" of ${name} failed: ${String(error)}`, { cause: error }));
         });
+      },
+      log: (line: string) => {
+        if (incarnation.alive)
+          this.endpointLog?.(name, this.currentNs, `#${incarnation.incarnation} ${line}`);
       },
     };
   }

@@ -125,6 +125,9 @@ export class ControlPlane {
     const { topology, timing, mode } = this.config;
     const epoch = this.state.epoch + 1;
     const oldWriter = this.state.writer;
+    this.rt.log(
+      `failover: writer ${oldWriter ?? "none"} not seen at epoch ${this.state.epoch}; trying epoch ${epoch}`,
+    );
     // The new epoch is durable before anyone hears of it, so it is never reused.
     this.state = { ...this.state, epoch };
     await this.save();
@@ -155,7 +158,12 @@ export class ControlPlane {
         (r) => (r as { reply: HeartbeatReply }).reply.ready,
       );
       const answered = replies as { node: string; reply: HeartbeatReply }[];
-      if (answered.filter((a) => a.node !== oldWriter).length < need) return;
+      if (answered.filter((a) => a.node !== oldWriter).length < need) {
+        this.rt.log(
+          `failover to epoch ${epoch} abandoned: ${answered.length} nodes fenced, need ${need} besides the old writer`,
+        );
+        return;
+      }
       if (this.config.bugs.has("promote-any-standby")) {
         candidate = answered.find((a) => a.node !== oldWriter)?.node;
       } else {
@@ -168,7 +176,10 @@ export class ControlPlane {
         candidate = answered[0]?.node;
       }
     }
-    if (candidate === undefined) return;
+    if (candidate === undefined) {
+      this.rt.log(`failover to epoch ${epoch} abandoned: no candidate`);
+      return;
+    }
     try {
       const reply = (await this.rpc.request(
         candidate,
@@ -182,10 +193,12 @@ export class ControlPlane {
         history: [...this.state.history, { epoch, writer: candidate, startLsn: reply.startLsn }],
       };
       await this.save();
+      this.rt.log(`promoted ${candidate} at epoch ${epoch}, log from lsn ${reply.startLsn}`);
       this.writerGoodNs = this.rt.clock.monotonicNs();
       this.heartbeat();
-    } catch {
+    } catch (error) {
       // The promotion did not (visibly) happen; a later attempt uses a higher epoch.
+      this.rt.log(`promotion of ${candidate} to epoch ${epoch} failed: ${String(error)}`);
     }
   }
 }

@@ -81,6 +81,7 @@ const maxHops = 100;
 const maxRecentOps = 10_000;
 /** Longer than one engine background pass takes (its interval is 10 ms). */
 const backgroundSettleNs = 50e6;
+const maxRejectionsLogged = 1_000;
 const engineFiles = ["wal", "pages", "dwb", "control", "control.tmp"];
 
 export class DataNode {
@@ -91,6 +92,8 @@ export class DataNode {
   private history: History = [];
   private knownWriter: string | undefined;
   private readonly serial = new SerialQueue(256);
+  /** Deposed writers' log already logged as rejected, as `node@epoch`. */
+  private readonly rejectedLogged = new Set<string>();
   private readonly metaQueue = new SerialQueue(1024);
   // writer state
   private writerGeneration = 0;
@@ -161,6 +164,9 @@ export class DataNode {
       // crash recovery) and serves once cp promotes it again; no stream could end its losers.
       this.db = await this.openDatabase(topology.standalone ? "primary" : "replica");
     }
+    this.rt.log(
+      `opened at epoch ${this.meta.epoch} (log epoch ${this.meta.logEpoch}) as ${this.role === "writer" ? "the first writer" : this.followerRole}; ${describeRecovery(this.db)}`,
+    );
     this.board.epoch = this.meta.epoch;
     this.board.ready = true;
   }
@@ -197,6 +203,7 @@ export class DataNode {
 
   private async adoptEpoch(epoch: number): Promise<void> {
     if (epoch <= this.meta.epoch) return;
+    this.rt.log(`adopted epoch ${epoch} (was ${this.meta.epoch})`);
     this.meta = { ...this.meta, epoch };
     if (this.role === "writer") this.stepDown();
     await this.saveMeta();
@@ -249,6 +256,9 @@ export class DataNode {
       this.meta = { epoch: body.epoch, logEpoch: body.epoch };
       await this.saveMeta();
       this.history = [...this.history, { epoch: body.epoch, writer: this.rt.name, startLsn }];
+      this.rt.log(
+        `promoted: writer at epoch ${body.epoch}, its log starts at lsn ${startLsn}${this.mode === "quorum" ? " (the end of the gap-free chain a storage quorum holds; everything above is truncated)" : ""}`,
+      );
       this.becomeWriter(startLsn);
       return { startLsn };
     });
@@ -349,6 +359,11 @@ export class DataNode {
     }
     if (this.mode === "quorum") await this.wipeEngineFiles();
     else await Database.truncateAbove(this.rt.disk, cut - 1);
+    this.rt.log(
+      this.mode === "quorum"
+        ? "dropped the local log; rebuilding from the writer's stream"
+        : `cut the log at lsn ${cut}, reopening as a follower`,
+    );
     this.pending.clear();
     this.db = await this.openDatabase("replica");
     this.board.ready = true;
@@ -409,6 +424,9 @@ export class DataNode {
 
   private stepDown(): void {
     if (this.role !== "writer") return;
+    this.rt.log(
+      `stepped down (writer at epoch ${this.meta.epoch}); ${this.waiters.length} pending commits answered info`,
+    );
     this.role = "follower";
     this.board.role = this.followerRole;
     this.writerGeneration++;
@@ -602,6 +620,17 @@ export class DataNode {
   private async onAppend(body: AppendMessage, from: string): Promise<void> {
     try {
       const reply = await this.serial.run(() => this.applyAppend(body));
+      // Logged once per deposed writer and epoch (it resends every few ms until it learns), and
+      // for a bounded number of them.
+      const rejection = `${from}@${body.epoch}`;
+      if (
+        reply?.rejected === true &&
+        !this.rejectedLogged.has(rejection) &&
+        this.rejectedLogged.size < maxRejectionsLogged
+      ) {
+        this.rejectedLogged.add(rejection);
+        this.rt.log(`fenced: rejected log from ${from} at epoch ${body.epoch} < ${this.meta.epoch}`);
+      }
       if (reply !== undefined) this.rpc.notify(from, "appended", reply);
     } catch {
       // Not applied (the log could not be cut or reopened now); the writer resends, and the next
@@ -790,4 +819,19 @@ export function gather(
       );
     }
   });
+}
+
+/** One phrase on how a node's database came up: what its crash recovery found and did. */
+function describeRecovery(db: Database | undefined): string {
+  const r = db?.recovery;
+  if (db === undefined) return "no database";
+  if (r === undefined) return `log end ${db.wal.endLsn}, nothing to recover`;
+  const parts = [
+    `recovered: ${r.recordsScanned} records scanned, ${r.recordsRedone} redone from lsn ${r.redoStartLsn}`,
+    `${r.losersUndone} losers undone`,
+  ];
+  if (r.cutBytes > 0) parts.push(`torn log tail of ${r.cutBytes} bytes cut`);
+  if (r.repairedPages.length > 0)
+    parts.push(`torn pages ${r.repairedPages.join(", ")} repaired from the double-write slot`);
+  return parts.join(", ");
 }

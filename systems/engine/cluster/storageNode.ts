@@ -106,6 +106,9 @@ export class StorageNode {
     }
     this.dropSuperseded();
     this.persistedEnd = this.contiguousEnd;
+    this.rt.log(
+      `opened at epoch ${this.epoch}: ${this.records.size} records, gap-free to lsn ${this.contiguousEnd}`,
+    );
     this.pages = await StoragePages.open(this.rt, { isolation: this.config.isolation }, this.source);
     this.board.epoch = this.epoch;
     this.board.ready = true;
@@ -161,24 +164,28 @@ export class StorageNode {
 
   /** Drops records that a later epoch superseded; rewrites the segment when any went. */
   private dropSuperseded(): boolean {
-    let dropped = false;
+    let dropped = 0;
     for (const [lsn, s] of this.records) {
       if (superseded(this.history, s.epoch, lsn)) {
         this.records.delete(lsn);
         this.pages?.dropped(lsn);
-        dropped = true;
+        dropped += 1;
       }
     }
-    if (dropped) {
+    if (dropped > 0) {
+      this.rt.log(
+        `truncated ${dropped} records a later epoch superseded (timeline: ${describeHistory(this.history)})`,
+      );
       this.recomputeEnd(0);
       this.persistedEnd = Math.min(this.persistedEnd, this.contiguousEnd);
     }
-    return dropped;
+    return dropped > 0;
   }
 
   private async learn(epoch: number, history: History): Promise<void> {
     const newer = newerHistory(this.history, history);
     if (epoch <= this.epoch && newer === this.history) return;
+    if (epoch > this.epoch) this.rt.log(`fenced at epoch ${epoch} (was ${this.epoch})`);
     this.epoch = Math.max(this.epoch, epoch);
     this.history = newer;
     this.board.epoch = this.epoch;
@@ -313,4 +320,9 @@ export interface ReadPagesReply {
   readonly stats: StoragePagesStats;
   /** Bytes per file on this node's disk: `segment` (the log) and the pages' database files. */
   readonly diskBytes: Readonly<Record<string, number>>;
+}
+
+/** `1:n1@0 2:n2@4096`: each epoch, its writer and the lsn where its log begins. */
+function describeHistory(history: History): string {
+  return history.map((h) => `${h.epoch}:${h.writer}@${h.startLsn}`).join(" ");
 }

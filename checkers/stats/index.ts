@@ -47,7 +47,7 @@ export function checkStatsHistory(history: readonly Op[], options: SummaryOption
   return {
     valid: true,
     reason:
-      `${fs.length} kinds of operation, ${stats.throughputPerS.toFixed(1)} ok/s` +
+      `${fs.length} ${fs.length === 1 ? "kind" : "kinds"} of operation, ${stats.throughputPerS.toFixed(1)} ok/s` +
       (overall === null ? "" : `, availability ${(overall * 100).toFixed(1)}%`),
     ...figures,
   };

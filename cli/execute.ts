@@ -14,7 +14,7 @@ import { HistoryWriter } from "../harness/history/jsonl.ts";
 import { composeResults, type CheckResult, type Results } from "../harness/results.ts";
 import type { RunObserver } from "../harness/runner/events.ts";
 import { runTest } from "../harness/runner/runner.ts";
-import { SimWorld } from "../harness/runtime/sim/index.ts";
+import { SimWorld, type NodeError } from "../harness/runtime/sim/index.ts";
 import { createRunDir, writeJsonFile } from "../harness/store/store.ts";
 import { NodeLogs } from "../harness/store/nodeLogs.ts";
 import type { Workload } from "../harness/workload.ts";
@@ -78,6 +78,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   const world = new SimWorld({
     seed: config.seed,
     endpointLog: nodeLogs.sink,
+    onNodeError: "stop-node",
     budget: {
       maxEvents: 200_000_000,
       // The main phase, healing, recovery and final reads, with generous slack.
@@ -137,6 +138,8 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
       reason: `${runFailure}; the history up to there was checked`,
     };
   }
+  const nodeErrors = nodeErrorsResult(world.nodeErrors());
+  if (nodeErrors !== undefined) checkerResults["node-errors"] = nodeErrors;
   for (const checker of workload.checkers) {
     try {
       checkerResults[checker.name] = await checker.check(recorded, {
@@ -196,4 +199,31 @@ function writeAnomalyFiles(storeDir: string, checkerResults: Record<string, Chec
     mkdirSync(folder, { recursive: true });
     for (const [file, text] of Object.entries(files)) writeFileSync(join(folder, file), text);
   }
+}
+
+/**
+ * Jepsen's log-file-pattern checker, for simulation: a node process that died on an error of its
+ * own (a failed assertion, a recovery that found its data inconsistent) is a bug of the system
+ * under test, whatever the history shows, so the verdict is false. None died: no result at all.
+ */
+export function nodeErrorsResult(found: {
+  readonly errors: readonly NodeError[];
+  readonly count: number;
+}): CheckResult | undefined {
+  if (found.count === 0) return undefined;
+  const nodes = [...new Set(found.errors.map((e) => e.node))].sort();
+  return {
+    valid: false,
+    reason: `${found.count} node process${found.count === 1 ? "" : "es"} died on an error of their own (${nodes.join(", ")}); see nodes/<node>.log`,
+    anomalies: {
+      "process-died": found.errors.map((e) => ({
+        explanation: `${e.node} (incarnation ${e.incarnation}) at ${(e.timeNs / secondNs).toFixed(3)} s: ${e.message}`,
+        node: e.node,
+        incarnation: e.incarnation,
+        timeNs: e.timeNs,
+        message: e.message,
+      })),
+    },
+    anomalyCounts: { "process-died": found.count },
+  };
 }

@@ -2,6 +2,7 @@
 export { SimWorld, SimulationBudgetError, SimulationDeadlockError } from "./world.ts";
 export type {
   LatencyRangeNs,
+  NodeError,
   SimBudget,
   SimDiskOptions,
   SimNetworkOptions,

@@ -497,4 +497,54 @@ describe("SimWorld pause, clocks and budgets", () => {
     });
     await expect(w.run(() => w.sleep(10 * ms))).rejects.toThrow(/boom/);
   });
+
+  it("with stop-node, a node's error ends only that process: logged, kept, writes it made still there", async () => {
+    const log: string[] = [];
+    const w = world({ onNodeError: "stop-node", endpointLog: (e, t, line) => log.push(`${e} ${t} ${line}`) });
+    let starts = 0;
+    const seen = await w.run(async () => {
+      w.startNode("n1", (rt) => {
+        starts++;
+        rt.spawn("bad", async () => {
+          await rt.disk.write("data", 0, bytes(7, 7));
+          await rt.clock.sleep(ms);
+          throw new Error(`boom ${starts}`);
+        });
+      });
+      w.startNode("n2", (rt) => {
+        rt.spawn("good", async () => {
+          await rt.clock.sleep(5 * ms);
+          await rt.disk.write("alive", 0, bytes(1));
+        });
+      });
+      await w.sleep(3 * ms);
+      const afterError = w.endpoints().find((e) => e.name === "n1")!.up;
+      w.restart("n1");
+      await w.sleep(3 * ms);
+      return { afterError };
+    });
+    expect(seen.afterError).toBe(false);
+    expect(starts).toBe(2);
+    const { errors, count } = w.nodeErrors();
+    expect(count).toBe(2);
+    expect(errors.map((e) => [e.node, e.incarnation, e.timeNs])).toEqual([
+      ["n1", 0, expect.any(Number)],
+      ["n1", 1, expect.any(Number)],
+    ]);
+    expect(errors[0]!.message).toMatch(/task "bad" of n1 failed: Error: boom 1/);
+    expect(log.filter((l) => l.includes("died"))).toHaveLength(2);
+    // A process death is not a power loss: its unsynced write survives; n2 ran on.
+    expect(w.diskOf("n1").read("data")).toEqual(bytes(7, 7));
+    expect(w.diskOf("n2").read("alive")).toEqual(bytes(1));
+  });
+
+  it("with stop-node, an error of a client still stops the world (it is the test's own code)", async () => {
+    const w = world({ onNodeError: "stop-node" });
+    const rt = w.clientRuntime("c1");
+    rt.spawn("client", async () => {
+      await rt.clock.sleep(ms);
+      throw new Error("client bug");
+    });
+    await expect(w.run(() => w.sleep(10 * ms))).rejects.toThrow(/client bug/);
+  });
 });

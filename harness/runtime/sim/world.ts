@@ -87,7 +87,27 @@ export interface SimWorldOptions {
    * (start, crash with the writes it tore, pause, resume, clock settings).
    */
   readonly endpointLog?: EndpointLogSink;
+  /**
+   * What an error thrown by a node's program does. "fail-world" (the default): the run stops with
+   * it, as a bug in a test's own code should. "stop-node": the node's process dies, as a database
+   * process dies on a failed assertion or a failed recovery: its incarnation ends (what it wrote
+   * stays in the OS, so unsynced writes are not lost; a later crash may still lose them), the error
+   * is logged and kept in `nodeErrors()`, and the run goes on; a restart runs the program again.
+   * Errors of client runtimes always fail the world.
+   */
+  readonly onNodeError?: "fail-world" | "stop-node";
 }
+
+/** A node program's error that stopped the node (with `onNodeError: "stop-node"`). */
+export interface NodeError {
+  readonly node: string;
+  readonly incarnation: number;
+  readonly timeNs: number;
+  readonly message: string;
+}
+
+/** Node errors kept; past this only their count grows. */
+const maxNodeErrorsKept = 1_000;
 
 export interface SimStats {
   readonly eventsRun: number;
@@ -181,6 +201,9 @@ export class SimWorld implements World {
   private readonly budget: SimBudget;
   private readonly trace: ((line: string) => void) | undefined;
   private readonly endpointLog: EndpointLogSink | undefined;
+  private readonly stopNodeOnError: boolean;
+  private readonly nodeErrorList: NodeError[] = [];
+  private nodeErrorCount = 0;
 
   constructor(options: SimWorldOptions) {
     if (!Number.isFinite(options.seed))
@@ -207,6 +230,7 @@ export class SimWorld implements World {
     );
     this.trace = options.trace;
     this.endpointLog = options.endpointLog;
+    this.stopNodeOnError = options.onNodeError === "stop-node";
   }
 
   // ---- time and the scheduler -------------------------------------------------------------
@@ -250,13 +274,47 @@ export class SimWorld implements World {
     this.failure ??= { error };
   }
 
-  /** Runs an action of a task, turning a thrown error into a world failure. */
-  private guard(action: () => void): void {
+  /** Runs an action of a task, turning a thrown error into a program error of its owner. */
+  private guard(action: () => void, owner: Owner | undefined): void {
     try {
       action();
     } catch (error) {
-      this.fail(error);
+      this.programError(owner, error);
     }
+  }
+
+  /** An error of `owner`'s program: stops that node (see `onNodeError`) or fails the world. */
+  private programError(owner: Owner | undefined, error: unknown): void {
+    const endpoint = owner === undefined ? undefined : this.endpointsByName.get(owner.endpoint);
+    if (
+      !this.stopNodeOnError ||
+      owner === undefined ||
+      endpoint === undefined ||
+      endpoint.kind !== "node" ||
+      endpoint.incarnation !== owner
+    ) {
+      this.fail(error);
+      return;
+    }
+    if (!owner.alive) return;
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    this.nodeErrorCount += 1;
+    if (this.nodeErrorList.length < maxNodeErrorsKept) {
+      this.nodeErrorList.push({
+        node: owner.endpoint,
+        incarnation: owner.incarnation,
+        timeNs: this.currentNs,
+        message,
+      });
+    }
+    this.log(`node-error ${owner.endpoint}#${owner.incarnation} ${message}`);
+    this.logEndpoint(owner.endpoint, `process #${owner.incarnation} died: ${message}`);
+    this.stop(endpoint, false);
+  }
+
+  /** Errors that stopped nodes, in time order (at most the first 1,000), and how many there were. */
+  nodeErrors(): { readonly errors: readonly NodeError[]; readonly count: number } {
+    return { errors: [...this.nodeErrorList], count: this.nodeErrorCount };
   }
 
   sleep(durationNs: number): Promise<void> {
@@ -344,7 +402,7 @@ export class SimWorld implements World {
       this.queue.pop();
       this.currentNs = event.timeNs;
       this.eventsRun++;
-      this.guard(event.action);
+      this.guard(event.action, event.owner);
       return undefined;
     }
   }
@@ -410,19 +468,33 @@ export class SimWorld implements World {
     this.schedule(0, incarnation, () => {
       const runtime = this.makeRuntime(endpoint, incarnation);
       const result = program(runtime);
-      if (result !== undefined) result.then(undefined, (error: unknown) => this.fail(error));
+      if (result !== undefined)
+        result.then(undefined, (error: unknown) => this.programError(incarnation, error));
     });
   }
 
   crash(node: string): void {
     const endpoint = this.node(node, "crash");
+    if (!endpoint.incarnation.alive) return;
+    this.stop(endpoint, true);
+  }
+
+  /**
+   * Ends the endpoint's incarnation. A power-loss crash (`loseUnsynced`) also loses what the disk
+   * had not fsynced and may tear the oldest such write; a process that died keeps it (it is in
+   * the OS's buffers).
+   */
+  private stop(endpoint: Endpoint, loseUnsynced: boolean): void {
+    const node = endpoint.name;
     const incarnation = endpoint.incarnation;
     if (!incarnation.alive) return;
     incarnation.alive = false;
     incarnation.paused = false;
     incarnation.held = [];
     incarnation.handler = undefined;
+    // Disk operations in flight never complete (their events belong to the ended incarnation).
     endpoint.diskBusyUntilNs = this.currentNs;
+    if (!loseUnsynced) return;
     const tears = endpoint.disk.crash(this.diskRandom, this.tornWriteProbability);
     this.log(`crash ${node}#${incarnation.incarnation} tears=${JSON.stringify(tears)}`);
     const torn = tears.map((t) => `${t.file} torn after ${t.tornBytes} bytes`).join(", ");
@@ -642,7 +714,10 @@ export class SimWorld implements World {
           task = Promise.reject(error);
         }
         task.then(undefined, (error: unknown) => {
-          this.fail(new Error(`task "${taskName}" of ${name} failed: ${String(error)}`, { cause: error }));
+          this.programError(
+            incarnation,
+            new Error(`task "${taskName}" of ${name} failed: ${String(error)}`, { cause: error }),
+          );
         });
       },
       log: (line: string) => {

@@ -38,16 +38,25 @@ import { nodeNames } from "./targets.ts";
 const msNs = 1_000_000;
 
 /** The timing of a window, as ranges drawn from uniformly. Exported so tests and reports can state them. */
+/** A bound on the crashes of one window, whatever its length (12 loops take about 200 ms). */
+const maxCrashesPerWindow = 12;
+const sweepStartNs = 10.5 * msNs;
+const sweepStepNs = 0.5 * msNs;
+
 export const crashLoopTiming = {
   /** How long the node stays down before its supervisor restarts it. */
   downNs: { min: 1 * msNs, max: 5 * msNs },
   /**
-   * How long after a restart the node crashes again: the i-th crash of a window (i = 0, 1, …) at
-   * `min + i · stepNs` plus a jitter in [0, stepNs), so the sweep covers [min, max) (see above).
+   * How long after a restart the node crashes again: the i-th crash after a restart (i = 0, 1, …;
+   * the window's opening crash is not counted) at `min + i · stepNs` plus a jitter in [0, stepNs),
+   * so the sweep covers [min, max), max derived from the number of crashes (see above).
    */
-  upNs: { min: 10.5 * msNs, max: 16 * msNs, stepNs: 0.5 * msNs },
-  /** A bound on the crashes of one window, whatever its length (12 loops take about 200 ms). */
-  maxCrashesPerWindow: 12,
+  upNs: {
+    min: sweepStartNs,
+    max: sweepStartNs + (maxCrashesPerWindow - 1) * sweepStepNs,
+    stepNs: sweepStepNs,
+  },
+  maxCrashesPerWindow,
 } as const;
 
 const fail = (invocation: Invocation, error: string): Completion => ({

@@ -17,7 +17,8 @@ describe("skewed-writer nemesis", () => {
         value: { writer: "n3", stepNs: 4e9, cut: ["n1", "n2", "n4"] },
       });
       expect(rt.clock.nowNs() - cluster.world.nowNs()).toBe(-4e9);
-      expect(rt.clock.monotonicNs() - monoBefore).toBeLessThan(1e6);
+      // The monotonic clock does not move (neither forward nor back) with the wall clock's step.
+      expect(Math.abs(rt.clock.monotonicNs() - monoBefore)).toBeLessThan(1e6);
       for (const other of ["n1", "n2", "n4"]) {
         expect(cluster.grudge()[other]).toEqual(["n3"]);
         expect(cluster.runtimes.get(other)!.clock.nowNs()).toBe(cluster.world.nowNs());

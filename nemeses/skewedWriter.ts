@@ -67,8 +67,11 @@ export function skewedWriterNemesis(): Nemesis {
         case "stop-skewed-writer": {
           const was = active;
           active = undefined;
-          context.control.heal();
-          if (was !== undefined) context.control.setClock(was.writer, { offsetNs: 0 });
+          // Outside a window there is nothing of ours to heal (and another package's grudge stays).
+          if (was !== undefined) {
+            context.control.heal();
+            context.control.setClock(was.writer, { offsetNs: 0 });
+          }
           return {
             type: "info",
             value: { writer: was?.writer ?? null, healed: was === undefined ? [] : [was.writer, ...was.cut] },

@@ -129,6 +129,7 @@ export function storageCutNemesis(): Nemesis {
       const { control } = context;
       switch (invocation.f) {
         case "start-storage-cut":
+          if (active !== undefined) return fail(invocation, `a window on ${active.writer} is in force`);
           return start(invocation, context);
         case "reconnect-storage": {
           if (active === undefined) return fail(invocation, "no-target: no storage cut in force");

@@ -251,11 +251,17 @@ export class Database {
    * Cuts the log on `disk` above `lsn` and drops the pages and checkpoint, so that the next `open`
    * rebuilds every page from the remaining log (the log is never truncated at its head, so it
    * holds everything). For a node that must discard records past a durable point.
+   *
+   * The checkpoint goes first (without it, recovery redoes the whole log, so pages are never
+   * needed), then the pages, the log last: a crash at any step leaves an uncut log that rebuilds
+   * every page, and the caller, which has not seen the cut finish, cuts again. Any other order can
+   * leave a cut log beside pages, or a checkpoint, of records it no longer holds; or a checkpoint
+   * whose redo start assumes pages that are gone.
    */
   static async truncateAbove(disk: Runtime["disk"], lsn: number): Promise<void> {
-    await truncateLogAbove(disk, lsn);
     const files = await disk.list();
-    for (const f of ["pages", "dwb", CONTROL_FILE, CONTROL_TMP]) if (files.includes(f)) await disk.remove(f);
+    for (const f of [CONTROL_FILE, CONTROL_TMP, "pages", "dwb"]) if (files.includes(f)) await disk.remove(f);
+    await truncateLogAbove(disk, lsn);
   }
 
   // ---------------------------------------------------------------- transactions

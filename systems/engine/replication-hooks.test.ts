@@ -92,6 +92,42 @@ describe("replication hooks", () => {
     expect(reopened.dump()).toEqual(new Map([["x", 1]]));
   });
 
+  it("truncateAbove survives a crash at any step: a cut log never keeps pages of what it cut", async () => {
+    for (let crashAfterOps = 0; crashAfterOps < 16; crashAfterOps++) {
+      const disk = new MemoryDisk();
+      const db = await Database.open(testRuntime(disk), { background: false });
+      await db.transact([["w", "x", 1]]);
+      const keep = db.wal.lastLsn;
+      await db.transact([
+        ["w", "x", 2],
+        ["w", "y", 2],
+      ]);
+      await db.flushDirtyPages(10);
+      await db.checkpoint();
+      await db.close();
+      disk.freezeAfter(crashAfterOps);
+      void Database.truncateAbove(disk, keep); // hangs where the disk froze
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      disk.crash();
+      // It opens (a checkpoint naming a cut record would throw here), and shows either the state
+      // before the cut, which the caller cuts again, or the state after it: never a mix.
+      const reopened = await Database.open(testRuntime(disk), { background: false });
+      const state = [...reopened.dump()];
+      if (state.length === 2) {
+        expect(state, `crash after ${crashAfterOps} ops`).toEqual([
+          ["x", 2],
+          ["y", 2],
+        ]);
+        await reopened.close();
+        await Database.truncateAbove(disk, keep);
+        const again = await Database.open(testRuntime(disk), { background: false });
+        expect(again.dump(), `crash after ${crashAfterOps} ops, cut again`).toEqual(new Map([["x", 1]]));
+      } else {
+        expect(state, `crash after ${crashAfterOps} ops`).toEqual([["x", 1]]);
+      }
+    }
+  });
+
   it("without a shipping floor, checkpoints drop old records from memory; the disk still has them", async () => {
     const disk = new MemoryDisk();
     const db = await Database.open(testRuntime(disk), { background: false });

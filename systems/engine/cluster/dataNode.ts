@@ -82,7 +82,8 @@ const maxRecentOps = 10_000;
 /** Longer than one engine background pass takes (its interval is 10 ms). */
 const backgroundSettleNs = 50e6;
 const maxRejectionsLogged = 1_000;
-const engineFiles = ["wal", "pages", "dwb", "control", "control.tmp"];
+/** The part-1 files, in the order they are removed: the checkpoint first (so a crash never leaves one that assumes pages), the log last (so never pages without their log). */
+const engineFiles = ["control", "control.tmp", "pages", "dwb", "wal"];
 
 export class DataNode {
   private readonly rpc: Rpc;

@@ -13,9 +13,10 @@ import type { Client } from "../../../harness/system.ts";
 import { Database } from "../database.ts";
 import { testRuntime } from "../testkit.ts";
 import type { WalRecord } from "../wal.ts";
-import type { EngineClusterConfig } from "./config.ts";
+import { resolveConfig, type EngineClusterConfig } from "./config.ts";
+import type { AppendMessage } from "./dataNode.ts";
 import { writerFaults } from "./scenario.ts";
-import type { ReadPagesReply } from "./storageNode.ts";
+import { StorageNode, type ReadPagesReply } from "./storageNode.ts";
 import { EngineSystem } from "./system.ts";
 
 const storage = ["s1", "s2", "s3", "s4", "s5", "s6"];
@@ -389,5 +390,44 @@ describe("storage replicas materialise pages", () => {
     const b = await runQuiet(7, nemesis, 600e6);
     expect(b.replies).toEqual(a.replies);
     expect(b.final).toEqual(a.final);
+  });
+});
+
+describe("a restarting storage replica", () => {
+  it("keeps an epoch it learns while it is still loading its state (fencing is never undone)", async () => {
+    // Slow disk reads, so that messages arrive while the replica is still reading its state back.
+    const world = new SimWorld({
+      seed: 1,
+      budget: { maxEvents: 1_000_000, maxVirtualTimeNs: 60e9 },
+      disk: { readLatency: { minNs: 20e6, maxNs: 20e6 } },
+    });
+    const config = resolveConfig(quorum());
+    const timeline = (epoch: number) =>
+      Array.from({ length: epoch }, (_, i) => ({ epoch: i + 1, writer: "n1", startLsn: 0 }));
+    const append = (epoch: number): AppendMessage => ({
+      epoch,
+      history: timeline(epoch),
+      records: [],
+      durablePoint: 0,
+    });
+    const epochs = await world.run(async () => {
+      world.startNode("s1", (rt) => {
+        const node = new StorageNode(rt, config, { role: "storage", ready: false, epoch: 0 });
+        rt.spawn("start", () => node.start());
+      });
+      const rpc = new Rpc(world.clientRuntime("w"), { defaultTimeoutNs: 1e9 });
+      await world.sleep(500e6);
+      rpc.notify("s1", "append", append(3));
+      await world.sleep(500e6);
+      const before = ((await rpc.request("s1", "barrier", {})) as { epoch: number }).epoch;
+      world.crash("s1");
+      world.restart("s1");
+      await world.sleep(1e6); // the restart is reading its meta back now
+      rpc.notify("s1", "append", append(5));
+      await world.sleep(1e9);
+      const after = ((await rpc.request("s1", "barrier", {})) as { epoch: number }).epoch;
+      return { before, after };
+    });
+    expect(epochs).toEqual({ before: 3, after: 5 });
   });
 });

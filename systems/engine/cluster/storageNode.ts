@@ -86,6 +86,30 @@ export class StorageNode {
   }
 
   async start(): Promise<void> {
+    // Loaded inside the queue that appends, recoveries and gossip fills also run in, so none of
+    // them can act on the empty state (and then be overwritten by the older state read from disk:
+    // a lost fencing epoch). The queue is empty at start, so this never finds it full.
+    const loaded = await this.queue.run(() => this.load());
+    if (loaded === undefined) throw new Error("storage: could not queue loading its state");
+    this.rt.spawn("materialise", async () => {
+      // Bounded by the node's life (a crash stops the task); each pass does bounded work.
+      for (;;) {
+        await this.rt.clock.sleep(materialiseIntervalNs);
+        await this.pages?.pass(this.source);
+      }
+    });
+    this.rt.spawn("gossip", async () => {
+      const peers = this.config.topology.storageNodes.filter((n) => n !== this.rt.name);
+      for (;;) {
+        await this.rt.clock.sleep(this.config.timing.gossipIntervalNs);
+        if (peers.length > 0)
+          this.rpc.notify(this.rt.random.pick(peers), "gossip", { end: this.contiguousEnd });
+      }
+    });
+  }
+
+  /** Reads the persisted epoch, timeline and segment, and opens the pages. */
+  private async load(): Promise<true> {
     const meta = (await readJsonFile(this.rt.disk, metaFile)) as
       { epoch: number; history: History } | undefined;
     if (meta !== undefined) {
@@ -112,21 +136,7 @@ export class StorageNode {
     this.pages = await StoragePages.open(this.rt, { isolation: this.config.isolation }, this.source);
     this.board.epoch = this.epoch;
     this.board.ready = true;
-    this.rt.spawn("materialise", async () => {
-      // Bounded by the node's life (a crash stops the task); each pass does bounded work.
-      for (;;) {
-        await this.rt.clock.sleep(materialiseIntervalNs);
-        await this.pages?.pass(this.source);
-      }
-    });
-    this.rt.spawn("gossip", async () => {
-      const peers = this.config.topology.storageNodes.filter((n) => n !== this.rt.name);
-      for (;;) {
-        await this.rt.clock.sleep(this.config.timing.gossipIntervalNs);
-        if (peers.length > 0)
-          this.rpc.notify(this.rt.random.pick(peers), "gossip", { end: this.contiguousEnd });
-      }
-    });
+    return true;
   }
 
   /** The log as the materialiser may see it: only records that are safe from truncation. */
@@ -262,7 +272,12 @@ export class StorageNode {
   private async readPages(body: { maxKeys?: number }): Promise<ReadPagesReply> {
     const pages = this.pages;
     if (pages === undefined) throw new Error("storage pages not open yet");
-    const maxKeys = Math.max(0, Math.min(body.maxKeys ?? maxReadKeys, maxReadKeys));
+    // Anything but a whole number in [0, maxReadKeys] asks for the default bound, never for more.
+    const asked = body.maxKeys;
+    const maxKeys =
+      Number.isInteger(asked) && asked !== undefined && asked >= 0
+        ? Math.min(asked, maxReadKeys)
+        : maxReadKeys;
     return {
       epoch: this.epoch,
       durablePointTold: this.toldDurablePoint,

@@ -82,7 +82,8 @@ const defaultMaxRecordsPerPass = 500;
 const defaultPagesPerPass = 16;
 const defaultFlushEveryPasses = 4;
 /** The database files this module owns on the storage node's disk. */
-export const storagePageFiles = ["wal", "pages", "dwb", "control", "control.tmp"] as const;
+/** The part-1 files of the pages, in the order they are removed: the checkpoint first (so a crash never leaves one that assumes pages), the log last (so never pages without their log). */
+export const storagePageFiles = ["control", "control.tmp", "pages", "dwb", "wal"] as const;
 
 /**
  * Whether two copies of a record at the same LSN are the same record. A new writer resends old
@@ -176,9 +177,9 @@ export class StoragePages {
   async pass(source: MaterialiseSource): Promise<number> {
     try {
       if (this.cutRequestLsn !== undefined) {
-        const at = this.cutRequestLsn;
+        // Cleared only once the cut is done: a failed cut is tried again on the next pass.
+        await this.cutAt(this.cutRequestLsn);
         this.cutRequestLsn = undefined;
-        await this.cutAt(at);
       }
       const db = this.db;
       const maxRecords = this.options.maxRecordsPerPass ?? defaultMaxRecordsPerPass;

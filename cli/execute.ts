@@ -162,6 +162,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     config: { ...config, reproduceCommand: command },
     history: recorded,
     results,
+    nodeLogs: nodeLogs.endpoints(),
   };
   await writeReports(runDir.dir, reportInput);
   return {

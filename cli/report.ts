@@ -6,6 +6,7 @@
  * A missing folder or file, or one that does not parse, is a UsageError that names it.
  */
 import { readFile, stat } from "node:fs/promises";
+import { readdirSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { readJsonlHistoryAll } from "../harness/history/jsonl.ts";
@@ -127,7 +128,20 @@ export async function loadStoredRun(dir: string): Promise<ReportInput> {
     config,
     history,
     results,
+    nodeLogs: nodeLogNames(dir),
   };
+}
+
+/** The endpoints with a log in `dir/nodes/`, in name order; none when the folder is absent. */
+function nodeLogNames(dir: string): string[] {
+  try {
+    return readdirSync(join(dir, "nodes"))
+      .filter((f) => f.endsWith(".log"))
+      .map((f) => f.slice(0, -".log".length))
+      .sort();
+  } catch {
+    return [];
+  }
 }
 
 export async function reportCommand(args: string[]): Promise<number> {

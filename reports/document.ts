@@ -240,6 +240,14 @@ export function buildReportDocument(input: ReportInput, analysis: RunAnalysis = 
     ...faultSection(analysis.windows),
     blank,
     [{ text: "Store:     ", tone: "heading" }, { text: input.storeDir }],
+    ...(input.nodeLogs !== undefined && input.nodeLogs.length > 0
+      ? [
+          [
+            { text: "Node logs: ", tone: "heading" as const },
+            { text: `nodes/ (${input.nodeLogs.join(", ")})` },
+          ],
+        ]
+      : []),
     [{ text: "Reproduce: ", tone: "heading" }, { text: input.reproduceCommand }],
   ];
 }

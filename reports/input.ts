@@ -17,6 +17,8 @@ export interface ReportInput {
   readonly config: unknown;
   readonly history: readonly Op[];
   readonly results: Results;
+  /** Node log files of the run (`nodes/<node>.log`), by endpoint name; none when absent. */
+  readonly nodeLogs?: readonly string[];
 }
 
 export interface RunAnalysis {

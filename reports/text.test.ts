@@ -27,6 +27,8 @@ describe("renderTextReport", () => {
     expect(text).toMatch(/ {2}partition \d/);
     expect(text).toContain("Store:     store/register/20261122T031045.123");
     expect(text).toContain("Reproduce: faultline run --workload register --nemesis partition --seed 7");
+    expect(text).not.toContain("Node logs:");
+    expect(renderTextReport({ ...input, nodeLogs: ["cp", "n1"] })).toContain("Node logs: nodes/ (cp, n1)");
   });
 
   it("colours only when asked, and scrubs terminal controls from history text either way", () => {

@@ -75,7 +75,11 @@ describe("replication hooks", () => {
     );
   });
 
-  it("truncateAbove drops every record past the lsn; the reopened node rebuilds from the log", async () => {
+  /**
+   * x = 1 (its commit at `keep`), then x = 2 and y = 2 above it, with pages flushed and a
+   * checkpoint taken, so a cut at `keep` must drop pages, checkpoint and log records alike.
+   */
+  async function cutFixture(): Promise<{ disk: MemoryDisk; db: Database; keep: number }> {
     const disk = new MemoryDisk();
     const db = await Database.open(testRuntime(disk), { background: false });
     await db.transact([["w", "x", 1]]);
@@ -86,6 +90,11 @@ describe("replication hooks", () => {
     ]);
     await db.flushDirtyPages(10);
     await db.checkpoint();
+    return { disk, db, keep };
+  }
+
+  it("truncateAbove drops every record past the lsn; the reopened node rebuilds from the log", async () => {
+    const { disk, keep } = await cutFixture();
     disk.crash();
     await Database.truncateAbove(disk, keep);
     const reopened = await Database.open(testRuntime(disk), { background: false });
@@ -94,16 +103,7 @@ describe("replication hooks", () => {
 
   it("truncateAbove survives a crash at any step: a cut log never keeps pages of what it cut", async () => {
     for (let crashAfterOps = 0; crashAfterOps < 16; crashAfterOps++) {
-      const disk = new MemoryDisk();
-      const db = await Database.open(testRuntime(disk), { background: false });
-      await db.transact([["w", "x", 1]]);
-      const keep = db.wal.lastLsn;
-      await db.transact([
-        ["w", "x", 2],
-        ["w", "y", 2],
-      ]);
-      await db.flushDirtyPages(10);
-      await db.checkpoint();
+      const { disk, db, keep } = await cutFixture();
       await db.close();
       disk.freezeAfter(crashAfterOps);
       void Database.truncateAbove(disk, keep); // hangs where the disk froze

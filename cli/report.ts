@@ -5,8 +5,7 @@
  * report files (report.txt, report.html, junit.xml, results.json), say after a reports upgrade.
  * A missing folder or file, or one that does not parse, is a UsageError that names it.
  */
-import { readFile, stat } from "node:fs/promises";
-import { readdirSync } from "node:fs";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { readJsonlHistoryAll } from "../harness/history/jsonl.ts";
@@ -128,14 +127,14 @@ export async function loadStoredRun(dir: string): Promise<ReportInput> {
     config,
     history,
     results,
-    nodeLogs: nodeLogNames(dir),
+    nodeLogs: await nodeLogNames(dir),
   };
 }
 
 /** The endpoints with a log in `dir/nodes/`, in name order; none when the folder is absent. */
-function nodeLogNames(dir: string): string[] {
+async function nodeLogNames(dir: string): Promise<string[]> {
   try {
-    return readdirSync(join(dir, "nodes"))
+    return (await readdir(join(dir, "nodes")))
       .filter((f) => f.endsWith(".log"))
       .map((f) => f.slice(0, -".log".length))
       .sort();

@@ -37,12 +37,12 @@ import { nodeNames } from "./targets.ts";
 
 const msNs = 1_000_000;
 
-/** The timing of a window, as ranges drawn from uniformly. Exported so tests and reports can state them. */
 /** A bound on the crashes of one window, whatever its length (12 loops take about 200 ms). */
 const maxCrashesPerWindow = 12;
 const sweepStartNs = 10.5 * msNs;
 const sweepStepNs = 0.5 * msNs;
 
+/** The timing of a window: ranges drawn from uniformly. Exported so tests and reports can state them. */
 export const crashLoopTiming = {
   /** How long the node stays down before its supervisor restarts it. */
   downNs: { min: 1 * msNs, max: 5 * msNs },

@@ -21,6 +21,18 @@ export function opToJsonLine(op: Op): string {
 }
 
 /** Appends ops to a JSONL history file, one synchronous write per op. */
+/** Writes all of `bytes` to `fd` before returning; `path` names the file in an error. */
+export function writeAllSync(fd: number, bytes: Uint8Array, path: string): void {
+  let written = 0;
+  // writeSync may write less than asked (never for a regular file in practice); the loop ends
+  // because every round writes at least one byte or throws.
+  while (written < bytes.length) {
+    const n = writeSync(fd, bytes, written, bytes.length - written);
+    if (n <= 0) throw new Error(`could not write to ${path}`);
+    written += n;
+  }
+}
+
 export class HistoryWriter {
   private fd: number | undefined;
 
@@ -39,15 +51,7 @@ export class HistoryWriter {
   /** Writes `op` as one line; when this returns, the line survives the process being killed. */
   append(op: Op): void {
     if (this.fd === undefined) throw new Error(`HistoryWriter for ${this.path} is closed`);
-    const bytes = Buffer.from(opToJsonLine(op) + "\n", "utf8");
-    let written = 0;
-    // writeSync may write less than asked (never for a regular file in practice); the loop ends
-    // because every round writes at least one byte or throws.
-    while (written < bytes.length) {
-      const n = writeSync(this.fd, bytes, written, bytes.length - written);
-      if (n <= 0) throw new Error(`could not write to ${this.path}`);
-      written += n;
-    }
+    writeAllSync(this.fd, Buffer.from(opToJsonLine(op) + "\n", "utf8"), this.path);
   }
 
   /** Forces what has been written to stable storage. */

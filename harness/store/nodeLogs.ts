@@ -7,8 +7,9 @@
  *
  * Files are opened on an endpoint's first line, so an endpoint that logged nothing has no file.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
+import { writeAllSync } from "../history/jsonl.ts";
 import type { EndpointLogSink } from "../runtime/types.ts";
 
 const endpointNamePattern = /^[A-Za-z0-9._-]+$/;
@@ -47,14 +48,7 @@ export class NodeLogs {
       log.lines > this.maxLinesPerEndpoint
         ? `${formatSeconds(timeNs)} (log bound of ${this.maxLinesPerEndpoint} lines reached; later lines dropped)\n`
         : `${formatSeconds(timeNs)} ${line.replace(/\n/g, "\\n")}\n`;
-    const bytes = Buffer.from(text, "utf8");
-    let written = 0;
-    // Every round writes at least one byte or throws, so the loop ends.
-    while (written < bytes.length) {
-      const n = writeSync(log.fd, bytes, written, bytes.length - written);
-      if (n <= 0) throw new Error(`could not write to ${join(this.dir, "nodes", `${endpoint}.log`)}`);
-      written += n;
-    }
+    writeAllSync(log.fd, Buffer.from(text, "utf8"), join(this.dir, "nodes", `${endpoint}.log`));
   }
 
   /** Endpoints that have a log, in name order. */

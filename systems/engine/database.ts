@@ -167,6 +167,13 @@ export interface EngineStats {
 
 const CONTROL_FILE = "control";
 const CONTROL_TMP = "control.tmp";
+/**
+ * The files a database rebuilds from its log, in the order they are removed: the checkpoint first
+ * (without it recovery redoes the whole log, so no page is ever assumed), then the pages.
+ */
+const REBUILDABLE_FILES = [CONTROL_FILE, CONTROL_TMP, "pages", "dwb"] as const;
+/** Every file of a database, in the order a wipe removes them: the log last, never pages without it. */
+export const DATABASE_FILES = [...REBUILDABLE_FILES, "wal"] as const;
 const SSI_PRUNE_EVERY_ENDS = 64;
 const MIN_PAGE_SIZE_BYTES = 128;
 /** Lock waits one statement may go through (each ends when a holder ends) before giving up. */
@@ -259,9 +266,24 @@ export class Database {
    * whose redo start assumes pages that are gone.
    */
   static async truncateAbove(disk: Runtime["disk"], lsn: number): Promise<void> {
-    const files = await disk.list();
-    for (const f of [CONTROL_FILE, CONTROL_TMP, "pages", "dwb"]) if (files.includes(f)) await disk.remove(f);
+    await Database.removeFiles(disk, REBUILDABLE_FILES);
     await truncateLogAbove(disk, lsn);
+  }
+
+  /**
+   * Removes those of `files` that exist, in order (`DATABASE_FILES`: a whole database, crash-safe
+   * at every step). A file that vanishes meanwhile (a checkpoint renaming `control.tmp`) is fine.
+   */
+  static async removeFiles(disk: Runtime["disk"], files: readonly string[] = DATABASE_FILES): Promise<void> {
+    const present = await disk.list();
+    for (const f of files) {
+      if (!present.includes(f)) continue;
+      try {
+        await disk.remove(f);
+      } catch (error) {
+        if ((await disk.list()).includes(f)) throw error;
+      }
+    }
   }
 
   // ---------------------------------------------------------------- transactions

@@ -474,9 +474,7 @@ export class SimWorld implements World {
   }
 
   crash(node: string): void {
-    const endpoint = this.node(node, "crash");
-    if (!endpoint.incarnation.alive) return;
-    this.stop(endpoint, true);
+    this.stop(this.node(node, "crash"), true);
   }
 
   /**

@@ -82,8 +82,6 @@ const maxRecentOps = 10_000;
 /** Longer than one engine background pass takes (its interval is 10 ms). */
 const backgroundSettleNs = 50e6;
 const maxRejectionsLogged = 1_000;
-/** The part-1 files, in the order they are removed: the checkpoint first (so a crash never leaves one that assumes pages), the log last (so never pages without their log). */
-const engineFiles = ["control", "control.tmp", "pages", "dwb", "wal"];
 
 export class DataNode {
   private readonly rpc: Rpc;
@@ -160,7 +158,7 @@ export class DataNode {
     } else {
       this.meta = saved ?? { epoch: 0, logEpoch: 0 };
       // A quorum compute node keeps no log of its own worth trusting: it rebuilds from the stream.
-      if (this.mode === "quorum") await this.wipeEngineFiles();
+      if (this.mode === "quorum") await Database.removeFiles(this.rt.disk);
       // A standalone server recovers as a primary (redo and undo of its own log, as PostgreSQL's
       // crash recovery) and serves once cp promotes it again; no stream could end its losers.
       this.db = await this.openDatabase(topology.standalone ? "primary" : "replica");
@@ -182,18 +180,6 @@ export class DataNode {
       if (this.mode === "quorum" && this.role === "writer") this.rt.spawn("ship", async () => this.ship());
     });
     return db;
-  }
-
-  private async wipeEngineFiles(): Promise<void> {
-    const files = await this.rt.disk.list();
-    for (const f of engineFiles) {
-      if (!files.includes(f)) continue;
-      try {
-        await this.rt.disk.remove(f);
-      } catch {
-        // Already gone (renamed by a finishing checkpoint): nothing to remove.
-      }
-    }
   }
 
   private async saveMeta(): Promise<void> {
@@ -358,7 +344,7 @@ export class DataNode {
       // Let a background pass already under way (page flush, checkpoint) finish before cutting.
       await this.rt.clock.sleep(backgroundSettleNs);
     }
-    if (this.mode === "quorum") await this.wipeEngineFiles();
+    if (this.mode === "quorum") await Database.removeFiles(this.rt.disk);
     else await Database.truncateAbove(this.rt.disk, cut - 1);
     this.rt.log(
       this.mode === "quorum"
@@ -621,22 +607,23 @@ export class DataNode {
   private async onAppend(body: AppendMessage, from: string): Promise<void> {
     try {
       const reply = await this.serial.run(() => this.applyAppend(body));
-      // Logged once per deposed writer and epoch (it resends every few ms until it learns), and
-      // for a bounded number of them.
-      const rejection = `${from}@${body.epoch}`;
-      if (
-        reply?.rejected === true &&
-        !this.rejectedLogged.has(rejection) &&
-        this.rejectedLogged.size < maxRejectionsLogged
-      ) {
-        this.rejectedLogged.add(rejection);
-        this.rt.log(`fenced: rejected log from ${from} at epoch ${body.epoch} < ${this.meta.epoch}`);
-      }
+      if (reply?.rejected === true) this.logRejection(from, body.epoch);
       if (reply !== undefined) this.rpc.notify(from, "appended", reply);
     } catch {
       // Not applied (the log could not be cut or reopened now); the writer resends, and the next
       // append retries the reopen. Unconfirmed log is never counted.
     }
+  }
+
+  /**
+   * Logs a deposed writer's rejected log once per writer and epoch (it resends every few ms until
+   * it learns), for a bounded number of them.
+   */
+  private logRejection(from: string, epoch: number): void {
+    const rejection = `${from}@${epoch}`;
+    if (this.rejectedLogged.has(rejection) || this.rejectedLogged.size >= maxRejectionsLogged) return;
+    this.rejectedLogged.add(rejection);
+    this.rt.log(`fenced: rejected log from ${from} at epoch ${epoch} < ${this.meta.epoch}`);
   }
 
   private async applyAppend(body: AppendMessage): Promise<AppendedMessage | undefined> {

@@ -275,7 +275,7 @@ export class StorageNode {
     // Anything but a whole number in [0, maxReadKeys] asks for the default bound, never for more.
     const asked = body.maxKeys;
     const maxKeys =
-      Number.isInteger(asked) && asked !== undefined && asked >= 0
+      typeof asked === "number" && Number.isInteger(asked) && asked >= 0
         ? Math.min(asked, maxReadKeys)
         : maxReadKeys;
     return {

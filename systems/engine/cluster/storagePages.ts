@@ -26,7 +26,7 @@
  */
 import type { Key } from "../../../harness/history/op.ts";
 import type { Runtime } from "../../../harness/runtime/types.ts";
-import { Database, type IsolationLevel } from "../database.ts";
+import { DATABASE_FILES, Database, type IsolationLevel } from "../database.ts";
 import type { WalRecord } from "../wal.ts";
 
 /** What the materialiser may see of the storage replica's log. */
@@ -81,9 +81,6 @@ export interface StoragePagesStats {
 const defaultMaxRecordsPerPass = 500;
 const defaultPagesPerPass = 16;
 const defaultFlushEveryPasses = 4;
-/** The database files this module owns on the storage node's disk. */
-/** The part-1 files of the pages, in the order they are removed: the checkpoint first (so a crash never leaves one that assumes pages), the log last (so never pages without their log). */
-export const storagePageFiles = ["control", "control.tmp", "pages", "dwb", "wal"] as const;
 
 /**
  * Whether two copies of a record at the same LSN are the same record. A new writer resends old
@@ -138,8 +135,7 @@ export class StoragePages {
       // Pages that cannot be recovered must not take the replica's log down with them: start
       // over from an empty database (counted as a cut to 0, the error kept in `lastError`).
       openError = `pages could not be opened, rebuilt from LSN 0: ${String(error)}`;
-      const files = await rt.disk.list();
-      for (const f of storagePageFiles) if (files.includes(f)) await rt.disk.remove(f);
+      await Database.removeFiles(rt.disk);
       db = await StoragePages.openDatabase(rt, options);
     }
     const pages = new StoragePages(rt, options, db);
@@ -261,7 +257,7 @@ export class StoragePages {
   /** Bytes of the files this module keeps on disk. */
   async diskBytes(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    for (const file of storagePageFiles) {
+    for (const file of DATABASE_FILES) {
       const size = await this.rt.disk.size(file);
       if (size !== undefined) out[file] = size;
     }

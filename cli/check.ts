@@ -20,7 +20,9 @@ import { HistoryShapeError } from "../harness/history/op.ts";
 import { HistoryFormatError } from "../harness/history/validate.ts";
 import type { CheckResult, Results } from "../harness/results.ts";
 import { ExitCode, composeResults, exitCodeFor, worstExitCode } from "../harness/results.ts";
+import type { LinearizableModel } from "../checkers/linearizable/model.ts";
 import { UsageError } from "./main.ts";
+import { isModulePath, loadModelPlugin } from "./plugins.ts";
 
 /**
  * The checkers are loaded when first needed, so that reading a bad file or a bad option never
@@ -41,7 +43,9 @@ Options:
   --workload append|rw-register  check transactions with Elle for --model
                                  (default strict-serializable)
   --model M                      a linearizability model (${linearizableModelNames.join(", ")}),
-                                 or with --workload an Elle consistency model
+                                 the path of a model module (./my-model.ts: see
+                                 checkers/linearizable/README.md), or with --workload
+                                 an Elle consistency model
   --init JSON                    the model's initial state, as JSON (e.g. null, 0, "")
   --no-partition                 check linearizability on the whole history, not split by key
   --json                         print one JSON line per file: the results plus "file"
@@ -72,6 +76,8 @@ interface CheckOptions {
   readonly files: readonly string[];
   readonly workload?: (typeof workloadNames)[number];
   readonly model?: string;
+  /** The user's model, when `--model` named a module by path. */
+  readonly modelPlugin?: LinearizableModel;
   /** Parsed `--init`; `hasInit` tells null from absent. */
   readonly init?: unknown;
   readonly hasInit: boolean;
@@ -122,11 +128,19 @@ export async function parseCheckArgs(args: readonly string[]): Promise<CheckOpti
         `--model: expected one of ${elleModelNames.join(", ")} with --workload; got "${o.model}"`,
       );
     }
-  } else if (o.model !== undefined) {
+  }
+  let modelPlugin: LinearizableModel | undefined;
+  if (o.workload === undefined && o.model !== undefined && isModulePath(o.model)) {
+    if (o.init !== undefined)
+      throw new UsageError(
+        `--init does not apply to a model loaded by path: its init() gives the initial state`,
+      );
+    modelPlugin = await loadModelPlugin(o.model);
+  } else if (o.workload === undefined && o.model !== undefined) {
     const { linearizableModelNames } = await loadLinearizable();
     if (!linearizableModelNames.includes(o.model)) {
       throw new UsageError(
-        `--model: expected one of ${linearizableModelNames.join(", ")} (or an Elle consistency model with --workload append|rw-register); got "${o.model}"`,
+        `--model: expected one of ${linearizableModelNames.join(", ")}, the path of a model module (./my-model.ts), or an Elle consistency model with --workload append|rw-register; got "${o.model}"`,
       );
     }
   }
@@ -147,6 +161,7 @@ export async function parseCheckArgs(args: readonly string[]): Promise<CheckOpti
     files: parsed.positionals,
     ...(o.workload === undefined ? {} : { workload: o.workload }),
     ...(o.model === undefined ? {} : { model: o.model }),
+    ...(modelPlugin === undefined ? {} : { modelPlugin }),
     init,
     hasInit: o.init !== undefined,
     partition: o["no-partition"] !== true,
@@ -211,6 +226,24 @@ export async function planCheck(
       }),
   });
   if (options.workload !== undefined) return elle(options.workload, options.model ?? defaultElleModel, "");
+  const plugin = options.modelPlugin;
+  if (plugin !== undefined) {
+    return {
+      description: `${plugin.name} (${options.model})`,
+      checkerName: "linearizable",
+      run: async (history) => {
+        const { checkLinearizable, ModelInputError } = await loadLinearizable();
+        try {
+          return checkLinearizable(history, plugin, { partition: options.partition, budget });
+        } catch (error) {
+          if (error instanceof ModelInputError || error instanceof HistoryShapeError) throw error;
+          // The user's model failed: no verdict can be trusted, but the check does not crash.
+          const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+          return { valid: "unknown", reason: `the model ${options.model} threw: ${message.split("\n")[0]}` };
+        }
+      },
+    };
+  }
   if (options.model !== undefined) return linearizable(options.model, options.init, options.hasInit, "");
   if (format === "jepsen-log") {
     const init = options.hasInit ? options.init : null;

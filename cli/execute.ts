@@ -18,7 +18,8 @@ import { SimWorld, type NodeError } from "../harness/runtime/sim/index.ts";
 import { createRunDir, writeJsonFile } from "../harness/store/store.ts";
 import { NodeLogs } from "../harness/store/nodeLogs.ts";
 import type { Workload } from "../harness/workload.ts";
-import { nemeses, systems, workloads, type BuildConfig } from "./registry.ts";
+import { lookupSystem, lookupWorkload } from "./plugins.ts";
+import { nemeses, type BuildConfig } from "./registry.ts";
 import { reproduceCommand, type RunConfig } from "./runConfig.ts";
 
 export interface ExecuteOptions {
@@ -56,13 +57,15 @@ export function buildConfigOf(config: RunConfig): BuildConfig {
     leases: config.leases,
     bugs: config.bug,
     ...(config.model !== undefined ? { model: config.model } : {}),
+    systemOptions: config.systemOptions,
+    mode: config.mode,
   };
 }
 
 export async function executeRun(config: RunConfig, options: ExecuteOptions = {}): Promise<ExecuteResult> {
   const build = buildConfigOf(config);
-  const system = systems[config.system]!.build(build);
-  const workload: Workload = workloads[config.workload]!(build);
+  const system = lookupSystem(config.system).build(build);
+  const workload: Workload = lookupWorkload(config.workload).build(build);
   const nemesisPackages = config.nemesis.map((n) => nemeses[n]!(build));
   const nemesis =
     nemesisPackages.length > 0 ? composeNemeses(nemesisPackages.map((p) => p.nemesis)) : undefined;

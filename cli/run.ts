@@ -4,25 +4,44 @@
  * the store folder and that command. SIGINT/SIGTERM stop the generator; the runner still heals
  * every fault and the recorded history is kept and checked.
  */
-import { randomInt } from "node:crypto";
 import { exitCodeFor } from "../harness/results.ts";
+import type { SystemDefinition } from "../harness/systemDefinition.ts";
 import { ciFromEnv, colorWanted, createLiveObserver, renderTextReport } from "../reports/index.ts";
 import { UsageError } from "./main.ts";
-import { parseCommandLine, validateOptions } from "./options.ts";
-import { bugNames, defaultNodesOf, nemeses, systems, workloads } from "./registry.ts";
-import {
-  defaultNemesis,
-  defaultWorkload,
-  runConfigSchema,
-  runOptionSpec,
-  type RunConfig,
-} from "./runConfig.ts";
+import { loadRunPlugins, lookupSystem } from "./plugins.ts";
+import { nemeses, systems, workloads } from "./registry.ts";
+import { defaultNemesis, defaultWorkload, peekOption, resolveRunConfig } from "./runConfig.ts";
 import { executeRun, plainSummary } from "./execute.ts";
 
-export const runUsage = `Usage: faultline run [options]
+export { resolveRunConfig } from "./runConfig.ts";
 
-  --system NAME          system under test: ${Object.keys(systems).join(", ")} (default ${Object.keys(systems)[0]})
-  --workload NAME        ${Object.keys(workloads).join(", ")} (default ${defaultWorkload})
+/** The lines of `--help` for one system's own options. */
+function systemOptionLines(definition: SystemDefinition): string[] {
+  return Object.entries(definition.options ?? {}).map(([name, option]) => {
+    const flag = `  --${name}${option.type === "boolean" ? "" : option.type === "number" ? " N" : " VALUE"}`;
+    const values =
+      option.choices !== undefined && !option.description.includes(option.choices[0]!)
+        ? ` (${option.choices.join(" | ")})`
+        : "";
+    return `${flag.padEnd(25)}${option.description}${values}`;
+  });
+}
+
+export function runUsage(chosen?: SystemDefinition): string {
+  const shown =
+    chosen !== undefined && !Object.values(systems).includes(chosen) ? [chosen] : Object.values(systems);
+  const systemSections = shown.map((d) => {
+    const lines = systemOptionLines(d);
+    return `Options of the ${d.name} system${d.description !== undefined ? ` (${d.description})` : ""}:\n${
+      lines.length > 0 ? lines.join("\n") : "  none"
+    }`;
+  });
+  return `Usage: faultline run [options]
+
+  --system NAME|PATH     system under test: ${Object.keys(systems).join(", ")} (default ${Object.keys(systems)[0]}),
+                         or the path of a plugin module (./my-db.ts)
+  --workload NAME|PATH   ${Object.keys(workloads).join(", ")} (default ${defaultWorkload}),
+                         or the path of a plugin module (./my-workload.ts)
   --nemesis LIST         none, or a comma-separated list of: ${Object.keys(nemeses).join(", ")}
                          (default ${defaultNemesis})
   --nemesis-interval S   seconds between faults (default 5)
@@ -30,53 +49,25 @@ export const runUsage = `Usage: faultline run [options]
   --concurrency N        client workers (default 10)
   --time-limit S         seconds of test time for the main phase (default 30)
   --rate N               client operations per second over all workers (default 100)
-  --replication MODE     engine: sync | async | quorum (default quorum)
-  --isolation LEVEL      engine: read-committed | snapshot | serializable (default serializable)
-  --read-from WHERE      engine: writer | replicas (default writer)
-  --leases               engine: the writer serves reads under a lease
   --model M              the consistency model transactional workloads are checked
                          against (default: what --isolation promises)
-  --bug NAME             switch on a deliberate fault (repeatable): ${bugNames.join(", ")}
   --seed N               the seed (default: random; printed in the reproduce command)
   --mode sim|process     deterministic simulation (default) or real processes
   --store DIR            where runs are stored (default ./store)
   --name NAME            test name (default from system and workload)
-  --quiet                print only the verdict lines`;
+  --quiet                print only the verdict lines
 
-export function resolveRunConfig(args: string[]): RunConfig | "help" {
-  const { values } = parseCommandLine("run", args, runOptionSpec, false);
-  if (values.help === true) return "help";
-  const parsed = validateOptions(runConfigSchema, values);
-  const system = systems[parsed.system];
-  if (system === undefined) throw new UsageError(`--system: no system named "${parsed.system}"`);
-  for (const bug of parsed.bug) {
-    if (system.bugs[bug] === undefined) {
-      const known = Object.keys(system.bugs);
-      throw new UsageError(
-        `--bug: the ${parsed.system} system has no bug "${bug}"` +
-          (known.length > 0 ? ` (valid choices: ${known.join(", ")})` : " (it has no bug knobs)"),
-      );
-    }
-  }
-  const refused = system.refuse?.({ isolation: parsed.isolation, readFrom: parsed["read-from"] });
-  if (refused !== undefined) throw new UsageError(refused);
-  const seed = parsed.seed ?? randomInt(0, 2 ** 31);
-  const nodes = parsed.nodes ?? defaultNodesOf(system, parsed.replication);
-  const name =
-    parsed.name ??
-    [
-      parsed.system,
-      parsed.workload,
-      ...(parsed.system === "engine" ? [parsed.replication, parsed.isolation] : []),
-      ...parsed.nemesis,
-    ].join("-");
-  return { ...parsed, seed, nodes, name };
+An option a system does not list below is refused for it.
+
+${systemSections.join("\n\n")}`;
 }
 
 export async function runCommand(args: string[]): Promise<number> {
+  await loadRunPlugins(peekOption(args, "system"), peekOption(args, "workload"));
   const config = resolveRunConfig(args);
   if (config === "help") {
-    process.stdout.write(runUsage + "\n");
+    const system = peekOption(args, "system");
+    process.stdout.write(runUsage(system !== undefined ? lookupSystem(system) : undefined) + "\n");
     return 0;
   }
   if (config.mode === "process") {

@@ -2,14 +2,34 @@
  * `faultline run`'s options: names, defaults, validation, and the one command line that
  * reproduces a run. The choices come from the registry (what systems, workloads and nemeses
  * exist), so an unknown value is refused with the list of valid ones.
+ *
+ * Options come in two kinds. The common ones (workload, nemesis, nodes, seed, …) apply to every
+ * system. The others belong to systems: each system definition declares the options it takes
+ * (harness/systemDefinition.ts), and an option the chosen system does not declare is refused with
+ * one line (`--replication does not apply to the memory system`), never silently dropped, so the
+ * reproduce command always holds everything that shaped the run.
  */
+import { randomInt } from "node:crypto";
+import { parseArgs } from "node:util";
 import { z } from "zod";
-import { nemesisNames, systemNames, workloadNames, bugNames } from "./registry.ts";
+import {
+  isWellKnownSystemOption,
+  wellKnownSystemOptions,
+  type RunMode,
+  type SystemConfig,
+  type SystemDefinition,
+  type SystemOption,
+  type SystemOptionValue,
+} from "../harness/systemDefinition.ts";
+import type { BuildConfig } from "../harness/testConfig.ts";
+import { UsageError } from "./main.ts";
+import { parseCommandLine, validateOptions } from "./options.ts";
+import { lookupSystem, lookupWorkload } from "./plugins.ts";
+import { nemesisNames, systemNames, systems, workloadNames } from "./registry.ts";
 
-export const runOptionSpec = {
+/** The options of `faultline run` that apply to every system. */
+export const commonRunOptionSpec = {
   system: { type: "string" },
-  replication: { type: "string" },
-  isolation: { type: "string" },
   workload: { type: "string" },
   nemesis: { type: "string" },
   "nemesis-interval": { type: "string" },
@@ -17,12 +37,9 @@ export const runOptionSpec = {
   concurrency: { type: "string" },
   "time-limit": { type: "string" },
   rate: { type: "string" },
-  "read-from": { type: "string" },
-  leases: { type: "boolean" },
   seed: { type: "string" },
   mode: { type: "string" },
   store: { type: "string" },
-  bug: { type: "string", multiple: true },
   name: { type: "string" },
   model: { type: "string" },
   quiet: { type: "boolean" },
@@ -51,12 +68,11 @@ export const defaultWorkload = workloadNames.includes("append") ? "append" : wor
 export const defaultNemesis =
   nemesisNames.includes("partition") && nemesisNames.includes("crash") ? "partition,crash" : "none";
 
+/** The common options, validated; `system` and `workload` are names or plugin paths. */
 export const runConfigSchema = z
   .object({
-    system: z.enum(systemNames).default(systemNames[0]!),
-    replication: z.enum(["sync", "async", "quorum"]).default("quorum"),
-    isolation: z.enum(["read-committed", "snapshot", "serializable"]).default("serializable"),
-    workload: z.enum(workloadNames).default(defaultWorkload),
+    system: z.string().min(1).default(systemNames[0]!),
+    workload: z.string().min(1).default(defaultWorkload),
     nemesis: z
       .string()
       .default(defaultNemesis)
@@ -81,17 +97,14 @@ export const runConfigSchema = z
       .positive({ error: "must be positive" })
       .max(1e6)
       .default(100),
-    "read-from": z.enum(["writer", "replicas"]).default("writer"),
-    leases: z.boolean().default(false),
     seed: z.coerce
       .number({ error: "expected a whole number" })
       .int({ error: "expected a whole number" })
       .min(0)
       .max(Number.MAX_SAFE_INTEGER)
       .optional(),
-    mode: z.enum(["sim", "process"]).default("sim"),
+    mode: z.enum(["sim", "process"]).optional(),
     store: z.string().min(1).default("store"),
-    bug: z.array(z.enum(bugNames.length > 0 ? (bugNames as [string, ...string[]]) : ["none"])).default([]),
     name: z
       .string()
       .regex(/^[A-Za-z0-9._-]+$/, { error: "may hold only letters, digits, '.', '_' and '-'" })
@@ -101,29 +114,250 @@ export const runConfigSchema = z
   })
   .strict();
 
-export type RunConfig = z.output<typeof runConfigSchema> & { seed: number; nodes: number; name: string };
+/** A resolved run: every default filled in, so the run can be reproduced from it. */
+export interface RunConfig {
+  /** A built-in system's name, or the path of a plugin module as given. */
+  readonly system: string;
+  /** A built-in workload's name, or the path of a plugin module as given. */
+  readonly workload: string;
+  readonly nemesis: readonly string[];
+  readonly "nemesis-interval": number;
+  readonly nodes: number;
+  readonly concurrency: number;
+  readonly "time-limit": number;
+  readonly rate: number;
+  readonly seed: number;
+  readonly mode: RunMode;
+  readonly store: string;
+  readonly name: string;
+  readonly model?: string;
+  readonly quiet: boolean;
+  // The well-known system options: the system's value when it declares them, else the default.
+  readonly replication: BuildConfig["replication"];
+  readonly isolation: BuildConfig["isolation"];
+  readonly "read-from": BuildConfig["readFrom"];
+  readonly leases: boolean;
+  readonly bug: readonly string[];
+  /** The system's own options (beyond the well-known five), defaults filled in. */
+  readonly systemOptions: Readonly<Record<string, SystemOptionValue>>;
+}
+
+/** How parseArgs reads a system option. */
+function argSpecOf(option: SystemOption): { type: "string" | "boolean"; multiple?: boolean } {
+  if (option.type === "boolean") return { type: "boolean" };
+  if (option.type === "list") return { type: "string", multiple: true };
+  return { type: "string" };
+}
+
+/** Every option some system takes, so that one the chosen system lacks is named, not unknown. */
+function systemOptionArgSpec(chosen: SystemDefinition): Record<string, ReturnType<typeof argSpecOf>> {
+  const spec: Record<string, ReturnType<typeof argSpecOf>> = {};
+  for (const [name, w] of Object.entries(wellKnownSystemOptions)) {
+    spec[name] =
+      w.choices === undefined && typeof w.default === "boolean" ? { type: "boolean" } : { type: "string" };
+  }
+  spec["bug"] = { type: "string", multiple: true };
+  for (const definition of [...Object.values(systems), chosen]) {
+    for (const [name, option] of Object.entries(definition.options ?? {})) spec[name] = argSpecOf(option);
+  }
+  return spec;
+}
+
+/** The zod schema of one declared option, default included. */
+function schemaOf(name: string, option: SystemOption): z.ZodType<SystemOptionValue> {
+  const choices = option.choices !== undefined && option.choices.length > 0 ? option.choices : undefined;
+  const one =
+    choices !== undefined
+      ? z.enum(choices as [string, ...string[]], {
+          error: (issue) => `no such value ${JSON.stringify(issue.input)}`,
+        })
+      : z.string();
+  let schema: z.ZodType<SystemOptionValue>;
+  switch (option.type) {
+    case "boolean":
+      schema = z.boolean();
+      break;
+    case "number":
+      schema = z.coerce.number({ error: "expected a number" }).refine(Number.isFinite, "expected a number");
+      break;
+    case "list":
+      schema = z.array(one);
+      break;
+    default:
+      schema = one;
+  }
+  const fallback =
+    option.default ?? (option.type === "boolean" ? false : option.type === "list" ? [] : undefined);
+  return fallback === undefined
+    ? (schema
+        .optional()
+        .refine((v) => v !== undefined, { error: `--${name} is required` }) as z.ZodType<SystemOptionValue>)
+    : (schema.default(fallback as never) as unknown as z.ZodType<SystemOptionValue>);
+}
+
+/** "its options: --replication, --isolation" or "it takes no options of its own". */
+function describeDeclared(definition: SystemDefinition): string {
+  const names = Object.keys(definition.options ?? {});
+  return names.length > 0
+    ? `its options: ${names.map((n) => `--${n}`).join(", ")}`
+    : "it takes no options of its own";
+}
+
+/** The value of one option in `args`, read leniently (before the system and its options are known). */
+export function peekOption(args: readonly string[], name: string): string | undefined {
+  const { values } = parseArgs({
+    args: [...args],
+    options: { [name]: { type: "string" } },
+    strict: false,
+    allowPositionals: true,
+  });
+  const value = values[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+/**
+ * Parses and validates `faultline run`'s arguments and resolves every default, the seed included.
+ * A plugin named by path (`--system ./my-db.ts`) must have been loaded first (`loadRunPlugins`).
+ */
+export function resolveRunConfig(
+  args: string[],
+  randomSeed: () => number = () => randomInt(0, 2 ** 31),
+): RunConfig | "help" {
+  const system = lookupSystem(peekOption(args, "system") ?? systemNames[0]!);
+  const declared = system.options ?? {};
+  const { values } = parseCommandLine(
+    "run",
+    args,
+    { ...commonRunOptionSpec, ...systemOptionArgSpec(system) },
+    false,
+  );
+  if (values.help === true) return "help";
+
+  const commonValues: Record<string, unknown> = {};
+  const systemValues: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(values)) {
+    if (Object.hasOwn(commonRunOptionSpec, name)) commonValues[name] = value;
+    else if (Object.hasOwn(declared, name)) systemValues[name] = value;
+    else
+      throw new UsageError(
+        `--${name} does not apply to the ${system.name} system (${describeDeclared(system)})`,
+      );
+  }
+  delete commonValues["help"];
+  const common = validateOptions(runConfigSchema, commonValues);
+  const own = validateOptions(
+    z.object(Object.fromEntries(Object.entries(declared).map(([n, o]) => [n, schemaOf(n, o)]))),
+    systemValues,
+  ) as Record<string, SystemOptionValue>;
+
+  const workload = lookupWorkload(common.workload);
+  if (system.workloads !== undefined && workload.builtIn && !system.workloads.includes(common.workload)) {
+    throw new UsageError(
+      `--workload ${common.workload} does not apply to the ${system.name} system (its workloads: ${system.workloads.join(", ")})`,
+    );
+  }
+  if (system.nemeses !== undefined) {
+    const refused = common.nemesis.filter((n) => !system.nemeses!.includes(n));
+    if (refused.length > 0) {
+      throw new UsageError(
+        `--nemesis ${refused.join(",")} does not apply to the ${system.name} system (it takes: ${system.nemeses.length > 0 ? system.nemeses.join(", ") : "none"})`,
+      );
+    }
+  }
+  const modes = system.modes ?? ["sim", "process"];
+  const mode = common.mode ?? modes[0] ?? "sim";
+  if (!modes.includes(mode)) {
+    throw new UsageError(
+      `--mode ${mode} does not apply to the ${system.name} system (it runs in: ${modes.join(", ")})`,
+    );
+  }
+
+  const wellKnown = (name: keyof typeof wellKnownSystemOptions): unknown =>
+    Object.hasOwn(own, name) ? own[name] : wellKnownSystemOptions[name].default;
+  const systemOptions = Object.fromEntries(Object.entries(own).filter(([n]) => !isWellKnownSystemOption(n)));
+  const partial = {
+    replication: wellKnown("replication") as BuildConfig["replication"],
+    isolation: wellKnown("isolation") as BuildConfig["isolation"],
+    "read-from": wellKnown("read-from") as BuildConfig["readFrom"],
+    leases: wellKnown("leases") as boolean,
+    bug: wellKnown("bug") as readonly string[],
+  };
+  const seed = common.seed ?? randomSeed();
+  const systemConfig: SystemConfig = {
+    seed,
+    ...(common.nodes !== undefined ? { nodes: common.nodes } : {}),
+    concurrency: common.concurrency,
+    timeLimitNs: Math.round(common["time-limit"] * 1e9),
+    ratePerS: common.rate,
+    nemesisIntervalNs: Math.round(common["nemesis-interval"] * 1e9),
+    replication: partial.replication,
+    isolation: partial.isolation,
+    readFrom: partial["read-from"],
+    leases: partial.leases,
+    bugs: partial.bug,
+    ...(common.model !== undefined ? { model: common.model } : {}),
+    systemOptions,
+    mode,
+  };
+  const refused = system.refuse?.(systemConfig);
+  if (refused !== undefined) throw new UsageError(refused);
+  const nodes =
+    common.nodes ??
+    (typeof system.defaultNodes === "number" ? system.defaultNodes : system.defaultNodes(systemConfig));
+  const name =
+    common.name ??
+    [
+      system.name,
+      workload.name,
+      ...(Object.hasOwn(declared, "replication") ? [partial.replication] : []),
+      ...(Object.hasOwn(declared, "isolation") ? [partial.isolation] : []),
+      ...common.nemesis,
+    ]
+      .join("-")
+      .replace(/[^A-Za-z0-9._-]/g, "_");
+  return { ...common, ...partial, mode, seed, nodes, name, systemOptions };
+}
 
 /** The command line that reproduces a run exactly: every option that shapes the history. */
 export function reproduceCommand(config: RunConfig): string {
+  const declared = lookupSystem(config.system).options ?? {};
+  const systemParts: string[] = [];
+  for (const [name, option] of Object.entries(declared)) {
+    const value: unknown = isWellKnownSystemOption(name) ? config[name] : config.systemOptions[name];
+    if (option.type === "boolean") {
+      if (value === true) systemParts.push(`--${name}`);
+    } else if (Array.isArray(value)) {
+      for (const v of value) systemParts.push(`--${name} ${shellWord(String(v))}`);
+    } else if (value !== undefined) {
+      // replication and isolation are always written, as before; other options when not default.
+      if (
+        name === "replication" ||
+        name === "isolation" ||
+        !isWellKnownSystemOption(name) ||
+        value !== option.default
+      )
+        systemParts.push(`--${name} ${shellWord(String(value))}`);
+    }
+  }
   const parts = [
     "npx faultline run",
-    `--system ${config.system}`,
-    ...(config.system === "engine"
-      ? [`--replication ${config.replication}`, `--isolation ${config.isolation}`]
-      : []),
-    `--workload ${config.workload}`,
+    `--system ${shellWord(config.system)}`,
+    ...systemParts,
+    `--workload ${shellWord(config.workload)}`,
     `--nemesis ${config.nemesis.length > 0 ? config.nemesis.join(",") : "none"}`,
     ...(config.nemesis.length > 0 ? [`--nemesis-interval ${config["nemesis-interval"]}`] : []),
     `--nodes ${config.nodes}`,
     `--concurrency ${config.concurrency}`,
     `--time-limit ${config["time-limit"]}`,
     `--rate ${config.rate}`,
-    ...(config["read-from"] !== "writer" ? [`--read-from ${config["read-from"]}`] : []),
-    ...(config.leases ? ["--leases"] : []),
-    ...config.bug.map((b) => `--bug ${b}`),
-    ...(config.model !== undefined ? [`--model ${config.model}`] : []),
+    ...(config.model !== undefined ? [`--model ${shellWord(config.model)}`] : []),
     `--mode ${config.mode}`,
     `--seed ${config.seed}`,
   ];
   return parts.join(" ");
+}
+
+/** A word as a POSIX shell reads it back: plain when safe, else single-quoted. */
+export function shellWord(word: string): string {
+  return /^[A-Za-z0-9._/:=,@+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }

@@ -3,6 +3,8 @@
  * durations in ns, names plain. Kept apart from the option schema so builders do not depend on
  * the command line.
  */
+import type { RunMode, SystemOptionValue } from "./systemDefinition.ts";
+
 export interface BuildConfig {
   readonly seed: number;
   readonly nodes: number;
@@ -17,4 +19,11 @@ export interface BuildConfig {
   readonly bugs: readonly string[];
   /** The consistency model transactional workloads check; default: what the isolation level promises. */
   readonly model?: string;
+  /**
+   * The values of the system's own options (those its definition declares beyond the well-known
+   * five), defaults filled in. The CLI always sets it; tests building a config by hand may not.
+   */
+  readonly systemOptions?: Readonly<Record<string, SystemOptionValue>>;
+  /** Simulation or real processes; the CLI always sets it (absent: `sim`). */
+  readonly mode?: RunMode;
 }

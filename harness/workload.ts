@@ -6,6 +6,7 @@
  */
 import type { Checker } from "./checker.ts";
 import type { Generator } from "./generator/types.ts";
+import type { BuildConfig } from "./testConfig.ts";
 
 export interface Workload {
   readonly name: string;
@@ -14,4 +15,21 @@ export interface Workload {
   /** Client operations after healing, e.g. final reads; optional. */
   readonly finalGenerator?: Generator;
   readonly checkers: readonly Checker[];
+}
+
+/**
+ * A workload as a plugin module exports it (`faultline run --workload ./my-workload.ts`): a name
+ * and how to build the workload from the resolved run configuration. Its operations are plain
+ * `f`/`value` pairs, so the system's client must understand them.
+ */
+export interface WorkloadDefinition {
+  readonly name: string;
+  /** One line for `faultline run --help`. */
+  readonly description?: string;
+  build(config: BuildConfig): Workload;
+}
+
+/** Identity, for typing: `export default defineWorkload({ … })` in a plugin module. */
+export function defineWorkload<D extends WorkloadDefinition>(definition: D): D {
+  return definition;
 }

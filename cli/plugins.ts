@@ -1,0 +1,485 @@
+/**
+ * Plugins by path: `faultline run --system ./my-db.ts`, `--workload ./my-workload.ts` and
+ * `faultline check --model ./my-model.ts` load a user's module (TypeScript or JavaScript) and use
+ * what it exports exactly as a built-in system, workload or model.
+ *
+ * A module exports its definition as the default export, or under the name of its kind (`system`,
+ * `workload`, `model`). What it exports is validated (zod) before anything runs: a wrong shape is
+ * one line naming the module and what is missing or wrong, exit 254. A plugin system's clients
+ * are guarded, because the harness cannot trust a user's client to keep the client contract: an
+ * exception inside `invoke` is recorded as `info` (the operation may or may not have happened), a
+ * completion of the wrong shape as `info` too, and a client that cannot be opened makes its
+ * operations `fail` (they were never sent). A plugin never crashes the run.
+ */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { z } from "zod";
+import {
+  isWellKnownSystemOption,
+  wellKnownSystemOptions,
+  type SystemDefinition,
+} from "../harness/systemDefinition.ts";
+import type { Client, Completion, Invocation, SystemUnderTest } from "../harness/system.ts";
+import type { BuildConfig } from "../harness/testConfig.ts";
+import type { Workload, WorkloadDefinition } from "../harness/workload.ts";
+import type { LinearizableModel } from "../checkers/linearizable/model.ts";
+import { UsageError } from "./main.ts";
+import { systemNames, systems, workloadNames, workloads } from "./registry.ts";
+
+/** True when a `--system`, `--workload` or `--model` value names a module file rather than a built-in. */
+export function isModulePath(value: string): boolean {
+  return /^(\.{1,2}[/\\]|\/)/.test(value) || /\.(m|c)?(ts|js)x?$/.test(value);
+}
+
+const loadedSystems = new Map<string, SystemDefinition>();
+const loadedWorkloads = new Map<string, WorkloadDefinition>();
+
+const keyOf = (path: string): string => resolve(process.cwd(), path);
+
+/** A built-in system by name, or a plugin system already loaded from this path. */
+export function lookupSystem(nameOrPath: string): SystemDefinition {
+  const builtIn = Object.hasOwn(systems, nameOrPath) ? systems[nameOrPath] : undefined;
+  if (builtIn !== undefined) return builtIn;
+  if (isModulePath(nameOrPath)) {
+    const loaded = loadedSystems.get(keyOf(nameOrPath));
+    if (loaded !== undefined) return loaded;
+    throw new Error(`internal: the plugin ${nameOrPath} was not loaded before use (call loadRunPlugins)`);
+  }
+  throw new UsageError(
+    `--system: expected one of ${systemNames.join(", ")}, or the path of a plugin module (./my-db.ts); got "${nameOrPath}"`,
+  );
+}
+
+export interface ResolvedWorkload {
+  readonly name: string;
+  readonly builtIn: boolean;
+  build(config: BuildConfig): Workload;
+}
+
+/** A built-in workload by name, or a plugin workload already loaded from this path. */
+export function lookupWorkload(nameOrPath: string): ResolvedWorkload {
+  const builtIn = Object.hasOwn(workloads, nameOrPath) ? workloads[nameOrPath] : undefined;
+  if (builtIn !== undefined) return { name: nameOrPath, builtIn: true, build: builtIn };
+  if (isModulePath(nameOrPath)) {
+    const loaded = loadedWorkloads.get(keyOf(nameOrPath));
+    if (loaded === undefined)
+      throw new Error(`internal: the plugin ${nameOrPath} was not loaded before use (call loadRunPlugins)`);
+    return { name: loaded.name, builtIn: false, build: (c) => validWorkload(nameOrPath, loaded.build(c)) };
+  }
+  throw new UsageError(
+    `--workload: expected one of ${workloadNames.join(", ")}, or the path of a plugin module (./my-workload.ts); got "${nameOrPath}"`,
+  );
+}
+
+/** Loads the plugins that `faultline run`'s arguments name by path, so the sync lookups find them. */
+export async function loadRunPlugins(
+  system: string | undefined,
+  workload: string | undefined,
+): Promise<void> {
+  if (system !== undefined && !Object.hasOwn(systems, system) && isModulePath(system))
+    await loadSystemPlugin(system);
+  if (workload !== undefined && !Object.hasOwn(workloads, workload) && isModulePath(workload))
+    await loadWorkloadPlugin(workload);
+}
+
+// ── Loading a module ───────────────────────────────────────────────────────────────────────────
+
+/** Imports a user's module: TypeScript through tsx (unless this process already runs TypeScript). */
+async function importModule(option: string, path: string): Promise<Record<string, unknown>> {
+  const file = keyOf(path);
+  if (!existsSync(file)) throw new UsageError(`${option} ${path}: no such file`);
+  const url = pathToFileURL(file).href;
+  const isTypeScript = /\.(m|c)?tsx?$/.test(file);
+  try {
+    // Running from sources (tsx, vitest), TypeScript imports as it is; compiled, tsx loads it.
+    if (isTypeScript && !import.meta.url.endsWith(".ts")) {
+      const { tsImport } = await import("tsx/esm/api");
+      return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+    }
+    return (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`${option} ${path}: the module failed to load: ${firstLine(message)}`);
+  }
+}
+
+const firstLine = (text: string): string => text.split("\n").find((l) => l.trim() !== "") ?? text;
+
+/** The module's default export, or its export named for the kind; undefined when it has neither. */
+function exportOf(module: Record<string, unknown>, kind: string): unknown {
+  const fallback = module["default"];
+  // A CommonJS module's exports arrive as the default export of the namespace.
+  if (module[kind] !== undefined) return module[kind];
+  if (fallback !== null && typeof fallback === "object" && kind in fallback && !("name" in fallback))
+    return (fallback as Record<string, unknown>)[kind];
+  return fallback;
+}
+
+function noExport(
+  option: string,
+  path: string,
+  kind: string,
+  module: Record<string, unknown>,
+  example: string,
+) {
+  const names = Object.keys(module);
+  return new UsageError(
+    `${option} ${path}: the module exports no ${kind} (expected \`export default ${example}\` or \`export const ${kind} = …\`; it exports ${
+      names.length > 0 ? names.join(", ") : "nothing"
+    })`,
+  );
+}
+
+/** One line for what is wrong with an export, from zod's issues. */
+function describeIssues(value: unknown, issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .slice(0, 4)
+    .map((issue) => {
+      const path = issue.path.map(String).join(".");
+      let at: unknown = value;
+      for (const p of issue.path)
+        at = at !== null && typeof at === "object" ? (at as Record<PropertyKey, unknown>)[p] : undefined;
+      if (path === "") return issue.message;
+      return at === undefined ? `"${path}" is missing (${issue.message})` : `"${path}": ${issue.message}`;
+    })
+    .join("; ");
+}
+
+function parseExport<T>(option: string, path: string, what: string, schema: z.ZodType, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new UsageError(
+      `${option} ${path}: not a valid ${what}: ${describeIssues(value, parsed.error.issues)}`,
+    );
+  }
+  return value as T;
+}
+
+const fn = (what: string) =>
+  z.custom<(...args: never[]) => unknown>((v) => typeof v === "function", {
+    error: `expected ${what}, a function`,
+  });
+
+// ── Systems ────────────────────────────────────────────────────────────────────────────────────
+
+const optionValueSchema = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
+
+const systemOptionSchema = z
+  .object({
+    description: z.string({ error: "expected a one-line description" }),
+    type: z.enum(["string", "number", "boolean", "list"]).optional(),
+    choices: z.array(z.string()).min(1).optional(),
+    default: optionValueSchema.optional(),
+  })
+  .superRefine((o, ctx) => {
+    const type = o.type ?? "string";
+    const d = o.default;
+    if (d === undefined) return;
+    const ok =
+      type === "boolean"
+        ? typeof d === "boolean"
+        : type === "number"
+          ? typeof d === "number"
+          : type === "list"
+            ? Array.isArray(d) && (o.choices === undefined || d.every((v) => o.choices!.includes(v)))
+            : typeof d === "string" && (o.choices === undefined || o.choices.includes(d));
+    if (!ok)
+      ctx.addIssue({
+        code: "custom",
+        path: ["default"],
+        message: `expected a default of type ${type} among its choices`,
+      });
+  });
+
+/** Names a system option may not take: the common options of `faultline run`. */
+const reservedOptionNames = [
+  "system",
+  "workload",
+  "nemesis",
+  "nemesis-interval",
+  "nodes",
+  "concurrency",
+  "time-limit",
+  "rate",
+  "seed",
+  "mode",
+  "store",
+  "name",
+  "model",
+  "quiet",
+  "help",
+];
+
+const systemDefinitionSchema = z.object({
+  name: z.string({ error: "expected the system's name" }).regex(/^[A-Za-z0-9._-]+$/, {
+    error: "expected a name of letters, digits, '.', '_' and '-'",
+  }),
+  description: z.string().optional(),
+  defaultNodes: z.union([z.number().int().min(1).max(64), fn("a node count")], {
+    error: "expected a node count (1 to 64) or a function of the options returning one",
+  }),
+  options: z
+    .record(z.string(), systemOptionSchema)
+    .superRefine((options, ctx) => {
+      for (const [name, option] of Object.entries(options)) {
+        if (!/^[a-z][a-z0-9-]*$/.test(name))
+          ctx.addIssue({
+            code: "custom",
+            path: [name],
+            message: "expected a lower-case option name (a-z, 0-9, -)",
+          });
+        if (reservedOptionNames.includes(name))
+          ctx.addIssue({
+            code: "custom",
+            path: [name],
+            message: `--${name} is an option of every system; choose another name`,
+          });
+        if (isWellKnownSystemOption(name)) {
+          const known = wellKnownSystemOptions[name];
+          const type = option.type ?? "string";
+          const expectedType = name === "leases" ? "boolean" : name === "bug" ? "list" : "string";
+          if (type !== expectedType)
+            ctx.addIssue({
+              code: "custom",
+              path: [name],
+              message: `--${name} is well known: expected type ${expectedType}`,
+            });
+          if (
+            known.choices !== undefined &&
+            option.choices?.some((c) => !(known.choices as readonly string[]).includes(c))
+          )
+            ctx.addIssue({
+              code: "custom",
+              path: [name, "choices"],
+              message: `expected choices among ${known.choices.join(", ")}`,
+            });
+        }
+      }
+    })
+    .optional(),
+  workloads: z.array(z.string()).optional(),
+  nemeses: z.array(z.string()).optional(),
+  modes: z
+    .array(z.enum(["sim", "process"]))
+    .min(1)
+    .optional(),
+  refuse: fn("refuse(config)").optional(),
+  build: fn("build(config) returning the system under test"),
+});
+
+const systemUnderTestSchema = z.object({
+  name: z.string(),
+  nodeNames: z.array(z.string()),
+  setup: fn("setup(world)"),
+  openClient: fn("openClient(world, clientName)"),
+  control: fn("control(world)"),
+  teardown: fn("teardown(world)"),
+});
+
+export async function loadSystemPlugin(path: string): Promise<SystemDefinition> {
+  const key = keyOf(path);
+  const cached = loadedSystems.get(key);
+  if (cached !== undefined) return cached;
+  const module = await importModule("--system", path);
+  const exported = exportOf(module, "system");
+  if (exported === undefined) throw noExport("--system", path, "system", module, "defineSystem({ … })");
+  const definition = parseExport<SystemDefinition>(
+    "--system",
+    path,
+    "system definition",
+    systemDefinitionSchema,
+    exported,
+  );
+  const guarded: SystemDefinition = {
+    ...definition,
+    // The definition's methods keep their own `this`.
+    ...(definition.refuse !== undefined ? { refuse: (c) => definition.refuse!(c) } : {}),
+    defaultNodes:
+      typeof definition.defaultNodes === "number"
+        ? definition.defaultNodes
+        : (c) => checkedNodes(path, definition, c),
+    build: (config) => guardSystem(path, definition.build(config)),
+  };
+  loadedSystems.set(key, guarded);
+  return guarded;
+}
+
+function checkedNodes(
+  path: string,
+  definition: SystemDefinition,
+  config: Parameters<Exclude<SystemDefinition["defaultNodes"], number>>[0],
+): number {
+  const nodes = (definition.defaultNodes as (c: typeof config) => unknown)(config);
+  if (typeof nodes !== "number" || !Number.isInteger(nodes) || nodes < 1 || nodes > 64)
+    throw new UsageError(
+      `--system ${path}: defaultNodes returned ${JSON.stringify(nodes)}, expected a whole number from 1 to 64`,
+    );
+  return nodes;
+}
+
+/** The system a plugin built, checked, with every client guarded. */
+function guardSystem(path: string, system: SystemUnderTest): SystemUnderTest {
+  parseExport("--system", path, "system under test (from build)", systemUnderTestSchema, system);
+  return {
+    name: system.name,
+    nodeNames: system.nodeNames,
+    setup: (world) => system.setup(world),
+    openClient: async (world, clientName) => new GuardedClient(() => system.openClient(world, clientName)),
+    control: (world) => system.control(world),
+    teardown: (world) => system.teardown(world),
+  };
+}
+
+const completionSchema = z.object({
+  type: z.enum(["ok", "fail", "info"]),
+  value: z.unknown().optional(),
+  error: z.unknown().optional(),
+  node: z.string().optional(),
+});
+
+const describeError = (error: unknown): string =>
+  firstLine(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+
+/**
+ * A user's client held to the client contract. Opening starts at once but never blocks the run;
+ * an operation that finds no client `fail`s (it was never sent), an exception inside `invoke` or a
+ * completion of the wrong shape is `info` (it may have taken effect). A completion without a
+ * `value` keeps the invocation's, as in Jepsen.
+ */
+export class GuardedClient implements Client {
+  private opening: Promise<Client | undefined>;
+  private openError: string | undefined;
+
+  constructor(private readonly open: () => Promise<Client>) {
+    this.opening = this.start();
+  }
+
+  private start(): Promise<Client | undefined> {
+    this.openError = undefined;
+    let attempt: Promise<Client>;
+    try {
+      attempt = Promise.resolve(this.open());
+    } catch (error) {
+      attempt = Promise.reject(error);
+    }
+    return attempt.then(
+      (client) => {
+        const parsed = z.object({ invoke: fn("invoke"), close: fn("close") }).safeParse(client);
+        if (parsed.success) return client;
+        this.openError = `openClient returned no client: ${describeIssues(client, parsed.error.issues)}`;
+        return undefined;
+      },
+      (error: unknown) => {
+        this.openError = `the client could not be opened: ${describeError(error)}`;
+        return undefined;
+      },
+    );
+  }
+
+  async invoke(invocation: Invocation): Promise<Completion> {
+    let client = await this.opening;
+    if (client === undefined) {
+      // Try once more for this operation; if that fails too, it was never sent.
+      this.opening = this.start();
+      client = await this.opening;
+      if (client === undefined) return { type: "fail", value: invocation.value, error: this.openError };
+    }
+    let completion: unknown;
+    try {
+      completion = await client.invoke(invocation);
+    } catch (error) {
+      return { type: "info", value: invocation.value, error: `the client threw: ${describeError(error)}` };
+    }
+    const parsed = completionSchema.safeParse(completion);
+    if (!parsed.success) {
+      return {
+        type: "info",
+        value: invocation.value,
+        error: `the client returned no valid completion: ${describeIssues(completion, parsed.error.issues)}`,
+      };
+    }
+    const c = parsed.data;
+    return {
+      type: c.type,
+      value: c.value === undefined ? invocation.value : c.value,
+      ...(c.error !== undefined ? { error: c.error } : {}),
+      ...(c.node !== undefined ? { node: c.node } : {}),
+    };
+  }
+
+  async close(): Promise<void> {
+    const client = await this.opening;
+    try {
+      await client?.close();
+    } catch {
+      // A client that fails to close is the plugin's problem, never the run's.
+    }
+  }
+}
+
+// ── Workloads ──────────────────────────────────────────────────────────────────────────────────
+
+const workloadDefinitionSchema = z.object({
+  name: z.string({ error: "expected the workload's name" }).regex(/^[A-Za-z0-9._-]+$/, {
+    error: "expected a name of letters, digits, '.', '_' and '-'",
+  }),
+  description: z.string().optional(),
+  build: fn("build(config) returning the workload"),
+});
+
+const workloadSchema = z.object({
+  name: z.string(),
+  generator: z.custom((v) => v !== null && typeof v === "object", { error: "expected a generator" }),
+  finalGenerator: z
+    .custom((v) => v !== null && typeof v === "object", { error: "expected a generator" })
+    .optional(),
+  checkers: z.array(z.object({ name: z.string(), check: fn("check(history, context)") })).min(1, {
+    error: "expected at least one checker: a workload that checks nothing would call every run valid",
+  }),
+});
+
+export async function loadWorkloadPlugin(path: string): Promise<WorkloadDefinition> {
+  const key = keyOf(path);
+  const cached = loadedWorkloads.get(key);
+  if (cached !== undefined) return cached;
+  const module = await importModule("--workload", path);
+  const exported = exportOf(module, "workload");
+  if (exported === undefined) throw noExport("--workload", path, "workload", module, "defineWorkload({ … })");
+  const definition = parseExport<WorkloadDefinition>(
+    "--workload",
+    path,
+    "workload definition",
+    workloadDefinitionSchema,
+    exported,
+  );
+  loadedWorkloads.set(key, definition);
+  return definition;
+}
+
+function validWorkload(path: string, workload: Workload): Workload {
+  return parseExport<Workload>("--workload", path, "workload (from build)", workloadSchema, workload);
+}
+
+// ── Models ─────────────────────────────────────────────────────────────────────────────────────
+
+const modelSchema = z.object({
+  name: z.string({ error: "expected the model's name" }),
+  init: fn("init()"),
+  step: fn("step(state, op)"),
+  partition: fn("partition(op)").optional(),
+  hash: fn("hash(state)").optional(),
+  equal: fn("equal(a, b)").optional(),
+  prepare: fn("prepare(op)").optional(),
+  readOnly: fn("readOnly(op)").optional(),
+  describe: fn("describe(state, op?)").optional(),
+  describeOp: fn("describeOp(op)").optional(),
+});
+
+/** A user's linearizability model (checkers/linearizable/README.md, "User-defined models"). */
+export async function loadModelPlugin(path: string): Promise<LinearizableModel> {
+  const module = await importModule("--model", path);
+  const exported = exportOf(module, "model");
+  if (exported === undefined) throw noExport("--model", path, "model", module, "{ name, init, step }");
+  return parseExport<LinearizableModel>("--model", path, "linearizability model", modelSchema, exported);
+}

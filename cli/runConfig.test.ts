@@ -1,0 +1,108 @@
+import { execa } from "execa";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { UsageError } from "./main.ts";
+import { systems } from "./registry.ts";
+import { reproduceCommand, resolveRunConfig, shellWord, type RunConfig } from "./runConfig.ts";
+
+const bin = new URL("../bin/faultline.js", import.meta.url).pathname;
+
+function resolved(args: string[]): RunConfig {
+  const config = resolveRunConfig(args);
+  if (config === "help") throw new Error("help");
+  return config;
+}
+
+/** The arguments of a reproduce command, split as a shell would (its words are plain or '…'). */
+function argsOf(command: string): string[] {
+  const words = command.match(/'(?:[^']|'\\'')*'|\S+/g) ?? [];
+  return words
+    .slice(3) // npx faultline run
+    .map((w) => (w.startsWith("'") ? w.slice(1, -1).replace(/'\\''/g, "'") : w));
+}
+
+describe("options that do not apply to the chosen system", () => {
+  it("refuses --system memory --replication async instead of dropping it from the reproduce command", () => {
+    expect(() => resolved(["--system", "memory", "--replication", "async"])).toThrow(UsageError);
+    expect(() => resolved(["--system", "memory", "--replication", "async"])).toThrow(
+      /--replication does not apply to the memory system/,
+    );
+  });
+
+  it("refuses every option some system takes for each system that does not declare it", () => {
+    const everyOption = new Set(Object.values(systems).flatMap((s) => Object.keys(s.options ?? {})));
+    for (const [name, system] of Object.entries(systems)) {
+      for (const option of everyOption) {
+        if (Object.hasOwn(system.options ?? {}, option)) continue;
+        const spec = Object.values(systems).find((s) => s.options?.[option] !== undefined)!.options![option]!;
+        const value = spec.type === "boolean" ? [] : [spec.choices?.[0] ?? "1"];
+        expect(() => resolved(["--system", name, `--${option}`, ...value]), `${name} --${option}`).toThrow(
+          new RegExp(`--${option} does not apply to the ${name} system`),
+        );
+      }
+    }
+  });
+
+  it("says so in one line with exit 254, no stack trace", async () => {
+    const r = await execa(
+      "node",
+      [bin, "run", "--system", "memory", "--replication", "async", "--time-limit", "1"],
+      { reject: false },
+    );
+    expect(r.exitCode).toBe(254);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/--replication does not apply to the memory system/);
+    expect(r.stdout).toBe("");
+  });
+});
+
+describe("the reproduce command", () => {
+  it("resolves back to the same run, for any engine options (property)", () => {
+    const engine = systems["engine"]!.options!;
+    fc.assert(
+      fc.property(
+        fc.record({
+          replication: fc.constantFrom(...engine["replication"]!.choices!),
+          isolation: fc.constantFrom("read-committed", "snapshot"),
+          readFrom: fc.constantFrom("writer", "replicas"),
+          leases: fc.boolean(),
+          bugs: fc.uniqueArray(fc.constantFrom(...engine["bug"]!.choices!), { maxLength: 3 }),
+          seed: fc.nat(),
+          nodes: fc.integer({ min: 1, max: 9 }),
+        }),
+        (o) => {
+          const args = [
+            "--system",
+            "engine",
+            "--replication",
+            o.replication,
+            "--isolation",
+            o.isolation,
+            "--read-from",
+            o.readFrom,
+            ...(o.leases ? ["--leases"] : []),
+            ...o.bugs.flatMap((b) => ["--bug", b]),
+            "--nodes",
+            String(o.nodes),
+            "--seed",
+            String(o.seed),
+          ];
+          const first = resolved(args);
+          const again = resolved(argsOf(reproduceCommand(first)));
+          expect({ ...again, name: first.name }).toEqual(first);
+        },
+      ),
+      { numRuns: 50, seed: 19 },
+    );
+  });
+
+  it("quotes words a shell would split", () => {
+    expect(shellWord("./my db.ts")).toBe("'./my db.ts'");
+    expect(shellWord("it's")).toBe(`'it'\\''s'`);
+    expect(argsOf(`npx faultline run --system ${shellWord("./it's a db.ts")}`)).toEqual([
+      "--system",
+      "./it's a db.ts",
+    ]);
+    expect(shellWord("./examples/etcd/system.ts")).toBe("./examples/etcd/system.ts");
+  });
+});

@@ -1,0 +1,51 @@
+/**
+ * The in-tree replicated engine as `faultline run` sees it: its options (replication, isolation,
+ * where reads go, leases, bug knobs), its default node counts, the one combination it refuses
+ * (serializable replica reads), and how it is built. Registered in the CLI exactly as a user's
+ * plugin would be (harness/systemDefinition.ts).
+ */
+import { defineSystem } from "../../harness/systemDefinition.ts";
+import { EngineSystem, engineBugNames, engineDefaultNodes } from "./cluster/system.ts";
+
+export const engineDefinition = defineSystem({
+  name: "engine",
+  description: "the in-tree Aurora-style replicated transactional engine",
+  defaultNodes: (c) => engineDefaultNodes[c.replication],
+  options: {
+    replication: {
+      description: "sync | async | quorum (default quorum)",
+      choices: ["sync", "async", "quorum"],
+      default: "quorum",
+    },
+    isolation: {
+      description: "read-committed | snapshot | serializable (default serializable)",
+      choices: ["read-committed", "snapshot", "serializable"],
+      default: "serializable",
+    },
+    "read-from": {
+      description: "writer | replicas (default writer)",
+      choices: ["writer", "replicas"],
+      default: "writer",
+    },
+    leases: { description: "the writer serves reads under a lease", type: "boolean", default: false },
+    bug: {
+      description: "switch on a deliberate fault (repeatable)",
+      type: "list",
+      choices: Object.keys(engineBugNames),
+      default: [],
+    },
+  },
+  refuse: (c) =>
+    c.readFrom === "replicas" && c.isolation === "serializable"
+      ? "--read-from replicas cannot be serializable: a replica's snapshot does not take part in the writer's serializable certification, so even read-only transactions there can see a non-serializable state (Fekete's read-only anomaly); PostgreSQL refuses SERIALIZABLE on hot standbys for this reason. Use --isolation snapshot (or read-committed) with replica reads."
+      : undefined,
+  build: (c) =>
+    new EngineSystem({
+      replication: c.replication,
+      isolation: c.isolation,
+      nodes: c.nodes,
+      readFrom: c.readFrom,
+      leases: c.leases,
+      bugs: c.bugs,
+    }),
+});

@@ -45,7 +45,7 @@ describe("workloads on the memory system, end to end in simulation", () => {
   });
 
   it("write-skew: valid (the reference store is serializable), with take-off-call ops", async () => {
-    const r = await run("write-skew", ["--isolation", "snapshot"]);
+    const r = await run("write-skew", ["--model", "snapshot-isolation"]);
     expect(r.results.valid, JSON.stringify(r.results)).toBe(true);
     expect(Object.keys(r.results.checkers)).toEqual(["on-call", "rw-register", "stats"]);
     expect(r.results.checkers["rw-register"]!.model).toBe("snapshot-isolation");
@@ -56,8 +56,8 @@ describe("workloads on the memory system, end to end in simulation", () => {
     expect(tookOff.length).toBeGreaterThan(5);
   });
 
-  it("append: valid under the model the isolation level promises", async () => {
-    const r = await run("append", ["--isolation", "read-committed", "--nemesis", "pause"]);
+  it("append: valid under the model asked for", async () => {
+    const r = await run("append", ["--model", "read-committed", "--nemesis", "pause"]);
     expect(r.results.valid, JSON.stringify(r.results)).toBe(true);
     expect(r.results.checkers.elle!.model).toBe("read-committed");
     expect(r.results.checkers.elle!.txnCount).toBeGreaterThan(100);

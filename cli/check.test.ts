@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { Budget } from "../harness/budget.ts";
 import type { CheckResult } from "../harness/results.ts";
 import { checkCommand, parseCheckArgs } from "./check.ts";
 import { UsageError } from "./main.ts";
@@ -179,18 +180,13 @@ describe("checkCommand (checkers stood in for)", () => {
       "250",
     ]);
     expect(fakes.linearizable).toHaveBeenCalledTimes(1);
-    expect(fakes.linearizable.mock.calls[0]![1]).toEqual({
-      model: "cas-register",
-      init: 0,
-      partition: false,
-      budget: { timeLimitMs: 250 },
-    });
+    const { budget, ...rest } = fakes.linearizable.mock.calls[0]![1] as { budget: unknown };
+    expect(rest).toEqual({ model: "cas-register", init: 0, partition: false });
+    // One budget for reading and checking the file, with the time limit asked for.
+    expect(budget).toBeInstanceOf(Budget);
+    expect((budget as Budget).stepsTaken).toBeGreaterThan(0);
     await runCheck([appendTxn, "--workload", "rw-register", "--model", "serializable"]);
-    expect(fakes.elle.mock.calls[0]![1]).toEqual({
-      workload: "rw-register",
-      model: "serializable",
-      budget: {},
-    });
+    expect(fakes.elle.mock.calls[0]![1]).toMatchObject({ workload: "rw-register", model: "serializable" });
   });
 
   it("exits with the worst code and labels each verdict", async () => {
@@ -315,5 +311,96 @@ describe("faultline check through the real binary", () => {
     expect(result.stderr).toBe(
       'faultline check: --workload: expected one of append, rw-register; got "bank"',
     );
+  });
+
+  it("reads standard input (-), /dev/stdin and a process substitution: no seeking, no size", async () => {
+    const text = readFileSync(etcdLog, "utf8");
+    const dash = await execa(process.execPath, [bin, "check", "-"], {
+      cwd: repoRoot,
+      reject: false,
+      input: text,
+    });
+    expect(dash.stdout).toMatch(/^INVALID {2}stdin {2}cas-register init null/);
+    expect(dash.exitCode).toBe(1);
+    // A real pipe, as a shell makes it (Node's own child pipes are sockets, which /dev/stdin refuses).
+    const devStdin = await execa(
+      "bash",
+      ["-c", 'cat "$2" | exec "$0" "$1" check /dev/stdin', process.execPath, bin, etcdLog],
+      {
+        cwd: repoRoot,
+        reject: false,
+      },
+    );
+    expect(devStdin.stdout).toMatch(/^INVALID {2}\/dev\/stdin {2}cas-register/);
+    const substituted = await execa(
+      "bash",
+      [
+        "-c",
+        'exec "$0" "$1" check <(cat "$2") --model cas-register --init 0',
+        process.execPath,
+        bin,
+        knossosFile,
+      ],
+      { cwd: repoRoot, reject: false },
+    );
+    expect(substituted.stdout).toMatch(/^valid {4}\/dev\/fd\/\d+ {2}cas-register init 0, 600 ops/);
+    expect(substituted.exitCode).toBe(0);
+  });
+
+  it("accepts a byte-order mark", async () => {
+    const path = join(dir, "bom.jsonl");
+    const read = [
+      { index: 0, time: 0, process: 0, type: "invoke", f: "read", value: null },
+      { index: 1, time: 5, process: 0, type: "ok", f: "read", value: null },
+    ];
+    writeFileSync(path, "\ufeff" + read.map((o) => JSON.stringify(o)).join("\n") + "\n");
+    const result = await run([path, "--model", "register"]);
+    expect(result.stdout).toMatch(/^valid {4}/);
+    expect(result.exitCode).toBe(0);
+  });
+
+  it("answers unknown (exit 2) for a history with no completed operation, whatever its form", async () => {
+    const empty = join(dir, "empty.jsonl");
+    writeFileSync(empty, "");
+    const blank = join(dir, "blank.jsonl");
+    writeFileSync(blank, "\n\n  \n");
+    const vector = join(dir, "empty.edn");
+    writeFileSync(vector, "[]\n");
+    const lone = join(dir, "lone.jsonl");
+    writeFileSync(
+      lone,
+      JSON.stringify({ index: 0, time: 0, process: 0, type: "invoke", f: "read", value: null }) + "\n",
+    );
+    const etcd095 = join(corpus, "porcupine/jepsen/etcd_095.log");
+    for (const args of [
+      [empty],
+      [blank],
+      [vector],
+      [etcd095],
+      [lone],
+      [empty, "--model", "register"],
+      [lone, "--workload", "append"],
+    ]) {
+      const result = await run(args);
+      expect(result.stdout, args.join(" ")).toMatch(/^unknown {2}/);
+      expect(result.stdout, args.join(" ")).toMatch(/empty|no client operation completed/);
+      expect(result.exitCode, args.join(" ")).toBe(2);
+    }
+  });
+
+  it("refuses a completion timed before its invocation: file:line, exit 254", async () => {
+    const path = join(dir, "backwards.jsonl");
+    writeFileSync(
+      path,
+      [
+        { index: 0, time: 900, process: 0, type: "invoke", f: "read", value: null },
+        { index: 1, time: 100, process: 0, type: "ok", f: "read", value: 3 },
+      ]
+        .map((o) => JSON.stringify(o))
+        .join("\n"),
+    );
+    const result = await run([path, "--model", "register"]);
+    expect(result.stdout).toMatch(new RegExp(`^error {4}${path}:2: .*not to be timed before its invocation`));
+    expect(result.exitCode).toBe(254);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * `faultline check FILE...`: checks recorded histories, in any format `readHistoryFile` knows,
- * one after another in this one process, and prints one verdict line per file (or, with
+ * `faultline check FILE...`: checks recorded histories, in any format `readHistoryFile` knows
+ * (from files, pipes or standard input, `-`), one after another in this one process, and prints
+ * one verdict line per file (or, with
  * `--json`, one JSON line holding the results object plus "file"). The exit code is the worst of
  * the files': a file that cannot be read counts 254 for itself while the others are still checked.
  *
@@ -12,12 +13,13 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import type { BudgetLimits } from "../harness/budget.ts";
+import { Budget, BudgetExhausted, defaultMemoryLimitBytes, type BudgetLimits } from "../harness/budget.ts";
 import type { HistoryFormat } from "../harness/history/read.ts";
 import { readHistoryFile } from "../harness/history/read.ts";
 import type { Op } from "../harness/history/op.ts";
-import { HistoryShapeError } from "../harness/history/op.ts";
-import { HistoryFormatError } from "../harness/history/validate.ts";
+import { HistoryShapeError, nothingToCheck } from "../harness/history/op.ts";
+import { sourceName } from "../harness/history/source.ts";
+import { HistoryFormatError, visibleText } from "../harness/history/validate.ts";
 import type { CheckResult, Results } from "../harness/results.ts";
 import { ExitCode, composeResults, exitCodeFor, worstExitCode } from "../harness/results.ts";
 import type { LinearizableModel } from "../checkers/linearizable/model.ts";
@@ -35,9 +37,10 @@ export const checkUsage = (
   linearizableModelNames: readonly string[],
 ): string => `Usage: faultline check FILE... [options]
 
-Checks each history file (faultline JSONL, Jepsen history.edn, Jepsen/etcd logs, Porcupine kv)
-and prints one verdict line per file; exits with the worst code (0 valid, 1 invalid, 2 unknown,
-254 bad arguments or input, 255 internal error).
+Checks each history file (faultline JSONL, Jepsen history.edn or JSON, Jepsen/etcd logs,
+Porcupine kv; "-" reads standard input, and pipes such as /dev/stdin work) and prints one verdict
+line per file; exits with the worst code (0 valid, 1 invalid, 2 unknown, 254 bad arguments or
+input, 255 internal error). A history with no completed operation is unknown.
 
 Options:
   --workload append|rw-register  check transactions with Elle for --model
@@ -194,7 +197,7 @@ interface CheckPlan {
   readonly description: string;
   /** The key of the results' "checkers" object. */
   readonly checkerName: "linearizable" | "elle";
-  readonly run: (ops: readonly Op[]) => CheckResult | Promise<CheckResult>;
+  readonly run: (ops: readonly Op[], budget: Budget) => CheckResult | Promise<CheckResult>;
 }
 
 const isAppendTxn = (op: Op): boolean =>
@@ -208,16 +211,15 @@ export async function planCheck(
   format: HistoryFormat,
   ops: readonly Op[],
 ): Promise<CheckPlan> {
-  const { budget } = options;
   const elle = (workload: "append" | "rw-register", model: string, note: string): CheckPlan => ({
     description: `elle ${workload} ${model}${note}`,
     checkerName: "elle",
-    run: async (history) => (await loadElle()).checkElleHistory(history, { workload, model, budget }),
+    run: async (history, budget) => (await loadElle()).checkElleHistory(history, { workload, model, budget }),
   });
   const linearizable = (model: string, init: unknown, hasInit: boolean, note: string): CheckPlan => ({
     description: `${model}${hasInit ? ` init ${JSON.stringify(init)}` : ""}${note}`,
     checkerName: "linearizable",
-    run: async (history) =>
+    run: async (history, budget) =>
       (await loadLinearizable()).checkLinearizableHistory(history, {
         model,
         ...(hasInit ? { init } : {}),
@@ -271,20 +273,36 @@ const label = (text: string): string => text.padEnd(9);
 
 function errorOutcome(file: string, message: string, exitCode: number, line?: number): FileOutcome {
   return {
-    line: `${label("error")}${message}`,
+    line: `${label("error")}${visibleText(message)}`,
     json: { file, valid: null, error: message, ...(line === undefined ? {} : { line }) },
     exitCode,
   };
 }
 
-async function checkFile(file: string, options: CheckOptions): Promise<FileOutcome> {
+/** What a check may spend when the command line does not say: the memory net below Node's heap. */
+function checkBudgetLimits(options: CheckOptions): BudgetLimits {
+  return { memoryLimitBytes: defaultMemoryLimitBytes(), ...options.budget };
+}
+
+async function checkFile(path: string, options: CheckOptions): Promise<FileOutcome> {
+  const file = sourceName(path);
+  // One budget for the whole file: reading, validating and checking all count against it.
+  const budget = new Budget(checkBudgetLimits(options));
   let format: HistoryFormat;
   let ops: Op[];
   try {
-    ({ format, ops } = await readHistoryFile(file));
+    ({ format, ops } = await readHistoryFile(path, budget));
   } catch (error) {
     if (error instanceof HistoryFormatError) {
       return errorOutcome(file, error.message, ExitCode.badInput, error.line > 0 ? error.line : undefined);
+    }
+    if (error instanceof BudgetExhausted) {
+      const reason = `${error.reason} while reading the history`;
+      return {
+        line: `${label("unknown")}${visibleText(`${file}  ${reason}`)}`,
+        json: { file, valid: "unknown", checkers: {}, reason },
+        exitCode: ExitCode.unknown,
+      };
     }
     throw error;
   }
@@ -292,19 +310,26 @@ async function checkFile(file: string, options: CheckOptions): Promise<FileOutco
   try {
     plan = await planCheck(options, format, ops);
   } catch (error) {
-    if (error instanceof UsageError)
-      return errorOutcome(file, `${file}: ${error.message}`, ExitCode.badInput);
-    throw error;
+    if (!(error instanceof UsageError)) throw error;
+    // Nothing in the history tells what to check it as, because nothing is in it: that is the answer.
+    const empty = nothingToCheck(ops);
+    if (empty === undefined) return errorOutcome(file, `${file}: ${error.message}`, ExitCode.badInput);
+    return {
+      line: `${label("unknown")}${visibleText(`${file}  ${empty}`)}`,
+      json: { file, format, valid: "unknown", checkers: {}, reason: empty },
+      exitCode: ExitCode.unknown,
+    };
   }
   const startMs = performance.now();
   let result: CheckResult;
   try {
-    result = await plan.run(ops);
+    result = await plan.run(ops, budget);
   } catch (error) {
     // A history the checker cannot read as its workload, or an option it refuses: bad input.
     if (error instanceof HistoryShapeError || (error instanceof Error && error.name === "ElleOptionError"))
       return errorOutcome(file, `${file}: ${error.message}`, ExitCode.badInput);
-    throw error;
+    if (!(error instanceof BudgetExhausted)) throw error;
+    result = { valid: "unknown", reason: error.reason };
   }
   const elapsedMs = Math.round(performance.now() - startMs);
   const results: Results = composeResults({ [plan.checkerName]: result });
@@ -316,7 +341,7 @@ async function checkFile(file: string, options: CheckOptions): Promise<FileOutco
       ? `${plan.description}, ${figures}`
       : `${plan.description}: ${reason}, ${figures}`;
   return {
-    line: `${label(verdictLabel)}${file}  ${detail}`,
+    line: `${label(verdictLabel)}${visibleText(`${file}  ${detail}`)}`,
     json: { file, format, ...results },
     exitCode: exitCodeFor(results.valid),
   };

@@ -4,6 +4,7 @@
  * it. Nothing imports this folder. Errors the user can fix exit 254 with a message and no stack
  * trace; anything else is an internal error, 255.
  */
+import { visibleText } from "../harness/history/validate.ts";
 import { ExitCode } from "../harness/results.ts";
 
 export const usage = `faultline: a Jepsen-style correctness harness for transactional, replicated databases
@@ -40,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
   const load = commands[name];
   if (load === undefined) {
     process.stderr.write(
-      `faultline: unknown command "${name}"; expected one of: run, check, report\n\n${usage}\n`,
+      `faultline: unknown command "${visibleText(name)}"; expected one of: run, check, report\n\n${usage}\n`,
     );
     return ExitCode.badInput;
   }
@@ -49,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     return await command(rest);
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`faultline ${name}: ${error.message}\n`);
+      process.stderr.write(`faultline ${name}: ${visibleText(error.message)}\n`);
       return ExitCode.badInput;
     }
     process.stderr.write(

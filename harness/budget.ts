@@ -1,47 +1,123 @@
 /**
  * Budgets: every search has a bound, and hitting it is an answer ("unknown", with the reason),
- * not a hang. Checkers are pure functions of a history except for this one window on the outside
- * world: the elapsed wall time and the heap in use, read here so that checker code itself never
- * touches a clock.
+ * not a hang and not a crash.
+ *
+ * The primary bound is a count of steps (a line read, a micro-op inferred, a search state
+ * expanded): the same history exhausts the same budget at the same point on every machine, so a
+ * verdict never depends on how fast the machine is. Wall time and heap are outer safety nets:
+ * `timeLimitMs` holds within a few milliseconds because every long loop takes steps and the clock
+ * is read every `clockEverySteps` of them (and the loops keep each step small); the memory limit
+ * defaults to 3/4 of the heap V8 was given (`defaultMemoryLimitBytes`), so running out is noticed
+ * before Node's own limit kills the process.
+ *
+ * Checkers are pure functions of a history except for this one window on the outside world: the
+ * elapsed time and the heap in use are read here, so checker code itself never touches a clock.
  */
+import { getHeapStatistics } from "node:v8";
+
 export interface BudgetLimits {
-  /** Wall-clock time the work may take, ms. */
+  /** Steps the work may take: the primary bound, machine-independent. */
+  readonly maxSteps?: number;
+  /** Wall-clock time the work may take, ms (an outer safety net). */
   readonly timeLimitMs?: number;
-  /** Heap the process may hold while working, bytes. */
+  /** Heap the process may hold while working, bytes (an outer safety net). */
   readonly memoryLimitBytes?: number;
 }
 
-export class Budget {
-  private readonly startMs = performance.now();
-  private checks = 0;
-  private exhaustedReason: string | undefined;
+/** Steps between two reads of the clock: small enough that a deadline holds within a millisecond or so. */
+export const clockEverySteps = 256;
+/** Steps between two reads of the heap (dearer than the clock). */
+const heapEverySteps = 1 << 16;
 
-  constructor(private readonly limits: BudgetLimits = {}) {}
+/** 3/4 of the heap this process may grow to: the default memory budget, always below Node's limit. */
+export function defaultMemoryLimitBytes(): number {
+  return Math.floor(getHeapStatistics().heap_size_limit * 0.75);
+}
+
+/** Thrown by `Budget.step` once the budget is spent; checkers turn it into an "unknown" verdict. */
+export class BudgetExhausted extends Error {
+  override name = "BudgetExhausted";
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+export class Budget {
+  private readonly startMs: number;
+  private steps = 0;
+  private nextClockAt = clockEverySteps;
+  private nextHeapAt = heapEverySteps;
+  private exhaustedReason: string | undefined;
+  private readonly memoryLimitBytes: number | undefined;
+
+  constructor(
+    private readonly limits: BudgetLimits = {},
+    private readonly nowMs: () => number = () => performance.now(),
+  ) {
+    this.startMs = nowMs();
+    this.memoryLimitBytes = limits.memoryLimitBytes;
+  }
 
   /**
-   * Cheap enough to call in an inner loop: it reads the clock and heap only every 1024 calls.
-   * Returns the reason once the budget is exhausted (and from then on), else undefined.
+   * Counts `count` steps and returns the reason once the budget is exhausted (and from then on),
+   * else undefined. Cheap enough for an inner loop: the clock is read every `clockEverySteps`.
    */
-  exhausted(): string | undefined {
+  exhausted(count = 1): string | undefined {
     if (this.exhaustedReason !== undefined) return this.exhaustedReason;
-    if ((++this.checks & 1023) !== 0) return undefined;
+    this.steps += count;
+    const { maxSteps } = this.limits;
+    if (maxSteps !== undefined && this.steps > maxSteps) {
+      this.exhaustedReason = `step budget of ${maxSteps.toLocaleString("en-US")} steps exhausted`;
+      return this.exhaustedReason;
+    }
+    if (this.steps < this.nextClockAt) return undefined;
+    this.nextClockAt = this.steps + clockEverySteps;
     return this.checkNow();
   }
 
-  /** Reads the clock and heap now. */
+  /** Like `exhausted`, but throws `BudgetExhausted`: for deep loops that cannot return a verdict. */
+  step(count = 1): void {
+    const reason = this.exhausted(count);
+    if (reason !== undefined) throw new BudgetExhausted(reason);
+  }
+
+  /** Reads the clock (and now and then the heap) now. */
   checkNow(): string | undefined {
     if (this.exhaustedReason !== undefined) return this.exhaustedReason;
-    const { timeLimitMs, memoryLimitBytes } = this.limits;
-    const elapsedMs = performance.now() - this.startMs;
-    if (timeLimitMs !== undefined && elapsedMs > timeLimitMs) {
+    const { timeLimitMs } = this.limits;
+    if (timeLimitMs !== undefined && this.nowMs() - this.startMs > timeLimitMs) {
       this.exhaustedReason = `time budget of ${timeLimitMs} ms exhausted`;
-    } else if (memoryLimitBytes !== undefined && process.memoryUsage().heapUsed > memoryLimitBytes) {
-      this.exhaustedReason = `memory budget of ${Math.round(memoryLimitBytes / 2 ** 20)} MiB exhausted`;
+    } else if (this.memoryLimitBytes !== undefined && this.steps >= this.nextHeapAt) {
+      this.nextHeapAt = this.steps + heapEverySteps;
+      if (process.memoryUsage().heapUsed > this.memoryLimitBytes) {
+        this.exhaustedReason = `memory budget of ${Math.round(this.memoryLimitBytes / 2 ** 20)} MiB exhausted`;
+      }
     }
     return this.exhaustedReason;
   }
 
-  elapsedMs(): number {
-    return performance.now() - this.startMs;
+  /** Steps taken so far. */
+  get stepsTaken(): number {
+    return this.steps;
   }
+
+  /** The step budget left (Infinity when there is no step bound). */
+  stepsLeft(): number {
+    const { maxSteps } = this.limits;
+    return maxSteps === undefined ? Infinity : Math.max(0, maxSteps - this.steps);
+  }
+
+  elapsedMs(): number {
+    return this.nowMs() - this.startMs;
+  }
+
+  /** The reason the budget ran out, if it has. */
+  get reason(): string | undefined {
+    return this.exhaustedReason;
+  }
+}
+
+/** A budget that is already a `Budget` is shared as it is; limits make a fresh one. */
+export function budgetOf(budget: Budget | BudgetLimits | undefined): Budget {
+  return budget instanceof Budget ? budget : new Budget(budget ?? {});
 }

@@ -178,3 +178,14 @@ describe("the write-skew workload, end to end on toy stores", () => {
     }
   });
 });
+
+describe("the on-call checker with nothing to check", () => {
+  it("is unknown for an empty history or a lone invocation", () => {
+    expect(checkOnCallHistory([]).valid).toBe("unknown");
+    const lone = [{ index: 0, time: 0, process: 0, type: "invoke" as const, f: "txn", value: [] }];
+    expect(checkOnCallHistory(lone)).toMatchObject({
+      valid: "unknown",
+      reason: expect.stringContaining("1 invocation"),
+    });
+  });
+});

@@ -26,6 +26,7 @@ import { statsChecker } from "../checkers/stats/index.ts";
 import type { Checker } from "../harness/checker.ts";
 import { timeLimit, type GenContext, type GenStep, type Generator } from "../harness/generator/index.ts";
 import type { Key, Op } from "../harness/history/op.ts";
+import { nothingToCheck } from "../harness/history/op.ts";
 import type { AnomalyCase, CheckResult } from "../harness/results.ts";
 import type { Workload } from "../harness/workload.ts";
 import { resolveElleModel, type IsolationLevel } from "./elleModel.ts";
@@ -51,6 +52,8 @@ const isOnCall = (row: unknown): boolean =>
  * written (both null) is not yet on the roster and is skipped.
  */
 export function checkOnCallHistory(history: readonly Op[], casesKept = 16): CheckResult {
+  const empty = nothingToCheck(history);
+  if (empty !== undefined) return { valid: "unknown", reason: empty, observations: 0 };
   let observations = 0;
   let violations = 0;
   const cases: AnomalyCase[] = [];

@@ -16,6 +16,7 @@
  * unwritten comes from before the bank was opened and is only counted.
  */
 import type { Key, Op } from "../../harness/history/op.ts";
+import { nothingToCheck } from "../../harness/history/op.ts";
 import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
 
 export interface BankCheckOptions {
@@ -63,6 +64,8 @@ interface WrongTotal extends AnomalyCase {
 }
 
 export function checkBankHistory(history: readonly Op[], options: BankCheckOptions): CheckResult {
+  const empty = nothingToCheck(history);
+  if (empty !== undefined) return { valid: "unknown", reason: empty, readCount: 0 };
   const keep = options.casesKeptPerClass ?? 16;
   // Compared by name: a Jepsen read's map has string keys even for integer accounts.
   const accounts = new Set(options.accounts.map(String));

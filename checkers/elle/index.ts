@@ -6,8 +6,10 @@
  * model (Elle's lattice) and explain each one. The result is plain data; `elleReportFiles` turns
  * its explanations into the files the store writes under `elle/`.
  */
-import { Budget, type BudgetLimits } from "../../harness/budget.ts";
+import type { Budget } from "../../harness/budget.ts";
+import { budgetOf, type BudgetLimits } from "../../harness/budget.ts";
 import type { Op } from "../../harness/history/op.ts";
+import { nothingToCheck } from "../../harness/history/op.ts";
 import type { AnomalyCase, CheckResult, Verdict } from "../../harness/results.ts";
 import { Arena } from "./arena.ts";
 import { findCycles, type OrderVariant } from "./cycles.ts";
@@ -24,7 +26,7 @@ export interface ElleCheckOptions {
   readonly workload: "append" | "rw-register";
   /** An Elle consistency model name, e.g. "serializable", "snapshot-isolation", "strict-serializable". */
   readonly model: string;
-  readonly budget?: BudgetLimits;
+  readonly budget?: BudgetLimits | Budget;
   /** Time bound for the cycle search inside one strongly connected component (default 10 s). */
   readonly componentTimeLimitMs?: number;
   /** rw-register: each key is sequentially consistent (per-process version order). */
@@ -81,7 +83,18 @@ export function checkElleHistory(history: readonly Op[], options: ElleCheckOptio
       `unknown Elle workload "${String(options.workload)}"; expected "append" or "rw-register"`,
     );
   }
-  const budget = new Budget(options.budget ?? {});
+  const empty = nothingToCheck(history);
+  if (empty !== undefined) {
+    return {
+      valid: "unknown",
+      reason: empty,
+      model,
+      workload: options.workload,
+      anomalyTypes: [],
+      txnCount: 0,
+    };
+  }
+  const budget = budgetOf(options.budget);
   const forbidden = anomaliesForbiddenBy(model);
   const needsProcess = [...forbidden].some((a) => a.endsWith("-process"));
   const needsRealtime = [...forbidden].some((a) => a.endsWith("-realtime"));

@@ -7,10 +7,11 @@
  * "unknown", with the reason. The checker reads only the history, so it checks our runs and
  * anyone else's (Jepsen EDN, Porcupine's logs) alike.
  */
-import { Budget } from "../../harness/budget.ts";
+import { Budget, defaultMemoryLimitBytes } from "../../harness/budget.ts";
 import type { BudgetLimits } from "../../harness/budget.ts";
 import type { Checker } from "../../harness/checker.ts";
 import type { Key, Op } from "../../harness/history/op.ts";
+import { nothingToCheck } from "../../harness/history/op.ts";
 import type { CheckResult, Verdict } from "../../harness/results.ts";
 import { worstVerdict } from "../../harness/results.ts";
 import type { NonlinearizableCase } from "./explain.ts";
@@ -33,15 +34,19 @@ export interface LinearizableCheckOptions {
   readonly init?: unknown;
   /** Split by the model's partition function (by key); false checks the history whole. */
   readonly partition?: boolean;
-  readonly budget?: BudgetLimits;
+  readonly budget?: BudgetLimits | Budget;
 }
 
 export const linearizableModelNames: readonly string[] = builtinModelNames;
 
-/** The budget of a history when the caller gives none: generous, but a bound. */
+/**
+ * The budget of a history when the caller gives none: generous, but a bound. Steps are search
+ * iterations (tens of millions a second); time and memory are outer nets.
+ */
 export const defaultLinearizableBudget: Required<BudgetLimits> = {
-  timeLimitMs: 5 * 60_000,
-  memoryLimitBytes: 2 * 2 ** 30,
+  maxSteps: 2_000_000_000,
+  timeLimitMs: 10 * 60_000,
+  memoryLimitBytes: Math.min(2 * 2 ** 30, defaultMemoryLimitBytes()),
 };
 
 /** At most this many violation cases are listed; `anomalyCounts` holds the total. */
@@ -64,12 +69,16 @@ export function checkLinearizableHistory(
 export function checkLinearizable<S>(
   history: readonly Op[],
   model: LinearizableModel<S>,
-  options: { readonly partition?: boolean; readonly budget?: BudgetLimits } = {},
+  options: { readonly partition?: boolean; readonly budget?: BudgetLimits | Budget } = {},
 ): CheckResult {
-  const limits = { ...defaultLinearizableBudget, ...options.budget };
-  const budget = new Budget(limits);
+  const empty = nothingToCheck(history);
+  if (empty !== undefined) return { valid: "unknown", reason: empty, model: model.name, opCount: 0 };
+  const given = options.budget;
+  const limits: BudgetLimits =
+    given instanceof Budget ? defaultLinearizableBudget : { ...defaultLinearizableBudget, ...given };
+  const budget = given instanceof Budget ? given : new Budget(limits);
   const prepared = prepareHistory(history, model, options.partition ?? true);
-  const memory = new ExternalMemoryMeter(limits.memoryLimitBytes);
+  const memory = new ExternalMemoryMeter(limits.memoryLimitBytes ?? Infinity);
   // The parts are searched side by side, in rounds that double each part's share of iterations,
   // and the rounds stop once one part is not linearizable: that answers the history, and a cheap
   // violating part is not kept waiting behind an expensive part (Porcupine runs parts in parallel

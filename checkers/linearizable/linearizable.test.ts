@@ -271,6 +271,6 @@ describe("user-defined models", () => {
   it("is a Checker for workloads", async () => {
     const checker = linearizableChecker({ model: "cas-register", init: 0 });
     expect(checker.name).toBe("linearizable");
-    expect((await checker.check([], {})).valid).toBe(true);
+    expect((await checker.check([], {})).valid).toBe("unknown");
   });
 });

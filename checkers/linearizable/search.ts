@@ -409,9 +409,9 @@ export function* linearizationSearch<S>(
   while (remaining > 0) {
     if (entry < 0)
       throw new Error("linearizable search: ran off the entry list with completed operations left (a bug)");
-    // The budget reads the heap every 1024 calls, which is dear: call it every 64 iterations.
+    // Counted 64 iterations at a time: one step is one iteration.
     if ((++iterations & 63) === 0) {
-      const exhausted = budget.exhausted();
+      const exhausted = budget.exhausted(64);
       if (exhausted !== undefined) return finish({ verdict: "unknown", reason: exhausted, ...stats() });
       if ((iterations & (searchSliceIterations - 1)) === 0) yield;
     }

@@ -26,7 +26,7 @@
  * read at all; true otherwise. Cost: linear in the total size of the reads, plus sorting them.
  */
 import type { Op } from "../../harness/history/op.ts";
-import { HistoryShapeError, pairOps } from "../../harness/history/op.ts";
+import { HistoryShapeError, nothingToCheck, pairOps } from "../../harness/history/op.ts";
 import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
 
 export interface SetFullCheckOptions {
@@ -78,6 +78,8 @@ const identity = (v: unknown): unknown => (typeof v === "object" && v !== null ?
 const fmtS = (ns: number | null): string => (ns === null ? "never" : `${(ns / 1e9).toFixed(3)} s`);
 
 export function checkSetFullHistory(history: readonly Op[], options: SetFullCheckOptions = {}): CheckResult {
+  const empty = nothingToCheck(history);
+  if (empty !== undefined) return { valid: "unknown", reason: empty, attemptCount: 0, readCount: 0 };
   const addF = options.addF ?? "add";
   const readF = options.readF ?? "read-set";
   const linearizable = options.linearizable ?? true;

@@ -8,13 +8,14 @@
  *
  * Verdict, as Jepsen's: false when some `f` was attempted but never once answered (a workload
  * whose transfers all timed out or were refused for want of a writer tested nothing), true
- * otherwise; "unknown" for a history with no client operations at all. Unlike Jepsen, a `fail`
+ * otherwise; "unknown" for a history with no completed client operation at all. Unlike Jepsen, a `fail`
  * the workload names as an answer decided on the data (`statsCheckerAnswering`: a cas whose
  * expected value did not match) counts as answered: that cas was served and its outcome checked,
  * and a short run can meet nothing but mismatches by chance.
  */
 import type { Checker } from "../../harness/checker.ts";
 import type { Op } from "../../harness/history/op.ts";
+import { nothingToCheck } from "../../harness/history/op.ts";
 import type { CheckResult } from "../../harness/results.ts";
 import { faultWindows } from "../../harness/history/faultWindows.ts";
 import { summarizeHistory, type SummaryOptions } from "../../harness/history/historyStats.ts";
@@ -28,7 +29,8 @@ export function checkStatsHistory(history: readonly Op[], options: SummaryOption
     throughputPerS: stats.throughputPerS,
     availability: stats.availability,
   };
-  if (fs.length === 0) return { valid: "unknown", reason: "no client operations in the history", ...figures };
+  const empty = nothingToCheck(history);
+  if (empty !== undefined) return { valid: "unknown", reason: empty, ...figures };
   if (neverAnswered.length > 0) {
     return {
       valid: false,

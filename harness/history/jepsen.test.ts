@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseJepsenEdn, parseJepsenLog, parsePorcupineKv } from "./jepsen.ts";
+import { parseJepsenEdn, parseJepsenJson, parseJepsenLog, parsePorcupineKv } from "./jepsen.ts";
 import { HistoryFormatError } from "./validate.ts";
 
 const formatError = (parse: () => unknown): HistoryFormatError => {
@@ -234,5 +234,132 @@ describe("parseJepsenEdn", () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe("parseJepsenJson (elle-cli's form)", () => {
+  it("reads an array of op objects: plain or colon-prefixed strings, numeric keys, a missing value", () => {
+    const ops = parseJepsenJson(
+      `[{"index":0,"process":1,"type":"invoke","f":"txn","value":[["append",253,1],["r",255,null]]},
+ {"index":1,"process":1,"type":":ok","f":":txn","value":[[":append",253,1],["r",255,[2,3]]]},
+ {"type":"invoke","f":"read","process":0,"time":11142323154,"index":2},
+ {"type":"info","f":"pause","value":"all","process":"nemesis","time":14147109210,"index":3}]`,
+      "h.json",
+    );
+    expect(ops.map((o) => [o.index, o.type, o.f, o.process])).toEqual([
+      [0, "invoke", "txn", 1],
+      [1, "ok", "txn", 1],
+      [2, "invoke", "read", 0],
+      [3, "info", "pause", "nemesis"],
+    ]);
+    expect(ops[1]!.value).toEqual([
+      ["append", 253, 1],
+      ["r", 255, [2, 3]],
+    ]);
+    expect(ops[2]!.value).toBe(null);
+    expect(ops[2]!.time).toBe(11142323154);
+  });
+
+  it("reads one object per line too, and Elle's transactions without f", () => {
+    const ops = parseJepsenJson(
+      '{"index":0,"process":0,"type":"invoke","value":[["append",1,1]]}\n' +
+        '{"index":1,"process":0,"type":"ok","value":[["append",1,1]]}\n',
+      "h.json",
+    );
+    expect(ops.map((o) => [o.type, o.f])).toEqual([
+      ["invoke", "txn"],
+      ["ok", "txn"],
+    ]);
+  });
+
+  it.each<[string, string, number, string]>([
+    [
+      "broken JSON",
+      '[{"type":"invoke","f":"r","process":0},\n {"type":"ok",,}]',
+      2,
+      "expected a JSON op object",
+    ],
+    [
+      "an element that is not an object",
+      '[{"type":"invoke","f":"r","process":0},\n 7]',
+      2,
+      "expected an op map",
+    ],
+    ["an unclosed array", '[{"type":"invoke","f":"r","process":0}\n', 2, 'expected "]" to close'],
+    [
+      "a bad type",
+      '[{"type":"invoke","f":"r","process":0},\n{"type":"okay","f":"r","process":0}]',
+      2,
+      '"type"',
+    ],
+  ])("rejects %s with its line", (_what, text, line, expected) => {
+    const error = formatError(() => parseJepsenJson(text, "h.json"));
+    expect(error.line).toBe(line);
+    expect(error.message).toContain(`h.json:${line}: `);
+    expect(error.message).toContain(expected);
+  });
+});
+
+describe("completion-only histories (Elle's examples)", () => {
+  it("gives every operation an invocation at the start, under a process of its own", () => {
+    const ops = parseJepsenEdn(
+      `[{:type :ok, :value [[:append :x 1] [:r :y [1]]]}
+ {:process 3, :type :ok, :value [[:append :x 2] [:append :y 1]]}
+ {:process :nemesis, :type :info, :f :kill, :value nil}
+ {:process 3, :type :info, :value [[:r :x nil]]}]`,
+      "elle.edn",
+    );
+    expect(ops.map((o) => [o.index, o.type, o.f, o.process])).toEqual([
+      [0, "invoke", "txn", 4],
+      [1, "invoke", "txn", 5],
+      [2, "invoke", "txn", 6],
+      [3, "ok", "txn", 4],
+      [4, "ok", "txn", 5],
+      [5, "info", "kill", "nemesis"],
+      [6, "info", "txn", 6],
+    ]);
+    // Reads carry nothing at invocation; the recorded process is kept.
+    expect(ops[0]!.value).toEqual([
+      ["append", "x", 1],
+      ["r", "y", null],
+    ]);
+    expect(ops[4]!["recordedProcess"]).toBe(3);
+    expect(ops.slice(0, 3).every((o) => o.time === 0)).toBe(true);
+  });
+
+  it("reads elle-cli JSON without invocations the same way", () => {
+    const ops = parseJepsenJson('[{"type":"ok","value":[["r","x",[1]]]}]', "e.json");
+    expect(ops.map((o) => o.type)).toEqual(["invoke", "ok"]);
+  });
+
+  it("refuses an invocation in a history that began with a completion, naming its line", () => {
+    const error = formatError(() =>
+      parseJepsenEdn(
+        "{:process 0, :type :ok, :f :read, :value 1}\n{:process 1, :type :invoke, :f :read}",
+        "h.edn",
+      ),
+    );
+    expect(error.line).toBe(2);
+    expect(error.message).toContain("read as completion-only");
+  });
+});
+
+describe("time within an operation", () => {
+  it("refuses a completion timed before its invocation, in every format, naming its line", () => {
+    const edn = formatError(() =>
+      parseJepsenEdn(
+        "{:process 0, :type :invoke, :f :read, :time 50}\n{:process 0, :type :ok, :f :read, :value 1, :time 20}",
+        "h.edn",
+      ),
+    );
+    expect(edn.line).toBe(2);
+    expect(edn.message).toContain("not to be timed before its invocation (time 50); got time 20");
+    const json = formatError(() =>
+      parseJepsenJson(
+        '[{"process":0,"type":"invoke","f":"read","time":50},\n {"process":0,"type":"ok","f":"read","time":49}]',
+        "h.json",
+      ),
+    );
+    expect(json.line).toBe(2);
   });
 });

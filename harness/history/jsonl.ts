@@ -10,9 +10,10 @@
  * …, invocations and completions pairing up) and raises `HistoryFormatError` with the file, the
  * line and what it expected.
  */
-import { closeSync, createReadStream, fsyncSync, openSync, writeSync } from "node:fs";
-import { createInterface } from "node:readline";
+import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+import type { Budget } from "../budget.ts";
 import type { Op } from "./op.ts";
+import { HistorySource } from "./source.ts";
 import { HistoryFormatError, HistoryShapeTracker, opProblem } from "./validate.ts";
 
 /** JSON text of an op; a `bigint` (from a huge EDN integer) is written as its decimal string. */
@@ -74,11 +75,13 @@ export class HistoryWriter {
 export async function* parseJsonlLines(
   lines: AsyncIterable<string> | Iterable<string>,
   file: string,
+  budget?: Budget,
 ): AsyncGenerator<Op> {
   const shape = new HistoryShapeTracker();
   let lineNumber = 0;
   for await (const line of lines) {
     lineNumber++;
+    budget?.step();
     if (line.trim() === "") continue;
     let record: unknown;
     try {
@@ -96,15 +99,13 @@ export async function* parseJsonlLines(
   }
 }
 
-/** Streams the ops of a JSONL history file, validating each line. */
-export async function* readJsonlHistory(path: string): AsyncGenerator<Op> {
-  const stream = createReadStream(path, { encoding: "utf8" });
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+/** Streams the ops of a JSONL history file (`-`: standard input), validating each line. */
+export async function* readJsonlHistory(path: string, budget?: Budget): AsyncGenerator<Op> {
+  const source = HistorySource.open(path, budget);
   try {
-    yield* parseJsonlLines(lines, path);
+    yield* parseJsonlLines(source.lines(), source.name, budget);
   } finally {
-    lines.close();
-    stream.destroy();
+    source.close();
   }
 }
 

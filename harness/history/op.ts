@@ -95,3 +95,25 @@ export function pairOps(history: readonly Op[]): OpPair[] {
 export class HistoryShapeError extends Error {
   override name = "HistoryShapeError";
 }
+
+/**
+ * Why `history` gives a checker nothing to check, or undefined when it holds at least one
+ * completed client operation. An empty file, blank lines, an empty EDN vector or a lone
+ * invocation all land here, and every checker answers them "unknown" with this reason: a broken
+ * pipeline that recorded nothing must never pass as valid.
+ */
+export function nothingToCheck(history: readonly Op[]): string | undefined {
+  let invocations = 0;
+  let nemesis = 0;
+  for (const op of history) {
+    if (op.process === "nemesis") nemesis++;
+    else if (op.type === "invoke") invocations++;
+    else return undefined;
+  }
+  if (history.length === 0) return "the history is empty: no operation to check";
+  const parts = [
+    ...(invocations > 0 ? [`${invocations} invocation${invocations === 1 ? "" : "s"}`] : []),
+    ...(nemesis > 0 ? [`${nemesis} nemesis operation${nemesis === 1 ? "" : "s"}`] : []),
+  ];
+  return `no client operation completed (the history holds only ${parts.join(" and ")}), so there is nothing to check`;
+}

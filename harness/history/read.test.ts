@@ -128,6 +128,12 @@ describe("format detection and errors", () => {
     ["e.txt", "", "porcupine-kv"],
     ["e.jsonl", "", "jsonl"],
     ["x.jsonl", "hello world", undefined],
+    ["h.json", '[{"type":"invoke","f":"read","process":0}]', "jepsen-json"],
+    ["x", '[\n  {"index": 0, "type": "ok"}]', "jepsen-json"],
+    ["h.json", '{"index":0,"type":"invoke","process":0}\n', "jepsen-json"],
+    ["e.json", "", "jepsen-json"],
+    ["e.json", "[]", "jepsen-json"],
+    ["e.edn", "[]", "jepsen-edn"],
   ])("%s %j is %s", (name, text, format) => {
     expect(detectHistoryFormat(text, name)).toBe(format);
   });
@@ -183,5 +189,45 @@ describe("format detection and errors", () => {
       expect(error.line, name).toBe(line);
       expect(error.message.startsWith(`${path}:${line}: `), error.message).toBe(true);
     }
+  });
+
+  it("accepts a UTF-8 byte-order mark, in every format", async () => {
+    const bom = "\ufeff";
+    const jsonl = write(
+      "bom.jsonl",
+      bom + '{"index":0,"time":0,"process":0,"type":"invoke","f":"r","value":null}\n',
+    );
+    expect((await readHistoryFile(jsonl)).ops).toHaveLength(1);
+    const edn = write("bom.edn", bom + "[{:process 0, :type :invoke, :f :r}]");
+    expect(await readHistoryFile(edn)).toMatchObject({ format: "jepsen-edn", ops: [{ f: "r" }] });
+    const log = write("bom.log", bom + "INFO  jepsen.util - 1\t:invoke\t:read\tnil\n");
+    expect((await readHistoryFile(log)).ops).toHaveLength(1);
+  });
+
+  it("shows invisible characters escaped in its messages, never raw", async () => {
+    const path = write(
+      "hostile.jsonl",
+      '{"index":0,"time":0,"process":0,"type":"in\u202evoke\\u0000","f":"r","value":null}\n',
+    );
+    const error = await errorOf(path);
+    expect(error.message).toContain("\\u202e");
+    expect(error.message).toContain("\\u0000");
+    // eslint-disable-next-line no-control-regex -- looking for control characters is the point
+    expect(error.message).not.toMatch(/[\u0000-\u0008\u000a-\u001f\u202a-\u202e\ufeff]/);
+    // A byte-order mark in the middle of a file is shown too.
+    const mid = write("mid-bom.jsonl", '\n\ufeff{"index":0}\n');
+    expect((await errorOf(mid)).message).toContain("\\ufeff");
+  });
+
+  it("refuses a completion timed before its invocation, naming file and line", async () => {
+    const path = write(
+      "backwards.jsonl",
+      '{"index":0,"time":900,"process":0,"type":"invoke","f":"r","value":null}\n' +
+        '{"index":1,"time":100,"process":0,"type":"ok","f":"r","value":1}\n',
+    );
+    const error = await errorOf(path);
+    expect(error.line).toBe(2);
+    expect(error.message).toContain(`${path}:2: `);
+    expect(error.message).toContain("not to be timed before its invocation");
   });
 });

@@ -2,9 +2,11 @@
  * What every history reader checks, whatever the format: each record is a well-formed `Op`
  * (`opSchema`, with messages a person can act on), `index` counts 0, 1, 2, …, and invocations
  * and completions pair up per process (no completion without an invocation, no second invocation
- * while one is open; a completion's `f` is its invocation's). A record that fails is reported as
- * `file:line: expected …; got …` through `HistoryFormatError`, so a bad line in a
- * million-line history is found at once.
+ * while one is open; a completion's `f` is its invocation's, and its `time` is not before its
+ * invocation's). A record that fails is reported as `file:line: expected …; got …` through
+ * `HistoryFormatError`, so a bad line in a million-line history is found at once. Messages never
+ * carry invisible characters raw (a byte-order mark, a NUL, a bidirectional override): they are
+ * shown escaped, so what a person reads is what the file holds.
  */
 import type { Op, Process } from "./op.ts";
 import { opSchema } from "./op.ts";
@@ -19,8 +21,26 @@ export class HistoryFormatError extends Error {
     /** What was expected and what was found, without the place. */
     readonly detail: string,
   ) {
-    super(line > 0 ? `${file}:${line}: ${detail}` : `${file}: ${detail}`);
+    super(
+      line > 0
+        ? `${visibleText(file)}:${line}: ${visibleText(detail)}`
+        : `${visibleText(file)}: ${visibleText(detail)}`,
+    );
   }
+}
+
+/**
+ * Characters a terminal would not show as themselves: C0 and C1 controls (tab aside; line breaks
+ * included), the byte-order mark and other zero-width characters, and bidirectional overrides and
+ * isolates, which reorder the text around them.
+ */
+const invisiblePattern =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+
+/** `text` with every invisible character (see `invisiblePattern`) written as a `\uXXXX` escape. */
+export function visibleText(text: string): string {
+  return text.replace(invisiblePattern, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 const opTypes = ["invoke", "ok", "fail", "info"] as const;
@@ -80,29 +100,32 @@ export function opProblem(
  */
 export class HistoryShapeTracker {
   private nextIndex = 0;
-  /** The `f` of each process's open invocation. */
-  private readonly open = new Map<Process, string>();
+  /** The `f` and `time` of each process's open invocation. */
+  private readonly open = new Map<Process, { f: string; time: number }>();
 
   check(op: Op): string | undefined {
     if (op.index !== this.nextIndex) {
       return `expected "index" to be ${this.nextIndex} (indices count 0, 1, 2, ...); got ${describeFound(op.index)}`;
     }
     this.nextIndex++;
-    const openF = this.open.get(op.process);
+    const open = this.open.get(op.process);
     if (op.type === "invoke") {
-      if (openF !== undefined) {
-        return `expected a completion for process ${String(op.process)}'s open "${openF}" before it invokes again; got an invoke of "${op.f}"`;
+      if (open !== undefined) {
+        return `expected a completion for process ${String(op.process)}'s open "${open.f}" before it invokes again; got an invoke of "${op.f}"`;
       }
-      this.open.set(op.process, op.f);
+      this.open.set(op.process, { f: op.f, time: op.time });
       return undefined;
     }
-    if (openF === undefined) {
+    if (open === undefined) {
       // Jepsen logs nemesis activity as completions alone.
       if (op.process === "nemesis") return undefined;
       return `expected process ${String(op.process)} to have invoked an operation before this "${op.type}" completion; it has none open`;
     }
-    if (openF !== op.f) {
-      return `expected process ${String(op.process)}'s completion to have f "${openF}" like its invocation; got "${op.f}"`;
+    if (open.f !== op.f) {
+      return `expected process ${String(op.process)}'s completion to have f "${open.f}" like its invocation; got "${op.f}"`;
+    }
+    if (op.time < open.time) {
+      return `expected process ${String(op.process)}'s "${op.type}" completion not to be timed before its invocation (time ${open.time}); got time ${op.time}`;
     }
     this.open.delete(op.process);
     return undefined;

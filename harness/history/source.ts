@@ -1,0 +1,141 @@
+/**
+ * Where a history's text comes from: a file, a pipe (`/dev/stdin`, `<(…)`, a FIFO) or standard
+ * input (`-`). Everything is read front to back as a stream of decoded chunks, so nothing depends
+ * on a file's size or on seeking: a pipe reads exactly like a file. The text is UTF-8; a
+ * byte-order mark at the start is dropped (editors on Windows write one). A budget, when given, is
+ * charged per chunk, so a time limit holds while a huge file is still being read.
+ *
+ * A source hands out its first chunk (`head`, enough to tell the format) and then either its
+ * lines, one at a time (JSON Lines is read that way, never held whole), or its whole text (EDN and
+ * the log formats are parsed as one text).
+ */
+import { createReadStream } from "node:fs";
+import type { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
+import type { Budget } from "../budget.ts";
+import { BudgetExhausted } from "../budget.ts";
+import { HistoryFormatError } from "./validate.ts";
+
+/** What `-` is called in messages and results. */
+export const stdinName = "stdin";
+
+/** The name a source goes by in messages: the path, or `stdin` for `-`. */
+export function sourceName(path: string): string {
+  return path === "-" ? stdinName : path;
+}
+
+function cannotRead(name: string, error: unknown): HistoryFormatError {
+  const code = (error as { code?: unknown }).code;
+  const why =
+    code === "ENOENT"
+      ? "no such file"
+      : code === "EISDIR"
+        ? "is a directory, expected a history file"
+        : code === "EACCES"
+          ? "permission denied"
+          : error instanceof Error
+            ? error.message
+            : String(error);
+  return new HistoryFormatError(name, 0, `cannot read: ${why}`);
+}
+
+/** Bytes per budget step while reading: a step is about as dear as parsing a short line. */
+const bytesPerStep = 256;
+/** Characters the head holds at least (unless the source is shorter): enough to tell the format. */
+const headChars = 4096;
+
+export class HistorySource {
+  private readonly decoder = new StringDecoder("utf8");
+  private readonly iterator: AsyncIterator<unknown>;
+  /** Decoded text read ahead of what was handed out. */
+  private pending: string[] = [];
+  private done = false;
+  private first = true;
+
+  private constructor(
+    /** The name used in messages: the path, or `stdin`. */
+    readonly name: string,
+    private readonly stream: Readable,
+    private readonly budget: Budget | undefined,
+  ) {
+    this.iterator = stream[Symbol.asyncIterator]();
+  }
+
+  /** Opens `path` (`-`: standard input). Errors surface at the first read, naming the source. */
+  static open(path: string, budget?: Budget): HistorySource {
+    const name = sourceName(path);
+    const stream = path === "-" ? process.stdin : createReadStream(path);
+    return new HistorySource(name, stream, budget);
+  }
+
+  /** The next decoded chunk, or undefined at the end. */
+  private async nextChunk(): Promise<string | undefined> {
+    if (this.pending.length > 0) return this.pending.shift();
+    if (this.done) return undefined;
+    let text: string;
+    try {
+      const next = await this.iterator.next();
+      if (next.done === true) {
+        this.done = true;
+        text = this.decoder.end();
+        if (text === "") return undefined;
+      } else {
+        const bytes = next.value as Buffer;
+        this.budget?.step(Math.ceil(bytes.length / bytesPerStep));
+        text = this.decoder.write(bytes);
+      }
+    } catch (error) {
+      this.close();
+      if (error instanceof BudgetExhausted) throw error;
+      throw cannotRead(this.name, error);
+    }
+    if (this.first && text !== "") {
+      this.first = false;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    return text;
+  }
+
+  /** The first `headChars` characters or so (all of a shorter source), without consuming them. */
+  async head(): Promise<string> {
+    const parts: string[] = [];
+    let length = 0;
+    while (length < headChars) {
+      const chunk = await this.nextChunk();
+      if (chunk === undefined) break;
+      parts.push(chunk);
+      length += chunk.length;
+    }
+    this.pending = [...parts, ...this.pending];
+    return parts.join("");
+  }
+
+  /** Every line, in order, without its line break (a final line without one included). */
+  async *lines(): AsyncGenerator<string> {
+    let carry = "";
+    for (let chunk = await this.nextChunk(); chunk !== undefined; chunk = await this.nextChunk()) {
+      let start = 0;
+      for (let at = chunk.indexOf("\n"); at !== -1; at = chunk.indexOf("\n", start)) {
+        const line = carry + chunk.slice(start, at);
+        carry = "";
+        yield line.endsWith("\r") ? line.slice(0, -1) : line;
+        start = at + 1;
+      }
+      carry += chunk.slice(start);
+    }
+    if (carry !== "") yield carry.endsWith("\r") ? carry.slice(0, -1) : carry;
+  }
+
+  /** The whole (remaining) text. */
+  async text(): Promise<string> {
+    const parts: string[] = [];
+    for (let chunk = await this.nextChunk(); chunk !== undefined; chunk = await this.nextChunk())
+      parts.push(chunk);
+    return parts.join("");
+  }
+
+  /** Stops reading (a file is closed; standard input is left to the process). */
+  close(): void {
+    if (this.stream !== process.stdin) this.stream.destroy();
+  }
+}

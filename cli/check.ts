@@ -233,7 +233,7 @@ export async function planCheck(
     return {
       description: `${plugin.name} (${options.model})`,
       checkerName: "linearizable",
-      run: async (history) => {
+      run: async (history, budget) => {
         const { checkLinearizable, ModelInputError } = await loadLinearizable();
         try {
           return checkLinearizable(history, plugin, { partition: options.partition, budget });

@@ -1,8 +1,35 @@
 #!/usr/bin/env -S node --max-semi-space-size=32
-// The installed entry point: loads the TypeScript CLI through tsx, so `npx faultline` works
-// straight after `npm ci` with no build step.
-import { register } from "tsx/esm/api";
+// The installed entry point. It runs the compiled CLI in dist/ (built by `npm ci` through the
+// `prepare` script, and shipped as is in the package), so a start costs no TypeScript
+// compilation. In a source checkout whose sources changed after the last build (or that has no
+// build), it runs the sources through tsx instead, so a stale build never answers for new code;
+// `npm run build` makes the start fast again.
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
-register();
-const { main } = await import("../cli/main.ts");
+const root = fileURLToPath(new URL("../", import.meta.url));
+const compiled = `${root}dist/cli/main.js`;
+const sourceFolders = ["cli", "harness", "checkers", "systems", "nemeses", "workloads", "reports"];
+
+/** True when this is a source checkout with no build, or with a source newer than the build. */
+function buildIsStale() {
+  if (!existsSync(`${root}cli/main.ts`)) return false; // an installed package: dist is all there is
+  if (!existsSync(compiled)) return true;
+  const builtMs = statSync(compiled).mtimeMs;
+  for (const folder of sourceFolders) {
+    for (const entry of readdirSync(`${root}${folder}`, { recursive: true })) {
+      if (/\.tsx?$/.test(entry) && statSync(`${root}${folder}/${entry}`).mtimeMs > builtMs) return true;
+    }
+  }
+  return false;
+}
+
+let main;
+if (buildIsStale()) {
+  const { register } = await import("tsx/esm/api");
+  register();
+  ({ main } = await import("../cli/main.ts"));
+} else {
+  ({ main } = await import(compiled));
+}
 process.exitCode = await main(process.argv.slice(2));

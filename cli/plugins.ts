@@ -39,7 +39,7 @@ const keyOf = (path: string): string => resolve(process.cwd(), path);
 
 /** A built-in system by name, or a plugin system already loaded from this path. */
 export function lookupSystem(nameOrPath: string): SystemDefinition {
-  const builtIn = Object.hasOwn(systems, nameOrPath) ? systems[nameOrPath] : undefined;
+  const builtIn = Object.hasOwn(systems, nameOrPath) ? systems[nameOrPath] : givenSystems.get(nameOrPath);
   if (builtIn !== undefined) return builtIn;
   if (isModulePath(nameOrPath)) {
     const loaded = loadedSystems.get(keyOf(nameOrPath));
@@ -61,6 +61,9 @@ export interface ResolvedWorkload {
 export function lookupWorkload(nameOrPath: string): ResolvedWorkload {
   const builtIn = Object.hasOwn(workloads, nameOrPath) ? workloads[nameOrPath] : undefined;
   if (builtIn !== undefined) return { name: nameOrPath, builtIn: true, build: builtIn };
+  const given = givenWorkloads.get(nameOrPath);
+  if (given !== undefined)
+    return { name: given.name, builtIn: false, build: (c) => validWorkload(nameOrPath, given.build(c)) };
   if (isModulePath(nameOrPath)) {
     const loaded = loadedWorkloads.get(keyOf(nameOrPath));
     if (loaded === undefined)
@@ -284,6 +287,13 @@ export async function loadSystemPlugin(path: string): Promise<SystemDefinition> 
   const module = await importModule("--system", path);
   const exported = exportOf(module, "system");
   if (exported === undefined) throw noExport("--system", path, "system", module, "defineSystem({ … })");
+  const guarded = guardDefinition(path, exported);
+  loadedSystems.set(key, guarded);
+  return guarded;
+}
+
+/** A definition checked against the schema, its `build` guarded (see the module header). */
+function guardDefinition(path: string, exported: unknown): SystemDefinition {
   const definition = parseExport<SystemDefinition>(
     "--system",
     path,
@@ -291,7 +301,7 @@ export async function loadSystemPlugin(path: string): Promise<SystemDefinition> 
     systemDefinitionSchema,
     exported,
   );
-  const guarded: SystemDefinition = {
+  return {
     ...definition,
     // The definition's methods keep their own `this`.
     ...(definition.refuse !== undefined ? { refuse: (c) => definition.refuse!(c) } : {}),
@@ -301,8 +311,40 @@ export async function loadSystemPlugin(path: string): Promise<SystemDefinition> 
         : (c) => checkedNodes(path, definition, c),
     build: (config) => guardSystem(path, definition.build(config)),
   };
-  loadedSystems.set(key, guarded);
-  return guarded;
+}
+
+const givenSystems = new Map<string, SystemDefinition>();
+const givenWorkloads = new Map<string, WorkloadDefinition>();
+
+/**
+ * Makes a definition object (from the API, not from a file) available under its name, checked
+ * and guarded exactly as a plugin module's; returns the name to run it by.
+ */
+export function useSystem(definition: SystemDefinition): string {
+  const guarded = guardDefinition(`(definition ${JSON.stringify(definition.name)})`, definition);
+  if (Object.hasOwn(systems, guarded.name) || isModulePath(guarded.name))
+    throw new UsageError(
+      `system definition "${guarded.name}": the name of a built-in system or a path; choose another`,
+    );
+  givenSystems.set(guarded.name, guarded);
+  return guarded.name;
+}
+
+/** As `useSystem`, for a workload definition. */
+export function useWorkload(definition: WorkloadDefinition): string {
+  const checked = parseExport<WorkloadDefinition>(
+    "--workload",
+    `(definition ${JSON.stringify(definition.name)})`,
+    "workload definition",
+    workloadDefinitionSchema,
+    definition,
+  );
+  if (Object.hasOwn(workloads, checked.name) || isModulePath(checked.name))
+    throw new UsageError(
+      `workload definition "${checked.name}": the name of a built-in workload or a path; choose another`,
+    );
+  givenWorkloads.set(checked.name, checked);
+  return checked.name;
 }
 
 function checkedNodes(

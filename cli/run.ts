@@ -6,12 +6,10 @@
  */
 import { exitCodeFor } from "../harness/results.ts";
 import type { SystemDefinition } from "../harness/systemDefinition.ts";
-import { ciFromEnv, colorWanted, createLiveObserver, renderTextReport } from "../reports/index.ts";
 import { UsageError } from "./main.ts";
 import { loadRunPlugins, lookupSystem } from "./plugins.ts";
 import { nemeses, systems, workloads } from "./registry.ts";
 import { defaultNemesis, defaultWorkload, peekOption, resolveRunConfig } from "./runConfig.ts";
-import { executeRun, plainSummary } from "./execute.ts";
 
 export { resolveRunConfig } from "./runConfig.ts";
 
@@ -73,6 +71,10 @@ export async function runCommand(args: string[]): Promise<number> {
   if (config.mode === "process") {
     throw new UsageError("--mode process (real OS processes) is not built yet; use --mode sim");
   }
+  // Loaded once a run is certain: the reports (Ink, React) and the runner cost start-up time that
+  // `--help` and a refused option should not pay.
+  const [{ ciFromEnv, colorWanted, createLiveObserver, renderTextReport }, { executeRun, plainSummary }] =
+    await Promise.all([import("../reports/index.ts"), import("./execute.ts")]);
   const controller = new AbortController();
   const onSignal = (signal: string) => {
     if (controller.signal.aborted) return;

@@ -1,0 +1,237 @@
+/**
+ * faultline as a library: the package's public API (`import … from "faultline"`). It is small on
+ * purpose, in the spirit of Porcupine's four files: run a test, check a history, read and write
+ * histories, call the checkers, and the interfaces a user implements to test their own database
+ * (a system definition with its clients and node control, a workload, a linearizability model).
+ *
+ * Like the command line, this is a composition root: it assembles the parts the CLI assembles,
+ * through the same code (`runTest` is `faultline run`, `checkHistory` is `faultline check`), so a
+ * result from the API and one from the command line never differ.
+ */
+import { readHistoryFile, type HistoryFormat } from "../harness/history/read.ts";
+import type { Op } from "../harness/history/op.ts";
+import type { BudgetLimits } from "../harness/budget.ts";
+import type { LinearizableModel } from "../checkers/linearizable/model.ts";
+import { composeResults, type Results } from "../harness/results.ts";
+import type { RunObserver } from "../harness/runner/events.ts";
+import type { SystemDefinition, SystemOptionValue } from "../harness/systemDefinition.ts";
+import type { WorkloadDefinition } from "../harness/workload.ts";
+import { planCheck } from "./check.ts";
+import { isModulePath, loadRunPlugins, useSystem, useWorkload } from "./plugins.ts";
+import { resolveRunConfig, type RunConfig } from "./runConfig.ts";
+
+// ── The interfaces a user implements ─────────────────────────────────────────────────────────
+export type {
+  Client,
+  Completion,
+  Invocation,
+  NodeControl,
+  NodeInfo,
+  SystemUnderTest,
+} from "../harness/system.ts";
+export { worldNodeControl } from "../harness/system.ts";
+export type {
+  RunMode,
+  SystemConfig,
+  SystemDefinition,
+  SystemOption,
+  SystemOptionValue,
+} from "../harness/systemDefinition.ts";
+export { defineSystem } from "../harness/systemDefinition.ts";
+export type { Workload, WorkloadDefinition } from "../harness/workload.ts";
+export { defineWorkload } from "../harness/workload.ts";
+export type { BuildConfig } from "../harness/testConfig.ts";
+export type { Checker, CheckContext } from "../harness/checker.ts";
+export type { Nemesis, NemesisContext } from "../harness/nemesis.ts";
+export type {
+  Clock,
+  ClockSetting,
+  Disk,
+  Grudge,
+  LinkFaults,
+  NetworkEndpoint,
+  NodeProgram,
+  Random,
+  Runtime,
+  World,
+} from "../harness/runtime/types.ts";
+export * as generators from "../harness/generator/index.ts";
+export type { GenContext, Generator, OpSpec } from "../harness/generator/index.ts";
+
+// ── Histories ────────────────────────────────────────────────────────────────────────────────
+export type { Key, MicroOp, Op, OpType, Process } from "../harness/history/op.ts";
+export { HistoryShapeError } from "../harness/history/op.ts";
+export type { HistoryFile, HistoryFormat } from "../harness/history/read.ts";
+export { readHistoryFile } from "../harness/history/read.ts";
+export { HistoryWriter, opToJsonLine, readJsonlHistory } from "../harness/history/jsonl.ts";
+export { HistoryFormatError } from "../harness/history/validate.ts";
+
+// ── Results and checkers ─────────────────────────────────────────────────────────────────────
+export type { AnomalyCase, CheckResult, Results, Verdict } from "../harness/results.ts";
+export { ExitCode, composeResults, exitCodeFor } from "../harness/results.ts";
+export type { BudgetLimits } from "../harness/budget.ts";
+export type { LinearizableModel, ModelOp } from "../checkers/linearizable/index.ts";
+export {
+  builtinModel,
+  checkLinearizable,
+  checkLinearizableHistory,
+  linearizableChecker,
+  linearizableModelNames,
+  ModelInputError,
+} from "../checkers/linearizable/index.ts";
+export { checkElleHistory, elleModelNames } from "../checkers/elle/index.ts";
+export { checkBankHistory } from "../checkers/bank/index.ts";
+export { checkSetFullHistory } from "../checkers/set-full/index.ts";
+export { checkStatsHistory } from "../checkers/stats/index.ts";
+
+/** Identity, for typing a model module: `export default defineModel<number>({ … })`. */
+export function defineModel<S>(model: LinearizableModel<S>): LinearizableModel<S> {
+  return model;
+}
+
+// ── Check a history ──────────────────────────────────────────────────────────────────────────
+
+export interface CheckHistoryOptions {
+  /**
+   * A built-in linearizability model's name (`cas-register`, `kv`, …), a model object, or, with
+   * `workload`, an Elle consistency model (`serializable`, `snapshot-isolation`, …).
+   */
+  readonly model?: string | LinearizableModel;
+  /** Check transactions with Elle: `append` or `rw-register`. */
+  readonly workload?: "append" | "rw-register";
+  /** A built-in model's initial state. */
+  readonly init?: unknown;
+  /** Split a linearizability check by key (default true). */
+  readonly partition?: boolean;
+  readonly budget?: BudgetLimits;
+}
+
+/**
+ * Checks a history (operations, or the path of a file in any format `faultline check` reads) as
+ * `faultline check` does: with neither `model` nor `workload`, the content decides (an etcd log is
+ * a cas-register, append micro-ops are Elle list-append) and an undecidable history throws.
+ */
+export async function checkHistory(
+  history: readonly Op[] | string,
+  options: CheckHistoryOptions = {},
+): Promise<Results> {
+  let ops: readonly Op[];
+  let format: HistoryFormat = "jsonl";
+  if (typeof history === "string") ({ ops, format } = await readHistoryFile(history));
+  else ops = history;
+  const modelPlugin = typeof options.model === "object" ? options.model : undefined;
+  const plan = await planCheck(
+    {
+      files: [],
+      ...(options.workload !== undefined ? { workload: options.workload } : {}),
+      ...(typeof options.model === "string" ? { model: options.model } : {}),
+      ...(modelPlugin !== undefined ? { model: modelPlugin.name, modelPlugin } : {}),
+      init: options.init,
+      hasInit: Object.hasOwn(options, "init"),
+      partition: options.partition ?? true,
+      json: false,
+      budget: options.budget ?? {},
+      help: false,
+    },
+    format,
+    ops,
+  );
+  return composeResults({ [plan.checkerName]: await plan.run(ops) });
+}
+
+// ── Run a test ───────────────────────────────────────────────────────────────────────────────
+
+export interface RunTestOptions {
+  /** A built-in system's name, the path of a plugin module, or a definition (default: engine). */
+  readonly system?: string | SystemDefinition;
+  /** A built-in workload's name, the path of a plugin module, or a definition. */
+  readonly workload?: string | WorkloadDefinition;
+  /** Nemesis packages (`["partition", "crash"]`), or "none". */
+  readonly nemesis?: string | readonly string[];
+  readonly nemesisIntervalS?: number;
+  readonly nodes?: number;
+  readonly concurrency?: number;
+  readonly timeLimitS?: number;
+  readonly ratePerS?: number;
+  readonly seed?: number;
+  readonly mode?: "sim" | "process";
+  /** Where runs are stored (default ./store). */
+  readonly store?: string;
+  readonly name?: string;
+  /** The consistency model transactional workloads are checked against. */
+  readonly model?: string;
+  /** The system's options by name, as on the command line: `{ replication: "async" }`. */
+  readonly systemOptions?: Readonly<Record<string, SystemOptionValue>>;
+  readonly signal?: AbortSignal;
+  readonly observer?: RunObserver;
+}
+
+export interface RunTestResult {
+  readonly results: Results;
+  readonly storeDir: string;
+  readonly history: readonly Op[];
+  readonly aborted: boolean;
+  readonly reproduceCommand: string;
+  readonly config: RunConfig;
+}
+
+/** The command-line arguments `faultline run` would take for these options. */
+function argsOf(options: RunTestOptions, system: string | undefined, workload: string | undefined): string[] {
+  const args: string[] = [];
+  const add = (name: string, value: unknown) => {
+    if (value !== undefined) args.push(`--${name}=${String(value)}`);
+  };
+  add("system", system);
+  add("workload", workload);
+  add(
+    "nemesis",
+    typeof options.nemesis === "string" ? options.nemesis : options.nemesis?.join(",") || undefined,
+  );
+  if (Array.isArray(options.nemesis) && options.nemesis.length === 0) add("nemesis", "none");
+  add("nemesis-interval", options.nemesisIntervalS);
+  add("nodes", options.nodes);
+  add("concurrency", options.concurrency);
+  add("time-limit", options.timeLimitS);
+  add("rate", options.ratePerS);
+  add("seed", options.seed);
+  add("mode", options.mode);
+  add("store", options.store);
+  add("name", options.name);
+  add("model", options.model);
+  for (const [name, value] of Object.entries(options.systemOptions ?? {})) {
+    if (value === true) args.push(`--${name}`);
+    else if (value === false) continue;
+    else if (Array.isArray(value)) for (const v of value) add(name, v);
+    else add(name, value);
+  }
+  args.push("--quiet");
+  return args;
+}
+
+/**
+ * Runs a test as `faultline run` does: builds the system, workload and nemeses, runs them, stores
+ * the history and reports under `store`, checks the history. Bad options throw one-line errors.
+ */
+export async function runTest(options: RunTestOptions = {}): Promise<RunTestResult> {
+  const system = typeof options.system === "object" ? useSystem(options.system) : options.system;
+  const workload = typeof options.workload === "object" ? useWorkload(options.workload) : options.workload;
+  await loadRunPlugins(
+    system !== undefined && isModulePath(system) ? system : undefined,
+    workload !== undefined && isModulePath(workload) ? workload : undefined,
+  );
+  const config = resolveRunConfig(argsOf(options, system, workload));
+  if (config === "help") throw new Error("internal: help asked for");
+  const { executeRun } = await import("./execute.ts");
+  const result = await executeRun(config, {
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    ...(options.observer !== undefined ? { observer: options.observer } : {}),
+  });
+  return {
+    results: result.results,
+    storeDir: result.storeDir,
+    history: result.history,
+    aborted: result.aborted,
+    reproduceCommand: result.reproduceCommand,
+    config,
+  };
+}

@@ -1,0 +1,213 @@
+/**
+ * The package a user installs: `npm pack` gives a tarball that installs into an empty project and
+ * works there. The test packs the compiled build (the one in dist/ when it is fresh, else one
+ * compiled for the test), installs the tarball into a fresh temporary project (from the npm cache
+ * where it can, the registry otherwise), then type-checks and runs a TypeScript program that
+ * writes, reads and checks a history through the API, runs the `faultline` bin, and runs a plugin
+ * system written against the package's types, loaded by path.
+ */
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { afterAll, describe, expect, it } from "vitest";
+
+const repoRoot = new URL("..", import.meta.url).pathname;
+const sourceFolders = ["cli", "harness", "checkers", "systems", "nemeses", "workloads", "reports"];
+const work = mkdtempSync(join(tmpdir(), "faultline-package-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** True when dist/ was built after every source changed (as after `npm ci`). */
+function buildIsFresh(): boolean {
+  const main = join(repoRoot, "dist/cli/main.js");
+  if (!existsSync(main)) return false;
+  const builtMs = statSync(main).mtimeMs;
+  return sourceFolders.every((folder) =>
+    readdirSync(join(repoRoot, folder), { recursive: true })
+      .map(String)
+      .filter((f) => /\.tsx?$/.test(f))
+      .every((f) => statSync(join(repoRoot, folder, f)).mtimeMs <= builtMs),
+  );
+}
+
+const versionOf = (pkg: string): string =>
+  (
+    JSON.parse(readFileSync(join(repoRoot, "node_modules", pkg, "package.json"), "utf8")) as {
+      version: string;
+    }
+  ).version;
+
+/** Packs the package from a staging copy (so the test never rebuilds the repository's own dist/). */
+async function pack(): Promise<{ tarball: string; files: string[] }> {
+  const staging = join(work, "staging");
+  mkdirSync(join(staging, "bin"), { recursive: true });
+  for (const file of ["package.json", "README.md", "bin/faultline.js"])
+    cpSync(join(repoRoot, file), join(staging, file));
+  if (buildIsFresh()) cpSync(join(repoRoot, "dist"), join(staging, "dist"), { recursive: true });
+  else
+    await execa(
+      process.execPath,
+      [
+        join(repoRoot, "node_modules/typescript/bin/tsc"),
+        "-p",
+        "tsconfig.build.json",
+        "--outDir",
+        join(staging, "dist"),
+      ],
+      {
+        cwd: repoRoot,
+      },
+    );
+  const { stdout } = await execa("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], {
+    cwd: staging,
+  });
+  const [info] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
+  return { tarball: join(work, info!.filename), files: info!.files.map((f) => f.path) };
+}
+
+const consumerProgram = `import { checkHistory, HistoryWriter, readHistoryFile, type Op, type Results } from "faultline";
+
+const ops: Op[] = [
+  { index: 0, time: 0, process: 0, type: "invoke", f: "write", value: 1 },
+  { index: 1, time: 10, process: 0, type: "ok", f: "write", value: 1 },
+  { index: 2, time: 20, process: 1, type: "invoke", f: "read", value: null },
+  { index: 3, time: 30, process: 1, type: "ok", f: "read", value: process.argv[2] === "stale" ? null : 1 },
+];
+const writer = HistoryWriter.open("history.jsonl");
+for (const op of ops) writer.append(op);
+writer.close();
+const { ops: read } = await readHistoryFile("history.jsonl");
+const results: Results = await checkHistory(read, { model: "cas-register" });
+console.log("verdict", JSON.stringify(results.valid));
+`;
+
+const consumerPlugin = `import { defineSystem, worldNodeControl, type Completion, type Invocation } from "faultline";
+
+/** A register kept in the harness's process: every operation atomic. */
+export default defineSystem({
+  name: "consumer-register",
+  defaultNodes: 1,
+  workloads: ["register"],
+  build: () => {
+    const registers = new Map<unknown, unknown>();
+    return {
+      name: "consumer-register",
+      nodeNames: ["n1"],
+      setup: async (world) => world.startNode("n1", () => undefined),
+      openClient: async () => ({
+        invoke: async ({ f, value }: Invocation): Promise<Completion> => {
+          const [key, arg] = value as [unknown, unknown];
+          const current = registers.has(key) ? registers.get(key) : null;
+          if (f === "read") return { type: "ok", value: [key, current] };
+          if (f === "write") {
+            registers.set(key, arg);
+            return { type: "ok", value };
+          }
+          const [from, to] = arg as [unknown, unknown];
+          if (current !== from) return { type: "fail", value, error: "cas-mismatch" };
+          registers.set(key, to);
+          return { type: "ok", value };
+        },
+        close: async () => undefined,
+      }),
+      control: (world) => worldNodeControl(world, ["n1"]),
+      teardown: async () => undefined,
+    };
+  },
+});
+`;
+
+describe("the package", () => {
+  it("packs without tests or benches, installs into an empty project, and works there: API, bin, plugin", async () => {
+    const { tarball, files } = await pack();
+    expect(files).toContain("bin/faultline.js");
+    expect(files).toContain("dist/cli/api.js");
+    expect(files).toContain("dist/cli/api.d.ts");
+    expect(
+      files.filter((f) => /\.test\.|\/fixtures?[/.]|testkit|testHistory|^bench\/|\.ts$(?<!\.d\.ts$)/.test(f)),
+    ).toEqual([]);
+
+    const consumer = join(work, "consumer");
+    mkdirSync(consumer);
+    writeFileSync(
+      join(consumer, "package.json"),
+      JSON.stringify({ name: "consumer", private: true, type: "module" }),
+    );
+    writeFileSync(
+      join(consumer, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "ES2022",
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          strict: true,
+          outDir: "out",
+          types: ["node"],
+          skipLibCheck: false,
+        },
+        include: ["check.ts"],
+      }),
+    );
+    writeFileSync(join(consumer, "check.ts"), consumerProgram);
+    writeFileSync(join(consumer, "my-db.ts"), consumerPlugin);
+    await execa(
+      "npm",
+      [
+        "install",
+        "--prefer-offline",
+        "--no-audit",
+        "--no-fund",
+        tarball,
+        `typescript@${versionOf("typescript")}`,
+        `@types/node@${versionOf("@types/node")}`,
+      ],
+      { cwd: consumer },
+    );
+
+    // A TypeScript program against the package's declarations, compiled with strict checking.
+    const tsc = await execa("npx", ["tsc", "-p", "."], { cwd: consumer, reject: false });
+    expect(tsc.exitCode, tsc.stdout + tsc.stderr).toBe(0);
+    const valid = await execa("node", ["out/check.js"], { cwd: consumer });
+    expect(valid.stdout).toBe("verdict true");
+    const stale = await execa("node", ["out/check.js", "stale"], { cwd: consumer });
+    expect(stale.stdout).toBe("verdict false");
+
+    // The bin, on the history the program wrote and on a short run.
+    const check = await execa("npx", ["faultline", "check", "history.jsonl", "--model", "cas-register"], {
+      cwd: consumer,
+      reject: false,
+    });
+    expect(check.exitCode, check.stderr).toBe(1); // the last history written was the stale one
+    expect(check.stdout).toMatch(/^INVALID +history\.jsonl/);
+    const run = await execa(
+      "npx",
+      [
+        "faultline",
+        "run",
+        "--system",
+        "./my-db.ts",
+        "--workload",
+        "register",
+        "--time-limit",
+        "2",
+        "--seed",
+        "3",
+        "--quiet",
+      ],
+      { cwd: consumer, reject: false, env: { CI: "true" } },
+    );
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^consumer-register-register-partition-crash: valid/m);
+    expect(run.stdout).toContain("reproduce: npx faultline run --system ./my-db.ts --workload register");
+  }, 300_000);
+});

@@ -10,7 +10,8 @@
  */
 import { readHistoryFile, type HistoryFormat } from "../harness/history/read.ts";
 import type { Op } from "../harness/history/op.ts";
-import type { BudgetLimits } from "../harness/budget.ts";
+import { Budget, BudgetExhausted, defaultMemoryLimitBytes, type BudgetLimits } from "../harness/budget.ts";
+import type { CheckResult } from "../harness/results.ts";
 import type { LinearizableModel } from "../checkers/linearizable/model.ts";
 import { composeResults, type Results } from "../harness/results.ts";
 import type { RunObserver } from "../harness/runner/events.ts";
@@ -115,10 +116,20 @@ export async function checkHistory(
   history: readonly Op[] | string,
   options: CheckHistoryOptions = {},
 ): Promise<Results> {
+  // One budget for reading and checking, as in `faultline check`.
+  const budget = new Budget({ memoryLimitBytes: defaultMemoryLimitBytes(), ...options.budget });
   let ops: readonly Op[];
   let format: HistoryFormat = "jsonl";
-  if (typeof history === "string") ({ ops, format } = await readHistoryFile(history));
-  else ops = history;
+  if (typeof history === "string") {
+    try {
+      ({ ops, format } = await readHistoryFile(history, budget));
+    } catch (error) {
+      if (!(error instanceof BudgetExhausted)) throw error;
+      return composeResults({
+        read: { valid: "unknown", reason: `${error.reason} while reading the history` },
+      });
+    }
+  } else ops = history;
   const modelPlugin = typeof options.model === "object" ? options.model : undefined;
   const plan = await planCheck(
     {
@@ -136,7 +147,14 @@ export async function checkHistory(
     format,
     ops,
   );
-  return composeResults({ [plan.checkerName]: await plan.run(ops) });
+  let result: CheckResult;
+  try {
+    result = await plan.run(ops, budget);
+  } catch (error) {
+    if (!(error instanceof BudgetExhausted)) throw error;
+    result = { valid: "unknown", reason: error.reason };
+  }
+  return composeResults({ [plan.checkerName]: result });
 }
 
 // ── Run a test ───────────────────────────────────────────────────────────────────────────────

@@ -27,7 +27,7 @@ describe("replication hooks", () => {
     await primary.write(open, "y", 2);
     await primary.checkpoint(); // makes the open transaction's update durable, hence shippable
     await replica.applyShipped(ship(primary.walRecordsFrom(replica.wal.endLsn)));
-    expect(replica.wal.endLsn).toBe(primary.wal.durableEnd);
+    expect(replica.wal.endLsn).toBe(primary.wal.fsyncedEnd);
     expect(
       await replica.transact([
         ["r", "x", null],

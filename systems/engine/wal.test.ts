@@ -75,7 +75,7 @@ describe("wal", () => {
       waits.push(wal.flush(r.lsn + r.sizeBytes));
     }
     await Promise.all(waits);
-    expect(wal.durableEnd).toBe(wal.endLsn);
+    expect(wal.fsyncedEnd).toBe(wal.endLsn);
     expect(wal.fsyncCount).toBeLessThanOrEqual(2);
   });
 

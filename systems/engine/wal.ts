@@ -10,7 +10,7 @@
  *
  * Group commit: appends go to an in-memory tail; `flush` writes the whole tail with one append and
  * one fsync, and callers that arrive while a flush is running wait for it and then share the next
- * one. A record is durable once `durableEnd` (bytes known fsynced) passes its end.
+ * one. A record is durable once `fsyncedEnd` (bytes known fsynced) passes its end.
  */
 import type { Disk } from "../../harness/runtime/types.ts";
 import type { Key } from "../../harness/history/op.ts";
@@ -140,7 +140,7 @@ export class Wal {
   private listeners: ((record: WalRecord) => void)[] = [];
   /** End offset of the log, unsynced tail included: the LSN the next record gets. */
   private endOffset = 0;
-  private durableOffset = 0;
+  private fsyncedOffset = 0;
   private lastLsnValue = NO_LSN;
   private failure: string | undefined;
   /** fsyncs issued, for group-commit figures. */
@@ -163,7 +163,7 @@ export class Wal {
     }
     for (const r of records) wal.remember(r);
     wal.endOffset = validEnd;
-    wal.durableOffset = validEnd;
+    wal.fsyncedOffset = validEnd;
     return { wal, cutBytes };
   }
 
@@ -216,8 +216,8 @@ export class Wal {
     return this.endOffset;
   }
   /** Bytes of the log known fsynced: every record ending at or before it is durable. */
-  get durableEnd(): number {
-    return this.durableOffset;
+  get fsyncedEnd(): number {
+    return this.fsyncedOffset;
   }
   get lastLsn(): number {
     return this.lastLsnValue;
@@ -245,7 +245,7 @@ export class Wal {
   }
 
   isDurable(record: WalRecord): boolean {
-    return record.lsn + record.sizeBytes <= this.durableOffset;
+    return record.lsn + record.sizeBytes <= this.fsyncedOffset;
   }
 
   get(lsn: number): WalRecord | undefined {
@@ -275,7 +275,7 @@ export class Wal {
   /** Makes every record ending at or before `targetEnd` durable; concurrent callers share fsyncs. */
   async flush(targetEnd = this.endOffset): Promise<void> {
     for (let round = 0; round < MAX_FLUSH_ROUNDS; round++) {
-      if (this.durableOffset >= targetEnd) return;
+      if (this.fsyncedOffset >= targetEnd) return;
       if (this.flushing === undefined) {
         const done = this.flushOnce();
         this.flushing = done;
@@ -288,7 +288,7 @@ export class Wal {
         await this.flushing;
       }
     }
-    if (this.durableOffset < targetEnd) {
+    if (this.fsyncedOffset < targetEnd) {
       throw new WalError(`flush to ${targetEnd} did not finish in ${MAX_FLUSH_ROUNDS} rounds`);
     }
   }
@@ -307,11 +307,11 @@ export class Wal {
 
   private async writeTail(): Promise<void> {
     const chunks = this.tail;
-    const end = this.durableOffset + this.tailBytes;
+    const end = this.fsyncedOffset + this.tailBytes;
     this.tail = [];
     this.tailBytes = 0;
     if (chunks.length > 0) {
-      const bytes = new Uint8Array(end - this.durableOffset);
+      const bytes = new Uint8Array(end - this.fsyncedOffset);
       let at = 0;
       for (const c of chunks) {
         bytes.set(c, at);
@@ -321,7 +321,7 @@ export class Wal {
     }
     await this.disk.fsync(this.file);
     this.fsyncCount++;
-    this.durableOffset = end;
+    this.fsyncedOffset = end;
   }
 }
 

@@ -12,7 +12,7 @@
 import { Rpc } from "../../../harness/runtime/rpc.ts";
 import type { Runtime } from "../../../harness/runtime/types.ts";
 import type { ResolvedConfig } from "./config.ts";
-import { gather, type HeartbeatMessage, type HeartbeatReply, type NodeBoard } from "./dataNode.ts";
+import { gather, type HeartbeatMessage, type HeartbeatReply, type NodeBoard } from "./protocol.ts";
 import { readJsonFile, writeJsonFile, type History } from "./timeline.ts";
 
 export interface ControlState {

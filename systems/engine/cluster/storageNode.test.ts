@@ -14,7 +14,7 @@ import { Database } from "../database.ts";
 import { testRuntime } from "../testkit.ts";
 import type { WalRecord } from "../wal.ts";
 import { resolveConfig, type EngineClusterConfig } from "./config.ts";
-import type { AppendMessage } from "./dataNode.ts";
+import type { AppendMessage } from "./protocol.ts";
 import { writerFaults } from "./scenario.ts";
 import { StorageNode, type ReadPagesReply } from "./storageNode.ts";
 import { EngineSystem } from "./system.ts";
@@ -118,11 +118,11 @@ function expectSound(node: string, reply: ReadPagesReply): void {
   const context = `${node}: ${JSON.stringify({ ...reply, state: { lsn: reply.state.lsn } })}`;
   expect(reply.stats.lastError, context).toBeUndefined();
   expect(reply.stats.cuts, context).toBe(0);
-  expect(reply.state.lsn, context).toBeLessThanOrEqual(reply.contiguousEnd);
+  expect(reply.state.lsn, context).toBeLessThanOrEqual(reply.endLsn);
   // Never past the told durable point; after a restart the told point is 0 until the next append,
   // while the pages keep what they had (applied under an earlier telling).
   expect(reply.state.lsn, context).toBeLessThanOrEqual(
-    Math.max(reply.durablePointTold, reply.stats.resumedFromLsn),
+    Math.max(reply.toldDurablePoint, reply.stats.resumedFromLsn),
   );
 }
 
@@ -321,7 +321,7 @@ describe("storage replicas materialise pages", () => {
     const during = out.during!;
     // s5 holds x = 2 in its gap-free log, but the pages stop below it.
     expect(entries(during)).toEqual(new Map([["x", 1]]));
-    expect(during.contiguousEnd).toBeGreaterThan(during.state.lsn);
+    expect(during.endLsn).toBeGreaterThan(during.state.lsn);
     expectSound("s5", during);
     expect(out.final).toMatchObject({ type: "ok", value: [["r", "x", 1]] });
     // Recovery truncated x = 2; s5 learnt it on rejoining and had nothing to cut back.

@@ -18,7 +18,7 @@ import { Rpc } from "../../../harness/runtime/rpc.ts";
 import type { Runtime } from "../../../harness/runtime/types.ts";
 import type { WalRecord } from "../wal.ts";
 import type { ResolvedConfig } from "./config.ts";
-import type { AppendedMessage, AppendMessage, NodeBoard } from "./dataNode.ts";
+import type { AppendedMessage, AppendMessage, NodeBoard } from "./protocol.ts";
 import { sameRecord, StoragePages, type MaterialisedState, type StoragePagesStats } from "./storagePages.ts";
 import {
   newerHistory,
@@ -52,9 +52,10 @@ export class StorageNode {
   private epoch = 0;
   private history: History = [];
   private readonly records = new Map<number, Stored>();
-  private contiguousEnd = 0;
-  /** The gap-free end as of the last completed segment fsync: records below it are durable here. */
-  private persistedEnd = 0;
+  /** The log end: the end of the gap-free chain of records this replica holds, from LSN 0. */
+  private endLsn = 0;
+  /** The fsynced end: the log end as of the last completed segment fsync (records below it are durable here). */
+  private fsyncedEnd = 0;
   /** The highest durable point a writer of (at the time) this node's epoch told it; not persisted. */
   private toldDurablePoint = 0;
   private pages: StoragePages | undefined;
@@ -79,7 +80,7 @@ export class StorageNode {
     );
     this.rpc.handle("barrier", () => ({ epoch: this.epoch }));
     this.rpc.handle("read-pages", (body) => this.readPages((body ?? {}) as { maxKeys?: number }));
-    this.rpc.handle("gossip", (body, from) => this.onGossip(body as { end: number }, from));
+    this.rpc.handle("gossip", (body, from) => this.onGossip(body as { endLsn: number }, from));
     this.rpc.handle("gossip-fill", (body) => {
       this.queue.run(() => this.onGossipFill(body as { history: History; records: Stored[] })).catch(ignore);
     });
@@ -102,8 +103,7 @@ export class StorageNode {
       const peers = this.config.topology.storageNodes.filter((n) => n !== this.rt.name);
       for (;;) {
         await this.rt.clock.sleep(this.config.timing.gossipIntervalNs);
-        if (peers.length > 0)
-          this.rpc.notify(this.rt.random.pick(peers), "gossip", { end: this.contiguousEnd });
+        if (peers.length > 0) this.rpc.notify(this.rt.random.pick(peers), "gossip", { endLsn: this.endLsn });
       }
     });
   }
@@ -129,9 +129,9 @@ export class StorageNode {
       }
     }
     this.dropSuperseded();
-    this.persistedEnd = this.contiguousEnd;
+    this.fsyncedEnd = this.endLsn;
     this.rt.log(
-      `opened at epoch ${this.epoch}: ${this.records.size} records, gap-free to lsn ${this.contiguousEnd}`,
+      `opened at epoch ${this.epoch}: ${this.records.size} records, gap-free to lsn ${this.endLsn}`,
     );
     this.pages = await StoragePages.open(this.rt, { isolation: this.config.isolation }, this.source);
     this.board.epoch = this.epoch;
@@ -142,7 +142,7 @@ export class StorageNode {
   /** The log as the materialiser may see it: only records that are safe from truncation. */
   private readonly source = {
     record: (lsn: number): WalRecord | undefined => this.records.get(lsn)?.record,
-    safeEnd: (): number => Math.min(this.contiguousEnd, this.persistedEnd, this.toldDurablePoint),
+    safeEnd: (): number => Math.min(this.endLsn, this.fsyncedEnd, this.toldDurablePoint),
   };
 
   private keep(stored: Stored): boolean {
@@ -154,10 +154,10 @@ export class StorageNode {
       // A different record replaced: pages built on the old one must go, and the new one is not
       // fsynced yet. (A new writer resending the same record under its epoch changes nothing.)
       this.pages?.dropped(stored.record.lsn);
-      this.persistedEnd = Math.min(this.persistedEnd, stored.record.lsn);
+      this.fsyncedEnd = Math.min(this.fsyncedEnd, stored.record.lsn);
     }
-    if (have !== undefined && stored.record.lsn < this.contiguousEnd) this.recomputeEnd(0);
-    else this.recomputeEnd(this.contiguousEnd);
+    if (have !== undefined && stored.record.lsn < this.endLsn) this.recomputeEnd(0);
+    else this.recomputeEnd(this.endLsn);
     return true;
   }
 
@@ -169,7 +169,7 @@ export class StorageNode {
       prev = end;
       end = s.record.lsn + s.record.sizeBytes;
     }
-    this.contiguousEnd = end;
+    this.endLsn = end;
   }
 
   /** Drops records that a later epoch superseded; rewrites the segment when any went. */
@@ -187,7 +187,7 @@ export class StorageNode {
         `truncated ${dropped} records a later epoch superseded (timeline: ${describeHistory(this.history)})`,
       );
       this.recomputeEnd(0);
-      this.persistedEnd = Math.min(this.persistedEnd, this.contiguousEnd);
+      this.fsyncedEnd = Math.min(this.fsyncedEnd, this.endLsn);
     }
     return dropped > 0;
   }
@@ -221,13 +221,13 @@ export class StorageNode {
       );
       await this.rt.disk.fsync(segmentFile);
     }
-    this.persistedEnd = this.contiguousEnd;
+    this.fsyncedEnd = this.endLsn;
   }
 
   private async onAppend(body: AppendMessage, from: string): Promise<void> {
     const noFencing = this.config.bugs.has("no-fencing");
     if (body.epoch < this.epoch && !noFencing) {
-      const reply: AppendedMessage = { epoch: this.epoch, end: this.contiguousEnd, rejected: true };
+      const reply: AppendedMessage = { epoch: this.epoch, ackedEnd: this.endLsn, rejected: true };
       this.rpc.notify(from, "appended", reply);
       return;
     }
@@ -249,7 +249,7 @@ export class StorageNode {
     await this.persist(fresh);
     const reply: AppendedMessage = {
       epoch: noFencing ? body.epoch : this.epoch,
-      end: this.contiguousEnd,
+      ackedEnd: this.endLsn,
       stored,
     };
     this.rpc.notify(from, "appended", reply);
@@ -280,8 +280,8 @@ export class StorageNode {
         : maxReadKeys;
     return {
       epoch: this.epoch,
-      durablePointTold: this.toldDurablePoint,
-      contiguousEnd: this.contiguousEnd,
+      toldDurablePoint: this.toldDurablePoint,
+      endLsn: this.endLsn,
       state: pages.read(maxKeys),
       stats: pages.stats(),
       diskBytes: { segment: (await this.rt.disk.size(segmentFile)) ?? 0, ...(await pages.diskBytes()) },
@@ -303,10 +303,10 @@ export class StorageNode {
     return out;
   }
 
-  private onGossip(body: { end: number }, from: string): void {
-    if (this.contiguousEnd <= body.end) return;
+  private onGossip(body: { endLsn: number }, from: string): void {
+    if (this.endLsn <= body.endLsn) return;
     const records: Stored[] = [];
-    let at = body.end;
+    let at = body.endLsn;
     for (
       let s = this.records.get(at);
       s !== undefined && records.length < maxGossipRecords;
@@ -329,8 +329,9 @@ export class StorageNode {
 export interface ReadPagesReply {
   readonly epoch: number;
   /** The durable point a writer of this node's epoch last told it (0 after a restart until told). */
-  readonly durablePointTold: number;
-  readonly contiguousEnd: number;
+  readonly toldDurablePoint: number;
+  /** Its log end (the end of its gap-free chain). */
+  readonly endLsn: number;
   readonly state: MaterialisedState;
   readonly stats: StoragePagesStats;
   /** Bytes per file on this node's disk: `segment` (the log) and the pages' database files. */

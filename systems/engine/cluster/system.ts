@@ -25,7 +25,8 @@ import {
 } from "../../../harness/system.ts";
 import { resolveConfig, type EngineClusterConfig, type ResolvedConfig } from "./config.ts";
 import { ControlPlane, type ControlState } from "./controlPlane.ts";
-import { DataNode, type NodeBoard, type OpReply, type OpRequest } from "./dataNode.ts";
+import { DataNode } from "./dataNode.ts";
+import type { NodeBoard, OpReply, OpRequest } from "./protocol.ts";
 import { isReadOnly } from "./ops.ts";
 import { StorageNode } from "./storageNode.ts";
 

@@ -8,7 +8,6 @@
  * caller cannot know more than that it did not commit here.
  */
 import type { Key, MicroOp } from "../../harness/history/op.ts";
-import type { Database } from "./database.ts";
 import {
   TxnAbortedError,
   type IsolationLevel,
@@ -16,13 +15,24 @@ import {
   type TransactionResult,
 } from "./transactions.ts";
 
+/** The statements a whole transaction is run with (the database provides them). */
+export interface TransactionApi {
+  begin(isolation?: IsolationLevel): Transaction;
+  read(txn: Transaction, key: Key): Promise<unknown>;
+  write(txn: Transaction, key: Key, value: unknown): Promise<void>;
+  append(txn: Transaction, key: Key, element: unknown): Promise<void>;
+  update(txn: Transaction, key: Key, compute: (current: unknown) => unknown): Promise<void>;
+  commit(txn: Transaction): Promise<void>;
+  abort(txn: Transaction): void;
+}
+
 export type TxnResult = TransactionResult<MicroOp[]>;
 
 export type RegisterResult = TransactionResult<unknown>;
 
 /** Runs `body` as one transaction and commits it. */
 export async function runTransaction<T>(
-  db: Database,
+  db: TransactionApi,
   body: (txn: Transaction) => Promise<T>,
   isolation?: IsolationLevel,
 ): Promise<TransactionResult<T>> {
@@ -47,7 +57,7 @@ export async function runTransaction<T>(
  * carries the ops with reads filled in.
  */
 export async function transact(
-  db: Database,
+  db: TransactionApi,
   ops: readonly MicroOp[],
   isolation?: IsolationLevel,
 ): Promise<TxnResult> {
@@ -81,7 +91,7 @@ export async function transact(
  * with `cas-mismatch`.
  */
 export async function register(
-  db: Database,
+  db: TransactionApi,
   f: "read" | "write" | "cas",
   key: Key,
   value: unknown,

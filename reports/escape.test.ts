@@ -17,9 +17,30 @@ describe("escape", () => {
     );
   });
 
-  it("replaces characters XML 1.0 cannot hold", () => {
-    expect(escapeXml("a\u0000b\u001bc\ud800d\n\t")).toBe("a\ufffdb\ufffdc\ufffdd\n\t");
+  it("shows controls as escapes in XML, and replaces what XML 1.0 cannot hold", () => {
+    expect(escapeXml("a\u0000b\u001bc\ud800d\n\t")).toBe("a\\x00b\\x1bc\ufffdd\n\t");
     expect(escapeXml("😀")).toBe("😀");
+  });
+
+  it("shows NUL, controls and bidirectional overrides as escapes in HTML, keeps tab and newline", () => {
+    expect(escapeHtml("nul\u0000 esc\u001b[2J bell\u0007 csi\u009b")).toBe(
+      "nul\\x00 esc\\x1b[2J bell\\x07 csi\\x9b",
+    );
+    expect(escapeHtml("evil\u202etxt.exe \u2066iso\u2069 \u200f")).toBe(
+      "evil\\u202etxt.exe \\u2066iso\\u2069 \\u200f",
+    );
+    expect(escapeHtml("a\tb\nc")).toBe("a\tb\nc");
+  });
+
+  it("property: no control or bidirectional character survives escaping", () => {
+    const hostile = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+    fc.assert(
+      fc.property(
+        fc.string({ unit: "binary" }),
+        (s) => !hostile.test(escapeHtml(s)) && !hostile.test(escapeXml(s)),
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it("property: escaped text holds no markup character and round-trips", () => {

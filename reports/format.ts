@@ -46,10 +46,19 @@ export function verdictWord(v: Verdict): "valid" | "invalid" | "unknown" {
 // C0 controls except tab and newline, DEL, and C1 controls (which include CSI, 0x9b).
 // eslint-disable-next-line no-control-regex
 const controlCharacters = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+// Unicode's Bidi_Control characters: embeddings, overrides and isolates (U+202E turns the text
+// after it around, so "evil\u202etxt.exe" reads "evilexe.txt"), and the three marks.
+const bidiControls = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
-/** Text with terminal control characters shown as `\x1b`-style escapes instead of acting. */
+/**
+ * Text with terminal control characters and bidirectional controls shown as escapes (`\x1b`,
+ * `\u202e`) instead of acting: a value from a history cannot move the cursor, recolour the
+ * terminal, clear the screen or turn the text around it. Tab and newline stay.
+ */
 export function scrubControls(text: string): string {
-  return text.replace(controlCharacters, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return text
+    .replace(controlCharacters, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)
+    .replace(bidiControls, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** Cuts text to at most maxChars, saying how much was left out. */

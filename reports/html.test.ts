@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { evenSample, htmlLimits, niceStep, renderHtmlReport, sampleOps } from "./html.ts";
 import { analyzeRun } from "./input.ts";
-import { hostileMarkup, syntheticRun } from "./syntheticRun.ts";
+import { hostileMarkup, rawControls, syntheticRun } from "./syntheticRun.ts";
 
 const count = (text: string, pattern: RegExp): number => text.match(pattern)?.length ?? 0;
 
@@ -46,6 +46,12 @@ describe("renderHtmlReport", () => {
     expect(html).toContain("&lt;script&gt;document.title=&quot;pwned&quot;&lt;/script&gt;");
     expect(html).not.toMatch(/<[^>]*\s(src|href)=/);
     expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'"`);
+  });
+
+  it("shows NUL, controls and bidirectional overrides as escapes, never raw", () => {
+    const html = renderHtmlReport(syntheticRun({ ops: 400, hostile: true }));
+    expect(html).not.toMatch(rawControls);
+    expect(html).toContain("nul\\x00 cls\\x1b[2J\\x1b[3J bell\\x07 csi\\x9b2J rlo\\u202etxt.exe\\u202c");
   });
 
   it("samples a 100,000-operation run, says so, and stays small", () => {

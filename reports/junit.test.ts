@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { renderJunit } from "./junit.ts";
-import { hostileMarkup, syntheticRun } from "./syntheticRun.ts";
+import { hostileMarkup, rawControls, syntheticRun } from "./syntheticRun.ts";
 
 describe("renderJunit", () => {
   it("has one test case per checker: failure for invalid, error for unknown, pass for valid", () => {
@@ -24,6 +24,8 @@ describe("renderJunit", () => {
     expect(xml).not.toContain(hostileMarkup);
     expect(xml).not.toContain("<script");
     expect(xml).toContain("&lt;script&gt;");
+    expect(xml).not.toMatch(rawControls);
+    expect(xml).toContain("rlo\\u202etxt.exe");
     // Every tag in the document is one of ours.
     const tags = new Set([...xml.matchAll(/<\/?([a-zA-Z?]+)/g)].map((m) => m[1]));
     expect([...tags].sort()).toEqual(

@@ -23,6 +23,15 @@ export interface SyntheticRunOptions {
 }
 
 export const hostileMarkup = `<script>document.title="pwned"</script><img src=x onerror="alert(1)">`;
+/** NUL, a screen clear, a bell, a C1 CSI and a right-to-left override ("exe.txt" reads "txt.exe"). */
+export const hostileControls =
+  "nul\u0000 cls\u001b[2J\u001b[3J bell\u0007 csi\u009b2J rlo\u202etxt.exe\u202c";
+/** A control or bidirectional character that would act on a terminal or page instead of showing. */
+export const rawControls =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+/** Every hostile value the synthetic run plants, at once. */
+const hostileText = hostileMarkup + hostileControls;
 
 export function syntheticRun(options: SyntheticRunOptions): ReportInput {
   const seed = options.seed ?? 1;
@@ -53,13 +62,13 @@ export function syntheticRun(options: SyntheticRunOptions): ReportInput {
       const type = faulty ? (roll < 0.4 ? "ok" : roll < 0.7 ? "fail" : "info") : roll < 0.97 ? "ok" : "fail";
       const value = f === "write" ? random.int(100) : null;
       const hostile = options.hostile === true && worker === 0 && i === 1;
-      drafts.push({ time: timeNs, process, type: "invoke", f, value: hostile ? hostileMarkup : value });
+      drafts.push({ time: timeNs, process, type: "invoke", f, value: hostile ? hostileText : value });
       drafts.push({
         time: timeNs + latencyNs,
         process,
         type,
         f,
-        value: hostile ? hostileMarkup : f === "read" && type === "ok" ? random.int(100) : value,
+        value: hostile ? hostileText : f === "read" && type === "ok" ? random.int(100) : value,
         ...(type === "ok" ? {} : { error: type === "fail" ? "unavailable" : "timeout" }),
       });
       timeNs += latencyNs + random.intBetween(0, 500_000);
@@ -68,7 +77,7 @@ export function syntheticRun(options: SyntheticRunOptions): ReportInput {
     endNs = Math.max(endNs, timeNs);
   }
   for (let startNs = faultEveryNs / 2; startNs < endNs; startNs += faultEveryNs) {
-    const nodes = options.hostile === true ? [["n1", hostileMarkup], ["n3"]] : [["n1"], ["n2", "n3"]];
+    const nodes = options.hostile === true ? [["n1", hostileText], ["n3"]] : [["n1"], ["n2", "n3"]];
     const nemesis: Process = "nemesis";
     drafts.push({ time: startNs, process: nemesis, type: "invoke", f: "start-partition", value: "majority" });
     drafts.push({ time: startNs + 1000, process: nemesis, type: "info", f: "start-partition", value: nodes });
@@ -98,7 +107,7 @@ export function syntheticRun(options: SyntheticRunOptions): ReportInput {
       `  T2 = {:index ${10 * i + 4}, :type :ok, :value [[:r :y 0] [:w :x ${i}]]}\n\n` +
       `Then:\n  - T1 < T2, because T1 read key x = 1, and T2 overwrote it.\n` +
       `  - However, T2 < T1, because T2 read key y = 0, and T1 overwrote it: a contradiction!` +
-      (options.hostile === true && i === 0 ? `\n  ${hostileMarkup}` : ""),
+      (options.hostile === true && i === 0 ? `\n  ${hostileText}` : ""),
     cycle: [10 * i, 10 * i + 4],
   }));
   const elle: CheckResult = {
@@ -116,11 +125,11 @@ export function syntheticRun(options: SyntheticRunOptions): ReportInput {
     timeline: { valid: true },
   };
   return {
-    testName: options.hostile === true ? `register ${hostileMarkup}` : "register",
+    testName: options.hostile === true ? `register ${hostileText}` : "register",
     seed,
     storeDir: "store/register/20261122T031045.123",
     reproduceCommand: `faultline run --workload register --nemesis partition --seed ${seed}`,
-    config: { workload: "register", concurrency, seed, note: options.hostile === true ? hostileMarkup : "" },
+    config: { workload: "register", concurrency, seed, note: options.hostile === true ? hostileText : "" },
     history,
     results: composeResults(checkers),
   };

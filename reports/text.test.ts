@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { composeResults } from "../harness/results.ts";
 import { formatDurationNs } from "./format.ts";
-import { syntheticRun } from "./syntheticRun.ts";
+import { hostileControls, rawControls, syntheticRun } from "./syntheticRun.ts";
 import { colorWanted, renderTextReport } from "./text.ts";
 
 // eslint-disable-next-line no-control-regex
@@ -44,6 +44,13 @@ describe("renderTextReport", () => {
     expect(coloured).toMatch(ansiPattern);
     expect(coloured).not.toContain("\u001b[2J");
     expect(coloured).not.toContain("\u009b");
+  });
+
+  it("shows NUL, screen clears and bidirectional overrides from a history as escapes", () => {
+    const text = renderTextReport(syntheticRun({ ops: 200, hostile: true }));
+    expect(text).not.toMatch(rawControls);
+    expect(text).toContain("nul\\x00 cls\\x1b[2J\\x1b[3J bell\\x07 csi\\x9b2J rlo\\u202etxt.exe\\u202c");
+    expect(hostileControls).toMatch(rawControls);
   });
 
   it("prefers the stats checker's figures when present", () => {

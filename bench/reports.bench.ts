@@ -35,7 +35,7 @@ export async function run(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "faultline-bench-reports-"));
   try {
     const startMs = performance.now();
-    await writeReports(dir, input);
+    writeReports(dir, input);
     console.log(
       `${"writeReports (all four files)".padEnd(36)} ${(performance.now() - startMs).toFixed(0).padStart(6)} ms`,
     );

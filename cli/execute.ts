@@ -2,22 +2,43 @@
  * One test, end to end: build the parts named by a resolved config, run them on a world, stream
  * the history into the store, check it, and write the results and reports. `faultline run` and
  * the expectation-matrix tests both come through here.
+ *
+ * What the store gets, and when: `test.json` (what was asked) before the run starts, rewritten at
+ * the end with what was recorded added; `history.jsonl` and the node logs streamed while it runs;
+ * then the anomaly files, `results.json` and the reports. Every file is written whole or not at
+ * all; one the disk refuses is listed in `unwritten`, and the run still returns its verdict.
+ *
+ * An interrupted run (SIGINT, SIGTERM) is checked as far as it got, and says so everywhere: an
+ * `interrupted` result of "unknown" (see harness/results.ts `Interruption`), `results.interrupted`,
+ * and `recorded.interrupted` in test.json.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { writeReports, type ReportInput } from "../reports/index.ts";
+import { formatCount, formatDurationNs } from "../reports/format.ts";
 import { elleReportFiles } from "../checkers/elle/index.ts";
 import { join } from "node:path";
 import { any } from "../harness/generator/index.ts";
 import type { Op } from "../harness/history/op.ts";
-import { composeNemeses } from "../harness/nemesis.ts";
+import { countClientOperations } from "../harness/history/historyStats.ts";
+import { composeNemeses, type Nemesis } from "../harness/nemesis.ts";
 import { HistoryWriter } from "../harness/history/jsonl.ts";
-import { composeResults, type CheckResult, type Results } from "../harness/results.ts";
+import { composeResults, type CheckResult, type Interruption, type Results } from "../harness/results.ts";
+import type { Generator } from "../harness/generator/types.ts";
 import type { RunObserver } from "../harness/runner/events.ts";
 import { runTest } from "../harness/runner/runner.ts";
 import { SimWorld, type NodeError } from "../harness/runtime/sim/index.ts";
-import { createRunDir, writeJsonFile } from "../harness/store/store.ts";
+import {
+  ArtifactLog,
+  fileSystemReason,
+  isFileSystemError,
+  unwrittenSummary,
+  type UnwrittenArtifact,
+} from "../harness/store/atomic.ts";
+import { createRunDir, StoreError, storeRootProblem, type RunDir } from "../harness/store/store.ts";
 import { NodeLogs } from "../harness/store/nodeLogs.ts";
+import type { SystemUnderTest } from "../harness/system.ts";
 import type { Workload } from "../harness/workload.ts";
+import { UsageError } from "./main.ts";
 import { lookupSystem, lookupWorkload } from "./plugins.ts";
 import { nemeses, type BuildConfig } from "./registry.ts";
 import { reproduceCommand, type RunConfig } from "./runConfig.ts";
@@ -29,6 +50,8 @@ export interface ExecuteOptions {
   readonly startedAt?: Date;
   /** Per-checker budget. */
   readonly checkTimeLimitMs?: number;
+  /** The parts, when the caller built them already (`prepareRun`); else they are built here. */
+  readonly prepared?: PreparedRun;
 }
 
 export interface ExecuteResult {
@@ -39,6 +62,8 @@ export interface ExecuteResult {
   readonly reproduceCommand: string;
   /** What the reports were rendered from (the terminal report renders it again). */
   readonly reportInput?: ReportInput;
+  /** The run's files the file system refused (a full disk), and why; empty when all were written. */
+  readonly unwritten: readonly UnwrittenArtifact[];
 }
 
 const secondNs = 1e9;
@@ -62,20 +87,65 @@ export function buildConfigOf(config: RunConfig): BuildConfig {
   };
 }
 
-export async function executeRun(config: RunConfig, options: ExecuteOptions = {}): Promise<ExecuteResult> {
+/** The parts of a test, built and ready to run. */
+export interface PreparedRun {
+  readonly build: BuildConfig;
+  readonly system: SystemUnderTest;
+  readonly workload: Workload;
+  readonly nemesis?: Nemesis;
+  readonly nemesisGenerator?: Generator;
+  readonly command: string;
+}
+
+/**
+ * Builds the system, workload and nemeses a config names, without running anything. A
+ * configuration a builder refuses (three nodes for quorum replication, an unknown model) throws
+ * its ConfigError here, before the store is touched; main prints it as one line, exit 254.
+ */
+export function prepareRun(config: RunConfig): PreparedRun {
   const build = buildConfigOf(config);
   const system = lookupSystem(config.system).build(build);
   const workload: Workload = lookupWorkload(config.workload).build(build);
   const nemesisPackages = config.nemesis.map((n) => nemeses[n]!(build));
-  const nemesis =
-    nemesisPackages.length > 0 ? composeNemeses(nemesisPackages.map((p) => p.nemesis)) : undefined;
-  const nemesisGenerator =
-    nemesisPackages.length > 0 ? any(...nemesisPackages.map((p) => p.generator)) : undefined;
+  return {
+    build,
+    system,
+    workload,
+    ...(nemesisPackages.length > 0
+      ? {
+          nemesis: composeNemeses(nemesisPackages.map((p) => p.nemesis)),
+          nemesisGenerator: any(...nemesisPackages.map((p) => p.generator)),
+        }
+      : {}),
+    command: reproduceCommand(config),
+  };
+}
 
-  const command = reproduceCommand(config);
-  const runDir = createRunDir(config.store, config.name, options.startedAt ?? new Date());
-  writeJsonFile(join(runDir.dir, "test.json"), { ...config, reproduceCommand: command });
-  const writer = HistoryWriter.open(runDir.historyPath);
+/** Everything `prepareRun` checks, and that the store could hold a run folder: `run --dry-run`. */
+export function checkRun(config: RunConfig): PreparedRun {
+  const prepared = prepareRun(config);
+  const problem = storeRootProblem(config.store);
+  if (problem !== undefined) throw new UsageError(`--store ${config.store}: cannot hold runs: ${problem}`);
+  return prepared;
+}
+
+function openRunDir(config: RunConfig, startedAt: Date): RunDir {
+  try {
+    return createRunDir(config.store, config.name, startedAt);
+  } catch (error) {
+    if (error instanceof StoreError) throw new UsageError(`--store ${config.store}: ${error.message}`);
+    throw error;
+  }
+}
+
+export async function executeRun(config: RunConfig, options: ExecuteOptions = {}): Promise<ExecuteResult> {
+  const { build, system, workload, nemesis, nemesisGenerator, command } =
+    options.prepared ?? prepareRun(config);
+  const runDir = openRunDir(config, options.startedAt ?? new Date());
+  const artifacts = new ArtifactLog(runDir.dir);
+  const asked = { ...config, reproduceCommand: command };
+  artifacts.write("test.json", JSON.stringify(asked, null, 2) + "\n");
+  const history = new StreamedHistory(runDir.historyPath, artifacts);
   const nodeLogs = new NodeLogs(runDir.dir);
 
   const world = new SimWorld({
@@ -98,9 +168,9 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   });
 
   // Everything recorded is kept here as well as in the file, so that a run the system under test
-  // breaks (a node whose recovery throws, say) is still checked as far as it got.
+  // breaks (a node whose recovery throws, say), or whose disk fills, is still checked in full.
   const recorded: Op[] = [];
-  let aborted = false;
+  let abortedAtNs: number | undefined;
   let runFailure: string | undefined;
   try {
     const outcome = await world.run(async () => {
@@ -116,7 +186,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
         recoveryDelayNs: 10 * secondNs,
         record: (op) => {
           recorded.push(op);
-          writer.append(op);
+          history.append(op);
         },
         ...(options.observer !== undefined ? { observer: options.observer } : {}),
         ...(options.signal !== undefined ? { signal: options.signal } : {}),
@@ -124,16 +194,21 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
       await system.teardown(world);
       return result;
     });
-    aborted = outcome.aborted;
+    abortedAtNs = outcome.abortedAtNs;
   } catch (error) {
     runFailure = `the run stopped at ${(world.nowNs() / secondNs).toFixed(3)} s of test time: ${
       error instanceof Error ? `${error.name}: ${error.message}` : String(error)
     }`;
   } finally {
-    writer.close();
+    history.close();
     nodeLogs.close();
   }
 
+  const interrupted: Interruption | undefined =
+    abortedAtNs === undefined
+      ? undefined
+      : { signal: abortReason(options.signal), atTestTimeNs: abortedAtNs, timeLimitNs: build.timeLimitNs };
+  const operations = countClientOperations(recorded);
   const checkerResults: Record<string, CheckResult> = {};
   if (runFailure !== undefined) {
     checkerResults["run"] = {
@@ -141,6 +216,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
       reason: `${runFailure}; the history up to there was checked`,
     };
   }
+  if (interrupted !== undefined) checkerResults["interrupted"] = interruptedResult(interrupted, operations);
   const nodeErrors = nodeErrorsResult(world.nodeErrors());
   if (nodeErrors !== undefined) checkerResults["node-errors"] = nodeErrors;
   for (const checker of workload.checkers) {
@@ -155,27 +231,126 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
       };
     }
   }
-  const results = composeResults(checkerResults);
-  writeAnomalyFiles(runDir.dir, checkerResults);
+  const composed = composeResults(checkerResults);
+  const results: Results = interrupted === undefined ? composed : { ...composed, interrupted };
+
+  // test.json: what was asked, and now what was recorded.
+  const lastTimeNs = recorded.length > 0 ? recorded[recorded.length - 1]!.time : 0;
+  const testJson = {
+    ...asked,
+    recorded: {
+      operations,
+      historyEntries: recorded.length,
+      testTimeNs: lastTimeNs,
+      ...(interrupted !== undefined ? { interrupted } : {}),
+      ...(runFailure !== undefined ? { failure: runFailure } : {}),
+      ...(history.complete ? {} : { historyCutShort: true }),
+    },
+  };
+  artifacts.write("test.json", JSON.stringify(testJson, null, 2) + "\n");
+  writeAnomalyFiles(artifacts, checkerResults);
   const reportInput: ReportInput = {
     testName: config.name,
     seed: config.seed,
     storeDir: runDir.dir,
     reproduceCommand: command,
-    config: { ...config, reproduceCommand: command },
+    config: testJson,
     history: recorded,
     results,
     nodeLogs: nodeLogs.endpoints(),
   };
-  await writeReports(runDir.dir, reportInput);
+  writeReports(runDir.dir, reportInput, artifacts);
   return {
     results,
     storeDir: runDir.dir,
     history: recorded,
-    aborted,
+    aborted: interrupted !== undefined,
     reproduceCommand: command,
     reportInput,
+    unwritten: [...artifacts.unwritten(), ...nodeLogs.unwritten()],
   };
+}
+
+/**
+ * history.jsonl, streamed. When the file system refuses a line (a full disk), the file is kept
+ * cut at its last whole line, the failure is logged, and the run goes on: the history in memory
+ * is complete and is what gets checked.
+ */
+class StreamedHistory {
+  private writer: HistoryWriter | undefined;
+  complete = true;
+
+  constructor(
+    path: string,
+    private readonly artifacts: ArtifactLog,
+  ) {
+    try {
+      this.writer = HistoryWriter.open(path);
+    } catch (error) {
+      this.fail(error, false);
+    }
+  }
+
+  append(op: Op): void {
+    if (this.writer === undefined) return;
+    try {
+      this.writer.append(op);
+    } catch (error) {
+      this.writer.close();
+      this.writer = undefined;
+      this.fail(error, op.index > 0);
+    }
+  }
+
+  close(): void {
+    this.writer?.close();
+    this.writer = undefined;
+  }
+
+  private fail(error: unknown, cutShort: boolean): void {
+    if (!isFileSystemError(error)) throw error;
+    this.complete = false;
+    this.artifacts.record({ file: "history.jsonl", reason: fileSystemReason(error), cutShort });
+  }
+}
+
+/** The name of what aborted the run: the reason given to `abort` when it is a string. */
+function abortReason(signal: AbortSignal | undefined): string {
+  const reason: unknown = signal?.reason;
+  return typeof reason === "string" ? reason : "an abort";
+}
+
+/**
+ * The verdict of an interrupted run, as its own result: "unknown", because the test asked for was
+ * not run to its end. It composes with the checkers' verdicts on the recorded prefix: an anomaly
+ * there is real and keeps the run invalid; none found leaves it unknown, never valid.
+ */
+export function interruptedResult(interruption: Interruption, operations: number): CheckResult {
+  return {
+    valid: "unknown",
+    reason:
+      `interrupted by ${interruption.signal} at ${formatDurationNs(interruption.atTestTimeNs)} of test time ` +
+      `(${formatDurationNs(interruption.timeLimitNs)} asked); the ${formatCount(operations)} operations ` +
+      `recorded were checked, but the test did not run to its end`,
+    signal: interruption.signal,
+    atTestTimeNs: interruption.atTestTimeNs,
+    timeLimitNs: interruption.timeLimitNs,
+  };
+}
+
+/** "interrupted by SIGINT at 3.19 s of test time: 327 operations recorded and checked", or undefined. */
+export function interruptionLine(result: ExecuteResult): string | undefined {
+  const i = result.results.interrupted;
+  if (i === undefined) return undefined;
+  return (
+    `interrupted by ${i.signal} at ${formatDurationNs(i.atTestTimeNs)} of test time: ` +
+    `${formatCount(countClientOperations(result.history))} operations recorded and checked`
+  );
+}
+
+/** One line saying what of the run folder could not be written, or undefined when all was. */
+export function unwrittenLine(result: ExecuteResult): string | undefined {
+  return unwrittenSummary(result.storeDir, result.unwritten);
 }
 
 export function plainSummary(config: RunConfig, results: Results, storeDir: string, command: string): string {
@@ -195,13 +370,19 @@ function verdictWord(v: Results["valid"]): string {
  * One text file per anomaly class found, with every case kept in full: `elle/<anomaly>.txt` for
  * the Elle checkers (Elle's own layout), `<checker>/<anomaly>.txt` for the others.
  */
-function writeAnomalyFiles(storeDir: string, checkerResults: Record<string, CheckResult>): void {
+function writeAnomalyFiles(artifacts: ArtifactLog, checkerResults: Record<string, CheckResult>): void {
   for (const [name, result] of Object.entries(checkerResults)) {
     const files = elleReportFiles(result);
     if (Object.keys(files).length === 0) continue;
-    const folder = join(storeDir, Array.isArray(result.not) ? "elle" : name.replace(/[^A-Za-z0-9._-]/g, "_"));
-    mkdirSync(folder, { recursive: true });
-    for (const [file, text] of Object.entries(files)) writeFileSync(join(folder, file), text);
+    const folder = Array.isArray(result.not) ? "elle" : name.replace(/[^A-Za-z0-9._-]/g, "_");
+    try {
+      mkdirSync(join(artifacts.dir, folder), { recursive: true });
+    } catch (error) {
+      if (!isFileSystemError(error)) throw error;
+      artifacts.record({ file: `${folder}/`, reason: fileSystemReason(error) });
+      continue;
+    }
+    for (const [file, text] of Object.entries(files)) artifacts.write(`${folder}/${file}`, text);
   }
 }
 

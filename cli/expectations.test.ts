@@ -134,6 +134,7 @@ describe("judging a seed", () => {
     history: [],
     aborted: false,
     reproduceCommand: "npx faultline run",
+    unwritten: [],
   });
   const verdict = fc.constantFrom<CheckResult["valid"]>(true, false, "unknown");
   const classes = fc.uniqueArray(fc.constantFrom("G2-item", "G1a", "wrong-total", "lost"), { maxLength: 4 });

@@ -1,11 +1,17 @@
 /**
  * The composition root: `faultline run | check | report`. It parses arguments, assembles a test
  * from systems, workloads, nemeses, checkers and reports by name, runs it, checks it and reports
- * it. Nothing imports this folder. Errors the user can fix exit 254 with a message and no stack
- * trace; anything else is an internal error, 255.
+ * it. Nothing imports this folder.
+ *
+ * Errors, for every command (a new one gets this by being listed in `commands`): a mistake the
+ * user can fix (a `UsageError`, a configuration a builder refuses, a history that does not parse)
+ * is printed as one line, `faultline <command>: <what is wrong>`, with control characters shown
+ * as escapes, and exits 254, never with a stack trace. Anything else is an internal error, 255,
+ * printed with its stack because it is a bug to report.
  */
-import { visibleText } from "../harness/history/validate.ts";
 import { ExitCode } from "../harness/results.ts";
+import { ConfigError } from "../harness/testConfig.ts";
+import { HistoryFormatError, visibleText } from "../harness/history/validate.ts";
 
 export const usage = `faultline: a Jepsen-style correctness harness for transactional, replicated databases
 
@@ -19,7 +25,7 @@ Run "faultline <command> --help" for the options of each command.
 Exit codes: 0 valid, 1 invalid (anomalies found), 2 unknown, 254 bad arguments or input,
 255 internal error.`;
 
-/** A mistake the user can fix: printed without a stack trace, exit 254. */
+/** A mistake the user can fix: printed as one line without a stack trace, exit 254. */
 export class UsageError extends Error {
   override name = "UsageError";
 }
@@ -32,16 +38,31 @@ const commands: Record<string, () => Promise<Command>> = {
   report: async () => (await import("./report.ts")).reportCommand,
 };
 
+/** Whether an error is the user's to fix (exit 254) rather than a bug (exit 255). */
+export function isUserError(error: unknown): error is Error {
+  return error instanceof UsageError || error instanceof ConfigError || error instanceof HistoryFormatError;
+}
+
+/** A message as one printable line: line breaks as "; ", invisible characters as `\uXXXX`. */
+export function oneLine(message: string): string {
+  return visibleText(message.replace(/\s*[\r\n]+\s*/g, "; ").trim());
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  const names = Object.keys(commands).join(", ");
+  if (name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(usage + "\n");
-    return name === undefined ? ExitCode.badInput : ExitCode.valid;
+    return ExitCode.valid;
+  }
+  if (name === undefined) {
+    process.stderr.write(`faultline: expected a command (${names}); faultline --help says more\n`);
+    return ExitCode.badInput;
   }
   const load = commands[name];
   if (load === undefined) {
     process.stderr.write(
-      `faultline: unknown command "${visibleText(name)}"; expected one of: run, check, report\n\n${usage}\n`,
+      `faultline: unknown command "${oneLine(name)}"; expected one of: ${names} (faultline --help says more)\n`,
     );
     return ExitCode.badInput;
   }
@@ -49,12 +70,14 @@ export async function main(argv: string[]): Promise<number> {
     const command = await load();
     return await command(rest);
   } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`faultline ${name}: ${visibleText(error.message)}\n`);
+    if (isUserError(error)) {
+      process.stderr.write(`faultline ${name}: ${oneLine(error.message)}\n`);
       return ExitCode.badInput;
     }
     process.stderr.write(
-      `faultline ${name}: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      `faultline ${name}: internal error (a bug; please report it with this output): ${
+        error instanceof Error ? (error.stack ?? error.message) : String(error)
+      }\n`,
     );
     return ExitCode.internal;
   }

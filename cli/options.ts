@@ -1,41 +1,151 @@
 /**
  * Command-line parsing shared by the commands: node's parseArgs for the syntax, zod for the
- * values. Every mistake becomes a UsageError that names the option, what was wrong and the valid
- * choices, so the user sees one clear line and exit code 254, never a stack trace.
+ * values. Every mistake becomes a UsageError of one line that names the option, what was wrong
+ * and the valid choices, so the user sees that line and exit code 254, never a stack trace
+ * (main.ts prints it). A new command gets all of this by parsing through `parseCommandLine` and
+ * `validateOptions` and taking its numbers from `wholeNumber` and `decimalNumber`.
+ *
+ * Two rules parseArgs does not give: a negative number after an option that takes a value is that
+ * option's value (`--seed -1` is read as `--seed=-1`, then refused for being negative, not called
+ * "ambiguous"), and numbers are plain decimals (`0x10`, `1_000`, `''` and `Infinity` are refused
+ * instead of silently meaning 16, NaN, 0 or forever).
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import type { z } from "zod";
+import { z } from "zod";
 import { UsageError } from "./main.ts";
+
+type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
+
+/** A value that parseArgs would take for an option instead of its argument: `-1`, `-0.5`, `-.5`. */
+const negativeNumber = /^-(?:\d|\.\d)/;
+
+/**
+ * Rewrites `--name -1` as `--name=-1` for every option of `options` that takes a value, so that a
+ * negative number reaches validation (which explains what is wrong with it).
+ */
+export function joinNegativeValues(args: readonly string[], options: OptionSpec): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    const next = args[i + 1];
+    const name = arg.startsWith("--") ? arg.slice(2) : undefined;
+    if (
+      name !== undefined &&
+      !name.includes("=") &&
+      options[name]?.type === "string" &&
+      next !== undefined &&
+      negativeNumber.test(next)
+    ) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+/** "--a, --b, --c" */
+export function optionList(options: OptionSpec): string {
+  return Object.keys(options)
+    .map((o) => `--${o}`)
+    .join(", ");
+}
 
 export function parseCommandLine(
   command: string,
-  args: string[],
-  options: NonNullable<ParseArgsConfig["options"]>,
+  args: readonly string[],
+  options: OptionSpec,
   allowPositionals: boolean,
 ): { values: Record<string, unknown>; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args, options, allowPositionals, strict: true });
+    const { values, positionals } = parseArgs({
+      args: joinNegativeValues(args, options),
+      options,
+      allowPositionals,
+      strict: true,
+    });
     return { values: values as Record<string, unknown>, positionals };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const known = Object.keys(options)
-      .map((o) => `--${o}`)
-      .join(", ");
-    throw new UsageError(`${message.split("\n")[0] ?? message}\nvalid options of "${command}": ${known}`);
+    throw new UsageError(`${parseErrorText(error)} (the options of "${command}": ${optionList(options)})`);
   }
 }
 
-/** Validates with zod; the first issue becomes a UsageError naming the option. */
+/** parseArgs' complaint as one short sentence. */
+function parseErrorText(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown }).code;
+  const quoted = /'([^']*)'/.exec(message)?.[1];
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && quoted !== undefined) return `unknown option "${quoted}"`;
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL" && quoted !== undefined)
+    return `unexpected argument "${quoted}"`;
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    const option = /'(--?[^' <]+)/.exec(message)?.[1] ?? "an option";
+    if (/argument missing/.test(message)) return `${option} needs a value`;
+    if (/does not take an argument/.test(message)) return `${option} takes no value`;
+    if (/ambiguous/.test(message))
+      return `${option} needs a value (write ${option}=VALUE for one that starts with "-")`;
+  }
+  return message.split("\n")[0] ?? message;
+}
+
+/** Validates with zod; every issue, on one line, naming its option, becomes a UsageError. */
 export function validateOptions<T>(schema: z.ZodType<T>, raw: unknown): T {
   const parsed = schema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map((issue) => {
+  // One complaint per option: the first is what to fix first ("1e400" is not a number, so it is
+  // not also too large).
+  const seen = new Set<string>();
+  const issues = parsed.error.issues.filter((issue) => {
+    const key = String(issue.path[0] ?? "");
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  const parts = issues.map((issue) => {
     const option = issue.path.length > 0 ? `--${String(issue.path[0])}` : "options";
     const choices =
       issue.code === "invalid_value" && Array.isArray(issue.values) && issue.values.length > 0
         ? ` (valid choices: ${issue.values.map(String).join(", ")})`
         : "";
-    return `${option}: ${issue.message}${choices}`;
+    const got =
+      issue.path.length > 0 && typeof raw === "object" && raw !== null
+        ? (raw as Record<string, unknown>)[String(issue.path[0])]
+        : undefined;
+    const shown = typeof got === "string" ? `; got ${JSON.stringify(got)}` : "";
+    return `${option}: ${issue.message}${choices}${shown}`;
   });
-  throw new UsageError(lines.join("\n"));
+  throw new UsageError(parts.join("; "));
+}
+
+/** A plain decimal: digits, an optional fraction and exponent, an optional leading minus. */
+const decimal = /^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
+
+/** A number written as a plain decimal, between `min` and `max`; `what` names it in errors. */
+export function decimalNumber(what: string, bounds: { min: number; max: number; minExclusive?: boolean }) {
+  return z
+    .string()
+    .regex(decimal, { error: `expected ${what}` })
+    .transform(Number)
+    .refine(Number.isFinite, { error: `expected ${what}` })
+    .refine((n) => (bounds.minExclusive === true ? n > bounds.min : n >= bounds.min), {
+      error:
+        bounds.minExclusive === true ? `must be more than ${bounds.min}` : `must be at least ${bounds.min}`,
+    })
+    .refine((n) => n <= bounds.max, { error: `must be at most ${bounds.max}` });
+}
+
+/** A whole number written in decimal digits, between `min` and `max`. */
+export function wholeNumber(what: string, bounds: { min: number; max: number }) {
+  return z
+    .string()
+    .regex(/^-?\d+$/, { error: `expected ${what} (a whole number)` })
+    .transform(Number)
+    .refine((n) => Number.isSafeInteger(n), { error: `expected ${what} (a whole number)` })
+    .refine((n) => n >= bounds.min, { error: `must be at least ${bounds.min}` })
+    .refine((n) => n <= bounds.max, { error: `must be at most ${bounds.max}` });
 }

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -71,6 +71,29 @@ describe("faultline report", () => {
     expect(await readFile(join(dir, "report.txt"), "utf8")).toContain("Verdict: VALID");
     expect(await readFile(join(dir, "report.html"), "utf8")).toContain('<svg id="timeline-plot"');
     expect(await readFile(join(dir, "junit.xml"), "utf8")).toContain('name="elle"');
+  });
+
+  it("names the run folder itself, not the store/latest symlink, in what it prints and writes", async () => {
+    const dir = await realpath(await storeRun({ valid: true }));
+    expect(await main(["report", join(root, "store", "latest"), "--write"])).toBe(0);
+    expect(out.join("")).toContain(`Store:     ${dir}\n`);
+    expect(await readFile(join(dir, "report.txt"), "utf8")).toContain(`Store:     ${dir}\n`);
+    expect(await readFile(join(dir, "report.html"), "utf8")).toContain(`<code id="store-dir">${dir}</code>`);
+    expect(await readFile(join(dir, "junit.xml"), "utf8")).toContain(
+      `<property name="store" value="${dir}"/>`,
+    );
+    const written = [out.join(""), await readFile(join(dir, "report.txt"), "utf8")].join("");
+    expect(written).not.toContain("latest");
+    // A relative path stays relative, to the run folder.
+    const cwd = process.cwd();
+    try {
+      process.chdir(root);
+      out.length = 0;
+      expect(await main(["report", join("store", "latest")])).toBe(0);
+      expect(out.join("")).toContain(`Store:     ${join("store", "register", "20261122T031045.123")}\n`);
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   it("names a missing folder or file, exit 254, no stack trace", async () => {

@@ -3,10 +3,12 @@
  * history.jsonl and results.json (DIR is a run folder, or `store/latest`). The exit code follows
  * the stored verdict, as `faultline run` would have. With `--write` it also rewrites the run's
  * report files (report.txt, report.html, junit.xml, results.json), say after a reports upgrade.
- * A missing folder or file, or one that does not parse, is a UsageError that names it.
+ * A missing folder or file, or one that does not parse, is a UsageError that names it. The report
+ * names the run folder itself: `store/latest` is resolved to the folder it points at, so a report
+ * written through it stays true once `latest` moves on.
  */
-import { readdir, readFile, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { readdir, readFile, realpath, stat } from "node:fs/promises";
+import { basename, dirname, isAbsolute, join, relative } from "node:path";
 import { z } from "zod";
 import { readJsonlHistoryAll } from "../harness/history/jsonl.ts";
 import type { Op } from "../harness/history/op.ts";
@@ -15,7 +17,11 @@ import { ExitCode, exitCodeFor, type Results } from "../harness/results.ts";
 import type { ReportInput } from "../reports/input.ts";
 import { colorWanted, renderTextReport } from "../reports/text.ts";
 import { writeReports } from "../reports/write.ts";
+import { countClientOperations } from "../harness/history/historyStats.ts";
+import { unwrittenSummary } from "../harness/store/atomic.ts";
+import { formatCount } from "../reports/format.ts";
 import { UsageError } from "./main.ts";
+import { parseCommandLine } from "./options.ts";
 
 export const reportUsage = `Usage: faultline report DIR [--write] [--no-color]
 
@@ -33,20 +39,24 @@ interface ReportArgs {
   readonly color: boolean | undefined;
 }
 
+const reportOptionSpec = {
+  write: { type: "boolean" },
+  "no-color": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 export function parseReportArgs(args: readonly string[]): ReportArgs | "help" {
-  let dir: string | undefined;
-  let write = false;
-  let color: boolean | undefined;
-  for (const arg of args) {
-    if (arg === "--help" || arg === "-h") return "help";
-    else if (arg === "--write") write = true;
-    else if (arg === "--no-color") color = false;
-    else if (arg.startsWith("-")) throw new UsageError(`unknown option "${arg}"\n\n${reportUsage}`);
-    else if (dir !== undefined) throw new UsageError(`expected one run folder, got "${dir}" and "${arg}"`);
-    else dir = arg;
+  const { values, positionals } = parseCommandLine("report", args, reportOptionSpec, true);
+  if (values["help"] === true) return "help";
+  if (positionals.length === 0) throw new UsageError("expected a run folder (store/latest, say)");
+  if (positionals.length > 1) {
+    throw new UsageError(`expected one run folder, got "${positionals[0]}" and "${positionals[1]}"`);
   }
-  if (dir === undefined) throw new UsageError(`expected a run folder (store/latest, say)\n\n${reportUsage}`);
-  return { dir, write, color };
+  return {
+    dir: positionals[0]!,
+    write: values["write"] === true,
+    color: values["no-color"] === true ? false : undefined,
+  };
 }
 
 const verdictSchema = z.union([z.boolean(), z.literal("unknown")]);
@@ -63,7 +73,7 @@ async function readJson(path: string, what: string): Promise<unknown> {
     const code = (error as NodeJS.ErrnoException).code;
     throw new UsageError(
       code === "ENOENT"
-        ? `${path}: missing; a run folder holds ${what}`
+        ? `${path}: missing; a run folder holds ${what}, and a run whose disk filled up or that was killed may not have written it (faultline check can still check its history.jsonl)`
         : `${path}: cannot read (${code ?? String(error)})`,
     );
   }
@@ -78,15 +88,26 @@ async function readJson(path: string, what: string): Promise<unknown> {
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
-/** Reads a stored run into a report input; every problem is a UsageError naming the file. */
-export async function loadStoredRun(dir: string): Promise<ReportInput> {
+/**
+ * The run folder `dir` names, with symlinks (`store/latest`) resolved: absolute when `dir` was,
+ * else relative to the working folder, as `faultline run` prints it.
+ */
+export async function resolveRunFolder(dir: string): Promise<string> {
   let isDir = false;
+  let real: string;
   try {
-    isDir = (await stat(dir)).isDirectory();
+    real = await realpath(dir);
+    isDir = (await stat(real)).isDirectory();
   } catch {
     throw new UsageError(`${dir}: no such run folder`);
   }
   if (!isDir) throw new UsageError(`${dir}: not a folder; expected a run folder such as store/latest`);
+  return isAbsolute(dir) ? real : relative(process.cwd(), real) || ".";
+}
+
+/** Reads a stored run into a report input; every problem is a UsageError naming the file. */
+export async function loadStoredRun(given: string): Promise<ReportInput> {
+  const dir = await resolveRunFolder(given);
 
   const testPath = join(dir, "test.json");
   const config = await readJson(testPath, "test.json, the resolved test config");
@@ -114,6 +135,7 @@ export async function loadStoredRun(dir: string): Promise<ReportInput> {
     if (error instanceof HistoryFormatError) throw new UsageError(error.message);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new UsageError(`${historyPath}: missing; a run folder holds history.jsonl`);
+    if (code !== undefined) throw new UsageError(`${historyPath}: cannot read (${code})`);
     throw error;
   }
 
@@ -152,6 +174,27 @@ export async function reportCommand(args: string[]): Promise<number> {
   const input = await loadStoredRun(parsed.dir);
   const color = parsed.color ?? colorWanted(process.stdout);
   process.stdout.write(renderTextReport(input, { color }));
-  if (parsed.write) await writeReports(parsed.dir, input);
+  const cutShort = historyCutShort(input);
+  if (cutShort !== undefined) process.stderr.write(`faultline report: ${cutShort}\n`);
+  if (parsed.write) {
+    const unwritten = unwrittenSummary(input.storeDir, writeReports(input.storeDir, input).unwritten());
+    if (unwritten !== undefined) process.stderr.write(`faultline report: ${unwritten}\n`);
+  }
   return exitCodeFor(input.results.valid);
+}
+
+/**
+ * When the stored history holds fewer operations than the run recorded (its disk filled while it
+ * ran, so history.jsonl was cut at a whole line), a line saying so: the stored results were
+ * checked on the whole history, the plots here show only the stored part.
+ */
+function historyCutShort(input: ReportInput): string | undefined {
+  const recorded = (input.config as { recorded?: { operations?: unknown } }).recorded;
+  const operations = recorded?.operations;
+  const stored = countClientOperations(input.history);
+  if (typeof operations !== "number" || stored >= operations) return undefined;
+  return (
+    `${join(input.storeDir, "history.jsonl")} holds ${formatCount(stored)} of the ${formatCount(operations)} ` +
+    `operations the run recorded (the disk refused the rest); results.json was checked on all of them`
+  );
 }

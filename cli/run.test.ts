@@ -102,7 +102,7 @@ describe("faultline run", () => {
 });
 
 describe("faultline run, interrupted", () => {
-  it("stops on SIGINT, heals, keeps and checks what was recorded", async () => {
+  it("stops on SIGINT, heals, checks what was recorded, and records the interruption everywhere", async () => {
     const store = mkdtempSync(join(tmpdir(), "faultline-run-"));
     const child = execa("node", [bin, "run", "--time-limit", "50000", "--seed", "5", "--store", store], {
       reject: false,
@@ -120,15 +120,57 @@ describe("faultline run, interrupted", () => {
     child.kill("SIGINT");
     const r = await child;
     expect(r.stderr).toMatch(/SIGINT: stopping the generator, healing/);
-    expect(r.stdout).toMatch(/interrupted: \d+ operations recorded and checked/);
-    expect(r.exitCode).toBe(0);
-    const lines = readFileSync(join(store, "latest", "history.jsonl"), "utf8")
-      .trim()
-      .split("\n");
-    expect(lines.length).toBeGreaterThan(10);
-    const results = JSON.parse(readFileSync(join(store, "latest", "results.json"), "utf8")) as {
+    const line = /interrupted by SIGINT at (.+?) of test time: ([\d,]+) operations recorded and checked/.exec(
+      r.stdout,
+    );
+    expect(line, r.stdout).not.toBeNull();
+    // The prefix showed nothing wrong, but the test asked for was not run: unknown, exit 2.
+    expect(r.exitCode).toBe(2);
+    const folder = join(store, "latest");
+    const history = readFileSync(join(folder, "history.jsonl"), "utf8").trim().split("\n");
+    expect(history.length).toBeGreaterThan(10);
+    const ops = history.map((l) => JSON.parse(l) as { process: unknown; type: string });
+    const operations = ops.filter((o) => o.process !== "nemesis" && o.type === "invoke").length;
+    // One count of operations everywhere: the line, the report header, test.json.
+    expect(line![2]!.replace(/,/g, "")).toBe(String(operations));
+    expect(r.stdout).toContain(`seed 5  ${operations.toLocaleString("en-US")} operations  INTERRUPTED`);
+
+    const results = JSON.parse(readFileSync(join(folder, "results.json"), "utf8")) as {
       valid: unknown;
+      interrupted: { signal: string; atTestTimeNs: number; timeLimitNs: number };
+      checkers: Record<string, { valid: unknown; reason: string }>;
     };
-    expect(results.valid).toBe(true);
+    expect(results.valid).toBe("unknown");
+    expect(results.interrupted.signal).toBe("SIGINT");
+    expect(results.interrupted.timeLimitNs).toBe(50000e9);
+    expect(results.interrupted.atTestTimeNs).toBeGreaterThan(0);
+    expect(results.interrupted.atTestTimeNs).toBeLessThan(50000e9);
+    expect(results.checkers["interrupted"]!.valid).toBe("unknown");
+    expect(results.checkers["elle"]!.valid).toBe(true);
+
+    const test = JSON.parse(readFileSync(join(folder, "test.json"), "utf8")) as {
+      "time-limit": number;
+      recorded: { operations: number; testTimeNs: number; interrupted: { signal: string } };
+    };
+    expect(test["time-limit"]).toBe(50000); // what was asked
+    expect(test.recorded.operations).toBe(operations); // and what was recorded
+    expect(test.recorded.interrupted.signal).toBe("SIGINT");
+    expect(test.recorded.testTimeNs).toBeGreaterThanOrEqual(results.interrupted.atTestTimeNs);
+
+    expect(readFileSync(join(folder, "report.txt"), "utf8")).toMatch(
+      /^Interrupted by SIGINT at .* of test time \(13h 53m 20s asked\); what was recorded was checked$/m,
+    );
+    expect(readFileSync(join(folder, "report.html"), "utf8")).toMatch(
+      /<p class="note" id="interrupted">Interrupted by SIGINT at /,
+    );
+    const junit = readFileSync(join(folder, "junit.xml"), "utf8");
+    expect(junit).toMatch(/<property name="interrupted" value="Interrupted by SIGINT/);
+    expect(junit).toMatch(/<testcase [^>]*name="interrupted"[^>]*>\s*<error /);
+
+    // faultline report on it gives the same verdict and exit code, not a bare VALID.
+    const again = await execa("node", [bin, "report", folder], { reject: false, env: { CI: "true" } });
+    expect(again.exitCode).toBe(2);
+    expect(again.stdout).toContain("Verdict: UNKNOWN");
+    expect(again.stdout).toContain(`${operations.toLocaleString("en-US")} operations  INTERRUPTED`);
   });
 });

@@ -54,6 +54,8 @@ export function runUsage(chosen?: SystemDefinition): string {
   --store DIR            where runs are stored (default ./store)
   --name NAME            test name (default from system and workload)
   --quiet                print only the verdict lines
+  --dry-run              check the options, build the test and check the store, run nothing;
+                         print the command that would run
 
 An option a system does not list below is refused for it.
 
@@ -73,15 +75,26 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   // Loaded once a run is certain: the reports (Ink, React) and the runner cost start-up time that
   // `--help` and a refused option should not pay.
-  const [{ ciFromEnv, colorWanted, createLiveObserver, renderTextReport }, { executeRun, plainSummary }] =
-    await Promise.all([import("../reports/index.ts"), import("./execute.ts")]);
+  const [
+    { ciFromEnv, colorWanted, createLiveObserver, renderTextReport },
+    { checkRun, executeRun, interruptionLine, plainSummary, prepareRun, unwrittenLine },
+  ] = await Promise.all([import("../reports/index.ts"), import("./execute.ts")]);
+  // Every part is built before anything is printed or stored, so a configuration a builder
+  // refuses is one line and exit 254.
+  const prepared = config["dry-run"] ? checkRun(config) : prepareRun(config);
+  if (config["dry-run"]) {
+    process.stdout.write(
+      `faultline run: dry run, nothing was run; the options hold\nrun: ${prepared.command}\n`,
+    );
+    return 0;
+  }
   const controller = new AbortController();
   const onSignal = (signal: string) => {
     if (controller.signal.aborted) return;
     process.stderr.write(
       `\nfaultline run: ${signal}: stopping the generator, healing, keeping what was recorded…\n`,
     );
-    controller.abort();
+    controller.abort(signal);
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -101,20 +114,23 @@ export async function runCommand(args: string[]): Promise<number> {
     let result;
     try {
       result = await executeRun(config, {
+        prepared,
         signal: controller.signal,
         ...(observer !== undefined ? { observer } : {}),
       });
     } finally {
       await observer?.close();
     }
-    if (result.aborted)
-      process.stdout.write(`interrupted: ${result.history.length} operations recorded and checked\n`);
+    const interruption = interruptionLine(result);
+    if (interruption !== undefined) process.stdout.write(interruption + "\n");
     if (observer !== undefined && result.reportInput !== undefined) {
       process.stdout.write(renderTextReport(result.reportInput, { color: colorWanted(process.stdout) }));
     } else {
       // --quiet: the verdict per checker, the store folder and the reproduce command only.
       process.stdout.write(plainSummary(config, result.results, result.storeDir, result.reproduceCommand));
     }
+    const unwritten = unwrittenLine(result);
+    if (unwritten !== undefined) process.stderr.write(`faultline run: ${unwritten}\n`);
     return exitCodeFor(result.results.valid);
   } finally {
     process.off("SIGINT", onSignal);

@@ -23,7 +23,7 @@ import {
 } from "../harness/systemDefinition.ts";
 import type { BuildConfig } from "../harness/testConfig.ts";
 import { UsageError } from "./main.ts";
-import { parseCommandLine, validateOptions } from "./options.ts";
+import { decimalNumber, parseCommandLine, validateOptions, wholeNumber } from "./options.ts";
 import { lookupSystem, lookupWorkload } from "./plugins.ts";
 import { nemesisNames, systemNames, systems, workloadNames } from "./registry.ts";
 
@@ -43,21 +43,20 @@ export const commonRunOptionSpec = {
   name: { type: "string" },
   model: { type: "string" },
   quiet: { type: "boolean" },
+  "dry-run": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
-const positiveInt = (what: string, max: number) =>
-  z.coerce
-    .number({ error: `expected ${what}` })
-    .int({ error: `expected a whole number (${what})` })
-    .min(1, { error: `must be at least 1` })
-    .max(max, { error: `must be at most ${max}` });
+const positiveInt = (what: string, max: number) => wholeNumber(what, { min: 1, max });
 
 const positiveSeconds = (max: number) =>
-  z.coerce
-    .number({ error: "expected a number of seconds" })
-    .positive({ error: "must be positive" })
-    .max(max, { error: `must be at most ${max} seconds` });
+  decimalNumber("a number of seconds", { min: 0, minExclusive: true, max });
+
+/**
+ * The least `--nemesis-interval`: faults closer than this would leave the system no time to do
+ * anything between them, and a run of any length would be made of nothing but faults.
+ */
+export const nemesisIntervalMinS = 0.01;
 
 /**
  * What `faultline run` with no options runs: the first system of the registry (the replicated
@@ -76,7 +75,8 @@ export const runConfigSchema = z
     nemesis: z
       .string()
       .default(defaultNemesis)
-      .transform((s) => (s === "none" || s === "" ? [] : s.split(",").map((x) => x.trim())))
+      .refine((s) => s.trim() !== "", { error: 'is empty; write "none" to run without faults' })
+      .transform((s) => (s === "none" ? [] : s.split(",").map((x) => x.trim())))
       .pipe(
         z.array(
           z.enum(nemesisNames, {
@@ -88,21 +88,14 @@ export const runConfigSchema = z
       .refine((list) => !list.includes("all") || list.length === 1, {
         error: '"all" already holds every package; give it alone',
       }),
-    "nemesis-interval": positiveSeconds(3600).default(5),
+    "nemesis-interval": decimalNumber("a number of seconds", { min: nemesisIntervalMinS, max: 3600 }).default(
+      5,
+    ),
     nodes: positiveInt("a node count", 64).optional(),
     concurrency: positiveInt("a worker count", 1024).default(10),
     "time-limit": positiveSeconds(86_400).default(30),
-    rate: z.coerce
-      .number({ error: "expected operations per second" })
-      .positive({ error: "must be positive" })
-      .max(1e6)
-      .default(100),
-    seed: z.coerce
-      .number({ error: "expected a whole number" })
-      .int({ error: "expected a whole number" })
-      .min(0)
-      .max(Number.MAX_SAFE_INTEGER)
-      .optional(),
+    rate: decimalNumber("operations per second", { min: 0, minExclusive: true, max: 1e6 }).default(100),
+    seed: wholeNumber("a seed", { min: 0, max: Number.MAX_SAFE_INTEGER }).optional(),
     mode: z.enum(["sim", "process"]).optional(),
     store: z.string().min(1).default("store"),
     name: z
@@ -111,6 +104,7 @@ export const runConfigSchema = z
       .optional(),
     model: z.string().min(1).optional(),
     quiet: z.boolean().default(false),
+    "dry-run": z.boolean().default(false),
   })
   .strict();
 
@@ -132,6 +126,8 @@ export interface RunConfig {
   readonly name: string;
   readonly model?: string;
   readonly quiet: boolean;
+  /** Check the options, build the test and check the store, but run nothing. */
+  readonly "dry-run": boolean;
   // The well-known system options: the system's value when it declares them, else the default.
   readonly replication: BuildConfig["replication"];
   readonly isolation: BuildConfig["isolation"];
@@ -178,7 +174,7 @@ function schemaOf(name: string, option: SystemOption): z.ZodType<SystemOptionVal
       schema = z.boolean();
       break;
     case "number":
-      schema = z.coerce.number({ error: "expected a number" }).refine(Number.isFinite, "expected a number");
+      schema = decimalNumber("a number", { min: -Number.MAX_VALUE, max: Number.MAX_VALUE });
       break;
     case "list":
       schema = z.array(one);

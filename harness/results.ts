@@ -33,9 +33,26 @@ export interface CheckResult {
   readonly [detail: string]: unknown;
 }
 
+/**
+ * A run stopped before its end (SIGINT, SIGTERM). Its history is a true prefix of a run, so an
+ * anomaly found in it is real; but the test asked for was not run to its end, so the run also
+ * holds an `interrupted` result of `"unknown"`: its verdict is `false` if the prefix shows an
+ * anomaly, and `"unknown"` otherwise, never `true`.
+ */
+export interface Interruption {
+  /** What stopped it: "SIGINT", "SIGTERM", or another reason given to the abort. */
+  readonly signal: string;
+  /** When the runner saw it, ns of test time. */
+  readonly atTestTimeNs: number;
+  /** The main phase the test asked for, ns of test time. */
+  readonly timeLimitNs: number;
+}
+
 export interface Results {
   readonly valid: Verdict;
   readonly checkers: Readonly<Record<string, CheckResult>>;
+  /** Set when the run was interrupted; see `Interruption`. */
+  readonly interrupted?: Interruption;
 }
 
 const rank = (v: Verdict): number => (v === false ? 2 : v === "unknown" ? 1 : 0);

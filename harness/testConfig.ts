@@ -27,3 +27,12 @@ export interface BuildConfig {
   /** Simulation or real processes; the CLI always sets it (absent: `sim`). */
   readonly mode?: RunMode;
 }
+
+/**
+ * A configuration that a builder of a system, workload or nemesis refuses (too few nodes for
+ * quorum replication, a consistency model nobody knows): the user's to fix, so the CLI shows its
+ * message as one line and exits 254 instead of reporting an internal error.
+ */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}

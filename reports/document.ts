@@ -10,6 +10,7 @@
  */
 import type { AnomalyCase, CheckResult, Results, Verdict } from "../harness/results.ts";
 import type { FaultWindow } from "../harness/history/faultWindows.ts";
+import { countClientOperations } from "../harness/history/historyStats.ts";
 import {
   formatCount,
   formatDurationNs,
@@ -86,8 +87,23 @@ export function orderedCheckers(results: Results): [string, CheckResult][] {
   );
 }
 
+/**
+ * "Interrupted by SIGINT at 34.0 s of test time (10m 0s asked); what was recorded was checked",
+ * or undefined for a run that ran to its end.
+ */
+export function interruptionText(results: Results): string | undefined {
+  const i = results.interrupted;
+  if (i === undefined || typeof i !== "object") return undefined;
+  return (
+    `Interrupted by ${String(i.signal)} at ${formatDurationNs(Number(i.atTestTimeNs))} of test time ` +
+    `(${formatDurationNs(Number(i.timeLimitNs))} asked); what was recorded was checked`
+  );
+}
+
 export function verdictSection(results: Results): Line[] {
+  const interruption = interruptionText(results);
   const lines: Line[] = [
+    ...(interruption === undefined ? [] : [[{ text: interruption, tone: "unknown" as const }]]),
     [
       { text: "Verdict: ", tone: "heading" },
       { text: verdictWord(results.valid).toUpperCase(), tone: toneOf(results.valid) },
@@ -223,13 +239,16 @@ export function faultSection(windows: readonly FaultWindow[]): Line[] {
 
 /** The whole terminal report of a run. */
 export function buildReportDocument(input: ReportInput, analysis: RunAnalysis = analyzeRun(input)): Line[] {
-  const completions = input.history.filter((op) => op.type !== "invoke" && op.process !== "nemesis").length;
+  const operations = countClientOperations(input.history);
   const blank: Line = [];
   return [
     [
       { text: "faultline ", tone: "heading" },
       { text: input.testName, tone: "accent" },
-      { text: `  seed ${input.seed}  ${formatCount(completions)} operations` },
+      { text: `  seed ${input.seed}  ${formatCount(operations)} operations` },
+      ...(input.results.interrupted !== undefined
+        ? [{ text: "  INTERRUPTED", tone: "unknown" as const }]
+        : []),
     ],
     blank,
     ...verdictSection(input.results),

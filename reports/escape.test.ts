@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { escapeHtml, escapeXml } from "./escape.ts";
+import { rawControls } from "./syntheticRun.ts";
 
 const unescape = (s: string): string =>
   s
@@ -33,11 +34,10 @@ describe("escape", () => {
   });
 
   it("property: no control or bidirectional character survives escaping", () => {
-    const hostile = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
     fc.assert(
       fc.property(
-        fc.string({ unit: "binary" }),
-        (s) => !hostile.test(escapeHtml(s)) && !hostile.test(escapeXml(s)),
+        fc.string({ unit: "binary", maxLength: 40 }),
+        (s) => !rawControls.test(escapeHtml(s)) && !rawControls.test(escapeXml(s)),
       ),
       { numRuns: 200 },
     );

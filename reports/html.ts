@@ -15,10 +15,11 @@
  */
 import { escapeHtml } from "./escape.ts";
 import type { FaultWindow } from "../harness/history/faultWindows.ts";
-import { clientOps, type ClientOp } from "../harness/history/historyStats.ts";
+import { clientOps, countClientOperations, type ClientOp } from "../harness/history/historyStats.ts";
 import {
   anomalyClasses,
   explanationOf,
+  interruptionText,
   orderedCheckers,
   anomalySummary,
   type AnomalyClass,
@@ -82,9 +83,13 @@ export function renderHtmlReport(input: ReportInput, analysis: RunAnalysis = ana
 <body>
 <header>
 <h1>faultline: <span id="test-name">${e(input.testName)}</span></h1>
-<p>seed <code id="seed">${e(String(input.seed))}</code> · ${formatCount(ops.length)} client operations ·
+<p>seed <code id="seed">${e(String(input.seed))}</code> · ${formatCount(countClientOperations(input.history))} operations ·
 test time ${e(formatDurationNs(endNs))}</p>
-<p>store <code id="store-dir">${e(input.storeDir)}</code></p>
+<p>store <code id="store-dir">${e(input.storeDir)}</code></p>${
+    interruptionText(results) === undefined
+      ? ""
+      : `\n<p class="note" id="interrupted">${e(interruptionText(results)!)}</p>`
+  }
 <p>reproduce <code id="reproduce">${e(input.reproduceCommand)}</code></p>
 </header>
 ${verdictHtml(results.valid, results)}

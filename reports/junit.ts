@@ -6,7 +6,13 @@
  * reproduces the run. Everything from the results is XML-escaped.
  */
 import type { CheckResult } from "../harness/results.ts";
-import { anomalyClasses, anomalySummary, explanationOf, orderedCheckers } from "./document.ts";
+import {
+  anomalyClasses,
+  anomalySummary,
+  explanationOf,
+  interruptionText,
+  orderedCheckers,
+} from "./document.ts";
 import { escapeXml } from "./escape.ts";
 import { formatCount, truncate } from "./format.ts";
 import type { ReportInput } from "./input.ts";
@@ -57,7 +63,11 @@ export function renderJunit(input: ReportInput): string {
     <properties>
       <property name="seed" value="${x(String(input.seed))}"/>
       <property name="store" value="${x(input.storeDir)}"/>
-      <property name="reproduce" value="${x(input.reproduceCommand)}"/>
+      <property name="reproduce" value="${x(input.reproduceCommand)}"/>${
+        interruptionText(input.results) === undefined
+          ? ""
+          : `\n      <property name="interrupted" value="${x(interruptionText(input.results)!)}"/>`
+      }
     </properties>
 ${cases.join("\n")}
   </testsuite>

@@ -11,7 +11,7 @@ describe("writeReports", () => {
     try {
       const dir = join(root, "store", "register", "run");
       const input = syntheticRun({ ops: 500, seed: 2 });
-      await writeReports(dir, input);
+      writeReports(dir, input);
       const text = await readFile(join(dir, "report.txt"), "utf8");
       expect(text).toContain("Verdict: INVALID");
       // eslint-disable-next-line no-control-regex

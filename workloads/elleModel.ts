@@ -5,6 +5,7 @@
  * fail it; the workloads' own invariant checkers (bank totals, doctors on call) still do.
  */
 import { elleModelNames } from "../checkers/elle/index.ts";
+import { ConfigError } from "../harness/testConfig.ts";
 
 export type IsolationLevel = "read-committed" | "snapshot" | "serializable";
 
@@ -22,7 +23,7 @@ export function defaultElleModel(isolation: IsolationLevel): string {
 export function resolveElleModel(isolation: IsolationLevel, model?: string): string {
   if (model === undefined) return defaultElleModel(isolation);
   if (!elleModelNames.includes(model)) {
-    throw new RangeError(
+    throw new ConfigError(
       `unknown consistency model "${model}"; expected one of: ${elleModelNames.join(", ")}`,
     );
   }

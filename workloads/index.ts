@@ -6,15 +6,29 @@
  * (read-committed, snapshot-isolation, serializable; see elleModel.ts).
  */
 import type { Workload } from "../harness/workload.ts";
-import type { BuildConfig } from "../harness/testConfig.ts";
+import { ConfigError, type BuildConfig } from "../harness/testConfig.ts";
 import { appendWorkload } from "./append.ts";
 import { bankWorkload } from "./bank.ts";
 import { registerWorkload } from "./register.ts";
 import { setWorkload } from "./set.ts";
 import { writeSkewWorkload } from "./write-skew.ts";
 
+/**
+ * A workload that checks no consistency model of its own refuses one, rather than dropping it
+ * from the run (and from the command that reproduces it).
+ */
+function refuseModel(workload: string, checkedFor: string, c: BuildConfig): void {
+  if (c.model === undefined) return;
+  throw new ConfigError(
+    `a consistency model (--model ${c.model}) applies to the transactional workloads (bank, write-skew, append); the ${workload} workload is checked for ${checkedFor}`,
+  );
+}
+
 export const workloadRegistry: Readonly<Record<string, (config: BuildConfig) => Workload>> = {
-  register: (c) => registerWorkload({ timeLimitNs: c.timeLimitNs, ratePerS: c.ratePerS }),
+  register: (c) => {
+    refuseModel("register", "linearizability", c);
+    return registerWorkload({ timeLimitNs: c.timeLimitNs, ratePerS: c.ratePerS });
+  },
   bank: (c) =>
     bankWorkload({
       timeLimitNs: c.timeLimitNs,
@@ -36,6 +50,12 @@ export const workloadRegistry: Readonly<Record<string, (config: BuildConfig) => 
       isolation: c.isolation,
       ...(c.model !== undefined ? { model: c.model } : {}),
     }),
-  set: (c) =>
-    setWorkload({ timeLimitNs: c.timeLimitNs, ratePerS: c.ratePerS, linearizable: c.readFrom === "writer" }),
+  set: (c) => {
+    refuseModel("set", "lost and stale elements (set-full)", c);
+    return setWorkload({
+      timeLimitNs: c.timeLimitNs,
+      ratePerS: c.ratePerS,
+      linearizable: c.readFrom === "writer",
+    });
+  },
 };

@@ -1,7 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Op, OpType, Process } from "./op.ts";
-import { clientOps, latencyQuantiles, quantile, statsFromChecker, summarizeHistory } from "./historyStats.ts";
+import {
+  clientOps,
+  countClientOperations,
+  latencyQuantiles,
+  quantile,
+  statsFromChecker,
+  summarizeHistory,
+} from "./historyStats.ts";
 
 let index = 0;
 const op = (time: number, process: Process, type: OpType, f = "read"): Op => ({
@@ -11,6 +18,36 @@ const op = (time: number, process: Process, type: OpType, f = "read"): Op => ({
   type,
   f,
   value: null,
+});
+
+describe("countClientOperations", () => {
+  it("counts each client operation once: a pair, a lone completion, an open invocation; no nemesis", () => {
+    const history = [
+      op(1, 0, "invoke"),
+      op(2, "nemesis", "invoke", "start-partition"),
+      op(3, 0, "ok"),
+      op(4, "nemesis", "info", "start-partition"),
+      op(5, 1, "ok"), // completion-only
+      op(6, 2, "invoke"), // never completed
+      op(7, 3, "invoke"),
+      op(8, 3, "info"),
+    ];
+    expect(countClientOperations(history)).toBe(4);
+    expect(countClientOperations([])).toBe(0);
+  });
+
+  it("property: equals the number of paired client operations when every invocation completes", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(3), fc.constantFrom<OpType>("ok", "fail", "info")), { maxLength: 40 }),
+        (ops) => {
+          const history = ops.flatMap(([p, type], i) => [op(2 * i, p, "invoke"), op(2 * i + 1, p, type)]);
+          return countClientOperations(history) === ops.length && clientOps(history).length === ops.length;
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
 });
 
 describe("historyStats", () => {

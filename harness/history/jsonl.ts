@@ -10,7 +10,7 @@
  * …, invocations and completions pairing up) and raises `HistoryFormatError` with the file, the
  * line and what it expected.
  */
-import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import type { Budget } from "../budget.ts";
 import type { Op } from "./op.ts";
 import { HistorySource } from "./source.ts";
@@ -36,6 +36,10 @@ export function writeAllSync(fd: number, bytes: Uint8Array, path: string): void 
 
 export class HistoryWriter {
   private fd: number | undefined;
+  /** Bytes of whole lines in the file. */
+  private size = 0;
+  /** Set by a failed write: the file was cut back to its whole lines and takes no more. */
+  private failed: unknown;
 
   private constructor(
     readonly path: string,
@@ -49,10 +53,27 @@ export class HistoryWriter {
     return new HistoryWriter(path, openSync(path, "w"));
   }
 
-  /** Writes `op` as one line; when this returns, the line survives the process being killed. */
+  /**
+   * Writes `op` as one line; when this returns, the line survives the process being killed. When
+   * the write fails (a full disk), the file is cut back to its last whole line, the error is
+   * thrown, and every later append throws it again: the file stays a readable prefix.
+   */
   append(op: Op): void {
     if (this.fd === undefined) throw new Error(`HistoryWriter for ${this.path} is closed`);
-    writeAllSync(this.fd, Buffer.from(opToJsonLine(op) + "\n", "utf8"), this.path);
+    if (this.failed !== undefined) throw this.failed;
+    const bytes = Buffer.from(opToJsonLine(op) + "\n", "utf8");
+    try {
+      writeAllSync(this.fd, bytes, this.path);
+      this.size += bytes.length;
+    } catch (error) {
+      this.failed = error;
+      try {
+        ftruncateSync(this.fd, this.size);
+      } catch {
+        // Nothing more can be done for the file; the reader reports a torn last line.
+      }
+      throw error;
+    }
   }
 
   /** Forces what has been written to stable storage. */

@@ -152,7 +152,34 @@ describe("runner", () => {
       signal: controller.signal,
     });
     expect(aborted.outcome.aborted).toBe(true);
+    expect(aborted.outcome.abortedAtNs).toBe(0);
     expect(aborted.recorded).toHaveLength(0);
+  });
+
+  it("says at what test time it saw an abort, and that a run to its end was not aborted", async () => {
+    const controller = new AbortController();
+    let seen = 0;
+    const { outcome } = await runScripted({
+      clientGenerator: stagger(10e6, repeat({ f: "ok", value: 0 })),
+      finalGenerator: clients(limit(2, repeat({ f: "ok", value: "final" }))),
+      signal: controller.signal,
+      observer: {
+        onOp: (op) => {
+          if (op.type === "ok" && ++seen === 50) controller.abort("SIGINT");
+        },
+      },
+    });
+    expect(outcome.aborted).toBe(true);
+    expect(outcome.abortedAtNs).toBeGreaterThan(0);
+    expect(outcome.abortedAtNs).toBeLessThan(10e9);
+    // Nothing of the main phase was invoked after it, and the final reads were skipped.
+    const invokedAfter = outcome.history.filter((o) => o.type === "invoke" && o.time > outcome.abortedAtNs!);
+    expect(invokedAfter).toEqual([]);
+    expect(outcome.history.some((o) => o.value === "final")).toBe(false);
+
+    const whole = await runScripted({ clientGenerator: limit(4, repeat({ f: "ok", value: 0 })) });
+    expect(whole.outcome.aborted).toBe(false);
+    expect(whole.outcome.abortedAtNs).toBeUndefined();
   });
 
   it("keeps a nemesis sleep running while client ops flow (pending generators keep their state)", async () => {

@@ -45,8 +45,10 @@ export interface RunSpec {
 
 export interface RunOutcome {
   readonly history: Op[];
-  /** True when an abort signal ended the run early. */
+  /** True when an abort signal ended the run early (in the main phase or the final reads). */
   readonly aborted: boolean;
+  /** When the runner saw the abort, ns of test time; undefined when it ran to its end. */
+  readonly abortedAtNs?: number;
 }
 
 /** The longest the runner waits idle before asking the generators again, ns of test time. */
@@ -72,6 +74,7 @@ export class Runner {
   private lastProgressMs = -Infinity;
   private readonly startRealMs = performance.now();
   private phase = "running";
+  private abortedAtNs: number | undefined;
 
   constructor(
     private readonly world: World,
@@ -90,10 +93,9 @@ export class Runner {
     const { spec } = this;
     await Promise.all(this.clientThreads.map((t) => this.openClient(t)));
     await this.runPhase(spec.clientGenerator, spec.nemesisGenerator);
-    const aborted = spec.signal?.aborted === true;
     this.phase = "healing";
     await this.heal();
-    if (!aborted && spec.finalGenerator !== undefined) {
+    if (this.abortedAtNs === undefined && spec.finalGenerator !== undefined) {
       await this.world.sleep(spec.recoveryDelayNs);
       this.phase = "final reads";
       await this.runPhase(spec.finalGenerator, undefined);
@@ -104,7 +106,11 @@ export class Runner {
       }),
     );
     this.reportProgress(true);
-    return { history: this.history, aborted };
+    return {
+      history: this.history,
+      aborted: this.abortedAtNs !== undefined,
+      ...(this.abortedAtNs !== undefined ? { abortedAtNs: this.abortedAtNs } : {}),
+    };
   }
 
   progress(): RunProgress {
@@ -193,7 +199,10 @@ export class Runner {
         if (thread === "nemesis") nemesis = nemesis?.update(this.context(nemesisThreads), event);
         else client = client?.update(this.context(this.clientThreads), event);
       }
-      if (signal?.aborted === true) client = nemesis = undefined;
+      if (signal?.aborted === true) {
+        this.abortedAtNs ??= this.world.nowNs();
+        client = nemesis = undefined;
+      }
       if (client === undefined) nemesis = undefined;
       this.reportProgress();
       if (client === undefined) {

@@ -28,6 +28,14 @@ describe("node logs", () => {
     expect(readFileSync(join(dir, "nodes", "n1.log"), "utf8")).not.toMatch(/after close/);
   });
 
+  it("still names its logs once closed (the run's reports are written after)", () => {
+    const logs = new NodeLogs(fresh());
+    logs.write("n2", 0, "a");
+    logs.write("cp", 0, "b");
+    logs.close();
+    expect(logs.endpoints()).toEqual(["cp", "n2"]);
+  });
+
   it("bounds a chatty endpoint's log and says so once", () => {
     const dir = fresh();
     const logs = new NodeLogs(dir, 3);

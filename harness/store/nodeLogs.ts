@@ -6,21 +6,30 @@
  * an endpoint's log says so once and drops the rest (the history, never bounded, is the record).
  *
  * Files are opened on an endpoint's first line, so an endpoint that logged nothing has no file.
+ * A log the file system refuses (a full disk) is cut back to its last whole line and takes no
+ * more; the failure is kept (`unwritten`) for the run to report, and the run goes on.
  */
-import { closeSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, ftruncateSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { writeAllSync } from "../history/jsonl.ts";
+import { fileSystemReason, isFileSystemError, type UnwrittenArtifact } from "./atomic.ts";
 import type { EndpointLogSink } from "../runtime/types.ts";
 
 const endpointNamePattern = /^[A-Za-z0-9._-]+$/;
 
 interface OpenLog {
-  readonly fd: number;
+  /** Undefined once closed, or when the file system refused the file. */
+  fd: number | undefined;
+  /** Whether the file exists (it may have been refused before it was created). */
+  readonly hasFile: boolean;
   lines: number;
+  /** Bytes of whole lines written. */
+  size: number;
 }
 
 export class NodeLogs {
   private readonly open = new Map<string, OpenLog>();
+  private readonly failures: UnwrittenArtifact[] = [];
   private closed = false;
 
   /** `dir` is the run folder; logs go to `dir/nodes/`. */
@@ -35,32 +44,64 @@ export class NodeLogs {
   write(endpoint: string, timeNs: number, line: string): void {
     if (this.closed) return;
     if (!endpointNamePattern.test(endpoint)) throw new Error(`node log: bad endpoint name "${endpoint}"`);
+    const file = `nodes/${endpoint}.log`;
     let log = this.open.get(endpoint);
     if (log === undefined) {
-      const folder = join(this.dir, "nodes");
-      mkdirSync(folder, { recursive: true });
-      log = { fd: openSync(join(folder, `${endpoint}.log`), "a"), lines: 0 };
+      try {
+        mkdirSync(join(this.dir, "nodes"), { recursive: true });
+        log = { fd: openSync(join(this.dir, file), "a"), hasFile: true, lines: 0, size: 0 };
+      } catch (error) {
+        if (!isFileSystemError(error)) throw error;
+        this.failures.push({ file, reason: fileSystemReason(error) });
+        log = { fd: undefined, hasFile: false, lines: 0, size: 0 };
+      }
       this.open.set(endpoint, log);
     }
-    if (log.lines > this.maxLinesPerEndpoint) return;
+    if (log.fd === undefined || log.lines > this.maxLinesPerEndpoint) return;
     log.lines += 1;
     const text =
       log.lines > this.maxLinesPerEndpoint
         ? `${formatSeconds(timeNs)} (log bound of ${this.maxLinesPerEndpoint} lines reached; later lines dropped)\n`
         : `${formatSeconds(timeNs)} ${line.replace(/\n/g, "\\n")}\n`;
-    writeAllSync(log.fd, Buffer.from(text, "utf8"), join(this.dir, "nodes", `${endpoint}.log`));
+    const bytes = Buffer.from(text, "utf8");
+    try {
+      writeAllSync(log.fd, bytes, join(this.dir, file));
+      log.size += bytes.length;
+    } catch (error) {
+      if (!isFileSystemError(error)) throw error;
+      this.failures.push({ file, reason: fileSystemReason(error), cutShort: log.size > 0 });
+      try {
+        ftruncateSync(log.fd, log.size);
+      } catch {
+        // The reader of a node log is a person; a torn last line is the worst left behind.
+      }
+      closeSync(log.fd);
+      log.fd = undefined;
+    }
+  }
+
+  /** The logs the file system refused, and why. */
+  unwritten(): readonly UnwrittenArtifact[] {
+    return this.failures;
   }
 
   /** Endpoints that have a log, in name order. */
   endpoints(): string[] {
-    return [...this.open.keys()].sort();
+    return [...this.open]
+      .filter(([, log]) => log.hasFile)
+      .map(([endpoint]) => endpoint)
+      .sort();
   }
 
+  /** Closes every log; `endpoints()` still names them afterwards. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const log of this.open.values()) closeSync(log.fd);
-    this.open.clear();
+    for (const log of this.open.values()) {
+      if (log.fd === undefined) continue;
+      closeSync(log.fd);
+      log.fd = undefined;
+    }
   }
 }
 

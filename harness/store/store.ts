@@ -2,9 +2,17 @@
  * The store: one folder per run, `store/<test-name>/<YYYYMMDDTHHMMSS.mmm>/`, holding the resolved
  * config (`test.json`), the history streamed while the test runs (`history.jsonl`), the results
  * and the reports. `store/latest` is a relative symlink to the newest run, replaced atomically.
+ * Files are written whole or not at all (atomic.ts). A store root that cannot hold a run folder
+ * (a path through a file, a read-only or full disk) is a `StoreError` naming the folder and why.
  */
-import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { accessSync, constants, mkdirSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileSystemReason, isFileSystemError, writeFileAtomic } from "./atomic.ts";
+
+/** The store cannot hold a run folder: the user's to fix (another --store, room on the disk). */
+export class StoreError extends Error {
+  override name = "StoreError";
+}
 
 export interface RunDir {
   readonly root: string;
@@ -24,6 +32,15 @@ export function createRunDir(storeRoot: string, testName: string, startedAt: Dat
   if (!testNamePattern.test(testName)) {
     throw new Error(`test name "${testName}" may hold only letters, digits, ".", "_" and "-"`);
   }
+  try {
+    return createRunDirIn(storeRoot, testName, startedAt);
+  } catch (error) {
+    if (!isFileSystemError(error)) throw error;
+    throw new StoreError(`cannot create a run folder in ${storeRoot}: ${fileSystemReason(error)}`);
+  }
+}
+
+function createRunDirIn(storeRoot: string, testName: string, startedAt: Date): RunDir {
   const base = join(storeRoot, testName, runTimestamp(startedAt));
   mkdirSync(join(storeRoot, testName), { recursive: true });
   // Two runs in the same millisecond get distinct folders; past the bound it is an error, never
@@ -52,6 +69,29 @@ function pointLatestAt(storeRoot: string, dir: string): void {
   renameSync(tmp, link);
 }
 
+/** Writes `value` as indented JSON, whole or not at all. */
 export function writeJsonFile(path: string, value: unknown): void {
-  writeFileSync(path, JSON.stringify(value, null, 2) + "\n");
+  writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
+}
+
+/**
+ * Why `storeRoot` cannot hold run folders, without creating anything, or undefined when it looks
+ * able to: the nearest existing folder on its path must be a writable folder.
+ */
+export function storeRootProblem(storeRoot: string): string | undefined {
+  let path = resolve(storeRoot);
+  // Every round moves one level up; the root of the file system ends it.
+  for (;;) {
+    try {
+      if (!statSync(path).isDirectory()) return `${path} is not a folder`;
+      accessSync(path, constants.W_OK);
+      return undefined;
+    } catch (error) {
+      if (!isFileSystemError(error)) throw error;
+      if (error.code !== "ENOENT") return `${path}: ${fileSystemReason(error)}`;
+    }
+    const parent = dirname(path);
+    if (parent === path) return `no folder of ${storeRoot} exists`;
+    path = parent;
+  }
 }

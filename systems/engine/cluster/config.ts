@@ -7,6 +7,7 @@
  */
 import type { ENGINE_BUGS } from "../bugs.ts";
 import type { IsolationLevel } from "../database.ts";
+import { ConfigError } from "../../../harness/testConfig.ts";
 
 export type ReplicationMode = "sync" | "async" | "quorum";
 
@@ -124,7 +125,7 @@ export interface Topology {
   readonly standalone: boolean;
 }
 
-export class ClusterConfigError extends Error {
+export class ClusterConfigError extends ConfigError {
   override name = "ClusterConfigError";
 }
 

@@ -1,0 +1,64 @@
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ArtifactLog, fileSystemReason, unwrittenSummary, writeFileAtomic } from "./atomic.ts";
+
+const fresh = (): string => mkdtempSync(join(tmpdir(), "faultline-atomic-"));
+
+describe("writeFileAtomic", () => {
+  it("replaces a file whole and leaves no temporary behind", () => {
+    const dir = fresh();
+    const path = join(dir, "results.json");
+    writeFileSync(path, "old");
+    writeFileAtomic(path, "new and longer");
+    expect(readFileSync(path, "utf8")).toBe("new and longer");
+    expect(readdirSync(dir)).toEqual(["results.json"]);
+  });
+
+  it("on failure leaves what was there and removes its temporary", () => {
+    const dir = fresh();
+    // The rename cannot replace a folder that holds a file: the write fails after the data.
+    const path = join(dir, "results.json");
+    mkdirSync(path);
+    writeFileSync(join(path, "inside"), "old");
+    expect(() => writeFileAtomic(path, "new")).toThrow(/EISDIR|ENOTEMPTY|EEXIST/);
+    expect(readFileSync(join(path, "inside"), "utf8")).toBe("old");
+    expect(readdirSync(dir)).toEqual(["results.json"]);
+  });
+});
+
+describe("ArtifactLog", () => {
+  it("records what the file system refuses and says it in one line", () => {
+    const dir = fresh();
+    const log = new ArtifactLog(join(dir, "missing-folder"));
+    expect(log.write("report.html", "x")).toBe(false);
+    expect(log.write("junit.xml", "x")).toBe(false);
+    log.record({ file: "history.jsonl", reason: "no space left on device (ENOSPC)", cutShort: true });
+    expect(log.unwritten().map((u) => u.file)).toEqual(["report.html", "junit.xml", "history.jsonl"]);
+    expect(unwrittenSummary("store/x", log.unwritten())).toBe(
+      "could not write report.html, junit.xml (no such file or folder (ENOENT)); " +
+        "history.jsonl (cut short at a whole line: no space left on device (ENOSPC)) in store/x",
+    );
+    expect(unwrittenSummary("store/x", [])).toBeUndefined();
+  });
+
+  it("writes into a folder it may write, refuses one it may not (unless root)", () => {
+    const dir = fresh();
+    const log = new ArtifactLog(dir);
+    expect(log.write("report.txt", "text")).toBe(true);
+    expect(readFileSync(join(dir, "report.txt"), "utf8")).toBe("text");
+    chmodSync(dir, 0o500);
+    try {
+      const root = process.getuid?.() === 0;
+      expect(log.write("junit.xml", "x")).toBe(root);
+    } finally {
+      chmodSync(dir, 0o700);
+    }
+  });
+
+  it("names file-system errors in words with their code", () => {
+    const error = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+    expect(fileSystemReason(error)).toBe("no space left on device (ENOSPC)");
+  });
+});

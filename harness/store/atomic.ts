@@ -1,0 +1,135 @@
+/**
+ * Artifacts written whole or not at all. A run's files (test.json, results.json, the reports, the
+ * anomaly files) are each written to a temporary file beside their place, fsynced, and renamed
+ * over it, then the folder is fsynced: a reader, a crash or a full disk sees the old file or the
+ * new one, never a 0-byte or half-written one, and a failed write leaves no temporary behind.
+ *
+ * A write that fails on the file system (a full disk, a read-only folder, a quota) is not a bug of
+ * ours: `ArtifactLog` collects such failures, so a run still prints its verdict and exits with its
+ * verdict's code, and says in one line what could not be written (`unwrittenSummary`). Errors that
+ * are not the file system's (a renderer's TypeError) still propagate.
+ */
+import { closeSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { writeAllSync } from "../history/jsonl.ts";
+
+let temporaryCounter = 0;
+
+/** Writes `data` to `path` through a temporary file, fsync and rename: whole or not at all. */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  const folder = dirname(path);
+  const temporary = join(folder, `.${basename(path)}.${process.pid}-${temporaryCounter++}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(temporary, "wx");
+    writeAllSync(fd, bytes, path);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(temporary, path);
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+  fsyncFolder(folder);
+}
+
+/**
+ * Makes a rename in `folder` durable. Best effort: some file systems refuse to fsync a folder
+ * (EINVAL); the file itself is whole either way, only its surviving a power cut is at stake.
+ */
+function fsyncFolder(folder: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(folder, "r");
+    fsyncSync(fd);
+  } catch {
+    // See above.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Whether an error came from the file system (it has an errno code such as ENOSPC). */
+export function isFileSystemError(error: unknown): error is NodeJS.ErrnoException {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && typeof code === "string" && /^E[A-Z0-9]+$/.test(code);
+}
+
+const reasons: Readonly<Record<string, string>> = {
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  EROFS: "read-only file system",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  ENOTDIR: "a part of the path is not a folder",
+  EISDIR: "is a folder",
+  ENOENT: "no such file or folder",
+  EEXIST: "already exists",
+  EIO: "input/output error",
+  ENAMETOOLONG: "name too long",
+  EMFILE: "too many open files",
+};
+
+/** "no space left on device (ENOSPC)": a file-system error in words, with its code. */
+export function fileSystemReason(error: unknown): string {
+  if (!isFileSystemError(error)) return error instanceof Error ? error.message : String(error);
+  const code = error.code!;
+  return `${reasons[code] ?? error.message.split(",")[0] ?? code} (${code})`;
+}
+
+export interface UnwrittenArtifact {
+  /** The file, relative to the run folder (`report.html`, `nodes/n1.log`). */
+  readonly file: string;
+  readonly reason: string;
+  /** True when part of it was written and kept (a streamed file cut short at a whole line). */
+  readonly cutShort?: boolean;
+}
+
+/** The artifacts of one run folder that could not be written, and why. */
+export class ArtifactLog {
+  private readonly failures: UnwrittenArtifact[] = [];
+
+  constructor(readonly dir: string) {}
+
+  /**
+   * Writes `dir/file` atomically. A file-system failure is recorded and answered with false;
+   * any other error propagates.
+   */
+  write(file: string, data: string | Uint8Array): boolean {
+    try {
+      writeFileAtomic(join(this.dir, file), data);
+      return true;
+    } catch (error) {
+      if (!isFileSystemError(error)) throw error;
+      this.record({ file, reason: fileSystemReason(error) });
+      return false;
+    }
+  }
+
+  record(failure: UnwrittenArtifact): void {
+    if (!this.failures.some((f) => f.file === failure.file)) this.failures.push(failure);
+  }
+
+  unwritten(): readonly UnwrittenArtifact[] {
+    return this.failures;
+  }
+}
+
+/**
+ * One line saying what could not be written, or undefined when everything was:
+ * `could not write report.html, junit.xml (no space left on device (ENOSPC)) and history.jsonl
+ * (cut short: …) in store/x/2026…`.
+ */
+export function unwrittenSummary(dir: string, unwritten: readonly UnwrittenArtifact[]): string | undefined {
+  if (unwritten.length === 0) return undefined;
+  const byReason = new Map<string, string[]>();
+  for (const u of unwritten) {
+    const key = u.cutShort === true ? `cut short at a whole line: ${u.reason}` : u.reason;
+    byReason.set(key, [...(byReason.get(key) ?? []), u.file]);
+  }
+  const parts = [...byReason].map(([reason, files]) => `${files.join(", ")} (${reason})`);
+  return `could not write ${parts.join("; ")} in ${dir}`;
+}

@@ -170,7 +170,7 @@ describe("command-line mistakes: one line, exit 254, no stack trace", () => {
 
   it("control characters in a mistake are shown as escapes", async () => {
     const r = await call(["run", "--evil\u001b[2J\u202e"]);
-    expectMistake(r, /unknown option "--evil\\x1b\[2J\\u202e"/);
+    expectMistake(r, /unknown option "--evil\\u001b\[2J\\u202e"/);
   });
 
   it("--dry-run builds everything, checks the store, runs nothing", async () => {

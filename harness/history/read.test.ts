@@ -231,3 +231,13 @@ describe("format detection and errors", () => {
     expect(error.message).toContain("not to be timed before its invocation");
   });
 });
+
+describe("a path node refuses outright", () => {
+  it("is bad input naming the path, like a missing file, not an internal error", async () => {
+    const read = readHistoryFile("a\u0000b.jsonl");
+    await expect(read).rejects.toThrow(HistoryFormatError);
+    await expect(readHistoryFile("a\u0000b.jsonl")).rejects.toThrow(
+      /cannot read: not a file name \(it holds a NUL/,
+    );
+  });
+});

@@ -33,9 +33,11 @@ function cannotRead(name: string, error: unknown): HistoryFormatError {
         ? "is a directory, expected a history file"
         : code === "EACCES"
           ? "permission denied"
-          : error instanceof Error
-            ? error.message
-            : String(error);
+          : name.includes("\u0000")
+            ? "not a file name (it holds a NUL character)"
+            : error instanceof Error
+              ? error.message
+              : String(error);
   return new HistoryFormatError(name, 0, `cannot read: ${why}`);
 }
 
@@ -64,7 +66,13 @@ export class HistorySource {
   /** Opens `path` (`-`: standard input). Errors surface at the first read, naming the source. */
   static open(path: string, budget?: Budget): HistorySource {
     const name = sourceName(path);
-    const stream = path === "-" ? process.stdin : createReadStream(path);
+    let stream: Readable;
+    try {
+      stream = path === "-" ? process.stdin : createReadStream(path);
+    } catch (error) {
+      // node refuses some paths at once (one holding a NUL character): bad input like a missing file.
+      throw cannotRead(name, error);
+    }
     return new HistorySource(name, stream, budget);
   }
 

@@ -150,14 +150,14 @@ describe("checkCommand (checkers stood in for)", () => {
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(
       new RegExp(
-        `^valid    ${etcdLog}  cas-register init null \\(inferred from the etcd Jepsen log\\), 170 ops, \\d+ ms$`,
+        `^valid    ${etcdLog}  cas-register init null \\(inferred from the etcd Jepsen log\\), 85 operations, \\d+ ms$`,
       ),
     );
     expect(lines[1]).toMatch(
-      /^valid {4}.*c01-ok\.txt {2}kv \(inferred from the Porcupine kv history\), 116 ops, \d+ ms$/,
+      /^valid {4}.*c01-ok\.txt {2}kv \(inferred from the Porcupine kv history\), 58 operations, \d+ ms$/,
     );
     expect(lines[2]).toMatch(
-      /^valid {4}.*append\.jsonl {2}elle append strict-serializable \(inferred from append micro-ops\), 2 ops/,
+      /^valid {4}.*append\.jsonl {2}elle append strict-serializable \(inferred from append micro-ops\), 1 operation,/,
     );
     expect(fakes.linearizable.mock.calls[0]![1]).toMatchObject({
       model: "cas-register",
@@ -197,9 +197,9 @@ describe("checkCommand (checkers stood in for)", () => {
     );
     const { code, lines } = await runCheck([registerJsonl, knossosFile, "--model", "register"]);
     expect(lines[0]).toMatch(
-      /^INVALID {2}.*register\.jsonl {2}register: no linearization of read 3, 2 ops, \d+ ms$/,
+      /^INVALID {2}.*register\.jsonl {2}register: no linearization of read 3, 1 operation, \d+ ms$/,
     );
-    expect(lines[1]).toMatch(/^unknown {2}.*memstress3-4\.edn {2}register: time budget exhausted, \d+ ops/);
+    expect(lines[1]).toMatch(/^unknown {2}.*memstress3-4\.edn {2}register: time budget exhausted, \d+ operations/);
     expect(code).toBe(1);
     const onlyUnknown = await runCheck([knossosFile, "--model", "register"]);
     expect(onlyUnknown.code).toBe(2);
@@ -343,7 +343,7 @@ describe("faultline check through the real binary", () => {
       ],
       { cwd: repoRoot, reject: false },
     );
-    expect(substituted.stdout).toMatch(/^valid {4}\/dev\/fd\/\d+ {2}cas-register init 0, 600 ops/);
+    expect(substituted.stdout).toMatch(/^valid {4}\/dev\/fd\/\d+ {2}cas-register init 0, 300 operations,/);
     expect(substituted.exitCode).toBe(0);
   });
 

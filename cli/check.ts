@@ -21,6 +21,7 @@ import { HistoryShapeError, nothingToCheck } from "../harness/history/op.ts";
 import { sourceName } from "../harness/history/source.ts";
 import { HistoryFormatError, visibleText } from "../harness/history/validate.ts";
 import type { CheckResult, Results } from "../harness/results.ts";
+import { countClientOperations } from "../harness/history/historyStats.ts";
 import { ExitCode, composeResults, exitCodeFor, worstExitCode } from "../harness/results.ts";
 import type { LinearizableModel } from "../checkers/linearizable/model.ts";
 import { UsageError } from "./main.ts";
@@ -333,7 +334,9 @@ async function checkFile(path: string, options: CheckOptions): Promise<FileOutco
   }
   const elapsedMs = Math.round(performance.now() - startMs);
   const results: Results = composeResults({ [plan.checkerName]: result });
-  const figures = `${ops.length} ops, ${elapsedMs} ms`;
+  // The same count every report gives: operations, not history entries (two per operation).
+  const operations = countClientOperations(ops);
+  const figures = `${operations} operation${operations === 1 ? "" : "s"}, ${elapsedMs} ms`;
   const verdictLabel = results.valid === true ? "valid" : results.valid === false ? "INVALID" : "unknown";
   const reason = result.reason ?? describeAnomalies(result);
   const detail =

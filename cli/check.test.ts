@@ -199,7 +199,9 @@ describe("checkCommand (checkers stood in for)", () => {
     expect(lines[0]).toMatch(
       /^INVALID {2}.*register\.jsonl {2}register: no linearization of read 3, 1 operation, \d+ ms$/,
     );
-    expect(lines[1]).toMatch(/^unknown {2}.*memstress3-4\.edn {2}register: time budget exhausted, \d+ operations/);
+    expect(lines[1]).toMatch(
+      /^unknown {2}.*memstress3-4\.edn {2}register: time budget exhausted, \d+ operations/,
+    );
     expect(code).toBe(1);
     const onlyUnknown = await runCheck([knossosFile, "--model", "register"]);
     expect(onlyUnknown.code).toBe(2);

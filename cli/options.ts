@@ -108,18 +108,25 @@ export function validateOptions<T>(schema: z.ZodType<T>, raw: unknown): T {
   });
   const parts = issues.map((issue) => {
     const option = issue.path.length > 0 ? `--${String(issue.path[0])}` : "options";
-    const choices =
-      issue.code === "invalid_value" && Array.isArray(issue.values) && issue.values.length > 0
-        ? ` (valid choices: ${issue.values.map(String).join(", ")})`
-        : "";
     const got =
       issue.path.length > 0 && typeof raw === "object" && raw !== null
         ? (raw as Record<string, unknown>)[String(issue.path[0])]
         : undefined;
     const shown = typeof got === "string" ? `; got ${JSON.stringify(got)}` : "";
-    return `${option}: ${issue.message}${choices}${shown}`;
+    return `${option}: ${issueText(issue)}${shown}`;
   });
   throw new UsageError(parts.join("; "));
+}
+
+/** What is wrong, in words: zod's own wording where it reads well, plainer where it does not. */
+function issueText(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_value" && Array.isArray(issue.values) && issue.values.length > 0) {
+    return `expected one of: ${issue.values.map(String).join(", ")}`;
+  }
+  if (issue.code === "too_small" && issue.origin === "string" && Number(issue.minimum) === 1) {
+    return "is empty";
+  }
+  return issue.message;
 }
 
 /** A plain decimal: digits, an optional fraction and exponent, an optional leading minus. */

@@ -96,6 +96,16 @@ describe("faultline report", () => {
     }
   });
 
+  it("says when the stored history holds fewer operations than the run recorded (a full disk)", async () => {
+    const dir = await storeRun({ valid: true });
+    const test = JSON.parse(await readFile(join(dir, "test.json"), "utf8")) as Record<string, unknown>;
+    await writeFile(join(dir, "test.json"), JSON.stringify({ ...test, recorded: { operations: 100_000 } }));
+    expect(await main(["report", dir])).toBe(0);
+    expect(err.join("")).toMatch(
+      /^faultline report: .*history\.jsonl holds 200 of the 100,000 operations the run recorded .*results\.json was checked on all of them\n$/,
+    );
+  });
+
   it("names a missing folder or file, exit 254, no stack trace", async () => {
     expect(await main(["report", join(root, "nope")])).toBe(254);
     expect(err.join("")).toContain(`${join(root, "nope")}: no such run folder`);

@@ -1,15 +1,19 @@
 /**
  * Lowe's memoisation for the Wing–Gong search: the set of configurations already explored. A
- * configuration is the set of operations linearized so far (a bitset) plus the model state
- * reached (an interned state id); reaching one a second time by another order leads nowhere new,
- * so the search skips it. This is what turns the factorial search into one that is usually
- * polynomial.
+ * configuration is the set of operations linearized so far plus the model state reached (an
+ * interned state id); reaching one a second time by another order leads nowhere new, so the
+ * search skips it. This is what turns the factorial search into one that is usually polynomial.
  *
  * The table is open addressing (linear probing) over typed arrays: each entry keeps the full
- * 32-bit hash, the state id and an offset into one pool of bitset words, so a hit is confirmed by
- * comparing the words themselves: a hash collision costs time, never a wrong answer. The bitset's
- * hash is Zobrist's: each operation has a random 32-bit code and a set's hash is the XOR of its
- * members' codes, so the search updates it in O(1) as it sets and clears bits.
+ * 32-bit hash, the state id and an offset into one pool of words holding the entry's key, so a
+ * hit is confirmed by comparing the keys themselves: a hash collision costs time, never a wrong
+ * answer. The set's hash is Zobrist's: each operation has a random 32-bit code and a set's hash is
+ * the XOR of its members' codes, so the search updates it in O(1) as it sets and clears bits.
+ *
+ * Keys are compact, so that memory grows with a history's concurrency, not with the square of its
+ * length: the search hands over a key that names the set exactly but only through the part that
+ * can still change (see `ConfigurationKey` in search.ts): a strictly sequential history of a
+ * million operations keeps a few words per configuration, not a million bits.
  */
 
 /** Deterministic pseudo-random 32-bit codes, one per operation (splitmix32 from a fixed seed). */
@@ -26,7 +30,7 @@ export function zobristCodes(count: number, seed = 0x5eed1234): Uint32Array {
   return codes;
 }
 
-/** Mixes the bitset's Zobrist hash with the state id into the table hash. */
+/** Mixes the set's Zobrist hash with the state id into the table hash. */
 function configurationHash(bitsHash: number, stateId: number): number {
   let h = (bitsHash ^ Math.imul(stateId + 1, 0x9e3779b1)) | 0;
   h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
@@ -39,21 +43,20 @@ export class ConfigurationCache {
   private slots: Int32Array;
   private hashes: Uint32Array;
   private stateIds: Int32Array;
-  /** Entry e's bitset is pool[e * words … (e + 1) * words). */
+  /** Entry e's key is pool[keyStart[e] … keyStart[e + 1]). */
+  private keyStart: Int32Array;
   private pool: Uint32Array;
+  private poolUsed = 0;
   private entryCapacity: number;
   private count = 0;
 
-  constructor(
-    /** Uint32 words per bitset: ceil(operations / 32). */
-    private readonly words: number,
-    initialEntries = 1024,
-  ) {
+  constructor(initialEntries = 1024, initialPoolWords = 4096) {
     this.entryCapacity = Math.max(16, initialEntries);
     this.slots = new Int32Array(this.entryCapacity * 2);
     this.hashes = new Uint32Array(this.entryCapacity);
     this.stateIds = new Int32Array(this.entryCapacity);
-    this.pool = new Uint32Array(this.entryCapacity * Math.max(1, words));
+    this.keyStart = new Int32Array(this.entryCapacity + 1);
+    this.pool = new Uint32Array(Math.max(64, initialPoolWords));
     this.countBytes();
   }
 
@@ -66,40 +69,40 @@ export class ConfigurationCache {
 
   private countBytes(): void {
     this.bytes =
-      this.slots.byteLength + this.hashes.byteLength + this.stateIds.byteLength + this.pool.byteLength;
+      this.slots.byteLength +
+      this.hashes.byteLength +
+      this.stateIds.byteLength +
+      this.keyStart.byteLength +
+      this.pool.byteLength;
   }
 
   /**
-   * Adds the configuration (bits, stateId) whose bitset hash is `bitsHash`. True if it was new;
-   * false if it was already there.
+   * Adds the configuration whose set has Zobrist hash `bitsHash` and compact key
+   * `key[0 … keyLength)`, in state `stateId`. True if it was new; false if it was already there.
    */
-  add(bitsHash: number, stateId: number, bits: Uint32Array): boolean {
+  add(bitsHash: number, stateId: number, key: Uint32Array, keyLength: number): boolean {
     const h = configurationHash(bitsHash, stateId);
-    const words = this.words;
     const mask = this.slots.length - 1;
+    const { slots, hashes, stateIds, keyStart, pool } = this;
     let slot = h & mask;
     for (let probes = 0; probes <= mask; probes++) {
-      const e = this.slots[slot]! - 1;
+      const e = slots[slot]! - 1;
       if (e < 0) break;
-      if (this.hashes[e] === h && this.stateIds[e] === stateId) {
-        const base = e * words;
-        let same = true;
-        for (let w = 0; w < words; w++) {
-          if (this.pool[base + w] !== bits[w]) {
-            same = false;
-            break;
-          }
-        }
-        if (same) return false;
+      if (hashes[e] === h && stateIds[e] === stateId) {
+        const base = keyStart[e]!;
+        if (keyStart[e + 1]! - base === keyLength && sameWords(pool, base, key, keyLength)) return false;
       }
       slot = (slot + 1) & mask;
     }
     if (this.count === this.entryCapacity) this.growEntries();
+    if (this.poolUsed + keyLength > this.pool.length) this.growPool(this.poolUsed + keyLength);
     const e = this.count++;
     this.hashes[e] = h;
     this.stateIds[e] = stateId;
-    const base = e * words;
-    for (let w = 0; w < words; w++) this.pool[base + w] = bits[w]!;
+    const base = this.poolUsed;
+    this.pool.set(key.subarray(0, keyLength), base);
+    this.poolUsed = base + keyLength;
+    this.keyStart[e + 1] = this.poolUsed;
     if (this.count * 2 > this.slots.length) {
       this.rehash(this.slots.length * 2);
     } else {
@@ -114,12 +117,21 @@ export class ConfigurationCache {
     hashes.set(this.hashes);
     const stateIds = new Int32Array(capacity);
     stateIds.set(this.stateIds);
-    const pool = new Uint32Array(capacity * Math.max(1, this.words));
-    pool.set(this.pool);
+    const keyStart = new Int32Array(capacity + 1);
+    keyStart.set(this.keyStart);
     this.hashes = hashes;
     this.stateIds = stateIds;
-    this.pool = pool;
+    this.keyStart = keyStart;
     this.entryCapacity = capacity;
+    this.countBytes();
+  }
+
+  private growPool(words: number): void {
+    let size = this.pool.length * 2;
+    while (size < words) size *= 2;
+    const pool = new Uint32Array(size);
+    pool.set(this.pool.subarray(0, this.poolUsed));
+    this.pool = pool;
     this.countBytes();
   }
 
@@ -134,4 +146,9 @@ export class ConfigurationCache {
     this.slots = slots;
     this.countBytes();
   }
+}
+
+function sameWords(pool: Uint32Array, base: number, key: Uint32Array, length: number): boolean {
+  for (let w = 0; w < length; w++) if (pool[base + w] !== key[w]) return false;
+  return true;
 }

@@ -237,261 +237,445 @@ export function* linearizationSearch<S>(
   budget: Budget,
   memory: ExternalMemoryMeter,
 ): Generator<undefined, SearchOutcome<S>, undefined> {
-  const n = ops.length;
-  const table = new StateTable(model);
-  const initialState = table.intern(model.init());
-  if (n === 0) return { verdict: true, configurations: 0, states: 1 };
+  if (ops.length === 0) {
+    new StateTable(model).intern(model.init());
+    return { verdict: true, configurations: 0, states: 1 };
+  }
+  const search = new Search(model, ops, budget, memory);
+  while (true) {
+    const outcome = search.runSlice();
+    if (outcome !== undefined) return outcome;
+    yield;
+  }
+}
 
-  // The entry list: call entry of op i is node 2i, its return entry 2i + 1, the head is 2n.
-  const head = 2 * n;
-  const next = new Int32Array(2 * n + 1).fill(-1);
-  const prev = new Int32Array(2 * n + 1).fill(-1);
-  const completed = new Uint8Array(n);
-  const order: number[] = [];
-  const positionOf = (node: number): number => {
-    const t = ops[node >> 1]!;
-    return node & 1 ? t.returnAt! : t.callAt;
-  };
-  let completedCount = 0;
-  for (let i = 0; i < n; i++) {
-    order.push(2 * i);
-    if (ops[i]!.returnAt !== undefined) {
-      completed[i] = 1;
-      completedCount++;
-      order.push(2 * i + 1);
+/**
+ * The search's state and its loop. The loop lives in a plain method (not in the generator above),
+ * so that V8 can optimise it while it runs, and in small methods, so that optimising it is cheap:
+ * a short check pays for its compilation too.
+ *
+ * Configurations are keyed compactly (see cache.ts). Operations are numbered in call order; for
+ * the set L of operations linearized so far, `low` is the first completed operation not in L
+ * (every completed operation before it is in L) and `high` the last operation in L (every one
+ * after it is not). The key is: low, high, the bits of the operations of unknown outcome (info)
+ * before `low`, by their rank among those (they may stay out of L for ever), and the words of L's
+ * bitset from low to high. It names L exactly, and its size follows the history's concurrency and
+ * its open info operations, not its length.
+ */
+class Search<S> {
+  private readonly n: number;
+  private readonly table: StateTable<S>;
+  private readonly initialState: number;
+  /** The entry list: call entry of op i is node 2i, its return entry 2i + 1, the head is 2n. */
+  private readonly head: number;
+  private readonly next: Int32Array;
+  private readonly prev: Int32Array;
+  private readonly completed: Uint8Array;
+  private readonly steps: StepMemo;
+  // Remembering steps pays when states repeat (a register's few values); when nearly every step
+  // makes a new state (appends), the table costs more than it saves: after a trial of
+  // memoTrialLookups, and after each later run of as many, the memo stays on only if at least half
+  // of those lookups were hits.
+  private memoOn = true;
+  private memoLookups = 0;
+  private memoHits = 0;
+
+  private readonly bits: Uint32Array;
+  private readonly codes: Uint32Array;
+  private bitsHash = 0;
+  private readonly cache = new ConfigurationCache();
+  /** Rank of each op among the ops of unknown outcome (-1 for a completed op). */
+  private readonly infoRank: Int32Array;
+  /** Bits of the info ops in L, by rank. */
+  private readonly infoBits: Uint32Array;
+  private low = 0;
+  private high = -1;
+  /** Info ops before `low`. */
+  private infoBelow = 0;
+  /** Scratch for a configuration's key. */
+  private key: Uint32Array;
+
+  // readOnly[i]: op i cannot change any state. Linearizing such an op as soon as it is callable
+  // and possible loses nothing (moving it earlier changes no state any other op sees), so when
+  // that choice fails, its configuration has failed too: no sibling choice is tried.
+  private readonly readOnly: Uint8Array;
+
+  private readonly stackOp: Int32Array;
+  private readonly stackState: Int32Array;
+  /** stackForced[d]: the choice at depth d was a read-only op, taken as the only choice. */
+  private readonly stackForced: Uint8Array;
+  /** low, high and infoBelow before the choice at depth d. */
+  private readonly stackLow: Int32Array;
+  private readonly stackHigh: Int32Array;
+  private readonly stackInfoBelow: Int32Array;
+  private depth = 0;
+
+  /** The deepest configuration reached: its depth, state, and its ops (see `bestOnStack`). */
+  private bestDepth = 0;
+  private bestPrefix = new Int32Array(0);
+  /** True while the stack still holds the deepest prefix (it is copied only when popped). */
+  private bestOnStack = false;
+  private bestState: number;
+  private readonly met: Int32Array;
+  private readonly metCount: Uint8Array;
+
+  private state: number;
+  private remaining = 0;
+  private entry: number;
+
+  // The first look pays when read-only ops are often possible (a register's reads); when they
+  // seldom are, it costs a scan per configuration: after passTrialCount looks, it stays on only if
+  // at least a quarter of them found one.
+  private hasReadOnly: boolean;
+  private passes = 0;
+  private passHits = 0;
+  /** A configuration just entered: first look for a read-only op it can take (see readOnly). */
+  private fresh: boolean;
+  private bytesCounted = 0;
+  private iterations = 0;
+  private sliceEnded = false;
+
+  constructor(
+    private readonly model: LinearizableModel<S>,
+    private readonly ops: readonly TimedOp[],
+    private readonly budget: Budget,
+    private readonly memory: ExternalMemoryMeter,
+  ) {
+    const n = ops.length;
+    this.n = n;
+    this.table = new StateTable(model);
+    this.initialState = this.table.intern(model.init());
+    this.head = 2 * n;
+    this.next = new Int32Array(2 * n + 1).fill(-1);
+    this.prev = new Int32Array(2 * n + 1).fill(-1);
+    this.completed = new Uint8Array(n);
+    this.infoRank = new Int32Array(n).fill(-1);
+    let infoCount = 0;
+    for (let i = 0; i < n; i++) {
+      if (ops[i]!.returnAt !== undefined) {
+        this.completed[i] = 1;
+        this.remaining++;
+      } else {
+        this.infoRank[i] = infoCount++;
+      }
+    }
+    this.linkEntries();
+    this.steps = new StepMemo(1 << Math.min(20, Math.max(10, 32 - Math.clz32(n * 64))));
+    this.bits = new Uint32Array((n + 31) >>> 5);
+    this.codes = zobristCodes(n);
+    this.infoBits = new Uint32Array((infoCount + 31) >>> 5);
+    this.key = new Uint32Array(64);
+    this.readOnly = new Uint8Array(n);
+    if (model.readOnly !== undefined)
+      for (let i = 0; i < n; i++) this.readOnly[i] = model.readOnly(ops[i]!.op) ? 1 : 0;
+    this.stackOp = new Int32Array(n);
+    this.stackState = new Int32Array(n);
+    this.stackForced = new Uint8Array(n);
+    this.stackLow = new Int32Array(n);
+    this.stackHigh = new Int32Array(n);
+    this.stackInfoBelow = new Int32Array(n);
+    this.met = new Int32Array(n * statesMetPerOpMax);
+    this.metCount = new Uint8Array(n);
+    this.bestState = this.initialState;
+    this.state = this.initialState;
+    this.advanceLow();
+    this.entry = this.next[this.head]!;
+    this.hasReadOnly = this.readOnly.includes(1);
+    this.fresh = this.hasReadOnly;
+  }
+
+  /** Links the entries in history order (positions are distinct history indices, so a sort by them is total). */
+  private linkEntries(): void {
+    const { ops, n, next, prev, head } = this;
+    const positionOf = (node: number): number => {
+      const t = ops[node >> 1]!;
+      return node & 1 ? t.returnAt! : t.callAt;
+    };
+    // Sort (position, node) pairs as one number each: position * (2n + 1) + node.
+    const nodes = 2 * n + 1;
+    const keys: number[] = [];
+    for (let i = 0; i < n; i++) {
+      keys.push(positionOf(2 * i) * nodes + 2 * i);
+      if (this.completed[i]) keys.push(positionOf(2 * i + 1) * nodes + 2 * i + 1);
+    }
+    const sorted = Float64Array.from(keys).sort();
+    let last = head;
+    for (const key of sorted) {
+      const node = key % nodes;
+      next[last] = node;
+      prev[node] = last;
+      last = node;
     }
   }
-  order.sort((a, b) => positionOf(a) - positionOf(b) || a - b);
-  let last = head;
-  for (const node of order) {
-    next[last] = node;
-    prev[node] = last;
-    last = node;
-  }
 
-  const lift = (i: number): void => {
+  private lift(i: number): void {
+    const { next, prev } = this;
     const c = 2 * i;
     next[prev[c]!] = next[c]!;
     if (next[c]! >= 0) prev[next[c]!] = prev[c]!;
-    if (completed[i]) {
+    if (this.completed[i]) {
       const r = c + 1;
       next[prev[r]!] = next[r]!;
       if (next[r]! >= 0) prev[next[r]!] = prev[r]!;
     }
-  };
-  const unlift = (i: number): void => {
+  }
+
+  private unlift(i: number): void {
+    const { next, prev } = this;
     const c = 2 * i;
-    if (completed[i]) {
+    if (this.completed[i]) {
       const r = c + 1;
       next[prev[r]!] = r;
       if (next[r]! >= 0) prev[next[r]!] = r;
     }
     next[prev[c]!] = c;
     if (next[c]! >= 0) prev[next[c]!] = c;
-  };
+  }
 
-  const steps = new StepMemo(1 << Math.min(20, Math.max(10, 32 - Math.clz32(n * 64))));
-  // Remembering steps pays when states repeat (a register's few values); when nearly every step
-  // makes a new state (appends), the table costs more than it saves: after a trial of
-  // memoTrialLookups, and after each later run of as many, the memo stays on only if at least half
-  // of those lookups were hits.
-  let memoOn = true;
-  let memoLookups = 0;
-  let memoHits = 0;
-  const stepFrom = (stateId: number, i: number): number => {
-    if (!memoOn) {
-      const after = model.step(table.states[stateId]!, ops[i]!.op);
-      return after === undefined ? -1 : table.intern(after);
+  /** Moves `low` past every op in L and every info op (counting those in `infoBelow`). */
+  private advanceLow(): void {
+    const { n, bits, completed } = this;
+    let low = this.low;
+    while (low < n && (!completed[low] || (bits[low >>> 5]! & (1 << (low & 31))) !== 0)) {
+      if (!completed[low]) this.infoBelow++;
+      low++;
     }
-    let to = steps.get(stateId, i);
+    this.low = low;
+  }
+
+  private stepFrom(stateId: number, i: number): number {
+    if (!this.memoOn) {
+      const after = this.model.step(this.table.states[stateId]!, this.ops[i]!.op);
+      return after === undefined ? -1 : this.table.intern(after);
+    }
+    let to = this.steps.get(stateId, i);
     if (to === -2) {
-      const after = model.step(table.states[stateId]!, ops[i]!.op);
-      to = after === undefined ? -1 : table.intern(after);
-      steps.set(stateId, i, to);
+      const after = this.model.step(this.table.states[stateId]!, this.ops[i]!.op);
+      to = after === undefined ? -1 : this.table.intern(after);
+      this.steps.set(stateId, i, to);
     } else {
-      memoHits++;
+      this.memoHits++;
     }
-    if (++memoLookups === memoTrialLookups) {
-      if (memoHits * 2 < memoLookups) memoOn = false;
-      memoLookups = memoHits = 0;
+    if (++this.memoLookups === memoTrialLookups) {
+      if (this.memoHits * 2 < this.memoLookups) this.memoOn = false;
+      this.memoLookups = this.memoHits = 0;
     }
     return to;
-  };
+  }
 
-  const words = (n + 31) >>> 5;
-  const bits = new Uint32Array(words);
-  const codes = zobristCodes(n);
-  let bitsHash = 0;
-  const cache = new ConfigurationCache(words);
+  /** Adds op i to L (its bit, hash, low and high); `remember` records the key of the result. */
+  private addToCache(i: number, to: number): boolean {
+    // The key of L ∪ {i}, built without changing anything yet.
+    const high = i > this.high ? i : this.high;
+    let low = this.low;
+    let infoBelow = this.infoBelow;
+    const { bits, completed, n } = this;
+    bits[i >>> 5]! |= 1 << (i & 31);
+    if (this.infoRank[i]! >= 0) this.infoBits[this.infoRank[i]! >>> 5]! |= 1 << (this.infoRank[i]! & 31);
+    if (i === low) {
+      while (low < n && (!completed[low] || (bits[low >>> 5]! & (1 << (low & 31))) !== 0)) {
+        if (!completed[low]) infoBelow++;
+        low++;
+      }
+    }
+    const infoWords = (infoBelow + 31) >>> 5;
+    const firstWord = low >>> 5;
+    const windowWords = high >= low ? (high >>> 5) - firstWord + 1 : 0;
+    const length = 2 + infoWords + windowWords;
+    if (length > this.key.length) this.key = new Uint32Array(Math.max(length, this.key.length * 2));
+    const key = this.key;
+    key[0] = low;
+    key[1] = high + 1;
+    for (let w = 0; w < infoWords; w++) key[2 + w] = this.infoBits[w]!;
+    for (let w = 0; w < windowWords; w++) key[2 + infoWords + w] = bits[firstWord + w]!;
+    const hashWith = (this.bitsHash ^ this.codes[i]!) >>> 0;
+    if (!this.cache.add(hashWith, to, key, length)) {
+      this.clearBit(i);
+      return false;
+    }
+    this.stackLow[this.depth] = this.low;
+    this.stackHigh[this.depth] = this.high;
+    this.stackInfoBelow[this.depth] = this.infoBelow;
+    this.low = low;
+    this.high = high;
+    this.infoBelow = infoBelow;
+    this.bitsHash = hashWith;
+    return true;
+  }
 
-  // readOnly[i]: op i cannot change any state. Linearizing such an op as soon as it is callable
-  // and possible loses nothing (moving it earlier changes no state any other op sees), so when
-  // that choice fails, its configuration has failed too: no sibling choice is tried.
-  const readOnly = new Uint8Array(n);
-  if (model.readOnly !== undefined)
-    for (let i = 0; i < n; i++) readOnly[i] = model.readOnly(ops[i]!.op) ? 1 : 0;
+  private clearBit(j: number): void {
+    this.bits[j >>> 5]! &= ~(1 << (j & 31));
+    const rank = this.infoRank[j]!;
+    if (rank >= 0) this.infoBits[rank >>> 5]! &= ~(1 << (rank & 31));
+  }
 
-  const stackOp = new Int32Array(n);
-  const stackState = new Int32Array(n);
-  /** stackForced[d]: the choice at depth d was a read-only op, taken as the only choice. */
-  const stackForced = new Uint8Array(n);
-  let depth = 0;
-
-  let bestDepth = 0;
-  let bestPrefix = new Int32Array(0);
-  let bestState = initialState;
-  const met = new Int32Array(n * statesMetPerOpMax);
-  const metCount = new Uint8Array(n);
-
-  const stats = (): SearchStats => ({ configurations: cache.size, states: table.states.length });
-
-  let state = initialState;
-  let remaining = completedCount;
-  let entry = next[head]!;
+  /** Counts the caches' bytes against the shared meter; false when the meter is past its limit. */
+  private meterMemory(): boolean {
+    const bytes = this.cache.bytes + this.steps.bytes;
+    if (bytes !== this.bytesCounted) {
+      this.memory.bytes += bytes - this.bytesCounted;
+      this.bytesCounted = bytes;
+      if (this.memory.bytes > this.memory.limitBytes) return false;
+    }
+    return true;
+  }
 
   /** Undoes choices until one with untried siblings; false when none is left (not linearizable). */
-  const backtrack = (): boolean => {
-    while (depth > 0) {
-      depth--;
-      const j = stackOp[depth]!;
-      state = stackState[depth]!;
-      bits[j >>> 5]! &= ~(1 << (j & 31));
-      bitsHash = (bitsHash ^ codes[j]!) >>> 0;
-      unlift(j);
-      if (completed[j]) remaining++;
-      if (!stackForced[depth]) {
-        entry = next[2 * j]!;
+  private backtrack(): boolean {
+    while (this.depth > 0) {
+      if (this.depth === this.bestDepth && this.bestOnStack) {
+        this.bestPrefix = this.stackOp.slice(0, this.bestDepth);
+        this.bestOnStack = false;
+      }
+      const depth = --this.depth;
+      const j = this.stackOp[depth]!;
+      this.state = this.stackState[depth]!;
+      this.clearBit(j);
+      this.bitsHash = (this.bitsHash ^ this.codes[j]!) >>> 0;
+      this.low = this.stackLow[depth]!;
+      this.high = this.stackHigh[depth]!;
+      this.infoBelow = this.stackInfoBelow[depth]!;
+      this.unlift(j);
+      if (this.completed[j]) this.remaining++;
+      if (!this.stackForced[depth]) {
+        this.entry = this.next[2 * j]!;
         return true;
       }
     }
     return false;
-  };
+  }
 
-  const violation = (): SearchOutcome<S> => {
+  private stats(): SearchStats {
+    return { configurations: this.cache.size, states: this.table.states.length };
+  }
+
+  private finish(outcome: SearchOutcome<S>): SearchOutcome<S> {
+    // Gives the meter back this search's bytes: its tables are garbage once it has answered.
+    this.memory.bytes -= this.bytesCounted;
+    this.bytesCounted = 0;
+    return outcome;
+  }
+
+  private violation(): SearchOutcome<S> {
+    const { n, ops, completed, table } = this;
+    if (this.bestOnStack) this.bestPrefix = this.stackOp.slice(0, this.bestDepth);
     // The operation the longest prefix could not get past: the first to complete of those not in it.
     const inPrefix = new Uint8Array(n);
-    for (const i of bestPrefix) inPrefix[i] = 1;
+    for (const i of this.bestPrefix) inPrefix[i] = 1;
     let blocked = -1;
     for (let i = 0; i < n; i++) {
       if (completed[i] && !inPrefix[i] && (blocked < 0 || ops[i]!.returnAt! < ops[blocked]!.returnAt!))
         blocked = i;
     }
     const statesMet: S[] = [];
-    for (let k = 0; k < metCount[blocked]!; k++)
-      statesMet.push(table.states[met[blocked * statesMetPerOpMax + k]!]!);
-    if (statesMet.length === 0) statesMet.push(table.states[bestState]!);
-    return {
+    for (let k = 0; k < this.metCount[blocked]!; k++)
+      statesMet.push(table.states[this.met[blocked * statesMetPerOpMax + k]!]!);
+    if (statesMet.length === 0) statesMet.push(table.states[this.bestState]!);
+    return this.finish({
       verdict: false,
-      prefix: Array.from(bestPrefix),
-      prefixState: table.states[bestState]!,
+      prefix: Array.from(this.bestPrefix),
+      prefixState: table.states[this.bestState]!,
       blocked,
       statesMet,
-      ...stats(),
-    };
-  };
+      ...this.stats(),
+    });
+  }
 
-  // The first look pays when read-only ops are often possible (a register's reads); when they
-  // seldom are, it costs a scan per configuration: after passTrialCount looks, it stays on only if
-  // at least a quarter of them found one.
-  let hasReadOnly = readOnly.includes(1);
-  let passes = 0;
-  let passHits = 0;
-  /** A configuration just entered: first look for a read-only op it can take (see readOnly). */
-  let fresh = hasReadOnly;
-  let bytesCounted = 0;
-  /** Gives the meter back this search's bytes: its tables are garbage once it has answered. */
-  const finish = (outcome: SearchOutcome<S>): SearchOutcome<S> => {
-    memory.bytes -= bytesCounted;
-    bytesCounted = 0;
-    return outcome;
-  };
-  let iterations = 0;
-  while (remaining > 0) {
-    if (entry < 0)
-      throw new Error("linearizable search: ran off the entry list with completed operations left (a bug)");
-    // Counted 64 iterations at a time: one step is one iteration.
-    if ((++iterations & 63) === 0) {
-      const exhausted = budget.exhausted(64);
-      if (exhausted !== undefined) return finish({ verdict: "unknown", reason: exhausted, ...stats() });
-      if ((iterations & (searchSliceIterations - 1)) === 0) yield;
+  /** A read-only op callable now that leaves the state as it is (the entry of its call), or -1. */
+  private firstPossibleRead(): number {
+    const { next, readOnly, state } = this;
+    for (let e = next[this.head]!; e >= 0 && (e & 1) === 0; e = next[e]!) {
+      if (readOnly[e >> 1] === 1 && this.stepFrom(state, e >> 1) === state) return e;
     }
-    if (fresh) {
-      fresh = false;
-      let read = -1;
-      for (let e = next[head]!; e >= 0 && (e & 1) === 0; e = next[e]!) {
-        if (readOnly[e >> 1] === 1 && stepFrom(state, e >> 1) === state) {
-          read = e;
-          break;
+    return -1;
+  }
+
+  /** A return entry: its operation should have taken effect by now and could not. */
+  private remember(i: number): void {
+    const count = this.metCount[i]!;
+    if (count >= statesMetPerOpMax) return;
+    const base = i * statesMetPerOpMax;
+    for (let k = 0; k < count; k++) if (this.met[base + k] === this.state) return;
+    this.met[base + count] = this.state;
+    this.metCount[i] = count + 1;
+  }
+
+  /** Linearizes op i into state `to` (its configuration is already in the cache). */
+  private push(i: number, to: number, forced: boolean): void {
+    const depth = this.depth;
+    this.stackOp[depth] = i;
+    this.stackState[depth] = this.state;
+    this.stackForced[depth] = forced ? 1 : 0;
+    this.depth = depth + 1;
+    this.state = to;
+    this.lift(i);
+    if (this.completed[i]) this.remaining--;
+    if (this.depth > this.bestDepth) {
+      this.bestDepth = this.depth;
+      this.bestOnStack = true;
+      this.bestState = to;
+    }
+    this.entry = this.next[this.head]!;
+    this.fresh = this.hasReadOnly;
+  }
+
+  /** Runs up to `searchSliceIterations` iterations: the outcome once decided, else undefined. */
+  runSlice(): SearchOutcome<S> | undefined {
+    while (this.remaining > 0) {
+      if (this.entry < 0)
+        throw new Error("linearizable search: ran off the entry list with completed operations left (a bug)");
+      // Counted 64 iterations at a time: one step is one iteration. A slice ends before an
+      // iteration's work, which the next slice then does without counting it again.
+      if (this.sliceEnded) {
+        this.sliceEnded = false;
+      } else if ((++this.iterations & 63) === 0) {
+        const exhausted = this.budget.exhausted(64);
+        if (exhausted !== undefined)
+          return this.finish({ verdict: "unknown", reason: exhausted, ...this.stats() });
+        if ((this.iterations & (searchSliceIterations - 1)) === 0) {
+          this.sliceEnded = true;
+          return undefined;
         }
       }
-      if (read >= 0) {
-        entry = read;
-        passHits++;
+      if (this.fresh) {
+        this.fresh = false;
+        const read = this.firstPossibleRead();
+        if (read >= 0) {
+          this.entry = read;
+          this.passHits++;
+        }
+        if (++this.passes === passTrialCount && this.passHits * 4 < this.passes) this.hasReadOnly = false;
       }
-      if (++passes === passTrialCount && passHits * 4 < passes) hasReadOnly = false;
-    }
-    if ((entry & 1) === 0) {
+      const entry = this.entry;
+      if ((entry & 1) === 1) {
+        this.remember(entry >> 1);
+        if (!this.backtrack()) return this.violation();
+        continue;
+      }
       // A call entry: try to linearize this operation next.
       const i = entry >> 1;
-      const to = stepFrom(state, i);
+      const to = this.stepFrom(this.state, i);
       if (to >= 0) {
-        const forced = readOnly[i] === 1 && to === state;
-        const word = i >>> 5;
-        const bit = 1 << (i & 31);
-        bits[word]! |= bit;
-        const hashWith = (bitsHash ^ codes[i]!) >>> 0;
-        if (cache.add(hashWith, to, bits)) {
-          const bytes = cache.bytes + steps.bytes;
-          if (bytes !== bytesCounted) {
-            memory.bytes += bytes - bytesCounted;
-            bytesCounted = bytes;
-            if (memory.bytes > memory.limitBytes) {
-              return finish({
-                verdict: "unknown",
-                reason: `memory budget of ${Math.round(memory.limitBytes / 2 ** 20)} MiB exhausted by the configuration caches`,
-                ...stats(),
-              });
-            }
+        const forced = this.readOnly[i] === 1 && to === this.state;
+        if (this.addToCache(i, to)) {
+          if (!this.meterMemory()) {
+            return this.finish({
+              verdict: "unknown",
+              reason: `memory budget of ${Math.round(this.memory.limitBytes / 2 ** 20)} MiB exhausted by the configuration caches`,
+              ...this.stats(),
+            });
           }
-          bitsHash = hashWith;
-          stackOp[depth] = i;
-          stackState[depth] = state;
-          stackForced[depth] = forced ? 1 : 0;
-          depth++;
-          state = to;
-          lift(i);
-          if (completed[i]) remaining--;
-          if (depth > bestDepth) {
-            bestDepth = depth;
-            bestPrefix = stackOp.slice(0, depth);
-            bestState = state;
-          }
-          entry = next[head]!;
-          fresh = hasReadOnly;
+          this.push(i, to, forced);
           continue;
         }
-        bits[word]! &= ~bit;
         if (forced) {
           // The read-only choice was explored before and failed: so has this configuration.
-          if (!backtrack()) return finish(violation());
+          if (!this.backtrack()) return this.violation();
           continue;
         }
       }
-      entry = next[entry]!;
-    } else {
-      // A return entry: its operation should have taken effect by now and could not.
-      const i = entry >> 1;
-      const count = metCount[i]!;
-      if (count < statesMetPerOpMax) {
-        let seen = false;
-        for (let k = 0; k < count; k++) if (met[i * statesMetPerOpMax + k] === state) seen = true;
-        if (!seen) {
-          met[i * statesMetPerOpMax + count] = state;
-          metCount[i] = count + 1;
-        }
-      }
-      if (!backtrack()) return finish(violation());
+      this.entry = this.next[entry]!;
     }
+    return this.finish({ verdict: true, ...this.stats() });
   }
-  return finish({ verdict: true, ...stats() });
 }

@@ -27,10 +27,9 @@ import type { LinearizableModel } from "../checkers/linearizable/model.ts";
 import { UsageError } from "./main.ts";
 import { systemNames, systems, workloadNames, workloads } from "./registry.ts";
 
-/** True when a `--system`, `--workload` or `--model` value names a module file rather than a built-in. */
-export function isModulePath(value: string): boolean {
-  return /^(\.{1,2}[/\\]|\/)/.test(value) || /\.(m|c)?(ts|js)x?$/.test(value);
-}
+import { isModulePath } from "./modulePath.ts";
+
+export { isModulePath };
 
 const loadedSystems = new Map<string, SystemDefinition>();
 const loadedWorkloads = new Map<string, WorkloadDefinition>();

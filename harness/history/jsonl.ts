@@ -6,7 +6,7 @@
  * process never got to flush or close. (Surviving a power cut needs `fsync`, which `sync()` does.)
  * At worst the last line is torn; the reader reports that line like any other bad line.
  *
- * The reader streams: it validates each line as it comes (`opSchema`, `index` counting 0, 1, 2,
+ * The reader streams: it validates each line as it comes (`opProblem`, `index` counting 0, 1, 2,
  * …, invocations and completions pairing up) and raises `HistoryFormatError` with the file, the
  * line and what it expected.
  */

@@ -8,9 +8,8 @@
  * Jepsen, so that one process never has two operations open at once. Nemesis operations use the
  * process `"nemesis"`. Times are integer nanoseconds since the test started (virtual time in
  * simulation). Readers of foreign formats keep fields they do not know (Jepsen's `:key`, say).
+ * What makes a record an `Op` is checked by `opProblem` (validate.ts).
  */
-import { z } from "zod";
-
 export type OpType = "invoke" | "ok" | "fail" | "info";
 export type Process = number | "nemesis";
 
@@ -26,20 +25,6 @@ export interface Op {
   /** Fields of foreign formats that faultline has no name for, kept as read. */
   readonly [field: string]: unknown;
 }
-
-export const opTypeSchema = z.enum(["invoke", "ok", "fail", "info"]);
-export const processSchema = z.union([z.number().int().nonnegative(), z.literal("nemesis")]);
-
-export const opSchema = z.looseObject({
-  index: z.number().int().nonnegative(),
-  time: z.number().int().nonnegative(),
-  process: processSchema,
-  type: opTypeSchema,
-  f: z.string(),
-  value: z.unknown(),
-  node: z.string().optional(),
-  error: z.unknown().optional(),
-});
 
 /** A transaction micro-op: `["r", k, v]`, `["w", k, v]`, `["append", k, v]`. */
 export type MicroOpKind = "r" | "w" | "append";

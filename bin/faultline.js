@@ -32,4 +32,8 @@ if (buildIsStale()) {
 } else {
   ({ main } = await import(compiled));
 }
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// Exit at once: stdout and stderr are written synchronously on Linux (files, pipes, terminals), and
+// waiting for the event loop to drain can hang at shutdown once a plugin was loaded through tsx's
+// module hooks thread (seen with real-process plugins: a spinning exit after the verdict).
+process.exit(code);

@@ -57,6 +57,16 @@ export type {
   World,
 } from "../harness/runtime/types.ts";
 export * as generators from "../harness/generator/index.ts";
+
+// ── Real processes and links, for systems that run real servers ──────────────────────────────
+export {
+  ManagedProcess,
+  ProcessSupervisor,
+  type ProcessExit,
+  type ProcessSpec,
+} from "../harness/runtime/process/processes.ts";
+export { ProxyNetwork, TcpProxy, type ProxyFaults } from "../harness/runtime/process/proxy.ts";
+export { freeLoopbackPort, loopbackHost } from "../harness/runtime/process/ports.ts";
 export type { GenContext, Generator, OpSpec } from "../harness/generator/index.ts";
 
 // ── Histories ────────────────────────────────────────────────────────────────────────────────

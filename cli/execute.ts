@@ -35,6 +35,8 @@ import {
   type UnwrittenArtifact,
 } from "../harness/store/atomic.ts";
 import { createRunDir, StoreError, storeRootProblem, type RunDir } from "../harness/store/store.ts";
+import { RealWorld } from "../harness/runtime/real/world.ts";
+import type { World } from "../harness/runtime/types.ts";
 import { NodeLogs } from "../harness/store/nodeLogs.ts";
 import type { SystemUnderTest } from "../harness/system.ts";
 import type { Workload } from "../harness/workload.ts";
@@ -95,6 +97,15 @@ export interface PreparedRun {
   readonly nemesis?: Nemesis;
   readonly nemesisGenerator?: Generator;
   readonly command: string;
+  /** Process mode: where the system's processes keep their files and logs (filled in by executeRun). */
+  readonly runPlace?: RunPlace;
+}
+
+/** The `run` of a process-mode BuildConfig: the run folder and node-log sink, known once it exists. */
+interface RunPlace {
+  dir: string;
+  nodeLogs?: NodeLogs;
+  readonly log: (node: string, timeNs: number, line: string) => void;
 }
 
 /**
@@ -103,7 +114,15 @@ export interface PreparedRun {
  * its ConfigError here, before the store is touched; main prints it as one line, exit 254.
  */
 export function prepareRun(config: RunConfig): PreparedRun {
-  const build = buildConfigOf(config);
+  // A system of real processes (process mode) gets the run's folder and the node-log sink.
+  const runPlace: RunPlace | undefined =
+    config.mode === "process"
+      ? { dir: "", log: (node, timeNs, line) => runPlace?.nodeLogs?.write(node, timeNs, line) }
+      : undefined;
+  const build: BuildConfig = {
+    ...buildConfigOf(config),
+    ...(runPlace !== undefined ? { run: runPlace } : {}),
+  };
   const system = lookupSystem(config.system).build(build);
   const workload: Workload = lookupWorkload(config.workload).build(build);
   const nemesisPackages = config.nemesis.map((n) => nemeses[n]!(build));
@@ -118,6 +137,7 @@ export function prepareRun(config: RunConfig): PreparedRun {
         }
       : {}),
     command: reproduceCommand(config),
+    ...(runPlace !== undefined ? { runPlace } : {}),
   };
 }
 
@@ -139,7 +159,7 @@ function openRunDir(config: RunConfig, startedAt: Date): RunDir {
 }
 
 export async function executeRun(config: RunConfig, options: ExecuteOptions = {}): Promise<ExecuteResult> {
-  const { build, system, workload, nemesis, nemesisGenerator, command } =
+  const { build, system, workload, nemesis, nemesisGenerator, command, runPlace } =
     options.prepared ?? prepareRun(config);
   const runDir = openRunDir(config, options.startedAt ?? new Date());
   const artifacts = new ArtifactLog(runDir.dir);
@@ -147,21 +167,33 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   artifacts.write("test.json", JSON.stringify(asked, null, 2) + "\n");
   const history = new StreamedHistory(runDir.historyPath, artifacts);
   const nodeLogs = new NodeLogs(runDir.dir);
+  if (runPlace !== undefined) {
+    runPlace.dir = runDir.dir;
+    runPlace.nodeLogs = nodeLogs;
+  }
 
-  const world = new SimWorld({
-    seed: config.seed,
-    endpointLog: nodeLogs.sink,
-    onNodeError: "stop-node",
-    budget: {
-      maxEvents: 200_000_000,
-      // The main phase, healing, recovery and final reads, with generous slack.
-      maxVirtualTimeNs: build.timeLimitNs * 3 + 3600 * secondNs,
-    },
-  });
+  // Process mode: the wall clock and the seeded randomness of a real world; the system runs its
+  // own processes and stops them in its teardown.
+  const simWorld =
+    config.mode === "sim"
+      ? new SimWorld({
+          seed: config.seed,
+          endpointLog: nodeLogs.sink,
+          onNodeError: "stop-node",
+          budget: {
+            maxEvents: 200_000_000,
+            // The main phase, healing, recovery and final reads, with generous slack.
+            maxVirtualTimeNs: build.timeLimitNs * 3 + 3600 * secondNs,
+          },
+        })
+      : undefined;
+  const realWorld =
+    simWorld === undefined ? new RealWorld({ seed: config.seed, endpointLog: nodeLogs.sink }) : undefined;
+  const world: World = simWorld ?? realWorld!;
   options.observer?.onStart?.({
     testName: config.name,
     seed: config.seed,
-    mode: "sim",
+    mode: config.mode === "sim" ? "sim" : "real",
     timeLimitNs: build.timeLimitNs,
     storeDir: runDir.dir,
     reproduceCommand: command,
@@ -172,6 +204,12 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   const recorded: Op[] = [];
   let abortedAtNs: number | undefined;
   let runFailure: string | undefined;
+  let tornDown = false;
+  const teardown = async (): Promise<void> => {
+    if (tornDown) return;
+    tornDown = true;
+    await system.teardown(world);
+  };
   try {
     const outcome = await world.run(async () => {
       await system.setup(world);
@@ -191,7 +229,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
         ...(options.observer !== undefined ? { observer: options.observer } : {}),
         ...(options.signal !== undefined ? { signal: options.signal } : {}),
       });
-      await system.teardown(world);
+      await teardown();
       return result;
     });
     abortedAtNs = outcome.abortedAtNs;
@@ -200,6 +238,11 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
       error instanceof Error ? `${error.name}: ${error.message}` : String(error)
     }`;
   } finally {
+    // Real processes are stopped whatever happened; a simulated world simply ends.
+    if (realWorld !== undefined) {
+      await teardown().catch(() => undefined);
+      await realWorld.close();
+    }
     history.close();
     nodeLogs.close();
   }
@@ -217,7 +260,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     };
   }
   if (interrupted !== undefined) checkerResults["interrupted"] = interruptedResult(interrupted, operations);
-  const nodeErrors = nodeErrorsResult(world.nodeErrors());
+  const nodeErrors = simWorld !== undefined ? nodeErrorsResult(simWorld.nodeErrors()) : undefined;
   if (nodeErrors !== undefined) checkerResults["node-errors"] = nodeErrors;
   for (const checker of workload.checkers) {
     try {

@@ -3,6 +3,7 @@
  * durations in ns, names plain. Kept apart from the option schema so builders do not depend on
  * the command line.
  */
+import type { EndpointLogSink } from "./runtime/types.ts";
 import type { RunMode, SystemOptionValue } from "./systemDefinition.ts";
 
 export interface BuildConfig {
@@ -26,6 +27,11 @@ export interface BuildConfig {
   readonly systemOptions?: Readonly<Record<string, SystemOptionValue>>;
   /** Simulation or real processes; the CLI always sets it (absent: `sim`). */
   readonly mode?: RunMode;
+  /**
+   * What a system running real processes needs from the run: its folder in the store (node data
+   * and output under `nodes/`) and the node-log sink (`nodes/<node>.log`). Process mode only.
+   */
+  readonly run?: { readonly dir: string; readonly log: EndpointLogSink };
 }
 
 /**

@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { rawControls } from "../reports/syntheticRun.ts";
 import { main } from "./main.ts";
 
 let root: string;
@@ -171,6 +172,24 @@ describe("command-line mistakes: one line, exit 254, no stack trace", () => {
   it("control characters in a mistake are shown as escapes", async () => {
     const r = await call(["run", "--evil\u001b[2J\u202e"]);
     expectMistake(r, /unknown option "--evil\\u001b\[2J\\u202e"/);
+  });
+
+  it("a store path with control characters is shown escaped in --quiet's summary", async () => {
+    const store = join(root, "st\u001b[2J\u202erots");
+    const r = await call([
+      "run",
+      ...cheap(),
+      "--system",
+      "memory",
+      "--workload",
+      "register",
+      "--store",
+      store,
+      "--quiet",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("st\\x1b[2J\\u202erots");
+    expect(r.stdout).not.toMatch(rawControls);
   });
 
   it("--dry-run builds everything, checks the store, runs nothing", async () => {

@@ -14,7 +14,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { writeReports, type ReportInput } from "../reports/index.ts";
-import { formatCount, formatDurationNs } from "../reports/format.ts";
+import { formatCount, formatDurationNs, scrubControls } from "../reports/format.ts";
 import { elleReportFiles } from "../checkers/elle/index.ts";
 import { join } from "node:path";
 import { any } from "../harness/generator/index.ts";
@@ -393,16 +393,21 @@ export function interruptionLine(result: ExecuteResult): string | undefined {
 
 /** One line saying what of the run folder could not be written, or undefined when all was. */
 export function unwrittenLine(result: ExecuteResult): string | undefined {
-  return unwrittenSummary(result.storeDir, result.unwritten);
+  const line = unwrittenSummary(result.storeDir, result.unwritten);
+  return line === undefined ? undefined : scrubControls(line);
 }
 
+/**
+ * `--quiet`'s output: the verdict per checker, the store folder and the reproduce command, with
+ * control characters from a history, a reason or a path shown as escapes, as in every report.
+ */
 export function plainSummary(config: RunConfig, results: Results, storeDir: string, command: string): string {
   const lines = [`${config.name}: ${verdictWord(results.valid)}`];
   for (const [name, r] of Object.entries(results.checkers)) {
-    lines.push(`  ${name}: ${verdictWord(r.valid)}${r.reason !== undefined ? ` (${r.reason})` : ""}`);
+    lines.push(`  ${name}: ${verdictWord(r.valid)}${typeof r.reason === "string" ? ` (${r.reason})` : ""}`);
   }
   lines.push(`store: ${storeDir}`, `reproduce: ${command}`);
-  return lines.join("\n") + "\n";
+  return lines.map((line) => scrubControls(line.replace(/[\r\n]+/g, " "))).join("\n") + "\n";
 }
 
 function verdictWord(v: Results["valid"]): string {

@@ -19,7 +19,7 @@ import { colorWanted, renderTextReport } from "../reports/text.ts";
 import { writeReports } from "../reports/write.ts";
 import { countClientOperations } from "../harness/history/historyStats.ts";
 import { unwrittenSummary } from "../harness/store/atomic.ts";
-import { formatCount } from "../reports/format.ts";
+import { formatCount, scrubControls } from "../reports/format.ts";
 import { UsageError } from "./main.ts";
 import { parseCommandLine } from "./options.ts";
 
@@ -175,10 +175,10 @@ export async function reportCommand(args: string[]): Promise<number> {
   const color = parsed.color ?? colorWanted(process.stdout);
   process.stdout.write(renderTextReport(input, { color }));
   const cutShort = historyCutShort(input);
-  if (cutShort !== undefined) process.stderr.write(`faultline report: ${cutShort}\n`);
+  if (cutShort !== undefined) process.stderr.write(`faultline report: ${scrubControls(cutShort)}\n`);
   if (parsed.write) {
     const unwritten = unwrittenSummary(input.storeDir, writeReports(input.storeDir, input).unwritten());
-    if (unwritten !== undefined) process.stderr.write(`faultline report: ${unwritten}\n`);
+    if (unwritten !== undefined) process.stderr.write(`faultline report: ${scrubControls(unwritten)}\n`);
   }
   return exitCodeFor(input.results.valid);
 }

@@ -81,7 +81,7 @@ export async function runCommand(args: string[]): Promise<number> {
   // Loaded once a run is certain: the reports (Ink, React) and the runner cost start-up time that
   // `--help` and a refused option should not pay.
   const [
-    { ciFromEnv, colorWanted, createLiveObserver, renderTextReport },
+    { ciFromEnv, colorWanted, createLiveObserver, renderTextReport, scrubControls },
     { checkRun, executeRun, interruptionLine, plainSummary, prepareRun, unwrittenLine },
   ] = await Promise.all([import("../reports/index.ts"), import("./execute.ts")]);
   // Every part is built before anything is printed or stored, so a configuration a builder
@@ -89,7 +89,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const prepared = config["dry-run"] ? checkRun(config) : prepareRun(config);
   if (config["dry-run"]) {
     process.stdout.write(
-      `faultline run: dry run, nothing was run; the options hold\nrun: ${prepared.command}\n`,
+      `faultline run: dry run, nothing was run; the options hold\nrun: ${scrubControls(prepared.command)}\n`,
     );
     return 0;
   }

@@ -25,6 +25,7 @@ export {
   type Tone,
 } from "./document.ts";
 export { colorWanted, renderLines, renderTextReport, type TextOptions } from "./text.ts";
+export { scrubControls } from "./format.ts";
 export { renderHtmlReport, htmlLimits } from "./html.ts";
 export { renderJunit } from "./junit.ts";
 export { writeReports, reportFiles } from "./write.ts";

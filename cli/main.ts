@@ -8,6 +8,9 @@
  * is printed as one line, `faultline <command>: <what is wrong>`, with control characters shown
  * as escapes, and exits 254, never with a stack trace. Anything else is an internal error, 255,
  * printed with its stack because it is a bug to report.
+ *
+ * Output whose reader has gone (`faultline run | head -1`) is dropped, not fatal: the command
+ * finishes its work (a run still checks and stores its results) and exits with its own code.
  */
 import { ExitCode } from "../harness/results.ts";
 import { ConfigError } from "../harness/testConfig.ts";
@@ -48,7 +51,25 @@ export function oneLine(message: string): string {
   return visibleText(message.replace(/\s*[\r\n]+\s*/g, "; ").trim());
 }
 
+let outputGuarded = false;
+
+/**
+ * Makes a closed stdout or stderr (EPIPE: the reader of a pipe exited) a non-event: Node reports
+ * it as an "error" event that, unheard, would end the process with a stack trace in the middle of
+ * a run. Other stream errors stay fatal, as before.
+ */
+function tolerateClosedOutput(): void {
+  if (outputGuarded) return;
+  outputGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE") throw error;
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  tolerateClosedOutput();
   const [name, ...rest] = argv;
   const names = Object.keys(commands).join(", ");
   if (name === "--help" || name === "-h" || name === "help") {

@@ -101,6 +101,49 @@ describe("faultline run", () => {
   });
 });
 
+describe("faultline run, its output's reader gone (faultline run | head -1)", () => {
+  it("finishes the run, stores its results and exits with the verdict's code, no stack trace", async () => {
+    const store = mkdtempSync(join(tmpdir(), "faultline-run-"));
+    const child = execa(
+      "node",
+      [
+        bin,
+        "run",
+        "--system",
+        "memory",
+        "--workload",
+        "register",
+        "--time-limit",
+        "2",
+        "--seed",
+        "1",
+        "--store",
+        store,
+      ],
+      { reject: false, env: { CI: "true" }, stdout: "pipe" },
+    );
+    child.stdout.destroy(); // the reader leaves before the first line
+    const r = await child;
+    expect(r.stderr).not.toMatch(/EPIPE|\n\s+at /);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const results = JSON.parse(readFileSync(join(store, "latest", "results.json"), "utf8")) as {
+      valid: unknown;
+    };
+    expect(results.valid).toBe(true);
+    // check and report too.
+    for (const args of [
+      ["check", join(store, "latest", "history.jsonl"), "--model", "cas-register"],
+      ["report", join(store, "latest")],
+    ]) {
+      const other = execa("node", [bin, ...args], { reject: false, stdout: "pipe" });
+      other.stdout.destroy();
+      const done = await other;
+      expect(done.stderr, args[0]).not.toMatch(/EPIPE|\n\s+at /);
+      expect(done.exitCode, args[0]).toBe(0);
+    }
+  });
+});
+
 describe("faultline run, interrupted", () => {
   it("stops on SIGINT, heals, checks what was recorded, and records the interruption everywhere", async () => {
     const store = mkdtempSync(join(tmpdir(), "faultline-run-"));

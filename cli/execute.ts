@@ -165,7 +165,9 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   const artifacts = new ArtifactLog(runDir.dir);
   const asked = { ...config, reproduceCommand: command };
   artifacts.write("test.json", JSON.stringify(asked, null, 2) + "\n");
-  const history = new StreamedHistory(runDir.historyPath, artifacts);
+  // A simulated run records thousands of ops per real millisecond: lines are written in batches
+  // at most 50 real ms late (a SIGKILL loses no more; see HistoryWriter).
+  const history = new StreamedHistory(runDir.historyPath, artifacts, historyBufferMs);
   const nodeLogs = new NodeLogs(runDir.dir);
   if (runPlace !== undefined) {
     runPlace.dir = runDir.dir;
@@ -319,6 +321,9 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
  * cut at its last whole line, the failure is logged, and the run goes on: the history in memory
  * is complete and is what gets checked.
  */
+/** How late (real ms) a simulated run's history lines may reach the file. */
+const historyBufferMs = 50;
+
 class StreamedHistory {
   private writer: HistoryWriter | undefined;
   complete = true;
@@ -326,9 +331,10 @@ class StreamedHistory {
   constructor(
     path: string,
     private readonly artifacts: ArtifactLog,
+    bufferMs = 0,
   ) {
     try {
-      this.writer = HistoryWriter.open(path);
+      this.writer = HistoryWriter.open(path, { bufferMs });
     } catch (error) {
       this.fail(error, false);
     }
@@ -339,14 +345,28 @@ class StreamedHistory {
     try {
       this.writer.append(op);
     } catch (error) {
-      this.writer.close();
-      this.writer = undefined;
+      this.closeAfterFailure();
       this.fail(error, op.index > 0);
     }
   }
 
   close(): void {
-    this.writer?.close();
+    if (this.writer === undefined) return;
+    const writer = this.writer;
+    this.writer = undefined;
+    try {
+      writer.close();
+    } catch (error) {
+      this.fail(error, writer.writtenBytes > 0);
+    }
+  }
+
+  private closeAfterFailure(): void {
+    try {
+      this.writer?.close();
+    } catch {
+      // The failure that brought us here is the one to report.
+    }
     this.writer = undefined;
   }
 

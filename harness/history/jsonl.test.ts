@@ -92,42 +92,66 @@ describe("HistoryWriter and readJsonlHistory", () => {
     expect(() => writer.append(op(0, 0, "invoke"))).toThrow(/closed/);
   });
 
-  it("leaves every completed line readable when the writing process is killed with SIGKILL", async () => {
+  it("buffered, writes every line by close, and waiting lines within bufferMs without more appends", async () => {
+    await fc.assert(
+      fc.asyncProperty(historyArbitrary, async (ops) => {
+        const path = tempPath();
+        const writer = HistoryWriter.open(path, { bufferMs: 60_000 });
+        for (const o of ops) writer.append(o);
+        writer.close();
+        expect(await readJsonlHistoryAll(path)).toEqual(JSON.parse(JSON.stringify(ops)));
+      }),
+      { numRuns: 20 },
+    );
     const path = tempPath();
-    const child = fileURLToPath(new URL("./fixtures/append-until-killed.ts", import.meta.url));
-    const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-    const subprocess = execa(process.execPath, ["--import", "tsx", child, path], {
-      cwd: repoRoot,
-      reject: false,
-    });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("the child never said ready")), 60_000);
-      subprocess.stdout?.on("data", (chunk: Buffer) => {
-        if (chunk.toString().includes("ready")) {
+    const writer = HistoryWriter.open(path, { bufferMs: 20 });
+    writer.append(op(0, 0, "invoke"));
+    writer.append(op(1, 0, "ok"));
+    expect(readFileSync(path, "utf8")).toBe("");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(readFileSync(path, "utf8").split("\n")).toHaveLength(3);
+    writer.close();
+  });
+
+  it.each([0, 20])(
+    "leaves whole lines readable when the writing process is killed with SIGKILL (bufferMs %i)",
+    async (bufferMs) => {
+      const path = tempPath();
+      const child = fileURLToPath(new URL("./fixtures/append-until-killed.ts", import.meta.url));
+      const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+      const subprocess = execa(process.execPath, ["--import", "tsx", child, path, String(bufferMs)], {
+        cwd: repoRoot,
+        reject: false,
+      });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("the child never said ready")), 60_000);
+        subprocess.stdout?.on("data", (chunk: Buffer) => {
+          if (chunk.toString().includes("ready")) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        subprocess.on("exit", () => {
           clearTimeout(timer);
           resolve();
-        }
+        });
       });
-      subprocess.on("exit", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    subprocess.kill("SIGKILL");
-    const result = await subprocess;
-    expect(result.signal).toBe("SIGKILL");
-    const text = readFileSync(path, "utf8");
-    const lines = text.split("\n").filter((l) => l !== "");
-    expect(lines.length).toBeGreaterThan(2_000);
-    expect(lines.length).toBeLessThan(200_000); // killed before it finished
-    // Every write was one syscall, so no line is torn: the file ends in a newline and every
-    // line reads back, in order.
-    expect(text.endsWith("\n")).toBe(true);
-    const ops = await readJsonlHistoryAll(path);
-    expect(ops.length).toBe(lines.length);
-    expect(ops.map((o) => o.index)).toEqual(ops.map((_o, i) => i));
-    expect(() => pairOps(ops)).not.toThrow();
-  });
+      subprocess.kill("SIGKILL");
+      const result = await subprocess;
+      expect(result.signal).toBe("SIGKILL");
+      const text = readFileSync(path, "utf8");
+      const lines = text.split("\n").filter((l) => l !== "");
+      expect(lines.length).toBeGreaterThan(2_000);
+      expect(lines.length).toBeLessThan(200_000); // killed before it finished
+      // Every write was one syscall, so no line is torn: the file ends in a newline and every
+      // line reads back, in order.
+      expect(text.endsWith("\n")).toBe(true);
+      const ops = await readJsonlHistoryAll(path);
+      expect(ops.length).toBe(lines.length);
+      expect(ops.map((o) => o.index)).toEqual(ops.map((_o, i) => i));
+      expect(() => pairOps(ops)).not.toThrow();
+    },
+  );
 });
 
 describe("readJsonlHistory: a bad line names file, line and what was expected", () => {

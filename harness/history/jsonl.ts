@@ -4,7 +4,12 @@
  * The writer appends each op with one synchronous write, so a process killed at any moment
  * (SIGKILL included) leaves every completed line in the file: the kernel has it even though the
  * process never got to flush or close. (Surviving a power cut needs `fsync`, which `sync()` does.)
- * At worst the last line is torn; the reader reports that line like any other bad line.
+ * At worst the last line is torn; the reader reports that line like any other bad line. A writer
+ * opened with `bufferMs` (a simulated run, which records thousands of ops per real millisecond,
+ * where a system call per op cost more than the simulation) gathers lines and writes them
+ * together at most that many real milliseconds later (or once 64 KiB are waiting), whole lines
+ * per write: a SIGKILL then loses at most the lines of those last milliseconds, and the file is
+ * still a readable prefix of the history.
  *
  * The reader streams: it validates each line as it comes (`opProblem`, `index` counting 0, 1, 2,
  * …, invocations and completions pairing up) and raises `HistoryFormatError` with the file, the
@@ -18,74 +23,191 @@ import { HistoryFormatError, HistoryShapeTracker, opProblem } from "./validate.t
 
 /** JSON text of an op; a `bigint` (from a huge EDN integer) is written as its decimal string. */
 export function opToJsonLine(op: Op): string {
-  return JSON.stringify(op, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  try {
+    // Without a replacer JSON.stringify stays in native code; only a bigint needs one.
+    return JSON.stringify(op);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    return JSON.stringify(op, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  }
 }
 
-/** Appends ops to a JSONL history file, one synchronous write per op. */
-/** Writes all of `bytes` to `fd` before returning; `path` names the file in an error. */
-export function writeAllSync(fd: number, bytes: Uint8Array, path: string): void {
+/**
+ * Writes all of `bytes` to `fd` before returning, at `position` if given (else at the file's
+ * offset); `path` names the file in an error.
+ */
+export function writeAllSync(fd: number, bytes: Uint8Array, path: string, position?: number): void {
   let written = 0;
   // writeSync may write less than asked (never for a regular file in practice); the loop ends
   // because every round writes at least one byte or throws.
   while (written < bytes.length) {
-    const n = writeSync(fd, bytes, written, bytes.length - written);
+    const at = position === undefined ? null : position + written;
+    const n = writeSync(fd, bytes, written, bytes.length - written, at);
     if (n <= 0) throw new Error(`could not write to ${path}`);
     written += n;
   }
 }
 
+/** Characters of waiting lines that make a buffered writer write them at once. */
+const bufferChars = 64 * 1024;
+
+export interface HistoryWriterOptions {
+  /**
+   * Gather lines for up to this many real milliseconds (or 64 KiB) and write them together; 0
+   * (the default) writes each line when it is appended. See the module header for what a kill
+   * then loses.
+   */
+  readonly bufferMs?: number;
+}
+
+/** Appends ops to a JSONL history file: one synchronous write per op, or per batch (`bufferMs`). */
 export class HistoryWriter {
   private fd: number | undefined;
   /** Bytes of whole lines in the file. */
   private size = 0;
   /** Set by a failed write: the file was cut back to its whole lines and takes no more. */
   private failed: unknown;
+  /** Whether `failed` has been thrown to the caller yet (a timer's failure waits for the next call). */
+  private failureReported = false;
+  private readonly bufferMs: number;
+  private pending: string[] = [];
+  private pendingChars = 0;
+  private oldestPendingMs = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
     readonly path: string,
     fd: number,
+    options: HistoryWriterOptions,
   ) {
     this.fd = fd;
+    this.bufferMs = Math.max(0, options.bufferMs ?? 0);
   }
 
   /** Creates (or truncates) `path` for writing. */
-  static open(path: string): HistoryWriter {
-    return new HistoryWriter(path, openSync(path, "w"));
+  static open(path: string, options: HistoryWriterOptions = {}): HistoryWriter {
+    return new HistoryWriter(path, openSync(path, "w"), options);
   }
 
   /**
-   * Writes `op` as one line; when this returns, the line survives the process being killed. When
-   * the write fails (a full disk), the file is cut back to its last whole line, the error is
-   * thrown, and every later append throws it again: the file stays a readable prefix.
+   * Writes `op` as one line; when this returns, the line survives the process being killed (with
+   * `bufferMs`: once that time has passed). When a write fails (a full disk), the file is cut back
+   * to its last whole line, the error is thrown, and every later append throws it again: the file
+   * stays a readable prefix.
    */
   append(op: Op): void {
     if (this.fd === undefined) throw new Error(`HistoryWriter for ${this.path} is closed`);
-    if (this.failed !== undefined) throw this.failed;
-    const bytes = Buffer.from(opToJsonLine(op) + "\n", "utf8");
+    this.throwIfFailed();
+    const line = opToJsonLine(op) + "\n";
+    if (this.bufferMs === 0) {
+      this.write(line);
+      return;
+    }
+    this.pending.push(line);
+    this.pendingChars += line.length;
+    if (this.pending.length === 1) {
+      this.oldestPendingMs = performance.now();
+      this.timer = setTimeout(() => this.flushQuietly(), this.bufferMs);
+      this.timer.unref();
+    } else if (
+      this.pendingChars >= bufferChars ||
+      performance.now() - this.oldestPendingMs >= this.bufferMs
+    ) {
+      this.flush();
+    }
+  }
+
+  /** Bytes of whole lines written to the file so far. */
+  get writtenBytes(): number {
+    return this.size;
+  }
+
+  /** Writes the lines waiting in the buffer now. */
+  flush(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0 || this.fd === undefined) return;
+    const lines = this.pending;
+    this.pending = [];
+    this.pendingChars = 0;
+    this.throwIfFailed();
+    if (lines.length === 1) {
+      this.write(lines[0]!);
+      return;
+    }
     try {
-      writeAllSync(this.fd, bytes, this.path);
-      this.size += bytes.length;
+      this.writeBytes(Buffer.from(lines.join(""), "utf8"));
+    } catch {
+      // Keep as many whole lines as the file takes: the batch again, one line at a time.
+      this.cutBack();
+      for (const line of lines) this.write(line);
+    }
+  }
+
+  /** The timer's flush: a failure is kept and thrown by the next call. */
+  private flushQuietly(): void {
+    this.timer = undefined;
+    const failedBefore = this.failed !== undefined;
+    try {
+      this.flush();
+    } catch {
+      if (!failedBefore) this.failureReported = false;
+    }
+  }
+
+  private throwIfFailed(): void {
+    if (this.failed === undefined) return;
+    this.failureReported = true;
+    throw this.failed;
+  }
+
+  private writeBytes(bytes: Uint8Array): void {
+    // At the end of the whole lines: after a failed write was cut back, the file's offset is past it.
+    writeAllSync(this.fd!, bytes, this.path, this.size);
+    this.size += bytes.length;
+  }
+
+  /** Cuts the file back to its last whole line. */
+  private cutBack(): void {
+    try {
+      ftruncateSync(this.fd!, this.size);
+    } catch {
+      // Nothing more can be done for the file; the reader reports a torn last line.
+    }
+  }
+
+  /** Writes whole lines; a failure cuts the file back to its last whole line and is kept. */
+  private write(text: string): void {
+    try {
+      this.writeBytes(Buffer.from(text, "utf8"));
     } catch (error) {
       this.failed = error;
-      try {
-        ftruncateSync(this.fd, this.size);
-      } catch {
-        // Nothing more can be done for the file; the reader reports a torn last line.
-      }
+      this.failureReported = true;
+      this.cutBack();
       throw error;
     }
   }
 
-  /** Forces what has been written to stable storage. */
+  /** Writes what is buffered and forces what has been written to stable storage. */
   sync(): void {
+    this.flush();
     if (this.fd !== undefined) fsyncSync(this.fd);
   }
 
+  /** Writes what is buffered and closes the file; throws a write failure not yet reported. */
   close(): void {
     if (this.fd === undefined) return;
+    let failure: unknown;
+    try {
+      this.flush();
+    } catch (error) {
+      failure = error;
+    }
     const fd = this.fd;
     this.fd = undefined;
     closeSync(fd);
+    if (failure !== undefined) throw failure;
+    if (this.failed !== undefined && !this.failureReported) this.throwIfFailed();
   }
 }
 

@@ -66,7 +66,6 @@ export class Runner {
   private readonly clientThreads: number[];
   private readonly events: Op[] = [];
   private wake: (() => void) | undefined;
-  private readonly inFlight = new Set<Promise<void>>();
   private readonly random: Random;
   private readonly control: NodeControl;
   private readonly counts: Record<string, { invoke: number; ok: number; fail: number; info: number }> = {};
@@ -310,18 +309,28 @@ export class Runner {
         const old = state.client;
         state.client = undefined;
         void old?.close().catch(() => undefined);
-        this.trackTask(this.openClient(thread as number));
+        void this.openClient(thread as number);
       }
       this.events.push(op);
       this.notify();
     });
-    this.trackTask(done);
+    void done;
     return invoke;
   }
 
-  private trackTask(task: Promise<void>): void {
-    this.inFlight.add(task);
-    void task.finally(() => this.inFlight.delete(task));
+  /**
+   * A promise that resolves after `durationNs` of test time, and a way to drop it early: the
+   * world's timer when it has one (a dropped timer is never run: a simulation whose every
+   * operation left a timeout and every wait a wake-up behind ran twice the events it needed).
+   */
+  private timer(durationNs: number): { readonly done: Promise<void>; readonly cancel: () => void } {
+    const world = this.world;
+    if (world.setTimer === undefined) return { done: world.sleep(durationNs), cancel: () => undefined };
+    let cancel: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      cancel = world.setTimer!(durationNs, resolve);
+    });
+    return { done, cancel };
   }
 
   private async execute(thread: Thread, state: ThreadState, invoke: Op): Promise<Completion> {
@@ -341,13 +350,18 @@ export class Runner {
     const client = state.client;
     if (client === undefined)
       return { type: "fail", value: invoke.value, error: "no client could be opened" };
-    const timeout = this.world
-      .sleep(this.spec.opTimeoutNs)
-      .then((): Completion => ({ type: "info", value: invoke.value, error: "timeout" }));
+    const timer = this.timer(this.spec.opTimeoutNs);
+    const timeout = timer.done.then((): Completion => ({
+      type: "info",
+      value: invoke.value,
+      error: "timeout",
+    }));
     try {
       return await Promise.race([client.invoke(invocation), timeout]);
     } catch (error) {
       return { type: "info", value: invoke.value, error: describeError(error) };
+    } finally {
+      timer.cancel();
     }
   }
 
@@ -361,14 +375,16 @@ export class Runner {
     if (this.events.length > 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       let settled = false;
+      const timer = this.timer(Math.max(1, Math.ceil(maxWaitNs)));
       const finish = () => {
         if (settled) return;
         settled = true;
         this.wake = undefined;
+        timer.cancel();
         resolve();
       };
       this.wake = finish;
-      void this.world.sleep(Math.max(1, Math.ceil(maxWaitNs))).then(finish);
+      void timer.done.then(finish);
     });
   }
 

@@ -131,6 +131,11 @@ export interface World {
   readonly random: Random;
   /** Resolves after `durationNs` of true time. */
   sleep(durationNs: number): Promise<void>;
+  /**
+   * Calls `callback` after `durationNs` of true time, unless the returned function cancels it
+   * first. Optional: a caller without it sleeps and ignores a wake-up it no longer wants.
+   */
+  setTimer?(durationNs: number, callback: () => void): () => void;
   /** A runtime for a client endpoint. Clients are never crashed; partitions may still cut them off. */
   clientRuntime(name: string): Runtime;
   /** Registers a node and starts its program. `restart` runs the program again on the surviving disk. */

@@ -59,14 +59,14 @@ export class MemorySystem implements SystemUnderTest {
    * reply. Replies are kept per client for its last `maxPendingRequests` request ids. The cache
    * lives with the data (outside the node), so it survives a crash as the data does.
    */
-  private readonly replies = new Map<string, Map<number, Reply>>();
+  private readonly replies = new Map<string, ReplyCache>();
 
   private serve(rt: Runtime): void {
     rt.net.onMessage((from, message) => {
       const request = message as Request;
       if (request?.kind !== "request") return;
       let cache = this.replies.get(from);
-      if (cache === undefined) this.replies.set(from, (cache = new Map()));
+      if (cache === undefined) this.replies.set(from, (cache = new ReplyCache(maxPendingRequests)));
       let reply = cache.get(request.id);
       if (reply === undefined) {
         reply = {
@@ -74,8 +74,7 @@ export class MemorySystem implements SystemUnderTest {
           id: request.id,
           completion: { ...this.state.apply(request.invocation), node: rt.name },
         };
-        cache.set(request.id, reply);
-        if (cache.size > maxPendingRequests) cache.delete(cache.keys().next().value!);
+        cache.add(request.id, reply);
       }
       rt.net.send(from, reply);
     });
@@ -113,4 +112,32 @@ export class MemorySystem implements SystemUnderTest {
   }
 
   async teardown(): Promise<void> {}
+}
+
+/**
+ * A client's replies by request id, the oldest added dropped past `capacity`. The order of adding
+ * is kept in a ring of ids: dropping the oldest through a Map's own order (`keys().next()`) walks
+ * past every entry deleted before it, which made a long run's server quadratic.
+ */
+class ReplyCache {
+  private readonly byId = new Map<number, Reply>();
+  private readonly order: Int32Array;
+  private oldest = 0;
+
+  constructor(private readonly capacity: number) {
+    this.order = new Int32Array(capacity + 1);
+  }
+
+  get(id: number): Reply | undefined {
+    return this.byId.get(id);
+  }
+
+  add(id: number, reply: Reply): void {
+    this.byId.set(id, reply);
+    this.order[(this.oldest + this.byId.size - 1) % this.order.length] = id;
+    if (this.byId.size > this.capacity) {
+      this.byId.delete(this.order[this.oldest]!);
+      this.oldest = (this.oldest + 1) % this.order.length;
+    }
+  }
 }

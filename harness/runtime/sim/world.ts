@@ -324,6 +324,13 @@ export class SimWorld implements World {
     });
   }
 
+  setTimer(durationNs: number, callback: () => void): () => void {
+    const event = this.schedule(checkDuration(durationNs, "setTimer"), undefined, callback);
+    return () => {
+      event.cancelled = true;
+    };
+  }
+
   run<T>(main: () => Promise<T>): Promise<T> {
     if (this.running) return Promise.reject(new Error("SimWorld.run: already running"));
     this.running = true;
@@ -361,10 +368,15 @@ export class SimWorld implements World {
           // eslint-disable-next-line no-restricted-globals
           setImmediate(step);
         } else {
-          queueMicrotask(() => process.nextTick(step));
+          settled.then(tickStep);
         }
       };
-      queueMicrotask(() => process.nextTick(step));
+      // A reaction to a settled promise is a plain microtask (queueMicrotask costs an async
+      // resource per call): it runs after the microtasks already queued, and the next-tick it
+      // queues runs once the microtask queue is empty.
+      const settled = Promise.resolve();
+      const tickStep = (): void => process.nextTick(step);
+      settled.then(tickStep);
     });
   }
 

@@ -94,6 +94,38 @@ export type EndpointLogSink = (endpoint: string, timeNs: number, line: string) =
 /** Called with a fresh runtime each time a node starts, and again after each restart. */
 export type NodeProgram = (rt: Runtime) => void | Promise<void>;
 
+/**
+ * What a node program publishes for the harness to read (its role, whether it is ready): plain
+ * JSON, never read back by the program. In simulation it is a function call; in process mode a
+ * message from the node's process.
+ */
+export type StatusSink = (status: unknown) => void;
+
+/** Builds a node program from plain-JSON arguments; what a module exports for process mode. */
+export type NodeProgramFactory = (args: unknown, publish: StatusSink) => NodeProgram;
+
+/**
+ * A node program another OS process can build: the module at `moduleUrl` exports a
+ * `NodeProgramFactory` as `exportName`, which the node's process calls with `args` (plain JSON).
+ * What the program publishes reaches `onStatus` in the harness. A system gives one beside the
+ * in-process program so that its nodes can run in process mode (`faultline run --mode process`).
+ */
+export interface PortableProgram {
+  readonly moduleUrl: string;
+  readonly exportName: string;
+  readonly args: unknown;
+  readonly onStatus?: StatusSink;
+}
+
+/**
+ * The URL of the module `baseName` in the folder of the module at `fromUrl`, with the same
+ * extension (`.ts` when running from sources, `.js` from the compiled build).
+ */
+export function siblingModuleUrl(fromUrl: string, baseName: string): string {
+  const extension = /\.[cm]?tsx?$/.test(new URL(fromUrl).pathname) ? ".ts" : ".js";
+  return new URL(`./${baseName}${extension}`, fromUrl).href;
+}
+
 /** Who drops whom: `grudge.get(a)` holds the endpoints whose messages `a` drops (one-way allowed). */
 export type Grudge = ReadonlyMap<string, ReadonlySet<string>>;
 
@@ -124,7 +156,7 @@ export interface EndpointState {
 }
 
 export interface World {
-  readonly mode: "sim" | "real";
+  readonly mode: "sim" | "real" | "process";
   /** True time since the test started, ns (virtual in simulation). History timestamps come from here. */
   nowNs(): number;
   /** The harness's own seeded random source (generators, nemesis choices). */
@@ -138,8 +170,12 @@ export interface World {
   setTimer?(durationNs: number, callback: () => void): () => void;
   /** A runtime for a client endpoint. Clients are never crashed; partitions may still cut them off. */
   clientRuntime(name: string): Runtime;
-  /** Registers a node and starts its program. `restart` runs the program again on the surviving disk. */
-  startNode(name: string, program: NodeProgram): void;
+  /**
+   * Registers a node and starts its program. `restart` runs the program again on the surviving
+   * disk. A world that runs nodes in other processes builds the program from `portable` (and
+   * refuses a node without one); the others run `program`.
+   */
+  startNode(name: string, program: NodeProgram, portable?: PortableProgram): void;
   crash(node: string): void;
   restart(node: string): void;
   /** Freezes a node: no timer fires and no message is handled until `resume`; its state is kept. */

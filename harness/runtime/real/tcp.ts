@@ -4,6 +4,10 @@
  * opened on first use and opened again on the next send after it fails. Frames (see frames.ts)
  * carry `{from, to, message}`. Delivery is best effort, as the `NetworkEndpoint` contract says:
  * frames queued on a connection that fails are lost, and each connection's queue is bounded.
+ *
+ * A `route` function changes where a sender connects: in process mode every (sender, receiver)
+ * pair goes through its own proxy, so the port depends on both names, and a node learns it from
+ * the harness. The route of a pair is asked once per connection; undefined drops the frames.
  */
 import { createServer, connect } from "node:net";
 import type { Server, Socket } from "node:net";
@@ -11,6 +15,8 @@ import { encodeFrame, FrameDecoder } from "./frames.ts";
 
 /** Frames a connection may hold while it is being opened; more are dropped. */
 const MAX_QUEUED_FRAMES = 10_000;
+/** Bytes a connected socket may buffer unsent (a stalled peer); more frames are dropped. */
+const MAX_UNSENT_BYTES = 16 * 2 ** 20;
 
 interface Outgoing {
   socket: Socket | undefined;
@@ -26,6 +32,14 @@ interface Envelope {
 
 export type ArrivalHandler = (to: string, from: string, message: unknown) => void;
 
+/** Where `from` connects to reach `to`: a port on 127.0.0.1, or undefined to drop. */
+export type Route = (from: string, to: string) => Promise<number | undefined> | undefined;
+
+export interface TcpNetworkOptions {
+  /** Default: the port of `to`'s own server in this network. */
+  readonly route?: Route;
+}
+
 export class TcpNetwork {
   private readonly servers = new Map<string, Server>();
   private readonly ports = new Map<string, Promise<number>>();
@@ -35,24 +49,36 @@ export class TcpNetwork {
   /** Frames given up on: unknown endpoint, failed connection, full queue. */
   dropped = 0;
 
-  constructor(private readonly onArrival: ArrivalHandler) {}
+  private readonly route: Route;
 
-  /** Starts `name`'s server on an ephemeral loopback port; resolves with the port. */
-  listen(name: string): Promise<number> {
+  constructor(
+    private readonly onArrival: ArrivalHandler,
+    options: TcpNetworkOptions = {},
+  ) {
+    this.route = options.route ?? ((_from, to) => this.ports.get(to));
+  }
+
+  /** Starts `name`'s server on a loopback port (ephemeral unless given); resolves with the port. */
+  listen(name: string, port = 0): Promise<number> {
     const existing = this.ports.get(name);
     if (existing !== undefined) return existing;
     const server = createServer((socket) => this.accept(name, socket));
     this.servers.set(name, server);
-    const port = new Promise<number>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => {
+    const listening = new Promise<number>((resolve, reject) => {
+      server.once("error", (error) => {
+        // Forget the failed server, so that a later `listen` may try again.
+        this.servers.delete(name);
+        this.ports.delete(name);
+        reject(error);
+      });
+      server.listen(port, "127.0.0.1", () => {
         const address = server.address();
         if (address === null || typeof address === "string") reject(new Error(`${name}: no TCP port`));
         else resolve(address.port);
       });
     });
-    this.ports.set(name, port);
-    return port;
+    this.ports.set(name, listening);
+    return listening;
   }
 
   /** The port of `name`'s server, once it listens. */
@@ -90,23 +116,25 @@ export class TcpNetwork {
   send(from: string, to: string, message: unknown): void {
     const frame = encodeFrame({ from, to, message } satisfies Envelope);
     if (this.closed) return;
-    const port = this.ports.get(to);
-    if (port === undefined) {
-      this.dropped++;
-      return;
-    }
     const key = `${from}\u0000${to}`;
     let connection = this.outgoing.get(key);
     if (connection === undefined) {
+      const port = this.route(from, to);
+      if (port === undefined) {
+        this.dropped++;
+        return;
+      }
       connection = this.open(key, port);
       this.outgoing.set(key, connection);
     }
-    if (connection.connected && connection.socket !== undefined) connection.socket.write(frame);
-    else if (connection.queue.length < MAX_QUEUED_FRAMES) connection.queue.push(frame);
+    if (connection.connected && connection.socket !== undefined) {
+      if (connection.socket.writableLength < MAX_UNSENT_BYTES) connection.socket.write(frame);
+      else this.dropped++;
+    } else if (connection.queue.length < MAX_QUEUED_FRAMES) connection.queue.push(frame);
     else this.dropped++;
   }
 
-  private open(key: string, port: Promise<number>): Outgoing {
+  private open(key: string, port: Promise<number | undefined>): Outgoing {
     const connection: Outgoing = { socket: undefined, connected: false, queue: [] };
     const fail = (): void => {
       // Forget the connection: the next send opens a new one. Queued frames are lost.
@@ -117,6 +145,10 @@ export class TcpNetwork {
     };
     port.then((portNumber) => {
       if (this.closed || this.outgoing.get(key) !== connection) return;
+      if (portNumber === undefined) {
+        fail();
+        return;
+      }
       const socket = connect({ host: "127.0.0.1", port: portNumber });
       this.track(socket);
       socket.setNoDelay(true);

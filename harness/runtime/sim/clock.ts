@@ -11,11 +11,37 @@ function drifted(elapsedNs: number, driftPpm: number): number {
   return elapsedNs + (elapsedNs * driftPpm) / 1e6;
 }
 
+/** Everything a clock is, as plain JSON: process mode sends it to a node's process. */
+export interface ClockSnapshot {
+  readonly offsetNs: number;
+  readonly driftPpm: number;
+  readonly anchorTrueNs: number;
+  readonly anchorMonotonicNs: number;
+}
+
 export class SimClockState {
   offsetNs = 0;
   driftPpm = 0;
   private anchorTrueNs = 0;
   private anchorMonotonicNs = 0;
+
+  snapshot(): ClockSnapshot {
+    return {
+      offsetNs: this.offsetNs,
+      driftPpm: this.driftPpm,
+      anchorTrueNs: this.anchorTrueNs,
+      anchorMonotonicNs: this.anchorMonotonicNs,
+    };
+  }
+
+  static restore(snapshot: ClockSnapshot): SimClockState {
+    const clock = new SimClockState();
+    clock.offsetNs = snapshot.offsetNs;
+    clock.driftPpm = snapshot.driftPpm;
+    clock.anchorTrueNs = snapshot.anchorTrueNs;
+    clock.anchorMonotonicNs = snapshot.anchorMonotonicNs;
+    return clock;
+  }
 
   monotonicNs(trueNs: number): number {
     return Math.floor(this.anchorMonotonicNs + drifted(trueNs - this.anchorTrueNs, this.driftPpm));

@@ -35,8 +35,7 @@ import {
   type UnwrittenArtifact,
 } from "../harness/store/atomic.ts";
 import { createRunDir, StoreError, storeRootProblem, type RunDir } from "../harness/store/store.ts";
-import { RealWorld } from "../harness/runtime/real/world.ts";
-import type { World } from "../harness/runtime/types.ts";
+import { NodeStartError, ProcessWorld } from "../harness/runtime/process/world.ts";
 import { NodeLogs } from "../harness/store/nodeLogs.ts";
 import type { SystemUnderTest } from "../harness/system.ts";
 import type { Workload } from "../harness/workload.ts";
@@ -54,6 +53,8 @@ export interface ExecuteOptions {
   readonly checkTimeLimitMs?: number;
   /** The parts, when the caller built them already (`prepareRun`); else they are built here. */
   readonly prepared?: PreparedRun;
+  /** Quiet time between healing and the final reads; default 10 s (sim), 5 s (process). */
+  readonly recoveryDelayNs?: number;
 }
 
 export interface ExecuteResult {
@@ -174,11 +175,13 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     runPlace.nodeLogs = nodeLogs;
   }
 
-  // Process mode: the wall clock and the seeded randomness of a real world; the system runs its
-  // own processes and stops them in its teardown.
-  const simWorld =
-    config.mode === "sim"
-      ? new SimWorld({
+  // Process mode: every node of a portable program its own OS process, the wall clock and the
+  // seeded randomness of a real world; a system that runs its own processes (PostgreSQL) uses the
+  // same world's clock and stops its processes in its teardown.
+  const world =
+    config.mode === "process"
+      ? new ProcessWorld({ seed: config.seed, runDir: runDir.dir, endpointLog: nodeLogs.sink })
+      : new SimWorld({
           seed: config.seed,
           endpointLog: nodeLogs.sink,
           onNodeError: "stop-node",
@@ -187,15 +190,11 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
             // The main phase, healing, recovery and final reads, with generous slack.
             maxVirtualTimeNs: build.timeLimitNs * 3 + 3600 * secondNs,
           },
-        })
-      : undefined;
-  const realWorld =
-    simWorld === undefined ? new RealWorld({ seed: config.seed, endpointLog: nodeLogs.sink }) : undefined;
-  const world: World = simWorld ?? realWorld!;
+        });
   options.observer?.onStart?.({
     testName: config.name,
     seed: config.seed,
-    mode: config.mode === "sim" ? "sim" : "real",
+    mode: config.mode,
     timeLimitNs: build.timeLimitNs,
     storeDir: runDir.dir,
     reproduceCommand: command,
@@ -206,6 +205,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   const recorded: Op[] = [];
   let abortedAtNs: number | undefined;
   let runFailure: string | undefined;
+  let startFailure: NodeStartError | undefined;
   let tornDown = false;
   const teardown = async (): Promise<void> => {
     if (tornDown) return;
@@ -215,6 +215,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   try {
     const outcome = await world.run(async () => {
       await system.setup(world);
+      if (world instanceof ProcessWorld) await world.nodesStarted();
       const result = await runTest(world, {
         concurrency: config.concurrency,
         system,
@@ -223,7 +224,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
         ...(nemesisGenerator !== undefined ? { nemesisGenerator } : {}),
         ...(workload.finalGenerator !== undefined ? { finalGenerator: workload.finalGenerator } : {}),
         opTimeoutNs: 5 * secondNs,
-        recoveryDelayNs: 10 * secondNs,
+        recoveryDelayNs: options.recoveryDelayNs ?? (config.mode === "process" ? 5 : 10) * secondNs,
         record: (op) => {
           recorded.push(op);
           history.append(op);
@@ -236,18 +237,21 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     });
     abortedAtNs = outcome.abortedAtNs;
   } catch (error) {
+    if (error instanceof NodeStartError) startFailure = error;
     runFailure = `the run stopped at ${(world.nowNs() / secondNs).toFixed(3)} s of test time: ${
       error instanceof Error ? `${error.name}: ${error.message}` : String(error)
     }`;
   } finally {
     // Real processes are stopped whatever happened; a simulated world simply ends.
-    if (realWorld !== undefined) {
+    if (world instanceof ProcessWorld) {
       await teardown().catch(() => undefined);
-      await realWorld.close();
+      await world.close();
     }
     history.close();
     nodeLogs.close();
   }
+  // A node that could not start is the harness's failure, not the system's: no verdict.
+  if (startFailure !== undefined) throw startFailure;
 
   const interrupted: Interruption | undefined =
     abortedAtNs === undefined
@@ -262,7 +266,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     };
   }
   if (interrupted !== undefined) checkerResults["interrupted"] = interruptedResult(interrupted, operations);
-  const nodeErrors = simWorld !== undefined ? nodeErrorsResult(simWorld.nodeErrors()) : undefined;
+  const nodeErrors = nodeErrorsResult(world.nodeErrors());
   if (nodeErrors !== undefined) checkerResults["node-errors"] = nodeErrors;
   for (const checker of workload.checkers) {
     try {
@@ -455,7 +459,7 @@ function writeAnomalyFiles(artifacts: ArtifactLog, checkerResults: Record<string
 }
 
 /**
- * Jepsen's log-file-pattern checker, for simulation: a node process that died on an error of its
+ * Jepsen's log-file-pattern checker: a node process that died on an error of its
  * own (a failed assertion, a recovery that found its data inconsistent) is a bug of the system
  * under test, whatever the history shows, so the verdict is false. None died: no result at all.
  */

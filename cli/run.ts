@@ -4,9 +4,8 @@
  * the store folder and that command. SIGINT/SIGTERM stop the generator; the runner still heals
  * every fault and the recorded history is kept and checked.
  */
-import { exitCodeFor } from "../harness/results.ts";
+import { ExitCode, exitCodeFor } from "../harness/results.ts";
 import type { SystemDefinition } from "../harness/systemDefinition.ts";
-import { UsageError } from "./main.ts";
 import { loadRunPlugins, lookupSystem } from "./plugins.ts";
 import { nemeses, systems, workloads } from "./registry.ts";
 import { defaultNemesis, defaultWorkload, peekOption, resolveRunConfig } from "./runConfig.ts";
@@ -70,14 +69,6 @@ export async function runCommand(args: string[]): Promise<number> {
     process.stdout.write(runUsage(system !== undefined ? lookupSystem(system) : undefined) + "\n");
     return 0;
   }
-  // Process mode runs systems that are real processes of their own (plugins such as etcd); running
-  // the simulated systems as OS processes comes with the rest of process mode.
-  const definition = lookupSystem(config.system);
-  if (config.mode === "process" && definition.modes?.includes("process") !== true) {
-    throw new UsageError(
-      `--mode process (real OS processes) is not built yet for the ${definition.name} system; use --mode sim`,
-    );
-  }
   // Loaded once a run is certain: the reports (Ink, React) and the runner cost start-up time that
   // `--help` and a refused option should not pay.
   const [
@@ -123,8 +114,18 @@ export async function runCommand(args: string[]): Promise<number> {
         signal: controller.signal,
         ...(observer !== undefined ? { observer } : {}),
       });
+    } catch (error) {
+      // A node that could not start (process mode); checked by name so that this module does not
+      // load the process world before a run is certain.
+      if (!(error instanceof Error && error.name === "NodeStartError")) throw error;
+      result = error;
     } finally {
       await observer?.close();
+    }
+    if (result instanceof Error) {
+      // One line: which node, which log. Every other node is stopped; the history is kept.
+      process.stderr.write(`faultline run: ${result.message}\n`);
+      return ExitCode.internal;
     }
     const interruption = interruptionLine(result);
     if (interruption !== undefined) process.stdout.write(interruption + "\n");

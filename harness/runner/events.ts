@@ -9,7 +9,7 @@ import type { Results } from "../results.ts";
 export interface RunStartInfo {
   readonly testName: string;
   readonly seed: number;
-  readonly mode: "sim" | "real";
+  readonly mode: "sim" | "real" | "process";
   /** The generator's time limit, ns of test time (virtual in simulation). */
   readonly timeLimitNs: number;
   readonly storeDir: string;

@@ -5,7 +5,7 @@
  * plugin would be (harness/systemDefinition.ts).
  */
 import { defineSystem } from "../../harness/systemDefinition.ts";
-import { EngineSystem, engineBugNames, engineDefaultNodes } from "./cluster/system.ts";
+import { EngineSystem, engineBugNames, engineDefaultNodes, engineProcessTiming } from "./cluster/system.ts";
 
 export const engineDefinition = defineSystem({
   name: "engine",
@@ -47,5 +47,6 @@ export const engineDefinition = defineSystem({
       readFrom: c.readFrom,
       leases: c.leases,
       bugs: c.bugs,
+      ...(c.mode === "process" ? { timing: engineProcessTiming } : {}),
     }),
 });

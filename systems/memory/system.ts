@@ -5,8 +5,9 @@
  * they would on any system, but an operation that takes effect does so atomically at one instant
  * on n1. The data lives outside the node's runtime, so a crash of n1 loses nothing: the system is
  * linearizable and strict-serializable under every nemesis, and every checker must say so.
+ * In process mode n1 is its own OS process and keeps the data durably instead (durableServer.ts).
  */
-import type { Runtime, World } from "../../harness/runtime/types.ts";
+import { siblingModuleUrl, type Runtime, type World } from "../../harness/runtime/types.ts";
 import {
   worldNodeControl,
   type Client,
@@ -49,7 +50,12 @@ export class MemorySystem implements SystemUnderTest {
 
   async setup(world: World): Promise<void> {
     for (const name of this.nodeNames) {
-      world.startNode(name, name === this.server ? (rt) => this.serve(rt) : () => undefined);
+      const server = name === this.server;
+      world.startNode(name, server ? (rt) => this.serve(rt) : () => undefined, {
+        moduleUrl: siblingModuleUrl(import.meta.url, "durableServer"),
+        exportName: "memoryNodeProgram",
+        args: { server },
+      });
     }
   }
 

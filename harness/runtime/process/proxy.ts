@@ -18,8 +18,8 @@
  *   jitter at once). Bytes of one connection keep their order, as TCP keeps them; chunks on
  *   different links overtake each other.
  * - Stall: with `stallProbability` per chunk, the direction holds everything for `stallNs`.
- * - Reset: with `resetProbability` per chunk, the connection is reset (RST both ways), losing
- *   whatever was in flight.
+ * - Reset: with `resetProbability` per chunk, the connection is cut on both sides at once,
+ *   losing whatever was in flight (each side sees its connection close).
  * TCP neither loses nor duplicates bytes inside a connection, so loss appears as resets and
  * there is no duplication.
  *
@@ -206,7 +206,7 @@ export class TcpProxy {
     this.faults = checkFaults(faults);
   }
 
-  /** Resets every open connection (RST both ways). */
+  /** Cuts every open connection (both sides closed at once). */
   resetConnections(): void {
     for (const connection of [...this.connections]) this.reset(connection);
   }
@@ -345,20 +345,17 @@ export class TcpProxy {
     }
   }
 
-  /** Resets both sides of a connection (RST), losing what was in flight. */
+  /**
+   * Cuts both sides of a connection at once, losing what was in flight. (A FIN, not an RST:
+   * Node 20's `resetAndDestroy` was seen to leave the process unable to exit.)
+   */
   private reset(connection: Connection): void {
     if (connection.closed) return;
     connection.closed = true;
     this.connections.delete(connection);
     this.clearTimers(connection);
-    for (const socket of [connection.downstream, connection.upstream]) {
-      if (socket.destroyed) continue;
-      try {
-        socket.resetAndDestroy();
-      } catch {
-        socket.destroy();
-      }
-    }
+    connection.downstream.destroy();
+    connection.upstream.destroy();
   }
 
   /** One side closed: the other goes too (what was still queued is lost). */

@@ -20,7 +20,8 @@
  * which message wins a race is up to the machine's scheduler.
  */
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { SeededRandom } from "../random.ts";
 import { TcpNetwork } from "../real/tcp.ts";
 import { SimClockState } from "../sim/clock.ts";

@@ -102,6 +102,20 @@ export const defaultTiming: ClusterTiming = {
   gossipIntervalNs: 20e6,
 };
 
+/**
+ * Timing for real processes (process mode): a real machine pauses a process for garbage
+ * collection, scheduling and, on a shared machine, load, for tens or hundreds of milliseconds, so
+ * heartbeats, failover detection, leases and commit timeouts are three times the simulation's
+ * (which models none of those pauses), and clients wait longer.
+ */
+export const engineProcessTiming: Partial<ClusterTiming> = {
+  heartbeatIntervalNs: 150e6,
+  failoverAfterNs: 900e6,
+  leaseNs: 600e6,
+  commitTimeoutNs: 3e9,
+  clientTimeoutNs: 4e9,
+};
+
 export type NodeRole = "writer" | "standby" | "storage" | "replica" | "control";
 
 export interface NodeSpec {

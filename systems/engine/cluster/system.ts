@@ -24,13 +24,17 @@ import {
   type SystemUnderTest,
 } from "../../../harness/system.ts";
 import { resolveConfig, type EngineClusterConfig, type ResolvedConfig } from "./config.ts";
-import { ControlPlane, type ControlState } from "./controlPlane.ts";
-import { DataNode } from "./dataNode.ts";
+import type { ControlState } from "./controlPlane.ts";
 import type { NodeBoard, OpReply, OpRequest } from "./protocol.ts";
+import {
+  engineNodeProgram,
+  portableEngineNode,
+  type EngineNodeArgs,
+  type EngineNodeStatus,
+} from "./nodeProgram.ts";
 import { isReadOnly } from "./ops.ts";
-import { StorageNode } from "./storageNode.ts";
 
-export { engineBugNames, engineDefaultNodes } from "./config.ts";
+export { engineBugNames, engineDefaultNodes, engineProcessTiming } from "./config.ts";
 
 const maxRedirects = 3;
 /** How long a client skips its home node after it did not answer. */
@@ -45,8 +49,8 @@ export class EngineSystem implements SystemUnderTest {
   private readonly boards = new Map<string, NodeBoard>();
   private control_: ControlState | undefined;
 
-  constructor(config: EngineClusterConfig) {
-    this.config = resolveConfig(config);
+  constructor(private readonly clusterConfig: EngineClusterConfig) {
+    this.config = resolveConfig(clusterConfig);
     this.nodeNames = this.config.topology.nodes.map((n) => n.name);
     for (const n of this.config.topology.nodes)
       this.boards.set(n.name, { role: "standby", ready: false, epoch: 0 });
@@ -54,21 +58,16 @@ export class EngineSystem implements SystemUnderTest {
 
   async setup(world: World): Promise<void> {
     for (const spec of this.config.topology.nodes) {
-      const board = this.boards.get(spec.name)!;
-      world.startNode(spec.name, async (rt) => {
-        if (spec.kind === "control") {
-          const cp = new ControlPlane(rt, this.config, board, (s) => {
-            this.control_ = { ...s };
-          });
-          rt.spawn("start", () => cp.start());
-        } else if (spec.kind === "storage") {
-          const node = new StorageNode(rt, this.config, board);
-          rt.spawn("start", () => node.start());
-        } else {
-          const node = new DataNode(rt, this.config, board);
-          rt.spawn("start", () => node.start());
-        }
-      });
+      const onStatus = (status: EngineNodeStatus): void => {
+        if ("board" in status) this.boards.set(spec.name, status.board);
+        else this.control_ = status.control;
+      };
+      const args: EngineNodeArgs = { config: this.clusterConfig, node: spec.name };
+      world.startNode(
+        spec.name,
+        engineNodeProgram(args, (status) => onStatus(status as EngineNodeStatus)),
+        portableEngineNode(this.clusterConfig, spec.name, onStatus),
+      );
     }
     const writer = this.config.topology.initialWriter;
     for (let waitedNs = 0; waitedNs < setupLimitNs; waitedNs += 10e6) {

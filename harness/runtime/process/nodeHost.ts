@@ -28,7 +28,7 @@ import type { HarnessMessage, InitMessage, NodeMessage } from "./protocol.ts";
 /** How long a route question waits for the harness before the frames are dropped. */
 const routeTimeoutMs = 5000;
 /** Binding the node's port is retried this often (a killed predecessor may still hold it). */
-const bindAttempts = 50;
+const bindAttempts = 30;
 const bindRetryMs = 100;
 /** Lines of the program's log kept; past it one line says so. */
 const maxLogLines = 100_000;
@@ -201,17 +201,31 @@ async function listen(): Promise<void> {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== "EADDRINUSE" || attempt >= bindAttempts) {
-        throw new Error(`cannot listen on 127.0.0.1:${init.port}: ${describe(error)}`, { cause: error });
+        throw new Error(`cannot listen on 127.0.0.1:${init.port}: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
       await new Promise((resolve) => setTimeout(resolve, bindRetryMs));
     }
   }
 }
 
+/**
+ * Fault injection for the harness's own tests: `FAULTLINE_TEST_OCCUPY_PORT=<node>` makes that
+ * node's port busy before it binds, so the real "cannot bind" path runs end to end.
+ */
+async function occupyPortForTest(): Promise<void> {
+  if (process.env["FAULTLINE_TEST_OCCUPY_PORT"] !== init.name) return;
+  const { createServer } = await import("node:net");
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(init.port, "127.0.0.1", resolve));
+}
+
 try {
+  await occupyPortForTest();
   await listen();
 } catch (error) {
-  fatal(describe(error));
+  fatal((error as Error).message);
   await new Promise(() => {});
 }
 

@@ -155,7 +155,9 @@ export class ManagedProcess {
   send(message: unknown): boolean {
     if (!this.running || !this.subprocess.connected) return false;
     try {
-      this.subprocess.send(message as never);
+      // With a callback, a channel that closed meanwhile reports to it instead of emitting an
+      // unhandled 'error' event.
+      this.subprocess.send(message as never, undefined, undefined, () => {});
       return true;
     } catch {
       return false;

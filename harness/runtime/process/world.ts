@@ -106,7 +106,12 @@ export function nodeHostCommand(): { file: string; args: string[] } {
   const entry = fileURLToPath(new URL(fromSources ? "./nodeHost.ts" : "./nodeHost.js", import.meta.url));
   return {
     file: process.execPath,
-    args: [...(fromSources ? ["--import", import.meta.resolve("tsx")] : []), entry],
+    // createRequire, not import.meta.resolve: under tsx's registered hooks the latter is a blocking
+    // round trip to the hooks thread.
+    args: [
+      ...(fromSources ? ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href] : []),
+      entry,
+    ],
   };
 }
 

@@ -1,7 +1,9 @@
 /**
  * Process mode end to end: real OS processes, a proxy on every link, kill -9, SIGSTOP. Short runs
  * (seconds), fixed seeds; timing still differs from run to run, so a row that must find a bug
- * runs its seeds until one finds it (at most three), and fails if none does.
+ * runs its seeds until one finds it (at most three), and fails if none does. The bug that needs a
+ * partition (`no-fencing`) is caught under a scripted partition in
+ * systems/engine/cluster/process.test.ts: random partitions need minutes to hit it.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,7 +26,8 @@ afterEach(() => {
   harnesses.clear();
 });
 afterAll(() => {
-  rmSync(store, { recursive: true, force: true, maxRetries: 5 });
+  if (process.env["KEEP_STORE"] === undefined) rmSync(store, { recursive: true, force: true, maxRetries: 5 });
+  else console.log("store kept:", store);
 });
 
 /** Every node process a run folder's logs name: `world: start #k (pid P, …)`. */
@@ -60,6 +63,16 @@ async function run(args: string[]): Promise<ExecuteResult> {
   return result;
 }
 
+/** Each checker's verdict, with its reason when it is not `true` (for readable failures). */
+function verdicts(result: ExecuteResult): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(result.results.checkers).map(([name, r]) => [
+      name,
+      r.valid === true ? true : `${String(r.valid)}: ${r.reason ?? ""}`,
+    ]),
+  );
+}
+
 /** Runs `args` with each seed until a run is invalid with one of `anomalies`; the seeds used. */
 async function catches(args: string[], checker: string, anomaly: string, seeds: number[]): Promise<string[]> {
   const tried: string[] = [];
@@ -90,8 +103,7 @@ describe("process mode: verdicts", () => {
       "--seed",
       "1",
     ]);
-    expect(result.results.checkers["linearizable"]?.valid).toBe(true);
-    expect(result.results.valid).toBe(true);
+    expect(verdicts(result)).toEqual({ linearizable: true, stats: true });
     const faults = new Set(result.history.filter((op) => op.process === "nemesis").map((op) => op.f));
     expect([...faults].some((f) => f.includes("crash"))).toBe(true);
   });
@@ -111,14 +123,13 @@ describe("process mode: verdicts", () => {
         "--nemesis",
         "partition,crash",
         "--nemesis-interval",
-        "2",
+        "3",
         "--time-limit",
-        "10",
+        "15",
         "--seed",
         "1",
       ]);
-      expect(result.results.checkers["elle"]?.valid).toBe(true);
-      expect(result.results.valid).toBe(true);
+      expect(verdicts(result)).toEqual({ elle: true, stats: true });
     },
   );
 
@@ -134,15 +145,15 @@ describe("process mode: verdicts", () => {
         "--nemesis",
         "crash,partition",
         "--nemesis-interval",
-        "1",
+        "3",
         "--time-limit",
-        "8",
+        "15",
         "--rate",
-        "300",
+        "200",
       ],
       "set-full",
       "lost",
-      [1, 2, 3],
+      [1, 3, 2],
     );
   });
 
@@ -171,34 +182,6 @@ describe("process mode: verdicts", () => {
       "set-full",
       "lost",
       [1, 2, 3],
-    );
-  });
-});
-
-describe("process mode: a bug that needs a partition", () => {
-  it("--bug no-fencing (sync, set, partitions): lost acknowledged writes found", async () => {
-    await catches(
-      [
-        "--system",
-        "engine",
-        "--replication",
-        "sync",
-        "--workload",
-        "set",
-        "--nemesis",
-        "partition",
-        "--nemesis-interval",
-        "2",
-        "--time-limit",
-        "12",
-        "--rate",
-        "200",
-        "--bug",
-        "no-fencing",
-      ],
-      "set-full",
-      "lost",
-      [2, 1, 3, 4],
     );
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -104,10 +104,17 @@ describe("ProcessSupervisor", () => {
       const managed = supervisor.start({
         name: "t",
         file: process.execPath,
-        args: ["-e", "process.on('SIGTERM', () => process.exit(7)); setInterval(() => {}, 1000)"],
+        args: [
+          "-e",
+          "process.on('SIGTERM', () => process.exit(7)); console.log('ready'); setInterval(() => {}, 1000)",
+        ],
         logFile: join(dir, "t.log"),
       });
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(
+        await waitFor(
+          () => existsSync(join(dir, "t.log")) && readFileSync(join(dir, "t.log"), "utf8") === "ready\n",
+        ),
+      ).toBe(true);
       expect(await managed.terminate(5000)).toEqual({ code: 7, signal: null });
     } finally {
       await supervisor.close();

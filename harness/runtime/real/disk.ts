@@ -6,7 +6,7 @@
  *
  * A crash of the in-process node cannot drop the operating system's page cache, so in the real
  * runtime unsynced writes survive a simulated crash; only a machine crash would lose them. The
- * simulated disk is where lost and torn writes are exercised.
+ * simulated disk and, in process mode, bufferedDisk.ts are where lost and torn writes are exercised.
  */
 import { constants } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, truncate } from "node:fs/promises";

@@ -8,8 +8,8 @@
  * Crash and pause act on the in-process node, as the simulation does: a crash stops its tasks
  * (timers cleared, sleeps and disk operations never settle, messages to it dropped) and restart
  * runs the program again with a fresh runtime over the same directory. Unlike the simulation, a
- * crash here cannot discard unsynced writes: they sit in the OS page cache. Killing and stopping
- * real processes (kill -9, SIGSTOP) comes with the multi-process cluster, a later step.
+ * crash here cannot discard unsynced writes: they sit in the OS page cache. Real processes, with
+ * kill -9 and SIGSTOP, are the process world's (../process/world.ts, `--mode process`).
  *
  * The grudge is enforced at both ends: a sender does not send to a receiver that drops it, and a
  * receiver drops frames from senders it holds a grudge against when they arrive. Link faults

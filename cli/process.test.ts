@@ -65,9 +65,9 @@ describe("process mode: verdicts", () => {
       "--nemesis",
       "all",
       "--nemesis-interval",
-      "3",
+      "5",
       "--time-limit",
-      "20",
+      "25",
       "--seed",
       "1",
     ]);

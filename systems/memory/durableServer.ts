@@ -53,8 +53,17 @@ export class DurableMemoryServer {
   constructor(private readonly rt: Runtime) {}
 
   async start(): Promise<void> {
+    // Requests that arrive while the log is replayed wait for it (as a real server's connections
+    // wait in the kernel's queue), instead of being dropped and costing each client a timeout.
+    let early: { from: string; message: unknown }[] | undefined = [];
+    this.rt.net.onMessage((from, message) => {
+      if (early === undefined) this.receive(from, message as MemoryRequest);
+      else if (early.length < maxWaitingReplies) early.push({ from, message });
+    });
     await this.recover();
-    this.rt.net.onMessage((from, message) => this.receive(from, message as MemoryRequest));
+    const waiting = early;
+    early = undefined;
+    for (const { from, message } of waiting) this.receive(from, message as MemoryRequest);
   }
 
   private apply(from: string, id: number, invocation: Invocation, durable: boolean): Cached {

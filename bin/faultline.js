@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=32
+#!/usr/bin/env -S node --min-semi-space-size=32 --max-semi-space-size=32
 // The installed entry point. It runs the compiled CLI in dist/ (built by `npm ci` through the
 // `prepare` script, and shipped as is in the package), so a start costs no TypeScript
 // compilation. In a source checkout whose sources changed after the last build (or that has no

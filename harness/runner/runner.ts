@@ -63,6 +63,8 @@ interface ThreadState {
 export class Runner {
   private readonly history: Op[] = [];
   private readonly threads = new Map<Thread, ThreadState>();
+  /** The keys of `threads`, in order (iterating a Map allocates). */
+  private readonly threadNames: readonly Thread[];
   private readonly clientThreads: number[];
   private readonly events: Op[] = [];
   private wake: (() => void) | undefined;
@@ -84,6 +86,7 @@ export class Runner {
     this.clientThreads = Array.from({ length: spec.concurrency }, (_, i) => i);
     for (const t of this.clientThreads) this.threads.set(t, { process: t, busy: false });
     if (spec.nemesis !== undefined) this.threads.set("nemesis", { process: "nemesis", busy: false });
+    this.threadNames = [...this.threads.keys()];
     this.random = world.random.fork("generator");
     this.control = spec.system.control(world);
   }
@@ -169,19 +172,21 @@ export class Runner {
   }
 
   private context(threads: readonly Thread[]): GenContext {
-    const free = threads.filter((t) => !this.threads.get(t)!.busy);
-    return {
-      timeNs: this.world.nowNs(),
-      random: this.random,
-      allThreads: threads,
-      freeThreads: free,
-      processOf: (t) => this.threads.get(t)?.process ?? (t === "nemesis" ? "nemesis" : t),
-      threadOf: (p) => {
-        if (p === "nemesis") return this.threads.has("nemesis") ? "nemesis" : undefined;
-        const t = p % this.spec.concurrency;
-        return this.threads.get(t)?.process === p ? t : undefined;
-      },
-    };
+    const free: Thread[] = [];
+    for (const t of threads) if (!this.threads.get(t)!.busy) free.push(t);
+    return new RunnerContext(this.world.nowNs(), this.random, threads, free, this);
+  }
+
+  /** The process `thread` runs as now (GenContext.processOf). */
+  processOf(thread: Thread): Process {
+    return this.threads.get(thread)?.process ?? (thread === "nemesis" ? "nemesis" : thread);
+  }
+
+  /** The thread that runs `process`, if that process is current (GenContext.threadOf). */
+  threadOf(process: Process): Thread | undefined {
+    if (process === "nemesis") return this.threads.has("nemesis") ? "nemesis" : undefined;
+    const t = process % this.spec.concurrency;
+    return this.threads.get(t)?.process === process ? t : undefined;
   }
 
   /** Runs one phase until the client generator is exhausted and every operation it started completed. */
@@ -218,48 +223,50 @@ export class Runner {
       if (nemesisStep?.kind === "exhausted") nemesis = undefined;
 
       // Take the soonest operation of the two; ties go to the nemesis.
-      const candidates: { op: PlannedOp; isNemesis: boolean }[] = [];
-      if (clientStep.kind === "op") candidates.push({ op: clientStep.op, isNemesis: false });
-      if (nemesisStep?.kind === "op") candidates.push({ op: nemesisStep.op, isNemesis: true });
-      if (candidates.length === 0) {
+      const clientOp = clientStep.kind === "op" ? clientStep.op : undefined;
+      const nemesisOp = nemesisStep?.kind === "op" ? nemesisStep.op : undefined;
+      if (clientOp === undefined && nemesisOp === undefined) {
         client = clientStep.next;
         if (nemesisStep !== undefined && nemesisStep.kind !== "exhausted") nemesis = nemesisStep.next;
         // Both pending: wait for an event, or until a generator said its answer may change.
-        const wakes = [clientStep, nemesisStep].flatMap((s) =>
-          s?.kind === "pending" && s.wakeAtNs !== undefined ? [s.wakeAtNs] : [],
-        );
         const now = this.world.nowNs();
-        await this.waitForEvent(Math.min(idlePollNs, ...wakes.map((w) => Math.max(1, w - now))));
+        let waitNs = idlePollNs;
+        for (const step of [clientStep, nemesisStep]) {
+          if (step?.kind === "pending" && step.wakeAtNs !== undefined)
+            waitNs = Math.min(waitNs, Math.max(1, step.wakeAtNs - now));
+        }
+        await this.waitForEvent(waitNs);
         continue;
       }
-      candidates.sort((a, b) => a.op.timeNs - b.op.timeNs || (a.isNemesis ? -1 : 1));
-      const chosen = candidates[0]!;
+      const isNemesis =
+        nemesisOp !== undefined && (clientOp === undefined || nemesisOp.timeNs <= clientOp.timeNs);
+      const chosen: PlannedOp = isNemesis ? nemesisOp : clientOp!;
       const now = this.world.nowNs();
-      if (chosen.op.timeNs > now) {
+      if (chosen.timeNs > now) {
         // Not yet: wait for that time or for an event, then ask again (generators are pure).
-        await this.waitForEvent(chosen.op.timeNs - now);
+        await this.waitForEvent(chosen.timeNs - now);
         continue;
       }
-      if (chosen.isNemesis) nemesis = (nemesisStep as Extract<GenStep, { kind: "op" }>).next;
+      if (isNemesis) nemesis = (nemesisStep as Extract<GenStep, { kind: "op" }>).next;
       else client = (clientStep as Extract<GenStep, { kind: "op" }>).next;
       // A generator that answered "pending" moves on to the state it returned (a running sleep
       // must keep its start); one whose op was not chosen is asked again later, unchanged.
       if (clientStep.kind === "pending") client = clientStep.next;
       if (nemesisStep?.kind === "pending") nemesis = nemesisStep.next;
-      const invoke = this.invoke(chosen.op);
-      if (chosen.isNemesis) nemesis = nemesis?.update(this.context(nemesisThreads), invoke);
+      const invoke = this.invoke(chosen);
+      if (isNemesis) nemesis = nemesis?.update(this.context(nemesisThreads), invoke);
       else client = client?.update(this.context(this.clientThreads), invoke);
     }
   }
 
   private threadOfEvent(event: Op): Thread | undefined {
-    for (const [t, s] of this.threads) if (s.process === event.process) return t;
+    for (const t of this.threadNames) if (this.threads.get(t)!.process === event.process) return t;
     // The process already moved on (info): its thread is process mod concurrency.
     return typeof event.process === "number" ? event.process % this.spec.concurrency : undefined;
   }
 
   private anyBusy(): boolean {
-    for (const s of this.threads.values()) if (s.busy) return true;
+    for (const t of this.threadNames) if (this.threads.get(t)!.busy) return true;
     return false;
   }
 
@@ -282,7 +289,7 @@ export class Runner {
 
   private invoke(planned: PlannedOp): Op {
     const thread: Thread | undefined =
-      planned.process === "nemesis" ? "nemesis" : this.context(this.clientThreads).threadOf(planned.process);
+      planned.process === "nemesis" ? "nemesis" : this.threadOf(planned.process);
     if (thread === undefined)
       throw new Error(`generator planned an op for unknown process ${String(planned.process)}`);
     const state = this.threads.get(thread)!;
@@ -319,18 +326,15 @@ export class Runner {
   }
 
   /**
-   * A promise that resolves after `durationNs` of test time, and a way to drop it early: the
-   * world's timer when it has one (a dropped timer is never run: a simulation whose every
-   * operation left a timeout and every wait a wake-up behind ran twice the events it needed).
+   * Calls `callback` after `durationNs` of test time; returns a way to drop it early: the world's
+   * timer when it has one (a dropped timer is never run: a simulation whose every operation left a
+   * timeout and every wait a wake-up behind ran twice the events it needed).
    */
-  private timer(durationNs: number): { readonly done: Promise<void>; readonly cancel: () => void } {
+  private after(durationNs: number, callback: () => void): () => void {
     const world = this.world;
-    if (world.setTimer === undefined) return { done: world.sleep(durationNs), cancel: () => undefined };
-    let cancel: () => void = () => undefined;
-    const done = new Promise<void>((resolve) => {
-      cancel = world.setTimer!(durationNs, resolve);
-    });
-    return { done, cancel };
+    if (world.setTimer !== undefined) return world.setTimer(durationNs, callback);
+    void world.sleep(durationNs).then(callback);
+    return () => undefined;
   }
 
   private async execute(thread: Thread, state: ThreadState, invoke: Op): Promise<Completion> {
@@ -350,18 +354,18 @@ export class Runner {
     const client = state.client;
     if (client === undefined)
       return { type: "fail", value: invoke.value, error: "no client could be opened" };
-    const timer = this.timer(this.spec.opTimeoutNs);
-    const timeout = timer.done.then((): Completion => ({
-      type: "info",
-      value: invoke.value,
-      error: "timeout",
-    }));
+    let cancelTimeout: () => void = () => undefined;
+    const timeout = new Promise<Completion>((resolve) => {
+      cancelTimeout = this.after(this.spec.opTimeoutNs, () =>
+        resolve({ type: "info", value: invoke.value, error: "timeout" }),
+      );
+    });
     try {
       return await Promise.race([client.invoke(invocation), timeout]);
     } catch (error) {
       return { type: "info", value: invoke.value, error: describeError(error) };
     } finally {
-      timer.cancel();
+      cancelTimeout();
     }
   }
 
@@ -375,16 +379,16 @@ export class Runner {
     if (this.events.length > 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       let settled = false;
-      const timer = this.timer(Math.max(1, Math.ceil(maxWaitNs)));
+      let cancel: () => void = () => undefined;
       const finish = () => {
         if (settled) return;
         settled = true;
         this.wake = undefined;
-        timer.cancel();
+        cancel();
         resolve();
       };
       this.wake = finish;
-      void timer.done.then(finish);
+      cancel = this.after(Math.max(1, Math.ceil(maxWaitNs)), finish);
     });
   }
 
@@ -434,4 +438,26 @@ function worldGrudge(world: World): ReadonlyMap<string, ReadonlySet<string>> | u
 /** Runs a test's phases on a world and returns the history. */
 export function runTest(world: World, spec: RunSpec): Promise<RunOutcome> {
   return new Runner(world, spec).run();
+}
+
+/**
+ * What the runner tells a generator: a class rather than an object of closures, since the runner
+ * makes several for every operation.
+ */
+class RunnerContext implements GenContext {
+  constructor(
+    readonly timeNs: number,
+    readonly random: Random,
+    readonly allThreads: readonly Thread[],
+    readonly freeThreads: readonly Thread[],
+    private readonly runner: Runner,
+  ) {}
+
+  processOf(thread: Thread): Process {
+    return this.runner.processOf(thread);
+  }
+
+  threadOf(process: Process): Thread | undefined {
+    return this.runner.threadOf(process);
+  }
 }

@@ -41,7 +41,9 @@ export class EventQueue {
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!before(heap[i]!, heap[parent]!)) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      const swap = heap[i]!;
+      heap[i] = heap[parent]!;
+      heap[parent] = swap;
       i = parent;
     }
   }
@@ -65,7 +67,9 @@ export class EventQueue {
       if (left < n && before(heap[left]!, heap[smallest]!)) smallest = left;
       if (right < n && before(heap[right]!, heap[smallest]!)) smallest = right;
       if (smallest === i) break;
-      [heap[i], heap[smallest]] = [heap[smallest]!, heap[i]!];
+      const swap = heap[i]!;
+      heap[i] = heap[smallest]!;
+      heap[smallest] = swap;
       i = smallest;
     }
     return top;

@@ -55,7 +55,7 @@ export async function run(): Promise<void> {
   const b = timed("bank checker", () => checkBankHistory(bank, { accounts, total: 800 }));
   const adapted = timed("toRwRegisterHistory", () => toRwRegisterHistory(bank));
   const rw = timed("elle rw-register serializable", () =>
-    checkElleHistory(adapted, { workload: "rw-register", model: "serializable" }),
+    checkElleHistory(adapted, { workload: "rw-register", model: "serializable", wfrKeys: true }),
   );
   const s = timed("stats checker", () => checkStatsHistory(bank));
   console.log(`verdicts: bank ${String(b.valid)}, rw-register ${String(rw.valid)}, stats ${String(s.valid)}`);

@@ -2,13 +2,18 @@
  * The checker interface. A checker is a function of a history alone: it never imports a system,
  * the runtime or the runner, so a history from anywhere (ours, Jepsen's, Porcupine's) can be
  * checked. Its only window on the outside is its budget; past it, it answers "unknown" with why.
+ *
+ * `runCheckers` is the one way histories are checked: `faultline run` calls it on what it
+ * recorded, and `faultline check` on a stored (or foreign) history, with the same checkers and
+ * the same default budget, so a stored run checked again gives the same results.
  */
-import type { BudgetLimits } from "./budget.ts";
+import { Budget, BudgetExhausted, defaultMemoryLimitBytes, type BudgetLimits } from "./budget.ts";
 import type { Op } from "./history/op.ts";
 import type { CheckResult } from "./results.ts";
 
 export interface CheckContext {
-  readonly budget?: BudgetLimits;
+  /** Limits (each checker makes a budget of them) or one budget the checkers share. */
+  readonly budget?: BudgetLimits | Budget;
   /** A folder of the store where a checker may write files of its own (elle/<anomaly>.txt). */
   readonly outputDir?: string;
 }
@@ -16,4 +21,55 @@ export interface CheckContext {
 export interface Checker {
   readonly name: string;
   check(history: readonly Op[], context: CheckContext): CheckResult | Promise<CheckResult>;
+}
+
+/**
+ * What checking a history may spend when nobody says otherwise: steps first (the same verdict on
+ * every machine), with wall time and memory (below Node's heap) as outer nets. Shared by every
+ * checker of one history, in order.
+ */
+export function defaultCheckLimits(): Required<BudgetLimits> {
+  return { maxSteps: 10_000_000_000, timeLimitMs: 30 * 60_000, memoryLimitBytes: defaultMemoryLimitBytes() };
+}
+
+/**
+ * Runs `checkers` on `history` one after another, sharing one budget, and returns each one's
+ * result by name. A checker that runs out of budget answers "unknown" with the reason; one that
+ * throws anything else is reported as such by `onError` (default: "unknown", naming the error), so
+ * one broken checker never hides the others' verdicts.
+ */
+export async function runCheckers(
+  checkers: readonly Checker[],
+  history: readonly Op[],
+  options: {
+    readonly budget?: Budget | BudgetLimits;
+    readonly outputDir?: string;
+    readonly onError?: (checker: Checker, error: unknown) => CheckResult;
+  } = {},
+): Promise<Record<string, CheckResult>> {
+  const budget =
+    options.budget instanceof Budget ? options.budget : new Budget(options.budget ?? defaultCheckLimits());
+  const results: Record<string, CheckResult> = {};
+  for (const checker of checkers) {
+    try {
+      results[checker.name] = await checker.check(history, {
+        budget,
+        ...(options.outputDir !== undefined ? { outputDir: options.outputDir } : {}),
+      });
+    } catch (error) {
+      if (error instanceof BudgetExhausted) {
+        results[checker.name] = { valid: "unknown", reason: error.reason };
+        continue;
+      }
+      if (options.onError === undefined) {
+        results[checker.name] = {
+          valid: "unknown",
+          reason: `checker ${checker.name} failed: ${error instanceof Error ? error.message : String(error)}`,
+        };
+        continue;
+      }
+      results[checker.name] = options.onError(checker, error);
+    }
+  }
+  return results;
 }

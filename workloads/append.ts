@@ -51,14 +51,19 @@ export function appendWorkload(options: AppendWorkloadOptions): Workload {
       }),
     ),
   );
+  return { name: "append", generator: main, checkers: appendCheckers({ model }) };
+}
+
+/** The append workload's checkers, for a run and for `faultline check --workload append`: Elle, stats. */
+export function appendCheckers(options: { readonly model: string }): Checker[] {
   const elle: Checker = {
     name: "elle",
     check: (history, context) =>
       checkElleHistory(history, {
         workload: "append",
-        model,
+        model: options.model,
         ...(context.budget !== undefined ? { budget: context.budget } : {}),
       }),
   };
-  return { name: "append", generator: main, checkers: [elle, statsChecker] };
+  return [elle, statsChecker];
 }

@@ -27,6 +27,7 @@ import {
   untilOk,
   type OpSpec,
 } from "../harness/generator/index.ts";
+import type { Key } from "../harness/history/op.ts";
 import type { Workload } from "../harness/workload.ts";
 import { resolveElleModel, type IsolationLevel } from "./elleModel.ts";
 import { toRwRegisterHistory } from "./rows.ts";
@@ -97,23 +98,52 @@ export function bankWorkload(options: BankWorkloadOptions): Workload {
   );
   const finalReads = eachThread(limit(attemptsMax, untilOk(delay(retryDelayNs, () => read))));
 
-  const bank: Checker = {
-    name: "bank",
-    check: (history) => checkBankHistory(history, { accounts, total: totalBalance }),
-  };
-  const rwRegister: Checker = {
-    name: "rw-register",
-    check: (history, context) =>
-      checkElleHistory(toRwRegisterHistory(history), {
-        workload: "rw-register",
-        model,
-        ...(context.budget !== undefined ? { budget: context.budget } : {}),
-      }),
-  };
   return {
     name: "bank",
     generator: phases(setup, main),
     finalGenerator: finalReads,
-    checkers: [bank, rwRegister, statsCheckerAnswering(["insufficient-funds"])],
+    checkers: bankCheckers({ accounts, total: totalBalance, model }),
   };
+}
+
+export interface BankCheckersOptions {
+  readonly accounts: readonly Key[];
+  /** What every read sums to; undefined: unknown, so every read must agree with the others. */
+  readonly total?: number;
+  /** The Elle model of the rw-register checker; without one, no rw-register checker. */
+  readonly model?: string;
+}
+
+/**
+ * The bank's checkers, for a run and for `faultline check --workload bank` alike: the bank's
+ * invariants, Elle's rw-register checker on the stamped rows (transactions here read their rows
+ * before they write them, so writes follow reads), and stats, where a refused transfer is an answer.
+ */
+export function bankCheckers(options: BankCheckersOptions): Checker[] {
+  const bank: Checker = {
+    name: "bank",
+    check: (history, context) =>
+      checkBankHistory(history, {
+        accounts: options.accounts,
+        ...(options.total !== undefined ? { total: options.total } : {}),
+        ...(context.budget !== undefined ? { budget: context.budget } : {}),
+      }),
+  };
+  const model = options.model;
+  const rwRegister: Checker[] =
+    model === undefined
+      ? []
+      : [
+          {
+            name: "rw-register",
+            check: (history, context) =>
+              checkElleHistory(toRwRegisterHistory(history), {
+                workload: "rw-register",
+                model,
+                wfrKeys: true,
+                ...(context.budget !== undefined ? { budget: context.budget } : {}),
+              }),
+          },
+        ];
+  return [bank, ...rwRegister, statsCheckerAnswering(["insufficient-funds"])];
 }

@@ -46,19 +46,35 @@ export function registerWorkload(options: RegisterWorkloadOptions): Workload {
     if (roll < 0.75) return { f: "write", value: [key, context.random.int(valueCount)] };
     return { f: "cas", value: [key, [context.random.int(valueCount), context.random.int(valueCount)]] };
   };
+  return {
+    name: "register",
+    generator: timeLimit(options.timeLimitNs, stagger(1e9 / options.ratePerS, fromFunction(nextOp))),
+    checkers: registerCheckers({}),
+  };
+}
+
+export interface RegisterCheckersOptions {
+  /** A linearizability model (default cas-register), its initial state (default null). */
+  readonly model?: string;
+  readonly init?: unknown;
+  /** Split by key (default true). */
+  readonly partition?: boolean;
+}
+
+/**
+ * The register workload's checkers, for a run and for `faultline check --workload register`:
+ * linearizability per key, and stats, where a cas that found another value is an answer.
+ */
+export function registerCheckers(options: RegisterCheckersOptions): Checker[] {
   const linearizable: Checker = {
     name: "linearizable",
     check: (history, context) =>
       checkLinearizableHistory(history, {
-        model: "cas-register",
-        init: null,
-        partition: true,
+        model: options.model ?? "cas-register",
+        init: "init" in options ? options.init : null,
+        partition: options.partition ?? true,
         ...(context.budget !== undefined ? { budget: context.budget } : {}),
       }),
   };
-  return {
-    name: "register",
-    generator: timeLimit(options.timeLimitNs, stagger(1e9 / options.ratePerS, fromFunction(nextOp))),
-    checkers: [linearizable, statsCheckerAnswering(["cas-mismatch"])],
-  };
+  return [linearizable, statsCheckerAnswering(["cas-mismatch"])];
 }

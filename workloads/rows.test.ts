@@ -114,7 +114,11 @@ describe("stamped rows for Elle", () => {
       valid: false,
       anomalyCounts: { "wrong-total": 1 },
     });
-    const elle = checkElleHistory(toRwRegisterHistory(h), { workload: "rw-register", model: "serializable" });
+    const elle = checkElleHistory(toRwRegisterHistory(h), {
+      workload: "rw-register",
+      model: "serializable",
+      wfrKeys: true,
+    });
     expect(elle.valid).toBe(false);
     expect(elle.anomalyTypes).toContain("G-single-item");
   });

@@ -45,9 +45,31 @@ export function setWorkload(options: SetWorkloadOptions): Workload {
   const finalReads = eachThread(
     limit(attemptsMax, untilOk(delay(retryDelayNs, () => ({ f: "read-set", value: null })))),
   );
+  return {
+    name: "set",
+    generator: main,
+    finalGenerator: finalReads,
+    checkers: setCheckers({ linearizable: options.linearizable ?? true }),
+  };
+}
+
+export interface SetCheckersOptions {
+  /** Stale reads are errors. */
+  readonly linearizable: boolean;
+  /** The `f` of a read of the whole set: "read-set" here, "read" in Jepsen's histories. */
+  readonly readF?: string;
+}
+
+/** The set workload's checkers, for a run and for `faultline check --workload set`: set-full, stats. */
+export function setCheckers(options: SetCheckersOptions): Checker[] {
   const setFull: Checker = {
     name: "set-full",
-    check: (history) => checkSetFullHistory(history, { linearizable: options.linearizable ?? true }),
+    check: (history, context) =>
+      checkSetFullHistory(history, {
+        linearizable: options.linearizable,
+        ...(options.readF !== undefined ? { readF: options.readF } : {}),
+        ...(context.budget !== undefined ? { budget: context.budget } : {}),
+      }),
   };
-  return { name: "set", generator: main, finalGenerator: finalReads, checkers: [setFull, statsChecker] };
+  return [setFull, statsChecker];
 }

@@ -134,10 +134,18 @@ describe("write-skew checking", () => {
 
   it("Elle's rw-register checker names the write skew G2-item: invalid when serializable, allowed under SI", () => {
     const adapted = toRwRegisterHistory(history(skew));
-    const serializable = checkElleHistory(adapted, { workload: "rw-register", model: "serializable" });
+    const serializable = checkElleHistory(adapted, {
+      workload: "rw-register",
+      model: "serializable",
+      wfrKeys: true,
+    });
     expect(serializable.valid).toBe(false);
     expect(serializable.anomalyTypes).toContain("G2-item");
-    const si = checkElleHistory(adapted, { workload: "rw-register", model: "snapshot-isolation" });
+    const si = checkElleHistory(adapted, {
+      workload: "rw-register",
+      model: "snapshot-isolation",
+      wfrKeys: true,
+    });
     expect(si.valid).toBe(true);
     expect(si.anomalyTypes).toContain("G2-item");
   });

@@ -167,15 +167,25 @@ export function writeSkewWorkload(options: WriteSkewWorkloadOptions): Workload {
   const model = resolveElleModel(options.isolation, options.model);
   const periodNs = ((takeOffs + 2) * 1e9) / options.ratePerS;
   const main = timeLimit(options.timeLimitNs, new Rounds(takeOffs, periodNs, 0, undefined));
+  return { name: "write-skew", generator: main, checkers: writeSkewCheckers({ model }) };
+}
+
+/**
+ * The write-skew workload's checkers, for a run and for `faultline check --workload write-skew`:
+ * the on-call invariant, Elle's rw-register checker on the stamped rows (each transaction reads
+ * both doctors before it writes one, so writes follow reads), and stats.
+ */
+export function writeSkewCheckers(options: { readonly model: string }): Checker[] {
   const onCall: Checker = { name: "on-call", check: (history) => checkOnCallHistory(history) };
   const rwRegister: Checker = {
     name: "rw-register",
     check: (history, context) =>
       checkElleHistory(toRwRegisterHistory(history), {
         workload: "rw-register",
-        model,
+        model: options.model,
+        wfrKeys: true,
         ...(context.budget !== undefined ? { budget: context.budget } : {}),
       }),
   };
-  return { name: "write-skew", generator: main, checkers: [onCall, rwRegister, statsChecker] };
+  return [onCall, rwRegister, statsChecker];
 }

@@ -10,6 +10,7 @@
  * transactions lie on a cycle of ww and wr edges only, inside this component?" many times.
  */
 
+import type { Budget } from "../../harness/budget.ts";
 import { noArena, type Allocator } from "./arena.ts";
 
 export const EdgeKind = {
@@ -74,16 +75,27 @@ export class Graph {
     readonly vertexCount: number,
     edges: EdgeList,
     allocate: Allocator = noArena,
+    budget?: Budget,
   ) {
     const n = vertexCount;
+    // Tight loops of a few nanoseconds per element: charged a step per `chunk` elements, so a
+    // time limit still holds on a graph of tens of millions of edges.
+    const chunk = 64;
+    const charge = (i: number): void => {
+      if (i % (chunk * 256) === 0) budget?.step(256);
+    };
     const counts = allocate.int32(n + 1);
-    for (let i = 0; i < edges.length; i++) counts[edges.from[i]! + 1]!++;
+    for (let i = 0; i < edges.length; i++) {
+      charge(i);
+      counts[edges.from[i]! + 1]!++;
+    }
     for (let v = 0; v < n; v++) counts[v + 1]! += counts[v]!;
     const fill = allocate.int32(n);
     fill.set(counts.subarray(0, n));
     const targets = allocate.int32(edges.length);
     const kinds = allocate.uint8(edges.length);
     for (let i = 0; i < edges.length; i++) {
+      charge(i);
       const at = fill[edges.from[i]!]!++;
       targets[at] = edges.to[i]!;
       kinds[at] = edges.kind[i]!;
@@ -93,6 +105,7 @@ export class Graph {
     const offsets = allocate.int32(n + 1);
     let out = 0;
     for (let v = 0; v < n; v++) {
+      charge(v);
       offsets[v] = out;
       for (let i = counts[v]!; i < counts[v + 1]!; i++) {
         const w = targets[i]!;
@@ -146,6 +159,7 @@ export class SccFinder {
   constructor(
     private readonly graph: Graph,
     allocate: Allocator = noArena,
+    private readonly budget?: Budget,
   ) {
     const n = graph.vertexCount;
     this.componentOf = allocate.int32(n).fill(-1);
@@ -171,6 +185,7 @@ export class SccFinder {
     for (let r = 0; r < n; r++) {
       const root = all ? r : vertices[r]!;
       if (index[root] !== -1) continue;
+      this.budget?.step();
       let depth = 0;
       index[root] = low[root] = counter++;
       stack[stackTop++] = root;
@@ -191,6 +206,7 @@ export class SccFinder {
           if (index[w] === -1) {
             callEdge[depth - 1] = e;
             index[w] = low[w] = counter++;
+            this.budget?.step();
             stack[stackTop++] = w;
             onStack[w] = 1;
             callVertex[depth] = w;

@@ -6,15 +6,20 @@
  * model (Elle's lattice) and explain each one. The result is plain data; `elleReportFiles` turns
  * its explanations into the files the store writes under `elle/`.
  */
-import type { Budget } from "../../harness/budget.ts";
-import { budgetOf, type BudgetLimits } from "../../harness/budget.ts";
+import {
+  BudgetExhausted,
+  budgetOf,
+  defaultMemoryLimitBytes,
+  type Budget,
+  type BudgetLimits,
+} from "../../harness/budget.ts";
 import type { Op } from "../../harness/history/op.ts";
 import { nothingToCheck } from "../../harness/history/op.ts";
 import type { AnomalyCase, CheckResult, Verdict } from "../../harness/results.ts";
 import { Arena } from "./arena.ts";
 import { findCycles, type OrderVariant } from "./cycles.ts";
 import { explainCycle } from "./explain.ts";
-import { EdgeList, Graph } from "./graph.ts";
+import { EdgeKind, EdgeList, Graph } from "./graph.ts";
 import { AnomalySink, type WorkloadInference } from "./inference.ts";
 import { inferListAppend } from "./list-append.ts";
 import { anomaliesForbiddenBy, canonicalModelName, modelBoundary, modelNames } from "./models.ts";
@@ -26,13 +31,16 @@ export interface ElleCheckOptions {
   readonly workload: "append" | "rw-register";
   /** An Elle consistency model name, e.g. "serializable", "snapshot-isolation", "strict-serializable". */
   readonly model: string;
+  /** The check's budget: limits (a fresh budget) or a budget shared with reading and other checkers. */
   readonly budget?: BudgetLimits | Budget;
-  /** Time bound for the cycle search inside one strongly connected component (default 10 s). */
-  readonly componentTimeLimitMs?: number;
-  /** rw-register: each key is sequentially consistent (per-process version order). */
+  /** Steps the cycle search may spend in one strongly connected component (default 20 million). */
+  readonly componentStepLimit?: number;
+  /** rw-register: each key is sequentially consistent (per-process version order). Elle's default: off. */
   readonly sequentialKeys?: boolean;
-  /** rw-register: each key is linearizable (realtime version order). */
+  /** rw-register: each key is linearizable (realtime version order). Elle's default: off. */
   readonly linearizableKeys?: boolean;
+  /** rw-register: within a transaction, writes follow reads (read a then wrote b: a before b). Elle's default: off. */
+  readonly wfrKeys?: boolean;
   /** Cases kept in full per anomaly class (the rest are counted). Default 32. */
   readonly casesKeptPerClass?: number;
 }
@@ -43,6 +51,11 @@ export const elleModelNames: readonly string[] = modelNames;
 /** An option the caller can fix (an unknown model, say): exit 254 material, not a crash. */
 export class ElleOptionError extends Error {
   override name = "ElleOptionError";
+}
+
+/** The budget of a check whose caller gives none: generous, but bounded, memory below Node's heap. */
+export function defaultElleBudget(): BudgetLimits {
+  return { maxSteps: 4_000_000_000, memoryLimitBytes: defaultMemoryLimitBytes() };
 }
 
 /** Severity order for listing anomaly classes; others follow alphabetically. */
@@ -94,26 +107,53 @@ export function checkElleHistory(history: readonly Op[], options: ElleCheckOptio
       txnCount: 0,
     };
   }
-  const budget = budgetOf(options.budget);
+  const budget = budgetOf(options.budget ?? defaultElleBudget());
+  try {
+    return checkWithin(history, options, model, budget);
+  } catch (error) {
+    if (!(error instanceof BudgetExhausted)) throw error;
+    return {
+      valid: "unknown",
+      reason: `${error.reason} while inferring dependencies`,
+      model,
+      workload: options.workload,
+      anomalyTypes: [],
+    };
+  }
+}
+
+function checkWithin(
+  history: readonly Op[],
+  options: ElleCheckOptions,
+  model: string,
+  budget: Budget,
+): CheckResult {
   const forbidden = anomaliesForbiddenBy(model);
   const needsProcess = [...forbidden].some((a) => a.endsWith("-process"));
   const needsRealtime = [...forbidden].some((a) => a.endsWith("-realtime"));
 
   // Bytes per history operation the typed arrays of a check take, about: one chunk covers them.
   const arena = new Arena(Math.min(2 ** 30, Math.max(2 ** 20, history.length * 384)));
-  const txns = readTxns(history, arena);
+  const txns = readTxns(history, arena, budget);
   const edges = new EdgeList(arena, txns.count * 16);
   const sink = new AnomalySink(options.casesKeptPerClass ?? 32);
-  if (needsRealtime || options.linearizableKeys) addRealtimeEdges(txns, edges, arena);
+  if (needsRealtime || options.linearizableKeys) addRealtimeEdges(txns, edges, arena, budget);
   if (needsProcess || options.sequentialKeys) addProcessEdges(txns, edges);
   const inference: WorkloadInference =
     options.workload === "append"
-      ? inferListAppend(txns, edges, sink, arena)
-      : inferRwRegister(txns, edges, sink, {
-          sequentialKeys: options.sequentialKeys ?? false,
-          linearizableKeys: options.linearizableKeys ?? false,
-        });
-  const graph = new Graph(txns.count, edges, arena);
+      ? inferListAppend(txns, edges, sink, arena, budget)
+      : inferRwRegister(
+          txns,
+          edges,
+          sink,
+          {
+            sequentialKeys: options.sequentialKeys ?? false,
+            linearizableKeys: options.linearizableKeys ?? false,
+            wfrKeys: options.wfrKeys ?? false,
+          },
+          budget,
+        );
+  const graph = new Graph(txns.count, edges, arena, budget);
 
   const variants: OrderVariant[] = [""];
   if (needsProcess) variants.push("-process");
@@ -121,7 +161,7 @@ export function checkElleHistory(history: readonly Op[], options: ElleCheckOptio
   const search = findCycles(graph, {
     variants,
     budget,
-    componentLimits: { timeLimitMs: options.componentTimeLimitMs ?? 10_000 },
+    ...(options.componentStepLimit !== undefined ? { componentStepLimit: options.componentStepLimit } : {}),
     cyclesKeptPerClass: options.casesKeptPerClass ?? 32,
     allocate: arena,
   });
@@ -143,7 +183,14 @@ export function checkElleHistory(history: readonly Op[], options: ElleCheckOptio
   const { not, alsoNot } = modelBoundary(anomalyTypes);
   const forbiddenFound = anomalyTypes.filter((a) => forbidden.has(a));
   const undecided = [...search.undecided].filter(([a]) => forbidden.has(a)).map(([, why]) => why);
-  const unsure = [...inference.notes, ...undecided];
+  const dataEdges = countDataEdges(graph);
+  const unrelated =
+    dataEdges === 0
+      ? [
+          `no ww, wr or rw dependency could be inferred between the ${txns.count} transaction${txns.count === 1 ? "" : "s"}, so no cycle could be checked`,
+        ]
+      : [];
+  const unsure = [...inference.notes, ...undecided, ...unrelated];
 
   let valid: Verdict;
   let reason: string;
@@ -172,8 +219,18 @@ export function checkElleHistory(history: readonly Op[], options: ElleCheckOptio
     alsoNot,
     txnCount: txns.count,
     edgeCount: graph.edgeCount,
+    dependencyCount: dataEdges,
+    steps: budget.stepsTaken,
     ...(unsure.length > 0 ? { unknownReasons: unsure } : {}),
   };
+}
+
+/** Edges of the graph that carry a data dependency (ww, wr or rw), not only an order. */
+function countDataEdges(graph: Graph): number {
+  const data = EdgeKind.ww | EdgeKind.wr | EdgeKind.rw;
+  let count = 0;
+  for (let i = 0; i < graph.kinds.length; i++) if ((graph.kinds[i]! & data) !== 0) count++;
+  return count;
 }
 
 /**

@@ -56,8 +56,10 @@ describe("list-append: one minimal history per anomaly class", () => {
       [1, [["r", "x", [1]]]],
     ]);
     expect(check(h, "read-committed").anomalyTypes).toEqual(["G1a"]);
+    // Read uncommitted allows G1a, and no dependency relates the two: nothing else was checked
+    // (Elle says unknown too: its transaction graph is empty).
     expect(verdicts(h, ["read-uncommitted", "read-committed", "snapshot-isolation"])).toEqual({
-      "read-uncommitted": true,
+      "read-uncommitted": "unknown",
       "read-committed": false,
       "snapshot-isolation": false,
     });
@@ -74,8 +76,10 @@ describe("list-append: one minimal history per anomaly class", () => {
       ],
       [1, [["r", "x", [1]]]],
     ]);
-    // The stale read also closes a realtime cycle; without realtime edges only G1b remains.
-    expect(check(h, "read-committed").anomalyTypes).toEqual(["G1b"]);
+    // As in Elle: the read of [1] also missed the writer's own later append of 2 (a read that
+    // shows the whole known order did not observe an append no read shows), so the two
+    // transactions form a G-single-item cycle beside the G1b.
+    expect(check(h, "read-committed").anomalyTypes).toEqual(["G1b", "G-single-item"]);
     expect(verdicts(h, ["read-uncommitted", "read-committed", "serializable"])).toEqual({
       "read-uncommitted": true,
       "read-committed": false,
@@ -221,7 +225,7 @@ describe("list-append: one minimal history per anomaly class", () => {
       serializable: false,
     });
     const text = (r.anomalies as Record<string, { explanation: string }[]>)["G2-item"]![0]!.explanation;
-    expect(text).toContain('did not observe T2\'s append of 2 to key "x".');
+    expect(text).toContain('observed the initial (empty) state of key "x", which T2 created by appending 2.');
     expect(text).toContain(": a contradiction!");
   });
 
@@ -269,8 +273,9 @@ describe("list-append: one minimal history per anomaly class", () => {
       ],
     ]);
     expect(check(h, "read-uncommitted").anomalyTypes).toEqual(["internal"]);
+    // One transaction alone: no dependency to check a cycle over, so "unknown" where internal is allowed.
     expect(verdicts(h, ["read-committed", "serializable", "snapshot-isolation"])).toEqual({
-      "read-committed": true,
+      "read-committed": "unknown",
       serializable: false,
       "snapshot-isolation": false,
     });
@@ -289,7 +294,7 @@ describe("list-append: one minimal history per anomaly class", () => {
     const r = check(h, "read-committed");
     expect(r.anomalyTypes).toEqual(["future-read"]);
     expect(verdicts(h, ["read-uncommitted", "read-committed", "serializable"])).toEqual({
-      "read-uncommitted": true,
+      "read-uncommitted": "unknown",
       "read-committed": false,
       serializable: false,
     });
@@ -482,7 +487,7 @@ describe("list-append: the rest of the contract", () => {
     expect(() => check(bad, "serializable")).toThrow(/index 1: micro-op 0 must be/);
   });
 
-  it("answers unknown when the component search runs out of time", () => {
+  it("answers unknown when the budget runs out, by steps first or by time", () => {
     const h = concurrentHistory([
       [
         0,
@@ -509,9 +514,14 @@ describe("list-append: the rest of the contract", () => {
     const r = checkElleHistory(h, { workload: "append", model: "serializable", budget: { timeLimitMs: -1 } });
     expect(r.valid).toBe("unknown");
     expect(r.reason).toMatch(/time budget of -1 ms exhausted/);
+    const steps = checkElleHistory(h, { workload: "append", model: "serializable", budget: { maxSteps: 5 } });
+    expect(steps).toMatchObject({
+      valid: "unknown",
+      reason: "step budget of 5 steps exhausted while inferring dependencies",
+    });
   });
 
-  it("answers unknown, naming the component, when one component's time bound runs out", () => {
+  it("answers unknown, naming the component, when one component's step bound runs out", () => {
     const h = concurrentHistory([
       [
         0,
@@ -538,17 +548,20 @@ describe("list-append: the rest of the contract", () => {
     const r = checkElleHistory(h, {
       workload: "append",
       model: "snapshot-isolation",
-      componentTimeLimitMs: 0,
+      componentStepLimit: 0,
     });
     expect(r.valid).toBe("unknown");
-    expect(r.reason).toMatch(/the search for G0 in a strongly connected component of 2 transactions stopped/);
+    // G0 and G1c need no search (no cycle of their edge kinds); G-single-item is the first that does.
+    expect(r.reason).toMatch(
+      /the search for G-single-item in a strongly connected component of 2 transactions stopped/,
+    );
     // A found anomaly the model forbids still decides, whatever else was left unsearched.
     const bad = serialHistory([
       [0, [["append", "x", 1]], "fail"],
       [1, [["r", "x", [1]]]],
     ]);
     expect(
-      checkElleHistory(bad, { workload: "append", model: "serializable", componentTimeLimitMs: 0 }).valid,
+      checkElleHistory(bad, { workload: "append", model: "serializable", componentStepLimit: 0 }).valid,
     ).toBe(false);
   });
 });

@@ -1,10 +1,29 @@
 /**
  * List-append: every write appends a value, unique per key, to a list; every read returns the
  * whole list. That makes versions recoverable: each read is a prefix of the key's history, so the
- * longest read of a key is its version order (as far as anyone saw), and every other read must be
- * a prefix of it, else two reads came from incompatible timelines (incompatible-order). From the
- * version order follow Adya's dependencies: ww (T2 appended right after T1), wr (T2 read a list
- * ending in T1's append), rw (T1 read a list that T2's append later extended).
+ * longest committed read of a key, without repeats, is its version order as far as anyone saw
+ * (Elle takes the same read), and every other read must be a prefix of it, else two reads came
+ * from incompatible timelines (incompatible-order). From the version order follow Adya's
+ * dependencies: ww (T2 appended right after T1), wr (T2 read a list ending in T1's append), rw (T1
+ * read a list that T2's append later extended).
+ *
+ * Appends no read observed. A committed append of v to k that no read shows still happened, and
+ * every read is a prefix of the final list, so v sits after the last element any read saw (after
+ * the empty list when no read saw anything): its writer follows that element's writer (ww), and
+ * every transaction whose read of k shows the whole known order did not observe it (rw). This is
+ * Elle's rule; it turns plain write skew (each transaction read the empty list of a key the other
+ * appended to) into G2-item, and an acknowledged append a later read misses into a realtime
+ * anomaly. Where faultline goes further, it stays sound:
+ * - an append of an `info` transaction that no read shows is not placed at all: the transaction
+ *   may never have happened, and an edge into it could only close a cycle that is not there (Elle
+ *   places it);
+ * - a transaction's own appends to one key keep their order and stay together: a read that shows
+ *   its later append without the earlier one, or before it, is incompatible-order (Elle misses
+ *   it), and one that shows another transaction's append between them is a ww cycle (G0);
+ * - keys whose reads disagree or repeat elements are still inferred from (as Elle does), so G1c
+ *   and the rest are named beside incompatible-order and duplicate-elements; a read that is not
+ *   a prefix of the order gives only its wr edge (what it observed), never an rw edge (where it
+ *   sits in the order is unknown).
  *
  * Alongside, the anomalies that need no cycle: duplicate-elements, G1a (a read saw an append of a
  * transaction that failed), G1b (a read ended in an append its writer later followed with another
@@ -12,9 +31,13 @@
  * transaction's read contradicts its own earlier reads and appends), future-read (a read saw an
  * append its own transaction made only later), lost-update (two committed transactions read the
  * same version of a key and both appended to it), and, beyond Elle, garbage-read (a read saw a value
- * that no transaction ever appended).
+ * that no transaction ever appended). Keys to which one value was appended twice have no
+ * recoverable order: they give no edges, and the verdict cannot be a clean "valid".
  */
+import type { Budget } from "../../harness/budget.ts";
 import type { Key } from "../../harness/history/op.ts";
+import { HistoryShapeError } from "../../harness/history/op.ts";
+import { noArena, type Allocator } from "./arena.ts";
 import { EdgeKind, type EdgeList } from "./graph.ts";
 import {
   txnData,
@@ -25,8 +48,6 @@ import {
 } from "./inference.ts";
 import { MopKind, show, TxnStatus, type TxnTable } from "./txns.ts";
 import { AppendIndex } from "./value-table.ts";
-import { noArena, type Allocator } from "./arena.ts";
-import { HistoryShapeError } from "../../harness/history/op.ts";
 
 const empty: readonly unknown[] = [];
 
@@ -40,53 +61,112 @@ function readList(value: unknown, t: number, txns: TxnTable): readonly unknown[]
   return value;
 }
 
-/** Entry of a value in the table: writer * 2 + (1 if the writer appended to the key again later). */
-const writerOfEntry = (entry: number): number => (entry < 0 ? -1 : entry >> 1);
+/**
+ * Entry of a value in the append table: writer * 4, plus 1 if the writer appended to the key again
+ * later (reading it is G1b), plus 2 if the writer appended to the key before (its order matters).
+ */
+const writerOfEntry = (entry: number): number => (entry < 0 ? -1 : entry >> 2);
+const intermediateEntry = (entry: number): boolean => entry >= 0 && (entry & 1) === 1;
+const laterAppendEntry = (entry: number): boolean => entry >= 0 && (entry & 2) === 2;
 
-export function inferListAppend(
-  txns: TxnTable,
-  edges: EdgeList,
-  sink: AnomalySink,
-  allocate: Allocator = noArena,
-): WorkloadInference {
-  const { mopStart, mopKind, mopKey, mopNumber, mopLength, keys, status, microOps } = txns;
+function txnLabel(txns: TxnTable, t: number): string {
+  const op = txns.op[t]!;
+  return `the txn at index ${op.index} (process ${String(op.process)}, ${op.type})`;
+}
+
+/** Everything the steps of the inference share. */
+class ListAppend {
+  readonly keyCount: number;
+  readonly notes: string[] = [];
+  /** Keys whose order cannot be recovered (a value appended twice): no edges. */
+  readonly excluded: Uint8Array;
+  table!: AppendIndex;
+  appendKey!: Int32Array;
+  appendValueAt!: Int32Array; // flat micro-op index of each append
+  /** The chosen read of each key (raw, repeats kept) and its order (repeats dropped). */
+  readonly longest: (readonly unknown[])[];
+  readonly order: (readonly unknown[])[];
+  /** Writer of each position of each key's order, flat: orderStart[k] + i. */
+  orderStart!: Int32Array;
+  orderWriter!: Int32Array;
+  /** For each flat read micro-op: the number of order elements it shows when compatible, else -1. */
+  readLength!: Int32Array;
+  /** Position in the order of the first element whose writer failed or does not exist. */
+  readonly firstBadAt: Float64Array;
+  /** Committed writers of appends no read shows, per key. */
+  readonly unobserved: (number[] | undefined)[];
+  readonly incompatibleReported: Uint8Array;
+
+  constructor(
+    readonly txns: TxnTable,
+    readonly sink: AnomalySink,
+    readonly allocate: Allocator,
+    readonly budget: Budget | undefined,
+  ) {
+    this.keyCount = txns.keys.length;
+    this.excluded = allocate.uint8(this.keyCount);
+    this.longest = new Array<readonly unknown[]>(this.keyCount).fill(empty);
+    this.order = new Array<readonly unknown[]>(this.keyCount).fill(empty);
+    this.firstBadAt = allocate.float64(this.keyCount).fill(Infinity);
+    this.unobserved = new Array<number[] | undefined>(this.keyCount);
+    this.incompatibleReported = allocate.uint8(this.keyCount);
+  }
+
   /** The value of flat micro-op i, which belongs to transaction t. */
-  const valueAt = (t: number, i: number): unknown => microOps[t]![i - mopStart[t]!]![2];
-  const keyCount = keys.length;
-  const mopCount = mopKind.length;
-  const notes: string[] = [];
-  /** Keys whose order cannot be trusted (incompatible reads, duplicates, repeated appends). */
-  const excluded = allocate.uint8(keyCount);
-  /** The longest committed read of each key: its version order as far as anyone saw. */
-  const longest: (readonly unknown[])[] = new Array<readonly unknown[]>(keyCount).fill(empty);
-  /** Position in the longest read of the first element whose writer failed or does not exist. */
-  const firstBadAt = allocate.float64(keyCount).fill(Infinity);
-  const label = (t: number): string => txnLabel(txns, t);
+  valueAt(t: number, i: number): unknown {
+    return this.txns.microOps[t]![i - this.txns.mopStart[t]!]![2];
+  }
 
-  // 1. Who appended what (appends must be unique per key for versions to be recoverable), and the
-  //    longest committed read of each key, which is its version order.
+  label(t: number): string {
+    return txnLabel(this.txns, t);
+  }
+
+  entryOf(k: number, v: unknown): number {
+    const slot = this.table.slotOf(k, v, false);
+    return slot === -1 ? -1 : this.table.entry(slot);
+  }
+
+  step(count = 1): void {
+    this.budget?.step(count);
+  }
+}
+
+/** 1. Who appended what (values must be unique per key), and each key's longest committed read. */
+function indexAppends(la: ListAppend): void {
+  const { txns, allocate } = la;
+  const { mopStart, mopKind, mopKey, mopNumber, mopLength, keys, status } = txns;
+  const mopCount = mopKind.length;
   let appendCount = 0;
   for (let i = 0; i < mopCount; i++) if (mopKind[i] === MopKind.append) appendCount++;
-  const appendKey = allocate.int32(appendCount);
-  const appendValue = allocate.float64(appendCount);
+  la.appendKey = allocate.int32(appendCount);
+  la.appendValueAt = allocate.int32(appendCount);
+  const numbers = allocate.float64(appendCount);
   for (let i = 0, a = 0; i < mopCount; i++) {
     if (mopKind[i] !== MopKind.append) continue;
-    appendKey[a] = mopKey[i]!;
-    appendValue[a++] = mopNumber[i]!;
+    la.appendKey[a] = mopKey[i]!;
+    la.appendValueAt[a] = i;
+    numbers[a++] = mopNumber[i]!;
   }
-  const table = new AppendIndex(keyCount, appendKey, appendValue, appendCount, allocate);
+  const table = new AppendIndex(la.keyCount, la.appendKey, numbers, appendCount, allocate);
+  la.table = table;
   let repeatedKeys = 0;
   let firstRepeated: unknown;
+  const longestLength = allocate.int32(la.keyCount).fill(-1);
   for (let t = 0; t < txns.count; t++) {
     const end = mopStart[t + 1]!;
     const ok = status[t] === TxnStatus.ok;
+    la.step(end - mopStart[t]! + 1);
     for (let i = mopStart[t]!; i < end; i++) {
       const kind = mopKind[i]!;
+      const k = mopKey[i]!;
       if (kind === MopKind.r) {
         if (!ok) continue;
         const length = mopLength[i]!;
-        if (length === -2) readList(valueAt(t, i), t, txns); // throws: not a list
-        if (length > longest[mopKey[i]!]!.length) longest[mopKey[i]!] = valueAt(t, i) as unknown[];
+        if (length === -2) readList(la.valueAt(t, i), t, txns); // throws: not a list
+        if (length > longestLength[k]!) {
+          longestLength[k] = length;
+          la.longest[k] = readList(la.valueAt(t, i), t, txns);
+        }
         continue;
       }
       if (kind === MopKind.w) {
@@ -94,216 +174,410 @@ export function inferListAppend(
           `index ${txns.op[t]!.index}: a list-append history has only "append" and "r" micro-ops, got "w"`,
         );
       }
-      const k = mopKey[i]!;
-      let intermediate = 0;
-      for (let j = i + 1; j < end; j++)
-        if (mopKind[j] === MopKind.append && mopKey[j] === k) intermediate = 1;
+      let flags = 0;
+      for (let j = i + 1; j < end; j++) if (mopKind[j] === MopKind.append && mopKey[j] === k) flags |= 1;
+      for (let j = mopStart[t]!; j < i; j++) if (mopKind[j] === MopKind.append && mopKey[j] === k) flags |= 2;
       const number = mopNumber[i]!;
-      const slot = table.slotOf(k, number === number ? number : valueAt(t, i), true);
+      const slot = table.slotOf(k, number === number ? number : la.valueAt(t, i), true);
       const previous = table.entry(slot);
-      if (previous !== -1 && previous >> 1 !== t) {
-        if (excluded[k] === 0) {
-          if (repeatedKeys++ === 0) firstRepeated = keys[k];
-        }
-        excluded[k] = 1;
+      if (previous !== -1) {
+        if (la.excluded[k] === 0 && repeatedKeys++ === 0) firstRepeated = keys[k];
+        la.excluded[k] = 1;
       }
-      table.setEntry(slot, t * 2 + intermediate);
+      table.setEntry(slot, t * 4 + flags);
     }
   }
   if (repeatedKeys > 0) {
-    notes.push(
+    la.notes.push(
       `${repeatedKeys} key(s) received the same value twice (first: ${show(firstRepeated)}), so their version order cannot be inferred`,
     );
   }
-  const entryOf = (k: number, v: unknown): number => {
-    const slot = table.slotOf(k, v, false);
-    return slot === -1 ? -1 : table.entry(slot);
-  };
+}
 
-  const reportBadElements = (k: number, list: readonly unknown[], from: number, reader: number): void => {
-    for (let i = from; i < list.length; i++) {
-      const v = list[i];
-      const w = writerOfEntry(entryOf(k, v));
-      if (w === -1) {
-        sink.add("garbage-read", () => ({
-          explanation: `${label(reader)} read key ${show(keys[k])} = ${show(list)}, which contains ${show(v)}, a value no transaction ever appended.`,
-          key: keys[k],
-          value: v,
-          op: txnData(txns, reader),
-        }));
-      } else if (status[w] === TxnStatus.fail) {
-        sink.add("G1a", () => ({
-          explanation: `${label(reader)} read key ${show(keys[k])} = ${show(list)}, which contains ${show(v)}, appended by ${label(w)}, which failed (did not commit).`,
-          key: keys[k],
-          value: v,
-          op: txnData(txns, reader),
-          writer: txnData(txns, w),
-        }));
-      }
-    }
-  };
-
-  // 2. Per key: the writers along its order (flat), duplicates, the first bad element, dirty updates.
-  const orderStart = allocate.int32(keyCount + 1);
-  for (let k = 0; k < keyCount; k++) orderStart[k + 1] = orderStart[k]! + longest[k]!.length;
-  const orderWriter = allocate.int32(orderStart[keyCount]!);
-  /** 1 where the element's writer appended to the same key again later (reading it is G1b). */
-  const orderIntermediate = allocate.uint8(orderStart[keyCount]!);
-  for (let k = 0; k < keyCount; k++) {
-    const order = longest[k]!;
-    const base = orderStart[k]!;
-    let failedAt = -1;
-    let duplicated = false;
-    for (let i = 0; i < order.length; i++) {
-      const slot = table.slotOf(k, order[i], false);
-      const entry = slot === -1 ? -1 : table.entry(slot);
-      const w = writerOfEntry(entry);
-      orderWriter[base + i] = w;
-      if (slot !== -1) orderIntermediate[base + i] = entry & 1;
-      if (slot !== -1) {
-        if (table.position(slot) !== -1) duplicated = true;
-        else table.setPosition(slot, i);
-      }
-      if ((w === -1 || status[w] === TxnStatus.fail) && firstBadAt[k] === Infinity) firstBadAt[k] = i;
-      if (w !== -1 && status[w] === TxnStatus.fail) {
-        if (failedAt === -1) failedAt = i;
-      } else if (w !== -1 && failedAt !== -1) {
-        const failed = orderWriter[base + failedAt]!;
-        const at = failedAt;
-        sink.add("dirty-update", () => ({
-          explanation: `On key ${show(keys[k])}, ${label(w)} appended ${show(order[i])} after ${show(order[at])}, which ${label(failed)} appended and then failed: a committed write built on an aborted one.`,
-          key: keys[k],
-          values: [order[at], order[i]],
-          aborted: txnData(txns, failed),
-          op: txnData(txns, w),
-        }));
-        failedAt = -1;
-      }
-    }
-    if (duplicated || (firstBadAt[k] !== Infinity && new Set(order).size !== order.length)) {
-      excluded[k] = 1;
+/**
+ * 2. Each key's order: its longest read without repeats. Writers along it, positions in the table,
+ *    the first element nobody (or a failed transaction) appended, duplicates and dirty updates.
+ */
+function placeOrders(la: ListAppend): void {
+  const { table, txns, sink, allocate } = la;
+  const { status, keys } = txns;
+  la.orderStart = allocate.int32(la.keyCount + 1);
+  for (let k = 0; k < la.keyCount; k++) {
+    const raw = la.longest[k]!;
+    const distinct = new Set(raw).size === raw.length ? raw : [...new Set(raw)];
+    la.order[k] = distinct;
+    la.orderStart[k + 1] = la.orderStart[k]! + distinct.length;
+    if (distinct !== raw) {
       sink.add("duplicate-elements", () => ({
-        explanation: `A read of key ${show(keys[k])} returned ${show(order)}, in which some element appears more than once, although every append is unique.`,
+        explanation: `A read of key ${show(keys[k])} returned ${show(raw)}, in which some element appears more than once, although every append is unique.`,
         key: keys[k],
-        value: order,
+        value: raw,
       }));
     }
   }
+  la.orderWriter = allocate.int32(la.orderStart[la.keyCount]!);
+  for (let k = 0; k < la.keyCount; k++) {
+    const order = la.order[k]!;
+    const base = la.orderStart[k]!;
+    la.step(order.length + 1);
+    for (let i = 0; i < order.length; i++) {
+      const slot = table.slotOf(k, order[i], false);
+      const w = slot === -1 ? -1 : writerOfEntry(table.entry(slot));
+      la.orderWriter[base + i] = w;
+      if (slot !== -1) table.setPosition(slot, i);
+      if ((w === -1 || status[w] === TxnStatus.fail) && la.firstBadAt[k] === Infinity) la.firstBadAt[k] = i;
+    }
+    reportDirtyUpdates(la, k);
+  }
+}
 
-  // 3. Every committed read must be a prefix of the longest; else the key's order is unknowable.
-  //    readLength[i] keeps each compatible read's length (-1: not a read or not compatible).
-  const readLength = allocate.int32(mopCount).fill(-1);
-  const incompatible = allocate.uint8(keyCount);
+/**
+ * Elle's dirty update: along the order, a committed append after a failed one, with nothing but
+ * appends of unknown outcome between them, built on a write that never happened.
+ */
+function reportDirtyUpdates(la: ListAppend, k: number): void {
+  const { txns, sink } = la;
+  const order = la.order[k]!;
+  const base = la.orderStart[k]!;
+  let anchor = -1; // writer of the last decided element; -1: the initial state (committed)
+  let since: unknown[] = [];
+  for (let i = 0; i < order.length; i++) {
+    const w = la.orderWriter[base + i]!;
+    if (w === -1) continue;
+    const status = txns.status[w]!;
+    const anchorFailed = anchor !== -1 && txns.status[anchor] === TxnStatus.fail;
+    const values = [...since, order[i]];
+    if (status === TxnStatus.info) {
+      since = values;
+      continue;
+    }
+    if (status === TxnStatus.ok && anchorFailed) {
+      const failed = anchor;
+      sink.add("dirty-update", () => ({
+        explanation: `On key ${show(txns.keys[k])}, ${la.label(w)} appended ${show(order[i])} after ${show(values[0])}, which ${la.label(failed)} appended and then failed: a committed write built on an aborted one.`,
+        key: txns.keys[k],
+        values,
+        aborted: txnData(txns, failed),
+        op: txnData(txns, w),
+      }));
+    }
+    if (status === TxnStatus.fail && anchorFailed) {
+      since = values;
+      continue;
+    }
+    anchor = w;
+    since = [order[i]];
+  }
+}
+
+/** Reports G1a and garbage reads among `list[from..]`, read by `reader`. */
+function reportBadElements(
+  la: ListAppend,
+  k: number,
+  list: readonly unknown[],
+  from: number,
+  reader: number,
+): void {
+  const { txns, sink } = la;
+  const keys = txns.keys;
+  for (let i = from; i < list.length; i++) {
+    const v = list[i];
+    const w = writerOfEntry(la.entryOf(k, v));
+    if (w === -1) {
+      sink.add("garbage-read", () => ({
+        explanation: `${la.label(reader)} read key ${show(keys[k])} = ${show(list)}, which contains ${show(v)}, a value no transaction ever appended.`,
+        key: keys[k],
+        value: v,
+        op: txnData(txns, reader),
+      }));
+    } else if (txns.status[w] === TxnStatus.fail) {
+      sink.add("G1a", () => ({
+        explanation: `${la.label(reader)} read key ${show(keys[k])} = ${show(list)}, which contains ${show(v)}, appended by ${la.label(w)}, which failed (did not commit).`,
+        key: keys[k],
+        value: v,
+        op: txnData(txns, reader),
+        writer: txnData(txns, w),
+      }));
+    }
+  }
+}
+
+function isPrefix(list: readonly unknown[], of: readonly unknown[]): boolean {
+  if (list.length > of.length) return false;
+  for (let i = 0; i < list.length; i++) if (list[i] !== of[i]) return false;
+  return true;
+}
+
+/**
+ * 3. Every committed read: compatible (a prefix of its key's longest read, and so of the order)
+ *    or not (incompatible-order, its own duplicates, G1a and garbage reads); G1b either way.
+ */
+function classifyReads(la: ListAppend): void {
+  const { txns, sink, allocate } = la;
+  const { status, mopStart, mopKind, mopKey, keys } = txns;
+  la.readLength = allocate.int32(mopKind.length).fill(-1);
   for (let t = 0; t < txns.count; t++) {
     if (status[t] !== TxnStatus.ok) continue;
+    la.step(mopStart[t + 1]! - mopStart[t]! + 1);
     for (let i = mopStart[t]!; i < mopStart[t + 1]!; i++) {
       if (mopKind[i] !== MopKind.r) continue;
       const k = mopKey[i]!;
-      const list = readList(valueAt(t, i), t, txns);
-      const order = longest[k]!;
-      if (list === order || isPrefix(list, order)) {
-        readLength[i] = list.length;
+      const list = readList(la.valueAt(t, i), t, txns);
+      const longest = la.longest[k]!;
+      reportIntermediateRead(la, k, list, t);
+      if (list === longest || isPrefix(list, longest)) {
+        const n = distinctCount(la, k, list.length);
+        la.readLength[i] = n;
+        // Elements before the first bad one are good in every compatible read (with repeats,
+        // positions in the read and in the order differ: look at the whole read then).
+        const from = la.order[k]!.length === longest.length ? la.firstBadAt[k]! : 0;
+        if (n > la.firstBadAt[k]!) reportBadElements(la, k, list, from, t);
         continue;
       }
-      if (incompatible[k] === 0) {
-        incompatible[k] = 1;
+      la.step(list.length);
+      if (la.incompatibleReported[k] === 0) {
+        la.incompatibleReported[k] = 1;
         sink.add("incompatible-order", () => ({
-          explanation: `Key ${show(keys[k])} was read as ${show(list)} and as ${show(order)}: neither is a prefix of the other, so they cannot both come from one order of appends.`,
+          explanation: `Key ${show(keys[k])} was read as ${show(list)} and as ${show(longest)}: neither is a prefix of the other, so they cannot both come from one order of appends.`,
           key: keys[k],
-          values: [list, order],
+          values: [list, longest],
           op: txnData(txns, t),
         }));
       }
-      excluded[k] = 1;
       if (new Set(list).size !== list.length) {
         sink.add("duplicate-elements", () => ({
-          explanation: `${label(t)} read key ${show(keys[k])} = ${show(list)}, in which some element appears more than once, although every append is unique.`,
+          explanation: `${la.label(t)} read key ${show(keys[k])} = ${show(list)}, in which some element appears more than once, although every append is unique.`,
           key: keys[k],
           value: list,
           op: txnData(txns, t),
         }));
       }
-      reportBadElements(k, list, 0, t);
+      reportBadElements(la, k, list, 0, t);
+      checkOwnAppendOrder(la, k, list, t);
     }
   }
+  for (let k = 0; k < la.keyCount; k++) {
+    const longest = la.longest[k]!;
+    if (longest.length > 0) checkOwnAppendOrder(la, k, longest, -1);
+  }
+}
 
-  // 4. Per compatible read: aborted, garbage and intermediate reads; wr and rw edges. A compatible
-  //    read of length n ends in order[n-1] and was followed by order[n]: no need to look at it again.
-  const lostUpdateGroups = new Map<number, { key: Key; read: readonly unknown[]; txns: number[] }>();
+/** The number of distinct elements among the first `length` of key k's longest read. */
+function distinctCount(la: ListAppend, k: number, length: number): number {
+  const longest = la.longest[k]!;
+  if (la.order[k]!.length === longest.length) return length;
+  return new Set(longest.slice(0, length)).size;
+}
+
+/** G1b: a read ending in an append its writer followed with another append to the same key. */
+function reportIntermediateRead(la: ListAppend, k: number, list: readonly unknown[], t: number): void {
+  if (list.length === 0) return;
+  const last = list[list.length - 1];
+  const entry = la.entryOf(k, last);
+  const w = writerOfEntry(entry);
+  if (w === -1 || w === t || !intermediateEntry(entry)) return;
+  const { txns } = la;
+  la.sink.add("G1b", () => ({
+    explanation: `${la.label(t)} read key ${show(txns.keys[k])} = ${show(list)}, ending in ${show(last)}, an intermediate state: ${la.label(w)} appended ${show(last)} and then appended again to the same key.`,
+    key: txns.keys[k],
+    value: last,
+    op: txnData(txns, t),
+    writer: txnData(txns, w),
+  }));
+}
+
+/**
+ * A transaction's appends to one key take effect in its order: a read showing one of them must
+ * show the same transaction's previous append to that key, earlier. (One that shows another
+ * transaction's append between them is a ww cycle the graph finds.) Reported once per key; `t` is
+ * the reader, or -1 for the key's longest read.
+ */
+function checkOwnAppendOrder(la: ListAppend, k: number, list: readonly unknown[], t: number): void {
+  if (la.incompatibleReported[k] === 2) return;
+  const { txns } = la;
+  let positions: Map<unknown, number> | undefined;
+  for (let i = 0; i < list.length; i++) {
+    const entry = la.entryOf(k, list[i]);
+    if (!laterAppendEntry(entry)) continue;
+    const w = writerOfEntry(entry);
+    const before = previousAppend(la, w, k, list[i]);
+    if (before === undefined) continue;
+    positions ??= new Map(list.map((v, at) => [v, at] as const).reverse());
+    const at = positions.get(before);
+    if (at !== undefined && at < i) continue;
+    la.incompatibleReported[k] = 2;
+    const v = list[i];
+    const reader = t === -1 ? "A read" : la.label(t);
+    la.sink.add("incompatible-order", () => ({
+      explanation: `${reader} of key ${show(txns.keys[k])} returned ${show(list)}, but ${la.label(w)} appended ${show(before)} before ${show(v)} to it: ${at === undefined ? `${show(v)} appears without ${show(before)}` : `${show(v)} appears first`}, which no single order of appends explains.`,
+      key: txns.keys[k],
+      values: [before, v],
+      value: list,
+      writer: txnData(txns, w),
+      ...(t === -1 ? {} : { op: txnData(txns, t) }),
+    }));
+    return;
+  }
+}
+
+/** The value writer `w` appended to key k just before `v`, if it appended one. */
+function previousAppend(la: ListAppend, w: number, k: number, v: unknown): unknown {
+  const { txns } = la;
+  let previous: unknown;
+  let found = false;
+  for (let i = txns.mopStart[w]!; i < txns.mopStart[w + 1]!; i++) {
+    if (txns.mopKind[i] !== MopKind.append || txns.mopKey[i] !== k) continue;
+    const value = la.valueAt(w, i);
+    if (value === v) return found ? previous : undefined;
+    previous = value;
+    found = true;
+  }
+  return undefined;
+}
+
+/** 4. Committed appends no read shows, per key: they sit after the order's last element. */
+function collectUnobserved(la: ListAppend): void {
+  const { table, txns } = la;
+  for (let a = 0; a < la.appendKey.length; a++) {
+    const k = la.appendKey[a]!;
+    if (la.excluded[k] === 1) continue;
+    const i = la.appendValueAt[a]!;
+    const slot = table.slotOf(
+      k,
+      txns.mopNumber[i] === txns.mopNumber[i] ? txns.mopNumber[i] : valueAtFlat(la, i),
+      false,
+    );
+    if (slot === -1 || table.position(slot) !== -1) continue;
+    const w = writerOfEntry(table.entry(slot));
+    if (txns.status[w] !== TxnStatus.ok) continue;
+    const list = (la.unobserved[k] ??= []);
+    if (list[list.length - 1] !== w) list.push(w);
+  }
+}
+
+/** The value of flat micro-op i, whichever transaction it belongs to. */
+function valueAtFlat(la: ListAppend, i: number): unknown {
+  const { mopStart } = la.txns;
+  let lo = 0;
+  let hi = la.txns.count - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (mopStart[mid]! <= i) lo = mid;
+    else hi = mid - 1;
+  }
+  return la.valueAt(lo, i);
+}
+
+/** 5. Edges: wr and rw per committed read, ww along each order and on to unobserved appends. */
+function addEdges(la: ListAppend, edges: EdgeList): void {
+  const { txns } = la;
+  const { status, mopStart, mopKind, mopKey } = txns;
+  const committed = (w: number): boolean => w !== -1 && status[w] !== TxnStatus.fail;
   for (let t = 0; t < txns.count; t++) {
     if (status[t] !== TxnStatus.ok) continue;
-    const start = mopStart[t]!;
-    const end = mopStart[t + 1]!;
-    for (let i = start; i < end; i++) {
-      const n = readLength[i]!;
-      if (n === -1) continue;
+    for (let i = mopStart[t]!; i < mopStart[t + 1]!; i++) {
+      if (mopKind[i] !== MopKind.r) continue;
       const k = mopKey[i]!;
-      const order = longest[k]!;
-      const base = orderStart[k]!;
-      if (n > firstBadAt[k]!) reportBadElements(k, order.slice(0, n), firstBadAt[k]!, t);
-      if (n > 0) {
-        const w = orderWriter[base + n - 1]!;
-        if (w !== -1 && w !== t && orderIntermediate[base + n - 1] === 1) {
-          const list = order.slice(0, n);
-          sink.add("G1b", () => ({
-            explanation: `${label(t)} read key ${show(keys[k])} = ${show(list)}, ending in ${show(list[n - 1])}, an intermediate state: ${label(w)} appended ${show(list[n - 1])} and then appended again to the same key.`,
-            key: keys[k],
-            value: list[n - 1],
-            op: txnData(txns, t),
-            writer: txnData(txns, w),
-          }));
-        }
-        if (excluded[k] === 0 && w !== -1 && status[w] !== TxnStatus.fail) edges.add(w, t, EdgeKind.wr);
+      if (la.excluded[k] === 1) continue;
+      const list = readList(la.valueAt(t, i), t, txns);
+      if (list.length > 0) {
+        const w = writerOfEntry(la.entryOf(k, list[list.length - 1]));
+        if (committed(w)) edges.add(w, t, EdgeKind.wr);
       }
-      if (excluded[k] === 0 && n < order.length) {
-        const w = orderWriter[base + n]!;
-        if (w !== -1 && status[w] !== TxnStatus.fail) edges.add(t, w, EdgeKind.rw);
-      }
-    }
-    if (end - start > 1 && hasRepeatedKey(mopKey, start, end))
-      checkWithinTxn(txns, t, sink, lostUpdateGroups);
-  }
-  for (let k = 0; k < keyCount; k++) {
-    if (excluded[k] === 1) continue;
-    for (let i = orderStart[k]! + 1; i < orderStart[k + 1]!; i++) {
-      const a = orderWriter[i - 1]!;
-      const b = orderWriter[i]!;
-      if (a !== -1 && b !== -1 && status[a] !== TxnStatus.fail && status[b] !== TxnStatus.fail) {
-        edges.add(a, b, EdgeKind.ww);
+      const n = la.readLength[i]!;
+      if (n === -1) continue;
+      const order = la.order[k]!;
+      if (n < order.length) {
+        const w = la.orderWriter[la.orderStart[k]! + n]!;
+        if (committed(w)) edges.add(t, w, EdgeKind.rw);
+      } else {
+        const after = la.unobserved[k] ?? [];
+        la.step(after.length + 1);
+        for (const w of after) edges.add(t, w, EdgeKind.rw);
       }
     }
   }
-  reportLostUpdates(txns, sink, lostUpdateGroups);
+  for (let k = 0; k < la.keyCount; k++) {
+    if (la.excluded[k] === 1) continue;
+    const start = la.orderStart[k]!;
+    const end = la.orderStart[k + 1]!;
+    la.step(end - start + 1);
+    for (let i = start + 1; i < end; i++) {
+      const a = la.orderWriter[i - 1]!;
+      const b = la.orderWriter[i]!;
+      if (committed(a) && committed(b)) edges.add(a, b, EdgeKind.ww);
+    }
+    const last = end > start ? la.orderWriter[end - 1]! : -1;
+    if (committed(last)) for (const w of la.unobserved[k] ?? []) edges.add(last, w, EdgeKind.ww);
+  }
+}
 
-  const writerAfter = (k: number, v: unknown): { next: unknown; writer: number } | undefined => {
+export function inferListAppend(
+  txns: TxnTable,
+  edges: EdgeList,
+  sink: AnomalySink,
+  allocate: Allocator = noArena,
+  budget?: Budget,
+): WorkloadInference {
+  const la = new ListAppend(txns, sink, allocate, budget);
+  indexAppends(la);
+  placeOrders(la);
+  classifyReads(la);
+  collectUnobserved(la);
+  addEdges(la, edges);
+  checkWithinTransactions(la);
+  return { explain: explainer(la), notes: la.notes };
+}
+
+/** Why an edge holds, recomputed on demand for the edges of a reported cycle. */
+function explainer(la: ListAppend): WorkloadInference["explain"] {
+  const { txns, table } = la;
+  const { mopStart, mopKind, mopKey, keys } = txns;
+  const positionOf = (k: number, v: unknown): number => {
     const slot = table.slotOf(k, v, false);
-    const at = slot === -1 ? -1 : table.position(slot);
-    if (at < 0 || at + 1 >= longest[k]!.length) return undefined;
-    return { next: longest[k]![at + 1], writer: orderWriter[orderStart[k]! + at + 1]! };
+    return slot === -1 ? -1 : table.position(slot);
   };
-
-  const explain = (from: number, to: number, kind: number, name: NameOf): EdgeReason | undefined => {
+  const writerAt = (k: number, at: number): number => la.orderWriter[la.orderStart[k]! + at]!;
+  const isUnobservedBy = (k: number, w: number): boolean => (la.unobserved[k] ?? []).includes(w);
+  return (from: number, to: number, kind: number, name: NameOf): EdgeReason | undefined => {
     if (kind === EdgeKind.ww) {
-      for (let i = mopStart[from]!; i < mopStart[from + 1]!; i++) {
+      for (let i = mopStart[to]!; i < mopStart[to + 1]!; i++) {
         const k = mopKey[i]!;
-        if (mopKind[i] !== MopKind.append || excluded[k] === 1) continue;
-        const after = writerAfter(k, valueAt(from, i));
-        if (after !== undefined && after.writer === to) {
+        if (mopKind[i] !== MopKind.append || la.excluded[k] === 1) continue;
+        const v = la.valueAt(to, i);
+        const at = positionOf(k, v);
+        const order = la.order[k]!;
+        if (at > 0 && writerAt(k, at - 1) === from) {
           return {
-            clause: `${name(to)} appended ${show(after.next)} after ${name(from)} appended ${show(valueAt(from, i))} to key ${show(keys[k])}`,
+            clause: `${name(to)} appended ${show(v)} after ${name(from)} appended ${show(order[at - 1])} to key ${show(keys[k])}`,
             key: keys[k],
-            value: valueAt(from, i),
-            nextValue: after.next,
+            value: order[at - 1],
+            nextValue: v,
+          };
+        }
+        if (
+          at === -1 &&
+          order.length > 0 &&
+          writerAt(k, order.length - 1) === from &&
+          isUnobservedBy(k, to)
+        ) {
+          const last = order[order.length - 1];
+          return {
+            clause: `${name(to)} appended ${show(v)} to key ${show(keys[k])}, which no read shows, so after ${show(last)}, the last element any read saw, which ${name(from)} appended`,
+            key: keys[k],
+            value: last,
+            nextValue: v,
           };
         }
       }
     } else if (kind === EdgeKind.wr) {
       for (let i = mopStart[to]!; i < mopStart[to + 1]!; i++) {
         const k = mopKey[i]!;
-        const n = readLength[i]!;
-        if (n <= 0 || excluded[k] === 1) continue;
-        if (orderWriter[orderStart[k]! + n - 1] === from) {
-          const last = longest[k]![n - 1];
+        if (mopKind[i] !== MopKind.r || la.excluded[k] === 1) continue;
+        const list = readList(la.valueAt(to, i), to, txns);
+        if (list.length === 0) continue;
+        const last = list[list.length - 1];
+        if (writerOfEntry(la.entryOf(k, last)) === from) {
           return {
             clause: `${name(to)} observed ${name(from)}'s append of ${show(last)} to key ${show(keys[k])}`,
             key: keys[k],
@@ -314,29 +588,46 @@ export function inferListAppend(
     } else if (kind === EdgeKind.rw) {
       for (let i = mopStart[from]!; i < mopStart[from + 1]!; i++) {
         const k = mopKey[i]!;
-        const n = readLength[i]!;
-        if (n < 0 || excluded[k] === 1 || n >= longest[k]!.length) continue;
-        if (orderWriter[orderStart[k]! + n] === to) {
-          const next = longest[k]![n];
+        const n = la.readLength[i]!;
+        if (mopKind[i] !== MopKind.r || n < 0 || la.excluded[k] === 1) continue;
+        const order = la.order[k]!;
+        const read = order.slice(0, n);
+        const seen = n === 0 ? "the initial (empty) state" : `key ${show(keys[k])} = ${show(read)}`;
+        if (n < order.length && writerAt(k, n) === to) {
           return {
-            clause: `${name(from)} did not observe ${name(to)}'s append of ${show(next)} to key ${show(keys[k])}`,
+            clause:
+              n === 0
+                ? `${name(from)} observed the initial (empty) state of key ${show(keys[k])}, which ${name(to)} created by appending ${show(order[0])}`
+                : `${name(from)} did not observe ${name(to)}'s append of ${show(order[n])} to key ${show(keys[k])}`,
             key: keys[k],
-            value: next,
-            read: longest[k]!.slice(0, n),
+            value: order[n],
+            read,
+          };
+        }
+        if (n === order.length && isUnobservedBy(k, to)) {
+          const v = appendedBy(la, to, k);
+          return {
+            clause:
+              n === 0
+                ? `${name(from)} observed the initial (empty) state of key ${show(keys[k])}, which ${name(to)} appended ${show(v)} to (an append no read shows)`
+                : `${name(from)} read ${seen}, the longest any read saw, so it did not observe ${name(to)}'s append of ${show(v)}, which no read shows`,
+            key: keys[k],
+            value: v,
+            read,
           };
         }
       }
     }
     return undefined;
   };
-
-  return { explain, notes };
 }
 
-function isPrefix(list: readonly unknown[], of: readonly unknown[]): boolean {
-  if (list.length > of.length) return false;
-  for (let i = 0; i < list.length; i++) if (list[i] !== of[i]) return false;
-  return true;
+/** The first value transaction t appended to key k. */
+function appendedBy(la: ListAppend, t: number, k: number): unknown {
+  const { mopStart, mopKind, mopKey } = la.txns;
+  for (let i = mopStart[t]!; i < mopStart[t + 1]!; i++)
+    if (mopKind[i] === MopKind.append && mopKey[i] === k) return la.valueAt(t, i);
+  return undefined;
 }
 
 function hasRepeatedKey(mopKey: Int32Array, start: number, end: number): boolean {
@@ -347,49 +638,63 @@ function hasRepeatedKey(mopKey: Int32Array, start: number, end: number): boolean
   return false;
 }
 
-function txnLabel(txns: TxnTable, t: number): string {
-  const op = txns.op[t]!;
-  return `the txn at index ${op.index} (process ${String(op.process)}, ${op.type})`;
+/** 6. Within each committed transaction: internal and future reads; lost updates across them. */
+function checkWithinTransactions(la: ListAppend): void {
+  const { txns } = la;
+  const groups = new Map<string, { key: Key; read: readonly unknown[]; txns: number[] }>();
+  for (let t = 0; t < txns.count; t++) {
+    if (txns.status[t] !== TxnStatus.ok) continue;
+    const start = txns.mopStart[t]!;
+    const end = txns.mopStart[t + 1]!;
+    if (end - start < 2 || !hasRepeatedKey(txns.mopKey, start, end)) continue;
+    la.step(end - start);
+    checkWithinTxn(la, t, groups);
+  }
+  for (const group of groups.values()) {
+    if (group.txns.length < 2) continue;
+    la.sink.add("lost-update", () => ({
+      explanation: `${group.txns.map((t) => txnLabel(txns, t)).join(" and ")} all read key ${show(group.key)} = ${show(group.read)} and then appended to it; all committed, so all but one of those updates was lost.`,
+      key: group.key,
+      value: group.read,
+      txns: group.txns.map((t) => txnData(txns, t)),
+    }));
+  }
 }
 
 /**
  * Within one committed transaction touching a key more than once: each read must equal what the
  * transaction itself last read there plus what it appended since (or, with no earlier read, end in
- * what it appended); a read must not contain an append the transaction makes only later; and a
- * read followed by an append to the same key is a read-modify-write, grouped for lost-update.
+ * what it appended); a read must not contain an append the transaction makes only later; and, as
+ * Elle's lost-update rule has it, a key read (first) and later appended to puts the transaction in
+ * the lost-update group of that key and read.
  */
 function checkWithinTxn(
-  txns: TxnTable,
+  la: ListAppend,
   t: number,
-  sink: AnomalySink,
-  groups: Map<number, { key: Key; read: readonly unknown[]; txns: number[] }>,
+  groups: Map<string, { key: Key; read: readonly unknown[]; txns: number[] }>,
 ): void {
+  const { txns, sink } = la;
   const mops = txns.microOps[t]!;
   const state = new Map<
     Key,
-    {
-      known: readonly unknown[] | null;
-      appended: unknown[];
-      firstRead?: readonly unknown[];
-      touched: boolean;
-    }
+    { known: readonly unknown[] | null; appended: unknown[]; firstRead?: readonly unknown[]; wrote: boolean }
   >();
   for (let i = 0; i < mops.length; i++) {
     const [f, k, v] = mops[i]!;
     let s = state.get(k);
     if (s === undefined) {
-      s = { known: null, appended: [], touched: false };
+      s = { known: null, appended: [], wrote: false };
       state.set(k, s);
     }
     if (f === "append") {
-      if (s.firstRead !== undefined && s.appended.length === 0 && s.known === s.firstRead) {
-        const id = txns.mopKey[txns.mopStart[t]! + i]! * 2 ** 21 + s.firstRead.length;
+      if (!s.wrote && s.firstRead !== undefined) {
+        const id = `${typeof k}:${String(k)}\u0000${JSON.stringify(s.firstRead)}`;
         const group = groups.get(id) ?? { key: k, read: s.firstRead, txns: [] };
-        if (group.txns[group.txns.length - 1] !== t) group.txns.push(t);
+        group.txns.push(t);
         groups.set(id, group);
       }
+      s.wrote = true;
       s.appended.push(v);
-      s.touched = true;
       continue;
     }
     const list = readList(v, t, txns);
@@ -405,7 +710,7 @@ function checkWithinTxn(
         break;
       }
     }
-    if (s.touched) {
+    if (s.known !== null || s.appended.length > 0) {
       let consistent: boolean;
       let expected: string;
       if (s.known !== null) {
@@ -427,26 +732,8 @@ function checkWithinTxn(
         }));
       }
     }
-    if (s.firstRead === undefined && !s.touched) s.firstRead = list;
+    if (s.firstRead === undefined && !s.wrote) s.firstRead = list;
     s.known = list;
     s.appended = [];
-    s.touched = true;
   }
-}
-
-function reportLostUpdates(
-  txns: TxnTable,
-  sink: AnomalySink,
-  groups: Map<number, { key: Key; read: readonly unknown[]; txns: number[] }>,
-): void {
-  for (const group of groups.values()) {
-    if (group.txns.length < 2) continue;
-    sink.add("lost-update", () => ({
-      explanation: `${group.txns.map((t) => txnLabel(txns, t)).join(" and ")} all read key ${show(group.key)} = ${show(group.read)} and then appended to it; all committed, so all but one of those updates was lost.`,
-      key: group.key,
-      value: group.read,
-      txns: group.txns.map((t) => txnData(txns, t)),
-    }));
-  }
-  groups.clear();
 }

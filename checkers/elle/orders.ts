@@ -8,8 +8,10 @@
  * completed one, which holds at most about as many transactions as there are processes, O(n·p).
  *
  * Failed transactions did not happen and get no order edges. A transaction with no known
- * completion (info) never precedes anything in real time, but follows what completed before it.
+ * completion (info) never precedes anything, in real time or in its process (it may take effect
+ * at any later time), but follows what completed before it.
  */
+import type { Budget } from "../../harness/budget.ts";
 import { noArena, type Allocator } from "./arena.ts";
 import { EdgeKind, type EdgeList } from "./graph.ts";
 import type { EdgeReason, NameOf } from "./inference.ts";
@@ -22,11 +24,17 @@ export function addProcessEdges(txns: TxnTable, edges: EdgeList): void {
     const p = txns.process[t]!;
     const before = last.get(p);
     if (before !== undefined) edges.add(before, t, EdgeKind.process);
-    last.set(p, t);
+    if (txns.status[t] === TxnStatus.ok) last.set(p, t);
+    else last.delete(p);
   }
 }
 
-export function addRealtimeEdges(txns: TxnTable, edges: EdgeList, allocate: Allocator = noArena): void {
+export function addRealtimeEdges(
+  txns: TxnTable,
+  edges: EdgeList,
+  allocate: Allocator = noArena,
+  budget?: Budget,
+): void {
   // Events in history order: invocations (+t+1) and completions (-(t+1)) of transactions that may
   // have happened. Transactions are numbered in invocation order, so merging is a two-pointer walk.
   const n = txns.count;
@@ -55,6 +63,7 @@ export function addRealtimeEdges(txns: TxnTable, edges: EdgeList, allocate: Allo
     const invokeAt = nextInvoke < n ? txns.invokeAt[nextInvoke]! : Infinity;
     const completeT = nextComplete < byCompletion.length ? byCompletion[nextComplete]! : -1;
     const completeAt = completeT >= 0 ? txns.completeAt[completeT]! : Infinity;
+    budget?.step(1 + (size >> 4));
     if (invokeAt < completeAt) {
       const t = nextInvoke++;
       if (txns.status[t] === TxnStatus.fail) continue;

@@ -6,6 +6,7 @@
  * filled in there) and from the invocation otherwise. Shapes are checked once, here, so the
  * inference that follows can trust them: a bad micro-op is an error naming the operation's index.
  */
+import type { Budget } from "../../harness/budget.ts";
 import { noArena, type Allocator } from "./arena.ts";
 import { HistoryShapeError, type Key, type MicroOp, type Op } from "../../harness/history/op.ts";
 
@@ -51,13 +52,14 @@ function badMicroOp(op: Op, i: number, m: unknown): HistoryShapeError {
 }
 
 /** Reads the transactions out of a history. Throws HistoryShapeError on a malformed one. */
-export function readTxns(history: readonly Op[], allocate: Allocator = noArena): TxnTable {
+export function readTxns(history: readonly Op[], allocate: Allocator = noArena, budget?: Budget): TxnTable {
   const invokes = allocate.int32(history.length);
   const completes = allocate.int32(history.length);
   let count = 0;
   const open = new Map<unknown, number>();
   for (let at = 0; at < history.length; at++) {
     const op = history[at]!;
+    budget?.step();
     if (op.process === "nemesis" || op.f !== "txn") continue;
     if (op.type === "invoke") {
       if (open.has(op.process)) {
@@ -135,6 +137,7 @@ export function readTxns(history: readonly Op[], allocate: Allocator = noArena):
       mopLength = lengths;
     }
     mopStart[t] = m;
+    budget?.step(value.length + 1);
     for (let i = 0; i < value.length; i++) {
       const mop: unknown = value[i];
       if (!Array.isArray(mop) || mop.length !== 3) throw badMicroOp(source, i, mop);

@@ -25,6 +25,7 @@
  * "unknown" when some acknowledged element was never read afterwards, or there were adds but no
  * read at all; true otherwise. Cost: linear in the total size of the reads, plus sorting them.
  */
+import { budgetOf, type Budget, type BudgetLimits } from "../../harness/budget.ts";
 import type { Op } from "../../harness/history/op.ts";
 import { HistoryShapeError, nothingToCheck, pairOps } from "../../harness/history/op.ts";
 import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
@@ -37,6 +38,8 @@ export interface SetFullCheckOptions {
   readonly linearizable?: boolean;
   /** Cases kept in full per class (others are counted). Default 16. */
   readonly casesKeptPerClass?: number;
+  /** Charged per element of every read, so a time limit holds on a huge history. */
+  readonly budget?: BudgetLimits | Budget;
 }
 
 /** What the checker learned about one element. */
@@ -146,8 +149,10 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
     lastSeenNs: timeAt(e.lastSeenAt),
   });
 
+  const budget = options.budget === undefined ? undefined : budgetOf(options.budget);
   // Pass 1: first and last sightings, duplicates within a read, elements nobody added.
   for (const read of reads) {
+    budget?.step(read.elements.length + 1);
     const seen = new Map<unknown, number>();
     for (const value of read.elements) {
       const id = identity(value);
@@ -171,6 +176,7 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
 
   // Pass 2: how many reads that began after each element was known returned it.
   for (const read of reads) {
+    budget?.step(read.elements.length + 1);
     const counted = new Set<unknown>();
     for (const value of read.elements) {
       const id = identity(value);

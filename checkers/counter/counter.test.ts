@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import type { Op } from "../../harness/history/op.ts";
+import { checkCounterHistory } from "./index.ts";
+
+type Event = [type: Op["type"], process: number, f: string, value: unknown];
+const history = (events: readonly Event[]): Op[] =>
+  events.map(([type, process, f, value], index) => ({ index, time: index, process, type, f, value }));
+
+describe("counter", () => {
+  it("takes a read between what certainly happened before it and what may have by its end", () => {
+    const h = history([
+      ["invoke", 0, "add", 1],
+      ["ok", 0, "add", 1],
+      ["invoke", 1, "read", null],
+      ["invoke", 0, "add", 2],
+      ["ok", 1, "read", 3],
+      ["ok", 0, "add", 2],
+    ]);
+    expect(checkCounterHistory(h)).toMatchObject({ valid: true, readCount: 1 });
+    for (const wrong of [0, 4]) {
+      const bad = history([
+        ["invoke", 0, "add", 1],
+        ["ok", 0, "add", 1],
+        ["invoke", 1, "read", null],
+        ["invoke", 0, "add", 2],
+        ["ok", 1, "read", wrong],
+        ["ok", 0, "add", 2],
+      ]);
+      const r = checkCounterHistory(bad);
+      expect(r.valid).toBe(false);
+      expect(r.anomalies!["out-of-bounds"]![0]).toMatchObject({ lower: 1, upper: 3, value: wrong });
+    }
+  });
+
+  it("counts an info add as maybe, a failed one as never", () => {
+    const h = history([
+      ["invoke", 0, "add", 5],
+      ["info", 0, "add", 5],
+      ["invoke", 1, "add", 7],
+      ["fail", 1, "add", 7],
+      ["invoke", 2, "read", null],
+      ["ok", 2, "read", 5],
+      ["invoke", 3, "read", null],
+      ["ok", 3, "read", 7],
+    ]);
+    const r = checkCounterHistory(h);
+    expect(r.anomalyCounts).toEqual({ "out-of-bounds": 1 });
+    expect(r.anomalies!["out-of-bounds"]![0]).toMatchObject({ index: 7, lower: 0, upper: 5 });
+  });
+
+  it("finds a read that goes backwards after a later one completed (beyond Jepsen's bounds)", () => {
+    const h = history([
+      ["invoke", 0, "add", 1],
+      ["invoke", 1, "read", null],
+      ["ok", 1, "read", 1],
+      ["invoke", 2, "read", null],
+      ["ok", 2, "read", 0],
+      ["ok", 0, "add", 1],
+    ]);
+    const r = checkCounterHistory(h);
+    expect(r.anomalyCounts).toEqual({ "nonmonotonic-read": 1 });
+  });
+
+  it("bounds soundly with decrements", () => {
+    const h = history([
+      ["invoke", 0, "add", 10],
+      ["ok", 0, "add", 10],
+      ["invoke", 1, "add", -4],
+      ["invoke", 2, "read", null],
+      ["ok", 2, "read", 6],
+      ["ok", 1, "add", -4],
+      ["invoke", 2, "read", null],
+      ["ok", 2, "read", 10],
+    ]);
+    const r = checkCounterHistory(h);
+    expect(r.anomalyCounts).toEqual({ "out-of-bounds": 1 });
+    expect(r.anomalies!["out-of-bounds"]![0]).toMatchObject({ index: 7, lower: 6, upper: 6 });
+  });
+
+  it("is unknown with no read", () => {
+    const h = history([
+      ["invoke", 0, "add", 1],
+      ["ok", 0, "add", 1],
+    ]);
+    expect(checkCounterHistory(h).valid).toBe("unknown");
+  });
+});

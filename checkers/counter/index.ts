@@ -1,0 +1,139 @@
+/**
+ * The counter checker (after Jepsen's `checker/counter`): a counter starts at zero, `add n` adds n
+ * to it, `read` returns its value. Each read must return a value the adds could have made at some
+ * moment while the read ran:
+ *
+ * - at least everything added by adds that completed (`ok`) before the read was invoked, and
+ * - at most that plus every add that may have happened by the time the read completed: those
+ *   invoked before it completed whose outcome is `ok`, `info` or unknown (a `fail` did not happen).
+ *
+ * That is Jepsen's bound for increments. Adds may also be negative here (decrements): then an add
+ * that may or may not count moves the lower bound down and the upper bound up by its size, so the
+ * bound stays sound. A read outside its bounds is `out-of-bounds`, with the bounds and the value.
+ *
+ * Beyond Jepsen: when every add is an increment the counter never goes down, so a read invoked
+ * after another read completed cannot return less than that one did (`nonmonotonic-read`; Jepsen's
+ * bounds miss a stale read that stays above the lower bound). A history with no completed read
+ * checked nothing: "unknown".
+ */
+import { budgetOf, type Budget, type BudgetLimits } from "../../harness/budget.ts";
+import type { Op, OpPair } from "../../harness/history/op.ts";
+import { nothingToCheck, pairOps } from "../../harness/history/op.ts";
+import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
+
+export interface CounterCheckOptions {
+  /** The `f` of an add (default "add") and of a read (default "read"). */
+  readonly addF?: string;
+  readonly readF?: string;
+  /** Cases kept in full per class (others are counted). Default 16. */
+  readonly casesKeptPerClass?: number;
+  readonly budget?: BudgetLimits | Budget;
+}
+
+export function checkCounterHistory(history: readonly Op[], options: CounterCheckOptions = {}): CheckResult {
+  const empty = nothingToCheck(history);
+  if (empty !== undefined) return { valid: "unknown", reason: empty, readCount: 0 };
+  const addF = options.addF ?? "add";
+  const readF = options.readF ?? "read";
+  const keep = options.casesKeptPerClass ?? 16;
+  const budget = options.budget === undefined ? undefined : budgetOf(options.budget);
+  const pairs = pairOps(history).filter((p) => p.invoke.process !== "nemesis");
+  const adds = pairs.filter((p) => p.invoke.f === addF && p.complete?.type !== "fail");
+  const amount = (p: OpPair): number => {
+    const v = p.invoke.value;
+    return typeof v === "number" ? v : 0;
+  };
+  const increasing = adds.every((p) => amount(p) >= 0);
+
+  // Sweep the history in order: per position, the adds certainly in (ok, completed) and the sums
+  // of those that may be in (invoked, not failed), split by sign.
+  const completeOf = new Map<Op, OpPair>();
+  const invokeOf = new Map<Op, OpPair>();
+  for (const p of adds) {
+    invokeOf.set(p.invoke, p);
+    if (p.complete?.type === "ok") completeOf.set(p.complete, p);
+  }
+  const readPairs = pairs.filter((p) => p.invoke.f === readF && p.complete?.type === "ok");
+  const readInvoke = new Map<Op, OpPair>(readPairs.map((p) => [p.invoke, p]));
+  const readComplete = new Map<Op, OpPair>(readPairs.map((p) => [p.complete!, p]));
+
+  // Sweep the history in order, keeping running sums: of the amounts of adds invoked so far (that
+  // did not fail), and of ok adds completed so far, each split by sign. For a read invoked at I and
+  // completed at C, the adds that may count are those invoked before C less those certainly in
+  // before I, so: lower = certainUp(I) + invokedDown(C), upper = certainDown(I) + invokedUp(C).
+  let invokedUp = 0;
+  let invokedDown = 0;
+  let certainUp = 0;
+  let certainDown = 0;
+  let highestCompletedRead = -Infinity;
+  const atInvoke = new Map<OpPair, { certainUp: number; certainDown: number; highestBefore: number }>();
+  const counts: Record<string, number> = {};
+  const cases: Record<string, AnomalyCase[]> = {};
+  const report = (kind: string, c: () => AnomalyCase): void => {
+    counts[kind] = (counts[kind] ?? 0) + 1;
+    const list = (cases[kind] ??= []);
+    if (list.length < keep) list.push(c());
+  };
+  let readCount = 0;
+  for (const op of history) {
+    budget?.step();
+    const added = invokeOf.get(op);
+    if (added !== undefined) {
+      if (amount(added) >= 0) invokedUp += amount(added);
+      else invokedDown += amount(added);
+    }
+    const done = completeOf.get(op);
+    if (done !== undefined) {
+      if (amount(done) >= 0) certainUp += amount(done);
+      else certainDown += amount(done);
+    }
+    const reading = readInvoke.get(op);
+    if (reading !== undefined)
+      atInvoke.set(reading, { certainUp, certainDown, highestBefore: highestCompletedRead });
+    const read = readComplete.get(op);
+    if (read === undefined) continue;
+    readCount++;
+    const start = atInvoke.get(read)!;
+    const value = op.value;
+    if (typeof value !== "number") continue;
+    const lower = start.certainUp + invokedDown;
+    const upper = start.certainDown + invokedUp;
+    if (value < lower || value > upper) {
+      report("out-of-bounds", () => ({
+        explanation: `the read at index ${op.index} returned ${value}, outside ${lower}..${upper}: what the adds that certainly happened before it began, and those that may have happened by its end, can make`,
+        index: op.index,
+        value,
+        lower,
+        upper,
+      }));
+    }
+    if (increasing && value < start.highestBefore) {
+      report("nonmonotonic-read", () => ({
+        explanation: `the read at index ${op.index} returned ${value}, less than ${start.highestBefore}, which an earlier read had returned before this one began: the counter only grows`,
+        index: op.index,
+        value,
+        earlier: start.highestBefore,
+      }));
+    }
+    highestCompletedRead = Math.max(highestCompletedRead, value);
+  }
+  const anomalyCounts = Object.fromEntries(Object.entries(counts).sort(([x], [y]) => x.localeCompare(y)));
+  const anomalies = Object.fromEntries(Object.keys(anomalyCounts).map((k) => [k, cases[k] ?? []]));
+  const kinds = Object.keys(anomalyCounts);
+  if (kinds.length > 0) {
+    return {
+      valid: false,
+      reason: kinds.map((k) => `${anomalyCounts[k]} ${k}`).join(", ") + ` in ${readCount} reads`,
+      readCount,
+      anomalies,
+      anomalyCounts,
+    };
+  }
+  if (readCount === 0) return { valid: "unknown", reason: "no read of the counter completed", readCount };
+  return {
+    valid: true,
+    reason: `all ${readCount} reads within their bounds`,
+    readCount,
+    addCount: adds.length,
+  };
+}

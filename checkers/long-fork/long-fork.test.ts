@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import type { Op } from "../../harness/history/op.ts";
+import { checkLongForkHistory, inferGroupSize } from "./index.ts";
+
+type Event = [type: Op["type"], process: number, f: string, value: unknown];
+const history = (events: readonly Event[]): Op[] =>
+  events.map(([type, process, f, value], index) => ({ index, time: index, process, type, f, value }));
+const read = (...pairs: [number, unknown][]): unknown => pairs.map(([k, v]) => ["r", k, v]);
+const unread = (...keys: number[]): unknown => keys.map((k) => ["r", k, null]);
+
+describe("long-fork", () => {
+  it("finds Jepsen's example: one read sees 0 and 1, the other 0 and 2 (group of 3)", () => {
+    const h = history([
+      ["invoke", 0, "read", unread(0, 1, 2)],
+      ["invoke", 1, "read", unread(2, 0, 1)],
+      ["ok", 0, "read", read([0, 1], [1, 1], [2, null])],
+      ["ok", 1, "read", read([2, 1], [0, 1], [1, null])],
+    ]);
+    const r = checkLongForkHistory(h, { groupSize: 3 });
+    expect(r).toMatchObject({ valid: false, readCount: 2, earlyReadCount: 0, lateReadCount: 0 });
+    expect(r.anomalyCounts).toEqual({ "long-fork": 1 });
+    expect(r.anomalies!["long-fork"]![0]!.explanation).toContain(
+      "only the first saw 1; only the second saw 2",
+    );
+    // Inferred from the reads: both read three keys.
+    expect(inferGroupSize(h)).toBe(3);
+    expect(checkLongForkHistory(h).valid).toBe(false);
+  });
+
+  it("is valid when the reads of each group are ordered, and unknown when no group was read twice", () => {
+    const writes: Event[] = [
+      ["invoke", 2, "write", [["w", 0, 1]]],
+      ["ok", 2, "write", [["w", 0, 1]]],
+      ["invoke", 2, "write", [["w", 1, 1]]],
+      ["ok", 2, "write", [["w", 1, 1]]],
+    ];
+    const ordered = history([
+      ...writes,
+      ["invoke", 0, "read", unread(0, 1)],
+      ["ok", 0, "read", read([0, 1], [1, null])],
+      ["invoke", 1, "read", unread(0, 1)],
+      ["ok", 1, "read", read([0, 1], [1, 1])],
+    ]);
+    expect(checkLongForkHistory(ordered)).toMatchObject({ valid: true, comparedPairs: 1, lateReadCount: 1 });
+    const alone = history([
+      ...writes,
+      ["invoke", 0, "read", unread(0, 1)],
+      ["ok", 0, "read", read([0, 1], [1, 1])],
+    ]);
+    expect(checkLongForkHistory(alone).valid).toBe("unknown");
+  });
+
+  it("is unknown when a key is written twice, as Jepsen's multiple-writes", () => {
+    const h = history([
+      ["invoke", 0, "write", [["w", 0, 1]]],
+      ["ok", 0, "write", [["w", 0, 1]]],
+      ["invoke", 0, "write", [["w", 0, 2]]],
+      ["ok", 0, "write", [["w", 0, 2]]],
+      ["invoke", 1, "read", unread(0, 1)],
+      ["ok", 1, "read", read([0, 2], [1, null])],
+    ]);
+    const r = checkLongForkHistory(h);
+    expect(r.valid).toBe("unknown");
+    expect(r.reason).toContain("written more than once");
+  });
+
+  it("reports (beyond Jepsen, which stops) a value never written and one whose write failed", () => {
+    const h = history([
+      ["invoke", 2, "write", [["w", 1, 1]]],
+      ["fail", 2, "write", [["w", 1, 1]]],
+      ["invoke", 0, "read", unread(0, 1)],
+      ["ok", 0, "read", read([0, 7], [1, 1])],
+    ]);
+    expect(checkLongForkHistory(h).anomalyCounts).toEqual({ G1a: 1, "garbage-read": 1 });
+  });
+
+  it("refuses a read of another size than the group's, naming it", () => {
+    const h = history([
+      ["invoke", 0, "read", unread(0, 1)],
+      ["ok", 0, "read", read([0, null], [1, null])],
+      ["invoke", 0, "read", unread(0)],
+      ["ok", 0, "read", read([0, null])],
+    ]);
+    expect(inferGroupSize(h)).toBeUndefined();
+    expect(() => checkLongForkHistory(h, { groupSize: 2 })).toThrow(
+      /index 3: every read .* reads exactly 2 keys/,
+    );
+  });
+});

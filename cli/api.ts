@@ -10,8 +10,9 @@
  */
 import { readHistoryFile, type HistoryFormat } from "../harness/history/read.ts";
 import type { Op } from "../harness/history/op.ts";
-import { Budget, BudgetExhausted, defaultMemoryLimitBytes, type BudgetLimits } from "../harness/budget.ts";
-import type { CheckResult } from "../harness/results.ts";
+import { Budget, BudgetExhausted, type BudgetLimits } from "../harness/budget.ts";
+import { defaultCheckLimits, runCheckers } from "../harness/checker.ts";
+import type { CheckWorkloadName, WorkloadCheckOptions } from "../workloads/checkNames.ts";
 import type { LinearizableModel } from "../checkers/linearizable/model.ts";
 import { composeResults, type Results } from "../harness/results.ts";
 import type { RunObserver } from "../harness/runner/events.ts";
@@ -108,8 +109,13 @@ export interface CheckHistoryOptions {
    * `workload`, an Elle consistency model (`serializable`, `snapshot-isolation`, …).
    */
   readonly model?: string | LinearizableModel;
-  /** Check transactions with Elle: `append` or `rw-register`. */
-  readonly workload?: "append" | "rw-register";
+  /**
+   * Check with a workload's checkers, as `faultline check --workload`: `append`, `rw-register`,
+   * `bank`, `set`, `write-skew`, `register`, `long-fork`, `counter`.
+   */
+  readonly workload?: CheckWorkloadName;
+  /** The parameters of a workload's checkers (bank accounts and total, group size, …). */
+  readonly workloadOptions?: WorkloadCheckOptions;
   /** A built-in model's initial state. */
   readonly init?: unknown;
   /** Split a linearizability check by key (default true). */
@@ -119,15 +125,17 @@ export interface CheckHistoryOptions {
 
 /**
  * Checks a history (operations, or the path of a file in any format `faultline check` reads) as
- * `faultline check` does: with neither `model` nor `workload`, the content decides (an etcd log is
- * a cas-register, append micro-ops are Elle list-append) and an undecidable history throws.
+ * `faultline check` does: a store's history.jsonl as its run checked it (test.json beside it);
+ * with neither `model` nor `workload`, the content decides (an etcd log is a cas-register, append
+ * micro-ops are Elle list-append) and an undecidable history throws.
  */
 export async function checkHistory(
   history: readonly Op[] | string,
   options: CheckHistoryOptions = {},
 ): Promise<Results> {
-  // One budget for reading and checking, as in `faultline check`.
-  const budget = new Budget({ memoryLimitBytes: defaultMemoryLimitBytes(), ...options.budget });
+  // `faultline check`'s limits: reading counts against the time, checking against steps too.
+  const limits = { ...defaultCheckLimits(), ...options.budget };
+  const budget = new Budget({ timeLimitMs: limits.timeLimitMs, memoryLimitBytes: limits.memoryLimitBytes });
   let ops: readonly Op[];
   let format: HistoryFormat = "jsonl";
   if (typeof history === "string") {
@@ -150,21 +158,32 @@ export async function checkHistory(
       init: options.init,
       hasInit: Object.hasOwn(options, "init"),
       partition: options.partition ?? true,
+      workloadOptions: {
+        ...(typeof options.model === "string" ? { model: options.model } : {}),
+        ...(Object.hasOwn(options, "init") ? { init: options.init, hasInit: true } : {}),
+        partition: options.partition ?? true,
+        ...options.workloadOptions,
+      },
       json: false,
       budget: options.budget ?? {},
       help: false,
     },
     format,
     ops,
+    typeof history === "string" ? history : undefined,
   );
-  let result: CheckResult;
-  try {
-    result = await plan.run(ops, budget);
-  } catch (error) {
-    if (!(error instanceof BudgetExhausted)) throw error;
-    result = { valid: "unknown", reason: error.reason };
-  }
-  return composeResults({ [plan.checkerName]: result });
+  const checking = new Budget({
+    ...limits,
+    timeLimitMs: Math.max(0, limits.timeLimitMs - budget.elapsedMs()),
+  });
+  return composeResults(
+    await runCheckers(plan.checkers, ops, {
+      budget: checking,
+      onError: (_c, error) => {
+        throw error;
+      },
+    }),
+  );
 }
 
 // ── Run a test ───────────────────────────────────────────────────────────────────────────────

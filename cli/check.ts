@@ -5,14 +5,24 @@
  * `--json`, one JSON line holding the results object plus "file"). The exit code is the worst of
  * the files': a file that cannot be read counts 254 for itself while the others are still checked.
  *
- * What to check: `--model` in `linearizableModelNames` checks linearizability against that
- * model; `--workload append|rw-register` runs Elle for `--model` (default strict-serializable).
- * With neither, the content decides, and the verdict line says what it inferred: an etcd Jepsen
- * log is a cas-register starting at null, a Porcupine kv history is a kv store, transactions with
- * append micro-ops are an Elle list-append history; anything else asks for --model or --workload.
+ * What to check: a store's `history.jsonl` is checked as its run checked it (`test.json` beside
+ * it: the same workload's checkers, model and parameters, through the same `runCheckers` and the
+ * same default budget, so the results are the run's). Otherwise `--workload NAME` uses that
+ * workload's checkers (workloads/checking.ts: parameters from options or inferred from the
+ * history), `--model` alone checks linearizability against a model; with neither, the content
+ * decides, and the verdict line says what it inferred: an etcd Jepsen log is a cas-register
+ * starting at null, a Porcupine kv history is a kv store, transactions with append micro-ops are an
+ * Elle list-append history; anything else asks for --model or --workload.
+ *
+ * Budgets: the run's defaults (steps first; time and memory as outer nets), `--step-limit` and
+ * `--time-limit-ms` over them. The time limit covers reading as well as checking, and every long
+ * loop charges it, so a check stops within a few milliseconds of it.
  */
+import { existsSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { Budget, BudgetExhausted, defaultMemoryLimitBytes, type BudgetLimits } from "../harness/budget.ts";
+import { Budget, BudgetExhausted, type BudgetLimits } from "../harness/budget.ts";
+import { defaultCheckLimits, runCheckers, type CheckContext, type Checker } from "../harness/checker.ts";
 import type { HistoryFormat } from "../harness/history/read.ts";
 import { readHistoryFile } from "../harness/history/read.ts";
 import type { Op } from "../harness/history/op.ts";
@@ -23,15 +33,21 @@ import type { CheckResult, Results } from "../harness/results.ts";
 import { countClientOperations } from "../harness/history/historyStats.ts";
 import { ExitCode, composeResults, exitCodeFor, worstExitCode } from "../harness/results.ts";
 import type { LinearizableModel } from "../checkers/linearizable/model.ts";
+import {
+  checkWorkloadNames,
+  type CheckWorkloadName,
+  type WorkloadCheckOptions,
+} from "../workloads/checkNames.ts";
 import { UsageError } from "./main.ts";
 import { isModulePath } from "./modulePath.ts";
 
 /**
  * The checkers are loaded when first needed, so that reading a bad file or a bad option never
- * depends on a checker module, and a run that needs one checker does not load the other.
+ * depends on a checker module.
  */
 const loadLinearizable = () => import("../checkers/linearizable/index.ts");
 const loadElle = () => import("../checkers/elle/index.ts");
+const loadWorkloadChecking = () => import("../workloads/checking.ts");
 
 export const checkUsage = (
   linearizableModelNames: readonly string[],
@@ -42,28 +58,58 @@ Porcupine kv; "-" reads standard input, and pipes such as /dev/stdin work) and p
 line per file; exits with the worst code (0 valid, 1 invalid, 2 unknown, 254 bad arguments or
 input, 255 internal error). A history with no completed operation is unknown.
 
-Options:
-  --workload append|rw-register  check transactions with Elle for --model
-                                 (default strict-serializable)
-  --model M                      a linearizability model (${linearizableModelNames.join(", ")}),
-                                 the path of a model module (./my-model.ts: see
-                                 checkers/linearizable/README.md), or with --workload
-                                 an Elle consistency model
-  --init JSON                    the model's initial state, as JSON (e.g. null, 0, "")
-  --no-partition                 check linearizability on the whole history, not split by key
-  --json                         print one JSON line per file: the results plus "file"
-  --time-limit-ms N              give up on a file ("unknown") after N ms of checking
-  -h, --help                     show this help
+A store's history.jsonl is checked as its run checked it: its test.json gives the workload, the
+model and their parameters. Otherwise:
+
+  --workload W             check with the checkers of workload W: ${checkWorkloadNamesText}
+  --model M                with --workload append, rw-register, bank or write-skew: an Elle
+                           consistency model (default strict-serializable); with register, or
+                           alone: a linearizability model (${linearizableModelNames.join(", ")}),
+                           or the path of a model module (./my-model.ts: see
+                           checkers/linearizable/README.md)
+  --init JSON              the linearizability model's initial state (e.g. null, 0, "")
+  --no-partition           check linearizability on the whole history, not split by key
+  --sequential-keys        rw-register: each key is sequentially consistent (Elle's default: off)
+  --linearizable-keys      rw-register: each key is linearizable (default off)
+  --wfr-keys               rw-register: writes follow reads within a transaction (default off)
+  --accounts A,B,...       bank: the accounts (default: the keys every read shows)
+  --total N                bank: what every read sums to (default: from the opening write, or
+                           unknown, and then the reads must agree with each other)
+  --linearizable           set: stale reads are errors (default: reported, as Jepsen's set-full)
+  --group-size N           long-fork: keys per group (default: what every read reads)
+  --json                   print one JSON line per file: the results plus "file"
+  --time-limit-ms N        give up on a file ("unknown") after N ms, reading included
+  --step-limit N           give up on a file ("unknown") after N checker steps: the bound that
+                           gives the same verdict on every machine
+  -h, --help               show this help
 
 With neither --model nor --workload, the content decides: an etcd Jepsen log is a cas-register
 (init null), a Porcupine kv history is kv, transactions of append micro-ops are Elle append.`;
 
-const workloadNames = ["append", "rw-register"] as const;
-const defaultElleModel = "strict-serializable";
+const checkWorkloadNamesText = checkWorkloadNames.join(", ");
+
+/** A positive integer option's value, or a UsageError naming the option and what it wants. */
+function positiveInteger(option: string, what: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[1-9][0-9]*$/.test(value))
+    throw new UsageError(`--${option}: expected a positive integer ${what}; got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+/** The options that apply only to some workloads, and which. */
+const workloadOnlyOptions: Readonly<Record<string, readonly CheckWorkloadName[]>> = {
+  "sequential-keys": ["rw-register"],
+  "linearizable-keys": ["rw-register"],
+  "wfr-keys": ["rw-register"],
+  accounts: ["bank"],
+  total: ["bank"],
+  linearizable: ["set"],
+  "group-size": ["long-fork"],
+};
 
 interface CheckOptions {
   readonly files: readonly string[];
-  readonly workload?: (typeof workloadNames)[number];
+  readonly workload?: CheckWorkloadName;
   readonly model?: string;
   /** The user's model, when `--model` named a module by path. */
   readonly modelPlugin?: LinearizableModel;
@@ -71,12 +117,32 @@ interface CheckOptions {
   readonly init?: unknown;
   readonly hasInit: boolean;
   readonly partition: boolean;
+  readonly workloadOptions: WorkloadCheckOptions;
   readonly json: boolean;
   readonly budget: BudgetLimits;
   readonly help: boolean;
 }
 
-const optionNames = "--workload, --model, --init, --no-partition, --json, --time-limit-ms, --help";
+const optionNames = [
+  "--workload",
+  "--model",
+  "--init",
+  "--no-partition",
+  "--sequential-keys",
+  "--linearizable-keys",
+  "--wfr-keys",
+  "--accounts",
+  "--total",
+  "--linearizable",
+  "--group-size",
+  "--json",
+  "--time-limit-ms",
+  "--step-limit",
+  "--help",
+].join(", ");
+
+/** Elle-checked workloads: --model names an Elle consistency model for them. */
+const elleWorkloads: readonly CheckWorkloadName[] = ["append", "rw-register", "bank", "write-skew"];
 
 /** Parses the arguments of `faultline check`; a mistake is a `UsageError` naming the choices. */
 export async function parseCheckArgs(args: readonly string[]): Promise<CheckOptions> {
@@ -95,45 +161,81 @@ export async function parseCheckArgs(args: readonly string[]): Promise<CheckOpti
     );
   }
   // Checked by hand rather than with a schema: `check` starts in a fraction of the time without
-  // loading a schema library, and parseArgs has already typed every value but these two.
+  // loading a schema library, and parseArgs has already typed every value.
   const o = parsed.values;
-  if (o.workload !== undefined && !(workloadNames as readonly string[]).includes(o.workload)) {
+  if (o.workload !== undefined && !(checkWorkloadNames as readonly string[]).includes(o.workload)) {
     throw new UsageError(
-      `--workload: expected one of ${workloadNames.join(", ")}; got ${JSON.stringify(o.workload)}`,
+      `--workload: expected one of ${checkWorkloadNamesText}; got ${JSON.stringify(o.workload)}`,
     );
   }
-  const timeLimit = o["time-limit-ms"];
-  if (timeLimit !== undefined && !/^[1-9][0-9]*$/.test(timeLimit)) {
+  const workload = o.workload as CheckWorkloadName | undefined;
+  const timeLimitMs = positiveInteger("time-limit-ms", "number of milliseconds", o["time-limit-ms"]);
+  const stepLimit = positiveInteger("step-limit", "number of steps", o["step-limit"]);
+  const groupSize = positiveInteger("group-size", "number of keys", o["group-size"]);
+  if (o.accounts !== undefined && !/^[^,]+(,[^,]+)*$/.test(o.accounts)) {
     throw new UsageError(
-      `--time-limit-ms: expected a positive integer number of milliseconds; got ${JSON.stringify(timeLimit)}`,
+      `--accounts: expected a comma-separated list of accounts, such as 0,1,2; got ${JSON.stringify(o.accounts)}`,
     );
   }
-  const workload = o.workload as (typeof workloadNames)[number] | undefined;
+  if (o.total !== undefined && !/^-?[0-9]+$/.test(o.total)) {
+    throw new UsageError(`--total: expected a whole number; got ${JSON.stringify(o.total)}`);
+  }
+  const budget: BudgetLimits = {
+    ...(timeLimitMs === undefined ? {} : { timeLimitMs }),
+    ...(stepLimit === undefined ? {} : { maxSteps: stepLimit }),
+  };
   if (o.help === true) {
-    return { files: [], hasInit: false, partition: true, json: false, budget: {}, help: true };
+    return {
+      files: [],
+      hasInit: false,
+      partition: true,
+      workloadOptions: {},
+      json: false,
+      budget,
+      help: true,
+    };
   }
-  if (o.workload !== undefined && o.model !== undefined) {
+  for (const [option, workloads] of Object.entries(workloadOnlyOptions)) {
+    if ((o as Record<string, unknown>)[option] === undefined) continue;
+    if (workload === undefined || !workloads.includes(workload)) {
+      throw new UsageError(
+        `--${option} applies only with --workload ${workloads.join(" or ")}${workload === undefined ? "" : `; got --workload ${workload}`}`,
+      );
+    }
+  }
+  const elleModel = workload !== undefined && elleWorkloads.includes(workload);
+  if (o.model !== undefined && workload !== undefined && !elleModel && workload !== "register") {
+    throw new UsageError(`--model does not apply with --workload ${workload}`);
+  }
+  if (elleModel && o.model !== undefined) {
     const { elleModelNames } = await loadElle();
     // The Elle checker lists its models once it knows them; until then any name goes through.
     if (elleModelNames.length > 0 && !elleModelNames.includes(o.model)) {
       throw new UsageError(
-        `--model: expected one of ${elleModelNames.join(", ")} with --workload; got "${o.model}"`,
+        `--model: expected one of ${elleModelNames.join(", ")} with --workload ${workload}; got "${o.model}"`,
       );
     }
   }
+  if (elleModel && (o.init !== undefined || o["no-partition"] === true)) {
+    throw new UsageError(
+      `--init and --no-partition are linearizability options; they do not apply with --workload ${workload}`,
+    );
+  }
   let modelPlugin: LinearizableModel | undefined;
-  if (o.workload === undefined && o.model !== undefined && isModulePath(o.model)) {
+  if (!elleModel && o.model !== undefined && isModulePath(o.model)) {
+    if (o.workload !== undefined)
+      throw new UsageError(`--model ${o.model}: a model module applies only without --workload`);
     if (o.init !== undefined)
       throw new UsageError(
         `--init does not apply to a model loaded by path: its init() gives the initial state`,
       );
     // Loaded only for a model given by path: the plugin machinery brings every built-in system.
     modelPlugin = await (await import("./plugins.ts")).loadModelPlugin(o.model);
-  } else if (o.workload === undefined && o.model !== undefined) {
+  } else if (!elleModel && o.model !== undefined) {
     const { linearizableModelNames } = await loadLinearizable();
     if (!linearizableModelNames.includes(o.model)) {
       throw new UsageError(
-        `--model: expected one of ${linearizableModelNames.join(", ")}, the path of a model module (./my-model.ts), or an Elle consistency model with --workload append|rw-register; got "${o.model}"`,
+        `--model: expected one of ${linearizableModelNames.join(", ")}, the path of a model module (./my-model.ts), or an Elle consistency model with --workload ${elleWorkloads.join("|")}; got "${o.model}"`,
       );
     }
   }
@@ -148,8 +250,24 @@ export async function parseCheckArgs(args: readonly string[]): Promise<CheckOpti
     }
   }
   if (parsed.positionals.length === 0) {
-    throw new UsageError('expected at least one history FILE; see "faultline check --help"');
+    throw new UsageError(
+      'expected at least one history FILE (or - for standard input); see "faultline check --help"',
+    );
   }
+  const workloadOptions: WorkloadCheckOptions = {
+    ...(o.model !== undefined ? { model: o.model } : {}),
+    ...(o.init !== undefined ? { init, hasInit: true } : {}),
+    partition: o["no-partition"] !== true,
+    ...(o["sequential-keys"] === true ? { sequentialKeys: true } : {}),
+    ...(o["linearizable-keys"] === true ? { linearizableKeys: true } : {}),
+    ...(o["wfr-keys"] === true ? { wfrKeys: true } : {}),
+    ...(o.accounts !== undefined
+      ? { accounts: o.accounts.split(",").map((a) => (/^-?\d+$/.test(a) ? Number(a) : a)) }
+      : {}),
+    ...(o.total !== undefined ? { total: Number(o.total) } : {}),
+    ...(o.linearizable === true ? { linearizable: true } : {}),
+    ...(groupSize !== undefined ? { groupSize } : {}),
+  };
   return {
     files: parsed.positionals,
     ...(workload === undefined ? {} : { workload }),
@@ -158,8 +276,9 @@ export async function parseCheckArgs(args: readonly string[]): Promise<CheckOpti
     init,
     hasInit: o.init !== undefined,
     partition: o["no-partition"] !== true,
+    workloadOptions,
     json: o.json === true,
-    budget: timeLimit === undefined ? {} : { timeLimitMs: Number(timeLimit) },
+    budget,
     help: false,
   };
 }
@@ -174,20 +293,26 @@ function parseCheckArgv(args: readonly string[]) {
       model: { type: "string" },
       init: { type: "string" },
       "no-partition": { type: "boolean" },
+      "sequential-keys": { type: "boolean" },
+      "linearizable-keys": { type: "boolean" },
+      "wfr-keys": { type: "boolean" },
+      accounts: { type: "string" },
+      total: { type: "string" },
+      linearizable: { type: "boolean" },
+      "group-size": { type: "string" },
       json: { type: "boolean" },
       "time-limit-ms": { type: "string" },
+      "step-limit": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
 }
 
-/** What a file is checked as, and how to say so. */
+/** What a file is checked with, and how the verdict line says so. */
 interface CheckPlan {
-  /** Shown in the verdict line: "cas-register", "elle append strict-serializable (inferred …)". */
+  /** Shown in the verdict line: "cas-register", "append, elle strict-serializable", "stored run: …". */
   readonly description: string;
-  /** The key of the results' "checkers" object. */
-  readonly checkerName: "linearizable" | "elle";
-  readonly run: (ops: readonly Op[], budget: Budget) => CheckResult | Promise<CheckResult>;
+  readonly checkers: readonly Checker[];
 }
 
 const isAppendTxn = (op: Op): boolean =>
@@ -195,46 +320,78 @@ const isAppendTxn = (op: Op): boolean =>
   Array.isArray(op.value) &&
   op.value.some((micro: unknown) => Array.isArray(micro) && micro[0] === "append");
 
-/** Decides what to check a history as; a `UsageError` when the options do not say and the content cannot tell. */
+/** The `test.json` of the run whose history `path` is, if it is one (a store's history.jsonl). */
+function storedRunConfigPath(path: string): string | undefined {
+  if (basename(path) !== "history.jsonl") return undefined;
+  const testJson = join(dirname(path), "test.json");
+  return existsSync(testJson) ? testJson : undefined;
+}
+
+/** A linearizability check of the whole history as one checker, named "linearizable". */
+function linearizablePlan(
+  description: string,
+  check: (history: readonly Op[], budget: CheckContext["budget"]) => CheckResult | Promise<CheckResult>,
+): CheckPlan {
+  return {
+    description,
+    checkers: [{ name: "linearizable", check: (h, context) => check(h, context.budget) }],
+  };
+}
+
+/**
+ * Decides what to check a history as: a store's history by its test.json, else the options, else
+ * the content. A `UsageError` when none of them tells.
+ */
 export async function planCheck(
   options: CheckOptions,
   format: HistoryFormat,
   ops: readonly Op[],
+  path?: string,
 ): Promise<CheckPlan> {
-  const elle = (workload: "append" | "rw-register", model: string, note: string): CheckPlan => ({
-    description: `elle ${workload} ${model}${note}`,
-    checkerName: "elle",
-    run: async (history, budget) => (await loadElle()).checkElleHistory(history, { workload, model, budget }),
-  });
-  const linearizable = (model: string, init: unknown, hasInit: boolean, note: string): CheckPlan => ({
-    description: `${model}${hasInit ? ` init ${JSON.stringify(init)}` : ""}${note}`,
-    checkerName: "linearizable",
-    run: async (history, budget) =>
-      (await loadLinearizable()).checkLinearizableHistory(history, {
-        model,
-        ...(hasInit ? { init } : {}),
-        partition: options.partition,
-        budget,
-      }),
-  });
-  if (options.workload !== undefined) return elle(options.workload, options.model ?? defaultElleModel, "");
+  const storedConfig =
+    path !== undefined && options.workload === undefined && options.model === undefined
+      ? storedRunConfigPath(path)
+      : undefined;
+  if (storedConfig !== undefined) {
+    const { storedRunCheck } = await import("./storedRun.ts");
+    return await storedRunCheck(storedConfig);
+  }
+  if (options.workload !== undefined) {
+    const { planWorkloadCheck, CheckSetupError } = await loadWorkloadChecking();
+    try {
+      return planWorkloadCheck(options.workload, options.workloadOptions, ops);
+    } catch (error) {
+      if (error instanceof CheckSetupError) throw new UsageError(error.message);
+      throw error;
+    }
+  }
+  const linearizable = (model: string, init: unknown, hasInit: boolean, note: string): CheckPlan =>
+    linearizablePlan(
+      `${model}${hasInit ? ` init ${JSON.stringify(init)}` : ""}${note}`,
+      async (history, budget) =>
+        (await loadLinearizable()).checkLinearizableHistory(history, {
+          model,
+          ...(hasInit ? { init } : {}),
+          partition: options.partition,
+          ...(budget !== undefined ? { budget } : {}),
+        }),
+    );
   const plugin = options.modelPlugin;
   if (plugin !== undefined) {
-    return {
-      description: `${plugin.name} (${options.model})`,
-      checkerName: "linearizable",
-      run: async (history, budget) => {
-        const { checkLinearizable, ModelInputError } = await loadLinearizable();
-        try {
-          return checkLinearizable(history, plugin, { partition: options.partition, budget });
-        } catch (error) {
-          if (error instanceof ModelInputError || error instanceof HistoryShapeError) throw error;
-          // The user's model failed: no verdict can be trusted, but the check does not crash.
-          const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-          return { valid: "unknown", reason: `the model ${options.model} threw: ${message.split("\n")[0]}` };
-        }
-      },
-    };
+    return linearizablePlan(`${plugin.name} (${options.model})`, async (history, budget) => {
+      const { checkLinearizable, ModelInputError } = await loadLinearizable();
+      try {
+        return checkLinearizable(history, plugin, {
+          partition: options.partition,
+          ...(budget !== undefined ? { budget } : {}),
+        });
+      } catch (error) {
+        if (error instanceof ModelInputError || error instanceof HistoryShapeError) throw error;
+        // The user's model failed: no verdict can be trusted, but the check does not crash.
+        const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        return { valid: "unknown", reason: `the model ${options.model} threw: ${message.split("\n")[0]}` };
+      }
+    });
   }
   if (options.model !== undefined) return linearizable(options.model, options.init, options.hasInit, "");
   if (format === "jepsen-log") {
@@ -244,11 +401,26 @@ export async function planCheck(
   if (format === "porcupine-kv") {
     return linearizable("kv", options.init, options.hasInit, " (inferred from the Porcupine kv history)");
   }
-  if (ops.some(isAppendTxn)) return elle("append", defaultElleModel, " (inferred from append micro-ops)");
+  if (ops.some(isAppendTxn)) {
+    const elleModelDefault = "strict-serializable";
+    const elle: Checker = {
+      name: "elle",
+      check: async (history, context) =>
+        (await loadElle()).checkElleHistory(history, {
+          workload: "append",
+          model: elleModelDefault,
+          ...(context.budget !== undefined ? { budget: context.budget } : {}),
+        }),
+    };
+    return {
+      description: `elle append ${elleModelDefault} (inferred from append micro-ops)`,
+      checkers: [elle],
+    };
+  }
   const { linearizableModelNames } = await loadLinearizable();
   throw new UsageError(
     `cannot tell what to check this ${format} history as; pass --model (${linearizableModelNames.join(", ")}) ` +
-      `or --workload (${workloadNames.join(", ")})`,
+      `or --workload (${checkWorkloadNamesText})`,
   );
 }
 
@@ -269,65 +441,76 @@ function errorOutcome(file: string, message: string, exitCode: number, line?: nu
   };
 }
 
-/** What a check may spend when the command line does not say: the memory net below Node's heap. */
-function checkBudgetLimits(options: CheckOptions): BudgetLimits {
-  return { memoryLimitBytes: defaultMemoryLimitBytes(), ...options.budget };
+function unknownOutcome(file: string, reason: string, format?: HistoryFormat): FileOutcome {
+  return {
+    line: `${label("unknown")}${visibleText(`${file}  ${reason}`)}`,
+    json: { file, ...(format !== undefined ? { format } : {}), valid: "unknown", checkers: {}, reason },
+    exitCode: ExitCode.unknown,
+  };
+}
+
+/**
+ * The limits checking a history works under: `faultline run`'s defaults (so a stored run checked
+ * again gets the same verdict), the command line's where it gives them.
+ */
+function checkLimits(options: CheckOptions): Required<BudgetLimits> {
+  return { ...defaultCheckLimits(), ...options.budget };
 }
 
 async function checkFile(path: string, options: CheckOptions): Promise<FileOutcome> {
   const file = sourceName(path);
-  // One budget for the whole file: reading, validating and checking all count against it.
-  const budget = new Budget(checkBudgetLimits(options));
+  const limits = checkLimits(options);
+  // Reading counts against the time limit, not the steps (a run's checkers never read a file, and
+  // steps must mean the same in both).
+  const startMs = performance.now();
+  const reading = new Budget({ timeLimitMs: limits.timeLimitMs, memoryLimitBytes: limits.memoryLimitBytes });
   let format: HistoryFormat;
   let ops: Op[];
   try {
-    ({ format, ops } = await readHistoryFile(path, budget));
+    ({ format, ops } = await readHistoryFile(path, reading));
   } catch (error) {
     if (error instanceof HistoryFormatError) {
       return errorOutcome(file, error.message, ExitCode.badInput, error.line > 0 ? error.line : undefined);
     }
-    if (error instanceof BudgetExhausted) {
-      const reason = `${error.reason} while reading the history`;
-      return {
-        line: `${label("unknown")}${visibleText(`${file}  ${reason}`)}`,
-        json: { file, valid: "unknown", checkers: {}, reason },
-        exitCode: ExitCode.unknown,
-      };
-    }
+    if (error instanceof BudgetExhausted)
+      return unknownOutcome(file, `${error.reason} while reading the history`);
     throw error;
   }
   let plan: CheckPlan;
   try {
-    plan = await planCheck(options, format, ops);
+    plan = await planCheck(options, format, ops, path);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     // Nothing in the history tells what to check it as, because nothing is in it: that is the answer.
     const empty = nothingToCheck(ops);
     if (empty === undefined) return errorOutcome(file, `${file}: ${error.message}`, ExitCode.badInput);
-    return {
-      line: `${label("unknown")}${visibleText(`${file}  ${empty}`)}`,
-      json: { file, format, valid: "unknown", checkers: {}, reason: empty },
-      exitCode: ExitCode.unknown,
-    };
+    return unknownOutcome(file, empty, format);
   }
-  const startMs = performance.now();
-  let result: CheckResult;
+  const budget = new Budget({
+    ...limits,
+    timeLimitMs: Math.max(0, limits.timeLimitMs - reading.elapsedMs()),
+  });
+  let checkerResults: Record<string, CheckResult>;
   try {
-    result = await plan.run(ops, budget);
+    checkerResults = await runCheckers(plan.checkers, ops, {
+      budget,
+      onError: (_checker, error) => {
+        throw error;
+      },
+    });
   } catch (error) {
     // A history the checker cannot read as its workload, or an option it refuses: bad input.
     if (error instanceof HistoryShapeError || (error instanceof Error && error.name === "ElleOptionError"))
       return errorOutcome(file, `${file}: ${error.message}`, ExitCode.badInput);
-    if (!(error instanceof BudgetExhausted)) throw error;
-    result = { valid: "unknown", reason: error.reason };
+    throw error;
   }
   const elapsedMs = Math.round(performance.now() - startMs);
-  const results: Results = composeResults({ [plan.checkerName]: result });
+  const results: Results = composeResults(checkerResults);
   // The same count every report gives: operations, not history entries (two per operation).
   const operations = countClientOperations(ops);
   const figures = `${operations} operation${operations === 1 ? "" : "s"}, ${elapsedMs} ms`;
   const verdictLabel = results.valid === true ? "valid" : results.valid === false ? "INVALID" : "unknown";
-  const reason = result.reason ?? describeAnomalies(result);
+  const reason = describeVerdict(results);
   const detail =
     results.valid === true || reason === undefined
       ? `${plan.description}, ${figures}`
@@ -337,6 +520,19 @@ async function checkFile(path: string, options: CheckOptions): Promise<FileOutco
     json: { file, format, ...results },
     exitCode: exitCodeFor(results.valid),
   };
+}
+
+/** Why the verdict is what it is: the reasons of the checkers that decide it, named when several ran. */
+function describeVerdict(results: Results): string | undefined {
+  const deciding = Object.entries(results.checkers).filter(([, r]) => r.valid === results.valid);
+  const reasons = deciding
+    .map(([name, r]) => {
+      const reason = r.reason ?? describeAnomalies(r);
+      if (reason === undefined) return undefined;
+      return Object.keys(results.checkers).length > 1 ? `${name}: ${reason}` : reason;
+    })
+    .filter((r) => r !== undefined);
+  return reasons.length > 0 ? reasons.join("; ") : undefined;
 }
 
 function describeAnomalies(result: CheckResult): string | undefined {
@@ -361,12 +557,17 @@ export async function checkCommand(args: string[]): Promise<number> {
     try {
       outcome = await checkFile(file, options);
     } catch (error) {
-      // A bug, not bad input: say so, keep the stack for whoever fixes it, go on with the others.
-      const message = error instanceof Error ? error.message : String(error);
-      process.stderr.write(
-        `faultline check: internal error on ${file}: ${error instanceof Error ? (error.stack ?? message) : message}\n`,
-      );
-      outcome = errorOutcome(file, `${file}: internal error: ${message}`, ExitCode.internal);
+      if (error instanceof UsageError) {
+        // A stored run whose test.json or plugin cannot be used: bad input for this file only.
+        outcome = errorOutcome(file, error.message, ExitCode.badInput);
+      } else {
+        // A bug, not bad input: say so, keep the stack for whoever fixes it, go on with the others.
+        const message = error instanceof Error ? error.message : String(error);
+        process.stderr.write(
+          `faultline check: internal error on ${file}: ${error instanceof Error ? (error.stack ?? message) : message}\n`,
+        );
+        outcome = errorOutcome(file, `${file}: internal error: ${message}`, ExitCode.internal);
+      }
     }
     process.stdout.write((options.json ? jsonLine(outcome.json) : outcome.line) + "\n");
     codes.push(outcome.exitCode);

@@ -22,6 +22,8 @@ import type { Op } from "../harness/history/op.ts";
 import { countClientOperations } from "../harness/history/historyStats.ts";
 import { composeNemeses, type Nemesis } from "../harness/nemesis.ts";
 import { HistoryWriter } from "../harness/history/jsonl.ts";
+import type { BudgetLimits } from "../harness/budget.ts";
+import { defaultCheckLimits, runCheckers } from "../harness/checker.ts";
 import { composeResults, type CheckResult, type Interruption, type Results } from "../harness/results.ts";
 import type { Generator } from "../harness/generator/types.ts";
 import type { RunObserver } from "../harness/runner/events.ts";
@@ -49,8 +51,8 @@ export interface ExecuteOptions {
   readonly signal?: AbortSignal;
   /** The wall-clock time the run folder is named after (tests pass a fixed one). */
   readonly startedAt?: Date;
-  /** Per-checker budget. */
-  readonly checkTimeLimitMs?: number;
+  /** Limits on checking the history (default `defaultCheckLimits()`, as `faultline check`'s). */
+  readonly checkBudget?: BudgetLimits;
   /** The parts, when the caller built them already (`prepareRun`); else they are built here. */
   readonly prepared?: PreparedRun;
   /** Quiet time between healing and the final reads; default 10 s (sim), 5 s (process). */
@@ -71,7 +73,18 @@ export interface ExecuteResult {
 
 const secondNs = 1e9;
 
+/**
+ * The resolved config as builders read it. The model transactional workloads check is `--model`,
+ * else the strongest model the system promises for these options (its definition says), else what
+ * the isolation level promises (the workload decides).
+ */
 export function buildConfigOf(config: RunConfig): BuildConfig {
+  const build = buildConfigWithoutModel(config);
+  const model = config.model ?? lookupSystem(config.system).promises?.(build);
+  return { ...build, ...(model !== undefined ? { model } : {}) };
+}
+
+function buildConfigWithoutModel(config: RunConfig): BuildConfig {
   return {
     seed: config.seed,
     nodes: config.nodes,
@@ -84,7 +97,6 @@ export function buildConfigOf(config: RunConfig): BuildConfig {
     readFrom: config["read-from"],
     leases: config.leases,
     bugs: config.bug,
-    ...(config.model !== undefined ? { model: config.model } : {}),
     systemOptions: config.systemOptions,
     mode: config.mode,
   };
@@ -164,7 +176,12 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     options.prepared ?? prepareRun(config);
   const runDir = openRunDir(config, options.startedAt ?? new Date());
   const artifacts = new ArtifactLog(runDir.dir);
-  const asked = { ...config, reproduceCommand: command };
+  const asked = {
+    ...config,
+    reproduceCommand: command,
+    // What the transactional checkers check, resolved (faultline check reads it back).
+    ...(build.model !== undefined ? { checkedModel: build.model } : {}),
+  };
   artifacts.write("test.json", JSON.stringify(asked, null, 2) + "\n");
   // A simulated run records thousands of ops per real millisecond: lines are written in batches
   // at most 50 real ms late (a SIGKILL loses no more; see HistoryWriter).
@@ -268,18 +285,14 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   if (interrupted !== undefined) checkerResults["interrupted"] = interruptedResult(interrupted, operations);
   const nodeErrors = nodeErrorsResult(world.nodeErrors());
   if (nodeErrors !== undefined) checkerResults["node-errors"] = nodeErrors;
-  for (const checker of workload.checkers) {
-    try {
-      checkerResults[checker.name] = await checker.check(recorded, {
-        budget: { timeLimitMs: options.checkTimeLimitMs ?? 120_000, memoryLimitBytes: 8 * 2 ** 30 },
-      });
-    } catch (error) {
-      checkerResults[checker.name] = {
-        valid: "unknown",
-        reason: `checker ${checker.name} failed: ${error instanceof Error ? error.message : String(error)}`,
-      };
-    }
-  }
+  // The one checking path: `faultline check` on the stored history runs these same checkers
+  // (rebuilt from test.json) with the same default budget, so it gives the same results.
+  Object.assign(
+    checkerResults,
+    await runCheckers(workload.checkers, recorded, {
+      budget: { ...defaultCheckLimits(), ...(options.checkBudget ?? {}) },
+    }),
+  );
   const composed = composeResults(checkerResults);
   const results: Results = interrupted === undefined ? composed : { ...composed, interrupted };
 

@@ -654,7 +654,7 @@ export async function runRow(
   else if (!args.includes("--time-limit")) args.push("--time-limit", String(defaultRowTimeLimitS));
   const config = resolveRunConfig([...args, "--seed", String(seed), "--store", options.store, "--quiet"]);
   if (config === "help") throw new Error(`row ${row.id}: its arguments ask for help`);
-  return executeRun(config, { checkTimeLimitMs: 60_000 });
+  return executeRun(config);
 }
 
 /** Simulated seconds of a row's main phase unless it says otherwise: short, to keep CI fast. */

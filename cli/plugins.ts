@@ -267,6 +267,7 @@ const systemDefinitionSchema = z.object({
     .min(1)
     .optional(),
   refuse: fn("refuse(config)").optional(),
+  promises: fn("promises(config) returning a consistency model's name").optional(),
   build: fn("build(config) returning the system under test"),
 });
 
@@ -304,6 +305,7 @@ function guardDefinition(path: string, exported: unknown): SystemDefinition {
     ...definition,
     // The definition's methods keep their own `this`.
     ...(definition.refuse !== undefined ? { refuse: (c) => definition.refuse!(c) } : {}),
+    ...(definition.promises !== undefined ? { promises: (c) => definition.promises!(c) } : {}),
     defaultNodes:
       typeof definition.defaultNodes === "number"
         ? definition.defaultNodes

@@ -47,7 +47,7 @@ export function runUsage(chosen?: SystemDefinition): string {
   --time-limit S         seconds of test time for the main phase (default 30)
   --rate N               client operations per second over all workers (default 100)
   --model M              the consistency model transactional workloads are checked
-                         against (default: what --isolation promises)
+                         against (default: the strongest the system promises)
   --seed N               the seed (default: random; printed in the reproduce command)
   --mode sim|process     deterministic simulation (default) or real processes
   --store DIR            where runs are stored (default ./store)

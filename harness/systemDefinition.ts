@@ -57,6 +57,13 @@ export interface SystemDefinition {
   readonly modes?: readonly RunMode[];
   /** Why it refuses a combination of options before it runs (one line), or undefined. */
   refuse?(config: SystemConfig): string | undefined;
+  /**
+   * The strongest consistency model (Elle's name) the system promises with these options, so that
+   * a run checks exactly that: `strict-serializable` where transactions are serializable and reads
+   * are real-time ordered. `--model` still overrides it. Absent: what the isolation level
+   * promises, without real-time order (read-committed, snapshot-isolation, serializable).
+   */
+  promises?(config: SystemConfig): string;
   /** Builds the system for one run from the resolved options. */
   build(config: BuildConfig): SystemUnderTest;
 }

@@ -22,6 +22,7 @@
  * and stats.
  */
 import { checkElleHistory } from "../checkers/elle/index.ts";
+import { Budget } from "../harness/budget.ts";
 import { statsChecker } from "../checkers/stats/index.ts";
 import type { Checker } from "../harness/checker.ts";
 import { timeLimit, type GenContext, type GenStep, type Generator } from "../harness/generator/index.ts";
@@ -51,13 +52,14 @@ const isOnCall = (row: unknown): boolean =>
  * reads a `take-off-call` executed) shows at least one on call. A pair neither of whom was ever
  * written (both null) is not yet on the roster and is skipped.
  */
-export function checkOnCallHistory(history: readonly Op[], casesKept = 16): CheckResult {
+export function checkOnCallHistory(history: readonly Op[], casesKept = 16, budget?: Budget): CheckResult {
   const empty = nothingToCheck(history);
   if (empty !== undefined) return { valid: "unknown", reason: empty, observations: 0 };
   let observations = 0;
   let violations = 0;
   const cases: AnomalyCase[] = [];
   for (const op of history) {
+    budget?.step();
     if (op.type !== "ok" || op.process === "nemesis" || !Array.isArray(op.value)) continue;
     if (op.f !== "txn" && op.f !== "take-off-call") continue;
     const reads = (op.value as unknown[]).filter(
@@ -176,7 +178,11 @@ export function writeSkewWorkload(options: WriteSkewWorkloadOptions): Workload {
  * both doctors before it writes one, so writes follow reads), and stats.
  */
 export function writeSkewCheckers(options: { readonly model: string }): Checker[] {
-  const onCall: Checker = { name: "on-call", check: (history) => checkOnCallHistory(history) };
+  const onCall: Checker = {
+    name: "on-call",
+    check: (history, context) =>
+      checkOnCallHistory(history, 16, context.budget instanceof Budget ? context.budget : undefined),
+  };
   const rwRegister: Checker = {
     name: "rw-register",
     check: (history, context) =>

@@ -7,7 +7,7 @@
  * "unknown", with the reason. The checker reads only the history, so it checks our runs and
  * anyone else's (Jepsen EDN, Porcupine's logs) alike.
  */
-import { Budget, defaultMemoryLimitBytes } from "../../harness/budget.ts";
+import { Budget, BudgetExhausted, defaultMemoryLimitBytes } from "../../harness/budget.ts";
 import type { BudgetLimits } from "../../harness/budget.ts";
 import type { Checker } from "../../harness/checker.ts";
 import type { Key, Op } from "../../harness/history/op.ts";
@@ -77,7 +77,13 @@ export function checkLinearizable<S>(
   const limits: BudgetLimits =
     given instanceof Budget ? defaultLinearizableBudget : { ...defaultLinearizableBudget, ...given };
   const budget = given instanceof Budget ? given : new Budget(limits);
-  const prepared = prepareHistory(history, model, options.partition ?? true);
+  let prepared: ReturnType<typeof prepareHistory<S>>;
+  try {
+    prepared = prepareHistory(history, model, options.partition ?? true, budget);
+  } catch (error) {
+    if (!(error instanceof BudgetExhausted)) throw error;
+    return { valid: "unknown", reason: `${error.reason} while preparing the history`, model: model.name };
+  }
   const memory = new ExternalMemoryMeter(limits.memoryLimitBytes ?? Infinity);
   // The parts are searched side by side, in rounds that double each part's share of iterations,
   // and the rounds stop once one part is not linearizable: that answers the history, and a cheap

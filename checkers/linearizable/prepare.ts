@@ -10,6 +10,7 @@
  * invocation's value. An operation of unknown outcome that cannot change the state (a read) is
  * dropped: it constrains nothing. Nemesis operations are ignored.
  */
+import type { Budget } from "../../harness/budget.ts";
 import type { Key, Op, Process } from "../../harness/history/op.ts";
 import { HistoryShapeError } from "../../harness/history/op.ts";
 import type { LinearizableModel, ModelOp } from "./model.ts";
@@ -44,12 +45,14 @@ export function prepareHistory<S>(
   history: readonly Op[],
   model: LinearizableModel<S>,
   partition: boolean,
+  budget?: Budget,
 ): PreparedHistory {
   const open = new Map<Process, number>();
   const invokes: { op: Op; at: number }[] = [];
   const completions: ({ op: Op; at: number } | undefined)[] = [];
   for (let at = 0; at < history.length; at++) {
     const op = history[at]!;
+    budget?.step();
     if (op.process === "nemesis") continue;
     if (op.type === "invoke") {
       if (open.has(op.process)) {
@@ -75,6 +78,7 @@ export function prepareHistory<S>(
   let failedCount = 0;
   let unknownReadCount = 0;
   for (let i = 0; i < invokes.length; i++) {
+    budget?.step();
     const { op: invoke, at: callAt } = invokes[i]!;
     const completion = completions[i];
     const complete = completion?.op;

@@ -13,7 +13,8 @@
  * expected value did not match) counts as answered: that cas was served and its outcome checked,
  * and a short run can meet nothing but mismatches by chance.
  */
-import type { Checker } from "../../harness/checker.ts";
+import { Budget } from "../../harness/budget.ts";
+import type { CheckContext, Checker } from "../../harness/checker.ts";
 import type { Op } from "../../harness/history/op.ts";
 import { nothingToCheck } from "../../harness/history/op.ts";
 import type { CheckResult } from "../../harness/results.ts";
@@ -55,7 +56,14 @@ export function checkStatsHistory(history: readonly Op[], options: SummaryOption
   };
 }
 
-export const statsChecker: Checker = { name: "stats", check: (history) => checkStatsHistory(history) };
+/** The context's budget, when it is one the checkers share (its time limit then holds here too). */
+const sharedBudget = (context: CheckContext): { budget?: Budget } =>
+  context.budget instanceof Budget ? { budget: context.budget } : {};
+
+export const statsChecker: Checker = {
+  name: "stats",
+  check: (history, context) => checkStatsHistory(history, sharedBudget(context)),
+};
 
 /**
  * A stats checker for a workload whose refusals are answers: `fail`s with these errors (decided on
@@ -63,5 +71,8 @@ export const statsChecker: Checker = { name: "stats", check: (history) => checkS
  */
 export function statsCheckerAnswering(answeredFails: readonly string[]): Checker {
   const set = new Set(answeredFails);
-  return { name: "stats", check: (history) => checkStatsHistory(history, { answeredFails: set }) };
+  return {
+    name: "stats",
+    check: (history, context) => checkStatsHistory(history, { answeredFails: set, ...sharedBudget(context) }),
+  };
 }

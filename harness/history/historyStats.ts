@@ -15,6 +15,7 @@
  *   Split by whether the operation was invoked inside a fault window. `null` where there were no
  *   operations to count.
  */
+import type { Budget } from "../budget.ts";
 import { z } from "zod";
 import type { Op, Process } from "./op.ts";
 import type { CheckResult } from "../results.ts";
@@ -130,6 +131,8 @@ const ratio = (ok: number, total: number): number | null => (total === 0 ? null 
 export interface SummaryOptions {
   /** `fail` errors that are answers decided on the data (counted as available). */
   readonly answeredFails?: ReadonlySet<string>;
+  /** Charged a step per operation (a checker's budget: its time limit holds here too). */
+  readonly budget?: Budget;
 }
 
 export function summarizeHistory(
@@ -150,6 +153,7 @@ export function summarizeHistory(
   let firstNs = Number.POSITIVE_INFINITY;
   let lastNs = Number.NEGATIVE_INFINITY;
   for (const op of clientOps(history)) {
+    options.budget?.step();
     let c = counts.get(op.f);
     if (c === undefined) {
       c = { ok: 0, fail: 0, info: 0, answered: 0, latencies: [] };

@@ -35,6 +35,20 @@ export const engineDefinition = defineSystem({
       default: [],
     },
   },
+  // On the writer, each transaction's snapshot is the latest commit when it starts, and an
+  // acknowledged commit survives failover (sync and quorum; async loses it, which is the finding),
+  // so the isolation level holds in real-time order. A replica's snapshot may lag the writer's:
+  // there the plain level is all it promises.
+  promises: (c) =>
+    c.readFrom === "writer"
+      ? c.isolation === "serializable"
+        ? "strict-serializable"
+        : c.isolation === "snapshot"
+          ? "strong-snapshot-isolation"
+          : "strong-read-committed"
+      : c.isolation === "snapshot"
+        ? "snapshot-isolation"
+        : "read-committed",
   refuse: (c) =>
     c.readFrom === "replicas" && c.isolation === "serializable"
       ? "--read-from replicas cannot be serializable: a replica's snapshot does not take part in the writer's serializable certification, so even read-only transactions there can see a non-serializable state (Fekete's read-only anomaly); PostgreSQL refuses SERIALIZABLE on hot standbys for this reason. Use --isolation snapshot (or read-committed) with replica reads."

@@ -1,0 +1,77 @@
+/**
+ * A stored run checked again: `faultline check store/<test>/<time>/history.jsonl` finds the run's
+ * `test.json` beside the history and checks it exactly as the run did: the workload is rebuilt
+ * from the stored config (a plugin workload or system is loaded from its path again), so its
+ * checkers, their model (the stored `checkedModel`, else `--model`, else what the system promises)
+ * and their parameters are the run's own. No guessing from the content.
+ */
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import type { Checker } from "../harness/checker.ts";
+import { buildConfigOf } from "./execute.ts";
+import { UsageError } from "./main.ts";
+import { loadRunPlugins, lookupWorkload } from "./plugins.ts";
+import type { RunConfig } from "./runConfig.ts";
+
+export interface StoredRunCheck {
+  readonly description: string;
+  readonly checkers: readonly Checker[];
+  readonly testJsonPath: string;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The fields a stored config must have to rebuild its workload, with what each must be. */
+const requiredFields: readonly [string, string][] = [
+  ["system", "string"],
+  ["workload", "string"],
+  ["seed", "number"],
+  ["nodes", "number"],
+  ["concurrency", "number"],
+  ["time-limit", "number"],
+  ["rate", "number"],
+  ["nemesis-interval", "number"],
+  ["replication", "string"],
+  ["isolation", "string"],
+  ["read-from", "string"],
+  ["leases", "boolean"],
+];
+
+/** Rebuilds the checkers of the run whose config is at `testJsonPath`; a bad config is a UsageError naming it. */
+export async function storedRunCheck(testJsonPath: string): Promise<StoredRunCheck> {
+  let config: unknown;
+  try {
+    config = JSON.parse(readFileSync(testJsonPath, "utf8"));
+  } catch (error) {
+    throw new UsageError(
+      `${testJsonPath}: expected the run's config as JSON; ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  if (!isRecord(config)) throw new UsageError(`${testJsonPath}: expected the run's config, a JSON object`);
+  for (const [field, type] of requiredFields) {
+    if (typeof config[field] !== type) {
+      throw new UsageError(
+        `${testJsonPath}: expected "${field}" to be a ${type} (the run's config); got ${JSON.stringify(config[field])}`,
+      );
+    }
+  }
+  const stored = {
+    bug: [],
+    systemOptions: {},
+    mode: "sim",
+    ...config,
+  } as unknown as RunConfig & { checkedModel?: unknown };
+  const withModel: RunConfig =
+    stored.model === undefined && typeof stored.checkedModel === "string"
+      ? { ...stored, model: stored.checkedModel }
+      : stored;
+  await loadRunPlugins(withModel.system, withModel.workload);
+  const build = buildConfigOf(withModel);
+  const workload = lookupWorkload(withModel.workload).build(build);
+  return {
+    description: `stored run: ${withModel.workload} workload${build.model !== undefined ? `, model ${build.model}` : ""} (from ${basename(testJsonPath)})`,
+    checkers: workload.checkers,
+    testJsonPath,
+  };
+}

@@ -75,16 +75,16 @@ const secondNs = 1e9;
 
 /**
  * The resolved config as builders read it. The model transactional workloads check is `--model`,
- * else the strongest model the system promises for these options (its definition says), else what
- * the isolation level promises (the workload decides).
+ * else the strongest model the system promises for these options (its definition says; a stored
+ * run passes the one it recorded), else what the isolation level promises (the workload decides).
  */
-export function buildConfigOf(config: RunConfig): BuildConfig {
-  const build = buildConfigWithoutModel(config);
-  const model = config.model ?? lookupSystem(config.system).promises?.(build);
-  return { ...build, ...(model !== undefined ? { model } : {}) };
+export function buildConfigOf(config: RunConfig, promised?: string): BuildConfig {
+  const build = buildConfigWithoutPromise(config);
+  const promisedModel = promised ?? lookupSystem(config.system).promises?.(build);
+  return { ...build, ...(promisedModel !== undefined ? { promisedModel } : {}) };
 }
 
-function buildConfigWithoutModel(config: RunConfig): BuildConfig {
+function buildConfigWithoutPromise(config: RunConfig): BuildConfig {
   return {
     seed: config.seed,
     nodes: config.nodes,
@@ -97,6 +97,7 @@ function buildConfigWithoutModel(config: RunConfig): BuildConfig {
     readFrom: config["read-from"],
     leases: config.leases,
     bugs: config.bug,
+    ...(config.model !== undefined ? { model: config.model } : {}),
     systemOptions: config.systemOptions,
     mode: config.mode,
   };
@@ -179,8 +180,8 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   const asked = {
     ...config,
     reproduceCommand: command,
-    // What the transactional checkers check, resolved (faultline check reads it back).
-    ...(build.model !== undefined ? { checkedModel: build.model } : {}),
+    // What the system promised with these options (faultline check reads it back).
+    ...(build.promisedModel !== undefined ? { promisedModel: build.promisedModel } : {}),
   };
   artifacts.write("test.json", JSON.stringify(asked, null, 2) + "\n");
   // A simulated run records thousands of ops per real millisecond: lines are written in batches

@@ -2,7 +2,7 @@
  * A stored run checked again: `faultline check store/<test>/<time>/history.jsonl` finds the run's
  * `test.json` beside the history and checks it exactly as the run did: the workload is rebuilt
  * from the stored config (a plugin workload or system is loaded from its path again), so its
- * checkers, their model (the stored `checkedModel`, else `--model`, else what the system promises)
+ * checkers, their model (`--model`, else the model the system promised, as recorded)
  * and their parameters are the run's own. No guessing from the content.
  */
 import { readFileSync } from "node:fs";
@@ -61,16 +61,16 @@ export async function storedRunCheck(testJsonPath: string): Promise<StoredRunChe
     systemOptions: {},
     mode: "sim",
     ...config,
-  } as unknown as RunConfig & { checkedModel?: unknown };
-  const withModel: RunConfig =
-    stored.model === undefined && typeof stored.checkedModel === "string"
-      ? { ...stored, model: stored.checkedModel }
-      : stored;
-  await loadRunPlugins(withModel.system, withModel.workload);
-  const build = buildConfigOf(withModel);
-  const workload = lookupWorkload(withModel.workload).build(build);
+  } as unknown as RunConfig & { promisedModel?: unknown };
+  await loadRunPlugins(stored.system, stored.workload);
+  const build = buildConfigOf(
+    stored,
+    typeof stored.promisedModel === "string" ? stored.promisedModel : undefined,
+  );
+  const workload = lookupWorkload(stored.workload).build(build);
+  const model = build.model ?? build.promisedModel;
   return {
-    description: `stored run: ${withModel.workload} workload${build.model !== undefined ? `, model ${build.model}` : ""} (from ${basename(testJsonPath)})`,
+    description: `stored run: ${stored.workload} workload${model !== undefined ? `, model ${model}` : ""} (from ${basename(testJsonPath)})`,
     checkers: workload.checkers,
     testJsonPath,
   };

@@ -18,8 +18,14 @@ export interface BuildConfig {
   readonly readFrom: "writer" | "replicas";
   readonly leases: boolean;
   readonly bugs: readonly string[];
-  /** The consistency model transactional workloads check; default: what the isolation level promises. */
+  /** The consistency model the user asked transactional workloads to check (`--model`). */
   readonly model?: string;
+  /**
+   * The strongest model the system promises with these options (its definition's `promises`):
+   * what transactional workloads check when `model` is absent; absent too, they check what the
+   * isolation level promises.
+   */
+  readonly promisedModel?: string;
   /**
    * The values of the system's own options (those its definition declares beyond the well-known
    * five), defaults filled in. The CLI always sets it; tests building a config by hand may not.

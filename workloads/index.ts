@@ -2,8 +2,9 @@
  * The workloads `faultline run` can build, by name. Each entry builds a Workload from the
  * resolved run configuration. The first entry is the default `--workload`.
  *
- * Transactional workloads check Elle's model for the isolation level the run asks for
- * (read-committed, snapshot-isolation, serializable; see elleModel.ts).
+ * Transactional workloads check Elle's model: `--model`, else the strongest the system promises,
+ * else the one the isolation level promises (read-committed, snapshot-isolation, serializable;
+ * see elleModel.ts).
  */
 import type { Workload } from "../harness/workload.ts";
 import { ConfigError, type BuildConfig } from "../harness/testConfig.ts";
@@ -24,6 +25,12 @@ function refuseModel(workload: string, checkedFor: string, c: BuildConfig): void
   );
 }
 
+/** The model a transactional workload checks: the one asked for, else the one the system promises. */
+function modelOf(c: BuildConfig): { model?: string } {
+  const model = c.model ?? c.promisedModel;
+  return model !== undefined ? { model } : {};
+}
+
 export const workloadRegistry: Readonly<Record<string, (config: BuildConfig) => Workload>> = {
   register: (c) => {
     refuseModel("register", "linearizability", c);
@@ -34,21 +41,21 @@ export const workloadRegistry: Readonly<Record<string, (config: BuildConfig) => 
       timeLimitNs: c.timeLimitNs,
       ratePerS: c.ratePerS,
       isolation: c.isolation,
-      ...(c.model !== undefined ? { model: c.model } : {}),
+      ...modelOf(c),
     }),
   "write-skew": (c) =>
     writeSkewWorkload({
       timeLimitNs: c.timeLimitNs,
       ratePerS: c.ratePerS,
       isolation: c.isolation,
-      ...(c.model !== undefined ? { model: c.model } : {}),
+      ...modelOf(c),
     }),
   append: (c) =>
     appendWorkload({
       timeLimitNs: c.timeLimitNs,
       ratePerS: c.ratePerS,
       isolation: c.isolation,
-      ...(c.model !== undefined ? { model: c.model } : {}),
+      ...modelOf(c),
     }),
   set: (c) => {
     refuseModel("set", "lost and stale elements (set-full)", c);

@@ -26,7 +26,7 @@ afterAll(() => {
 async function run(args: string[]): Promise<ExecuteResult> {
   const config = resolveRunConfig([...args, "--mode", "process", "--store", store, "--quiet"]);
   if (config === "help") throw new Error("unexpected help");
-  const result = await executeRun(config, { recoveryDelayNs: 2e9, checkTimeLimitMs: 60_000 });
+  const result = await executeRun(config, { recoveryDelayNs: 2e9, checkBudget: { timeLimitMs: 60_000 } });
   expect(await waitUntilGone(nodePidsOf(result.storeDir))).toEqual([]);
   return result;
 }

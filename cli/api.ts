@@ -172,10 +172,8 @@ export async function checkHistory(
     ops,
     typeof history === "string" ? history : undefined,
   );
-  const checking = new Budget({
-    ...limits,
-    timeLimitMs: Math.max(0, limits.timeLimitMs - budget.elapsedMs()),
-  });
+  // The time limit runs from the start of reading; steps count from here.
+  const checking = new Budget(limits, undefined, performance.now() - budget.elapsedMs());
   return composeResults(
     await runCheckers(plan.checkers, ops, {
       budget: checking,

@@ -486,10 +486,8 @@ async function checkFile(path: string, options: CheckOptions): Promise<FileOutco
     if (empty === undefined) return errorOutcome(file, `${file}: ${error.message}`, ExitCode.badInput);
     return unknownOutcome(file, empty, format);
   }
-  const budget = new Budget({
-    ...limits,
-    timeLimitMs: Math.max(0, limits.timeLimitMs - reading.elapsedMs()),
-  });
+  // The time limit runs from the start of reading; steps count from here.
+  const budget = new Budget(limits, undefined, startMs);
   let checkerResults: Record<string, CheckResult>;
   try {
     checkerResults = await runCheckers(plan.checkers, ops, {

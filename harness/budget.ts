@@ -53,8 +53,10 @@ export class Budget {
   constructor(
     private readonly limits: BudgetLimits = {},
     private readonly nowMs: () => number = () => performance.now(),
+    /** When the time limit started to run, if earlier than now (reading a file came first, say). */
+    startMs?: number,
   ) {
-    this.startMs = nowMs();
+    this.startMs = startMs ?? nowMs();
     this.memoryLimitBytes = limits.memoryLimitBytes;
   }
 

@@ -51,6 +51,12 @@ export async function runCheckers(
     options.budget instanceof Budget ? options.budget : new Budget(options.budget ?? defaultCheckLimits());
   const results: Record<string, CheckResult> = {};
   for (const checker of checkers) {
+    // A budget spent by the checkers before this one leaves it nothing: say so without starting it.
+    const spent = budget.checkNow();
+    if (spent !== undefined) {
+      results[checker.name] = { valid: "unknown", reason: spent };
+      continue;
+    }
     try {
       results[checker.name] = await checker.check(history, {
         budget,

@@ -1,5 +1,5 @@
 /**
- * Detection rates of the expectation matrix (cli/expectations.ts): every row over many seeds.
+ * Detection rates of the expectation matrix (suites/matrix.yaml): every row over many seeds.
  * For an invalid row (a bug knob, a DESIGN.md anomaly) it prints in how many seeds the verdict was
  * false with one of the row's classes reported; for a valid row, in how many seeds the verdict
  * stayed valid (no false alarm). Rows marked todo in the matrix are measured too, and marked.
@@ -11,17 +11,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  detected,
-  expectationRows,
-  falseAlarm,
-  outcomeOf,
-  runRow,
-  type ExpectationRow,
-} from "../cli/expectations.ts";
+import { loadMatrix } from "../cli/expectations.ts";
+import { detected } from "../cli/suite/judge.ts";
+import { runSeed } from "../cli/suite/seedRun.ts";
+import type { SuiteRow } from "../cli/suite/suite.ts";
 
 interface RowFigures {
-  readonly row: ExpectationRow;
+  readonly row: SuiteRow;
   readonly seedCount: number;
   /** Invalid rows: seeds that caught it; valid rows: seeds that stayed valid. */
   readonly good: number;
@@ -31,23 +27,17 @@ interface RowFigures {
   readonly elapsedMs: number;
 }
 
-async function measure(row: ExpectationRow, seedCount: number, store: string): Promise<RowFigures> {
+async function measure(row: SuiteRow, seedCount: number, store: string): Promise<RowFigures> {
   const started = performance.now();
   let good = 0;
   let unknown = 0;
   let errors = 0;
   const firstBadSeeds: number[] = [];
   for (let seed = 1; seed <= seedCount; seed++) {
-    let ok = false;
-    try {
-      const run = await runRow(row, seed, { store });
-      rmSync(run.storeDir, { recursive: true, force: true });
-      const outcome = outcomeOf(row, seed, run);
-      if (outcome.valid === "unknown") unknown++;
-      ok = row.expectValid ? !falseAlarm(outcome) : detected(outcome);
-    } catch {
-      errors++;
-    }
+    const run = await runSeed({ row: row.name, args: row.args, seed, store, keep: "none" });
+    if (run.error !== undefined) errors++;
+    else if (run.valid === "unknown") unknown++;
+    const ok = row.expect.kind === "valid" ? run.valid === true : detected(row.expect, run);
     if (ok) good++;
     else if (firstBadSeeds.length < 5) firstBadSeeds.push(seed);
   }
@@ -55,13 +45,14 @@ async function measure(row: ExpectationRow, seedCount: number, store: string): P
 }
 
 function line(f: RowFigures): string {
-  const kind = f.row.expectValid ? "valid" : "invalid";
-  const figure = f.row.expectValid
-    ? `${f.good}/${f.seedCount} without false alarm`
-    : `caught ${f.good}/${f.seedCount} (${((100 * f.good) / f.seedCount).toFixed(0)}%)`;
+  const kind = f.row.expect.kind === "valid" ? "valid" : "invalid";
+  const figure =
+    f.row.expect.kind === "valid"
+      ? `${f.good}/${f.seedCount} without false alarm`
+      : `caught ${f.good}/${f.seedCount} (${((100 * f.good) / f.seedCount).toFixed(0)}%)`;
   const bad =
     f.firstBadSeeds.length > 0
-      ? `; ${f.row.expectValid ? "alarms" : "missed"}: seeds ${f.firstBadSeeds.join(",")}…`
+      ? `; ${f.row.expect.kind === "valid" ? "alarms" : "missed"}: seeds ${f.firstBadSeeds.join(",")}…`
       : "";
   const extra = [
     f.unknown > 0 ? `${f.unknown} unknown` : "",
@@ -70,7 +61,7 @@ function line(f: RowFigures): string {
   ]
     .filter((s) => s !== "")
     .join(", ");
-  return `| ${f.row.id} | ${kind} | ${figure}${bad} | ${extra} | ${(f.elapsedMs / 1000).toFixed(1)} s |`;
+  return `| ${f.row.name} | ${kind} | ${figure}${bad} | ${extra} | ${(f.elapsedMs / 1000).toFixed(1)} s |`;
 }
 
 export async function run(): Promise<void> {
@@ -81,7 +72,9 @@ export async function run(): Promise<void> {
     );
   }
   const filters = (process.env.FAULTLINE_DETECTION_ROWS ?? "").split(",").filter((s) => s !== "");
-  const rows = expectationRows.filter((r) => filters.length === 0 || filters.some((f) => r.id.includes(f)));
+  const rows = (await loadMatrix()).rows.filter(
+    (r) => filters.length === 0 || filters.some((f) => r.name.includes(f)),
+  );
   const store = mkdtempSync(join(tmpdir(), "faultline-detection-"));
   const started = performance.now();
   console.log(`detection over seeds 1…${seedCount}, ${rows.length} rows\n`);

@@ -44,6 +44,8 @@ import type { Workload } from "../harness/workload.ts";
 import { UsageError } from "./main.ts";
 import { lookupSystem, lookupWorkload } from "./plugins.ts";
 import { nemeses, type BuildConfig } from "./registry.ts";
+import { expandNemesisPackages } from "../nemeses/index.ts";
+import { parseWindowSelection, type WindowSelection } from "../nemeses/windows.ts";
 import { reproduceCommand, type RunConfig } from "./runConfig.ts";
 
 export interface ExecuteOptions {
@@ -91,6 +93,10 @@ function buildConfigWithoutPromise(config: RunConfig): BuildConfig {
     concurrency: config.concurrency,
     timeLimitNs: Math.round(config["time-limit"] * secondNs),
     ratePerS: config.rate,
+    ...(config.keys !== undefined ? { keys: config.keys } : {}),
+    ...(config["nemesis-windows"] !== undefined
+      ? { nemesisWindows: parsedWindows(config["nemesis-windows"], config.nemesis) }
+      : {}),
     nemesisIntervalNs: Math.round(config["nemesis-interval"] * secondNs),
     replication: config.replication,
     isolation: config.isolation,
@@ -101,6 +107,12 @@ function buildConfigWithoutPromise(config: RunConfig): BuildConfig {
     systemOptions: config.systemOptions,
     mode: config.mode,
   };
+}
+
+function parsedWindows(text: string, nemesis: readonly string[]): WindowSelection {
+  const selection = parseWindowSelection(text, expandNemesisPackages(nemesis));
+  if (typeof selection === "string") throw new Error(`--nemesis-windows ${text}: ${selection}`);
+  return selection;
 }
 
 /** The parts of a test, built and ready to run. */

@@ -1,241 +1,173 @@
 /**
- * The expectation matrix in CI: every row of cli/expectations.ts runs through `faultline run`
- * (in-process, simulated, short) over its fixed seeds. An invalid row must end `false` with one of
- * its anomaly classes reported, in every seed or in at least one (as the row says); a valid row
- * must be valid in every seed. Rows the engine cannot run yet are `todo`, with the reason.
+ * The expectation matrix in CI, run once as the product runs it: `faultline gate
+ * suites/matrix.yaml` in a child process (its rows in parallel on worker processes, as a user's
+ * CI would run it), then one test per row asserting from the gate's summary.json that the row
+ * held, with the reproduce command of every seed that counts against it. The gate is the only
+ * thing that runs the matrix; the tests here only read what it found, so the matrix costs its
+ * runs once, never twice.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CheckResult, Results } from "../harness/results.ts";
+import type { GateSummary } from "../reports/suite/model.ts";
+import { describeBadSeeds } from "../reports/suite/gate.ts";
 import { engineBugNames } from "../systems/engine/cluster/system.ts";
-import {
-  describeOutcomes,
-  detected,
-  expectationRows,
-  falseAlarm,
-  foundClasses,
-  outcomeOf,
-  runRow,
-  type ExpectationRow,
-  type SeedOutcome,
-} from "./expectations.ts";
+import { loadMatrix, matrixSuitePath } from "./expectations.ts";
 import { executeRun } from "./execute.ts";
 import { nemesisNames } from "./registry.ts";
 import { resolveRunConfig } from "./run.ts";
+import { describeRuns } from "./suite/judge.ts";
+import { runSeed } from "./suite/seedRun.ts";
 
-let store = "";
-beforeAll(() => {
-  store = mkdtempSync(join(tmpdir(), "faultline-matrix-"));
-});
-afterAll(() => {
-  rmSync(store, { recursive: true, force: true });
-});
+const matrix = await loadMatrix();
+const bin = fileURLToPath(new URL("../bin/faultline.js", import.meta.url));
 
-async function outcomes(row: ExpectationRow): Promise<SeedOutcome[]> {
-  const all: SeedOutcome[] = [];
-  for (const seed of row.seeds) {
-    const run = await runRow(row, seed, { store });
-    all.push(outcomeOf(row, seed, run));
-    rmSync(run.storeDir, { recursive: true, force: true });
+let scratch = "";
+let gate: {
+  exitCode: number | undefined;
+  timedOut: boolean;
+  output: string;
+  summary: GateSummary | undefined;
+  junit: string;
+};
+
+/** The whole matrix, bounded: each run has its own wall-clock bound in the pool too. */
+const gateTimeoutMs = 20 * 60_000;
+
+beforeAll(async () => {
+  scratch = mkdtempSync(join(tmpdir(), "faultline-matrix-"));
+  const out = join(scratch, "gate");
+  const result = await execa(
+    process.execPath,
+    [bin, "gate", matrixSuitePath, "--out", out, "--store", join(scratch, "store")],
+    {
+      env: { CI: "true", NO_COLOR: "1" },
+      reject: false,
+      all: true,
+      timeout: gateTimeoutMs,
+    },
+  );
+  let summary: GateSummary | undefined;
+  let junit = "";
+  try {
+    summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as GateSummary;
+    junit = readFileSync(join(out, "junit.xml"), "utf8");
+  } catch {
+    // Asserted below, with the gate's output.
   }
-  return all;
-}
+  gate = { exitCode: result.exitCode, timedOut: result.timedOut, output: result.all ?? "", summary, junit };
+}, gateTimeoutMs + 60_000);
 
-const rowTimeoutMs = 120_000;
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+});
 
-describe("the expectation matrix", () => {
-  for (const row of expectationRows) {
-    const title = `${row.id}: ${row.claim}`;
+describe("the expectation matrix (suites/matrix.yaml), run as faultline gate", () => {
+  it("ran to the end: a summary and a JUnit test case per row, exit 0 exactly when every row holds", () => {
+    expect(gate.timedOut, `the gate ran past ${gateTimeoutMs / 60_000} min and was stopped`).toBe(false);
+    expect(gate.summary, gate.output.slice(-4000)).toBeDefined();
+    const summary = gate.summary!;
+    expect(summary.rows.map((r) => r.row)).toEqual(matrix.rows.map((r) => r.name));
+    expect(gate.junit.match(/<testcase /g)?.length).toBe(matrix.rows.length);
+    expect(gate.exitCode).toBe(summary.exitCode);
+    expect(summary.exitCode === 0).toBe(
+      summary.rows.every((r) => r.verdict === "holds" || r.verdict === "skipped"),
+    );
+  });
+
+  for (const row of matrix.rows) {
+    const title = `${row.name}: ${row.claim ?? ""}`;
     if (row.todo !== undefined) {
       it.todo(`${title} (not yet: ${row.todo})`);
       continue;
     }
-    if (row.expectValid) {
-      it(
-        `${title}; seeds ${row.seeds.join(", ")} all valid`,
-        async () => {
-          const seen = await outcomes(row);
-          expect(seen.filter(falseAlarm), describeOutcomes(seen)).toEqual([]);
-        },
-        rowTimeoutMs,
-      );
-    } else {
-      const how = row.catchIn === "every" ? "every seed" : "at least one seed";
-      it(
-        `${title}; caught in ${how} of ${row.seeds.join(", ")}`,
-        async () => {
-          const seen = await outcomes(row);
-          const caught = seen.filter(detected);
-          if (row.catchIn === "every") expect(caught.length, describeOutcomes(seen)).toBe(seen.length);
-          else expect(caught.length, describeOutcomes(seen)).toBeGreaterThan(0);
-        },
-        rowTimeoutMs,
-      );
-    }
+    it(title, () => {
+      const judged = gate.summary?.rows.find((r) => r.row === row.name);
+      expect(judged, `the gate did not judge ${row.name}:\n${gate.output.slice(-4000)}`).toBeDefined();
+      expect(
+        judged!.verdict,
+        `expected ${judged!.expected}; ${judged!.found}\n${describeBadSeeds(judged!)}`,
+      ).toBe("holds");
+    });
   }
 });
 
-describe("the table itself", () => {
-  it("has unique ids, and every invalid row names the classes that must be reported", () => {
-    const ids = expectationRows.map((r) => r.id);
-    expect(new Set(ids).size).toBe(ids.length);
-    for (const row of expectationRows) {
-      expect(row.seeds.length, row.id).toBeGreaterThan(0);
-      if (!row.expectValid) expect(row.anomalies?.length ?? 0, row.id).toBeGreaterThan(0);
-    }
-  });
-
+describe("the matrix itself", () => {
   it("covers every engine bug knob and the memory system under every nemesis", () => {
-    const bugsWithRows = new Set(
-      expectationRows.filter((r) => r.source === "bug").map((r) => r.args[r.args.indexOf("--bug") + 1]),
-    );
+    const bugsWithRows = new Set(matrix.rows.flatMap((r) => [r.run.bug ?? []].flat().map(String)));
     expect([...bugsWithRows].sort()).toEqual(Object.keys(engineBugNames).sort());
     const memoryNemeses = new Set(
-      expectationRows
-        .filter((r) => r.source === "memory")
-        .map((r) => r.args[r.args.indexOf("--nemesis") + 1]),
+      matrix.rows.filter((r) => r.run.system === "memory").map((r) => String(r.run.nemesis)),
     );
     for (const nemesis of nemesisNames) expect(memoryNemeses, nemesis).toContain(nemesis);
   });
 
   it("names system, workload and nemesis in every row, so a change of defaults cannot move the matrix", () => {
-    for (const row of expectationRows) {
-      for (const option of ["--system", "--workload", "--nemesis"])
-        expect(row.args, row.id).toContain(option);
+    for (const row of matrix.rows) {
+      for (const option of ["system", "workload", "nemesis"])
+        expect(row.run, row.name).toHaveProperty(option);
     }
   });
 
-  it("holds only arguments `faultline run` accepts", () => {
-    for (const row of expectationRows) {
-      expect(() => resolveRunConfig([...row.args, "--seed", "1"]), row.id).not.toThrow();
+  it("runs every row over a contiguous range of seeds from 1, not picked seeds", () => {
+    for (const row of matrix.rows) {
+      expect(row.seeds, row.name).toEqual(Array.from({ length: row.seeds.length }, (_, i) => i + 1));
     }
-  });
-});
-
-describe("judging a seed", () => {
-  const row: ExpectationRow = {
-    id: "t",
-    source: "design",
-    claim: "t",
-    args: [],
-    expectValid: false,
-    anomalies: [
-      { checker: "elle", anomaly: "G2-item" },
-      { checker: "bank", anomaly: "wrong-total" },
-    ],
-    seeds: [1],
-  };
-  const run = (results: Results) => ({
-    results,
-    storeDir: "",
-    history: [],
-    aborted: false,
-    reproduceCommand: "npx faultline run",
-    unwritten: [],
-  });
-  const verdict = fc.constantFrom<CheckResult["valid"]>(true, false, "unknown");
-  const classes = fc.uniqueArray(fc.constantFrom("G2-item", "G1a", "wrong-total", "lost"), { maxLength: 4 });
-
-  it("counts a seed as caught exactly when the verdict is false and an expected class is reported by its checker", () => {
-    fc.assert(
-      fc.property(verdict, classes, classes, (valid, elleClasses, bankClasses) => {
-        const checkers: Record<string, CheckResult> = {
-          elle: { valid, anomalies: Object.fromEntries(elleClasses.map((a) => [a, [{ explanation: a }]])) },
-          bank: { valid, anomalies: Object.fromEntries(bankClasses.map((a) => [a, [{ explanation: a }]])) },
-        };
-        const outcome = outcomeOf(row, 1, run({ valid, checkers }));
-        const expected =
-          valid === false && (elleClasses.includes("G2-item") || bankClasses.includes("wrong-total"));
-        expect(detected(outcome)).toBe(expected);
-        // A class reported by another checker than the row names does not count.
-        const swapped = outcomeOf(
-          row,
-          1,
-          run({ valid, checkers: { elle: checkers.bank!, bank: checkers.elle! } }),
-        );
-        expect(detected(swapped)).toBe(
-          valid === false && (bankClasses.includes("G2-item") || elleClasses.includes("wrong-total")),
-        );
-      }),
-      { numRuns: 200 },
-    );
-  });
-
-  it("counts a class reported only by its count, and treats unknown as a false alarm on a valid row", () => {
-    const results: Results = {
-      valid: false,
-      checkers: { bank: { valid: false, anomalyCounts: { "wrong-total": 3 } } },
-    };
-    expect(foundClasses(results, row.anomalies!)).toEqual([{ checker: "bank", anomaly: "wrong-total" }]);
-    const valid = { ...row, expectValid: true };
-    expect(falseAlarm(outcomeOf(valid, 1, run({ valid: "unknown", checkers: {} })))).toBe(true);
-    expect(falseAlarm(outcomeOf(valid, 1, run({ valid: true, checkers: {} })))).toBe(false);
   });
 });
 
 describe("the memory reference system", () => {
-  it(
-    "is valid for any seed, workload and nemesis (property, short runs)",
-    async () => {
-      const memoryRow = (workload: string, nemesis: string): ExpectationRow => ({
-        id: "memory-property",
-        source: "memory",
-        claim: "",
-        args: ["--system", "memory", "--workload", workload, "--nemesis", nemesis, "--nemesis-interval", "1"],
-        expectValid: true,
-        seeds: [],
-      });
-      await fc.assert(
-        fc.asyncProperty(
-          fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-          fc.constantFrom("register", "bank", "write-skew", "append", "set"),
-          fc.constantFrom(...nemesisNames),
-          async (seed, workload, nemesis) => {
-            const row = memoryRow(workload, nemesis);
-            const result = await runRow(row, seed, { store, timeLimitS: 5 });
-            rmSync(result.storeDir, { recursive: true, force: true });
-            const outcome = outcomeOf(row, seed, result);
-            expect(falseAlarm(outcome), describeOutcomes([outcome])).toBe(false);
-          },
-        ),
-        { numRuns: 8 },
-      );
-    },
-    rowTimeoutMs,
-  );
+  it("is valid for any seed, workload and nemesis (property, short runs)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.constantFrom("register", "bank", "write-skew", "append", "set"),
+        fc.constantFrom(...nemesisNames),
+        async (seed, workload, nemesis) => {
+          const args = ["--system", "memory", "--workload", workload, "--nemesis", nemesis];
+          const run = await runSeed({
+            row: "memory-property",
+            args: [...args, "--nemesis-interval", "1", "--time-limit", "5"],
+            seed,
+            store: join(scratch, "property"),
+            keep: "none",
+          });
+          expect(run.valid, describeRuns([run])).toBe(true);
+        },
+      ),
+      { numRuns: 8 },
+    );
+  }, 120_000);
 });
 
 describe("faultline run with no options", () => {
-  it(
-    "runs the engine (quorum, serializable) under list append with partitions and crashes for 30 s, valid",
-    async () => {
-      const config = resolveRunConfig(["--seed", "1", "--store", store, "--quiet"]);
-      if (config === "help") throw new Error("unexpected help");
-      expect({
-        system: config.system,
-        replication: config.replication,
-        isolation: config.isolation,
-        workload: config.workload,
-        nemesis: config.nemesis,
-        timeLimitS: config["time-limit"],
-        nodes: config.nodes,
-      }).toEqual({
-        system: "engine",
-        replication: "quorum",
-        isolation: "serializable",
-        workload: "append",
-        nemesis: ["partition", "crash"],
-        timeLimitS: 30,
-        nodes: 8,
-      });
-      const result = await executeRun(config);
-      rmSync(result.storeDir, { recursive: true, force: true });
-      expect(result.reproduceCommand).toContain("--seed 1");
-      expect(result.results.valid, JSON.stringify(result.results)).toBe(true);
-    },
-    rowTimeoutMs,
-  );
+  it("runs the engine (quorum, serializable) under list append with partitions and crashes for 30 s, valid", async () => {
+    const config = resolveRunConfig(["--seed", "1", "--store", join(scratch, "defaults"), "--quiet"]);
+    if (config === "help") throw new Error("unexpected help");
+    expect({
+      system: config.system,
+      replication: config.replication,
+      isolation: config.isolation,
+      workload: config.workload,
+      nemesis: config.nemesis,
+      timeLimitS: config["time-limit"],
+      nodes: config.nodes,
+    }).toEqual({
+      system: "engine",
+      replication: "quorum",
+      isolation: "serializable",
+      workload: "append",
+      nemesis: ["partition", "crash"],
+      timeLimitS: 30,
+      nodes: 8,
+    });
+    const result = await executeRun(config);
+    rmSync(result.storeDir, { recursive: true, force: true });
+    expect(result.reproduceCommand).toContain("--seed 1");
+    expect(result.results.valid, JSON.stringify(result.results)).toBe(true);
+  }, 120_000);
 });

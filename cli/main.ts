@@ -22,6 +22,11 @@ Usage:
   faultline run    [options]        run a test against a system, check it, report it
   faultline check  FILE... [opts]   check recorded histories (JSONL, Jepsen EDN, Jepsen logs)
   faultline report DIR              render the report of a stored run again
+  faultline gate   SUITE [opts]     run a suite file's rows in parallel: exit 0 only if all hold
+  faultline sweep  SUITE --seeds A..B [--shard I/N] --out DIR
+                                    run every row over a seed range (one shard of it)
+  faultline sweep report DIR...     merge sweep shards: detection rates, false alarms, failures
+  faultline shrink RUN_DIR          search for a smaller run that fails the same way
 
 Run "faultline <command> --help" for the options of each command.
 
@@ -39,6 +44,9 @@ const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import("./run.ts")).runCommand,
   check: async () => (await import("./check.ts")).checkCommand,
   report: async () => (await import("./report.ts")).reportCommand,
+  gate: async () => (await import("./gate.ts")).gateCommand,
+  sweep: async () => (await import("./sweep.ts")).sweepCommand,
+  shrink: async () => (await import("./shrink.ts")).shrinkCommand,
 };
 
 /** Whether an error is the user's to fix (exit 254) rather than a bug (exit 255). */

@@ -42,10 +42,13 @@ export function runUsage(chosen?: SystemDefinition): string {
   --nemesis LIST         none, or a comma-separated list of: ${Object.keys(nemeses).join(", ")}
                          (default ${defaultNemesis})
   --nemesis-interval S   seconds between faults (default 5)
+  --nemesis-windows W    apply only these fault windows of the seed's schedule:
+                         package:N,… (crash:1,partition:3) or none (faultline shrink sets it)
   --nodes N              number of nodes (default: the system's)
   --concurrency N        client workers (default 10)
   --time-limit S         seconds of test time for the main phase (default 30)
   --rate N               client operations per second over all workers (default 100)
+  --keys N               register, append: keys in use at a time; bank: accounts (default 5)
   --model M              the consistency model transactional workloads are checked
                          against (default: the strongest the system promises)
   --seed N               the seed (default: random; printed in the reproduce command)

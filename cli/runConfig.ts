@@ -26,6 +26,8 @@ import { UsageError } from "./main.ts";
 import { decimalNumber, parseCommandLine, validateOptions, wholeNumber } from "./options.ts";
 import { lookupSystem, lookupWorkload } from "./plugins.ts";
 import { nemesisNames, systemNames, systems, workloadNames } from "./registry.ts";
+import { expandNemesisPackages } from "../nemeses/index.ts";
+import { formatWindowSelection, parseWindowSelection } from "../nemeses/windows.ts";
 
 /** The options of `faultline run` that apply to every system. */
 export const commonRunOptionSpec = {
@@ -33,7 +35,9 @@ export const commonRunOptionSpec = {
   workload: { type: "string" },
   nemesis: { type: "string" },
   "nemesis-interval": { type: "string" },
+  "nemesis-windows": { type: "string" },
   nodes: { type: "string" },
+  keys: { type: "string" },
   concurrency: { type: "string" },
   "time-limit": { type: "string" },
   rate: { type: "string" },
@@ -91,7 +95,9 @@ export const runConfigSchema = z
     "nemesis-interval": decimalNumber("a number of seconds", { min: nemesisIntervalMinS, max: 3600 }).default(
       5,
     ),
+    "nemesis-windows": z.string().min(1).optional(),
     nodes: positiveInt("a node count", 64).optional(),
+    keys: positiveInt("a key count", 100_000).optional(),
     concurrency: positiveInt("a worker count", 1024).default(10),
     "time-limit": positiveSeconds(86_400).default(30),
     rate: decimalNumber("operations per second", { min: 0, minExclusive: true, max: 1e6 }).default(100),
@@ -116,7 +122,11 @@ export interface RunConfig {
   readonly workload: string;
   readonly nemesis: readonly string[];
   readonly "nemesis-interval": number;
+  /** Only these fault windows of the seed's schedule are applied (nemeses/windows.ts), canonical. */
+  readonly "nemesis-windows"?: string;
   readonly nodes: number;
+  /** Keys in use at a time (register, append) or accounts (bank); absent: the workload's default. */
+  readonly keys?: number;
   readonly concurrency: number;
   readonly "time-limit": number;
   readonly rate: number;
@@ -260,6 +270,8 @@ export function resolveRunConfig(
       );
     }
   }
+  const nemesisWindows = resolveNemesisWindows(common["nemesis-windows"], common.nemesis);
+  checkKeys(common.keys, common.workload, workload.builtIn);
   const modes = system.modes ?? ["sim", "process"];
   const mode = common.mode ?? modes[0] ?? "sim";
   if (!modes.includes(mode)) {
@@ -311,7 +323,47 @@ export function resolveRunConfig(
     ]
       .join("-")
       .replace(/[^A-Za-z0-9._-]/g, "_");
-  return { ...common, ...partial, mode, seed, nodes, name, systemOptions };
+  const { "nemesis-windows": _given, ...rest } = common;
+  return {
+    ...rest,
+    ...(nemesisWindows !== undefined ? { "nemesis-windows": nemesisWindows } : {}),
+    ...partial,
+    mode,
+    seed,
+    nodes,
+    name,
+    systemOptions,
+  };
+}
+
+/**
+ * `--nemesis-windows` checked against the run's nemesis packages (`all` expanded) and written
+ * canonically (packages by name, windows ascending), so equal selections print alike.
+ */
+function resolveNemesisWindows(text: string | undefined, nemesis: readonly string[]): string | undefined {
+  if (text === undefined) return undefined;
+  if (nemesis.length === 0)
+    throw new UsageError("--nemesis-windows: the run has no nemesis (--nemesis none)");
+  const selection = parseWindowSelection(text, expandNemesisPackages(nemesis));
+  if (typeof selection === "string") throw new UsageError(`--nemesis-windows: ${selection}`);
+  return formatWindowSelection(selection);
+}
+
+/** The built-in workloads `--keys` sizes, and what it means for each. */
+export const keyedWorkloads: Readonly<Record<string, string>> = {
+  register: "registers in use at a time",
+  append: "lists in use at a time",
+  bank: "accounts",
+};
+
+function checkKeys(keys: number | undefined, workload: string, builtIn: boolean): void {
+  if (keys === undefined || !builtIn) return;
+  if (!Object.hasOwn(keyedWorkloads, workload))
+    throw new UsageError(
+      `--keys does not apply to the ${workload} workload (it applies to: ${Object.keys(keyedWorkloads).join(", ")})`,
+    );
+  if (workload === "bank" && keys < 2)
+    throw new UsageError("--keys: the bank workload needs at least 2 accounts");
 }
 
 /** The command line that reproduces a run exactly: every option that shapes the history. */
@@ -342,10 +394,12 @@ export function reproduceCommand(config: RunConfig): string {
     `--workload ${shellWord(config.workload)}`,
     `--nemesis ${config.nemesis.length > 0 ? config.nemesis.join(",") : "none"}`,
     ...(config.nemesis.length > 0 ? [`--nemesis-interval ${config["nemesis-interval"]}`] : []),
+    ...(config["nemesis-windows"] !== undefined ? [`--nemesis-windows ${config["nemesis-windows"]}`] : []),
     `--nodes ${config.nodes}`,
     `--concurrency ${config.concurrency}`,
     `--time-limit ${config["time-limit"]}`,
     `--rate ${config.rate}`,
+    ...(config.keys !== undefined ? [`--keys ${config.keys}`] : []),
     ...(config.model !== undefined ? [`--model ${shellWord(config.model)}`] : []),
     `--mode ${config.mode}`,
     `--seed ${config.seed}`,

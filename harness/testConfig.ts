@@ -12,7 +12,11 @@ export interface BuildConfig {
   readonly concurrency: number;
   readonly timeLimitNs: number;
   readonly ratePerS: number;
+  /** Keys in use at a time (register, append) or accounts (bank); absent: the workload's default. */
+  readonly keys?: number;
   readonly nemesisIntervalNs: number;
+  /** `--nemesis-windows`: the window numbers each nemesis package applies (absent: every window). */
+  readonly nemesisWindows?: Readonly<Record<string, readonly number[]>>;
   readonly replication: "sync" | "async" | "quorum";
   readonly isolation: "read-committed" | "snapshot" | "serializable";
   readonly readFrom: "writer" | "replicas";

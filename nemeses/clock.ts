@@ -26,7 +26,7 @@ import type { Nemesis, NemesisContext } from "../harness/nemesis.ts";
 import type { Random } from "../harness/runtime/random.ts";
 import type { Completion, Invocation } from "../harness/system.ts";
 import type { NemesisPackage, PackageConfig } from "./package.ts";
-import { faultSchedule, firstStartNs } from "./schedule.ts";
+import { faultSchedule, firstStartNs, keptWindows } from "./schedule.ts";
 import { chooseNodes, isNodeTarget, nodeTargets, type NodeTarget } from "./targets.ts";
 
 export const clockKinds = ["bump", "strobe", "drift"] as const;
@@ -191,6 +191,8 @@ export interface ClockScheduleOptions {
   readonly kinds?: readonly ClockKind[];
   readonly targets?: readonly NodeTarget[];
   readonly maxWindows?: number;
+  /** Only these window numbers are applied (see faultSchedule). */
+  readonly keep?: readonly number[];
 }
 
 export function clockGenerator(options: ClockScheduleOptions): Generator {
@@ -216,6 +218,7 @@ export function clockGenerator(options: ClockScheduleOptions): Generator {
     },
     stop: { f: "stop-clock" },
     ...(options.maxWindows !== undefined ? { maxWindows: options.maxWindows } : {}),
+    ...(options.keep !== undefined ? { keep: options.keep } : {}),
   });
 }
 
@@ -225,6 +228,7 @@ export function clockPackage(config: PackageConfig, kinds?: readonly ClockKind[]
     generator: clockGenerator({
       intervalNs: config.nemesisIntervalNs,
       firstStartNs: firstStartNs(config.seed, "clock", config.nemesisIntervalNs),
+      ...keptWindows(config, "clock"),
       ...(kinds !== undefined ? { kinds } : {}),
     }),
   };

@@ -9,7 +9,7 @@ import type { Generator } from "../harness/generator/types.ts";
 import type { Nemesis } from "../harness/nemesis.ts";
 import type { NemesisPackage, PackageConfig } from "./package.ts";
 import { nodeFaultGenerator, nodeFaultNemesis } from "./nodeFault.ts";
-import { firstStartNs } from "./schedule.ts";
+import { firstStartNs, keptWindows } from "./schedule.ts";
 import type { NodeTarget } from "./targets.ts";
 
 export const crashTargets: readonly NodeTarget[] = ["one", "minority", "writer", "all"];
@@ -27,6 +27,8 @@ export function crashGenerator(options: {
   readonly firstStartNs: number;
   readonly targets?: readonly NodeTarget[];
   readonly maxWindows?: number;
+  /** Only these window numbers are applied (see faultSchedule). */
+  readonly keep?: readonly number[];
 }): Generator {
   return nodeFaultGenerator({ kind: "crash", targets: crashTargets, ...options });
 }
@@ -37,6 +39,7 @@ export function crashPackage(config: PackageConfig, targets?: readonly NodeTarge
     generator: crashGenerator({
       intervalNs: config.nemesisIntervalNs,
       firstStartNs: firstStartNs(config.seed, "crash", config.nemesisIntervalNs),
+      ...keptWindows(config, "crash"),
       ...(targets !== undefined ? { targets } : {}),
     }),
   };

@@ -32,7 +32,7 @@ import type { Generator } from "../harness/generator/types.ts";
 import type { Nemesis, NemesisContext } from "../harness/nemesis.ts";
 import type { Completion, Invocation } from "../harness/system.ts";
 import type { NemesisPackage, PackageConfig } from "./package.ts";
-import { faultSchedule, firstStartNs, type WindowPlan } from "./schedule.ts";
+import { faultSchedule, firstStartNs, keptWindows, type WindowPlan } from "./schedule.ts";
 import { nodeNames } from "./targets.ts";
 
 const msNs = 1_000_000;
@@ -138,6 +138,8 @@ export function crashLoopGenerator(options: {
   readonly intervalNs: number;
   readonly firstStartNs: number;
   readonly maxWindows?: number;
+  /** Only these window numbers are applied (see faultSchedule). */
+  readonly keep?: readonly number[];
 }): Generator {
   return faultSchedule({
     intervalNs: options.intervalNs,
@@ -145,6 +147,7 @@ export function crashLoopGenerator(options: {
     plan: planCrashLoop,
     stop: { f: "stop-crash-loop" },
     ...(options.maxWindows !== undefined ? { maxWindows: options.maxWindows } : {}),
+    ...(options.keep !== undefined ? { keep: options.keep } : {}),
   });
 }
 
@@ -154,6 +157,7 @@ export function crashLoopPackage(config: PackageConfig): NemesisPackage {
     generator: crashLoopGenerator({
       intervalNs: config.nemesisIntervalNs,
       firstStartNs: firstStartNs(config.seed, "crash-loop", config.nemesisIntervalNs),
+      ...keptWindows(config, "crash-loop"),
     }),
   };
 }

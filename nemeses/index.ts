@@ -28,6 +28,11 @@ const packages = {
   packet: (c: PackageConfig) => packetPackage(c),
 };
 
+/** The packages a `--nemesis` list composes, `all` expanded into its own. */
+export function expandNemesisPackages(names: readonly string[]): string[] {
+  return names.flatMap((n) => (n === "all" ? Object.keys(packages) : [n]));
+}
+
 export function allPackage(config: PackageConfig): NemesisPackage {
   const parts = Object.values(packages).map((build) => build(config));
   return {

@@ -85,6 +85,8 @@ export interface NodeFaultScheduleOptions {
   readonly firstStartNs: number;
   readonly targets: readonly NodeTarget[];
   readonly maxWindows?: number;
+  /** Only these window numbers are applied (see faultSchedule). */
+  readonly keep?: readonly number[];
 }
 
 export function nodeFaultGenerator(options: NodeFaultScheduleOptions): Generator {
@@ -97,5 +99,6 @@ export function nodeFaultGenerator(options: NodeFaultScheduleOptions): Generator
     }),
     stop: { f: `stop-${options.kind}` },
     ...(options.maxWindows !== undefined ? { maxWindows: options.maxWindows } : {}),
+    ...(options.keep !== undefined ? { keep: options.keep } : {}),
   });
 }

@@ -15,4 +15,6 @@ export interface PackageConfig {
   readonly seed: number;
   /** Mean length of a fault window and of the quiet gap after it, ns. */
   readonly nemesisIntervalNs: number;
+  /** `--nemesis-windows`: the window numbers each package applies (absent: every window). */
+  readonly nemesisWindows?: Readonly<Record<string, readonly number[]>>;
 }

@@ -11,7 +11,7 @@ import type { Nemesis, NemesisContext } from "../harness/nemesis.ts";
 import type { LinkFaults } from "../harness/runtime/types.ts";
 import type { Completion, Invocation } from "../harness/system.ts";
 import type { NemesisPackage, PackageConfig } from "./package.ts";
-import { faultSchedule, firstStartNs } from "./schedule.ts";
+import { faultSchedule, firstStartNs, keptWindows } from "./schedule.ts";
 import { nodeNames } from "./targets.ts";
 
 export const packetBehaviours = ["latency", "loss", "duplication", "reordering"] as const;
@@ -85,6 +85,8 @@ export interface PacketScheduleOptions {
   /** Behaviours to draw subsets from; default all four. */
   readonly behaviours?: readonly PacketBehaviour[];
   readonly maxWindows?: number;
+  /** Only these window numbers are applied (see faultSchedule). */
+  readonly keep?: readonly number[];
 }
 
 export function packetGenerator(options: PacketScheduleOptions): Generator {
@@ -101,6 +103,7 @@ export function packetGenerator(options: PacketScheduleOptions): Generator {
     },
     stop: { f: "stop-packet" },
     ...(options.maxWindows !== undefined ? { maxWindows: options.maxWindows } : {}),
+    ...(options.keep !== undefined ? { keep: options.keep } : {}),
   });
 }
 
@@ -113,6 +116,7 @@ export function packetPackage(
     generator: packetGenerator({
       intervalNs: config.nemesisIntervalNs,
       firstStartNs: firstStartNs(config.seed, "packet", config.nemesisIntervalNs),
+      ...keptWindows(config, "packet"),
       ...(behaviours !== undefined ? { behaviours } : {}),
     }),
   };

@@ -13,7 +13,7 @@ import type { Generator } from "../harness/generator/types.ts";
 import type { Nemesis, NemesisContext } from "../harness/nemesis.ts";
 import type { Completion, Invocation } from "../harness/system.ts";
 import type { NemesisPackage, PackageConfig } from "./package.ts";
-import { faultSchedule, firstStartNs } from "./schedule.ts";
+import { faultSchedule, firstStartNs, keptWindows } from "./schedule.ts";
 import {
   bisect,
   bridgeGrudge,
@@ -130,6 +130,8 @@ export interface PartitionScheduleOptions {
   /** Shapes to draw from; default every shape. */
   readonly shapes?: readonly PartitionShape[];
   readonly maxWindows?: number;
+  /** Only these window numbers are applied (see faultSchedule). */
+  readonly keep?: readonly number[];
 }
 
 export function partitionGenerator(options: PartitionScheduleOptions): Generator {
@@ -141,6 +143,7 @@ export function partitionGenerator(options: PartitionScheduleOptions): Generator
     plan: (context) => ({ start: { f: "start-partition", value: context.random.pick(shapes) } }),
     stop: { f: "stop-partition" },
     ...(options.maxWindows !== undefined ? { maxWindows: options.maxWindows } : {}),
+    ...(options.keep !== undefined ? { keep: options.keep } : {}),
   });
 }
 
@@ -150,6 +153,7 @@ export function partitionPackage(config: PackageConfig, shapes?: readonly Partit
     generator: partitionGenerator({
       intervalNs: config.nemesisIntervalNs,
       firstStartNs: firstStartNs(config.seed, "partition", config.nemesisIntervalNs),
+      ...keptWindows(config, "partition"),
       ...(shapes !== undefined ? { shapes } : {}),
     }),
   };

@@ -9,7 +9,7 @@ import type { Generator } from "../harness/generator/types.ts";
 import type { Nemesis } from "../harness/nemesis.ts";
 import type { NemesisPackage, PackageConfig } from "./package.ts";
 import { nodeFaultGenerator, nodeFaultNemesis } from "./nodeFault.ts";
-import { firstStartNs } from "./schedule.ts";
+import { firstStartNs, keptWindows } from "./schedule.ts";
 import type { NodeTarget } from "./targets.ts";
 
 export const pauseTargets: readonly NodeTarget[] = ["one", "minority", "writer", "all"];
@@ -27,6 +27,8 @@ export function pauseGenerator(options: {
   readonly firstStartNs: number;
   readonly targets?: readonly NodeTarget[];
   readonly maxWindows?: number;
+  /** Only these window numbers are applied (see faultSchedule). */
+  readonly keep?: readonly number[];
 }): Generator {
   return nodeFaultGenerator({ kind: "pause", targets: pauseTargets, ...options });
 }
@@ -37,6 +39,7 @@ export function pausePackage(config: PackageConfig, targets?: readonly NodeTarge
     generator: pauseGenerator({
       intervalNs: config.nemesisIntervalNs,
       firstStartNs: firstStartNs(config.seed, "pause", config.nemesisIntervalNs),
+      ...keptWindows(config, "pause"),
       ...(targets !== undefined ? { targets } : {}),
     }),
   };

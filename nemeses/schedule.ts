@@ -10,11 +10,20 @@
  * sleep would restart it. An absolute proposal is the same however often it is asked. Lengths and
  * targets are drawn from `context.random` at the ask that is taken, so the same seed gives the same
  * schedule. The first window opens at a time fixed when the schedule is built (from the seed).
+ *
+ * Windows are numbered 1, 2, 3, … in the order the schedule draws them. `keep` (from
+ * `--nemesis-windows`, see windows.ts) applies only the numbered windows: a window not kept is
+ * drawn as usual (its length, its plan, the gap after it: the same draws a kept one makes) but
+ * left out of the timeline, taking no time, so the kept windows follow each other with their own
+ * gaps, from the first start on. A window chosen late in a long run thus comes early in a short
+ * one, which is what lets `faultline shrink` cut a run's time along with its faults. Past the last
+ * kept number the schedule is exhausted.
  */
 import type { Op } from "../harness/history/op.ts";
 import { GeneratorError, type GenContext, type GenStep, type Generator } from "../harness/generator/index.ts";
 import type { OpSpec } from "../harness/generator/index.ts";
 import { SeededRandom } from "../harness/runtime/random.ts";
+import type { PackageConfig } from "./package.ts";
 
 /** What a window does besides opening and closing. */
 export interface WindowPlan {
@@ -35,6 +44,8 @@ export interface FaultScheduleOptions {
   readonly stop: OpSpec;
   /** Windows in all; default unbounded (the runner drops the nemesis generator at the main phase's end). */
   readonly maxWindows?: number;
+  /** Only these window numbers (1-based) are applied, the others drawn and skipped; default all. */
+  readonly keep?: readonly number[];
 }
 
 interface Planned {
@@ -55,11 +66,14 @@ class FaultSchedule implements Generator {
     /** The rest of the open window: its inner ops and its stop, in time order. */
     private readonly queue: readonly Planned[],
     private readonly windowsLeft: number,
+    /** Windows drawn so far (kept or skipped): the next one is number `drawn + 1`. */
+    private readonly drawn: number,
   ) {}
 
   op(context: GenContext): GenStep {
     const thread = context.freeThreads[0];
-    if (this.queue.length === 0 && this.windowsLeft <= 0) return { kind: "exhausted" };
+    if (this.queue.length === 0 && (this.windowsLeft <= 0 || this.keptAllDrawn()))
+      return { kind: "exhausted" };
     if (thread === undefined) return { kind: "pending", next: this };
     const process = context.processOf(thread);
     const { options } = this;
@@ -73,13 +87,26 @@ class FaultSchedule implements Generator {
       return {
         kind: "op",
         op: { f: head.spec.f, value: head.spec.value ?? null, process, timeNs },
-        next: new FaultSchedule(options, nextStartNs, rest, this.windowsLeft),
+        next: new FaultSchedule(options, nextStartNs, rest, this.windowsLeft, this.drawn),
       };
     }
 
     const startNs = Math.max(this.nextStartNs, context.timeNs);
-    const windowNs = jitteredNs(options.intervalNs, context);
-    const plan = options.plan(context, windowNs);
+    let drawn = this.drawn;
+    let windowsLeft = this.windowsLeft;
+    let windowNs = jitteredNs(options.intervalNs, context);
+    let plan = options.plan(context, windowNs);
+    drawn++;
+    windowsLeft--;
+    // Windows not kept: drawn (length, plan and the gap after) but left out, taking no time.
+    while (options.keep !== undefined && !options.keep.includes(drawn)) {
+      if (windowsLeft <= 0 || drawn >= Math.max(0, ...options.keep)) return { kind: "exhausted" };
+      jitteredNs(options.intervalNs, context);
+      windowNs = jitteredNs(options.intervalNs, context);
+      plan = options.plan(context, windowNs);
+      drawn++;
+      windowsLeft--;
+    }
     const during = (plan.during ?? [])
       .filter((d) => d.afterNs > 0 && d.afterNs < windowNs)
       .map((d) => ({ atNs: startNs + d.afterNs, spec: d.spec }))
@@ -88,8 +115,14 @@ class FaultSchedule implements Generator {
     return {
       kind: "op",
       op: { f: plan.start.f, value: plan.start.value ?? null, process, timeNs: startNs },
-      next: new FaultSchedule(options, this.nextStartNs, queue, this.windowsLeft - 1),
+      next: new FaultSchedule(options, this.nextStartNs, queue, windowsLeft, drawn),
     };
+  }
+
+  /** Every kept window is drawn already. */
+  private keptAllDrawn(): boolean {
+    const keep = this.options.keep;
+    return keep !== undefined && this.drawn >= Math.max(0, ...keep);
   }
 
   update(_context: GenContext, _event: Op): Generator {
@@ -106,7 +139,11 @@ export function faultSchedule(options: FaultScheduleOptions): Generator {
   }
   const maxWindows = options.maxWindows ?? Infinity;
   if (!(maxWindows >= 0)) throw new GeneratorError(`maxWindows must be >= 0, got ${maxWindows}`);
-  return new FaultSchedule(options, options.firstStartNs, [], maxWindows);
+  const keep = options.keep;
+  if (keep !== undefined && !keep.every((n) => Number.isInteger(n) && n >= 1)) {
+    throw new GeneratorError(`kept window numbers must be whole numbers >= 1, got ${keep.join(", ")}`);
+  }
+  return new FaultSchedule(options, options.firstStartNs, [], maxWindows, 0);
 }
 
 /**
@@ -116,4 +153,10 @@ export function faultSchedule(options: FaultScheduleOptions): Generator {
 export function firstStartNs(seed: number, packageName: string, intervalNs: number): number {
   const random = new SeededRandom(seed, `nemesis/${packageName}/first-start`);
   return Math.max(1, Math.floor(intervalNs * (0.5 + random.float())));
+}
+
+/** The `keep` option of a package's schedule from the run's window selection (none: every window). */
+export function keptWindows(config: PackageConfig, packageName: string): { keep?: readonly number[] } {
+  if (config.nemesisWindows === undefined) return {};
+  return { keep: config.nemesisWindows[packageName] ?? [] };
 }

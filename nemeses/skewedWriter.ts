@@ -18,7 +18,7 @@ import type { Generator } from "../harness/generator/types.ts";
 import type { Nemesis, NemesisContext } from "../harness/nemesis.ts";
 import type { Completion, Invocation } from "../harness/system.ts";
 import type { NemesisPackage, PackageConfig } from "./package.ts";
-import { faultSchedule, firstStartNs } from "./schedule.ts";
+import { faultSchedule, firstStartNs, keptWindows } from "./schedule.ts";
 import { grudgeToMap } from "./shapes.ts";
 import { isolationGrudge } from "./storageCut.ts";
 import { nodeNames } from "./targets.ts";
@@ -89,6 +89,8 @@ export function skewedWriterGenerator(options: {
   readonly intervalNs: number;
   readonly firstStartNs: number;
   readonly maxWindows?: number;
+  /** Only these window numbers are applied (see faultSchedule). */
+  readonly keep?: readonly number[];
 }): Generator {
   return faultSchedule({
     intervalNs: options.intervalNs,
@@ -98,6 +100,7 @@ export function skewedWriterGenerator(options: {
     }),
     stop: { f: "stop-skewed-writer" },
     ...(options.maxWindows !== undefined ? { maxWindows: options.maxWindows } : {}),
+    ...(options.keep !== undefined ? { keep: options.keep } : {}),
   });
 }
 
@@ -107,6 +110,7 @@ export function skewedWriterPackage(config: PackageConfig): NemesisPackage {
     generator: skewedWriterGenerator({
       intervalNs: config.nemesisIntervalNs,
       firstStartNs: firstStartNs(config.seed, "skewed-writer", config.nemesisIntervalNs),
+      ...keptWindows(config, "skewed-writer"),
     }),
   };
 }

@@ -34,7 +34,7 @@ import type { GenContext } from "../harness/generator/index.ts";
 import type { Nemesis, NemesisContext } from "../harness/nemesis.ts";
 import type { Completion, Invocation, NodeControl } from "../harness/system.ts";
 import type { NemesisPackage, PackageConfig } from "./package.ts";
-import { faultSchedule, firstStartNs, type WindowPlan } from "./schedule.ts";
+import { faultSchedule, firstStartNs, keptWindows, type WindowPlan } from "./schedule.ts";
 import { grudgeToMap, normalise, type GrudgeRecord } from "./shapes.ts";
 import { nodeNames } from "./targets.ts";
 
@@ -204,6 +204,8 @@ export interface StorageCutScheduleOptions {
   /** Variants to draw from, one per window; default both. */
   readonly variants?: readonly StorageCutVariant[];
   readonly maxWindows?: number;
+  /** Only these window numbers are applied (see faultSchedule). */
+  readonly keep?: readonly number[];
 }
 
 export function storageCutGenerator(options: StorageCutScheduleOptions): Generator {
@@ -215,6 +217,7 @@ export function storageCutGenerator(options: StorageCutScheduleOptions): Generat
     plan: (context, windowNs) => planStorageCut(context.random.pick(variants), context, windowNs),
     stop: { f: "stop-storage-cut" },
     ...(options.maxWindows !== undefined ? { maxWindows: options.maxWindows } : {}),
+    ...(options.keep !== undefined ? { keep: options.keep } : {}),
   });
 }
 
@@ -227,6 +230,7 @@ export function storageCutPackage(
     generator: storageCutGenerator({
       intervalNs: config.nemesisIntervalNs,
       firstStartNs: firstStartNs(config.seed, "storage-cut", config.nemesisIntervalNs),
+      ...keptWindows(config, "storage-cut"),
       ...(variants !== undefined ? { variants } : {}),
     }),
   };

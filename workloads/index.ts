@@ -2,6 +2,9 @@
  * The workloads `faultline run` can build, by name. Each entry builds a Workload from the
  * resolved run configuration. The first entry is the default `--workload`.
  *
+ * `keys` (`--keys N`), when set, sizes the keyed workloads: the registers or lists in use at a time
+ * (register, append) or the accounts (bank).
+ *
  * Transactional workloads check Elle's model: `--model`, else the strongest the system promises,
  * else the one the isolation level promises (read-committed, snapshot-isolation, serializable;
  * see elleModel.ts).
@@ -34,12 +37,17 @@ function modelOf(c: BuildConfig): { model?: string } {
 export const workloadRegistry: Readonly<Record<string, (config: BuildConfig) => Workload>> = {
   register: (c) => {
     refuseModel("register", "linearizability", c);
-    return registerWorkload({ timeLimitNs: c.timeLimitNs, ratePerS: c.ratePerS });
+    return registerWorkload({
+      timeLimitNs: c.timeLimitNs,
+      ratePerS: c.ratePerS,
+      ...(c.keys !== undefined ? { activeKeyCount: c.keys } : {}),
+    });
   },
   bank: (c) =>
     bankWorkload({
       timeLimitNs: c.timeLimitNs,
       ratePerS: c.ratePerS,
+      ...(c.keys !== undefined ? { accountCount: c.keys } : {}),
       isolation: c.isolation,
       ...modelOf(c),
     }),
@@ -54,6 +62,7 @@ export const workloadRegistry: Readonly<Record<string, (config: BuildConfig) => 
     appendWorkload({
       timeLimitNs: c.timeLimitNs,
       ratePerS: c.ratePerS,
+      ...(c.keys !== undefined ? { activeKeyCount: c.keys } : {}),
       isolation: c.isolation,
       ...modelOf(c),
     }),

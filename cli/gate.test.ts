@@ -1,0 +1,260 @@
+/**
+ * `faultline gate` end to end, as a user's CI runs it (the installed bin, a child process): exit 0
+ * when every row holds and 1 when one fails, junit.xml with one test case per row whose failure
+ * names the reproduce command of the failing seed, summary.json; an interrupted gate exits 2 with
+ * its unfinished seeds undecided and leaves no worker process behind; a bad suite file or option is
+ * one line on stderr naming the file and line, exit 254.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { GateSummary } from "../reports/suite/model.ts";
+import { main } from "./main.ts";
+
+const bin = fileURLToPath(new URL("../bin/faultline.js", import.meta.url));
+let scratch = "";
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), "faultline-gate-"));
+});
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+const tinySuite = `name: tiny
+defaults:
+  time-limit: 3
+rows:
+  - name: memory-register
+    run: { system: memory, workload: register, nemesis: partition, nemesis-interval: 1 }
+    seeds: 1..2
+    expect: valid
+  - name: sync-loses-nothing
+    claim: sync replication with no faults loses nothing, so this row, expecting losses, fails
+    run: { system: engine, replication: sync, workload: set, nemesis: none }
+    seeds: 1..2
+    expect: { finds: [set-full:lost], at-least: 1 }
+  - name: not-yet
+    run: { system: memory, workload: set, nemesis: none }
+    seeds: 1
+    expect: valid
+    todo: shows how a todo row is skipped
+`;
+
+async function gate(args: string[]) {
+  return execa(process.execPath, [bin, "gate", ...args], {
+    env: { CI: "true", NO_COLOR: "1" },
+    reject: false,
+    all: true,
+  });
+}
+
+describe("faultline gate", () => {
+  it("exits 1 when a row fails, with a JUnit case per row whose failure names the failing seed's reproduce command", async () => {
+    const suite = join(scratch, "tiny.yaml");
+    writeFileSync(suite, tinySuite);
+    const out = join(scratch, "out");
+    const result = await gate([suite, "--jobs", "2", "--out", out, "--store", join(scratch, "store")]);
+    expect(result.exitCode, result.all).toBe(1);
+    expect(result.all).toMatch(/^✓ memory-register: valid on 2 of 2$/m);
+    expect(result.all).toMatch(/^✗ sync-loses-nothing: found on 0 of 2$/m);
+    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as GateSummary;
+    expect(summary.rows.map((r) => [r.row, r.verdict])).toEqual([
+      ["memory-register", "holds"],
+      ["sync-loses-nothing", "fails"],
+      ["not-yet", "skipped"],
+    ]);
+    const junit = readFileSync(join(out, "junit.xml"), "utf8");
+    expect(junit.match(/<testcase /g)).toHaveLength(3);
+    expect(junit).toMatch(
+      /<testcase classname="faultline.gate.tiny" name="memory-register" time="[\d.]+"><\/testcase>/,
+    );
+    expect(junit).toMatch(/<skipped message="todo: shows how a todo row is skipped"\/>/);
+    const failure = /<failure message="([^"]*)" type="fails">([^<]*)<\/failure>/.exec(junit);
+    expect(failure?.[1]).toContain("reproduce: npx faultline run --system engine --replication sync");
+    expect(failure?.[1]).toContain("--seed 1");
+    expect(failure?.[2]).toContain("--seed 2");
+    // The reproduce command in the failure reproduces the seed: same verdict.
+    const command = /reproduce: (npx faultline run [^;\n]*--seed 1)/.exec(failure![1]!)![1]!;
+    const again = await execa(
+      process.execPath,
+      [bin, ...command.split(" ").slice(2), "--store", join(scratch, "again"), "--quiet"],
+      {
+        reject: false,
+      },
+    );
+    expect(again.exitCode).toBe(0);
+  }, 180_000);
+
+  it("exits 0 when every row it runs holds (--filter)", async () => {
+    const suite = join(scratch, "tiny.yaml");
+    writeFileSync(suite, tinySuite);
+    const result = await gate([
+      suite,
+      "--filter",
+      "^memory",
+      "--jobs",
+      "1",
+      "--out",
+      join(scratch, "out0"),
+      "--store",
+      join(scratch, "store"),
+    ]);
+    expect(result.exitCode, result.all).toBe(0);
+    expect(result.all).toContain("tiny: every row holds (1 hold, 0 fail, 0 unknown, 0 skipped;");
+  }, 120_000);
+
+  it("on SIGINT stops its workers, counts unfinished seeds undecided, exits 2 and leaves no process behind", async () => {
+    const suite = join(scratch, "long.yaml");
+    writeFileSync(
+      suite,
+      `rows:
+  - name: long
+    run: { system: engine, workload: append, nemesis: "partition,crash", time-limit: 3000, rate: 50 }
+    seeds: 1..4
+    expect: valid
+`,
+    );
+    const child = execa(
+      process.execPath,
+      [bin, "gate", suite, "--jobs", "2", "--out", join(scratch, "out2"), "--store", join(scratch, "store2")],
+      {
+        env: { CI: "true" },
+        reject: false,
+        all: true,
+      },
+    );
+    const workers = await waitFor(() => {
+      const found = descendants(child.pid!).filter((p) => p.cmdline.includes("worker.ts"));
+      return found.length === 2 ? found : undefined;
+    });
+    expect(workers, "two workers started").toBeDefined();
+    child.kill("SIGINT");
+    const result = await child;
+    expect(result.exitCode, result.all).toBe(2);
+    expect(result.all).toMatch(/undecided/);
+    for (const worker of workers!) expect(alive(worker.pid), `worker ${worker.pid}`).toBe(false);
+  }, 120_000);
+});
+
+describe("a bad suite or option: one line naming the file and line, exit 254", () => {
+  const good = `rows:
+  - name: r
+    run: { system: memory, workload: set, nemesis: none }
+    seeds: 1..2
+    expect: valid
+`;
+  const cases: [string, string, RegExp][] = [
+    [
+      "unknown option",
+      good.replace("nemesis: none", "nemesis: none, time-limt: 3"),
+      /bad\.yaml:3: rows\[0\]\.run\.time-limt: unknown option/,
+    ],
+    [
+      "bad seed range",
+      good.replace("1..2", "9..2"),
+      /bad\.yaml:4: rows\[0\]\.seeds: bad seed range "9\.\.2"/,
+    ],
+    [
+      "unknown expectation",
+      good.replace("expect: valid", "expect: sometimes"),
+      /bad\.yaml:5: rows\[0\]\.expect: unknown expectation "sometimes"/,
+    ],
+    [
+      "YAML syntax error",
+      good.replace("expect: valid", "expect: [valid"),
+      /bad\.yaml:[56]: YAML syntax error: /,
+    ],
+  ];
+  for (const [what, text, pattern] of cases) {
+    it(what, async () => {
+      const file = join(scratch, "bad.yaml");
+      writeFileSync(file, text);
+      const { code, stderr } = await captured(() => main(["gate", file]));
+      expect(code).toBe(254);
+      expect(stderr).toMatch(pattern);
+      expect(stderr.trimEnd().split("\n"), stderr).toHaveLength(1);
+    });
+  }
+
+  it("a missing file, no file, a bad --jobs or a --filter matching nothing", async () => {
+    const file = join(scratch, "fine.yaml");
+    writeFileSync(file, good);
+    for (const [args, pattern] of [
+      [["gate", join(scratch, "nope.yaml")], /nope\.yaml: cannot read the suite file \(ENOENT\)/],
+      [["gate"], /expected a suite file/],
+      [["gate", file, "--jobs", "0"], /--jobs: expected a whole number/],
+      [["gate", file, "--filter", "zzz"], /--filter: no row of .*fine\.yaml matches \/zzz\//],
+    ] as const) {
+      const { code, stderr } = await captured(() => main([...args]));
+      expect(code, args.join(" ")).toBe(254);
+      expect(stderr).toMatch(pattern);
+      expect(stderr.trimEnd().split("\n")).toHaveLength(1);
+    }
+  });
+});
+
+async function captured(run: () => Promise<number>): Promise<{ code: number; stderr: string }> {
+  let stderr = "";
+  const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    return { code: await run(), stderr };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+interface ProcessInfo {
+  readonly pid: number;
+  readonly cmdline: string;
+}
+
+/** Every live descendant of a process (Linux /proc). */
+function descendants(root: number): ProcessInfo[] {
+  const parentOf = new Map<number, number>();
+  const cmdlineOf = new Map<number, string>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+      cmdlineOf.set(Number(entry), readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " "));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const found: ProcessInfo[] = [];
+  const frontier = [root];
+  while (frontier.length > 0) {
+    const parent = frontier.pop()!;
+    for (const [pid, ppid] of parentOf) {
+      if (ppid !== parent) continue;
+      found.push({ pid, cmdline: cmdlineOf.get(pid) ?? "" });
+      frontier.push(pid);
+    }
+  }
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor<T>(probe: () => T | undefined, limitMs = 60_000): Promise<T | undefined> {
+  for (let waited = 0; waited < limitMs; waited += 200) {
+    const value = probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return probe();
+}

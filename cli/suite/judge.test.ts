@@ -1,0 +1,120 @@
+/**
+ * Judging rows: a seed finds a row's bug exactly when its verdict is false and the row's checker
+ * reported one of its classes; a row holds, fails or is unknown by counting such seeds against
+ * what it needs, undecided seeds never counting for it (properties over random seed outcomes).
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { Results, Verdict } from "../../harness/results.ts";
+import { detected, judgeRow, reportedClasses, seedsNeeded, type SeedRun } from "./judge.ts";
+import type { Expectation } from "./suite.ts";
+
+const finds = (atLeast: number | "all" | undefined, rate?: number): Expectation => ({
+  kind: "finds",
+  anomalies: [
+    { checker: "elle", anomaly: "G2-item" },
+    { checker: "bank", anomaly: "wrong-total" },
+  ],
+  ...(atLeast !== undefined ? { atLeast } : {}),
+  ...(rate !== undefined ? { rate } : {}),
+});
+
+const seedRun = (seed: number, valid: Verdict, reported: string[], error?: string): SeedRun => ({
+  row: "r",
+  seed,
+  valid,
+  reported,
+  reproduceCommand: `npx faultline run --seed ${seed}`,
+  elapsedMs: 1,
+  operations: 10,
+  ...(error !== undefined ? { error } : {}),
+});
+
+const verdict = fc.constantFrom<Verdict>(true, false, "unknown");
+const classes = fc.uniqueArray(
+  fc.constantFrom("elle:G2-item", "bank:G2-item", "elle:wrong-total", "bank:wrong-total", "set-full:lost"),
+  { maxLength: 4 },
+);
+const runs = fc
+  .array(fc.tuple(verdict, classes, fc.boolean()), { minLength: 1, maxLength: 12 })
+  .map((xs) =>
+    xs.map(([v, c, broken], i) => seedRun(i + 1, broken ? "unknown" : v, c, broken ? "boom" : undefined)),
+  );
+
+describe("a seed", () => {
+  it("finds the bug exactly when its verdict is false and the row's own checker reported one of its classes", () => {
+    fc.assert(
+      fc.property(verdict, classes, (valid, reported) => {
+        const expected =
+          valid === false && (reported.includes("elle:G2-item") || reported.includes("bank:wrong-total"));
+        expect(detected(finds(1), seedRun(1, valid, reported))).toBe(expected);
+      }),
+    );
+  });
+
+  it("reads classes from cases and from counts alone, never from an empty class", () => {
+    const results: Results = {
+      valid: false,
+      checkers: {
+        bank: { valid: false, anomalyCounts: { "wrong-total": 3, other: 0 } },
+        elle: { valid: false, anomalies: { "G2-item": [{ explanation: "x" }], G0: [] } },
+      },
+    };
+    expect(reportedClasses(results)).toEqual(["bank:wrong-total", "elle:G2-item"]);
+  });
+});
+
+describe("a row", () => {
+  it("expecting finds: holds with enough finding seeds, fails when even the undecided could not make it up, else unknown", () => {
+    const expectation = fc.oneof(
+      fc.integer({ min: 1, max: 12 }).map((k) => finds(k)),
+      fc.constant(finds("all")),
+      fc.double({ min: 0.01, max: 1, noNaN: true }).map((p) => finds(undefined, p)),
+    );
+    fc.assert(
+      fc.property(expectation, runs, (expect_, seeds) => {
+        const judgment = judgeRow({ name: "r", expect: expect_ }, seeds);
+        const caught = seeds.filter((r) => r.error === undefined && detected(expect_, r)).length;
+        const undecided = seeds.filter((r) => r.valid === "unknown").length;
+        const needed = seedsNeeded(expect_, seeds.length);
+        const want = caught >= needed ? "holds" : caught + undecided >= needed ? "unknown" : "fails";
+        expect(judgment.verdict).toBe(want);
+        expect(judgment.good).toBe(caught);
+        if (want !== "holds") expect(judgment.badSeeds.length).toBeGreaterThan(0);
+      }),
+    );
+  });
+
+  it("expecting valid: fails on any false verdict, else unknown on any undecided seed, else holds", () => {
+    fc.assert(
+      fc.property(runs, (seeds) => {
+        const judgment = judgeRow({ name: "r", expect: { kind: "valid" } }, seeds);
+        const want = seeds.some((r) => r.valid === false)
+          ? "fails"
+          : seeds.some((r) => r.valid === "unknown")
+            ? "unknown"
+            : "holds";
+        expect(judgment.verdict).toBe(want);
+        // Every seed that counts against the row is named, with its reproduce command.
+        expect(judgment.badSeeds.map((r) => r.seed)).toEqual(
+          seeds.filter((r) => r.valid !== true).map((r) => r.seed),
+        );
+      }),
+    );
+  });
+
+  it("needs ⌈rate·n⌉ seeds for a rate, all of them for all", () => {
+    expect(seedsNeeded(finds(undefined, 0.5), 3)).toBe(2);
+    expect(seedsNeeded(finds(undefined, 0.3), 10)).toBe(3);
+    expect(seedsNeeded(finds(undefined, 0.01), 10)).toBe(1);
+    expect(seedsNeeded(finds("all"), 7)).toBe(7);
+    expect(seedsNeeded(finds(2), 7)).toBe(2);
+  });
+
+  it("a todo row is skipped, whatever its seeds showed", () => {
+    const judgment = judgeRow({ name: "r", expect: { kind: "valid" }, todo: "not built" }, [
+      seedRun(1, false, []),
+    ]);
+    expect(judgment.verdict).toBe("skipped");
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * The worker pool: jobs spread over at most N worker processes, a worker that dies takes only its
+ * own seed with it (undecided, with the worker's last words) and is replaced, a run past its
+ * wall-clock bound is killed, and when the pool ends no worker process is left.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { describe, expect, it } from "vitest";
+import { runPool, workerEntryFor, type WorkerEntry } from "./pool.ts";
+import type { SeedJob } from "./seedRun.ts";
+
+const fixture: WorkerEntry = {
+  ...workerEntryFor(import.meta.url),
+  file: fileURLToPath(new URL("./pool.fixture.ts", import.meta.url)),
+};
+
+const job = (seed: number): SeedJob => ({
+  row: "r",
+  args: ["--system", "memory", "--workload", "register", "--nemesis", "none"],
+  seed,
+  store: "/nonexistent",
+  keep: "none",
+});
+
+async function waitFor(condition: () => boolean, limitMs = 30_000): Promise<boolean> {
+  for (let waited = 0; waited < limitMs; waited += 100) {
+    if (condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return condition();
+}
+
+/** Whether a process id is alive (signal 0 tests without sending anything). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pids of this process's children whose command line mentions `what` (Linux /proc). */
+function childrenRunning(what: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (ppid === process.pid && cmdline.includes(what)) pids.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
+
+describe("the worker pool", () => {
+  it("runs every job once on at most N workers, a dead worker costing only its own seed, and leaves no worker behind", async () => {
+    const jobs = [1, 2, 13, 4, 5, 6, 14, 8].map(job);
+    const done: number[] = [];
+    const runs = await runPool(
+      jobs,
+      { jobs: 2, runTimeoutMs: 3_000, onDone: (r) => done.push(r.seed) },
+      fixture,
+    );
+    expect(runs.map((r) => r.seed)).toEqual([1, 2, 13, 4, 5, 6, 14, 8]);
+    expect([...done].sort((a, b) => a - b)).toEqual([1, 2, 4, 5, 6, 8, 13, 14]);
+    const died = runs.find((r) => r.seed === 13)!;
+    expect(died.valid).toBe("unknown");
+    expect(died.error).toMatch(/worker process died \(exit code 3\): fixture worker: dying on seed 13/);
+    const hung = runs.find((r) => r.seed === 14)!;
+    expect(hung.valid).toBe("unknown");
+    expect(hung.error).toMatch(/longer than 3 s of real time; its worker was killed/);
+    const fine = runs.filter((r) => r.error === undefined);
+    expect(fine).toHaveLength(6);
+    // `operations` carries the fixture's pid: at most 2 at a time, plus the 2 replacements.
+    const pids = [...new Set(fine.map((r) => r.operations))];
+    expect(pids.length).toBeLessThanOrEqual(4);
+    for (const pid of pids) expect(alive(pid), `worker ${pid}`).toBe(false);
+  }, 60_000);
+
+  it("stops at once on abort, killing its workers, and reports only what finished", async () => {
+    const controller = new AbortController();
+    const jobs = [14, 14, 1, 2].map(job);
+    const pending = runPool(jobs, { jobs: 2, signal: controller.signal }, fixture);
+    // Both workers hang on seed 14: abort once they are up.
+    expect(await waitFor(() => childrenRunning("pool.fixture").length === 2)).toBe(true);
+    controller.abort();
+    const runs = await pending;
+    expect(runs).toEqual([]);
+    expect(childrenRunning("pool.fixture")).toEqual([]);
+  }, 60_000);
+});
+
+describe("the worker's entry", () => {
+  it("is worker.ts with tsx's loader from the sources, and worker.js with no loader from a compiled tree", () => {
+    const fromSources = workerEntryFor(pathToFileURL("/x/cli/suite/pool.ts").href);
+    expect(fromSources.file).toBe("/x/cli/suite/worker.ts");
+    expect(fromSources.nodeOptions.join(" ")).toMatch(/--import file:\/\/.*tsx.*loader\.mjs/);
+    const compiled = workerEntryFor(pathToFileURL("/x/dist/cli/suite/pool.js").href);
+    expect(compiled.file).toBe("/x/dist/cli/suite/worker.js");
+    expect(compiled.nodeOptions.join(" ")).not.toContain("--import");
+    // The worker module itself exists beside the pool.
+    expect(readFileSync(new URL("./worker.ts", import.meta.url), "utf8")).toContain("runSeed");
+  });
+});

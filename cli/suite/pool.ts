@@ -1,0 +1,184 @@
+/**
+ * A pool of worker processes for gates and sweeps: seed jobs go, one at a time, to whichever worker
+ * is free; each worker is a Node process running cli/suite/worker.ts (execa, with IPC), so runs use
+ * every core and one run's crash or memory blow-up cannot take the others with it.
+ *
+ * Bounds: at most `jobs` workers; each run has a wall-clock limit (`runTimeoutMs`) past which its
+ * worker is killed by its pid and the seed counts as undecided, with why; a worker that dies takes
+ * only its current seed with it (that seed is undecided) and is replaced for the next. On abort,
+ * every worker is killed by its pid and the seeds not run are left out. When the pool ends, no
+ * worker is left: each is asked to exit, and killed if it does not within `exitGraceMs`.
+ *
+ * Entry: the worker is the sibling module of this one, `worker.ts` when this module runs from the
+ * TypeScript sources (then with tsx's loader, resolved from this package) and `worker.js` in a
+ * compiled tree, both found relative to `import.meta.url`.
+ */
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { execaNode, type ResultPromise } from "execa";
+import type { SeedRun } from "./judge.ts";
+import { reproduceOf, type SeedJob } from "./seedRun.ts";
+
+export interface PoolOptions {
+  /** Worker processes at most. */
+  readonly jobs: number;
+  readonly signal?: AbortSignal;
+  /** Called as each seed finishes, in completion order. */
+  readonly onDone?: (run: SeedRun, job: SeedJob) => void;
+  /** Wall-clock limit of one run, ms. */
+  readonly runTimeoutMs?: number;
+}
+
+export const defaultRunTimeoutMs = 15 * 60_000;
+const exitGraceMs = 5_000;
+const stderrTailChars = 2_000;
+
+export interface WorkerEntry {
+  readonly file: string;
+  readonly nodeOptions: readonly string[];
+}
+
+/** The worker module beside `moduleUrl`, with the loader a TypeScript source needs. */
+export function workerEntryFor(moduleUrl: string): WorkerEntry {
+  const fromSources = new URL(moduleUrl).pathname.endsWith(".ts");
+  const file = fileURLToPath(new URL(fromSources ? "./worker.ts" : "./worker.js", moduleUrl));
+  const nodeOptions = ["--max-semi-space-size=32"];
+  if (fromSources) {
+    // tsx is this package's own dependency: resolved from here, whatever the working folder.
+    const tsx = createRequire(import.meta.url).resolve("tsx");
+    nodeOptions.push("--import", pathToFileURL(tsx).href);
+  }
+  return { file, nodeOptions };
+}
+
+type Worker = ResultPromise<{ ipc: true; serialization: "json" }>;
+
+interface Slot {
+  worker: Worker | undefined;
+  stderr: string;
+}
+
+function startWorker(entry: WorkerEntry, slot: Slot): Worker {
+  slot.stderr = "";
+  const worker = execaNode(entry.file, [], {
+    nodeOptions: [...entry.nodeOptions],
+    ipc: true,
+    serialization: "json",
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+    buffer: false,
+    reject: false,
+    cleanup: true,
+  }) as unknown as Worker;
+  worker.stderr?.setEncoding("utf8");
+  worker.stderr?.on("data", (chunk: string) => {
+    slot.stderr = (slot.stderr + chunk).slice(-stderrTailChars);
+  });
+  return worker;
+}
+
+function failedRun(job: SeedJob, why: string, elapsedMs: number): SeedRun {
+  return {
+    row: job.row,
+    seed: job.seed,
+    valid: "unknown",
+    reported: [],
+    reproduceCommand: reproduceOf(job.args, job.seed),
+    elapsedMs,
+    operations: 0,
+    error: why,
+  };
+}
+
+async function stopWorker(worker: Worker): Promise<void> {
+  try {
+    await worker.sendMessage({ type: "exit" });
+  } catch {
+    // Already gone.
+  }
+  const timer = setTimeout(() => worker.kill("SIGKILL"), exitGraceMs);
+  try {
+    await worker;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs every job on up to `options.jobs` worker processes; results in job order. */
+export async function runPool(
+  jobs: readonly SeedJob[],
+  options: PoolOptions,
+  entry: WorkerEntry = workerEntryFor(import.meta.url),
+): Promise<SeedRun[]> {
+  const results: (SeedRun | undefined)[] = new Array(jobs.length).fill(undefined);
+  const timeoutMs = options.runTimeoutMs ?? defaultRunTimeoutMs;
+  let next = 0;
+  const slots: Slot[] = [];
+  const onAbort = () => {
+    for (const slot of slots) slot.worker?.kill("SIGKILL");
+  };
+  options.signal?.addEventListener("abort", onAbort);
+
+  async function runOne(slot: Slot, job: SeedJob): Promise<SeedRun> {
+    const started = Date.now();
+    slot.worker ??= startWorker(entry, slot);
+    const worker = slot.worker;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const reply = worker.getOneMessage();
+      await worker.sendMessage({ type: "job", job: job as never });
+      const timeout = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      });
+      const message = await Promise.race([reply, timeout]);
+      if (message === "timeout") {
+        worker.kill("SIGKILL");
+        slot.worker = undefined;
+        await worker;
+        return failedRun(
+          job,
+          `the run took longer than ${timeoutMs / 1000} s of real time; its worker was killed`,
+          Date.now() - started,
+        );
+      }
+      return (message as unknown as { run: SeedRun }).run;
+    } catch (error) {
+      worker.kill("SIGKILL");
+      slot.worker = undefined;
+      const result = await worker;
+      const why = options.signal?.aborted
+        ? "interrupted"
+        : `its worker process died (${result.signalDescription ?? `exit code ${String(result.exitCode)}`})` +
+          (slot.stderr.trim() !== "" ? `: ${slot.stderr.trim().split("\n").slice(-3).join(" | ")}` : "") +
+          (error instanceof Error && slot.stderr.trim() === "" ? `: ${error.message}` : "");
+      return failedRun(job, why, Date.now() - started);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function drain(slot: Slot): Promise<void> {
+    const aborted = (): boolean => options.signal?.aborted === true;
+    while (next < jobs.length && !aborted()) {
+      const index = next++;
+      const job = jobs[index]!;
+      const run = await runOne(slot, job);
+      if (aborted() && run.error !== undefined) break;
+      results[index] = run;
+      options.onDone?.(run, job);
+    }
+  }
+
+  const count = Math.max(1, Math.min(options.jobs, jobs.length));
+  for (let i = 0; i < count; i++) slots.push({ worker: undefined, stderr: "" });
+  try {
+    await Promise.all(slots.map(drain));
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
+    await Promise.all(
+      slots.map(async (slot) => (slot.worker !== undefined ? stopWorker(slot.worker) : undefined)),
+    );
+  }
+  return results.filter((r): r is SeedRun => r !== undefined);
+}

@@ -1,0 +1,111 @@
+/**
+ * Runs a list of (row, seed) jobs on the worker pool with live progress, and hands back every
+ * seed's run grouped by row, judged as each row's last seed ends. Gates and sweeps both come
+ * through here; they differ only in which seeds they give each row and what they write after.
+ * A seed that never ran (the run was interrupted) comes back as undecided, with why, so a row is
+ * never judged on fewer seeds than it asked for.
+ */
+import type { SuiteProgress, SuiteProgressState, RowProgress } from "../../reports/suite/progress.ts";
+import { judgeRow, type RowJudgment, type SeedRun } from "./judge.ts";
+import { runPool } from "./pool.ts";
+import { reproduceOf, type SeedJob } from "./seedRun.ts";
+import type { SuiteRow } from "./suite.ts";
+
+export interface RowSeeds {
+  readonly row: SuiteRow;
+  readonly seeds: readonly number[];
+}
+
+export interface RunRowsOptions {
+  readonly title: string;
+  readonly jobs: number;
+  readonly store: string;
+  readonly keep: SeedJob["keep"];
+  readonly progress: SuiteProgress;
+  readonly signal?: AbortSignal;
+  /** Called as each seed finishes (sweeps append it to their log). */
+  readonly onRun?: (run: SeedRun) => void;
+}
+
+export interface RowOutcome {
+  readonly row: SuiteRow;
+  readonly runs: readonly SeedRun[];
+  readonly judgment: RowJudgment;
+}
+
+const tickMs = 1_000;
+
+export async function runRows(work: readonly RowSeeds[], options: RunRowsOptions): Promise<RowOutcome[]> {
+  const started = Date.now();
+  const jobs: SeedJob[] = work.flatMap(({ row, seeds }) =>
+    seeds.map((seed) => ({
+      row: row.name,
+      args: row.run.name === undefined ? [...row.args, "--name", row.name] : row.args,
+      seed,
+      store: options.store,
+      keep: options.keep,
+    })),
+  );
+  const rows: RowProgress[] = work.map(({ row, seeds }) => ({
+    name: row.name,
+    seedsTotal: seeds.length,
+    seedsDone: 0,
+  }));
+  const state: SuiteProgressState = {
+    title: options.title,
+    jobs: Math.max(1, Math.min(options.jobs, jobs.length)),
+    totalRuns: jobs.length,
+    doneRuns: 0,
+    notValidRuns: 0,
+    elapsedMs: 0,
+    rows,
+  };
+  const runsByRow = new Map<string, SeedRun[]>(work.map(({ row }) => [row.name, []]));
+  const rowByName = new Map(work.map(({ row }, i) => [row.name, { row, progress: rows[i]! }]));
+  const update = (event: Parameters<SuiteProgress["update"]>[1]) => {
+    state.elapsedMs = Date.now() - started;
+    options.progress.update(state, event);
+  };
+  update({ kind: "start" });
+  const ticker = setInterval(() => update({ kind: "tick" }), tickMs);
+  try {
+    await runPool(jobs, {
+      jobs: options.jobs,
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      onDone: (run) => {
+        const entry = rowByName.get(run.row)!;
+        const runs = runsByRow.get(run.row)!;
+        runs.push(run);
+        options.onRun?.(run);
+        state.doneRuns++;
+        if (run.valid !== true) state.notValidRuns++;
+        entry.progress.seedsDone++;
+        update({ kind: "run", run });
+        if (entry.progress.seedsDone === entry.progress.seedsTotal) {
+          entry.progress.judgment = judgeRow(entry.row, runs);
+          update({ kind: "row", judgment: entry.progress.judgment });
+        }
+      },
+    });
+  } finally {
+    clearInterval(ticker);
+  }
+  return work.map(({ row, seeds }) => {
+    const runs = [...runsByRow.get(row.name)!];
+    for (const seed of seeds) {
+      if (runs.some((r) => r.seed === seed)) continue;
+      runs.push({
+        row: row.name,
+        seed,
+        valid: "unknown",
+        reported: [],
+        reproduceCommand: reproduceOf(row.args, seed),
+        elapsedMs: 0,
+        operations: 0,
+        error: "not run: the gate was interrupted",
+      });
+    }
+    runs.sort((a, b) => a.seed - b.seed);
+    return { row, runs, judgment: judgeRow(row, runs) };
+  });
+}

@@ -1,0 +1,295 @@
+/**
+ * `faultline sweep` and `sweep report`: shards split the units deterministically and exactly (a
+ * property), a sweep split into 2 shards merges into the same report as the unsharded sweep (run
+ * through the installed bin), and merging judges honestly: a false alarm on a valid row fails the
+ * sweep, a missing shard leaves it unknown, shards of different sweeps refuse to merge.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SeedRun, SweepReport } from "../reports/suite/model.ts";
+import { renderSweepHtml } from "../reports/suite/sweep.ts";
+import { UsageError } from "./main.ts";
+import { mergeShards, wilsonInterval } from "./suite/sweepReport.ts";
+import {
+  allUnits,
+  parseSeedRange,
+  parseShard,
+  shardUnits,
+  suiteDigest,
+  sweepFormat,
+  type ShardOutput,
+  type SweepRowInfo,
+} from "./suite/sweepFiles.ts";
+
+const bin = fileURLToPath(new URL("../bin/faultline.js", import.meta.url));
+let scratch = "";
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), "faultline-sweep-"));
+});
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe("shards", () => {
+  it("together hold every unit exactly once, balanced to within one unit", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.nat(40),
+        fc.nat(30),
+        fc.integer({ min: 1, max: 9 }),
+        (rowCount, from, length, count) => {
+          const rows = Array.from({ length: rowCount }, (_, i) => ({ name: `r${i}` }));
+          const units = allUnits(rows, { from, to: from + length });
+          const shards = Array.from({ length: count }, (_, i) => shardUnits(units, { index: i + 1, count }));
+          const merged = shards.flat().map((u) => `${u.row}/${u.seed}`);
+          expect(merged.sort()).toEqual(units.map((u) => `${u.row}/${u.seed}`).sort());
+          expect(new Set(merged).size).toBe(units.length);
+          const sizes = shards.map((s) => s.length);
+          expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+        },
+      ),
+    );
+  });
+
+  it("parse I/N and A..B strictly", () => {
+    expect(parseShard("2/4")).toEqual({ index: 2, count: 4 });
+    expect(parseShard(undefined)).toEqual({ index: 1, count: 1 });
+    for (const bad of ["0/4", "5/4", "1/0", "a/b", "1"])
+      expect(() => parseShard(bad), bad).toThrow(UsageError);
+    expect(parseSeedRange("3..5")).toEqual({ from: 3, to: 5 });
+    for (const bad of [undefined, "5..3", "1-5", "x..y"])
+      expect(() => parseSeedRange(bad), String(bad)).toThrow(UsageError);
+  });
+});
+
+describe("the Wilson interval", () => {
+  it("lies in [0, 1], holds the measured rate, and narrows as seeds grow", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 500 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (n, fraction) => {
+          const k = Math.round(fraction * n);
+          const [lo, hi] = wilsonInterval(k, n);
+          expect(lo).toBeGreaterThanOrEqual(0);
+          expect(hi).toBeLessThanOrEqual(1);
+          expect(lo).toBeLessThanOrEqual(k / n + 1e-12);
+          expect(hi).toBeGreaterThanOrEqual(k / n - 1e-12);
+          const [lo4, hi4] = wilsonInterval(4 * k, 4 * n);
+          expect(hi4 - lo4).toBeLessThan(hi - lo);
+        },
+      ),
+    );
+    // A known value: 2 of 4 → about 15.0%–85.0%.
+    const [lo, hi] = wilsonInterval(2, 4);
+    expect(lo).toBeCloseTo(0.15, 2);
+    expect(hi).toBeCloseTo(0.85, 2);
+  });
+});
+
+const rows: SweepRowInfo[] = [
+  { name: "valid-row", args: ["--system", "memory"], expect: { kind: "valid" } },
+  {
+    name: "bug-row",
+    args: ["--system", "engine"],
+    expect: { kind: "finds", anomalies: [{ checker: "set-full", anomaly: "lost" }], rate: 0.5 },
+  },
+];
+
+function shard(
+  index: number,
+  count: number,
+  runs: SeedRun[],
+  complete = true,
+  seeds = { from: 1, to: 4 },
+): ShardOutput {
+  return {
+    dir: `/shards/${index}`,
+    manifest: {
+      format: sweepFormat,
+      suite: "s",
+      file: "s.yaml",
+      digest: suiteDigest(rows),
+      seeds,
+      shard: { index, count },
+      rows,
+      units: runs.length,
+      complete,
+    },
+    runs,
+  };
+}
+
+const run = (row: string, seed: number, valid: SeedRun["valid"], reported: string[] = []): SeedRun => ({
+  row,
+  seed,
+  valid,
+  reported,
+  reproduceCommand: `npx faultline run --row ${row} --seed ${seed}`,
+  elapsedMs: seed * 10,
+  operations: 100,
+});
+
+/** Runs for every unit of a 4-seed sweep, split by shard as the sweep would. */
+function runsOf(outcome: (row: string, seed: number) => SeedRun): SeedRun[] {
+  return allUnits(rows, { from: 1, to: 4 }).map((u) => outcome(u.row, u.seed));
+}
+
+describe("merging shards", () => {
+  const outcome = (row: string, seed: number) =>
+    row === "bug-row"
+      ? run(row, seed, seed % 2 === 0 ? false : true, seed % 2 === 0 ? ["set-full:lost"] : [])
+      : run(row, seed, true);
+
+  it("gives detection rates with intervals and every failing seed with its reproduce command", () => {
+    const report = mergeShards([shard(1, 1, runsOf(outcome))]);
+    expect(report.verdict).toBe("holds");
+    expect(report.exitCode).toBe(0);
+    const bug = report.rows.find((r) => r.row === "bug-row")!;
+    expect([bug.hits, bug.ran, bug.rate]).toEqual([2, 4, 0.5]);
+    expect(bug.interval![0]).toBeCloseTo(0.15, 2);
+    expect(report.failures.map((f) => [f.row, f.seed, f.expected])).toEqual([
+      ["bug-row", 2, true],
+      ["bug-row", 4, true],
+    ]);
+    expect(report.failures[0]!.reproduceCommand).toContain("--seed 2");
+    expect(report.timing.slowest[0]).toMatchObject({ seed: 4, elapsedMs: 40 });
+  });
+
+  it("fails the sweep on any false alarm of a valid row", () => {
+    const withAlarm = (row: string, seed: number) =>
+      row === "valid-row" && seed === 3 ? run(row, seed, false, ["elle:G1c"]) : outcome(row, seed);
+    const report = mergeShards([shard(1, 1, runsOf(withAlarm))]);
+    expect(report.verdict).toBe("fails");
+    expect(report.exitCode).toBe(1);
+    expect(report.rows.find((r) => r.row === "valid-row")).toMatchObject({ hits: 1, verdict: "fails" });
+    expect(report.failures.find((f) => f.row === "valid-row")).toMatchObject({ seed: 3, expected: false });
+  });
+
+  it("is unknown, never a pass, with a shard missing or unfinished; refuses other sweeps' shards and duplicates", () => {
+    const units = runsOf(outcome);
+    const shardRuns = (i: number) =>
+      shardUnits(allUnits(rows, { from: 1, to: 4 }), { index: i, count: 2 }).map((u) =>
+        units.find((r) => r.row === u.row && r.seed === u.seed)!,
+      );
+    const both = mergeShards([shard(1, 2, shardRuns(1)), shard(2, 2, shardRuns(2))]);
+    expect(both.verdict).toBe("holds");
+    const one = mergeShards([shard(1, 2, shardRuns(1))]);
+    expect(one).toMatchObject({ verdict: "unknown", exitCode: 2, complete: false });
+    expect(one.shards.missing).toEqual([2]);
+    expect(one.rows.map((r) => r.missing)).toEqual([2, 2]);
+    const unfinished = mergeShards([shard(1, 2, shardRuns(1)), shard(2, 2, shardRuns(2).slice(0, 1), false)]);
+    expect(unfinished).toMatchObject({ verdict: "unknown", complete: false });
+    expect(unfinished.shards.incomplete).toEqual([2]);
+    expect(() => mergeShards([shard(1, 2, shardRuns(1)), shard(1, 2, shardRuns(1))])).toThrow(/given twice/);
+    expect(() => mergeShards([shard(1, 2, shardRuns(1)), shard(2, 2, [], true, { from: 1, to: 5 })])).toThrow(
+      /seeds 1..5 differ/,
+    );
+    expect(() => mergeShards([shard(1, 2, shardRuns(2))])).toThrow(/is not a unit of shard 1\/2/);
+  });
+
+  it("renders one self-contained HTML page: no script, no fetch, every value escaped", () => {
+    const hostile = (row: string, seed: number) => ({
+      ...outcome(row, seed),
+      reproduceCommand: `<script>alert(${seed})</script>`,
+    });
+    const html = renderSweepHtml(mergeShards([shard(1, 1, runsOf(hostile))]));
+    expect(html).toContain("Content-Security-Policy");
+    expect(html).not.toMatch(/<script|src=|href=/i);
+    expect(html).toContain("&lt;script&gt;alert(2)&lt;/script&gt;");
+  });
+});
+
+describe("faultline sweep through the bin", () => {
+  it("split into 2 shards merges into the same report as the unsharded sweep", async () => {
+    const suite = join(scratch, "tiny.yaml");
+    writeFileSync(
+      suite,
+      `name: tiny
+defaults:
+  time-limit: 3
+rows:
+  - name: memory-register
+    run: { system: memory, workload: register, nemesis: partition, nemesis-interval: 1 }
+    seeds: 1..3
+    expect: valid
+  - name: async-loses
+    run: { system: engine, replication: async, workload: set, nemesis: "crash,partition", nemesis-interval: 1 }
+    seeds: 1..2
+    expect: { finds: [set-full:lost], rate: 0.25 }
+`,
+    );
+    const faultline = (...args: string[]) =>
+      execa(process.execPath, [bin, ...args], {
+        env: { CI: "true", NO_COLOR: "1" },
+        reject: false,
+        all: true,
+      });
+    const [whole, first, second] = await Promise.all([
+      faultline("sweep", suite, "--seeds", "1..4", "--out", join(scratch, "whole"), "--jobs", "1"),
+      faultline(
+        "sweep",
+        suite,
+        "--seeds",
+        "1..4",
+        "--shard",
+        "1/2",
+        "--out",
+        join(scratch, "s1"),
+        "--jobs",
+        "1",
+      ),
+      faultline(
+        "sweep",
+        suite,
+        "--seeds",
+        "1..4",
+        "--shard",
+        "2/2",
+        "--out",
+        join(scratch, "s2"),
+        "--jobs",
+        "1",
+      ),
+    ]);
+    for (const r of [whole, first, second]) expect(r.exitCode, r.all).toBe(0);
+    const merged = await faultline(
+      "sweep",
+      "report",
+      join(scratch, "s1"),
+      join(scratch, "s2"),
+      "--out",
+      join(scratch, "r12"),
+    );
+    const unsharded = await faultline("sweep", "report", join(scratch, "whole"), "--out", join(scratch, "r"));
+    expect(merged.exitCode, merged.all).toBe(unsharded.exitCode);
+    const read = (dir: string) =>
+      JSON.parse(readFileSync(join(scratch, dir, "report.json"), "utf8")) as SweepReport;
+    // Timing, the shard count and where each kept run lies differ; everything judged is the same.
+    const comparable = (r: SweepReport) => ({
+      ...r,
+      timing: undefined,
+      shards: undefined,
+      failures: r.failures.map((f) => ({ ...f, storeDir: undefined })),
+    });
+    const a = read("r12");
+    const b = read("r");
+    expect(comparable(a)).toEqual(comparable(b));
+    expect(a.shards).toEqual({ count: 2, present: [1, 2], missing: [], incomplete: [] });
+    expect(b.runs).toBe(8);
+    // Something was found, so the comparison compared something.
+    expect(b.rows.find((r) => r.row === "async-loses")!.hits).toBeGreaterThan(0);
+    expect(b.failures.length).toBeGreaterThan(0);
+    expect(readFileSync(join(scratch, "r", "report.html"), "utf8")).toContain("async-loses");
+    // A second sweep into a used folder is refused rather than mixed in.
+    const again = await faultline("sweep", suite, "--seeds", "1..4", "--out", join(scratch, "whole"));
+    expect(again.exitCode).toBe(254);
+    expect(again.stderr).toMatch(/holds a sweep already/);
+  }, 240_000);
+});

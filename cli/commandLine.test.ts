@@ -165,7 +165,10 @@ describe("command-line mistakes: one line, exit 254, no stack trace", () => {
     expectMistake(await call(["report"]), /expected a run folder/);
     expectMistake(await call(["report", "a", "b"]), /expected one run folder/);
     expectMistake(await call(["report", "--bogus", runFolder]), /unknown option "--bogus"/);
-    expectMistake(await call([]), /^faultline: expected a command \(run, check, report\)/);
+    expectMistake(
+      await call([]),
+      /^faultline: expected a command \(run, check, report, gate, sweep, shrink\)/,
+    );
     expectMistake(await call(["frobnicate"]), /^faultline: unknown command "frobnicate"/);
   });
 

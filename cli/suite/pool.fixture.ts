@@ -8,6 +8,10 @@ import type { SeedJob } from "./seedRun.ts";
 
 for await (const message of getEachMessage()) {
   const m = message as unknown as { type: string; job: SeedJob };
+  if (m.type === "hello") {
+    await sendMessage({ type: "ready" });
+    continue;
+  }
   if (m.type !== "job") break;
   if (m.job.seed === 13) {
     process.stderr.write("fixture worker: dying on seed 13\n");

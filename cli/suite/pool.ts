@@ -3,8 +3,9 @@
  * is free; each worker is a Node process running cli/suite/worker.ts (execa, with IPC), so runs use
  * every core and one run's crash or memory blow-up cannot take the others with it.
  *
- * Bounds: at most `jobs` workers; each run has a wall-clock limit (`runTimeoutMs`) past which its
- * worker is killed by its pid and the seed counts as undecided, with why; a worker that dies takes
+ * Bounds: at most `jobs` workers; a worker says it is ready once its modules are loaded (within
+ * `startupTimeoutMs`), and from then each run has a wall-clock limit (`runTimeoutMs`) past which
+ * its worker is killed by its pid and the seed counts as undecided, with why; a worker that dies takes
  * only its current seed with it (that seed is undecided) and is replaced for the next. On abort,
  * every worker is killed by its pid and the seeds not run are left out. When the pool ends, no
  * worker is left: each is asked to exit, and killed if it does not within `exitGraceMs`.
@@ -30,6 +31,8 @@ export interface PoolOptions {
 }
 
 export const defaultRunTimeoutMs = 15 * 60_000;
+/** Longest a worker may take to load its modules and say it is ready. */
+const startupTimeoutMs = 120_000;
 const exitGraceMs = 5_000;
 const stderrTailChars = 2_000;
 
@@ -55,6 +58,8 @@ type Worker = ResultPromise<{ ipc: true; serialization: "json" }>;
 
 interface Slot {
   worker: Worker | undefined;
+  /** Settles when the worker said it is ready (its modules loaded). */
+  ready: Promise<unknown> | undefined;
   stderr: string;
 }
 
@@ -71,6 +76,13 @@ function startWorker(entry: WorkerEntry, slot: Slot): Worker {
     reject: false,
     cleanup: true,
   }) as unknown as Worker;
+  // Hello, answered once the worker's modules are loaded (a message waits for the worker's listener).
+  slot.ready = (async () => {
+    const answer = worker.getOneMessage();
+    await worker.sendMessage({ type: "hello" });
+    return answer;
+  })();
+  slot.ready.catch(() => {});
   worker.stderr?.setEncoding("utf8");
   worker.stderr?.on("data", (chunk: string) => {
     slot.stderr = (slot.stderr + chunk).slice(-stderrTailChars);
@@ -126,6 +138,15 @@ export async function runPool(
     const worker = slot.worker;
     let timer: NodeJS.Timeout | undefined;
     try {
+      // A run's time limit starts once its worker is up (loading the modules can take a while).
+      const up = await Promise.race([
+        slot.ready,
+        new Promise<"timeout">((resolve) => {
+          timer = setTimeout(() => resolve("timeout"), startupTimeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (up === "timeout") throw new Error(`it did not start within ${startupTimeoutMs / 1000} s`);
       const reply = worker.getOneMessage();
       await worker.sendMessage({ type: "job", job: job as never });
       const timeout = new Promise<"timeout">((resolve) => {
@@ -135,6 +156,7 @@ export async function runPool(
       if (message === "timeout") {
         worker.kill("SIGKILL");
         slot.worker = undefined;
+        slot.ready = undefined;
         await worker;
         return failedRun(
           job,
@@ -146,6 +168,7 @@ export async function runPool(
     } catch (error) {
       worker.kill("SIGKILL");
       slot.worker = undefined;
+      slot.ready = undefined;
       const result = await worker;
       const why = options.signal?.aborted
         ? "interrupted"
@@ -171,7 +194,7 @@ export async function runPool(
   }
 
   const count = Math.max(1, Math.min(options.jobs, jobs.length));
-  for (let i = 0; i < count; i++) slots.push({ worker: undefined, stderr: "" });
+  for (let i = 0; i < count; i++) slots.push({ worker: undefined, ready: undefined, stderr: "" });
   try {
     await Promise.all(slots.map(drain));
   } finally {

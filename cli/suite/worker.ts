@@ -12,7 +12,11 @@ interface JobMessage {
 }
 
 for await (const message of getEachMessage()) {
-  const m = message as unknown as JobMessage | { readonly type: "exit" };
+  const m = message as unknown as JobMessage | { readonly type: "hello" | "exit" };
+  if (m.type === "hello") {
+    await sendMessage({ type: "ready" });
+    continue;
+  }
   if (m.type !== "job") break;
   const run = await runSeed(m.job);
   await sendMessage({ type: "done", run } as unknown as Parameters<typeof sendMessage>[0]);

@@ -263,8 +263,8 @@ async function shrinkRun(config: RunConfig, runDir: string, settings: ShrinkSett
   const base = baseArgs(config);
   const keyed = Object.hasOwn(keyedWorkloads, config.workload);
   const original: Knobs = {
-    windows: openedWindows(config, replay.history),
     timeLimitDs: Math.max(1, Math.round(config["time-limit"] * 10)),
+    windows: openedWindows(config, replay.history),
     concurrency: config.concurrency,
     rate: Math.max(1, Math.round(config.rate)),
     ...(keyed ? { keys: config.keys ?? 5 } : {}),

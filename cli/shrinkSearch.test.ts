@@ -8,8 +8,8 @@ import { describe, expect, it } from "vitest";
 import { shrinkKnobs, type Knobs } from "./shrinkSearch.ts";
 
 const original: Knobs = {
-  windows: ["crash:1", "partition:1", "crash:2", "partition:2", "partition:3", "crash:3"],
   timeLimitDs: 600,
+  windows: ["crash:1", "partition:1", "crash:2", "partition:2", "partition:3", "crash:3"],
   concurrency: 10,
   rate: 100,
   keys: 5,
@@ -88,6 +88,6 @@ describe("shrinking the knobs of a failing run", () => {
       maxAttempts: 1000,
       timeBudgetMs: 1e9,
     });
-    expect(result.smallest).toEqual({ windows: [], timeLimitDs: 10, concurrency: 1, rate: 51 });
+    expect(result.smallest).toEqual({ timeLimitDs: 10, windows: [], concurrency: 1, rate: 51 });
   });
 });

@@ -5,7 +5,7 @@
  * fewer faults, a history a person can follow.
  *
  * The search is fast-check's shrinking, not a hand-written one: the run's knobs form an arbitrary
- * (a subarray of the windows the run opened, and integers from a floor up to the original value),
+ * (integers from a floor up to the original value, and a subarray of the windows the run opened),
  * the original knobs are given as the one example, and the property is "this run does not fail the
  * same way". The example fails, so fast-check shrinks it: it tries smaller values of each knob in
  * turn (integers toward their floor by halving, windows by removing them), keeps any candidate that
@@ -20,10 +20,10 @@ import fc from "fast-check";
 
 /** The knobs of a run that shrinking turns. */
 export interface Knobs {
-  /** The fault windows applied, `package:N`; all the run opened when nothing was chosen. */
-  readonly windows: readonly string[];
   /** Main phase, in tenths of a second (whole numbers shrink cleanly). */
   readonly timeLimitDs: number;
+  /** The fault windows applied, `package:N`; all the run opened when nothing was chosen. */
+  readonly windows: readonly string[];
   readonly concurrency: number;
   /** Operations per second, whole. */
   readonly rate: number;
@@ -63,9 +63,11 @@ export interface SearchResult {
 
 function knobsArbitrary(original: Knobs, floors: KnobFloors): fc.Arbitrary<Knobs> {
   const upTo = (floor: number, value: number) => fc.integer({ min: Math.min(floor, value), max: value });
+  // Tried in this order: the time limit first (it sets what every later attempt costs), then the
+  // windows (once they are few, they come early, and the time limit shrinks again).
   return fc.record({
-    windows: fc.subarray([...original.windows]),
     timeLimitDs: upTo(floors.timeLimitDs, original.timeLimitDs),
+    windows: fc.subarray([...original.windows]),
     concurrency: upTo(floors.concurrency, original.concurrency),
     rate: upTo(floors.rate, original.rate),
     ...(original.keys !== undefined ? { keys: upTo(floors.keys, original.keys) } : {}),

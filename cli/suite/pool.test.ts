@@ -11,7 +11,7 @@ import type { SeedJob } from "./seedRun.ts";
 
 const fixture: WorkerEntry = {
   ...workerEntryFor(import.meta.url),
-  file: fileURLToPath(new URL("./pool.fixture.ts", import.meta.url)),
+  file: fileURLToPath(new URL("./fixtures/worker.ts", import.meta.url)),
 };
 
 const job = (seed: number): SeedJob => ({
@@ -87,11 +87,11 @@ describe("the worker pool", () => {
     const jobs = [14, 14, 1, 2].map(job);
     const pending = runPool(jobs, { jobs: 2, signal: controller.signal }, fixture);
     // Both workers hang on seed 14: abort once they are up.
-    expect(await waitFor(() => childrenRunning("pool.fixture").length === 2)).toBe(true);
+    expect(await waitFor(() => childrenRunning("fixtures/worker").length === 2)).toBe(true);
     controller.abort();
     const runs = await pending;
     expect(runs).toEqual([]);
-    expect(childrenRunning("pool.fixture")).toEqual([]);
+    expect(childrenRunning("fixtures/worker")).toEqual([]);
   }, 60_000);
 });
 

@@ -1,5 +1,5 @@
 /**
- * Runs a list of (row, seed) jobs on the worker pool with live progress, and hands back every
+ * Runs a list of (row, seed) jobs on the worker pool (costliest first) with live progress, and hands back every
  * seed's run grouped by row, judged as each row's last seed ends. Gates and sweeps both come
  * through here; they differ only in which seeds they give each row and what they write after.
  * A seed that never ran (the run was interrupted) comes back as undecided, with why, so a row is
@@ -9,6 +9,7 @@ import type { SuiteProgress, SuiteProgressState, RowProgress } from "../../repor
 import { judgeRow, type RowJudgment, type SeedRun } from "./judge.ts";
 import { runPool } from "./pool.ts";
 import { reproduceOf, type SeedJob } from "./seedRun.ts";
+import { peekOption } from "../runConfig.ts";
 import type { SuiteRow } from "./suite.ts";
 
 export interface RowSeeds {
@@ -35,6 +36,15 @@ export interface RowOutcome {
 
 const tickMs = 1_000;
 
+/** A rough cost of one run: its time limit times its rate (the defaults when not given). */
+function costOf(args: readonly string[]): number {
+  const number = (name: string, fallback: number) => {
+    const value = Number(peekOption(args, name));
+    return Number.isFinite(value) && value > 0 ? value : fallback;
+  };
+  return number("time-limit", 30) * number("rate", 100);
+}
+
 export async function runRows(work: readonly RowSeeds[], options: RunRowsOptions): Promise<RowOutcome[]> {
   const started = Date.now();
   const jobs: SeedJob[] = work.flatMap(({ row, seeds }) =>
@@ -46,6 +56,9 @@ export async function runRows(work: readonly RowSeeds[], options: RunRowsOptions
       keep: options.keep,
     })),
   );
+  // The costliest rows first (simulated seconds × operations per second), so that no long run is
+  // left to start last while the other workers sit idle.
+  jobs.sort((a, b) => costOf(b.args) - costOf(a.args));
   const rows: RowProgress[] = work.map(({ row, seeds }) => ({
     name: row.name,
     seedsTotal: seeds.length,

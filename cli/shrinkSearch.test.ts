@@ -40,7 +40,7 @@ describe("shrinking the knobs of a failing run", () => {
           expect(result.stoppedBy).toBe("exhausted");
           expect(result.smallest).toEqual({
             windows: needed,
-            timeLimitDs: minDs,
+            timeLimitDs: Math.ceil(minDs / 10) * 10, // a whole-second original moves in whole seconds
             concurrency: minWorkers,
             rate: minRate,
             keys: 1,
@@ -50,6 +50,14 @@ describe("shrinking the knobs of a failing run", () => {
       ),
       { numRuns: 25 },
     );
+  });
+
+  it("moves the time limit in tenths of a second when the original has tenths", async () => {
+    const result = await shrinkKnobs({ ...original, timeLimitDs: 605 }, async (k) => k.timeLimitDs >= 123, {
+      maxAttempts: 1000,
+      timeBudgetMs: 1e9,
+    });
+    expect(result.smallest.timeLimitDs).toBe(123);
   });
 
   it("returns the original, unshrunk, when its replay does not fail", async () => {

@@ -61,12 +61,21 @@ export interface SearchResult {
   readonly stoppedBy: "exhausted" | "attempts" | "time";
 }
 
+/**
+ * The time limit moves in whole seconds when the original is a whole number of seconds (fewer
+ * attempts spent on the last digit), else in tenths; the arbitrary's `timeLimitDs` counts steps.
+ */
+function timeStepDs(original: Knobs): number {
+  return original.timeLimitDs % 10 === 0 ? 10 : 1;
+}
+
 function knobsArbitrary(original: Knobs, floors: KnobFloors): fc.Arbitrary<Knobs> {
   const upTo = (floor: number, value: number) => fc.integer({ min: Math.min(floor, value), max: value });
+  const step = timeStepDs(original);
   // Tried in this order: the time limit first (it sets what every later attempt costs), then the
   // windows (once they are few, they come early, and the time limit shrinks again).
   return fc.record({
-    timeLimitDs: upTo(floors.timeLimitDs, original.timeLimitDs),
+    timeLimitDs: upTo(Math.ceil(floors.timeLimitDs / step), original.timeLimitDs / step),
     windows: fc.subarray([...original.windows]),
     concurrency: upTo(floors.concurrency, original.concurrency),
     rate: upTo(floors.rate, original.rate),
@@ -88,9 +97,13 @@ export async function shrinkKnobs(
   let attempts = 0;
   let stoppedBy: SearchResult["stoppedBy"] = "exhausted";
   let originalFailed = false;
+  const step = timeStepDs(original);
+  const fromSteps = (k: Knobs): Knobs => ({ ...k, timeLimitDs: k.timeLimitDs * step });
+  const inSteps: Knobs = { ...original, timeLimitDs: original.timeLimitDs / step };
   const property = fc.asyncProperty(
     knobsArbitrary(original, options.floors ?? defaultFloors),
-    async (knobs) => {
+    async (stepped) => {
+      const knobs = fromSteps(stepped);
       if (attempts >= options.maxAttempts) {
         stoppedBy = "attempts";
         return true;
@@ -107,8 +120,9 @@ export async function shrinkKnobs(
     },
   );
   // One run: the example (the original); no random candidates. Shrinking follows a failure.
-  const details = await fc.check(property, { examples: [[original]], numRuns: 1, endOnFailure: false });
-  const smallest =
-    (details.failed && details.counterexample !== null ? details.counterexample[0] : undefined) ?? original;
+  const details = await fc.check(property, { examples: [[inSteps]], numRuns: 1, endOnFailure: false });
+  const counterexample =
+    details.failed && details.counterexample !== null ? details.counterexample[0] : undefined;
+  const smallest = counterexample !== undefined ? fromSteps(counterexample) : original;
   return { smallest, originalFailed, attempts, stoppedBy };
 }

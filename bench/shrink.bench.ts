@@ -4,7 +4,7 @@
  * run and then shrunk with `faultline shrink` (through the installed bin); the table gives fault
  * windows, client operations, time limit, workers and rate before and after, the runs the search
  * made and its wall time. FAULTLINE_SHRINK_ROWS: a regular expression over row names, to pick
- * rows; FAULTLINE_SHRINK_ATTEMPTS (default 60) and FAULTLINE_SHRINK_BUDGET_S (default 900) bound
+ * rows; FAULTLINE_SHRINK_ATTEMPTS (default 150) and FAULTLINE_SHRINK_BUDGET_S (default 1800) bound
  * each search. Printed, never asserted.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -41,8 +41,8 @@ interface Shrunk {
 
 export async function run(): Promise<void> {
   const pattern = new RegExp(process.env.FAULTLINE_SHRINK_ROWS ?? defaultRows);
-  const attempts = process.env.FAULTLINE_SHRINK_ATTEMPTS ?? "60";
-  const budgetS = process.env.FAULTLINE_SHRINK_BUDGET_S ?? "900";
+  const attempts = process.env.FAULTLINE_SHRINK_ATTEMPTS ?? "150";
+  const budgetS = process.env.FAULTLINE_SHRINK_BUDGET_S ?? "1800";
   const rows = (await loadMatrix()).rows.filter((r) => pattern.test(r.name));
   const scratch = mkdtempSync(join(tmpdir(), "faultline-shrink-bench-"));
   console.log(`shrink, at most ${attempts} runs and ${budgetS} s each\n`);

@@ -42,8 +42,8 @@ the smallest failing run (with its reports) and prints the command that reproduc
 
   --store DIR          where the smallest run is stored (default: the store RUN_DIR is in)
   --anomaly C:CLASS    the anomaly class to keep (default: any class the run reported)
-  --max-attempts N     runs at most (default 80)
-  --time-budget S      real seconds at most (default 600)`;
+  --max-attempts N     runs at most (default 150)
+  --time-budget S      real seconds at most (default 900)`;
 
 const shrinkOptionSpec = {
   store: { type: "string" },
@@ -193,8 +193,8 @@ export async function shrinkCommand(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError("expected one run folder: faultline shrink RUN_DIR");
   const runDir = realpathSync(existsSync(positionals[0]!) ? positionals[0]! : missing(positionals[0]!));
   const stored = readTestConfig(runDir);
-  const maxAttempts = parseWhole("max-attempts", values["max-attempts"], 80, 10_000);
-  const timeBudgetMs = parseWhole("time-budget", values["time-budget"], 600, 7 * 86_400) * 1000;
+  const maxAttempts = parseWhole("max-attempts", values["max-attempts"], 150, 10_000);
+  const timeBudgetMs = parseWhole("time-budget", values["time-budget"], 900, 7 * 86_400) * 1000;
   const store = typeof values.store === "string" ? values.store : dirname(dirname(runDir));
 
   // The stored config, resolved again through the command line it printed: one path for both.

@@ -127,7 +127,8 @@ describe("faultline gate", () => {
       },
     );
     const workers = await waitFor(() => {
-      const found = descendants(child.pid!).filter((p) => p.cmdline.includes("worker.ts"));
+      // Sources (worker.ts through tsx) or the compiled build (worker.js), whichever the bin runs.
+      const found = descendants(child.pid!).filter((p) => /suite\/worker\.(ts|js)/.test(p.cmdline));
       return found.length === 2 ? found : undefined;
     });
     expect(workers, "two workers started").toBeDefined();

@@ -238,10 +238,7 @@ interface ShrinkSettings {
 
 async function shrinkRun(config: RunConfig, runDir: string, settings: ShrinkSettings): Promise<number> {
   const started = Date.now();
-  const replay = await executeRun(
-    { ...config, store: settings.scratch, quiet: true },
-    { checkTimeLimitMs: 60_000 },
-  );
+  const replay = await executeRun({ ...config, store: settings.scratch, quiet: true });
   const failing = Object.entries(replay.results.checkers)
     .filter(([, r]) => r.valid === false)
     .map(([name]) => name);

@@ -18,6 +18,7 @@
 import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import type { Budget } from "../budget.ts";
 import type { Op } from "./op.ts";
+import { JsonlScanner } from "./jsonlScan.ts";
 import { HistorySource } from "./source.ts";
 import { HistoryFormatError, HistoryShapeTracker, opProblem } from "./validate.ts";
 
@@ -211,6 +212,23 @@ export class HistoryWriter {
   }
 }
 
+/** One line the ordinary way: parsed, checked as an op and against the history so far. */
+function parseJsonlLine(line: string, lineNumber: number, file: string, shape: HistoryShapeTracker): Op {
+  let record: unknown;
+  try {
+    record = JSON.parse(line);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new HistoryFormatError(file, lineNumber, `expected one JSON object per line; ${why}`);
+  }
+  const problem = opProblem(record);
+  if (problem !== undefined) throw new HistoryFormatError(file, lineNumber, problem);
+  const op = record as Op;
+  const shapeProblem = shape.check(op);
+  if (shapeProblem !== undefined) throw new HistoryFormatError(file, lineNumber, shapeProblem);
+  return op;
+}
+
 /**
  * Parses and validates JSONL lines as they come; `file` names the source in errors. Blank lines
  * are skipped (a trailing newline is normal).
@@ -226,20 +244,86 @@ export async function* parseJsonlLines(
     lineNumber++;
     budget?.step();
     if (line.trim() === "") continue;
-    let record: unknown;
-    try {
-      record = JSON.parse(line);
-    } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
-      throw new HistoryFormatError(file, lineNumber, `expected one JSON object per line; ${why}`);
-    }
-    const problem = opProblem(record);
-    if (problem !== undefined) throw new HistoryFormatError(file, lineNumber, problem);
-    const op = record as Op;
-    const shapeProblem = shape.check(op);
-    if (shapeProblem !== undefined) throw new HistoryFormatError(file, lineNumber, shapeProblem);
-    yield op;
+    yield parseJsonlLine(line, lineNumber, file, shape);
   }
+}
+
+/** Where `scanJsonl` delivers each operation. */
+export interface ScannedJsonlConsumer {
+  /** A line the fast path read: its fields are in `scanner` (until the next line). */
+  scanned(scanner: JsonlScanner): void;
+  /** A line read the ordinary way. */
+  op(op: Op): void;
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * Reads a JSONL history from the source's bytes, every line as `parseJsonlLines` reads it (the
+ * same checks, the same errors, the same line numbers), but a line of faultline's own shape
+ * through `JsonlScanner`, without making a string or an object of it. For a consumer that keeps
+ * only what it needs of each operation (the Elle checker's tables), a history of any length is
+ * read in memory that does not grow with its text.
+ */
+export async function scanJsonl(
+  source: HistorySource,
+  consumer: ScannedJsonlConsumer,
+  budget?: Budget,
+): Promise<void> {
+  const file = source.name;
+  const shape = new HistoryShapeTracker();
+  const scanner = new JsonlScanner();
+  const decoder = new TextDecoder();
+  let lineNumber = 0;
+  let first = true;
+  const line = (bytes: Uint8Array, start: number, end: number): void => {
+    lineNumber++;
+    budget?.step();
+    if (first) {
+      first = false;
+      if (end - start >= 3 && bytes[start] === 0xef && bytes[start + 1] === 0xbb && bytes[start + 2] === 0xbf)
+        start += 3;
+    }
+    if (scanner.scan(bytes, start, end)) {
+      const problem = shape.checkFields(
+        scanner.index,
+        scanner.process,
+        scanner.type,
+        scanner.f,
+        scanner.time,
+      );
+      if (problem !== undefined) throw new HistoryFormatError(file, lineNumber, problem);
+      consumer.scanned(scanner);
+      return;
+    }
+    let text = decoder.decode(bytes.subarray(start, end));
+    if (text.endsWith("\r")) text = text.slice(0, -1);
+    if (text.trim() === "") return;
+    consumer.op(parseJsonlLine(text, lineNumber, file, shape));
+  };
+  let carry: Buffer | undefined;
+  for await (const chunk of source.bytes()) {
+    let start = 0;
+    if (carry !== undefined) {
+      // The line that began in an earlier chunk: completed from this one's first line break.
+      const at = chunk.indexOf(NEWLINE);
+      if (at === -1) {
+        carry = Buffer.concat([carry, chunk]);
+        continue;
+      }
+      const whole = Buffer.concat([carry, chunk.subarray(0, at)]);
+      carry = undefined;
+      line(whole, 0, whole.length);
+      start = at + 1;
+    }
+    for (let at = chunk.indexOf(NEWLINE, start); at !== -1; at = chunk.indexOf(NEWLINE, start)) {
+      line(chunk, start, at);
+      start = at + 1;
+    }
+    // The rest begins a line: copied, so the chunk is not kept alive for it.
+    if (start < chunk.length) carry = Buffer.from(chunk.subarray(start));
+  }
+  if (carry !== undefined) line(carry, 0, carry.length);
 }
 
 /** Streams the ops of a JSONL history file (`-`: standard input), validating each line. */

@@ -49,9 +49,10 @@ const headChars = 4096;
 export class HistorySource {
   private readonly decoder = new StringDecoder("utf8");
   private readonly iterator: AsyncIterator<unknown>;
-  /** Decoded text read ahead of what was handed out. */
-  private pending: string[] = [];
+  /** Bytes read ahead (by `head`) and not handed out yet. */
+  private pending: Buffer[] = [];
   private done = false;
+  private decoderEnded = false;
   private first = true;
 
   private constructor(
@@ -68,7 +69,8 @@ export class HistorySource {
     const name = sourceName(path);
     let stream: Readable;
     try {
-      stream = path === "-" ? process.stdin : createReadStream(path);
+      // Large reads: a history of gigabytes is read in a few thousand of them.
+      stream = path === "-" ? process.stdin : createReadStream(path, { highWaterMark: 1 << 20 });
     } catch (error) {
       // node refuses some paths at once (one holding a NUL character): bad input like a missing file.
       throw cannotRead(name, error);
@@ -76,26 +78,37 @@ export class HistorySource {
     return new HistorySource(name, stream, budget);
   }
 
-  /** The next decoded chunk, or undefined at the end. */
-  private async nextChunk(): Promise<string | undefined> {
+  /** The next chunk of bytes, or undefined at the end. */
+  private async nextBytes(): Promise<Buffer | undefined> {
     if (this.pending.length > 0) return this.pending.shift();
     if (this.done) return undefined;
-    let text: string;
     try {
       const next = await this.iterator.next();
       if (next.done === true) {
         this.done = true;
-        text = this.decoder.end();
-        if (text === "") return undefined;
-      } else {
-        const bytes = next.value as Buffer;
-        this.budget?.step(Math.ceil(bytes.length / bytesPerStep));
-        text = this.decoder.write(bytes);
+        return undefined;
       }
+      const bytes = next.value as Buffer;
+      this.budget?.step(Math.ceil(bytes.length / bytesPerStep));
+      return bytes;
     } catch (error) {
       this.close();
       if (error instanceof BudgetExhausted) throw error;
       throw cannotRead(this.name, error);
+    }
+  }
+
+  /** The next decoded chunk, or undefined at the end. */
+  private async nextChunk(): Promise<string | undefined> {
+    const bytes = await this.nextBytes();
+    let text: string;
+    if (bytes === undefined) {
+      if (this.decoderEnded) return undefined;
+      this.decoderEnded = true;
+      text = this.decoder.end();
+      if (text === "") return undefined;
+    } else {
+      text = this.decoder.write(bytes);
     }
     if (this.first && text !== "") {
       this.first = false;
@@ -106,16 +119,26 @@ export class HistorySource {
 
   /** The first `headChars` characters or so (all of a shorter source), without consuming them. */
   async head(): Promise<string> {
-    const parts: string[] = [];
-    let length = 0;
-    while (length < headChars) {
-      const chunk = await this.nextChunk();
-      if (chunk === undefined) break;
-      parts.push(chunk);
-      length += chunk.length;
+    const decoder = new StringDecoder("utf8");
+    const chunks: Buffer[] = [];
+    let text = "";
+    while (text.length < headChars) {
+      const bytes = await this.nextBytes();
+      if (bytes === undefined) break;
+      chunks.push(bytes);
+      text += decoder.write(bytes);
     }
-    this.pending = [...parts, ...this.pending];
-    return parts.join("");
+    text += decoder.end();
+    this.pending = [...chunks, ...this.pending];
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  }
+
+  /**
+   * The source's bytes, chunk by chunk, as read (a byte-order mark included: a reader of bytes
+   * drops it itself). Use either this or the text (`lines`, `text`), not both.
+   */
+  async *bytes(): AsyncGenerator<Buffer> {
+    for (let bytes = await this.nextBytes(); bytes !== undefined; bytes = await this.nextBytes()) yield bytes;
   }
 
   /** Every line, in order, without its line break (a final line without one included). */

@@ -8,7 +8,7 @@
  * carry invisible characters raw (a byte-order mark, a NUL, a bidirectional override): they are
  * shown escaped, so what a person reads is what the file holds.
  */
-import type { Op, Process } from "./op.ts";
+import type { Op, OpType, Process } from "./op.ts";
 
 /** A history file that does not parse or does not make sense, with the place to look. */
 export class HistoryFormatError extends Error {
@@ -110,30 +110,35 @@ export class HistoryShapeTracker {
   private readonly open = new Map<Process, { f: string; time: number }>();
 
   check(op: Op): string | undefined {
-    if (op.index !== this.nextIndex) {
-      return `expected "index" to be ${this.nextIndex} (indices count 0, 1, 2, ...); got ${describeFound(op.index)}`;
+    return this.checkFields(op.index, op.process, op.type, op.f, op.time);
+  }
+
+  /** `check`, given the fields it reads. */
+  checkFields(index: number, process: Process, type: OpType, f: string, time: number): string | undefined {
+    if (index !== this.nextIndex) {
+      return `expected "index" to be ${this.nextIndex} (indices count 0, 1, 2, ...); got ${describeFound(index)}`;
     }
     this.nextIndex++;
-    const open = this.open.get(op.process);
-    if (op.type === "invoke") {
+    const open = this.open.get(process);
+    if (type === "invoke") {
       if (open !== undefined) {
-        return `expected a completion for process ${String(op.process)}'s open "${open.f}" before it invokes again; got an invoke of "${op.f}"`;
+        return `expected a completion for process ${String(process)}'s open "${open.f}" before it invokes again; got an invoke of "${f}"`;
       }
-      this.open.set(op.process, { f: op.f, time: op.time });
+      this.open.set(process, { f, time });
       return undefined;
     }
     if (open === undefined) {
       // Jepsen logs nemesis activity as completions alone.
-      if (op.process === "nemesis") return undefined;
-      return `expected process ${String(op.process)} to have invoked an operation before this "${op.type}" completion; it has none open`;
+      if (process === "nemesis") return undefined;
+      return `expected process ${String(process)} to have invoked an operation before this "${type}" completion; it has none open`;
     }
-    if (open.f !== op.f) {
-      return `expected process ${String(op.process)}'s completion to have f "${open.f}" like its invocation; got "${op.f}"`;
+    if (open.f !== f) {
+      return `expected process ${String(process)}'s completion to have f "${open.f}" like its invocation; got "${f}"`;
     }
-    if (op.time < open.time) {
-      return `expected process ${String(op.process)}'s "${op.type}" completion not to be timed before its invocation (time ${open.time}); got time ${op.time}`;
+    if (time < open.time) {
+      return `expected process ${String(process)}'s "${type}" completion not to be timed before its invocation (time ${open.time}); got time ${time}`;
     }
-    this.open.delete(op.process);
+    this.open.delete(process);
     return undefined;
   }
 }

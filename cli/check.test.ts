@@ -8,6 +8,7 @@ import { Budget } from "../harness/budget.ts";
 import type { CheckResult } from "../harness/results.ts";
 import { checkCommand, parseCheckArgs } from "./check.ts";
 import { UsageError } from "./main.ts";
+import type * as ElleModule from "../checkers/elle/index.ts";
 
 // The checkers are stood in for here, so that these tests pin the CLI's behaviour (what it
 // dispatches, what it prints, how it composes exit codes) whatever the real checkers answer.
@@ -20,9 +21,12 @@ vi.mock("../checkers/linearizable/index.ts", () => ({
   linearizableModelNames: ["register", "cas-register", "kv", "mutex"],
   checkLinearizableHistory: fakes.linearizable,
 }));
-vi.mock("../checkers/elle/index.ts", () => ({
+vi.mock("../checkers/elle/index.ts", async (importOriginal) => ({
+  ...(await importOriginal<typeof ElleModule>()),
   elleModelNames: ["serializable", "strict-serializable", "snapshot-isolation"],
   checkElleHistory: fakes.elle,
+  // A JSONL file checked as append by its content streams to the same check (checkStreamed.test.ts).
+  checkElleGathered: (_gathered: unknown, options: unknown) => fakes.elle([], options),
 }));
 
 const repoRoot = fileURLToPath(new URL("../", import.meta.url));

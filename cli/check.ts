@@ -18,16 +18,19 @@
  * `--time-limit-ms` over them. The time limit covers reading as well as checking, and every long
  * loop charges it, so a check stops within a few milliseconds of it.
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { Budget, BudgetExhausted, type BudgetLimits } from "../harness/budget.ts";
 import { defaultCheckLimits, runCheckers, type CheckContext, type Checker } from "../harness/checker.ts";
 import type { HistoryFormat } from "../harness/history/read.ts";
-import { readHistoryFile } from "../harness/history/read.ts";
+import { detectHistoryFormat, readHistoryFile } from "../harness/history/read.ts";
 import type { Op } from "../harness/history/op.ts";
-import { HistoryShapeError, nothingToCheck } from "../harness/history/op.ts";
-import { sourceName } from "../harness/history/source.ts";
+import { HistoryShapeError, nothingToCheck, OperationTally } from "../harness/history/op.ts";
+import { scanJsonl } from "../harness/history/jsonl.ts";
+import { ScannedKind, scannedOp, type MicroOpBuffer } from "../harness/history/jsonlScan.ts";
+import { HistorySource, sourceName } from "../harness/history/source.ts";
+import type { GatheredTxns, TxnTableBuilder } from "../checkers/elle/index.ts";
 import { HistoryFormatError, visibleText } from "../harness/history/validate.ts";
 import type { CheckResult, Results } from "../harness/results.ts";
 import { countClientOperations } from "../harness/history/historyStats.ts";
@@ -338,6 +341,19 @@ function linearizablePlan(
   };
 }
 
+/** The model a history inferred to be Elle list-append is checked against. */
+const inferredElleModel = "strict-serializable";
+
+/** The plan for a history whose append micro-ops make it an Elle list-append history. */
+function inferredAppendPlan(
+  check: (history: readonly Op[], budget: CheckContext["budget"]) => CheckResult | Promise<CheckResult>,
+): CheckPlan {
+  return {
+    description: `elle append ${inferredElleModel} (inferred from append micro-ops)`,
+    checkers: [{ name: "elle", check: (history, context) => check(history, context.budget) }],
+  };
+}
+
 /**
  * Decides what to check a history as: a store's history by its test.json, else the options, else
  * the content. A `UsageError` when none of them tells.
@@ -402,20 +418,13 @@ export async function planCheck(
     return linearizable("kv", options.init, options.hasInit, " (inferred from the Porcupine kv history)");
   }
   if (ops.some(isAppendTxn)) {
-    const elleModelDefault = "strict-serializable";
-    const elle: Checker = {
-      name: "elle",
-      check: async (history, context) =>
-        (await loadElle()).checkElleHistory(history, {
-          workload: "append",
-          model: elleModelDefault,
-          ...(context.budget !== undefined ? { budget: context.budget } : {}),
-        }),
-    };
-    return {
-      description: `elle append ${elleModelDefault} (inferred from append micro-ops)`,
-      checkers: [elle],
-    };
+    return inferredAppendPlan(async (history, budget) =>
+      (await loadElle()).checkElleHistory(history, {
+        workload: "append",
+        model: inferredElleModel,
+        ...(budget !== undefined ? { budget } : {}),
+      }),
+    );
   }
   const { linearizableModelNames } = await loadLinearizable();
   throw new UsageError(
@@ -457,12 +466,24 @@ function checkLimits(options: CheckOptions): Required<BudgetLimits> {
   return { ...defaultCheckLimits(), ...options.budget };
 }
 
-async function checkFile(path: string, options: CheckOptions): Promise<FileOutcome> {
+/**
+ * Checks one file and says what to print. `ordinaryOnly` skips the streamed fast path (tests
+ * compare the two: they must give the same outcome).
+ */
+export async function checkFile(
+  path: string,
+  options: CheckOptions,
+  ordinaryOnly = false,
+): Promise<FileOutcome> {
   const file = sourceName(path);
   const limits = checkLimits(options);
   // Reading counts against the time limit, not the steps (a run's checkers never read a file, and
   // steps must mean the same in both).
   const startMs = performance.now();
+  if (!ordinaryOnly && streamable(path, options)) {
+    const outcome = await checkStreamedAppend(path, limits, startMs);
+    if (outcome !== undefined) return outcome;
+  }
   const reading = new Budget({ timeLimitMs: limits.timeLimitMs, memoryLimitBytes: limits.memoryLimitBytes });
   let format: HistoryFormat;
   let ops: Op[];
@@ -488,6 +509,20 @@ async function checkFile(path: string, options: CheckOptions): Promise<FileOutco
   }
   // The time limit runs from the start of reading; steps count from here.
   const budget = new Budget(limits, undefined, startMs);
+  // The same count every report gives: operations, not history entries (two per operation).
+  return await runPlan(file, format, plan, ops, budget, () => countClientOperations(ops), startMs);
+}
+
+/** Runs a plan's checkers on a history and makes the verdict line. */
+async function runPlan(
+  file: string,
+  format: HistoryFormat,
+  plan: CheckPlan,
+  ops: readonly Op[],
+  budget: Budget,
+  operationCount: () => number,
+  startMs: number,
+): Promise<FileOutcome> {
   let checkerResults: Record<string, CheckResult>;
   try {
     checkerResults = await runCheckers(plan.checkers, ops, {
@@ -504,8 +539,7 @@ async function checkFile(path: string, options: CheckOptions): Promise<FileOutco
   }
   const elapsedMs = Math.round(performance.now() - startMs);
   const results: Results = composeResults(checkerResults);
-  // The same count every report gives: operations, not history entries (two per operation).
-  const operations = countClientOperations(ops);
+  const operations = operationCount();
   const figures = `${operations} operation${operations === 1 ? "" : "s"}, ${elapsedMs} ms`;
   const verdictLabel = results.valid === true ? "valid" : results.valid === false ? "INVALID" : "unknown";
   const reason = describeVerdict(results);
@@ -518,6 +552,120 @@ async function checkFile(path: string, options: CheckOptions): Promise<FileOutco
     json: { file, format, ...results },
     exitCode: exitCodeFor(results.valid),
   };
+}
+
+/**
+ * Whether a file may take the streamed path: a regular file (it can be read again if the path
+ * declines it), checked by its content alone (no --workload, --model or stored run's test.json).
+ */
+function streamable(path: string, options: CheckOptions): boolean {
+  if (options.workload !== undefined || options.model !== undefined || options.modelPlugin !== undefined)
+    return false;
+  if (path === "-" || storedRunConfigPath(path) !== undefined) return false;
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a line the scanner read as micro-ops has an append among them. */
+function scannedHasAppend(mops: MicroOpBuffer): boolean {
+  for (let i = 0; i < mops.count; i++) if (mops.kind[i] === ScannedKind.append) return true;
+  return false;
+}
+
+/**
+ * The fast path from file to verdict for a JSONL history of transactions checked as Elle
+ * list-append by its content: the file streams through the byte-level scanner (`scanJsonl`:
+ * lines of any other shape, and every error, go through the ordinary reader) straight into Elle's
+ * transaction table, so neither the file's text nor an object per operation is ever held. The
+ * outcome is the ordinary path's in every respect (verdict, errors with their lines, budgets and
+ * step counts, figures); a property test compares the two. Undefined when the file turns out not
+ * to be such a history (no JSONL, no txn in its first lines, or no append at all): the caller
+ * then reads it the ordinary way.
+ */
+async function checkStreamedAppend(
+  path: string,
+  limits: Required<BudgetLimits>,
+  startMs: number,
+): Promise<FileOutcome | undefined> {
+  const file = sourceName(path);
+  const reading = new Budget({ timeLimitMs: limits.timeLimitMs, memoryLimitBytes: limits.memoryLimitBytes });
+  const source = HistorySource.open(path, reading);
+  const tally = new OperationTally();
+  let builder: TxnTableBuilder;
+  let appends = false;
+  let shapeError: HistoryShapeError | undefined;
+  try {
+    let head: string;
+    try {
+      head = await source.head();
+    } catch {
+      return undefined; // the ordinary path says why
+    }
+    if (detectHistoryFormat(head, path) !== "jsonl" || !/"f"\s*:\s*"txn"/.test(head)) return undefined;
+    const { TxnTableBuilder } = await loadElle();
+    const gathering = new TxnTableBuilder();
+    builder = gathering;
+    // The ordinary path gives the first malformed transaction's error once Elle reads the table;
+    // the first one is kept until then, and the rest of the file is still read for format errors.
+    const gather = (add: () => void): void => {
+      if (shapeError !== undefined) return;
+      try {
+        add();
+      } catch (error) {
+        if (!(error instanceof HistoryShapeError)) throw error;
+        shapeError = error;
+      }
+    };
+    await scanJsonl(
+      source,
+      {
+        scanned(scanner) {
+          tally.add(scanner.process, scanner.type);
+          if (!appends && scanner.f === "txn")
+            appends = scanner.isTxn ? scannedHasAppend(scanner.mops) : isAppendTxn(scannedOp(scanner));
+          gather(() => gathering.addScanned(scanner));
+        },
+        op(op) {
+          tally.add(op.process, op.type);
+          if (!appends) appends = isAppendTxn(op);
+          gather(() => gathering.addOp(op));
+        },
+      },
+      reading,
+    );
+  } catch (error) {
+    if (error instanceof HistoryFormatError) {
+      return errorOutcome(file, error.message, ExitCode.badInput, error.line > 0 ? error.line : undefined);
+    }
+    if (error instanceof BudgetExhausted)
+      return unknownOutcome(file, `${error.reason} while reading the history`);
+    throw error;
+  } finally {
+    source.close();
+  }
+  if (!appends) return undefined;
+  // The time limit runs from the start of reading; steps count from here.
+  const budget = new Budget(limits, undefined, startMs);
+  const gathered: GatheredTxns = {
+    build: () => {
+      if (shapeError !== undefined) throw shapeError;
+      return builder.build();
+    },
+    steps: () => builder.stepsTaken,
+    opCount: tally.entries,
+    nothingToCheck: tally.nothingToCheck(),
+  };
+  const plan = inferredAppendPlan(async (_history, checkBudget) =>
+    (await loadElle()).checkElleGathered(gathered, {
+      workload: "append",
+      model: inferredElleModel,
+      ...(checkBudget !== undefined ? { budget: checkBudget } : {}),
+    }),
+  );
+  return await runPlan(file, "jsonl", plan, [], budget, () => tally.clientOperations, startMs);
 }
 
 /** Why the verdict is what it is: the reasons of the checkers that decide it, named when several ran. */

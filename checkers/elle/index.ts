@@ -25,7 +25,8 @@ import { inferListAppend } from "./list-append.ts";
 import { anomaliesForbiddenBy, canonicalModelName, modelBoundary, modelNames } from "./models.ts";
 import { addProcessEdges, addRealtimeEdges } from "./orders.ts";
 import { inferRwRegister } from "./rw-register.ts";
-import { readTxns } from "./txns.ts";
+import { readTxns, type TxnTable } from "./txns.ts";
+export { TxnTableBuilder } from "./txns.ts";
 
 export interface ElleCheckOptions {
   readonly workload: "append" | "rw-register";
@@ -85,6 +86,49 @@ const rankOf = (a: string): number => {
 const bySeverity = (a: string, b: string): number => rankOf(a) - rankOf(b) || (a < b ? -1 : a > b ? 1 : 0);
 
 export function checkElleHistory(history: readonly Op[], options: ElleCheckOptions): CheckResult {
+  return checkElle(
+    nothingToCheck(history),
+    history.length,
+    (arena, budget) => readTxns(history, arena, budget),
+    options,
+  );
+}
+
+/**
+ * The transactions of a history, gathered while it was read (`TxnTableBuilder`), so that the
+ * history itself never had to be held: what `faultline check` does with a long JSONL history.
+ */
+export interface GatheredTxns {
+  /** Builds the table (throws the history's first malformed transaction). */
+  readonly build: () => TxnTable;
+  /** Budget steps the gathering took, read after `build` (charged to the check, as `readTxns` charges them). */
+  readonly steps: () => number;
+  /** The history's operations (entries). */
+  readonly opCount: number;
+  /** `nothingToCheck` of the history. */
+  readonly nothingToCheck: string | undefined;
+}
+
+/** `checkElleHistory` on transactions gathered while the history was read: the same result. */
+export function checkElleGathered(gathered: GatheredTxns, options: ElleCheckOptions): CheckResult {
+  return checkElle(
+    gathered.nothingToCheck,
+    gathered.opCount,
+    (_arena, budget) => {
+      const table = gathered.build();
+      budget.step(gathered.steps());
+      return table;
+    },
+    options,
+  );
+}
+
+function checkElle(
+  empty: string | undefined,
+  opCount: number,
+  readTable: (arena: Arena, budget: Budget) => TxnTable,
+  options: ElleCheckOptions,
+): CheckResult {
   const model = canonicalModelName(options.model);
   if (model === undefined) {
     throw new ElleOptionError(
@@ -96,7 +140,6 @@ export function checkElleHistory(history: readonly Op[], options: ElleCheckOptio
       `unknown Elle workload "${String(options.workload)}"; expected "append" or "rw-register"`,
     );
   }
-  const empty = nothingToCheck(history);
   if (empty !== undefined) {
     return {
       valid: "unknown",
@@ -109,7 +152,7 @@ export function checkElleHistory(history: readonly Op[], options: ElleCheckOptio
   }
   const budget = budgetOf(options.budget ?? defaultElleBudget());
   try {
-    return checkWithin(history, options, model, budget);
+    return checkWithin(opCount, readTable, options, model, budget);
   } catch (error) {
     if (!(error instanceof BudgetExhausted)) throw error;
     return {
@@ -123,7 +166,8 @@ export function checkElleHistory(history: readonly Op[], options: ElleCheckOptio
 }
 
 function checkWithin(
-  history: readonly Op[],
+  opCount: number,
+  readTable: (arena: Arena, budget: Budget) => TxnTable,
   options: ElleCheckOptions,
   model: string,
   budget: Budget,
@@ -133,8 +177,8 @@ function checkWithin(
   const needsRealtime = [...forbidden].some((a) => a.endsWith("-realtime"));
 
   // Bytes per history operation the typed arrays of a check take, about: one chunk covers them.
-  const arena = new Arena(Math.min(2 ** 30, Math.max(2 ** 20, history.length * 384)));
-  const txns = readTxns(history, arena, budget);
+  const arena = new Arena(Math.min(2 ** 30, Math.max(2 ** 20, opCount * 384)));
+  const txns = readTable(arena, budget);
   const edges = new EdgeList(arena, txns.count * 16);
   const sink = new AnomalySink(options.casesKeptPerClass ?? 32);
   if (needsRealtime || options.linearizableKeys) addRealtimeEdges(txns, edges, arena, budget);

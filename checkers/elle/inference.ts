@@ -57,6 +57,6 @@ export type WorkloadInferrer = (
 
 /** The plain-data view of a transaction used in anomaly cases. */
 export function txnData(txns: TxnTable, t: number): Record<string, unknown> {
-  const op = txns.op[t]!;
+  const op = txns.opOf(t);
   return { index: op.index, process: op.process, type: op.type, value: op.value };
 }

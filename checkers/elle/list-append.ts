@@ -55,7 +55,7 @@ function readList(value: unknown, t: number, txns: TxnTable): readonly unknown[]
   if (value === null || value === undefined) return empty;
   if (!Array.isArray(value)) {
     throw new HistoryShapeError(
-      `index ${txns.op[t]!.index}: a list-append read must return a list or null, got ${JSON.stringify(value)}`,
+      `index ${txns.opOf(t).index}: a list-append read must return a list or null, got ${JSON.stringify(value)}`,
     );
   }
   return value;
@@ -70,7 +70,7 @@ const intermediateEntry = (entry: number): boolean => entry >= 0 && (entry & 1) 
 const laterAppendEntry = (entry: number): boolean => entry >= 0 && (entry & 2) === 2;
 
 function txnLabel(txns: TxnTable, t: number): string {
-  const op = txns.op[t]!;
+  const op = txns.opOf(t);
   return `the txn at index ${op.index} (process ${String(op.process)}, ${op.type})`;
 }
 
@@ -113,8 +113,8 @@ class ListAppend {
   }
 
   /** The value of flat micro-op i, which belongs to transaction t. */
-  valueAt(t: number, i: number): unknown {
-    return this.txns.microOps[t]![i - this.txns.mopStart[t]!]![2];
+  valueAt(_t: number, i: number): unknown {
+    return this.txns.valueAt(i);
   }
 
   label(t: number): string {
@@ -152,6 +152,8 @@ function indexAppends(la: ListAppend): void {
   let repeatedKeys = 0;
   let firstRepeated: unknown;
   const longestLength = allocate.int32(la.keyCount).fill(-1);
+  /** The read micro-op whose list is the key's longest (rebuilt once, after the loop). */
+  const longestRead = allocate.int32(la.keyCount).fill(-1);
   for (let t = 0; t < txns.count; t++) {
     const end = mopStart[t + 1]!;
     const ok = status[t] === TxnStatus.ok;
@@ -165,13 +167,13 @@ function indexAppends(la: ListAppend): void {
         if (length === -2) readList(la.valueAt(t, i), t, txns); // throws: not a list
         if (length > longestLength[k]!) {
           longestLength[k] = length;
-          la.longest[k] = readList(la.valueAt(t, i), t, txns);
+          longestRead[k] = i;
         }
         continue;
       }
       if (kind === MopKind.w) {
         throw new HistoryShapeError(
-          `index ${txns.op[t]!.index}: a list-append history has only "append" and "r" micro-ops, got "w"`,
+          `index ${txns.opOf(t).index}: a list-append history has only "append" and "r" micro-ops, got "w"`,
         );
       }
       let flags = 0;
@@ -186,6 +188,10 @@ function indexAppends(la: ListAppend): void {
       }
       table.setEntry(slot, t * 4 + flags);
     }
+  }
+  for (let k = 0; k < la.keyCount; k++) {
+    const i = longestRead[k]!;
+    if (i >= 0) la.longest[k] = readList(txns.valueAt(i), -1, txns);
   }
   if (repeatedKeys > 0) {
     la.notes.push(
@@ -302,10 +308,23 @@ function reportBadElements(
   }
 }
 
-function isPrefix(list: readonly unknown[], of: readonly unknown[]): boolean {
-  if (list.length > of.length) return false;
-  for (let i = 0; i < list.length; i++) if (list[i] !== of[i]) return false;
+/** Whether read micro-op i's list (of `size` elements) is a prefix of `of`, without rebuilding it. */
+function isPrefixRead(txns: TxnTable, i: number, size: number, of: readonly unknown[]): boolean {
+  if (size > of.length) return false;
+  const start = txns.mopListStart[i]!;
+  if (start >= 0) {
+    const elements = txns.listElements;
+    for (let j = 0; j < size; j++) if (elements[start + j] !== of[j]) return false;
+    return true;
+  }
+  for (let j = 0; j < size; j++) if (txns.listElement(i, j) !== of[j]) return false;
   return true;
+}
+
+/** The last element of read micro-op i's list of `size` (> 0) elements. */
+function lastElement(txns: TxnTable, i: number, size: number): unknown {
+  const start = txns.mopListStart[i]!;
+  return start >= 0 ? txns.listElements[start + size - 1] : txns.listElement(i, size - 1);
 }
 
 /**
@@ -322,18 +341,21 @@ function classifyReads(la: ListAppend): void {
     for (let i = mopStart[t]!; i < mopStart[t + 1]!; i++) {
       if (mopKind[i] !== MopKind.r) continue;
       const k = mopKey[i]!;
-      const list = readList(la.valueAt(t, i), t, txns);
+      const length = txns.mopLength[i]!;
+      if (length === -2) readList(la.valueAt(t, i), t, txns); // throws: not a list
+      const size = length < 0 ? 0 : length;
       const longest = la.longest[k]!;
-      reportIntermediateRead(la, k, list, t);
-      if (list === longest || isPrefix(list, longest)) {
-        const n = distinctCount(la, k, list.length);
+      if (size > 0) reportIntermediateRead(la, k, i, size, t);
+      if (isPrefixRead(txns, i, size, longest)) {
+        const n = distinctCount(la, k, size);
         la.readLength[i] = n;
         // Elements before the first bad one are good in every compatible read (with repeats,
         // positions in the read and in the order differ: look at the whole read then).
         const from = la.order[k]!.length === longest.length ? la.firstBadAt[k]! : 0;
-        if (n > la.firstBadAt[k]!) reportBadElements(la, k, list, from, t);
+        if (n > la.firstBadAt[k]!) reportBadElements(la, k, readList(la.valueAt(t, i), t, txns), from, t);
         continue;
       }
+      const list = readList(la.valueAt(t, i), t, txns);
       la.step(list.length);
       if (la.incompatibleReported[k] === 0) {
         la.incompatibleReported[k] = 1;
@@ -370,13 +392,13 @@ function distinctCount(la: ListAppend, k: number, length: number): number {
 }
 
 /** G1b: a read ending in an append its writer followed with another append to the same key. */
-function reportIntermediateRead(la: ListAppend, k: number, list: readonly unknown[], t: number): void {
-  if (list.length === 0) return;
-  const last = list[list.length - 1];
+function reportIntermediateRead(la: ListAppend, k: number, i: number, size: number, t: number): void {
+  const { txns } = la;
+  const last = lastElement(txns, i, size);
   const entry = la.entryOf(k, last);
   const w = writerOfEntry(entry);
   if (w === -1 || w === t || !intermediateEntry(entry)) return;
-  const { txns } = la;
+  const list = readList(txns.valueAt(i), t, txns);
   la.sink.add("G1b", () => ({
     explanation: `${la.label(t)} read key ${show(txns.keys[k])} = ${show(list)}, ending in ${show(last)}, an intermediate state: ${la.label(w)} appended ${show(last)} and then appended again to the same key.`,
     key: txns.keys[k],
@@ -479,9 +501,10 @@ function addEdges(la: ListAppend, edges: EdgeList): void {
       if (mopKind[i] !== MopKind.r) continue;
       const k = mopKey[i]!;
       if (la.excluded[k] === 1) continue;
-      const list = readList(la.valueAt(t, i), t, txns);
-      if (list.length > 0) {
-        const w = writerOfEntry(la.entryOf(k, list[list.length - 1]));
+      const length = txns.mopLength[i]!;
+      if (length === -2) readList(la.valueAt(t, i), t, txns); // throws: not a list
+      if (length > 0) {
+        const w = writerOfEntry(la.entryOf(k, lastElement(txns, i, length)));
         if (committed(w)) edges.add(w, t, EdgeKind.wr);
       }
       const n = la.readLength[i]!;
@@ -674,7 +697,7 @@ function checkWithinTxn(
   groups: Map<string, { key: Key; read: readonly unknown[]; txns: number[] }>,
 ): void {
   const { txns, sink } = la;
-  const mops = txns.microOps[t]!;
+  const mops = txns.microOpsOf(t);
   const state = new Map<
     Key,
     { known: readonly unknown[] | null; appended: unknown[]; firstRead?: readonly unknown[]; wrote: boolean }

@@ -101,7 +101,7 @@ export function explainOrderEdge(
     return { clause: `process ${String(process)} executed ${name(from)} before ${name(to)}`, process };
   }
   if (kind === EdgeKind.realtime) {
-    const completed = txns.op[from]!.index;
+    const completed = txns.opOf(from).index;
     const invoked = txns.invokeIndex[to]!;
     return {
       clause: `${name(from)} completed at index ${completed}, before the invocation of ${name(to)} at index ${invoked}`,

@@ -71,13 +71,13 @@ interface Access {
 
 function accessesOf(txns: TxnTable, t: number, sink: AnomalySink | undefined): Map<Key, Access> {
   const accesses = new Map<Key, Access>();
-  const mops = txns.microOps[t]!;
+  const mops = txns.microOpsOf(t);
   for (let i = 0; i < mops.length; i++) {
     const [f, k, raw] = mops[i]!;
     const v = raw === undefined ? null : raw;
     if (f === "append") {
       throw new HistoryShapeError(
-        `index ${txns.op[t]!.index}: an rw-register history has only "r" and "w" micro-ops, got "append"`,
+        `index ${txns.opOf(t).index}: an rw-register history has only "r" and "w" micro-ops, got "append"`,
       );
     }
     let a = accesses.get(k);
@@ -94,7 +94,7 @@ function accessesOf(txns: TxnTable, t: number, sink: AnomalySink | undefined): M
       const expected = a.hasWrite ? a.write : a.read;
       if (expected !== v) {
         sink.add("internal", () => ({
-          explanation: `The txn at index ${txns.op[t]!.index} read key ${show(k)} = ${show(v)} at micro-op ${i}, but its own earlier micro-ops imply ${show(expected)}.`,
+          explanation: `The txn at index ${txns.opOf(t).index} read key ${show(k)} = ${show(v)} at micro-op ${i}, but its own earlier micro-ops imply ${show(expected)}.`,
           key: k,
           expected,
           value: v,
@@ -162,7 +162,7 @@ class RwRegister {
   }
 
   label(t: number): string {
-    return `the txn at index ${this.txns.op[t]!.index}`;
+    return `the txn at index ${this.txns.opOf(t).index}`;
   }
 }
 
@@ -171,7 +171,7 @@ function indexWrites(rr: RwRegister): void {
   const { txns } = rr;
   const repeated: Key[] = [];
   for (let t = 0; t < txns.count; t++) {
-    const mops = txns.microOps[t]!;
+    const mops = txns.microOpsOf(t);
     rr.budget?.step(mops.length + 1);
     for (let i = 0; i < mops.length; i++) {
       const [f, k, v] = mops[i]!;

@@ -5,10 +5,18 @@
  * all) may have committed. Its micro-ops come from the completion when it is `ok` (the reads are
  * filled in there) and from the invocation otherwise. Shapes are checked once, here, so the
  * inference that follows can trust them: a bad micro-op is an error naming the operation's index.
+ *
+ * The table is built one operation at a time (`TxnTableBuilder`), from `Op` objects or straight
+ * from the bytes of a JSONL line (`addScanned`), and keeps only typed arrays: kinds, key numbers,
+ * numeric values, and the integers of every list a read returned, one after another. A history of
+ * ten million transactions therefore never exists as objects; the few values that are neither
+ * numbers nor lists of numbers are kept as they are. Micro-ops and operations are rebuilt on
+ * demand (`microOpsOf`, `opOf`), for explanations.
  */
 import type { Budget } from "../../harness/budget.ts";
 import { noArena, type Allocator } from "./arena.ts";
-import { HistoryShapeError, type Key, type MicroOp, type Op } from "../../harness/history/op.ts";
+import { HistoryShapeError, type Key, type MicroOp, type Op, type OpType } from "../../harness/history/op.ts";
+import { ScannedValue, scannedOp, type JsonlScanner } from "../../harness/history/jsonlScan.ts";
 
 export const TxnStatus = { ok: 0, info: 1, fail: 2 } as const;
 
@@ -23,15 +31,11 @@ export interface TxnTable {
   readonly completeAt: Int32Array;
   /** The `index` field of each invocation (for explanations). */
   readonly invokeIndex: Float64Array;
-  readonly microOps: readonly (readonly MicroOp[])[];
-  /** The operation that best describes the transaction: its completion, else its invocation. */
-  readonly op: readonly Op[];
   /** The original process names, by dense number. */
   readonly processNames: readonly (number | string)[];
   /**
-   * The same micro-ops, flat, for the hot loops: transaction t's are mopStart[t] .. mopStart[t+1];
-   * mopKind is MopKind, mopKey a dense key number (keys[n] is the key); the value stays in
-   * microOps[t][i - mopStart[t]][2] (copying millions of references would only feed the GC).
+   * The micro-ops, flat, for the hot loops: transaction t's are mopStart[t] .. mopStart[t+1];
+   * mopKind is MopKind, mopKey a dense key number (keys[n] is the key).
    */
   readonly mopStart: Int32Array;
   readonly mopKind: Uint8Array;
@@ -41,154 +45,622 @@ export interface TxnTable {
   /** The length of the micro-op's value when it is a list; -1 when null; -2 otherwise. */
   readonly mopLength: Int32Array;
   readonly keys: readonly Key[];
+  /**
+   * A list of numbers a micro-op's value holds, without rebuilding it: its elements are
+   * listElements[mopListStart[i] … + mopLength[i]); mopListStart[i] is -1 for any other value.
+   */
+  readonly mopListStart: Int32Array;
+  readonly listElements: Int32Array | Float64Array;
+  /** The value of flat micro-op i (a list rebuilt from the table when it is one). */
+  valueAt(i: number): unknown;
+  /** Element j of flat micro-op i's list value (0 <= j < mopLength[i]). */
+  listElement(i: number, j: number): unknown;
+  /** Transaction t's micro-ops, rebuilt. */
+  microOpsOf(t: number): readonly MicroOp[];
+  /** The operation that best describes transaction t (its completion, else its invocation), rebuilt. */
+  opOf(t: number): Op;
 }
 
 export const MopKind = { r: 0, w: 1, append: 2 } as const;
+const kindNames = ["r", "w", "append"] as const;
 
-function badMicroOp(op: Op, i: number, m: unknown): HistoryShapeError {
+/** How a micro-op's value is kept (mopValueKind). */
+const ValueKind = { null: 0, number: 1, list: 2, other: 3, undefined: 4 } as const;
+
+function badMicroOp(index: number, i: number, m: unknown): HistoryShapeError {
   return new HistoryShapeError(
-    `index ${op.index}: micro-op ${i} must be ["r"|"w"|"append", key, value] with a string or integer key, got ${JSON.stringify(m)}`,
+    `index ${index}: micro-op ${i} must be ["r"|"w"|"append", key, value] with a string or integer key, got ${JSON.stringify(m)}`,
+  );
+}
+
+function notAList(index: number, value: unknown): HistoryShapeError {
+  return new HistoryShapeError(
+    `index ${index}: a txn's value must be a list of micro-ops like ["r", key, value], got ${JSON.stringify(value)}`,
   );
 }
 
 /** Reads the transactions out of a history. Throws HistoryShapeError on a malformed one. */
 export function readTxns(history: readonly Op[], allocate: Allocator = noArena, budget?: Budget): TxnTable {
-  const invokes = allocate.int32(history.length);
-  const completes = allocate.int32(history.length);
-  let count = 0;
-  const open = new Map<unknown, number>();
-  for (let at = 0; at < history.length; at++) {
-    const op = history[at]!;
-    budget?.step();
-    if (op.process === "nemesis" || op.f !== "txn") continue;
+  const builder = new TxnTableBuilder(allocate, budget, history.length);
+  for (const op of history) builder.addOp(op);
+  return builder.build();
+}
+
+/** A growable typed array. */
+class Column<T extends Uint8Array | Int32Array | Float64Array> {
+  constructor(public array: T) {}
+  ensure(size: number): T {
+    if (size > this.array.length) {
+      let capacity = this.array.length * 2;
+      while (capacity < size) capacity *= 2;
+      const grown = new (this.array.constructor as new (n: number) => T)(capacity);
+      grown.set(this.array);
+      this.array = grown;
+    }
+    return this.array;
+  }
+}
+
+/** What the builder keeps of a transaction's invocation until its completion. */
+interface OpenTxn {
+  readonly t: number;
+  /** Why the invocation's value is no list of micro-ops (it matters only if it ends up the source). */
+  readonly invalid: HistoryShapeError | undefined;
+}
+
+/**
+ * Builds a `TxnTable` from a history's operations, in history order: `addOp` (or `addScanned`,
+ * for a line the JSONL scanner read) for each, then `build`. Validation errors name the same
+ * operation `readTxns` always named: the first transaction, in invocation order, with a bad value.
+ */
+export class TxnTableBuilder {
+  private count = 0;
+  /** Operations seen (history positions). */
+  private position = 0;
+  private readonly open = new Map<unknown, OpenTxn>();
+  private readonly processIds = new Map<unknown, number>();
+  private readonly processNames: (number | string)[] = [];
+  private readonly keyIds = new Map<Key, number>();
+  private readonly keys: Key[] = [];
+  /** Small non-negative integer keys (Jepsen's usual) are numbered through an array, not a Map. */
+  private readonly smallKeyIds = new Int32Array(1 << 20);
+  // Per transaction.
+  private readonly status = new Column(new Uint8Array(1024));
+  private readonly process = new Column(new Int32Array(1024));
+  private readonly invokeAt = new Column(new Int32Array(1024));
+  private readonly completeAt = new Column(new Int32Array(1024));
+  private readonly invokeIndex = new Column(new Float64Array(1024));
+  /** The describing op (completion, else invocation): its index, time and type. */
+  private readonly opIndex = new Column(new Float64Array(1024));
+  private readonly opTime = new Column(new Float64Array(1024));
+  private readonly opType = new Column(new Uint8Array(1024));
+  private readonly mopStart = new Column(new Int32Array(1024));
+  private readonly mopCount = new Column(new Int32Array(1024));
+  /** The value of a completion that is not the source of the micro-ops (fail, info), by transaction. */
+  private readonly completionValues = new Map<number, unknown>();
+  // Per micro-op.
+  private m = 0;
+  private readonly mopKind = new Column(new Uint8Array(4096));
+  private readonly mopKey = new Column(new Int32Array(4096));
+  private readonly mopNumber = new Column(new Float64Array(4096));
+  private readonly mopLength = new Column(new Int32Array(4096));
+  private readonly mopValueKind = new Column(new Uint8Array(4096));
+  /** list: first element in `elements`; other: position in `others`. */
+  private readonly mopValueRef = new Column(new Int32Array(4096));
+  private elements: Int32Array | Float64Array = new Int32Array(16384);
+  private elementCount = 0;
+  private readonly others: unknown[] = [];
+  /** Set when a transaction's source micro-ops were written out of order (see `place`). */
+  private relocated = false;
+  private firstError: { readonly t: number; readonly error: HistoryShapeError } | undefined;
+  private steps = 0;
+
+  /** Budget steps taken so far (all of them once `build` returned): what `readTxns` charges. */
+  get stepsTaken(): number {
+    return this.steps;
+  }
+
+  constructor(
+    private readonly allocate: Allocator = noArena,
+    private readonly budget?: Budget,
+    expectedOps = 1024,
+  ) {
+    const txns = Math.max(1024, expectedOps >>> 1);
+    for (const column of [
+      this.status,
+      this.process,
+      this.invokeAt,
+      this.completeAt,
+      this.invokeIndex,
+      this.opIndex,
+      this.opTime,
+      this.opType,
+      this.mopStart,
+      this.mopCount,
+    ])
+      column.ensure(txns);
+  }
+
+  /** Adds the next operation of the history. */
+  addOp(op: Op): void {
+    const at = this.position++;
+    this.step(1);
+    if (op.process === "nemesis" || op.f !== "txn") return;
     if (op.type === "invoke") {
-      if (open.has(op.process)) {
-        throw new HistoryShapeError(
-          `index ${op.index}: process ${String(op.process)} invoked a txn while its previous one was still open`,
-        );
+      const t = this.invoke(op.process, at, op.index, op.time);
+      const value: unknown = op.value;
+      let invalid: HistoryShapeError | undefined;
+      if (Array.isArray(value)) {
+        const problem = this.writeMicroOps(t, value, op.index);
+        if (problem !== undefined) invalid = problem;
+      } else {
+        invalid = notAList(op.index, value);
       }
-      open.set(op.process, count);
-      invokes[count] = at;
-      completes[count] = -1;
-      count++;
+      this.open.set(op.process, { t, invalid });
+      return;
+    }
+    const txn = this.complete(op.process, op.index);
+    const t = txn.t;
+    this.completeAt.array[t] = at;
+    this.finishDescribing(t, op.index, op.time, op.type);
+    if (op.type === "ok") {
+      const value: unknown = op.value;
+      if (!Array.isArray(value)) return this.fail(t, notAList(op.index, value));
+      this.resetMicroOps(t, value.length);
+      const problem = this.writeMicroOps(t, value, op.index);
+      if (problem !== undefined) this.fail(t, problem);
     } else {
-      const t = open.get(op.process);
-      if (t === undefined) {
-        throw new HistoryShapeError(
-          `index ${op.index}: process ${String(op.process)} completed a txn it never invoked`,
-        );
-      }
-      open.delete(op.process);
-      completes[t] = at;
+      this.completionValues.set(t, op.value);
+      if (txn.invalid !== undefined) this.fail(t, txn.invalid);
     }
   }
-  const status = allocate.uint8(count);
-  const process = allocate.int32(count);
-  const invokeAt = invokes.subarray(0, count);
-  const completeAt = completes.subarray(0, count);
-  const microOps: (readonly MicroOp[])[] = [];
-  const ops: Op[] = [];
-  const invokeIndex = allocate.float64(count);
-  const processIds = new Map<unknown, number>();
-  const processNames: (number | string)[] = [];
-  const keyIds = new Map<Key, number>();
-  const keys: Key[] = [];
-  const mopStart = allocate.int32(count + 1);
-  let mopKind = allocate.uint8(count * 8 + 16);
-  let mopKey = allocate.int32(count * 8 + 16);
-  let mopNumber = allocate.float64(count * 8 + 16);
-  let mopLength = allocate.int32(count * 8 + 16);
-  // Small non-negative integer keys (Jepsen's usual) are numbered through an array, not a Map.
-  const smallKeyIds = allocate.int32(Math.min(2 ** 22, count * 4 + 1024));
-  let m = 0;
-  for (let t = 0; t < count; t++) {
-    const invoke = history[invokeAt[t]!]!;
-    invokeIndex[t] = invoke.index;
-    const complete = completeAt[t]! >= 0 ? history[completeAt[t]!]! : undefined;
-    let p = processIds.get(invoke.process);
-    if (p === undefined) {
-      p = processNames.length;
-      processIds.set(invoke.process, p);
-      processNames.push(invoke.process);
+
+  /** Adds the next operation, read by the JSONL scanner (valid until its next line). */
+  addScanned(scanner: JsonlScanner): void {
+    if (!scanner.isTxn || scanner.process === "nemesis" || scanner.f !== "txn") {
+      this.addOp(scannedOp(scanner));
+      return;
     }
-    process[t] = p;
-    const type = complete?.type ?? "info";
-    status[t] = type === "ok" ? TxnStatus.ok : type === "fail" ? TxnStatus.fail : TxnStatus.info;
-    const source = type === "ok" ? complete! : invoke;
-    const value: unknown = source.value;
-    if (!Array.isArray(value)) {
+    const at = this.position++;
+    this.step(1);
+    const mops = scanner.mops;
+    if (scanner.type === "invoke") {
+      const t = this.invoke(scanner.process, at, scanner.index, scanner.time);
+      this.writeScannedMicroOps(t, scanner);
+      this.open.set(scanner.process, { t, invalid: undefined });
+      return;
+    }
+    const txn = this.complete(scanner.process, scanner.index);
+    const t = txn.t;
+    this.completeAt.array[t] = at;
+    this.finishDescribing(t, scanner.index, scanner.time, scanner.type);
+    if (scanner.type === "ok") {
+      this.resetMicroOps(t, mops.count);
+      this.writeScannedMicroOps(t, scanner);
+    } else {
+      this.completionValues.set(t, scannedOp(scanner).value);
+      if (txn.invalid !== undefined) this.fail(t, txn.invalid);
+    }
+  }
+
+  private step(count: number): void {
+    this.steps += count;
+    this.budget?.step(count);
+  }
+
+  private invoke(processName: number | string, at: number, index: number, time: number): number {
+    if (this.open.has(processName)) {
       throw new HistoryShapeError(
-        `index ${source.index}: a txn's value must be a list of micro-ops like ["r", key, value], got ${JSON.stringify(value)}`,
+        `index ${index}: process ${String(processName)} invoked a txn while its previous one was still open`,
       );
     }
-    if (m + value.length > mopKind.length) {
-      const size = Math.max(mopKind.length * 2, m + value.length);
-      const kind = allocate.uint8(size);
-      kind.set(mopKind);
-      mopKind = kind;
-      const key = allocate.int32(size);
-      key.set(mopKey);
-      mopKey = key;
-      const numbers = allocate.float64(size);
-      numbers.set(mopNumber);
-      mopNumber = numbers;
-      const lengths = allocate.int32(size);
-      lengths.set(mopLength);
-      mopLength = lengths;
+    const t = this.count++;
+    this.ensureTxns(this.count + 1);
+    let p = this.processIds.get(processName);
+    if (p === undefined) {
+      p = this.processNames.length;
+      this.processIds.set(processName, p);
+      this.processNames.push(processName);
     }
-    mopStart[t] = m;
-    budget?.step(value.length + 1);
+    this.process.array[t] = p;
+    this.invokeAt.array[t] = at;
+    this.completeAt.array[t] = -1;
+    this.invokeIndex.array[t] = index;
+    this.status.array[t] = TxnStatus.info;
+    this.finishDescribing(t, index, time, "invoke");
+    this.mopStart.array[t] = this.m;
+    this.mopCount.array[t] = 0;
+    return t;
+  }
+
+  private complete(processName: number | string, index: number): OpenTxn {
+    const txn = this.open.get(processName);
+    if (txn === undefined) {
+      throw new HistoryShapeError(
+        `index ${index}: process ${String(processName)} completed a txn it never invoked`,
+      );
+    }
+    this.open.delete(processName);
+    return txn;
+  }
+
+  private finishDescribing(t: number, index: number, time: number, type: OpType): void {
+    this.opIndex.array[t] = index;
+    this.opTime.array[t] = time;
+    this.opType.array[t] = opTypeCode(type);
+    if (type !== "invoke")
+      this.status.array[t] = type === "ok" ? TxnStatus.ok : type === "fail" ? TxnStatus.fail : TxnStatus.info;
+  }
+
+  private fail(t: number, error: HistoryShapeError): void {
+    if (this.firstError === undefined || t < this.firstError.t) this.firstError = { t, error };
+  }
+
+  private ensureTxns(size: number): void {
+    for (const column of [
+      this.status,
+      this.process,
+      this.invokeAt,
+      this.completeAt,
+      this.invokeIndex,
+      this.opIndex,
+      this.opTime,
+      this.opType,
+      this.mopStart,
+      this.mopCount,
+    ])
+      column.ensure(size);
+  }
+
+  private ensureMops(size: number): void {
+    for (const column of [
+      this.mopKind,
+      this.mopKey,
+      this.mopNumber,
+      this.mopLength,
+      this.mopValueKind,
+      this.mopValueRef,
+    ])
+      column.ensure(size);
+  }
+
+  /**
+   * Where transaction t's `length` source micro-ops go, replacing its invocation's: over them when
+   * they are as many (as they almost always are), else at the end (the table is put back in order
+   * at `build`).
+   */
+  private resetMicroOps(t: number, length: number): void {
+    if (this.mopCount.array[t] === length) return;
+    if (t !== this.count - 1 || this.mopStart.array[t]! + this.mopCount.array[t]! !== this.m)
+      this.relocated = true;
+    else this.m = this.mopStart.array[t]!;
+    this.mopStart.array[t] = this.m;
+    this.mopCount.array[t] = length;
+    this.ensureMops(this.m + length);
+    this.m += length;
+  }
+
+  private keyIdOf(k: Key): number {
+    if (typeof k === "number" && k >= 0 && k < this.smallKeyIds.length && (k | 0) === k) {
+      let id = this.smallKeyIds[k]! - 1;
+      if (id === -1) {
+        id = this.keys.length;
+        this.smallKeyIds[k] = id + 1;
+        this.keys.push(k);
+      }
+      return id;
+    }
+    let id = this.keyIds.get(k);
+    if (id === undefined) {
+      id = this.keys.length;
+      this.keyIds.set(k, id);
+      this.keys.push(k);
+    }
+    return id;
+  }
+
+  /** Writes `value`'s micro-ops as transaction t's (at its place: see resetMicroOps); a problem, or undefined. */
+  private writeMicroOps(t: number, value: readonly unknown[], index: number): HistoryShapeError | undefined {
+    if (this.mopCount.array[t] === 0 && this.mopStart.array[t] === this.m) {
+      this.ensureMops(this.m + value.length);
+      this.mopCount.array[t] = value.length;
+      this.m += value.length;
+    }
+    const base = this.mopStart.array[t]!;
     for (let i = 0; i < value.length; i++) {
       const mop: unknown = value[i];
-      if (!Array.isArray(mop) || mop.length !== 3) throw badMicroOp(source, i, mop);
+      if (!Array.isArray(mop) || mop.length !== 3) return badMicroOp(index, i, mop);
       const f: unknown = mop[0];
       const k: unknown = mop[1];
       const kind = f === "r" ? MopKind.r : f === "append" ? MopKind.append : f === "w" ? MopKind.w : -1;
-      if (kind === -1 || (typeof k !== "string" && typeof k !== "number")) throw badMicroOp(source, i, mop);
-      let keyId: number | undefined;
-      if (typeof k === "number" && k >= 0 && k < smallKeyIds.length && (k | 0) === k) {
-        keyId = smallKeyIds[k]! - 1;
-        if (keyId === -1) {
-          keyId = keys.length;
-          smallKeyIds[k] = keyId + 1;
-          keys.push(k);
-        }
-      } else {
-        keyId = keyIds.get(k);
-        if (keyId === undefined) {
-          keyId = keys.length;
-          keyIds.set(k, keyId);
-          keys.push(k);
-        }
-      }
-      const v: unknown = mop[2];
-      mopKind[m] = kind;
-      mopKey[m] = keyId;
-      mopNumber[m] = typeof v === "number" ? v : NaN;
-      mopLength[m] = Array.isArray(v) ? v.length : v === null || v === undefined ? -1 : -2;
-      m++;
+      if (kind === -1 || (typeof k !== "string" && typeof k !== "number")) return badMicroOp(index, i, mop);
+      const at = base + i;
+      this.mopKind.array[at] = kind;
+      this.mopKey.array[at] = this.keyIdOf(k);
+      this.writeValue(at, mop[2]);
     }
-    microOps.push(value as readonly MicroOp[]);
-    ops.push(complete ?? invoke);
+    return undefined;
   }
-  mopStart[count] = m;
-  return {
-    count,
-    status,
-    process,
-    invokeAt,
-    completeAt,
-    invokeIndex,
-    microOps,
-    op: ops,
-    processNames,
-    mopStart,
-    mopKind: mopKind.subarray(0, m),
-    mopKey: mopKey.subarray(0, m),
-    mopNumber: mopNumber.subarray(0, m),
-    mopLength: mopLength.subarray(0, m),
-    keys,
-  };
+
+  private writeValue(at: number, v: unknown): void {
+    const numbers = this.mopNumber.array;
+    const lengths = this.mopLength.array;
+    const kinds = this.mopValueKind.array;
+    numbers[at] = typeof v === "number" ? v : NaN;
+    if (v === null || v === undefined) {
+      lengths[at] = -1;
+      kinds[at] = v === null ? ValueKind.null : ValueKind.undefined;
+    } else if (typeof v === "number") {
+      lengths[at] = -2;
+      kinds[at] = ValueKind.number;
+    } else if (Array.isArray(v) && v.every((x) => typeof x === "number")) {
+      lengths[at] = v.length;
+      kinds[at] = ValueKind.list;
+      this.mopValueRef.array[at] = this.elementCount;
+      for (const x of v as number[]) this.pushElement(x);
+    } else {
+      lengths[at] = Array.isArray(v) ? v.length : -2;
+      kinds[at] = ValueKind.other;
+      this.mopValueRef.array[at] = this.others.length;
+      this.others.push(v);
+    }
+  }
+
+  private writeScannedMicroOps(t: number, scanner: JsonlScanner): void {
+    const mops = scanner.mops;
+    if (this.mopCount.array[t] === 0 && this.mopStart.array[t] === this.m) {
+      this.ensureMops(this.m + mops.count);
+      this.mopCount.array[t] = mops.count;
+      this.m += mops.count;
+    }
+    const base = this.mopStart.array[t]!;
+    for (let i = 0; i < mops.count; i++) {
+      const at = base + i;
+      this.mopKind.array[at] = mops.kind[i]!;
+      this.mopKey.array[at] = this.keyIdOf(
+        mops.keyIsString[i] === 1 ? mops.stringKey[i]! : mops.keyNumber[i]!,
+      );
+      const kind = mops.valueKind[i]!;
+      if (kind === ScannedValue.null) {
+        this.mopNumber.array[at] = NaN;
+        this.mopLength.array[at] = -1;
+        this.mopValueKind.array[at] = ValueKind.null;
+      } else if (kind === ScannedValue.number) {
+        this.mopNumber.array[at] = mops.valueNumber[i]!;
+        this.mopLength.array[at] = -2;
+        this.mopValueKind.array[at] = ValueKind.number;
+      } else if (kind === ScannedValue.list) {
+        const first = mops.valueNumber[i]!;
+        const length = mops.listLength[i]!;
+        this.mopNumber.array[at] = NaN;
+        this.mopLength.array[at] = length;
+        this.mopValueKind.array[at] = ValueKind.list;
+        this.mopValueRef.array[at] = this.elementCount;
+        for (let j = 0; j < length; j++) this.pushElement(mops.elements[first + j]!);
+      } else {
+        this.writeValue(at, scanner.otherJson(i));
+      }
+    }
+  }
+
+  private pushElement(x: number): void {
+    let elements = this.elements;
+    if (this.elementCount === elements.length) {
+      const grown = new (elements.constructor as new (n: number) => Int32Array | Float64Array)(
+        elements.length * 2,
+      );
+      grown.set(elements);
+      this.elements = elements = grown;
+    }
+    if (elements instanceof Int32Array && (x | 0) !== x) {
+      // A value an Int32Array cannot hold: every element from now on is a double.
+      const wide = new Float64Array(elements.length);
+      wide.set(elements);
+      this.elements = elements = wide;
+    }
+    elements[this.elementCount++] = x;
+  }
+
+  /** The table; throws the error of the first transaction whose source value was malformed. */
+  build(): TxnTable {
+    const count = this.count;
+    // Transactions never completed take their invocation's micro-ops, so its problems count.
+    for (const txn of this.open.values()) if (txn.invalid !== undefined) this.fail(txn.t, txn.invalid);
+    if (this.firstError !== undefined) throw this.firstError.error;
+    const { allocate } = this;
+    const take = <T extends Uint8Array | Int32Array | Float64Array>(
+      column: Column<T>,
+      length: number,
+      make: (n: number) => T,
+    ): T => {
+      const out = make(length);
+      out.set(column.array.subarray(0, length));
+      return out;
+    };
+    let mopStart = this.mopStart.array;
+    let mopKind = this.mopKind.array;
+    let mopKey = this.mopKey.array;
+    let mopNumber = this.mopNumber.array;
+    let mopLength = this.mopLength.array;
+    let mopValueKind = this.mopValueKind.array;
+    let mopValueRef = this.mopValueRef.array;
+    let m = this.m;
+    if (this.relocated) {
+      // Put every transaction's micro-ops back in transaction order.
+      let total = 0;
+      for (let t = 0; t < count; t++) total += this.mopCount.array[t]!;
+      const start = new Int32Array(count + 1);
+      const kind = new Uint8Array(total);
+      const key = new Int32Array(total);
+      const number = new Float64Array(total);
+      const length = new Int32Array(total);
+      const valueKind = new Uint8Array(total);
+      const valueRef = new Int32Array(total);
+      let at = 0;
+      for (let t = 0; t < count; t++) {
+        start[t] = at;
+        const from = mopStart[t]!;
+        const n = this.mopCount.array[t]!;
+        kind.set(mopKind.subarray(from, from + n), at);
+        key.set(mopKey.subarray(from, from + n), at);
+        number.set(mopNumber.subarray(from, from + n), at);
+        length.set(mopLength.subarray(from, from + n), at);
+        valueKind.set(mopValueKind.subarray(from, from + n), at);
+        valueRef.set(mopValueRef.subarray(from, from + n), at);
+        at += n;
+      }
+      [mopStart, mopKind, mopKey, mopNumber, mopLength, mopValueKind, mopValueRef, m] = [
+        start,
+        kind,
+        key,
+        number,
+        length,
+        valueKind,
+        valueRef,
+        total,
+      ];
+    }
+    mopStart[count] = m;
+    // Each transaction's micro-ops were charged as readTxns charges them: one step each, and one.
+    let mopTotal = 0;
+    for (let t = 0; t < count; t++) mopTotal += mopStart[t + 1]! - mopStart[t]! + 1;
+    this.step(mopTotal);
+    return new CompactTxnTable({
+      count,
+      status: take(this.status, count, (n) => allocate.uint8(n)),
+      process: take(this.process, count, (n) => allocate.int32(n)),
+      invokeAt: take(this.invokeAt, count, (n) => allocate.int32(n)),
+      completeAt: take(this.completeAt, count, (n) => allocate.int32(n)),
+      invokeIndex: take(this.invokeIndex, count, (n) => allocate.float64(n)),
+      processNames: this.processNames,
+      mopStart: mopStart.subarray(0, count + 1),
+      mopKind: mopKind.subarray(0, m),
+      mopKey: mopKey.subarray(0, m),
+      mopNumber: mopNumber.subarray(0, m),
+      mopLength: mopLength.subarray(0, m),
+      mopValueKind: mopValueKind.subarray(0, m),
+      mopValueRef: mopValueRef.subarray(0, m),
+      elements: this.elements,
+      others: this.others,
+      keys: this.keys,
+      opIndex: this.opIndex.array,
+      opTime: this.opTime.array,
+      opType: this.opType.array,
+      completionValues: this.completionValues,
+    });
+  }
+}
+
+const opTypes: readonly OpType[] = ["invoke", "ok", "fail", "info"];
+const opTypeCode = (type: OpType): number => opTypes.indexOf(type);
+
+interface CompactParts {
+  readonly count: number;
+  readonly status: Uint8Array;
+  readonly process: Int32Array;
+  readonly invokeAt: Int32Array;
+  readonly completeAt: Int32Array;
+  readonly invokeIndex: Float64Array;
+  readonly processNames: readonly (number | string)[];
+  readonly mopStart: Int32Array;
+  readonly mopKind: Uint8Array;
+  readonly mopKey: Int32Array;
+  readonly mopNumber: Float64Array;
+  readonly mopLength: Int32Array;
+  readonly mopValueKind: Uint8Array;
+  readonly mopValueRef: Int32Array;
+  readonly elements: Int32Array | Float64Array;
+  readonly others: readonly unknown[];
+  readonly keys: readonly Key[];
+  readonly opIndex: Float64Array;
+  readonly opTime: Float64Array;
+  readonly opType: Uint8Array;
+  readonly completionValues: ReadonlyMap<number, unknown>;
+}
+
+class CompactTxnTable implements TxnTable {
+  readonly count: number;
+  readonly status: Uint8Array;
+  readonly process: Int32Array;
+  readonly invokeAt: Int32Array;
+  readonly completeAt: Int32Array;
+  readonly invokeIndex: Float64Array;
+  readonly processNames: readonly (number | string)[];
+  readonly mopStart: Int32Array;
+  readonly mopKind: Uint8Array;
+  readonly mopKey: Int32Array;
+  readonly mopNumber: Float64Array;
+  readonly mopLength: Int32Array;
+  readonly keys: readonly Key[];
+  readonly mopListStart: Int32Array;
+  readonly listElements: Int32Array | Float64Array;
+  private readonly parts: CompactParts;
+
+  constructor(parts: CompactParts) {
+    this.parts = parts;
+    this.listElements = parts.elements;
+    this.mopListStart = new Int32Array(parts.mopKind.length);
+    for (let i = 0; i < this.mopListStart.length; i++)
+      this.mopListStart[i] = parts.mopValueKind[i] === ValueKind.list ? parts.mopValueRef[i]! : -1;
+    this.count = parts.count;
+    this.status = parts.status;
+    this.process = parts.process;
+    this.invokeAt = parts.invokeAt;
+    this.completeAt = parts.completeAt;
+    this.invokeIndex = parts.invokeIndex;
+    this.processNames = parts.processNames;
+    this.mopStart = parts.mopStart;
+    this.mopKind = parts.mopKind;
+    this.mopKey = parts.mopKey;
+    this.mopNumber = parts.mopNumber;
+    this.mopLength = parts.mopLength;
+    this.keys = parts.keys;
+  }
+
+  valueAt(i: number): unknown {
+    const { mopValueKind, mopValueRef, elements, others } = this.parts;
+    switch (mopValueKind[i]) {
+      case ValueKind.null:
+        return null;
+      case ValueKind.undefined:
+        return undefined;
+      case ValueKind.number:
+        return this.mopNumber[i];
+      case ValueKind.list: {
+        const first = mopValueRef[i]!;
+        return Array.from(elements.subarray(first, first + this.mopLength[i]!));
+      }
+      default:
+        return others[mopValueRef[i]!];
+    }
+  }
+
+  listElement(i: number, j: number): unknown {
+    const { mopValueKind, mopValueRef, elements, others } = this.parts;
+    if (mopValueKind[i] === ValueKind.list) return elements[mopValueRef[i]! + j];
+    return (others[mopValueRef[i]!] as readonly unknown[])[j];
+  }
+
+  microOpsOf(t: number): readonly MicroOp[] {
+    const mops: MicroOp[] = [];
+    for (let i = this.mopStart[t]!; i < this.mopStart[t + 1]!; i++)
+      mops.push([kindNames[this.mopKind[i]!]!, this.keys[this.mopKey[i]!]!, this.valueAt(i)]);
+    return mops;
+  }
+
+  opOf(t: number): Op {
+    const { opIndex, opTime, opType, completionValues } = this.parts;
+    const type = opTypes[opType[t]!]!;
+    const value = completionValues.has(t) ? completionValues.get(t) : this.microOpsOf(t);
+    return {
+      index: opIndex[t]!,
+      time: opTime[t]!,
+      process: this.processNames[this.process[t]!]! as Op["process"],
+      type,
+      f: "txn",
+      value,
+    };
+  }
 }
 
 /** A key or value as a person reads it in an explanation. */

@@ -88,17 +88,50 @@ export class HistoryShapeError extends Error {
  * pipeline that recorded nothing must never pass as valid.
  */
 export function nothingToCheck(history: readonly Op[]): string | undefined {
-  let invocations = 0;
-  let nemesis = 0;
-  for (const op of history) {
-    if (op.process === "nemesis") nemesis++;
-    else if (op.type === "invoke") invocations++;
-    else return undefined;
+  const tally = new OperationTally();
+  for (const op of history) tally.add(op.process, op.type);
+  return tally.nothingToCheck();
+}
+
+/**
+ * Counts kept while a history streams past, for what would otherwise need the whole history:
+ * `nothingToCheck` and `countClientOperations` (historyStats.ts), one operation at a time.
+ */
+export class OperationTally {
+  /** Entries of the history. */
+  entries = 0;
+  private invocations = 0;
+  private nemesis = 0;
+  private completed = false;
+  /** Client operations: an invocation with its completion is one, and so is a lone completion. */
+  clientOperations = 0;
+  private readonly open = new Set<Process>();
+
+  add(process: Process, type: OpType): void {
+    this.entries++;
+    if (process === "nemesis") {
+      this.nemesis++;
+      return;
+    }
+    if (type === "invoke") this.invocations++;
+    else this.completed = true;
+    if (typeof process !== "number") return;
+    if (type === "invoke") {
+      this.open.add(process);
+      this.clientOperations++;
+    } else if (!this.open.delete(process)) {
+      this.clientOperations++;
+    }
   }
-  if (history.length === 0) return "the history is empty: no operation to check";
-  const parts = [
-    ...(invocations > 0 ? [`${invocations} invocation${invocations === 1 ? "" : "s"}`] : []),
-    ...(nemesis > 0 ? [`${nemesis} nemesis operation${nemesis === 1 ? "" : "s"}`] : []),
-  ];
-  return `no client operation completed (the history holds only ${parts.join(" and ")}), so there is nothing to check`;
+
+  /** See `nothingToCheck`. */
+  nothingToCheck(): string | undefined {
+    if (this.completed) return undefined;
+    if (this.entries === 0) return "the history is empty: no operation to check";
+    const parts = [
+      ...(this.invocations > 0 ? [`${this.invocations} invocation${this.invocations === 1 ? "" : "s"}`] : []),
+      ...(this.nemesis > 0 ? [`${this.nemesis} nemesis operation${this.nemesis === 1 ? "" : "s"}`] : []),
+    ];
+    return `no client operation completed (the history holds only ${parts.join(" and ")}), so there is nothing to check`;
+  }
 }

@@ -1,9 +1,9 @@
 /**
- * `faultline shrink` end to end (the installed bin): a failing async-failover run shrinks to a run
- * with at most 2 fault windows and under half the operations, stored with its reports and a
+ * `faultline shrink` end to end (the installed bin): a failing async-failover run and a failing
+ * no-fencing run each shrink to a run with at most 2 fault windows and under half the operations, stored with its reports and a
  * shrink.json, whose printed command replays it byte for byte; a folder that is not a failing
  * simulated run is refused in one line, exit 254. (The search itself: shrinkSearch.test.ts; the
- * no-fencing figures: bench/shrink.bench.ts.)
+ * matrix rows' figures: bench/shrink.bench.ts.)
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -84,6 +84,54 @@ describe("faultline shrink", () => {
     expect(replay.all).toMatch(/set-full: INVALID \(\d+ lost/);
     expect(readFileSync(join(scratch, "replay", "latest", "history.jsonl"), "utf8")).toBe(
       readFileSync(join(storedDir, "history.jsonl"), "utf8"),
+    );
+  }, 600_000);
+
+  it("shrinks a failing no-fencing run to at most 2 fault windows and under half the operations", async () => {
+    // The matrix's bug-no-fencing configuration, shorter and slower (6 s at 50/s, 3 windows): seed 2
+    // loses acknowledged writes.
+    // The matrix row itself (60 s, 31 windows) takes ~100 runs: bench/shrink.bench.ts.
+    const store = join(scratch, "no-fencing");
+    const original = await faultline(
+      "run",
+      "--system",
+      "engine",
+      "--replication",
+      "sync",
+      "--bug",
+      "no-fencing",
+      "--workload",
+      "set",
+      "--nemesis",
+      "partition",
+      "--nemesis-interval",
+      "1",
+      "--time-limit",
+      "6",
+      "--rate",
+      "50",
+      "--seed",
+      "2",
+      "--store",
+      store,
+      "--quiet",
+    );
+    expect(original.exitCode, original.all).toBe(1);
+    const before = sizeOf(historyOf(join(store, "latest")));
+    const shrunk = await faultline("shrink", join(store, "latest"), "--max-attempts", "12");
+    expect(shrunk.exitCode, shrunk.all).toBe(0);
+    const storedDir = /^stored: (.*)$/m.exec(shrunk.all ?? "")![1]!;
+    const after = sizeOf(historyOf(storedDir));
+    expect(before.windows).toBeGreaterThan(2);
+    expect(after.windows).toBeLessThanOrEqual(2);
+    expect(after.operations).toBeLessThan(before.operations / 2);
+    const results = JSON.parse(readFileSync(join(storedDir, "results.json"), "utf8")) as {
+      checkers: Record<string, { valid: unknown }>;
+    };
+    expect(results.checkers["set-full"]?.valid).toBe(false);
+    expect(shrunk.all).toMatch(/fails with: {2}set-full:lost/);
+    expect(shrunk.all).toMatch(
+      /^reproduce: npx faultline run .*--bug no-fencing .*--nemesis-windows partition:\d/m,
     );
   }, 600_000);
 

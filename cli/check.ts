@@ -24,7 +24,7 @@ import { parseArgs } from "node:util";
 import { Budget, BudgetExhausted, type BudgetLimits } from "../harness/budget.ts";
 import { defaultCheckLimits, runCheckers, type CheckContext, type Checker } from "../harness/checker.ts";
 import type { HistoryFormat } from "../harness/history/read.ts";
-import { detectHistoryFormat, readHistoryFile } from "../harness/history/read.ts";
+import { detectHistoryFormat, readHistorySource } from "../harness/history/read.ts";
 import type { Op } from "../harness/history/op.ts";
 import { HistoryShapeError, nothingToCheck, OperationTally } from "../harness/history/op.ts";
 import { scanJsonl } from "../harness/history/jsonl.ts";
@@ -480,15 +480,23 @@ export async function checkFile(
   // Reading counts against the time limit, not the steps (a run's checkers never read a file, and
   // steps must mean the same in both).
   const startMs = performance.now();
-  if (!ordinaryOnly && streamable(path, options)) {
-    const outcome = await checkStreamedAppend(path, limits, startMs);
-    if (outcome !== undefined) return outcome;
-  }
   const reading = new Budget({ timeLimitMs: limits.timeLimitMs, memoryLimitBytes: limits.memoryLimitBytes });
   let format: HistoryFormat;
   let ops: Op[];
+  let source: HistorySource | undefined;
   try {
-    ({ format, ops } = await readHistoryFile(path, reading));
+    source = HistorySource.open(path, reading);
+    if (!ordinaryOnly && streamable(path, options)) {
+      const streamed = await gatherStreamedAppend(source, path, reading);
+      if (streamed === "read again") {
+        source.close();
+        source = HistorySource.open(path, reading);
+      } else if (streamed !== undefined) {
+        source.close();
+        return await checkGathered(file, streamed, limits, startMs);
+      }
+    }
+    ({ format, ops } = await readHistorySource(source, path, reading));
   } catch (error) {
     if (error instanceof HistoryFormatError) {
       return errorOutcome(file, error.message, ExitCode.badInput, error.line > 0 ? error.line : undefined);
@@ -496,6 +504,8 @@ export async function checkFile(
     if (error instanceof BudgetExhausted)
       return unknownOutcome(file, `${error.reason} while reading the history`);
     throw error;
+  } finally {
+    source?.close();
   }
   let plan: CheckPlan;
   try {
@@ -575,80 +585,76 @@ function scannedHasAppend(mops: MicroOpBuffer): boolean {
   return false;
 }
 
+/** A JSONL list-append history streamed into Elle's table, with the counts the verdict line needs. */
+interface StreamedAppend {
+  readonly builder: TxnTableBuilder;
+  readonly tally: OperationTally;
+  /** The first error Elle's table gives (the ordinary path gives it once Elle reads the history). */
+  readonly shapeError: HistoryShapeError | undefined;
+}
+
 /**
  * The fast path from file to verdict for a JSONL history of transactions checked as Elle
  * list-append by its content: the file streams through the byte-level scanner (`scanJsonl`:
  * lines of any other shape, and every error, go through the ordinary reader) straight into Elle's
  * transaction table, so neither the file's text nor an object per operation is ever held. The
  * outcome is the ordinary path's in every respect (verdict, errors with their lines, budgets and
- * step counts, figures); a property test compares the two. Undefined when the file turns out not
- * to be such a history (no JSONL, no txn in its first lines, or no append at all): the caller
- * then reads it the ordinary way.
+ * step counts, figures); a property test compares the two. Undefined when the head of the file
+ * shows it is not such a history (not JSONL, no txn in its first lines): the source is still
+ * whole for the ordinary reader. "read again" when the whole file was read and held no append:
+ * the caller reads it again the ordinary way (only histories that are errors or unknown anyway).
  */
-async function checkStreamedAppend(
+async function gatherStreamedAppend(
+  source: HistorySource,
   path: string,
-  limits: Required<BudgetLimits>,
-  startMs: number,
-): Promise<FileOutcome | undefined> {
-  const file = sourceName(path);
-  const reading = new Budget({ timeLimitMs: limits.timeLimitMs, memoryLimitBytes: limits.memoryLimitBytes });
-  const source = HistorySource.open(path, reading);
+  reading: Budget,
+): Promise<StreamedAppend | "read again" | undefined> {
+  const head = await source.head();
+  if (detectHistoryFormat(head, path) !== "jsonl" || !/"f"\s*:\s*"txn"/.test(head)) return undefined;
+  const { TxnTableBuilder } = await loadElle();
+  const builder = new TxnTableBuilder();
   const tally = new OperationTally();
-  let builder: TxnTableBuilder;
   let appends = false;
   let shapeError: HistoryShapeError | undefined;
-  try {
-    let head: string;
+  // The first malformed transaction's error is kept for Elle to give; the rest of the file is
+  // still read, for its format errors, as the ordinary reader reads all of it first.
+  const gather = (add: () => void): void => {
+    if (shapeError !== undefined) return;
     try {
-      head = await source.head();
-    } catch {
-      return undefined; // the ordinary path says why
+      add();
+    } catch (error) {
+      if (!(error instanceof HistoryShapeError)) throw error;
+      shapeError = error;
     }
-    if (detectHistoryFormat(head, path) !== "jsonl" || !/"f"\s*:\s*"txn"/.test(head)) return undefined;
-    const { TxnTableBuilder } = await loadElle();
-    const gathering = new TxnTableBuilder();
-    builder = gathering;
-    // The ordinary path gives the first malformed transaction's error once Elle reads the table;
-    // the first one is kept until then, and the rest of the file is still read for format errors.
-    const gather = (add: () => void): void => {
-      if (shapeError !== undefined) return;
-      try {
-        add();
-      } catch (error) {
-        if (!(error instanceof HistoryShapeError)) throw error;
-        shapeError = error;
-      }
-    };
-    await scanJsonl(
-      source,
-      {
-        scanned(scanner) {
-          tally.add(scanner.process, scanner.type);
-          if (!appends && scanner.f === "txn")
-            appends = scanner.isTxn ? scannedHasAppend(scanner.mops) : isAppendTxn(scannedOp(scanner));
-          gather(() => gathering.addScanned(scanner));
-        },
-        op(op) {
-          tally.add(op.process, op.type);
-          if (!appends) appends = isAppendTxn(op);
-          gather(() => gathering.addOp(op));
-        },
+  };
+  await scanJsonl(
+    source,
+    {
+      scanned(scanner) {
+        tally.add(scanner.process, scanner.type);
+        if (!appends && scanner.f === "txn")
+          appends = scanner.isTxn ? scannedHasAppend(scanner.mops) : isAppendTxn(scannedOp(scanner));
+        gather(() => builder.addScanned(scanner));
       },
-      reading,
-    );
-  } catch (error) {
-    if (error instanceof HistoryFormatError) {
-      return errorOutcome(file, error.message, ExitCode.badInput, error.line > 0 ? error.line : undefined);
-    }
-    if (error instanceof BudgetExhausted)
-      return unknownOutcome(file, `${error.reason} while reading the history`);
-    throw error;
-  } finally {
-    source.close();
-  }
-  if (!appends) return undefined;
-  // The time limit runs from the start of reading; steps count from here.
-  const budget = new Budget(limits, undefined, startMs);
+      op(op) {
+        tally.add(op.process, op.type);
+        if (!appends) appends = isAppendTxn(op);
+        gather(() => builder.addOp(op));
+      },
+    },
+    reading,
+  );
+  return appends ? { builder, tally, shapeError } : "read again";
+}
+
+/** Checks a streamed list-append history as `planCheck` plans an inferred one. */
+async function checkGathered(
+  file: string,
+  streamed: StreamedAppend,
+  limits: Required<BudgetLimits>,
+  startMs: number,
+): Promise<FileOutcome> {
+  const { builder, tally, shapeError } = streamed;
   const gathered: GatheredTxns = {
     build: () => {
       if (shapeError !== undefined) throw shapeError;
@@ -665,6 +671,8 @@ async function checkStreamedAppend(
       ...(checkBudget !== undefined ? { budget: checkBudget } : {}),
     }),
   );
+  // The time limit runs from the start of reading; steps count from here.
+  const budget = new Budget(limits, undefined, startMs);
   return await runPlan(file, "jsonl", plan, [], budget, () => tally.clientOperations, startMs);
 }
 

@@ -74,28 +74,40 @@ const formatHint =
 export async function readHistoryFile(path: string, budget?: Budget): Promise<HistoryFile> {
   const source = HistorySource.open(path, budget);
   try {
-    const head = await source.head();
-    const format = detectHistoryFormat(head, path);
-    if (format === undefined) {
-      const line = head.split("\n").findIndex((l) => l.trim() !== "") + 1;
-      throw new HistoryFormatError(source.name, line, formatHint);
-    }
-    if (format === "jsonl") {
-      const ops: Op[] = [];
-      for await (const op of parseJsonlLines(source.lines(), source.name, budget)) ops.push(op);
-      return { format, ops };
-    }
-    const text = await source.text();
-    const parse =
-      format === "jepsen-log"
-        ? parseJepsenLog
-        : format === "porcupine-kv"
-          ? parsePorcupineKv
-          : format === "jepsen-json"
-            ? parseJepsenJson
-            : parseJepsenEdn;
-    return { format, ops: parse(text, source.name, budget) };
+    return await readHistorySource(source, path, budget);
   } finally {
     source.close();
   }
+}
+
+/**
+ * `readHistoryFile` on a source already open (its head may have been looked at): `path` gives
+ * the extension, the hint when the content says nothing. The caller closes the source.
+ */
+export async function readHistorySource(
+  source: HistorySource,
+  path: string,
+  budget?: Budget,
+): Promise<HistoryFile> {
+  const head = await source.head();
+  const format = detectHistoryFormat(head, path);
+  if (format === undefined) {
+    const line = head.split("\n").findIndex((l) => l.trim() !== "") + 1;
+    throw new HistoryFormatError(source.name, line, formatHint);
+  }
+  if (format === "jsonl") {
+    const ops: Op[] = [];
+    for await (const op of parseJsonlLines(source.lines(), source.name, budget)) ops.push(op);
+    return { format, ops };
+  }
+  const text = await source.text();
+  const parse =
+    format === "jepsen-log"
+      ? parseJepsenLog
+      : format === "porcupine-kv"
+        ? parsePorcupineKv
+        : format === "jepsen-json"
+          ? parseJepsenJson
+          : parseJepsenEdn;
+  return { format, ops: parse(text, source.name, budget) };
 }

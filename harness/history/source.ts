@@ -9,7 +9,7 @@
  * lines, one at a time (JSON Lines is read that way, never held whole), or its whole text (EDN and
  * the log formats are parsed as one text).
  */
-import { createReadStream } from "node:fs";
+import { createReadStream, statSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import type { Budget } from "../budget.ts";
@@ -46,6 +46,21 @@ const bytesPerStep = 256;
 /** Characters the head holds at least (unless the source is shorter): enough to tell the format. */
 const headChars = 4096;
 
+/**
+ * Bytes per read: large reads for a large file (a history of gigabytes is read in a few thousand
+ * of them), Node's usual 64 KiB otherwise (a buffer of 1 MiB per small file cost a check of a
+ * hundred small logs several percent).
+ */
+function readSizeFor(path: string): number {
+  let size = 0;
+  try {
+    size = statSync(path).size;
+  } catch {
+    // The read itself says why the path cannot be read.
+  }
+  return size > 8 << 20 ? 1 << 20 : 1 << 16;
+}
+
 export class HistorySource {
   private readonly decoder = new StringDecoder("utf8");
   private readonly iterator: AsyncIterator<unknown>;
@@ -69,8 +84,7 @@ export class HistorySource {
     const name = sourceName(path);
     let stream: Readable;
     try {
-      // Large reads: a history of gigabytes is read in a few thousand of them.
-      stream = path === "-" ? process.stdin : createReadStream(path, { highWaterMark: 1 << 20 });
+      stream = path === "-" ? process.stdin : createReadStream(path, { highWaterMark: readSizeFor(path) });
     } catch (error) {
       // node refuses some paths at once (one holding a NUL character): bad input like a missing file.
       throw cannotRead(name, error);

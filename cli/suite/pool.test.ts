@@ -93,6 +93,31 @@ describe("the worker pool", () => {
     expect(runs).toEqual([]);
     expect(childrenRunning("fixtures/worker")).toEqual([]);
   }, 60_000);
+
+  it("on a failure of its own (a throwing onDone) kills every worker, starts none after, and rejects with it", async () => {
+    // One worker hangs on seed 14 while the other's first result makes onDone throw; jobs remain.
+    const jobs = [14, 1, 2, 3, 4].map(job);
+    const started: number[] = [];
+    const pending = runPool(
+      jobs,
+      {
+        jobs: 2,
+        onDone: () => {
+          if (started.length > 0) return; // Only the first time: the other drain must stop by itself.
+          started.push(...childrenRunning("fixtures/worker"));
+          throw new Error("the progress view broke");
+        },
+      },
+      fixture,
+    );
+    await expect(pending).rejects.toThrow("the progress view broke");
+    expect(started.length).toBeGreaterThan(0);
+    expect(childrenRunning("fixtures/worker")).toEqual([]);
+    // Nor does one start late, from a drain still running.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(childrenRunning("fixtures/worker")).toEqual([]);
+    for (const pid of started) expect(alive(pid), `worker ${pid}`).toBe(false);
+  }, 60_000);
 });
 
 describe("the worker's entry", () => {

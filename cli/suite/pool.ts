@@ -7,8 +7,9 @@
  * `startupTimeoutMs`), and from then each run has a wall-clock limit (`runTimeoutMs`) past which
  * its worker is killed by its pid and the seed counts as undecided, with why; a worker that dies takes
  * only its current seed with it (that seed is undecided) and is replaced for the next. On abort,
- * every worker is killed by its pid and the seeds not run are left out. When the pool ends, no
- * worker is left: each is asked to exit, and killed if it does not within `exitGraceMs`.
+ * every worker is killed by its pid and the seeds not run are left out; so it is when the pool's own
+ * code fails (a throwing `onDone`), and then the pool rejects with that error. When the pool ends,
+ * no worker is left: each is asked to exit, and killed if it does not within `exitGraceMs`.
  *
  * Entry: the worker is the sibling module of this one, `worker.ts` when this module runs from the
  * TypeScript sources (then with tsx's loader, resolved from this package) and `worker.js` in a
@@ -181,21 +182,31 @@ export async function runPool(
     }
   }
 
+  // The first error of a drain (a throwing onDone, say): the other drains stop too, their workers
+  // are killed, and no drain starts a worker after that, so none outlives the pool.
+  let failure: { error: unknown } | undefined;
+  const stopped = (): boolean => failure !== undefined || options.signal?.aborted === true;
+
   async function drain(slot: Slot): Promise<void> {
-    const aborted = (): boolean => options.signal?.aborted === true;
-    while (next < jobs.length && !aborted()) {
-      const index = next++;
-      const job = jobs[index]!;
-      const run = await runOne(slot, job);
-      if (aborted() && run.error !== undefined) break;
-      results[index] = run;
-      options.onDone?.(run, job);
+    try {
+      while (next < jobs.length && !stopped()) {
+        const index = next++;
+        const job = jobs[index]!;
+        const run = await runOne(slot, job);
+        if (stopped() && run.error !== undefined) break;
+        results[index] = run;
+        options.onDone?.(run, job);
+      }
+    } catch (error) {
+      failure ??= { error };
+      for (const s of slots) s.worker?.kill("SIGKILL");
     }
   }
 
   const count = Math.max(1, Math.min(options.jobs, jobs.length));
   for (let i = 0; i < count; i++) slots.push({ worker: undefined, ready: undefined, stderr: "" });
   try {
+    // Every drain settles (none can throw) before the workers are stopped.
     await Promise.all(slots.map(drain));
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
@@ -203,5 +214,6 @@ export async function runPool(
       slots.map(async (slot) => (slot.worker !== undefined ? stopWorker(slot.worker) : undefined)),
     );
   }
+  if (failure !== undefined) throw failure.error;
   return results.filter((r): r is SeedRun => r !== undefined);
 }

@@ -18,7 +18,8 @@ afterEach(() => {
 const fixture = fileURLToPath(new URL("./fixtures/supervised.ts", import.meta.url));
 const tsxUrl = import.meta.resolve("tsx");
 
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<boolean> {
+/** Polls `condition` until it holds (true) or a generous bound passes (false). */
+async function waitFor(condition: () => boolean, timeoutMs = 30_000): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   while (!condition()) {
     if (performance.now() > deadline) return false;
@@ -115,7 +116,7 @@ describe("ProcessSupervisor", () => {
           () => existsSync(join(dir, "t.log")) && readFileSync(join(dir, "t.log"), "utf8") === "ready\n",
         ),
       ).toBe(true);
-      expect(await managed.terminate(5000)).toEqual({ code: 7, signal: null });
+      expect(await managed.terminate(30_000)).toEqual({ code: 7, signal: null });
     } finally {
       await supervisor.close();
     }

@@ -22,8 +22,12 @@ export function processGone(pid: number): boolean {
   return state === undefined || state === "Z" || state === "X";
 }
 
-/** Waits until every pid is gone or `timeoutMs` passed; returns the pids still alive. */
-export async function waitUntilGone(pids: readonly number[], timeoutMs = 5000): Promise<number[]> {
+/**
+ * Waits until every pid is gone or `timeoutMs` passed; returns the pids still alive. The bound is
+ * generous (a loaded machine can take seconds to schedule a dying process): it returns as soon as
+ * they are gone, and only a process that really outlives its end waits it out.
+ */
+export async function waitUntilGone(pids: readonly number[], timeoutMs = 30_000): Promise<number[]> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const alive = pids.filter((pid) => !processGone(pid));

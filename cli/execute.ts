@@ -59,6 +59,11 @@ export interface ExecuteOptions {
   readonly prepared?: PreparedRun;
   /** Quiet time between healing and the final reads; default 10 s (sim), 5 s (process). */
   readonly recoveryDelayNs?: number;
+  /**
+   * Called once the run is over (every process it started stopped) and before the checkers start:
+   * from here to the end, checking and writing reports hold the event loop without a break.
+   */
+  readonly onChecking?: (info: { readonly operations: number; readonly interrupted: boolean }) => void;
 }
 
 export interface ExecuteResult {
@@ -288,6 +293,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
       ? undefined
       : { signal: abortReason(options.signal), atTestTimeNs: abortedAtNs, timeLimitNs: build.timeLimitNs };
   const operations = countClientOperations(recorded);
+  options.onChecking?.({ operations, interrupted: interrupted !== undefined });
   const checkerResults: Record<string, CheckResult> = {};
   if (runFailure !== undefined) {
     checkerResults["run"] = {

@@ -89,6 +89,39 @@ describe("process mode: no node outlives the harness", () => {
     },
   );
 
+  it("a second SIGINT ends the run at once, and every node is gone", async () => {
+    const { child, root } = startRun("SIGINT-twice", memory);
+    const dir = await waitForNodes(root, 3);
+    let stderr = "";
+    const stopping = new Promise<void>((resolve) =>
+      child.stderr!.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString("utf8");
+        if (/SIGINT: stopping the generator/.test(stderr)) resolve();
+      }),
+    );
+    child.kill("SIGINT");
+    await stopping;
+    child.kill("SIGINT");
+    const result = await child;
+    // Healing takes seconds of real time, so the second signal comes while the run heals: one
+    // line, exit 130. Should a loaded machine deliver it only once checking began, the signal's
+    // default action ends the process (nothing of the run is left by then): either way, at once.
+    if (result.signal === undefined) {
+      expect(result.exitCode, result.stderr).toBe(130);
+      expect(result.stderr).toMatch(
+        /^faultline run: SIGINT again: exiting at once, nothing checked or reported$/m,
+      );
+    } else {
+      expect(result.signal, result.stderr).toBe("SIGINT");
+      expect(result.stderr).toMatch(/checking the [\d,]+ operations recorded \(again to exit at once/);
+    }
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(dir, "results.json"))).toBe(false);
+    const pids = nodePidsOf(dir);
+    expect(pids.length).toBeGreaterThanOrEqual(3);
+    expect(await waitUntilGone(pids)).toEqual([]);
+  });
+
   it("SIGKILL of the harness (no code of it runs): every node is gone all the same", async () => {
     const { child, root } = startRun("SIGKILL", memory);
     const dir = await waitForNodes(root, 3);

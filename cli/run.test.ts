@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -215,5 +215,58 @@ describe("faultline run, interrupted", () => {
     expect(again.exitCode).toBe(2);
     expect(again.stdout).toContain("Verdict: UNKNOWN");
     expect(again.stdout).toContain(`${operations.toLocaleString("en-US")} operations  INTERRUPTED`);
+  });
+});
+
+/** Resolves once `child`'s stderr has shown `pattern` (the test's own timeout bounds the wait). */
+function stderrShows(child: { stderr: NodeJS.ReadableStream | null }, pattern: RegExp): Promise<void> {
+  return new Promise((resolve) => {
+    let text = "";
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString("utf8");
+      if (!pattern.test(text)) return;
+      child.stderr?.off("data", onData);
+      resolve();
+    };
+    child.stderr?.on("data", onData);
+  });
+}
+
+describe("faultline run, interrupted twice", () => {
+  it("a second SIGINT while it checks ends it at once: nothing checked, no results, the history kept", async () => {
+    const store = mkdtempSync(join(tmpdir(), "faultline-run-"));
+    const child = execa(
+      "node",
+      [
+        bin,
+        "run",
+        "--system",
+        "memory",
+        "--workload",
+        "register",
+        "--time-limit",
+        "50000",
+        "--seed",
+        "5",
+      ].concat(["--store", store, "--quiet"]),
+      // Checking holds the event loop for two minutes, as a long checker does.
+      { reject: false, env: { CI: "true", FAULTLINE_TEST_SLOW_CHECK_MS: "120000" } },
+    );
+    const stopping = stderrShows(child, /SIGINT: stopping the generator, healing.*\(again to exit at once\)/);
+    const checking = stderrShows(child, /checking the [\d,]+ operations recorded \(again to exit at once/);
+    for (let i = 0; i < 600 && !existsSync(join(store, "latest", "history.jsonl")); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    child.kill("SIGINT");
+    await stopping;
+    await checking;
+    child.kill("SIGINT");
+    const r = await child;
+    // Ended by the signal itself (its default action: no handler can run inside a checker).
+    expect(r.signal, r.stderr).toBe("SIGINT");
+    const folder = join(store, "latest");
+    expect(existsSync(join(folder, "history.jsonl"))).toBe(true);
+    expect(existsSync(join(folder, "results.json"))).toBe(false);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });

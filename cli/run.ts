@@ -2,8 +2,12 @@
  * `faultline run`: parse and validate the options, resolve every default (the seed included) so
  * the run can be reproduced from one printed command line, execute the test, print the verdict,
  * the store folder and that command. SIGINT/SIGTERM stop the generator; the runner still heals
- * every fault and the recorded history is kept and checked.
+ * every fault and the recorded history is kept and checked. A second one while the run heals
+ * exits at once (one line; the exit hook and the reaper kill every process the run started).
+ * Checking and writing the reports hold the event loop, where no handler could run: from there
+ * on a signal takes its default action and ends the process at once (nothing is left to stop).
  */
+import { constants } from "node:os";
 import { ExitCode, exitCodeFor } from "../harness/results.ts";
 import type { SystemDefinition } from "../harness/systemDefinition.ts";
 import { loadRunPlugins, lookupSystem } from "./plugins.ts";
@@ -88,15 +92,33 @@ export async function runCommand(args: string[]): Promise<number> {
     return 0;
   }
   const controller = new AbortController();
-  const onSignal = (signal: string) => {
-    if (controller.signal.aborted) return;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      // process.exit runs the exit hooks, which kill every process group the run started.
+      process.stderr.write(`faultline run: ${signal} again: exiting at once, nothing checked or reported\n`);
+      process.exit(128 + constants.signals[signal]);
+    }
     process.stderr.write(
-      `\nfaultline run: ${signal}: stopping the generator, healing, keeping what was recorded…\n`,
+      `\nfaultline run: ${signal}: stopping the generator, healing, keeping what was recorded… ` +
+        `(again to exit at once)\n`,
     );
     controller.abort(signal);
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  const onChecking = ({ operations, interrupted }: { operations: number; interrupted: boolean }) => {
+    // No handler runs while checkers hold the event loop: the default action ends the process at
+    // once instead of the signal waiting for the checkers (no process of the run is left by now).
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    if (interrupted) {
+      process.stderr.write(
+        `faultline run: checking the ${operations.toLocaleString("en-US")} operations recorded ` +
+          `(again to exit at once, unchecked)\n`,
+      );
+    }
+    slowCheckForTests();
+  };
   try {
     if (!config.quiet) {
       process.stdout.write(
@@ -115,6 +137,7 @@ export async function runCommand(args: string[]): Promise<number> {
       result = await executeRun(config, {
         prepared,
         signal: controller.signal,
+        onChecking,
         ...(observer !== undefined ? { observer } : {}),
       });
     } catch (error) {
@@ -144,5 +167,18 @@ export async function runCommand(args: string[]): Promise<number> {
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+  }
+}
+
+/**
+ * For the harness's own tests: `FAULTLINE_TEST_SLOW_CHECK_MS=N` holds the event loop N ms before
+ * checking, as a long checker does, so a test can signal a run while it checks.
+ */
+function slowCheckForTests(): void {
+  const holdMs = Number(process.env["FAULTLINE_TEST_SLOW_CHECK_MS"] ?? 0);
+  if (!(holdMs > 0)) return;
+  const untilMs = performance.now() + Math.min(holdMs, 600_000);
+  while (performance.now() < untilMs) {
+    // Busy on purpose: a synchronous checker gives signal handlers no turn either.
   }
 }

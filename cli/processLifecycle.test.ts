@@ -1,7 +1,8 @@
 /**
  * Process mode from the command line: no node outlives the harness (the run's end, SIGINT,
- * SIGTERM, SIGKILL of the harness), found by the node pids its logs name; and a node that cannot
- * bind its port ends the run with one line, exit 255.
+ * SIGTERM, SIGKILL of the harness), found by the node pids its logs name and by every descendant
+ * of the harness seen while it ran; a second SIGINT ends it at once; and a node that cannot bind
+ * its port ends the run with one line, exit 255.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { waitUntilGone } from "../harness/runtime/process/testkit.ts";
+import { descendantsOf, waitUntilGone } from "../harness/runtime/process/testkit.ts";
 import { nodePidsOf, runDirOf } from "./processTestkit.ts";
 
 let store: string;
@@ -76,6 +77,7 @@ describe("process mode: no node outlives the harness", () => {
     async (signal) => {
       const { child, root } = startRun(signal, memory);
       const dir = await waitForNodes(root, 3);
+      const started = descendantsOf(child.pid!);
       child.kill(signal);
       const result = await child;
       // An interrupted run is never called valid: what it checked held, the verdict is unknown (2).
@@ -86,6 +88,8 @@ describe("process mode: no node outlives the harness", () => {
       const pids = nodePidsOf(dir);
       expect(pids.length).toBeGreaterThanOrEqual(3);
       expect(await waitUntilGone(pids)).toEqual([]);
+      // Nor anything else it started: the reaper, a compiler's service process.
+      expect(await waitUntilGone(started)).toEqual([]);
     },
   );
 
@@ -99,6 +103,7 @@ describe("process mode: no node outlives the harness", () => {
         if (/SIGINT: stopping the generator/.test(stderr)) resolve();
       }),
     );
+    const started = descendantsOf(child.pid!);
     child.kill("SIGINT");
     await stopping;
     child.kill("SIGINT");
@@ -120,16 +125,21 @@ describe("process mode: no node outlives the harness", () => {
     const pids = nodePidsOf(dir);
     expect(pids.length).toBeGreaterThanOrEqual(3);
     expect(await waitUntilGone(pids)).toEqual([]);
+    // Nor anything else it started: the reaper, a compiler's service process.
+    expect(await waitUntilGone(started)).toEqual([]);
   });
 
   it("SIGKILL of the harness (no code of it runs): every node is gone all the same", async () => {
     const { child, root } = startRun("SIGKILL", memory);
     const dir = await waitForNodes(root, 3);
+    const started = descendantsOf(child.pid!);
     child.kill("SIGKILL");
     await child;
     const pids = nodePidsOf(dir);
     expect(pids.length).toBeGreaterThanOrEqual(3);
     expect(await waitUntilGone(pids)).toEqual([]);
+    // Nor anything else it started: the reaper, a compiler's service process.
+    expect(await waitUntilGone(started)).toEqual([]);
   });
 
   it("a node that cannot bind its port ends the run: one line naming it and its log, exit 255", async () => {

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
@@ -10,5 +11,10 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // Vitest's default on a 2-core machine is one worker (cores - 1): every file in series, a core
+    // idle while a test waits on real processes or real time (process mode, etcd, the README's
+    // runs, npm). At least two workers keep both cores busy; tests that wait on real time wait for events
+    // with generous bounds, so sharing the machine makes them slower, not flaky.
+    maxWorkers: Math.max(2, availableParallelism()),
   },
 });

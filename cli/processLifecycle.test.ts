@@ -35,7 +35,8 @@ function startRun(name: string, args: string[], env: Record<string, string> = {}
   const child = execa(
     process.execPath,
     [bin, "run", "--mode", "process", "--store", root, "--quiet", "--seed", "1", ...args],
-    { reject: false, stdin: "ignore", env },
+    // No forced SIGKILL 5 s after a SIGTERM (execa's default): healing may take longer than that.
+    { reject: false, stdin: "ignore", env, forceKillAfterDelay: false },
   );
   harnesses.add(child);
   return { child, root };
@@ -81,7 +82,7 @@ describe("process mode: no node outlives the harness", () => {
       child.kill(signal);
       const result = await child;
       // An interrupted run is never called valid: what it checked held, the verdict is unknown (2).
-      expect(result.exitCode).toBe(2);
+      expect(result.exitCode, `${result.signal} ${result.stderr}`).toBe(2);
       expect(result.stdout).toMatch(/linearizable: valid/);
       expect(result.stdout).toMatch(/interrupted/);
       expect(readFileSync(join(dir, "history.jsonl"), "utf8").length).toBeGreaterThan(0);

@@ -180,14 +180,28 @@ describe("a bad suite or option: one line naming the file and line, exit 254", (
     });
   }
 
-  it("a missing file, no file, a bad --jobs or a --filter matching nothing", async () => {
+  it("a missing file, no file, a bad --jobs, a --filter matching nothing, or an output folder that cannot be made", async () => {
     const file = join(scratch, "fine.yaml");
     writeFileSync(file, good);
+    // A file where a folder would go: refused before any run, not a stack trace after them all.
+    const notAFolder = join(file, "out");
     for (const [args, pattern] of [
       [["gate", join(scratch, "nope.yaml")], /nope\.yaml: cannot read the suite file \(ENOENT\)/],
       [["gate"], /expected a suite file/],
       [["gate", file, "--jobs", "0"], /--jobs: expected a whole number/],
       [["gate", file, "--filter", "zzz"], /--filter: no row of .*fine\.yaml matches \/zzz\//],
+      [
+        ["gate", file, "--out", notAFolder, "--store", join(scratch, "store-out")],
+        /--out .*fine\.yaml\/out: cannot create or write this folder: .*\(ENOTDIR\)/,
+      ],
+      [
+        ["gate", file, "--store", notAFolder],
+        /--store .*fine\.yaml\/out: cannot create or write this folder: .*\(ENOTDIR\)/,
+      ],
+      [
+        ["sweep", file, "--seeds", "1..2", "--out", notAFolder],
+        /--out .*: cannot create or write this folder: .*\(ENOTDIR\)/,
+      ],
     ] as const) {
       const { code, stderr } = await captured(() => main([...args]));
       expect(code, args.join(" ")).toBe(254);

@@ -9,10 +9,11 @@
  * Exit 0 when every row holds, 1 when one fails, 2 when none fails but one could not be decided
  * (an unknown verdict, a run that broke, an interrupted gate); 254 for a bad suite or option.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { ExitCode } from "../harness/results.ts";
+import { fileSystemReason, isFileSystemError } from "../harness/store/atomic.ts";
 import { runTimestamp } from "../harness/store/store.ts";
 import { ciFromEnv, colorWanted } from "../reports/index.ts";
 import { renderGateJunit, renderGateTable } from "../reports/suite/gate.ts";
@@ -108,6 +109,23 @@ export function gateSummary(
   };
 }
 
+/**
+ * Creates an output folder (with its parents) and checks it is writable, before any run starts:
+ * a folder that cannot be made is one line naming the option (exit 254), not a stack trace after
+ * every run of the suite was made and its results lost.
+ */
+export function prepareFolder(option: string, dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (error) {
+    if (!isFileSystemError(error)) throw error;
+    throw new UsageError(
+      `--${option} ${dir}: cannot create or write this folder: ${fileSystemReason(error)}`,
+    );
+  }
+}
+
 export async function gateCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine("gate", args, gateOptionSpec, true);
   if (values.help === true) {
@@ -120,6 +138,8 @@ export async function gateCommand(args: string[]): Promise<number> {
   const store = typeof values.store === "string" ? values.store : "store";
   const out =
     typeof values.out === "string" ? values.out : join(store, "gate", suite.name, runTimestamp(new Date()));
+  prepareFolder("store", store);
+  prepareFolder("out", out);
 
   const controller = new AbortController();
   const onSignal = (signal: string) => {
@@ -171,7 +191,6 @@ export async function gateCommand(args: string[]): Promise<number> {
     jobs,
     Date.now() - started,
   );
-  mkdirSync(out, { recursive: true });
   writeFileSync(join(out, "junit.xml"), renderGateJunit(summary));
   writeFileSync(join(out, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
   process.stdout.write("\n" + renderGateTable(summary, { color: colorWanted(process.stdout) }));

@@ -11,13 +11,13 @@
  * command: a terminal table, report.json, report.html and junit.xml (a test case per row). Exit 0 when every row holds, 1 when one
  * fails (any false alarm on a valid row fails it), 2 when the merge is incomplete or undecided.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ExitCode } from "../harness/results.ts";
 import { ciFromEnv } from "../reports/index.ts";
 import { renderSweepHtml, renderSweepJunit, renderSweepText } from "../reports/suite/sweep.ts";
 import { createSuiteProgress } from "../reports/suite/SuiteProgressView.tsx";
-import { filterRows, parseJobs, suiteArgument } from "./gate.ts";
+import { filterRows, parseJobs, prepareFolder, suiteArgument } from "./gate.ts";
 import { UsageError } from "./main.ts";
 import { parseCommandLine } from "./options.ts";
 import { runRows } from "./suite/runRows.ts";
@@ -86,13 +86,13 @@ export async function sweepCommand(args: string[]): Promise<number> {
   const jobs = parseJobs(values.jobs);
   const keep = parseKeep(values.keep);
   const runsPath = join(out, "runs.jsonl");
+  prepareFolder("out", out);
   if (existsSync(join(out, "sweep.json")) && existsSync(runsPath) && readFileSync(runsPath, "utf8") !== "")
     throw new UsageError(`--out: ${out} holds a sweep already; give another folder or remove it`);
 
   const mine = shardUnits(allUnits(rows, seeds), shard);
   const seedsOf = new Map<string, number[]>(rows.map((r) => [r.name, []]));
   for (const unit of mine) seedsOf.get(unit.row)!.push(unit.seed);
-  mkdirSync(out, { recursive: true });
   const writeManifest = (complete: boolean) =>
     writeFileSync(
       join(out, "sweep.json"),
@@ -158,7 +158,7 @@ export async function sweepReportCommand(args: string[]): Promise<number> {
     throw new UsageError("expected at least one sweep folder: faultline sweep report DIR...");
   const report = mergeShards(positionals.map(readShard));
   const out = typeof values.out === "string" ? values.out : "sweep-report";
-  mkdirSync(out, { recursive: true });
+  prepareFolder("out", out);
   writeFileSync(join(out, "report.json"), JSON.stringify(report, null, 2) + "\n");
   writeFileSync(join(out, "report.html"), renderSweepHtml(report));
   writeFileSync(join(out, "junit.xml"), renderSweepJunit(report));

@@ -13,7 +13,8 @@
  * and `recorded.interrupted` in test.json.
  */
 import { mkdirSync } from "node:fs";
-import { writeReports, type ReportInput } from "../reports/index.ts";
+import type { ReportInput } from "../reports/input.ts";
+import { writeReports } from "../reports/write.ts";
 import { formatCount, formatDurationNs, scrubControls } from "../reports/format.ts";
 import { elleReportFiles } from "../checkers/elle/index.ts";
 import { join } from "node:path";
@@ -37,7 +38,7 @@ import {
   type UnwrittenArtifact,
 } from "../harness/store/atomic.ts";
 import { createRunDir, StoreError, storeRootProblem, type RunDir } from "../harness/store/store.ts";
-import { NodeStartError, ProcessWorld } from "../harness/runtime/process/world.ts";
+import type { NodeStartError } from "../harness/runtime/process/world.ts";
 import { NodeLogs } from "../harness/store/nodeLogs.ts";
 import type { SystemUnderTest } from "../harness/system.ts";
 import type { Workload } from "../harness/workload.ts";
@@ -213,9 +214,16 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   // Process mode: every node of a portable program its own OS process, the wall clock and the
   // seeded randomness of a real world; a system that runs its own processes (PostgreSQL) uses the
   // same world's clock and stops its processes in its teardown.
+  // The process world (and execa with it) is loaded only for a run in process mode.
+  const processMode =
+    config.mode === "process" ? await import("../harness/runtime/process/world.ts") : undefined;
+  const processWorld =
+    processMode === undefined
+      ? undefined
+      : new processMode.ProcessWorld({ seed: config.seed, runDir: runDir.dir, endpointLog: nodeLogs.sink });
   const world =
-    config.mode === "process"
-      ? new ProcessWorld({ seed: config.seed, runDir: runDir.dir, endpointLog: nodeLogs.sink })
+    processWorld !== undefined
+      ? processWorld
       : new SimWorld({
           seed: config.seed,
           endpointLog: nodeLogs.sink,
@@ -250,7 +258,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   try {
     const outcome = await world.run(async () => {
       await system.setup(world);
-      if (world instanceof ProcessWorld) await world.nodesStarted();
+      if (processWorld !== undefined) await processWorld.nodesStarted();
       const result = await runTest(world, {
         concurrency: config.concurrency,
         system,
@@ -272,15 +280,15 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     });
     abortedAtNs = outcome.abortedAtNs;
   } catch (error) {
-    if (error instanceof NodeStartError) startFailure = error;
+    if (processMode !== undefined && error instanceof processMode.NodeStartError) startFailure = error;
     runFailure = `the run stopped at ${(world.nowNs() / secondNs).toFixed(3)} s of test time: ${
       error instanceof Error ? `${error.name}: ${error.message}` : String(error)
     }`;
   } finally {
     // Real processes are stopped whatever happened; a simulated world simply ends.
-    if (world instanceof ProcessWorld) {
+    if (processWorld !== undefined) {
       await teardown().catch(() => undefined);
-      await world.close();
+      await processWorld.close();
     }
     history.close();
     nodeLogs.close();

@@ -76,12 +76,18 @@ export async function runCommand(args: string[]): Promise<number> {
     process.stdout.write(runUsage(system !== undefined ? lookupSystem(system) : undefined) + "\n");
     return 0;
   }
-  // Loaded once a run is certain: the reports (Ink, React) and the runner cost start-up time that
-  // `--help` and a refused option should not pay.
+  // Loaded once a run is certain: the reports and the runner cost start-up time that `--help` and
+  // a refused option should not pay; the live view (Ink, React) only when it is shown, so a
+  // --quiet run (a gate's, a sweep's) does without it.
   const [
-    { ciFromEnv, colorWanted, createLiveObserver, renderTextReport, scrubControls },
+    { colorWanted, renderTextReport },
+    { scrubControls },
     { checkRun, executeRun, interruptionLine, plainSummary, prepareRun, unwrittenLine },
-  ] = await Promise.all([import("../reports/index.ts"), import("./execute.ts")]);
+  ] = await Promise.all([
+    import("../reports/text.ts"),
+    import("../reports/format.ts"),
+    import("./execute.ts"),
+  ]);
   // Every part is built before anything is printed or stored, so a configuration a builder
   // refuses is one line and exit 254.
   const prepared = config["dry-run"] ? checkRun(config) : prepareRun(config);
@@ -125,13 +131,12 @@ export async function runCommand(args: string[]): Promise<number> {
         `faultline run: ${config.name}, seed ${config.seed}, ${config.mode}, ${config["time-limit"]} s\n`,
       );
     }
-    const observer = config.quiet
-      ? undefined
-      : createLiveObserver({
-          stdout: process.stdout,
-          isTTY: process.stdout.isTTY === true,
-          ci: ciFromEnv(process.env),
-        });
+    const live = config.quiet ? undefined : await import("../reports/live/observer.tsx");
+    const observer = live?.createLiveObserver({
+      stdout: process.stdout,
+      isTTY: process.stdout.isTTY === true,
+      ci: live.ciFromEnv(process.env),
+    });
     let result;
     try {
       result = await executeRun(config, {

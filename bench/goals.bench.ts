@@ -1,0 +1,261 @@
+/**
+ * The speed goals of issue 17, each figure beside its goal, whole process: the installed command
+ * (`bin/faultline.js`, the compiled build, started as a user starts it) timed from start to exit,
+ * its CPU time and peak memory read from the child itself (a `--import` hook through
+ * NODE_OPTIONS writes `process.resourceUsage()` at exit). Medians of several runs; the load
+ * average is printed, since the machine is shared and wall time follows it. Figures are printed,
+ * never asserted.
+ *
+ * - `check`: a 100k- and a 1M-transaction list-append JSONL history (generated here; the 10M one,
+ *   about 5 GB, only with FAULTLINE_BENCH_10M=1).
+ * - linearizability: a strictly sequential single-register history of 600k and 1.2M lines (time
+ *   and memory must grow linearly), and Porcupine's histories against Porcupine v1.3.0's
+ *   whole-process times (its compiled test binary reading and checking the same files, measured
+ *   once on this machine: the figures of issue 17).
+ * - start-up of `faultline --help`.
+ * - simulation: `faultline run` of the memory system and of the engine (the default run: 9
+ *   nodes, 10 workers), 60 simulated seconds of main phase, checking included.
+ */
+import { spawnSync } from "node:child_process";
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { simulateListAppend } from "../checkers/elle/simulate.ts";
+import { opToJsonLine } from "../harness/history/jsonl.ts";
+import { SeededRandom } from "../harness/runtime/random.ts";
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+const bin = join(root, "bin/faultline.js");
+const corpus = join(root, "../shared/corpus/porcupine");
+
+interface Usage {
+  readonly wallS: number;
+  readonly cpuS: number;
+  readonly peakMiB: number;
+  readonly exitCode: number | null;
+}
+
+/** The median of each figure over `runs` runs of the command (after one warm-up run). */
+function measure(args: readonly string[], runs: number, dir: string): Usage {
+  const hook = join(dir, "usage-hook.mjs");
+  const out = join(dir, "usage.json");
+  writeFileSync(
+    hook,
+    `import { writeFileSync } from "node:fs";
+process.on("exit", () => {
+  const u = process.resourceUsage();
+  writeFileSync(${JSON.stringify(out)}, JSON.stringify({ cpuS: (u.userCPUTime + u.systemCPUTime) / 1e6, peakMiB: u.maxRSS / 1024 }));
+});
+`,
+  );
+  const samples: Usage[] = [];
+  for (let i = 0; i <= runs; i++) {
+    rmSync(out, { force: true });
+    const startMs = performance.now();
+    const r = spawnSync(bin, args, {
+      cwd: root,
+      stdio: "ignore",
+      env: { ...process.env, NODE_OPTIONS: `--import=${hook}` },
+    });
+    const wallS = (performance.now() - startMs) / 1000;
+    const usage = existsSync(out)
+      ? (JSON.parse(readFileSync(out, "utf8")) as { cpuS: number; peakMiB: number })
+      : { cpuS: NaN, peakMiB: NaN };
+    if (i > 0) samples.push({ wallS, ...usage, exitCode: r.status });
+  }
+  const median = (f: (u: Usage) => number): number => {
+    const xs = samples.map(f).sort((a, b) => a - b);
+    return xs[Math.floor(xs.length / 2)]!;
+  };
+  return {
+    wallS: median((u) => u.wallS),
+    cpuS: median((u) => u.cpuS),
+    peakMiB: median((u) => u.peakMiB),
+    exitCode: samples[0]!.exitCode,
+  };
+}
+
+const fixed = (x: number, digits = 2): string => x.toFixed(digits);
+const met = (ok: boolean): string => (ok ? "met" : "NOT met");
+
+function row(label: string, figures: string, goal: string): void {
+  console.log(`${label.padEnd(46)} ${figures.padEnd(44)} ${goal}`);
+}
+
+/** Writes a list-append history of `txnCount` transactions (30 processes, serializable: valid). */
+async function writeListAppend(path: string, txnCount: number): Promise<void> {
+  const out = createWriteStream(path);
+  const history = simulateListAppend({
+    random: new SeededRandom(txnCount, "goals-bench"),
+    txnCount,
+    processCount: 30,
+    isolation: "serializable",
+  });
+  const chunk = 10_000;
+  for (let i = 0; i < history.length; i += chunk) {
+    const text =
+      history
+        .slice(i, i + chunk)
+        .map(opToJsonLine)
+        .join("\n") + "\n";
+    if (!out.write(text)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
+  }
+  await new Promise<void>((resolve, reject) =>
+    out.end((error?: Error | null) => (error ? reject(error) : resolve())),
+  );
+}
+
+/** A strictly sequential single-register history: each write or read completes before the next. */
+function writeSequential(path: string, lines: number): void {
+  const parts: string[] = [];
+  let value = 0;
+  for (let i = 0; i < lines; i += 2) {
+    const op = i / 2;
+    const write = op % 2 === 0;
+    if (write) value = op;
+    const f = write ? "write" : "read";
+    parts.push(
+      `{"index":${i},"time":${i * 1000},"process":${op % 5},"type":"invoke","f":"${f}","value":${write ? value : null}}`,
+      `{"index":${i + 1},"time":${i * 1000 + 500},"process":${op % 5},"type":"ok","f":"${f}","value":${value}}`,
+    );
+  }
+  writeFileSync(path, parts.join("\n") + "\n");
+}
+
+export async function run(): Promise<void> {
+  if (!existsSync(join(root, "dist/cli/main.js"))) {
+    console.log("no build in dist/ (npm run build): the figures would time tsx, not the command; skipped");
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "faultline-bench-goals-"));
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ");
+  console.log(`load average ${load()}; medians of the runs shown; whole process (bin/faultline.js)\n`);
+  try {
+    // check: list-append histories
+    for (const [txns, runs] of [
+      [100_000, 5],
+      [1_000_000, 3],
+    ] as const) {
+      const path = join(dir, `append-${txns}.jsonl`);
+      await writeListAppend(path, txns);
+      const u = measure(["check", path], runs, dir);
+      const perS = txns / u.wallS;
+      const goal =
+        txns === 100_000
+          ? `goal ≥ 300,000 txn/s: ${met(perS >= 300_000)}`
+          : `goal < 5 s: ${met(u.wallS < 5)}`;
+      row(
+        `check list-append ${txns / 1000}k txns (${runs} runs)`,
+        `${fixed(u.wallS)} s, ${Math.round(perS)} txn/s, cpu ${fixed(u.cpuS)} s, ${Math.round(u.peakMiB)} MiB`,
+        goal,
+      );
+      rmSync(path, { force: true });
+    }
+    if (process.env["FAULTLINE_BENCH_10M"] === "1") {
+      const path = join(dir, "append-10m.jsonl");
+      await writeListAppend(path, 10_000_000);
+      const u = measure(["check", path], 1, dir);
+      row(
+        "check list-append 10M txns (1 run)",
+        `${fixed(u.wallS)} s, cpu ${fixed(u.cpuS)} s, ${Math.round(u.peakMiB)} MiB`,
+        `goal < 60 s and < 8 GB: ${met(u.wallS < 60 && u.peakMiB < 8192)}`,
+      );
+      rmSync(path, { force: true });
+    } else {
+      row("check list-append 10M txns", "not run (FAULTLINE_BENCH_10M=1: ~5 GB file)", "goal < 60 s, < 8 GB");
+    }
+
+    // start-up
+    const help = measure(["--help"], 9, dir);
+    row(
+      "faultline --help (9 runs)",
+      `${Math.round(help.wallS * 1000)} ms`,
+      `goal < 150 ms: ${met(help.wallS < 0.15)}`,
+    );
+
+    // linearizability: sequential histories
+    const sequential: Usage[] = [];
+    for (const lines of [600_000, 1_200_000]) {
+      const path = join(dir, `sequential-${lines}.jsonl`);
+      writeSequential(path, lines);
+      const u = measure(["check", path, "--model", "register"], 3, dir);
+      sequential.push(u);
+      row(
+        `sequential register ${lines / 1000}k lines (3 runs)`,
+        `${fixed(u.wallS)} s, cpu ${fixed(u.cpuS)} s, ${Math.round(u.peakMiB)} MiB, exit ${String(u.exitCode)}`,
+        u.exitCode === 0 ? "valid" : "goal: valid (exit 0): NOT met",
+      );
+      rmSync(path, { force: true });
+    }
+    const [half, whole] = sequential as [Usage, Usage];
+    const cpuRatio = whole.cpuS / half.cpuS;
+    const memoryRatio = whole.peakMiB / half.peakMiB;
+    row(
+      "  twice the lines: cpu ×, memory ×",
+      `${fixed(cpuRatio)}, ${fixed(memoryRatio)}`,
+      `goal: linear (≤ 2.2 each): ${met(cpuRatio <= 2.2 && memoryRatio <= 2.2)}`,
+    );
+
+    // linearizability: Porcupine's histories
+    if (existsSync(corpus)) {
+      const etcd: string[] = [];
+      for (let i = 0; i <= 102; i++) {
+        if (i !== 95) etcd.push(join(corpus, "jepsen", `etcd_${String(i).padStart(3, "0")}.log`));
+      }
+      const porcupine: [string, string[], number][] = [
+        ["etcd ×102, cas-register", ["check", ...etcd], 0.6],
+        ["kv/c50-ok, split by key", ["check", join(corpus, "kv/c50-ok.txt")], 0.26],
+        ["kv/c10-ok, unsplit", ["check", join(corpus, "kv/c10-ok.txt"), "--no-partition"], 4.6],
+      ];
+      for (const [name, args, porcupineS] of porcupine) {
+        const u = measure(args, 5, dir);
+        row(
+          `${name} (5 runs)`,
+          `${fixed(u.wallS)} s, cpu ${fixed(u.cpuS)} s, exit ${String(u.exitCode)}`,
+          `goal ≤ Porcupine's ${porcupineS} s: ${met(u.wallS <= porcupineS)}`,
+        );
+      }
+    } else {
+      row("Porcupine's histories", `not found at ${corpus}`, "");
+    }
+
+    // simulation
+    const simulatedS = 60;
+    for (const [name, system, goal] of [
+      ["memory system, 10 workers", "memory", 1000],
+      ["engine, default run (9 nodes, 10 workers)", "engine", 100],
+    ] as const) {
+      const store = join(dir, `store-${system}`);
+      const u = measure(
+        [
+          "run",
+          "--system",
+          system,
+          "--time-limit",
+          String(simulatedS),
+          "--seed",
+          "1",
+          "--quiet",
+          "--store",
+          store,
+        ],
+        3,
+        dir,
+      );
+      const times = simulatedS / u.wallS;
+      row(
+        `run ${name}, ${simulatedS} s (3 runs)`,
+        `${fixed(u.wallS)} s → ${Math.round(times)}× real time, cpu ${fixed(u.cpuS)} s`,
+        `goal ≥ ${goal}×: ${met(times >= goal)}`,
+      );
+    }
+    row("npm test", "not measured here", "goal < 3 min");
+    console.log(`\nload average at the end ${load()}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -64,22 +64,18 @@ function mismatches(results: Map<string, { valid: unknown }>, files: readonly st
 }
 
 describe.skipIf(!existsSync(corpus))("faultline check on the shared corpus", () => {
-  it(
-    "porcupine/jepsen: the etcd logs, inferred as a cas-register from nil",
-    { timeout: 120_000 },
-    async () => {
-      const files = filesUnder("porcupine/jepsen", ".log");
-      expect(files).toHaveLength(103); // 102 with a verdict, and etcd_095.log
-      expect(mismatches(await check(files), files)).toEqual([]);
-    },
-  );
+  it("porcupine/jepsen: the etcd logs, inferred as a cas-register from nil", async () => {
+    const files = filesUnder("porcupine/jepsen", ".log");
+    expect(files).toHaveLength(103); // 102 with a verdict, and etcd_095.log
+    expect(mismatches(await check(files), files)).toEqual([]);
+  });
 
-  it("porcupine/kv: inferred as kv, split by key", { timeout: 120_000 }, async () => {
+  it("porcupine/kv: inferred as kv, split by key", async () => {
     const files = filesUnder("porcupine/kv", ".txt");
     expect(mismatches(await check(files), files)).toEqual([]);
   });
 
-  it("knossos: cas-register from 0, multi-register, mutex", { timeout: 120_000 }, async () => {
+  it("knossos: cas-register from 0, multi-register, mutex", async () => {
     const cas = [
       ...filesUnder("knossos/cas-register/good", ".edn"),
       ...filesUnder("knossos/cas-register/bad", ".edn"),

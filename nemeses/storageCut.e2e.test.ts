@@ -55,21 +55,21 @@ describe("storage-cut against the quorum engine", () => {
     const results = await run([...setRun, "--bug", "dp-skips-gap"]);
     expect(results.valid).toBe(false);
     expect(anomalies(results, "set-full")).toContain("lost");
-  }, 60_000);
+  });
 
   it("without the knob the same schedule loses nothing", async () => {
     const results = await run(setRun);
     expect(results.valid, JSON.stringify(results.checkers["set-full"])).toBe(true);
-  }, 60_000);
+  });
 
   it("replica-read-past-durable-point: replica reads of truncated appends (elle: incompatible-order)", async () => {
     const results = await run([...replicaAppend, "--bug", "replica-read-past-durable-point"]);
     expect(results.valid).toBe(false);
     expect(anomalies(results, "elle")).toContain("incompatible-order");
-  }, 60_000);
+  });
 
   it("without the knob replica reads stay valid at snapshot isolation", async () => {
     const results = await run(replicaAppend);
     expect(results.valid, JSON.stringify(results.checkers["elle"])).toBe(true);
-  }, 60_000);
+  });
 });

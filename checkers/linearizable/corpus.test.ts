@@ -42,7 +42,7 @@ const undecidableUnsplit = new Set(["c50-ok.txt", "c50-bad.txt"]);
 
 describe.skipIf(Object.keys(expected).length === 0)("the shared corpus", () => {
   for (const [dir, files] of Object.entries(expected)) {
-    it(`${dir}: every history gets its expected verdict`, { timeout: 60_000 }, async () => {
+    it(`${dir}: every history gets its expected verdict`, async () => {
       const mismatches: string[] = [];
       for (const [file, want] of Object.entries(files)) {
         const { ops } = await readHistoryFile(join(corpus, dir, file));

@@ -100,7 +100,7 @@ describe("failover", () => {
       expect(acknowledged).toBeGreaterThan(200 * 20);
       // The faults really forced failovers (a new epoch) in most seeds.
       expect(failedOver).toBeGreaterThan(100);
-    }, 120_000);
+    });
   }
 
   it("is deterministic: the same seed gives the same outcome", async () => {

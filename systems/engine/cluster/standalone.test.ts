@@ -271,7 +271,7 @@ describe("standalone under crashes", () => {
       const after = ops.filter((o) => o.invokeNs > lastRestartNs && o.completion.type === "ok");
       expect(after.filter((o) => o.invocation.f === "add").length, `seed ${seed}`).toBeGreaterThan(0);
     }
-  }, 60_000);
+  });
 
   it("property: any crash schedule loses no acknowledged add and shows no failed one", async () => {
     await fc.assert(
@@ -292,7 +292,7 @@ describe("standalone under crashes", () => {
       ),
       { numRuns: 8 },
     );
-  }, 60_000);
+  });
 
   it("keeps every bank total right through crashes", async () => {
     for (let seed = 1; seed <= 6; seed++) {
@@ -307,7 +307,7 @@ describe("standalone under crashes", () => {
       ).toEqual([]);
       expect(abortedReads(ops, final), `seed ${seed}: reads of rolled-back transfers`).toEqual([]);
     }
-  }, 60_000);
+  });
 });
 
 describe("part-1 knobs on a standalone server", () => {
@@ -321,7 +321,7 @@ describe("part-1 knobs on a standalone server", () => {
       if (verdict.lost.length > 0) lossy++;
     }
     expect(lossy).toBeGreaterThan(0);
-  }, 60_000);
+  });
 
   // What survives is the first write of a transfer that then aborted (write-conflict,
   // serialization-failure) and whose rollback was not yet durable at the crash: recovery without
@@ -337,5 +337,5 @@ describe("part-1 knobs on a standalone server", () => {
       if (wrongTotal && aborted.length > 0) caught++;
     }
     expect(caught).toBeGreaterThan(0);
-  }, 60_000);
+  });
 });

@@ -24,6 +24,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { SeededRandom } from "../random.ts";
 import { TcpNetwork } from "../real/tcp.ts";
+import { compiledTwin } from "./compiledBuild.ts";
 import { SimClockState } from "../sim/clock.ts";
 import type { NodeError } from "../sim/world.ts";
 import type {
@@ -100,8 +101,19 @@ interface ClientRecord {
 
 const never = <T>(): Promise<T> => new Promise<T>(() => {});
 
-/** The node host's entry beside this module, and how to start Node on it (tsx for sources). */
-export function nodeHostCommand(): { file: string; args: string[] } {
+/**
+ * The node host's entry beside this module, and how to start Node on it (tsx for sources), for a
+ * node whose program is at `programUrl`: when this runs from sources, and the host and that
+ * program have fresh compiled twins (compiledBuild.ts), the compiled ones, which start without
+ * compiling anything. Returns the program's URL to send the host.
+ */
+export function nodeHostCommand(programUrl?: string): { file: string; args: string[]; programUrl?: string } {
+  if (programUrl !== undefined) {
+    const host = compiledTwin(new URL("./nodeHost.ts", import.meta.url).href);
+    const program = compiledTwin(programUrl);
+    if (host !== undefined && program !== undefined)
+      return { file: process.execPath, args: [fileURLToPath(host)], programUrl: program };
+  }
   const fromSources = /\.ts$/.test(new URL(import.meta.url).pathname);
   const entry = fileURLToPath(new URL(fromSources ? "./nodeHost.ts" : "./nodeHost.js", import.meta.url));
   return {
@@ -146,7 +158,6 @@ export class ProcessWorld implements World {
   private failure: { error: unknown } | undefined;
   private failureListeners: ((error: unknown) => void)[] = [];
   private closed = false;
-  private readonly host = nodeHostCommand();
 
   constructor(private readonly options: ProcessWorldOptions) {
     this.random = new SeededRandom(options.seed, "world");
@@ -373,12 +384,13 @@ export class ProcessWorld implements World {
     node.errored = false;
     node.paused = false;
     const incarnation = node.incarnation;
+    const host = nodeHostCommand(node.portable.moduleUrl);
     let managed: ManagedProcess;
     try {
       managed = this.supervisor.start({
         name: node.name,
-        file: this.host.file,
-        args: this.host.args,
+        file: host.file,
+        args: host.args,
         logFile: node.logFile,
         ipc: true,
       });
@@ -412,7 +424,7 @@ export class ProcessWorld implements World {
       port: node.port,
       dataDir: node.dataDir,
       program: {
-        moduleUrl: node.portable.moduleUrl,
+        moduleUrl: host.programUrl ?? node.portable.moduleUrl,
         exportName: node.portable.exportName,
         args: node.portable.args,
       },

@@ -13,6 +13,8 @@
  *   So `store/latest` is the run an earlier example made, and paths read as they do in a clone.
  * - An example must end with a verdict, exit 0, 1 or 2 (any run may find anomalies), and print
  *   nothing that looks like a stack trace.
+ * - A command that appears again, word for word with the same exit codes, runs once (at its first
+ *   line); the repeat is listed as skipped, naming that line.
  * - A marker in an HTML comment (invisible on GitHub), on the line just before a code block, changes
  *   that whole block:
  *     `<!-- readme-examples: exit 1 -->`       its examples must exit with exactly these codes
@@ -156,12 +158,22 @@ describe("the README's examples, run as written in a fresh clone", () => {
     expect(examples.filter((e) => e.skip === undefined).length).toBeGreaterThan(5);
   });
 
+  const firstLineOf = new Map<string, number>();
   for (const example of examples) {
     const name = `README.md:${example.line}: ${example.command}`;
     if (example.skip !== undefined) {
       it.skip(`${name} (skipped: ${example.skip})`, () => undefined);
       continue;
     }
+    // The same command with the same exit codes, shown twice (`npm ci && npx faultline run` and
+    // `npx faultline run`), is one example: it runs once, at its first line.
+    const key = `${example.command}\n${example.exitCodes.join(",")}`;
+    const first = firstLineOf.get(key);
+    if (first !== undefined) {
+      it.skip(`${name} (skipped: the same command as README.md:${first}, run there)`, () => undefined);
+      continue;
+    }
+    firstLineOf.set(key, example.line);
     it(name, { timeout: 300_000 }, async () => {
       const script = example.command.replace(/^npx faultline\b/, `node ${JSON.stringify(bin)}`);
       const r = await execa("bash", ["-c", script], {

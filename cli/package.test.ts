@@ -6,39 +6,16 @@
  * writes, reads and checks a history through the API, runs the `faultline` bin, and runs a plugin
  * system written against the package's types, loaded by path.
  */
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
+import { compiledBuildIsFresh } from "../harness/runtime/process/compiledBuild.ts";
 
 const repoRoot = new URL("..", import.meta.url).pathname;
-const sourceFolders = ["cli", "harness", "checkers", "systems", "nemeses", "workloads", "reports"];
 const work = mkdtempSync(join(tmpdir(), "faultline-package-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-/** True when dist/ was built after every source changed (as after `npm ci`). */
-function buildIsFresh(): boolean {
-  const main = join(repoRoot, "dist/cli/main.js");
-  if (!existsSync(main)) return false;
-  const builtMs = statSync(main).mtimeMs;
-  return sourceFolders.every((folder) =>
-    readdirSync(join(repoRoot, folder), { recursive: true })
-      .map(String)
-      .filter((f) => /\.tsx?$/.test(f))
-      .every((f) => statSync(join(repoRoot, folder, f)).mtimeMs <= builtMs),
-  );
-}
 
 const versionOf = (pkg: string): string =>
   (
@@ -53,7 +30,8 @@ async function pack(): Promise<{ tarball: string; files: string[] }> {
   mkdirSync(join(staging, "bin"), { recursive: true });
   for (const file of ["package.json", "README.md", "bin/faultline.js"])
     cpSync(join(repoRoot, file), join(staging, file));
-  if (buildIsFresh()) cpSync(join(repoRoot, "dist"), join(staging, "dist"), { recursive: true });
+  if (compiledBuildIsFresh(repoRoot))
+    cpSync(join(repoRoot, "dist"), join(staging, "dist"), { recursive: true });
   else
     await execa(
       process.execPath,

@@ -8,6 +8,15 @@
  */
 import type { ClockSetting, Grudge, LinkFaults, World } from "./runtime/types.ts";
 
+/**
+ * A system that cannot run on this machine (a program or package it needs is missing, or the
+ * machine refuses what it needs). The message is one line saying what to install or change; the
+ * CLI prints it and exits 254, as for a bad argument, with no stack trace and no run started.
+ */
+export class SystemUnavailableError extends Error {
+  override name = "SystemUnavailableError";
+}
+
 /** What a worker asks a client to do: the `f` and `value` of an invocation. */
 export interface Invocation {
   readonly f: string;

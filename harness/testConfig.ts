@@ -37,6 +37,8 @@ export interface BuildConfig {
   readonly systemOptions?: Readonly<Record<string, SystemOptionValue>>;
   /** Simulation or real processes; the CLI always sets it (absent: `sim`). */
   readonly mode?: RunMode;
+  /** The workload's name (a system whose storage differs per workload, PostgreSQL's tables, reads it). */
+  readonly workload?: string;
   /**
    * What a system running real processes needs from the run: its folder in the store (node data
    * and output under `nodes/`) and the node-log sink (`nodes/<node>.log`). Process mode only.

@@ -1,0 +1,157 @@
+/**
+ * Small facts about OS processes and ports that the server lifecycle needs: is a process still
+ * running (a zombie is not), wait until it is gone (bounded), signal a whole process group, pick a
+ * free loopback port, run a program with its output on a file. Every wait has a bound; signals
+ * to a process that is already gone are not errors.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+
+/** True while `pid` names a live process (not a zombie). */
+export function processAlive(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return false;
+  }
+  // Field 3 (state) follows the command name in parentheses, which may itself hold spaces.
+  const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  return state !== "Z" && state !== "X";
+}
+
+/** The command name of a live process, or undefined. */
+export function processName(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Resolves true once every pid is gone, false if some still live after `timeoutMs`. */
+export async function waitGone(pids: readonly number[], timeoutMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (pids.every((pid) => !processAlive(pid))) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(20);
+  }
+}
+
+/** Sends `signal` to the process group led by `pgid`; false when there was no such group. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The live children of `pid` (by their parent pid in /proc). */
+export function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc").filter((e) => /^\d+$/.test(e));
+  } catch {
+    return children;
+  }
+  for (const entry of entries) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // After the command name: state, ppid.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[1]) === pid && fields[0] !== "Z" && fields[0] !== "X") children.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return children;
+}
+
+/** Sends `signal` to `pid` and to the process group it leads; false when it was gone. */
+export function signalProcess(pid: number, signal: NodeJS.Signals): boolean {
+  let reached = false;
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, signal);
+      reached = true;
+    } catch {
+      // No such group (the process is not a leader) or no such process.
+    }
+  }
+  return reached;
+}
+
+/**
+ * Signals a server: its postmaster and every process the postmaster started. PostgreSQL puts each
+ * child in its own process group (so the postmaster can signal a child's group), so the
+ * postmaster's group holds the postmaster alone; the children are found by their parent pid. The
+ * postmaster is stopped first, so it cannot start a child while the list is read, and (unless the
+ * signal is SIGSTOP) it gets `signal` last. Returns every pid signalled.
+ */
+export function signalServer(postmasterPid: number, signal: NodeJS.Signals): number[] {
+  if (!processAlive(postmasterPid)) return [];
+  signalProcess(postmasterPid, "SIGSTOP");
+  const children = childrenOf(postmasterPid);
+  for (const child of children) signalProcess(child, signal);
+  if (signal !== "SIGSTOP") signalProcess(postmasterPid, signal);
+  return [postmasterPid, ...children];
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => {
+        if (address === null || typeof address === "string") reject(new Error("no loopback port"));
+        else resolve(address.port);
+      });
+    });
+  });
+}
+
+export interface ProgramResult {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly timedOut: boolean;
+}
+
+/**
+ * Runs a program with its stdout and stderr on an open file (`outputFd`) and waits for it to exit,
+ * killing it (SIGKILL) after `timeoutMs`. Unlike a piped child, a program that leaves a process
+ * behind holding its output (`pg_ctl start` leaves the postmaster) is done when it exits: nothing
+ * waits for the file to close. (execa waits for such descendants, so it is not used here.)
+ */
+export function runProgram(
+  command: string,
+  args: readonly string[],
+  outputFd: number,
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ProgramResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", outputFd, outputFd], env });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once("exit", (exitCode, signal) => {
+      clearTimeout(timer);
+      resolve({ exitCode, signal, timedOut });
+    });
+  });
+}

@@ -1,0 +1,183 @@
+/**
+ * `--system postgres`: PostgreSQL 15 from Debian's packages as the system under test. A primary
+ * and `nodes − 1` streaming standbys (cluster.ts), clients over node-postgres (client.ts), nemeses
+ * acting on the real processes: crash is kill -9 of a server's process group and a restart with
+ * `pg_ctl`, pause is SIGSTOP of it. PostgreSQL runs only as real processes: there is no simulated
+ * PostgreSQL, so this system exists in process mode only.
+ *
+ * The servers' data lives in the run's store (`nodes/<node>/data`, removed when the run ends; the
+ * logs `nodes/<node>.log` stay). Whatever ends the run, no server outlives it: teardown kills them,
+ * and a watchdog process kills them if the harness itself dies (watchdog.ts).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { BuildConfig } from "../../harness/testConfig.ts";
+import type { World } from "../../harness/runtime/types.ts";
+import type { Client, NodeControl, NodeInfo, SystemUnderTest } from "../../harness/system.ts";
+import { chooseDataRoot, serverAccount, type DataRoot, type ServerAccount } from "./account.ts";
+import { findPostgresBinaries, type PostgresBinaries } from "./binaries.ts";
+import { PostgresClient } from "./client.ts";
+import { PostgresCluster, queryOnce, type Links } from "./cluster.ts";
+import { freeLoopbackPort } from "./processes.ts";
+import { rowTableFor, schemaStatements, type Isolation } from "./sql.ts";
+import { Watchdog } from "./watchdog.ts";
+
+export const postgresBugs: Readonly<Record<string, string>> = {
+  "no-fencing":
+    "the control plane promotes a standby without stopping the old primary: two primaries accept writes (lost and divergent writes)",
+};
+
+export interface PostgresSystemOptions {
+  readonly replication: "async" | "sync";
+  readonly isolation: Isolation;
+  readonly nodes: number;
+  readonly concurrency: number;
+  readonly workload?: string;
+  readonly failoverAfterMs?: number;
+  readonly bugs?: readonly string[];
+  readonly run?: BuildConfig["run"];
+  /** Keep the data folders when the run ends (default: remove them; the logs stay). */
+  readonly keepData?: boolean;
+}
+
+export const postgresMaxNodes = 5;
+
+export function postgresOptionsFrom(c: BuildConfig): PostgresSystemOptions {
+  if (c.replication === "quorum")
+    throw new RangeError("postgres replicates async or sync (streaming replication); it has no quorum mode");
+  return {
+    replication: c.replication,
+    isolation: c.isolation,
+    nodes: c.nodes,
+    concurrency: c.concurrency,
+    ...(c.workload !== undefined ? { workload: c.workload } : {}),
+    ...(c.failoverAfterS !== undefined ? { failoverAfterMs: c.failoverAfterS * 1000 } : {}),
+    bugs: c.bugs,
+    ...(c.run !== undefined ? { run: c.run } : {}),
+  };
+}
+
+/** Throws SystemUnavailableError (one line: what to install) when PostgreSQL cannot run here. */
+export function postgresPreflight(): void {
+  findPostgresBinaries();
+  serverAccount();
+}
+
+export class PostgresSystem implements SystemUnderTest {
+  readonly name = "postgres";
+  readonly nodeNames: readonly string[];
+  private readonly binaries: PostgresBinaries;
+  private readonly account: ServerAccount;
+  private cluster: PostgresCluster | undefined;
+  private watchdog: Watchdog | undefined;
+  private dataRoot: DataRoot | undefined;
+  private ownRunDir: string | undefined;
+  private world: World | undefined;
+
+  constructor(private readonly options: PostgresSystemOptions) {
+    if (!(Number.isInteger(options.nodes) && options.nodes >= 1 && options.nodes <= postgresMaxNodes))
+      throw new RangeError(`postgres runs 1 to ${postgresMaxNodes} nodes, got ${options.nodes}`);
+    this.nodeNames = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
+    // Both throw SystemUnavailableError with the one line to act on, before anything starts.
+    this.binaries = findPostgresBinaries();
+    this.account = serverAccount();
+  }
+
+  private note(node: string, line: string): void {
+    this.options.run?.log(node, this.world?.nowNs() ?? 0, `postgres: ${line}`);
+  }
+
+  async setup(world: World): Promise<void> {
+    this.world = world;
+    const runDir = resolve(
+      this.options.run?.dir ?? (this.ownRunDir = mkdtempSync(join(tmpdir(), "faultline-postgres-run-"))),
+    );
+    this.watchdog = Watchdog.start();
+    this.dataRoot = chooseDataRoot(this.account, join(runDir, "nodes"));
+    if (this.dataRoot.temporary) this.watchdog.watchTemporaryDir(this.dataRoot.dir);
+    if (this.dataRoot.note !== undefined) this.note(this.nodeNames[0]!, this.dataRoot.note);
+    const ports: Record<string, number> = {};
+    for (const name of this.nodeNames) ports[name] = await freeLoopbackPort();
+    const directLinks = (servers: ReadonlyMap<string, { port: number }>): Links => ({
+      address: (_from, to) => ({ host: "127.0.0.1", port: servers.get(to)!.port }),
+    });
+    this.cluster = new PostgresCluster({
+      nodeNames: this.nodeNames,
+      replication: this.options.replication,
+      maxConnections: Math.max(100, this.options.concurrency * 2 + 40),
+      failoverAfterMs: this.options.failoverAfterMs ?? 2000,
+      probeIntervalMs: 250,
+      probeTimeoutMs: 1000,
+      fencing: !(this.options.bugs ?? []).includes("no-fencing"),
+      binaries: this.binaries,
+      account: this.account,
+      watchdog: this.watchdog,
+      dataRoot: this.dataRoot.dir,
+      logDir: join(runDir, "nodes"),
+      ports,
+      links: directLinks,
+      note: (node, line) => this.note(node, line),
+      createSchema: async (address) => {
+        for (const statement of schemaStatements) await queryOnce(address, statement, 30_000);
+      },
+    });
+    await this.cluster.start();
+  }
+
+  private get started(): PostgresCluster {
+    if (this.cluster === undefined) throw new Error("postgres: setup has not run");
+    return this.cluster;
+  }
+
+  async openClient(_world: World, clientName: string): Promise<Client> {
+    const cluster = this.started;
+    return new PostgresClient({
+      target: () => cluster.clientTarget(),
+      applicationName: `faultline ${clientName}`,
+      connectTimeoutMs: 2000,
+      isolation: this.options.isolation,
+      table: rowTableFor(this.options.workload),
+    });
+  }
+
+  control(_world: World): NodeControl {
+    const unsupported = (what: string) => () => {
+      throw new Error(`postgres: ${what} is not supported`);
+    };
+    return {
+      nodes: (): NodeInfo[] =>
+        this.nodeNames.map((name) => ({ name, role: this.cluster?.roleOf(name) ?? "standby" })),
+      writer: () =>
+        this.cluster === undefined ? undefined : { node: this.cluster.primary, epoch: this.cluster.epoch },
+      crash: (n) => this.started.crash(n),
+      restart: (n) => this.started.restart(n),
+      pause: (n) => this.started.pause(n),
+      resume: (n) => this.started.resume(n),
+      setGrudge: unsupported("a network partition (it needs the harness's proxy)"),
+      heal: () => undefined,
+      setLinkFaults: unsupported("a packet fault (it needs the harness's proxy)"),
+      setClock: unsupported("a clock fault (PostgreSQL reads the OS clock; libfaketime is not wired in)"),
+    };
+  }
+
+  /** Every postmaster pid the system started and believes alive (tests look for leftovers). */
+  postmasterPids(): number[] {
+    return this.cluster?.postmasterPids() ?? [];
+  }
+
+  get failovers(): readonly { from: string; to: string; epoch: number }[] {
+    return this.cluster?.failovers ?? [];
+  }
+
+  async teardown(): Promise<void> {
+    try {
+      await this.cluster?.stop(this.options.keepData !== true);
+    } finally {
+      if (this.dataRoot?.temporary === true) rmSync(this.dataRoot.dir, { recursive: true, force: true });
+      if (this.ownRunDir !== undefined && this.options.keepData !== true)
+        rmSync(this.ownRunDir, { recursive: true, force: true });
+      this.watchdog?.close();
+    }
+  }
+}

@@ -45,17 +45,16 @@ describe("finding PostgreSQL's programs", () => {
     expect(() => findPostgresBinaries([partial])).toThrow(/pg_basebackup is missing from/);
   });
 
-  it("looks in the override, then Debian's versioned folders (15 first), then the PATH", () => {
+  it("looks in Debian's versioned folders (15 first), then the PATH; or only in the override", () => {
     const debian = join(root, "usr-lib-postgresql");
     for (const v of ["13", "15", "16"]) mkdirSync(join(debian, v, "bin"), { recursive: true });
-    const dirs = candidateBinDirs({ FAULTLINE_PG_BINDIR: "/opt/pg", PATH: "/a:/b" }, debian);
-    expect(dirs).toEqual([
-      "/opt/pg",
+    expect(candidateBinDirs({ PATH: "/a:/b" }, debian)).toEqual([
       join(debian, "15", "bin"),
       join(debian, "16", "bin"),
       join(debian, "13", "bin"),
       "/a",
       "/b",
     ]);
+    expect(candidateBinDirs({ FAULTLINE_PG_BINDIR: "/opt/pg", PATH: "/a:/b" }, debian)).toEqual(["/opt/pg"]);
   });
 });

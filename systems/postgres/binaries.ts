@@ -1,8 +1,8 @@
 /**
  * Where PostgreSQL's server programs are. Debian's `postgresql-15` package puts `initdb`,
  * `pg_ctl`, `postgres` and `pg_basebackup` in `/usr/lib/postgresql/15/bin`, which is not on the
- * PATH (only client wrappers are), so we look there first, then on the PATH, then in
- * `$FAULTLINE_PG_BINDIR` if set (which wins). A missing program is not a bug of faultline but of
+ * PATH (only client wrappers are), so we look there first, then on the PATH; `$FAULTLINE_PG_BINDIR`,
+ * when set, is the only place looked at. A missing program is not a bug of faultline but of
  * the machine: one line naming the Debian package to install, exit 254 (SystemUnavailableError).
  */
 import { accessSync, constants, readdirSync } from "node:fs";
@@ -28,14 +28,14 @@ function executable(path: string): boolean {
   }
 }
 
-/** Candidate folders, best first: the override, Debian's versioned folders (newest first), the PATH. */
+/** Candidate folders, best first: Debian's versioned folders (15, then newest first), the PATH; or the override alone. */
 export function candidateBinDirs(
   env: NodeJS.ProcessEnv = process.env,
   debianRoot = "/usr/lib/postgresql",
 ): string[] {
-  const dirs: string[] = [];
   if (env.FAULTLINE_PG_BINDIR !== undefined && env.FAULTLINE_PG_BINDIR !== "")
-    dirs.push(env.FAULTLINE_PG_BINDIR);
+    return [env.FAULTLINE_PG_BINDIR];
+  const dirs: string[] = [];
   let versions: string[] = [];
   try {
     versions = readdirSync(debianRoot).filter((v) => /^\d+$/.test(v));

@@ -134,7 +134,7 @@ export interface ProgramResult {
 export function runProgram(
   command: string,
   args: readonly string[],
-  outputFd: number,
+  outputFd: number | "ignore",
   timeoutMs: number,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ProgramResult> {

@@ -9,7 +9,7 @@
  * logs `nodes/<node>.log` stay). Whatever ends the run, no server outlives it: teardown kills them,
  * and a watchdog process kills them if the harness itself dies (watchdog.ts).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { BuildConfig } from "../../harness/testConfig.ts";
@@ -72,6 +72,8 @@ export class PostgresSystem implements SystemUnderTest {
   private cluster: PostgresCluster | undefined;
   private watchdog: Watchdog | undefined;
   private dataRoot: DataRoot | undefined;
+  /** Links in the store to data folders that live in a temporary folder. */
+  private readonly links: string[] = [];
   private ownRunDir: string | undefined;
   private world: World | undefined;
 
@@ -97,6 +99,15 @@ export class PostgresSystem implements SystemUnderTest {
     this.dataRoot = chooseDataRoot(this.account, join(runDir, "nodes"));
     if (this.dataRoot.temporary) this.watchdog.watchTemporaryDir(this.dataRoot.dir);
     if (this.dataRoot.note !== undefined) this.note(this.nodeNames[0]!, this.dataRoot.note);
+    if (this.dataRoot.temporary) {
+      // The store still shows where each node's data is: nodes/<node>/data links to it.
+      for (const name of this.nodeNames) {
+        const link = join(runDir, "nodes", name, "data");
+        mkdirSync(join(runDir, "nodes", name), { recursive: true });
+        symlinkSync(join(this.dataRoot.dir, name, "data"), link);
+        this.links.push(link);
+      }
+    }
     const ports: Record<string, number> = {};
     for (const name of this.nodeNames) ports[name] = await freeLoopbackPort();
     const directLinks = (servers: ReadonlyMap<string, { port: number }>): Links => ({
@@ -175,6 +186,7 @@ export class PostgresSystem implements SystemUnderTest {
       await this.cluster?.stop(this.options.keepData !== true);
     } finally {
       if (this.dataRoot?.temporary === true) rmSync(this.dataRoot.dir, { recursive: true, force: true });
+      for (const link of this.links) rmSync(link, { force: true });
       if (this.ownRunDir !== undefined && this.options.keepData !== true)
         rmSync(this.ownRunDir, { recursive: true, force: true });
       this.watchdog?.close();

@@ -44,7 +44,7 @@ import type { SystemUnderTest } from "../harness/system.ts";
 import type { Workload } from "../harness/workload.ts";
 import { UsageError } from "./main.ts";
 import { lookupSystem, lookupWorkload } from "./plugins.ts";
-import { nemeses, type BuildConfig } from "./registry.ts";
+import { nemeses, type BuildConfig, type NemesisPackage } from "./registry.ts";
 import { expandNemesisPackages } from "../nemeses/index.ts";
 import { parseWindowSelection, type WindowSelection } from "../nemeses/windows.ts";
 import { reproduceCommand, type RunConfig } from "./runConfig.ts";
@@ -112,6 +112,7 @@ function buildConfigWithoutPromise(config: RunConfig): BuildConfig {
     ...(config.model !== undefined ? { model: config.model } : {}),
     systemOptions: config.systemOptions,
     mode: config.mode,
+    workload: config.workload,
   };
 }
 
@@ -145,7 +146,16 @@ interface RunPlace {
  * configuration a builder refuses (three nodes for quorum replication, an unknown model) throws
  * its ConfigError here, before the store is touched; main prints it as one line, exit 254.
  */
-export function prepareRun(config: RunConfig): PreparedRun {
+export function prepareRun(
+  config: RunConfig,
+  options: {
+    /**
+     * Nemesis packages to use instead of those `config.nemesis` names (tests that aim faults at
+     * one target, the writer say, where a random target would make the outcome a matter of luck).
+     */
+    readonly nemesisPackages?: readonly NemesisPackage[];
+  } = {},
+): PreparedRun {
   // A system of real processes (process mode) gets the run's folder and the node-log sink.
   const runPlace: RunPlace | undefined =
     config.mode === "process"
@@ -157,7 +167,7 @@ export function prepareRun(config: RunConfig): PreparedRun {
   };
   const system = lookupSystem(config.system).build(build);
   const workload: Workload = lookupWorkload(config.workload).build(build);
-  const nemesisPackages = config.nemesis.map((n) => nemeses[n]!(build));
+  const nemesisPackages = options.nemesisPackages ?? config.nemesis.map((n) => nemeses[n]!(build));
   return {
     build,
     system,
@@ -258,7 +268,20 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   try {
     const outcome = await world.run(async () => {
       await system.setup(world);
-      if (processWorld !== undefined) await processWorld.nodesStarted();
+      if (processWorld !== undefined) {
+        await processWorld.nodesStarted();
+        // Real servers a system started itself (PostgreSQL) take seconds to start; the test's
+        // time starts once they serve, so the start-up counts neither against the time limit nor
+        // in the nemesis schedule. (The world's own nodes share its clock: it stays then.)
+        const setupNs = processWorld.restartClockIfNoNodes();
+        if (setupNs !== undefined)
+          for (const endpoint of nodeLogs.endpoints())
+            nodeLogs.write(
+              endpoint,
+              0,
+              `setup took ${(setupNs / secondNs).toFixed(3)} s; test time starts here`,
+            );
+      }
       const result = await runTest(world, {
         concurrency: config.concurrency,
         system,

@@ -125,9 +125,9 @@ describe("no PostgreSQL server outlives its run", () => {
 
   it("refuses what it cannot run, one line and exit 254: simulation, quorum, clock faults", async () => {
     for (const [args, message] of [
-      [["--mode", "sim"], /runs real servers, never in simulation/],
-      [["--replication", "quorum"], /no quorum mode/],
-      [["--nemesis", "clock"], /postgres takes partition, crash, pause, packet, not clock/],
+      [["--mode", "sim"], /--mode sim does not apply to the postgres system \(it runs in: process\)/],
+      [["--replication", "quorum"], /--replication: no such value "quorum" \(valid choices: async, sync\)/],
+      [["--nemesis", "clock"], /--nemesis clock does not apply to the postgres system/],
     ] as const) {
       const result = await execa("node", [bin, "run", "--system", "postgres", ...args], { reject: false });
       expect(result.exitCode, result.stderr).toBe(254);

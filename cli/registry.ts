@@ -10,6 +10,7 @@
 import type { SystemDefinition } from "../harness/systemDefinition.ts";
 import { engineDefinition } from "../systems/engine/definition.ts";
 import { memoryDefinition } from "../systems/memory/definition.ts";
+import { postgresDefinition } from "../systems/postgres/definition.ts";
 import { workloadRegistry } from "../workloads/index.ts";
 import { nemesisRegistry } from "../nemeses/index.ts";
 
@@ -20,6 +21,7 @@ export type { NemesisPackage } from "../nemeses/index.ts";
 export const systems: Readonly<Record<string, SystemDefinition>> = {
   engine: engineDefinition,
   memory: memoryDefinition,
+  postgres: postgresDefinition,
 };
 
 export const workloads = workloadRegistry;

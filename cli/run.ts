@@ -9,7 +9,9 @@
  */
 import { constants } from "node:os";
 import { ExitCode, exitCodeFor } from "../harness/results.ts";
+import { SystemUnavailableError } from "../harness/system.ts";
 import type { SystemDefinition } from "../harness/systemDefinition.ts";
+import { UsageError } from "./main.ts";
 import { loadRunPlugins, lookupSystem } from "./plugins.ts";
 import { nemeses, systems, workloads } from "./registry.ts";
 import { defaultNemesis, defaultWorkload, peekOption, resolveRunConfig } from "./runConfig.ts";
@@ -75,6 +77,12 @@ export async function runCommand(args: string[]): Promise<number> {
     const system = peekOption(args, "system");
     process.stdout.write(runUsage(system !== undefined ? lookupSystem(system) : undefined) + "\n");
     return 0;
+  }
+  try {
+    lookupSystem(config.system).preflight?.();
+  } catch (error) {
+    if (error instanceof SystemUnavailableError) throw new UsageError(error.message);
+    throw error;
   }
   // Loaded once a run is certain: the reports and the runner cost start-up time that `--help` and
   // a refused option should not pay; the live view (Ink, React) only when it is shown, so a

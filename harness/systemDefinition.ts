@@ -64,6 +64,12 @@ export interface SystemDefinition {
    * promises, without real-time order (read-committed, snapshot-isolation, serializable).
    */
   promises?(config: SystemConfig): string;
+  /**
+   * Checks that it can run on this machine (its programs are installed, its OS user exists);
+   * throws `SystemUnavailableError` (harness/system.ts) with one line saying what to install. The
+   * CLI calls it before anything is printed or stored, and exits 254.
+   */
+  preflight?(): void;
   /** Builds the system for one run from the resolved options. */
   build(config: BuildConfig): SystemUnderTest;
 }

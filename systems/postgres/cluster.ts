@@ -17,9 +17,11 @@
  *    write (with fencing off, the `no-fencing` bug knob, it is left running: two primaries);
  * 3. promotes (`pg_ctl promote`) the standby that received the most log (`pg_last_wal_receive_lsn`),
  *    points clients at it and, in sync mode, names the other nodes as its synchronous standbys;
- * 4. rebuilds every other node (the old primary included) from the new primary with
- *    `pg_basebackup` and starts it as a standby. A rebuild is always correct, even for a standby
- *    that had received log the new primary never saw (async), which could not simply follow it.
+ * 4. points every standby that answered with a position at or below the promoted one's at the new
+ *    primary (a reload of `primary_conninfo`: it received a prefix of the same log, so it follows
+ *    across the timeline switch), and rebuilds every other node, the old primary included, from
+ *    the new primary with `pg_basebackup` (a standby that may hold log the new primary never saw,
+ *    async, could not simply follow it).
  *
  * Asynchronous replication acknowledges a commit once the primary flushed it, so a failover loses
  * whatever the promoted standby had not received: acknowledged writes vanish, which the set
@@ -32,7 +34,8 @@ import pg from "pg";
 import type { PostgresBinaries } from "./binaries.ts";
 import type { ServerAccount } from "./account.ts";
 import { formatLsn, parseLsn } from "./lsn.ts";
-import { PostgresServer, type Settings } from "./server.ts";
+import { freeLoopbackPort } from "../../harness/runtime/process/ports.ts";
+import { PortInUseError, PostgresServer, type Settings } from "./server.ts";
 import type { Watchdog } from "./watchdog.ts";
 
 export type Replication = "async" | "sync";
@@ -71,6 +74,8 @@ export interface ClusterOptions {
   readonly logDir: string;
   readonly ports: Readonly<Record<string, number>>;
   readonly links: (servers: ReadonlyMap<string, PostgresServer>) => Links;
+  /** A node moved to another port (its own was taken): links to it must follow. */
+  readonly onPortChange: (node: string, port: number) => void;
   /** A line in a node's log (the control plane's lines go to the node they concern). */
   readonly note: (node: string, line: string) => void;
   /** Called once the schema may be created on the new primary (connection to it). */
@@ -84,9 +89,19 @@ interface Member {
   heldDown: boolean;
   /** The node's queue of transitions. */
   queue: Promise<void>;
+  /** Transitions queued or running. */
+  pending: number;
+  /** When a failed bring-up may be tried again (ms since the epoch). */
+  retryAtMs: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Ports tried for one start before giving up. */
+const maxPortAttempts = 3;
+
+/** How long after a failed start or rebuild the control plane tries that node again. */
+const retryAfterFailureMs = 1000;
 
 /** One query on a fresh connection, bounded by `timeoutMs` (connect included). */
 export async function queryOnce(
@@ -143,6 +158,7 @@ export function sharedSettings(maxConnections: number): Settings {
     wal_receiver_status_interval: "1s",
     wal_retrieve_retry_interval: "500ms",
     recovery_init_sync_method: "syncfs",
+    recovery_target_timeline: "latest",
     deadlock_timeout: "100ms",
     idle_in_transaction_session_timeout: "10s",
     client_connection_check_interval: "1s",
@@ -161,6 +177,15 @@ export class PostgresCluster {
   private controlLoop: Promise<void> | undefined;
   private unreachableSinceMs: number | undefined;
   private failingOver = false;
+  /** Why a failover was last held back (so it is noted once). */
+  private lastHeldBack: string | undefined;
+  /**
+   * Where the current primary's log begins to be its own: the position it was promoted at (0 for
+   * the first). A standby short of it has not caught up with the current primary.
+   */
+  private promotedAtLsn = 0n;
+  /** While a promotion is under way, clients are told there is no primary. */
+  private clientsHeld = false;
   /** Failovers done, for reports and tests. */
   readonly failovers: { readonly from: string; readonly to: string; readonly epoch: number }[] = [];
 
@@ -178,7 +203,14 @@ export class PostgresCluster {
         note: (line) => options.note(name, line),
       });
       this.servers.set(name, server);
-      this.members.set(name, { server, role: "standby", heldDown: false, queue: Promise.resolve() });
+      this.members.set(name, {
+        server,
+        role: "standby",
+        heldDown: false,
+        queue: Promise.resolve(),
+        pending: 0,
+        retryAtMs: 0,
+      });
     }
     this.primaryName = options.nodeNames[0]!;
     this.members.get(this.primaryName)!.role = "primary";
@@ -228,7 +260,6 @@ export class PostgresCluster {
       settings: {
         ...base,
         primary_conninfo: `host=${upstream.host} port=${upstream.port} user=postgres application_name=${name} connect_timeout=2 keepalives_idle=1 keepalives_interval=1 keepalives_count=3`,
-        recovery_target_timeline: "latest",
       },
       standby: true,
     };
@@ -239,12 +270,16 @@ export class PostgresCluster {
 
   private enqueue(name: string, what: string, task: () => Promise<void>): Promise<void> {
     const m = this.member(name);
+    m.pending += 1;
     const run = m.queue.then(async () => {
-      if (this.stopped) return;
       try {
+        if (this.stopped) return;
         await task();
       } catch (error) {
+        m.retryAtMs = Date.now() + retryAfterFailureMs;
         this.options.note(name, `${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+      } finally {
+        m.pending -= 1;
       }
     });
     m.queue = run;
@@ -256,8 +291,7 @@ export class PostgresCluster {
   async start(): Promise<void> {
     const primary = this.member(this.primaryName);
     await primary.server.initdb(sharedSettings(this.options.maxConnections));
-    this.configure(this.primaryName);
-    await primary.server.start();
+    await this.startServer(this.primaryName);
     await this.options.createSchema(this.links.address("client", this.primaryName));
     const standbys = this.standbyNames();
     await Promise.all(
@@ -265,8 +299,7 @@ export class PostgresCluster {
         const m = this.member(name);
         const from = this.links.address(name, this.primaryName);
         await m.server.baseBackupFrom(from.host, from.port);
-        this.configure(name);
-        await m.server.start();
+        await this.startServer(name);
       }),
     );
     if (standbys.length > 0) {
@@ -281,9 +314,54 @@ export class PostgresCluster {
     }
   }
 
-  private configure(name: string): void {
+  /**
+   * Starts a node's server in its current role. A port picked free can be taken by another
+   * process before the server binds it: then the node moves to a fresh port (its links follow)
+   * and starts again, a few times at most.
+   */
+  private async startServer(name: string, options: { keepStandbySignal?: boolean } = {}): Promise<void> {
+    const server = this.member(name).server;
+    for (let attempt = 1; ; attempt++) {
+      this.configure(name, options);
+      try {
+        await server.start();
+        return;
+      } catch (error) {
+        if (!(error instanceof PortInUseError) || attempt >= maxPortAttempts) throw error;
+        const port = await freeLoopbackPort();
+        this.options.note(name, `port ${server.port} was taken; moving to port ${port}`);
+        server.port = port;
+        this.options.onPortChange(name, port);
+      }
+    }
+  }
+
+  private configure(name: string, options: { keepStandbySignal?: boolean } = {}): void {
     const { settings, standby } = this.nodeSettings(name);
-    this.member(name).server.configureNode(settings, standby);
+    this.member(name).server.configureNode(settings, options.keepStandbySignal === true ? "keep" : standby);
+  }
+
+  /**
+   * Waits (bounded) until a server reports `name` as `settings` says, read on a fresh connection,
+   * then a moment more, so that its background processes have reread the configuration too.
+   */
+  private async waitForSetting(node: string, name: string, settings: Settings): Promise<void> {
+    const wanted = String(settings[name] ?? "");
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (!this.member(node).server.running()) throw new Error(`${node} stopped running`);
+      try {
+        const rows = await queryOnce(this.directAddress(node), `SHOW ${name}`, 2000);
+        if (String(rows[0]?.[name] ?? "") === wanted) {
+          await sleep(200);
+          return;
+        }
+      } catch {
+        // Not yet.
+      }
+      await sleep(50);
+    }
+    throw new Error(`${node} did not take ${name} = '${wanted}' within 10 s`);
   }
 
   /** Waits until every named standby streams from the primary. */
@@ -318,6 +396,7 @@ export class PostgresCluster {
 
   /** Where a client reaches the primary now. */
   clientTarget(): (Address & { node: string }) | undefined {
+    if (this.clientsHeld) return undefined;
     const name = this.primaryName;
     return { ...this.links.address("client", name), node: name };
   }
@@ -357,22 +436,55 @@ export class PostgresCluster {
       m.role = "standby";
       this.options.note(name, `rebuilt as a standby of ${this.primaryName} (epoch ${this.epochNumber})`);
     }
-    this.configure(name);
-    await m.server.start();
-    if (m.heldDown || this.stopped) m.server.kill("crash");
+    // A primary whose promotion never finished (it was killed during it) still holds a standby's
+    // data: started without standby.signal it would run plain crash recovery, which does not
+    // follow the timeline switch it streamed as a standby, and lose everything after it. So it
+    // starts as the standby it still is and is promoted again.
+    const unfinishedPromotion = name === this.primaryName && m.server.hasStandbySignal();
+    await this.startServer(name, { keepStandbySignal: unfinishedPromotion });
+    if (m.heldDown || this.stopped) {
+      m.server.kill("crash");
+      return;
+    }
+    if (unfinishedPromotion) await this.promote(name);
+  }
+
+  /** Promotes a running standby in its primary settings (set, and taken, before it promotes). */
+  private async promote(name: string): Promise<void> {
+    const m = this.member(name);
+    // (standby.signal stays: the promotion itself removes it.)
+    this.configure(name, { keepStandbySignal: true });
+    await m.server.reload();
+    await this.waitForSetting(name, "synchronous_standby_names", this.nodeSettings(name).settings);
+    await m.server.promote();
   }
 
   // ---- the control plane -----------------------------------------------------------------------
+
+  /**
+   * Brings up every node that should run and does not (a rebuild that failed because the primary
+   * was down, a start that failed): nothing held down by the nemesis, nothing already queued.
+   */
+  private reconcile(): void {
+    const now = Date.now();
+    for (const [name, m] of this.members) {
+      if (m.heldDown || m.pending > 0 || now < m.retryAtMs || m.server.running()) continue;
+      if (name !== this.primaryName && !this.member(this.primaryName).server.running()) continue;
+      void this.enqueue(name, "bring-up", () => this.bringUp(name));
+    }
+  }
 
   private async runControlPlane(): Promise<void> {
     while (!this.stopped) {
       await sleep(this.options.probeIntervalMs);
       if (this.stopped || this.failingOver) continue;
+      this.reconcile();
       const reachable = await this.primaryReachable();
       if (this.stopped) break;
       const now = Date.now();
       if (reachable) {
         this.unreachableSinceMs = undefined;
+        this.lastHeldBack = undefined;
         continue;
       }
       this.unreachableSinceMs ??= now;
@@ -443,17 +555,50 @@ export class PostgresCluster {
     return positions;
   }
 
+  /** Notes once why a failover is held back (the same reason is not repeated every probe). */
+  private holdBack(old: string, unreachableMs: number, why: string): void {
+    if (why === this.lastHeldBack) return;
+    this.lastHeldBack = why;
+    this.options.note(
+      old,
+      `control plane: ${old} unreachable for ${(unreachableMs / 1000).toFixed(1)} s, but ${why}; not failing over yet`,
+    );
+  }
+
+  /**
+   * The standbys that may be promoted, from their positions. In sync mode only those that reached
+   * the current primary's own start (`promotedAtLsn`): every commit acknowledged in this epoch was
+   * flushed by a standby that had streamed past that point, and every earlier acknowledged commit
+   * lies before it, so a standby short of it may lack acknowledged commits. In async mode, any.
+   */
+  private candidates(positions: ReadonlyMap<string, bigint>): Map<string, bigint> {
+    if (this.options.replication !== "sync") return new Map(positions);
+    return new Map([...positions].filter(([, lsn]) => lsn >= this.promotedAtLsn));
+  }
+
   private async failover(unreachableMs: number): Promise<void> {
     const old = this.primaryName;
     // Only a node in the standby role can have received (and, in sync mode, acknowledged) the
-    // current primary's log; a deposed node waits for its rebuild.
+    // current primary's log; a deposed node waits for its rebuild. In sync mode every one of them
+    // must answer: an acknowledged commit is known to be on at least one, not which.
     const standbys = this.standbyNames().filter((n) => this.member(n).role === "standby");
     const needed = this.options.replication === "sync" ? Math.max(1, standbys.length) : 1;
     const before = await this.standbyPositions();
+    const describe = (positions: ReadonlyMap<string, bigint>) =>
+      [...positions].map(([n, l]) => `${n} at ${formatLsn(l)}`).join(", ") || "none";
     if (before.size < needed) {
-      this.options.note(
+      this.holdBack(
         old,
-        `control plane: ${old} unreachable for ${(unreachableMs / 1000).toFixed(1)} s, but only ${before.size} of the ${needed} standbys needed answer (${[...before.keys()].join(", ") || "none"}); not failing over yet`,
+        unreachableMs,
+        `only ${before.size} of the ${needed} standbys needed answer (${describe(before)})`,
+      );
+      return;
+    }
+    if (this.candidates(before).size === 0) {
+      this.holdBack(
+        old,
+        unreachableMs,
+        `no standby has reached ${old}'s start at ${formatLsn(this.promotedAtLsn)} (${describe(before)}), so none is sure to hold every acknowledged commit`,
       );
       return;
     }
@@ -471,34 +616,53 @@ export class PostgresCluster {
     // After the fence the standbys' positions can only have grown; read them again.
     const after = await this.standbyPositions();
     const positions = after.size >= needed ? after : before;
+    const candidates = this.candidates(positions);
     let chosen: string | undefined;
-    for (const [name, lsn] of positions)
-      if (chosen === undefined || lsn > positions.get(chosen)!) chosen = name;
-    if (chosen === undefined) throw new Error("no standby to promote");
-    const described = [...positions].map(([n, l]) => `${n} at ${formatLsn(l)}`).join(", ");
+    for (const [name, lsn] of candidates)
+      if (chosen === undefined || lsn > candidates.get(chosen)!) chosen = name;
+    if (chosen === undefined) throw new Error(`no standby to promote (${describe(positions)})`);
     this.options.note(
       chosen,
-      `control plane: promoting ${chosen} (${described}); ${old} unreachable for ${(unreachableMs / 1000).toFixed(1)} s`,
+      `control plane: promoting ${chosen} (${describe(positions)}); ${old} unreachable for ${(unreachableMs / 1000).toFixed(1)} s`,
     );
     oldMember.role = "deposed";
     this.primaryName = chosen;
     this.epochNumber += 1;
     const promoted = this.member(chosen);
     promoted.role = "primary";
-    await this.enqueue(chosen, "promote", async () => {
-      await promoted.server.promote();
-      this.configure(chosen);
-      await promoted.server.reload();
-    });
+    // Clients wait until the new primary is fully configured: a standby promoted with its standby
+    // settings would acknowledge commits without any synchronous standby until its next reload.
+    this.clientsHeld = true;
+    // Its primary settings (in sync mode, the standbys it must wait for) first, then the
+    // promotion, so that it never acknowledges a commit as a primary without them. If it dies
+    // meanwhile, its restart finishes the promotion (bringUp).
+    await this.enqueue(chosen, "promote", () => this.promote(chosen));
+    this.clientsHeld = false;
     this.unreachableSinceMs = undefined;
+    this.lastHeldBack = undefined;
     this.failovers.push({ from: old, to: chosen, epoch: this.epochNumber });
     this.options.note(
       chosen,
       `control plane: ${chosen} is the primary (epoch ${this.epochNumber}); clients now go to it`,
     );
+    const chosenLsn = positions.get(chosen)!;
+    this.promotedAtLsn = chosenLsn;
     for (const name of this.options.nodeNames) {
       if (name === chosen) continue;
       const m = this.member(name);
+      const lsn = positions.get(name);
+      if (name !== old && m.role === "standby" && lsn !== undefined && lsn <= chosenLsn) {
+        // It received a prefix of what the new primary has (both streamed the old primary's log):
+        // it follows the new primary across the timeline switch; a reload points it there.
+        void this.enqueue(name, "follow the new primary", async () => {
+          this.configure(name);
+          if (m.server.running()) {
+            await m.server.reload();
+            this.options.note(name, `now follows ${chosen} (epoch ${this.epochNumber})`);
+          } else await this.bringUp(name);
+        });
+        continue;
+      }
       m.role = "deposed";
       // Without fencing the old primary keeps running as a second primary until something stops it.
       if (name === old && !this.options.fencing && m.server.running()) continue;

@@ -1,12 +1,11 @@
 /**
  * Small facts about OS processes and ports that the server lifecycle needs: is a process still
  * running (a zombie is not), wait until it is gone (bounded), signal a whole process group, pick a
- * free loopback port, run a program with its output on a file. Every wait has a bound; signals
+ * run a program with its output on a file. Every wait has a bound; signals
  * to a process that is already gone are not errors.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 
 /** True while `pid` names a live process (not a zombie). */
 export function processAlive(pid: number): boolean {
@@ -102,21 +101,6 @@ export function signalServer(postmasterPid: number, signal: NodeJS.Signals): num
   for (const child of children) signalProcess(child, signal);
   if (signal !== "SIGSTOP") signalProcess(postmasterPid, signal);
   return [postmasterPid, ...children];
-}
-
-/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => {
-        if (address === null || typeof address === "string") reject(new Error("no loopback port"));
-        else resolve(address.port);
-      });
-    });
-  });
 }
 
 export interface ProgramResult {

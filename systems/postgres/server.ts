@@ -27,6 +27,7 @@ import {
   readlinkSync,
   realpathSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -58,6 +59,29 @@ const programTimeoutMs = 120_000;
 
 export class ServerCommandError extends Error {
   override name = "ServerCommandError";
+}
+
+/** The server could not bind its port: another process took it after it was picked. */
+export class PortInUseError extends ServerCommandError {
+  override name = "PortInUseError";
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The text of `path` from byte `offset` on (at most 64 KiB), or "" when unreadable. */
+function readFrom(path: string, offset: number): string {
+  try {
+    const text = readFileSync(path);
+    return text.subarray(offset, offset + 65_536).toString("utf8");
+  } catch {
+    return "";
+  }
 }
 
 /** Quotes a value for postgresql.conf. */
@@ -124,7 +148,8 @@ function initdbTemplate(binaries: PostgresBinaries, account: ServerAccount): Pro
 export class PostgresServer {
   readonly name: string;
   readonly dataDir: string;
-  readonly port: number;
+  /** The port it listens on; `movePort` changes it (another process took it). */
+  port: number;
   /** The postmaster's pid (its process group) while the harness believes it runs. */
   private postmasterPid: number | undefined;
   /** What `pause` stopped (the postmaster first), until `resume`. */
@@ -147,6 +172,11 @@ export class PostgresServer {
 
   isPaused(): boolean {
     return this.pausedPids.length > 0 && this.running();
+  }
+
+  /** True while the data folder is a standby's (PostgreSQL removes the file when it promotes). */
+  hasStandbySignal(): boolean {
+    return existsSync(join(this.dataDir, "standby.signal"));
   }
 
   hasData(): boolean {
@@ -228,8 +258,11 @@ export class PostgresServer {
     );
   }
 
-  /** Writes this node's own settings (read last by PostgreSQL) and its role signal file. */
-  configureNode(settings: Settings, standby: boolean): void {
+  /**
+   * Writes this node's own settings (read last by PostgreSQL) and its role signal file
+   * (`standby.signal` present for a standby, absent for a primary, left as it is with "keep").
+   */
+  configureNode(settings: Settings, standby: boolean | "keep"): void {
     const auto = join(this.dataDir, "postgresql.auto.conf");
     writeFileSync(
       auto,
@@ -237,6 +270,7 @@ export class PostgresServer {
     );
     giveToServerUser(this.options.account, auto);
     const signal = join(this.dataDir, "standby.signal");
+    if (standby === "keep") return;
     if (standby) {
       writeFileSync(signal, "");
       giveToServerUser(this.options.account, signal);
@@ -251,6 +285,7 @@ export class PostgresServer {
     this.clearStaleLock();
     this.options.watchdog.watchDataDir(this.dataDir);
     this.options.note(`pg_ctl start (port ${this.port})`);
+    const logBefore = fileSize(this.options.logPath);
     let failure: unknown;
     try {
       await this.program(
@@ -265,7 +300,14 @@ export class PostgresServer {
     const pid = this.pidFromFile();
     this.postmasterPid = pid !== undefined && processAlive(pid) ? pid : undefined;
     this.pausedPids = [];
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) {
+      if (
+        this.postmasterPid === undefined &&
+        /could not bind|Address already in use/.test(readFrom(this.options.logPath, logBefore))
+      )
+        throw new PortInUseError(`${this.name}: port ${this.port} was taken before the server could bind it`);
+      throw failure;
+    }
     if (this.postmasterPid === undefined)
       throw new ServerCommandError(
         `${this.name}: pg_ctl start left no postmaster; see ${this.options.logPath}`,

@@ -14,12 +14,14 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { BuildConfig } from "../../harness/testConfig.ts";
 import type { World } from "../../harness/runtime/types.ts";
+import { ProxyNetwork } from "../../harness/runtime/process/proxy.ts";
+import { proxyFaultsOf } from "../../harness/runtime/process/world.ts";
 import type { Client, NodeControl, NodeInfo, SystemUnderTest } from "../../harness/system.ts";
 import { chooseDataRoot, serverAccount, type DataRoot, type ServerAccount } from "./account.ts";
 import { findPostgresBinaries, type PostgresBinaries } from "./binaries.ts";
 import { PostgresClient } from "./client.ts";
 import { PostgresCluster, queryOnce, type Links } from "./cluster.ts";
-import { freeLoopbackPort } from "./processes.ts";
+import { freeLoopbackPort } from "../../harness/runtime/process/ports.ts";
 import { rowTableFor, schemaStatements, type Isolation } from "./sql.ts";
 import { Watchdog } from "./watchdog.ts";
 
@@ -43,20 +45,8 @@ export interface PostgresSystemOptions {
 
 export const postgresMaxNodes = 5;
 
-export function postgresOptionsFrom(c: BuildConfig): PostgresSystemOptions {
-  if (c.replication === "quorum")
-    throw new RangeError("postgres replicates async or sync (streaming replication); it has no quorum mode");
-  return {
-    replication: c.replication,
-    isolation: c.isolation,
-    nodes: c.nodes,
-    concurrency: c.concurrency,
-    ...(c.workload !== undefined ? { workload: c.workload } : {}),
-    ...(c.failoverAfterS !== undefined ? { failoverAfterMs: c.failoverAfterS * 1000 } : {}),
-    bugs: c.bugs,
-    ...(c.run !== undefined ? { run: c.run } : {}),
-  };
-}
+/** The endpoint name of the clients on the proxy (partitions never name it: they cut nodes). */
+const clientEndpoint = "client";
 
 /** Throws SystemUnavailableError (one line: what to install) when PostgreSQL cannot run here. */
 export function postgresPreflight(): void {
@@ -76,6 +66,7 @@ export class PostgresSystem implements SystemUnderTest {
   private readonly links: string[] = [];
   private ownRunDir: string | undefined;
   private world: World | undefined;
+  private network: ProxyNetwork | undefined;
 
   constructor(private readonly options: PostgresSystemOptions) {
     if (!(Number.isInteger(options.nodes) && options.nodes >= 1 && options.nodes <= postgresMaxNodes))
@@ -108,11 +99,33 @@ export class PostgresSystem implements SystemUnderTest {
         this.links.push(link);
       }
     }
+    // Every link through the harness's proxy: clients to each node, and each node to every other
+    // (replication, base backups and the control plane's probes of the primary), opened first so
+    // that every address is known before a server is configured, and so that the servers' ports,
+    // picked next, cannot be ones the proxies listen on.
+    const network = (this.network = new ProxyNetwork(world.random.fork("postgres/proxy")));
+    for (const name of this.nodeNames) network.setTarget(name, 0);
+    const linkPorts = new Map<string, number>();
+    for (const to of this.nodeNames) {
+      for (const from of [clientEndpoint, ...this.nodeNames]) {
+        if (from === to) continue;
+        const port = await network.link(from, to);
+        if (port === undefined) throw new Error(`postgres: no proxy link ${from} -> ${to}`);
+        linkPorts.set(`${from}>${to}`, port);
+      }
+    }
     const ports: Record<string, number> = {};
-    for (const name of this.nodeNames) ports[name] = await freeLoopbackPort();
-    const directLinks = (servers: ReadonlyMap<string, { port: number }>): Links => ({
-      address: (_from, to) => ({ host: "127.0.0.1", port: servers.get(to)!.port }),
-    });
+    for (const name of this.nodeNames) {
+      ports[name] = await freeLoopbackPort();
+      network.setTarget(name, ports[name]);
+    }
+    const links: Links = {
+      address: (from, to) => {
+        const port = linkPorts.get(`${from === to ? clientEndpoint : from}>${to}`);
+        if (port === undefined) throw new Error(`postgres: no link from ${from} to ${to}`);
+        return { host: "127.0.0.1", port };
+      },
+    };
     this.cluster = new PostgresCluster({
       nodeNames: this.nodeNames,
       replication: this.options.replication,
@@ -127,7 +140,8 @@ export class PostgresSystem implements SystemUnderTest {
       dataRoot: this.dataRoot.dir,
       logDir: join(runDir, "nodes"),
       ports,
-      links: directLinks,
+      links: () => links,
+      onPortChange: (node, port) => network.setTarget(node, port),
       note: (node, line) => this.note(node, line),
       createSchema: async (address) => {
         for (const statement of schemaStatements) await queryOnce(address, statement, 30_000);
@@ -165,9 +179,9 @@ export class PostgresSystem implements SystemUnderTest {
       restart: (n) => this.started.restart(n),
       pause: (n) => this.started.pause(n),
       resume: (n) => this.started.resume(n),
-      setGrudge: unsupported("a network partition (it needs the harness's proxy)"),
-      heal: () => undefined,
-      setLinkFaults: unsupported("a packet fault (it needs the harness's proxy)"),
+      setGrudge: (grudge) => this.network?.setGrudge(grudge),
+      heal: () => this.network?.heal(),
+      setLinkFaults: (faults) => this.network?.setFaults(proxyFaultsOf(faults)),
       setClock: unsupported("a clock fault (PostgreSQL reads the OS clock; libfaketime is not wired in)"),
     };
   }
@@ -185,6 +199,7 @@ export class PostgresSystem implements SystemUnderTest {
     try {
       await this.cluster?.stop(this.options.keepData !== true);
     } finally {
+      await this.network?.close();
       if (this.dataRoot?.temporary === true) rmSync(this.dataRoot.dir, { recursive: true, force: true });
       for (const link of this.links) rmSync(link, { force: true });
       if (this.ownRunDir !== undefined && this.options.keepData !== true)

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { chooseDataRoot, serverAccount } from "./account.ts";
 import { findPostgresBinaries } from "./binaries.ts";
 import { sharedSettings } from "./cluster.ts";
-import { freeLoopbackPort, processAlive } from "./processes.ts";
+import { freeLoopbackPort } from "../../harness/runtime/process/ports.ts";
+import { processAlive } from "./processes.ts";
 import { PostgresServer } from "./server.ts";
 import { Watchdog } from "./watchdog.ts";
 

@@ -144,7 +144,7 @@ export function proxyFaultsOf(faults: LinkFaults): ProxyFaults {
 export class ProcessWorld implements World {
   readonly mode = "process" as const;
   readonly random: Random;
-  private readonly originMs = performance.timeOrigin + performance.now();
+  private originMs = performance.timeOrigin + performance.now();
   private readonly supervisor = new ProcessSupervisor();
   private readonly proxies: ProxyNetwork;
   private readonly clientNetwork: TcpNetwork;
@@ -181,6 +181,19 @@ export class ProcessWorld implements World {
 
   nowNs(): number {
     return Math.round((performance.timeOrigin + performance.now() - this.originMs) * 1e6);
+  }
+
+  /**
+   * Makes now test time 0 and returns the time elapsed before it, ns, when the world runs no
+   * node of its own (a system that starts its own servers, PostgreSQL's, took real seconds to
+   * start them: they count neither against the time limit nor in the nemesis schedule). With
+   * nodes it does nothing and returns undefined: they share the world's origin.
+   */
+  restartClockIfNoNodes(): number | undefined {
+    if (this.nodes.size > 0) return undefined;
+    const elapsedNs = this.nowNs();
+    this.originMs = performance.timeOrigin + performance.now();
+    return elapsedNs;
   }
 
   private logNode(node: string, line: string): void {

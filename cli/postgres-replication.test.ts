@@ -10,7 +10,8 @@
  *   reports them lost;
  * - synchronous replication (`synchronous_standby_names = 'ANY 1 (…)'`, `synchronous_commit = on`)
  *   acknowledges a commit once a standby flushed it too; the control plane promotes only knowing
- *   every standby's position, so no acknowledged add is ever lost.
+ *   every standby's position, so no acknowledged add is ever lost (an unacknowledged one may be:
+ *   see the sync test).
  *
  * Both runs must really fail over (the node logs say so), or the test proves nothing.
  */
@@ -84,7 +85,9 @@ describe("PostgreSQL replication under primary partitions and crashes", () => {
       lost.filter((c) => c.addOutcome === "ok"),
       setFull.reason,
     ).toEqual([]);
-    expect(setFull.valid, setFull.reason).toBe(true);
+    // (An add whose commit was waiting for a standby when its connection ended is committed on the
+    // primary, PostgreSQL warns, and visible there though never acknowledged; if a failover then
+    // drops it, the checker rightly reports it lost. So the whole set-full verdict may be false.)
     const acknowledged = r.history.filter((op) => op.type === "ok" && op.f === "add").length;
     expect(acknowledged).toBeGreaterThan(100);
   });

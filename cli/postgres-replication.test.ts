@@ -40,7 +40,7 @@ async function runReplicated(replication: "async" | "sync", extra: string[] = []
   ]);
   if (config === "help") throw new Error("help");
   return executeRun(config, {
-    checkTimeLimitMs: 60_000,
+    checkBudget: { timeLimitMs: 60_000 },
     prepared: prepareRun(config, {
       // Aimed at whoever is the primary at the moment: partitions that cut it off from every
       // standby (clients still reach it), every 2.5 s on average, and kill -9 of it, every 5 s.

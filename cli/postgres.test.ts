@@ -51,7 +51,7 @@ async function runPostgres(args: string[]): Promise<ExecuteResult> {
   ]);
   if (config === "help") throw new Error("help");
   // No faults to recover from: the final reads need no wait.
-  return executeRun(config, { checkTimeLimitMs: 60_000, recoveryDelayNs: 0.5e9 });
+  return executeRun(config, { checkBudget: { timeLimitMs: 60_000 }, recoveryDelayNs: 0.5e9 });
 }
 
 const checker = (r: ExecuteResult, name: string): CheckResult => {

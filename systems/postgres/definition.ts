@@ -44,6 +44,16 @@ export const postgresDefinition = defineSystem({
   nemeses: [...postgresNemeses],
   modes: ["process"],
   preflight: postgresPreflight,
+  // Clients talk to the primary only. A transaction's snapshot is taken at its first statement,
+  // after it was invoked, and a commit is visible before it is acknowledged, so each level holds
+  // in real-time order; an acknowledged commit that a failover drops (async) breaks that, which is
+  // the finding.
+  promises: (c) =>
+    c.isolation === "serializable"
+      ? "strict-serializable"
+      : c.isolation === "snapshot"
+        ? "strong-snapshot-isolation"
+        : "strong-read-committed",
   refuse: (c) => {
     if (c.nodes !== undefined && c.nodes > postgresMaxNodes)
       return `--nodes: postgres runs 1 to ${postgresMaxNodes} nodes (a primary and up to ${postgresMaxNodes - 1} standbys)`;

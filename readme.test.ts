@@ -62,6 +62,8 @@ export function readmeExamples(markdown: string): ReadmeExample[] {
         markerMatch[2] !== undefined
           ? { exitCodes: markerMatch[2].split(",").map((c) => Number(c.trim())) }
           : { skip: markerMatch[3]?.trim() || "marked skip" };
+      // A marker ends the block before it, even with only blank lines between: it belongs to the next.
+      inBlock = false;
       return;
     }
     if (/^\s*```/.test(text)) {
@@ -120,6 +122,10 @@ describe("readmeExamples (the extractor)", () => {
       "A blank line alone does not end an indented block; prose does.",
       "",
       "    npx faultline report store/latest",
+      "",
+      "<!-- readme-examples: skip right after a block, blank lines between -->",
+      "",
+      "    npx faultline run --system postgres --nodes 5",
     ].join("\n");
     expect(readmeExamples(markdown)).toEqual([
       { command: "npx faultline run", line: 3, exitCodes: [0, 1, 2] },
@@ -132,6 +138,12 @@ describe("readmeExamples (the extractor)", () => {
         skip: "needs PostgreSQL",
       },
       { command: "npx faultline report store/latest", line: 18, exitCodes: [0, 1, 2] },
+      {
+        command: "npx faultline run --system postgres --nodes 5",
+        line: 22,
+        exitCodes: [0, 1, 2],
+        skip: "right after a block, blank lines between",
+      },
     ]);
   });
 });

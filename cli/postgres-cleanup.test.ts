@@ -72,7 +72,8 @@ function startRun(store: string) {
   );
 }
 
-describe("no PostgreSQL server outlives its run", () => {
+// Each test its own store and servers on their own ports: concurrently.
+describe.concurrent("no PostgreSQL server outlives its run", () => {
   it("SIGINT: the run stops early, is checked, and every server process is gone when it exits", async () => {
     const store = freshStore(true);
     const run = startRun(store);

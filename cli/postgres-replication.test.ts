@@ -15,18 +15,21 @@
  *
  * Both runs must really fail over (the node logs say so), or the test proves nothing.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { crashPackage } from "../nemeses/crash.ts";
 import { partitionPackage } from "../nemeses/partition.ts";
+import { leftBehind } from "../systems/postgres/testkit.ts";
 import { executeRun, prepareRun, type ExecuteResult } from "./execute.ts";
 import { resolveRunConfig } from "./run.ts";
 
 let store = "";
 beforeAll(() => {
   store = mkdtempSync(join(tmpdir(), "faultline-pg-repl-"));
+  // Open to the servers' user, so their data folders live in the store, where leftBehind looks.
+  chmodSync(store, 0o755);
 });
 afterAll(() => {
   rmSync(store, { recursive: true, force: true });
@@ -39,7 +42,7 @@ async function runReplicated(replication: "async" | "sync", extra: string[] = []
     ...["--time-limit", "15", "--rate", "100", "--seed", "7", "--store", store, ...extra],
   ]);
   if (config === "help") throw new Error("help");
-  return executeRun(config, {
+  const result = await executeRun(config, {
     checkBudget: { timeLimitMs: 60_000 },
     prepared: prepareRun(config, {
       // Aimed at whoever is the primary at the moment: partitions that cut it off from every
@@ -50,6 +53,11 @@ async function runReplicated(replication: "async" | "sync", extra: string[] = []
       ],
     }),
   });
+  // No server outlives its run, however many were killed, restarted, rebuilt and fenced in it.
+  const left = leftBehind(result.storeDir);
+  expect(left.postmasters).toBeGreaterThanOrEqual(3);
+  expect(left.alive).toEqual([]);
+  return result;
 }
 
 /** The failovers the control plane logged ("n2 is the primary (epoch 2)"). */
@@ -66,7 +74,8 @@ interface LostCase {
   readonly addOutcome: string;
 }
 
-describe("PostgreSQL replication under primary partitions and crashes", () => {
+// Two independent clusters on their own ports, mostly waiting on their servers: concurrently.
+describe.concurrent("PostgreSQL replication under primary partitions and crashes", () => {
   it("async: failover loses acknowledged writes, and the set checker reports them", async () => {
     const r = await runReplicated("async");
     expect(failovers(r.storeDir).length, "no failover happened").toBeGreaterThan(0);

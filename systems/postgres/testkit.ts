@@ -1,9 +1,17 @@
 /**
- * Helpers for tests that run real PostgreSQL servers: one server in a fresh folder, and a way to
- * see whether any process of a list is still alive. The servers need Debian's postgresql package;
+ * Helpers for tests that run real PostgreSQL servers: one server in a fresh folder, a way to
+ * see whether any process of a list is still alive, and what a finished run left running. The servers need Debian's postgresql package;
  * without it `findPostgresBinaries` fails the test with the line saying what to install.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chooseDataRoot, serverAccount } from "./account.ts";
@@ -60,4 +68,46 @@ export async function startTestServer(): Promise<TestServer> {
 /** The pids of `pids` still alive. */
 export function alive(pids: readonly number[]): number[] {
   return pids.filter((pid) => processAlive(pid));
+}
+
+/**
+ * The live processes working in `dir` or below it: a server's postmaster and every backend it
+ * starts run in its data folder, and keep that working folder (shown "… (deleted)") once it is
+ * removed. Processes this user may not inspect are not seen: run as root, or as the servers' user.
+ */
+export function processesWorkingIn(dir: string): number[] {
+  const root = realpathSync(dir);
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cwd: string;
+    try {
+      cwd = readlinkSync(`/proc/${entry}/cwd`).replace(/ \(deleted\)$/, "");
+    } catch {
+      continue; // gone meanwhile, or not ours to inspect
+    }
+    if ((cwd === root || cwd.startsWith(root + "/")) && processAlive(Number(entry)))
+      found.push(Number(entry));
+  }
+  return found;
+}
+
+/**
+ * What a finished run in `runDir` left running: the postmasters its node logs name ("postmaster
+ * pid N") still alive, and any process working in the run's folder (the servers' data folders are
+ * there when the store is open to the servers' user). `postmasters` counts the pids the logs name,
+ * so a test can tell that it looked at something.
+ */
+export function leftBehind(runDir: string): { postmasters: number; alive: number[] } {
+  const nodes = join(runDir, "nodes");
+  const pids = new Set<number>();
+  if (existsSync(nodes)) {
+    for (const file of readdirSync(nodes).filter((f) => f.endsWith(".log"))) {
+      for (const m of readFileSync(join(nodes, file), "utf8").matchAll(/postmaster pid (\d+)/g))
+        pids.add(Number(m[1]));
+    }
+  }
+  const stillAlive = new Set([...pids].filter((pid) => processAlive(pid)));
+  for (const pid of processesWorkingIn(runDir)) stillAlive.add(pid);
+  return { postmasters: pids.size, alive: [...stillAlive] };
 }

@@ -90,17 +90,33 @@ describe("PostgreSQL, one node: each isolation level shows what it allows and no
     });
 
     it("repeatable read: write skew (G2-item, nobody on call), allowed by snapshot isolation and found", async () => {
-      const r = await runPostgres(["--isolation", "snapshot", "--workload", "write-skew"]);
-      expect(oks(r, "take-off-call")).toBeGreaterThan(20);
-      const onCall = checker(r, "on-call");
-      expect(onCall.valid, onCall.reason).toBe(false);
-      const elle = checker(r, "rw-register");
-      expect(elle.valid, elle.reason).toBe(true);
-      expect(anomalies(elle)).toContain("G2-item");
-      // Snapshot isolation forbids read skew and lost updates: a valid verdict above says so, and
-      // (should the model ever weaken) these say it again.
-      expect(anomalies(elle)).not.toContain("G-single-item");
-      expect(anomalies(elle)).not.toContain("lost-update");
+      // Write skew needs two take-offs that both read before either commits; a starved machine
+      // races few in a few seconds. So up to three runs, stopping at the first that shows it; every
+      // run is checked as snapshot isolation, and one where PostgreSQL prevents write skew fails.
+      let skewed: ExecuteResult | undefined;
+      const seen: string[] = [];
+      for (let attempt = 1; attempt <= 3 && skewed === undefined; attempt++) {
+        const r = await runPostgres([
+          "--isolation",
+          "snapshot",
+          "--workload",
+          "write-skew",
+          "--time-limit",
+          "4",
+        ]);
+        expect(oks(r, "take-off-call")).toBeGreaterThan(10);
+        const elle = checker(r, "rw-register");
+        expect(elle.valid, elle.reason).toBe(true);
+        // Snapshot isolation forbids read skew and lost updates: the valid verdict above says so,
+        // and (should the model ever weaken) these say it again.
+        expect(anomalies(elle)).not.toContain("G-single-item");
+        expect(anomalies(elle)).not.toContain("lost-update");
+        const onCall = checker(r, "on-call");
+        seen.push(`run ${attempt}: ${onCall.reason}`);
+        if (onCall.valid === false) skewed = r;
+      }
+      expect(skewed, seen.join("; ")).toBeDefined();
+      expect(anomalies(checker(skewed!, "rw-register"))).toContain("G2-item");
     });
 
     it("repeatable read: the bank keeps its total; concurrent transfers fail with serialization failures", async () => {

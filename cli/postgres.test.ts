@@ -73,68 +73,95 @@ const oks = (r: ExecuteResult, f?: string) =>
   r.history.filter((op) => op.type === "ok" && op.process !== "nemesis" && (f === undefined || op.f === f))
     .length;
 
+/**
+ * Runs `args` until `enough` says what was looked for has shown, at most `attempts` times; `each`
+ * checks every run (what the level forbids must never show, in any run). Finding an anomaly
+ * takes transactions that overlap, and a starved machine (load 20 on two cores) commits ten
+ * times fewer in a few seconds than an idle one: a few more runs, not a longer one for everyone.
+ * Returns every run, for the caller's final assertions.
+ */
+async function runUntil(
+  args: string[],
+  each: (r: ExecuteResult) => void,
+  enough: (runs: readonly ExecuteResult[]) => boolean,
+  attempts = 3,
+): Promise<ExecuteResult[]> {
+  const runs: ExecuteResult[] = [];
+  while (runs.length < attempts && (runs.length === 0 || !enough(runs))) {
+    const r = await runPostgres(args);
+    each(r);
+    runs.push(r);
+  }
+  return runs;
+}
+
+/** Every anomaly `name`'s checker found in any of `runs`. */
+const anomaliesOfRuns = (runs: readonly ExecuteResult[], name: string): Set<string> =>
+  new Set(runs.flatMap((r) => anomalies(checker(r, name))));
+
 // Independent runs, each its own server on its own port: concurrently, in two waves, as every
 // run's clients, proxies and checkers share this one process (seven at once starve the races).
 describe("PostgreSQL, one node: each isolation level shows what it allows and nothing it forbids", () => {
   describe.concurrent("the anomalies read committed and repeatable read allow are found", () => {
     it("read committed: the bank shows lost updates, read skew (G-single-item), G2-item and wrong totals; nothing read committed forbids", async () => {
-      const r = await runPostgres(["--isolation", "read-committed", "--workload", "bank"]);
-      expect(oks(r, "transfer")).toBeGreaterThan(30);
-      const bank = checker(r, "bank");
-      expect(bank.valid, bank.reason).toBe(false);
-      expect(anomalies(bank)).toContain("wrong-total");
-      const elle = checker(r, "rw-register");
-      expect(elle.valid, elle.reason).toBe(true); // judged as read committed: nothing forbidden
-      // Lost updates, read skew (a non-repeatable read across accounts), and write skew's kin.
-      expect(anomalies(elle)).toEqual(expect.arrayContaining(["lost-update", "G-single-item", "G2-item"]));
+      const wanted = ["lost-update", "G-single-item", "G2-item"];
+      const runs = await runUntil(
+        ["--isolation", "read-committed", "--workload", "bank"],
+        (r) => {
+          expect(oks(r, "transfer")).toBeGreaterThan(0);
+          const elle = checker(r, "rw-register");
+          expect(elle.valid, elle.reason).toBe(true); // judged as read committed: nothing forbidden
+        },
+        (rs) =>
+          rs.some((r) => checker(r, "bank").valid === false) &&
+          wanted.every((a) => anomaliesOfRuns(rs, "rw-register").has(a)),
+      );
+      // Wrong totals; lost updates, read skew (a non-repeatable read across accounts), write skew's kin.
+      expect(runs.some((r) => anomalies(checker(r, "bank")).includes("wrong-total"))).toBe(true);
+      expect([...anomaliesOfRuns(runs, "rw-register")]).toEqual(expect.arrayContaining(wanted));
     });
 
     it("repeatable read: write skew (G2-item, nobody on call), allowed by snapshot isolation and found", async () => {
-      // Write skew needs two take-offs that both read before either commits; a starved machine
-      // races few in a few seconds. So up to three runs, stopping at the first that shows it; every
-      // run is checked as snapshot isolation, and one where PostgreSQL prevents write skew fails.
-      let skewed: ExecuteResult | undefined;
-      const seen: string[] = [];
-      for (let attempt = 1; attempt <= 3 && skewed === undefined; attempt++) {
-        const r = await runPostgres([
-          "--isolation",
-          "snapshot",
-          "--workload",
-          "write-skew",
-          "--time-limit",
-          "4",
-        ]);
-        expect(oks(r, "take-off-call")).toBeGreaterThan(10);
-        const elle = checker(r, "rw-register");
-        expect(elle.valid, elle.reason).toBe(true);
-        // Snapshot isolation forbids read skew and lost updates: the valid verdict above says so,
-        // and (should the model ever weaken) these say it again.
-        expect(anomalies(elle)).not.toContain("G-single-item");
-        expect(anomalies(elle)).not.toContain("lost-update");
-        const onCall = checker(r, "on-call");
-        seen.push(`run ${attempt}: ${onCall.reason}`);
-        if (onCall.valid === false) skewed = r;
-      }
-      expect(skewed, seen.join("; ")).toBeDefined();
+      const runs = await runUntil(
+        ["--isolation", "snapshot", "--workload", "write-skew", "--time-limit", "4"],
+        (r) => {
+          expect(oks(r, "take-off-call")).toBeGreaterThan(0);
+          const elle = checker(r, "rw-register");
+          expect(elle.valid, elle.reason).toBe(true);
+          // Snapshot isolation forbids read skew and lost updates: the valid verdict above says so,
+          // and (should the model ever weaken) these say it again.
+          expect(anomalies(elle)).not.toContain("G-single-item");
+          expect(anomalies(elle)).not.toContain("lost-update");
+        },
+        (rs) => rs.some((r) => checker(r, "on-call").valid === false),
+      );
+      const skewed = runs.find((r) => checker(r, "on-call").valid === false);
+      expect(skewed, runs.map((r) => checker(r, "on-call").reason).join("; ")).toBeDefined();
       expect(anomalies(checker(skewed!, "rw-register"))).toContain("G2-item");
     });
 
     it("repeatable read: the bank keeps its total; concurrent transfers fail with serialization failures", async () => {
-      const r = await runPostgres(["--isolation", "snapshot", "--workload", "bank"]);
-      expect(oks(r, "transfer")).toBeGreaterThan(20);
-      expect(r.results.valid, JSON.stringify(r.results.checkers.bank?.reason)).toBe(true);
-      expect(
-        r.history.some((op) => op.type === "fail" && String(op.error).startsWith("serialization-failure")),
-      ).toBe(true);
-      const elle = checker(r, "rw-register");
-      expect(anomalies(elle)).not.toContain("G-single-item");
+      const serializationFailure = (r: ExecuteResult) =>
+        r.history.some((op) => op.type === "fail" && String(op.error).startsWith("serialization-failure"));
+      const runs = await runUntil(
+        ["--isolation", "snapshot", "--workload", "bank"],
+        (r) => {
+          expect(oks(r, "transfer")).toBeGreaterThan(0);
+          expect(r.results.valid, JSON.stringify(r.results.checkers.bank?.reason)).toBe(true);
+          expect(anomalies(checker(r, "rw-register"))).not.toContain("G-single-item");
+        },
+        (rs) => rs.some(serializationFailure),
+      );
+      expect(runs.some(serializationFailure)).toBe(true);
     });
   });
 
   describe.concurrent("serializable shows no anomaly", () => {
+    // A valid verdict needs something checked (a checker that saw nothing says unknown); how much
+    // commits in a few seconds depends on the machine's load, so the counts ask only for some.
     it.each([["bank"], ["write-skew"], ["append"]])("serializable: %s is valid", async (workload) => {
       const r = await runPostgres(["--isolation", "serializable", "--workload", workload]);
-      expect(oks(r)).toBeGreaterThan(50);
+      expect(oks(r)).toBeGreaterThan(5);
       expect(r.results.valid, JSON.stringify(r.results)).toBe(true);
     });
 
@@ -148,7 +175,7 @@ describe("PostgreSQL, one node: each isolation level shows what it allows and no
           "--time-limit",
           "2",
         ]);
-        expect(oks(r), workload).toBeGreaterThan(50);
+        expect(oks(r), workload).toBeGreaterThan(5);
         expect(r.results.valid, JSON.stringify(r.results)).toBe(true);
       }
     });

@@ -79,7 +79,7 @@ export async function runCommand(args: string[]): Promise<number> {
     return 0;
   }
   try {
-    lookupSystem(config.system).preflight?.();
+    await lookupSystem(config.system).preflight?.();
   } catch (error) {
     if (error instanceof SystemUnavailableError) throw new UsageError(error.message);
     throw error;

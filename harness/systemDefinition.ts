@@ -69,7 +69,7 @@ export interface SystemDefinition {
    * throws `SystemUnavailableError` (harness/system.ts) with one line saying what to install. The
    * CLI calls it before anything is printed or stored, and exits 254.
    */
-  preflight?(): void;
+  preflight?(): void | Promise<void>;
   /** Builds the system for one run from the resolved options. */
   build(config: BuildConfig): SystemUnderTest;
 }

@@ -7,7 +7,65 @@
  * is refused: there is no simulated PostgreSQL).
  */
 import { defineSystem } from "../../harness/systemDefinition.ts";
-import { PostgresSystem, postgresBugs, postgresMaxNodes, postgresPreflight } from "./system.ts";
+import type { NodeControl, NodeInfo, SystemUnderTest, Client } from "../../harness/system.ts";
+import type { World } from "../../harness/runtime/types.ts";
+import { postgresBugs, postgresMaxNodes } from "./options.ts";
+import type { PostgresSystem, PostgresSystemOptions } from "./system.ts";
+
+/**
+ * The system a postgres run gets: the real one (system.ts, with node-postgres and execa) is loaded
+ * at setup, so a `faultline` start that runs another system never loads it. It answers for the
+ * real one from then on; before setup its nodes are standbys with no writer, as the real one's are.
+ */
+class DeferredPostgres implements SystemUnderTest {
+  readonly name = "postgres";
+  readonly nodeNames: readonly string[];
+  private system: PostgresSystem | undefined;
+
+  constructor(private readonly options: PostgresSystemOptions) {
+    if (!(Number.isInteger(options.nodes) && options.nodes >= 1 && options.nodes <= postgresMaxNodes))
+      throw new RangeError(`postgres runs 1 to ${postgresMaxNodes} nodes, got ${options.nodes}`);
+    this.nodeNames = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
+  }
+
+  private get loaded(): PostgresSystem {
+    if (this.system === undefined) throw new Error("postgres: setup has not run");
+    return this.system;
+  }
+
+  async setup(world: World): Promise<void> {
+    const { PostgresSystem } = await import("./system.ts");
+    this.system = new PostgresSystem(this.options);
+    await this.system.setup(world);
+  }
+
+  openClient(world: World, clientName: string): Promise<Client> {
+    return this.loaded.openClient(world, clientName);
+  }
+
+  control(world: World): NodeControl {
+    const real = () => this.loaded.control(world);
+    return {
+      nodes: (): NodeInfo[] =>
+        this.system === undefined
+          ? this.nodeNames.map((name) => ({ name, role: "standby" }))
+          : real().nodes(),
+      writer: () => (this.system === undefined ? undefined : real().writer()),
+      crash: (n) => real().crash(n),
+      restart: (n) => real().restart(n),
+      pause: (n) => real().pause(n),
+      resume: (n) => real().resume(n),
+      setGrudge: (grudge) => this.system?.control(world).setGrudge(grudge),
+      heal: () => this.system?.control(world).heal(),
+      setLinkFaults: (faults) => this.system?.control(world).setLinkFaults(faults),
+      setClock: (n, setting) => real().setClock(n, setting),
+    };
+  }
+
+  async teardown(): Promise<void> {
+    await this.system?.teardown();
+  }
+}
 
 /** The nemesis packages that act on real PostgreSQL servers (no clock: it reads the OS clock). */
 export const postgresNemeses = ["partition", "crash", "pause", "packet"] as const;
@@ -43,7 +101,7 @@ export const postgresDefinition = defineSystem({
   workloads: ["append", "bank", "write-skew", "register", "set"],
   nemeses: [...postgresNemeses],
   modes: ["process"],
-  preflight: postgresPreflight,
+  preflight: async () => (await import("./system.ts")).postgresPreflight(),
   // Clients talk to the primary only. A transaction's snapshot is taken at its first statement,
   // after it was invoked, and a commit is visible before it is acknowledged, so each level holds
   // in real-time order; an acknowledged commit that a failover drops (async) breaks that, which is
@@ -63,7 +121,7 @@ export const postgresDefinition = defineSystem({
     return undefined;
   },
   build: (c) =>
-    new PostgresSystem({
+    new DeferredPostgres({
       replication: c.replication === "sync" ? "sync" : "async",
       isolation: c.isolation,
       nodes: c.nodes,

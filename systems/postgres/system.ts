@@ -24,11 +24,7 @@ import { PostgresCluster, queryOnce, type Links } from "./cluster.ts";
 import { freeLoopbackPort } from "../../harness/runtime/process/ports.ts";
 import { rowTableFor, schemaStatements, type Isolation } from "./sql.ts";
 import { Watchdog } from "./watchdog.ts";
-
-export const postgresBugs: Readonly<Record<string, string>> = {
-  "no-fencing":
-    "the control plane promotes a standby without stopping the old primary: two primaries accept writes (lost and divergent writes)",
-};
+import { postgresMaxNodes } from "./options.ts";
 
 export interface PostgresSystemOptions {
   readonly replication: "async" | "sync";
@@ -42,8 +38,6 @@ export interface PostgresSystemOptions {
   /** Keep the data folders when the run ends (default: remove them; the logs stay). */
   readonly keepData?: boolean;
 }
-
-export const postgresMaxNodes = 5;
 
 /** The endpoint name of the clients on the proxy (partitions never name it: they cut nodes). */
 const clientEndpoint = "client";

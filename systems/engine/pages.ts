@@ -21,7 +21,7 @@
  */
 import type { Disk } from "../../harness/runtime/types.ts";
 import type { Key } from "../../harness/history/op.ts";
-import { crc32, utf8Decoder, utf8Encoder } from "./checksum.ts";
+import { crc32, utf8Decoder, utf8Encoder, utf8Length } from "./checksum.ts";
 
 /** One version of a key: created by `xmin`, replaced by `xmax` (0 while it is the newest). */
 export interface Version {
@@ -69,7 +69,7 @@ export function encodeTuple(key: Key, versions: readonly Version[]): Uint8Array 
 const versionSizeCache = new WeakMap<Version, { readonly xmax: number; readonly bytes: number }>();
 
 export function versionSize(xmin: number, xmax: number, value: unknown): number {
-  return utf8Encoder.encode(JSON.stringify([xmin, xmax, value])).length;
+  return utf8Length(JSON.stringify([xmin, xmax, value]));
 }
 
 function cachedVersionSize(v: Version): number {
@@ -88,7 +88,7 @@ export function tupleSize(key: Key, versions: readonly Version[]): number {
   let sum = 0;
   for (const v of versions) sum += cachedVersionSize(v);
   // `[` key `,[` v1 `,` v2 … `]]`
-  return 4 + utf8Encoder.encode(JSON.stringify(key)).length + 5 + Math.max(0, versions.length - 1) + sum;
+  return 4 + utf8Length(JSON.stringify(key)) + 5 + Math.max(0, versions.length - 1) + sum;
 }
 
 /** `tupleSize` after `xid` replaces the newest version and adds one holding `value`. */

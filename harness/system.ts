@@ -6,7 +6,7 @@
  * (usually by delegating crash, pause, partition and clock to the world and adding what only it
  * knows: which node is the writer, at what epoch, in which zone).
  */
-import type { ClockSetting, Grudge, LinkFaults, World } from "./runtime/types.ts";
+import type { ClockSetting, DiskFaults, Grudge, LinkFaults, World } from "./runtime/types.ts";
 
 /**
  * A system that cannot run on this machine (a program or package it needs is missing, or the
@@ -44,6 +44,15 @@ export interface NodeInfo {
   readonly zone?: string;
 }
 
+/** What a node keeps on disk that rot can hit: a data page, or a log record. */
+export type DiskData = "page" | "log";
+
+/** Where rot at rest was put: the file and the byte flipped. */
+export interface CorruptedAt {
+  readonly file: string;
+  readonly offsetBytes: number;
+}
+
 export interface NodeControl {
   /** Every node of the system, with its current role. */
   nodes(): NodeInfo[];
@@ -57,6 +66,13 @@ export interface NodeControl {
   heal(): void;
   setLinkFaults(faults: LinkFaults): void;
   setClock(node: string, setting: ClockSetting): void;
+  /** Sets a node's disk faults (`{}` heals); absent when the system or world has none. */
+  setDiskFaults?(node: string, faults: DiskFaults): void;
+  /**
+   * Flips a byte of one of the node's pages or log records at rest; undefined when the node keeps
+   * no such data on disk (yet). Absent when the system or world cannot.
+   */
+  corruptAtRest?(node: string, what: DiskData): CorruptedAt | undefined;
 }
 
 export interface SystemUnderTest {
@@ -71,14 +87,30 @@ export interface SystemUnderTest {
   teardown(world: World): Promise<void>;
 }
 
-/** NodeControl that delegates every fault to the world; systems extend it with roles. */
+/**
+ * NodeControl that delegates every fault to the world; systems extend it with roles, and with
+ * `diskFiles` (which of a node's files hold its pages and its log) for rot at rest.
+ */
 export function worldNodeControl(
   world: World,
   nodeNames: readonly string[],
   roles: () => NodeInfo[] = () => nodeNames.map((name) => ({ name, role: "node" })),
   writer: () => { node: string; epoch: number } | undefined = () => undefined,
+  diskFiles: (node: string, what: DiskData) => string | undefined = () => undefined,
 ): NodeControl {
+  const setDiskFaults = world.setDiskFaults?.bind(world);
+  const corruptFile = world.corruptFile?.bind(world);
   return {
+    ...(setDiskFaults !== undefined ? { setDiskFaults } : {}),
+    ...(corruptFile !== undefined
+      ? {
+          corruptAtRest: (node: string, what: DiskData): CorruptedAt | undefined => {
+            const file = diskFiles(node, what);
+            const offsetBytes = file === undefined ? undefined : corruptFile(node, file);
+            return file === undefined || offsetBytes === undefined ? undefined : { file, offsetBytes };
+          },
+        }
+      : {}),
     nodes: roles,
     writer,
     crash: (n) => world.crash(n),

@@ -19,7 +19,7 @@ const config: BuildConfig = {
 
 describe("nemesis registry", () => {
   it("builds every package, each handling its start-/stop- pair and healing with its stop", () => {
-    for (const kind of ["partition", "crash", "pause", "clock", "packet"]) {
+    for (const kind of ["partition", "crash", "pause", "clock", "packet", "disk"]) {
       const pkg = nemesisRegistry[kind]!(config);
       expect(pkg.nemesis.fs).toEqual(expect.arrayContaining([`start-${kind}`, `stop-${kind}`]));
       expect(pkg.nemesis.healInvocations()).toEqual([{ f: `stop-${kind}`, value: null }]);

@@ -11,6 +11,7 @@ import type { BuildConfig } from "../harness/testConfig.ts";
 import { clockPackage } from "./clock.ts";
 import { crashPackage } from "./crash.ts";
 import { crashLoopPackage } from "./crashLoop.ts";
+import { diskPackage } from "./disk.ts";
 import type { NemesisPackage, PackageConfig } from "./package.ts";
 import { packetPackage } from "./packet.ts";
 import { partitionPackage } from "./partition.ts";
@@ -43,9 +44,15 @@ export function allPackage(config: PackageConfig): NemesisPackage {
 
 /**
  * Targeted packages: each a narrow schedule aimed at one weak spot of a replicated writer, not
- * random background faults, so they are named on their own and not part of `all`.
+ * random background faults, so they are named on their own and not part of `all`. `disk` (fsync
+ * errors, a full disk, rot at rest, each on one node; disk.ts) is named on its own too, and so is
+ * each kind of its faults: `disk-eio`, `disk-full`, `disk-rot`.
  */
 const targeted = {
+  disk: (c: PackageConfig) => diskPackage(c),
+  "disk-eio": (c: PackageConfig) => diskPackage(c, ["fsync-eio", "fsync-eio-always"]),
+  "disk-full": (c: PackageConfig) => diskPackage(c, ["disk-full"]),
+  "disk-rot": (c: PackageConfig) => diskPackage(c, ["corrupt-page", "corrupt-log"]),
   "storage-cut": (c: PackageConfig) => storageCutPackage(c),
   "skewed-writer": (c: PackageConfig) => skewedWriterPackage(c),
   "crash-loop": (c: PackageConfig) => crashLoopPackage(c),

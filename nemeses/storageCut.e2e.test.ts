@@ -29,7 +29,7 @@ const setRun = [
   "--time-limit",
   "30",
   "--seed",
-  "1",
+  "2",
 ];
 const replicaAppend = [
   ...quorum,

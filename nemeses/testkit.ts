@@ -1,6 +1,6 @@
 /**
  * Test support for the nemesis tests: a small fake system on a SimWorld (nodes that echo every
- * message back and keep one durable and one unsynced file each), its NodeControl with an optional
+ * message back and keep one durable file, rot at rest hits it, and one unsynced file each), its NodeControl with an optional
  * writer and zones, a nemesis context, and a way to read back what the world's state is. Tests
  * check nemeses against the world itself, never against what the nemesis claims.
  */
@@ -37,6 +37,8 @@ export function fakeCluster(options: {
   const world = new SimWorld({
     seed: options.seed,
     budget: { maxEvents: 1_000_000, maxVirtualTimeNs: 3600e9 },
+    // A crash keeps nothing unsynced here, so tests can tell a crash by what it lost.
+    disk: { writeSurvivalProbability: 0, directoryChangesMaySurvive: false },
   });
   const nodes = Array.from({ length: options.nodeCount }, (_, i) => `n${i + 1}`);
   const runtimes = new Map<string, Runtime>();
@@ -47,6 +49,7 @@ export function fakeCluster(options: {
       if ((await rt.disk.read("durable")) === undefined) {
         await rt.disk.append("durable", encoder.encode("kept"));
         await rt.disk.fsync("durable");
+        await rt.disk.fsyncDir();
       }
       await rt.disk.append("volatile", encoder.encode("lost on crash"));
     });
@@ -61,6 +64,8 @@ export function fakeCluster(options: {
         role: options.roles?.[name] ?? (name === writer ? "writer" : "replica"),
       })),
     () => (writer === undefined ? undefined : { node: writer, epoch: 1 }),
+    // Rot at rest hits the one file each node keeps durably.
+    () => "durable",
   );
   const random = new SeededRandom(options.seed, "nemesis-test");
   const context = (): NemesisContext => ({ control, random, nowNs: world.nowNs() });

@@ -44,26 +44,46 @@ export interface NetworkEndpoint {
 }
 
 /**
- * A node's own files. Writes are volatile until `fsync` of that file returns: a crash discards
- * every write not yet fsynced, and may leave a torn prefix of the oldest unsynced write at the
- * place it was written. `rename` and `remove` are atomic and durable when they resolve.
+ * A node's own files, in one directory. What survives a power loss (a crash of the node):
+ * - a file's writes, appends and truncates are durable once `fsync` of that file returns; of
+ *   those not yet fsynced, any subset may survive, in any order, each possibly torn (only a prefix
+ *   of it, cut at a sector boundary, reached the disk);
+ * - the directory's entries (a file's creation, `rename`, `remove`) are durable once `fsyncDir`
+ *   returns; until then each may be lost (a file created and fsynced may vanish, a rename may come
+ *   undone), though never out of order;
+ * - after `fsync` fails (EIO) the changes it covered are lost for good: fsync again does not bring
+ *   them back. A write that needs space on a full disk fails (ENOSPC) and writes nothing.
+ * A process that dies without a power loss keeps everything it wrote (it is in the OS's cache).
+ * Operations reject with an Error whose `code` is the errno name (`EIO`, `ENOSPC`, `ENOENT`).
  */
 export interface Disk {
   /** Whole file content, or undefined when the file does not exist. */
   read(file: string): Promise<Uint8Array | undefined>;
-  /** Writes bytes at an offset (extending the file, zero-filling any hole); volatile until fsync. */
+  /** Writes bytes at an offset (creating the file, zero-filling any hole); volatile until fsync. */
   write(file: string, offsetBytes: number, data: Uint8Array): Promise<void>;
   /** Appends bytes at the end of the file (creating it); volatile until fsync. */
   append(file: string, data: Uint8Array): Promise<void>;
   /** Cuts the file to `sizeBytes`; volatile until fsync. */
   truncate(file: string, sizeBytes: number): Promise<void>;
-  /** Makes every earlier write, append and truncate of this file durable. */
+  /** Makes every earlier write, append and truncate of this file durable (not its name: `fsyncDir`). */
   fsync(file: string): Promise<void>;
+  /** Makes every earlier creation, rename and remove in this node's directory durable. */
+  fsyncDir(): Promise<void>;
   /** Size in bytes as this node sees it now (unsynced writes included), or undefined. */
   size(file: string): Promise<number | undefined>;
   list(): Promise<string[]>;
+  /** Atomically renames `from` to `to` (replacing `to`); durable after `fsyncDir`. */
   rename(from: string, to: string): Promise<void>;
+  /** Removes a file; durable after `fsyncDir`. */
   remove(file: string): Promise<void>;
+}
+
+/** Disk faults a world can inject on one node (a disk nemesis sets them; `{}` heals). */
+export interface DiskFaults {
+  /** The next fsync fails with EIO ("once"), or every fsync does until healed ("always"). */
+  readonly fsyncFails?: "once" | "always";
+  /** Every write that needs space (a new file, bytes past a file's end) fails with ENOSPC. */
+  readonly full?: boolean;
 }
 
 export interface Runtime {
@@ -187,6 +207,13 @@ export interface World {
   grudge?(): Grudge;
   setLinkFaults(faults: LinkFaults): void;
   setClock(node: string, setting: ClockSetting): void;
+  /** Sets the disk faults of a node (replacing those in force); a world without disk faults lacks it. */
+  setDiskFaults?(node: string, faults: DiskFaults): void;
+  /**
+   * Corrupts `file` of a node at rest (one byte flipped on the platter); returns the byte's
+   * offset, or undefined when the node has no such file with data on the platter.
+   */
+  corruptFile?(node: string, file: string): number | undefined;
   endpoints(): EndpointState[];
   /**
    * Runs the harness's main task to completion. In simulation this drives the scheduler until

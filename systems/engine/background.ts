@@ -5,7 +5,8 @@
  * Each pass flushes the log tail (so a commit's fsync is often already done), writes the dirty
  * pages with the oldest recLsn (each only after the log covering it is fsynced: the write-ahead
  * rule), vacuums some keys, and every `checkpointEveryPasses` passes takes a checkpoint. On a
- * replica the vacuum and the checkpoint do nothing (it redoes its primary's).
+ * replica the vacuum and the checkpoint do nothing (it redoes its primary's). A pass that fails
+ * (an I/O error) fails the database and ends the task: the owner reopens it.
  */
 import type { Runtime } from "../../harness/runtime/types.ts";
 import type { PagePool } from "./pages.ts";
@@ -28,6 +29,8 @@ export interface BackgroundWork {
   flushDirtyPages(maxPages: number): Promise<number>;
   vacuum(maxKeys: number): number;
   checkpoint(): Promise<void>;
+  /** Ends the database after an error (database.ts). */
+  fail(error: unknown): void;
 }
 
 /** Writes up to `maxPages` dirty pages, oldest recLsn first, each after the log covering it. */
@@ -67,7 +70,12 @@ export function spawnBackground(
     // Bounded by the node's life: `close` ends it and a crash stops the task.
     for (let pass = 1; !closed(); pass++) {
       await rt.clock.sleep(intervalNs);
-      if (!closed()) await backgroundPass(work, options, pass);
+      if (closed()) break;
+      try {
+        await backgroundPass(work, options, pass);
+      } catch (error) {
+        work.fail(error);
+      }
     }
   });
 }

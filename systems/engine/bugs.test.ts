@@ -101,7 +101,13 @@ describe("bug knobs", () => {
       disk.freezeAfter(opsBeforePageFsync);
       void db.flushDirtyPages(10);
       await tick();
-      disk.crash(() => tearBytes);
+      // The in-place page write, the only unsynced change, reaches the disk torn after tearBytes.
+      disk.crash({
+        writeSurvivalProbability: 1,
+        tornWriteProbability: 1,
+        sectorBytes: 1,
+        exactTornBytes: tearBytes,
+      });
       let state: Map<unknown, unknown>;
       try {
         const reopened = await open(disk, bugs, { pageSizeBytes: 4096 });

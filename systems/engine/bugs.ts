@@ -15,6 +15,15 @@
  *   never committed survive a crash and become visible (uncommitted writes after restart; G1a).
  * - `torn-page`: pages are written without checksums or double writes and read leniently, so a
  *   page write torn by a crash is read back as data (committed writes lost or garbled after restart).
+ * - `retry-fsync`: a failed fsync is retried, succeeds, and the engine carries on (PostgreSQL
+ *   before 2018, "fsyncgate"); the writes it covered are gone, so acknowledged commits vanish
+ *   at the next restart (lost acknowledged writes).
+ * - `no-dir-fsync`: files are renamed into place (the checkpoint's control file, a storage
+ *   segment, the epoch files of nodes and control plane) without fsyncing the directory, so a crash
+ *   undoes the rename: a node forgets the epoch it was fenced at, the control plane reuses an
+ *   epoch (lost acknowledged writes under failovers).
+ * - `no-checksum`: pages are read without verifying their checksum, so a page rotted at rest is
+ *   served as data (wrong or missing values after a restart).
  */
 export const ENGINE_BUGS = [
   "ack-before-fsync",
@@ -22,6 +31,9 @@ export const ENGINE_BUGS = [
   "no-first-committer-wins",
   "skip-undo",
   "torn-page",
+  "retry-fsync",
+  "no-dir-fsync",
+  "no-checksum",
 ] as const;
 
 export type EngineBug = (typeof ENGINE_BUGS)[number];

@@ -4,9 +4,10 @@
  * A fuzzy checkpoint logs the transaction table (every transaction that has logged and not ended,
  * with where its undo would start) and the dirty page table (each dirty page with its recLsn),
  * fsyncs the log through it, and only then points the `control` file at it (written to
- * `control.tmp`, fsynced, renamed into place). Recovery's analysis starts from the record that
- * `control` names, so a crash at any step leaves either the old checkpoint or the new one named,
- * never a checkpoint that is not durable. After a checkpoint, memory keeps only the log records
+ * `control.tmp`, fsynced, renamed into place, the directory fsynced). Recovery's analysis starts
+ * from the record that `control` names, so a crash at any step leaves either the old checkpoint or
+ * the new one named, never a checkpoint that is not durable (an older one is harmless: the log is
+ * never cut at its head). After a checkpoint, memory keeps only the log records
  * that undo of running transactions and shipping still need; the disk keeps the whole log.
  *
  * Files on a node's disk: `wal` (the log), `pages` (page `i` at `i * pageSizeBytes`), `dwb` (the
@@ -14,6 +15,7 @@
  */
 import type { Disk } from "../../harness/runtime/types.ts";
 import { utf8Decoder, utf8Encoder } from "./checksum.ts";
+import { Durability } from "./durability.ts";
 import { RecoveryError } from "./heap.ts";
 import type { PagePool } from "./pages.ts";
 import type { TxnTable } from "./transactions.ts";
@@ -51,7 +53,7 @@ export class Checkpointer {
   retainFromLsn: number | undefined;
 
   constructor(
-    private readonly disk: Disk,
+    private readonly durability: Durability,
     private readonly wal: Wal,
     private readonly pool: PagePool,
     private readonly txns: TxnTable,
@@ -78,14 +80,12 @@ export class Checkpointer {
       };
       const record = this.wal.append(body);
       await this.wal.flush(record.lsn + record.sizeBytes);
-      const disk = this.disk;
-      await disk.write(CONTROL_TMP, 0, utf8Encoder.encode(JSON.stringify({ checkpointLsn: record.lsn })));
-      await disk.truncate(
-        CONTROL_TMP,
-        utf8Encoder.encode(JSON.stringify({ checkpointLsn: record.lsn })).length,
-      );
-      await disk.fsync(CONTROL_TMP);
-      await disk.rename(CONTROL_TMP, CONTROL_FILE);
+      const disk = this.durability.disk;
+      const control = utf8Encoder.encode(JSON.stringify({ checkpointLsn: record.lsn }));
+      await disk.write(CONTROL_TMP, 0, control);
+      await disk.truncate(CONTROL_TMP, control.length);
+      await this.durability.fsync(CONTROL_TMP);
+      await this.durability.renameIntoPlace(CONTROL_TMP, CONTROL_FILE);
       this.count++;
       // Memory keeps what undo of running transactions and shipping still need; the disk keeps all.
       // Records before the checkpoint record are durable, so no page flush needs them in memory.
@@ -100,7 +100,8 @@ export class Checkpointer {
 
 /**
  * Removes those of `files` that exist, in order (`DATABASE_FILES`: a whole database, crash-safe
- * at every step). A file that vanishes meanwhile (a checkpoint renaming `control.tmp`) is fine.
+ * at every step), then fsyncs the directory: no removed file comes back at a crash. A file that
+ * vanishes meanwhile (a checkpoint renaming `control.tmp`) is fine.
  */
 export async function removeFiles(disk: Disk, files: readonly string[] = DATABASE_FILES): Promise<void> {
   const present = await disk.list();
@@ -112,6 +113,7 @@ export async function removeFiles(disk: Disk, files: readonly string[] = DATABAS
       if ((await disk.list()).includes(f)) throw error;
     }
   }
+  await disk.fsyncDir();
 }
 
 /**
@@ -120,12 +122,17 @@ export async function removeFiles(disk: Disk, files: readonly string[] = DATABAS
  * everything). For a node that must discard records past a durable point.
  *
  * The checkpoint goes first (without it, recovery redoes the whole log, so pages are never
- * needed), then the pages, the log last: a crash at any step leaves an uncut log that rebuilds
- * every page, and the caller, which has not seen the cut finish, cuts again. Any other order can
+ * needed), then the pages, the log last, and the removes are made durable before the log is cut:
+ * a crash at any step leaves an uncut log that rebuilds every page, and the caller, which has not
+ * seen the cut finish, cuts again. Any other order can
  * leave a cut log beside pages, or a checkpoint, of records it no longer holds; or a checkpoint
  * whose redo start assumes pages that are gone.
  */
-export async function truncateAbove(disk: Disk, lsn: number): Promise<void> {
+export async function truncateAbove(
+  disk: Disk,
+  lsn: number,
+  durability = new Durability(disk, new Set()),
+): Promise<void> {
   await removeFiles(disk, REBUILDABLE_FILES);
-  await truncateLogAbove(disk, lsn);
+  await truncateLogAbove(disk, lsn, durability);
 }

@@ -31,6 +31,7 @@ import type { Key, MicroOp } from "../../harness/history/op.ts";
 import type { Runtime } from "../../harness/runtime/types.ts";
 import { flushDirtyPages, spawnBackground, type BackgroundOptions } from "./background.ts";
 import { Checkpointer, DATABASE_FILES, removeFiles, truncateAbove } from "./checkpoint.ts";
+import { Durability } from "./durability.ts";
 import { Heap } from "./heap.ts";
 import { LockTable } from "./locks.ts";
 import { register, runTransaction, transact, type RegisterResult, type TxnResult } from "./operations.ts";
@@ -97,6 +98,9 @@ export class Database {
   readonly pool: PagePool;
   readonly bugs: ReadonlySet<string>;
   recovery: RecoveryReport | undefined;
+  /** The I/O error that ended this instance (a failed write or fsync of its files), if one did. */
+  private failed: { readonly error: unknown } | undefined;
+  private readonly failureListeners: ((error: unknown) => void)[] = [];
   private role: "primary" | "replica";
   private readonly isolation: IsolationLevel;
   private readonly txns = new TxnTable();
@@ -123,6 +127,7 @@ export class Database {
     readonly rt: Runtime,
     private readonly options: EngineOptions,
     wal: Wal,
+    durability: Durability,
   ) {
     this.wal = wal;
     this.bugs = options.bugs ?? new Set();
@@ -134,14 +139,24 @@ export class Database {
         `pageSizeBytes must be an integer >= ${MIN_PAGE_SIZE_BYTES}, got ${pageSizeBytes}`,
       );
     }
-    this.pool = new PagePool(rt.disk, { pageSizeBytes, tornPageBug: this.bugs.has("torn-page") });
+    this.pool = new PagePool(durability, {
+      pageSizeBytes,
+      tornPageBug: this.bugs.has("torn-page"),
+      noChecksumBug: this.bugs.has("no-checksum"),
+    });
     const abort = (txn: TxnState, reason: AbortReason, detail?: string): void =>
       this.abortTxn(txn, reason, detail);
     this.locks = new LockTable(rt.clock, options.lockTimeoutNs ?? 5_000_000_000, abort);
     this.ssi = new Ssi(this.txns, abort);
     this.heap = new Heap(this.pool, wal, pageSizeBytes);
     this.vacuumer = new Vacuum(wal, this.heap, this.txns);
-    this.checkpointer = new Checkpointer(rt.disk, wal, this.pool, this.txns, () => this.role === "primary");
+    this.checkpointer = new Checkpointer(
+      durability,
+      wal,
+      this.pool,
+      this.txns,
+      () => this.role === "primary",
+    );
     this.shipped = new ShippedLog(wal, this.heap, this.txns);
     this.statements = {
       wal,
@@ -156,10 +171,15 @@ export class Database {
     };
   }
 
-  /** Opens (and recovers) the database on `rt`'s disk. */
+  /**
+   * Opens (and recovers) the database on `rt`'s disk. Throws `WalCorruptionError` for a log with
+   * a record corrupted at rest (the caller decides: rebuild it from a peer, or refuse to serve).
+   */
   static async open(rt: Runtime, options: EngineOptions = {}): Promise<Database> {
-    const { wal, cutBytes } = await Wal.open(rt.disk);
-    const db = new Database(rt, options, wal);
+    const durability = new Durability(rt.disk, options.bugs ?? new Set());
+    const { wal, cutBytes } = await Wal.open(rt.disk, durability);
+    const db = new Database(rt, options, wal, durability);
+    wal.onFailure((error) => db.fail(error));
     db.recovery = await recover(
       {
         disk: rt.disk,
@@ -179,8 +199,12 @@ export class Database {
   }
 
   /** Cuts the log on `disk` above `lsn` and drops pages and checkpoint (checkpoint.ts, crash-safe). */
-  static truncateAbove(disk: Runtime["disk"], lsn: number): Promise<void> {
-    return truncateAbove(disk, lsn);
+  static truncateAbove(
+    disk: Runtime["disk"],
+    lsn: number,
+    bugs: ReadonlySet<string> = new Set(),
+  ): Promise<void> {
+    return truncateAbove(disk, lsn, new Durability(disk, bugs));
   }
 
   /** Removes those of `files` that exist, in order (default: the whole database, crash-safe). */
@@ -370,7 +394,29 @@ export class Database {
   /** Stops background work (a clean shutdown also flushes the log). */
   async close(): Promise<void> {
     this.closed = true;
-    await this.wal.flush();
+    if (this.failed === undefined) await this.wal.flush();
+  }
+
+  /**
+   * Ends this instance after an I/O error (PostgreSQL PANICs): background work stops, the log
+   * refuses every flush, and each `onFailure` listener hears it once. The owner reopens the
+   * database, whose recovery reads what the disk really holds.
+   */
+  fail(error: unknown): void {
+    if (this.failed !== undefined) return;
+    this.failed = { error };
+    this.closed = true;
+    for (const listener of this.failureListeners) listener(error);
+  }
+
+  /** The error that ended this instance, if one did. */
+  get failure(): unknown {
+    return this.failed?.error;
+  }
+
+  /** Calls `listener` once if this instance fails (see `fail`). */
+  onFailure(listener: (error: unknown) => void): void {
+    this.failureListeners.push(listener);
   }
 
   // ---------------------------------------------------------------- replication hooks

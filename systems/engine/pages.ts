@@ -13,15 +13,20 @@
  * so redo can start at the smallest recLsn. Flushing obeys the write-ahead rule (the log up to
  * the page's `pageLsn` is fsynced first) and survives torn writes with a double-write slot
  * (`dwb`): the page image is written and fsynced there before the in-place write, so a torn
- * in-place page (its checksum fails) is restored from the slot at open.
+ * in-place page (its checksum fails) is restored from the slot at open. A page whose checksum
+ * fails with no newer image in the slot (rot at rest) is never served: `load` leaves it out and
+ * reports it, and recovery rebuilds it from the log (which is never cut at its head).
+ *
+ * Bug `no-checksum`: pages are written as usual but read without verifying their checksum
+ * (leniently, as below), so a page rotted at rest is served as data.
  *
  * Bug `torn-page`: pages are written with no checksum and no double write, and read leniently, so
  * a write torn by a crash reads back as data: a new header (and pageLsn) over old or half-written
  * tuples, which redo then skips. It must lose or corrupt committed writes after a crash.
  */
-import type { Disk } from "../../harness/runtime/types.ts";
 import type { Key } from "../../harness/history/op.ts";
 import { crc32, utf8Decoder, utf8Encoder, utf8Length } from "./checksum.ts";
+import type { Durability } from "./durability.ts";
 
 /** One version of a key: created by `xmin`, replaced by `xmax` (0 while it is the newest). */
 export interface Version {
@@ -174,6 +179,16 @@ export interface PagePoolOptions {
   readonly pageSizeBytes: number;
   /** The torn-page bug: no checksums, no double write, lenient reads. */
   readonly tornPageBug: boolean;
+  /** The no-checksum bug: checksums and double writes as usual, lenient reads. */
+  readonly noChecksumBug?: boolean;
+}
+
+/** What loading the pages found. */
+export interface LoadedPages {
+  /** Torn pages restored from the double-write slot. */
+  readonly repairedPages: number[];
+  /** Pages whose checksum failed with no newer image in the slot: left out, to rebuild from the log. */
+  readonly corruptPages: number[];
 }
 
 /**
@@ -189,16 +204,25 @@ export class PagePool {
   pagesWritten = 0;
 
   constructor(
-    private readonly disk: Disk,
+    private readonly durability: Durability,
     readonly options: PagePoolOptions,
   ) {}
 
-  /** Loads every page, repairing a torn in-place page from the double-write slot. */
-  async load(): Promise<{ repairedPages: number[] }> {
+  private get disk(): Durability["disk"] {
+    return this.durability.disk;
+  }
+
+  /**
+   * Loads every page (creating the files durably if they are new), repairing a torn in-place page
+   * from the double-write slot and leaving out (and reporting) a page rotted at rest.
+   */
+  async load(): Promise<LoadedPages> {
     const size = this.options.pageSizeBytes;
-    const strict = !this.options.tornPageBug;
+    const strict = !this.options.tornPageBug && this.options.noChecksumBug !== true;
+    await this.durability.ensureFiles(this.options.tornPageBug ? [PAGES_FILE] : [PAGES_FILE, DWB_FILE]);
     const file = (await this.disk.read(PAGES_FILE)) ?? new Uint8Array(0);
     const repairedPages: number[] = [];
+    const corruptPages: number[] = [];
     let slot: Page | undefined;
     if (strict) {
       const dwb = await this.disk.read(DWB_FILE);
@@ -215,12 +239,14 @@ export class PagePool {
       const bytes = new Uint8Array(size);
       bytes.set(file.subarray(id * size, Math.min(file.length, (id + 1) * size)));
       let page: Page | undefined;
+      let corrupt = false;
       try {
         page = decodePage(id, bytes, strict);
-      } catch (error) {
-        if (slot === undefined || slot.id !== id) throw error;
+      } catch {
         page = undefined;
+        corrupt = slot === undefined || slot.id !== id;
       }
+      if (corrupt) corruptPages.push(id);
       // The slot is newer than the page in place (or the page is torn): the slot wins, and is
       // written in place below before any later flush can reuse the slot.
       if (slot !== undefined && slot.id === id && (page === undefined || page.pageLsn < slot.pageLsn)) {
@@ -236,9 +262,9 @@ export class PagePool {
     // Rewrite repaired pages in place now, before any later flush reuses the double-write slot.
     for (const id of repairedPages) {
       await this.disk.write(PAGES_FILE, id * size, encodePage(this.pages.get(id)!, size, true));
-      await this.disk.fsync(PAGES_FILE);
+      await this.durability.fsync(PAGES_FILE);
     }
-    return { repairedPages };
+    return { repairedPages, corruptPages };
   }
 
   page(id: number): Page {
@@ -285,10 +311,10 @@ export class PagePool {
       const image = encodePage(page, size, !this.options.tornPageBug);
       if (!this.options.tornPageBug) {
         await this.disk.write(DWB_FILE, 0, image);
-        await this.disk.fsync(DWB_FILE);
+        await this.durability.fsync(DWB_FILE);
       }
       await this.disk.write(PAGES_FILE, id * size, image);
-      await this.disk.fsync(PAGES_FILE);
+      await this.durability.fsync(PAGES_FILE);
       this.pagesWritten++;
       const again = this.redirtiedDuringFlush.get(id);
       if (again === undefined) this.dirty.delete(id);
@@ -298,13 +324,5 @@ export class PagePool {
       this.redirtiedDuringFlush.delete(id);
       this.flushingPage = undefined;
     }
-  }
-
-  /** Removes every page file (for a rebuild from the log). */
-  async wipe(): Promise<void> {
-    const files = await this.disk.list();
-    for (const f of [PAGES_FILE, DWB_FILE]) if (files.includes(f)) await this.disk.remove(f);
-    this.pages.clear();
-    this.dirty.clear();
   }
 }

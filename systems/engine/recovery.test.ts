@@ -3,7 +3,10 @@
  * committed values) side by side. Commands run transactions at every isolation level, leave one
  * transaction open, roll one back, checkpoint, flush pages, vacuum, and crash: at rest, in the
  * middle of a commit, page flush or checkpoint (the disk freezes after a chosen number of
- * operations), with or without a torn last write, and again in the middle of recovery. After each
+ * operations), and again in the middle of recovery. Each crash is drawn from the simulated disk's
+ * model with generated parameters: any subset of the unsynced writes reaches the disk, in any
+ * order, each possibly torn at a sector boundary (sectors of 1 to 512 bytes), and unsynced
+ * directory changes (creations, renames, removes) survive as a prefix or not at all. After each
  * recovery the visible state must equal exactly the committed transactions: every acknowledged
  * commit present, nothing uncommitted visible (an unacknowledged commit may go either way).
  */
@@ -17,6 +20,8 @@ import {
   type Transaction,
   type TxnResult,
 } from "./database.ts";
+import { SeededRandom } from "../../harness/runtime/random.ts";
+import type { CrashModel } from "../../harness/runtime/sim/disk.ts";
 import { MemoryDisk, testRuntime, type TestRuntime } from "./testkit.ts";
 import { readLog } from "./wal.ts";
 
@@ -72,11 +77,26 @@ const microOp: fc.Arbitrary<MicroOp> = fc.oneof(
   fc.tuple(fc.constant("append" as const), fc.constantFrom(...listKeys), fc.integer({ min: 0, max: 999 })),
 );
 const level = fc.constantFrom<IsolationLevel>("read-committed", "snapshot", "serializable");
-/** Bytes of the oldest unsynced write that survive a crash (records and page contents are small). */
-const tear = fc.option(fc.nat(600), { nil: undefined });
+/** A crash: the model's parameters and the seed that draws what survives. */
+export interface Crash {
+  readonly model: CrashModel;
+  readonly seed: number;
+}
 
-async function reopen(real: Real, tearBytes: number | undefined): Promise<void> {
-  real.disk.crash(tearBytes === undefined ? undefined : () => tearBytes);
+export const crashArbitrary: fc.Arbitrary<Crash> = fc.record({
+  model: fc.record({
+    writeSurvivalProbability: fc.constantFrom(0, 0.5, 1),
+    tornWriteProbability: fc.constantFrom(0, 0.5, 1),
+    sectorBytes: fc.constantFrom(1, 16, 64, 512),
+    directoryChangesMaySurvive: fc.boolean(),
+  }),
+  seed: fc.nat(),
+});
+
+const tear = crashArbitrary;
+
+async function reopen(real: Real, crash: Crash): Promise<void> {
+  real.disk.crash(crash.model, new SeededRandom(crash.seed, "crash"));
   real.open = undefined;
   real.rt = testRuntime(real.disk);
   real.db = await Database.open(real.rt, real.options);
@@ -164,14 +184,14 @@ class MaintenanceCommand implements fc.AsyncCommand<Model, Real> {
 }
 
 class CrashCommand implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly tearFraction: number | undefined) {}
+  constructor(readonly crash: Crash) {}
   check = (): boolean => true;
   async run(model: Model, real: Real): Promise<void> {
-    await reopen(real, this.tearFraction);
+    await reopen(real, this.crash);
     model.openTxn = false;
     expect(stateOf(real.db)).toBe(canonical(model.committed));
   }
-  toString = (): string => `crash(tear=${String(this.tearFraction)})`;
+  toString = (): string => `crash(${JSON.stringify(this.crash)})`;
 }
 
 /** Starts a commit (or a page flush, or a checkpoint) and crashes after `diskOps` disk operations. */
@@ -180,7 +200,7 @@ class CrashMidwayCommand implements fc.AsyncCommand<Model, Real> {
     readonly during: "commit" | "commit+checkpoint" | "flush" | "checkpoint",
     readonly ops: MicroOp[],
     readonly diskOps: number,
-    readonly tearFraction: number | undefined,
+    readonly crash: Crash,
   ) {}
   check = (): boolean => true;
   async run(model: Model, real: Real): Promise<void> {
@@ -209,7 +229,7 @@ class CrashMidwayCommand implements fc.AsyncCommand<Model, Real> {
       void (this.during === "flush" ? real.db.flushDirtyPages(100) : real.db.checkpoint());
     }
     await tick();
-    await reopen(real, this.tearFraction);
+    await reopen(real, this.crash);
     model.openTxn = false;
     const state = stateOf(real.db);
     const racing = this.during === "commit" || this.during === "commit+checkpoint";
@@ -218,26 +238,26 @@ class CrashMidwayCommand implements fc.AsyncCommand<Model, Real> {
     expect(state).toBe(canonical(model.committed));
   }
   toString = (): string =>
-    `crashDuring(${this.during}, ${JSON.stringify(this.ops)}, after ${this.diskOps} ops, tear=${String(this.tearFraction)})`;
+    `crashDuring(${this.during}, ${JSON.stringify(this.ops)}, after ${this.diskOps} ops, ${JSON.stringify(this.crash)})`;
 }
 
 /** Crashes, then crashes again in the middle of recovery, then recovers fully. */
 class CrashInRecoveryCommand implements fc.AsyncCommand<Model, Real> {
   constructor(
     readonly diskOps: number,
-    readonly tearFraction: number | undefined,
+    readonly crash: Crash,
   ) {}
   check = (): boolean => true;
   async run(model: Model, real: Real): Promise<void> {
-    real.disk.crash();
+    real.disk.crash(this.crash.model, new SeededRandom(this.crash.seed, "first crash"));
     real.disk.freezeAfter(this.diskOps);
     void Database.open(testRuntime(real.disk), real.options).catch(() => undefined);
     await tick();
-    await reopen(real, this.tearFraction);
+    await reopen(real, this.crash);
     model.openTxn = false;
     expect(stateOf(real.db)).toBe(canonical(model.committed));
   }
-  toString = (): string => `crashInRecovery(after ${this.diskOps} ops, tear=${String(this.tearFraction)})`;
+  toString = (): string => `crashInRecovery(after ${this.diskOps} ops, ${JSON.stringify(this.crash)})`;
 }
 
 export const engineCommands = [

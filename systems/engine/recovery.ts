@@ -2,13 +2,15 @@
  * Crash recovery, ARIES-style: analysis, redo, undo.
  *
  * Whatever the disk holds after a crash, recovery rebuilds exactly the committed state:
- * 1. Load the pages (a torn page is restored from the double-write slot, pages.ts); every key on
- *    them is placed, every id on them taken.
+ * 1. Load the pages (a torn page is restored from the double-write slot, pages.ts; a page rotted
+ *    at rest is left out, to be rebuilt from the log); every key on them is placed, every id on
+ *    them taken.
  * 2. Analysis, from the checkpoint `control` names (or the log's start): rebuild the transaction
  *    table (each transaction that logged and did not end, with its last record and where its
  *    undo resumes) and the dirty page table (each page a record changed, with its recLsn).
- * 3. Redo: repeat history from the smallest recLsn; a page whose `pageLsn` is at or past a
- *    record already holds it (heap.ts), so redo is idempotent.
+ * 3. Redo: repeat history from the smallest recLsn (0 for a page left out as rotten: the log is
+ *    never cut at its head, so it holds every change of every page); a page whose `pageLsn` is at
+ *    or past a record already holds it (heap.ts), so redo is idempotent.
  * 4. Undo: roll back every loser at once, always the largest undoNextLsn next, a compensation
  *    record (redo-only, `undoNextLsn` says where that transaction's undo resumes) per undone
  *    update and an abort record when a transaction reaches its begin. A crash during recovery is
@@ -35,6 +37,8 @@ export interface RecoveryReport {
   /** Bytes of torn or garbled log tail cut at open. */
   readonly cutBytes: number;
   readonly repairedPages: readonly number[];
+  /** Pages rotted at rest, rebuilt from the log. */
+  readonly rebuiltPages: readonly number[];
   readonly checkpointLsn: number;
   readonly redoStartLsn: number;
   readonly recordsRedone: number;
@@ -87,7 +91,7 @@ export function trackTransaction(
 /** Recovers the database `target` describes from whatever its disk holds. */
 export async function recover(target: RecoveryTarget, cutBytes: number): Promise<RecoveryReport> {
   const { wal, heap, txns } = target;
-  const { repairedPages } = await heap.pool.load();
+  const { repairedPages, corruptPages } = await heap.pool.load();
   for (const page of heap.pool.pages.values()) {
     for (const tuple of page.tuples.values()) {
       heap.rememberKey(tuple.key, page.id);
@@ -98,6 +102,7 @@ export async function recover(target: RecoveryTarget, cutBytes: number): Promise
 
   const checkpointLsn = await readControl(target.disk);
   const { losers, dirty, recordsScanned } = analyse(wal, txns, checkpointLsn);
+  for (const id of corruptPages) dirty.set(id, 0);
   const { redoStartLsn, recordsRedone } = redo(wal, heap, dirty);
   heap.resetInsertPage();
 
@@ -107,6 +112,7 @@ export async function recover(target: RecoveryTarget, cutBytes: number): Promise
   const report: RecoveryReport = {
     cutBytes,
     repairedPages,
+    rebuiltPages: corruptPages,
     checkpointLsn,
     redoStartLsn,
     recordsRedone,
@@ -216,6 +222,10 @@ export function describeRecovery(report: RecoveryReport | undefined, logEnd: num
   ];
   if (r.cutBytes > 0) parts.push(`torn log tail of ${r.cutBytes} bytes cut`);
   if (r.repairedPages.length > 0)
-    parts.push(`torn pages ${r.repairedPages.join(", ")} repaired from the double-write slot`);
+    parts.push(`pages ${r.repairedPages.join(", ")} (torn or rotted) restored from the double-write slot`);
+  if (r.rebuiltPages.length > 0)
+    parts.push(
+      `pages ${r.rebuiltPages.join(", ")} failed their checksum (rot at rest), rebuilt from the log`,
+    );
   return parts.join(", ");
 }

@@ -1,40 +1,42 @@
 /**
- * Test doubles for the engine's runtime: an in-memory disk that models fsync, crashes and torn
- * writes, and a manual runtime around it. Used by the engine's tests and benchmark until (and
- * beside) the simulated world; deterministic like the engine itself.
+ * Test doubles for the engine's runtime: an in-memory disk with the simulated disk's crash model
+ * and faults, and a manual runtime around it. Used by the engine's tests and benchmark beside the
+ * simulated world; deterministic like the engine itself.
  *
- * The disk keeps, per file, the durable bytes and the unsynced operations since the last fsync.
- * `crash()` throws the unsynced operations away, optionally keeping a torn prefix of the oldest
- * one (as the runtime's Disk contract allows). `freezeAfter(n)` makes every disk operation after
- * the next `n` hang forever: the node is stuck exactly there, which is how tests crash it "at any
- * point", including in the middle of a page flush or of recovery.
+ * `MemoryDisk` is the simulated world's disk state (harness/runtime/sim/disk.ts: unsynced writes
+ * kept in any subset and order, torn at sector boundaries; directory changes lost unless the
+ * directory was fsynced; fsync EIO, ENOSPC, rot at rest) with operations that complete at once.
+ * `crash()` draws what survives from its own seeded random source (or one a test gives).
+ * `freezeAfter(n)` makes every disk operation after the next `n` hang forever: the node is stuck
+ * exactly there, which is how tests crash it "at any point", including in the middle of a page
+ * flush or of recovery.
  */
-import type { Clock, Disk, NetworkEndpoint, Runtime } from "../../harness/runtime/types.ts";
+import type { Clock, Disk, DiskFaults, NetworkEndpoint, Runtime } from "../../harness/runtime/types.ts";
 import { SeededRandom, type Random } from "../../harness/runtime/random.ts";
+import {
+  DEFAULT_CRASH_MODEL,
+  SimDiskState,
+  type CrashModel,
+  type CrashReport,
+} from "../../harness/runtime/sim/disk.ts";
 
-type Pending =
-  | { readonly op: "write"; readonly offset: number; readonly data: Uint8Array }
-  | { readonly op: "truncate"; readonly size: number };
-
-interface MemoryFile {
-  durable: Uint8Array;
-  current: Uint8Array;
-  pending: Pending[];
-}
-
-function writeAt(bytes: Uint8Array, offset: number, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(Math.max(bytes.length, offset + data.length));
-  out.set(bytes);
-  out.set(data, offset);
-  return out;
-}
+/** A crash that keeps nothing unsynced: every unsynced write and directory change is lost. */
+export const LOSE_ALL_UNSYNCED: Partial<CrashModel> = {
+  writeSurvivalProbability: 0,
+  directoryChangesMaySurvive: false,
+};
 
 export class MemoryDisk implements Disk {
-  private files = new Map<string, MemoryFile>();
+  readonly state = new SimDiskState();
   private opsLeft = Infinity;
+  private readonly random: Random;
   /** Disk operations started, for choosing crash points. */
   opCount = 0;
   fsyncs = 0;
+
+  constructor(seed = 1) {
+    this.random = new SeededRandom(seed, "memory-disk");
+  }
 
   /** After `n` more operations, every operation hangs (never resolves). */
   freezeAfter(n: number): void {
@@ -53,100 +55,73 @@ export class MemoryDisk implements Disk {
   }
 
   /**
-   * Loses every unsynced operation. With `tearWith`, the oldest unsynced write of each file
-   * survives as a prefix of the length it picks (0 … length-1 bytes). Unfreezes the disk.
+   * A power loss under `model` (default: the simulated disk's harsh model), drawn from `random`
+   * (default: this disk's own seeded source). Unfreezes the disk.
    */
-  crash(tearWith?: (lengthBytes: number) => number): void {
-    for (const file of this.files.values()) {
-      let bytes = file.durable;
-      const first = file.pending[0];
-      if (tearWith !== undefined && first !== undefined && first.op === "write" && first.data.length > 1) {
-        const keep = Math.min(first.data.length - 1, Math.max(0, tearWith(first.data.length)));
-        bytes = writeAt(bytes, first.offset, first.data.subarray(0, keep));
-      }
-      file.durable = bytes;
-      file.current = bytes;
-      file.pending = [];
-    }
+  crash(model: Partial<CrashModel> = {}, random: Random = this.random): CrashReport {
+    const report = this.state.crash(random, { ...DEFAULT_CRASH_MODEL, ...model });
     this.opsLeft = Infinity;
+    return report;
   }
 
-  /** Total durable bytes per file (for tests and figures). */
-  durableSize(file: string): number | undefined {
-    return this.files.get(file)?.durable.length;
+  setFaults(faults: DiskFaults): void {
+    this.state.setFaults(faults);
   }
 
   async read(file: string): Promise<Uint8Array | undefined> {
     await this.gate();
-    const f = this.files.get(file);
-    return f === undefined ? undefined : f.current.slice();
-  }
-
-  private file(name: string): MemoryFile {
-    let f = this.files.get(name);
-    if (f === undefined) {
-      f = { durable: new Uint8Array(0), current: new Uint8Array(0), pending: [] };
-      this.files.set(name, f);
-    }
-    return f;
+    return this.state.read(file);
   }
 
   async write(file: string, offsetBytes: number, data: Uint8Array): Promise<void> {
     await this.gate();
-    const f = this.file(file);
-    const copy = data.slice();
-    f.current = writeAt(f.current, offsetBytes, copy);
-    f.pending.push({ op: "write", offset: offsetBytes, data: copy });
+    this.state.write(file, offsetBytes, data.slice());
   }
 
   async append(file: string, data: Uint8Array): Promise<void> {
     await this.gate();
-    const f = this.file(file);
-    const copy = data.slice();
-    const offset = f.current.length;
-    f.current = writeAt(f.current, offset, copy);
-    f.pending.push({ op: "write", offset, data: copy });
+    this.state.append(file, data.slice());
   }
 
   async truncate(file: string, sizeBytes: number): Promise<void> {
     await this.gate();
-    const f = this.file(file);
-    f.current = writeAt(new Uint8Array(0), 0, f.current.subarray(0, sizeBytes));
-    if (f.current.length < sizeBytes) f.current = writeAt(f.current, sizeBytes - 1, new Uint8Array(1));
-    f.pending.push({ op: "truncate", size: sizeBytes });
+    this.state.truncate(file, sizeBytes);
   }
 
   async fsync(file: string): Promise<void> {
     await this.gate();
     this.fsyncs++;
-    const f = this.files.get(file);
-    if (f === undefined) return;
-    f.durable = f.current;
-    f.pending = [];
+    if (!this.state.fsync(file)) throw missing("fsync", file);
+  }
+
+  async fsyncDir(): Promise<void> {
+    await this.gate();
+    this.state.fsyncDir();
   }
 
   async size(file: string): Promise<number | undefined> {
     await this.gate();
-    return this.files.get(file)?.current.length;
+    return this.state.size(file);
   }
 
   async list(): Promise<string[]> {
     await this.gate();
-    return [...this.files.keys()].sort();
+    return this.state.list();
   }
 
   async rename(from: string, to: string): Promise<void> {
     await this.gate();
-    const f = this.files.get(from);
-    if (f === undefined) throw new Error(`rename: no file ${from}`);
-    this.files.delete(from);
-    this.files.set(to, f);
+    if (!this.state.rename(from, to)) throw missing("rename", from);
   }
 
   async remove(file: string): Promise<void> {
     await this.gate();
-    this.files.delete(file);
+    if (!this.state.remove(file)) throw missing("remove", file);
   }
+}
+
+function missing(op: string, file: string): Error {
+  return Object.assign(new Error(`${op}(${file}): no such file`), { code: "ENOENT" });
 }
 
 /** A clock whose time moves only when the test calls `advance`. */

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { NO_LSN, scanLog, truncateLogAbove, Wal, type WalRecordBody } from "./wal.ts";
+import { Durability } from "./durability.ts";
+import { NO_LSN, scanLog, truncateLogAbove, Wal, WalCorruptionError, type WalRecordBody } from "./wal.ts";
 import { MemoryDisk } from "./testkit.ts";
 
 const body = (xid: number, value: unknown = xid): WalRecordBody => ({
@@ -33,25 +34,35 @@ describe("wal", () => {
     const { bytes } = await logOf([body(1), body(2, "x".repeat(50))]);
     const first = scanLog(bytes).records[0]!;
     for (let cut = first.sizeBytes; cut < bytes.length; cut++) {
-      const { records, validEnd } = scanLog(bytes.subarray(0, cut));
+      const { records, validEnd, corruptLsn } = scanLog(bytes.subarray(0, cut));
       expect(records.length).toBe(1);
       expect(validEnd).toBe(first.sizeBytes);
+      expect(corruptLsn).toBeUndefined();
     }
   });
 
-  it("detects a flipped byte anywhere in a record", () =>
+  it("tells a flipped byte anywhere in any record (rot at rest) from a torn tail", () =>
     fc.assert(
       fc.asyncProperty(fc.nat(), fc.integer({ min: 1, max: 255 }), async (at, flip) => {
-        const { bytes } = await logOf([body(1), body(2)]);
+        const { bytes } = await logOf([body(1), body(2), body(3, "y".repeat(20))]);
         const corrupt = bytes.slice();
         const i = at % corrupt.length;
         corrupt[i]! ^= flip;
-        const first = scanLog(bytes).records[0]!;
-        const { records } = scanLog(corrupt);
-        expect(records.length).toBe(i < first.sizeBytes ? 0 : 1);
+        const records = scanLog(bytes).records;
+        const hit = records.filter((r) => r.lsn <= i).at(-1)!;
+        const scanned = scanLog(corrupt);
+        expect(scanned.records.length).toBe(records.indexOf(hit));
+        expect(scanned.corruptLsn).toBe(hit.lsn);
       }),
-      { numRuns: 200 },
+      { numRuns: 300 },
     ));
+
+  it("refuses to open a log with a record rotted at rest", async () => {
+    const { disk, bytes } = await logOf([body(1), body(2)]);
+    await disk.write("wal", bytes.length - 5, new Uint8Array([bytes[bytes.length - 5]! ^ 1]));
+    await disk.fsync("wal");
+    await expect(Wal.open(disk)).rejects.toThrow(WalCorruptionError);
+  });
 
   it("open cuts the torn tail durably and appends continue after it", async () => {
     const { disk, bytes } = await logOf([body(1), body(2)]);
@@ -112,17 +123,29 @@ describe("wal", () => {
 });
 
 describe("wal after a disk failure", () => {
-  it("refuses every later flush", async () => {
+  it("refuses every later flush: a failed fsync is never retried, and its records are gone", async () => {
     const disk = new MemoryDisk();
     const { wal } = await Wal.open(disk);
-    const failing = Object.assign(Object.create(disk) as MemoryDisk, {
-      fsync: () => Promise.reject(new Error("EIO")),
-    });
-    (wal as unknown as { disk: MemoryDisk }).disk = failing;
-    wal.append(body(1));
+    const failures: unknown[] = [];
+    wal.onFailure((error) => failures.push(error));
+    disk.setFaults({ fsyncFails: "once" });
+    const first = wal.append(body(1));
     await expect(wal.flush()).rejects.toThrow(/EIO/);
-    (wal as unknown as { disk: MemoryDisk }).disk = disk;
+    expect(wal.isDurable(first)).toBe(false);
     wal.append(body(2));
     await expect(wal.flush()).rejects.toThrow(/failed earlier/);
+    expect(failures).toHaveLength(1);
+    // The failed fsync lost what it covered for good: the disk holds no record.
+    expect((await Wal.open(disk)).wal.recordCount).toBe(0);
+  });
+
+  it("retry-fsync: the retry succeeds, the log believes its records durable, and they are gone", async () => {
+    const disk = new MemoryDisk();
+    const { wal } = await Wal.open(disk, new Durability(disk, new Set(["retry-fsync"])));
+    disk.setFaults({ fsyncFails: "once" });
+    const first = wal.append(body(1));
+    await wal.flush();
+    expect(wal.isDurable(first)).toBe(true);
+    expect((await Wal.open(disk)).wal.recordCount).toBe(0);
   });
 });

@@ -4,17 +4,26 @@
  * The LSN of a record is its byte offset in the log file, so a log shipped verbatim to a replica
  * keeps the same LSNs there. Every record carries `prevLsn` (the record before it in the log) and,
  * for transaction records, `txnPrevLsn` (the same transaction's previous record): the chain undo
- * walks backwards. Frame: `[payloadBytes u32][crc32 u32][payload: JSON]`. On open, the scan stops at
- * the first frame that is short, fails its checksum or does not parse (a torn tail after a crash)
- * and cuts the file there, so a torn record is never misread.
+ * walks backwards. Frame: `[payloadBytes u32][crc32 u32][payload: JSON]`.
+ *
+ * On open the scan stops at the first frame that is not a valid record, and tells a torn tail from
+ * rot. Only the one append being fsynced can be unsynced at a crash (flushes are serial), and a
+ * crash keeps it whole, not at all, or as a prefix; so a torn tail is a frame that runs past the end
+ * of the file. A bad frame that fits in the file, a valid frame after a bad one, or a frame whose
+ * length field is the only thing wrong (its checksum matches the bytes to the end of the file) is a
+ * record corrupted at rest: open refuses the log (`WalCorruptionError`) instead of cutting
+ * acknowledged records off it. A torn tail is cut (durably), so it is never misread.
  *
  * Group commit: appends go to an in-memory tail; `flush` writes the whole tail with one append and
  * one fsync, and callers that arrive while a flush is running wait for it and then share the next
- * one. A record is durable once `fsyncedEnd` (bytes known fsynced) passes its end.
+ * one. A record is durable once `fsyncedEnd` (bytes known fsynced) passes its end. A failed write
+ * or fsync ends the log's life (durability.ts): every later flush fails, and the owner reopens the
+ * database from the disk.
  */
 import type { Disk } from "../../harness/runtime/types.ts";
 import type { Key } from "../../harness/history/op.ts";
 import { crc32, utf8Decoder, utf8Encoder } from "./checksum.ts";
+import { Durability } from "./durability.ts";
 
 /** Transaction records: the chain undo walks. */
 export type TxnRecordBody =
@@ -87,6 +96,14 @@ export class WalError extends Error {
   override name = "WalError";
 }
 
+/** A record of the log is corrupt at rest (not a torn tail): the log cannot be trusted past it. */
+export class WalCorruptionError extends WalError {
+  override name = "WalCorruptionError";
+  constructor(readonly lsn: number) {
+    super(`log record at lsn ${lsn} is corrupt (checksum mismatch at rest, not a torn tail)`);
+  }
+}
+
 function encodePayload(lsn: number, prevLsn: number, body: WalRecordBody): Uint8Array {
   return utf8Encoder.encode(JSON.stringify({ lsn, prevLsn, ...body }));
 }
@@ -100,31 +117,71 @@ function frame(payload: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Decodes every whole, valid frame from the start; `validEnd` is where the first bad one begins. */
-export function scanLog(bytes: Uint8Array): { records: WalRecord[]; validEnd: number } {
+/** The record a valid frame at `offset` holds (following `prevLsn`), or undefined. */
+function decodeFrame(
+  bytes: Uint8Array,
+  view: DataView,
+  offset: number,
+  prevLsn: number | undefined,
+): WalRecord | undefined {
+  if (offset + FRAME_HEADER_BYTES > bytes.length) return undefined;
+  const payloadBytes = view.getUint32(offset);
+  const checksum = view.getUint32(offset + 4);
+  const start = offset + FRAME_HEADER_BYTES;
+  const end = start + payloadBytes;
+  if (payloadBytes === 0 || payloadBytes > MAX_PAYLOAD_BYTES || end > bytes.length) return undefined;
+  if (crc32(bytes, start, end) !== checksum) return undefined;
+  let parsed: { lsn?: unknown; prevLsn?: unknown; kind?: unknown };
+  try {
+    parsed = JSON.parse(utf8Decoder.decode(bytes.subarray(start, end))) as typeof parsed;
+  } catch {
+    return undefined;
+  }
+  if (parsed.lsn !== offset || typeof parsed.kind !== "string") return undefined;
+  if (prevLsn !== undefined && parsed.prevLsn !== prevLsn) return undefined;
+  if (typeof parsed.prevLsn !== "number") return undefined;
+  return { ...(parsed as WalRecordBody), lsn: offset, prevLsn: parsed.prevLsn, sizeBytes: end - offset };
+}
+
+/**
+ * Whether the bad frame at `offset` is rot at rest rather than a torn tail (see the header): it
+ * fits in the file, its checksum matches the bytes to the end of the file (only its length field
+ * is wrong), or a valid record starts somewhere after it.
+ */
+function corruptAt(bytes: Uint8Array, view: DataView, offset: number): boolean {
+  if (offset + FRAME_HEADER_BYTES > bytes.length) return false;
+  const payloadBytes = view.getUint32(offset);
+  const start = offset + FRAME_HEADER_BYTES;
+  if (payloadBytes > 0 && start + payloadBytes <= bytes.length) return true;
+  if (bytes.length > start && crc32(bytes, start, bytes.length) === view.getUint32(offset + 4)) return true;
+  // A valid record later in the file: its payload starts with its own offset as `{"lsn":N,`.
+  const open = 0x7b; // "{"
+  for (let at = offset + 1; at + FRAME_HEADER_BYTES < bytes.length; at++) {
+    if (bytes[at + FRAME_HEADER_BYTES] !== open) continue;
+    if (decodeFrame(bytes, view, at, undefined) !== undefined) return true;
+  }
+  return false;
+}
+
+/**
+ * Decodes every whole, valid frame from the start; `validEnd` is where the first bad one begins,
+ * and `corruptLsn` is set when that bad frame is rot at rest, not a torn tail.
+ */
+export function scanLog(bytes: Uint8Array): { records: WalRecord[]; validEnd: number; corruptLsn?: number } {
   const records: WalRecord[] = [];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let offset = 0;
   let prevLsn = NO_LSN;
   // Bounded: every iteration consumes at least FRAME_HEADER_BYTES.
-  while (offset + FRAME_HEADER_BYTES <= bytes.length) {
-    const payloadBytes = view.getUint32(offset);
-    const checksum = view.getUint32(offset + 4);
-    const start = offset + FRAME_HEADER_BYTES;
-    const end = start + payloadBytes;
-    if (payloadBytes === 0 || payloadBytes > MAX_PAYLOAD_BYTES || end > bytes.length) break;
-    if (crc32(bytes, start, end) !== checksum) break;
-    let parsed: { lsn?: unknown; prevLsn?: unknown; kind?: unknown };
-    try {
-      parsed = JSON.parse(utf8Decoder.decode(bytes.subarray(start, end))) as typeof parsed;
-    } catch {
-      break;
-    }
-    if (parsed.lsn !== offset || parsed.prevLsn !== prevLsn || typeof parsed.kind !== "string") break;
-    records.push({ ...(parsed as WalRecordBody), lsn: offset, prevLsn, sizeBytes: end - offset });
+  for (;;) {
+    const record = decodeFrame(bytes, view, offset, prevLsn);
+    if (record === undefined) break;
+    records.push(record);
     prevLsn = offset;
-    offset = end;
+    offset += record.sizeBytes;
   }
+  if (offset < bytes.length && corruptAt(bytes, view, offset))
+    return { records, validEnd: offset, corruptLsn: offset };
   return { records, validEnd: offset };
 }
 
@@ -143,23 +200,37 @@ export class Wal {
   private fsyncedOffset = 0;
   private lastLsnValue = NO_LSN;
   private failure: string | undefined;
+  private failureListener: ((error: unknown) => void) | undefined;
   /** fsyncs issued, for group-commit figures. */
   fsyncCount = 0;
 
   private constructor(
-    private readonly disk: Disk,
+    private readonly durability: Durability,
     readonly file: string,
   ) {}
 
-  /** Opens the log, cutting (and fsyncing the cut of) any torn or garbled tail. */
-  static async open(disk: Disk, file = "wal"): Promise<{ wal: Wal; cutBytes: number }> {
-    const wal = new Wal(disk, file);
+  private get disk(): Disk {
+    return this.durability.disk;
+  }
+
+  /**
+   * Opens the log: creates it durably if it is new, cuts (durably) a torn tail, and refuses a log
+   * with a record corrupted at rest (`WalCorruptionError`).
+   */
+  static async open(
+    disk: Disk,
+    durability = new Durability(disk, new Set()),
+    file = "wal",
+  ): Promise<{ wal: Wal; cutBytes: number }> {
+    const wal = new Wal(durability, file);
+    await durability.ensureFiles([file]);
     const bytes = (await disk.read(file)) ?? new Uint8Array(0);
-    const { records, validEnd } = scanLog(bytes);
+    const { records, validEnd, corruptLsn } = scanLog(bytes);
+    if (corruptLsn !== undefined) throw new WalCorruptionError(corruptLsn);
     const cutBytes = bytes.length - validEnd;
     if (cutBytes > 0) {
       await disk.truncate(file, validEnd);
-      await disk.fsync(file);
+      await durability.fsync(file);
     }
     for (const r of records) wal.remember(r);
     wal.endOffset = validEnd;
@@ -202,6 +273,11 @@ export class Wal {
       throw new WalError(`shipped record lsn ${record.lsn} re-encodes to a different size`);
     }
     return appended;
+  }
+
+  /** Calls `listener` once, with the error, when a write or fsync of the log fails (the log is dead). */
+  onFailure(listener: (error: unknown) => void): void {
+    this.failureListener = listener;
   }
 
   /** Calls `listener` with every record appended from now on (for log shipping). Returns an unsubscribe. */
@@ -301,6 +377,7 @@ export class Wal {
       await this.writeTail();
     } catch (error) {
       this.failure = String(error);
+      this.failureListener?.(error);
       throw error;
     }
   }
@@ -319,7 +396,7 @@ export class Wal {
       }
       await this.disk.append(this.file, bytes);
     }
-    await this.disk.fsync(this.file);
+    await this.durability.fsync(this.file);
     this.fsyncCount++;
     this.fsyncedOffset = end;
   }
@@ -327,21 +404,30 @@ export class Wal {
 
 /** Every whole record of the log file on `disk` (durable or not yet), read from disk. */
 export async function readLog(disk: Disk, file = "wal"): Promise<WalRecord[]> {
-  return scanLog((await disk.read(file)) ?? new Uint8Array(0)).records;
+  const { records, corruptLsn } = scanLog((await disk.read(file)) ?? new Uint8Array(0));
+  if (corruptLsn !== undefined) throw new WalCorruptionError(corruptLsn);
+  return records;
 }
 
 /**
  * Cuts a log on disk just after the record at `lsn` (everything above it goes), durably. For a
- * node that must drop records past a durable point; reopen the database afterwards.
+ * node that must drop records past a durable point; reopen the database afterwards. A log with a
+ * corrupt record at or below the cut is refused.
  */
-export async function truncateLogAbove(disk: Disk, lsn: number, file = "wal"): Promise<void> {
+export async function truncateLogAbove(
+  disk: Disk,
+  lsn: number,
+  durability = new Durability(disk, new Set()),
+  file = "wal",
+): Promise<void> {
   const bytes = (await disk.read(file)) ?? new Uint8Array(0);
-  const { records } = scanLog(bytes);
+  const { records, corruptLsn } = scanLog(bytes);
   let end = 0;
   for (const r of records) {
     if (r.lsn > lsn) break;
     end = r.lsn + r.sizeBytes;
   }
+  if (corruptLsn !== undefined && corruptLsn <= lsn) throw new WalCorruptionError(corruptLsn);
   await disk.truncate(file, end);
-  await disk.fsync(file);
+  await durability.fsync(file);
 }

@@ -27,6 +27,7 @@ describe("FileDisk", () => {
     await disk.fsync("wal");
     expect(await disk.size("wal")).toBe(2);
     await disk.rename("wal", "wal.old");
+    await disk.fsyncDir();
     expect(await disk.list()).toEqual(["wal.old"]);
     await disk.remove("wal.old");
     expect(await disk.list()).toEqual([]);

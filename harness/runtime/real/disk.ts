@@ -1,8 +1,8 @@
 /**
  * A node's disk as real files: one directory per node, one flat namespace of file names inside it.
- * `fsync` calls fsync(2) on the file (and on the directory the first time, so that a newly created
- * file's name is durable too); `rename` and `remove` fsync the directory before they resolve, so
- * they are durable when they return, as the `Disk` contract says.
+ * `fsync` calls fsync(2) on the file, `fsyncDir` on the directory (what makes a creation, rename
+ * or remove durable), as the `Disk` contract says; nothing more, so a program that forgets the
+ * directory fsync is as exposed here as a real database on a real machine.
  *
  * A crash of the in-process node cannot drop the operating system's page cache, so in the real
  * runtime unsynced writes survive a simulated crash; only a machine crash would lose them. The
@@ -19,8 +19,6 @@ function isNotFound(error: unknown): boolean {
 
 export class FileDisk implements Disk {
   private readyPromise: Promise<void> | undefined;
-  /** Files created since their directory entry was last made durable. */
-  private readonly nameNotDurable = new Set<string>();
 
   constructor(readonly directory: string) {}
 
@@ -46,16 +44,6 @@ export class FileDisk implements Disk {
     }
   }
 
-  private async exists(path: string): Promise<boolean> {
-    try {
-      await stat(path);
-      return true;
-    } catch (error) {
-      if (isNotFound(error)) return false;
-      throw error;
-    }
-  }
-
   async read(file: string): Promise<Uint8Array | undefined> {
     const path = this.path(file);
     await this.ready;
@@ -73,7 +61,6 @@ export class FileDisk implements Disk {
       throw new RangeError(`write(${file}): offset must be a non-negative integer, got ${offsetBytes}`);
     }
     await this.ready;
-    if (!(await this.exists(path))) this.nameNotDurable.add(file);
     const handle = await open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
     try {
       let written = 0;
@@ -96,7 +83,6 @@ export class FileDisk implements Disk {
   async append(file: string, data: Uint8Array): Promise<void> {
     const path = this.path(file);
     await this.ready;
-    if (!(await this.exists(path))) this.nameNotDurable.add(file);
     const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND, 0o644);
     try {
       await handle.appendFile(data);
@@ -120,7 +106,11 @@ export class FileDisk implements Disk {
     } finally {
       await handle.close();
     }
-    if (this.nameNotDurable.delete(file)) await this.syncDirectory();
+  }
+
+  async fsyncDir(): Promise<void> {
+    await this.ready;
+    await this.syncDirectory();
   }
 
   async size(file: string): Promise<number | undefined> {
@@ -144,16 +134,11 @@ export class FileDisk implements Disk {
     const toPath = this.path(to);
     await this.ready;
     await rename(fromPath, toPath);
-    this.nameNotDurable.delete(from);
-    this.nameNotDurable.delete(to);
-    await this.syncDirectory();
   }
 
   async remove(file: string): Promise<void> {
     const path = this.path(file);
     await this.ready;
     await rm(path);
-    this.nameNotDurable.delete(file);
-    await this.syncDirectory();
   }
 }

@@ -344,6 +344,7 @@ export class RealWorld implements World {
       append: (file, data) => gate(() => fileDisk.append(file, data.slice())),
       truncate: (file, sizeBytes) => gate(() => fileDisk.truncate(file, sizeBytes)),
       fsync: (file) => gate(() => fileDisk.fsync(file)),
+      fsyncDir: () => gate(() => fileDisk.fsyncDir()),
       size: (file) => gate(() => fileDisk.size(file)),
       list: () => gate(() => fileDisk.list()),
       rename: (from, to) => gate(() => fileDisk.rename(from, to)),

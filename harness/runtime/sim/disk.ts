@@ -1,19 +1,29 @@
 /**
- * The simulated disk's state: per file, the durable bytes (as of the last fsync) and the current
- * bytes (what the node sees, unsynced changes included), plus the list of unsynced changes.
+ * The simulated disk's state: a directory of names pointing at files, and per file the bytes on
+ * the platter (`durable`), the bytes the node sees (`current`: the page cache, every change
+ * included) and the changes not yet fsynced. It models what real storage does at a power loss,
+ * harshly (as the `Disk` contract in ../types.ts allows):
  *
- * Crash semantics, exactly:
- * - every write, append and truncate not yet covered by an fsync of its file is lost;
- * - a file that was never fsynced disappears (its creation was never made durable);
- * - with probability `tornWriteProbability`, drawn once per file that has unsynced changes, the
- *   oldest unsynced change of that file, if it is a write or append of at least 2 bytes, leaves a
- *   torn prefix: its first k bytes, 1 ≤ k < length, k uniform, at the offset where it was written
- *   (zero-filling any hole). That piece is then on disk, durable like the rest.
- * - `rename` and `remove` are durable when they complete (they move or drop the whole file state).
+ * - Data: any subset of a file's unsynced writes may have reached the platter, in any order, and
+ *   each may be torn: only a prefix of it, cut at a sector boundary, got there. A truncate is
+ *   metadata: the unsynced truncates of a file reach the platter as a prefix, in order, and one that
+ *   did is a barrier (writes issued before it land before it, writes issued after it after it).
+ * - Directory: a file's creation, a rename and a remove are metadata of the directory. Those since
+ *   the last `fsyncDir` reach the platter as a prefix, in order (a journal commits them in order),
+ *   so each may be lost: a file created and fsynced but whose directory was not fsynced vanishes; a
+ *   rename not followed by a directory fsync may come undone.
+ * A crash draws all of this from the world's disk random source, so it replays byte for byte.
+ *
+ * Faults (set by the world for a disk nemesis): an fsync that fails with EIO (once, or every one
+ * until healed) loses the file's unsynced changes for good: they are gone from the page cache too,
+ * so a later fsync that succeeds makes nothing of them durable (retrying is no cure); a full disk
+ * fails every write that needs space (a new file, or bytes past a file's end) with ENOSPC, writing
+ * nothing; and `corrupt` flips a byte of a file at rest.
  *
  * This module holds state only; the world schedules the operations on virtual time.
  */
 import type { Random } from "../random.ts";
+import type { DiskFaults } from "../types.ts";
 
 /** A byte array that grows by doubling, so appends cost amortised O(length of the append). */
 export class GrowableBytes {
@@ -48,6 +58,14 @@ export class GrowableBytes {
     }
   }
 
+  byteAt(offsetBytes: number): number {
+    return this.buffer[offsetBytes]!;
+  }
+
+  setByte(offsetBytes: number, value: number): void {
+    this.buffer[offsetBytes] = value;
+  }
+
   /** A copy of the content. */
   bytes(): Uint8Array {
     return this.buffer.slice(0, this.length);
@@ -64,11 +82,66 @@ export type UnsyncedChange =
   | { readonly kind: "write"; readonly offsetBytes: number; readonly data: Uint8Array }
   | { readonly kind: "truncate"; readonly sizeBytes: number };
 
+/** One file, whatever name the directory gives it. */
 export interface SimFile {
-  /** Content as of the last fsync; undefined if the file was never fsynced. */
-  durable: GrowableBytes | undefined;
+  /** Content on the platter (as of the last fsync of this file). */
+  durable: GrowableBytes;
+  /** Content the node sees: durable plus every unsynced change. */
   current: GrowableBytes;
+  /** Changes since the last fsync of this file, in issue order. */
   unsynced: UnsyncedChange[];
+}
+
+type DirectoryChange =
+  | { readonly kind: "create"; readonly name: string; readonly file: SimFile }
+  | { readonly kind: "rename"; readonly from: string; readonly to: string }
+  | { readonly kind: "remove"; readonly name: string };
+
+/** How a power loss treats what was not fsynced. */
+export interface CrashModel {
+  /** Probability that each unsynced write reached the platter (whole or torn). */
+  readonly writeSurvivalProbability: number;
+  /** Probability that a surviving write spanning two or more sectors is torn. */
+  readonly tornWriteProbability: number;
+  readonly sectorBytes: number;
+  /** Whether unsynced directory changes may survive (a uniform prefix of them); false: none do. */
+  readonly directoryChangesMaySurvive: boolean;
+  /** For tests that need one exact tear: a torn write keeps this many bytes (at most all but one). */
+  readonly exactTornBytes?: number;
+}
+
+export const DEFAULT_CRASH_MODEL: CrashModel = {
+  writeSurvivalProbability: 0.5,
+  tornWriteProbability: 0.5,
+  sectorBytes: 512,
+  directoryChangesMaySurvive: true,
+};
+
+/** What one crash did to one file, for the node's log. */
+export interface CrashedFile {
+  readonly file: string;
+  /** Unsynced writes that reached the platter, and those lost. */
+  readonly writesKept: number;
+  readonly writesLost: number;
+  /** Bytes each torn write left, in the order they were applied. */
+  readonly tornBytes: readonly number[];
+}
+
+export interface CrashReport {
+  readonly files: readonly CrashedFile[];
+  /** Directory changes lost (`create wal`, `rename control.tmp control`, `remove pages`). */
+  readonly directoryChangesLost: readonly string[];
+}
+
+/** An I/O error with its errno name, as Node's fs reports it. */
+export class DiskError extends Error {
+  override name = "DiskError";
+  constructor(
+    readonly code: "EIO" | "ENOSPC" | "ENOENT",
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
 }
 
 function applyChange(bytes: GrowableBytes, change: UnsyncedChange): void {
@@ -76,104 +149,228 @@ function applyChange(bytes: GrowableBytes, change: UnsyncedChange): void {
   else bytes.truncate(change.sizeBytes);
 }
 
-export class SimDiskState {
-  private readonly files = new Map<string, SimFile>();
+function describeChange(change: DirectoryChange): string {
+  if (change.kind === "create") return `create ${change.name}`;
+  if (change.kind === "rename") return `rename ${change.from} ${change.to}`;
+  return `remove ${change.name}`;
+}
 
-  private fileFor(file: string): SimFile {
-    let state = this.files.get(file);
+export class SimDiskState {
+  /** The directory as the node sees it. */
+  private readonly names = new Map<string, SimFile>();
+  /** The directory on the platter (as of the last directory fsync). */
+  private durableNames = new Map<string, SimFile>();
+  private unsyncedDirectory: DirectoryChange[] = [];
+  private faults: DiskFaults = {};
+
+  read(file: string): Uint8Array | undefined {
+    return this.names.get(file)?.current.bytes();
+  }
+
+  size(file: string): number | undefined {
+    return this.names.get(file)?.current.length;
+  }
+
+  list(): string[] {
+    return [...this.names.keys()].sort();
+  }
+
+  setFaults(faults: DiskFaults): void {
+    this.faults = { ...faults };
+  }
+
+  get faultsInForce(): DiskFaults {
+    return this.faults;
+  }
+
+  private needSpace(file: string, what: string): void {
+    if (this.faults.full === true) throw new DiskError("ENOSPC", `${what}(${file}): no space left on device`);
+  }
+
+  private fileFor(file: string, what: string, endBytes: number): SimFile {
+    let state = this.names.get(file);
     if (state === undefined) {
-      state = { durable: undefined, current: new GrowableBytes(), unsynced: [] };
-      this.files.set(file, state);
+      this.needSpace(file, what);
+      state = { durable: new GrowableBytes(), current: new GrowableBytes(), unsynced: [] };
+      this.names.set(file, state);
+      this.unsyncedDirectory.push({ kind: "create", name: file, file: state });
+    } else if (endBytes > state.current.length) {
+      this.needSpace(file, what);
     }
     return state;
   }
 
-  read(file: string): Uint8Array | undefined {
-    return this.files.get(file)?.current.bytes();
-  }
-
-  size(file: string): number | undefined {
-    return this.files.get(file)?.current.length;
-  }
-
-  list(): string[] {
-    return [...this.files.keys()].sort();
-  }
-
   /** `data` must already be a private copy. */
   write(file: string, offsetBytes: number, data: Uint8Array): void {
-    const state = this.fileFor(file);
+    const state = this.fileFor(file, "write", offsetBytes + data.length);
     const change: UnsyncedChange = { kind: "write", offsetBytes, data };
     applyChange(state.current, change);
     state.unsynced.push(change);
   }
 
   append(file: string, data: Uint8Array): void {
-    const state = this.fileFor(file);
-    this.write(file, state.current.length, data);
+    const length = this.names.get(file)?.current.length ?? 0;
+    const state = this.fileFor(file, "append", length + data.length);
+    const change: UnsyncedChange = { kind: "write", offsetBytes: state.current.length, data };
+    applyChange(state.current, change);
+    state.unsynced.push(change);
   }
 
   truncate(file: string, sizeBytes: number): void {
-    const state = this.fileFor(file);
+    const state = this.fileFor(file, "truncate", sizeBytes);
     const change: UnsyncedChange = { kind: "truncate", sizeBytes };
     applyChange(state.current, change);
     state.unsynced.push(change);
   }
 
-  /** False when the file does not exist. */
+  /**
+   * Makes the file's unsynced changes durable. Under an fsync fault it throws EIO instead, and
+   * those changes are lost for good (see the module header). False when the file does not exist.
+   */
   fsync(file: string): boolean {
-    const state = this.files.get(file);
+    const state = this.names.get(file);
     if (state === undefined) return false;
-    state.durable ??= new GrowableBytes();
+    const fails = this.faults.fsyncFails;
+    if (fails !== undefined) {
+      if (fails === "once") this.faults = { ...this.faults, fsyncFails: undefined };
+      const lost = state.unsynced.length;
+      state.current = state.durable.clone();
+      state.unsynced = [];
+      throw new DiskError("EIO", `fsync(${file}): input/output error; ${lost} unsynced changes lost`);
+    }
     for (const change of state.unsynced) applyChange(state.durable, change);
     state.unsynced = [];
     return true;
   }
 
-  /** False when `from` does not exist. */
+  /** Makes every directory change so far (creations, renames, removes) durable. */
+  fsyncDir(): void {
+    this.durableNames = new Map(this.names);
+    this.unsyncedDirectory = [];
+  }
+
+  /** False when `from` does not exist. Replaces `to` if it exists. */
   rename(from: string, to: string): boolean {
-    const state = this.files.get(from);
+    const state = this.names.get(from);
     if (state === undefined) return false;
-    this.files.delete(from);
-    this.files.set(to, state);
+    this.names.delete(from);
+    this.names.set(to, state);
+    this.unsyncedDirectory.push({ kind: "rename", from, to });
     return true;
   }
 
   /** False when the file does not exist. */
   remove(file: string): boolean {
-    return this.files.delete(file);
+    if (!this.names.delete(file)) return false;
+    this.unsyncedDirectory.push({ kind: "remove", name: file });
+    return true;
   }
 
-  /** Unsynced changes across all files (for introspection and tests). */
+  /** Unsynced changes across all files, and unsynced directory changes (for introspection and tests). */
   unsyncedCount(): number {
-    let count = 0;
-    for (const state of this.files.values()) count += state.unsynced.length;
+    let count = this.unsyncedDirectory.length;
+    for (const state of this.names.values()) count += state.unsynced.length;
     return count;
   }
 
-  /** Applies a crash as documented in the module header; `random` decides the tears. */
-  crash(random: Random, tornWriteProbability: number): { file: string; tornBytes: number }[] {
-    const tears: { file: string; tornBytes: number }[] = [];
-    for (const [file, state] of [...this.files]) {
-      if (state.durable === undefined) {
-        this.files.delete(file);
+  /**
+   * Flips a byte of `file` at rest: a byte that is not zero (so it hits data, not a hole), chosen
+   * by `random`, xor a non-zero mask. Returns the offset, or undefined when the file has no such
+   * byte on the platter. The page cache's copy is corrupted too where it still matches the
+   * platter (a later read sees the rot).
+   */
+  corrupt(file: string, random: Random): number | undefined {
+    const state = this.names.get(file);
+    if (state === undefined) return undefined;
+    const durable = state.durable;
+    let nonZero = 0;
+    for (let i = 0; i < durable.length; i++) if (durable.byteAt(i) !== 0) nonZero++;
+    if (nonZero === 0) return undefined;
+    let skip = random.int(nonZero);
+    let offset = 0;
+    for (; offset < durable.length; offset++) {
+      if (durable.byteAt(offset) !== 0 && skip-- === 0) break;
+    }
+    const mask = random.intBetween(1, 255);
+    const before = durable.byteAt(offset);
+    durable.setByte(offset, before ^ mask);
+    if (offset < state.current.length && state.current.byteAt(offset) === before) {
+      state.current.setByte(offset, before ^ mask);
+    }
+    return offset;
+  }
+
+  /** A power loss: what reaches the platter is drawn from `random` as the module header says. */
+  crash(random: Random, model: CrashModel): CrashReport {
+    const changes = this.unsyncedDirectory;
+    const kept =
+      model.directoryChangesMaySurvive && changes.length > 0 ? random.intBetween(0, changes.length) : 0;
+    const names = new Map(this.durableNames);
+    for (const change of changes.slice(0, kept)) {
+      if (change.kind === "create") names.set(change.name, change.file);
+      else if (change.kind === "remove") names.delete(change.name);
+      else {
+        const moved = names.get(change.from);
+        names.delete(change.from);
+        if (moved !== undefined) names.set(change.to, moved);
+      }
+    }
+    const files: CrashedFile[] = [];
+    for (const [name, state] of [...names].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const crashed = crashFile(state, random, model);
+      if (crashed.writesKept + crashed.writesLost > 0) files.push({ file: name, ...crashed });
+    }
+    this.names.clear();
+    for (const [name, state] of names) this.names.set(name, state);
+    this.durableNames = new Map(names);
+    this.unsyncedDirectory = [];
+    return { files, directoryChangesLost: changes.slice(kept).map(describeChange) };
+  }
+}
+
+/** Puts on the platter what of one file's unsynced changes survives a crash; returns what it did. */
+function crashFile(state: SimFile, random: Random, model: CrashModel): Omit<CrashedFile, "file"> {
+  const changes = state.unsynced;
+  let writesKept = 0;
+  let writesLost = 0;
+  const tornBytes: number[] = [];
+  if (changes.length > 0) {
+    const truncates = changes.filter((c) => c.kind === "truncate").length;
+    const truncatesKept = truncates > 0 ? random.intBetween(0, truncates) : 0;
+    // Groups of writes between the truncates that reached the platter, each followed by its truncate.
+    let group: Extract<UnsyncedChange, { kind: "write" }>[] = [];
+    let truncatesSeen = 0;
+    const flush = (barrier: UnsyncedChange | undefined): void => {
+      for (const write of random.shuffle(group)) {
+        const sectors = model.sectorBytes;
+        const first = Math.floor(write.offsetBytes / sectors);
+        const last = Math.floor((write.offsetBytes + write.data.length - 1) / sectors);
+        let data = write.data;
+        if (last > first && model.tornWriteProbability > 0 && random.bool(model.tornWriteProbability)) {
+          const keptSectors = random.intBetween(1, last - first);
+          const keep = model.exactTornBytes ?? (first + keptSectors) * sectors - write.offsetBytes;
+          data = data.subarray(0, Math.min(keep, data.length - 1));
+          tornBytes.push(data.length);
+        }
+        state.durable.write(write.offsetBytes, data);
+      }
+      group = [];
+      if (barrier !== undefined) applyChange(state.durable, barrier);
+    };
+    for (const change of changes) {
+      if (change.kind === "truncate") {
+        truncatesSeen++;
+        if (truncatesSeen <= truncatesKept) flush(change);
         continue;
       }
-      const oldest = state.unsynced[0];
-      if (
-        oldest !== undefined &&
-        tornWriteProbability > 0 &&
-        random.bool(tornWriteProbability) &&
-        oldest.kind === "write" &&
-        oldest.data.length >= 2
-      ) {
-        const tornBytes = random.intBetween(1, oldest.data.length - 1);
-        state.durable.write(oldest.offsetBytes, oldest.data.subarray(0, tornBytes));
-        tears.push({ file, tornBytes });
-      }
-      state.current = state.durable.clone();
-      state.unsynced = [];
+      if (change.data.length > 0 && random.bool(model.writeSurvivalProbability)) {
+        group.push(change);
+        writesKept++;
+      } else if (change.data.length > 0) writesLost++;
     }
-    return tears;
+    flush(undefined);
   }
+  state.current = state.durable.clone();
+  state.unsynced = [];
+  return { writesKept, writesLost, tornBytes };
 }

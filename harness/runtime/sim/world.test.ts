@@ -1,4 +1,3 @@
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Runtime } from "../types.ts";
 import { SimulationBudgetError, SimulationDeadlockError, SimWorld } from "./world.ts";
@@ -213,24 +212,28 @@ describe("SimWorld network", () => {
 });
 
 describe("SimWorld disk, crash and restart", () => {
-  it("loses unsynced writes on crash, tears the oldest one, and restarts over the surviving disk", async () => {
-    const w = world({ disk: { tornWriteProbability: 1 } });
-    const boots: { incarnationRandom: number; log: number[] | undefined; tmp: boolean }[] = [];
+  it("a crash keeps only fsynced bytes and durable names (under a model that keeps nothing else), says so, and restarts over them", async () => {
+    const log: string[] = [];
+    const w = world({
+      disk: { writeSurvivalProbability: 0, directoryChangesMaySurvive: false },
+      endpointLog: (_e, _t, line) => log.push(line),
+    });
+    const boots: { incarnationRandom: number; log: number[] | undefined; files: string[] }[] = [];
     w.startNode("n1", (rt) => {
       rt.spawn("boot", async () => {
-        const log = await rt.disk.read("log");
-        const files = await rt.disk.list();
+        const data = await rt.disk.read("log");
         boots.push({
           incarnationRandom: rt.random.int(1e9),
-          log: log && [...log],
-          tmp: files.includes("tmp"),
+          log: data && [...data],
+          files: await rt.disk.list(),
         });
         if (boots.length > 1) return;
         await rt.disk.append("log", bytes(1, 2, 3));
         await rt.disk.fsync("log");
+        await rt.disk.fsyncDir();
         await rt.disk.append("log", bytes(4, 5, 6, 7));
-        await rt.disk.append("log", bytes(8, 9));
         await rt.disk.append("tmp", bytes(1));
+        await rt.disk.fsync("tmp"); // its bytes are durable, its name is not
       });
     });
     await w.run(async () => {
@@ -242,14 +245,80 @@ describe("SimWorld disk, crash and restart", () => {
     });
     expect(boots).toHaveLength(2);
     expect(boots[0]!.log).toBeUndefined();
-    const after = boots[1]!.log!;
-    // fsynced [1,2,3] plus a torn prefix of [4,5,6,7]: 1..3 bytes of it; never [8,9].
-    expect(after.slice(0, 3)).toEqual([1, 2, 3]);
-    expect(after.length).toBeGreaterThanOrEqual(4);
-    expect(after.length).toBeLessThanOrEqual(6);
-    expect(after.slice(3)).toEqual([4, 5, 6].slice(0, after.length - 3));
-    expect(boots[1]!.tmp).toBe(false);
+    expect(boots[1]!.log).toEqual([1, 2, 3]);
+    expect(boots[1]!.files).toEqual(["log"]);
     expect(boots[1]!.incarnationRandom).not.toBe(boots[0]!.incarnationRandom);
+    expect(log).toContain(
+      "world: crash #0: of 1 unsynced writes 0 reached the disk, 1 were lost; directory changes lost: create tmp",
+    );
+  });
+
+  it("a rename is durable only once the directory is fsynced", async () => {
+    for (const syncDirectory of [true, false]) {
+      const w = world({ disk: { directoryChangesMaySurvive: false } });
+      let seen: string[] | undefined;
+      w.startNode("n1", (rt) => {
+        rt.spawn("io", async () => {
+          const files = await rt.disk.list();
+          if (files.length > 0) {
+            seen = files;
+            return;
+          }
+          await rt.disk.write("old", 0, bytes(1));
+          await rt.disk.fsync("old");
+          await rt.disk.fsyncDir();
+          await rt.disk.write("tmp", 0, bytes(2));
+          await rt.disk.fsync("tmp");
+          await rt.disk.rename("tmp", "old");
+          if (syncDirectory) await rt.disk.fsyncDir();
+        });
+      });
+      await w.run(async () => {
+        await w.sleep(20 * ms);
+        w.crash("n1");
+        w.restart("n1");
+        await w.sleep(20 * ms);
+      });
+      expect(seen).toEqual(["old"]);
+      expect([...w.diskOf("n1").read("old")!]).toEqual(syncDirectory ? [2] : [1]);
+    }
+  });
+
+  it("disk faults: a failed fsync, a full disk and rot at rest, each in the node's log", async () => {
+    const log: string[] = [];
+    const w = world({ endpointLog: (_e, _t, line) => log.push(line) });
+    const outcomes: string[] = [];
+    w.startNode("n1", (rt) => {
+      rt.spawn("io", async () => {
+        await rt.disk.append("log", bytes(1, 2, 3));
+        await rt.disk.fsync("log");
+        await rt.clock.sleep(10 * ms);
+        await rt.disk
+          .append("log", bytes(4))
+          .catch((e: NodeJS.ErrnoException) => outcomes.push(`append ${e.code}`));
+        await rt.clock.sleep(10 * ms);
+        await rt.disk.fsync("log").catch((e: NodeJS.ErrnoException) => outcomes.push(`fsync ${e.code}`));
+        await rt.disk.fsync("log");
+        outcomes.push("fsync ok");
+      });
+    });
+    await w.run(async () => {
+      await w.sleep(5 * ms);
+      w.setDiskFaults("n1", { full: true });
+      await w.sleep(10 * ms);
+      w.setDiskFaults("n1", { fsyncFails: "once" });
+      await w.sleep(20 * ms);
+      expect(w.corruptFile("n1", "log")).toBeGreaterThanOrEqual(0);
+      expect(w.corruptFile("n1", "missing")).toBeUndefined();
+    });
+    expect(outcomes).toEqual(["append ENOSPC", "fsync EIO", "fsync ok"]);
+    expect(log.filter((l) => l.startsWith("world: disk"))).toEqual([
+      "world: disk faults: the disk is full: writes that need space fail with ENOSPC",
+      "world: disk: ENOSPC: append(log): no space left on device",
+      "world: disk faults: the next fsync fails with EIO",
+      "world: disk: EIO: fsync(log): input/output error; 0 unsynced changes lost",
+      expect.stringMatching(/^world: disk: log corrupted at rest at byte [0-2]$/),
+    ]);
   });
 
   it("stops a crashed node's timers, sleeps, disk operations and incoming messages", async () => {
@@ -313,111 +382,6 @@ describe("SimWorld disk, crash and restart", () => {
     const w = world();
     const rt = w.clientRuntime("c1");
     await expect(w.run(() => rt.disk.fsync("nope"))).rejects.toThrow("c1: fsync(nope): no such file");
-  });
-
-  it("keeps renames durable and overwrites at offsets with zero-filled holes", async () => {
-    const w = world({ disk: { tornWriteProbability: 0 } });
-    let seen: number[] | undefined;
-    w.startNode("n1", (rt) => {
-      rt.spawn("io", async () => {
-        const existing = await rt.disk.read("final");
-        if (existing) {
-          seen = [...existing];
-          return;
-        }
-        await rt.disk.write("tmp", 2, bytes(9, 9));
-        await rt.disk.write("tmp", 0, bytes(1));
-        await rt.disk.fsync("tmp");
-        await rt.disk.rename("tmp", "final");
-        await rt.disk.truncate("final", 1); // unsynced: lost on crash
-      });
-    });
-    await w.run(async () => {
-      await w.sleep(20 * ms);
-      w.crash("n1");
-      w.restart("n1");
-      await w.sleep(20 * ms);
-    });
-    expect(seen).toEqual([1, 0, 9, 9]);
-  });
-
-  it("property: after a crash a file is its fsynced state plus at most a torn prefix of the next write", async () => {
-    const op = fc.oneof(
-      fc.record({
-        kind: fc.constant("append" as const),
-        data: fc.uint8Array({ minLength: 1, maxLength: 8 }),
-      }),
-      fc.record({
-        kind: fc.constant("write" as const),
-        offset: fc.nat(12),
-        data: fc.uint8Array({ minLength: 1, maxLength: 8 }),
-      }),
-      fc.record({ kind: fc.constant("fsync" as const) }),
-    );
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(op, { maxLength: 12 }),
-        fc.nat(1000),
-        fc.double({ min: 0, max: 1, noNaN: true }),
-        async (ops, seed, p) => {
-          // Model: the durable content and the changes since the last fsync.
-          let model: number[] | undefined;
-          let current: number[] = [];
-          let unsynced: { offset: number; data: number[] }[] = [];
-          const writeAt = (target: number[], offset: number, data: number[]) => {
-            const out = target.slice();
-            while (out.length < offset) out.push(0);
-            data.forEach((b, i) => (out[offset + i] = b));
-            return out;
-          };
-          const w = new SimWorld({ seed, budget, disk: { tornWriteProbability: p } });
-          let after: number[] | undefined;
-          let boots = 0;
-          w.startNode("n1", (rt) => {
-            rt.spawn("io", async () => {
-              if (boots++ === 0) {
-                for (const o of ops) {
-                  if (o.kind === "fsync") {
-                    if (current.length > 0 || unsynced.length > 0) {
-                      await rt.disk.fsync("f");
-                      model = current.slice();
-                      unsynced = [];
-                    }
-                  } else {
-                    const offset = o.kind === "append" ? current.length : o.offset;
-                    if (o.kind === "append") await rt.disk.append("f", o.data);
-                    else await rt.disk.write("f", o.offset, o.data);
-                    current = writeAt(current, offset, [...o.data]);
-                    unsynced.push({ offset, data: [...o.data] });
-                  }
-                }
-              } else {
-                const read = await rt.disk.read("f");
-                after = read && [...read];
-              }
-            });
-          });
-          await w.run(async () => {
-            await w.sleep(1000 * ms);
-            w.crash("n1");
-            w.restart("n1");
-            await w.sleep(10 * ms);
-          });
-          if (model === undefined) {
-            expect(after).toBeUndefined();
-            return;
-          }
-          const allowed = [model];
-          const next = unsynced[0];
-          if (next !== undefined) {
-            for (let k = 1; k < next.data.length; k++)
-              allowed.push(writeAt(model, next.offset, next.data.slice(0, k)));
-          }
-          expect(allowed).toContainEqual(after);
-        },
-      ),
-      { numRuns: 60 },
-    );
   });
 });
 

@@ -18,7 +18,10 @@
  * at send time or at arrival, or when the receiver incarnation it was sent to has crashed.
  *
  * Crash: the node's tasks stop (timers, sleeps, disk operations and messages addressed to it are
- * dropped; their promises never settle), and its disk loses what was not fsynced (see disk.ts).
+ * dropped; their promises never settle), and its disk keeps of what was not fsynced only what the
+ * crash model draws (any subset of unsynced writes, in any order, torn at sector boundaries; a
+ * prefix of the unsynced directory changes; see disk.ts). Disk faults (`setDiskFaults`,
+ * `corruptFile`) make fsyncs fail, fill the disk and rot bytes at rest, each in the node's log.
  * Restart runs the program again with a fresh runtime over the surviving disk. Pause holds the
  * node's timers, message deliveries and disk completions; resume runs them at the resume instant,
  * in the order they came due.
@@ -27,6 +30,7 @@ import { SeededRandom } from "../random.ts";
 import type {
   ClockSetting,
   Disk,
+  DiskFaults,
   EndpointLogSink,
   EndpointState,
   Grudge,
@@ -38,7 +42,7 @@ import type {
 } from "../types.ts";
 import { SimClockState } from "./clock.ts";
 import { copyJson } from "./copy.ts";
-import { SimDiskState } from "./disk.ts";
+import { DEFAULT_CRASH_MODEL, DiskError, SimDiskState, type CrashModel, type CrashReport } from "./disk.ts";
 import { EventQueue, SimulationBudgetError, SimulationDeadlockError } from "./events.ts";
 import type { Owner, SimEvent } from "./events.ts";
 
@@ -62,10 +66,16 @@ export interface SimDiskOptions {
   readonly readLatency?: LatencyRangeNs;
   /** Latency of write, append, truncate, rename and remove; default 10–50 µs. */
   readonly writeLatency?: LatencyRangeNs;
-  /** Latency of fsync; default 0.5–2 ms. */
+  /** Latency of fsync and of a directory fsync; default 0.5–2 ms. */
   readonly fsyncLatency?: LatencyRangeNs;
-  /** Probability, per file with unsynced changes, that a crash leaves a torn prefix; default 0.5. */
+  /** Probability that an unsynced write reaches the disk at a crash; default 0.5. */
+  readonly writeSurvivalProbability?: number;
+  /** Probability that a surviving unsynced write of two or more sectors is torn; default 0.5. */
   readonly tornWriteProbability?: number;
+  /** Sector size, the unit a torn write is cut at; default 512 bytes. */
+  readonly sectorBytes?: number;
+  /** Whether unsynced directory changes may survive a crash (a prefix of them); default true. */
+  readonly directoryChangesMaySurvive?: boolean;
 }
 
 export interface SimBudget {
@@ -138,6 +148,8 @@ interface Endpoint {
   readonly lastArrivalNs: Map<string, number>;
   /** Disk operations complete in issue order; the next one starts no earlier than this. */
   diskBusyUntilNs: number;
+  /** I/O error codes logged under the present fault setting (each logged once per setting). */
+  readonly diskErrorsLogged: Set<string>;
 }
 
 function checkRange(range: LatencyRangeNs, what: string): LatencyRangeNs {
@@ -197,7 +209,7 @@ export class SimWorld implements World {
   private readonly diskReadLatency: LatencyRangeNs;
   private readonly diskWriteLatency: LatencyRangeNs;
   private readonly fsyncLatency: LatencyRangeNs;
-  private readonly tornWriteProbability: number;
+  private readonly crashModel: CrashModel;
   private readonly budget: SimBudget;
   private readonly trace: ((line: string) => void) | undefined;
   private readonly endpointLog: EndpointLogSink | undefined;
@@ -224,10 +236,23 @@ export class SimWorld implements World {
     this.diskReadLatency = checkRange(options.disk?.readLatency ?? DEFAULT_DISK_READ, "disk.readLatency");
     this.diskWriteLatency = checkRange(options.disk?.writeLatency ?? DEFAULT_DISK_WRITE, "disk.writeLatency");
     this.fsyncLatency = checkRange(options.disk?.fsyncLatency ?? DEFAULT_FSYNC, "disk.fsyncLatency");
-    this.tornWriteProbability = checkProbability(
-      options.disk?.tornWriteProbability ?? 0.5,
-      "tornWriteProbability",
-    );
+    const sectorBytes = options.disk?.sectorBytes ?? DEFAULT_CRASH_MODEL.sectorBytes;
+    if (!Number.isInteger(sectorBytes) || sectorBytes < 1) {
+      throw new RangeError(`disk.sectorBytes must be a positive integer, got ${sectorBytes}`);
+    }
+    this.crashModel = {
+      writeSurvivalProbability: checkProbability(
+        options.disk?.writeSurvivalProbability ?? DEFAULT_CRASH_MODEL.writeSurvivalProbability,
+        "writeSurvivalProbability",
+      ),
+      tornWriteProbability: checkProbability(
+        options.disk?.tornWriteProbability ?? DEFAULT_CRASH_MODEL.tornWriteProbability,
+        "tornWriteProbability",
+      ),
+      sectorBytes,
+      directoryChangesMaySurvive:
+        options.disk?.directoryChangesMaySurvive ?? DEFAULT_CRASH_MODEL.directoryChangesMaySurvive,
+    };
     this.trace = options.trace;
     this.endpointLog = options.endpointLog;
     this.stopNodeOnError = options.onNodeError === "stop-node";
@@ -437,6 +462,7 @@ export class SimWorld implements World {
       incarnation: this.newIncarnation(name, 0),
       lastArrivalNs: new Map(),
       diskBusyUntilNs: 0,
+      diskErrorsLogged: new Set(),
     };
     this.endpointsByName.set(name, endpoint);
     return endpoint;
@@ -505,13 +531,9 @@ export class SimWorld implements World {
     // Disk operations in flight never complete (their events belong to the ended incarnation).
     endpoint.diskBusyUntilNs = this.currentNs;
     if (!loseUnsynced) return;
-    const tears = endpoint.disk.crash(this.diskRandom, this.tornWriteProbability);
-    this.log(`crash ${node}#${incarnation.incarnation} tears=${JSON.stringify(tears)}`);
-    const torn = tears.map((t) => `${t.file} torn after ${t.tornBytes} bytes`).join(", ");
-    this.logEndpoint(
-      node,
-      `crash #${incarnation.incarnation}: unsynced writes lost${torn === "" ? "" : `; ${torn}`}`,
-    );
+    const report = endpoint.disk.crash(this.diskRandom, this.crashModel);
+    this.log(`crash ${node}#${incarnation.incarnation} disk=${JSON.stringify(report)}`);
+    this.logEndpoint(node, `crash #${incarnation.incarnation}: ${describeCrash(report)}`);
   }
 
   restart(node: string): void {
@@ -596,6 +618,25 @@ export class SimWorld implements World {
   /** Durable and unsynced state of a node's disk, for tests and dashboards. */
   diskOf(name: string): SimDiskState {
     return this.endpoint(name, "diskOf").disk;
+  }
+
+  setDiskFaults(node: string, faults: DiskFaults): void {
+    const endpoint = this.node(node, "setDiskFaults");
+    endpoint.disk.setFaults(faults);
+    endpoint.diskErrorsLogged.clear();
+    this.log(`disk-faults ${node} ${JSON.stringify(faults)}`);
+    const parts: string[] = [];
+    if (faults.fsyncFails === "once") parts.push("the next fsync fails with EIO");
+    if (faults.fsyncFails === "always") parts.push("every fsync fails with EIO");
+    if (faults.full === true) parts.push("the disk is full: writes that need space fail with ENOSPC");
+    this.logEndpoint(node, `disk faults: ${parts.length === 0 ? "none (healed)" : parts.join("; ")}`);
+  }
+
+  corruptFile(node: string, file: string): number | undefined {
+    const offset = this.node(node, "corruptFile").disk.corrupt(file, this.diskRandom);
+    this.log(`corrupt ${node} ${file} ${offset ?? "-"}`);
+    if (offset !== undefined) this.logEndpoint(node, `disk: ${file} corrupted at rest at byte ${offset}`);
+    return offset;
   }
 
   // ---- the network ------------------------------------------------------------------------
@@ -753,6 +794,7 @@ export class SimWorld implements World {
           try {
             result = apply();
           } catch (error) {
+            if (error instanceof DiskError) this.logDiskError(endpoint, error);
             reject(error);
             return;
           }
@@ -760,7 +802,8 @@ export class SimWorld implements World {
         });
       });
     };
-    const missing = (op: string, file: string): Error => new Error(`${name}: ${op}(${file}): no such file`);
+    const missing = (op: string, file: string): Error =>
+      Object.assign(new Error(`${name}: ${op}(${file}): no such file`), { code: "ENOENT" });
     return {
       read: (file) => operate(this.diskReadLatency, `read ${file}`, () => state.read(file)),
       size: (file) => operate(this.diskReadLatency, `size ${file}`, () => state.size(file)),
@@ -788,6 +831,7 @@ export class SimWorld implements World {
         operate(this.fsyncLatency, `fsync ${file}`, () => {
           if (!state.fsync(file)) throw missing("fsync", file);
         }),
+      fsyncDir: () => operate(this.fsyncLatency, "fsync-dir", () => state.fsyncDir()),
       rename: (from, to) =>
         operate(this.diskWriteLatency, `rename ${from} ${to}`, () => {
           if (!state.rename(from, to)) throw missing("rename", from);
@@ -799,8 +843,33 @@ export class SimWorld implements World {
     };
   }
 
+  /** An injected I/O error, in the node's log (each code once per fault setting: they repeat). */
+  private logDiskError(endpoint: Endpoint, error: DiskError): void {
+    if (endpoint.diskErrorsLogged.has(error.code)) return;
+    endpoint.diskErrorsLogged.add(error.code);
+    this.log(`disk-error ${endpoint.name} ${error.message}`);
+    this.logEndpoint(endpoint.name, `disk: ${error.message}`);
+  }
+
   private drawDiskLatency(range: LatencyRangeNs): number {
     if (range.maxNs === range.minNs) return range.minNs;
     return range.minNs + Math.floor(this.diskRandom.float() * (range.maxNs - range.minNs + 1));
   }
+}
+
+/** One phrase on what a crash did to a node's disk: what reached it, what tore, what was lost. */
+function describeCrash(report: CrashReport): string {
+  const kept = report.files.reduce((n, f) => n + f.writesKept, 0);
+  const lost = report.files.reduce((n, f) => n + f.writesLost, 0);
+  const parts = [
+    kept + lost === 0
+      ? "no unsynced writes"
+      : `of ${kept + lost} unsynced writes ${kept} reached the disk, ${lost} were lost`,
+  ];
+  const torn = report.files.flatMap((f) => f.tornBytes.map((b) => `${f.file} torn after ${b} bytes`));
+  if (torn.length > 0) parts.push(torn.join(", "));
+  if (report.directoryChangesLost.length > 0) {
+    parts.push(`directory changes lost: ${report.directoryChangesLost.join(", ")}`);
+  }
+  return parts.join("; ");
 }

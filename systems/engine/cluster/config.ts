@@ -32,6 +32,12 @@ const SINGLE_NODE_BUGS: Record<(typeof ENGINE_BUGS)[number], string> = {
   "no-first-committer-wins": "snapshot/serializable skip the write-conflict check: P4 lost update",
   "skip-undo": "recovery skips undo: uncommitted writes visible after a crash (G1a)",
   "torn-page": "torn page writes read back as data: committed writes lost or garbled after a crash",
+  "retry-fsync":
+    "a failed fsync is retried and the engine carries on (pre-2018 PostgreSQL): the writes it covered are gone, acknowledged writes lost at the next restart",
+  "no-dir-fsync":
+    "files renamed into place without fsyncing the directory: a crash undoes the rename, a node forgets its fencing epoch or the control plane reuses one: lost acknowledged writes",
+  "no-checksum":
+    "pages read without verifying their checksum: a page rotted at rest is served as data (wrong or missing values)",
 };
 
 /** Every knob of the engine (part 1 and part 2) → the anomaly it causes. */

@@ -11,6 +11,7 @@
  */
 import { Rpc } from "../../../harness/runtime/rpc.ts";
 import type { Runtime } from "../../../harness/runtime/types.ts";
+import { Durability } from "../durability.ts";
 import type { ResolvedConfig } from "./config.ts";
 import { gather, type HeartbeatMessage, type HeartbeatReply, type NodeBoard } from "./protocol.ts";
 import { readJsonFile, writeJsonFile, type History } from "./timeline.ts";
@@ -70,7 +71,7 @@ export class ControlPlane {
   }
 
   private async save(): Promise<void> {
-    await writeJsonFile(this.rt.disk, stateFile, this.state);
+    await writeJsonFile(new Durability(this.rt.disk, this.config.bugs), stateFile, this.state);
     this.publish(this.state);
   }
 

@@ -13,12 +13,20 @@
  * writer first recovers the log from storage, quorumRecovery.ts), the follower's side of shipping,
  * and client operations. Serializable reads on a follower are refused, as on a hot standby.
  * Log positions are named as in ../README.md's glossary.
+ *
+ * Disk failures: a database that fails on an I/O error (a failed fsync is never retried, and a
+ * full disk fails its writes) is dropped and reopened from what the disk holds, as PostgreSQL
+ * restarts after a PANIC; the node serves nothing meanwhile and keeps trying while the disk still
+ * fails. A log with a record corrupted at rest is dropped and rebuilt from the writer's stream
+ * (a standalone server has no peer: it refuses to serve).
  */
 import { Rpc } from "../../../harness/runtime/rpc.ts";
 import type { Runtime } from "../../../harness/runtime/types.ts";
 import type { Completion, Invocation } from "../../../harness/system.ts";
 import { Database } from "../database.ts";
+import { Durability } from "../durability.ts";
 import { describeRecovery } from "../recovery.ts";
+import { WalCorruptionError } from "../wal.ts";
 import type { NodeRole, ResolvedConfig } from "./config.ts";
 import { answerDependsOnReads, executeOn, isReadOnly, keysReadBy } from "./ops.ts";
 import type {
@@ -48,9 +56,13 @@ const maxRecentOps = 10_000;
 /** Longer than one engine background pass takes (its interval is 10 ms). */
 const backgroundSettleNs = 50e6;
 const maxRejectionsLogged = 1_000;
+/** Pauses between attempts to open a database on a disk that still fails: doubling, up to 1 s. */
+const reopenFirstPauseNs = 20e6;
+const reopenMaxPauseNs = 1e9;
 
 export class DataNode {
   private readonly rpc: Rpc;
+  private readonly durability: Durability;
   private db: Database | undefined;
   private meta: NodeMeta = { epoch: 0, logEpoch: 0 };
   private role: "writer" | "follower" = "follower";
@@ -82,6 +94,7 @@ export class DataNode {
     private readonly board: NodeBoard,
   ) {
     this.rpc = new Rpc(rt, { defaultTimeoutNs: config.timing.commitTimeoutNs });
+    this.durability = new Durability(rt.disk, config.bugs);
     this.readReplica = new ReadReplicaBuffer(config.bugs.has("replica-read-past-durable-point"));
     this.board.ready = false;
     this.board.role = this.followerRole;
@@ -125,17 +138,55 @@ export class DataNode {
       this.becomeWriter(0);
     } else {
       this.meta = saved ?? { epoch: 0, logEpoch: 0 };
-      // A quorum compute node keeps no log of its own worth trusting: it rebuilds from the stream.
-      if (this.mode === "quorum") await Database.removeFiles(this.rt.disk);
-      // A standalone server recovers as a primary (redo and undo of its own log, as PostgreSQL's
-      // crash recovery) and serves once cp promotes it again; no stream could end its losers.
-      this.db = await this.openDatabase(topology.standalone ? "primary" : "replica");
+      this.db = await this.openAsFollower();
     }
     this.rt.log(
       `opened at epoch ${this.meta.epoch} (log epoch ${this.meta.logEpoch}) as ${this.role === "writer" ? "the first writer" : this.followerRole}; ${this.db === undefined ? "no database" : describeRecovery(this.db.recovery, this.db.wal.endLsn)}`,
     );
     this.board.epoch = this.meta.epoch;
-    this.board.ready = true;
+    this.board.ready = this.db !== undefined;
+  }
+
+  /**
+   * Opens the database as a follower does after a start or a failure, repairing what it can. A
+   * quorum compute node keeps no log of its own worth trusting: it rebuilds from the stream. A
+   * standalone server recovers as a primary (redo and undo of its own log, as PostgreSQL's crash
+   * recovery) and serves once cp promotes it again; no stream could end its losers. A log
+   * corrupted at rest is dropped and rebuilt from the stream, or (standalone) refused: undefined.
+   * An I/O error is retried after a pause for as long as the node lives.
+   */
+  private async openAsFollower(): Promise<Database | undefined> {
+    const { standalone } = this.config.topology;
+    let dropLocalLog = this.mode === "quorum";
+    for (let pauseNs = reopenFirstPauseNs; ; pauseNs = Math.min(2 * pauseNs, reopenMaxPauseNs)) {
+      try {
+        if (dropLocalLog) await this.dropLocalLog();
+        return await this.openDatabase(standalone ? "primary" : "replica");
+      } catch (error) {
+        if (error instanceof WalCorruptionError && standalone) {
+          this.rt.log(`${error.message}: refusing to serve (a single server has no peer to repair it from)`);
+          return undefined;
+        }
+        if (error instanceof WalCorruptionError) {
+          this.rt.log(`${error.message}: dropping the local log; rebuilding it from the writer's stream`);
+          dropLocalLog = true;
+          continue;
+        }
+        this.rt.log(
+          `could not open the database (${describeError(error)}); trying again in ${pauseNs / 1e6} ms`,
+        );
+        await this.rt.clock.sleep(pauseNs);
+      }
+    }
+  }
+
+  /** Removes the database's files; a log of no epoch is cut nowhere when the stream rebuilds it. */
+  private async dropLocalLog(): Promise<void> {
+    await Database.removeFiles(this.rt.disk);
+    if (this.mode !== "quorum" && this.meta.logEpoch !== 0) {
+      this.meta = { ...this.meta, logEpoch: 0 };
+      await this.saveMeta();
+    }
   }
 
   private async openDatabase(role: "primary" | "replica"): Promise<Database> {
@@ -145,13 +196,41 @@ export class DataNode {
       if (this.db !== db || record.kind !== "commit" || this.role !== "writer") return;
       this.writer?.committed(record.lsn + record.sizeBytes);
     });
+    db.onFailure((error) => void this.recoverDatabase(db, error));
     return db;
+  }
+
+  /**
+   * The database failed on an I/O error: stop serving (a writer steps down), drop it, and reopen
+   * it from what the disk holds, in the serial queue (no append or promotion meanwhile).
+   */
+  private async recoverDatabase(failed: Database, error: unknown): Promise<void> {
+    if (this.db !== failed) return;
+    this.rt.log(`database stopped on an I/O error (${describeError(error)}); recovering from the disk`);
+    if (this.role === "writer") this.stepDown();
+    this.db = undefined;
+    this.board.ready = false;
+    // Bounded by the node's life; the queue refuses work only when full, which clears.
+    for (;;) {
+      const done = await this.serial.run(async () => {
+        // Let a background pass already under way finish before the files are read again.
+        await this.rt.clock.sleep(backgroundSettleNs);
+        const db = await this.openAsFollower();
+        this.db = db;
+        this.board.ready = db !== undefined;
+        if (db !== undefined)
+          this.rt.log(`reopened as a follower; ${describeRecovery(db.recovery, db.wal.endLsn)}`);
+        return true;
+      });
+      if (done !== undefined) return;
+      await this.rt.clock.sleep(backgroundSettleNs);
+    }
   }
 
   private async saveMeta(): Promise<void> {
     const meta = this.meta;
     this.board.epoch = meta.epoch;
-    await this.metaQueue.run(() => writeJsonFile(this.rt.disk, metaFile, meta));
+    await this.metaQueue.run(() => writeJsonFile(this.durability, metaFile, meta));
   }
 
   private async adoptEpoch(epoch: number): Promise<void> {
@@ -257,7 +336,15 @@ export class DataNode {
       await this.rt.clock.sleep(backgroundSettleNs);
     }
     if (this.mode === "quorum") await Database.removeFiles(this.rt.disk);
-    else await Database.truncateAbove(this.rt.disk, cut - 1);
+    else {
+      try {
+        await Database.truncateAbove(this.rt.disk, cut - 1, this.bug);
+      } catch (error) {
+        if (!(error instanceof WalCorruptionError)) throw error;
+        this.rt.log(`${error.message}: dropping the local log; rebuilding it from the writer's stream`);
+        await this.dropLocalLog();
+      }
+    }
     this.rt.log(
       this.mode === "quorum"
         ? "dropped the local log; rebuilding from the writer's stream"
@@ -293,7 +380,8 @@ export class DataNode {
 
   private onAppended(body: AppendedMessage, from: string): void {
     if (body.epoch > this.meta.epoch) {
-      void this.adoptEpoch(body.epoch);
+      // A failed save leaves the epoch adopted in memory only; the next message tries again.
+      this.adoptEpoch(body.epoch).catch(() => undefined);
       return;
     }
     if (this.role !== "writer" || body.epoch < this.meta.epoch) return;
@@ -419,4 +507,8 @@ export class DataNode {
       };
     }
   }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -13,9 +13,16 @@
  * persisted (a restart waits for the next append), the pages are: a restarted replica resumes
  * from them. `read-pages {maxKeys?}` answers the materialised state: every key's committed value
  * at the materialised LSN, with the told durable point, the gap-free end and the pages' figures.
+ *
+ * Disk failures: each segment line carries a checksum; a line that fails it (torn, or rotted at
+ * rest) is dropped at load, and gossip refills the gap from the peers. A segment write or fsync that
+ * fails is never retried: the replica drops what is not on its disk and reloads the segment (its
+ * acknowledgements only ever covered what was fsynced), and the writer resends.
  */
 import { Rpc } from "../../../harness/runtime/rpc.ts";
 import type { Runtime } from "../../../harness/runtime/types.ts";
+import { crc32 } from "../checksum.ts";
+import { Durability } from "../durability.ts";
 import type { WalRecord } from "../wal.ts";
 import type { ResolvedConfig } from "./config.ts";
 import type { AppendedMessage, AppendMessage, NodeBoard } from "./protocol.ts";
@@ -44,11 +51,34 @@ const maxReadRecords = 1000;
 const materialiseIntervalNs = 50e6;
 /** A `read-pages` answer holds at most this many keys. */
 const maxReadKeys = 100_000;
+/** Pauses between attempts to load on a disk that still fails: doubling, up to 1 s. */
+const loadFirstPauseNs = 20e6;
+const loadMaxPauseNs = 1e9;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** One segment line: `<crc32 of the JSON, 8 hex digits> <JSON of the stored record>`. */
+function segmentLine(stored: Stored): string {
+  const json = JSON.stringify(stored);
+  return `${crc32(encoder.encode(json)).toString(16).padStart(8, "0")} ${json}\n`;
+}
+
+/** The record of a segment line, or undefined when it is torn or fails its checksum. */
+function parseSegmentLine(line: string): Stored | undefined {
+  const json = line.slice(9);
+  if (line[8] !== " " || crc32(encoder.encode(json)).toString(16).padStart(8, "0") !== line.slice(0, 8)) {
+    return undefined;
+  }
+  try {
+    return JSON.parse(json) as Stored;
+  } catch {
+    return undefined;
+  }
+}
+
 export class StorageNode {
   private readonly rpc: Rpc;
+  private readonly durability: Durability;
   private epoch = 0;
   private history: History = [];
   private readonly records = new Map<number, Stored>();
@@ -59,6 +89,10 @@ export class StorageNode {
   /** The highest durable point a writer of (at the time) this node's epoch told it; not persisted. */
   private toldDurablePoint = 0;
   private pages: StoragePages | undefined;
+  /** Segment writes that failed since the last one logged (a failing disk fails them all). */
+  private segmentFailuresUnlogged = 0;
+  private segmentFailing = false;
+  private pagesOpenFailed = false;
   private readonly queue = new SerialQueue(256);
 
   constructor(
@@ -67,6 +101,7 @@ export class StorageNode {
     private readonly board: NodeBoard,
   ) {
     this.rpc = new Rpc(rt, { defaultTimeoutNs: config.timing.commitTimeoutNs });
+    this.durability = new Durability(rt.disk, config.bugs);
     board.role = "storage";
     board.ready = false;
     this.rpc.handle("append", (body, from) => {
@@ -89,14 +124,30 @@ export class StorageNode {
   async start(): Promise<void> {
     // Loaded inside the queue that appends, recoveries and gossip fills also run in, so none of
     // them can act on the empty state (and then be overwritten by the older state read from disk:
-    // a lost fencing epoch). The queue is empty at start, so this never finds it full.
-    const loaded = await this.queue.run(() => this.load());
-    if (loaded === undefined) throw new Error("storage: could not queue loading its state");
+    // a lost fencing epoch). The queue is empty at start, so this never finds it full. A disk that
+    // fails (full, EIO) is tried again after a pause, for as long as the node lives.
+    for (let pauseNs = loadFirstPauseNs; ; pauseNs = Math.min(2 * pauseNs, loadMaxPauseNs)) {
+      try {
+        const loaded = await this.queue.run(async () => {
+          await this.load();
+          await this.openPages();
+          return true;
+        });
+        if (loaded === undefined) throw new Error("storage: could not queue loading its state");
+        break;
+      } catch (error) {
+        this.rt.log(`could not load (${describeError(error)}); trying again in ${pauseNs / 1e6} ms`);
+        await this.rt.clock.sleep(pauseNs);
+      }
+    }
+    this.board.epoch = this.epoch;
+    this.board.ready = true;
     this.rt.spawn("materialise", async () => {
       // Bounded by the node's life (a crash stops the task); each pass does bounded work.
       for (;;) {
         await this.rt.clock.sleep(materialiseIntervalNs);
-        await this.pages?.pass(this.source);
+        if (this.pages === undefined) await this.openPages();
+        else await this.pages.pass(this.source);
       }
     });
     this.rt.spawn("gossip", async () => {
@@ -108,35 +159,51 @@ export class StorageNode {
     });
   }
 
-  /** Reads the persisted epoch, timeline and segment, and opens the pages. */
-  private async load(): Promise<true> {
+  /**
+   * Reads the persisted epoch, timeline and segment (creating the segment durably if it is new),
+   * replacing what memory held; never lowers the epoch or shortens the timeline it already knew.
+   */
+  private async load(reloading = false): Promise<void> {
     const meta = (await readJsonFile(this.rt.disk, metaFile)) as
       { epoch: number; history: History } | undefined;
     if (meta !== undefined) {
-      this.epoch = meta.epoch;
-      this.history = meta.history;
+      this.epoch = Math.max(this.epoch, meta.epoch);
+      this.history = newerHistory(this.history, meta.history);
     }
+    await this.durability.ensureFiles([segmentFile]);
+    this.records.clear();
+    this.endLsn = 0;
     const bytes = await this.rt.disk.read(segmentFile);
+    let bad = 0;
     if (bytes !== undefined) {
       for (const line of decoder.decode(bytes).split("\n")) {
         if (line === "") continue;
-        try {
-          const stored = JSON.parse(line) as Stored;
-          this.keep(stored);
-        } catch {
-          // A torn last line: that record was never acknowledged.
-        }
+        const stored = parseSegmentLine(line);
+        if (stored === undefined) bad++;
+        else this.keep(stored);
       }
     }
     this.dropSuperseded();
     this.fsyncedEnd = this.endLsn;
+    if (reloading && bad === 0) return;
     this.rt.log(
-      `opened at epoch ${this.epoch}: ${this.records.size} records, gap-free to lsn ${this.endLsn}`,
+      `${reloading ? "reloaded" : "opened"} at epoch ${this.epoch}: ${this.records.size} records, gap-free to lsn ${this.endLsn}${bad > 0 ? `; ${bad} lines failed their checksum (torn or rotted), dropped: the peers fill the gap` : ""}`,
     );
-    this.pages = await StoragePages.open(this.rt, { isolation: this.config.isolation }, this.source);
-    this.board.epoch = this.epoch;
-    this.board.ready = true;
-    return true;
+  }
+
+  /** Opens the materialised pages; a failure (the disk) is logged once and tried again by the next pass. */
+  private async openPages(): Promise<void> {
+    try {
+      this.pages = await StoragePages.open(this.rt, { isolation: this.config.isolation }, this.source);
+      this.pagesOpenFailed = false;
+    } catch (error) {
+      if (!this.pagesOpenFailed) {
+        this.rt.log(
+          `could not open the materialised pages (${describeError(error)}); trying again each pass`,
+        );
+      }
+      this.pagesOpenFailed = true;
+    }
   }
 
   /** The log as the materialiser may see it: only records that are safe from truncation. */
@@ -200,26 +267,40 @@ export class StorageNode {
     this.history = newer;
     this.board.epoch = this.epoch;
     if (this.dropSuperseded()) await this.rewriteSegment();
-    await writeJsonFile(this.rt.disk, metaFile, { epoch: this.epoch, history: this.history });
+    await writeJsonFile(this.durability, metaFile, { epoch: this.epoch, history: this.history });
   }
 
   private async rewriteSegment(): Promise<void> {
-    const lines = [...this.records.values()].map((s) => JSON.stringify(s) + "\n").join("");
+    const lines = [...this.records.values()].map(segmentLine).join("");
     const tmp = `${segmentFile}.tmp`;
     if ((await this.rt.disk.list()).includes(tmp)) await this.rt.disk.remove(tmp);
     await this.rt.disk.write(tmp, 0, encoder.encode(lines));
-    await this.rt.disk.fsync(tmp);
-    await this.rt.disk.rename(tmp, segmentFile);
+    await this.durability.fsync(tmp);
+    await this.durability.renameIntoPlace(tmp, segmentFile);
   }
 
-  /** Appends and fsyncs records already kept (called within the queue, so nothing else keeps meanwhile). */
+  /**
+   * Appends and fsyncs records already kept (called within the queue, so nothing else keeps
+   * meanwhile). On a failure it drops what is not on the disk and reloads the segment, then throws.
+   */
   private async persist(stored: readonly Stored[]): Promise<void> {
-    if (stored.length > 0) {
-      await this.rt.disk.append(
-        segmentFile,
-        encoder.encode(stored.map((s) => JSON.stringify(s) + "\n").join("")),
-      );
-      await this.rt.disk.fsync(segmentFile);
+    try {
+      if (stored.length > 0) {
+        await this.rt.disk.append(segmentFile, encoder.encode(stored.map(segmentLine).join("")));
+        await this.durability.fsync(segmentFile);
+      }
+    } catch (error) {
+      if (!this.segmentFailing) {
+        this.rt.log(`segment write failed (${describeError(error)}); reloading the segment from the disk`);
+        this.segmentFailing = true;
+      } else this.segmentFailuresUnlogged++;
+      await this.load(true);
+      throw error;
+    }
+    if (this.segmentFailing) {
+      this.rt.log(`segment writes succeed again (${this.segmentFailuresUnlogged} more failed meanwhile)`);
+      this.segmentFailing = false;
+      this.segmentFailuresUnlogged = 0;
     }
     this.fsyncedEnd = this.endLsn;
   }
@@ -341,4 +422,8 @@ export interface ReadPagesReply {
 /** `1:n1@0 2:n2@4096`: each epoch, its writer and the lsn where its log begins. */
 function describeHistory(history: History): string {
   return history.map((h) => `${h.epoch}:${h.writer}@${h.startLsn}`).join(" ");
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -21,6 +21,8 @@
  * record that differs (log cut, pages dropped and rebuilt from the rest of the log) and `cuts`
  * counts it; tests assert it stays 0 on a correct cluster (and that `dp-skips-gap` makes it cut).
  *
+ * A pass that finds its database failed on an I/O error reopens it from the disk first.
+ *
  * Bounds: at most `maxRecordsPerPass` records per pass, `pagesPerPass` page writes every
  * `flushEveryPasses` passes; a read returns at most `maxKeys` keys.
  */
@@ -172,6 +174,13 @@ export class StoragePages {
    */
   async pass(source: MaterialiseSource): Promise<number> {
     try {
+      if (this.db.failure !== undefined) {
+        // An I/O error ended the pages' database: reopen it from what the disk holds.
+        this.pagesWrittenBefore += this.db.pool.pagesWritten;
+        this.db = await StoragePages.openDatabase(this.rt, this.options);
+        const divergence = this.firstDivergence(source);
+        if (divergence !== undefined) this.cutRequestLsn = divergence;
+      }
       if (this.cutRequestLsn !== undefined) {
         // Cleared only once the cut is done: a failed cut is tried again on the next pass.
         await this.cutAt(this.cutRequestLsn);

@@ -160,6 +160,13 @@ export class EngineSystem implements SystemUnderTest {
       this.nodeNames,
       () => this.nodes(),
       () => this.writer(),
+      (node, what) => {
+        // Data nodes keep a part-1 database (`pages`, `wal`); storage replicas their `segment` log
+        // beside the database their pages are materialised in. The control plane keeps neither.
+        const storage = this.config.topology.storageNodes.includes(node);
+        if (!storage && !this.config.topology.dataNodes.includes(node)) return undefined;
+        return what === "page" ? "pages" : storage ? "segment" : "wal";
+      },
     );
   }
 

@@ -7,6 +7,7 @@
  * highest epoch it has seen (so a restart cannot un-fence it) and the epoch of its log.
  */
 import type { Disk } from "../../../harness/runtime/types.ts";
+import type { Durability } from "../durability.ts";
 
 export interface EpochStart {
   readonly epoch: number;
@@ -48,14 +49,18 @@ export function newerHistory(a: History, b: History): History {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Writes a small JSON file atomically and durably (write, fsync, rename). */
-export async function writeJsonFile(disk: Disk, file: string, value: unknown): Promise<void> {
+/**
+ * Writes a small JSON file atomically and durably: write a temporary file, fsync it, rename it into
+ * place, fsync the directory (bug `no-dir-fsync` skips that: a crash may undo the rename).
+ */
+export async function writeJsonFile(durability: Durability, file: string, value: unknown): Promise<void> {
+  const disk = durability.disk;
   const tmp = `${file}.tmp`;
   const files = await disk.list();
   if (files.includes(tmp)) await disk.remove(tmp);
   await disk.write(tmp, 0, encoder.encode(JSON.stringify(value)));
-  await disk.fsync(tmp);
-  await disk.rename(tmp, file);
+  await durability.fsync(tmp);
+  await durability.renameIntoPlace(tmp, file);
 }
 
 /** Reads a JSON file written by `writeJsonFile`; undefined when absent or unreadable. */

@@ -8,7 +8,9 @@
  * order, each possibly torn at a sector boundary (sectors of 1 to 512 bytes), and unsynced
  * directory changes (creations, renames, removes) survive as a prefix or not at all. After each
  * recovery the visible state must equal exactly the committed transactions: every acknowledged
- * commit present, nothing uncommitted visible (an unacknowledged commit may go either way).
+ * commit present, nothing uncommitted visible (an unacknowledged commit may go either way). Disk
+ * faults in the middle of a commit (a failed fsync, a full disk) end the database, and reopening
+ * it from the disk must give the same.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -260,6 +262,46 @@ class CrashInRecoveryCommand implements fc.AsyncCommand<Model, Real> {
   toString = (): string => `crashInRecovery(after ${this.diskOps} ops, ${JSON.stringify(this.crash)})`;
 }
 
+/**
+ * A disk fault in the middle of a commit: its fsync fails (EIO: what it covered is gone), or the
+ * disk is full (ENOSPC: the log append writes nothing). The commit answers an error, never `ok`;
+ * the database fails (it refuses to go on); reopened from the disk, after the fault is healed
+ * and with or without a crash first, it holds exactly the committed state.
+ */
+class DiskFaultCommand implements fc.AsyncCommand<Model, Real> {
+  constructor(
+    readonly fault: "fsync-eio" | "disk-full",
+    readonly ops: MicroOp[],
+    readonly crash: Crash | undefined,
+  ) {}
+  check = (): boolean => true;
+  async run(model: Model, real: Real): Promise<void> {
+    const writes = this.ops.filter(([k]) => k !== "r");
+    real.disk.setFaults(this.fault === "fsync-eio" ? { fsyncFails: "once" } : { full: true });
+    const outcome = await real.db.transact(writes, "snapshot").then(
+      (r) => r.type,
+      () => "error",
+    );
+    if (writes.length > 0 && outcome !== "fail") {
+      expect(outcome).toBe("error");
+      expect(real.db.failure).toBeDefined();
+    }
+    if (this.fault === "disk-full" && real.db.failure !== undefined) {
+      // While the disk is full the database cannot even recover (it must write to do so).
+      await expect(Database.open(testRuntime(real.disk), real.options)).rejects.toThrow(/ENOSPC/);
+    }
+    real.disk.setFaults({});
+    if (this.crash !== undefined)
+      real.disk.crash(this.crash.model, new SeededRandom(this.crash.seed, "fault"));
+    real.open = undefined;
+    real.rt = testRuntime(real.disk);
+    real.db = await Database.open(real.rt, real.options);
+    model.openTxn = false;
+    expect(stateOf(real.db)).toBe(canonical(model.committed));
+  }
+  toString = (): string => `${this.fault}(${JSON.stringify(this.ops)}, crash=${JSON.stringify(this.crash)})`;
+}
+
 export const engineCommands = [
   fc
     .tuple(fc.array(microOp, { minLength: 1, maxLength: 6 }), level)
@@ -295,6 +337,13 @@ export const engineCommands = [
     )
     .map(([d, ops, n, t]) => new CrashMidwayCommand(d, ops, n, t)),
   fc.tuple(fc.integer({ min: 0, max: 12 }), tear).map(([n, t]) => new CrashInRecoveryCommand(n, t)),
+  fc
+    .tuple(
+      fc.constantFrom("fsync-eio" as const, "disk-full" as const),
+      fc.array(microOp, { minLength: 1, maxLength: 4 }),
+      fc.option(crashArbitrary, { nil: undefined }),
+    )
+    .map(([f, ops, c]) => new DiskFaultCommand(f, ops, c)),
 ];
 
 export async function freshReal(options: EngineOptions): Promise<Real> {

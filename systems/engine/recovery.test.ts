@@ -24,7 +24,7 @@ import {
 } from "./database.ts";
 import { SeededRandom } from "../../harness/runtime/random.ts";
 import type { CrashModel } from "../../harness/runtime/sim/disk.ts";
-import { MemoryDisk, testRuntime, type TestRuntime } from "./testkit.ts";
+import { canonical, MemoryDisk, stateOf, testRuntime, type TestRuntime } from "./testkit.ts";
 import { readLog } from "./wal.ts";
 
 type Model = { committed: Map<Key, unknown>; openTxn: boolean };
@@ -43,16 +43,6 @@ const uncommittedKeys: Key[] = ["u0", "u1", 4];
 
 const tick = (): Promise<void> => new Promise((r) => globalThis.setImmediate(r));
 
-export function stateOf(db: Database): string {
-  return canonical(db.dump());
-}
-export function canonical(m: ReadonlyMap<Key, unknown>): string {
-  return JSON.stringify(
-    [...m.entries()]
-      .map(([k, v]) => [typeof k, k, v])
-      .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)),
-  );
-}
 
 /** Applies a transaction's writes to a copy of the committed state and returns the reads it must see. */
 function applyOps(

@@ -11,6 +11,7 @@
  * exactly there, which is how tests crash it "at any point", including in the middle of a page
  * flush or of recovery.
  */
+import type { Key } from "../../harness/history/op.ts";
 import type { Clock, Disk, DiskFaults, NetworkEndpoint, Runtime } from "../../harness/runtime/types.ts";
 import { SeededRandom, type Random } from "../../harness/runtime/random.ts";
 import {
@@ -19,6 +20,20 @@ import {
   type CrashModel,
   type CrashReport,
 } from "../../harness/runtime/sim/disk.ts";
+
+/** A database's visible state as one comparable string (see `canonical`). */
+export function stateOf(db: { dump(): ReadonlyMap<Key, unknown> }): string {
+  return canonical(db.dump());
+}
+
+/** A key → value map as one string, independent of insertion order (`1` and `"1"` stay apart). */
+export function canonical(m: ReadonlyMap<Key, unknown>): string {
+  return JSON.stringify(
+    [...m.entries()]
+      .map(([k, v]) => [typeof k, k, v])
+      .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)),
+  );
+}
 
 /** A crash that keeps nothing unsynced: every unsynced write and directory change is lost. */
 export const LOSE_ALL_UNSYNCED: Partial<CrashModel> = {

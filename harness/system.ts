@@ -68,6 +68,8 @@ export interface NodeControl {
   setClock(node: string, setting: ClockSetting): void;
   /** Sets a node's disk faults (`{}` heals); absent when the system or world has none. */
   setDiskFaults?(node: string, faults: DiskFaults): void;
+  /** The node's file holding its pages or its log, if it keeps them (for faults aimed at one file). */
+  diskFileOf?(node: string, what: DiskData): string | undefined;
   /**
    * Flips a byte of one of the node's pages or log records at rest; undefined when the node keeps
    * no such data on disk (yet). Absent when the system or world cannot.
@@ -102,6 +104,7 @@ export function worldNodeControl(
   const corruptFile = world.corruptFile?.bind(world);
   return {
     ...(setDiskFaults !== undefined ? { setDiskFaults } : {}),
+    diskFileOf: diskFiles,
     ...(corruptFile !== undefined
       ? {
           corruptAtRest: (node: string, what: DiskData): CorruptedAt | undefined => {

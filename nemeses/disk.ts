@@ -4,6 +4,8 @@
  *
  * - `fsync-eio`: its next fsync fails with EIO, and the writes that fsync covered are gone;
  * - `fsync-eio-always`: every fsync fails so, until the window closes;
+ * - `fsync-eio-pages`: every fsync of its page file fails so (a bad region under the data file,
+ *   PostgreSQL's "fsyncgate"), until the window closes;
  * - `disk-full`: every write that needs space fails with ENOSPC, until the window closes;
  * - `corrupt-page` / `corrupt-log`: a byte of one of its pages / log records is flipped at rest.
  *
@@ -23,6 +25,7 @@ import { faultSchedule, firstStartNs } from "./schedule.ts";
 export const diskFaults = [
   "fsync-eio",
   "fsync-eio-always",
+  "fsync-eio-pages",
   "disk-full",
   "corrupt-page",
   "corrupt-log",
@@ -78,14 +81,24 @@ export function diskNemesis(): Nemesis {
       if (candidates.length === 0)
         return { type: "fail", value: fault, error: "no-target: no node keeps a disk" };
       const node = context.random.pick(candidates);
-      const settings = faultSettings[fault];
+      let settings = faultSettings[fault];
+      if (fault === "fsync-eio-pages") {
+        const file = control.diskFileOf?.(node, "page");
+        if (file === undefined)
+          return { type: "fail", value: fault, error: `no-target: ${node} keeps no pages on disk` };
+        settings = { fsyncFails: "always", fsyncFailsFiles: [file] };
+      }
       if (settings !== undefined) {
         if (control.setDiskFaults === undefined) {
           return { type: "fail", value: fault, error: "unsupported: this system has no disk faults" };
         }
         control.setDiskFaults(node, settings);
         faulted.set(node, fault !== "disk-full");
-        return { type: "info", value: { fault, node } };
+        const files = settings.fsyncFailsFiles;
+        return {
+          type: "info",
+          value: files === undefined ? { fault, node } : { fault, node, file: files[0] },
+        };
       }
       const what = rotted[fault]!;
       if (control.corruptAtRest === undefined) {

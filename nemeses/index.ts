@@ -46,11 +46,11 @@ export function allPackage(config: PackageConfig): NemesisPackage {
  * Targeted packages: each a narrow schedule aimed at one weak spot of a replicated writer, not
  * random background faults, so they are named on their own and not part of `all`. `disk` (fsync
  * errors, a full disk, rot at rest, each on one node; disk.ts) is named on its own too, and so is
- * each kind of its faults: `disk-eio`, `disk-full`, `disk-rot`.
+ * each kind of its faults: `disk-fsync`, `disk-full`, `disk-rot`.
  */
 const targeted = {
   disk: (c: PackageConfig) => diskPackage(c),
-  "disk-eio": (c: PackageConfig) => diskPackage(c, ["fsync-eio", "fsync-eio-always"]),
+  "disk-fsync": (c: PackageConfig) => diskPackage(c, ["fsync-eio", "fsync-eio-always", "fsync-eio-pages"]),
   "disk-full": (c: PackageConfig) => diskPackage(c, ["disk-full"]),
   "disk-rot": (c: PackageConfig) => diskPackage(c, ["corrupt-page", "corrupt-log"]),
   "storage-cut": (c: PackageConfig) => storageCutPackage(c),

@@ -82,6 +82,8 @@ export interface Disk {
 export interface DiskFaults {
   /** The next fsync fails with EIO ("once"), or every fsync does until healed ("always"). */
   readonly fsyncFails?: "once" | "always";
+  /** Only fsyncs of these files fail (a bad region under them); default: every file's. */
+  readonly fsyncFailsFiles?: readonly string[];
   /** Every write that needs space (a new file, bytes past a file's end) fails with ENOSPC. */
   readonly full?: boolean;
 }

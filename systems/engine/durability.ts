@@ -9,8 +9,8 @@
  * gone (the kernel dropped them; fsyncing again would succeed and prove nothing), so the caller
  * stops and recovers from what the disk holds, as PostgreSQL does since 2018 (it PANICs).
  *
- * Bugs: `retry-fsync` is PostgreSQL before 2018: a failed fsync is retried, succeeds, and the
- * engine carries on believing its writes durable. `no-dir-fsync` renames files into place (a
+ * Bugs: `retry-fsync` is PostgreSQL before 2018: a failed fsync is retried, and then the engine
+ * carries on believing its writes durable whatever the retries said (the kernel has dropped them). `no-dir-fsync` renames files into place (a
  * checkpoint's control file, a storage segment, an epoch file) without fsyncing the directory, so
  * a crash may undo the rename.
  */
@@ -31,14 +31,15 @@ export class Durability {
     this.syncDirectoryAfterRename = !bugs.has("no-dir-fsync");
   }
 
-  /** Fsyncs `file`; a failure is final (bug `retry-fsync`: retried until one returns). */
+  /** Fsyncs `file`; a failure is final (bug `retry-fsync`: retried, then forgotten). */
   async fsync(file: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.disk.fsync(file);
         return;
       } catch (error) {
-        if (!this.retryFailedFsync || attempt >= MAX_FSYNC_ATTEMPTS) throw error;
+        if (!this.retryFailedFsync) throw error;
+        if (attempt >= MAX_FSYNC_ATTEMPTS) return;
       }
     }
   }

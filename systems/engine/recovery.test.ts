@@ -43,7 +43,6 @@ const uncommittedKeys: Key[] = ["u0", "u1", 4];
 
 const tick = (): Promise<void> => new Promise((r) => globalThis.setImmediate(r));
 
-
 /** Applies a transaction's writes to a copy of the committed state and returns the reads it must see. */
 function applyOps(
   committed: ReadonlyMap<Key, unknown>,

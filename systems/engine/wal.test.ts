@@ -57,6 +57,17 @@ describe("wal", () => {
       { numRuns: 300 },
     ));
 
+  it("ends the log at a header of zeros, as PostgreSQL does: what lies past a hole is cut", async () => {
+    const { disk, bytes } = await logOf([body(1), body(2)]);
+    const first = scanLog(bytes).records[0]!;
+    const holed = bytes.slice();
+    holed.fill(0, first.sizeBytes, first.sizeBytes + 8);
+    expect(scanLog(holed)).toEqual({ records: [first], validEnd: first.sizeBytes });
+    await disk.write("wal", 0, holed);
+    await disk.fsync("wal");
+    expect((await Wal.open(disk)).cutBytes).toBe(bytes.length - first.sizeBytes);
+  });
+
   it("refuses to open a log with a record rotted at rest", async () => {
     const { disk, bytes } = await logOf([body(1), body(2)]);
     await disk.write("wal", bytes.length - 5, new Uint8Array([bytes[bytes.length - 5]! ^ 1]));

@@ -7,15 +7,16 @@
  * walks backwards. Frame: `[payloadBytes u32][crc32 u32][payload: JSON]`.
  *
  * On open the scan stops at the first frame that is not a valid record, and tells a torn tail from
- * rot. Only the one append being fsynced can be unsynced at a crash (flushes are serial), and a
+ * rot. Only the one write being fsynced can be unsynced at a crash (flushes are serial), and a
  * crash keeps it whole, not at all, or as a prefix; so a torn tail is a frame that runs past the end
- * of the file. A bad frame that fits in the file, a valid frame after a bad one, or a frame whose
- * length field is the only thing wrong (its checksum matches the bytes to the end of the file) is a
- * record corrupted at rest: open refuses the log (`WalCorruptionError`) instead of cutting
- * acknowledged records off it. A torn tail is cut (durably), so it is never misread.
+ * of the file, and a header of zeros is space never written: both end the log, and are cut
+ * (durably), so they are never misread. A bad frame that fits in the file, a valid frame after a bad
+ * one, or a frame whose length field is the only thing wrong (its checksum matches the bytes to the
+ * end of the file) is a record corrupted at rest: open refuses the log (`WalCorruptionError`)
+ * instead of cutting acknowledged records off it.
  *
- * Group commit: appends go to an in-memory tail; `flush` writes the whole tail with one append and
- * one fsync, and callers that arrive while a flush is running wait for it and then share the next
+ * Group commit: appends go to an in-memory tail; `flush` writes the whole tail with one write at the
+ * fsynced end and one fsync, and callers that arrive while a flush is running wait for it and then share the next
  * one. A record is durable once `fsyncedEnd` (bytes known fsynced) passes its end. A failed write
  * or fsync ends the log's life (durability.ts): every later flush fails, and the owner reopens the
  * database from the disk.
@@ -150,6 +151,8 @@ function decodeFrame(
  */
 function corruptAt(bytes: Uint8Array, view: DataView, offset: number): boolean {
   if (offset + FRAME_HEADER_BYTES > bytes.length) return false;
+  // A header of zeros is where the log ends (never-written space), as PostgreSQL reads it.
+  if (view.getUint32(offset) === 0 && view.getUint32(offset + 4) === 0) return false;
   const payloadBytes = view.getUint32(offset);
   const start = offset + FRAME_HEADER_BYTES;
   if (payloadBytes > 0 && start + payloadBytes <= bytes.length) return true;
@@ -394,7 +397,9 @@ export class Wal {
         bytes.set(c, at);
         at += c.length;
       }
-      await this.disk.append(this.file, bytes);
+      // At the log's own idea of its end, not the file's: after a failed fsync lost bytes (the
+      // file is shorter than the log thinks), the tail lands where its LSNs say, past a hole.
+      await this.disk.write(this.file, end - bytes.length, bytes);
     }
     await this.durability.fsync(this.file);
     this.fsyncCount++;

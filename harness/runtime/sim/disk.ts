@@ -231,7 +231,8 @@ export class SimDiskState {
     const state = this.names.get(file);
     if (state === undefined) return false;
     const fails = this.faults.fsyncFails;
-    if (fails !== undefined) {
+    const only = this.faults.fsyncFailsFiles;
+    if (fails !== undefined && (only === undefined || only.includes(file))) {
       if (fails === "once") this.faults = { ...this.faults, fsyncFails: undefined };
       const lost = state.unsynced.length;
       state.current = state.durable.clone();

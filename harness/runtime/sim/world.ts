@@ -626,8 +626,9 @@ export class SimWorld implements World {
     endpoint.diskErrorsLogged.clear();
     this.log(`disk-faults ${node} ${JSON.stringify(faults)}`);
     const parts: string[] = [];
-    if (faults.fsyncFails === "once") parts.push("the next fsync fails with EIO");
-    if (faults.fsyncFails === "always") parts.push("every fsync fails with EIO");
+    const files = faults.fsyncFailsFiles === undefined ? "" : ` of ${faults.fsyncFailsFiles.join(", ")}`;
+    if (faults.fsyncFails === "once") parts.push(`the next fsync${files} fails with EIO`);
+    if (faults.fsyncFails === "always") parts.push(`every fsync${files} fails with EIO`);
     if (faults.full === true) parts.push("the disk is full: writes that need space fail with ENOSPC");
     this.logEndpoint(node, `disk faults: ${parts.length === 0 ? "none (healed)" : parts.join("; ")}`);
   }

@@ -278,6 +278,7 @@ export class ProcessWorld implements World {
       append: noDisk,
       truncate: noDisk,
       fsync: noDisk,
+      fsyncDir: noDisk,
       size: noDisk,
       list: noDisk,
       rename: noDisk,

@@ -1,24 +1,28 @@
 /**
- * A node's disk as real files whose unsynced writes live in this process's memory, so that a
- * `kill -9` of the node loses them as a power cut would. A real kill -9 keeps the operating
- * system's page cache (everything written reaches the file sooner or later); holding each write
- * here until `fsync` gives process mode the `Disk` contract the simulated disk has: what was not
- * fsynced is lost at a crash, and a file never fsynced does not exist afterwards.
+ * A node's disk as real files that keeps, in this process's memory, everything the `Disk`
+ * contract says a power loss may lose: unsynced writes, and directory changes (creations, renames,
+ * removes) made since the last `fsyncDir`. A `kill -9` of the node then loses them as a power cut
+ * would, although the operating system's page cache would have kept them (it keeps everything a
+ * process hands it).
  *
  * - `write`, `append` and `truncate` change only the in-memory view of the file (reads, sizes and
  *   lists see them at once).
- * - `fsync(file)` applies that file's pending changes to the real file, in order, each write in
- *   pieces of at most 4 KiB (a sector-sized unit), then fsync(2)s the file (and its directory the
- *   first time, so a new file's name is durable). A kill during it leaves a prefix of the pending
- *   changes on disk, the last one possibly torn at a piece boundary: the torn write of the contract.
- * - `rename` and `remove` act on the real directory and fsync it before they resolve: atomic and
- *   durable, as the contract says. A file that exists only in memory is renamed or removed in
- *   memory (and a real file it replaces is removed durably).
+ * - `fsync(file)` applies that file's pending changes to its real file, in order, each write in
+ *   pieces of at most 4 KiB (a sector-sized unit), then fsync(2)s it. A file whose name is not yet
+ *   durable keeps its bytes in a hidden real file (`.pending.N`); a kill leaves that file behind,
+ *   invisible (and deleted by the next incarnation's first `fsyncDir`), so the name is lost as the
+ *   contract says.
+ * - `rename` and `remove` change only the in-memory directory. `fsyncDir` makes the real
+ *   directory match it (hidden and displaced files renamed into place, removed ones deleted, in
+ *   two phases through hidden names so a swap works) and fsync(2)s the directory. A kill during it
+ *   leaves some of those changes done: as far as a real directory allows, never a torn name.
+ * A kill during an fsync leaves a prefix of the pending changes on disk, the last one possibly
+ * torn at a piece boundary: the torn write of the contract.
  *
  * Operations run one at a time, in the order they were issued, so a write never races an fsync.
  */
 import { constants } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Disk } from "../types.ts";
 
@@ -26,11 +30,10 @@ type Change =
   | { readonly kind: "write"; readonly offsetBytes: number; readonly data: Uint8Array }
   | { readonly kind: "truncate"; readonly sizeBytes: number };
 
+/** A file as the node sees it: its real backing file (if any) and what is not yet on it. */
 interface FileState {
-  /** Whether the real file exists (as far as this disk has seen). */
-  onDisk: boolean;
-  /** Whether the file exists as the node sees it (in memory or on disk). */
-  exists: boolean;
+  /** The real file holding its fsynced bytes: its own name, a hidden name, or a name it was renamed from. */
+  real: string | undefined;
   /** Size as the node sees it. */
   sizeBytes: number;
   /** Changes not yet fsynced, oldest first. */
@@ -39,10 +42,8 @@ interface FileState {
 
 /** fsync applies writes in pieces of this size, so a kill can tear one between pieces. */
 export const tearUnitBytes = 4096;
-
-function isNotFound(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
-}
+/** Real files that hold no durable name: left over from a kill, removed at start. */
+const hiddenPrefix = ".pending.";
 
 function missing(operation: string, file: string): Error {
   const error = new Error(`${operation}(${file}): no such file`) as NodeJS.ErrnoException;
@@ -68,9 +69,12 @@ function applyChange(bytes: Uint8Array, change: Change): Uint8Array {
 }
 
 export class BufferedFileDisk implements Disk {
-  private readonly files = new Map<string, FileState>();
+  /** The directory as the node sees it (loaded from the real one at start). */
+  private names: Map<string, FileState> | undefined;
+  /** Real files no name points at any more, to delete at the next `fsyncDir`. */
+  private readonly orphans = new Set<string>();
+  private nextHidden = 0;
   private queue: Promise<unknown> = Promise.resolve();
-  private readyPromise: Promise<void> | undefined;
 
   constructor(readonly directory: string) {}
 
@@ -81,13 +85,39 @@ export class BufferedFileDisk implements Disk {
     return result;
   }
 
-  private ready(): Promise<void> {
-    this.readyPromise ??= mkdir(this.directory, { recursive: true }).then(() => this.syncDirectory());
-    return this.readyPromise;
+  /**
+   * The in-memory directory, loaded on first use. Hidden leftovers of a killed incarnation are
+   * no names: they are skipped here (new hidden files are numbered past them) and deleted by the
+   * first `fsyncDir`.
+   */
+  private async directoryView(): Promise<Map<string, FileState>> {
+    if (this.names !== undefined) return this.names;
+    await mkdir(this.directory, { recursive: true });
+    const names = new Map<string, FileState>();
+    for (const entry of await readdir(this.directory, { withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      if (entry.name.startsWith(hiddenPrefix)) {
+        this.orphans.add(entry.name);
+        const index = Number(entry.name.slice(hiddenPrefix.length));
+        if (Number.isInteger(index)) this.nextHidden = Math.max(this.nextHidden, index + 1);
+        continue;
+      }
+      const bytes = await readFile(join(this.directory, entry.name));
+      names.set(entry.name, { real: entry.name, sizeBytes: bytes.length, pending: [] });
+    }
+    this.names = names;
+    return names;
   }
 
   private path(file: string): string {
-    if (file.length === 0 || file.includes("/") || file.includes("\\") || file === "." || file === "..") {
+    if (
+      file.length === 0 ||
+      file.includes("/") ||
+      file.includes("\\") ||
+      file === "." ||
+      file === ".." ||
+      file.startsWith(hiddenPrefix)
+    ) {
       throw new RangeError(`bad file name "${file}": need a plain name without path separators`);
     }
     return join(this.directory, file);
@@ -102,43 +132,31 @@ export class BufferedFileDisk implements Disk {
     }
   }
 
-  private async state(file: string): Promise<FileState> {
-    let state = this.files.get(file);
-    if (state === undefined) {
-      let sizeBytes: number | undefined;
-      try {
-        sizeBytes = (await stat(this.path(file))).size;
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
-      state = {
-        onDisk: sizeBytes !== undefined,
-        exists: sizeBytes !== undefined,
-        sizeBytes: sizeBytes ?? 0,
-        pending: [],
-      };
-      this.files.set(file, state);
-    }
+  private async existing(file: string, operation: string): Promise<FileState> {
+    const state = (await this.directoryView()).get(file);
+    if (state === undefined) throw missing(operation, file);
     return state;
   }
 
-  private async realBytes(file: string, state: FileState): Promise<Uint8Array> {
-    if (!state.onDisk) return new Uint8Array(0);
-    try {
-      return new Uint8Array(await readFile(this.path(file)));
-    } catch (error) {
-      if (isNotFound(error)) return new Uint8Array(0);
-      throw error;
+  private async createdIfMissing(file: string): Promise<FileState> {
+    const names = await this.directoryView();
+    let state = names.get(file);
+    if (state === undefined) {
+      state = { real: undefined, sizeBytes: 0, pending: [] };
+      names.set(file, state);
     }
+    return state;
   }
 
   read(file: string): Promise<Uint8Array | undefined> {
     this.path(file);
     return this.serial(async () => {
-      await this.ready();
-      const state = await this.state(file);
-      if (!state.exists) return undefined;
-      let bytes = await this.realBytes(file, state);
+      const state = (await this.directoryView()).get(file);
+      if (state === undefined) return undefined;
+      let bytes: Uint8Array =
+        state.real === undefined
+          ? new Uint8Array(0)
+          : new Uint8Array(await readFile(join(this.directory, state.real)));
       for (const change of state.pending) bytes = applyChange(bytes, change);
       return bytes;
     });
@@ -153,9 +171,7 @@ export class BufferedFileDisk implements Disk {
     }
     const copy = data.slice();
     return this.serial(async () => {
-      await this.ready();
-      const state = await this.state(file);
-      state.exists = true;
+      const state = await this.createdIfMissing(file);
       state.pending.push({ kind: "write", offsetBytes, data: copy });
       state.sizeBytes = Math.max(state.sizeBytes, offsetBytes + copy.length);
     });
@@ -165,9 +181,7 @@ export class BufferedFileDisk implements Disk {
     this.path(file);
     const copy = data.slice();
     return this.serial(async () => {
-      await this.ready();
-      const state = await this.state(file);
-      state.exists = true;
+      const state = await this.createdIfMissing(file);
       state.pending.push({ kind: "write", offsetBytes: state.sizeBytes, data: copy });
       state.sizeBytes += copy.length;
     });
@@ -176,25 +190,23 @@ export class BufferedFileDisk implements Disk {
   truncate(file: string, sizeBytes: number): Promise<void> {
     this.path(file);
     return this.serial(async () => {
-      await this.ready();
-      const state = await this.state(file);
-      if (!state.exists) throw missing("truncate", file);
+      const state = await this.existing(file, "truncate");
       state.pending.push({ kind: "truncate", sizeBytes });
       state.sizeBytes = sizeBytes;
     });
   }
 
   fsync(file: string): Promise<void> {
-    const path = this.path(file);
+    this.path(file);
     return this.serial(async () => {
-      await this.ready();
-      const state = await this.state(file);
-      if (!state.exists) throw missing("fsync", file);
-      const created = !state.onDisk;
-      const handle = await open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+      const state = await this.existing(file, "fsync");
+      state.real ??= `${hiddenPrefix}${this.nextHidden++}`;
+      const handle = await open(
+        join(this.directory, state.real),
+        constants.O_RDWR | constants.O_CREAT,
+        0o644,
+      );
       try {
-        // The file exists now; a kill before the directory fsync may still lose its name.
-        state.onDisk = true;
         for (const change of state.pending) {
           if (change.kind === "truncate") {
             await handle.truncate(change.sizeBytes);
@@ -212,65 +224,83 @@ export class BufferedFileDisk implements Disk {
         await handle.close();
       }
       state.pending = [];
-      if (created) await this.syncDirectory();
+    });
+  }
+
+  fsyncDir(): Promise<void> {
+    return this.serial(async () => {
+      const names = await this.directoryView();
+      // Real files a name no longer points at go first (a name may be reused below).
+      const live = new Set([...names.values()].flatMap((s) => (s.real === undefined ? [] : [s.real])));
+      for (const orphan of this.orphans)
+        if (!live.has(orphan)) await rm(join(this.directory, orphan), { force: true });
+      this.orphans.clear();
+      // Two phases through hidden names, so that swapped names (a ↔ b) never overwrite each other.
+      const moving = [...names].filter(([name, s]) => s.real !== undefined && s.real !== name);
+      for (const [, state] of moving) {
+        const hidden = `${hiddenPrefix}${this.nextHidden++}`;
+        await rename(join(this.directory, state.real!), join(this.directory, hidden));
+        state.real = hidden;
+      }
+      for (const [name, state] of moving) {
+        await rename(join(this.directory, state.real!), join(this.directory, name));
+        state.real = name;
+      }
+      // A name created and never fsynced exists from now on, empty on disk (its bytes still pending).
+      for (const [name, state] of names) {
+        if (state.real !== undefined) continue;
+        const handle = await open(
+          join(this.directory, name),
+          constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC,
+          0o644,
+        );
+        await handle.close();
+        state.real = name;
+      }
+      await this.syncDirectory();
     });
   }
 
   size(file: string): Promise<number | undefined> {
     this.path(file);
-    return this.serial(async () => {
-      await this.ready();
-      const state = await this.state(file);
-      return state.exists ? state.sizeBytes : undefined;
-    });
+    return this.serial(async () => (await this.directoryView()).get(file)?.sizeBytes);
   }
 
   list(): Promise<string[]> {
-    return this.serial(async () => {
-      await this.ready();
-      const names = new Set(await readdir(this.directory));
-      for (const [file, state] of this.files) {
-        if (state.exists) names.add(file);
-        else names.delete(file);
-      }
-      return [...names].sort();
-    });
+    return this.serial(async () => [...(await this.directoryView()).keys()].sort());
   }
 
   rename(from: string, to: string): Promise<void> {
-    const fromPath = this.path(from);
-    const toPath = this.path(to);
+    this.path(from);
+    this.path(to);
     return this.serial(async () => {
-      await this.ready();
-      const source = await this.state(from);
-      if (!source.exists) throw missing("rename", from);
-      const target = await this.state(to);
-      if (source.onDisk) await rename(fromPath, toPath);
-      else if (target.onDisk) await rm(toPath);
-      this.files.set(to, { ...source, pending: source.pending });
-      this.files.set(from, { onDisk: false, exists: false, sizeBytes: 0, pending: [] });
-      if (source.onDisk || target.onDisk) await this.syncDirectory();
+      const names = await this.directoryView();
+      const source = await this.existing(from, "rename");
+      if (from === to) return;
+      const replaced = names.get(to);
+      if (replaced?.real !== undefined) this.orphans.add(replaced.real);
+      names.set(to, source);
+      names.delete(from);
     });
   }
 
   remove(file: string): Promise<void> {
-    const path = this.path(file);
+    this.path(file);
     return this.serial(async () => {
-      await this.ready();
-      const state = await this.state(file);
-      if (!state.exists) throw missing("remove", file);
-      if (state.onDisk) {
-        await rm(path, { force: true });
-        await this.syncDirectory();
-      }
-      this.files.set(file, { onDisk: false, exists: false, sizeBytes: 0, pending: [] });
+      const names = await this.directoryView();
+      const state = await this.existing(file, "remove");
+      if (state.real !== undefined) this.orphans.add(state.real);
+      names.delete(file);
     });
   }
 
-  /** Changes not yet fsynced, over all files (what a kill -9 now would lose). */
+  /** Changes not yet durable, over all files and the directory (what a kill -9 now would lose). */
   unsyncedCount(): number {
-    let count = 0;
-    for (const state of this.files.values()) count += state.pending.length;
+    let count = this.orphans.size;
+    for (const [name, state] of this.names ?? []) {
+      count += state.pending.length;
+      if (state.real !== name) count++;
+    }
     return count;
   }
 }

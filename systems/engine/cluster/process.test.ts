@@ -4,7 +4,8 @@
  * over; with `--bug no-fencing` n3 keeps confirming the deposed writer's log, so n1 goes on
  * acknowledging commits that the new writer never sees: lost acknowledged writes. Without the
  * knob, n3 refuses the old epoch and nothing acknowledged is lost. Real processes, so timing
- * varies; the bug run tries up to three times before it fails.
+ * varies; the bug run tries up to three times before it fails. A client homed at n3 keeps writing
+ * there, so the new writer's log grows past the positions the deposed writer is still filling.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -49,6 +50,9 @@ async function isolateWriterOnce(bugs: string[], seed: number, deposedAcks = 0):
       await world.nodesStarted();
       const writers: Client[] = [];
       for (let i = 0; i < 4; i++) writers.push(await system.openClient(world, `w${i}`, { home: "n1" }));
+      // One client at n3: once n3 is the writer its own log grows past the deposed writer's
+      // positions, which is what a confirmation by position alone (the bug) then vouches for.
+      writers.push(await system.openClient(world, "w-n3", { home: "n3" }));
       const acked = new Set<number>();
       let stop = false;
       let next = 0;

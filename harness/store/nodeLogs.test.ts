@@ -85,7 +85,7 @@ describe("node logs", () => {
     expect(lines).toEqual([
       "n1 0 world: start #0",
       "n1 0 #0 hello",
-      "n1 1000000000 world: crash #0: unsynced writes lost",
+      "n1 1000000000 world: crash #0: no unsynced writes",
     ]);
   });
 });

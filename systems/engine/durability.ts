@@ -10,9 +10,9 @@
  * stops and recovers from what the disk holds, as PostgreSQL does since 2018 (it PANICs).
  *
  * Bugs: `retry-fsync` is PostgreSQL before 2018: a failed fsync is retried, and then the engine
- * carries on believing its writes durable whatever the retries said (the kernel has dropped them). `no-dir-fsync` renames files into place (a
- * checkpoint's control file, a storage segment, an epoch file) without fsyncing the directory, so
- * a crash may undo the rename.
+ * carries on believing its writes durable whatever the retries said (the kernel has dropped them).
+ * `no-dir-fsync` renames files into place (a checkpoint's control file, a storage segment, an
+ * epoch file) without fsyncing the directory, so a crash may undo the rename.
  */
 import type { Disk } from "../../harness/runtime/types.ts";
 

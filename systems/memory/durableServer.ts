@@ -7,8 +7,9 @@
  * the log through the same `MemoryState`, so the server stays linearizable across crashes, and
  * the memory system stays the control group in both worlds.
  *
- * A crash may tear the last record: recovery keeps the longest prefix of whole records and cuts
- * the file there. Replies are cached per client (last `maxCachedReplies` request ids), in the log
+ * A crash may tear or lose any unsynced record: recovery keeps the longest prefix of whole records
+ * and cuts the file there. The log file is created durably (fsync, then the directory's) at the
+ * first start. Replies are cached per client (last `maxCachedReplies` request ids), in the log
  * as in memory, so a request the network delivers twice is applied once.
  */
 import type { NodeProgram, NodeProgramFactory, Runtime } from "../../harness/runtime/types.ts";
@@ -80,7 +81,14 @@ export class DurableMemoryServer {
 
   private async recover(): Promise<void> {
     const bytes = await this.rt.disk.read(logFile);
-    if (bytes === undefined) return;
+    if (bytes === undefined) {
+      // A file's name is durable only once its directory is fsynced: create the log durably
+      // before any reply depends on it, or a crash could take the whole file away.
+      await this.rt.disk.append(logFile, new Uint8Array(0));
+      await this.rt.disk.fsync(logFile);
+      await this.rt.disk.fsyncDir();
+      return;
+    }
     const text = new TextDecoder().decode(bytes);
     let goodBytes = 0;
     let records = 0;

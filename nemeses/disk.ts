@@ -1,6 +1,6 @@
 /**
  * The disk package: faults of one node's storage at a time (DESIGN.md's disk nemesis). Each window
- * opens with `start-disk FAULT` on a node that keeps data on disk (never the control plane):
+ * opens with `start-disk FAULT` (`start-disk-fsync` etc. for the packages of one kind) on a node that keeps data on disk (never the control plane):
  *
  * - `fsync-eio`: its next fsync fails with EIO, and the writes that fsync covered are gone;
  * - `fsync-eio-always`: every fsync fails so, until the window closes;
@@ -20,7 +20,7 @@ import type { Nemesis, NemesisContext } from "../harness/nemesis.ts";
 import type { DiskFaults } from "../harness/runtime/types.ts";
 import type { Completion, DiskData, Invocation, NodeControl } from "../harness/system.ts";
 import type { NemesisPackage, PackageConfig } from "./package.ts";
-import { faultSchedule, firstStartNs } from "./schedule.ts";
+import { faultSchedule, firstStartNs, keptWindows } from "./schedule.ts";
 
 export const diskFaults = [
   "fsync-eio",
@@ -52,15 +52,18 @@ function diskNodes(control: NodeControl): string[] {
     .map((n) => n.name);
 }
 
-export function diskNemesis(): Nemesis {
+/** The disk nemesis under a package name (`disk`, `disk-fsync`, …): its ops are `start-NAME` and `stop-NAME`. */
+export function diskNemesis(name = "disk"): Nemesis {
   /** Faulted nodes not yet healed, and whether each must be power-cycled when healed. */
   const faulted = new Map<string, boolean>();
+  const start = `start-${name}`;
+  const stop = `stop-${name}`;
   return {
-    name: "disk",
-    fs: ["start-disk", "stop-disk"],
+    name,
+    fs: [start, stop],
     async invoke(invocation: Invocation, context: NemesisContext): Promise<Completion> {
       const { control } = context;
-      if (invocation.f === "stop-disk") {
+      if (invocation.f === stop) {
         const nodes = [...faulted.keys()].sort();
         const restarted = nodes.filter((n) => faulted.get(n) === true);
         for (const node of nodes) control.setDiskFaults?.(node, {});
@@ -70,11 +73,11 @@ export function diskNemesis(): Nemesis {
         return { type: "info", value: { nodes, restarted } };
       }
       const fault = invocation.value;
-      if (invocation.f !== "start-disk" || !isDiskFault(fault)) {
+      if (invocation.f !== start || !isDiskFault(fault)) {
         return {
           type: "fail",
           value: invocation.value,
-          error: `disk handles start-disk (one of ${diskFaults.join(", ")}) and stop-disk`,
+          error: `${name} handles ${start} (one of ${diskFaults.join(", ")}) and ${stop}`,
         };
       }
       const candidates = diskNodes(control).filter((n) => !faulted.has(n));
@@ -110,33 +113,46 @@ export function diskNemesis(): Nemesis {
       faulted.set(node, true);
       return { type: "info", value: { fault, node, file: at.file, offsetBytes: at.offsetBytes } };
     },
-    healInvocations: () => [{ f: "stop-disk", value: null }],
+    healInvocations: () => [{ f: stop, value: null }],
   };
 }
 
 export function diskGenerator(options: {
+  /** The package name its ops carry (default `disk`). */
+  readonly name?: string;
   readonly intervalNs: number;
   readonly firstStartNs: number;
   readonly faults?: readonly DiskFault[];
   readonly maxWindows?: number;
+  /** Only these windows (1-based, `--nemesis-windows`). */
+  readonly keep?: readonly number[];
 }): Generator {
+  const name = options.name ?? "disk";
   const faults = options.faults ?? diskFaults;
   if (faults.length === 0) throw new RangeError("disk: needs at least one fault");
   return faultSchedule({
     intervalNs: options.intervalNs,
     firstStartNs: options.firstStartNs,
-    plan: (context) => ({ start: { f: "start-disk", value: context.random.pick(faults) } }),
-    stop: { f: "stop-disk" },
+    plan: (context) => ({ start: { f: `start-${name}`, value: context.random.pick(faults) } }),
+    stop: { f: `stop-${name}` },
     ...(options.maxWindows !== undefined ? { maxWindows: options.maxWindows } : {}),
+    ...(options.keep !== undefined ? { keep: options.keep } : {}),
   });
 }
 
-export function diskPackage(config: PackageConfig, faults?: readonly DiskFault[]): NemesisPackage {
+/** A disk package named `name` (its ops and its `--nemesis-windows` key), drawing from `faults`. */
+export function diskPackage(
+  config: PackageConfig,
+  name = "disk",
+  faults?: readonly DiskFault[],
+): NemesisPackage {
   return {
-    nemesis: diskNemesis(),
+    nemesis: diskNemesis(name),
     generator: diskGenerator({
+      name,
       intervalNs: config.nemesisIntervalNs,
       firstStartNs: firstStartNs(config.seed, "disk", config.nemesisIntervalNs),
+      ...keptWindows(config, name),
       ...(faults !== undefined ? { faults } : {}),
     }),
   };

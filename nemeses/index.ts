@@ -50,9 +50,10 @@ export function allPackage(config: PackageConfig): NemesisPackage {
  */
 const targeted = {
   disk: (c: PackageConfig) => diskPackage(c),
-  "disk-fsync": (c: PackageConfig) => diskPackage(c, ["fsync-eio", "fsync-eio-always", "fsync-eio-pages"]),
-  "disk-full": (c: PackageConfig) => diskPackage(c, ["disk-full"]),
-  "disk-rot": (c: PackageConfig) => diskPackage(c, ["corrupt-page", "corrupt-log"]),
+  "disk-fsync": (c: PackageConfig) =>
+    diskPackage(c, "disk-fsync", ["fsync-eio", "fsync-eio-always", "fsync-eio-pages"]),
+  "disk-full": (c: PackageConfig) => diskPackage(c, "disk-full", ["disk-full"]),
+  "disk-rot": (c: PackageConfig) => diskPackage(c, "disk-rot", ["corrupt-page", "corrupt-log"]),
   "storage-cut": (c: PackageConfig) => storageCutPackage(c),
   "skewed-writer": (c: PackageConfig) => skewedWriterPackage(c),
   "crash-loop": (c: PackageConfig) => crashLoopPackage(c),

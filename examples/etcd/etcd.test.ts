@@ -67,9 +67,15 @@ describe("the etcd example (a plugin loaded by path)", () => {
     })();
     const [q, s] = await Promise.all([quorum, serializable]);
 
+    // Enough answered to make the verdict mean something, on a machine of any load: some reads and
+    // writes acknowledged, and some of them after the first fault began (a starved machine at load
+    // 20 answered 22 reads in 15 s, so the bound is on having answers across faults, not on speed).
     const ok = (f: string) => q.history.filter((op) => op.f === f && op.type === "ok").length;
-    expect(ok("read")).toBeGreaterThan(50);
-    expect(ok("write")).toBeGreaterThan(20);
+    expect(ok("read")).toBeGreaterThan(10);
+    expect(ok("write")).toBeGreaterThan(5);
+    const firstFault = q.history.findIndex((op) => op.process === "nemesis" && op.f.startsWith("start-"));
+    expect(firstFault).toBeGreaterThanOrEqual(0);
+    expect(q.history.slice(firstFault).some((op) => op.process !== "nemesis" && op.type === "ok")).toBe(true);
     expect(q.history.some((op) => op.process === "nemesis" && op.f === "start-partition")).toBe(true);
     expect(q.history.some((op) => op.process === "nemesis" && op.f === "start-crash")).toBe(true);
     expect(q.history.some((op) => op.process === "nemesis" && op.f === "start-pause")).toBe(true);

@@ -118,6 +118,13 @@ describe("faultline shrink", () => {
     );
     expect(original.exitCode, original.all).toBe(1);
     const before = sizeOf(historyOf(join(store, "latest")));
+    // A store that cannot take the result is refused before the search, in one line.
+    const notAFolder = join(store, "latest", "test.json", "shrunk");
+    const refused = await faultline("shrink", join(store, "latest"), "--store", notAFolder);
+    expect(refused.exitCode, refused.all).toBe(254);
+    expect(refused.stderr.trim()).toMatch(
+      /^faultline shrink: --store .*: cannot create or write this folder: .*\(ENOTDIR\)$/,
+    );
     const shrunk = await faultline("shrink", join(store, "latest"), "--max-attempts", "12");
     expect(shrunk.exitCode, shrunk.all).toBe(0);
     const storedDir = /^stored: (.*)$/m.exec(shrunk.all ?? "")![1]!;

@@ -21,6 +21,7 @@ import { expandNemesisPackages } from "../nemeses/index.ts";
 import { parseWindowSelection } from "../nemeses/windows.ts";
 import { formatCount, formatDurationNs } from "../reports/format.ts";
 import { executeRun } from "./execute.ts";
+import { prepareFolder } from "./gate.ts";
 import { UsageError } from "./main.ts";
 import { parseCommandLine } from "./options.ts";
 import { loadRunPlugins } from "./plugins.ts";
@@ -196,6 +197,8 @@ export async function shrinkCommand(args: string[]): Promise<number> {
   const maxAttempts = parseWhole("max-attempts", values["max-attempts"], 150, 10_000);
   const timeBudgetMs = parseWhole("time-budget", values["time-budget"], 900, 7 * 86_400) * 1000;
   const store = typeof values.store === "string" ? values.store : dirname(dirname(runDir));
+  // Before the search, not after it: a store that cannot take the result would waste every run.
+  prepareFolder("store", store);
 
   // The stored config, resolved again through the command line it printed: one path for both.
   const command = stored.reproduceCommand ?? "";

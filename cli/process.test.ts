@@ -79,25 +79,38 @@ describe("process mode: verdicts", () => {
   it.each(["sync", "quorum"])(
     "engine %s, serializable append under partitions and crashes: valid",
     async (replication) => {
-      const result = await run([
-        "--system",
-        "engine",
-        "--replication",
-        replication,
-        "--isolation",
-        "serializable",
-        "--workload",
-        "append",
-        "--nemesis",
-        "partition,crash",
-        "--nemesis-interval",
-        "3",
-        "--time-limit",
-        "15",
-        "--seed",
-        "1",
-      ]);
-      expect(verdicts(result)).toEqual({ elle: true, stats: true });
+      // Every run must be free of anomalies. On a starved machine a run can answer nothing at all
+      // (a writer crashed before its first commits, a failover that outlasts the run), which
+      // proves nothing either way: such a run is retried with the next seed, at most three.
+      const tried: Record<string, unknown>[] = [];
+      for (const seed of [1, 2, 3]) {
+        const result = await run([
+          "--system",
+          "engine",
+          "--replication",
+          replication,
+          "--isolation",
+          "serializable",
+          "--workload",
+          "append",
+          "--nemesis",
+          "partition,crash",
+          "--nemesis-interval",
+          "3",
+          "--time-limit",
+          "15",
+          "--seed",
+          String(seed),
+        ]);
+        tried.push(verdicts(result));
+        expect(result.results.checkers["elle"]?.valid, JSON.stringify(tried)).not.toBe(false);
+        const answered = result.history.some((op) => op.process !== "nemesis" && op.type === "ok");
+        if (answered) {
+          expect(verdicts(result)).toEqual({ elle: true, stats: true });
+          return;
+        }
+      }
+      throw new Error(`no run answered a transaction: ${JSON.stringify(tried)}`);
     },
   );
 

@@ -138,7 +138,9 @@ export class RealWorld implements World {
     for (const timer of this.worldTimers) clearTimeout(timer);
     for (const endpoint of this.endpointsByName.values()) this.stop(endpoint.incarnation);
     await this.network.close();
-    if (this.ownsDataDirectory) rmSync(this.dataDirectory, { recursive: true, force: true });
+    // A stopped node's last file operation may still be landing (ENOTEMPTY while removing):
+    // Node retries those, a bounded number of times with a growing pause.
+    if (this.ownsDataDirectory) rmSync(this.dataDirectory, { recursive: true, force: true, maxRetries: 10 });
   }
 
   // ---- endpoints --------------------------------------------------------------------------

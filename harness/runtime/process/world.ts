@@ -23,6 +23,7 @@ import { join } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { SeededRandom } from "../random.ts";
+import { RealTimeLoop } from "../real/realTimeLoop.ts";
 import { TcpNetwork } from "../real/tcp.ts";
 import { compiledTwin } from "./compiledBuild.ts";
 import { SimClockState } from "../sim/clock.ts";
@@ -99,8 +100,6 @@ interface ClientRecord {
   readonly runtime: Runtime;
 }
 
-const never = <T>(): Promise<T> => new Promise<T>(() => {});
-
 /**
  * The node host's entry beside this module, and how to start Node on it (tsx for sources), for a
  * node whose program is at `programUrl`: when this runs from sources, and the host and that
@@ -152,12 +151,9 @@ export class ProcessWorld implements World {
   private readonly nodes = new Map<string, NodeRecord>();
   private readonly clients = new Map<string, ClientRecord>();
   private readonly clientHandlers = new Map<string, (from: string, message: unknown) => void>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly loop = new RealTimeLoop();
   private readonly nodeErrorList: NodeError[] = [];
   private nodeErrorCount = 0;
-  private failure: { error: unknown } | undefined;
-  private failureListeners: ((error: unknown) => void)[] = [];
-  private closed = false;
 
   constructor(private readonly options: ProcessWorldOptions) {
     this.random = new SeededRandom(options.seed, "world");
@@ -201,30 +197,15 @@ export class ProcessWorld implements World {
   }
 
   private fail(error: unknown): void {
-    if (this.failure !== undefined) return;
-    this.failure = { error };
-    for (const listener of this.failureListeners) listener(error);
-    this.failureListeners = [];
+    this.loop.fail(error);
   }
 
   sleep(durationNs: number): Promise<void> {
-    if (this.closed) return never();
-    return new Promise((resolve) => {
-      const timer = setTimeout(
-        () => {
-          this.timers.delete(timer);
-          resolve();
-        },
-        Math.max(0, durationNs) / 1e6,
-      );
-      this.timers.add(timer);
-    });
+    return this.loop.sleep(durationNs);
   }
 
-  async run<T>(main: () => Promise<T>): Promise<T> {
-    if (this.failure !== undefined) throw this.failure.error;
-    const failed = new Promise<never>((_resolve, reject) => this.failureListeners.push(reject));
-    return await Promise.race([main(), failed]);
+  run<T>(main: () => Promise<T>): Promise<T> {
+    return this.loop.run(main);
   }
 
   /** Resolves once every node started so far runs (rejects like `run` when one cannot start). */
@@ -234,9 +215,7 @@ export class ProcessWorld implements World {
 
   /** Stops every node (kill -9), every proxy and every client connection. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
+    if (!this.loop.close()) return;
     for (const node of this.nodes.values()) node.killed = true;
     await this.supervisor.close();
     await this.proxies.close();
@@ -284,25 +263,8 @@ export class ProcessWorld implements World {
       rename: noDisk,
       remove: noDisk,
     };
-    const setTimer = (durationNs: number, callback: () => void): (() => void) => {
-      if (this.closed) return () => {};
-      const timer = setTimeout(
-        () => {
-          this.timers.delete(timer);
-          try {
-            callback();
-          } catch (error) {
-            this.fail(error);
-          }
-        },
-        Math.max(0, durationNs) / 1e6,
-      );
-      this.timers.add(timer);
-      return () => {
-        clearTimeout(timer);
-        this.timers.delete(timer);
-      };
-    };
+    const setTimer = (durationNs: number, callback: () => void): (() => void) =>
+      this.loop.setTimer(durationNs, callback);
     const runtime: Runtime = {
       name,
       random: new SeededRandom(this.options.seed, `endpoint/${name}/0`),
@@ -314,7 +276,7 @@ export class ProcessWorld implements World {
       },
       net: {
         send: (to, message) => {
-          if (!this.closed) this.clientNetwork.send(name, to, message);
+          if (!this.loop.closed) this.clientNetwork.send(name, to, message);
         },
         onMessage: (handler) => {
           this.clientHandlers.set(name, handler);
@@ -381,7 +343,7 @@ export class ProcessWorld implements World {
       .catch(() => undefined)
       .then(async () => {
         if (previous !== undefined) await previous.exited;
-        if (this.closed) return;
+        if (this.loop.closed) return;
         await this.spawn(node);
       });
     node.booting = booting;
@@ -452,7 +414,7 @@ export class ProcessWorld implements World {
       await running;
     } catch (error) {
       // A crash during start is the nemesis's doing, not a failure to start.
-      if (node.killed || this.closed) return;
+      if (node.killed || this.loop.closed) return;
       managed.kill();
       throw error;
     } finally {
@@ -512,7 +474,7 @@ export class ProcessWorld implements World {
     if (node.process !== managed) return;
     node.up = false;
     node.paused = false;
-    if (node.killed || node.errored || this.closed) return;
+    if (node.killed || node.errored || this.loop.closed) return;
     // Neither crashed by the nemesis nor dead of a reported error: still a death of the system.
     this.recordNodeError(node, `process #${incarnation} ended unasked (${how})`);
   }
@@ -533,7 +495,7 @@ export class ProcessWorld implements World {
   restart(name: string): void {
     const node = this.node(name, "restart");
     // Restarting a node that is up does nothing: crash it first.
-    if (node.up || this.closed) return;
+    if (node.up || this.loop.closed) return;
     this.boot(node);
   }
 

@@ -33,6 +33,7 @@ import type {
   World,
 } from "../types.ts";
 import { FileDisk } from "./disk.ts";
+import { never, RealTimeLoop } from "./realTimeLoop.ts";
 import { TcpNetwork } from "./tcp.ts";
 
 export interface RealWorldOptions {
@@ -62,8 +63,6 @@ interface Endpoint {
   runtime: Runtime | undefined;
 }
 
-const never = <T>(): Promise<T> => new Promise<T>(() => {});
-
 function newIncarnation(number: number): Incarnation {
   return { number, alive: true, paused: false, held: [], timers: new Set(), handler: undefined };
 }
@@ -78,12 +77,9 @@ export class RealWorld implements World {
   private readonly network: TcpNetwork;
   private readonly faultRandom: Random;
   private readonly endpointsByName = new Map<string, Endpoint>();
-  private readonly worldTimers = new Set<NodeJS.Timeout>();
+  private readonly loop = new RealTimeLoop();
   private currentGrudge: Grudge = new Map();
   private faults: LinkFaults = {};
-  private failure: { error: unknown } | undefined;
-  private failureListeners: ((error: unknown) => void)[] = [];
-  private closed = false;
 
   constructor(private readonly options: RealWorldOptions) {
     this.random = new SeededRandom(options.seed, "world");
@@ -98,10 +94,7 @@ export class RealWorld implements World {
   }
 
   private fail(error: unknown): void {
-    if (this.failure !== undefined) return;
-    this.failure = { error };
-    for (const listener of this.failureListeners) listener(error);
-    this.failureListeners = [];
+    this.loop.fail(error);
   }
 
   private guard(action: () => void): void {
@@ -113,29 +106,16 @@ export class RealWorld implements World {
   }
 
   sleep(durationNs: number): Promise<void> {
-    if (this.closed) return never();
-    return new Promise((resolve) => {
-      const timer = setTimeout(
-        () => {
-          this.worldTimers.delete(timer);
-          resolve();
-        },
-        Math.max(0, durationNs) / 1e6,
-      );
-      this.worldTimers.add(timer);
-    });
+    return this.loop.sleep(durationNs);
   }
 
-  async run<T>(main: () => Promise<T>): Promise<T> {
-    if (this.failure !== undefined) throw this.failure.error;
-    const failed = new Promise<never>((_resolve, reject) => this.failureListeners.push(reject));
-    return await Promise.race([main(), failed]);
+  run<T>(main: () => Promise<T>): Promise<T> {
+    return this.loop.run(main);
   }
 
   /** Stops every timer, closes every server and connection; removes the data folder if the world made it. */
   async close(): Promise<void> {
-    this.closed = true;
-    for (const timer of this.worldTimers) clearTimeout(timer);
+    this.loop.close();
     for (const endpoint of this.endpointsByName.values()) this.stop(endpoint.incarnation);
     await this.network.close();
     // A stopped node's last file operation may still be landing (ENOTEMPTY while removing):
@@ -217,7 +197,7 @@ export class RealWorld implements World {
   restart(node: string): void {
     const endpoint = this.node(node, "restart");
     // Restarting a node that is up does nothing: crash it first.
-    if (endpoint.incarnation.alive || this.closed) return;
+    if (endpoint.incarnation.alive || this.loop.closed) return;
     endpoint.incarnation = newIncarnation(endpoint.incarnation.number + 1);
     this.boot(endpoint);
   }
@@ -278,7 +258,7 @@ export class RealWorld implements World {
   }
 
   private send(from: string, incarnation: Incarnation, to: string, message: unknown): void {
-    if (!incarnation.alive || this.closed) return;
+    if (!incarnation.alive || this.loop.closed) return;
     if (JSON.stringify(message) === undefined)
       throw new TypeError(`send ${from}->${to}: message is not a JSON value`);
     if (this.grudged(from, to)) return;
@@ -297,11 +277,7 @@ export class RealWorld implements World {
         delayNs += 1e6 + this.faultRandom.float() * 9e6;
       if (delayNs === 0) this.network.send(from, to, message);
       else {
-        const timer = setTimeout(() => {
-          this.worldTimers.delete(timer);
-          this.network.send(from, to, message);
-        }, delayNs / 1e6);
-        this.worldTimers.add(timer);
+        this.loop.setTimer(delayNs, () => this.network.send(from, to, message));
       }
     }
   }

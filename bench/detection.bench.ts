@@ -10,16 +10,11 @@
  * row names (default ^bug-). FAULTLINE_BENCH_JOBS: worker processes (default: one per core).
  * Printed, never asserted.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { execa } from "execa";
-import { matrixSuitePath } from "../cli/expectations.ts";
-import type { SweepReport } from "../reports/suite/model.ts";
 import { rateText } from "../reports/suite/sweep.ts";
-
-const bin = fileURLToPath(new URL("../bin/faultline.js", import.meta.url));
+import { sweepMatrix } from "./matrixSweep.ts";
 
 export async function run(): Promise<void> {
   const seeds = Number(process.env.FAULTLINE_DETECTION_SEEDS ?? "100");
@@ -30,39 +25,9 @@ export async function run(): Promise<void> {
   const rows = process.env.FAULTLINE_DETECTION_ROWS ?? "^bug-";
   const jobs = process.env.FAULTLINE_BENCH_JOBS ?? String(availableParallelism());
   const scratch = mkdtempSync(join(tmpdir(), "faultline-detection-"));
-  const started = performance.now();
   try {
     console.log(`sweep of suites/matrix.yaml, rows /${rows}/, seeds 1..${seeds}, ${jobs} workers\n`);
-    const sweep = await execa(
-      process.execPath,
-      [
-        bin,
-        "sweep",
-        matrixSuitePath,
-        "--seeds",
-        `1..${seeds}`,
-        "--filter",
-        rows,
-        "--out",
-        join(scratch, "sweep"),
-        "--keep",
-        "none",
-        "--jobs",
-        jobs,
-      ],
-      { env: { CI: "true" }, reject: false, all: true },
-    );
-    if (sweep.exitCode !== 0)
-      throw new Error(`the sweep exited ${sweep.exitCode}:\n${(sweep.all ?? "").slice(-3000)}`);
-    const sweepS = (performance.now() - started) / 1000;
-    await execa(
-      process.execPath,
-      [bin, "sweep", "report", join(scratch, "sweep"), "--out", join(scratch, "report")],
-      {
-        reject: false,
-      },
-    );
-    const report = JSON.parse(readFileSync(join(scratch, "report", "report.json"), "utf8")) as SweepReport;
+    const { report, wallS: sweepS } = await sweepMatrix(scratch, "sweep", rows, seeds, jobs);
     console.log("| row | detection (95% interval) | undecided | expects | verdict |");
     console.log("| --- | --- | --- | --- | --- |");
     for (const row of report.rows) {

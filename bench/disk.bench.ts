@@ -6,50 +6,16 @@
  * undecided seeds. FAULTLINE_DISK_SEEDS: N (default 100); FAULTLINE_BENCH_JOBS: worker processes
  * (default: one per core). Printed, never asserted.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { execa } from "execa";
-import { matrixSuitePath } from "../cli/expectations.ts";
 import type { SweepReport } from "../reports/suite/model.ts";
+import { sweepMatrix } from "./matrixSweep.ts";
 
-const bin = fileURLToPath(new URL("../bin/faultline.js", import.meta.url));
 const knobRows = "^bug-(retry-fsync|no-dir-fsync|no-checksum)$";
 const validRows =
   "^(control-standalone-set-disk-fsync|control-sync-set-fast-crashes|control-replica-reads-set-disk-rot|disk-faults-.*|memory-disk-.*)$";
 const knobSeeds = 5;
-
-async function sweep(scratch: string, name: string, filter: string, seeds: number, jobs: string) {
-  const out = join(scratch, name);
-  const started = performance.now();
-  const swept = await execa(
-    process.execPath,
-    [
-      bin,
-      "sweep",
-      matrixSuitePath,
-      "--seeds",
-      `1..${seeds}`,
-      "--filter",
-      filter,
-      "--out",
-      out,
-      "--keep",
-      "none",
-      "--jobs",
-      jobs,
-    ],
-    { env: { CI: "true" }, reject: false, all: true },
-  );
-  if (swept.exitCode !== 0)
-    throw new Error(`the sweep exited ${swept.exitCode}:\n${(swept.all ?? "").slice(-3000)}`);
-  const wallS = (performance.now() - started) / 1000;
-  const reportDir = join(scratch, `${name}-report`);
-  await execa(process.execPath, [bin, "sweep", "report", out, "--out", reportDir], { reject: false });
-  const report = JSON.parse(readFileSync(join(reportDir, "report.json"), "utf8")) as SweepReport;
-  return { report, wallS };
-}
 
 function seedsOf(report: SweepReport, row: string, expected: boolean): string {
   const seeds = report.failures.filter((f) => f.row === row && f.expected === expected).map((f) => f.seed);
@@ -66,7 +32,7 @@ export async function run(): Promise<void> {
   const jobs = process.env.FAULTLINE_BENCH_JOBS ?? String(availableParallelism());
   const scratch = mkdtempSync(join(tmpdir(), "faultline-disk-bench-"));
   try {
-    const knobs = await sweep(scratch, "knobs", knobRows, knobSeeds, jobs);
+    const knobs = await sweepMatrix(scratch, "knobs", knobRows, knobSeeds, jobs);
     console.log(`disk knobs, seeds 1..${knobSeeds} (${knobs.wallS.toFixed(0)} s wall)\n`);
     console.log("| row | caught | seeds that caught | undecided |");
     console.log("| --- | --- | --- | --- |");
@@ -74,7 +40,7 @@ export async function run(): Promise<void> {
       console.log(
         `| ${row.row} | ${row.hits}/${row.ran} | ${seedsOf(knobs.report, row.row, true)} | ${row.undecided} |`,
       );
-    const valid = await sweep(scratch, "valid", validRows, seeds, jobs);
+    const valid = await sweepMatrix(scratch, "valid", validRows, seeds, jobs);
     console.log(
       `\ncontrols, disk faults and the memory system, seeds 1..${seeds} (${valid.wallS.toFixed(0)} s wall)\n`,
     );

@@ -297,6 +297,8 @@ export class TxnTableBuilder {
   }
 
   private ensureTxns(size: number): void {
+    // Every per-transaction column has the same capacity: one comparison decides for all.
+    if (size <= this.status.array.length) return;
     for (const column of [
       this.status,
       this.process,
@@ -313,6 +315,8 @@ export class TxnTableBuilder {
   }
 
   private ensureMops(size: number): void {
+    // Likewise for the per-micro-op columns.
+    if (size <= this.mopKind.array.length) return;
     for (const column of [
       this.mopKind,
       this.mopKey,
@@ -341,7 +345,19 @@ export class TxnTableBuilder {
   }
 
   private keyIdOf(k: Key): number {
-    if (typeof k === "number" && k >= 0 && k < this.smallKeyIds.length && (k | 0) === k) {
+    if (typeof k === "number") return this.numberKeyId(k);
+    let id = this.keyIds.get(k);
+    if (id === undefined) {
+      id = this.keys.length;
+      this.keyIds.set(k, id);
+      this.keys.push(k);
+    }
+    return id;
+  }
+
+  /** `keyIdOf` a number key. */
+  private numberKeyId(k: number): number {
+    if (k >= 0 && k < this.smallKeyIds.length && (k | 0) === k) {
       let id = this.smallKeyIds[k]! - 1;
       if (id === -1) {
         id = this.keys.length;
@@ -408,35 +424,41 @@ export class TxnTableBuilder {
 
   private writeScannedMicroOps(t: number, scanner: JsonlScanner): void {
     const mops = scanner.mops;
+    const count = mops.count;
     if (this.mopCount.array[t] === 0 && this.mopStart.array[t] === this.m) {
-      this.ensureMops(this.m + mops.count);
-      this.mopCount.array[t] = mops.count;
-      this.m += mops.count;
+      this.ensureMops(this.m + count);
+      this.mopCount.array[t] = count;
+      this.m += count;
     }
     const base = this.mopStart.array[t]!;
-    for (let i = 0; i < mops.count; i++) {
+    // The columns as locals (ensureMops has run: resetMicroOps or above), for the hot loop.
+    const kinds = this.mopKind.array;
+    const keys = this.mopKey.array;
+    const numbers = this.mopNumber.array;
+    const lengths = this.mopLength.array;
+    const valueKinds = this.mopValueKind.array;
+    const refs = this.mopValueRef.array;
+    const { kind, keyIsString, stringKey, keyNumber, valueKind, valueNumber, listLength } = mops;
+    for (let i = 0; i < count; i++) {
       const at = base + i;
-      this.mopKind.array[at] = mops.kind[i]!;
-      this.mopKey.array[at] = this.keyIdOf(
-        mops.keyIsString[i] === 1 ? mops.stringKey[i]! : mops.keyNumber[i]!,
-      );
-      const kind = mops.valueKind[i]!;
-      if (kind === ScannedValue.null) {
-        this.mopNumber.array[at] = NaN;
-        this.mopLength.array[at] = -1;
-        this.mopValueKind.array[at] = ValueKind.null;
-      } else if (kind === ScannedValue.number) {
-        this.mopNumber.array[at] = mops.valueNumber[i]!;
-        this.mopLength.array[at] = -2;
-        this.mopValueKind.array[at] = ValueKind.number;
-      } else if (kind === ScannedValue.list) {
-        const first = mops.valueNumber[i]!;
-        const length = mops.listLength[i]!;
-        this.mopNumber.array[at] = NaN;
-        this.mopLength.array[at] = length;
-        this.mopValueKind.array[at] = ValueKind.list;
-        this.mopValueRef.array[at] = this.elementCount;
-        for (let j = 0; j < length; j++) this.pushElement(mops.elements[first + j]!);
+      kinds[at] = kind[i]!;
+      keys[at] = keyIsString[i] === 1 ? this.keyIdOf(stringKey[i]!) : this.numberKeyId(keyNumber[i]!);
+      const vk = valueKind[i]!;
+      if (vk === ScannedValue.null) {
+        numbers[at] = NaN;
+        lengths[at] = -1;
+        valueKinds[at] = ValueKind.null;
+      } else if (vk === ScannedValue.number) {
+        numbers[at] = valueNumber[i]!;
+        lengths[at] = -2;
+        valueKinds[at] = ValueKind.number;
+      } else if (vk === ScannedValue.list) {
+        const length = listLength[i]!;
+        numbers[at] = NaN;
+        lengths[at] = length;
+        valueKinds[at] = ValueKind.list;
+        refs[at] = this.elementCount;
+        this.pushElements(mops.elements, valueNumber[i]!, length);
       } else {
         this.writeValue(at, scanner.otherJson(i));
       }
@@ -444,21 +466,39 @@ export class TxnTableBuilder {
   }
 
   private pushElement(x: number): void {
+    scratch[0] = x;
+    this.pushElements(scratch, 0, 1);
+  }
+
+  /** Appends `length` numbers of `from`, starting at `first`, to the list elements. */
+  private pushElements(from: Float64Array, first: number, length: number): void {
+    const needed = this.elementCount + length;
+    if (needed > this.elements.length) {
+      let capacity = this.elements.length * 2;
+      while (capacity < needed) capacity *= 2;
+      const grown = new (this.elements.constructor as new (n: number) => Int32Array | Float64Array)(capacity);
+      grown.set(this.elements.subarray(0, this.elementCount));
+      this.elements = grown;
+    }
     let elements = this.elements;
-    if (this.elementCount === elements.length) {
-      const grown = new (elements.constructor as new (n: number) => Int32Array | Float64Array)(
-        elements.length * 2,
-      );
-      grown.set(elements);
-      this.elements = elements = grown;
+    let at = this.elementCount;
+    if (elements instanceof Int32Array) {
+      for (let j = 0; j < length; j++) {
+        const x = from[first + j]!;
+        if ((x | 0) !== x) {
+          // A value an Int32Array cannot hold: every element from now on is a double.
+          const wide = new Float64Array(elements.length);
+          wide.set(elements.subarray(0, at));
+          this.elements = elements = wide;
+          for (; j < length; j++) wide[at++] = from[first + j]!;
+          break;
+        }
+        elements[at++] = x;
+      }
+    } else {
+      for (let j = 0; j < length; j++) elements[at++] = from[first + j]!;
     }
-    if (elements instanceof Int32Array && (x | 0) !== x) {
-      // A value an Int32Array cannot hold: every element from now on is a double.
-      const wide = new Float64Array(elements.length);
-      wide.set(elements);
-      this.elements = elements = wide;
-    }
-    elements[this.elementCount++] = x;
+    this.elementCount = at;
   }
 
   /** The table; throws the error of the first transaction whose source value was malformed. */
@@ -550,6 +590,9 @@ export class TxnTableBuilder {
     });
   }
 }
+
+/** One number for `pushElement`. */
+const scratch = new Float64Array(1);
 
 const opTypes: readonly OpType[] = ["invoke", "ok", "fail", "info"];
 const opTypeCode = (type: OpType): number => opTypes.indexOf(type);

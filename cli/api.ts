@@ -165,6 +165,7 @@ export async function checkHistory(
         ...options.workloadOptions,
       },
       json: false,
+      progress: "never",
       budget: options.budget ?? {},
       help: false,
     },

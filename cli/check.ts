@@ -43,6 +43,7 @@ import {
 } from "../workloads/checkNames.ts";
 import { UsageError } from "./main.ts";
 import { isModulePath } from "./modulePath.ts";
+import { ciFromEnv, defaultProgressMinBytes, FileProgress } from "./checkProgress.ts";
 
 /**
  * The checkers are loaded when first needed, so that reading a bad file or a bad option never
@@ -81,6 +82,10 @@ model and their parameters. Otherwise:
   --linearizable           set: stale reads are errors (default: reported, as Jepsen's set-full)
   --group-size N           long-fork: keys per group (default: what every read reads)
   --json                   print one JSON line per file: the results plus "file"
+  --progress               show progress on standard error for every file (by default only for
+                           files of ${defaultProgressMinBytes >> 20} MiB or more): a bar on a terminal, plain lines under
+                           CI or when standard error is not a terminal
+  -q, --quiet              no progress
   --time-limit-ms N        give up on a file ("unknown") after N ms, reading included
   --step-limit N           give up on a file ("unknown") after N checker steps: the bound that
                            gives the same verdict on every machine
@@ -122,6 +127,8 @@ interface CheckOptions {
   readonly partition: boolean;
   readonly workloadOptions: WorkloadCheckOptions;
   readonly json: boolean;
+  /** Progress on standard error: for large files (auto), for every file (always), never (--quiet). */
+  readonly progress: "auto" | "always" | "never";
   readonly budget: BudgetLimits;
   readonly help: boolean;
 }
@@ -139,6 +146,8 @@ const optionNames = [
   "--linearizable",
   "--group-size",
   "--json",
+  "--progress",
+  "--quiet",
   "--time-limit-ms",
   "--step-limit",
   "--help",
@@ -194,6 +203,7 @@ export async function parseCheckArgs(args: readonly string[]): Promise<CheckOpti
       partition: true,
       workloadOptions: {},
       json: false,
+      progress: "never",
       budget,
       help: true,
     };
@@ -281,6 +291,7 @@ export async function parseCheckArgs(args: readonly string[]): Promise<CheckOpti
     partition: o["no-partition"] !== true,
     workloadOptions,
     json: o.json === true,
+    progress: o.quiet === true ? "never" : o.progress === true ? "always" : "auto",
     budget,
     help: false,
   };
@@ -304,6 +315,8 @@ function parseCheckArgv(args: readonly string[]) {
       linearizable: { type: "boolean" },
       "group-size": { type: "string" },
       json: { type: "boolean" },
+      progress: { type: "boolean" },
+      quiet: { type: "boolean", short: "q" },
       "time-limit-ms": { type: "string" },
       "step-limit": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -475,6 +488,40 @@ export async function checkFile(
   options: CheckOptions,
   ordinaryOnly = false,
 ): Promise<FileOutcome> {
+  const progress = progressFor(path, options);
+  try {
+    return await checkFileShowing(path, options, ordinaryOnly, progress);
+  } finally {
+    progress?.end();
+  }
+}
+
+/** The progress to show while checking `path`, if any: see checkProgress.ts. */
+function progressFor(path: string, options: CheckOptions): FileProgress | undefined {
+  if (options.progress === "never" || path === "-") return undefined;
+  let size: number;
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) return undefined; // a pipe: no size to measure progress against
+    size = stat.size;
+  } catch {
+    return undefined; // reading says why the file cannot be read
+  }
+  if (options.progress === "auto" && size < defaultProgressMinBytes) return undefined;
+  const output = process.stderr;
+  return new FileProgress(
+    { output, interactive: output.isTTY === true && !ciFromEnv(process.env), nowMs: () => performance.now() },
+    sourceName(path),
+    size,
+  );
+}
+
+async function checkFileShowing(
+  path: string,
+  options: CheckOptions,
+  ordinaryOnly: boolean,
+  progress: FileProgress | undefined,
+): Promise<FileOutcome> {
   const file = sourceName(path);
   const limits = checkLimits(options);
   // Reading counts against the time limit, not the steps (a run's checkers never read a file, and
@@ -486,13 +533,16 @@ export async function checkFile(
   let source: HistorySource | undefined;
   try {
     source = HistorySource.open(path, reading);
+    source.onRead = progress === undefined ? undefined : (bytes) => progress.read(bytes);
     if (!ordinaryOnly && streamable(path, options)) {
       const streamed = await gatherStreamedAppend(source, path, reading);
       if (streamed === "read again") {
         source.close();
         source = HistorySource.open(path, reading);
+        source.onRead = progress === undefined ? undefined : (bytes) => progress.read(bytes);
       } else if (streamed !== undefined) {
         source.close();
+        progress?.checking(`${streamed.tally.clientOperations.toLocaleString("en-US")} operations`);
         return await checkGathered(file, streamed, limits, startMs);
       }
     }
@@ -519,6 +569,7 @@ export async function checkFile(
   }
   // The time limit runs from the start of reading; steps count from here.
   const budget = new Budget(limits, undefined, startMs);
+  progress?.checking(`${ops.length.toLocaleString("en-US")} history entries`);
   // The same count every report gives: operations, not history entries (two per operation).
   return await runPlan(file, format, plan, ops, budget, () => countClientOperations(ops), startMs);
 }

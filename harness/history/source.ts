@@ -69,6 +69,9 @@ export class HistorySource {
   private done = false;
   private decoderEnded = false;
   private first = true;
+  private bytesRead = 0;
+  /** Told the bytes read so far after each read (progress of a large file). */
+  onRead: ((bytesRead: number) => void) | undefined;
 
   private constructor(
     /** The name used in messages: the path, or `stdin`. */
@@ -104,6 +107,8 @@ export class HistorySource {
       }
       const bytes = next.value as Buffer;
       this.budget?.step(Math.ceil(bytes.length / bytesPerStep));
+      this.bytesRead += bytes.length;
+      this.onRead?.(this.bytesRead);
       return bytes;
     } catch (error) {
       this.close();

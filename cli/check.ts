@@ -26,14 +26,18 @@ import { defaultCheckLimits, runCheckers, type CheckContext, type Checker } from
 import type { HistoryFormat } from "../harness/history/read.ts";
 import { detectHistoryFormat, readHistorySource } from "../harness/history/read.ts";
 import type { Op } from "../harness/history/op.ts";
-import { HistoryShapeError, nothingToCheck, OperationTally } from "../harness/history/op.ts";
+import {
+  countClientOperations,
+  HistoryShapeError,
+  nothingToCheck,
+  OperationTally,
+} from "../harness/history/op.ts";
 import { scanJsonl } from "../harness/history/jsonl.ts";
 import { ScannedKind, scannedOp, type MicroOpBuffer } from "../harness/history/jsonlScan.ts";
 import { HistorySource, sourceName } from "../harness/history/source.ts";
 import type { GatheredTxns, TxnTableBuilder } from "../checkers/elle/index.ts";
 import { HistoryFormatError, visibleText } from "../harness/history/validate.ts";
 import type { CheckResult, Results } from "../harness/results.ts";
-import { countClientOperations } from "../harness/history/historyStats.ts";
 import { ExitCode, composeResults, exitCodeFor, worstExitCode } from "../harness/results.ts";
 import type { LinearizableModel } from "../checkers/linearizable/model.ts";
 import {

@@ -13,7 +13,7 @@
  * finishes its work (a run still checks and stores its results) and exits with its own code.
  */
 import { ExitCode } from "../harness/results.ts";
-import { ConfigError } from "../harness/testConfig.ts";
+import { ConfigError } from "../harness/configError.ts";
 import { HistoryFormatError, visibleText } from "../harness/history/validate.ts";
 
 export const usage = `faultline: a Jepsen-style correctness harness for transactional, replicated databases

@@ -46,11 +46,5 @@ export interface BuildConfig {
   readonly run?: { readonly dir: string; readonly log: EndpointLogSink };
 }
 
-/**
- * A configuration that a builder of a system, workload or nemesis refuses (too few nodes for
- * quorum replication, a consistency model nobody knows): the user's to fix, so the CLI shows its
- * message as one line and exits 254 instead of reporting an internal error.
- */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+// Its own module, so that the CLI's entry can tell it apart without loading zod.
+export { ConfigError } from "./configError.ts";

@@ -18,6 +18,7 @@
 import type { Budget } from "../budget.ts";
 import { z } from "zod";
 import type { Op, Process } from "./op.ts";
+export { countClientOperations } from "./op.ts";
 import type { CheckResult } from "../results.ts";
 import { inAnyWindow, type FaultWindow } from "./faultWindows.ts";
 
@@ -85,28 +86,6 @@ export function clientOps(history: readonly Op[]): ClientOp[] {
 }
 
 /** Nearest-rank quantile of an ascending array (q in [0, 1]); the array must not be empty. */
-/**
- * How many client operations a history holds: the one count every report and message gives
- * ("1,054 operations"). An operation is an invocation with its completion, counted once; a
- * completion recorded without an invocation (completion-only histories) is one too; an
- * invocation still open at the end is one. Nemesis operations are not counted; history entries
- * (two per operation) are not operations.
- */
-export function countClientOperations(history: readonly Op[]): number {
-  const open = new Set<Process>();
-  let count = 0;
-  for (const op of history) {
-    if (op.process === "nemesis" || typeof op.process !== "number") continue;
-    if (op.type === "invoke") {
-      open.add(op.process);
-      count++;
-    } else if (!open.delete(op.process)) {
-      count++;
-    }
-  }
-  return count;
-}
-
 export function quantile(sortedAscending: readonly number[], q: number): number {
   const n = sortedAscending.length;
   const rank = Math.min(n, Math.max(1, Math.ceil(q * n)));

@@ -135,3 +135,25 @@ export class OperationTally {
     return `no client operation completed (the history holds only ${parts.join(" and ")}), so there is nothing to check`;
   }
 }
+
+/**
+ * How many client operations a history holds: the one count every report and message gives
+ * ("1,054 operations"). An operation is an invocation with its completion, counted once; a
+ * completion recorded without an invocation (completion-only histories) is one too; an
+ * invocation still open at the end is one. Nemesis operations are not counted; history entries
+ * (two per operation) are not operations.
+ */
+export function countClientOperations(history: readonly Op[]): number {
+  const open = new Set<Process>();
+  let count = 0;
+  for (const op of history) {
+    if (op.process === "nemesis" || typeof op.process !== "number") continue;
+    if (op.type === "invoke") {
+      open.add(op.process);
+      count++;
+    } else if (!open.delete(op.process)) {
+      count++;
+    }
+  }
+  return count;
+}

@@ -9,7 +9,7 @@
  * lines, one at a time (JSON Lines is read that way, never held whole), or its whole text (EDN and
  * the log formats are parsed as one text).
  */
-import { createReadStream, statSync } from "node:fs";
+import { closeSync, createReadStream, openSync, readSync, statSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import type { Budget } from "../budget.ts";
@@ -51,19 +51,43 @@ const headChars = 4096;
  * of them), Node's usual 64 KiB otherwise (a buffer of 1 MiB per small file cost a check of a
  * hundred small logs several percent).
  */
-function readSizeFor(path: string): number {
-  let size = 0;
-  try {
-    size = statSync(path).size;
-  } catch {
-    // The read itself says why the path cannot be read.
+const readSizeFor = (size: number): number => (size > 8 << 20 ? 1 << 20 : 1 << 16);
+
+/**
+ * A regular file's chunks, read synchronously: no stream machinery (loading node's streams and an
+ * asynchronous open per file cost more than reading a small log), and no other work to overlap
+ * with in a command that checks one file after another. Errors come at the first read.
+ */
+class FileChunks implements AsyncIterator<Buffer> {
+  private fd: number | undefined;
+  private done = false;
+
+  constructor(
+    private readonly path: string,
+    private readonly size: number,
+  ) {}
+
+  async next(): Promise<IteratorResult<Buffer>> {
+    if (this.done) return { done: true, value: undefined };
+    this.fd ??= openSync(this.path, "r");
+    const buffer = Buffer.allocUnsafeSlow(readSizeFor(this.size));
+    const read = readSync(this.fd, buffer, 0, buffer.length, null);
+    if (read === 0) {
+      this.close();
+      return { done: true, value: undefined };
+    }
+    return { done: false, value: read < buffer.length ? buffer.subarray(0, read) : buffer };
   }
-  return size > 8 << 20 ? 1 << 20 : 1 << 16;
+
+  close(): void {
+    this.done = true;
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
 }
 
 export class HistorySource {
   private readonly decoder = new StringDecoder("utf8");
-  private readonly iterator: AsyncIterator<unknown>;
   /** Bytes read ahead (by `head`) and not handed out yet. */
   private pending: Buffer[] = [];
   private done = false;
@@ -76,23 +100,33 @@ export class HistorySource {
   private constructor(
     /** The name used in messages: the path, or `stdin`. */
     readonly name: string,
-    private readonly stream: Readable,
+    /** The chunks: a regular file's read directly, anything else's (pipes, stdin) through a stream. */
+    private readonly iterator: AsyncIterator<unknown> & { close?(): void },
+    private readonly stream: Readable | undefined,
     private readonly budget: Budget | undefined,
-  ) {
-    this.iterator = stream[Symbol.asyncIterator]();
-  }
+  ) {}
 
   /** Opens `path` (`-`: standard input). Errors surface at the first read, naming the source. */
   static open(path: string, budget?: Budget): HistorySource {
     const name = sourceName(path);
+    if (path === "-")
+      return new HistorySource(name, process.stdin[Symbol.asyncIterator](), process.stdin, budget);
+    let size: number | undefined;
+    try {
+      const stat = statSync(path);
+      if (stat.isFile()) size = stat.size;
+    } catch {
+      // The read itself says why the path cannot be read.
+    }
+    if (size !== undefined) return new HistorySource(name, new FileChunks(path, size), undefined, budget);
     let stream: Readable;
     try {
-      stream = path === "-" ? process.stdin : createReadStream(path, { highWaterMark: readSizeFor(path) });
+      stream = createReadStream(path, { highWaterMark: readSizeFor(0) });
     } catch (error) {
       // node refuses some paths at once (one holding a NUL character): bad input like a missing file.
       throw cannotRead(name, error);
     }
-    return new HistorySource(name, stream, budget);
+    return new HistorySource(name, stream[Symbol.asyncIterator](), stream, budget);
   }
 
   /** The next chunk of bytes, or undefined at the end. */
@@ -186,6 +220,7 @@ export class HistorySource {
 
   /** Stops reading (a file is closed; standard input is left to the process). */
   close(): void {
-    if (this.stream !== process.stdin) this.stream.destroy();
+    this.iterator.close?.();
+    if (this.stream !== undefined && this.stream !== process.stdin) this.stream.destroy();
   }
 }

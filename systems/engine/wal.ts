@@ -87,6 +87,29 @@ export type WalRecord = WalRecordBody & {
 };
 
 export const NO_LSN = -1;
+
+/**
+ * The frame of each frozen record this process appended, by record: a memo of a pure function
+ * (a frozen record's frame never changes), so a replica given the very record a primary appended
+ * (the simulated network shares frozen values instead of copying them) installs it without
+ * encoding it again. Nothing else is shared: the frame's bytes are only ever copied from.
+ */
+const frames = new WeakMap<WalRecord, Uint8Array>();
+
+/**
+ * Freezes a record whose fields are all primitives (nearly all of them: begin, commit, abort,
+ * updates of plain values, clr, vacuum) and says so; one holding an object (a checkpoint's tables,
+ * a move's versions, a structured value) is left as it is, since freezing would freeze what it
+ * shares with its maker. Frozen records are immutable, so they can be shipped without copies.
+ */
+function freezeIfFlat(record: WalRecord): boolean {
+  for (const key in record) {
+    const value = (record as Record<string, unknown>)[key];
+    if (typeof value === "object" && value !== null) return false;
+  }
+  Object.freeze(record);
+  return true;
+}
 const FRAME_HEADER_BYTES = 8;
 /** A payload larger than this is a corrupt length field, not a record. */
 const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
@@ -252,12 +275,17 @@ export class Wal {
     const lsn = this.endOffset;
     const bytes = frame(encodePayload(lsn, this.lastLsnValue, body));
     const record: WalRecord = { ...body, lsn, prevLsn: this.lastLsnValue, sizeBytes: bytes.length };
+    if (freezeIfFlat(record)) frames.set(record, bytes);
+    this.push(record, bytes);
+    return record;
+  }
+
+  private push(record: WalRecord, bytes: Uint8Array): void {
     this.tail.push(bytes);
     this.tailBytes += bytes.length;
     this.endOffset += bytes.length;
     this.remember(record);
     for (const listener of this.listeners) listener(record);
-    return record;
   }
 
   /**
@@ -269,6 +297,13 @@ export class Wal {
       throw new WalError(
         `shipped record lsn ${record.lsn} (prev ${record.prevLsn}) does not continue the log at ${this.endOffset} (last ${this.lastLsnValue})`,
       );
+    }
+    // The primary's own frozen record (the simulated network shares frozen values): its frame is
+    // known, and the record is what `append` would build from it (same fields, same order).
+    const known = frames.get(record);
+    if (known !== undefined) {
+      this.push(record, known);
+      return record;
     }
     const { lsn: _lsn, prevLsn: _prev, sizeBytes: _size, ...body } = record;
     const appended = this.append(body as WalRecordBody);

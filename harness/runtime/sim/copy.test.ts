@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { copyJson } from "./copy.ts";
+import { copyJson, isShareable } from "./copy.ts";
 
 const viaJson = (value: unknown): unknown => JSON.parse(JSON.stringify(value)) as unknown;
 
@@ -50,5 +50,74 @@ describe("copyJson", () => {
     let deep: unknown = 1;
     for (let i = 0; i < 200; i++) deep = [deep];
     expect(copyJson(deep)).toStrictEqual(viaJson(deep));
+  });
+
+  it("property: a deeply frozen value is shared where JSON would give the same, copied elsewhere; nothing mutable is shared", () => {
+    const values = fc.oneof(
+      fc.jsonValue(),
+      fc.object({ withNullPrototype: true, withBoxedValues: false, withDate: true }),
+      fc.array(fc.oneof(fc.double(), fc.constant(undefined), fc.constant(-0), fc.jsonValue())),
+    );
+    fc.assert(
+      fc.property(values, fc.boolean(), (raw, freezeAll) => {
+        let expected: unknown;
+        try {
+          expected = viaJson(raw);
+        } catch {
+          return;
+        }
+        // Freeze every object, or only some (those at even depths), to mix shared and copied parts.
+        const inputObjects = new Set<object>();
+        const freeze = (v: unknown, depth: number): void => {
+          if (typeof v !== "object" || v === null) return;
+          inputObjects.add(v);
+          for (const child of Object.values(v)) freeze(child, depth + 1);
+          if (freezeAll || depth % 2 === 0) Object.freeze(v);
+        };
+        freeze(raw, 0);
+        const copied = copyJson(raw);
+        expect(copied).toStrictEqual(expected);
+        expect(JSON.stringify(copied)).toBe(JSON.stringify(expected));
+        // Every object of the result that belongs to the input is deeply frozen.
+        const deeplyFrozen = (v: unknown): boolean =>
+          typeof v !== "object" || v === null || (Object.isFrozen(v) && Object.values(v).every(deeplyFrozen));
+        const check = (v: unknown): void => {
+          if (typeof v !== "object" || v === null) return;
+          if (inputObjects.has(v)) expect(deeplyFrozen(v)).toBe(true);
+          else for (const child of Object.values(v)) check(child);
+        };
+        check(copied);
+        // A deeply frozen canonical input is shared whole.
+        if (typeof raw === "object" && raw !== null && freezeAll && isShareable(raw))
+          expect(copied).toBe(raw);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("shares a frozen canonical value, copies a frozen one JSON would change", () => {
+    const record = Object.freeze({ kind: "update", key: "k", value: 3, lsn: 10 });
+    const message = { records: [record, record] };
+    const copied = copyJson(message) as { records: unknown[] };
+    expect(copied).not.toBe(message);
+    expect(copied.records).not.toBe(message.records);
+    expect(copied.records[0]).toBe(record);
+    for (const odd of [
+      Object.freeze({ a: undefined }),
+      Object.freeze({ a: -0 }),
+      Object.freeze({ a: NaN }),
+      Object.freeze([1, undefined]),
+      // eslint-disable-next-line no-sparse-arrays
+      Object.freeze([1, , 2]),
+      Object.freeze({ a: Object.freeze(new Date(0)) }),
+      Object.freeze({ a: { b: 1 } }), // the inner object is not frozen
+      Object.freeze(Object.defineProperty({}, "hidden", { value: 1, enumerable: false })),
+      Object.freeze(Object.defineProperty({}, "got", { get: () => 1, enumerable: true })),
+      Object.freeze({ toJSON: () => 1 }),
+    ]) {
+      expect(isShareable(odd)).toBe(false);
+      expect(copyJson(odd)).not.toBe(odd);
+      expect(copyJson(odd)).toStrictEqual(viaJson(odd));
+    }
   });
 });

@@ -1,16 +1,71 @@
 /**
- * A fast deep copy with exactly JSON's meaning: `copyJson(x)` equals
- * `JSON.parse(JSON.stringify(x))`. The simulated network copies every message so sender and
- * receiver never share an object, and must give them what the real runtime's JSON frames would;
- * copying plain objects, arrays and primitives directly is several times faster than a string
- * round trip, and anything unusual (class instances, toJSON, Maps, very deep values) takes the
- * round trip itself, so the meaning stays JSON's.
+ * What the simulated network hands a receiver: a value with exactly JSON's meaning, so
+ * `copyJson(x)` is indistinguishable from `JSON.parse(JSON.stringify(x))` except that deeply
+ * frozen parts are shared instead of copied. The network must never let two nodes share mutable
+ * state, and must give them what the real runtime's JSON frames would.
+ *
+ * - Plain objects, arrays and primitives are copied directly: several times faster than a string
+ *   round trip. Anything unusual (class instances, toJSON, Maps, very deep values) takes the round
+ *   trip itself, so the meaning stays JSON's.
+ * - A value that is already deeply frozen and already what JSON would make of it (objects of
+ *   Object.prototype with only enumerable own data properties, dense arrays, finite numbers other than -0, strings,
+ *   booleans, null; nothing undefined) is shared as is: nobody can change it, and it equals its
+ *   round trip, so sharing it is the same as copying it. A sender that ships one immutable value
+ *   to many nodes (the engine's log records) freezes it once and pays nothing per send. Whether a
+ *   frozen value qualifies is decided once per object and remembered (a WeakSet).
  */
 
 /** Depth past which the copy falls back to JSON (which also reports cycles as TypeError). */
 const MAX_DIRECT_DEPTH = 64;
 
 class NeedsJson extends Error {}
+
+/** Frozen objects known to be deeply frozen and JSON-canonical (see the header). */
+const shareable = new WeakSet<object>();
+
+/** Whether a property value may be shared as is (a canonical primitive or a shareable object). */
+function canonicalItem(item: unknown, depth: number): boolean {
+  switch (typeof item) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(item) && !Object.is(item, -0);
+    case "object":
+      return item === null || isShareable(item, depth + 1);
+    default:
+      return false;
+  }
+}
+
+/**
+ * True when `value` is deeply frozen and equals its own JSON round trip (see the header): then it
+ * can be handed to a receiver as is. Remembered for the object once true.
+ */
+export function isShareable(value: object, depth = 0): boolean {
+  if (shareable.has(value)) return true;
+  if (depth > MAX_DIRECT_DEPTH || !Object.isFrozen(value)) return false;
+  const ownKeys = Reflect.ownKeys(value);
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+    // Own keys of a dense array with nothing else on it: its indices and "length".
+    if (ownKeys.length !== value.length + 1) return false;
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value) || !canonicalItem(value[i], depth)) return false;
+    }
+  } else {
+    // A null prototype is not JSON's: its round trip has Object.prototype.
+    if (Object.getPrototypeOf(value) !== Object.prototype || "toJSON" in value) return false;
+    for (const key of ownKeys) {
+      if (typeof key !== "string") return false;
+      const descriptor = Object.getOwnPropertyDescriptor(value, key)!;
+      if (!descriptor.enumerable || !("value" in descriptor)) return false;
+      if (!canonicalItem(descriptor.value, depth)) return false;
+    }
+  }
+  shareable.add(value);
+  return true;
+}
 
 function copy(value: unknown, depth: number): unknown {
   switch (typeof value) {
@@ -23,6 +78,7 @@ function copy(value: unknown, depth: number): unknown {
     case "object": {
       if (value === null) return null;
       if (depth > MAX_DIRECT_DEPTH) throw new NeedsJson();
+      if (shareable.has(value) || (Object.isFrozen(value) && isShareable(value, depth))) return value;
       if (Array.isArray(value)) {
         const out = new Array<unknown>(value.length);
         for (let i = 0; i < value.length; i++) {
@@ -59,9 +115,9 @@ function copy(value: unknown, depth: number): unknown {
 }
 
 /**
- * Returns `JSON.parse(JSON.stringify(value))`, computed faster for plain data. Throws what
- * `JSON.stringify` throws (cycles, bigints), and a TypeError for a value JSON cannot represent at
- * all (undefined, a function, a symbol).
+ * Returns `JSON.parse(JSON.stringify(value))`, computed faster for plain data, with deeply frozen
+ * canonical parts shared (see the header). Throws what `JSON.stringify` throws (cycles, bigints),
+ * and a TypeError for a value JSON cannot represent at all (undefined, a function, a symbol).
  */
 export function copyJson(value: unknown): unknown {
   try {

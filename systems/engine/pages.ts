@@ -67,22 +67,40 @@ export function keyId(key: Key): string {
 }
 
 export function encodeTuple(key: Key, versions: readonly Version[]): Uint8Array {
-  return utf8Encoder.encode(JSON.stringify([key, versions.map((v) => [v.xmin, v.xmax, v.value])]));
+  return utf8Encoder.encode(tupleJson(key, versions));
 }
 
-/** Encoded size of one version, cached per version until its `xmax` changes. */
-const versionSizeCache = new WeakMap<Version, { readonly xmax: number; readonly bytes: number }>();
+/**
+ * `JSON.stringify([key, versions.map((v) => [v.xmin, v.xmax, v.value])])`, built from each
+ * version's cached JSON: a page flush re-encodes every tuple of the page, and a long chain (or a
+ * long list value) would otherwise be stringified again at every flush.
+ */
+function tupleJson(key: Key, versions: readonly Version[]): string {
+  let text = `[${JSON.stringify(key)},[`;
+  for (let i = 0; i < versions.length; i++) text += (i === 0 ? "" : ",") + cachedVersion(versions[i]!).json;
+  return text + "]]";
+}
+
+/**
+ * Each version's JSON (`[xmin,xmax,value]`) and its encoded size, cached per version until its
+ * `xmax` changes (a version's `xmin` and `value` never change).
+ */
+const versionCache = new WeakMap<
+  Version,
+  { readonly xmax: number; readonly json: string; readonly bytes: number }
+>();
 
 export function versionSize(xmin: number, xmax: number, value: unknown): number {
   return utf8Length(JSON.stringify([xmin, xmax, value]));
 }
 
-function cachedVersionSize(v: Version): number {
-  const cached = versionSizeCache.get(v);
-  if (cached !== undefined && cached.xmax === v.xmax) return cached.bytes;
-  const bytes = versionSize(v.xmin, v.xmax, v.value);
-  versionSizeCache.set(v, { xmax: v.xmax, bytes });
-  return bytes;
+function cachedVersion(v: Version): { readonly json: string; readonly bytes: number } {
+  const cached = versionCache.get(v);
+  if (cached !== undefined && cached.xmax === v.xmax) return cached;
+  const json = JSON.stringify([v.xmin, v.xmax, v.value]);
+  const entry = { xmax: v.xmax, json, bytes: utf8Length(json) };
+  versionCache.set(v, entry);
+  return entry;
 }
 
 /**
@@ -91,7 +109,7 @@ function cachedVersionSize(v: Version): number {
  */
 export function tupleSize(key: Key, versions: readonly Version[]): number {
   let sum = 0;
-  for (const v of versions) sum += cachedVersionSize(v);
+  for (const v of versions) sum += cachedVersion(v).bytes;
   // `[` key `,[` v1 `,` v2 … `]]`
   return 4 + utf8Length(JSON.stringify(key)) + 5 + Math.max(0, versions.length - 1) + sum;
 }
@@ -116,13 +134,14 @@ export function encodePage(page: Page, pageSizeBytes: number, withChecksum: bool
   view.setUint32(20, page.tuples.size);
   let at = PAGE_HEADER_BYTES;
   for (const t of page.tuples.values()) {
-    const bytes = encodeTuple(t.key, t.versions);
-    if (at + 4 + bytes.length > pageSizeBytes) {
+    // Encoded straight into the page; a tuple that does not fit whole is an overflow.
+    const text = tupleJson(t.key, t.versions);
+    const { read, written } = utf8Encoder.encodeInto(text, out.subarray(Math.min(at + 4, pageSizeBytes)));
+    if (read < text.length || at + 4 > pageSizeBytes) {
       throw new PageCorruptionError(`page ${page.id} overflows ${pageSizeBytes} bytes`);
     }
-    view.setUint32(at, bytes.length);
-    out.set(bytes, at + 4);
-    at += 4 + bytes.length;
+    view.setUint32(at, written);
+    at += 4 + written;
   }
   view.setUint32(4, at - 8);
   view.setUint32(0, withChecksum ? crc32(out, 8, at) : 0);

@@ -783,14 +783,15 @@ export class SimWorld implements World {
     const state = endpoint.disk;
     const name = endpoint.name;
     /** Queues a disk operation: it completes after the earlier ones, `latency` later. */
-    const operate = <T>(latency: LatencyRangeNs, what: string, apply: () => T): Promise<T> => {
+    // `what` names the operation for the trace only: a function, so untraced runs never build it.
+    const operate = <T>(latency: LatencyRangeNs, what: () => string, apply: () => T): Promise<T> => {
       if (!incarnation.alive) return never<T>();
       const startNs = Math.max(this.currentNs, endpoint.diskBusyUntilNs);
       const doneNs = startNs + this.drawDiskLatency(latency);
       endpoint.diskBusyUntilNs = doneNs;
       return new Promise<T>((resolve, reject) => {
         this.schedule(doneNs - this.currentNs, incarnation, () => {
-          if (this.trace !== undefined) this.log(`disk ${name} ${what}`);
+          if (this.trace !== undefined) this.log(`disk ${name} ${what()}`);
           let result: T;
           try {
             result = apply();
@@ -806,41 +807,79 @@ export class SimWorld implements World {
     const missing = (op: string, file: string): Error =>
       Object.assign(new Error(`${name}: ${op}(${file}): no such file`), { code: "ENOENT" });
     return {
-      read: (file) => operate(this.diskReadLatency, `read ${file}`, () => state.read(file)),
-      size: (file) => operate(this.diskReadLatency, `size ${file}`, () => state.size(file)),
-      list: () => operate(this.diskReadLatency, "list", () => state.list()),
+      read: (file) =>
+        operate(
+          this.diskReadLatency,
+          () => `read ${file}`,
+          () => state.read(file),
+        ),
+      size: (file) =>
+        operate(
+          this.diskReadLatency,
+          () => `size ${file}`,
+          () => state.size(file),
+        ),
+      list: () =>
+        operate(
+          this.diskReadLatency,
+          () => "list",
+          () => state.list(),
+        ),
       write: (file, offsetBytes, data) => {
         checkOffset(offsetBytes, `${name}: write(${file}) offset`);
         const copy = data.slice();
-        return operate(this.diskWriteLatency, `write ${file}@${offsetBytes}+${copy.length}`, () =>
-          state.write(file, offsetBytes, copy),
+        return operate(
+          this.diskWriteLatency,
+          () => `write ${file}@${offsetBytes}+${copy.length}`,
+          () => state.write(file, offsetBytes, copy),
         );
       },
       append: (file, data) => {
         const copy = data.slice();
-        return operate(this.diskWriteLatency, `append ${file}+${copy.length}`, () =>
-          state.append(file, copy),
+        return operate(
+          this.diskWriteLatency,
+          () => `append ${file}+${copy.length}`,
+          () => state.append(file, copy),
         );
       },
       truncate: (file, sizeBytes) => {
         checkOffset(sizeBytes, `${name}: truncate(${file}) size`);
-        return operate(this.diskWriteLatency, `truncate ${file} ${sizeBytes}`, () =>
-          state.truncate(file, sizeBytes),
+        return operate(
+          this.diskWriteLatency,
+          () => `truncate ${file} ${sizeBytes}`,
+          () => state.truncate(file, sizeBytes),
         );
       },
       fsync: (file) =>
-        operate(this.fsyncLatency, `fsync ${file}`, () => {
-          if (!state.fsync(file)) throw missing("fsync", file);
-        }),
-      fsyncDir: () => operate(this.fsyncLatency, "fsync-dir", () => state.fsyncDir()),
+        operate(
+          this.fsyncLatency,
+          () => `fsync ${file}`,
+          () => {
+            if (!state.fsync(file)) throw missing("fsync", file);
+          },
+        ),
+      fsyncDir: () =>
+        operate(
+          this.fsyncLatency,
+          () => "fsync-dir",
+          () => state.fsyncDir(),
+        ),
       rename: (from, to) =>
-        operate(this.diskWriteLatency, `rename ${from} ${to}`, () => {
-          if (!state.rename(from, to)) throw missing("rename", from);
-        }),
+        operate(
+          this.diskWriteLatency,
+          () => `rename ${from} ${to}`,
+          () => {
+            if (!state.rename(from, to)) throw missing("rename", from);
+          },
+        ),
       remove: (file) =>
-        operate(this.diskWriteLatency, `remove ${file}`, () => {
-          if (!state.remove(file)) throw missing("remove", file);
-        }),
+        operate(
+          this.diskWriteLatency,
+          () => `remove ${file}`,
+          () => {
+            if (!state.remove(file)) throw missing("remove", file);
+          },
+        ),
     };
   }
 

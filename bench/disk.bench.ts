@@ -14,7 +14,7 @@ import { sweepMatrix } from "./matrixSweep.ts";
 
 const knobRows = "^bug-(retry-fsync|no-dir-fsync|no-checksum)$";
 const validRows =
-  "^(control-standalone-set-disk-fsync|control-sync-set-fast-crashes|control-replica-reads-set-disk-rot|disk-faults-.*|memory-disk-.*)$";
+  "^(control-standalone-set-disk-fsync|control-sync-set-fast-crashes|control-sync-set-disk-rot|disk-faults-.*|memory-disk-.*)$";
 const knobSeeds = 5;
 
 function seedsOf(report: SweepReport, row: string, expected: boolean): string {

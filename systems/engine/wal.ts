@@ -212,7 +212,6 @@ export function scanLog(bytes: Uint8Array): { records: WalRecord[]; validEnd: nu
 }
 
 export class Wal {
-  private readonly byLsn = new Map<number, WalRecord>();
   private all: WalRecord[] = [];
   /** Records below this LSN were dropped from memory (they stay on disk). */
   private retainedFromLsn = 0;
@@ -266,7 +265,6 @@ export class Wal {
 
   private remember(record: WalRecord): void {
     this.all.push(record);
-    this.byLsn.set(record.lsn, record);
     this.lastLsnValue = record.lsn;
   }
 
@@ -352,7 +350,7 @@ export class Wal {
   forgetBelow(lsn: number): void {
     if (lsn <= this.retainedFromLsn) return;
     let cut = 0;
-    while (cut < this.all.length && this.all[cut]!.lsn < lsn) this.byLsn.delete(this.all[cut++]!.lsn);
+    while (cut < this.all.length && this.all[cut]!.lsn < lsn) cut++;
     this.all = this.all.slice(cut);
     this.forgottenCount += cut;
     this.retainedFromLsn = this.all[0]?.lsn ?? this.endOffset;
@@ -363,7 +361,20 @@ export class Wal {
   }
 
   get(lsn: number): WalRecord | undefined {
-    return this.byLsn.get(lsn);
+    const record = this.all[this.indexFrom(lsn)];
+    return record?.lsn === lsn ? record : undefined;
+  }
+
+  /** The index in memory of the first record with `lsn >= fromLsn` (records are in LSN order). */
+  private indexFrom(fromLsn: number): number {
+    let lo = 0;
+    let hi = this.all.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.all[mid]!.lsn < fromLsn) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /**
@@ -376,13 +387,7 @@ export class Wal {
         `records below lsn ${this.retainedFromLsn} are no longer in memory (asked from ${fromLsn})`,
       );
     }
-    let lo = 0;
-    let hi = this.all.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.all[mid]!.lsn < fromLsn) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = this.indexFrom(fromLsn);
     return this.all.slice(lo, lo + Math.max(0, maxCount));
   }
 

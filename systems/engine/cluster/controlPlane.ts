@@ -14,7 +14,7 @@ import type { Runtime } from "../../../harness/runtime/types.ts";
 import { Durability } from "../durability.ts";
 import type { ResolvedConfig } from "./config.ts";
 import { gather, type HeartbeatMessage, type HeartbeatReply, type NodeBoard } from "./protocol.ts";
-import { readJsonFile, writeJsonFile, type History } from "./timeline.ts";
+import { freezeHistory, readJsonFile, writeJsonFile, type History } from "./timeline.ts";
 
 export interface ControlState {
   epoch: number;
@@ -44,13 +44,17 @@ export class ControlPlane {
     board.role = "control";
     board.ready = true;
     const first = config.topology.initialWriter;
-    this.state = { epoch: 1, writer: first, history: [{ epoch: 1, writer: first, startLsn: 0 }] };
+    this.state = {
+      epoch: 1,
+      writer: first,
+      history: freezeHistory([{ epoch: 1, writer: first, startLsn: 0 }]),
+    };
     this.rpc.handle("lease", (body, from) => this.onLease(body as { epoch: number }, from));
   }
 
   async start(): Promise<void> {
     const saved = (await readJsonFile(this.rt.disk, stateFile)) as ControlState | undefined;
-    if (saved !== undefined) this.state = saved;
+    if (saved !== undefined) this.state = { ...saved, history: freezeHistory(saved.history) };
     else await this.save();
     this.publish(this.state);
     this.writerGoodNs = this.rt.clock.monotonicNs();
@@ -191,7 +195,10 @@ export class ControlPlane {
       this.state = {
         epoch,
         writer: candidate,
-        history: [...this.state.history, { epoch, writer: candidate, startLsn: reply.startLsn }],
+        history: freezeHistory([
+          ...this.state.history,
+          { epoch, writer: candidate, startLsn: reply.startLsn },
+        ]),
       };
       await this.save();
       this.rt.log(`promoted ${candidate} at epoch ${epoch}, log from lsn ${reply.startLsn}`);

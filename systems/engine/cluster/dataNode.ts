@@ -41,6 +41,7 @@ import type {
 import { recoverFromStorage } from "./quorumRecovery.ts";
 import { ReadReplicaBuffer } from "./readReplica.ts";
 import {
+  freezeHistory,
   cutPoint,
   newerHistory,
   readJsonFile,
@@ -134,7 +135,7 @@ export class DataNode {
       this.meta = { epoch: 1, logEpoch: 1 };
       await this.saveMeta();
       this.db = await this.openDatabase("primary");
-      this.history = [{ epoch: 1, writer: this.rt.name, startLsn: 0 }];
+      this.history = freezeHistory([{ epoch: 1, writer: this.rt.name, startLsn: 0 }]);
       this.becomeWriter(0);
     } else {
       this.meta = saved ?? { epoch: 0, logEpoch: 0 };
@@ -299,7 +300,7 @@ export class DataNode {
       await db.promote();
       this.meta = { epoch: body.epoch, logEpoch: body.epoch };
       await this.saveMeta();
-      this.history = [...this.history, { epoch: body.epoch, writer: this.rt.name, startLsn }];
+      this.history = freezeHistory([...this.history, { epoch: body.epoch, writer: this.rt.name, startLsn }]);
       this.rt.log(
         `promoted: writer at epoch ${body.epoch}, its log starts at lsn ${startLsn}${this.mode === "quorum" ? " (the end of the gap-free chain a storage quorum holds; everything above is truncated)" : ""}`,
       );

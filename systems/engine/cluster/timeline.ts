@@ -39,11 +39,22 @@ export function superseded(history: History, epoch: number, lsn: number): boolea
   return history.some((e) => e.epoch > epoch && lsn >= e.startLsn);
 }
 
-/** The longer (newer) of two histories; histories only grow. */
+/** The longer (newer) of two histories; histories only grow. The result is frozen (`freezeHistory`). */
 export function newerHistory(a: History, b: History): History {
   const lastA = a.at(-1)?.epoch ?? 0;
   const lastB = b.at(-1)?.epoch ?? 0;
-  return lastB > lastA ? b : a;
+  return freezeHistory(lastB > lastA ? b : a);
+}
+
+/**
+ * Freezes a history (its entries and itself) and returns it. A history is never changed, only
+ * replaced; frozen, it travels in every append and heartbeat without a copy (the simulated
+ * network shares frozen values).
+ */
+export function freezeHistory(history: History): History {
+  if (Object.isFrozen(history)) return history;
+  for (const entry of history) Object.freeze(entry);
+  return Object.freeze(history);
 }
 
 const encoder = new TextEncoder();

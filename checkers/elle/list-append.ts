@@ -246,18 +246,19 @@ function reportDirtyUpdates(la: ListAppend, k: number): void {
   const order = la.order[k]!;
   const base = la.orderStart[k]!;
   let anchor = -1; // writer of the last decided element; -1: the initial state (committed)
-  let since: unknown[] = [];
+  // The elements since the anchor's (its own first), kept in place: a report takes a copy.
+  const since: unknown[] = [];
   for (let i = 0; i < order.length; i++) {
     const w = la.orderWriter[base + i]!;
     if (w === -1) continue;
     const status = txns.status[w]!;
     const anchorFailed = anchor !== -1 && txns.status[anchor] === TxnStatus.fail;
-    const values = [...since, order[i]];
     if (status === TxnStatus.info) {
-      since = values;
+      since.push(order[i]);
       continue;
     }
     if (status === TxnStatus.ok && anchorFailed) {
+      const values = [...since, order[i]];
       const failed = anchor;
       sink.add("dirty-update", () => ({
         explanation: `On key ${show(txns.keys[k])}, ${la.label(w)} appended ${show(order[i])} after ${show(values[0])}, which ${la.label(failed)} appended and then failed: a committed write built on an aborted one.`,
@@ -268,11 +269,12 @@ function reportDirtyUpdates(la: ListAppend, k: number): void {
       }));
     }
     if (status === TxnStatus.fail && anchorFailed) {
-      since = values;
+      since.push(order[i]);
       continue;
     }
     anchor = w;
-    since = [order[i]];
+    since.length = 0;
+    since.push(order[i]);
   }
 }
 

@@ -2,7 +2,8 @@
  * Checkpoints, the control file that points recovery at the last one, and a database's files.
  *
  * A fuzzy checkpoint logs the transaction table (every transaction that has logged and not ended,
- * with where its undo would start) and the dirty page table (each dirty page with its recLsn),
+ * with where its undo would start), the running set (every id begun and not ended, logged or not:
+ * what a replica needs, replica.ts) and the dirty page table (each dirty page with its recLsn),
  * fsyncs the log through it, and only then points the `control` file at it (written to
  * `control.tmp`, fsynced, renamed into place, the directory fsynced). Recovery's analysis starts
  * from the record that `control` names, so a crash at any step leaves either the old checkpoint or
@@ -67,14 +68,18 @@ export class Checkpointer {
     this.checkpointing = true;
     try {
       const active: [number, number, number][] = [];
+      const running: number[] = [];
       // A committing transaction's commit record precedes this one, so it is durable whenever the
-      // checkpoint is: only active transactions can be losers.
+      // checkpoint is: only active transactions can be losers, or still end after this record.
       for (const t of this.txns.values()) {
-        if (t.firstLsn !== NO_LSN && t.status === "active") active.push([t.xid, t.lastLsn, t.lastLsn]);
+        if (t.status !== "active" || t.xid < 0) continue; // (a replica's reader, before promotion)
+        running.push(t.xid);
+        if (t.firstLsn !== NO_LSN) active.push([t.xid, t.lastLsn, t.lastLsn]);
       }
       const body: WalRecordBody = {
         kind: "checkpoint",
         nextXid: this.txns.nextXid,
+        running,
         active,
         dirty: [...this.pool.dirty.entries()],
       };

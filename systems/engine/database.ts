@@ -89,6 +89,8 @@ export interface EngineStats {
   readonly pagesWritten: number;
   readonly versionsVacuumed: number;
   readonly checkpoints: number;
+  /** Transaction ids counted as running (on a replica: the primary's, as the stream tells them). */
+  readonly runningTransactions: number;
 }
 
 const MIN_PAGE_SIZE_BYTES = 128;
@@ -188,7 +190,7 @@ export class Database {
         txns: db.txns,
         role: db.role,
         skipUndo: db.bugs.has("skip-undo"),
-        keepRunning: (losers) => db.shipped.keepRunning(losers),
+        keepRunning: (analysed, losers) => db.shipped.recovered(analysed, losers),
         checkpoint: () => db.checkpoint(),
       },
       cutBytes,
@@ -336,6 +338,7 @@ export class Database {
       pagesWritten: this.pool.pagesWritten,
       versionsVacuumed: this.heap.versionsVacuumed,
       checkpoints: this.checkpointer.count,
+      runningTransactions: this.txns.running.size,
     };
   }
 

@@ -55,8 +55,11 @@ export interface RecoveryTarget {
   readonly role: "primary" | "replica";
   /** Bug `skip-undo`: analysis and redo, no undo. */
   readonly skipUndo: boolean;
-  /** A replica keeps its losers running: the stream may still commit or abort them. */
-  keepRunning(losers: ReadonlyMap<number, LoserEntry>): void;
+  /**
+   * A replica keeps its losers running (the stream may still commit or abort them) and rebuilds
+   * the primary's running set from the records analysis read (replica.ts).
+   */
+  keepRunning(analysed: readonly WalRecord[], losers: ReadonlyMap<number, LoserEntry>): void;
   checkpoint(): Promise<void>;
 }
 
@@ -101,13 +104,13 @@ export async function recover(target: RecoveryTarget, cutBytes: number): Promise
   heap.resetInsertPage();
 
   const checkpointLsn = await readControl(target.disk);
-  const { losers, dirty, recordsScanned } = analyse(wal, txns, checkpointLsn);
+  const { losers, dirty, scanned } = analyse(wal, txns, checkpointLsn);
   for (const id of corruptPages) dirty.set(id, 0);
   const { redoStartLsn, recordsRedone } = redo(wal, heap, dirty);
   heap.resetInsertPage();
 
   const losersUndone = losers.size;
-  if (target.role === "replica") target.keepRunning(losers);
+  if (target.role === "replica") target.keepRunning(scanned, losers);
   else if (!target.skipUndo) undo(wal, heap, losers);
   const report: RecoveryReport = {
     cutBytes,
@@ -117,7 +120,7 @@ export async function recover(target: RecoveryTarget, cutBytes: number): Promise
     redoStartLsn,
     recordsRedone,
     losersUndone,
-    recordsScanned,
+    recordsScanned: scanned.length,
   };
   if (target.role === "primary") await target.checkpoint();
   return report;
@@ -128,7 +131,7 @@ function analyse(
   wal: Wal,
   txns: TxnTable,
   checkpointLsn: number,
-): { losers: Map<number, LoserEntry>; dirty: Map<number, number>; recordsScanned: number } {
+): { losers: Map<number, LoserEntry>; dirty: Map<number, number>; scanned: readonly WalRecord[] } {
   const losers = new Map<number, LoserEntry>();
   const dirty = new Map<number, number>();
   let start = 0;
@@ -150,7 +153,7 @@ function analyse(
     if (r.kind === "move" && !dirty.has(r.fromPageId)) dirty.set(r.fromPageId, r.lsn);
     trackTransaction(txns, losers, r);
   }
-  return { losers, dirty, recordsScanned: scanned.length };
+  return { losers, dirty, scanned };
 }
 
 /** Redo: repeat history from the smallest recLsn, skipping what pages already hold. */

@@ -55,10 +55,16 @@ export type TxnRecordBody =
 
 export type WalRecordBody =
   | TxnRecordBody
-  /** Fuzzy checkpoint: the transaction and dirty page tables as of this record. */
+  /**
+   * Fuzzy checkpoint: the transaction and dirty page tables as of this record, and the primary's
+   * running transactions for its replicas (PostgreSQL's running-xacts record; replica.ts).
+   */
   | {
       readonly kind: "checkpoint";
+      /** The id the next transaction gets: every id below it has begun. */
       readonly nextXid: number;
+      /** Ids that have begun and not logged their commit or abort yet, whether they logged or not. */
+      readonly running: readonly number[];
       /** [xid, lastLsn, undoNextLsn] of every transaction that has logged and not ended. */
       readonly active: readonly (readonly [number, number, number])[];
       /** [pageId, recLsn] of every dirty page. */

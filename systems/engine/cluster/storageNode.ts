@@ -1,8 +1,8 @@
 /**
  * A storage replica of the quorum (Aurora) mode: it keeps the writer's redo records, each tagged
- * with the epoch of the writer that sent it, durably (an append-only segment file, fsynced before
- * it acknowledges), follows the back-pointers to know its gap-free end, and gossips with its peers
- * to fill gaps. It rejects records and recovery requests from an older epoch (fencing), and when
+ * with the epoch of the writer that sent it, durably (its segment, storageSegment.ts: fsynced
+ * before it acknowledges, gap-free end from the back-pointers), and gossips with its peers to fill
+ * gaps. It rejects records and recovery requests from an older epoch (fencing), and when
  * it learns that a later epoch started at some LSN it drops every older record at or above it
  * (the truncation of everything above the durable point that recovery decided).
  *
@@ -14,36 +14,23 @@
  * from them. `read-pages {maxKeys?}` answers the materialised state: every key's committed value
  * at the materialised LSN, with the told durable point, the gap-free end and the pages' figures.
  *
- * Disk failures: each segment line carries a checksum; a line that fails it (torn, or rotted at
- * rest) is dropped at load, and gossip refills the gap from the peers. A segment write or fsync that
+ * Disk failures: a segment line that fails its checksum (torn, or rotted at rest) is dropped at
+ * load, and gossip refills the gap from the peers. A segment write or fsync that
  * fails is never retried: the replica drops what is not on its disk and reloads the segment (its
  * acknowledgements only ever covered what was fsynced), and the writer resends.
  */
 import { Rpc } from "../../../harness/runtime/rpc.ts";
 import type { Runtime } from "../../../harness/runtime/types.ts";
-import { crc32 } from "../checksum.ts";
 import { Durability } from "../durability.ts";
 import type { WalRecord } from "../wal.ts";
 import type { ResolvedConfig } from "./config.ts";
 import type { AppendedMessage, AppendMessage, NodeBoard } from "./protocol.ts";
-import { sameRecord, StoragePages, type MaterialisedState, type StoragePagesStats } from "./storagePages.ts";
-import {
-  newerHistory,
-  readJsonFile,
-  SerialQueue,
-  superseded,
-  writeJsonFile,
-  type History,
-} from "./timeline.ts";
-
-interface Stored {
-  readonly epoch: number;
-  readonly record: WalRecord;
-}
+import { StoragePages, type MaterialisedState, type StoragePagesStats } from "./storagePages.ts";
+import { segmentFile, StorageSegment, type Stored } from "./storageSegment.ts";
+import { newerHistory, readJsonFile, SerialQueue, writeJsonFile, type History } from "./timeline.ts";
 
 /** A failed append or gossip is simply not acknowledged; the writer resends. */
 const ignore = (): void => undefined;
-const segmentFile = "segment";
 const metaFile = "storage-meta";
 const maxGossipRecords = 200;
 const maxReadRecords = 1000;
@@ -54,38 +41,13 @@ const maxReadKeys = 100_000;
 /** Pauses between attempts to load on a disk that still fails: doubling, up to 1 s. */
 const loadFirstPauseNs = 20e6;
 const loadMaxPauseNs = 1e9;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** One segment line: `<crc32 of the JSON, 8 hex digits> <JSON of the stored record>`. */
-function segmentLine(stored: Stored): string {
-  const json = JSON.stringify(stored);
-  return `${crc32(encoder.encode(json)).toString(16).padStart(8, "0")} ${json}\n`;
-}
-
-/** The record of a segment line, or undefined when it is torn or fails its checksum. */
-function parseSegmentLine(line: string): Stored | undefined {
-  const json = line.slice(9);
-  if (line[8] !== " " || crc32(encoder.encode(json)).toString(16).padStart(8, "0") !== line.slice(0, 8)) {
-    return undefined;
-  }
-  try {
-    return JSON.parse(json) as Stored;
-  } catch {
-    return undefined;
-  }
-}
 
 export class StorageNode {
   private readonly rpc: Rpc;
   private readonly durability: Durability;
   private epoch = 0;
   private history: History = [];
-  private readonly records = new Map<number, Stored>();
-  /** The log end: the end of the gap-free chain of records this replica holds, from LSN 0. */
-  private endLsn = 0;
-  /** The fsynced end: the log end as of the last completed segment fsync (records below it are durable here). */
-  private fsyncedEnd = 0;
+  private readonly segment: StorageSegment;
   /** The highest durable point a writer of (at the time) this node's epoch told it; not persisted. */
   private toldDurablePoint = 0;
   private pages: StoragePages | undefined;
@@ -102,6 +64,12 @@ export class StorageNode {
   ) {
     this.rpc = new Rpc(rt, { defaultTimeoutNs: config.timing.commitTimeoutNs });
     this.durability = new Durability(rt.disk, config.bugs);
+    this.segment = new StorageSegment(
+      rt,
+      this.durability,
+      () => this.history,
+      (lsn) => this.pages?.dropped(lsn),
+    );
     board.role = "storage";
     board.ready = false;
     this.rpc.handle("append", (body, from) => {
@@ -154,7 +122,8 @@ export class StorageNode {
       const peers = this.config.topology.storageNodes.filter((n) => n !== this.rt.name);
       for (;;) {
         await this.rt.clock.sleep(this.config.timing.gossipIntervalNs);
-        if (peers.length > 0) this.rpc.notify(this.rt.random.pick(peers), "gossip", { endLsn: this.endLsn });
+        if (peers.length > 0)
+          this.rpc.notify(this.rt.random.pick(peers), "gossip", { endLsn: this.segment.endLsn });
       }
     });
   }
@@ -170,24 +139,11 @@ export class StorageNode {
       this.epoch = Math.max(this.epoch, meta.epoch);
       this.history = newerHistory(this.history, meta.history);
     }
-    await this.durability.ensureFiles([segmentFile]);
-    this.records.clear();
-    this.endLsn = 0;
-    const bytes = await this.rt.disk.read(segmentFile);
-    let bad = 0;
-    if (bytes !== undefined) {
-      for (const line of decoder.decode(bytes).split("\n")) {
-        if (line === "") continue;
-        const stored = parseSegmentLine(line);
-        if (stored === undefined) bad++;
-        else this.keep(stored);
-      }
-    }
-    this.dropSuperseded();
-    this.fsyncedEnd = this.endLsn;
+    const { bad, dropped } = await this.segment.load();
+    if (dropped > 0) this.logTruncated(dropped);
     if (reloading && bad === 0) return;
     this.rt.log(
-      `${reloading ? "reloaded" : "opened"} at epoch ${this.epoch}: ${this.records.size} records, gap-free to lsn ${this.endLsn}${bad > 0 ? `; ${bad} lines failed their checksum (torn or rotted), dropped: the peers fill the gap` : ""}`,
+      `${reloading ? "reloaded" : "opened"} at epoch ${this.epoch}: ${this.segment.records.size} records, gap-free to lsn ${this.segment.endLsn}${bad > 0 ? `; ${bad} lines failed their checksum (torn or rotted), dropped: the peers fill the gap` : ""}`,
     );
   }
 
@@ -208,55 +164,14 @@ export class StorageNode {
 
   /** The log as the materialiser may see it: only records that are safe from truncation. */
   private readonly source = {
-    record: (lsn: number): WalRecord | undefined => this.records.get(lsn)?.record,
-    safeEnd: (): number => Math.min(this.endLsn, this.fsyncedEnd, this.toldDurablePoint),
+    record: (lsn: number): WalRecord | undefined => this.segment.records.get(lsn)?.record,
+    safeEnd: (): number => Math.min(this.segment.endLsn, this.segment.fsyncedEnd, this.toldDurablePoint),
   };
 
-  private keep(stored: Stored): boolean {
-    const have = this.records.get(stored.record.lsn);
-    if (have !== undefined && have.epoch >= stored.epoch) return false;
-    if (superseded(this.history, stored.epoch, stored.record.lsn)) return false;
-    this.records.set(stored.record.lsn, stored);
-    if (have !== undefined && !sameRecord(have.record, stored.record)) {
-      // A different record replaced: pages built on the old one must go, and the new one is not
-      // fsynced yet. (A new writer resending the same record under its epoch changes nothing.)
-      this.pages?.dropped(stored.record.lsn);
-      this.fsyncedEnd = Math.min(this.fsyncedEnd, stored.record.lsn);
-    }
-    if (have !== undefined && stored.record.lsn < this.endLsn) this.recomputeEnd(0);
-    else this.recomputeEnd(this.endLsn);
-    return true;
-  }
-
-  private recomputeEnd(from: number): void {
-    let end = from;
-    let prev = from === 0 ? -1 : undefined;
-    for (let s = this.records.get(end); s !== undefined; s = this.records.get(end)) {
-      if (prev !== undefined && s.record.prevLsn !== prev) break;
-      prev = end;
-      end = s.record.lsn + s.record.sizeBytes;
-    }
-    this.endLsn = end;
-  }
-
-  /** Drops records that a later epoch superseded; rewrites the segment when any went. */
-  private dropSuperseded(): boolean {
-    let dropped = 0;
-    for (const [lsn, s] of this.records) {
-      if (superseded(this.history, s.epoch, lsn)) {
-        this.records.delete(lsn);
-        this.pages?.dropped(lsn);
-        dropped += 1;
-      }
-    }
-    if (dropped > 0) {
-      this.rt.log(
-        `truncated ${dropped} records a later epoch superseded (timeline: ${describeHistory(this.history)})`,
-      );
-      this.recomputeEnd(0);
-      this.fsyncedEnd = Math.min(this.fsyncedEnd, this.endLsn);
-    }
-    return dropped > 0;
+  private logTruncated(dropped: number): void {
+    this.rt.log(
+      `truncated ${dropped} records a later epoch superseded (timeline: ${describeHistory(this.history)})`,
+    );
   }
 
   private async learn(epoch: number, history: History): Promise<void> {
@@ -266,17 +181,12 @@ export class StorageNode {
     this.epoch = Math.max(this.epoch, epoch);
     this.history = newer;
     this.board.epoch = this.epoch;
-    if (this.dropSuperseded()) await this.rewriteSegment();
+    const dropped = this.segment.dropSuperseded();
+    if (dropped > 0) {
+      this.logTruncated(dropped);
+      await this.segment.rewrite();
+    }
     await writeJsonFile(this.durability, metaFile, { epoch: this.epoch, history: this.history });
-  }
-
-  private async rewriteSegment(): Promise<void> {
-    const lines = [...this.records.values()].map(segmentLine).join("");
-    const tmp = `${segmentFile}.tmp`;
-    if ((await this.rt.disk.list()).includes(tmp)) await this.rt.disk.remove(tmp);
-    await this.rt.disk.write(tmp, 0, encoder.encode(lines));
-    await this.durability.fsync(tmp);
-    await this.durability.renameIntoPlace(tmp, segmentFile);
   }
 
   /**
@@ -285,10 +195,7 @@ export class StorageNode {
    */
   private async persist(stored: readonly Stored[]): Promise<void> {
     try {
-      if (stored.length > 0) {
-        await this.rt.disk.append(segmentFile, encoder.encode(stored.map(segmentLine).join("")));
-        await this.durability.fsync(segmentFile);
-      }
+      await this.segment.persist(stored);
     } catch (error) {
       if (!this.segmentFailing) {
         this.rt.log(`segment write failed (${describeError(error)}); reloading the segment from the disk`);
@@ -302,13 +209,12 @@ export class StorageNode {
       this.segmentFailing = false;
       this.segmentFailuresUnlogged = 0;
     }
-    this.fsyncedEnd = this.endLsn;
   }
 
   private async onAppend(body: AppendMessage, from: string): Promise<void> {
     const noFencing = this.config.bugs.has("no-fencing");
     if (body.epoch < this.epoch && !noFencing) {
-      const reply: AppendedMessage = { epoch: this.epoch, ackedEnd: this.endLsn, rejected: true };
+      const reply: AppendedMessage = { epoch: this.epoch, ackedEnd: this.segment.endLsn, rejected: true };
       this.rpc.notify(from, "appended", reply);
       return;
     }
@@ -322,15 +228,15 @@ export class StorageNode {
     const stored: number[] = [];
     for (const record of body.records) {
       const s = { epoch: body.epoch, record };
-      if (this.keep(s)) fresh.push(s);
-      const have = this.records.get(record.lsn);
+      if (this.segment.keep(s)) fresh.push(s);
+      const have = this.segment.records.get(record.lsn);
       // Without fencing, a record of an older writer is "stored" even where a newer one sits.
       if (noFencing || (have !== undefined && have.epoch === body.epoch)) stored.push(record.lsn);
     }
     await this.persist(fresh);
     const reply: AppendedMessage = {
       epoch: noFencing ? body.epoch : this.epoch,
-      ackedEnd: this.endLsn,
+      ackedEnd: this.segment.endLsn,
       stored,
     };
     this.rpc.notify(from, "appended", reply);
@@ -341,7 +247,7 @@ export class StorageNode {
       if (body.epoch < this.epoch) throw new Error(`epoch ${body.epoch} is older than ${this.epoch}`);
       await this.learn(body.epoch, body.history);
       const records: [number, number, number, number][] = [];
-      for (const [lsn, s] of this.records) {
+      for (const [lsn, s] of this.segment.records) {
         if (lsn >= body.fromLsn) records.push([lsn, s.record.prevLsn, s.record.sizeBytes, s.epoch]);
       }
       return { epoch: this.epoch, records };
@@ -362,7 +268,7 @@ export class StorageNode {
     return {
       epoch: this.epoch,
       toldDurablePoint: this.toldDurablePoint,
-      endLsn: this.endLsn,
+      endLsn: this.segment.endLsn,
       state: pages.read(maxKeys),
       stats: pages.stats(),
       diskBytes: { segment: (await this.rt.disk.size(segmentFile)) ?? 0, ...(await pages.diskBytes()) },
@@ -370,38 +276,19 @@ export class StorageNode {
   }
 
   private readLog(body: { fromLsn: number; toLsn: number; maxCount: number }): WalRecord[] {
-    const out: WalRecord[] = [];
-    let at = body.fromLsn;
-    const max = Math.min(body.maxCount, maxReadRecords);
-    for (
-      let s = this.records.get(at);
-      s !== undefined && at < body.toLsn && out.length < max;
-      s = this.records.get(at)
-    ) {
-      out.push(s.record);
-      at = s.record.lsn + s.record.sizeBytes;
-    }
-    return out;
+    const run = this.segment.chainFrom(body.fromLsn, Math.min(body.maxCount, maxReadRecords), body.toLsn);
+    return run.map((s) => s.record);
   }
 
   private onGossip(body: { endLsn: number }, from: string): void {
-    if (this.endLsn <= body.endLsn) return;
-    const records: Stored[] = [];
-    let at = body.endLsn;
-    for (
-      let s = this.records.get(at);
-      s !== undefined && records.length < maxGossipRecords;
-      s = this.records.get(at)
-    ) {
-      records.push(s);
-      at = s.record.lsn + s.record.sizeBytes;
-    }
+    if (this.segment.endLsn <= body.endLsn) return;
+    const records = this.segment.chainFrom(body.endLsn, maxGossipRecords, Number.POSITIVE_INFINITY);
     if (records.length > 0) this.rpc.notify(from, "gossip-fill", { history: this.history, records });
   }
 
   private async onGossipFill(body: { history: History; records: Stored[] }): Promise<void> {
     await this.learn(this.epoch, body.history);
-    const fresh = body.records.filter((s) => this.keep(s));
+    const fresh = body.records.filter((s) => this.segment.keep(s));
     await this.persist(fresh);
   }
 }

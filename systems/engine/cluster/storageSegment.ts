@@ -1,0 +1,171 @@
+/**
+ * A storage replica's segment: the writer's redo records it holds, each tagged with the epoch of
+ * the writer that sent it, in memory by LSN and on disk in an append-only file of checksummed
+ * lines, fsynced before the replica acknowledges them.
+ *
+ * It follows the back-pointers from LSN 0 to know its log end (the end of the gap-free chain) and
+ * keeps its fsynced end (the log end as of the last completed fsync). A record replaces one at the
+ * same LSN only under a newer epoch, and never where the timeline says a later epoch superseded
+ * it; learning such a timeline drops every superseded record (the truncation recovery decided),
+ * after which the file is rewritten (to a temporary file, fsynced, renamed into place).
+ *
+ * A line that fails its checksum (torn, or rotted at rest) is dropped at load: the replica's peers
+ * fill the gap by gossip (storageNode.ts).
+ */
+import type { Runtime } from "../../../harness/runtime/types.ts";
+import { crc32 } from "../checksum.ts";
+import type { Durability } from "../durability.ts";
+import type { WalRecord } from "../wal.ts";
+import { sameRecord } from "./storagePages.ts";
+import { superseded, type History } from "./timeline.ts";
+
+/** A record with the epoch of the writer that sent it. */
+export interface Stored {
+  readonly epoch: number;
+  readonly record: WalRecord;
+}
+
+export const segmentFile = "segment";
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** One segment line: `<crc32 of the JSON, 8 hex digits> <JSON of the stored record>`. */
+function segmentLine(stored: Stored): string {
+  const json = JSON.stringify(stored);
+  return `${crc32(encoder.encode(json)).toString(16).padStart(8, "0")} ${json}\n`;
+}
+
+/** The record of a segment line, or undefined when it is torn or fails its checksum. */
+function parseSegmentLine(line: string): Stored | undefined {
+  const json = line.slice(9);
+  if (line[8] !== " " || crc32(encoder.encode(json)).toString(16).padStart(8, "0") !== line.slice(0, 8)) {
+    return undefined;
+  }
+  try {
+    return JSON.parse(json) as Stored;
+  } catch {
+    return undefined;
+  }
+}
+
+export class StorageSegment {
+  readonly records = new Map<number, Stored>();
+  /** The log end: the end of the gap-free chain of records this replica holds, from LSN 0. */
+  endLsn = 0;
+  /** The fsynced end: the log end as of the last completed segment fsync (records below it are durable here). */
+  fsyncedEnd = 0;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly durability: Durability,
+    /** The timeline the replica knows (which records a later epoch superseded). */
+    private readonly history: () => History,
+    /** A record the segment held is gone or replaced: pages built on it must go. */
+    private readonly dropped: (lsn: number) => void,
+  ) {}
+
+  /**
+   * Reads the segment file (creating it durably if it is new), replacing what memory held, and
+   * drops what the timeline superseded: how many lines failed their checksum, how many records went.
+   */
+  async load(): Promise<{ readonly bad: number; readonly dropped: number }> {
+    await this.durability.ensureFiles([segmentFile]);
+    this.records.clear();
+    this.endLsn = 0;
+    const bytes = await this.rt.disk.read(segmentFile);
+    let bad = 0;
+    if (bytes !== undefined) {
+      for (const line of decoder.decode(bytes).split("\n")) {
+        if (line === "") continue;
+        const stored = parseSegmentLine(line);
+        if (stored === undefined) bad++;
+        else this.keep(stored);
+      }
+    }
+    const dropped = this.dropSuperseded();
+    this.fsyncedEnd = this.endLsn;
+    return { bad, dropped };
+  }
+
+  /** Keeps a record in memory unless it holds one as new or the timeline superseded it. */
+  keep(stored: Stored): boolean {
+    const have = this.records.get(stored.record.lsn);
+    if (have !== undefined && have.epoch >= stored.epoch) return false;
+    if (superseded(this.history(), stored.epoch, stored.record.lsn)) return false;
+    this.records.set(stored.record.lsn, stored);
+    if (have !== undefined && !sameRecord(have.record, stored.record)) {
+      // A different record replaced: pages built on the old one must go, and the new one is not
+      // fsynced yet. (A new writer resending the same record under its epoch changes nothing.)
+      this.dropped(stored.record.lsn);
+      this.fsyncedEnd = Math.min(this.fsyncedEnd, stored.record.lsn);
+    }
+    if (have !== undefined && stored.record.lsn < this.endLsn) this.recomputeEnd(0);
+    else this.recomputeEnd(this.endLsn);
+    return true;
+  }
+
+  private recomputeEnd(from: number): void {
+    let end = from;
+    let prev = from === 0 ? -1 : undefined;
+    for (let s = this.records.get(end); s !== undefined; s = this.records.get(end)) {
+      if (prev !== undefined && s.record.prevLsn !== prev) break;
+      prev = end;
+      end = s.record.lsn + s.record.sizeBytes;
+    }
+    this.endLsn = end;
+  }
+
+  /** Drops records that a later epoch superseded; returns how many went. */
+  dropSuperseded(): number {
+    let dropped = 0;
+    for (const [lsn, s] of this.records) {
+      if (superseded(this.history(), s.epoch, lsn)) {
+        this.records.delete(lsn);
+        this.dropped(lsn);
+        dropped += 1;
+      }
+    }
+    if (dropped > 0) {
+      this.recomputeEnd(0);
+      this.fsyncedEnd = Math.min(this.fsyncedEnd, this.endLsn);
+    }
+    return dropped;
+  }
+
+  /** Rewrites the file with what memory holds (after records were dropped), durably. */
+  async rewrite(): Promise<void> {
+    const lines = [...this.records.values()].map(segmentLine).join("");
+    const tmp = `${segmentFile}.tmp`;
+    if ((await this.rt.disk.list()).includes(tmp)) await this.rt.disk.remove(tmp);
+    await this.rt.disk.write(tmp, 0, encoder.encode(lines));
+    await this.durability.fsync(tmp);
+    await this.durability.renameIntoPlace(tmp, segmentFile);
+  }
+
+  /**
+   * Appends and fsyncs records already kept; then the fsynced end is the log end. Throws on a
+   * failed write or fsync (the caller reloads: what is not on the disk is not held).
+   */
+  async persist(stored: readonly Stored[]): Promise<void> {
+    if (stored.length > 0) {
+      await this.rt.disk.append(segmentFile, encoder.encode(stored.map(segmentLine).join("")));
+      await this.durability.fsync(segmentFile);
+    }
+    this.fsyncedEnd = this.endLsn;
+  }
+
+  /** The gap-free run of records from `fromLsn`, below `toLsn`, at most `maxCount` of them. */
+  chainFrom(fromLsn: number, maxCount: number, toLsn: number): Stored[] {
+    const out: Stored[] = [];
+    let at = fromLsn;
+    for (
+      let s = this.records.get(at);
+      s !== undefined && at < toLsn && out.length < maxCount;
+      s = this.records.get(at)
+    ) {
+      out.push(s);
+      at = s.record.lsn + s.record.sizeBytes;
+    }
+    return out;
+  }
+}

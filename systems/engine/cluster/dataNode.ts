@@ -10,34 +10,27 @@
  * This file holds what every role shares: opening the node, its epoch and timeline (a follower
  * rejects log of an older epoch, the fencing that stops a deposed writer, and on a newer epoch
  * cuts its log per the timeline), the control plane's heartbeats, fencing and promotions (a quorum
- * writer first recovers the log from storage, quorumRecovery.ts), the follower's side of shipping,
- * and client operations. Serializable reads on a follower are refused, as on a hot standby.
- * Log positions are named as in ../README.md's glossary.
- *
- * Disk failures: a database that fails on an I/O error (a failed fsync is never retried, and a
- * full disk fails its writes) is dropped and reopened from what the disk holds, as PostgreSQL
- * restarts after a PANIC; the node serves nothing meanwhile and keeps trying while the disk still
- * fails. A log with a record corrupted at rest is dropped and rebuilt from the writer's stream
- * (a standalone server has no peer: it refuses to serve).
+ * writer first recovers the log from storage, quorumRecovery.ts), and the follower's side of
+ * shipping. The database's own life (opening, reopening after an I/O error, dropping a log
+ * corrupted at rest, cutting) is nodeDatabase.ts; answering clients is clients.ts. Log positions
+ * are named as in ../README.md's glossary.
  */
 import { Rpc } from "../../../harness/runtime/rpc.ts";
 import type { Runtime } from "../../../harness/runtime/types.ts";
-import type { Completion, Invocation } from "../../../harness/system.ts";
-import { Database } from "../database.ts";
+import type { Database } from "../database.ts";
 import { Durability } from "../durability.ts";
 import { describeRecovery } from "../recovery.ts";
-import { WalCorruptionError } from "../wal.ts";
 import type { NodeRole, ResolvedConfig } from "./config.ts";
-import { answerDependsOnReads, executeOn, isReadOnly, keysReadBy } from "./ops.ts";
+import { ClientAnswers } from "./clients.ts";
 import type {
   AppendedMessage,
   AppendMessage,
   HeartbeatMessage,
   HeartbeatReply,
   NodeBoard,
-  OpReply,
   OpRequest,
 } from "./protocol.ts";
+import { NodeDatabase } from "./nodeDatabase.ts";
 import { recoverFromStorage } from "./quorumRecovery.ts";
 import { ReadReplicaBuffer } from "./readReplica.ts";
 import {
@@ -53,18 +46,13 @@ import {
 import { Writer, type WriterNode } from "./writer.ts";
 
 const metaFile = "cluster-meta";
-const maxRecentOps = 10_000;
-/** Longer than one engine background pass takes (its interval is 10 ms). */
-const backgroundSettleNs = 50e6;
 const maxRejectionsLogged = 1_000;
-/** Pauses between attempts to open a database on a disk that still fails: doubling, up to 1 s. */
-const reopenFirstPauseNs = 20e6;
-const reopenMaxPauseNs = 1e9;
 
 export class DataNode {
   private readonly rpc: Rpc;
   private readonly durability: Durability;
-  private db: Database | undefined;
+  /** The engine database and its life (nodeDatabase.ts). */
+  private readonly database: NodeDatabase;
   private meta: NodeMeta = { epoch: 0, logEpoch: 0 };
   private role: "writer" | "follower" = "follower";
   private history: History = [];
@@ -78,8 +66,8 @@ export class DataNode {
   /** The writer side of the latest promotion (kept after a step-down until the next one). */
   private writer: Writer | undefined;
   private readonly readReplica: ReadReplicaBuffer;
-  /** Results of recent client requests by id, so a duplicated request is not run twice. */
-  private readonly recentOps = new Map<string, Promise<OpReply>>();
+  /** Answers clients (clients.ts). */
+  private readonly clients: ClientAnswers;
   /** What the writer side reads of this node, live. */
   private readonly asWriterNode: WriterNode = {
     db: () => this.db,
@@ -97,6 +85,31 @@ export class DataNode {
     this.rpc = new Rpc(rt, { defaultTimeoutNs: config.timing.commitTimeoutNs });
     this.durability = new Durability(rt.disk, config.bugs);
     this.readReplica = new ReadReplicaBuffer(config.bugs.has("replica-read-past-durable-point"));
+    this.database = new NodeDatabase({
+      rt,
+      config,
+      serial: this.serial,
+      forgetLogEpoch: () => this.forgetLogEpoch(),
+      committed: (commitEnd) => {
+        if (this.role === "writer") this.writer?.committed(commitEnd);
+      },
+      stopServing: () => {
+        if (this.role === "writer") this.stepDown();
+      },
+      setReady: (ready) => {
+        this.board.ready = ready;
+      },
+      dropBuffered: () => this.readReplica.clear(),
+    });
+    this.clients = new ClientAnswers({
+      name: rt.name,
+      config,
+      db: () => this.db,
+      isWriter: () => this.role === "writer",
+      writer: () => this.writer,
+      writerGeneration: () => this.writerGeneration,
+      knownWriter: () => this.knownWriter,
+    });
     this.board.ready = false;
     this.board.role = this.followerRole;
     this.rpc.handle("hb", (body) => this.onHeartbeat(body as HeartbeatMessage));
@@ -105,18 +118,12 @@ export class DataNode {
     this.rpc.handle("append", (body, from) => this.onAppend(body as AppendMessage, from));
     this.rpc.handle("appended", (body, from) => this.onAppended(body as AppendedMessage, from));
     this.rpc.handle("barrier", () => ({ epoch: this.meta.epoch }));
-    this.rpc.handle("op", (body) => {
-      const request = body as OpRequest;
-      // The network may deliver a request twice: run it once, answer both with the same result.
-      const seen = this.recentOps.get(request.requestId);
-      if (seen !== undefined) return seen;
-      const result = this.onOp(request);
-      this.recentOps.set(request.requestId, result);
-      if (this.recentOps.size > maxRecentOps) this.recentOps.delete(this.recentOps.keys().next().value!);
-      return result;
-    });
+    this.rpc.handle("op", (body) => this.clients.answer(body as OpRequest));
   }
 
+  private get db(): Database | undefined {
+    return this.database.current;
+  }
   private get mode(): ResolvedConfig["mode"] {
     return this.config.mode;
   }
@@ -134,12 +141,12 @@ export class DataNode {
     if (saved === undefined && this.rt.name === topology.initialWriter) {
       this.meta = { epoch: 1, logEpoch: 1 };
       await this.saveMeta();
-      this.db = await this.openDatabase("primary");
+      await this.database.openCurrent("primary");
       this.history = freezeHistory([{ epoch: 1, writer: this.rt.name, startLsn: 0 }]);
       this.becomeWriter(0);
     } else {
       this.meta = saved ?? { epoch: 0, logEpoch: 0 };
-      this.db = await this.openAsFollower();
+      await this.database.openFollowerCurrent();
     }
     this.rt.log(
       `opened at epoch ${this.meta.epoch} (log epoch ${this.meta.logEpoch}) as ${this.role === "writer" ? "the first writer" : this.followerRole}; ${this.db === undefined ? "no database" : describeRecovery(this.db.recovery, this.db.wal.endLsn)}`,
@@ -148,83 +155,11 @@ export class DataNode {
     this.board.ready = this.db !== undefined;
   }
 
-  /**
-   * Opens the database as a follower does after a start or a failure, repairing what it can. A
-   * quorum compute node keeps no log of its own worth trusting: it rebuilds from the stream. A
-   * standalone server recovers as a primary (redo and undo of its own log, as PostgreSQL's crash
-   * recovery) and serves once cp promotes it again; no stream could end its losers. A log
-   * corrupted at rest is dropped and rebuilt from the stream, or (standalone) refused: undefined.
-   * An I/O error is retried after a pause for as long as the node lives.
-   */
-  private async openAsFollower(): Promise<Database | undefined> {
-    const { standalone } = this.config.topology;
-    let dropLocalLog = this.mode === "quorum";
-    for (let pauseNs = reopenFirstPauseNs; ; pauseNs = Math.min(2 * pauseNs, reopenMaxPauseNs)) {
-      try {
-        if (dropLocalLog) await this.dropLocalLog();
-        return await this.openDatabase(standalone ? "primary" : "replica");
-      } catch (error) {
-        if (error instanceof WalCorruptionError && standalone) {
-          this.rt.log(`${error.message}: refusing to serve (a single server has no peer to repair it from)`);
-          return undefined;
-        }
-        if (error instanceof WalCorruptionError) {
-          this.rt.log(`${error.message}: dropping the local log; rebuilding it from the writer's stream`);
-          dropLocalLog = true;
-          continue;
-        }
-        this.rt.log(
-          `could not open the database (${describeError(error)}); trying again in ${pauseNs / 1e6} ms`,
-        );
-        await this.rt.clock.sleep(pauseNs);
-      }
-    }
-  }
-
-  /** Removes the database's files; a log of no epoch is cut nowhere when the stream rebuilds it. */
-  private async dropLocalLog(): Promise<void> {
-    await Database.removeFiles(this.rt.disk);
+  /** The local log was dropped: a log of no epoch is cut nowhere when the stream rebuilds it. */
+  private async forgetLogEpoch(): Promise<void> {
     if (this.mode !== "quorum" && this.meta.logEpoch !== 0) {
       this.meta = { ...this.meta, logEpoch: 0 };
       await this.saveMeta();
-    }
-  }
-
-  private async openDatabase(role: "primary" | "replica"): Promise<Database> {
-    const db = await Database.open(this.rt, { isolation: this.config.isolation, bugs: this.bug, role });
-    db.retainWalFrom(0);
-    db.wal.onAppend((record) => {
-      if (this.db !== db || record.kind !== "commit" || this.role !== "writer") return;
-      this.writer?.committed(record.lsn + record.sizeBytes);
-    });
-    db.onFailure((error) => void this.recoverDatabase(db, error));
-    return db;
-  }
-
-  /**
-   * The database failed on an I/O error: stop serving (a writer steps down), drop it, and reopen
-   * it from what the disk holds, in the serial queue (no append or promotion meanwhile).
-   */
-  private async recoverDatabase(failed: Database, error: unknown): Promise<void> {
-    if (this.db !== failed) return;
-    this.rt.log(`database stopped on an I/O error (${describeError(error)}); recovering from the disk`);
-    if (this.role === "writer") this.stepDown();
-    this.db = undefined;
-    this.board.ready = false;
-    // Bounded by the node's life; the queue refuses work only when full, which clears.
-    for (;;) {
-      const done = await this.serial.run(async () => {
-        // Let a background pass already under way finish before the files are read again.
-        await this.rt.clock.sleep(backgroundSettleNs);
-        const db = await this.openAsFollower();
-        this.db = db;
-        this.board.ready = db !== undefined;
-        if (db !== undefined)
-          this.rt.log(`reopened as a follower; ${describeRecovery(db.recovery, db.wal.endLsn)}`);
-        return true;
-      });
-      if (done !== undefined) return;
-      await this.rt.clock.sleep(backgroundSettleNs);
     }
   }
 
@@ -326,34 +261,8 @@ export class DataNode {
     return this.db!.wal.endLsn;
   }
 
-  /** Closes the database, cuts its log below `cut` (quorum: drops it all) and reopens it as a follower. */
-  private async reopenCut(cut: number): Promise<void> {
-    const old = this.db;
-    this.db = undefined;
-    this.board.ready = false;
-    if (old !== undefined) {
-      await old.close();
-      // Let a background pass already under way (page flush, checkpoint) finish before cutting.
-      await this.rt.clock.sleep(backgroundSettleNs);
-    }
-    if (this.mode === "quorum") await Database.removeFiles(this.rt.disk);
-    else {
-      try {
-        await Database.truncateAbove(this.rt.disk, cut - 1, this.bug);
-      } catch (error) {
-        if (!(error instanceof WalCorruptionError)) throw error;
-        this.rt.log(`${error.message}: dropping the local log; rebuilding it from the writer's stream`);
-        await this.dropLocalLog();
-      }
-    }
-    this.rt.log(
-      this.mode === "quorum"
-        ? "dropped the local log; rebuilding from the writer's stream"
-        : `cut the log at lsn ${cut}, reopening as a follower`,
-    );
-    this.readReplica.clear();
-    this.db = await this.openDatabase("replica");
-    this.board.ready = true;
+  private reopenCut(cut: number): Promise<void> {
+    return this.database.reopenCut(cut);
   }
 
   // ------------------------------------------------------------------ becoming and leaving the writer
@@ -454,62 +363,4 @@ export class DataNode {
     }
     return { epoch: body.epoch, ackedEnd: db.wal.fsyncedEnd };
   }
-
-  // ------------------------------------------------------------------ clients
-
-  private async onOp(body: OpRequest): Promise<OpReply> {
-    const { invocation, allowReplica } = body;
-    const readOnly = isReadOnly(invocation);
-    const db = this.db;
-    if (db === undefined)
-      return { redirect: this.knownWriter === this.rt.name ? null : (this.knownWriter ?? null) };
-    if (this.role !== "writer") {
-      if (readOnly && allowReplica) {
-        // As PostgreSQL on a hot standby: a replica's snapshot cannot take part in the writer's
-        // SSI, so a serializable read there could show Fekete's read-only anomaly. Refuse it.
-        if (this.config.isolation === "serializable") {
-          return { type: "fail", value: invocation.value, error: "serializable-on-replica" };
-        }
-        return await this.run(db, invocation);
-      }
-      const writer = this.knownWriter === this.rt.name ? undefined : this.knownWriter;
-      return { redirect: writer ?? null };
-    }
-    const generation = this.writerGeneration;
-    const writer = this.writer!;
-    const result = await this.run(db, invocation);
-    if (result.type === "info" || (result.type === "fail" && !answerDependsOnReads(result))) return result;
-    if (this.writerGeneration !== generation) return { ...result, type: "info", error: "deposed" };
-    // A read, or a refusal decided on what it read (cas-mismatch): confirm what it saw first.
-    if (readOnly || result.type === "fail") {
-      // Wait only for the commits this answer could have seen (the newest to each key it read),
-      // so a local write that is not yet confirmed does not hold up reads of other keys.
-      const keys = keysReadBy(invocation);
-      const seen = keys === undefined ? writer.lastCommitEnd : db.commitEndOfKeys(keys);
-      const confirmed = (await writer.waitConfirmed(seen)) && (await writer.barrier());
-      return confirmed ? result : { ...result, type: "info", error: "read-not-confirmed" };
-    }
-    // async: the commit returned after its local fsync, which is all this mode promises.
-    if (this.mode === "async") return result;
-    const target = writer.lastCommitEnd;
-    writer.ship();
-    const confirmed = await writer.waitConfirmed(target);
-    return confirmed ? result : { ...result, type: "info", error: "replication-timeout" };
-  }
-
-  private async run(db: Database, invocation: Invocation): Promise<Completion> {
-    try {
-      return await executeOn(db, invocation);
-    } catch (error) {
-      return {
-        type: "info",
-        value: invocation.value,
-        error: error instanceof Error ? error.message : String(error),
-      };
-    }
-  }
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -7,15 +7,9 @@
  * which return `{type: "ok", value}` or `{type: "fail", error}`. This file is the front door: it
  * owns the parts and the life of a transaction; each idea behind it has its own module, listed in
  * README.md (statements, transactions, mvcc, locks, ssi, wal, heap, pages, recovery, checkpoint,
- * vacuum, background, replica, operations).
- *
- * Isolation levels (PostgreSQL's behaviour is the reference):
- * - `read-committed`: a fresh snapshot per statement. A write waits for the row's current writer,
- *   then writes over the newest committed version (so lost updates are possible).
- * - `snapshot`: one snapshot per transaction, taken at its first statement; first committer wins:
- *   writing a key whose newest version was committed after the snapshot aborts with
- *   `write-conflict`. Allows write skew (G2-item).
- * - `serializable`: serializable snapshot isolation (ssi.ts).
+ * vacuum, background, replica, operations, commitEnds, engineOptions). The isolation levels
+ * (`read-committed`, `snapshot`, `serializable`; PostgreSQL's behaviour is the reference) are
+ * what statements.ts does with snapshots and locks, and ssi.ts.
  *
  * Aborts roll back at once (physically, with compensation records), so every version on a page is
  * by a committed or a running transaction. A commit is acknowledged only after its commit record
@@ -29,13 +23,15 @@
  */
 import type { Key, MicroOp } from "../../harness/history/op.ts";
 import type { Runtime } from "../../harness/runtime/types.ts";
-import { flushDirtyPages, spawnBackground, type BackgroundOptions } from "./background.ts";
+import { flushDirtyPages, spawnBackground } from "./background.ts";
 import { Checkpointer, DATABASE_FILES, removeFiles, truncateAbove } from "./checkpoint.ts";
+import { CommitEnds } from "./commitEnds.ts";
 import { Durability } from "./durability.ts";
+import { pageSizeOf, type EngineOptions, type EngineStats } from "./engineOptions.ts";
 import { Heap } from "./heap.ts";
 import { LockTable } from "./locks.ts";
 import { register, runTransaction, transact, type RegisterResult, type TxnResult } from "./operations.ts";
-import { keyId, PagePool } from "./pages.ts";
+import { PagePool } from "./pages.ts";
 import { recover, undo, type LoserEntry, type RecoveryReport } from "./recovery.ts";
 import { ShippedLog } from "./replica.ts";
 import { readStatement, writeStatement, type StatementContext } from "./statements.ts";
@@ -64,36 +60,7 @@ export { RecoveryError, type RecoveryReport } from "./recovery.ts";
 export { DATABASE_FILES } from "./checkpoint.ts";
 
 export type { RegisterResult, TxnResult } from "./operations.ts";
-
-export interface EngineOptions extends BackgroundOptions {
-  /** Isolation of transactions begun without one. Default `serializable`. */
-  readonly isolation?: IsolationLevel;
-  /** Bug knobs (see bugs.ts). Default none. */
-  readonly bugs?: ReadonlySet<string>;
-  /** Default 32 KiB. A write that would overflow its key's page aborts with `page-full`. */
-  readonly pageSizeBytes?: number;
-  /** A lock wait longer than this aborts with `lock-timeout`; 0 waits forever. Default 5 s. */
-  readonly lockTimeoutNs?: number;
-  /** Start the background task (log flush, page flush, vacuum, checkpoints). Default true. */
-  readonly background?: boolean;
-  /** `replica`: installs shipped log records, serves read-only transactions, writes no log. */
-  readonly role?: "primary" | "replica";
-}
-
-export interface EngineStats {
-  readonly commits: number;
-  readonly aborts: Readonly<Record<string, number>>;
-  readonly walBytes: number;
-  readonly walRecords: number;
-  readonly walFsyncs: number;
-  readonly pagesWritten: number;
-  readonly versionsVacuumed: number;
-  readonly checkpoints: number;
-  /** Transaction ids counted as running (on a replica: the primary's, as the stream tells them). */
-  readonly runningTransactions: number;
-}
-
-const MIN_PAGE_SIZE_BYTES = 128;
+export type { EngineOptions, EngineStats } from "./engineOptions.ts";
 
 export class Database {
   readonly wal: Wal;
@@ -114,14 +81,8 @@ export class Database {
   private readonly shipped: ShippedLog;
   private readonly statements: StatementContext;
   private closed = false;
-  /**
-   * Per key, the commit end (README glossary) of the newest committed write to it, and the floor
-   * below which this node did not record them (everything it recovered or inherited). A read of a
-   * set of keys observed nothing committed past `commitEndOfKeys` of them: the replication layer
-   * waits for exactly that to be confirmed, not for unrelated commits (see cluster/dataNode.ts).
-   */
-  private readonly keyCommitEnd = new Map<string, number>();
-  private commitEndFloor = 0;
+  /** What a read of some keys could have observed (commitEnds.ts). */
+  private readonly commitEnds = new CommitEnds();
   private commits = 0;
   private readonly aborts = new Map<string, number>();
 
@@ -135,12 +96,7 @@ export class Database {
     this.bugs = options.bugs ?? new Set();
     this.role = options.role ?? "primary";
     this.isolation = options.isolation ?? "serializable";
-    const pageSizeBytes = options.pageSizeBytes ?? 32 * 1024;
-    if (!Number.isInteger(pageSizeBytes) || pageSizeBytes < MIN_PAGE_SIZE_BYTES) {
-      throw new RangeError(
-        `pageSizeBytes must be an integer >= ${MIN_PAGE_SIZE_BYTES}, got ${pageSizeBytes}`,
-      );
-    }
+    const pageSizeBytes = pageSizeOf(options);
     this.pool = new PagePool(durability, {
       pageSizeBytes,
       tornPageBug: this.bugs.has("torn-page"),
@@ -195,7 +151,7 @@ export class Database {
       },
       cutBytes,
     );
-    db.commitEndFloor = db.wal.endLsn;
+    db.commitEnds.raiseFloor(db.wal.endLsn);
     if (options.background ?? true) db.startBackground();
     return db;
   }
@@ -273,7 +229,7 @@ export class Database {
     const record = this.wal.append({ kind: "commit", xid: txn.xid, txnPrevLsn: txn.lastLsn });
     txn.lastLsn = record.lsn;
     if (!this.bugs.has("ack-before-fsync")) await this.wal.flush(record.lsn + record.sizeBytes);
-    for (const kid of txn.lockedKeys) this.keyCommitEnd.set(kid, record.lsn + record.sizeBytes);
+    this.commitEnds.committed(txn.lockedKeys, record.lsn + record.sizeBytes);
     this.finish(txn, "committed");
   }
 
@@ -282,9 +238,7 @@ export class Database {
    * commit end of any of them, or the floor of what this node recovered or inherited, if later.
    */
   commitEndOfKeys(keys: Iterable<Key>): number {
-    let end = this.commitEndFloor;
-    for (const key of keys) end = Math.max(end, this.keyCommitEnd.get(keyId(key)) ?? 0);
-    return end;
+    return this.commitEnds.ofKeys(keys);
   }
 
   /** Rolls back an active transaction (no-op if it already ended). */
@@ -463,7 +417,7 @@ export class Database {
     // A promotion finishes a replica's recovery: bug skip-undo skips its undo here too.
     if (!this.bugs.has("skip-undo")) undo(this.wal, this.heap, unfinished);
     this.role = "primary";
-    this.commitEndFloor = this.wal.endLsn;
+    this.commitEnds.raiseFloor(this.wal.endLsn);
     await this.wal.flush();
     await this.checkpoint();
   }

@@ -36,7 +36,10 @@ export interface NetworkEndpoint {
    * Sends a message to the endpoint named `to`. Delivery is not guaranteed: a message may be
    * delayed, lost, duplicated or reordered, and loss raises no error. Messages must be plain JSON
    * values (the real runtime sends them as JSON; the simulation copies them), so a receiver never
-   * shares an object with its sender.
+   * shares a mutable object with its sender. The simulation hands over a deeply frozen part of a
+   * message as is, when it equals its own JSON round trip (sim/copy.ts): nobody can change it, so
+   * sharing it is the same as copying it, and a sender that freezes what it ships to many nodes
+   * pays no copy per send.
    */
   send(to: string, message: unknown): void;
   /** Sets the single handler for messages that arrive at this endpoint. */

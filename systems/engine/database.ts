@@ -115,7 +115,9 @@ export class Database {
       this.txns,
       () => this.role === "primary",
     );
-    this.shipped = new ShippedLog(wal, this.heap, this.txns);
+    this.shipped = new ShippedLog(wal, this.heap, this.txns, (reader, detail) =>
+      this.abortTxn(reader, "serialization-failure", detail),
+    );
     this.statements = {
       wal,
       heap: this.heap,

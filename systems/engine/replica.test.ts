@@ -121,7 +121,7 @@ describe("replica snapshots and the primary's running transactions", () => {
     type Step =
       | { readonly t: "begin" | "commit" | "abort"; readonly slot: number }
       | { readonly t: "write"; readonly slot: number; readonly key: string }
-      | { readonly t: "ship" | "checkpoint" | "reader-end" | "replica-restart" }
+      | { readonly t: "ship" | "checkpoint" | "vacuum" | "reader-end" | "replica-restart" }
       | { readonly t: "read"; readonly key: string };
     const slot = fc.integer({ min: 0, max: 1 });
     const key = fc.constantFrom(...keys);
@@ -132,6 +132,7 @@ describe("replica snapshots and the primary's running transactions", () => {
       { arbitrary: slot.map((s) => ({ t: "abort" as const, slot: s })), weight: 1 },
       { arbitrary: fc.constant({ t: "ship" as const }), weight: 4 },
       { arbitrary: fc.constant({ t: "checkpoint" as const }), weight: 1 },
+      { arbitrary: fc.constant({ t: "vacuum" as const }), weight: 2 },
       { arbitrary: key.map((k) => ({ t: "read" as const, key: k })), weight: 3 },
       { arbitrary: fc.constant({ t: "reader-end" as const }), weight: 2 },
       { arbitrary: fc.constant({ t: "replica-restart" as const }), weight: 1 },
@@ -146,9 +147,14 @@ describe("replica snapshots and the primary's running transactions", () => {
         let shippedCommits = 0;
         let reader: { txn: Transaction; reads: Map<string, unknown>; commitsAtSnapshot: number } | undefined;
         let nextValue = 1;
-        const endReader = async (): Promise<void> => {
+        const endReader = async (cancelled = false): Promise<void> => {
           if (reader === undefined) return;
-          await replica.commit(reader.txn);
+          try {
+            if (!cancelled) await replica.commit(reader.txn);
+          } catch (error) {
+            // Cancelled between two reads (see the vacuum step); what it read still counts.
+            expect(error).toMatchObject({ reason: "serialization-failure" });
+          }
           const seen = reader.reads;
           const prefix = states.findIndex((s) => [...seen].every(([k, v]) => (s.get(k) ?? null) === v));
           expect(prefix, `reads ${JSON.stringify([...seen])}`).toBeGreaterThanOrEqual(0);
@@ -179,6 +185,8 @@ describe("replica snapshots and the primary's running transactions", () => {
             shippedCommits = states.length - 1;
           } else if (s.t === "checkpoint") {
             await primary.checkpoint();
+          } else if (s.t === "vacuum") {
+            primary.vacuum(10);
           } else if (s.t === "read") {
             if (reader === undefined)
               reader = {
@@ -186,7 +194,13 @@ describe("replica snapshots and the primary's running transactions", () => {
                 reads: new Map(),
                 commitsAtSnapshot: shippedCommits,
               };
-            reader.reads.set(s.key, await replica.read(reader.txn, s.key));
+            try {
+              reader.reads.set(s.key, await replica.read(reader.txn, s.key));
+            } catch (error) {
+              // Cancelled: the primary's vacuum removed a version its snapshot sees.
+              expect(error).toMatchObject({ reason: "serialization-failure" });
+              await endReader(true);
+            }
           } else if (s.t === "reader-end") {
             await endReader();
           } else if (s.t === "replica-restart") {
@@ -215,8 +229,39 @@ describe("replica snapshots and the primary's running transactions", () => {
               { t: "read", key: "a" },
             ],
           ],
+          [
+            [
+              { t: "begin", slot: 0 },
+              { t: "write", slot: 0, key: "a" },
+              { t: "commit", slot: 0 },
+              { t: "ship" },
+              { t: "read", key: "a" },
+              { t: "begin", slot: 1 },
+              { t: "write", slot: 1, key: "a" },
+              { t: "commit", slot: 1 },
+              { t: "vacuum" },
+              { t: "ship" },
+              { t: "read", key: "a" },
+            ],
+          ],
         ],
       },
     );
+  });
+});
+
+describe("replica snapshots and the primary's vacuum", () => {
+  it("a version the primary vacuums while a replica snapshot still sees it: the reader is cancelled, never shown null", async () => {
+    const { primary, replica } = await pair();
+    await primary.transact([["w", "x", 1]]);
+    await catchUp(primary, replica);
+    const reader = replica.begin("snapshot");
+    expect(await replica.read(reader, "x")).toBe(1);
+    await primary.transact([["w", "x", 2]]);
+    expect(primary.vacuum(10)).toBeGreaterThan(0); // no snapshot on the primary needs x = 1
+    await catchUp(primary, replica);
+    // As PostgreSQL's recovery conflict: the snapshot cannot be served any more; it is cancelled.
+    await expect(replica.read(reader, "x")).rejects.toMatchObject({ reason: "serialization-failure" });
+    expect(replica.dump().get("x")).toBe(2);
   });
 });

@@ -26,10 +26,17 @@
  * Recovery of a replica takes the same steps over the records it analyses, from its last
  * checkpoint record on. Promotion forgets the whole set: the old primary's transactions can
  * no longer commit.
+ *
+ * Conflicts with the primary's vacuum. The primary removes versions no snapshot of its own can
+ * see; a replica's snapshot may still see one. Before redoing a `vacuum` record, the replica
+ * cancels each live reader whose snapshot sees a version the record removes (it is rolled back
+ * with `serialization-failure`, as PostgreSQL cancels a standby query on a recovery conflict), so
+ * a reader is never shown a key as missing or older than its snapshot holds it.
  */
 import type { Heap } from "./heap.ts";
+import { committedIn } from "./mvcc.ts";
 import { trackTransaction, type LoserEntry } from "./recovery.ts";
-import type { TxnTable } from "./transactions.ts";
+import type { TxnState, TxnTable } from "./transactions.ts";
 import type { Wal, WalRecord } from "./wal.ts";
 
 export class ShippedLog {
@@ -42,6 +49,8 @@ export class ShippedLog {
     private readonly wal: Wal,
     private readonly heap: Heap,
     private readonly txns: TxnTable,
+    /** Rolls back a live reader (database.ts). */
+    private readonly cancel: (reader: TxnState, detail: string) => void,
   ) {}
 
   /**
@@ -60,11 +69,33 @@ export class ShippedLog {
   async install(records: readonly WalRecord[]): Promise<void> {
     for (const shipped of records) {
       const r = this.wal.appendShipped(shipped);
+      if (r.kind === "vacuum") this.cancelConflicts(r);
       this.heap.redo(r);
       trackTransaction(this.txns, this.unfinished, r);
       this.observe(r);
     }
     await this.wal.flush();
+  }
+
+  /** Cancels each live reader whose snapshot sees a version `vacuum` removes (see the header). */
+  private cancelConflicts(vacuum: Extract<WalRecord, { kind: "vacuum" }>): void {
+    const removed = this.heap.tupleOf(vacuum.key)?.versions.slice(0, vacuum.removeCount) ?? [];
+    if (removed.length === 0) return;
+    const running = this.txns.running;
+    for (const reader of [...this.txns.values()]) {
+      // A read-committed reader takes a new snapshot per statement, and a statement never waits.
+      const snapshot = reader.isolation === "read-committed" ? undefined : reader.snapshot;
+      if (reader.status !== "active" || snapshot === undefined) continue;
+      const sees = removed.some(
+        (v) => committedIn(v.xmin, snapshot, running) && !committedIn(v.xmax, snapshot, running),
+      );
+      if (sees) {
+        this.cancel(
+          reader,
+          `conflict with recovery: the primary's vacuum removed a version of ${JSON.stringify(vacuum.key)} this snapshot sees`,
+        );
+      }
+    }
   }
 
   /** The running set's step for one record of the stream (see the header). */

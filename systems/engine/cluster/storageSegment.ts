@@ -31,9 +31,23 @@ const decoder = new TextDecoder();
 
 /** One segment line: `<crc32 of the JSON, 8 hex digits> <JSON of the stored record>`. */
 function segmentLine(stored: Stored): string {
+  const keys = Object.keys(stored);
+  const plain = keys.length === 2 && keys[0] === "epoch" && keys[1] === "record";
+  const memo = plain ? lineMemo.get(stored.record) : undefined;
+  if (memo !== undefined && memo.epoch === stored.epoch) return memo.line;
   const json = JSON.stringify(stored);
-  return `${crc32(encoder.encode(json)).toString(16).padStart(8, "0")} ${json}\n`;
+  const line = `${crc32(encoder.encode(json)).toString(16).padStart(8, "0")} ${json}\n`;
+  if (plain && Object.isFrozen(stored.record)) lineMemo.set(stored.record, { epoch: stored.epoch, line });
+  return line;
 }
+
+/**
+ * The segment line of `{ epoch, record }` for a frozen record, by record, with the epoch it was
+ * made for: a memo of `segmentLine` (a frozen record never changes, so neither does its line
+ * under one epoch). Every storage replica is shipped the writer's own frozen record (the simulated
+ * network shares frozen values) and writes the same line for it: one of them encodes it.
+ */
+const lineMemo = new WeakMap<WalRecord, { readonly epoch: number; readonly line: string }>();
 
 /** The record of a segment line, or undefined when it is torn or fails its checksum. */
 function parseSegmentLine(line: string): Stored | undefined {

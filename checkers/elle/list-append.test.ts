@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Op } from "../../harness/history/op.ts";
+import type { MicroOp, Op } from "../../harness/history/op.ts";
 import { concurrentHistory, historyOf, serialHistory } from "./fixtures.ts";
 import { checkElleHistory, elleReportFiles } from "./index.ts";
 
@@ -325,6 +325,40 @@ describe("list-append: one minimal history per anomaly class", () => {
       "cursor-stability": false,
       "snapshot-isolation": false,
     });
+  });
+
+  it("lost-update groups reads by their lists: compatible by length, incompatible by elements, never the two together", () => {
+    const txn = (p: number, read: number[], append: number): [number, MicroOp[]] => [
+      p,
+      [
+        ["r", "x", read],
+        ["append", "x", append],
+      ],
+    ];
+    const lostUpdates = (history: Op[]): unknown[] =>
+      (check(history, "read-committed").anomalies?.["lost-update"] ?? []).map((a) => {
+        const { value, txns } = a as unknown as { value: unknown; txns: unknown[] };
+        return [value, txns.length];
+      });
+    // The order is [1, 2, 3, 4]: [1] and [1] are one version, [1, 2] another.
+    const compatible = concurrentHistory([
+      txn(0, [], 1),
+      txn(1, [1], 2),
+      txn(2, [1], 3),
+      txn(3, [1, 2], 4),
+      [4, [["r", "x", [1, 2, 3, 4]]]],
+    ]);
+    expect(lostUpdates(compatible)).toEqual([[[1], 2]]);
+    // [2] is no prefix of the order: two reads of it are one version, not the version [1] (as long).
+    const incompatible = concurrentHistory([
+      txn(0, [], 1),
+      txn(1, [2], 3),
+      txn(2, [2], 4),
+      txn(3, [1], 5),
+      [4, [["r", "x", [1, 2]]]],
+      [5, [["append", "x", 2]]],
+    ]);
+    expect(lostUpdates(incompatible)).toEqual([[[2], 2]]);
   });
 
   it("dirty-update: a committed append lands after an aborted one", () => {

@@ -687,6 +687,18 @@ function checkWithinTransactions(la: ListAppend): void {
 }
 
 /**
+ * The lost-update group of read micro-op i (whose list is `list`): reads of one key that returned
+ * equal lists share it. A compatible read is the first `list.length` elements of its key's longest
+ * read, so its key and length name it (no list to serialise, for the many reads a history holds);
+ * another read is named by its elements. No compatible read equals an incompatible one.
+ */
+function readGroupId(la: ListAppend, i: number, list: readonly unknown[]): string {
+  const k = la.txns.mopKey[i]!;
+  if (la.readLength[i]! >= 0) return `${k}:${list.length}`;
+  return `${k}\u0000${JSON.stringify(list)}`;
+}
+
+/**
  * Within one committed transaction touching a key more than once: each read must equal what the
  * transaction itself last read there plus what it appended since (or, with no earlier read, end in
  * what it appended); a read must not contain an append the transaction makes only later; and, as
@@ -702,18 +714,25 @@ function checkWithinTxn(
   const mops = txns.microOpsOf(t);
   const state = new Map<
     Key,
-    { known: readonly unknown[] | null; appended: unknown[]; firstRead?: readonly unknown[]; wrote: boolean }
+    {
+      known: readonly unknown[] | null;
+      appended: unknown[];
+      firstRead?: readonly unknown[];
+      /** The flat micro-op of the first read. */
+      firstReadAt: number;
+      wrote: boolean;
+    }
   >();
   for (let i = 0; i < mops.length; i++) {
     const [f, k, v] = mops[i]!;
     let s = state.get(k);
     if (s === undefined) {
-      s = { known: null, appended: [], wrote: false };
+      s = { known: null, appended: [], firstReadAt: -1, wrote: false };
       state.set(k, s);
     }
     if (f === "append") {
       if (!s.wrote && s.firstRead !== undefined) {
-        const id = `${typeof k}:${String(k)}\u0000${JSON.stringify(s.firstRead)}`;
+        const id = readGroupId(la, s.firstReadAt, s.firstRead);
         const group = groups.get(id) ?? { key: k, read: s.firstRead, txns: [] };
         group.txns.push(t);
         groups.set(id, group);
@@ -757,7 +776,10 @@ function checkWithinTxn(
         }));
       }
     }
-    if (s.firstRead === undefined && !s.wrote) s.firstRead = list;
+    if (s.firstRead === undefined && !s.wrote) {
+      s.firstRead = list;
+      s.firstReadAt = txns.mopStart[t]! + i;
+    }
     s.known = list;
     s.appended = [];
   }

@@ -667,7 +667,8 @@ async function gatherStreamedAppend(
   const head = await source.head();
   if (detectHistoryFormat(head, path) !== "jsonl" || !/"f"\s*:\s*"txn"/.test(head)) return undefined;
   const { TxnTableBuilder } = await loadElle();
-  const builder = new TxnTableBuilder();
+  // Streamed only from a regular file (`streamable`): its size sizes the table's columns.
+  const builder = new TxnTableBuilder(undefined, undefined, undefined, statSync(path).size);
   const tally = new OperationTally();
   let appends = false;
   let shapeError: HistoryShapeError | undefined;

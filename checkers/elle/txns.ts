@@ -164,7 +164,17 @@ export class TxnTableBuilder {
     private readonly allocate: Allocator = noArena,
     private readonly budget?: Budget,
     expectedOps = 1024,
+    /**
+     * The size of the JSONL text the operations come from, when known: the columns start at a
+     * size no history of that many bytes outgrows much (see `presize`), instead of doubling their
+     * way up with a copy each time.
+     */
+    sourceBytes?: number,
   ) {
+    if (sourceBytes !== undefined) {
+      this.presize(sourceBytes);
+      return;
+    }
     const txns = Math.max(1024, expectedOps >>> 1);
     for (const column of [
       this.status,
@@ -179,6 +189,23 @@ export class TxnTableBuilder {
       this.mopCount,
     ])
       column.ensure(txns);
+  }
+
+  /**
+   * Columns sized for a JSONL text of `bytes` bytes, by the fewest bytes each thing takes in the
+   * writer's lines: a transaction two lines of at least 128 bytes, a micro-op at least 12
+   * (`["r",1,null]`), a list element at least 2 (`1,`), capped where a large history would not
+   * reach. Generous on purpose: a typed array's pages take memory only once written, so room not
+   * used costs address space, while growing costs a copy and, for a while, both copies.
+   */
+  private presize(bytes: number): void {
+    const cap = 1 << 30;
+    const txns = Math.min(cap, Math.max(1024, Math.ceil(bytes / 256)));
+    const mops = Math.min(cap, Math.max(4096, Math.ceil(bytes / 12)));
+    this.ensureTxns(txns);
+    this.ensureMops(mops);
+    const elements = Math.min(cap, Math.max(16384, Math.ceil(bytes / 8)));
+    if (elements > this.elements.length) this.elements = new Int32Array(elements);
   }
 
   /** Adds the next operation of the history. */

@@ -139,6 +139,10 @@ describe("JsonlScanner", () => {
       `{"index":12345678901234567,${base}null}`,
       `{"index":0,${base}[["append",1,01]]}`,
       `{"index":0,${base}"a\\qb"}`,
+      // JSON allows nothing between a minus and its digits (found by the property above).
+      `{"index":0,${base}[["append",1,- 1]]}`,
+      `{"index":0,${base}[["append",1,-\t10]]}`,
+      `{"index":0,${base}[["w",1,-]]}`,
     ])
       expect(scan(line), line).toBeUndefined();
     for (const line of [

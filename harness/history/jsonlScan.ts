@@ -428,8 +428,12 @@ export class JsonlScanner {
 
   /** An integer, possibly negative, written plainly; NaN if not one. */
   private integer(): number {
+    this.skipSpace();
     if (this.peek() === MINUS) {
       this.at++;
+      // JSON allows nothing between the minus and its digits (natural() would skip spaces).
+      const next = this.peek();
+      if (next < ZERO || next > NINE) return NaN;
       const n = this.natural();
       // -0 is a float in JSON.parse's eyes (it gives -0): not fast.
       return n <= 0 ? NaN : -n;

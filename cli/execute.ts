@@ -64,7 +64,10 @@ export interface ExecuteOptions {
    * Called once the run is over (every process it started stopped) and before the checkers start:
    * from here to the end, checking and writing reports hold the event loop without a break.
    */
-  readonly onChecking?: (info: { readonly operations: number; readonly interrupted: boolean }) => void;
+  readonly onChecking?: (info: {
+    readonly operations: number;
+    readonly interrupted: boolean;
+  }) => void | Promise<void>;
 }
 
 export interface ExecuteResult {
@@ -324,7 +327,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
       ? undefined
       : { signal: abortReason(options.signal), atTestTimeNs: abortedAtNs, timeLimitNs: build.timeLimitNs };
   const operations = countClientOperations(recorded);
-  options.onChecking?.({ operations, interrupted: interrupted !== undefined });
+  await options.onChecking?.({ operations, interrupted: interrupted !== undefined });
   const checkerResults: Record<string, CheckResult> = {};
   if (runFailure !== undefined) {
     checkerResults["run"] = {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -268,5 +268,30 @@ describe("faultline run, interrupted twice", () => {
     expect(existsSync(join(folder, "results.json"))).toBe(false);
     expect(r.stdout).toBe("");
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("faultline run, signalled as it hands over to the checkers", () => {
+  it("a SIGINT twice at that moment is not lost: it ends the run at once, exit 130", async () => {
+    const store = mkdtempSync(join(tmpdir(), "faultline-run-"));
+    const child = execa(
+      "node",
+      [bin, "run", "--system", "memory", "--workload", "register", "--time-limit", "5", "--seed", "5"].concat(
+        ["--store", store, "--quiet"],
+      ),
+      // The run holds the event loop 4 s where it removes its signal handlers to start checking.
+      { reject: false, env: { CI: "true", FAULTLINE_TEST_HOLD_BEFORE_CHECKING_MS: "4000" } },
+    );
+    await stderrShows(child, /FAULTLINE_TEST_HOLD_BEFORE_CHECKING_MS: holding/);
+    child.kill("SIGINT");
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill("SIGINT");
+    const r = await child;
+    // Removing the last listener with a signal still queued dropped it: the run checked and
+    // reported as if never signalled (exit 0; seen as exit 2 after an earlier SIGINT at load 25).
+    expect(r.exitCode, r.stderr).toBe(130);
+    expect(r.stderr).toMatch(/^faultline run: SIGINT again: exiting at once, nothing checked or reported$/m);
+    expect(existsSync(join(store, "latest", "results.json"))).toBe(false);
+    rmSync(store, { recursive: true, force: true });
   });
 });

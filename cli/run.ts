@@ -120,7 +120,12 @@ export async function runCommand(args: string[]): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const onChecking = ({ operations, interrupted }: { operations: number; interrupted: boolean }) => {
+  const onChecking = async ({ operations, interrupted }: { operations: number; interrupted: boolean }) => {
+    // A signal that already arrived is still in the event loop's queue, and removing the last
+    // listener would drop it (a second SIGINT sent as the run ended was lost and the run checked
+    // and reported, exit 2): one turn of the loop first lets it reach onSignal and exit at once.
+    holdForTests("FAULTLINE_TEST_HOLD_BEFORE_CHECKING_MS");
+    await new Promise<void>((resolve) => setImmediate(resolve));
     // No handler runs while checkers hold the event loop: the default action ends the process at
     // once instead of the signal waiting for the checkers (no process of the run is left by now).
     process.off("SIGINT", onSignal);
@@ -131,7 +136,7 @@ export async function runCommand(args: string[]): Promise<number> {
           `(again to exit at once, unchecked)\n`,
       );
     }
-    slowCheckForTests();
+    holdForTests("FAULTLINE_TEST_SLOW_CHECK_MS");
   };
   try {
     if (!config.quiet) {
@@ -185,11 +190,14 @@ export async function runCommand(args: string[]): Promise<number> {
 
 /**
  * For the harness's own tests: `FAULTLINE_TEST_SLOW_CHECK_MS=N` holds the event loop N ms before
- * checking, as a long checker does, so a test can signal a run while it checks.
+ * checking, as a long checker does, so a test can signal a run while it checks;
+ * `FAULTLINE_TEST_HOLD_BEFORE_CHECKING_MS=N` holds it as the run hands over to the checkers,
+ * while the signal handlers are still installed, so a test can signal it at that moment.
  */
-function slowCheckForTests(): void {
-  const holdMs = Number(process.env["FAULTLINE_TEST_SLOW_CHECK_MS"] ?? 0);
+function holdForTests(variable: string): void {
+  const holdMs = Number(process.env[variable] ?? 0);
   if (!(holdMs > 0)) return;
+  process.stderr.write(`faultline run: ${variable}: holding the event loop ${holdMs} ms\n`);
   const untilMs = performance.now() + Math.min(holdMs, 600_000);
   while (performance.now() < untilMs) {
     // Busy on purpose: a synchronous checker gives signal handlers no turn either.

@@ -372,7 +372,11 @@ export class TxnTableBuilder {
   }
 
   private keyIdOf(k: Key): number {
-    if (typeof k === "number") return this.numberKeyId(k);
+    return typeof k === "number" ? this.numberKeyId(k) : this.mappedKeyId(k);
+  }
+
+  /** A key's id through the map (every key but a small whole number), given on first sight. */
+  private mappedKeyId(k: Key): number {
     let id = this.keyIds.get(k);
     if (id === undefined) {
       id = this.keys.length;
@@ -393,13 +397,7 @@ export class TxnTableBuilder {
       }
       return id;
     }
-    let id = this.keyIds.get(k);
-    if (id === undefined) {
-      id = this.keys.length;
-      this.keyIds.set(k, id);
-      this.keys.push(k);
-    }
-    return id;
+    return this.mappedKeyId(k);
   }
 
   /** Writes `value`'s micro-ops as transaction t's (at its place: see resetMicroOps); a problem, or undefined. */

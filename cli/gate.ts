@@ -9,17 +9,17 @@
  * Exit 0 when every row holds, 1 when one fails, 2 when none fails but one could not be decided
  * (an unknown verdict, a run that broke, an interrupted gate); 254 for a bad suite or option.
  */
-import { accessSync, constants, mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { ExitCode } from "../harness/results.ts";
-import { fileSystemReason, isFileSystemError } from "../harness/store/atomic.ts";
 import { runTimestamp } from "../harness/store/store.ts";
 import { ciFromEnv, colorWanted } from "../reports/index.ts";
 import { renderGateJunit, renderGateTable } from "../reports/suite/gate.ts";
 import type { GateSummary } from "../reports/suite/model.ts";
 import { createSuiteProgress } from "../reports/suite/SuiteProgressView.tsx";
 import { UsageError } from "./main.ts";
+import { prepareFolder } from "./outputFolder.ts";
 import { parseCommandLine } from "./options.ts";
 import { runRows, type RowOutcome } from "./suite/runRows.ts";
 import { loadSuite, type Suite, type SuiteRow } from "./suite/suite.ts";
@@ -107,23 +107,6 @@ export function gateSummary(
     elapsedMs,
     rows,
   };
-}
-
-/**
- * Creates an output folder (with its parents) and checks it is writable, before any run starts:
- * a folder that cannot be made is one line naming the option (exit 254), not a stack trace after
- * every run of the suite was made and its results lost.
- */
-export function prepareFolder(option: string, dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK);
-  } catch (error) {
-    if (!isFileSystemError(error)) throw error;
-    throw new UsageError(
-      `--${option} ${dir}: cannot create or write this folder: ${fileSystemReason(error)}`,
-    );
-  }
 }
 
 export async function gateCommand(args: string[]): Promise<number> {

@@ -21,9 +21,9 @@ import { expandNemesisPackages } from "../nemeses/index.ts";
 import { parseWindowSelection } from "../nemeses/windows.ts";
 import { formatCount, formatDurationNs } from "../reports/format.ts";
 import { executeRun } from "./execute.ts";
-import { prepareFolder } from "./gate.ts";
 import { UsageError } from "./main.ts";
 import { parseCommandLine } from "./options.ts";
+import { prepareFolder } from "./outputFolder.ts";
 import { loadRunPlugins } from "./plugins.ts";
 import {
   keyedWorkloads,

@@ -129,7 +129,7 @@ export async function writeListAppend(path: string, txnCount: number): Promise<v
       const text =
         history
           .slice(i, i + chunk)
-          .map((op) => opToJsonLine(block === 0 ? op : shifted(op)))
+          .map((op) => opToJsonLine(shifted(op)))
           .join("\n") + "\n";
       if (!out.write(text)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
     }

@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SeededRandom } from "../random.ts";
 import { SimDiskState } from "../sim/disk.ts";
+import { diskOpArbitrary } from "../sim/testkit.ts";
 import { BufferedFileDisk } from "./bufferedDisk.ts";
 
 let dir: string;
@@ -64,26 +65,13 @@ describe("BufferedFileDisk", () => {
     expect(text(await after.read("a"))).toBe("T");
   });
 
-  type Op =
-    | { kind: "write"; file: string; offset: number; data: number[] }
-    | { kind: "append"; file: string; data: number[] }
-    | { kind: "truncate"; file: string; size: number }
-    | { kind: "fsync"; file: string }
-    | { kind: "rename"; from: string; to: string }
-    | { kind: "remove"; file: string }
-    | { kind: "fsyncDir" };
-
-  const file = fc.constantFrom("a", "b", "c");
-  const data = fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 9000 });
-  const op: fc.Arbitrary<Op> = fc.oneof(
-    fc.record({ kind: fc.constant("write" as const), file, offset: fc.integer({ min: 0, max: 5000 }), data }),
-    fc.record({ kind: fc.constant("append" as const), file, data }),
-    fc.record({ kind: fc.constant("truncate" as const), file, size: fc.integer({ min: 0, max: 6000 }) }),
-    fc.record({ kind: fc.constant("fsync" as const), file }),
-    fc.record({ kind: fc.constant("rename" as const), from: file, to: file }),
-    fc.record({ kind: fc.constant("remove" as const), file }),
-    fc.record({ kind: fc.constant("fsyncDir" as const) }),
-  );
+  const op = diskOpArbitrary({
+    files: ["a", "b", "c"],
+    minByte: 0,
+    maxDataBytes: 9000,
+    maxOffset: 5000,
+    maxTruncateSize: 6000,
+  });
 
   it("matches the simulated disk: what a node sees, and what survives a kill (nothing not yet durable)", async () => {
     let round = 0;

@@ -11,28 +11,17 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SeededRandom } from "../random.ts";
 import { DiskError, SimDiskState, type CrashModel } from "./disk.ts";
+import { diskOpArbitrary } from "./testkit.ts";
 
 const files = ["a", "b", "c"] as const;
-type Op =
-  | { kind: "write"; file: string; offset: number; data: number[] }
-  | { kind: "append"; file: string; data: number[] }
-  | { kind: "truncate"; file: string; size: number }
-  | { kind: "fsync"; file: string }
-  | { kind: "rename"; from: string; to: string }
-  | { kind: "remove"; file: string }
-  | { kind: "fsyncDir" };
-
-const data = fc.array(fc.integer({ min: 1, max: 255 }), { minLength: 1, maxLength: 6 });
-const file = fc.constantFrom(...files);
-const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("write" as const), file, offset: fc.nat(8), data }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("append" as const), file, data }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("truncate" as const), file, size: fc.nat(10) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("fsync" as const), file }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("rename" as const), from: file, to: file }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("remove" as const), file }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("fsyncDir" as const) }) },
-);
+const op = diskOpArbitrary({
+  files,
+  minByte: 1,
+  maxDataBytes: 6,
+  maxOffset: 8,
+  maxTruncateSize: 10,
+  weights: { write: 3, append: 3, truncate: 1, fsync: 3, rename: 1, remove: 1, fsyncDir: 2 },
+});
 
 const modelArbitrary: fc.Arbitrary<CrashModel> = fc.record({
   writeSurvivalProbability: fc.constantFrom(0, 0.5, 1),

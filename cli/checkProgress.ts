@@ -62,9 +62,9 @@ export class FileProgress {
   read(bytesRead: number): void {
     if (this.ended) return;
     const fraction = this.totalBytes > 0 ? Math.min(1, bytesRead / this.totalBytes) : 1;
-    const elapsedMs = this.options.nowMs() - this.startMs;
+    const now = this.options.nowMs();
+    const elapsedMs = now - this.startMs;
     if (this.options.interactive) {
-      const now = this.options.nowMs();
       if (now - this.lastDrawMs < redrawMs && fraction < 1) return;
       this.lastDrawMs = now;
       const filled = Math.round(fraction * barWidth);

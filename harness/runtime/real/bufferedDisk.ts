@@ -22,7 +22,7 @@
  * Operations run one at a time, in the order they were issued, so a write never races an fsync.
  */
 import { constants } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Disk } from "../types.ts";
 
@@ -102,8 +102,8 @@ export class BufferedFileDisk implements Disk {
         if (Number.isInteger(index)) this.nextHidden = Math.max(this.nextHidden, index + 1);
         continue;
       }
-      const bytes = await readFile(join(this.directory, entry.name));
-      names.set(entry.name, { real: entry.name, sizeBytes: bytes.length, pending: [] });
+      const { size } = await stat(join(this.directory, entry.name));
+      names.set(entry.name, { real: entry.name, sizeBytes: size, pending: [] });
     }
     this.names = names;
     return names;

@@ -1,8 +1,8 @@
 /**
- * Small facts about OS processes and ports that the server lifecycle needs: is a process still
- * running (a zombie is not), wait until it is gone (bounded), signal a whole process group, pick a
- * run a program with its output on a file. Every wait has a bound; signals
- * to a process that is already gone are not errors.
+ * Small facts about OS processes that the server lifecycle needs: is a process still running (a
+ * zombie is not), wait until it is gone (bounded), signal a server and every process it started,
+ * run a program with its output on a file. Every wait has a bound; signals to a process that is
+ * already gone are not errors.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { spawn } from "node:child_process";
@@ -38,16 +38,6 @@ export async function waitGone(pids: readonly number[], timeoutMs = 10_000): Pro
     if (pids.every((pid) => !processAlive(pid))) return true;
     if (Date.now() >= deadline) return false;
     await sleep(20);
-  }
-}
-
-/** Sends `signal` to the process group led by `pgid`; false when there was no such group. */
-export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(-pgid, signal);
-    return true;
-  } catch {
-    return false;
   }
 }
 

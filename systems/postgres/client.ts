@@ -32,7 +32,8 @@ interface Open {
   broken: boolean;
 }
 
-function destroy(connection: pg.Client): void {
+/** Closes a connection at once: destroys its socket rather than waiting for the server's goodbye. */
+export function destroyConnection(connection: pg.Client): void {
   const stream = (connection as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection
     ?.stream;
   stream?.destroy?.();
@@ -47,7 +48,7 @@ export class PostgresClient implements Client {
 
   private async connect(): Promise<Open> {
     if (this.open !== undefined && !this.open.broken) return this.open;
-    if (this.open !== undefined) destroy(this.open.connection);
+    if (this.open !== undefined) destroyConnection(this.open.connection);
     this.open = undefined;
     const target = this.options.target();
     if (target === undefined) throw new Error("no primary");
@@ -71,11 +72,11 @@ export class PostgresClient implements Client {
         `SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL ${isolationSql[this.options.isolation]}`,
       );
     } catch (error) {
-      destroy(connection);
+      destroyConnection(connection);
       throw error;
     }
     if (this.closed) {
-      destroy(connection);
+      destroyConnection(connection);
       throw new Error("client closed");
     }
     this.open = open;
@@ -123,7 +124,7 @@ export class PostgresClient implements Client {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.open !== undefined) destroy(this.open.connection);
+    if (this.open !== undefined) destroyConnection(this.open.connection);
     this.open = undefined;
   }
 }

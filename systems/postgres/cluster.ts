@@ -31,6 +31,7 @@
  * a crash (kill -9) acts at once and holds the node down until the nemesis restarts it.
  */
 import pg from "pg";
+import { destroyConnection } from "./client.ts";
 import type { PostgresBinaries } from "./binaries.ts";
 import type { ServerAccount } from "./account.ts";
 import { formatLsn, parseLsn } from "./lsn.ts";
@@ -132,10 +133,7 @@ export async function queryOnce(
     ]);
   } finally {
     clearTimeout(timer);
-    const stream = (client as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection
-      ?.stream;
-    stream?.destroy?.();
-    client.end().catch(() => undefined);
+    destroyConnection(client);
   }
 }
 

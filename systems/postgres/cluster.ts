@@ -74,7 +74,8 @@ export interface ClusterOptions {
   /** Where node logs go: `<logDir>/<node>.log`. */
   readonly logDir: string;
   readonly ports: Readonly<Record<string, number>>;
-  readonly links: (servers: ReadonlyMap<string, PostgresServer>) => Links;
+  /** How each endpoint reaches each node (through the harness's proxies). */
+  readonly links: Links;
   /** A node moved to another port (its own was taken): links to it must follow. */
   readonly onPortChange: (node: string, port: number) => void;
   /** A line in a node's log (the control plane's lines go to the node they concern). */
@@ -167,8 +168,7 @@ export function sharedSettings(maxConnections: number): Settings {
 
 export class PostgresCluster {
   private readonly members = new Map<string, Member>();
-  private readonly servers = new Map<string, PostgresServer>();
-  private links: Links;
+  private readonly links: Links;
   private primaryName: string;
   private epochNumber = 1;
   private stopped = false;
@@ -200,7 +200,6 @@ export class PostgresCluster {
         watchdog: options.watchdog,
         note: (line) => options.note(name, line),
       });
-      this.servers.set(name, server);
       this.members.set(name, {
         server,
         role: "standby",
@@ -212,7 +211,7 @@ export class PostgresCluster {
     }
     this.primaryName = options.nodeNames[0]!;
     this.members.get(this.primaryName)!.role = "primary";
-    this.links = options.links(this.servers);
+    this.links = options.links;
   }
 
   private member(name: string): Member {

@@ -134,7 +134,7 @@ export class PostgresSystem implements SystemUnderTest {
       dataRoot: this.dataRoot.dir,
       logDir: join(runDir, "nodes"),
       ports,
-      links: () => links,
+      links,
       onPortChange: (node, port) => network.setTarget(node, port),
       note: (node, line) => this.note(node, line),
       createSchema: async (address) => {

@@ -29,8 +29,6 @@ export {
   scanLog,
   truncateLogAbove,
   WalCorruptionError,
-  WalError,
-  type TxnRecordBody,
   type WalRecord,
   type WalRecordBody,
 } from "./walRecords.ts";

@@ -24,6 +24,7 @@ import type { Runtime } from "../../../harness/runtime/types.ts";
 import { Durability } from "../durability.ts";
 import type { WalRecord } from "../wal.ts";
 import type { ResolvedConfig } from "./config.ts";
+import { describeError } from "./nodeDatabase.ts";
 import type { AppendedMessage, AppendMessage, NodeBoard } from "./protocol.ts";
 import { StoragePages, type MaterialisedState, type StoragePagesStats } from "./storagePages.ts";
 import { segmentFile, StorageSegment, type Stored } from "./storageSegment.ts";
@@ -309,8 +310,4 @@ export interface ReadPagesReply {
 /** `1:n1@0 2:n2@4096`: each epoch, its writer and the lsn where its log begins. */
 function describeHistory(history: History): string {
   return history.map((h) => `${h.epoch}:${h.writer}@${h.startLsn}`).join(" ");
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

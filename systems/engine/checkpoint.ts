@@ -16,7 +16,7 @@
  */
 import type { Disk } from "../../harness/runtime/types.ts";
 import { utf8Decoder, utf8Encoder } from "./checksum.ts";
-import { Durability } from "./durability.ts";
+import type { Durability } from "./durability.ts";
 import { RecoveryError } from "./heap.ts";
 import type { PagePool } from "./pages.ts";
 import type { TxnTable } from "./transactions.ts";
@@ -133,11 +133,7 @@ export async function removeFiles(disk: Disk, files: readonly string[] = DATABAS
  * leave a cut log beside pages, or a checkpoint, of records it no longer holds; or a checkpoint
  * whose redo start assumes pages that are gone.
  */
-export async function truncateAbove(
-  disk: Disk,
-  lsn: number,
-  durability = new Durability(disk, new Set()),
-): Promise<void> {
-  await removeFiles(disk, REBUILDABLE_FILES);
-  await truncateLogAbove(disk, lsn, durability);
+export async function truncateAbove(durability: Durability, lsn: number): Promise<void> {
+  await removeFiles(durability.disk, REBUILDABLE_FILES);
+  await truncateLogAbove(durability.disk, lsn, durability);
 }

@@ -164,7 +164,7 @@ export class Database {
     lsn: number,
     bugs: ReadonlySet<string> = new Set(),
   ): Promise<void> {
-    return truncateAbove(disk, lsn, new Durability(disk, bugs));
+    return truncateAbove(new Durability(disk, bugs), lsn);
   }
 
   /** Removes those of `files` that exist, in order (default: the whole database, crash-safe). */

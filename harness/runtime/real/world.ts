@@ -15,7 +15,8 @@
  * receiver drops frames from senders it holds a grudge against when they arrive. Link faults
  * (loss, duplication, reordering, extra latency) are applied by the sender, with the world's seed.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SeededRandom } from "../random.ts";
@@ -118,9 +119,13 @@ export class RealWorld implements World {
     this.loop.close();
     for (const endpoint of this.endpointsByName.values()) this.stop(endpoint.incarnation);
     await this.network.close();
-    // A stopped node's last file operation may still be landing (ENOTEMPTY while removing):
-    // Node retries those, a bounded number of times with a growing pause.
-    if (this.ownsDataDirectory) rmSync(this.dataDirectory, { recursive: true, force: true, maxRetries: 10 });
+    // A stopped node's last file operations may still be landing, on libuv's thread pool: removed
+    // synchronously, the folder could be refilled behind the removal while the event loop stood
+    // still (ENOTEMPTY even after ten synchronous retries, seen in CI). The asynchronous removal
+    // queues behind them and lets their callbacks run; Node still retries ENOTEMPTY a bounded
+    // number of times with a growing pause.
+    if (this.ownsDataDirectory)
+      await rm(this.dataDirectory, { recursive: true, force: true, maxRetries: 10 });
   }
 
   // ---- endpoints --------------------------------------------------------------------------

@@ -114,7 +114,12 @@ describe("process mode: verdicts", () => {
     },
   );
 
-  it("engine async, set, crashes and partitions: lost acknowledged writes found", async () => {
+  it("engine async, set, the writer cut off: lost acknowledged writes found", async () => {
+    // Every window cuts the writer off from every other node (clients still reach it): the control
+    // plane fails over while the old writer acknowledges adds it can ship to no one, and they are
+    // gone once it rejoins. Random shapes reach that only when a window happens to isolate the
+    // writer from the control plane for longer than failover takes, which a loaded machine
+    // stretches: three seeds of `crash,partition` found nothing in one CI run.
     await catches(
       [
         "--system",
@@ -124,9 +129,9 @@ describe("process mode: verdicts", () => {
         "--workload",
         "set",
         "--nemesis",
-        "crash,partition",
+        "partition-writer",
         "--nemesis-interval",
-        "3",
+        "4",
         "--time-limit",
         "15",
         "--rate",

@@ -44,7 +44,8 @@ export function allPackage(config: PackageConfig): NemesisPackage {
 
 /**
  * Targeted packages: each a narrow schedule aimed at one weak spot of a replicated writer, not
- * random background faults, so they are named on their own and not part of `all`. `disk` (fsync
+ * random background faults, so they are named on their own and not part of `all`.
+ * `partition-writer` cuts the writer off from every other node in every window (partition.ts). `disk` (fsync
  * errors, a full disk, rot at rest, each on one node; disk.ts) is named on its own too, and so is
  * each kind of its faults: `disk-fsync`, `disk-full`, `disk-rot`.
  */
@@ -54,6 +55,7 @@ const targeted = {
     diskPackage(c, "disk-fsync", ["fsync-eio", "fsync-eio-always", "fsync-eio-pages"]),
   "disk-full": (c: PackageConfig) => diskPackage(c, "disk-full", ["disk-full"]),
   "disk-rot": (c: PackageConfig) => diskPackage(c, "disk-rot", ["corrupt-page", "corrupt-log"]),
+  "partition-writer": (c: PackageConfig) => partitionPackage(c, ["writer"], "partition-writer"),
   "storage-cut": (c: PackageConfig) => storageCutPackage(c),
   "skewed-writer": (c: PackageConfig) => skewedWriterPackage(c),
   "crash-loop": (c: PackageConfig) => crashLoopPackage(c),

@@ -1,7 +1,25 @@
 import { describe, expect, it } from "vitest";
+import { simulate } from "../harness/generator/simulate.ts";
+import { composeNemeses } from "../harness/nemesis.ts";
+import type { BuildConfig } from "../harness/testConfig.ts";
+import { nemesisRegistry } from "./index.ts";
 import { partitionNemesis, partitionPackage, type PartitionDone } from "./partition.ts";
 import { grudgeNodes, partitionShapes, viewOf, majorityCount } from "./shapes.ts";
 import { echoes, fakeCluster, inWorld } from "./testkit.ts";
+
+const buildDefaults: BuildConfig = {
+  seed: 1,
+  nodes: 5,
+  concurrency: 5,
+  timeLimitNs: 30e9,
+  ratePerS: 100,
+  nemesisIntervalNs: 1e9,
+  replication: "async",
+  isolation: "serializable",
+  readFrom: "writer",
+  leases: false,
+  bugs: [],
+};
 
 describe("partition nemesis", () => {
   it("does to the world's grudge exactly what each start-partition says, and stop heals it", async () => {
@@ -115,6 +133,28 @@ describe("partition nemesis", () => {
     await cluster.invoke(nemesis, { f: "start-partition", value: "bridge" });
     expect(cluster.grudge()).not.toEqual({});
     for (const invocation of nemesis.healInvocations()) await cluster.invoke(nemesis, invocation);
+    expect(cluster.grudge()).toEqual({});
+  });
+
+  it("partition-writer: its own ops, every window the writer shape, composable with partition", async () => {
+    const config = { seed: 2, nemesisIntervalNs: 1e9 };
+    const aimed = nemesisRegistry["partition-writer"]!({ ...buildDefaults, ...config });
+    expect(aimed.nemesis.fs).toEqual(["start-partition-writer", "stop-partition-writer"]);
+    const starts = simulate(aimed.generator, { seed: 2, clientThreads: 0, nemesis: true, maxTimeNs: 30e9 })
+      .history.filter((op) => op.type === "invoke" && op.f === "start-partition-writer")
+      .map((op) => op.value);
+    expect(starts.length).toBeGreaterThan(3);
+    expect(new Set(starts)).toEqual(new Set(["writer"]));
+
+    const cluster = fakeCluster({ seed: 1, nodeCount: 5, writer: "n2" });
+    const both = composeNemeses([partitionPackage(config).nemesis, aimed.nemesis]);
+    const done = (await cluster.invoke(both, { f: "start-partition-writer", value: "writer" }))
+      .value as PartitionDone;
+    expect(done.sides).toEqual([["n2"], ["n1", "n3", "n4", "n5"]]);
+    expect(cluster.grudge()["n2"]).toEqual(["n1", "n3", "n4", "n5"]);
+    const refused = await cluster.invoke(aimed.nemesis, { f: "start-partition", value: "writer" });
+    expect(refused.type).toBe("fail");
+    for (const invocation of aimed.nemesis.healInvocations()) await cluster.invoke(both, invocation);
     expect(cluster.grudge()).toEqual({});
   });
 });

@@ -1,7 +1,10 @@
 /**
  * The partition package: cuts the network between nodes into one of Jepsen's shapes (shapes.ts) and
  * heals it. Ops: `start-partition` with the shape as its value (chosen at random from the package's
- * shapes for each window), `stop-partition` (heal). The completion of a start records exactly what
+ * shapes for each window), `stop-partition` (heal). `partition-writer` is the same package under
+ * its own name (`start-partition-writer`, `stop-partition-writer`) drawing only the `writer` shape:
+ * every window cuts the current writer off from every other node, the fault a failover exists for,
+ * so a run can aim every window at it and compose it with `partition` without the two colliding. The completion of a start records exactly what
  * was done: `{ shape, grudge: { node: [dropped…] }, nodes, … }`, plus the sides for the shapes that
  * have sides, the ring for `majorities-ring`, the bridge node, or the writer. A shape that cuts
  * nothing (halves of one node) completes `fail` with why: nothing was done.
@@ -79,24 +82,26 @@ export function planPartition(shape: PartitionShape, context: NemesisContext): P
   }
 }
 
-export function partitionNemesis(): Nemesis {
+export function partitionNemesis(name = "partition"): Nemesis {
   /** The nodes cut off by the partition in force, for the record of its healing. */
   let cut: string[] = [];
+  const start = `start-${name}`;
+  const stop = `stop-${name}`;
   return {
-    name: "partition",
-    fs: ["start-partition", "stop-partition"],
+    name,
+    fs: [start, stop],
     async invoke(invocation: Invocation, context: NemesisContext): Promise<Completion> {
-      if (invocation.f === "stop-partition") {
+      if (invocation.f === stop) {
         context.control.heal();
         const healed = cut;
         cut = [];
         return { type: "info", value: { grudge: {}, nodes: healed } };
       }
-      if (invocation.f !== "start-partition") {
+      if (invocation.f !== start) {
         return {
           type: "fail",
           value: invocation.value,
-          error: `partition does not handle "${invocation.f}"`,
+          error: `${name} does not handle "${invocation.f}"`,
         };
       }
       const shape = invocation.value;
@@ -104,7 +109,7 @@ export function partitionNemesis(): Nemesis {
         return {
           type: "fail",
           value: invocation.value,
-          error: `start-partition needs one of ${partitionShapes.join(", ")}, got ${JSON.stringify(shape)}`,
+          error: `${start} needs one of ${partitionShapes.join(", ")}, got ${JSON.stringify(shape)}`,
         };
       }
       const done = planPartition(shape, context);
@@ -120,11 +125,13 @@ export function partitionNemesis(): Nemesis {
       cut = done.nodes;
       return { type: "info", value: done };
     },
-    healInvocations: () => [{ f: "stop-partition", value: null }],
+    healInvocations: () => [{ f: stop, value: null }],
   };
 }
 
 export interface PartitionScheduleOptions {
+  /** The package's name, its ops' suffix (`start-NAME`); default "partition". */
+  readonly name?: string;
   readonly intervalNs: number;
   readonly firstStartNs: number;
   /** Shapes to draw from; default every shape. */
@@ -136,24 +143,30 @@ export interface PartitionScheduleOptions {
 
 export function partitionGenerator(options: PartitionScheduleOptions): Generator {
   const shapes = options.shapes ?? partitionShapes;
+  const name = options.name ?? "partition";
   if (shapes.length === 0) throw new RangeError("partitionGenerator needs at least one shape");
   return faultSchedule({
     intervalNs: options.intervalNs,
     firstStartNs: options.firstStartNs,
-    plan: (context) => ({ start: { f: "start-partition", value: context.random.pick(shapes) } }),
-    stop: { f: "stop-partition" },
+    plan: (context) => ({ start: { f: `start-${name}`, value: context.random.pick(shapes) } }),
+    stop: { f: `stop-${name}` },
     ...(options.maxWindows !== undefined ? { maxWindows: options.maxWindows } : {}),
     ...(options.keep !== undefined ? { keep: options.keep } : {}),
   });
 }
 
-export function partitionPackage(config: PackageConfig, shapes?: readonly PartitionShape[]): NemesisPackage {
+export function partitionPackage(
+  config: PackageConfig,
+  shapes?: readonly PartitionShape[],
+  name = "partition",
+): NemesisPackage {
   return {
-    nemesis: partitionNemesis(),
+    nemesis: partitionNemesis(name),
     generator: partitionGenerator({
+      name,
       intervalNs: config.nemesisIntervalNs,
-      firstStartNs: firstStartNs(config.seed, "partition", config.nemesisIntervalNs),
-      ...keptWindows(config, "partition"),
+      firstStartNs: firstStartNs(config.seed, name, config.nemesisIntervalNs),
+      ...keptWindows(config, name),
       ...(shapes !== undefined ? { shapes } : {}),
     }),
   };

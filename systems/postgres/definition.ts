@@ -68,7 +68,7 @@ class DeferredPostgres implements SystemUnderTest {
 }
 
 /** The nemesis packages that act on real PostgreSQL servers (no clock: it reads the OS clock). */
-export const postgresNemeses = ["partition", "crash", "pause", "packet"] as const;
+export const postgresNemeses = ["partition", "partition-writer", "crash", "pause", "packet"] as const;
 
 export const postgresDefinition = defineSystem({
   name: "postgres",

@@ -100,7 +100,9 @@ export class ConfigurationCache {
     this.hashes[e] = h;
     this.stateIds[e] = stateId;
     const base = this.poolUsed;
-    this.pool.set(key.subarray(0, keyLength), base);
+    // A loop, not `pool.set(key.subarray(…))`: a subarray is a new object, dearer than the copy.
+    const target = this.pool;
+    for (let w = 0; w < keyLength; w++) target[base + w] = key[w]!;
     this.poolUsed = base + keyLength;
     this.keyStart[e + 1] = this.poolUsed;
     if (this.count * 2 > this.slots.length) {

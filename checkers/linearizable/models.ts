@@ -89,8 +89,25 @@ function valueAt(state: RegisterState, k: string, initial: unknown): unknown {
 
 const hashBase = 0x01000193;
 
-/** A kv op as the kv model prepares it: a get carries its result's hash. */
-type KvOp = ModelOp & { readonly readHash?: number };
+/**
+ * A kv op as the kv model prepares it: what every step needs, computed once. Every prepared op has
+ * the same fields in the same order (one shape), so the step reads them at a fixed place.
+ */
+interface KvOp extends ModelOp {
+  /** 0 get, 1 put, 2 append. */
+  readonly kind: 0 | 1 | 2;
+  /** The key as the state names it ("" without a key), its hash, and its initial value. */
+  readonly keyName: string;
+  readonly keyHash: number;
+  readonly initial: unknown;
+  /** The initial value as text and its hash (a get of a key never written compares with it). */
+  readonly initialText: string;
+  readonly initialHash: number;
+  /** The value as text (a get's result, a put's value, an append's suffix), its hash, and hashBase ** its length. */
+  readonly text: string;
+  readonly textHash: number;
+  readonly textPower: number;
+}
 
 function textHash(text: string, seed = 0): number {
   let h = seed;
@@ -112,8 +129,8 @@ function hashPower(exponent: number): number {
 const valueHash = (v: unknown): number =>
   typeof v === "string" ? textHash(v) : textHash(jsonText(v), 0x2545f491);
 
-function bindingHash(k: string, vHash: number): number {
-  let h = Math.imul(textHash(k) ^ Math.imul(vHash, 0x85ebca6b), 0xc2b2ae35);
+function bindingHash(k: string, vHash: number, kHash = textHash(k)): number {
+  let h = Math.imul(kHash ^ Math.imul(vHash, 0x85ebca6b), 0xc2b2ae35);
   h ^= h >>> 15;
   return h | 0;
 }
@@ -127,25 +144,13 @@ function assign(
   vHash = valueHash(v),
   base: unknown = undefined,
   suffix: string | undefined = undefined,
+  kHash = textHash(k),
 ): RegisterState {
   let rest: Binding | null = null;
   for (let b = state; b !== null; b = b.next) {
     if (b.key !== k) rest = bind(b.key, b.value, b.valueHash, b.base, b.suffix, rest, b.ownHash);
   }
-  return sameValue(v, initial) ? rest : bind(k, v, vHash, base, suffix, rest);
-}
-
-/** Appends `suffix` to the string at `k` (currently `current`), extending its hash. */
-function appendTo(
-  state: RegisterState,
-  k: string,
-  current: string,
-  suffix: string,
-  initial: unknown,
-): RegisterState {
-  const currentHash = bindingOf(state, k)?.valueHash ?? textHash(current);
-  const vHash = (Math.imul(currentHash, hashPower(suffix.length)) + textHash(suffix)) | 0;
-  return assign(state, k, current + suffix, initial, vHash, current, suffix);
+  return sameValue(v, initial) ? rest : bind(k, v, vHash, base, suffix, rest, bindingHash(k, vHash, kHash));
 }
 
 function sameRegisterState(a: RegisterState, b: RegisterState): boolean {
@@ -271,38 +276,61 @@ export function kvModel(init: unknown = ""): LinearizableModel<RegisterState> {
   }
   const asText = (v: unknown): string =>
     v === null || v === undefined ? "" : typeof v === "string" ? v : jsonText(v);
+  /** The prepared form of an op (see KvOp); the step takes it or an op not yet prepared. */
+  const prepareKv = (op: ModelOp): KvOp => {
+    if (op.f !== "get" && op.f !== "put" && op.f !== "append") {
+      throw new ModelInputError(`the kv model takes get, put or append operations; got f "${op.f}"`);
+    }
+    const lifted = liftKeyFromValue(op, false);
+    const keyName = keyText(lifted);
+    const initial = initialFor(keyName);
+    const initialText = asText(initial);
+    const text = asText(lifted.value);
+    return {
+      f: lifted.f,
+      value: lifted.value,
+      key: lifted.key,
+      outcome: lifted.outcome,
+      index: lifted.index,
+      process: lifted.process,
+      kind: lifted.f === "get" ? 0 : lifted.f === "put" ? 1 : 2,
+      keyName,
+      keyHash: textHash(keyName),
+      initial,
+      initialText,
+      initialHash: textHash(initialText),
+      text,
+      textHash: textHash(text),
+      textPower: hashPower(text.length),
+    };
+  };
+  const step = (state: RegisterState, op: KvOp): RegisterState | undefined => {
+    const k = op.keyName;
+    const bound = bindingOf(state, k);
+    // Hashes before strings: comparing a long appended string would flatten it, and every
+    // state would then keep a flat copy of its value.
+    const currentHash = bound === null ? op.initialHash : bound.valueHash;
+    switch (op.kind) {
+      case 0:
+        if (op.outcome === "info") return state;
+        if (currentHash !== op.textHash) return undefined;
+        return op.text === (bound === null ? op.initialText : asText(bound.value)) ? state : undefined;
+      case 1:
+        return assign(state, k, op.text, op.initial, op.textHash, undefined, undefined, op.keyHash);
+      default: {
+        const current = bound === null ? op.initialText : asText(bound.value);
+        const vHash = (Math.imul(currentHash, op.textPower) + op.textHash) | 0;
+        return assign(state, k, current + op.text, op.initial, vHash, current, op.text, op.keyHash);
+      }
+    }
+  };
   return {
     name: "kv",
     ...registerStateHooks(initialFor),
-    prepare(op) {
-      if (op.f !== "get" && op.f !== "put" && op.f !== "append") {
-        throw new ModelInputError(`the kv model takes get, put or append operations; got f "${op.f}"`);
-      }
-      const lifted = liftKeyFromValue(op, false);
-      // A get's result hash, once: the step compares it with the state's before any string.
-      return lifted.f === "get" ? ({ ...lifted, readHash: textHash(asText(lifted.value)) } as KvOp) : lifted;
-    },
+    prepare: prepareKv,
     partition: (op) => keyText(op),
     readOnly: (op) => op.f === "get",
-    step(state, op) {
-      const k = keyText(op);
-      const current = asText(valueAt(state, k, initialFor(k)));
-      switch (op.f) {
-        case "get": {
-          if (op.outcome === "info") return state;
-          // Hashes first: comparing a long appended string would flatten it, and every state
-          // would then keep a flat copy of its value.
-          const bound = bindingOf(state, k);
-          const readHash = (op as KvOp).readHash ?? textHash(asText(op.value));
-          if (bound !== null && bound.valueHash !== readHash) return undefined;
-          return asText(op.value) === current ? state : undefined;
-        }
-        case "put":
-          return assign(state, k, asText(op.value), initialFor(k));
-        default:
-          return appendTo(state, k, current, asText(op.value), initialFor(k));
-      }
-    },
+    step: (state, op) => step(state, (op as Partial<KvOp>).kind === undefined ? prepareKv(op) : (op as KvOp)),
     describeOp(op) {
       const on = op.key === undefined ? "" : ` ${String(op.key)}`;
       if (op.f === "get")

@@ -46,7 +46,7 @@ import {
   type NameOf,
   type WorkloadInference,
 } from "./inference.ts";
-import { MopKind, show, TxnStatus, type TxnTable } from "./txns.ts";
+import { MopKind, MopValue, show, TxnStatus, type TxnTable } from "./txns.ts";
 import { AppendIndex } from "./value-table.ts";
 
 const empty: readonly unknown[] = [];
@@ -134,7 +134,7 @@ class ListAppend {
 /** 1. Who appended what (values must be unique per key), and each key's longest committed read. */
 function indexAppends(la: ListAppend): void {
   const { txns, allocate } = la;
-  const { mopStart, mopKind, mopKey, mopNumber, mopLength, keys, status } = txns;
+  const { mopStart, mopKind, mopKey, mopValueKind, mopValue, mopLength, keys, status } = txns;
   const mopCount = mopKind.length;
   let appendCount = 0;
   for (let i = 0; i < mopCount; i++) if (mopKind[i] === MopKind.append) appendCount++;
@@ -145,7 +145,7 @@ function indexAppends(la: ListAppend): void {
     if (mopKind[i] !== MopKind.append) continue;
     la.appendKey[a] = mopKey[i]!;
     la.appendValueAt[a] = i;
-    numbers[a++] = mopNumber[i]!;
+    numbers[a++] = mopValueKind[i] === MopValue.int ? mopValue[i]! : NaN;
   }
   const table = new AppendIndex(la.keyCount, la.appendKey, numbers, appendCount, allocate);
   la.table = table;
@@ -179,8 +179,7 @@ function indexAppends(la: ListAppend): void {
       let flags = 0;
       for (let j = i + 1; j < end; j++) if (mopKind[j] === MopKind.append && mopKey[j] === k) flags |= 1;
       for (let j = mopStart[t]!; j < i; j++) if (mopKind[j] === MopKind.append && mopKey[j] === k) flags |= 2;
-      const number = mopNumber[i]!;
-      const slot = table.slotOf(k, number === number ? number : la.valueAt(t, i), true);
+      const slot = table.slotOf(k, mopValueKind[i] === MopValue.int ? mopValue[i] : la.valueAt(t, i), true);
       const previous = table.entry(slot);
       if (previous !== -1) {
         if (la.excluded[k] === 0 && repeatedKeys++ === 0) firstRepeated = keys[k];
@@ -313,8 +312,8 @@ function reportBadElements(
 /** Whether read micro-op i's list (of `size` elements) is a prefix of `of`, without rebuilding it. */
 function isPrefixRead(txns: TxnTable, i: number, size: number, of: readonly unknown[]): boolean {
   if (size > of.length) return false;
-  const start = txns.mopListStart[i]!;
-  if (start >= 0) {
+  if (txns.mopValueKind[i] === MopValue.list) {
+    const start = txns.mopValue[i]!;
     const elements = txns.listElements;
     for (let j = 0; j < size; j++) if (elements[start + j] !== of[j]) return false;
     return true;
@@ -325,8 +324,9 @@ function isPrefixRead(txns: TxnTable, i: number, size: number, of: readonly unkn
 
 /** The last element of read micro-op i's list of `size` (> 0) elements. */
 function lastElement(txns: TxnTable, i: number, size: number): unknown {
-  const start = txns.mopListStart[i]!;
-  return start >= 0 ? txns.listElements[start + size - 1] : txns.listElement(i, size - 1);
+  return txns.mopValueKind[i] === MopValue.list
+    ? txns.listElements[txns.mopValue[i]! + size - 1]
+    : txns.listElement(i, size - 1);
 }
 
 /**
@@ -468,7 +468,7 @@ function collectUnobserved(la: ListAppend): void {
     const i = la.appendValueAt[a]!;
     const slot = table.slotOf(
       k,
-      txns.mopNumber[i] === txns.mopNumber[i] ? txns.mopNumber[i] : valueAtFlat(la, i),
+      txns.mopValueKind[i] === MopValue.int ? txns.mopValue[i] : valueAtFlat(la, i),
       false,
     );
     if (slot === -1 || table.position(slot) !== -1) continue;

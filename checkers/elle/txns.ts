@@ -40,16 +40,20 @@ export interface TxnTable {
   readonly mopStart: Int32Array;
   readonly mopKind: Uint8Array;
   readonly mopKey: Int32Array;
-  /** The micro-op's value when it is a number (an appended or written value), else NaN. */
-  readonly mopNumber: Float64Array;
   /** The length of the micro-op's value when it is a list; -1 when null; -2 otherwise. */
   readonly mopLength: Int32Array;
   readonly keys: readonly Key[];
+  /** How the micro-op's value is kept (MopValue): what `mopValue` holds. */
+  readonly mopValueKind: Uint8Array;
   /**
-   * A list of numbers a micro-op's value holds, without rebuilding it: its elements are
-   * listElements[mopListStart[i] … + mopLength[i]); mopListStart[i] is -1 for any other value.
+   * One integer per micro-op, read by its `mopValueKind` (one column for what would otherwise be
+   * three: the hot loops' numbers and list starts, and where other values are kept):
+   * - MopValue.int: the value itself, an int32 (an appended or written value, as Jepsen's are);
+   * - MopValue.list: a list of numbers, without rebuilding it: its elements are
+   *   listElements[mopValue[i] … + mopLength[i]);
+   * - MopValue.other (any other value, numbers beyond int32 and -0 included): where it is kept.
    */
-  readonly mopListStart: Int32Array;
+  readonly mopValue: Int32Array;
   readonly listElements: Int32Array | Float64Array;
   /** The value of flat micro-op i (a list rebuilt from the table when it is one). */
   valueAt(i: number): unknown;
@@ -64,8 +68,11 @@ export interface TxnTable {
 export const MopKind = { r: 0, w: 1, append: 2 } as const;
 const kindNames = ["r", "w", "append"] as const;
 
-/** How a micro-op's value is kept (mopValueKind). */
-const ValueKind = { null: 0, number: 1, list: 2, other: 3, undefined: 4 } as const;
+/** How a micro-op's value is kept (mopValueKind): see `TxnTable.mopValue`. */
+export const MopValue = { null: 0, int: 1, list: 2, other: 3, undefined: 4 } as const;
+
+/** Whether a number is kept in the int32 `mopValue` column as it is (-0 is not: it would read 0). */
+const isInt32 = (v: number): boolean => (v | 0) === v && (v !== 0 || 1 / v > 0);
 
 function badMicroOp(index: number, i: number, m: unknown): HistoryShapeError {
   return new HistoryShapeError(
@@ -142,11 +149,10 @@ export class TxnTableBuilder {
   private m = 0;
   private readonly mopKind = new Column(new Uint8Array(4096));
   private readonly mopKey = new Column(new Int32Array(4096));
-  private readonly mopNumber = new Column(new Float64Array(4096));
   private readonly mopLength = new Column(new Int32Array(4096));
   private readonly mopValueKind = new Column(new Uint8Array(4096));
-  /** list: first element in `elements`; other: position in `others`. */
-  private readonly mopValueRef = new Column(new Int32Array(4096));
+  /** int: the value; list: first element in `elements`; other: position in `others`. */
+  private readonly mopValue = new Column(new Int32Array(4096));
   private elements: Int32Array | Float64Array = new Int32Array(16384);
   private elementCount = 0;
   private readonly others: unknown[] = [];
@@ -344,14 +350,7 @@ export class TxnTableBuilder {
   private ensureMops(size: number): void {
     // Likewise for the per-micro-op columns.
     if (size <= this.mopKind.array.length) return;
-    for (const column of [
-      this.mopKind,
-      this.mopKey,
-      this.mopNumber,
-      this.mopLength,
-      this.mopValueKind,
-      this.mopValueRef,
-    ])
+    for (const column of [this.mopKind, this.mopKey, this.mopLength, this.mopValueKind, this.mopValue])
       column.ensure(size);
   }
 
@@ -424,25 +423,25 @@ export class TxnTableBuilder {
   }
 
   private writeValue(at: number, v: unknown): void {
-    const numbers = this.mopNumber.array;
+    const values = this.mopValue.array;
     const lengths = this.mopLength.array;
     const kinds = this.mopValueKind.array;
-    numbers[at] = typeof v === "number" ? v : NaN;
     if (v === null || v === undefined) {
       lengths[at] = -1;
-      kinds[at] = v === null ? ValueKind.null : ValueKind.undefined;
-    } else if (typeof v === "number") {
+      kinds[at] = v === null ? MopValue.null : MopValue.undefined;
+    } else if (typeof v === "number" && isInt32(v)) {
       lengths[at] = -2;
-      kinds[at] = ValueKind.number;
+      kinds[at] = MopValue.int;
+      values[at] = v;
     } else if (Array.isArray(v) && v.every((x) => typeof x === "number")) {
       lengths[at] = v.length;
-      kinds[at] = ValueKind.list;
-      this.mopValueRef.array[at] = this.elementCount;
+      kinds[at] = MopValue.list;
+      values[at] = this.elementCount;
       for (const x of v as number[]) this.pushElement(x);
     } else {
       lengths[at] = Array.isArray(v) ? v.length : -2;
-      kinds[at] = ValueKind.other;
-      this.mopValueRef.array[at] = this.others.length;
+      kinds[at] = MopValue.other;
+      values[at] = this.others.length;
       this.others.push(v);
     }
   }
@@ -459,10 +458,9 @@ export class TxnTableBuilder {
     // The columns as locals (ensureMops has run: resetMicroOps or above), for the hot loop.
     const kinds = this.mopKind.array;
     const keys = this.mopKey.array;
-    const numbers = this.mopNumber.array;
     const lengths = this.mopLength.array;
     const valueKinds = this.mopValueKind.array;
-    const refs = this.mopValueRef.array;
+    const values = this.mopValue.array;
     const { kind, keyIsString, stringKey, keyNumber, valueKind, valueNumber, listLength } = mops;
     for (let i = 0; i < count; i++) {
       const at = base + i;
@@ -470,22 +468,20 @@ export class TxnTableBuilder {
       keys[at] = keyIsString[i] === 1 ? this.keyIdOf(stringKey[i]!) : this.numberKeyId(keyNumber[i]!);
       const vk = valueKind[i]!;
       if (vk === ScannedValue.null) {
-        numbers[at] = NaN;
         lengths[at] = -1;
-        valueKinds[at] = ValueKind.null;
-      } else if (vk === ScannedValue.number) {
-        numbers[at] = valueNumber[i]!;
+        valueKinds[at] = MopValue.null;
+      } else if (vk === ScannedValue.number && isInt32(valueNumber[i]!)) {
         lengths[at] = -2;
-        valueKinds[at] = ValueKind.number;
+        valueKinds[at] = MopValue.int;
+        values[at] = valueNumber[i]!;
       } else if (vk === ScannedValue.list) {
         const length = listLength[i]!;
-        numbers[at] = NaN;
         lengths[at] = length;
-        valueKinds[at] = ValueKind.list;
-        refs[at] = this.elementCount;
+        valueKinds[at] = MopValue.list;
+        values[at] = this.elementCount;
         this.pushElements(mops.elements, valueNumber[i]!, length);
       } else {
-        this.writeValue(at, scanner.otherJson(i));
+        this.writeValue(at, vk === ScannedValue.number ? valueNumber[i] : scanner.otherJson(i));
       }
     }
   }
@@ -545,10 +541,9 @@ export class TxnTableBuilder {
     let mopStart = this.mopStart.array;
     let mopKind = this.mopKind.array;
     let mopKey = this.mopKey.array;
-    let mopNumber = this.mopNumber.array;
     let mopLength = this.mopLength.array;
     let mopValueKind = this.mopValueKind.array;
-    let mopValueRef = this.mopValueRef.array;
+    let mopValue = this.mopValue.array;
     let m = this.m;
     if (this.relocated) {
       // Put every transaction's micro-ops back in transaction order.
@@ -557,10 +552,9 @@ export class TxnTableBuilder {
       const start = new Int32Array(count + 1);
       const kind = new Uint8Array(total);
       const key = new Int32Array(total);
-      const number = new Float64Array(total);
       const length = new Int32Array(total);
       const valueKind = new Uint8Array(total);
-      const valueRef = new Int32Array(total);
+      const value = new Int32Array(total);
       let at = 0;
       for (let t = 0; t < count; t++) {
         start[t] = at;
@@ -568,20 +562,18 @@ export class TxnTableBuilder {
         const n = this.mopCount.array[t]!;
         kind.set(mopKind.subarray(from, from + n), at);
         key.set(mopKey.subarray(from, from + n), at);
-        number.set(mopNumber.subarray(from, from + n), at);
         length.set(mopLength.subarray(from, from + n), at);
         valueKind.set(mopValueKind.subarray(from, from + n), at);
-        valueRef.set(mopValueRef.subarray(from, from + n), at);
+        value.set(mopValue.subarray(from, from + n), at);
         at += n;
       }
-      [mopStart, mopKind, mopKey, mopNumber, mopLength, mopValueKind, mopValueRef, m] = [
+      [mopStart, mopKind, mopKey, mopLength, mopValueKind, mopValue, m] = [
         start,
         kind,
         key,
-        number,
         length,
         valueKind,
-        valueRef,
+        value,
         total,
       ];
     }
@@ -601,10 +593,9 @@ export class TxnTableBuilder {
       mopStart: mopStart.subarray(0, count + 1),
       mopKind: mopKind.subarray(0, m),
       mopKey: mopKey.subarray(0, m),
-      mopNumber: mopNumber.subarray(0, m),
       mopLength: mopLength.subarray(0, m),
       mopValueKind: mopValueKind.subarray(0, m),
-      mopValueRef: mopValueRef.subarray(0, m),
+      mopValue: mopValue.subarray(0, m),
       elements: this.elements,
       others: this.others,
       keys: this.keys,
@@ -633,10 +624,9 @@ interface CompactParts {
   readonly mopStart: Int32Array;
   readonly mopKind: Uint8Array;
   readonly mopKey: Int32Array;
-  readonly mopNumber: Float64Array;
   readonly mopLength: Int32Array;
   readonly mopValueKind: Uint8Array;
-  readonly mopValueRef: Int32Array;
+  readonly mopValue: Int32Array;
   readonly elements: Int32Array | Float64Array;
   readonly others: readonly unknown[];
   readonly keys: readonly Key[];
@@ -657,19 +647,16 @@ class CompactTxnTable implements TxnTable {
   readonly mopStart: Int32Array;
   readonly mopKind: Uint8Array;
   readonly mopKey: Int32Array;
-  readonly mopNumber: Float64Array;
   readonly mopLength: Int32Array;
   readonly keys: readonly Key[];
-  readonly mopListStart: Int32Array;
+  readonly mopValueKind: Uint8Array;
+  readonly mopValue: Int32Array;
   readonly listElements: Int32Array | Float64Array;
   private readonly parts: CompactParts;
 
   constructor(parts: CompactParts) {
     this.parts = parts;
     this.listElements = parts.elements;
-    this.mopListStart = new Int32Array(parts.mopKind.length);
-    for (let i = 0; i < this.mopListStart.length; i++)
-      this.mopListStart[i] = parts.mopValueKind[i] === ValueKind.list ? parts.mopValueRef[i]! : -1;
     this.count = parts.count;
     this.status = parts.status;
     this.process = parts.process;
@@ -680,37 +667,38 @@ class CompactTxnTable implements TxnTable {
     this.mopStart = parts.mopStart;
     this.mopKind = parts.mopKind;
     this.mopKey = parts.mopKey;
-    this.mopNumber = parts.mopNumber;
+    this.mopValueKind = parts.mopValueKind;
+    this.mopValue = parts.mopValue;
     this.mopLength = parts.mopLength;
     this.keys = parts.keys;
   }
 
   valueAt(i: number): unknown {
-    const { mopValueKind, mopValueRef, elements, others } = this.parts;
+    const { mopValueKind, mopValue, elements, others } = this.parts;
     switch (mopValueKind[i]) {
-      case ValueKind.null:
+      case MopValue.null:
         return null;
-      case ValueKind.undefined:
+      case MopValue.undefined:
         return undefined;
-      case ValueKind.number:
-        return this.mopNumber[i];
-      case ValueKind.list: {
+      case MopValue.int:
+        return mopValue[i];
+      case MopValue.list: {
         // A plain loop: Array.from over a typed array walks an iterator, several times slower.
-        const first = mopValueRef[i]!;
+        const first = mopValue[i]!;
         const length = this.mopLength[i]!;
         const list = new Array<number>(length);
         for (let j = 0; j < length; j++) list[j] = elements[first + j]!;
         return list;
       }
       default:
-        return others[mopValueRef[i]!];
+        return others[mopValue[i]!];
     }
   }
 
   listElement(i: number, j: number): unknown {
-    const { mopValueKind, mopValueRef, elements, others } = this.parts;
-    if (mopValueKind[i] === ValueKind.list) return elements[mopValueRef[i]! + j];
-    return (others[mopValueRef[i]!] as readonly unknown[])[j];
+    const { mopValueKind, mopValue, elements, others } = this.parts;
+    if (mopValueKind[i] === MopValue.list) return elements[mopValue[i]! + j];
+    return (others[mopValue[i]!] as readonly unknown[])[j];
   }
 
   microOpsOf(t: number): readonly MicroOp[] {

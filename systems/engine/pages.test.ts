@@ -39,6 +39,33 @@ describe("pages", () => {
       { numRuns: 200 },
     ));
 
+  it("an image encoded into a reused buffer is byte for byte the freshly allocated one", () => {
+    const pageOf = (
+      tuples: readonly (readonly [string | number, Version[]])[],
+    ): ReturnType<typeof emptyPage> => {
+      const page = emptyPage(7);
+      page.pageLsn = 99;
+      for (const [key, vs] of tuples) {
+        const copy = JSON.parse(JSON.stringify(vs)) as Version[];
+        page.tuples.set(keyId(key), { key, versions: copy, encodedBytes: tupleSize(key, copy) });
+      }
+      return page;
+    };
+    const tuples = fc.array(fc.tuple(fc.oneof(fc.string(), fc.integer()), versions), { maxLength: 8 });
+    fc.assert(
+      fc.property(tuples, tuples, fc.boolean(), (first, second, withChecksum) => {
+        const reused = new Uint8Array(65536);
+        // The buffer holds an earlier, possibly longer, image: none of it may leak into the next.
+        encodePage(pageOf(first), 65536, withChecksum, reused);
+        const image = encodePage(pageOf(second), 65536, withChecksum, reused);
+        expect(image).toBe(reused);
+        expect(image).toEqual(encodePage(pageOf(second), 65536, withChecksum));
+      }),
+      { numRuns: 100 },
+    );
+    expect(() => encodePage(emptyPage(1), 4096, true, new Uint8Array(8192))).toThrow(RangeError);
+  });
+
   it("a torn write over an older image fails the checksum", () => {
     const page = emptyPage(0);
     page.tuples.set(keyId("k"), {

@@ -126,8 +126,25 @@ export function emptyPage(id: number): Page {
   return { id, pageLsn: -1, tuples: new Map(), tupleBytes: 0 };
 }
 
-export function encodePage(page: Page, pageSizeBytes: number, withChecksum: boolean): Uint8Array {
-  const out = new Uint8Array(pageSizeBytes);
+/**
+ * The page's image. Into `reuse` when given (a buffer of the page size, overwritten whole): a
+ * pool flushes one page at a time and reuses one buffer, rather than allocating (and zeroing) a
+ * page-sized buffer for every flush.
+ */
+export function encodePage(
+  page: Page,
+  pageSizeBytes: number,
+  withChecksum: boolean,
+  reuse?: Uint8Array,
+): Uint8Array {
+  let out: Uint8Array;
+  if (reuse === undefined) out = new Uint8Array(pageSizeBytes);
+  else {
+    if (reuse.length !== pageSizeBytes || reuse.byteOffset !== 0) {
+      throw new RangeError(`encodePage: a buffer to reuse must be a whole page of ${pageSizeBytes} bytes`);
+    }
+    out = reuse.fill(0);
+  }
   const view = new DataView(out.buffer);
   view.setUint32(8, page.id);
   view.setFloat64(12, page.pageLsn);
@@ -220,6 +237,11 @@ export class PagePool {
   /** For a page being flushed: the recLsn of the first change made after its image was taken. */
   private readonly redirtiedDuringFlush = new Map<number, number>();
   private flushingPage: number | undefined;
+  /**
+   * The buffer every flush encodes its page image into. One page is flushed at a time, and a
+   * flush awaits both writes of the image before it ends, so no write ever sees it change.
+   */
+  private imageBuffer: Uint8Array | undefined;
   pagesWritten = 0;
 
   constructor(
@@ -327,7 +349,8 @@ export class PagePool {
       if (!covered) return false;
       const size = this.options.pageSizeBytes;
       this.redirtiedDuringFlush.delete(id);
-      const image = encodePage(page, size, !this.options.tornPageBug);
+      this.imageBuffer ??= new Uint8Array(size);
+      const image = encodePage(page, size, !this.options.tornPageBug, this.imageBuffer);
       if (!this.options.tornPageBug) {
         await this.disk.write(DWB_FILE, 0, image);
         await this.durability.fsync(DWB_FILE);

@@ -78,7 +78,9 @@ function copy(value: unknown, depth: number): unknown {
     case "object": {
       if (value === null) return null;
       if (depth > MAX_DIRECT_DEPTH) throw new NeedsJson();
-      if (shareable.has(value) || (Object.isFrozen(value) && isShareable(value, depth))) return value;
+      // Only a frozen value can be shared: asking the WeakSet about the (many) unfrozen ones
+      // would give them an identity hash for nothing.
+      if (Object.isFrozen(value) && isShareable(value, depth)) return value;
       if (Array.isArray(value)) {
         const out = new Array<unknown>(value.length);
         for (let i = 0; i < value.length; i++) {

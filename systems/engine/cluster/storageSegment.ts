@@ -132,8 +132,9 @@ export class StorageSegment {
   /** Drops records that a later epoch superseded; returns how many went. */
   dropSuperseded(): number {
     let dropped = 0;
+    const history = this.history();
     for (const [lsn, s] of this.records) {
-      if (superseded(this.history(), s.epoch, lsn)) {
+      if (superseded(history, s.epoch, lsn)) {
         this.records.delete(lsn);
         this.dropped(lsn);
         dropped += 1;

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { cutPoint, newerHistory, superseded, type EpochStart } from "./timeline.ts";
+import { cutPoint, freezeHistory, newerHistory, superseded, type EpochStart } from "./timeline.ts";
 
 const history = fc
   .array(fc.nat({ max: 10_000 }), { maxLength: 8 })
@@ -15,6 +15,22 @@ describe("timeline", () => {
         const cut = cutPoint(h, epoch);
         expect(superseded(h, epoch, lsn)).toBe(cut !== undefined && lsn >= cut);
       }),
+    );
+  });
+
+  it("a frozen history's remembered answers agree with the definition, asked again and again", () => {
+    fc.assert(
+      fc.property(
+        history,
+        fc.array(fc.tuple(fc.nat({ max: 9 }), fc.nat({ max: 12_000 })), { maxLength: 30 }),
+        (h, asks) => {
+          const frozen = freezeHistory(h);
+          for (const [epoch, lsn] of [...asks, ...asks]) {
+            const byDefinition = h.some((e) => e.epoch > epoch && lsn >= e.startLsn);
+            expect(superseded(frozen, epoch, lsn)).toBe(byDefinition);
+          }
+        },
+      ),
     );
   });
 

@@ -34,9 +34,24 @@ export function cutPoint(history: History, logEpoch: number): number | undefined
   return cut;
 }
 
+/**
+ * Per frozen history, per epoch asked: its `cutPoint` (undefined when nothing cuts). A storage
+ * replica asks for every record it holds each time it learns a timeline (and for every record it
+ * keeps), so the answer per epoch is remembered; a frozen history never changes, so neither does it.
+ */
+const cutPoints = new WeakMap<History, Map<number, number | undefined>>();
+
 /** True when a record at `lsn` written under `epoch` was superseded by a later epoch of `history`. */
 export function superseded(history: History, epoch: number, lsn: number): boolean {
-  return history.some((e) => e.epoch > epoch && lsn >= e.startLsn);
+  // Some later epoch starts at or below `lsn` exactly when the smallest such start does.
+  let cut: number | undefined;
+  if (Object.isFrozen(history)) {
+    let byEpoch = cutPoints.get(history);
+    if (byEpoch === undefined) cutPoints.set(history, (byEpoch = new Map()));
+    if (byEpoch.has(epoch)) cut = byEpoch.get(epoch);
+    else byEpoch.set(epoch, (cut = cutPoint(history, epoch)));
+  } else cut = cutPoint(history, epoch);
+  return cut !== undefined && lsn >= cut;
 }
 
 /** The longer (newer) of two histories; histories only grow. The result is frozen (`freezeHistory`). */

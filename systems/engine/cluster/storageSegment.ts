@@ -27,39 +27,97 @@ export interface Stored {
 
 export const segmentFile = "segment";
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+/** Lenient (a torn line decodes, then fails its checksum); a BOM is data, as it is past a file's start. */
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
-/** One segment line: `<crc32 of the JSON, 8 hex digits> <JSON of the stored record>`. */
-function segmentLine(stored: Stored): string {
-  const keys = Object.keys(stored);
-  const plain = keys.length === 2 && keys[0] === "epoch" && keys[1] === "record";
+/** One segment line: `<crc32 of the JSON, 8 hex digits> <JSON of the stored record>\n`, as UTF-8 bytes. */
+function segmentLine(stored: Stored): Uint8Array {
+  const plain = isPlainStored(stored);
   const memo = plain ? lineMemo.get(stored.record) : undefined;
   if (memo !== undefined && memo.epoch === stored.epoch) return memo.line;
-  const json = JSON.stringify(stored);
-  const line = `${crc32(encoder.encode(json)).toString(16).padStart(8, "0")} ${json}\n`;
+  const json = encoder.encode(JSON.stringify(stored));
+  const line = new Uint8Array(json.length + 10);
+  encoder.encodeInto(`${crc32(json).toString(16).padStart(8, "0")} `, line);
+  line.set(json, 9);
+  line[line.length - 1] = 0x0a;
   if (plain && Object.isFrozen(stored.record)) lineMemo.set(stored.record, { epoch: stored.epoch, line });
   return line;
+}
+
+/** Whether `stored`'s own enumerable keys are exactly `epoch`, `record` (so its JSON is the memo's). */
+function isPlainStored(stored: Stored): boolean {
+  let count = 0;
+  for (const key in stored) {
+    if (key !== (count === 0 ? "epoch" : count === 1 ? "record" : undefined)) return false;
+    count++;
+  }
+  return count === 2;
+}
+
+/** Segment lines, one after another, as one byte array. */
+export function segmentLines(stored: Iterable<Stored>): Uint8Array {
+  const lines: Uint8Array[] = [];
+  let bytes = 0;
+  for (const s of stored) {
+    const line = segmentLine(s);
+    lines.push(line);
+    bytes += line.length;
+  }
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const line of lines) {
+    out.set(line, at);
+    at += line.length;
+  }
+  return out;
 }
 
 /**
  * The segment line of `{ epoch, record }` for a frozen record, by record, with the epoch it was
  * made for: a memo of `segmentLine` (a frozen record never changes, so neither does its line
  * under one epoch). Every storage replica is shipped the writer's own frozen record (the simulated
- * network shares frozen values) and writes the same line for it: one of them encodes it.
+ * network shares frozen values) and writes the same line for it: one of them encodes it. Its
+ * bytes are only ever copied from.
  */
-const lineMemo = new WeakMap<WalRecord, { readonly epoch: number; readonly line: string }>();
+const lineMemo = new WeakMap<WalRecord, { readonly epoch: number; readonly line: Uint8Array }>();
 
-/** The record of a segment line, or undefined when it is torn or fails its checksum. */
-function parseSegmentLine(line: string): Stored | undefined {
-  const json = line.slice(9);
-  if (line[8] !== " " || crc32(encoder.encode(json)).toString(16).padStart(8, "0") !== line.slice(0, 8)) {
-    return undefined;
+const hexDigits = "0123456789abcdef";
+
+/**
+ * The record of the segment line `bytes[start, end)` (its newline excluded), or undefined when it
+ * is torn or fails its checksum. Read from the bytes as they lie: a line that is not valid UTF-8
+ * was torn or rotted, and fails its checksum either way.
+ */
+function parseSegmentLine(bytes: Uint8Array, start: number, end: number): Stored | undefined {
+  if (end - start < 9 || bytes[start + 8] !== 0x20) return undefined;
+  const crc = crc32(bytes, start + 9, end);
+  for (let i = 0; i < 8; i++) {
+    if (bytes[start + i] !== hexDigits.charCodeAt((crc >>> (28 - 4 * i)) & 0xf)) return undefined;
   }
   try {
-    return JSON.parse(json) as Stored;
+    return JSON.parse(decoder.decode(bytes.subarray(start + 9, end))) as Stored;
   } catch {
     return undefined;
   }
+}
+
+/** The records of a segment file's lines, in file order, and how many lines failed their checksum. */
+export function parseSegment(bytes: Uint8Array): { readonly stored: Stored[]; readonly bad: number } {
+  const stored: Stored[] = [];
+  let bad = 0;
+  // As a text decoder reads a file: a byte order mark at its very start is not content.
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  for (let start = bom; start < bytes.length;) {
+    const newline = bytes.indexOf(0x0a, start);
+    const end = newline < 0 ? bytes.length : newline;
+    if (end > start) {
+      const s = parseSegmentLine(bytes, start, end);
+      if (s === undefined) bad++;
+      else stored.push(s);
+    }
+    start = end + 1;
+  }
+  return { stored, bad };
 }
 
 export class StorageSegment {
@@ -89,12 +147,9 @@ export class StorageSegment {
     const bytes = await this.rt.disk.read(segmentFile);
     let bad = 0;
     if (bytes !== undefined) {
-      for (const line of decoder.decode(bytes).split("\n")) {
-        if (line === "") continue;
-        const stored = parseSegmentLine(line);
-        if (stored === undefined) bad++;
-        else this.keep(stored);
-      }
+      const parsed = parseSegment(bytes);
+      bad = parsed.bad;
+      for (const stored of parsed.stored) this.keep(stored);
     }
     const dropped = this.dropSuperseded();
     this.fsyncedEnd = this.endLsn;
@@ -149,10 +204,10 @@ export class StorageSegment {
 
   /** Rewrites the file with what memory holds (after records were dropped), durably. */
   async rewrite(): Promise<void> {
-    const lines = [...this.records.values()].map(segmentLine).join("");
+    const lines = segmentLines(this.records.values());
     const tmp = `${segmentFile}.tmp`;
     if ((await this.rt.disk.list()).includes(tmp)) await this.rt.disk.remove(tmp);
-    await this.rt.disk.write(tmp, 0, encoder.encode(lines));
+    await this.rt.disk.write(tmp, 0, lines);
     await this.durability.fsync(tmp);
     await this.durability.renameIntoPlace(tmp, segmentFile);
   }
@@ -163,7 +218,7 @@ export class StorageSegment {
    */
   async persist(stored: readonly Stored[]): Promise<void> {
     if (stored.length > 0) {
-      await this.rt.disk.append(segmentFile, encoder.encode(stored.map(segmentLine).join("")));
+      await this.rt.disk.append(segmentFile, segmentLines(stored));
       await this.durability.fsync(segmentFile);
     }
     this.fsyncedEnd = this.endLsn;

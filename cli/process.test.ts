@@ -106,7 +106,7 @@ describe("process mode: verdicts", () => {
         expect(result.results.checkers["elle"]?.valid, JSON.stringify(tried)).not.toBe(false);
         const answered = result.history.some((op) => op.process !== "nemesis" && op.type === "ok");
         if (answered) {
-          expect(verdicts(result)).toEqual({ elle: true, stats: true });
+          expect(verdicts(result), JSON.stringify(tried)).toEqual({ elle: true, stats: true });
           return;
         }
       }

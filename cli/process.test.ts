@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { waitUntilGone } from "../harness/runtime/process/testkit.ts";
+import { waitUntilGone } from "../harness/runtime/process/procfs.ts";
 import { executeRun, type ExecuteResult } from "./execute.ts";
 import { nodePidsOf } from "./processTestkit.ts";
 import { resolveRunConfig } from "./run.ts";

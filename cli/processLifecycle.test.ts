@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { descendantsOf, waitUntilGone } from "../harness/runtime/process/testkit.ts";
+import { descendantsOf, waitUntilGone } from "../harness/runtime/process/procfs.ts";
 import { nodePidsOf, runDirOf } from "./processTestkit.ts";
 
 let store: string;

@@ -1,24 +1,12 @@
 /**
- * Small facts about OS processes that the server lifecycle needs: is a process still running (a
- * zombie is not), wait until it is gone (bounded), signal a server and every process it started,
- * run a program with its output on a file. Every wait has a bound; signals to a process that is
+ * Small facts about OS processes that the server lifecycle needs beyond /proc's (procfs.ts: is a
+ * process still running, its children, wait until gone): a process's name, signal a server and
+ * every process it started, run a program with its output on a file. Every wait has a bound; signals to a process that is
  * already gone are not errors.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { spawn } from "node:child_process";
-
-/** True while `pid` names a live process (not a zombie). */
-export function processAlive(pid: number): boolean {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return false;
-  }
-  // Field 3 (state) follows the command name in parentheses, which may itself hold spaces.
-  const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-  return state !== "Z" && state !== "X";
-}
+import { childrenOf, processAlive } from "../../harness/runtime/process/procfs.ts";
 
 /** The command name of a live process, or undefined. */
 export function processName(pid: number): string | undefined {
@@ -27,40 +15,6 @@ export function processName(pid: number): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Resolves true once every pid is gone, false if some still live after `timeoutMs`. */
-export async function waitGone(pids: readonly number[], timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (pids.every((pid) => !processAlive(pid))) return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(20);
-  }
-}
-
-/** The live children of `pid` (by their parent pid in /proc). */
-export function childrenOf(pid: number): number[] {
-  const children: number[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync("/proc").filter((e) => /^\d+$/.test(e));
-  } catch {
-    return children;
-  }
-  for (const entry of entries) {
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      // After the command name: state, ppid.
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[1]) === pid && fields[0] !== "Z" && fields[0] !== "X") children.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return children;
 }
 
 /** Sends `signal` to `pid` and to the process group it leads; false when it was gone. */

@@ -6,7 +6,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryOnce } from "./cluster.ts";
-import { childrenOf, waitGone } from "./processes.ts";
+import { childrenOf, waitUntilGone } from "../../harness/runtime/process/procfs.ts";
 import { alive, startTestServer, type TestServer } from "./testkit.ts";
 
 let t: TestServer;
@@ -26,7 +26,7 @@ describe("a PostgreSQL server", () => {
     const group = [pid, ...childrenOf(pid)];
     expect(group.length).toBeGreaterThan(1); // the postmaster and its background processes
     t.server.kill("test crash");
-    expect(await waitGone(group, 10_000)).toBe(true);
+    expect(await waitUntilGone(group, 10_000)).toEqual([]);
     expect(alive(group)).toEqual([]);
     await t.server.start();
     expect(t.server.pid).not.toBe(pid);
@@ -60,7 +60,7 @@ describe("a PostgreSQL server", () => {
   it("leaves no process behind when destroyed", async () => {
     const group = [t.server.pid!, ...childrenOf(t.server.pid!)];
     await t.server.destroy(true);
-    expect(await waitGone(group, 10_000)).toBe(true);
+    expect(await waitUntilGone(group, 10_000)).toEqual([]);
     expect(t.server.hasData()).toBe(false);
     expect(t.lines.some((l) => /kill -9 of postmaster \d+ and its \d+ processes/.test(l))).toBe(true);
   });

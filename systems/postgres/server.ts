@@ -34,7 +34,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { asServerUser, giveToServerUser, type ServerAccount } from "./account.ts";
 import type { PostgresBinaries } from "./binaries.ts";
-import { processAlive, processName, runProgram, signalProcess, signalServer, waitGone } from "./processes.ts";
+import { processAlive, waitUntilGone } from "../../harness/runtime/process/procfs.ts";
+import { processName, runProgram, signalProcess, signalServer } from "./processes.ts";
 import { Watchdog } from "./watchdog.ts";
 
 export type Settings = Readonly<Record<string, string | number | boolean>>;
@@ -365,7 +366,7 @@ export class PostgresServer {
   /** kill -9, then waits (bounded) until every killed process is gone, so a restart finds them dead. */
   async killAndWait(reason = "crash"): Promise<void> {
     const killed = this.kill(reason);
-    if (killed.length > 0 && !(await waitGone(killed))) {
+    if (killed.length > 0 && (await waitUntilGone(killed, 10_000)).length > 0) {
       throw new ServerCommandError(
         `${this.name}: processes ${killed.join(", ")} still alive 10 s after kill -9`,
       );

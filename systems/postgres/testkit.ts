@@ -18,7 +18,7 @@ import { chooseDataRoot, serverAccount } from "./account.ts";
 import { findPostgresBinaries } from "./binaries.ts";
 import { sharedSettings } from "./cluster.ts";
 import { freeLoopbackPort } from "../../harness/runtime/process/ports.ts";
-import { processAlive } from "./processes.ts";
+import { processAlive } from "../../harness/runtime/process/procfs.ts";
 import { PostgresServer } from "./server.ts";
 import { Watchdog } from "./watchdog.ts";
 

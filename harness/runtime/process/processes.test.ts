@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ProcessSupervisor } from "./processes.ts";
-import { groupMembers, processState, waitUntilGone } from "./testkit.ts";
+import { groupMembers, processState, waitUntilGone } from "./procfs.ts";
 
 let dir: string;
 beforeEach(() => {

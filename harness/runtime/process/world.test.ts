@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { siblingModuleUrl, type PortableProgram, type Runtime } from "../types.ts";
 import { NodeLogs } from "../../store/nodeLogs.ts";
-import { waitUntilGone } from "./testkit.ts";
+import { waitUntilGone } from "./procfs.ts";
 import { NodeStartError, ProcessWorld } from "./world.ts";
 
 let dir: string;

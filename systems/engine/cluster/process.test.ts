@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ProcessWorld } from "../../../harness/runtime/process/world.ts";
-import { waitUntilGone } from "../../../harness/runtime/process/testkit.ts";
+import { waitUntilGone } from "../../../harness/runtime/process/procfs.ts";
 import type { Client } from "../../../harness/system.ts";
 import { engineProcessTiming } from "./config.ts";
 import { EngineSystem } from "./system.ts";

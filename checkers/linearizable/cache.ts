@@ -11,9 +11,10 @@
  * the XOR of its members' codes, so the search updates it in O(1) as it sets and clears bits.
  *
  * Keys are compact, so that memory grows with a history's concurrency, not with the square of its
- * length: the search hands over a key that names the set exactly but only through the part that
- * can still change (see `ConfigurationKey` in search.ts): a strictly sequential history of a
- * million operations keeps a few words per configuration, not a million bits.
+ * length: the search writes a key that names the set exactly but only through the part that can
+ * still change (see the `Search` class in search.ts): a strictly sequential history of a million
+ * operations keeps a few words per configuration, not a million bits. The search writes each key
+ * straight into the pool, where it stays if the configuration is new: no copy, no allocation.
  */
 
 /** Deterministic pseudo-random 32-bit codes, one per operation (splitmix32 from a fixed seed). */
@@ -77,38 +78,48 @@ export class ConfigurationCache {
   }
 
   /**
-   * Adds the configuration whose set has Zobrist hash `bitsHash` and compact key
-   * `key[0 … keyLength)`, in state `stateId`. True if it was new; false if it was already there.
+   * Room for a key of `length` words at the end of the pool: the caller writes the key at
+   * `pool[keyAt …]` (the array this returns, and `keyAt` as it stands after the call), then calls
+   * `add`. Writing the key in place spares a copy on every new configuration.
    */
-  add(bitsHash: number, stateId: number, key: Uint32Array, keyLength: number): boolean {
+  keySpace(length: number): Uint32Array {
+    if (this.poolUsed + length > this.pool.length) this.growPool(this.poolUsed + length);
+    return this.pool;
+  }
+
+  /** Where the next key is written (see `keySpace`). */
+  get keyAt(): number {
+    return this.poolUsed;
+  }
+
+  /**
+   * Adds the configuration whose set has Zobrist hash `bitsHash` and compact key
+   * `pool[keyAt … keyAt + keyLength)` (written there after `keySpace`), in state `stateId`. True
+   * if it was new (the key is kept); false if it was already there (the space is free again).
+   */
+  add(bitsHash: number, stateId: number, keyLength: number): boolean {
     const h = configurationHash(bitsHash, stateId);
-    const mask = this.slots.length - 1;
     const { slots, hashes, stateIds, keyStart, pool } = this;
+    const mask = slots.length - 1;
+    const at = this.poolUsed;
     let slot = h & mask;
-    for (let probes = 0; probes <= mask; probes++) {
-      const e = slots[slot]! - 1;
-      if (e < 0) break;
+    for (let e = slots[slot]! - 1; e >= 0; e = slots[slot]! - 1) {
       if (hashes[e] === h && stateIds[e] === stateId) {
         const base = keyStart[e]!;
-        if (keyStart[e + 1]! - base === keyLength && sameWords(pool, base, key, keyLength)) return false;
+        if (keyStart[e + 1]! - base === keyLength && sameWords(pool, base, at, keyLength)) return false;
       }
       slot = (slot + 1) & mask;
     }
     if (this.count === this.entryCapacity) this.growEntries();
-    if (this.poolUsed + keyLength > this.pool.length) this.growPool(this.poolUsed + keyLength);
     const e = this.count++;
     this.hashes[e] = h;
     this.stateIds[e] = stateId;
-    const base = this.poolUsed;
-    // A loop, not `pool.set(key.subarray(…))`: a subarray is a new object, dearer than the copy.
-    const target = this.pool;
-    for (let w = 0; w < keyLength; w++) target[base + w] = key[w]!;
-    this.poolUsed = base + keyLength;
+    this.poolUsed = at + keyLength;
     this.keyStart[e + 1] = this.poolUsed;
-    if (this.count * 2 > this.slots.length) {
-      this.rehash(this.slots.length * 2);
+    if (this.count * 2 > slots.length) {
+      this.rehash(slots.length * 2);
     } else {
-      this.slots[slot] = e + 1;
+      slots[slot] = e + 1;
     }
     return true;
   }
@@ -150,7 +161,7 @@ export class ConfigurationCache {
   }
 }
 
-function sameWords(pool: Uint32Array, base: number, key: Uint32Array, length: number): boolean {
-  for (let w = 0; w < length; w++) if (pool[base + w] !== key[w]) return false;
+function sameWords(pool: Uint32Array, base: number, at: number, length: number): boolean {
+  for (let w = 0; w < length; w++) if (pool[base + w] !== pool[at + w]) return false;
   return true;
 }

@@ -79,7 +79,8 @@ class StateTable<S> {
   private readonly byHash = new Map<string | number, number>();
   /** The same for integer hashes, open addressing: slot → id + 1 (0: empty). */
   private byIntHash = new Int32Array(1024);
-  private readonly hashOf: number[] = [];
+  /** hashOf[id]: the integer hash of state id (for states interned by one). */
+  private hashOf = new Int32Array(1024);
   private intCount = 0;
   private readonly older: number[] = [];
   private readonly equal: (a: S, b: S) => boolean;
@@ -111,27 +112,42 @@ class StateTable<S> {
   }
 
   private internIntHash(state: S, h: number, id: number): number {
-    let mask = this.byIntHash.length - 1;
+    const { byIntHash, hashOf, states } = this;
+    const mask = byIntHash.length - 1;
     let slot = (Math.imul(h, 0x9e3779b1) >>> 7) & mask;
-    for (; this.byIntHash[slot] !== 0; slot = (slot + 1) & mask) {
-      const other = this.byIntHash[slot]! - 1;
-      if (this.hashOf[other] === h && this.equal(this.states[other]!, state)) return other;
+    for (let entry = byIntHash[slot]!; entry !== 0; entry = byIntHash[slot]!) {
+      if (hashOf[entry - 1] === h && this.equal(states[entry - 1]!, state)) return entry - 1;
+      slot = (slot + 1) & mask;
     }
-    this.states.push(state);
+    states.push(state);
+    if (id >= hashOf.length) this.growHashOf(id + 1);
     this.hashOf[id] = h;
-    this.byIntHash[slot] = id + 1;
-    if (++this.intCount * 2 > this.byIntHash.length) {
-      const old = this.byIntHash;
-      this.byIntHash = new Int32Array(old.length * 2);
-      mask = this.byIntHash.length - 1;
-      for (const entry of old) {
-        if (entry === 0) continue;
-        let s2 = (Math.imul(this.hashOf[entry - 1]!, 0x9e3779b1) >>> 7) & mask;
-        while (this.byIntHash[s2] !== 0) s2 = (s2 + 1) & mask;
-        this.byIntHash[s2] = entry;
-      }
-    }
+    byIntHash[slot] = id + 1;
+    if (++this.intCount * 2 > byIntHash.length) this.rehashInt();
     return id;
+  }
+
+  private growHashOf(length: number): void {
+    let size = this.hashOf.length * 2;
+    while (size < length) size *= 2;
+    const hashOf = new Int32Array(size);
+    hashOf.set(this.hashOf);
+    this.hashOf = hashOf;
+  }
+
+  private rehashInt(): void {
+    const old = this.byIntHash;
+    const byIntHash = new Int32Array(old.length * 2);
+    const mask = byIntHash.length - 1;
+    const hashOf = this.hashOf;
+    for (let s = 0; s < old.length; s++) {
+      const entry = old[s]!;
+      if (entry === 0) continue;
+      let slot = (Math.imul(hashOf[entry - 1]!, 0x9e3779b1) >>> 7) & mask;
+      while (byIntHash[slot] !== 0) slot = (slot + 1) & mask;
+      byIntHash[slot] = entry;
+    }
+    this.byIntHash = byIntHash;
   }
 }
 
@@ -292,8 +308,6 @@ class Search<S> {
   private high = -1;
   /** Info ops before `low`. */
   private infoBelow = 0;
-  /** Scratch for a configuration's key. */
-  private key: Uint32Array;
 
   // readOnly[i]: op i cannot change any state. Linearizing such an op as soon as it is callable
   // and possible loses nothing (moving it earlier changes no state any other op sees), so when
@@ -364,7 +378,6 @@ class Search<S> {
     this.bits = new Uint32Array((n + 31) >>> 5);
     this.codes = zobristCodes(n);
     this.infoBits = new Uint32Array((infoCount + 31) >>> 5);
-    this.key = new Uint32Array(64);
     this.readOnly = new Uint8Array(n);
     if (model.readOnly !== undefined)
       for (let i = 0; i < n; i++) this.readOnly[i] = model.readOnly(ops[i]!.op) ? 1 : 0;
@@ -482,14 +495,17 @@ class Search<S> {
     const firstWord = low >>> 5;
     const windowWords = high >= low ? (high >>> 5) - firstWord + 1 : 0;
     const length = 2 + infoWords + windowWords;
-    if (length > this.key.length) this.key = new Uint32Array(Math.max(length, this.key.length * 2));
-    const key = this.key;
-    key[0] = low;
-    key[1] = high + 1;
-    for (let w = 0; w < infoWords; w++) key[2 + w] = this.infoBits[w]!;
-    for (let w = 0; w < windowWords; w++) key[2 + infoWords + w] = bits[firstWord + w]!;
+    const cache = this.cache;
+    const key = cache.keySpace(length);
+    const at = cache.keyAt;
+    key[at] = low;
+    key[at + 1] = high + 1;
+    const infoBits = this.infoBits;
+    for (let w = 0; w < infoWords; w++) key[at + 2 + w] = infoBits[w]!;
+    const windowAt = at + 2 + infoWords;
+    for (let w = 0; w < windowWords; w++) key[windowAt + w] = bits[firstWord + w]!;
     const hashWith = (this.bitsHash ^ this.codes[i]!) >>> 0;
-    if (!this.cache.add(hashWith, to, key, length)) {
+    if (!cache.add(hashWith, to, length)) {
       this.clearBit(i);
       return false;
     }

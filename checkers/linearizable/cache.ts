@@ -31,9 +31,9 @@ export function zobristCodes(count: number, seed = 0x5eed1234): Uint32Array {
   return codes;
 }
 
-/** Mixes the set's Zobrist hash with the state id into the table hash. */
-function configurationHash(bitsHash: number, stateId: number): number {
-  let h = (bitsHash ^ Math.imul(stateId + 1, 0x9e3779b1)) | 0;
+/** Mixes the set's Zobrist hash with the state's key into the table hash. */
+function configurationHash(bitsHash: number, stateKey: number): number {
+  let h = (bitsHash ^ Math.imul(stateKey + 1, 0x9e3779b1)) | 0;
   h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
   h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
   return (h ^ (h >>> 16)) >>> 0;
@@ -51,7 +51,15 @@ export class ConfigurationCache {
   private entryCapacity: number;
   private count = 0;
 
-  constructor(initialEntries = 1024, initialPoolWords = 4096) {
+  /**
+   * @param sameState whether two state ids are equal states (ids need not be unique per state: a
+   *   hit with another id of an equal state is a hit).
+   */
+  constructor(
+    private readonly sameState: (a: number, b: number) => boolean,
+    initialEntries = 1024,
+    initialPoolWords = 4096,
+  ) {
     this.entryCapacity = Math.max(16, initialEntries);
     this.slots = new Int32Array(this.entryCapacity * 2);
     this.hashes = new Uint32Array(this.entryCapacity);
@@ -94,19 +102,25 @@ export class ConfigurationCache {
 
   /**
    * Adds the configuration whose set has Zobrist hash `bitsHash` and compact key
-   * `pool[keyAt … keyAt + keyLength)` (written there after `keySpace`), in state `stateId`. True
-   * if it was new (the key is kept); false if it was already there (the space is free again).
+   * `pool[keyAt … keyAt + keyLength)` (written there after `keySpace`), in state `stateId`, whose
+   * key (equal for equal states) is `stateKey`. True if it was new (the key is kept); false if it
+   * was already there (the space is free again).
    */
-  add(bitsHash: number, stateId: number, keyLength: number): boolean {
-    const h = configurationHash(bitsHash, stateId);
+  add(bitsHash: number, stateKey: number, stateId: number, keyLength: number): boolean {
+    const h = configurationHash(bitsHash, stateKey);
+    const mask = this.slots.length - 1;
     const { slots, hashes, stateIds, keyStart, pool } = this;
-    const mask = slots.length - 1;
     const at = this.poolUsed;
     let slot = h & mask;
     for (let e = slots[slot]! - 1; e >= 0; e = slots[slot]! - 1) {
-      if (hashes[e] === h && stateIds[e] === stateId) {
+      if (hashes[e] === h) {
         const base = keyStart[e]!;
-        if (keyStart[e + 1]! - base === keyLength && sameWords(pool, base, at, keyLength)) return false;
+        if (
+          keyStart[e + 1]! - base === keyLength &&
+          sameWords(pool, base, at, keyLength) &&
+          (stateIds[e] === stateId || this.sameState(stateIds[e]!, stateId))
+        )
+          return false;
       }
       slot = (slot + 1) & mask;
     }
@@ -116,10 +130,10 @@ export class ConfigurationCache {
     this.stateIds[e] = stateId;
     this.poolUsed = at + keyLength;
     this.keyStart[e + 1] = this.poolUsed;
-    if (this.count * 2 > slots.length) {
-      this.rehash(slots.length * 2);
+    if (this.count * 2 > this.slots.length) {
+      this.rehash(this.slots.length * 2);
     } else {
-      slots[slot] = e + 1;
+      this.slots[slot] = e + 1;
     }
     return true;
   }

@@ -18,9 +18,11 @@
  * (moving such an operation earlier cannot hurt any other), so a failure below it fails its
  * configuration too.
  *
- * Speed comes from integers: model states are interned once (an id per distinct state, found by
- * hash and confirmed by equality), each (state, operation) step is computed once and remembered,
- * and the linearized set is a Uint32Array bitset with an incrementally kept Zobrist hash.
+ * Speed comes from integers: model states are numbered (an id per distinct state, found by hash
+ * and confirmed by equality, while a memo of steps pays; a new id per new state without a lookup
+ * when states seldom repeat), each (state, operation) step is computed once and remembered while
+ * that pays, and the linearized set is a Uint32Array bitset with an incrementally kept Zobrist
+ * hash.
  *
  * For an explanation when the answer is no, the search keeps the deepest configuration it
  * reached (the longest linearizable prefix), the operation whose return entry stopped it there,
@@ -43,7 +45,10 @@ export interface TimedOp {
 interface SearchStats {
   /** Distinct configurations explored (entries of the cache). */
   readonly configurations: number;
-  /** Distinct model states met. */
+  /**
+   * Model states numbered: the distinct states met while steps are memoised; once states seldom
+   * repeat and the memo is off, each new state is counted without a lookup (see StateTable).
+   */
   readonly states: number;
 }
 
@@ -71,7 +76,13 @@ const passTrialCount = 1024;
 /** How many distinct states per operation the explanation remembers. */
 export const statesMetPerOpMax = 8;
 
-/** Interns model states: one integer id per distinct state. */
+/**
+ * Model states by integer id. `intern` gives equal states one id (the step memo needs that);
+ * `fresh` gives a state a new id without looking it up, for searches whose states seldom repeat
+ * (a kv history's appends), where the lookup would cost more than it finds. Either way `keyOf(id)`
+ * is equal for equal states (the model's integer hash, or the interned id), and `same` tells two
+ * ids of equal states: the configuration cache hashes the key and confirms with `same`.
+ */
 class StateTable<S> {
   readonly states: S[] = [];
   private readonly byText = new Map<string, number>();
@@ -79,14 +90,24 @@ class StateTable<S> {
   private readonly byHash = new Map<string | number, number>();
   /** The same for integer hashes, open addressing: slot → id + 1 (0: empty). */
   private byIntHash = new Int32Array(1024);
-  /** hashOf[id]: the integer hash of state id (for states interned by one). */
-  private hashOf = new Int32Array(1024);
+  /** keys[id]: the state's integer hash, or for a state without one, its (interned) id. */
+  private keys = new Int32Array(1024);
   private intCount = 0;
   private readonly older: number[] = [];
   private readonly equal: (a: S, b: S) => boolean;
 
   constructor(private readonly model: LinearizableModel<S>) {
     this.equal = model.equal ?? ((a: S, b: S) => jsonText(a) === jsonText(b));
+  }
+
+  /** Equal for equal states. */
+  keyOf(id: number): number {
+    return this.keys[id]!;
+  }
+
+  /** Whether ids a and b are equal states. */
+  same(a: number, b: number): boolean {
+    return a === b || (this.keys[a] === this.keys[b] && this.equal(this.states[a]!, this.states[b]!));
   }
 
   intern(state: S): number {
@@ -105,45 +126,65 @@ class StateTable<S> {
         if (this.equal(this.states[other]!, state)) return other;
       }
       this.byHash.set(h, id);
-      this.older.push(newest ?? -1);
+      this.older[id] = newest ?? -1;
     }
+    return this.push(state, id);
+  }
+
+  /**
+   * The id of `state`, the result of a step from state `from`: `from` itself when the step left
+   * the state equal, else a new id, not looked up (states with an integer hash; others are
+   * interned).
+   */
+  fresh(state: S, from: number): number {
+    const current = this.states[from]!;
+    if (state === current) return from;
+    const h = this.model.hash?.(state);
+    if (typeof h !== "number" || (h | 0) !== h) return this.intern(state);
+    if (h === this.keys[from] && this.equal(current, state)) return from;
     this.states.push(state);
+    return this.setKey(this.states.length - 1, h);
+  }
+
+  private push(state: S, id: number): number {
+    this.states.push(state);
+    return this.setKey(id, id);
+  }
+
+  private setKey(id: number, key: number): number {
+    if (id >= this.keys.length) {
+      const keys = new Int32Array(this.keys.length * 2);
+      keys.set(this.keys);
+      this.keys = keys;
+    }
+    this.keys[id] = key;
     return id;
   }
 
   private internIntHash(state: S, h: number, id: number): number {
-    const { byIntHash, hashOf, states } = this;
+    const { byIntHash, keys, states } = this;
     const mask = byIntHash.length - 1;
     let slot = (Math.imul(h, 0x9e3779b1) >>> 7) & mask;
     for (let entry = byIntHash[slot]!; entry !== 0; entry = byIntHash[slot]!) {
-      if (hashOf[entry - 1] === h && this.equal(states[entry - 1]!, state)) return entry - 1;
+      if (keys[entry - 1] === h && this.equal(states[entry - 1]!, state)) return entry - 1;
       slot = (slot + 1) & mask;
     }
     states.push(state);
-    if (id >= hashOf.length) this.growHashOf(id + 1);
-    this.hashOf[id] = h;
+    this.setKey(id, h);
     byIntHash[slot] = id + 1;
     if (++this.intCount * 2 > byIntHash.length) this.rehashInt();
     return id;
-  }
-
-  private growHashOf(length: number): void {
-    let size = this.hashOf.length * 2;
-    while (size < length) size *= 2;
-    const hashOf = new Int32Array(size);
-    hashOf.set(this.hashOf);
-    this.hashOf = hashOf;
   }
 
   private rehashInt(): void {
     const old = this.byIntHash;
     const byIntHash = new Int32Array(old.length * 2);
     const mask = byIntHash.length - 1;
-    const hashOf = this.hashOf;
+    const keys = this.keys;
     for (let s = 0; s < old.length; s++) {
       const entry = old[s]!;
       if (entry === 0) continue;
-      let slot = (Math.imul(hashOf[entry - 1]!, 0x9e3779b1) >>> 7) & mask;
+      let slot = (Math.imul(keys[entry - 1]!, 0x9e3779b1) >>> 7) & mask;
       while (byIntHash[slot] !== 0) slot = (slot + 1) & mask;
       byIntHash[slot] = entry;
     }
@@ -299,7 +340,7 @@ class Search<S> {
   private readonly bits: Uint32Array;
   private readonly codes: Uint32Array;
   private bitsHash = 0;
-  private readonly cache = new ConfigurationCache();
+  private readonly cache: ConfigurationCache;
   /** Rank of each op among the ops of unknown outcome (-1 for a completed op). */
   private readonly infoRank: Int32Array;
   /** Bits of the info ops in L, by rank. */
@@ -359,6 +400,7 @@ class Search<S> {
     this.n = n;
     this.table = new StateTable(model);
     this.initialState = this.table.intern(model.init());
+    this.cache = new ConfigurationCache((a, b) => this.table.same(a, b));
     this.head = 2 * n;
     this.next = new Int32Array(2 * n + 1).fill(-1);
     this.prev = new Int32Array(2 * n + 1).fill(-1);
@@ -459,7 +501,7 @@ class Search<S> {
   private stepFrom(stateId: number, i: number): number {
     if (!this.memoOn) {
       const after = this.model.step(this.table.states[stateId]!, this.ops[i]!.op);
-      return after === undefined ? -1 : this.table.intern(after);
+      return after === undefined ? -1 : this.table.fresh(after, stateId);
     }
     let to = this.steps.get(stateId, i);
     if (to === -2) {
@@ -505,7 +547,7 @@ class Search<S> {
     const windowAt = at + 2 + infoWords;
     for (let w = 0; w < windowWords; w++) key[windowAt + w] = bits[firstWord + w]!;
     const hashWith = (this.bitsHash ^ this.codes[i]!) >>> 0;
-    if (!cache.add(hashWith, to, length)) {
+    if (!cache.add(hashWith, this.table.keyOf(to), to, length)) {
       this.clearBit(i);
       return false;
     }
@@ -611,7 +653,7 @@ class Search<S> {
     const count = this.metCount[i]!;
     if (count >= statesMetPerOpMax) return;
     const base = i * statesMetPerOpMax;
-    for (let k = 0; k < count; k++) if (this.met[base + k] === this.state) return;
+    for (let k = 0; k < count; k++) if (this.table.same(this.met[base + k]!, this.state)) return;
     this.met[base + count] = this.state;
     this.metCount[i] = count + 1;
   }

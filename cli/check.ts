@@ -35,6 +35,7 @@ import {
 import { scanJsonl } from "../harness/history/jsonl.ts";
 import { ScannedKind, scannedOp, type MicroOpBuffer } from "../harness/history/jsonlScan.ts";
 import { HistorySource, sourceName } from "../harness/history/source.ts";
+import type { HistoryStatsGatherer } from "../harness/history/historyStats.ts";
 import type { GatheredTxns, TxnTableBuilder } from "../checkers/elle/index.ts";
 import { HistoryFormatError, visibleText } from "../harness/history/validate.ts";
 import type { CheckResult, Results } from "../harness/results.ts";
@@ -539,7 +540,7 @@ async function checkFileShowing(
     source = HistorySource.open(path, reading);
     source.onRead = progress === undefined ? undefined : (bytes) => progress.read(bytes);
     if (!ordinaryOnly && streamable(path, options)) {
-      const streamed = await gatherStreamedAppend(source, path, reading);
+      const streamed = await gatherStreamedAppend(source, path, reading, options);
       if (streamed === "read again") {
         source.close();
         source = HistorySource.open(path, reading);
@@ -547,7 +548,7 @@ async function checkFileShowing(
       } else if (streamed !== undefined) {
         source.close();
         progress?.checking(`${streamed.tally.clientOperations.toLocaleString("en-US")} operations`);
-        return await checkGathered(file, streamed, limits, startMs);
+        return await checkGathered(file, streamed, options, limits, startMs);
       }
     }
     ({ format, ops } = await readHistorySource(source, path, reading));
@@ -621,11 +622,13 @@ async function runPlan(
 
 /**
  * Whether a file may take the streamed path: a regular file (it can be read again if the path
- * declines it), checked by its content alone (no --workload, --model or stored run's test.json).
+ * declines it), checked by its content alone (no --model, no stored run's test.json) or with
+ * `--workload append` (and any --model of Elle's).
  */
 function streamable(path: string, options: CheckOptions): boolean {
-  if (options.workload !== undefined || options.model !== undefined || options.modelPlugin !== undefined)
-    return false;
+  if (options.workload === undefined) {
+    if (options.model !== undefined || options.modelPlugin !== undefined) return false;
+  } else if (options.workload !== "append") return false;
   if (path === "-" || storedRunConfigPath(path) !== undefined) return false;
   try {
     return statSync(path).isFile();
@@ -644,6 +647,8 @@ function scannedHasAppend(mops: MicroOpBuffer): boolean {
 interface StreamedAppend {
   readonly builder: TxnTableBuilder;
   readonly tally: OperationTally;
+  /** What the stats checker needs (with `--workload append`, whose checkers include it). */
+  readonly stats: HistoryStatsGatherer | undefined;
   /** The first error Elle's table gives (the ordinary path gives it once Elle reads the history). */
   readonly shapeError: HistoryShapeError | undefined;
 }
@@ -663,12 +668,19 @@ async function gatherStreamedAppend(
   source: HistorySource,
   path: string,
   reading: Budget,
+  options: CheckOptions,
 ): Promise<StreamedAppend | "read again" | undefined> {
   const head = await source.head();
   if (detectHistoryFormat(head, path) !== "jsonl" || !/"f"\s*:\s*"txn"/.test(head)) return undefined;
   const { TxnTableBuilder } = await loadElle();
   // Streamed only from a regular file (`streamable`): its size sizes the table's columns.
   const builder = new TxnTableBuilder(undefined, undefined, undefined, statSync(path).size);
+  // The append workload's checkers are Elle and stats; the one inferred from content is Elle alone.
+  // (Loaded only then: its module brings a schema library that other checks need not load.)
+  const stats =
+    options.workload === "append"
+      ? new (await import("../harness/history/historyStats.ts")).HistoryStatsGatherer()
+      : undefined;
   const tally = new OperationTally();
   let appends = false;
   let shapeError: HistoryShapeError | undefined;
@@ -688,29 +700,41 @@ async function gatherStreamedAppend(
     {
       scanned(scanner) {
         tally.add(scanner.process, scanner.type);
+        if (stats !== undefined) {
+          if (scanner.process === "nemesis") stats.add(scannedOp(scanner));
+          else
+            stats.entry(scanner.process, scanner.type, scanner.f, scanner.time, () =>
+              scanner.hasError ? scanner.errorJson() : undefined,
+            );
+        }
         if (!appends && scanner.f === "txn")
           appends = scanner.isTxn ? scannedHasAppend(scanner.mops) : isAppendTxn(scannedOp(scanner));
         gather(() => builder.addScanned(scanner));
       },
       op(op) {
         tally.add(op.process, op.type);
+        stats?.add(op);
         if (!appends) appends = isAppendTxn(op);
         gather(() => builder.addOp(op));
       },
     },
     reading,
   );
-  return appends ? { builder, tally, shapeError } : "read again";
+  return appends ? { builder, tally, stats, shapeError } : "read again";
 }
 
-/** Checks a streamed list-append history as `planCheck` plans an inferred one. */
+/**
+ * Checks a streamed list-append history as `planCheck` plans it: with `--workload append`'s
+ * checkers, else as an inferred one.
+ */
 async function checkGathered(
   file: string,
   streamed: StreamedAppend,
+  options: CheckOptions,
   limits: Required<BudgetLimits>,
   startMs: number,
 ): Promise<FileOutcome> {
-  const { builder, tally, shapeError } = streamed;
+  const { builder, tally, stats, shapeError } = streamed;
   const gathered: GatheredTxns = {
     build: () => {
       if (shapeError !== undefined) throw shapeError;
@@ -720,13 +744,16 @@ async function checkGathered(
     opCount: tally.entries,
     nothingToCheck: tally.nothingToCheck(),
   };
-  const plan = inferredAppendPlan(async (_history, checkBudget) =>
-    (await loadElle()).checkElleGathered(gathered, {
-      workload: "append",
-      model: inferredElleModel,
-      ...(checkBudget !== undefined ? { budget: checkBudget } : {}),
-    }),
-  );
+  const plan =
+    stats !== undefined
+      ? (await loadWorkloadChecking()).planGatheredAppendCheck(options.workloadOptions, gathered, stats)
+      : inferredAppendPlan(async (_history, checkBudget) =>
+          (await loadElle()).checkElleGathered(gathered, {
+            workload: "append",
+            model: inferredElleModel,
+            ...(checkBudget !== undefined ? { budget: checkBudget } : {}),
+          }),
+        );
   // The time limit runs from the start of reading; steps count from here.
   const budget = new Budget(limits, undefined, startMs);
   return await runPlan(file, "jsonl", plan, [], budget, () => tally.clientOperations, startMs);

@@ -11,10 +11,12 @@
  * number of appends (about txnsPerKeyEpoch × (maxTxnLength + 1) / 4 / activeKeyCount) and reads stay
  * short, as Jepsen's `max-writes-per-key` keeps them.
  */
-import { checkElleHistory } from "../checkers/elle/index.ts";
-import { statsChecker } from "../checkers/stats/index.ts";
+import { checkElleGathered, checkElleHistory, type GatheredTxns } from "../checkers/elle/index.ts";
+import { checkStatsGathered, statsChecker } from "../checkers/stats/index.ts";
+import { Budget } from "../harness/budget.ts";
 import type { Checker } from "../harness/checker.ts";
 import { stagger, timeLimit } from "../harness/generator/index.ts";
+import type { HistoryStatsGatherer } from "../harness/history/historyStats.ts";
 import type { Workload } from "../harness/workload.ts";
 import { resolveElleModel, type IsolationLevel } from "./elleModel.ts";
 import { uniqueSource } from "./unique.ts";
@@ -66,4 +68,36 @@ export function appendCheckers(options: { readonly model: string }): Checker[] {
       }),
   };
   return [elle, statsChecker];
+}
+
+/**
+ * `appendCheckers` for a history gathered while it was streamed rather than held (`faultline
+ * check --workload append` of a long JSONL file): the same checkers, in the same order, under the
+ * same names, fed from what was gathered (the history they are given is ignored), so the results
+ * are the same.
+ */
+export function gatheredAppendCheckers(
+  txns: GatheredTxns,
+  stats: HistoryStatsGatherer,
+  options: { readonly model: string },
+): Checker[] {
+  const elle: Checker = {
+    name: "elle",
+    check: (_history, context) =>
+      checkElleGathered(txns, {
+        workload: "append",
+        model: options.model,
+        ...(context.budget !== undefined ? { budget: context.budget } : {}),
+      }),
+  };
+  const gatheredStats: Checker = {
+    name: statsChecker.name,
+    check: (_history, context) =>
+      checkStatsGathered(
+        stats,
+        txns.nothingToCheck,
+        context.budget instanceof Budget ? { budget: context.budget } : {},
+      ),
+  };
+  return [elle, gatheredStats];
 }

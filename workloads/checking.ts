@@ -21,7 +21,9 @@ import { checkElleHistory } from "../checkers/elle/index.ts";
 import { checkLongForkHistory, inferGroupSize } from "../checkers/long-fork/index.ts";
 import type { Checker } from "../harness/checker.ts";
 import type { Key, Op } from "../harness/history/op.ts";
-import { appendCheckers } from "./append.ts";
+import type { GatheredTxns } from "../checkers/elle/index.ts";
+import type { HistoryStatsGatherer } from "../harness/history/historyStats.ts";
+import { appendCheckers, gatheredAppendCheckers } from "./append.ts";
 import { defaultCheckModel, type CheckWorkloadName, type WorkloadCheckOptions } from "./checkNames.ts";
 import { bankCheckers } from "./bank.ts";
 import { registerCheckers } from "./register.ts";
@@ -54,7 +56,7 @@ export function planWorkloadCheck(
   const model = options.model ?? defaultCheckModel;
   switch (workload) {
     case "append":
-      return { description: `append, elle ${model}`, checkers: appendCheckers({ model }) };
+      return { description: appendDescription(model), checkers: appendCheckers({ model }) };
     case "rw-register": {
       const assumptions = [
         options.sequentialKeys === true ? "sequential keys" : undefined,
@@ -130,6 +132,21 @@ export function planWorkloadCheck(
       return { description: "counter", checkers: [checker] };
     }
   }
+}
+
+const appendDescription = (model: string): string => `append, elle ${model}`;
+
+/**
+ * `planWorkloadCheck("append", options, history)` for a history gathered while it was streamed
+ * (its transactions and its stats figures), not held: the same description and checkers.
+ */
+export function planGatheredAppendCheck(
+  options: WorkloadCheckOptions,
+  txns: GatheredTxns,
+  stats: HistoryStatsGatherer,
+): WorkloadCheckPlan {
+  const model = options.model ?? defaultCheckModel;
+  return { description: appendDescription(model), checkers: gatheredAppendCheckers(txns, stats, { model }) };
 }
 
 /** The (account, balance) keys one read shows, or undefined for an op that is no read. */

@@ -18,11 +18,33 @@ import type { CheckContext, Checker } from "../../harness/checker.ts";
 import type { Op } from "../../harness/history/op.ts";
 import { nothingToCheck } from "../../harness/history/op.ts";
 import type { CheckResult } from "../../harness/results.ts";
-import { faultWindows } from "../../harness/history/faultWindows.ts";
-import { summarizeHistory, type SummaryOptions } from "../../harness/history/historyStats.ts";
+import { faultWindows, faultWindowsOf } from "../../harness/history/faultWindows.ts";
+import {
+  summarizeHistory,
+  type HistoryStats,
+  type HistoryStatsGatherer,
+  type SummaryOptions,
+} from "../../harness/history/historyStats.ts";
 
 export function checkStatsHistory(history: readonly Op[], options: SummaryOptions = {}): CheckResult {
   const stats = summarizeHistory(history, faultWindows(history), options);
+  return statsResult(stats, nothingToCheck(history));
+}
+
+/**
+ * `checkStatsHistory` of a history gathered while it was streamed (`HistoryStatsGatherer`, fed
+ * every entry, with the same `answeredFails`), `empty` its `nothingToCheck`: the same result.
+ */
+export function checkStatsGathered(
+  gathered: HistoryStatsGatherer,
+  empty: string | undefined,
+  options: { readonly budget?: Budget } = {},
+): CheckResult {
+  const windows = faultWindowsOf(gathered.nemesisOps, gathered.lastTimeNs);
+  return statsResult(gathered.summary(windows, options.budget), empty);
+}
+
+function statsResult(stats: HistoryStats, empty: string | undefined): CheckResult {
   const fs = Object.keys(stats.byF);
   const neverAnswered = fs.filter((f) => stats.byF[f]!.answered === 0);
   const figures = {
@@ -30,7 +52,6 @@ export function checkStatsHistory(history: readonly Op[], options: SummaryOption
     throughputPerS: stats.throughputPerS,
     availability: stats.availability,
   };
-  const empty = nothingToCheck(history);
   if (empty !== undefined) return { valid: "unknown", reason: empty, ...figures };
   if (neverAnswered.length > 0) {
     return {

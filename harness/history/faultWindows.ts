@@ -112,6 +112,15 @@ function nemesisEvents(history: readonly Op[]): NemesisEvent[] {
 /** The fault windows of a history, ordered by start time. */
 export function faultWindows(history: readonly Op[]): FaultWindow[] {
   const lastTimeNs = history.reduce((max, op) => (op.time > max ? op.time : max), 0);
+  return faultWindowsOf(history, lastTimeNs);
+}
+
+/**
+ * The fault windows of a history given by its nemesis operations (others are ignored) and its
+ * latest time (0 at least), where a window still open at the end closes: for a history that was
+ * streamed rather than held.
+ */
+export function faultWindowsOf(nemesisOps: readonly Op[], lastTimeNs: number): FaultWindow[] {
   const open = new Map<string, { startNs: number; details: string[]; more: number }>();
   const windows: FaultWindow[] = [];
   const close = (kind: string, endNs: number, openAtEnd: boolean): void => {
@@ -121,7 +130,7 @@ export function faultWindows(history: readonly Op[]): FaultWindow[] {
     const details = w.more > 0 ? [...w.details, `… and ${w.more} more`] : w.details;
     windows.push({ kind, startNs: w.startNs, endNs: Math.max(endNs, w.startNs), details, openAtEnd });
   };
-  for (const event of nemesisEvents(history)) {
+  for (const event of nemesisEvents(nemesisOps)) {
     const closes = closedKind(event.f);
     if (closes !== undefined) {
       close(closes, event.timeNs, false);

@@ -92,7 +92,7 @@ export function quantile(sortedAscending: readonly number[], q: number): number 
   return sortedAscending[rank - 1]!;
 }
 
-export function latencyQuantiles(latenciesNs: readonly number[]): LatencyQuantilesNs | null {
+export function latencyQuantiles(latenciesNs: readonly number[] | Float64Array): LatencyQuantilesNs | null {
   if (latenciesNs.length === 0) return null;
   const sorted = Float64Array.from(latenciesNs).sort();
   const asArray = sorted as unknown as readonly number[];
@@ -119,67 +119,171 @@ export function summarizeHistory(
   windows: readonly FaultWindow[],
   options: SummaryOptions = {},
 ): HistoryStats {
-  const answeredFails = options.answeredFails ?? new Set<string>();
-  const counts = new Map<
-    string,
-    { ok: number; fail: number; info: number; answered: number; latencies: number[] }
-  >();
-  let okAll = 0;
-  let totalAll = 0;
-  let answeredAll = 0;
-  let answeredDuring = 0;
-  let totalDuring = 0;
-  let firstNs = Number.POSITIVE_INFINITY;
-  let lastNs = Number.NEGATIVE_INFINITY;
-  for (const op of clientOps(history)) {
-    options.budget?.step();
-    let c = counts.get(op.f);
-    if (c === undefined) {
-      c = { ok: 0, fail: 0, info: 0, answered: 0, latencies: [] };
-      counts.set(op.f, c);
+  const gathered = new HistoryStatsGatherer(options.answeredFails);
+  for (const op of history) gathered.add(op);
+  return gathered.summary(windows, options.budget);
+}
+
+/** A growable column of doubles. */
+class Doubles {
+  array = new Float64Array(64);
+  length = 0;
+  push(x: number): void {
+    if (this.length === this.array.length) {
+      const grown = new Float64Array(this.array.length * 2);
+      grown.set(this.array);
+      this.array = grown;
     }
-    const endNs = op.complete?.time ?? op.invoke.time;
-    firstNs = Math.min(firstNs, op.invoke.time);
-    lastNs = Math.max(lastNs, endNs);
-    const ok = op.outcome === "ok";
+    this.array[this.length++] = x;
+  }
+  get values(): Float64Array {
+    return this.array.subarray(0, this.length);
+  }
+}
+
+interface FunctionCounts {
+  ok: number;
+  fail: number;
+  info: number;
+  answered: number;
+  readonly latencies: Doubles;
+}
+
+/**
+ * `summarizeHistory` one history entry at a time, without holding the history (what `faultline
+ * check` does while it streams a long file): pairs each client invocation with its completion as
+ * `clientOps` does, and keeps of each operation only what the figures need (its invocation time
+ * and whether it was answered, for availability in fault windows known only at the end; the ok
+ * latencies), and the nemesis operations whole (few), for the fault windows. `summarizeHistory` is
+ * this, fed the whole history, so the two cannot disagree.
+ */
+export class HistoryStatsGatherer {
+  /** The open invocation of each client process: its f and time. */
+  private readonly open = new Map<Process, { readonly f: string; readonly timeNs: number }>();
+  private readonly counts = new Map<string, FunctionCounts>();
+  /** Per client operation, in the order they ended: invocation time; answered (1) or not (0). */
+  private readonly invokedNs = new Doubles();
+  private answeredFlags = new Uint8Array(64);
+  private okAll = 0;
+  private firstNs = Number.POSITIVE_INFINITY;
+  private lastNs = Number.NEGATIVE_INFINITY;
+  /** The latest time of any entry (0 at least): where a fault window still open at the end closes. */
+  lastTimeNs = 0;
+  /** The nemesis operations, whole, in history order. */
+  readonly nemesisOps: Op[] = [];
+
+  constructor(private readonly answeredFails: ReadonlySet<string> = new Set<string>()) {}
+
+  /** Adds the next entry of the history. */
+  add(op: Op): void {
+    if (op.process === "nemesis") {
+      if (op.time > this.lastTimeNs) this.lastTimeNs = op.time;
+      this.nemesisOps.push(op);
+      return;
+    }
+    this.entry(op.process, op.type, op.f, op.time, () => op.error);
+  }
+
+  /**
+   * Adds the next entry of a client process (not the nemesis): `error` gives its error field, asked
+   * only for a `fail` completion.
+   */
+  entry(process: Process, type: Op["type"], f: string, timeNs: number, error: () => unknown): void {
+    if (timeNs > this.lastTimeNs) this.lastTimeNs = timeNs;
+    if (typeof process !== "number") return;
+    if (type === "invoke") {
+      const previous = this.open.get(process);
+      // A second invocation while one is open leaves the first pending, as `clientOps` does.
+      if (previous !== undefined) this.end(previous.f, previous.timeNs, "pending", previous.timeNs, false);
+      this.open.set(process, { f, timeNs });
+      return;
+    }
+    const invoked = this.open.get(process);
+    if (invoked === undefined) return;
+    this.open.delete(process);
+    const answeredFail = type === "fail" && this.answeredFails.size > 0 && this.isAnsweredFail(error());
+    this.end(invoked.f, invoked.timeNs, type, timeNs, answeredFail);
+  }
+
+  private isAnsweredFail(error: unknown): boolean {
+    return typeof error === "string" && this.answeredFails.has(error);
+  }
+
+  private end(
+    f: string,
+    invokeNs: number,
+    outcome: ClientOp["outcome"],
+    endNs: number,
+    answeredFail: boolean,
+  ): void {
+    let c = this.counts.get(f);
+    if (c === undefined) {
+      c = { ok: 0, fail: 0, info: 0, answered: 0, latencies: new Doubles() };
+      this.counts.set(f, c);
+    }
+    if (invokeNs < this.firstNs) this.firstNs = invokeNs;
+    if (endNs > this.lastNs) this.lastNs = endNs;
+    const ok = outcome === "ok";
     if (ok) {
       c.ok += 1;
-      c.latencies.push(endNs - op.invoke.time);
-    } else if (op.outcome === "fail") c.fail += 1;
+      c.latencies.push(endNs - invokeNs);
+      this.okAll += 1;
+    } else if (outcome === "fail") c.fail += 1;
     else c.info += 1;
-    const error = op.complete?.error;
-    const answered = ok || (op.outcome === "fail" && typeof error === "string" && answeredFails.has(error));
-    totalAll += 1;
-    if (ok) okAll += 1;
-    if (answered) {
-      answeredAll += 1;
-      c.answered += 1;
+    const answered = ok || answeredFail;
+    if (answered) c.answered += 1;
+    const at = this.invokedNs.length;
+    this.invokedNs.push(invokeNs);
+    if (at === this.answeredFlags.length) {
+      const grown = new Uint8Array(this.answeredFlags.length * 2);
+      grown.set(this.answeredFlags);
+      this.answeredFlags = grown;
     }
-    if (inAnyWindow(windows, op.invoke.time)) {
-      totalDuring += 1;
-      if (answered) answeredDuring += 1;
-    }
+    this.answeredFlags[at] = answered ? 1 : 0;
   }
-  const byF: Record<string, FunctionStats> = {};
-  for (const [f, c] of [...counts].sort(([a], [b]) => a.localeCompare(b))) {
-    byF[f] = {
-      ok: c.ok,
-      fail: c.fail,
-      info: c.info,
-      answered: c.answered,
-      latencyNs: latencyQuantiles(c.latencies),
+
+  /**
+   * The figures, with `windows` splitting availability (a step of `budget` per client operation).
+   * Operations still open count as pending; the gatherer takes no more entries after this.
+   */
+  summary(windows: readonly FaultWindow[], budget?: Budget): HistoryStats {
+    for (const { f, timeNs } of this.open.values()) this.end(f, timeNs, "pending", timeNs, false);
+    this.open.clear();
+    const totalAll = this.invokedNs.length;
+    const invoked = this.invokedNs.array;
+    let answeredAll = 0;
+    let answeredDuring = 0;
+    let totalDuring = 0;
+    for (let i = 0; i < totalAll; i++) {
+      budget?.step();
+      const answered = this.answeredFlags[i] === 1;
+      if (answered) answeredAll += 1;
+      if (windows.length > 0 && inAnyWindow(windows, invoked[i]!)) {
+        totalDuring += 1;
+        if (answered) answeredDuring += 1;
+      }
+    }
+    const byF: Record<string, FunctionStats> = {};
+    for (const [f, c] of [...this.counts].sort(([a], [b]) => a.localeCompare(b))) {
+      byF[f] = {
+        ok: c.ok,
+        fail: c.fail,
+        info: c.info,
+        answered: c.answered,
+        latencyNs: latencyQuantiles(c.latencies.values),
+      };
+    }
+    const spanS = totalAll === 0 ? 0 : (this.lastNs - this.firstNs) / 1e9;
+    return {
+      byF,
+      throughputPerS: spanS > 0 ? this.okAll / spanS : 0,
+      availability: {
+        overall: ratio(answeredAll, totalAll),
+        duringFaults: ratio(answeredDuring, totalDuring),
+        outsideFaults: ratio(answeredAll - answeredDuring, totalAll - totalDuring),
+      },
     };
   }
-  const spanS = totalAll === 0 ? 0 : (lastNs - firstNs) / 1e9;
-  return {
-    byF,
-    throughputPerS: spanS > 0 ? okAll / spanS : 0,
-    availability: {
-      overall: ratio(answeredAll, totalAll),
-      duringFaults: ratio(answeredDuring, totalDuring),
-      outsideFaults: ratio(answeredAll - answeredDuring, totalAll - totalDuring),
-    },
-  };
 }
 
 const quantilesSchema = z.object({ p50: z.number(), p95: z.number(), p99: z.number(), max: z.number() });

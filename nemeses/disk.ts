@@ -20,7 +20,7 @@ import type { Nemesis, NemesisContext } from "../harness/nemesis.ts";
 import type { DiskFaults } from "../harness/runtime/types.ts";
 import type { Completion, DiskData, Invocation, NodeControl } from "../harness/system.ts";
 import type { NemesisPackage, PackageConfig } from "./package.ts";
-import { faultSchedule, firstStartNs, keptWindows } from "./schedule.ts";
+import { firstStartNs, keptWindows, pickingSchedule } from "./schedule.ts";
 
 export const diskFaults = [
   "fsync-eio",
@@ -127,17 +127,8 @@ export function diskGenerator(options: {
   /** Only these windows (1-based, `--nemesis-windows`). */
   readonly keep?: readonly number[];
 }): Generator {
-  const name = options.name ?? "disk";
-  const faults = options.faults ?? diskFaults;
-  if (faults.length === 0) throw new RangeError("disk: needs at least one fault");
-  return faultSchedule({
-    intervalNs: options.intervalNs,
-    firstStartNs: options.firstStartNs,
-    plan: (context) => ({ start: { f: `start-${name}`, value: context.random.pick(faults) } }),
-    stop: { f: `stop-${name}` },
-    ...(options.maxWindows !== undefined ? { maxWindows: options.maxWindows } : {}),
-    ...(options.keep !== undefined ? { keep: options.keep } : {}),
-  });
+  const { name = "disk", faults = diskFaults, ...schedule } = options;
+  return pickingSchedule({ name, choices: faults, choiceName: "fault", ...schedule });
 }
 
 /** A disk package named `name` (its ops and its `--nemesis-windows` key), drawing from `faults`. */

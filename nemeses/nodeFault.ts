@@ -13,7 +13,7 @@
 import type { Generator } from "../harness/generator/types.ts";
 import type { Nemesis, NemesisContext } from "../harness/nemesis.ts";
 import type { Completion, Invocation, NodeControl } from "../harness/system.ts";
-import { faultSchedule } from "./schedule.ts";
+import { pickingSchedule } from "./schedule.ts";
 import { chooseNodes, isNodeTarget, nodeTargets, type NodeTarget } from "./targets.ts";
 
 export interface NodeFaultDone {
@@ -90,15 +90,6 @@ export interface NodeFaultScheduleOptions {
 }
 
 export function nodeFaultGenerator(options: NodeFaultScheduleOptions): Generator {
-  if (options.targets.length === 0) throw new RangeError(`${options.kind}: needs at least one target`);
-  return faultSchedule({
-    intervalNs: options.intervalNs,
-    firstStartNs: options.firstStartNs,
-    plan: (context) => ({
-      start: { f: `start-${options.kind}`, value: context.random.pick(options.targets) },
-    }),
-    stop: { f: `stop-${options.kind}` },
-    ...(options.maxWindows !== undefined ? { maxWindows: options.maxWindows } : {}),
-    ...(options.keep !== undefined ? { keep: options.keep } : {}),
-  });
+  const { kind, targets, ...schedule } = options;
+  return pickingSchedule({ name: kind, choices: targets, choiceName: "target", ...schedule });
 }

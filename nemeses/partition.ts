@@ -16,7 +16,7 @@ import type { Generator } from "../harness/generator/types.ts";
 import type { Nemesis, NemesisContext } from "../harness/nemesis.ts";
 import type { Completion, Invocation } from "../harness/system.ts";
 import type { NemesisPackage, PackageConfig } from "./package.ts";
-import { faultSchedule, firstStartNs, keptWindows } from "./schedule.ts";
+import { firstStartNs, keptWindows, pickingSchedule } from "./schedule.ts";
 import {
   bisect,
   bridgeGrudge,
@@ -142,17 +142,8 @@ export interface PartitionScheduleOptions {
 }
 
 export function partitionGenerator(options: PartitionScheduleOptions): Generator {
-  const shapes = options.shapes ?? partitionShapes;
-  const name = options.name ?? "partition";
-  if (shapes.length === 0) throw new RangeError("partitionGenerator needs at least one shape");
-  return faultSchedule({
-    intervalNs: options.intervalNs,
-    firstStartNs: options.firstStartNs,
-    plan: (context) => ({ start: { f: `start-${name}`, value: context.random.pick(shapes) } }),
-    stop: { f: `stop-${name}` },
-    ...(options.maxWindows !== undefined ? { maxWindows: options.maxWindows } : {}),
-    ...(options.keep !== undefined ? { keep: options.keep } : {}),
-  });
+  const { name = "partition", shapes = partitionShapes, ...schedule } = options;
+  return pickingSchedule({ name, choices: shapes, choiceName: "shape", ...schedule });
 }
 
 export function partitionPackage(

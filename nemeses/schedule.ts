@@ -146,6 +146,38 @@ export function faultSchedule(options: FaultScheduleOptions): Generator {
   return new FaultSchedule(options, options.firstStartNs, [], maxWindows, 0);
 }
 
+export interface PickingScheduleOptions {
+  /** The package's name: its windows open with `start-NAME` and close with `stop-NAME`. */
+  readonly name: string;
+  /** What a window's `start-NAME` carries: one drawn at random for each window. */
+  readonly choices: readonly unknown[];
+  /** What `choices` are, for the error when there are none ("target", "shape", "fault"). */
+  readonly choiceName: string;
+  readonly intervalNs: number;
+  readonly firstStartNs: number;
+  readonly maxWindows?: number;
+  /** Only these window numbers are applied (see faultSchedule). */
+  readonly keep?: readonly number[];
+}
+
+/**
+ * The schedule of most packages (crash, pause, partition, disk): every window opens with
+ * `start-NAME` carrying one of `choices`, drawn when the window is taken, and closes with
+ * `stop-NAME`.
+ */
+export function pickingSchedule(options: PickingScheduleOptions): Generator {
+  const { name, choices } = options;
+  if (choices.length === 0) throw new RangeError(`${name}: needs at least one ${options.choiceName}`);
+  return faultSchedule({
+    intervalNs: options.intervalNs,
+    firstStartNs: options.firstStartNs,
+    plan: (context) => ({ start: { f: `start-${name}`, value: context.random.pick(choices) } }),
+    stop: { f: `stop-${name}` },
+    ...(options.maxWindows !== undefined ? { maxWindows: options.maxWindows } : {}),
+    ...(options.keep !== undefined ? { keep: options.keep } : {}),
+  });
+}
+
 /**
  * When a package's first window opens: uniform in [interval/2, 3·interval/2) after the start,
  * drawn from the seed and the package's name, so packages composed together start apart.

@@ -26,7 +26,7 @@ describe("ConfigurationCache", () => {
   it("takes another id of an equal state as the same configuration, and an unequal one as new", () => {
     // ids 1 and 2 are equal states, id 3 is another state with the same key (a hash collision).
     const sameState = (a: number, b: number): boolean => a === b || (a !== 3 && b !== 3);
-    const cache = new ConfigurationCache(sameState);
+    const cache = new ConfigurationCache({ same: sameState });
     expect(add(cache, 7, 42, 1, [0, 5, 0b1011])).toBe(true);
     expect(add(cache, 7, 42, 2, [0, 5, 0b1011])).toBe(false);
     expect(add(cache, 7, 42, 3, [0, 5, 0b1011])).toBe(true);
@@ -51,7 +51,7 @@ describe("ConfigurationCache", () => {
           // Zobrist hash is) takes only four values: equality, not a hash, must decide.
           const classOf = (id: number): number => id % 4;
           const keyOf = (id: number): number => (classOf(id) < 2 ? 99 : classOf(id));
-          const cache = new ConfigurationCache((a, b) => classOf(a) === classOf(b), 16, 64);
+          const cache = new ConfigurationCache({ same: (a, b) => classOf(a) === classOf(b) }, 16, 64);
           const seen = new Set<string>();
           for (const { words, stateId } of adds) {
             const bitsHash = words.reduce((h, w) => h + w, 0) % 4;

@@ -39,6 +39,11 @@ function configurationHash(bitsHash: number, stateKey: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** Whether two state ids are equal states. */
+export interface StateEquality {
+  same(a: number, b: number): boolean;
+}
+
 export class ConfigurationCache {
   /** Slot → entry number + 1; 0 is an empty slot. Kept at most half full. */
   private slots: Int32Array;
@@ -52,11 +57,13 @@ export class ConfigurationCache {
   private count = 0;
 
   /**
-   * @param sameState whether two state ids are equal states (ids need not be unique per state: a
+   * @param states tells whether two state ids are equal states (ids need not be unique per state: a
    *   hit with another id of an equal state is a hit).
    */
   constructor(
-    private readonly sameState: (a: number, b: number) => boolean,
+    // An object with a method, not a closure: every search's cache then calls the same function,
+    // and the optimised code that calls it serves them all.
+    private readonly states: StateEquality,
     initialEntries = 1024,
     initialPoolWords = 4096,
   ) {
@@ -118,7 +125,7 @@ export class ConfigurationCache {
         if (
           keyStart[e + 1]! - base === keyLength &&
           sameWords(pool, base, at, keyLength) &&
-          (stateIds[e] === stateId || this.sameState(stateIds[e]!, stateId))
+          (stateIds[e] === stateId || this.states.same(stateIds[e]!, stateId))
         )
           return false;
       }

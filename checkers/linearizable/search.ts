@@ -388,7 +388,6 @@ class Search<S> {
   private fresh: boolean;
   private bytesCounted = 0;
   private iterations = 0;
-  private sliceEnded = false;
 
   constructor(
     private readonly model: LinearizableModel<S>,
@@ -400,7 +399,7 @@ class Search<S> {
     this.n = n;
     this.table = new StateTable(model);
     this.initialState = this.table.intern(model.init());
-    this.cache = new ConfigurationCache((a, b) => this.table.same(a, b));
+    this.cache = new ConfigurationCache(this.table);
     this.head = 2 * n;
     this.next = new Int32Array(2 * n + 1).fill(-1);
     this.prev = new Int32Array(2 * n + 1).fill(-1);
@@ -679,22 +678,37 @@ class Search<S> {
 
   /** Runs up to `searchSliceIterations` iterations: the outcome once decided, else undefined. */
   runSlice(): SearchOutcome<S> | undefined {
+    switch (this.run()) {
+      case Ended.Slice:
+        return undefined;
+      case Ended.Linearizable:
+        return this.finish({ verdict: true, ...this.stats() });
+      case Ended.Violation:
+        return this.violation();
+      case Ended.Budget:
+        return this.finish({ verdict: "unknown", reason: this.budget.reason!, ...this.stats() });
+      case Ended.Memory:
+        return this.finish({
+          verdict: "unknown",
+          reason: `memory budget of ${Math.round(this.memory.limitBytes / 2 ** 20)} MiB exhausted by the configuration caches`,
+          ...this.stats(),
+        });
+    }
+  }
+
+  /**
+   * The loop itself. It answers with a number only: every way out is then as cheap for the
+   * optimising compiler as the loop (building an outcome here, on a path first taken when a part
+   * ends, would throw away the loop's optimised code at the end of the first part).
+   */
+  private run(): Ended {
+    const sliceEnd = this.iterations + searchSliceIterations;
     while (this.remaining > 0) {
       if (this.entry < 0)
         throw new Error("linearizable search: ran off the entry list with completed operations left (a bug)");
-      // Counted 64 iterations at a time: one step is one iteration. A slice ends before an
-      // iteration's work, which the next slice then does without counting it again.
-      if (this.sliceEnded) {
-        this.sliceEnded = false;
-      } else if ((++this.iterations & 63) === 0) {
-        const exhausted = this.budget.exhausted(64);
-        if (exhausted !== undefined)
-          return this.finish({ verdict: "unknown", reason: exhausted, ...this.stats() });
-        if ((this.iterations & (searchSliceIterations - 1)) === 0) {
-          this.sliceEnded = true;
-          return undefined;
-        }
-      }
+      // One step is one iteration, counted against the budget 64 at a time.
+      if (this.iterations === sliceEnd) return Ended.Slice;
+      if ((++this.iterations & 63) === 0 && this.budget.exhausted(64) !== undefined) return Ended.Budget;
       if (this.fresh) {
         this.fresh = false;
         const read = this.firstPossibleRead();
@@ -707,7 +721,7 @@ class Search<S> {
       const entry = this.entry;
       if ((entry & 1) === 1) {
         this.remember(entry >> 1);
-        if (!this.backtrack()) return this.violation();
+        if (!this.backtrack()) return Ended.Violation;
         continue;
       }
       // A call entry: try to linearize this operation next.
@@ -716,24 +730,27 @@ class Search<S> {
       if (to >= 0) {
         const forced = this.readOnly[i] === 1 && to === this.state;
         if (this.addToCache(i, to)) {
-          if (!this.meterMemory()) {
-            return this.finish({
-              verdict: "unknown",
-              reason: `memory budget of ${Math.round(this.memory.limitBytes / 2 ** 20)} MiB exhausted by the configuration caches`,
-              ...this.stats(),
-            });
-          }
+          if (!this.meterMemory()) return Ended.Memory;
           this.push(i, to, forced);
           continue;
         }
         if (forced) {
           // The read-only choice was explored before and failed: so has this configuration.
-          if (!this.backtrack()) return this.violation();
+          if (!this.backtrack()) return Ended.Violation;
           continue;
         }
       }
       this.entry = this.next[entry]!;
     }
-    return this.finish({ verdict: true, ...this.stats() });
+    return Ended.Linearizable;
   }
+}
+
+/** How `Search.run` stopped. */
+const enum Ended {
+  Slice,
+  Linearizable,
+  Violation,
+  Budget,
+  Memory,
 }

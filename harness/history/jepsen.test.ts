@@ -1,4 +1,6 @@
 import fc from "fast-check";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseJepsenEdn, parseJepsenJson, parseJepsenLog, parsePorcupineKv } from "./jepsen.ts";
 import { HistoryFormatError } from "./validate.ts";
@@ -361,5 +363,57 @@ describe("time within an operation", () => {
       ),
     );
     expect(json.line).toBe(2);
+  });
+});
+
+describe("parsePorcupineKv's line reader", () => {
+  const corpusKv = join(import.meta.dirname, "../../../shared/corpus/porcupine/kv");
+
+  it.skipIf(!existsSync(corpusKv))(
+    "reads every Porcupine kv history of the corpus as the EDN reader does",
+    () => {
+      const files = readdirSync(corpusKv).filter((f) => f.endsWith(".txt"));
+      expect(files.length).toBeGreaterThan(0);
+      for (const f of files) {
+        const text = readFileSync(join(corpusKv, f), "utf8");
+        expect(parsePorcupineKv(text, f)).toEqual(parseJepsenEdn(text, f));
+      }
+    },
+  );
+
+  it("gives the EDN reader's ops and errors for any history, in its shape or not", () => {
+    // Lines in Porcupine's shape, some bent out of it (an escape, an extra field, spacing, a
+    // completion first, a process invoking twice): the line reader must hand those to the EDN
+    // reader, or fail as it does, never answer differently.
+    const line = fc
+      .record({
+        process: fc.integer({ min: 0, max: 3 }),
+        type: fc.constantFrom("invoke", "ok", "ok", "invoke", "fail", "info"),
+        f: fc.constantFrom("get", "put", "append"),
+        key: fc.constantFrom("0", "1", "k"),
+        value: fc.option(fc.constantFrom("x 0 0 y", "", 'a\\"b', "z"), { nil: null }),
+        bend: fc.constantFrom("", "", "", "", " ", ", :time 3", "\r"),
+      })
+      .map(
+        (r) =>
+          `{:process ${r.process}, :type :${r.type}, :f :${r.f}, :key "${r.key}", :value ${r.value === null ? "nil" : `"${r.value}"`}${r.bend === " " || r.bend === "\r" ? "" : r.bend}}${r.bend === " " ? " " : r.bend === "\r" ? "\r" : ""}`,
+      );
+    const outcome = (parse: () => unknown): unknown => {
+      try {
+        return parse();
+      } catch (error) {
+        if (error instanceof HistoryFormatError) return `${error.message}`;
+        throw error;
+      }
+    };
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 12 }), (lines) => {
+        const text = lines.join("\n") + "\n";
+        expect(outcome(() => parsePorcupineKv(text, "kv.txt"))).toEqual(
+          outcome(() => parseJepsenEdn(text, "kv.txt")),
+        );
+      }),
+      { seed: 2026, numRuns: 400 },
+    );
   });
 });

@@ -35,7 +35,7 @@
  * recoverable order: they give no edges, and the verdict cannot be a clean "valid".
  */
 import type { Budget } from "../../harness/budget.ts";
-import type { Key } from "../../harness/history/op.ts";
+import type { Key, MicroOp } from "../../harness/history/op.ts";
 import { HistoryShapeError } from "../../harness/history/op.ts";
 import { noArena, type Allocator } from "./arena.ts";
 import { EdgeKind, type EdgeList } from "./graph.ts";
@@ -655,6 +655,29 @@ function appendedBy(la: ListAppend, t: number, k: number): unknown {
   return undefined;
 }
 
+const mopKindNames = ["r", "w", "append"] as const;
+
+/** The positions (from 0, in order) of the micro-ops in start..end whose key another one there has too. */
+function repeatedKeyPositions(mopKey: Int32Array, start: number, end: number): number[] {
+  const positions: number[] = [];
+  if (end - start <= 32) {
+    for (let i = start; i < end; i++) {
+      const k = mopKey[i]!;
+      for (let j = start; j < end; j++) {
+        if (j !== i && mopKey[j] === k) {
+          positions.push(i - start);
+          break;
+        }
+      }
+    }
+    return positions;
+  }
+  const counts = new Map<number, number>();
+  for (let i = start; i < end; i++) counts.set(mopKey[i]!, (counts.get(mopKey[i]!) ?? 0) + 1);
+  for (let i = start; i < end; i++) if (counts.get(mopKey[i]!)! > 1) positions.push(i - start);
+  return positions;
+}
+
 function hasRepeatedKey(mopKey: Int32Array, start: number, end: number): boolean {
   for (let i = start + 1; i < end; i++) {
     const k = mopKey[i]!;
@@ -711,7 +734,16 @@ function checkWithinTxn(
   groups: Map<string, { key: Key; read: readonly unknown[]; txns: number[] }>,
 ): void {
   const { txns, sink } = la;
-  const mops = txns.microOpsOf(t);
+  // Only the micro-ops on keys the transaction touches more than once can show anything here (a
+  // lone read has nothing of its own before or after it; a lone append, no read to follow): only
+  // they are rebuilt, each at its own position, so micro-op numbers stay the transaction's.
+  const start = txns.mopStart[t]!;
+  const positions = repeatedKeyPositions(txns.mopKey, start, txns.mopStart[t + 1]!);
+  const mops: MicroOp[] = positions.map((i) => [
+    mopKindNames[txns.mopKind[start + i]!]!,
+    txns.keys[txns.mopKey[start + i]!]!,
+    txns.valueAt(start + i),
+  ]);
   const state = new Map<
     Key,
     {
@@ -723,8 +755,9 @@ function checkWithinTxn(
       wrote: boolean;
     }
   >();
-  for (let i = 0; i < mops.length; i++) {
-    const [f, k, v] = mops[i]!;
+  for (let p = 0; p < positions.length; p++) {
+    const i = positions[p]!;
+    const [f, k, v] = mops[p]!;
     let s = state.get(k);
     if (s === undefined) {
       s = { known: null, appended: [], firstReadAt: -1, wrote: false };
@@ -742,8 +775,9 @@ function checkWithinTxn(
       continue;
     }
     const list = readList(v, t, txns);
-    for (let j = i + 1; j < mops.length; j++) {
-      const later = mops[j]!;
+    for (let q = p + 1; q < positions.length; q++) {
+      const j = positions[q]!;
+      const later = mops[q]!;
       if (later[0] === "append" && later[1] === k && list.includes(later[2])) {
         sink.add("future-read", () => ({
           explanation: `${txnLabel(txns, t)} read key ${show(k)} = ${show(list)}, which contains ${show(later[2])}, a value the same transaction appended only later (micro-op ${j}).`,

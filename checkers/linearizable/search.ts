@@ -137,13 +137,29 @@ class StateTable<S> {
    * interned).
    */
   fresh(state: S, from: number): number {
+    this.lastFresh = -1;
     const current = this.states[from]!;
     if (state === current) return from;
     const h = this.model.hash?.(state);
     if (typeof h !== "number" || (h | 0) !== h) return this.intern(state);
     if (h === this.keys[from] && this.equal(current, state)) return from;
     this.states.push(state);
-    return this.setKey(this.states.length - 1, h);
+    this.lastFresh = this.states.length - 1;
+    return this.setKey(this.lastFresh, h);
+  }
+
+  /** The state `fresh` made in its last call (-1: it made none, or it was dropped). */
+  private lastFresh = -1;
+
+  /**
+   * Forgets state `id` if `fresh` has just made it (no lookup table holds it): a state whose
+   * configuration was met before is not needed, and a search that meets many keeps only those it
+   * uses.
+   */
+  dropFresh(id: number): void {
+    if (id !== this.lastFresh || id !== this.states.length - 1) return;
+    this.states.pop();
+    this.lastFresh = -1;
   }
 
   private push(state: S, id: number): number {
@@ -734,6 +750,7 @@ class Search<S> {
           this.push(i, to, forced);
           continue;
         }
+        this.table.dropFresh(to);
         if (forced) {
           // The read-only choice was explored before and failed: so has this configuration.
           if (!this.backtrack()) return Ended.Violation;

@@ -50,6 +50,7 @@ import { MopKind, MopValue, show, TxnStatus, type TxnTable } from "./txns.ts";
 import { AppendIndex } from "./value-table.ts";
 
 const empty: readonly unknown[] = [];
+const noTxns: readonly number[] = [];
 
 function readList(value: unknown, t: number, txns: TxnTable): readonly unknown[] {
   if (value === null || value === undefined) return empty;
@@ -154,11 +155,17 @@ function indexAppends(la: ListAppend): void {
   const longestLength = allocate.int32(la.keyCount).fill(-1);
   /** The read micro-op whose list is the key's longest (rebuilt once, after the loop). */
   const longestRead = allocate.int32(la.keyCount).fill(-1);
+  /** The flat micro-ops of the transaction's appends (its flags compare them only with each other). */
+  let appendsOfTxn = new Int32Array(64);
   for (let t = 0; t < txns.count; t++) {
+    const start = mopStart[t]!;
     const end = mopStart[t + 1]!;
     const ok = status[t] === TxnStatus.ok;
-    la.step(end - mopStart[t]! + 1);
-    for (let i = mopStart[t]!; i < end; i++) {
+    la.step(end - start + 1);
+    if (end - start > appendsOfTxn.length) appendsOfTxn = new Int32Array(end - start);
+    let appends = 0;
+    for (let i = start; i < end; i++) if (mopKind[i] === MopKind.append) appendsOfTxn[appends++] = i;
+    for (let i = start; i < end; i++) {
       const kind = mopKind[i]!;
       const k = mopKey[i]!;
       if (kind === MopKind.r) {
@@ -177,8 +184,10 @@ function indexAppends(la: ListAppend): void {
         );
       }
       let flags = 0;
-      for (let j = i + 1; j < end; j++) if (mopKind[j] === MopKind.append && mopKey[j] === k) flags |= 1;
-      for (let j = mopStart[t]!; j < i; j++) if (mopKind[j] === MopKind.append && mopKey[j] === k) flags |= 2;
+      for (let a = 0; a < appends; a++) {
+        const j = appendsOfTxn[a]!;
+        if (j !== i && mopKey[j] === k) flags |= j > i ? 1 : 2;
+      }
       const slot = table.slotOf(k, mopValueKind[i] === MopValue.int ? mopValue[i] : la.valueAt(t, i), true);
       const previous = table.entry(slot);
       if (previous !== -1) {
@@ -516,7 +525,7 @@ function addEdges(la: ListAppend, edges: EdgeList): void {
         const w = la.orderWriter[la.orderStart[k]! + n]!;
         if (committed(w)) edges.add(t, w, EdgeKind.rw);
       } else {
-        const after = la.unobserved[k] ?? [];
+        const after = la.unobserved[k] ?? noTxns;
         la.step(after.length + 1);
         for (const w of after) edges.add(t, w, EdgeKind.rw);
       }

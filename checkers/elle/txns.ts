@@ -155,6 +155,14 @@ export class TxnTableBuilder {
   private readonly mopValue = new Column(new Int32Array(4096));
   private elements: Int32Array | Float64Array = new Int32Array(16384);
   private elementCount = 0;
+  /**
+   * Per key id: where the longest list of that key kept so far starts in `elements`, plus one (0:
+   * none yet), and its length. A read of a key is most often a prefix of the longest one before it
+   * (every read of a list-append key is a prefix of its final list): such a read is kept as that
+   * prefix, not copied, so the elements kept follow the appends, not the reads (see `placeList`).
+   */
+  private listStartByKey = new Int32Array(1024);
+  private listLengthByKey = new Int32Array(1024);
   private readonly others: unknown[] = [];
   /** Set when a transaction's source micro-ops were written out of order (see `place`). */
   private relocated = false;
@@ -478,12 +486,47 @@ export class TxnTableBuilder {
         const length = listLength[i]!;
         lengths[at] = length;
         valueKinds[at] = MopValue.list;
-        values[at] = this.elementCount;
-        this.pushElements(mops.elements, valueNumber[i]!, length);
+        values[at] = this.placeList(keys[at]!, mops.elements, valueNumber[i]!, length);
       } else {
         this.writeValue(at, vk === ScannedValue.number ? valueNumber[i] : scanner.otherJson(i));
       }
     }
+  }
+
+  /**
+   * Where a list of `length` numbers of `from` (from `first`), read of key id k, is kept in
+   * `elements`: within the key's longest list so far when it is a prefix of it (equal elements,
+   * compared as numbers: the scanner reads no -0), else appended (and then the key's longest list
+   * when it extends the one before, or when there was none). Either way `elements` gives back
+   * exactly the list read.
+   */
+  private placeList(k: number, from: Float64Array, first: number, length: number): number {
+    if (k >= this.listStartByKey.length) {
+      let capacity = this.listStartByKey.length * 2;
+      while (capacity <= k) capacity *= 2;
+      const starts = new Int32Array(capacity);
+      starts.set(this.listStartByKey);
+      const lengths = new Int32Array(capacity);
+      lengths.set(this.listLengthByKey);
+      this.listStartByKey = starts;
+      this.listLengthByKey = lengths;
+    }
+    const known = this.listStartByKey[k]! - 1;
+    const knownLength = this.listLengthByKey[k]!;
+    let same = 0;
+    if (known >= 0) {
+      const elements = this.elements;
+      const n = length < knownLength ? length : knownLength;
+      while (same < n && elements[known + same] === from[first + same]) same++;
+      if (same === length) return known;
+    }
+    const at = this.elementCount;
+    this.pushElements(from, first, length);
+    if (known < 0 || same === knownLength) {
+      this.listStartByKey[k] = at + 1;
+      this.listLengthByKey[k] = length;
+    }
+    return at;
   }
 
   private pushElement(x: number): void {

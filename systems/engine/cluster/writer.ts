@@ -156,14 +156,23 @@ export class Writer {
     const { resendAfterNs } = this.config.timing;
     // Quorum ships before the local fsync; async and sync ship only what is fsynced here.
     const available = this.mode === "quorum" ? db.wal.endLsn : db.wal.fsyncedEnd;
+    // Followers sent up to the same point get the same batch: one array, frozen when its records
+    // are (the simulated network then shares it with all of them instead of copying it for each).
+    const batches = new Map<number, readonly WalRecord[]>();
     for (const f of this.followers.values()) {
       if (f.ackedEnd < f.sentEnd && now - f.lastProgressNs > resendAfterNs) {
         f.sentEnd = f.ackedEnd;
         f.lastProgressNs = now;
       }
-      let records: WalRecord[] = [];
+      let records: readonly WalRecord[] = [];
       if (f.sentEnd < available) {
-        records = db.walRecordsFrom(f.sentEnd, maxBatchRecords, this.mode !== "quorum");
+        let batch = batches.get(f.sentEnd);
+        if (batch === undefined) {
+          const fresh = db.walRecordsFrom(f.sentEnd, maxBatchRecords, this.mode !== "quorum");
+          batch = fresh.every((r) => Object.isFrozen(r)) ? Object.freeze(fresh) : fresh;
+          batches.set(f.sentEnd, batch);
+        }
+        records = batch;
         if (records.length > 0 && records[0]!.lsn !== f.sentEnd) {
           f.sentEnd = f.ackedEnd;
           records = [];

@@ -70,6 +70,7 @@ export class Heap {
 
   private touch(page: Page, tuple: Tuple, lsn: number): void {
     const before = tuple.encodedBytes;
+    tuple.image = undefined;
     tuple.encodedBytes = tupleSize(tuple.key, tuple.versions);
     page.tupleBytes += tuple.encodedBytes - before;
     page.pageLsn = lsn;

@@ -75,8 +75,11 @@ describe("pages", () => {
     });
     const old = encodePage(page, 4096, true);
     page.pageLsn = 99;
-    page.tuples.get(keyId("k"))!.versions = [{ xmin: 2, xmax: 0, value: "a much newer value" }];
+    const tuple = page.tuples.get(keyId("k"))!;
+    tuple.versions = [{ xmin: 2, xmax: 0, value: "a much newer value" }];
+    tuple.image = undefined; // changed: its image must be made again
     const next = encodePage(page, 4096, true);
+    expect(next.subarray(24)).not.toEqual(old.subarray(24));
     for (let keep = 1; keep < 60; keep++) {
       const torn = old.slice();
       torn.set(next.subarray(0, keep));

@@ -41,6 +41,12 @@ export interface Tuple {
   versions: Version[];
   /** Encoded size in bytes, kept current so page fullness is cheap to check. */
   encodedBytes: number;
+  /**
+   * The tuple's bytes in a page image, kept from its last encoding until it changes, so a flush
+   * re-encodes only the tuples changed since the last one. Whoever changes `versions` (or a
+   * version's `xmax`) clears it, as it updates `encodedBytes` (heap.ts: `touch`).
+   */
+  image?: Uint8Array | undefined;
 }
 
 export interface Page {
@@ -151,14 +157,14 @@ export function encodePage(
   view.setUint32(20, page.tuples.size);
   let at = PAGE_HEADER_BYTES;
   for (const t of page.tuples.values()) {
-    // Encoded straight into the page; a tuple that does not fit whole is an overflow.
-    const text = tupleJson(t.key, t.versions);
-    const { read, written } = utf8Encoder.encodeInto(text, out.subarray(Math.min(at + 4, pageSizeBytes)));
-    if (read < text.length || at + 4 > pageSizeBytes) {
+    // A tuple that does not fit whole is an overflow.
+    const image = (t.image ??= utf8Encoder.encode(tupleJson(t.key, t.versions)));
+    if (at + 4 + image.length > pageSizeBytes) {
       throw new PageCorruptionError(`page ${page.id} overflows ${pageSizeBytes} bytes`);
     }
-    view.setUint32(at, written);
-    at += 4 + written;
+    view.setUint32(at, image.length);
+    out.set(image, at + 4);
+    at += 4 + image.length;
   }
   view.setUint32(4, at - 8);
   view.setUint32(0, withChecksum ? crc32(out, 8, at) : 0);

@@ -827,7 +827,7 @@ export class SimWorld implements World {
         ),
       write: (file, offsetBytes, data) => {
         checkOffset(offsetBytes, `${name}: write(${file}) offset`);
-        const copy = data.slice();
+        const copy = state.copyForWrite(data);
         return operate(
           this.diskWriteLatency,
           () => `write ${file}@${offsetBytes}+${copy.length}`,
@@ -835,7 +835,7 @@ export class SimWorld implements World {
         );
       },
       append: (file, data) => {
-        const copy = data.slice();
+        const copy = state.copyForWrite(data);
         return operate(
           this.diskWriteLatency,
           () => `append ${file}+${copy.length}`,

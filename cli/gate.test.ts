@@ -106,6 +106,41 @@ describe("faultline gate", () => {
     expect(result.all).toContain("tiny: every row holds (1 hold, 0 fail, 0 unknown, 0 skipped;");
   }, 120_000);
 
+  it("gives a row no more seeds once those it ran decide it; the table and summary say how many were not run", async () => {
+    const suite = join(scratch, "early.yaml");
+    writeFileSync(
+      suite,
+      `name: early
+defaults:
+  time-limit: 3
+rows:
+  - name: write-skew
+    claim: snapshot isolation lets write skew through on the first seed already
+    run: { system: engine, replication: sync, isolation: snapshot, workload: write-skew, nemesis: none }
+    seeds: 1..3
+    expect: { finds: [rw-register:G2-item, on-call:nobody-on-call], at-least: 1 }
+  - name: memory-register
+    run: { system: memory, workload: register, nemesis: none }
+    seeds: 1..2
+    expect: valid
+`,
+    );
+    const out = join(scratch, "out-early");
+    const result = await gate([suite, "--jobs", "1", "--out", out, "--store", join(scratch, "store")]);
+    expect(result.exitCode, result.all).toBe(0);
+    // One worker, rounds of seeds: write-skew's seed 1 ran first, found it, and decided the row.
+    expect(result.all).toMatch(
+      /^✓ write-skew: found on 1 of 3 \(seeds 1\), 2 not run \(decided by the others\)$/m,
+    );
+    expect(result.all).toMatch(/^✓ memory-register: valid on 2 of 2$/m);
+    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as GateSummary;
+    expect(summary.runs).toBe(3);
+    expect(summary.rows.map((r) => [r.row, r.verdict, r.good, r.notRun])).toEqual([
+      ["write-skew", "holds", 1, 2],
+      ["memory-register", "holds", 2, undefined],
+    ]);
+  }, 120_000);
+
   it("on SIGINT stops its workers, counts unfinished seeds undecided, exits 2 and leaves no process behind", async () => {
     const suite = join(scratch, "long.yaml");
     writeFileSync(

@@ -4,7 +4,9 @@
  * per core by default), with live progress (Ink in a terminal, plain lines under CI or when piped);
  * then a table of rows (what each expected, what its seeds showed), `junit.xml` (one test case per
  * row, a failure naming the reproduce command of each failing seed) and `summary.json` in the out
- * folder. Runs that were not valid are kept in the store for reading; valid ones are removed.
+ * folder. Runs that were not valid are kept in the store for reading; valid ones are removed. A row
+ * gets no more seeds once the seeds it ran decide its verdict (runRows' `decideEarly`): a gate
+ * answers pass or fail, and a sweep is what measures rates over every seed.
  *
  * Exit 0 when every row holds, 1 when one fails, 2 when none fails but one could not be decided
  * (an unknown verdict, a run that broke, an interrupted gate); 254 for a bad suite or option.
@@ -27,6 +29,7 @@ import { loadSuite, type Suite, type SuiteRow } from "./suite/suite.ts";
 export const gateUsage = `Usage: faultline gate SUITE [options]
 
 Runs every row of a suite file over its seeds, in parallel, and exits 0 only if every row holds.
+A row gets no more seeds once those it ran decide it (faultline sweep runs them all, for rates).
 
   --filter PATTERN   only rows whose name matches this regular expression
   --jobs N           worker processes (default: one per core, ${availableParallelism()} here)
@@ -103,7 +106,7 @@ export function gateSummary(
     exitCode:
       verdict === "holds" ? ExitCode.valid : verdict === "fails" ? ExitCode.invalid : ExitCode.unknown,
     jobs,
-    runs: outcomes.reduce((sum, o) => sum + o.runs.length, 0),
+    runs: outcomes.reduce((sum, o) => sum + o.runs.filter((r) => r.notRun === undefined).length, 0),
     elapsedMs,
     rows,
   };
@@ -144,7 +147,15 @@ export async function gateCommand(args: string[]): Promise<number> {
   try {
     outcomes = await runRows(
       rows.filter((r) => r.todo === undefined).map((row) => ({ row, seeds: row.seeds })),
-      { title: `gate ${suite.name}`, jobs, store, keep: "failing", progress, signal: controller.signal },
+      {
+        title: `gate ${suite.name}`,
+        jobs,
+        store,
+        keep: "failing",
+        progress,
+        signal: controller.signal,
+        decideEarly: true,
+      },
     );
   } finally {
     await progress.close();

@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Results, Verdict } from "../../harness/results.ts";
-import { detected, judgeRow, reportedClasses, seedsNeeded, type SeedRun } from "./judge.ts";
+import { detected, judgeRow, reportedClasses, rowDecided, seedsNeeded, type SeedRun } from "./judge.ts";
 import type { Expectation } from "./suite.ts";
 
 const finds = (atLeast: number | "all" | undefined, rate?: number): Expectation => ({
@@ -121,5 +121,76 @@ describe("a row", () => {
       seedRun(1, false, []),
     ]);
     expect(judgment.verdict).toBe("skipped");
+  });
+});
+
+describe("deciding a row early (a gate's skipped seeds)", () => {
+  const expectation = fc.oneof(
+    fc.constant<Expectation>({ kind: "valid" }),
+    fc.integer({ min: 1, max: 4 }).map((k) => finds(k)),
+    fc.constant(finds("all")),
+    fc.double({ min: 0.01, max: 1, noNaN: true }).map((p) => finds(undefined, p)),
+  );
+  const notRun = (run: SeedRun): SeedRun => ({ ...run, valid: "unknown", reported: [], notRun: "decided" });
+
+  it("decides only when no outcome of the other seeds could change the verdict, and the verdict is that one", () => {
+    let decidedCount = 0;
+    fc.assert(
+      fc.property(
+        expectation,
+        runs,
+        fc.integer({ min: 0, max: 12 }),
+        runs,
+        (drawn, seeds, doneCount, other) => {
+          const expect_ =
+            drawn.kind === "finds" && typeof drawn.atLeast === "number"
+              ? finds(Math.min(drawn.atLeast, seeds.length))
+              : drawn;
+          const row = { name: "r", expect: expect_ };
+          const done = seeds.slice(0, doneCount);
+          const rest = seeds.slice(doneCount);
+          const decided = rowDecided(
+            row,
+            done,
+            rest.map((r) => r.seed),
+          );
+          // The rest as they were, or as other seeds showed: a decided row's verdict is the same for both,
+          // and the same as when the rest were never run.
+          const alternative = rest.map((r, i) => ({ ...(other[i % other.length] ?? r), seed: r.seed }));
+          const asRun = judgeRow(row, seeds).verdict;
+          const asOther = judgeRow(row, [...done, ...alternative]).verdict;
+          const skipped = judgeRow(row, [...done, ...rest.map(notRun)]);
+          if (decided) {
+            decidedCount++;
+            expect(asRun).toBe(skipped.verdict);
+            expect(asOther).toBe(skipped.verdict);
+            expect(skipped.verdict === "holds" || skipped.verdict === "fails").toBe(true);
+          }
+          if (rest.length === 0) expect(decided).toBe(false);
+        },
+      ),
+      { numRuns: 500 },
+    );
+    // The property said something: many of the drawn rows were decided early.
+    expect(decidedCount).toBeGreaterThan(50);
+  });
+
+  it("a seed not run counts for nothing: not good, not bad, named in what was found", () => {
+    const row = { name: "r", expect: finds(1) };
+    const judgment = judgeRow(row, [seedRun(1, false, ["elle:G2-item"]), notRun(seedRun(2, true, []))]);
+    expect(judgment).toMatchObject({ verdict: "holds", good: 1, undecided: 0, notRun: 1, seeds: 2 });
+    expect(judgment.badSeeds).toEqual([]);
+    expect(judgment.found).toBe("found on 1 of 2 (seeds 1), 1 not run (decided by the others)");
+    // Seeds not run can never make a row hold or fail: only the ones that ran do.
+    expect(judgeRow({ name: "r", expect: { kind: "valid" } }, [notRun(seedRun(1, true, []))]).verdict).toBe(
+      "unknown",
+    );
+    expect(judgeRow(row, [seedRun(1, true, []), notRun(seedRun(2, true, []))]).verdict).toBe("unknown");
+    // A valid row decided by a false alarm; a bug row that found nothing is not decided while a seed is left.
+    expect(rowDecided({ name: "r", expect: { kind: "valid" } }, [seedRun(1, false, [])], [2, 3])).toBe(true);
+    expect(rowDecided({ name: "r", expect: { kind: "valid" } }, [seedRun(1, true, [])], [2])).toBe(false);
+    expect(rowDecided(row, [seedRun(1, true, [])], [2])).toBe(false);
+    expect(rowDecided(row, [seedRun(1, false, ["bank:wrong-total"])], [2])).toBe(true);
+    expect(rowDecided({ ...row, todo: "later" }, [seedRun(1, false, ["bank:wrong-total"])], [2])).toBe(false);
   });
 });

@@ -12,6 +12,10 @@
  *
  * `expect: valid` holds when every seed is valid; `finds … at-least K` (or `all`, or `rate P`,
  * which is at-least ⌈P·n⌉) holds when at least K seeds find the bug.
+ *
+ * A seed *not run* (`notRun`: a gate skipped it because the seeds before it decided the row, see
+ * `rowDecided`) counts as an undecided one does in the verdict's arithmetic, so a row can never
+ * hold or fail on seeds it skipped; it is reported apart from the undecided ones.
  */
 import type { Results } from "../../harness/results.ts";
 import type { RowJudgment, RowVerdict, SeedRun } from "../../reports/suite/model.ts";
@@ -39,8 +43,8 @@ export function caughtClasses(expect: Expectation, run: Pick<SeedRun, "reported"
   return expect.anomalies.map(classKey).filter((k) => run.reported.includes(k));
 }
 
-export function undecided(run: Pick<SeedRun, "valid" | "error">): boolean {
-  return run.valid === "unknown" || run.error !== undefined;
+export function undecided(run: Pick<SeedRun, "valid" | "error" | "notRun">): boolean {
+  return run.notRun === undefined && (run.valid === "unknown" || run.error !== undefined);
 }
 
 /** Did this seed find the row's bug: verdict false and one of the row's classes reported? */
@@ -73,11 +77,16 @@ export function judgeRow(
   row: Pick<SuiteRow, "name" | "expect" | "todo">,
   runs: readonly SeedRun[],
 ): RowJudgment {
-  const sorted = [...runs].sort((a, b) => a.seed - b.seed);
-  const n = sorted.length;
+  const all = [...runs].sort((a, b) => a.seed - b.seed);
+  const n = all.length;
   const expected = describeExpectation(row.expect, n);
+  const sorted = all.filter((r) => r.notRun === undefined);
+  const skipped = all.length - sorted.length;
   const unsure = sorted.filter(undecided);
-  const undecidedNote = unsure.length > 0 ? `, ${unsure.length} undecided (seeds ${seedList(unsure)})` : "";
+  const undecidedNote =
+    (unsure.length > 0 ? `, ${unsure.length} undecided (seeds ${seedList(unsure)})` : "") +
+    (skipped > 0 ? `, ${skipped} not run (decided by the others)` : "");
+  const notRun = skipped > 0 ? { notRun: skipped } : {};
   if (row.todo !== undefined) {
     return {
       row: row.name,
@@ -93,7 +102,8 @@ export function judgeRow(
   if (row.expect.kind === "valid") {
     const alarms = sorted.filter(falseAlarm);
     const good = sorted.filter((r) => r.valid === true && r.error === undefined).length;
-    const verdict: RowVerdict = alarms.length > 0 ? "fails" : unsure.length > 0 ? "unknown" : "holds";
+    const verdict: RowVerdict =
+      alarms.length > 0 ? "fails" : unsure.length + skipped > 0 ? "unknown" : "holds";
     const found =
       alarms.length > 0
         ? `false alarm on ${alarms.length} of ${n}: ${alarms.map((r) => `seed ${r.seed} [${r.reported.join(", ") || "no class"}]`).join("; ")}${undecidedNote}`
@@ -106,6 +116,7 @@ export function judgeRow(
       seeds: n,
       good,
       undecided: unsure.length,
+      ...notRun,
       badSeeds: [...alarms, ...unsure].sort((a, b) => a.seed - b.seed),
     };
   }
@@ -113,7 +124,11 @@ export function judgeRow(
   const caught = sorted.filter((r) => detected(expect, r));
   const needed = seedsNeeded(expect, n);
   const verdict: RowVerdict =
-    caught.length >= needed ? "holds" : caught.length + unsure.length >= needed ? "unknown" : "fails";
+    caught.length >= needed
+      ? "holds"
+      : caught.length + unsure.length + skipped >= needed
+        ? "unknown"
+        : "fails";
   const missed = sorted.filter((r) => !detected(expect, r));
   const others = missed.filter((r) => r.valid === false && r.error === undefined);
   const found =
@@ -131,8 +146,35 @@ export function judgeRow(
     seeds: n,
     good: caught.length,
     undecided: unsure.length,
+    ...notRun,
     badSeeds: missed,
   };
+}
+
+/**
+ * Whether the seeds run so far decide the row whatever its other seeds (`pending`) would show: the
+ * row judged with those counted as undecided already holds or already fails. A gate gives such a
+ * row no more seeds: a bug row found on as many seeds as it needs holds, a valid row with a false
+ * alarm fails, a bug row that can no longer reach its count fails.
+ */
+export function rowDecided(
+  row: Pick<SuiteRow, "name" | "expect" | "todo">,
+  done: readonly SeedRun[],
+  pending: readonly number[],
+): boolean {
+  if (pending.length === 0 || row.todo !== undefined) return false;
+  const placeholders = pending.map((seed): SeedRun => ({
+    row: row.name,
+    seed,
+    valid: "unknown",
+    reported: [],
+    reproduceCommand: "",
+    elapsedMs: 0,
+    operations: 0,
+    notRun: "pending",
+  }));
+  const verdict = judgeRow(row, [...done, ...placeholders]).verdict;
+  return verdict === "holds" || verdict === "fails";
 }
 
 function seedList(runs: readonly SeedRun[]): string {

@@ -6,7 +6,8 @@
  * Bounds: at most `jobs` workers; a worker says it is ready once its modules are loaded (within
  * `startupTimeoutMs`), and from then each run has a wall-clock limit (`runTimeoutMs`) past which
  * its worker is killed by its pid and the seed counts as undecided, with why; a worker that dies takes
- * only its current seed with it (that seed is undecided) and is replaced for the next. On abort,
+ * only its current seed with it (that seed is undecided) and is replaced for the next. A job that
+ * `skip` gives a reason for, as its turn comes, is not run (a gate's decided row). On abort,
  * every worker is killed by its pid and the seeds not run are left out; so it is when the pool's own
  * code fails (a throwing `onDone`), and then the pool rejects with that error. When the pool ends,
  * no worker is left: each is asked to exit, and killed if it does not within `exitGraceMs`.
@@ -29,6 +30,11 @@ export interface PoolOptions {
   readonly onDone?: (run: SeedRun, job: SeedJob) => void;
   /** Wall-clock limit of one run, ms. */
   readonly runTimeoutMs?: number;
+  /**
+   * Asked as a job's turn comes: a reason not to run it (a gate's row already decided), and then it
+   * is not run, and comes back with that reason as `notRun` (through `onDone` too).
+   */
+  readonly skip?: (job: SeedJob) => string | undefined;
 }
 
 export const defaultRunTimeoutMs = 15 * 60_000;
@@ -101,6 +107,19 @@ function failedRun(job: SeedJob, why: string, elapsedMs: number): SeedRun {
     elapsedMs,
     operations: 0,
     error: why,
+  };
+}
+
+function notRunRun(job: SeedJob, why: string): SeedRun {
+  return {
+    row: job.row,
+    seed: job.seed,
+    valid: "unknown",
+    reported: [],
+    reproduceCommand: reproduceOf(job.args, job.seed),
+    elapsedMs: 0,
+    operations: 0,
+    notRun: why,
   };
 }
 
@@ -192,7 +211,8 @@ export async function runPool(
       while (next < jobs.length && !stopped()) {
         const index = next++;
         const job = jobs[index]!;
-        const run = await runOne(slot, job);
+        const skipped = options.skip?.(job);
+        const run = skipped === undefined ? await runOne(slot, job) : notRunRun(job, skipped);
         if (stopped() && run.error !== undefined) break;
         results[index] = run;
         options.onDone?.(run, job);

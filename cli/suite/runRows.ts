@@ -3,10 +3,11 @@
  * seed's run grouped by row, judged as each row's last seed ends. Gates and sweeps both come
  * through here; they differ only in which seeds they give each row and what they write after.
  * A seed that never ran (the run was interrupted) comes back as undecided, with why, so a row is
- * never judged on fewer seeds than it asked for.
+ * never judged on fewer seeds than it asked for; one left out because the row was already decided
+ * (`decideEarly`) comes back as not run, with why.
  */
 import type { SuiteProgress, SuiteProgressState, RowProgress } from "../../reports/suite/progress.ts";
-import { judgeRow, type RowJudgment, type SeedRun } from "./judge.ts";
+import { judgeRow, rowDecided, type RowJudgment, type SeedRun } from "./judge.ts";
 import { runPool } from "./pool.ts";
 import { reproduceOf, type SeedJob } from "./seedRun.ts";
 import { peekOption } from "../runConfig.ts";
@@ -26,6 +27,13 @@ export interface RunRowsOptions {
   readonly signal?: AbortSignal;
   /** Called as each seed finishes (sweeps append it to their log). */
   readonly onRun?: (run: SeedRun) => void;
+  /**
+   * Give a row no more seeds once those it ran decide its verdict (`rowDecided`): a gate's choice,
+   * which wants verdicts; a sweep wants every seed's result (rates) and leaves it off. The rows'
+   * seeds then go in rounds (every row's first seed, then every row's second, …), so a row's later
+   * seeds start after its first ones have ended.
+   */
+  readonly decideEarly?: boolean;
 }
 
 export interface RowOutcome {
@@ -57,8 +65,10 @@ export async function runRows(work: readonly RowSeeds[], options: RunRowsOptions
     })),
   );
   // The costliest rows first (simulated seconds × operations per second), so that no long run is
-  // left to start last while the other workers sit idle.
-  jobs.sort((a, b) => costOf(b.args) - costOf(a.args));
+  // left to start last while the other workers sit idle; deciding early, in rounds of seeds.
+  const seedsOf = new Map(work.map(({ row, seeds }) => [row.name, seeds]));
+  const round = (job: SeedJob): number => (options.decideEarly ? seedsOf.get(job.row)!.indexOf(job.seed) : 0);
+  jobs.sort((a, b) => round(a) - round(b) || costOf(b.args) - costOf(a.args));
   const rows: RowProgress[] = work.map(({ row, seeds }) => ({
     name: row.name,
     seedsTotal: seeds.length,
@@ -82,8 +92,16 @@ export async function runRows(work: readonly RowSeeds[], options: RunRowsOptions
   update({ kind: "start" });
   const ticker = setInterval(() => update({ kind: "tick" }), tickMs);
   try {
+    const skip = (job: SeedJob): string | undefined => {
+      const { row } = rowByName.get(job.row)!;
+      const done = runsByRow.get(job.row)!;
+      const pending = seedsOf.get(job.row)!.filter((seed) => !done.some((r) => r.seed === seed));
+      if (!rowDecided(row, done, pending)) return undefined;
+      return `not run: seeds ${done.map((r) => r.seed).join(", ")} decided the row`;
+    };
     await runPool(jobs, {
       jobs: options.jobs,
+      ...(options.decideEarly === true ? { skip } : {}),
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
       onDone: (run) => {
         const entry = rowByName.get(run.row)!;
@@ -91,7 +109,7 @@ export async function runRows(work: readonly RowSeeds[], options: RunRowsOptions
         runs.push(run);
         options.onRun?.(run);
         state.doneRuns++;
-        if (run.valid !== true) state.notValidRuns++;
+        if (run.valid !== true && run.notRun === undefined) state.notValidRuns++;
         entry.progress.seedsDone++;
         update({ kind: "run", run });
         if (entry.progress.seedsDone === entry.progress.seedsTotal) {

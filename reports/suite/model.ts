@@ -23,6 +23,11 @@ export interface SeedRun {
   readonly operations: number;
   /** The run could not be executed or checked: why. */
   readonly error?: string;
+  /**
+   * The run was never started, and why: a gate stops giving a row seeds once the seeds already run
+   * decide its verdict (what the rest show could not change it). Counts for nothing, either way.
+   */
+  readonly notRun?: string;
 }
 
 export type RowVerdict = "holds" | "fails" | "unknown" | "skipped";
@@ -38,6 +43,8 @@ export interface RowJudgment {
   /** Seeds that found the bug (finds rows) or stayed valid (valid rows). */
   readonly good: number;
   readonly undecided: number;
+  /** Seeds never started because the row was already decided (a gate's early decision). */
+  readonly notRun?: number;
   /** The seeds that count against the row (false alarms or undecided; misses), in seed order. */
   readonly badSeeds: readonly SeedRun[];
 }

@@ -10,7 +10,9 @@
  * Disk failures: a database that fails on an I/O error (a failed fsync is never retried, and a
  * full disk fails its writes) is dropped and reopened from what the disk holds, as PostgreSQL
  * restarts after a PANIC; the node serves nothing meanwhile and keeps trying while the disk still
- * fails. A log with a record corrupted at rest is dropped and rebuilt from the writer's stream (a
+ * fails, up to `reopenMaxAttempts` times (about half a minute): then it gives up and serves nothing
+ * until it is restarted, as a PostgreSQL whose startup keeps failing stays down until its
+ * supervisor starts it again. A log with a record corrupted at rest is dropped and rebuilt from the writer's stream (a
  * standalone server has no peer: it refuses to serve, and the node has no database).
  */
 import type { Runtime } from "../../../harness/runtime/types.ts";
@@ -25,6 +27,10 @@ const backgroundSettleNs = 50e6;
 /** Pauses between attempts to open a database on a disk that still fails: doubling, up to 1 s. */
 const reopenFirstPauseNs = 20e6;
 const reopenMaxPauseNs = 1e9;
+/** Attempts to open a database (after a start or a failure) before the node gives up: about 30 s. */
+export const reopenMaxAttempts = 36;
+/** Tries to enter the node's queue for a reopen before giving up (each 50 ms apart: about 10 s). */
+const recoverMaxQueueTries = 200;
 
 /** What the database's life needs of its node. */
 export interface DatabaseHost {
@@ -67,12 +73,14 @@ export class NodeDatabase {
   /**
    * Opens the database as a follower does after a start or a failure, repairing what it can. A
    * log corrupted at rest is dropped and rebuilt from the stream, or (standalone) refused:
-   * undefined. An I/O error is retried after a pause for as long as the node lives.
+   * undefined. An I/O error is retried after a pause, `reopenMaxAttempts` times in all: then the
+   * node gives up (undefined) and serves nothing until it is restarted.
    */
   private async openAsFollower(): Promise<Database | undefined> {
     const { standalone } = this.host.config.topology;
     let dropLocalLog = this.host.config.mode === "quorum";
-    for (let pauseNs = reopenFirstPauseNs; ; pauseNs = Math.min(2 * pauseNs, reopenMaxPauseNs)) {
+    let pauseNs = reopenFirstPauseNs;
+    for (let attempt = 1; attempt <= reopenMaxAttempts; attempt++) {
       try {
         if (dropLocalLog) await this.dropLocalLog();
         return await this.open(standalone ? "primary" : "replica");
@@ -86,12 +94,20 @@ export class NodeDatabase {
           dropLocalLog = true;
           continue;
         }
+        if (attempt === reopenMaxAttempts) {
+          this.rt.log(
+            `could not open the database (${describeError(error)}); giving up after ${attempt} attempts: serving nothing until restarted`,
+          );
+          break;
+        }
         this.rt.log(
           `could not open the database (${describeError(error)}); trying again in ${pauseNs / 1e6} ms`,
         );
         await this.rt.clock.sleep(pauseNs);
+        pauseNs = Math.min(2 * pauseNs, reopenMaxPauseNs);
       }
     }
+    return undefined;
   }
 
   /** Removes the database's files; a log of no epoch is cut nowhere when the stream rebuilds it. */
@@ -122,8 +138,8 @@ export class NodeDatabase {
     this.host.stopServing();
     this.current = undefined;
     this.host.setReady(false);
-    // Bounded by the node's life; the queue refuses work only when full, which clears.
-    for (;;) {
+    // The queue refuses work only when full, which clears; bounded all the same.
+    for (let tries = 1; ; tries++) {
       const done = await this.host.serial.run(async () => {
         // Let a background pass already under way finish before the files are read again.
         await this.rt.clock.sleep(backgroundSettleNs);
@@ -135,6 +151,10 @@ export class NodeDatabase {
         return true;
       });
       if (done !== undefined) return;
+      if (tries === recoverMaxQueueTries) {
+        this.rt.log(`could not reopen the database: its queue stayed full; serving nothing until restarted`);
+        return;
+      }
       await this.rt.clock.sleep(backgroundSettleNs);
     }
   }

@@ -14,6 +14,7 @@ import { SeededRandom } from "../../../harness/runtime/random.ts";
 import type { Random } from "../../../harness/runtime/types.ts";
 import type { Client, Completion, Invocation } from "../../../harness/system.ts";
 import { ClusterConfigError, resolveConfig, type EngineClusterConfig } from "./config.ts";
+import { reopenMaxAttempts } from "./nodeDatabase.ts";
 import { EngineSystem } from "./system.ts";
 
 function standalone(bugs: readonly string[] = []) {
@@ -345,5 +346,49 @@ describe("part-1 knobs on a standalone server", () => {
       if (bankTotals(ops, final).some((t) => t !== totalBalance)) caught++;
     }
     expect(caught).toBeGreaterThan(0);
+  });
+});
+
+describe("a disk that keeps failing", () => {
+  it("the server retries opening its database a bounded number of times, gives up, and serves again once restarted", async () => {
+    const lines: string[] = [];
+    const world = new SimWorld({
+      seed: 3,
+      budget: { maxEvents: 5_000_000, maxVirtualTimeNs: 600e9 },
+      endpointLog: (endpoint, _timeNs, line) => {
+        if (endpoint === "n1") lines.push(line);
+      },
+    });
+    const system = new EngineSystem(standalone());
+    const outcome = await world.run(async () => {
+      await system.setup(world);
+      const client = await system.openClient(world, "c0");
+      const first = await client.invoke({ f: "add", value: 1 });
+      expect(first.type, JSON.stringify(first)).toBe("ok");
+      // Every fsync fails from now on: the next commit ends the database, and every reopen fails.
+      world.setDiskFaults("n1", { fsyncFails: "always" });
+      const failed = await client.invoke({ f: "add", value: 2 });
+      await world.sleep(60e9);
+      const givenUp = lines.filter((l) => l.includes("giving up after")).length;
+      const attempts = lines.filter((l) => l.includes("could not open the database")).length;
+      // The disk heals, but a server that gave up stays down until it is restarted.
+      world.setDiskFaults("n1", {});
+      await world.sleep(5e9);
+      const whileDown = await client.invoke({ f: "read-set", value: null });
+      world.crash("n1");
+      world.restart("n1");
+      let after: Completion | undefined;
+      for (let i = 0; i < 20 && after?.type !== "ok"; i++) {
+        await world.sleep(1e9);
+        after = await client.invoke({ f: "read-set", value: null });
+      }
+      return { failed, givenUp, attempts, whileDown, after };
+    });
+    expect(outcome.failed.type).not.toBe("ok");
+    expect(outcome.givenUp).toBe(1);
+    expect(outcome.attempts).toBe(reopenMaxAttempts);
+    expect(outcome.whileDown.type).not.toBe("ok");
+    expect(outcome.after?.type).toBe("ok");
+    expect(outcome.after?.value).toContain(1);
   });
 });

@@ -16,6 +16,7 @@ import type { WalRecord } from "../wal.ts";
 import { resolveConfig, type EngineClusterConfig } from "./config.ts";
 import type { AppendMessage } from "./protocol.ts";
 import { writerFaults } from "./scenario.ts";
+import { reopenMaxAttempts } from "./nodeDatabase.ts";
 import { StorageNode, type ReadPagesReply } from "./storageNode.ts";
 import { EngineSystem } from "./system.ts";
 
@@ -429,5 +430,67 @@ describe("a restarting storage replica", () => {
       return { before, after };
     });
     expect(epochs).toEqual({ before: 3, after: 5 });
+  });
+});
+
+describe("a storage replica whose disk keeps failing at load", () => {
+  it("retries a bounded number of times, gives up deaf while the others commit, and loads again once restarted", async () => {
+    const lines: string[] = [];
+    const world = new SimWorld({
+      seed: 5,
+      budget: { maxEvents: 20_000_000, maxVirtualTimeNs: 600e9 },
+      endpointLog: (endpoint, _timeNs, line) => {
+        if (endpoint === "s1") lines.push(line);
+      },
+    });
+    const system = new EngineSystem({
+      replication: "quorum",
+      isolation: "serializable",
+      nodes: 8,
+      readFrom: "writer",
+      leases: false,
+      bugs: [],
+    });
+    const outcome = await world.run(async () => {
+      await system.setup(world);
+      const client = await system.openClient(world, "c0");
+      // s1 loses its segment file and restarts on a full disk: it cannot even create the file.
+      world.crash("s1");
+      world.diskOf("s1").remove("segment");
+      world.diskOf("s1").fsyncDir();
+      world.setDiskFaults("s1", { full: true });
+      world.restart("s1");
+      const acked: number[] = [];
+      for (let i = 0; i < 400; i++) {
+        if ((await client.invoke({ f: "write", value: ["x", i] })).type === "ok") acked.push(i);
+        await world.sleep(100e6);
+      }
+      const gaveUp = lines.filter((l) => l.includes("could not load") && l.includes("giving up")).length;
+      const attempts = lines.filter((l) => l.includes("could not load")).length;
+      // Deaf once it gave up: asked for its log, it answers nothing (not an empty log).
+      const probe = new Rpc(world.clientRuntime("probe"));
+      const asked = await probe.request("s1", "read-log", { fromLsn: 0, toLsn: 1e9, maxCount: 10 }, 1e9).then(
+        () => "answered",
+        (error: unknown) => (error instanceof Error ? error.name : String(error)),
+      );
+      const healedAt = lines.length;
+      world.setDiskFaults("s1", {});
+      world.crash("s1");
+      world.restart("s1");
+      await world.sleep(3e9);
+      return {
+        acked,
+        gaveUp,
+        attempts,
+        asked,
+        reopened: lines.slice(healedAt).some((l) => l.includes("opened at epoch")),
+      };
+    });
+    expect(outcome.gaveUp).toBe(1);
+    expect(outcome.attempts).toBe(reopenMaxAttempts);
+    // Five replicas of six are enough for a write quorum of four: the cluster kept committing.
+    expect(outcome.acked.length).toBeGreaterThan(300);
+    expect(outcome.asked).toBe("RpcTimeoutError");
+    expect(outcome.reopened).toBe(true);
   });
 });

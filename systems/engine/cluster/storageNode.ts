@@ -24,7 +24,7 @@ import type { Runtime } from "../../../harness/runtime/types.ts";
 import { Durability } from "../durability.ts";
 import type { WalRecord } from "../wal.ts";
 import type { ResolvedConfig } from "./config.ts";
-import { describeError } from "./nodeDatabase.ts";
+import { describeError, reopenMaxAttempts } from "./nodeDatabase.ts";
 import type { AppendedMessage, AppendMessage, NodeBoard } from "./protocol.ts";
 import { StoragePages, type MaterialisedState, type StoragePagesStats } from "./storagePages.ts";
 import { segmentFile, StorageSegment, type Stored } from "./storageSegment.ts";
@@ -94,8 +94,10 @@ export class StorageNode {
     // Loaded inside the queue that appends, recoveries and gossip fills also run in, so none of
     // them can act on the empty state (and then be overwritten by the older state read from disk:
     // a lost fencing epoch). The queue is empty at start, so this never finds it full. A disk that
-    // fails (full, EIO) is tried again after a pause, for as long as the node lives.
-    for (let pauseNs = loadFirstPauseNs; ; pauseNs = Math.min(2 * pauseNs, loadMaxPauseNs)) {
+    // fails (full, EIO) is tried again after a pause, as a data node reopens its database: at most
+    // `reopenMaxAttempts` times, then the node gives up and serves nothing until it is restarted.
+    let pauseNs = loadFirstPauseNs;
+    for (let attempt = 1; ; attempt++) {
       try {
         const loaded = await this.queue.run(async () => {
           await this.load();
@@ -105,8 +107,18 @@ export class StorageNode {
         if (loaded === undefined) throw new Error("storage: could not queue loading its state");
         break;
       } catch (error) {
+        if (attempt === reopenMaxAttempts) {
+          this.rt.log(
+            `could not load (${describeError(error)}); giving up after ${attempt} attempts: serving nothing until restarted`,
+          );
+          // Deaf from now on, as a stopped process is: a request answered from the state it never
+          // loaded (no records, epoch 0) would count this replica in a quorum it cannot vouch for.
+          this.rt.net.onMessage(() => undefined);
+          return;
+        }
         this.rt.log(`could not load (${describeError(error)}); trying again in ${pauseNs / 1e6} ms`);
         await this.rt.clock.sleep(pauseNs);
+        pauseNs = Math.min(2 * pauseNs, loadMaxPauseNs);
       }
     }
     this.board.epoch = this.epoch;

@@ -460,6 +460,15 @@ describe("a storage replica whose disk keeps failing at load", () => {
       world.diskOf("s1").fsyncDir();
       world.setDiskFaults("s1", { full: true });
       world.restart("s1");
+      // While it still tries, it refuses (rather than answer from the state it has not loaded).
+      await world.sleep(2e9);
+      const probe = new Rpc(world.clientRuntime("probe"));
+      const readLog = () =>
+        probe.request("s1", "read-log", { fromLsn: 0, toLsn: 1e9, maxCount: 10 }, 1e9).then(
+          () => "answered",
+          (error: unknown) => (error instanceof Error ? error.name : String(error)),
+        );
+      const askedWhileTrying = await readLog();
       const acked: number[] = [];
       for (let i = 0; i < 400; i++) {
         if ((await client.invoke({ f: "write", value: ["x", i] })).type === "ok") acked.push(i);
@@ -468,11 +477,7 @@ describe("a storage replica whose disk keeps failing at load", () => {
       const gaveUp = lines.filter((l) => l.includes("could not load") && l.includes("giving up")).length;
       const attempts = lines.filter((l) => l.includes("could not load")).length;
       // Deaf once it gave up: asked for its log, it answers nothing (not an empty log).
-      const probe = new Rpc(world.clientRuntime("probe"));
-      const asked = await probe.request("s1", "read-log", { fromLsn: 0, toLsn: 1e9, maxCount: 10 }, 1e9).then(
-        () => "answered",
-        (error: unknown) => (error instanceof Error ? error.name : String(error)),
-      );
+      const asked = await readLog();
       const healedAt = lines.length;
       world.setDiskFaults("s1", {});
       world.crash("s1");
@@ -483,6 +488,7 @@ describe("a storage replica whose disk keeps failing at load", () => {
         gaveUp,
         attempts,
         asked,
+        askedWhileTrying,
         reopened: lines.slice(healedAt).some((l) => l.includes("opened at epoch")),
       };
     });
@@ -490,6 +496,7 @@ describe("a storage replica whose disk keeps failing at load", () => {
     expect(outcome.attempts).toBe(reopenMaxAttempts);
     // Five replicas of six are enough for a write quorum of four: the cluster kept committing.
     expect(outcome.acked.length).toBeGreaterThan(300);
+    expect(outcome.askedWhileTrying).toBe("RpcRemoteError");
     expect(outcome.asked).toBe("RpcTimeoutError");
     expect(outcome.reopened).toBe(true);
   });

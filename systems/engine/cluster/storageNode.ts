@@ -56,6 +56,11 @@ export class StorageNode {
   private segmentFailuresUnlogged = 0;
   private segmentFailing = false;
   private pagesOpenFailed = false;
+  /**
+   * Loading at start failed and is being tried again: the state in memory is not this replica's
+   * (nothing loaded), so it answers no request and takes no record until a load succeeds.
+   */
+  private loadFailing = false;
   private readonly queue = new SerialQueue(256);
 
   constructor(
@@ -74,20 +79,40 @@ export class StorageNode {
     board.role = "storage";
     board.ready = false;
     this.rpc.handle("append", (body, from) => {
-      this.queue.run(() => this.onAppend(body as AppendMessage, from)).catch(ignore);
+      this.queue
+        .run(() => this.unlessLoadFailing(() => this.onAppend(body as AppendMessage, from)))
+        .catch(ignore);
     });
     this.rpc.handle("recover", (body) =>
       this.onRecover(body as { epoch: number; history: History; fromLsn: number }),
     );
-    this.rpc.handle("read-log", (body) =>
-      this.readLog(body as { fromLsn: number; toLsn: number; maxCount: number }),
-    );
-    this.rpc.handle("barrier", () => ({ epoch: this.epoch }));
-    this.rpc.handle("read-pages", (body) => this.readPages((body ?? {}) as { maxKeys?: number }));
-    this.rpc.handle("gossip", (body, from) => this.onGossip(body as { endLsn: number }, from));
-    this.rpc.handle("gossip-fill", (body) => {
-      this.queue.run(() => this.onGossipFill(body as { history: History; records: Stored[] })).catch(ignore);
+    this.rpc.handle("read-log", (body) => {
+      this.refuseWhileLoadFails();
+      return this.readLog(body as { fromLsn: number; toLsn: number; maxCount: number });
     });
+    this.rpc.handle("barrier", () => {
+      this.refuseWhileLoadFails();
+      return { epoch: this.epoch };
+    });
+    this.rpc.handle("read-pages", (body) => this.readPages((body ?? {}) as { maxKeys?: number }));
+    this.rpc.handle("gossip", (body, from) => {
+      if (!this.loadFailing) this.onGossip(body as { endLsn: number }, from);
+    });
+    this.rpc.handle("gossip-fill", (body) => {
+      this.queue
+        .run(() =>
+          this.unlessLoadFailing(() => this.onGossipFill(body as { history: History; records: Stored[] })),
+        )
+        .catch(ignore);
+    });
+  }
+
+  private refuseWhileLoadFails(): void {
+    if (this.loadFailing) throw new Error("storage: its state is not loaded (the disk fails)");
+  }
+
+  private async unlessLoadFailing(work: () => Promise<void>): Promise<void> {
+    if (!this.loadFailing) await work();
   }
 
   async start(): Promise<void> {
@@ -105,8 +130,10 @@ export class StorageNode {
           return true;
         });
         if (loaded === undefined) throw new Error("storage: could not queue loading its state");
+        this.loadFailing = false;
         break;
       } catch (error) {
+        this.loadFailing = true;
         if (attempt === reopenMaxAttempts) {
           this.rt.log(
             `could not load (${describeError(error)}); giving up after ${attempt} attempts: serving nothing until restarted`,
@@ -257,6 +284,7 @@ export class StorageNode {
 
   private async onRecover(body: { epoch: number; history: History; fromLsn: number }): Promise<unknown> {
     const result = await this.queue.run(async () => {
+      this.refuseWhileLoadFails();
       if (body.epoch < this.epoch) throw new Error(`epoch ${body.epoch} is older than ${this.epoch}`);
       await this.learn(body.epoch, body.history);
       const records: [number, number, number, number][] = [];

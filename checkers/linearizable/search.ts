@@ -73,6 +73,18 @@ const memoTrialLookups = 4096;
 /** First looks for a read-only op after which the search decides whether to keep looking first. */
 const passTrialCount = 1024;
 
+/**
+ * How `Search.run` stopped. Plain numbers, not an enum: TypeScript keeps an enum (even a const
+ * one, under isolatedModules) as an object, and each way out of the loop would then read a
+ * property the optimised loop has not seen read before.
+ */
+type Ended = 0 | 1 | 2 | 3 | 4;
+const endedSlice = 0;
+const endedLinearizable = 1;
+const endedViolation = 2;
+const endedBudget = 3;
+const endedMemory = 4;
+
 /** How many distinct states per operation the explanation remembers. */
 export const statesMetPerOpMax = 8;
 
@@ -695,15 +707,15 @@ class Search<S> {
   /** Runs up to `searchSliceIterations` iterations: the outcome once decided, else undefined. */
   runSlice(): SearchOutcome<S> | undefined {
     switch (this.run()) {
-      case Ended.Slice:
+      case endedSlice:
         return undefined;
-      case Ended.Linearizable:
+      case endedLinearizable:
         return this.finish({ verdict: true, ...this.stats() });
-      case Ended.Violation:
+      case endedViolation:
         return this.violation();
-      case Ended.Budget:
+      case endedBudget:
         return this.finish({ verdict: "unknown", reason: this.budget.reason!, ...this.stats() });
-      case Ended.Memory:
+      case endedMemory:
         return this.finish({
           verdict: "unknown",
           reason: `memory budget of ${Math.round(this.memory.limitBytes / 2 ** 20)} MiB exhausted by the configuration caches`,
@@ -723,8 +735,8 @@ class Search<S> {
       if (this.entry < 0)
         throw new Error("linearizable search: ran off the entry list with completed operations left (a bug)");
       // One step is one iteration, counted against the budget 64 at a time.
-      if (this.iterations === sliceEnd) return Ended.Slice;
-      if ((++this.iterations & 63) === 0 && this.budget.exhausted(64) !== undefined) return Ended.Budget;
+      if (this.iterations === sliceEnd) return endedSlice;
+      if ((++this.iterations & 63) === 0 && this.budget.exhausted(64) !== undefined) return endedBudget;
       if (this.fresh) {
         this.fresh = false;
         const read = this.firstPossibleRead();
@@ -737,7 +749,7 @@ class Search<S> {
       const entry = this.entry;
       if ((entry & 1) === 1) {
         this.remember(entry >> 1);
-        if (!this.backtrack()) return Ended.Violation;
+        if (!this.backtrack()) return endedViolation;
         continue;
       }
       // A call entry: try to linearize this operation next.
@@ -746,28 +758,19 @@ class Search<S> {
       if (to >= 0) {
         const forced = this.readOnly[i] === 1 && to === this.state;
         if (this.addToCache(i, to)) {
-          if (!this.meterMemory()) return Ended.Memory;
+          if (!this.meterMemory()) return endedMemory;
           this.push(i, to, forced);
           continue;
         }
         this.table.dropFresh(to);
         if (forced) {
           // The read-only choice was explored before and failed: so has this configuration.
-          if (!this.backtrack()) return Ended.Violation;
+          if (!this.backtrack()) return endedViolation;
           continue;
         }
       }
       this.entry = this.next[entry]!;
     }
-    return Ended.Linearizable;
+    return endedLinearizable;
   }
-}
-
-/** How `Search.run` stopped. */
-const enum Ended {
-  Slice,
-  Linearizable,
-  Violation,
-  Budget,
-  Memory,
 }

@@ -108,12 +108,10 @@ class Column<T extends Uint8Array | Int32Array | Float64Array> {
   }
 }
 
-/** What the builder keeps of a transaction's invocation until its completion. */
-interface OpenTxn {
-  readonly t: number;
-  /** Why the invocation's value is no list of micro-ops (it matters only if it ends up the source). */
-  readonly invalid: HistoryShapeError | undefined;
-}
+/** Process names below this that are whole numbers (Jepsen's usual) are looked up in arrays, not maps. */
+const smallProcessLimit = 1 << 16;
+const isSmallProcess = (p: unknown): p is number =>
+  typeof p === "number" && p >= 0 && p < smallProcessLimit && (p | 0) === p;
 
 /**
  * Builds a `TxnTable` from a history's operations, in history order: `addOp` (or `addScanned`,
@@ -124,7 +122,16 @@ export class TxnTableBuilder {
   private count = 0;
   /** Operations seen (history positions). */
   private position = 0;
-  private readonly open = new Map<unknown, OpenTxn>();
+  /** The open transaction of each process: by small process number (t + 1; 0: none), else by name. */
+  private openBySmallProcess = new Int32Array(64);
+  private readonly open = new Map<unknown, number>();
+  /**
+   * Why an open transaction's invocation value is no list of micro-ops, by transaction (it
+   * matters only if the invocation ends up the source of its micro-ops).
+   */
+  private readonly openInvalid = new Map<number, HistoryShapeError>();
+  /** Dense process ids: by small process number (id + 1; 0: not seen yet), else by name. */
+  private smallProcessIds = new Int32Array(64);
   private readonly processIds = new Map<unknown, number>();
   private readonly processNames: (number | string)[] = [];
   private readonly keyIds = new Map<Key, number>();
@@ -237,11 +244,12 @@ export class TxnTableBuilder {
       } else {
         invalid = notAList(op.index, value);
       }
-      this.open.set(op.process, { t, invalid });
+      this.setOpen(op.process, t);
+      if (invalid !== undefined) this.openInvalid.set(t, invalid);
       return;
     }
-    const txn = this.complete(op.process, op.index);
-    const t = txn.t;
+    const t = this.complete(op.process, op.index);
+    const invalid = this.takeInvalid(t);
     this.completeAt.array[t] = at;
     this.finishDescribing(t, op.index, op.time, op.type);
     if (op.type === "ok") {
@@ -252,7 +260,7 @@ export class TxnTableBuilder {
       if (problem !== undefined) this.fail(t, problem);
     } else {
       this.completionValues.set(t, op.value);
-      if (txn.invalid !== undefined) this.fail(t, txn.invalid);
+      if (invalid !== undefined) this.fail(t, invalid);
     }
   }
 
@@ -268,11 +276,11 @@ export class TxnTableBuilder {
     if (scanner.type === "invoke") {
       const t = this.invoke(scanner.process, at, scanner.index, scanner.time);
       this.writeScannedMicroOps(t, scanner);
-      this.open.set(scanner.process, { t, invalid: undefined });
+      this.setOpen(scanner.process, t);
       return;
     }
-    const txn = this.complete(scanner.process, scanner.index);
-    const t = txn.t;
+    const t = this.complete(scanner.process, scanner.index);
+    const invalid = this.takeInvalid(t);
     this.completeAt.array[t] = at;
     this.finishDescribing(t, scanner.index, scanner.time, scanner.type);
     if (scanner.type === "ok") {
@@ -280,7 +288,7 @@ export class TxnTableBuilder {
       this.writeScannedMicroOps(t, scanner);
     } else {
       this.completionValues.set(t, scannedOp(scanner).value);
-      if (txn.invalid !== undefined) this.fail(t, txn.invalid);
+      if (invalid !== undefined) this.fail(t, invalid);
     }
   }
 
@@ -289,21 +297,69 @@ export class TxnTableBuilder {
     this.budget?.step(count);
   }
 
-  private invoke(processName: number | string, at: number, index: number, time: number): number {
-    if (this.open.has(processName)) {
-      throw new HistoryShapeError(
-        `index ${index}: process ${String(processName)} invoked a txn while its previous one was still open`,
-      );
+  /** The open transaction of a process, or -1. */
+  private openOf(processName: number | string): number {
+    if (isSmallProcess(processName))
+      return processName < this.openBySmallProcess.length ? this.openBySmallProcess[processName]! - 1 : -1;
+    return this.open.get(processName) ?? -1;
+  }
+
+  private setOpen(processName: number | string, t: number): void {
+    if (!isSmallProcess(processName)) {
+      this.open.set(processName, t);
+      return;
     }
-    const t = this.count++;
-    this.ensureTxns(this.count + 1);
+    if (processName >= this.openBySmallProcess.length) {
+      const grown = new Int32Array(
+        Math.min(smallProcessLimit, Math.max(processName + 1, this.openBySmallProcess.length * 2)),
+      );
+      grown.set(this.openBySmallProcess);
+      this.openBySmallProcess = grown;
+    }
+    this.openBySmallProcess[processName] = t + 1;
+  }
+
+  private takeInvalid(t: number): HistoryShapeError | undefined {
+    if (this.openInvalid.size === 0) return undefined;
+    const invalid = this.openInvalid.get(t);
+    if (invalid !== undefined) this.openInvalid.delete(t);
+    return invalid;
+  }
+
+  /** The dense id of a process, given on first sight. */
+  private processIdOf(processName: number | string): number {
+    if (isSmallProcess(processName)) {
+      if (processName >= this.smallProcessIds.length) {
+        const grown = new Int32Array(
+          Math.min(smallProcessLimit, Math.max(processName + 1, this.smallProcessIds.length * 2)),
+        );
+        grown.set(this.smallProcessIds);
+        this.smallProcessIds = grown;
+      }
+      const id = this.smallProcessIds[processName]! - 1;
+      if (id !== -1) return id;
+      this.smallProcessIds[processName] = this.processNames.length + 1;
+      this.processNames.push(processName);
+      return this.processNames.length - 1;
+    }
     let p = this.processIds.get(processName);
     if (p === undefined) {
       p = this.processNames.length;
       this.processIds.set(processName, p);
       this.processNames.push(processName);
     }
-    this.process.array[t] = p;
+    return p;
+  }
+
+  private invoke(processName: number | string, at: number, index: number, time: number): number {
+    if (this.openOf(processName) !== -1) {
+      throw new HistoryShapeError(
+        `index ${index}: process ${String(processName)} invoked a txn while its previous one was still open`,
+      );
+    }
+    const t = this.count++;
+    this.ensureTxns(this.count + 1);
+    this.process.array[t] = this.processIdOf(processName);
     this.invokeAt.array[t] = at;
     this.completeAt.array[t] = -1;
     this.invokeIndex.array[t] = index;
@@ -314,15 +370,17 @@ export class TxnTableBuilder {
     return t;
   }
 
-  private complete(processName: number | string, index: number): OpenTxn {
-    const txn = this.open.get(processName);
-    if (txn === undefined) {
+  /** Closes the open transaction of a process and gives it. */
+  private complete(processName: number | string, index: number): number {
+    const t = this.openOf(processName);
+    if (t === -1) {
       throw new HistoryShapeError(
         `index ${index}: process ${String(processName)} completed a txn it never invoked`,
       );
     }
-    this.open.delete(processName);
-    return txn;
+    if (isSmallProcess(processName)) this.openBySmallProcess[processName] = 0;
+    else this.open.delete(processName);
+    return t;
   }
 
   private finishDescribing(t: number, index: number, time: number, type: OpType): void {
@@ -569,7 +627,7 @@ export class TxnTableBuilder {
   build(): TxnTable {
     const count = this.count;
     // Transactions never completed take their invocation's micro-ops, so its problems count.
-    for (const txn of this.open.values()) if (txn.invalid !== undefined) this.fail(txn.t, txn.invalid);
+    for (const [t, invalid] of this.openInvalid) this.fail(t, invalid);
     if (this.firstError !== undefined) throw this.firstError.error;
     const { allocate } = this;
     const take = <T extends Uint8Array | Int32Array | Float64Array>(

@@ -799,21 +799,23 @@ function checkWithinTxn(
     }
     if (s.known !== null || s.appended.length > 0) {
       let consistent: boolean;
-      let expected: string;
+      // Written out only for a report (most reads are consistent).
+      let expected: () => string;
       if (s.known !== null) {
         const want = [...s.known, ...s.appended];
         consistent = want.length === list.length && want.every((x, n) => x === list[n]);
-        expected = show(want);
+        expected = () => show(want);
       } else {
-        const tail = list.slice(list.length - s.appended.length);
-        consistent = list.length >= s.appended.length && s.appended.every((x, n) => x === tail[n]);
-        expected = `a list ending in ${show(s.appended)}`;
+        const appended = s.appended;
+        const tail = list.slice(list.length - appended.length);
+        consistent = list.length >= appended.length && appended.every((x, n) => x === tail[n]);
+        expected = () => `a list ending in ${show(appended)}`;
       }
       if (!consistent) {
         sink.add("internal", () => ({
-          explanation: `${txnLabel(txns, t)} read key ${show(k)} = ${show(list)} at micro-op ${i}, but its own earlier micro-ops imply ${expected}.`,
+          explanation: `${txnLabel(txns, t)} read key ${show(k)} = ${show(list)} at micro-op ${i}, but its own earlier micro-ops imply ${expected()}.`,
           key: k,
-          expected,
+          expected: expected(),
           value: list,
           op: txnData(txns, t),
         }));

@@ -188,13 +188,14 @@ export class StorageSegment {
   dropSuperseded(): number {
     let dropped = 0;
     const history = this.history();
-    for (const [lsn, s] of this.records) {
+    // forEach, not for-of: no entry pair made per record (every record is visited at each learn).
+    this.records.forEach((s, lsn) => {
       if (superseded(history, s.epoch, lsn)) {
         this.records.delete(lsn);
         this.dropped(lsn);
         dropped += 1;
       }
-    }
+    });
     if (dropped > 0) {
       this.recomputeEnd(0);
       this.fsyncedEnd = Math.min(this.fsyncedEnd, this.endLsn);

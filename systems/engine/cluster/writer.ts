@@ -57,6 +57,8 @@ const maxWaiters = 10_000;
 
 export class Writer {
   private readonly followers: Map<string, Follower>;
+  /** The followers that are storage replicas (quorum), asked at every acknowledgement. */
+  private readonly storageFollowers: readonly Follower[];
   private waiters: Waiter[] = [];
   /** The commit end of the newest commit appended to the log (the start of its epoch at first). */
   lastCommitEnd: number;
@@ -96,6 +98,7 @@ export class Writer {
       ]),
     );
     this.lastCommitEnd = startLsn;
+    this.storageFollowers = [...this.followers.values()].filter((f) => f.kind === "storage");
   }
 
   private get mode(): ResolvedConfig["mode"] {
@@ -220,7 +223,7 @@ export class Writer {
   private advanceDurablePoint(): void {
     const db = this.node.db();
     if (db === undefined) return;
-    const storage = [...this.followers.values()].filter((f) => f.kind === "storage");
+    const storage = this.storageFollowers;
     const holders = (r: WalRecord): number => {
       const set = this.ackedBy.get(r.lsn);
       let n = 0;

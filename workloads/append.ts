@@ -14,7 +14,7 @@
 import { checkElleGathered, checkElleHistory, type GatheredTxns } from "../checkers/elle/index.ts";
 import { checkStatsGathered, statsChecker } from "../checkers/stats/index.ts";
 import { Budget } from "../harness/budget.ts";
-import type { Checker } from "../harness/checker.ts";
+import type { CheckContext, Checker } from "../harness/checker.ts";
 import { stagger, timeLimit } from "../harness/generator/index.ts";
 import type { HistoryStatsGatherer } from "../harness/history/historyStats.ts";
 import type { Workload } from "../harness/workload.ts";
@@ -60,14 +60,18 @@ export function appendWorkload(options: AppendWorkloadOptions): Workload {
 export function appendCheckers(options: { readonly model: string }): Checker[] {
   const elle: Checker = {
     name: "elle",
-    check: (history, context) =>
-      checkElleHistory(history, {
-        workload: "append",
-        model: options.model,
-        ...(context.budget !== undefined ? { budget: context.budget } : {}),
-      }),
+    check: (history, context) => checkElleHistory(history, elleOptions(options.model, context)),
   };
   return [elle, statsChecker];
+}
+
+/** Elle's options for the append workload's checker: the model, and the run's budget if any. */
+function elleOptions(model: string, context: CheckContext) {
+  return {
+    workload: "append" as const,
+    model,
+    ...(context.budget !== undefined ? { budget: context.budget } : {}),
+  };
 }
 
 /**
@@ -83,12 +87,7 @@ export function gatheredAppendCheckers(
 ): Checker[] {
   const elle: Checker = {
     name: "elle",
-    check: (_history, context) =>
-      checkElleGathered(txns, {
-        workload: "append",
-        model: options.model,
-        ...(context.budget !== undefined ? { budget: context.budget } : {}),
-      }),
+    check: (_history, context) => checkElleGathered(txns, elleOptions(options.model, context)),
   };
   const gatheredStats: Checker = {
     name: statsChecker.name,

@@ -43,6 +43,20 @@ export function caughtClasses(expect: Expectation, run: Pick<SeedRun, "reported"
   return expect.anomalies.map(classKey).filter((k) => run.reported.includes(k));
 }
 
+/**
+ * The summary of a seed that has no run of its own to summarise: one that failed to run or to be
+ * checked (`error`), or was never started (`notRun`); its verdict is unknown and it reported nothing.
+ */
+export function seedWithoutRun(
+  row: string,
+  seed: number,
+  reproduceCommand: string,
+  why: { readonly error: string } | { readonly notRun: string },
+  elapsedMs = 0,
+): SeedRun {
+  return { row, seed, valid: "unknown", reported: [], reproduceCommand, elapsedMs, operations: 0, ...why };
+}
+
 export function undecided(run: Pick<SeedRun, "valid" | "error" | "notRun">): boolean {
   return run.notRun === undefined && (run.valid === "unknown" || run.error !== undefined);
 }
@@ -163,16 +177,7 @@ export function rowDecided(
   pending: readonly number[],
 ): boolean {
   if (pending.length === 0 || row.todo !== undefined) return false;
-  const placeholders = pending.map((seed): SeedRun => ({
-    row: row.name,
-    seed,
-    valid: "unknown",
-    reported: [],
-    reproduceCommand: "",
-    elapsedMs: 0,
-    operations: 0,
-    notRun: "pending",
-  }));
+  const placeholders = pending.map((seed) => seedWithoutRun(row.name, seed, "", { notRun: "pending" }));
   const verdict = judgeRow(row, [...done, ...placeholders]).verdict;
   return verdict === "holds" || verdict === "fails";
 }

@@ -19,7 +19,7 @@
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { execaNode, type ResultPromise } from "execa";
-import type { SeedRun } from "./judge.ts";
+import { seedWithoutRun, type SeedRun } from "./judge.ts";
 import { reproduceOf, type SeedJob } from "./seedRun.ts";
 
 export interface PoolOptions {
@@ -98,29 +98,11 @@ function startWorker(entry: WorkerEntry, slot: Slot): Worker {
 }
 
 function failedRun(job: SeedJob, why: string, elapsedMs: number): SeedRun {
-  return {
-    row: job.row,
-    seed: job.seed,
-    valid: "unknown",
-    reported: [],
-    reproduceCommand: reproduceOf(job.args, job.seed),
-    elapsedMs,
-    operations: 0,
-    error: why,
-  };
+  return seedWithoutRun(job.row, job.seed, reproduceOf(job.args, job.seed), { error: why }, elapsedMs);
 }
 
 function notRunRun(job: SeedJob, why: string): SeedRun {
-  return {
-    row: job.row,
-    seed: job.seed,
-    valid: "unknown",
-    reported: [],
-    reproduceCommand: reproduceOf(job.args, job.seed),
-    elapsedMs: 0,
-    operations: 0,
-    notRun: why,
-  };
+  return seedWithoutRun(job.row, job.seed, reproduceOf(job.args, job.seed), { notRun: why });
 }
 
 async function stopWorker(worker: Worker): Promise<void> {

@@ -7,7 +7,7 @@
  * (`decideEarly`) comes back as not run, with why.
  */
 import type { SuiteProgress, SuiteProgressState, RowProgress } from "../../reports/suite/progress.ts";
-import { judgeRow, rowDecided, type RowJudgment, type SeedRun } from "./judge.ts";
+import { judgeRow, rowDecided, seedWithoutRun, type RowJudgment, type SeedRun } from "./judge.ts";
 import { runPool } from "./pool.ts";
 import { reproduceOf, type SeedJob } from "./seedRun.ts";
 import { peekOption } from "../runConfig.ts";
@@ -125,16 +125,11 @@ export async function runRows(work: readonly RowSeeds[], options: RunRowsOptions
     const runs = [...runsByRow.get(row.name)!];
     for (const seed of seeds) {
       if (runs.some((r) => r.seed === seed)) continue;
-      runs.push({
-        row: row.name,
-        seed,
-        valid: "unknown",
-        reported: [],
-        reproduceCommand: reproduceOf(row.args, seed),
-        elapsedMs: 0,
-        operations: 0,
-        error: "not run: the gate was interrupted",
-      });
+      runs.push(
+        seedWithoutRun(row.name, seed, reproduceOf(row.args, seed), {
+          error: "not run: the gate was interrupted",
+        }),
+      );
     }
     runs.sort((a, b) => a.seed - b.seed);
     return { row, runs, judgment: judgeRow(row, runs) };

@@ -12,7 +12,7 @@
 import { ExitCode } from "../../harness/results.ts";
 import type { SeedRun, SweepFailure, SweepReport, SweepRow } from "../../reports/suite/model.ts";
 import { UsageError } from "../main.ts";
-import { describeExpectation, detected, falseAlarm, judgeRow, undecided } from "./judge.ts";
+import { describeExpectation, detected, falseAlarm, judgeRow, seedWithoutRun, undecided } from "./judge.ts";
 import { allUnits, shardUnits, type ShardOutput } from "./sweepFiles.ts";
 
 /** Slowest runs listed. */
@@ -93,16 +93,7 @@ export function mergeShards(shards: readonly ShardOutput[]): SweepReport {
     const missingRuns: SeedRun[] = [];
     for (let seed = manifest.seeds.from; seed <= manifest.seeds.to; seed++) {
       if (found.has(seed)) continue;
-      missingRuns.push({
-        row: info.name,
-        seed,
-        valid: "unknown",
-        reported: [],
-        reproduceCommand: "",
-        elapsedMs: 0,
-        operations: 0,
-        error: "missing from the merged shards",
-      });
+      missingRuns.push(seedWithoutRun(info.name, seed, "", { error: "missing from the merged shards" }));
     }
     const judgment = judgeRow(
       { name: info.name, expect: info.expect, ...(info.todo !== undefined ? { todo: info.todo } : {}) },

@@ -45,9 +45,9 @@ export function allPackage(config: PackageConfig): NemesisPackage {
 /**
  * Targeted packages: each a narrow schedule aimed at one weak spot of a replicated writer, not
  * random background faults, so they are named on their own and not part of `all`.
- * `partition-writer` cuts the writer off from every other node in every window (partition.ts). `disk` (fsync
- * errors, a full disk, rot at rest, each on one node; disk.ts) is named on its own too, and so is
- * each kind of its faults: `disk-fsync`, `disk-full`, `disk-rot`.
+ * `partition-writer` cuts the writer off from every other node in every window (partition.ts).
+ * `disk` (fsync errors, a full disk, rot at rest, each on one node; disk.ts) is named on its own
+ * too, and so is each kind of its faults: `disk-fsync`, `disk-full`, `disk-rot`.
  */
 const targeted = {
   disk: (c: PackageConfig) => diskPackage(c),

@@ -4,10 +4,11 @@
  * shapes for each window), `stop-partition` (heal). `partition-writer` is the same package under
  * its own name (`start-partition-writer`, `stop-partition-writer`) drawing only the `writer` shape:
  * every window cuts the current writer off from every other node, the fault a failover exists for,
- * so a run can aim every window at it and compose it with `partition` without the two colliding. The completion of a start records exactly what
- * was done: `{ shape, grudge: { node: [dropped…] }, nodes, … }`, plus the sides for the shapes that
- * have sides, the ring for `majorities-ring`, the bridge node, or the writer. A shape that cuts
- * nothing (halves of one node) completes `fail` with why: nothing was done.
+ * so a run can aim every window at it and compose it with `partition` without the two colliding.
+ * The completion of a start records exactly what was done: `{ shape, grudge: { node: [dropped…] },
+ * nodes, … }`, plus the sides for the shapes that have sides, the ring for `majorities-ring`, the
+ * bridge node, or the writer. A shape that cuts nothing (halves of one node) completes `fail` with
+ * why: nothing was done.
  *
  * Partitions act between nodes only: clients are in no grudge, so each client still reaches every
  * node (a partition that also cuts clients off is a later refinement).

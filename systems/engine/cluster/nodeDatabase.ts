@@ -12,8 +12,9 @@
  * restarts after a PANIC; the node serves nothing meanwhile and keeps trying while the disk still
  * fails, up to `reopenMaxAttempts` times (about half a minute): then it gives up and serves nothing
  * until it is restarted, as a PostgreSQL whose startup keeps failing stays down until its
- * supervisor starts it again. A log with a record corrupted at rest is dropped and rebuilt from the writer's stream (a
- * standalone server has no peer: it refuses to serve, and the node has no database).
+ * supervisor starts it again. A log with a record corrupted at rest is dropped and rebuilt from the
+ * writer's stream (a standalone server has no peer: it refuses to serve, and the node has no
+ * database).
  */
 import type { Runtime } from "../../../harness/runtime/types.ts";
 import { Database } from "../database.ts";
@@ -24,9 +25,12 @@ import type { SerialQueue } from "./timeline.ts";
 
 /** Longer than one engine background pass takes (its interval is 10 ms). */
 const backgroundSettleNs = 50e6;
-/** Pauses between attempts to open a database on a disk that still fails: doubling, up to 1 s. */
-const reopenFirstPauseNs = 20e6;
-const reopenMaxPauseNs = 1e9;
+/**
+ * Pauses between attempts to open a database (or, on a storage replica, to load its state) on a
+ * disk that still fails: doubling, up to 1 s.
+ */
+export const reopenFirstPauseNs = 20e6;
+export const reopenMaxPauseNs = 1e9;
 /** Attempts to open a database (after a start or a failure) before the node gives up: about 30 s. */
 export const reopenMaxAttempts = 36;
 /** Tries to enter the node's queue for a reopen before giving up (each 50 ms apart: about 10 s). */

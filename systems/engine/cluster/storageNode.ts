@@ -24,7 +24,7 @@ import type { Runtime } from "../../../harness/runtime/types.ts";
 import { Durability } from "../durability.ts";
 import type { WalRecord } from "../wal.ts";
 import type { ResolvedConfig } from "./config.ts";
-import { describeError, reopenMaxAttempts } from "./nodeDatabase.ts";
+import { describeError, reopenFirstPauseNs, reopenMaxAttempts, reopenMaxPauseNs } from "./nodeDatabase.ts";
 import type { AppendedMessage, AppendMessage, NodeBoard } from "./protocol.ts";
 import { StoragePages, type MaterialisedState, type StoragePagesStats } from "./storagePages.ts";
 import { segmentFile, StorageSegment, type Stored } from "./storageSegment.ts";
@@ -39,9 +39,6 @@ const maxReadRecords = 1000;
 const materialiseIntervalNs = 50e6;
 /** A `read-pages` answer holds at most this many keys. */
 const maxReadKeys = 100_000;
-/** Pauses between attempts to load on a disk that still fails: doubling, up to 1 s. */
-const loadFirstPauseNs = 20e6;
-const loadMaxPauseNs = 1e9;
 
 export class StorageNode {
   private readonly rpc: Rpc;
@@ -121,7 +118,7 @@ export class StorageNode {
     // a lost fencing epoch). The queue is empty at start, so this never finds it full. A disk that
     // fails (full, EIO) is tried again after a pause, as a data node reopens its database: at most
     // `reopenMaxAttempts` times, then the node gives up and serves nothing until it is restarted.
-    let pauseNs = loadFirstPauseNs;
+    let pauseNs = reopenFirstPauseNs;
     for (let attempt = 1; ; attempt++) {
       try {
         const loaded = await this.queue.run(async () => {
@@ -145,7 +142,7 @@ export class StorageNode {
         }
         this.rt.log(`could not load (${describeError(error)}); trying again in ${pauseNs / 1e6} ms`);
         await this.rt.clock.sleep(pauseNs);
-        pauseNs = Math.min(2 * pauseNs, loadMaxPauseNs);
+        pauseNs = Math.min(2 * pauseNs, reopenMaxPauseNs);
       }
     }
     this.board.epoch = this.epoch;

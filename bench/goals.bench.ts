@@ -48,6 +48,11 @@ interface Usage {
   readonly exitCode: number | null;
 }
 
+/** The middle value (the upper one of an even count). */
+function medianOf(xs: readonly number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+}
+
 /** The median of each figure over `runs` runs of the command (after one warm-up run). */
 function measure(args: readonly string[], runs: number, dir: string): Usage {
   const hook = join(dir, "usage-hook.mjs");
@@ -81,10 +86,7 @@ process.on("exit", () => {
       : { cpuS: NaN, peakMiB: NaN, mainCpuS: NaN };
     if (i > 0) samples.push({ wallS, ...usage, mainCpuS: usage.mainCpuS ?? NaN, exitCode: r.status });
   }
-  const median = (f: (u: Usage) => number): number => {
-    const xs = samples.map(f).sort((a, b) => a - b);
-    return xs[Math.floor(xs.length / 2)]!;
-  };
+  const median = (f: (u: Usage) => number): number => medianOf(samples.map(f));
   return {
     wallS: median((u) => u.wallS),
     cpuS: median((u) => u.cpuS),
@@ -111,7 +113,7 @@ const blockTxns = 1_000_000;
  * so that no more than one block is ever held; blocks touch no common key and follow one another
  * in real time, so the whole stays valid.
  */
-export async function writeListAppend(path: string, txnCount: number): Promise<void> {
+async function writeListAppend(path: string, txnCount: number): Promise<void> {
   const out = createWriteStream(path);
   let entries = 0;
   let keyOffset = 0;
@@ -326,7 +328,7 @@ export async function run(): Promise<void> {
       for (let i = 0; i < runs; i++)
         figures.push(await simLoop(["--system", system, "--seed", "1"], simulatedS));
       const [cold, ...warm] = figures as [SimLoopFigures, ...SimLoopFigures[]];
-      const warmCpuS = warm.map((f) => f.cpuS).sort((a, b) => a - b)[Math.floor(warm.length / 2)]!;
+      const warmCpuS = medianOf(warm.map((f) => f.cpuS));
       row(
         `  simulation loop alone, ${name}`,
         `cold cpu ${fixed(cold.cpuS)} s (${Math.round(simulatedS / cold.cpuS)}×), warm ${fixed(warmCpuS)} s (${Math.round(simulatedS / warmCpuS)}×)`,

@@ -12,8 +12,7 @@
  * short, as Jepsen's `max-writes-per-key` keeps them.
  */
 import { checkElleGathered, checkElleHistory, type GatheredTxns } from "../checkers/elle/index.ts";
-import { checkStatsGathered, statsChecker } from "../checkers/stats/index.ts";
-import { Budget } from "../harness/budget.ts";
+import { gatheredStatsChecker, statsChecker } from "../checkers/stats/index.ts";
 import type { CheckContext, Checker } from "../harness/checker.ts";
 import { stagger, timeLimit } from "../harness/generator/index.ts";
 import type { HistoryStatsGatherer } from "../harness/history/historyStats.ts";
@@ -89,14 +88,5 @@ export function gatheredAppendCheckers(
     name: "elle",
     check: (_history, context) => checkElleGathered(txns, elleOptions(options.model, context)),
   };
-  const gatheredStats: Checker = {
-    name: statsChecker.name,
-    check: (_history, context) =>
-      checkStatsGathered(
-        stats,
-        txns.nothingToCheck,
-        context.budget instanceof Budget ? { budget: context.budget } : {},
-      ),
-  };
-  return [elle, gatheredStats];
+  return [elle, gatheredStatsChecker(stats, txns.nothingToCheck)];
 }

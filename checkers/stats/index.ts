@@ -87,6 +87,17 @@ export const statsChecker: Checker = {
 };
 
 /**
+ * The stats checker fed from figures gathered while a history streamed past (`faultline check` of
+ * a long file): the history it is given is ignored; `empty` is why there is nothing to check, if so.
+ */
+export function gatheredStatsChecker(gathered: HistoryStatsGatherer, empty: string | undefined): Checker {
+  return {
+    name: statsChecker.name,
+    check: (_history, context) => checkStatsGathered(gathered, empty, sharedBudget(context)),
+  };
+}
+
+/**
  * A stats checker for a workload whose refusals are answers: `fail`s with these errors (decided on
  * the data, such as `cas-mismatch`) count as available, not as an outage.
  */

@@ -65,30 +65,24 @@ export interface RecoveryTarget {
 
 /**
  * The transaction table's step for one record (analysis; a replica takes the same step for each
- * record of the stream). Every id seen is taken. For a transaction's record it returns the
- * transaction's id and whether the record ended it (a commit or abort); undefined for a record of
- * no transaction.
+ * record of the stream). Every id seen is taken; a transaction's record makes it a loser until its
+ * commit or abort.
  */
-export function trackTransaction(
-  txns: TxnTable,
-  losers: Map<number, LoserEntry>,
-  r: WalRecord,
-): { readonly xid: number; readonly ended: boolean } | undefined {
+export function trackTransaction(txns: TxnTable, losers: Map<number, LoserEntry>, r: WalRecord): void {
   if (r.kind === "checkpoint") {
     txns.reserveBelow(r.nextXid);
-    return undefined;
+    return;
   }
-  if (r.kind === "vacuum" || r.kind === "move") return undefined;
+  if (r.kind === "vacuum" || r.kind === "move") return;
   txns.reserveBelow(r.xid + 1);
   if (r.kind === "commit" || r.kind === "abort") {
     losers.delete(r.xid);
-    return { xid: r.xid, ended: true };
+    return;
   }
   const entry = losers.get(r.xid) ?? { lastLsn: r.lsn, undoNextLsn: r.lsn };
   entry.lastLsn = r.lsn;
   entry.undoNextLsn = r.kind === "clr" ? r.undoNextLsn : r.lsn;
   losers.set(r.xid, entry);
-  return { xid: r.xid, ended: false };
 }
 
 /** Recovers the database `target` describes from whatever its disk holds. */

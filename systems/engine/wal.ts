@@ -197,8 +197,7 @@ export class Wal {
    */
   forgetBelow(lsn: number): void {
     if (lsn <= this.retainedFromLsn) return;
-    let cut = 0;
-    while (cut < this.all.length && this.all[cut]!.lsn < lsn) cut++;
+    const cut = this.indexFrom(lsn);
     this.all = this.all.slice(cut);
     this.forgottenCount += cut;
     this.retainedFromLsn = this.all[0]?.lsn ?? this.endOffset;

@@ -159,6 +159,11 @@ function describeChange(change: DirectoryChange): string {
 const RECYCLED_MIN_BYTES = 4096;
 /** Spare buffers kept per length. */
 const SPARES_PER_LENGTH = 4;
+/**
+ * Lengths spares are kept for: page images come in one or two lengths, but appends of every
+ * length pass here too, and a long run must not keep one of each.
+ */
+const SPARE_LENGTHS_MAX = 8;
 
 export class SimDiskState {
   /** The directory as the node sees it. */
@@ -186,7 +191,10 @@ export class SimDiskState {
   private retire(data: Uint8Array): void {
     if (data.length < RECYCLED_MIN_BYTES) return;
     let spares = this.spares.get(data.length);
-    if (spares === undefined) this.spares.set(data.length, (spares = []));
+    if (spares === undefined) {
+      if (this.spares.size >= SPARE_LENGTHS_MAX) return;
+      this.spares.set(data.length, (spares = []));
+    }
     if (spares.length < SPARES_PER_LENGTH) spares.push(data);
   }
 

@@ -674,7 +674,7 @@ async function gatherStreamedAppend(
   if (detectHistoryFormat(head, path) !== "jsonl" || !/"f"\s*:\s*"txn"/.test(head)) return undefined;
   const { TxnTableBuilder } = await loadElle();
   // Streamed only from a regular file (`streamable`): its size sizes the table's columns.
-  const builder = new TxnTableBuilder(undefined, undefined, undefined, statSync(path).size);
+  const builder = new TxnTableBuilder(undefined, undefined, undefined, source.sizeBytes);
   // The append workload's checkers are Elle and stats; the one inferred from content is Elle alone.
   // (Loaded only then: its module brings a schema library that other checks need not load.)
   const stats =
@@ -703,8 +703,14 @@ async function gatherStreamedAppend(
         if (stats !== undefined) {
           if (scanner.process === "nemesis") stats.add(scannedOp(scanner));
           else
-            stats.entry(scanner.process, scanner.type, scanner.f, scanner.time, () =>
-              scanner.hasError ? scanner.errorJson() : undefined,
+            stats.entry(
+              scanner.process,
+              scanner.type,
+              scanner.f,
+              scanner.time,
+              stats.readsFailErrors && scanner.type === "fail" && scanner.hasError
+                ? scanner.errorJson()
+                : undefined,
             );
         }
         if (!appends && scanner.f === "txn")

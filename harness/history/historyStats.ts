@@ -181,14 +181,16 @@ export class HistoryStatsGatherer {
       this.nemesisOps.push(op);
       return;
     }
-    this.entry(op.process, op.type, op.f, op.time, () => op.error);
+    this.entry(op.process, op.type, op.f, op.time, op.error);
   }
 
-  /**
-   * Adds the next entry of a client process (not the nemesis): `error` gives its error field, asked
-   * only for a `fail` completion.
-   */
-  entry(process: Process, type: Op["type"], f: string, timeNs: number, error: () => unknown): void {
+  /** Whether `entry` reads the error of a `fail` completion (else a caller need not decode it). */
+  get readsFailErrors(): boolean {
+    return this.answeredFails.size > 0;
+  }
+
+  /** Adds the next entry of a client process (not the nemesis), with its error field. */
+  entry(process: Process, type: Op["type"], f: string, timeNs: number, error: unknown): void {
     if (timeNs > this.lastTimeNs) this.lastTimeNs = timeNs;
     if (typeof process !== "number") return;
     if (type === "invoke") {
@@ -201,7 +203,7 @@ export class HistoryStatsGatherer {
     const invoked = this.open.get(process);
     if (invoked === undefined) return;
     this.open.delete(process);
-    const answeredFail = type === "fail" && this.answeredFails.size > 0 && this.isAnsweredFail(error());
+    const answeredFail = type === "fail" && this.isAnsweredFail(error);
     this.end(invoked.f, invoked.timeNs, type, timeNs, answeredFail);
   }
 

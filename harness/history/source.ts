@@ -111,6 +111,8 @@ export class HistorySource {
     private readonly iterator: AsyncIterator<unknown, unknown, boolean | undefined> & { close?(): void },
     private readonly stream: Readable | undefined,
     private readonly budget: Budget | undefined,
+    /** The size of a regular file, as it was opened; undefined for a pipe or standard input. */
+    readonly sizeBytes?: number,
   ) {}
 
   /** Opens `path` (`-`: standard input). Errors surface at the first read, naming the source. */
@@ -125,7 +127,8 @@ export class HistorySource {
     } catch {
       // The read itself says why the path cannot be read.
     }
-    if (size !== undefined) return new HistorySource(name, new FileChunks(path, size), undefined, budget);
+    if (size !== undefined)
+      return new HistorySource(name, new FileChunks(path, size), undefined, budget, size);
     let stream: Readable;
     try {
       stream = createReadStream(path, { highWaterMark: readSizeFor(0) });

@@ -143,15 +143,11 @@ export function encodePage(
   withChecksum: boolean,
   reuse?: Uint8Array,
 ): Uint8Array {
-  let out: Uint8Array;
-  if (reuse === undefined) out = new Uint8Array(pageSizeBytes);
-  else {
-    if (reuse.length !== pageSizeBytes || reuse.byteOffset !== 0) {
-      throw new RangeError(`encodePage: a buffer to reuse must be a whole page of ${pageSizeBytes} bytes`);
-    }
-    out = reuse.fill(0);
+  if (reuse !== undefined && reuse.length !== pageSizeBytes) {
+    throw new RangeError(`encodePage: a buffer to reuse must be a whole page of ${pageSizeBytes} bytes`);
   }
-  const view = new DataView(out.buffer);
+  const out = reuse ?? new Uint8Array(pageSizeBytes);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   view.setUint32(8, page.id);
   view.setFloat64(12, page.pageLsn);
   view.setUint32(20, page.tuples.size);
@@ -166,6 +162,9 @@ export function encodePage(
     out.set(image, at + 4);
     at += 4 + image.length;
   }
+  // The header and the tuples wrote every byte below `at`; a reused buffer's rest still holds an
+  // earlier image.
+  if (reuse !== undefined) out.fill(0, at);
   view.setUint32(4, at - 8);
   view.setUint32(0, withChecksum ? crc32(out, 8, at) : 0);
   return out;

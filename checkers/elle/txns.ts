@@ -123,7 +123,7 @@ export class TxnTableBuilder {
   /** Operations seen (history positions). */
   private position = 0;
   /** The open transaction of each process: by small process number (t + 1; 0: none), else by name. */
-  private openBySmallProcess = new Int32Array(64);
+  private readonly openBySmallProcess = new Column(new Int32Array(64));
   private readonly open = new Map<unknown, number>();
   /**
    * Why an open transaction's invocation value is no list of micro-ops, by transaction (it
@@ -131,7 +131,7 @@ export class TxnTableBuilder {
    */
   private readonly openInvalid = new Map<number, HistoryShapeError>();
   /** Dense process ids: by small process number (id + 1; 0: not seen yet), else by name. */
-  private smallProcessIds = new Int32Array(64);
+  private readonly smallProcessIds = new Column(new Int32Array(64));
   private readonly processIds = new Map<unknown, number>();
   private readonly processNames: (number | string)[] = [];
   private readonly keyIds = new Map<Key, number>();
@@ -168,8 +168,8 @@ export class TxnTableBuilder {
    * (every read of a list-append key is a prefix of its final list): such a read is kept as that
    * prefix, not copied, so the elements kept follow the appends, not the reads (see `placeList`).
    */
-  private listStartByKey = new Int32Array(1024);
-  private listLengthByKey = new Int32Array(1024);
+  private readonly listStartByKey = new Column(new Int32Array(1024));
+  private readonly listLengthByKey = new Column(new Int32Array(1024));
   private readonly others: unknown[] = [];
   /** Set when a transaction's source micro-ops were written out of order (see `place`). */
   private relocated = false;
@@ -300,7 +300,9 @@ export class TxnTableBuilder {
   /** The open transaction of a process, or -1. */
   private openOf(processName: number | string): number {
     if (isSmallProcess(processName))
-      return processName < this.openBySmallProcess.length ? this.openBySmallProcess[processName]! - 1 : -1;
+      return processName < this.openBySmallProcess.array.length
+        ? this.openBySmallProcess.array[processName]! - 1
+        : -1;
     return this.open.get(processName) ?? -1;
   }
 
@@ -309,14 +311,7 @@ export class TxnTableBuilder {
       this.open.set(processName, t);
       return;
     }
-    if (processName >= this.openBySmallProcess.length) {
-      const grown = new Int32Array(
-        Math.min(smallProcessLimit, Math.max(processName + 1, this.openBySmallProcess.length * 2)),
-      );
-      grown.set(this.openBySmallProcess);
-      this.openBySmallProcess = grown;
-    }
-    this.openBySmallProcess[processName] = t + 1;
+    this.openBySmallProcess.ensure(processName + 1)[processName] = t + 1;
   }
 
   private takeInvalid(t: number): HistoryShapeError | undefined {
@@ -329,16 +324,10 @@ export class TxnTableBuilder {
   /** The dense id of a process, given on first sight. */
   private processIdOf(processName: number | string): number {
     if (isSmallProcess(processName)) {
-      if (processName >= this.smallProcessIds.length) {
-        const grown = new Int32Array(
-          Math.min(smallProcessLimit, Math.max(processName + 1, this.smallProcessIds.length * 2)),
-        );
-        grown.set(this.smallProcessIds);
-        this.smallProcessIds = grown;
-      }
-      const id = this.smallProcessIds[processName]! - 1;
+      const ids = this.smallProcessIds.ensure(processName + 1);
+      const id = ids[processName]! - 1;
       if (id !== -1) return id;
-      this.smallProcessIds[processName] = this.processNames.length + 1;
+      ids[processName] = this.processNames.length + 1;
       this.processNames.push(processName);
       return this.processNames.length - 1;
     }
@@ -378,7 +367,7 @@ export class TxnTableBuilder {
         `index ${index}: process ${String(processName)} completed a txn it never invoked`,
       );
     }
-    if (isSmallProcess(processName)) this.openBySmallProcess[processName] = 0;
+    if (isSmallProcess(processName)) this.openBySmallProcess.array[processName] = 0;
     else this.open.delete(processName);
     return t;
   }
@@ -559,18 +548,10 @@ export class TxnTableBuilder {
    * exactly the list read.
    */
   private placeList(k: number, from: Float64Array, first: number, length: number): number {
-    if (k >= this.listStartByKey.length) {
-      let capacity = this.listStartByKey.length * 2;
-      while (capacity <= k) capacity *= 2;
-      const starts = new Int32Array(capacity);
-      starts.set(this.listStartByKey);
-      const lengths = new Int32Array(capacity);
-      lengths.set(this.listLengthByKey);
-      this.listStartByKey = starts;
-      this.listLengthByKey = lengths;
-    }
-    const known = this.listStartByKey[k]! - 1;
-    const knownLength = this.listLengthByKey[k]!;
+    const starts = this.listStartByKey.ensure(k + 1);
+    const lengths = this.listLengthByKey.ensure(k + 1);
+    const known = starts[k]! - 1;
+    const knownLength = lengths[k]!;
     let same = 0;
     if (known >= 0) {
       const elements = this.elements;
@@ -581,8 +562,8 @@ export class TxnTableBuilder {
     const at = this.elementCount;
     this.pushElements(from, first, length);
     if (known < 0 || same === knownLength) {
-      this.listStartByKey[k] = at + 1;
-      this.listLengthByKey[k] = length;
+      starts[k] = at + 1;
+      lengths[k] = length;
     }
     return at;
   }

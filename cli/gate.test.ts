@@ -5,12 +5,13 @@
  * its unfinished seeds undecided and leaves no worker process behind; a bad suite file or option is
  * one line on stderr naming the file and line, exit 254.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { commandLine, descendantsOf, processAlive } from "../harness/runtime/process/procfs.ts";
 import type { GateSummary } from "../reports/suite/model.ts";
 import { main } from "./main.ts";
 
@@ -163,7 +164,9 @@ rows:
     );
     const workers = await waitFor(() => {
       // Sources (worker.ts through tsx) or the compiled build (worker.js), whichever the bin runs.
-      const found = descendants(child.pid!).filter((p) => /suite\/worker\.(ts|js)/.test(p.cmdline));
+      const found = descendantsOf(child.pid!)
+        .map((pid) => ({ pid, cmdline: commandLine(pid) ?? "" }))
+        .filter((p) => /suite\/worker\.(ts|js)/.test(p.cmdline));
       return found.length === 2 ? found : undefined;
     });
     expect(workers, "two workers started").toBeDefined();
@@ -171,7 +174,7 @@ rows:
     const result = await child;
     expect(result.exitCode, result.all).toBe(2);
     expect(result.all).toMatch(/undecided/);
-    for (const worker of workers!) expect(alive(worker.pid), `worker ${worker.pid}`).toBe(false);
+    for (const worker of workers!) expect(processAlive(worker.pid), `worker ${worker.pid}`).toBe(false);
   }, 120_000);
 });
 
@@ -256,47 +259,6 @@ async function captured(run: () => Promise<number>): Promise<{ code: number; std
     return { code: await run(), stderr };
   } finally {
     spy.mockRestore();
-  }
-}
-
-interface ProcessInfo {
-  readonly pid: number;
-  readonly cmdline: string;
-}
-
-/** Every live descendant of a process (Linux /proc). */
-function descendants(root: number): ProcessInfo[] {
-  const parentOf = new Map<number, number>();
-  const cmdlineOf = new Map<number, string>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-      cmdlineOf.set(Number(entry), readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " "));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  const found: ProcessInfo[] = [];
-  const frontier = [root];
-  while (frontier.length > 0) {
-    const parent = frontier.pop()!;
-    for (const [pid, ppid] of parentOf) {
-      if (ppid !== parent) continue;
-      found.push({ pid, cmdline: cmdlineOf.get(pid) ?? "" });
-      frontier.push(pid);
-    }
-  }
-  return found;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -3,9 +3,10 @@
  * own seed with it (undecided, with the worker's last words) and is replaced, a run past its
  * wall-clock bound is killed, and when the pool ends no worker process is left.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
+import { childrenOf, commandLine, processAlive } from "../../harness/runtime/process/procfs.ts";
 import { runPool, workerEntryFor, type WorkerEntry } from "./pool.ts";
 import type { SeedJob } from "./seedRun.ts";
 
@@ -30,31 +31,9 @@ async function waitFor(condition: () => boolean, limitMs = 30_000): Promise<bool
   return condition();
 }
 
-/** Whether a process id is alive (signal 0 tests without sending anything). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Pids of this process's children whose command line mentions `what` (Linux /proc). */
+/** Pids of this process's live children whose command line mentions `what`. */
 function childrenRunning(what: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      if (ppid === process.pid && cmdline.includes(what)) pids.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return pids;
+  return childrenOf(process.pid).filter((pid) => commandLine(pid)?.includes(what) === true);
 }
 
 describe("the worker pool", () => {
@@ -79,7 +58,7 @@ describe("the worker pool", () => {
     // `operations` carries the fixture's pid: at most 2 at a time, plus the 2 replacements.
     const pids = [...new Set(fine.map((r) => r.operations))];
     expect(pids.length).toBeLessThanOrEqual(4);
-    for (const pid of pids) expect(alive(pid), `worker ${pid}`).toBe(false);
+    for (const pid of pids) expect(processAlive(pid), `worker ${pid}`).toBe(false);
   }, 60_000);
 
   it("stops at once on abort, killing its workers, and reports only what finished", async () => {
@@ -116,7 +95,7 @@ describe("the worker pool", () => {
     // Nor does one start late, from a drain still running.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(childrenRunning("fixtures/worker")).toEqual([]);
-    for (const pid of started) expect(alive(pid), `worker ${pid}`).toBe(false);
+    for (const pid of started) expect(processAlive(pid), `worker ${pid}`).toBe(false);
   }, 60_000);
 });
 

@@ -32,6 +32,15 @@ export function procStat(pid: number): ProcStat | undefined {
   }
 }
 
+/** A process's command line, its arguments joined by spaces, or undefined when it is gone. */
+export function commandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trimEnd();
+  } catch {
+    return undefined;
+  }
+}
+
 /** The state letter of a process ("R", "S", "T" stopped, "Z" zombie, …), or undefined if gone. */
 export function processState(pid: number): string | undefined {
   return procStat(pid)?.state;

@@ -16,10 +16,11 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { ExitCode } from "../harness/results.ts";
 import { runTimestamp } from "../harness/store/store.ts";
-import { ciFromEnv, colorWanted } from "../reports/index.ts";
+import { ciFromEnv } from "../reports/live/terminal.ts";
+import { colorWanted } from "../reports/text.ts";
 import { renderGateJunit, renderGateTable } from "../reports/suite/gate.ts";
 import type { GateSummary } from "../reports/suite/model.ts";
-import { createSuiteProgress } from "../reports/suite/SuiteProgressView.tsx";
+import { openSuiteProgress } from "../reports/suite/progress.ts";
 import { UsageError } from "./main.ts";
 import { prepareFolder } from "./outputFolder.ts";
 import { parseCommandLine } from "./options.ts";
@@ -137,7 +138,7 @@ export async function gateCommand(args: string[]): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const progress = createSuiteProgress({
+  const progress = await openSuiteProgress({
     stdout: process.stdout,
     isTTY: process.stdout.isTTY === true,
     ci: ciFromEnv(process.env),

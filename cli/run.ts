@@ -144,8 +144,9 @@ export async function runCommand(args: string[]): Promise<number> {
         `faultline run: ${config.name}, seed ${config.seed}, ${config.mode}, ${config["time-limit"]} s\n`,
       );
     }
-    const live = config.quiet ? undefined : await import("../reports/live/observer.tsx");
-    const observer = live?.createLiveObserver({
+    // Ink is loaded only for the dashboard on a terminal (see reports/live/terminal.ts).
+    const live = config.quiet ? undefined : await import("../reports/live/terminal.ts");
+    const observer = await live?.openLiveObserver({
       stdout: process.stdout,
       isTTY: process.stdout.isTTY === true,
       ci: live.ciFromEnv(process.env),

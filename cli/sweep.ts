@@ -14,9 +14,9 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ExitCode } from "../harness/results.ts";
-import { ciFromEnv } from "../reports/index.ts";
+import { ciFromEnv } from "../reports/live/terminal.ts";
 import { renderSweepHtml, renderSweepJunit, renderSweepText } from "../reports/suite/sweep.ts";
-import { createSuiteProgress } from "../reports/suite/SuiteProgressView.tsx";
+import { openSuiteProgress } from "../reports/suite/progress.ts";
 import { filterRows, parseJobs, suiteArgument } from "./gate.ts";
 import { prepareFolder } from "./outputFolder.ts";
 import { UsageError } from "./main.ts";
@@ -110,7 +110,7 @@ export async function sweepCommand(args: string[]): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const progress = createSuiteProgress({
+  const progress = await openSuiteProgress({
     stdout: process.stdout,
     isTTY: process.stdout.isTTY === true,
     ci: ciFromEnv(process.env),

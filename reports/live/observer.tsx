@@ -13,47 +13,25 @@
  */
 import { render, renderToString, type Instance } from "ink";
 import type { ReactElement } from "react";
-import type { RunObserver, RunProgress, RunStartInfo } from "../../harness/runner/events.ts";
+import type { RunProgress, RunStartInfo } from "../../harness/runner/events.ts";
 import type { Results } from "../../harness/results.ts";
 import { Dashboard } from "./Dashboard.tsx";
-import { createPlainProgress } from "./plainProgress.ts";
+import {
+  dashboardWanted,
+  plainObserver,
+  terminalSizeOf,
+  type LiveObserver,
+  type LiveObserverOptions,
+} from "./terminal.ts";
 
-export interface LiveObserverOptions {
-  /** Where to draw or print: process.stdout, usually. */
-  readonly stdout: NodeJS.WriteStream;
-  /** Whether stdout is an interactive terminal. */
-  readonly isTTY: boolean;
-  /** Whether we run under CI (CI=true): plain lines even on a TTY. */
-  readonly ci: boolean;
-  /** Least real time between plain progress lines, ms (plain mode only). */
-  readonly plainIntervalMs?: number;
-}
-
-export type LiveObserver = RunObserver & { close(): Promise<void> };
-
-/** Whether the environment says CI: CI set to anything but "", "0" or "false" (as is-in-ci reads it). */
-export function ciFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
-  const ci = env["CI"];
-  return ci !== undefined && ci !== "" && ci !== "0" && ci.toLowerCase() !== "false";
-}
+export { ciFromEnv, terminalSizeOf, type LiveObserver, type LiveObserverOptions } from "./terminal.ts";
 
 /** Rows a frame leaves free at the bottom of the screen (the cursor's line, and one to spare). */
 const spareRows = 2;
 
-/** The terminal's size, or undefined when it reports none (0×0, or no numbers at all). */
-export function terminalSizeOf(stdout: NodeJS.WriteStream): { rows: number; columns: number } | undefined {
-  const { rows, columns } = stdout;
-  if (typeof rows !== "number" || typeof columns !== "number" || !(rows > 0) || !(columns > 0))
-    return undefined;
-  return { rows, columns };
-}
-
 export function createLiveObserver(options: LiveObserverOptions): LiveObserver {
-  const plain = (): LiveObserver =>
-    createPlainProgress((text) => options.stdout.write(text), {
-      ...(options.plainIntervalMs === undefined ? {} : { intervalMs: options.plainIntervalMs }),
-    });
-  if (!options.isTTY || options.ci || terminalSizeOf(options.stdout) === undefined) return plain();
+  const plain = (): LiveObserver => plainObserver(options);
+  if (!dashboardWanted(options)) return plain();
   return createInkDashboard(options.stdout, plain);
 }
 

@@ -7,7 +7,9 @@ import { Box, Text, render, type Instance } from "ink";
 import { scrubControls } from "../format.ts";
 import { progressHeadline, rowLine, type SuiteProgress, type SuiteProgressState } from "./progress.ts";
 import type { RowJudgment } from "./model.ts";
-import { createPlainSuiteProgress } from "./progress.ts";
+import { createPlainSuiteProgress, type SuiteProgressOptions } from "./progress.ts";
+
+export type { SuiteProgressOptions } from "./progress.ts";
 
 /** Rows shown per list before "… N more". */
 export const progressRowsMax = 12;
@@ -54,14 +56,6 @@ export function SuiteProgressView({ state }: { readonly state: SuiteProgressStat
       ) : null}
     </Box>
   );
-}
-
-export interface SuiteProgressOptions {
-  readonly stdout: NodeJS.WriteStream;
-  readonly isTTY: boolean;
-  /** CI=true: plain lines even on a TTY. */
-  readonly ci: boolean;
-  readonly plainIntervalMs?: number;
 }
 
 /** Ink in an interactive terminal, plain lines otherwise. */

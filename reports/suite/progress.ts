@@ -83,3 +83,22 @@ export function createPlainSuiteProgress(
     async close() {},
   };
 }
+
+export interface SuiteProgressOptions {
+  readonly stdout: NodeJS.WriteStream;
+  readonly isTTY: boolean;
+  /** CI=true: plain lines even on a TTY. */
+  readonly ci: boolean;
+  readonly plainIntervalMs?: number;
+}
+
+/**
+ * Ink in an interactive terminal, plain lines otherwise (as `createSuiteProgress` of
+ * SuiteProgressView.tsx picks), loading Ink and React (about half a second of CPU) only for the
+ * terminal: a gate in CI never loads them.
+ */
+export async function openSuiteProgress(options: SuiteProgressOptions): Promise<SuiteProgress> {
+  if (!options.isTTY || options.ci)
+    return createPlainSuiteProgress((text) => options.stdout.write(text), options.plainIntervalMs);
+  return (await import("./SuiteProgressView.tsx")).createSuiteProgress(options);
+}

@@ -1,0 +1,89 @@
+/**
+ * What a command loads before its work: a start loads only the modules the command uses, since
+ * every module costs start-up time (Ink and React about half a second of CPU, zod a tenth). The
+ * installed bin runs in a child process whose module loads are recorded by a loader hook, and the
+ * test names what must not be among them: Ink where no terminal draws (output piped, as in CI and
+ * gate rows), zod and the systems under test where nothing is run.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { execa } from "execa";
+import { afterAll, describe, expect, it } from "vitest";
+
+const repoRoot = fileURLToPath(new URL("../", import.meta.url));
+const bin = join(repoRoot, "bin/faultline.js");
+const kvFile = fileURLToPath(new URL("../../shared/corpus/porcupine/kv/c01-ok.txt", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "faultline-startup-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const hooks = join(dir, "hooks.mjs");
+const register = join(dir, "register.mjs");
+writeFileSync(
+  hooks,
+  `import { appendFileSync } from "node:fs";
+export async function load(url, context, nextLoad) {
+  appendFileSync(process.env.FAULTLINE_TEST_LOADED, url + "\\n");
+  return nextLoad(url, context);
+}
+`,
+);
+writeFileSync(
+  register,
+  `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+);
+
+/** Runs the bin with its output piped; the URLs of the modules it loaded, and its exit code. */
+async function modulesLoadedBy(
+  name: string,
+  args: readonly string[],
+): Promise<{ urls: string[]; code: number }> {
+  const loaded = join(dir, `${name}.txt`);
+  writeFileSync(loaded, "");
+  const r = await execa(bin, args, {
+    cwd: dir,
+    reject: false,
+    env: { NODE_OPTIONS: `--import=${pathToFileURL(register).href}`, FAULTLINE_TEST_LOADED: loaded, CI: "" },
+  });
+  return { urls: readFileSync(loaded, "utf8").split("\n").filter(Boolean), code: r.exitCode ?? -1 };
+}
+
+const fromPackage = (urls: readonly string[], pkg: string): string[] =>
+  urls.filter((u) => u.includes(`/node_modules/${pkg}/`));
+
+describe("start-up loads only what the command uses", () => {
+  it("a run whose output is piped loads no Ink and no React", async () => {
+    const { urls, code } = await modulesLoadedBy("run", [
+      "run",
+      "--system",
+      "memory",
+      "--time-limit",
+      "1",
+      "--seed",
+      "1",
+      "--store",
+      join(dir, "store"),
+    ]);
+    expect(code).toBe(0);
+    expect(urls.some((u) => u.includes("/cli/run."))).toBe(true); // the hook saw the command's modules
+    expect(fromPackage(urls, "ink")).toEqual([]);
+    expect(fromPackage(urls, "react")).toEqual([]);
+  });
+
+  it("gate --help loads no Ink", async () => {
+    const { urls, code } = await modulesLoadedBy("gate", ["gate", "--help"]);
+    expect(code).toBe(0);
+    expect(urls.some((u) => u.includes("/cli/gate."))).toBe(true);
+    expect(fromPackage(urls, "ink")).toEqual([]);
+  });
+
+  it("check loads no Ink, no zod and no system", async () => {
+    const { urls, code } = await modulesLoadedBy("check", ["check", kvFile]);
+    expect(code).toBe(0);
+    expect(urls.some((u) => u.includes("/checkers/linearizable/"))).toBe(true);
+    expect(fromPackage(urls, "ink")).toEqual([]);
+    expect(fromPackage(urls, "zod")).toEqual([]);
+    expect(urls.filter((u) => /\/(dist\/)?systems\//.test(u) && !u.includes("/node_modules/"))).toEqual([]);
+  });
+});

@@ -3,7 +3,8 @@
  * every module costs start-up time (Ink and React about half a second of CPU, zod a tenth). The
  * installed bin runs in a child process whose module loads are recorded by a loader hook, and the
  * test names what must not be among them: Ink where no terminal draws (output piped, as in CI and
- * gate rows), zod and the systems under test where nothing is run.
+ * gate rows), execa where no process is started, zod and the systems under test where nothing is
+ * run.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -71,11 +72,12 @@ describe("start-up loads only what the command uses", () => {
     expect(fromPackage(urls, "react")).toEqual([]);
   });
 
-  it("gate --help loads no Ink", async () => {
+  it("gate --help loads no Ink and no execa (it starts no worker)", async () => {
     const { urls, code } = await modulesLoadedBy("gate", ["gate", "--help"]);
     expect(code).toBe(0);
     expect(urls.some((u) => u.includes("/cli/gate."))).toBe(true);
     expect(fromPackage(urls, "ink")).toEqual([]);
+    expect(fromPackage(urls, "execa")).toEqual([]);
   });
 
   it("check loads no Ink, no zod and no system", async () => {

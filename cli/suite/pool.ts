@@ -18,7 +18,7 @@
  */
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { execaNode, type ResultPromise } from "execa";
+import type { ResultPromise, execaNode as ExecaNodeFunction } from "execa";
 import { seedWithoutRun, type SeedRun } from "./judge.ts";
 import { reproduceOf, type SeedJob } from "./seedRun.ts";
 
@@ -70,7 +70,9 @@ interface Slot {
   stderr: string;
 }
 
-function startWorker(entry: WorkerEntry, slot: Slot): Worker {
+type ExecaNode = typeof ExecaNodeFunction;
+
+function startWorker(execaNode: ExecaNode, entry: WorkerEntry, slot: Slot): Worker {
   slot.stderr = "";
   const worker = execaNode(entry.file, [], {
     nodeOptions: [...entry.nodeOptions],
@@ -125,6 +127,8 @@ export async function runPool(
   options: PoolOptions,
   entry: WorkerEntry = workerEntryFor(import.meta.url),
 ): Promise<SeedRun[]> {
+  // execa (a hundred modules) is loaded when workers are wanted, not by `gate --help` or `sweep report`.
+  const { execaNode } = await import("execa");
   const results: (SeedRun | undefined)[] = new Array(jobs.length).fill(undefined);
   const timeoutMs = options.runTimeoutMs ?? defaultRunTimeoutMs;
   let next = 0;
@@ -136,7 +140,7 @@ export async function runPool(
 
   async function runOne(slot: Slot, job: SeedJob): Promise<SeedRun> {
     const started = Date.now();
-    slot.worker ??= startWorker(entry, slot);
+    slot.worker ??= startWorker(execaNode, entry, slot);
     const worker = slot.worker;
     let timer: NodeJS.Timeout | undefined;
     try {

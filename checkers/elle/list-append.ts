@@ -86,6 +86,8 @@ class ListAppend {
   appendValueAt!: Int32Array; // flat micro-op index of each append
   /** The chosen read of each key (raw, repeats kept) and its order (repeats dropped). */
   readonly longest: (readonly unknown[])[];
+  /** The read micro-op whose list is `longest` (-1: none). */
+  longestRead!: Int32Array;
   readonly order: (readonly unknown[])[];
   /** Writer of each position of each key's order, flat: orderStart[k] + i. */
   orderStart!: Int32Array;
@@ -155,6 +157,7 @@ function indexAppends(la: ListAppend): void {
   const longestLength = allocate.int32(la.keyCount).fill(-1);
   /** The read micro-op whose list is the key's longest (rebuilt once, after the loop). */
   const longestRead = allocate.int32(la.keyCount).fill(-1);
+  la.longestRead = longestRead;
   /** The flat micro-ops of the transaction's appends (its flags compare them only with each other). */
   let appendsOfTxn = new Int32Array(64);
   for (let t = 0; t < txns.count; t++) {
@@ -344,7 +347,7 @@ function lastElement(txns: TxnTable, i: number, size: number): unknown {
  */
 function classifyReads(la: ListAppend): void {
   const { txns, sink, allocate } = la;
-  const { status, mopStart, mopKind, mopKey, keys } = txns;
+  const { status, mopStart, mopKind, mopKey, mopOnKeyLine, keys } = txns;
   la.readLength = allocate.int32(mopKind.length).fill(-1);
   for (let t = 0; t < txns.count; t++) {
     if (status[t] !== TxnStatus.ok) continue;
@@ -357,7 +360,10 @@ function classifyReads(la: ListAppend): void {
       const size = length < 0 ? 0 : length;
       const longest = la.longest[k]!;
       if (size > 0) reportIntermediateRead(la, k, i, size, t);
-      if (isPrefixRead(txns, i, size, longest)) {
+      // Both on the key's line (see TxnTable.mopOnKeyLine): a prefix by their lengths alone.
+      const onLine =
+        size <= longest.length && mopOnKeyLine[i] === 1 && mopOnKeyLine[la.longestRead[k]!] === 1;
+      if (onLine || isPrefixRead(txns, i, size, longest)) {
         const n = distinctCount(la, k, size);
         la.readLength[i] = n;
         // Elements before the first bad one are good in every compatible read (with repeats,

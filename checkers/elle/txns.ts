@@ -55,6 +55,14 @@ export interface TxnTable {
    */
   readonly mopValue: Int32Array;
   readonly listElements: Int32Array | Float64Array;
+  /**
+   * 1 for a micro-op whose list is known to be a prefix of its key's line: the longest list read
+   * of the key so far, extended each time a read extends it (so every earlier one is a prefix of
+   * the last). Two lists of one key both on its line are prefixes of one list: the shorter is a
+   * prefix of the longer, without comparing their elements. 0 says nothing (a list not read from
+   * JSONL by the scanner is never marked).
+   */
+  readonly mopOnKeyLine: Uint8Array;
   /** The value of flat micro-op i (a list rebuilt from the table when it is one). */
   valueAt(i: number): unknown;
   /** Element j of flat micro-op i's list value (0 <= j < mopLength[i]). */
@@ -160,6 +168,8 @@ export class TxnTableBuilder {
   private readonly mopValueKind = new Column(new Uint8Array(4096));
   /** int: the value; list: first element in `elements`; other: position in `others`. */
   private readonly mopValue = new Column(new Int32Array(4096));
+  /** See `TxnTable.mopOnKeyLine`. */
+  private readonly mopOnKeyLine = new Column(new Uint8Array(4096));
   private elements: Int32Array | Float64Array = new Int32Array(16384);
   private elementCount = 0;
   /**
@@ -405,7 +415,14 @@ export class TxnTableBuilder {
   private ensureMops(size: number): void {
     // Likewise for the per-micro-op columns.
     if (size <= this.mopKind.array.length) return;
-    for (const column of [this.mopKind, this.mopKey, this.mopLength, this.mopValueKind, this.mopValue])
+    for (const column of [
+      this.mopKind,
+      this.mopKey,
+      this.mopLength,
+      this.mopValueKind,
+      this.mopValue,
+      this.mopOnKeyLine,
+    ])
       column.ensure(size);
   }
 
@@ -478,6 +495,7 @@ export class TxnTableBuilder {
   }
 
   private writeValue(at: number, v: unknown): void {
+    this.mopOnKeyLine.array[at] = 0;
     const values = this.mopValue.array;
     const lengths = this.mopLength.array;
     const kinds = this.mopValueKind.array;
@@ -516,12 +534,14 @@ export class TxnTableBuilder {
     const lengths = this.mopLength.array;
     const valueKinds = this.mopValueKind.array;
     const values = this.mopValue.array;
+    const onLine = this.mopOnKeyLine.array;
     const { kind, keyIsString, stringKey, keyNumber, valueKind, valueNumber, listLength } = mops;
     for (let i = 0; i < count; i++) {
       const at = base + i;
       kinds[at] = kind[i]!;
       keys[at] = keyIsString[i] === 1 ? this.keyIdOf(stringKey[i]!) : this.numberKeyId(keyNumber[i]!);
       const vk = valueKind[i]!;
+      onLine[at] = 0;
       if (vk === ScannedValue.null) {
         lengths[at] = -1;
         valueKinds[at] = MopValue.null;
@@ -533,7 +553,7 @@ export class TxnTableBuilder {
         const length = listLength[i]!;
         lengths[at] = length;
         valueKinds[at] = MopValue.list;
-        values[at] = this.placeList(keys[at]!, mops.elements, valueNumber[i]!, length);
+        values[at] = this.placeList(keys[at]!, mops.elements, valueNumber[i]!, length, at);
       } else {
         this.writeValue(at, vk === ScannedValue.number ? valueNumber[i] : scanner.otherJson(i));
       }
@@ -541,13 +561,20 @@ export class TxnTableBuilder {
   }
 
   /**
-   * Where a list of `length` numbers of `from` (from `first`), read of key id k, is kept in
-   * `elements`: within the key's longest list so far when it is a prefix of it (equal elements,
-   * compared as numbers: the scanner reads no -0), else appended (and then the key's longest list
-   * when it extends the one before, or when there was none). Either way `elements` gives back
-   * exactly the list read.
+   * Where a list of `length` numbers of `from` (from `first`), read of key id k by micro-op `mop`,
+   * is kept in `elements`: within the key's longest list so far when it is a prefix of it (equal
+   * elements, compared as numbers: the scanner reads no -0), else appended (and then the key's
+   * longest list when it extends the one before, or when there was none). Either way `elements`
+   * gives back exactly the list read. The micro-op is marked on its key's line in the first two
+   * cases.
    */
-  private placeList(k: number, from: Float64Array, first: number, length: number): number {
+  private placeList(
+    k: number,
+    from: Float64Array,
+    first: number,
+    length: number,
+    mop: number,
+  ): number {
     const starts = this.listStartByKey.ensure(k + 1);
     const lengths = this.listLengthByKey.ensure(k + 1);
     const known = starts[k]! - 1;
@@ -557,13 +584,17 @@ export class TxnTableBuilder {
       const elements = this.elements;
       const n = length < knownLength ? length : knownLength;
       while (same < n && elements[known + same] === from[first + same]) same++;
-      if (same === length) return known;
+      if (same === length) {
+        this.mopOnKeyLine.array[mop] = 1;
+        return known;
+      }
     }
     const at = this.elementCount;
     this.pushElements(from, first, length);
     if (known < 0 || same === knownLength) {
       starts[k] = at + 1;
       lengths[k] = length;
+      this.mopOnKeyLine.array[mop] = 1;
     }
     return at;
   }
@@ -626,6 +657,7 @@ export class TxnTableBuilder {
     let mopLength = this.mopLength.array;
     let mopValueKind = this.mopValueKind.array;
     let mopValue = this.mopValue.array;
+    let mopOnKeyLine = this.mopOnKeyLine.array;
     let m = this.m;
     if (this.relocated) {
       // Put every transaction's micro-ops back in transaction order.
@@ -637,6 +669,7 @@ export class TxnTableBuilder {
       const length = new Int32Array(total);
       const valueKind = new Uint8Array(total);
       const value = new Int32Array(total);
+      const onKeyLine = new Uint8Array(total);
       let at = 0;
       for (let t = 0; t < count; t++) {
         start[t] = at;
@@ -647,15 +680,17 @@ export class TxnTableBuilder {
         length.set(mopLength.subarray(from, from + n), at);
         valueKind.set(mopValueKind.subarray(from, from + n), at);
         value.set(mopValue.subarray(from, from + n), at);
+        onKeyLine.set(mopOnKeyLine.subarray(from, from + n), at);
         at += n;
       }
-      [mopStart, mopKind, mopKey, mopLength, mopValueKind, mopValue, m] = [
+      [mopStart, mopKind, mopKey, mopLength, mopValueKind, mopValue, mopOnKeyLine, m] = [
         start,
         kind,
         key,
         length,
         valueKind,
         value,
+        onKeyLine,
         total,
       ];
     }
@@ -678,6 +713,7 @@ export class TxnTableBuilder {
       mopLength: mopLength.subarray(0, m),
       mopValueKind: mopValueKind.subarray(0, m),
       mopValue: mopValue.subarray(0, m),
+      mopOnKeyLine: mopOnKeyLine.subarray(0, m),
       elements: this.elements,
       others: this.others,
       keys: this.keys,
@@ -709,6 +745,7 @@ interface CompactParts {
   readonly mopLength: Int32Array;
   readonly mopValueKind: Uint8Array;
   readonly mopValue: Int32Array;
+  readonly mopOnKeyLine: Uint8Array;
   readonly elements: Int32Array | Float64Array;
   readonly others: readonly unknown[];
   readonly keys: readonly Key[];
@@ -734,6 +771,7 @@ class CompactTxnTable implements TxnTable {
   readonly mopValueKind: Uint8Array;
   readonly mopValue: Int32Array;
   readonly listElements: Int32Array | Float64Array;
+  readonly mopOnKeyLine: Uint8Array;
   private readonly parts: CompactParts;
 
   constructor(parts: CompactParts) {
@@ -752,6 +790,7 @@ class CompactTxnTable implements TxnTable {
     this.mopValueKind = parts.mopValueKind;
     this.mopValue = parts.mopValue;
     this.mopLength = parts.mopLength;
+    this.mopOnKeyLine = parts.mopOnKeyLine;
     this.keys = parts.keys;
   }
 

@@ -6,8 +6,10 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { opToJsonLine } from "../../harness/history/jsonl.ts";
+import { JsonlScanner } from "../../harness/history/jsonlScan.ts";
 import type { Op } from "../../harness/history/op.ts";
-import { MopValue, readTxns } from "./txns.ts";
+import { MopKind, MopValue, readTxns, TxnTableBuilder, type TxnTable } from "./txns.ts";
 
 /** Deep equality that tells -0 from 0 (toEqual would not catch a -0 read back as 0). */
 function same(a: unknown, b: unknown): boolean {
@@ -49,6 +51,62 @@ describe("TxnTable values", () => {
         return same(t.microOpsOf(0), mops);
       }),
       { seed: 17, numRuns: 200 },
+    );
+  });
+});
+
+/** The table of `ops`, each line read by the JSONL scanner (the streamed path). */
+function scannedTable(ops: readonly Op[]): TxnTable {
+  const builder = new TxnTableBuilder();
+  const scanner = new JsonlScanner();
+  for (const op of ops) {
+    const bytes = new TextEncoder().encode(opToJsonLine(op));
+    expect(scanner.scan(bytes, 0, bytes.length)).toBe(true);
+    builder.addScanned(scanner);
+  }
+  return builder.build();
+}
+
+/** Read micro-op i's list, from the table. */
+const listOf = (t: TxnTable, i: number): unknown[] => t.valueAt(i) as unknown[];
+const isPrefix = (a: readonly unknown[], b: readonly unknown[]): boolean =>
+  a.length <= b.length && a.every((x, n) => x === b[n]);
+
+describe("TxnTable key lines (mopOnKeyLine)", () => {
+  it("marks reads kept as a prefix or an extension of the key's longest list, never one that diverges", () => {
+    const reads: unknown[] = [[1, 2], [1], [1, 2, 3], [1, 5], [1, 2, 3], [], [7]];
+    const ops = reads.flatMap((v, i) => [
+      txn(2 * i, "invoke", [["r", i < 6 ? 1 : 2, null]]),
+      txn(2 * i + 1, "ok", [["r", i < 6 ? 1 : 2, v]]),
+    ]);
+    const t = scannedTable(ops);
+    // [1, 2] starts key 1's line, [1] is a prefix, [1, 2, 3] extends it, [1, 5] diverges, [1, 2, 3]
+    // again is on the line, [] is a prefix of anything; key 2's [7] starts its own line.
+    expect([...t.mopOnKeyLine]).toEqual([1, 1, 1, 0, 1, 1, 1]);
+    expect(reads.map((_, i) => same(listOf(t, i), reads[i]))).toEqual(reads.map(() => true));
+    // Lists read from Op objects are never marked: a mark says something, its absence nothing.
+    expect([...readTxns(ops).mopOnKeyLine]).toEqual(reads.map(() => 0));
+  });
+
+  it("any two marked reads of one key are prefixes of one another (the shortcut list-append takes)", () => {
+    const list = fc.array(fc.integer({ min: 1, max: 4 }), { maxLength: 5 });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), list), { maxLength: 12 }), (reads) => {
+        const ops = reads.flatMap(([k, v], i) => [
+          txn(2 * i, "invoke", [["r", k, null]]),
+          txn(2 * i + 1, "ok", [["r", k, v]]),
+        ]);
+        const t = scannedTable(ops);
+        for (let i = 0; i < reads.length; i++) {
+          expect(t.mopKind[i]).toBe(MopKind.r);
+          for (let j = 0; j < reads.length; j++) {
+            if (t.mopOnKeyLine[i] !== 1 || t.mopOnKeyLine[j] !== 1 || t.mopKey[i] !== t.mopKey[j]) continue;
+            const [a, b] = [listOf(t, i), listOf(t, j)];
+            expect(isPrefix(a, b) || isPrefix(b, a)).toBe(true);
+          }
+        }
+      }),
+      { seed: 23, numRuns: 300 },
     );
   });
 });

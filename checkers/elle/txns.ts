@@ -568,13 +568,7 @@ export class TxnTableBuilder {
    * gives back exactly the list read. The micro-op is marked on its key's line in the first two
    * cases.
    */
-  private placeList(
-    k: number,
-    from: Float64Array,
-    first: number,
-    length: number,
-    mop: number,
-  ): number {
+  private placeList(k: number, from: Float64Array, first: number, length: number, mop: number): number {
     const starts = this.listStartByKey.ensure(k + 1);
     const lengths = this.listLengthByKey.ensure(k + 1);
     const known = starts[k]! - 1;

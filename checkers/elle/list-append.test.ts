@@ -374,6 +374,23 @@ describe("list-append: one minimal history per anomaly class", () => {
     });
   });
 
+  it("dirty-update names the aborted append and the unknown ones after it, not those of an earlier stretch", () => {
+    // Order 1 (ok) 2 3 (info) 4 (failed) 5 (info) 6 (ok): the report is 6 built on 4, with 5 between;
+    // 2 and 3 came after a committed append, and belong to no dirty update.
+    const h = concurrentHistory([
+      [0, [["append", "x", 1]]],
+      [1, [["append", "x", 2]], "info"],
+      [2, [["append", "x", 3]], "info"],
+      [3, [["append", "x", 4]], "fail"],
+      [4, [["append", "x", 5]], "info"],
+      [5, [["append", "x", 6]]],
+      [6, [["r", "x", [1, 2, 3, 4, 5, 6]]]],
+    ]);
+    const r = check(h, "read-committed");
+    const dirty = r.anomalies!["dirty-update"]!;
+    expect(dirty.map((d) => d["values"])).toEqual([[4, 5, 6]]);
+  });
+
   it("duplicate-elements: a value appended once, read twice", () => {
     const h = serialHistory([
       [0, [["append", "x", 1]]],

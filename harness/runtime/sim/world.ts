@@ -15,7 +15,9 @@
  * Network: messages are copied at send with JSON's meaning (copy.ts); each link has a latency range (uniform) and is FIFO
  * unless a message is picked for reordering; loss, duplication, reordering and extra latency are
  * set by `setLinkFaults`. A message is dropped when the receiver's grudge against the sender holds
- * at send time or at arrival, or when the receiver incarnation it was sent to has crashed.
+ * at send time or at arrival, or when the receiver incarnation it was sent to has crashed (one sent
+ * to an incarnation already ended is dropped at send, after the same random draws; a message
+ * dropped at send is not copied, so a value JSON cannot carry is reported only when it travels).
  *
  * Crash: the node's tasks stop (timers, sleeps, disk operations and messages addressed to it are
  * dropped; their promises never settle), and its disk keeps of what was not fsynced only what the
@@ -661,15 +663,23 @@ export class SimWorld implements World {
 
   private send(sender: Endpoint, senderIncarnation: Incarnation, to: string, message: unknown): void {
     if (!senderIncarnation.alive) return;
-    let payload: unknown;
-    try {
-      payload = copyJson(message);
-    } catch (error) {
-      throw new TypeError(`send ${sender.name}->${to}: message is not a JSON value (${String(error)})`);
-    }
-    const id = this.messagesSent++;
     const from = sender.name;
     const receiver = this.endpointsByName.get(to);
+    const target = receiver?.incarnation;
+    // A message certain to be dropped is never copied: one to no endpoint, one the grudge drops at
+    // send, one to an incarnation that has already ended (it can only be dropped at arrival). A
+    // writer resending its log to a crashed or cut-off follower ships hundreds of records a time.
+    // Traced runs copy every message, to print what was sent.
+    const delivers = receiver !== undefined && target!.alive && !this.grudged(from, to);
+    let payload: unknown;
+    if (delivers || this.trace !== undefined) {
+      try {
+        payload = copyJson(message);
+      } catch (error) {
+        throw new TypeError(`send ${sender.name}->${to}: message is not a JSON value (${String(error)})`);
+      }
+    }
+    const id = this.messagesSent++;
     if (this.trace !== undefined) this.log(`send ${from}->${to} #${id} ${JSON.stringify(payload)}`);
     if (receiver === undefined) return this.drop(id, "unknown endpoint");
     if (this.grudged(from, to)) return this.drop(id, "partition");
@@ -679,7 +689,6 @@ export class SimWorld implements World {
     const copies =
       faults.duplicateProbability > 0 && this.networkRandom.bool(faults.duplicateProbability) ? 2 : 1;
     const latency = this.latencyOf(from, to);
-    const target = receiver.incarnation;
     for (let copy = 0; copy < copies; copy++) {
       let delayNs = this.drawLatency(latency);
       if (faults.extraLatencyNs > 0)
@@ -695,9 +704,15 @@ export class SimWorld implements World {
         sender.lastArrivalNs.set(to, arrivalNs);
         delayNs = arrivalNs - this.currentNs;
       }
+      if (!target!.alive) {
+        // Dropped at once, as it would be at arrival; the draws above are made all the same, so
+        // the network's random stream (and every later message) is as if it had travelled.
+        this.drop(id, "receiver crashed");
+        continue;
+      }
       // Each delivered copy is its own object: a receiver may mutate what it got.
       const delivered = copy === 0 ? payload : copyJson(payload);
-      this.schedule(delayNs, undefined, () => this.arrive(id, from, to, target, delivered));
+      this.schedule(delayNs, undefined, () => this.arrive(id, from, to, target!, delivered));
     }
   }
 

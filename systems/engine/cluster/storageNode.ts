@@ -36,7 +36,7 @@ const metaFile = "storage-meta";
 const maxGossipRecords = 200;
 const maxReadRecords = 1000;
 /** Pause between two materialisation passes. */
-const materialiseIntervalNs = 50e6;
+const materialiseIntervalNs = 200e6;
 /** A `read-pages` answer holds at most this many keys. */
 const maxReadKeys = 100_000;
 

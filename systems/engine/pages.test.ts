@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { Durability } from "./durability.ts";
 import {
+  PagePool,
   decodePage,
   encodePage,
   encodeTuple,
@@ -11,6 +13,7 @@ import {
   tupleSize,
   type Version,
 } from "./pages.ts";
+import { MemoryDisk } from "./testkit.ts";
 
 const versions = fc.array(
   fc.record({ xmin: fc.nat(1000), xmax: fc.nat(1000), value: fc.jsonValue({ maxDepth: 2 }) }),
@@ -119,5 +122,54 @@ describe("pages", () => {
         },
       ),
       { numRuns: 300 },
+    ));
+
+  it("a flush writes the used part of the image in whole sectors, and the file holds what whole-page writes would", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat(2), fc.array(fc.string({ maxLength: 300 }), { maxLength: 12 })), {
+          minLength: 1,
+          maxLength: 12,
+        }),
+        async (flushes) => {
+          const size = 8192;
+          const disk = new MemoryDisk();
+          const pool = new PagePool(new Durability(disk, new Set()), {
+            pageSizeBytes: size,
+            tornPageBug: false,
+          });
+          await pool.load();
+          const usedMax = new Map<number, number>();
+          for (const [id, values] of flushes) {
+            // Each flush gives the page a new set of tuples: images grow and shrink.
+            const page = pool.page(id);
+            page.tuples.clear();
+            page.pageLsn += 1;
+            values.forEach((value, i) => {
+              const versions = [{ xmin: i + 1, xmax: 0, value }];
+              page.tuples.set(keyId(i), { key: i, versions, encodedBytes: tupleSize(i, versions) });
+            });
+            pool.markDirty(id, page.pageLsn);
+            expect(await pool.flushPage(id, async () => undefined)).toBe(true);
+            const whole = encodePage(page, size, true);
+            const used = Math.ceil((8 + new DataView(whole.buffer).getUint32(4)) / 512) * 512;
+            usedMax.set(id, Math.max(usedMax.get(id) ?? 0, used));
+            const file = (await disk.read("pages"))!;
+            const slice = new Uint8Array(size);
+            slice.set(file.subarray(id * size, Math.min(file.length, (id + 1) * size)));
+            expect(Buffer.from(slice).equals(Buffer.from(whole))).toBe(true);
+            const slot = (await disk.read("dwb"))!;
+            expect(slot.length).toBeLessThanOrEqual(Math.max(used, size));
+            const slotPage = new Uint8Array(size);
+            slotPage.set(slot.subarray(0, size));
+            expect(Buffer.from(slotPage).equals(Buffer.from(whole))).toBe(true);
+          }
+          // Each write covered the used part of its image, or of an earlier, longer one of its page.
+          expect(await disk.size("pages")).toBe(
+            Math.max(...[...usedMax].map(([id, used]) => id * size + used)),
+          );
+        },
+      ),
+      { numRuns: 60 },
     ));
 });

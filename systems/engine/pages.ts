@@ -5,8 +5,11 @@
  * A page holds the version chains of some keys. Layout: `[crc32 u32][bodyBytes u32]` then the
  * body: `[pageId u32][pageLsn f64][tupleCount u32]` and per tuple `[tupleBytes u32][JSON [key,
  * versions]]`, zero-padded. The checksum covers the body, page id included, so an image is never
- * taken for another page's. `pageLsn` is the LSN of the last log record applied to the page; redo applies a
- * record only to a page whose `pageLsn` is below it, which makes redo idempotent.
+ * taken for another page's. A flush writes only the image's used part, in whole sectors (pages
+ * hold a few KB of their 32 KiB), plus zeros over whatever longer image it last wrote there, so the
+ * file holds what whole-page writes would leave; a crash can tear that shorter write as any other.
+ * `pageLsn` is the LSN of the last log record applied to the page; redo applies a record only to a
+ * page whose `pageLsn` is below it, which makes redo idempotent.
  *
  * Every page stays cached (the pool never evicts; the model is a small database). Each dirty page
  * has a `recLsn` in the dirty page table: the first record that dirtied it since its last flush,
@@ -170,6 +173,25 @@ export function encodePage(
   return out;
 }
 
+/** Sector size that a page's used part is rounded up to when it is written. */
+const SECTOR_BYTES = 512;
+
+/**
+ * The part of an encoded page image (as `encodePage` made it) that a write must cover: the header
+ * and the tuples, rounded up to whole sectors; the rest of the image is zeros.
+ */
+export function usedBytes(image: Uint8Array, pageSizeBytes: number): number {
+  const used = 8 + new DataView(image.buffer, image.byteOffset, image.byteLength).getUint32(4);
+  return Math.min(pageSizeBytes, Math.ceil(used / SECTOR_BYTES) * SECTOR_BYTES);
+}
+
+/** How far past `from` the bytes `[from, to)` hold one that is not zero (0 when none does). */
+function nonZeroExtent(bytes: Uint8Array, from: number, to: number): number {
+  let end = to;
+  while (end > from && bytes[end - 1] === 0) end--;
+  return end - from;
+}
+
 /**
  * Decodes one page image. Strict: undefined for an all-zero page (never written), a
  * `PageCorruptionError` for a bad checksum or shape or for another page's image (when `id` is
@@ -247,6 +269,20 @@ export class PagePool {
    * flush awaits both writes of the image before it ends, so no write ever sees it change.
    */
   private imageBuffer: Uint8Array | undefined;
+  /**
+   * Per page of `pages`, and for the double-write slot: how far from its start the file may hold
+   * bytes that are not zero, as this pool last wrote it. A flush writes the image's used part
+   * (whole sectors), and zeros up to this extent where an earlier, longer image lay, so what the
+   * file holds is what a whole-page write would leave. `load` finds them in the files (a page
+   * past the file's end has none); before it, they are taken to be the whole page.
+   */
+  private readonly pageExtents = new Map<number, number>();
+  private slotExtent: number | undefined;
+  private extentsLoaded = false;
+
+  private pageExtent(id: number): number {
+    return this.pageExtents.get(id) ?? (this.extentsLoaded ? 0 : this.options.pageSizeBytes);
+  }
   pagesWritten = 0;
 
   constructor(
@@ -272,15 +308,24 @@ export class PagePool {
     let slot: Page | undefined;
     if (strict) {
       const dwb = await this.disk.read(DWB_FILE);
-      if (dwb !== undefined && dwb.length >= size) {
+      this.slotExtent = dwb === undefined ? 0 : nonZeroExtent(dwb, 0, dwb.length);
+      if (dwb !== undefined && dwb.length >= PAGE_HEADER_BYTES) {
+        // The slot holds the used part of the last image written (pages.ts: flushPage).
+        const slotBytes = new Uint8Array(size);
+        slotBytes.set(dwb.subarray(0, Math.min(size, dwb.length)));
         try {
-          slot = decodePage(undefined, dwb.subarray(0, size), true);
+          slot = decodePage(undefined, slotBytes, true);
         } catch {
           slot = undefined; // A torn slot: the in-place page was not touched yet.
         }
       }
     }
     const count = Math.ceil(file.length / size);
+    this.pageExtents.clear();
+    for (let id = 0; id < count; id++) {
+      this.pageExtents.set(id, nonZeroExtent(file, id * size, Math.min(file.length, (id + 1) * size)));
+    }
+    this.extentsLoaded = true;
     for (let id = 0; id < count; id++) {
       const bytes = new Uint8Array(size);
       bytes.set(file.subarray(id * size, Math.min(file.length, (id + 1) * size)));
@@ -307,7 +352,9 @@ export class PagePool {
     }
     // Rewrite repaired pages in place now, before any later flush reuses the double-write slot.
     for (const id of repairedPages) {
-      await this.disk.write(PAGES_FILE, id * size, encodePage(this.pages.get(id)!, size, true));
+      const image = encodePage(this.pages.get(id)!, size, true);
+      await this.disk.write(PAGES_FILE, id * size, image);
+      this.pageExtents.set(id, usedBytes(image, size));
       await this.durability.fsync(PAGES_FILE);
     }
     return { repairedPages, corruptPages };
@@ -356,11 +403,14 @@ export class PagePool {
       this.redirtiedDuringFlush.delete(id);
       this.imageBuffer ??= new Uint8Array(size);
       const image = encodePage(page, size, !this.options.tornPageBug, this.imageBuffer);
+      const used = usedBytes(image, size);
       if (!this.options.tornPageBug) {
-        await this.disk.write(DWB_FILE, 0, image);
+        await this.disk.write(DWB_FILE, 0, image.subarray(0, Math.max(used, this.slotExtent ?? size)));
+        this.slotExtent = used;
         await this.durability.fsync(DWB_FILE);
       }
-      await this.disk.write(PAGES_FILE, id * size, image);
+      await this.disk.write(PAGES_FILE, id * size, image.subarray(0, Math.max(used, this.pageExtent(id))));
+      this.pageExtents.set(id, used);
       await this.durability.fsync(PAGES_FILE);
       this.pagesWritten++;
       const again = this.redirtiedDuringFlush.get(id);

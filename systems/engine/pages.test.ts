@@ -107,6 +107,8 @@ describe("pages", () => {
         fc.jsonValue({ maxDepth: 2 }),
         (key, raw, xid, value) => {
           const chain = JSON.parse(JSON.stringify(raw)) as Version[];
+          const plain = (): string => JSON.stringify([key, chain.map((v) => [v.xmin, v.xmax, v.value])]);
+          expect(Buffer.from(encodeTuple(key, chain)).toString()).toBe(plain());
           expect(tupleSize(key, chain)).toBe(4 + encodeTuple(key, chain).length);
           const grownExpected = (() => {
             const next = chain.map((v) => ({ ...v }));
@@ -118,7 +120,8 @@ describe("pages", () => {
             grownExpected,
           );
           chain[0]!.xmax = xid; // a cached size follows a changed xmax
-          expect(tupleSize(key, chain)).toBe(4 + encodeTuple(key, chain).length);
+          expect(Buffer.from(encodeTuple(key, chain)).toString()).toBe(plain());
+          expect(tupleSize(key, chain)).toBe(Buffer.byteLength(plain()) + 4);
         },
       ),
       { numRuns: 300 },

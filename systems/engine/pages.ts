@@ -92,11 +92,19 @@ function tupleJson(key: Key, versions: readonly Version[]): string {
 
 /**
  * Each version's JSON (`[xmin,xmax,value]`) and its encoded size, cached per version until its
- * `xmax` changes (a version's `xmin` and `value` never change).
+ * `xmax` changes (a version's `xmin` and `value` never change). The value's JSON is kept apart, so
+ * a changed `xmax` (a version is superseded once) rebuilds the line around it without walking the
+ * value again: a list's value is the whole list.
  */
 const versionCache = new WeakMap<
   Version,
-  { readonly xmax: number; readonly json: string; readonly bytes: number }
+  {
+    readonly xmax: number;
+    readonly json: string;
+    readonly bytes: number;
+    readonly valueJson: string;
+    readonly valueBytes: number;
+  }
 >();
 
 export function versionSize(xmin: number, xmax: number, value: unknown): number {
@@ -106,8 +114,19 @@ export function versionSize(xmin: number, xmax: number, value: unknown): number 
 function cachedVersion(v: Version): { readonly json: string; readonly bytes: number } {
   const cached = versionCache.get(v);
   if (cached !== undefined && cached.xmax === v.xmax) return cached;
-  const json = JSON.stringify([v.xmin, v.xmax, v.value]);
-  const entry = { xmax: v.xmax, json, bytes: utf8Length(json) };
+  // As an array element, so an undefined value is `null` as in JSON.stringify([xmin, xmax, value]).
+  const valueJson = cached?.valueJson ?? JSON.stringify([v.value]).slice(1, -1);
+  const valueBytes = cached?.valueBytes ?? utf8Length(valueJson);
+  // xmin and xmax are transaction ids (whole numbers), whose JSON is their decimal digits.
+  const xmin = String(v.xmin);
+  const xmax = String(v.xmax);
+  const entry = {
+    xmax: v.xmax,
+    json: `[${xmin},${xmax},${valueJson}]`,
+    bytes: 4 + xmin.length + xmax.length + valueBytes,
+    valueJson,
+    valueBytes,
+  };
   versionCache.set(v, entry);
   return entry;
 }

@@ -88,8 +88,13 @@ export interface ClusterTiming {
   readonly commitTimeoutNs: number;
   /** A client gives up on a reply after this long (`info`). */
   readonly clientTimeoutNs: number;
-  /** The writer's shipping loop period. */
+  /** The writer's shipping loop period (async and sync: how soon fsynced log goes out). */
   readonly shipIntervalNs: number;
+  /**
+   * The quorum writer's shipping loop period: it ships each commit at once, so its loop only
+   * resends, keeps followers alive and ships what no commit carried (aborts, vacuum, checkpoints).
+   */
+  readonly quorumShipIntervalNs: number;
   /** Unconfirmed log is resent after this long. */
   readonly resendAfterNs: number;
   /** Storage replicas gossip this often. */
@@ -104,6 +109,7 @@ export const defaultTiming: ClusterTiming = {
   commitTimeoutNs: 1e9,
   clientTimeoutNs: 3e9,
   shipIntervalNs: 5e6,
+  quorumShipIntervalNs: 20e6,
   resendAfterNs: 50e6,
   gossipIntervalNs: 20e6,
 };

@@ -115,7 +115,8 @@ export class Writer {
       while (this.stillMine()) {
         this.ship();
         this.resolveWaiters();
-        await this.rt.clock.sleep(this.config.timing.shipIntervalNs);
+        const { shipIntervalNs, quorumShipIntervalNs } = this.config.timing;
+        await this.rt.clock.sleep(this.mode === "quorum" ? quorumShipIntervalNs : shipIntervalNs);
       }
     });
     if (this.config.leases) {

@@ -1,5 +1,6 @@
 /**
  * The build's second step (after tsc, see package.json's `build`): zod as one file.
+ * Usage: `node build/vendorZod.mjs [DIST]` (default: the repository's dist/).
  *
  * zod is ninety-five modules (its classic API re-exports every locale), and Node resolves, reads
  * and compiles each at every start of a command that validates options: about a tenth of a second
@@ -14,14 +15,15 @@
  * than a vendored zod missing what a module calls.
  */
 import { readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import ts from "typescript";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const dist = join(root, "dist");
+/** The compiled tree: dist/, or the folder named by the one argument (tsc's `--outDir`). */
+const dist = resolve(process.argv[2] ?? join(root, "dist"));
 const vendored = join(dist, "vendor", "zod.js");
 const importLine = 'import { z } from "zod";';
 
@@ -101,5 +103,5 @@ for (const { path, text } of importers) {
   writeFileSync(path, text.replace(importLine, `import { z } from ${JSON.stringify(specifier)};`));
 }
 process.stdout.write(
-  `build/vendorZod.mjs: zod ${version} (${names.size} functions) into dist/vendor/zod.js for ${importers.length} modules\n`,
+  `build/vendorZod.mjs: zod ${version} (${names.size} functions) into ${vendored.startsWith(root) ? relative(root, vendored) : vendored} for ${importers.length} modules\n`,
 );

@@ -45,6 +45,11 @@ async function pack(): Promise<{ tarball: string; files: string[] }> {
       {
         cwd: repoRoot,
       },
+    ).then(() =>
+      // The build's second step, as `npm run build` takes it: zod bundled into dist/vendor/.
+      execa(process.execPath, [join(repoRoot, "build/vendorZod.mjs"), join(staging, "dist")], {
+        cwd: repoRoot,
+      }),
     );
   const { stdout } = await execa("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], {
     cwd: staging,
@@ -111,6 +116,7 @@ describe("the package", () => {
     expect(files).toContain("bin/faultline.js");
     expect(files).toContain("dist/cli/api.js");
     expect(files).toContain("dist/cli/api.d.ts");
+    expect(files).toContain("dist/vendor/zod.js"); // the compiled modules import zod from there
     expect(
       files.filter((f) => /\.test\.|\/fixtures?[/.]|testkit|testHistory|^bench\/|\.ts$(?<!\.d\.ts$)/.test(f)),
     ).toEqual([]);

@@ -86,6 +86,7 @@ describe("start-up loads only what the command uses", () => {
     expect(urls.some((u) => u.includes("/checkers/linearizable/"))).toBe(true);
     expect(fromPackage(urls, "ink")).toEqual([]);
     expect(fromPackage(urls, "zod")).toEqual([]);
+    expect(urls.filter((u) => u.includes("/vendor/zod."))).toEqual([]); // the build's bundled zod
     expect(urls.filter((u) => /\/(dist\/)?systems\//.test(u) && !u.includes("/node_modules/"))).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@
  */
 import type { RowJudgment, SeedRun } from "./model.ts";
 import { formatDurationNs, scrubControls } from "../format.ts";
+import type { LiveObserverOptions } from "../live/terminal.ts";
 
 export interface RowProgress {
   readonly name: string;
@@ -84,13 +85,8 @@ export function createPlainSuiteProgress(
   };
 }
 
-export interface SuiteProgressOptions {
-  readonly stdout: NodeJS.WriteStream;
-  readonly isTTY: boolean;
-  /** CI=true: plain lines even on a TTY. */
-  readonly ci: boolean;
-  readonly plainIntervalMs?: number;
-}
+/** Where a suite's progress goes and how: the same choices as a run's live view. */
+export type SuiteProgressOptions = LiveObserverOptions;
 
 /**
  * Ink in an interactive terminal, plain lines otherwise (as `createSuiteProgress` of

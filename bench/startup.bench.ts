@@ -3,9 +3,10 @@
  * command to exit, beside the goal (under 150 ms) and beside what Node itself costs to start and
  * stop (`node -e 0`), the floor nothing can go under. Then the fixed cost of short commands, where
  * what a command loads shows: a check of a four-line history, `gate --help`, and a one-second run
- * of the memory system with its output piped (as in CI and gate rows: no terminal, so no Ink). The compiled build in dist/ (made by
- * `npm ci` through `prepare`, or `npm run build`) is what the bin runs; the same commands run
- * through tsx from the sources are shown for comparison (what every start cost before).
+ * of the memory system with its output piped (as in CI and gate rows: no terminal, so no Ink).
+ * The compiled build in dist/ (made by `npm ci` through `prepare`, or `npm run build`) is what the
+ * bin runs; the same commands run through tsx from the sources are shown for comparison (what
+ * every start cost before).
  * Medians of several runs; the machine's load is printed, since wall time follows it.
  */
 import { spawnSync } from "node:child_process";

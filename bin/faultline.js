@@ -1,8 +1,8 @@
 #!/usr/bin/env -S node --min-semi-space-size=32 --max-semi-space-size=32 --no-concurrent-recompilation
 // The installed entry point. It runs the compiled CLI in dist/ (built by `npm ci` through the
 // `prepare` script, and shipped as is in the package), so a start costs no TypeScript
-// compilation. In a source checkout whose sources changed after the last build (or that has no
-// build), it runs the sources through tsx instead, so a stale build never answers for new code;
+// compilation. In a source checkout whose sources, or the build's other inputs (its zod bundling
+// step, the installed zod), changed after the last build (or that has no build), it runs the sources through tsx instead, so a stale build never answers for new code;
 // `npm run build` makes the start fast again.
 //
 // Node's flags (the first line): a fixed 32 MiB young generation (V8 keeps it at 1 MiB while few
@@ -36,12 +36,17 @@ function newestSourceMs(folder) {
   return newest;
 }
 
-/** True when this is a source checkout with no build, or with a source newer than the build. */
+/** True when this is a source checkout with no build, or with a source (or build input) newer than the build. */
 function buildIsStale() {
   if (!existsSync(`${root}cli/main.ts`)) return false; // an installed package: dist is all there is
   if (!existsSync(compiled)) return true;
   const builtMs = statSync(compiled).mtimeMs;
-  return sourceFolders.some((folder) => newestSourceMs(`${root}${folder}`) > builtMs);
+  // The build's other inputs (harness/runtime/process/compiledBuild.ts: buildInputs): its zod
+  // bundling step and the zod it bundles.
+  const inputChanged = ["build/vendorZod.mjs", "node_modules/zod/package.json"].some(
+    (input) => existsSync(`${root}${input}`) && statSync(`${root}${input}`).mtimeMs > builtMs,
+  );
+  return inputChanged || sourceFolders.some((folder) => newestSourceMs(`${root}${folder}`) > builtMs);
 }
 
 let main;

@@ -15,11 +15,26 @@ const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 /** The folders the build compiles (tsconfig.build.json's `include`). */
 export const sourceFolders = ["cli", "harness", "checkers", "systems", "nemeses", "workloads", "reports"];
 
-/** True when `root`/dist was built after every TypeScript file of the source folders changed. */
+/**
+ * Inputs of the build besides the sources: its zod-bundling step, and the zod it bundles into
+ * dist/vendor/ (a `npm install zod@X` changes what a new build would hold; an install gives the
+ * package's files the install's time).
+ */
+export const buildInputs = ["build/vendorZod.mjs", "node_modules/zod/package.json"];
+
+/**
+ * True when `root`/dist was built after every TypeScript file of the source folders, and every
+ * other input of the build (`buildInputs`), last changed.
+ */
 export function compiledBuildIsFresh(root: string = repoRoot): boolean {
   const main = join(root, "dist", "cli", "main.js");
   if (!existsSync(main)) return false;
   const builtMs = statSync(main).mtimeMs;
+  const inputChanged = buildInputs.some((input) => {
+    const path = join(root, input);
+    return existsSync(path) && statSync(path).mtimeMs > builtMs;
+  });
+  if (inputChanged) return false;
   return sourceFolders.every((folder) => {
     const dir = join(root, folder);
     if (!existsSync(dir)) return true;

@@ -1,0 +1,41 @@
+/**
+ * When a compiled build may answer for the sources: never when a source, the zod-bundling step or
+ * the installed zod changed after it was built.
+ */
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { buildInputs, compiledBuildIsFresh } from "./compiledBuild.ts";
+
+const roots: string[] = [];
+afterAll(() => {
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
+
+/** A checkout with one source, the build's inputs and a build, every file at `atS` (epoch s). */
+function checkout(atS: number): string {
+  const root = mkdtempSync(join(tmpdir(), "faultline-compiled-build-"));
+  roots.push(root);
+  for (const file of ["cli/main.ts", "dist/cli/main.js", ...buildInputs]) {
+    mkdirSync(dirname(join(root, file)), { recursive: true });
+    writeFileSync(join(root, file), "");
+    utimesSync(join(root, file), atS, atS);
+  }
+  return root;
+}
+
+describe("compiledBuildIsFresh", () => {
+  it("a build newer than its sources and inputs is fresh; no build is not", () => {
+    const root = checkout(1_000_000);
+    expect(compiledBuildIsFresh(root)).toBe(true);
+    rmSync(join(root, "dist"), { recursive: true });
+    expect(compiledBuildIsFresh(root)).toBe(false);
+  });
+
+  it.each(["cli/main.ts", ...buildInputs])("is stale once %s changed after the build", (file) => {
+    const root = checkout(1_000_000);
+    utimesSync(join(root, file), 1_000_010, 1_000_010);
+    expect(compiledBuildIsFresh(root)).toBe(false);
+  });
+});

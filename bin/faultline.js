@@ -2,8 +2,9 @@
 // The installed entry point. It runs the compiled CLI in dist/ (built by `npm ci` through the
 // `prepare` script, and shipped as is in the package), so a start costs no TypeScript
 // compilation. In a source checkout whose sources, or the build's other inputs (its zod bundling
-// step, the installed zod), changed after the last build (or that has no build), it runs the sources through tsx instead, so a stale build never answers for new code;
-// `npm run build` makes the start fast again.
+// step, the installed zod), changed after the last build (or that has no build), it runs the
+// sources through tsx instead, so a stale build never answers for new code; `npm run build` makes
+// the start fast again.
 //
 // Node's flags (the first line): a fixed 32 MiB young generation (V8 keeps it at 1 MiB while few
 // objects survive, so a simulation collected it a thousand times), and optimised code compiled

@@ -7,7 +7,7 @@ import { Box, Text, render, type Instance } from "ink";
 import { scrubControls } from "../format.ts";
 import { progressHeadline, rowLine, type SuiteProgress, type SuiteProgressState } from "./progress.ts";
 import type { RowJudgment } from "./model.ts";
-import { createPlainSuiteProgress, type SuiteProgressOptions } from "./progress.ts";
+import type { SuiteProgressOptions } from "./progress.ts";
 
 export type { SuiteProgressOptions } from "./progress.ts";
 
@@ -58,11 +58,8 @@ export function SuiteProgressView({ state }: { readonly state: SuiteProgressStat
   );
 }
 
-/** Ink in an interactive terminal, plain lines otherwise. */
-export function createSuiteProgress(options: SuiteProgressOptions): SuiteProgress {
-  if (!options.isTTY || options.ci) {
-    return createPlainSuiteProgress((text) => options.stdout.write(text), options.plainIntervalMs);
-  }
+/** The Ink dashboard of a suite's progress (`openSuiteProgress` decides when it is wanted). */
+export function createSuiteDashboard(options: SuiteProgressOptions): SuiteProgress {
   let instance: Instance | undefined;
   let closed = false;
   return {

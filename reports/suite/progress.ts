@@ -89,12 +89,11 @@ export function createPlainSuiteProgress(
 export type SuiteProgressOptions = LiveObserverOptions;
 
 /**
- * Ink in an interactive terminal, plain lines otherwise (as `createSuiteProgress` of
- * SuiteProgressView.tsx picks), loading Ink and React (about half a second of CPU) only for the
- * terminal: a gate in CI never loads them.
+ * Ink in an interactive terminal, plain lines otherwise (CI, a pipe, a file), loading Ink and
+ * React (about half a second of CPU) only for the terminal: a gate in CI never loads them.
  */
 export async function openSuiteProgress(options: SuiteProgressOptions): Promise<SuiteProgress> {
   if (!options.isTTY || options.ci)
     return createPlainSuiteProgress((text) => options.stdout.write(text), options.plainIntervalMs);
-  return (await import("./SuiteProgressView.tsx")).createSuiteProgress(options);
+  return (await import("./SuiteProgressView.tsx")).createSuiteDashboard(options);
 }

@@ -27,16 +27,25 @@ describe("RealWorld", () => {
     const w = newWorld();
     const rt = w.clientRuntime("c1");
     w.setClock("c1", { offsetNs: 5_000 * ms, driftPpm: 100_000 }); // 5 s ahead, 10% fast
+    // Each endpoint reading is bracketed by two readings of the world's true time: the endpoint's
+    // clock reads the same source, so however long the machine stalls between two readings, the
+    // endpoint's elapsed time lies between 1.1 times the shortest and the longest true interval
+    // the brackets allow (a nanosecond of rounding either side).
+    const before0 = w.nowNs();
     const wall0 = rt.clock.nowNs();
     const mono0 = rt.clock.monotonicNs();
-    const true0 = w.nowNs();
-    expect(Math.abs(wall0 - mono0 - 5_000 * ms)).toBeLessThan(ms);
+    const after0 = w.nowNs();
+    // The wall reading comes first, so the monotonic one ran on by up to 1.1 bracket-lengths.
+    expect(wall0 - mono0).toBeLessThanOrEqual(5_000 * ms + 1);
+    expect(wall0 - mono0).toBeGreaterThanOrEqual(5_000 * ms - 1.1 * (after0 - before0) - 1);
     await w.sleep(50 * ms);
-    const trueElapsed = w.nowNs() - true0;
-    const monoElapsed = rt.clock.monotonicNs() - mono0;
-    expect(trueElapsed).toBeGreaterThanOrEqual(45 * ms);
-    // 10% fast, within a millisecond of scheduling noise between the readings.
-    expect(Math.abs(monoElapsed - trueElapsed * 1.1)).toBeLessThan(2 * ms);
+    const before1 = w.nowNs();
+    const mono1 = rt.clock.monotonicNs();
+    const after1 = w.nowNs();
+    expect(before1 - after0).toBeGreaterThanOrEqual(45 * ms);
+    const monoElapsed = mono1 - mono0;
+    expect(monoElapsed).toBeGreaterThanOrEqual(1.1 * (before1 - after0) - 2);
+    expect(monoElapsed).toBeLessThanOrEqual(1.1 * (after1 - before0) + 2);
     expect(w.endpoints()[0]).toMatchObject({ clockOffsetNs: 5_000 * ms, driftPpm: 100_000 });
   });
 

@@ -7,7 +7,8 @@
  *
  * What to check: a store's `history.jsonl` is checked as its run checked it (`test.json` beside
  * it: the same workload's checkers, model and parameters, through the same `runCheckers` and the
- * same default budget, so the results are the run's). Otherwise `--workload NAME` uses that
+ * same default budget, so the results are the run's; an append run's history streams like any
+ * other list-append JSONL file, below). Otherwise `--workload NAME` uses that
  * workload's checkers (workloads/checking.ts: parameters from options or inferred from the
  * history), `--model` alone checks linearizability against a model; with neither, the content
  * decides, and the verdict line says what it inferred: an etcd Jepsen log is a cas-register
@@ -37,6 +38,7 @@ import { ScannedKind, scannedOp, type MicroOpBuffer } from "../harness/history/j
 import { HistorySource, sourceName } from "../harness/history/source.ts";
 import type { HistoryStatsGatherer } from "../harness/history/historyStats.ts";
 import type { GatheredTxns, TxnTableBuilder } from "../checkers/elle/index.ts";
+import type { StoredRunCheck } from "./storedRun.ts";
 import { HistoryFormatError, visibleText } from "../harness/history/validate.ts";
 import type { CheckResult, Results } from "../harness/results.ts";
 import { ExitCode, composeResults, exitCodeFor, worstExitCode } from "../harness/results.ts";
@@ -341,8 +343,12 @@ const isAppendTxn = (op: Op): boolean =>
   Array.isArray(op.value) &&
   op.value.some((micro: unknown) => Array.isArray(micro) && micro[0] === "append");
 
-/** The `test.json` of the run whose history `path` is, if it is one (a store's history.jsonl). */
-function storedRunConfigPath(path: string): string | undefined {
+/**
+ * The `test.json` of the run whose history `path` is, if it is one (a store's history.jsonl) and
+ * the options leave the checking to it (no --workload, no --model).
+ */
+function storedRunConfigOf(path: string, options: CheckOptions): string | undefined {
+  if (options.workload !== undefined || options.model !== undefined) return undefined;
   if (basename(path) !== "history.jsonl") return undefined;
   const testJson = join(dirname(path), "test.json");
   return existsSync(testJson) ? testJson : undefined;
@@ -381,11 +387,11 @@ export async function planCheck(
   format: HistoryFormat,
   ops: readonly Op[],
   path?: string,
+  /** The stored run's checkers, if `path` is a stored run's history and they were built already. */
+  stored?: StoredRunCheck,
 ): Promise<CheckPlan> {
-  const storedConfig =
-    path !== undefined && options.workload === undefined && options.model === undefined
-      ? storedRunConfigPath(path)
-      : undefined;
+  if (stored !== undefined) return stored;
+  const storedConfig = path !== undefined ? storedRunConfigOf(path, options) : undefined;
   if (storedConfig !== undefined) {
     const { storedRunCheck } = await import("./storedRun.ts");
     return await storedRunCheck(storedConfig);
@@ -536,11 +542,15 @@ async function checkFileShowing(
   let format: HistoryFormat;
   let ops: Op[];
   let source: HistorySource | undefined;
+  /** The stored run's checkers, when the path is a stored run's history and they were built already. */
+  let stored: StoredRunCheck | undefined;
   try {
     source = HistorySource.open(path, reading);
     source.onRead = progress === undefined ? undefined : (bytes) => progress.read(bytes);
-    if (!ordinaryOnly && streamable(path, options)) {
-      const streamed = await gatherStreamedAppend(source, path, reading, options);
+    const streamedPlan = ordinaryOnly ? undefined : await streamedPlanFor(path, options);
+    stored = streamedPlan?.stored;
+    if (streamedPlan?.plan !== undefined) {
+      const streamed = await gatherStreamedAppend(source, path, reading, streamedPlan.gathersStats);
       if (streamed === "read again") {
         source.close();
         source = HistorySource.open(path, reading);
@@ -548,7 +558,7 @@ async function checkFileShowing(
       } else if (streamed !== undefined) {
         source.close();
         progress?.checking(`${streamed.tally.clientOperations.toLocaleString("en-US")} operations`);
-        return await checkGathered(file, streamed, options, limits, startMs);
+        return await checkGathered(file, streamed, streamedPlan.plan, limits, startMs);
       }
     }
     ({ format, ops } = await readHistorySource(source, path, reading));
@@ -564,7 +574,7 @@ async function checkFileShowing(
   }
   let plan: CheckPlan;
   try {
-    plan = await planCheck(options, format, ops, path);
+    plan = await planCheck(options, format, ops, path, stored);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     // Nothing in the history tells what to check it as, because nothing is in it: that is the answer.
@@ -620,21 +630,69 @@ async function runPlan(
   };
 }
 
+/** How a streamed list-append history is checked, once gathered. */
+type GatheredPlan = (gathered: GatheredTxns, stats: HistoryStatsGatherer | undefined) => Promise<CheckPlan>;
+
 /**
- * Whether a file may take the streamed path: a regular file (it can be read again if the path
- * declines it), checked by its content alone (no --model, no stored run's test.json) or with
- * `--workload append` (and any --model of Elle's).
+ * Whether (and how) a file may take the streamed path, decided before reading it. `plan`, when the
+ * file is regular (it can be read again if the path declines it) and checked by its content alone
+ * (no --model), with `--workload append` (and any --model of Elle's), or as a stored run of the
+ * built-in append workload (its test.json beside it); `gathersStats` when the checkers include
+ * the stats checker (the append workload's do). `stored`: the stored run's checkers, built
+ * already (the ordinary path takes them, not building them again); a stored run whose checkers
+ * cannot be built is left to the ordinary path, which says why as it always did.
  */
-function streamable(path: string, options: CheckOptions): boolean {
-  if (options.workload === undefined) {
-    if (options.model !== undefined || options.modelPlugin !== undefined) return false;
-  } else if (options.workload !== "append") return false;
-  if (path === "-" || storedRunConfigPath(path) !== undefined) return false;
+async function streamedPlanFor(
+  path: string,
+  options: CheckOptions,
+): Promise<{ plan?: GatheredPlan; gathersStats: boolean; stored?: StoredRunCheck }> {
+  const none = { gathersStats: false };
+  if (options.workload !== undefined && options.workload !== "append") return none;
+  if (options.workload === undefined && (options.model !== undefined || options.modelPlugin !== undefined))
+    return none;
+  if (path === "-") return none;
   try {
-    return statSync(path).isFile();
+    if (!statSync(path).isFile()) return none;
   } catch {
-    return false;
+    return none;
   }
+  if (options.workload === "append") {
+    return {
+      gathersStats: true,
+      plan: async (gathered, stats) =>
+        (await loadWorkloadChecking()).planGatheredAppendCheck(options.workloadOptions, gathered, stats!),
+    };
+  }
+  const storedConfig = storedRunConfigOf(path, options);
+  if (storedConfig !== undefined) {
+    let stored: StoredRunCheck;
+    try {
+      stored = await (await import("./storedRun.ts")).storedRunCheck(storedConfig);
+    } catch {
+      return none;
+    }
+    const { gatheredCheckers } = stored;
+    if (gatheredCheckers === undefined) return { ...none, stored };
+    return {
+      gathersStats: true,
+      stored,
+      plan: (gathered, stats) =>
+        Promise.resolve({ description: stored.description, checkers: gatheredCheckers(gathered, stats!) }),
+    };
+  }
+  return {
+    gathersStats: false,
+    plan: (gathered) =>
+      Promise.resolve(
+        inferredAppendPlan(async (_history, checkBudget) =>
+          (await loadElle()).checkElleGathered(gathered, {
+            workload: "append",
+            model: inferredElleModel,
+            ...(checkBudget !== undefined ? { budget: checkBudget } : {}),
+          }),
+        ),
+      ),
+  };
 }
 
 /** Whether a line the scanner read as micro-ops has an append among them. */
@@ -668,7 +726,7 @@ async function gatherStreamedAppend(
   source: HistorySource,
   path: string,
   reading: Budget,
-  options: CheckOptions,
+  gathersStats: boolean,
 ): Promise<StreamedAppend | "read again" | undefined> {
   const head = await source.head();
   if (detectHistoryFormat(head, path) !== "jsonl" || !/"f"\s*:\s*"txn"/.test(head)) return undefined;
@@ -677,10 +735,9 @@ async function gatherStreamedAppend(
   const builder = new TxnTableBuilder(undefined, undefined, undefined, source.sizeBytes);
   // The append workload's checkers are Elle and stats; the one inferred from content is Elle alone.
   // (Loaded only then: its module brings a schema library that other checks need not load.)
-  const stats =
-    options.workload === "append"
-      ? new (await import("../harness/history/historyStats.ts")).HistoryStatsGatherer()
-      : undefined;
+  const stats = gathersStats
+    ? new (await import("../harness/history/historyStats.ts")).HistoryStatsGatherer()
+    : undefined;
   const tally = new OperationTally();
   let appends = false;
   let shapeError: HistoryShapeError | undefined;
@@ -730,13 +787,13 @@ async function gatherStreamedAppend(
 }
 
 /**
- * Checks a streamed list-append history as `planCheck` plans it: with `--workload append`'s
- * checkers, else as an inferred one.
+ * Checks a streamed list-append history as `planCheck` plans it (`plan`: with a stored append
+ * run's checkers, with `--workload append`'s, else as an inferred one).
  */
 async function checkGathered(
   file: string,
   streamed: StreamedAppend,
-  options: CheckOptions,
+  gatheredPlan: GatheredPlan,
   limits: Required<BudgetLimits>,
   startMs: number,
 ): Promise<FileOutcome> {
@@ -750,16 +807,7 @@ async function checkGathered(
     opCount: tally.entries,
     nothingToCheck: tally.nothingToCheck(),
   };
-  const plan =
-    stats !== undefined
-      ? (await loadWorkloadChecking()).planGatheredAppendCheck(options.workloadOptions, gathered, stats)
-      : inferredAppendPlan(async (_history, checkBudget) =>
-          (await loadElle()).checkElleGathered(gathered, {
-            workload: "append",
-            model: inferredElleModel,
-            ...(checkBudget !== undefined ? { budget: checkBudget } : {}),
-          }),
-        );
+  const plan = await gatheredPlan(gathered, stats);
   // The time limit runs from the start of reading; steps count from here.
   const budget = new Budget(limits, undefined, startMs);
   return await runPlan(file, "jsonl", plan, [], budget, () => tally.clientOperations, startMs);

@@ -4,10 +4,18 @@
  * from the stored config (a plugin workload or system is loaded from its path again), so its
  * checkers, their model (`--model`, else the model the system promised, as recorded)
  * and their parameters are the run's own. No guessing from the content.
+ *
+ * A run of the built-in append workload also gives its checkers in their gathered form (the same
+ * checkers, fed from what `faultline check` gathered while the history streamed past), so its
+ * history streams like any other list-append JSONL file instead of being held as objects.
  */
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
+import type { GatheredTxns } from "../checkers/elle/index.ts";
 import type { Checker } from "../harness/checker.ts";
+import type { HistoryStatsGatherer } from "../harness/history/historyStats.ts";
+import { gatheredAppendCheckers } from "../workloads/append.ts";
+import { appendModelOf } from "../workloads/index.ts";
 import { buildConfigOf } from "./execute.ts";
 import { UsageError } from "./main.ts";
 import { loadRunPlugins, lookupWorkload } from "./plugins.ts";
@@ -17,6 +25,11 @@ export interface StoredRunCheck {
   readonly description: string;
   readonly checkers: readonly Checker[];
   readonly testJsonPath: string;
+  /**
+   * `checkers` fed from a list-append history gathered while it streamed (the ones given are
+   * ignored): present for the built-in append workload only.
+   */
+  readonly gatheredCheckers?: (txns: GatheredTxns, stats: HistoryStatsGatherer) => readonly Checker[];
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -67,11 +80,19 @@ export async function storedRunCheck(testJsonPath: string): Promise<StoredRunChe
     stored,
     typeof stored.promisedModel === "string" ? stored.promisedModel : undefined,
   );
-  const workload = lookupWorkload(stored.workload).build(build);
+  const resolved = lookupWorkload(stored.workload);
+  const workload = resolved.build(build);
   const model = build.model ?? build.promisedModel;
+  const appendModel = resolved.builtIn && resolved.name === "append" ? appendModelOf(build) : undefined;
   return {
     description: `stored run: ${stored.workload} workload${model !== undefined ? `, model ${model}` : ""} (from ${basename(testJsonPath)})`,
     checkers: workload.checkers,
     testJsonPath,
+    ...(appendModel !== undefined
+      ? {
+          gatheredCheckers: (txns: GatheredTxns, stats: HistoryStatsGatherer) =>
+            gatheredAppendCheckers(txns, stats, { model: appendModel }),
+        }
+      : {}),
   };
 }

@@ -12,6 +12,7 @@
 import type { Workload } from "../harness/workload.ts";
 import { ConfigError, type BuildConfig } from "../harness/testConfig.ts";
 import { appendWorkload } from "./append.ts";
+import { resolveElleModel } from "./elleModel.ts";
 import { bankWorkload } from "./bank.ts";
 import { registerWorkload } from "./register.ts";
 import { setWorkload } from "./set.ts";
@@ -32,6 +33,15 @@ function refuseModel(workload: string, checkedFor: string, c: BuildConfig): void
 function modelOf(c: BuildConfig): { model?: string } {
   const model = c.model ?? c.promisedModel;
   return model !== undefined ? { model } : {};
+}
+
+/**
+ * The Elle model the append workload built from `c` checks: the one asked for, else the one the
+ * system promises, else the isolation level's. (A stored append run checked again while its
+ * history streams builds its checkers for this model: see cli/storedRun.ts.)
+ */
+export function appendModelOf(c: BuildConfig): string {
+  return resolveElleModel(c.isolation, modelOf(c).model);
 }
 
 export const workloadRegistry: Readonly<Record<string, (config: BuildConfig) => Workload>> = {
@@ -64,7 +74,7 @@ export const workloadRegistry: Readonly<Record<string, (config: BuildConfig) => 
       ratePerS: c.ratePerS,
       ...(c.keys !== undefined ? { activeKeyCount: c.keys } : {}),
       isolation: c.isolation,
-      ...modelOf(c),
+      model: appendModelOf(c),
     }),
   set: (c) => {
     refuseModel("set", "lost and stale elements (set-full)", c);

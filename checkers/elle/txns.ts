@@ -174,12 +174,15 @@ export class TxnTableBuilder {
   private elementCount = 0;
   /**
    * Per key id: where the longest list of that key kept so far starts in `elements`, plus one (0:
-   * none yet), and its length. A read of a key is most often a prefix of the longest one before it
-   * (every read of a list-append key is a prefix of its final list): such a read is kept as that
-   * prefix, not copied, so the elements kept follow the appends, not the reads (see `placeList`).
+   * none yet), its length, and where the room kept for it ends (it is extended in place up to
+   * there). A read of a key is most often a prefix of the longest one before it (every read of a
+   * list-append key is a prefix of its final list): such a read is kept as that prefix, not
+   * copied, and a read that extends it adds only its new elements, so the elements kept follow the
+   * appends, not the reads (see `placeList`).
    */
   private readonly listStartByKey = new Column(new Int32Array(1024));
   private readonly listLengthByKey = new Column(new Int32Array(1024));
+  private readonly listRoomEndByKey = new Column(new Int32Array(1024));
   private readonly others: unknown[] = [];
   /** Set when a transaction's source micro-ops were written out of order (see `place`). */
   private relocated = false;
@@ -563,14 +566,15 @@ export class TxnTableBuilder {
   /**
    * Where a list of `length` numbers of `from` (from `first`), read of key id k by micro-op `mop`,
    * is kept in `elements`: within the key's longest list so far when it is a prefix of it (equal
-   * elements, compared as numbers: the scanner reads no -0), else appended (and then the key's
-   * longest list when it extends the one before, or when there was none). Either way `elements`
-   * gives back exactly the list read. The micro-op is marked on its key's line in the first two
-   * cases.
+   * elements, compared as numbers: the scanner reads no -0); when it extends that list, the list
+   * itself, extended in place by the new elements if its room holds them, else copied with room
+   * to grow (twice its length); else appended. Either way `elements` gives back exactly the list
+   * read. The micro-op is marked on its key's line in the first two cases.
    */
   private placeList(k: number, from: Float64Array, first: number, length: number, mop: number): number {
     const starts = this.listStartByKey.ensure(k + 1);
     const lengths = this.listLengthByKey.ensure(k + 1);
+    const roomEnds = this.listRoomEndByKey.ensure(k + 1);
     const known = starts[k]! - 1;
     const knownLength = lengths[k]!;
     let same = 0;
@@ -583,24 +587,38 @@ export class TxnTableBuilder {
         return known;
       }
     }
-    const at = this.elementCount;
-    this.pushElements(from, first, length);
-    if (known < 0 || same === knownLength) {
-      starts[k] = at + 1;
-      lengths[k] = length;
-      this.mopOnKeyLine.array[mop] = 1;
+    if (known >= 0 && same !== knownLength) {
+      // Neither a prefix nor an extension of the key's line: kept apart.
+      const at = this.elementCount;
+      this.pushElements(from, first, length, length);
+      return at;
     }
+    this.mopOnKeyLine.array[mop] = 1;
+    lengths[k] = length;
+    if (known >= 0 && known + length <= roomEnds[k]!) {
+      // Its first knownLength elements are there already (the line so far): only the rest is written.
+      this.writeElements(known + same, from, first + same, length - same);
+      return known;
+    }
+    const at = this.elementCount;
+    const room = 2 * length + 4;
+    this.pushElements(from, first, length, room);
+    starts[k] = at + 1;
+    roomEnds[k] = at + room;
     return at;
   }
 
   private pushElement(x: number): void {
     scratch[0] = x;
-    this.pushElements(scratch, 0, 1);
+    this.pushElements(scratch, 0, 1, 1);
   }
 
-  /** Appends `length` numbers of `from`, starting at `first`, to the list elements. */
-  private pushElements(from: Float64Array, first: number, length: number): void {
-    const needed = this.elementCount + length;
+  /**
+   * Appends `length` numbers of `from`, starting at `first`, to the list elements, and keeps
+   * `room` (at least `length`) elements for them: a key's line grows into the rest.
+   */
+  private pushElements(from: Float64Array, first: number, length: number, room: number): void {
+    const needed = this.elementCount + room;
     if (needed > this.elements.length) {
       let capacity = this.elements.length * 2;
       while (capacity < needed) capacity *= 2;
@@ -608,15 +626,21 @@ export class TxnTableBuilder {
       grown.set(this.elements.subarray(0, this.elementCount));
       this.elements = grown;
     }
+    const at = this.elementCount;
+    this.elementCount = needed;
+    this.writeElements(at, from, first, length);
+  }
+
+  /** Writes `length` numbers of `from`, starting at `first`, at `at` (< elementCount) in the list elements. */
+  private writeElements(at: number, from: Float64Array, first: number, length: number): void {
     let elements = this.elements;
-    let at = this.elementCount;
     if (elements instanceof Int32Array) {
       for (let j = 0; j < length; j++) {
         const x = from[first + j]!;
         if ((x | 0) !== x) {
           // A value an Int32Array cannot hold: every element from now on is a double.
           const wide = new Float64Array(elements.length);
-          wide.set(elements.subarray(0, at));
+          wide.set(elements.subarray(0, this.elementCount));
           this.elements = elements = wide;
           for (; j < length; j++) wide[at++] = from[first + j]!;
           break;
@@ -626,7 +650,6 @@ export class TxnTableBuilder {
     } else {
       for (let j = 0; j < length; j++) elements[at++] = from[first + j]!;
     }
-    this.elementCount = at;
   }
 
   /** The table; throws the error of the first transaction whose source value was malformed. */

@@ -97,6 +97,9 @@ export function nothingToCheck(history: readonly Op[]): string | undefined {
  * Counts kept while a history streams past, for what would otherwise need the whole history:
  * `nothingToCheck` and `countClientOperations` (historyStats.ts), one operation at a time.
  */
+/** Processes below this that are whole numbers are tallied in an array, not the set. */
+const smallTallyProcessLimit = 1 << 16;
+
 export class OperationTally {
   /** Entries of the history. */
   entries = 0;
@@ -105,7 +108,9 @@ export class OperationTally {
   private completed = false;
   /** Client operations: an invocation with its completion is one, and so is a lone completion. */
   clientOperations = 0;
+  /** Processes with an open invocation: small whole numbers in `smallOpen` (1: open), the rest here. */
   private readonly open = new Set<Process>();
+  private smallOpen = new Uint8Array(64);
 
   add(process: Process, type: OpType): void {
     this.entries++;
@@ -116,6 +121,22 @@ export class OperationTally {
     if (type === "invoke") this.invocations++;
     else this.completed = true;
     if (typeof process !== "number") return;
+    if (process >= 0 && process < smallTallyProcessLimit && (process | 0) === process) {
+      if (type === "invoke") {
+        if (process >= this.smallOpen.length) {
+          const grown = new Uint8Array(Math.max(process + 1, this.smallOpen.length * 2));
+          grown.set(this.smallOpen);
+          this.smallOpen = grown;
+        }
+        this.smallOpen[process] = 1;
+        this.clientOperations++;
+      } else if (this.smallOpen[process] === 1) {
+        this.smallOpen[process] = 0;
+      } else {
+        this.clientOperations++;
+      }
+      return;
+    }
     if (type === "invoke") {
       this.open.add(process);
       this.clientOperations++;

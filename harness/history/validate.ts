@@ -106,8 +106,14 @@ export function opProblem(
  */
 export class HistoryShapeTracker {
   private nextIndex = 0;
-  /** The `f` and `time` of each process's open invocation. */
+  /**
+   * The `f` and `time` of each process's open invocation: in arrays for small whole-number
+   * processes (Jepsen's and faultline's: no object and no map entry per operation of a long
+   * history), in the map for the rest.
+   */
   private readonly open = new Map<Process, { f: string; time: number }>();
+  private readonly smallOpenF: (string | undefined)[] = [];
+  private smallOpenTime = new Float64Array(64);
 
   check(op: Op): string | undefined {
     return this.checkFields(op.index, op.process, op.type, op.f, op.time);
@@ -119,26 +125,75 @@ export class HistoryShapeTracker {
       return `expected "index" to be ${this.nextIndex} (indices count 0, 1, 2, ...); got ${describeFound(index)}`;
     }
     this.nextIndex++;
+    if (
+      typeof process === "number" &&
+      process >= 0 &&
+      process < smallProcessLimit &&
+      (process | 0) === process
+    )
+      return this.checkSmall(process, type, f, time);
     const open = this.open.get(process);
     if (type === "invoke") {
-      if (open !== undefined) {
-        return `expected a completion for process ${String(process)}'s open "${open.f}" before it invokes again; got an invoke of "${f}"`;
-      }
+      if (open !== undefined) return invokedWhileOpen(process, open.f, f);
       this.open.set(process, { f, time });
       return undefined;
     }
     if (open === undefined) {
       // Jepsen logs nemesis activity as completions alone.
       if (process === "nemesis") return undefined;
-      return `expected process ${String(process)} to have invoked an operation before this "${type}" completion; it has none open`;
+      return completedNoneOpen(process, type);
     }
-    if (open.f !== f) {
-      return `expected process ${String(process)}'s completion to have f "${open.f}" like its invocation; got "${f}"`;
-    }
-    if (time < open.time) {
-      return `expected process ${String(process)}'s "${type}" completion not to be timed before its invocation (time ${open.time}); got time ${time}`;
-    }
+    const problem = completionProblem(process, type, open.f, open.time, f, time);
+    if (problem !== undefined) return problem;
     this.open.delete(process);
     return undefined;
   }
+
+  /** `checkFields` past the index, for a small whole-number process. */
+  private checkSmall(process: number, type: OpType, f: string, time: number): string | undefined {
+    const openF = this.smallOpenF[process];
+    if (type === "invoke") {
+      if (openF !== undefined) return invokedWhileOpen(process, openF, f);
+      if (process >= this.smallOpenTime.length) {
+        const grown = new Float64Array(Math.max(process + 1, this.smallOpenTime.length * 2));
+        grown.set(this.smallOpenTime);
+        this.smallOpenTime = grown;
+      }
+      this.smallOpenF[process] = f;
+      this.smallOpenTime[process] = time;
+      return undefined;
+    }
+    if (openF === undefined) return completedNoneOpen(process, type);
+    const problem = completionProblem(process, type, openF, this.smallOpenTime[process]!, f, time);
+    if (problem !== undefined) return problem;
+    this.smallOpenF[process] = undefined;
+    return undefined;
+  }
+}
+
+/** Processes below this that are whole numbers are tracked in arrays, not the map. */
+const smallProcessLimit = 1 << 16;
+
+const invokedWhileOpen = (process: Process, openF: string, f: string): string =>
+  `expected a completion for process ${String(process)}'s open "${openF}" before it invokes again; got an invoke of "${f}"`;
+
+const completedNoneOpen = (process: Process, type: OpType): string =>
+  `expected process ${String(process)} to have invoked an operation before this "${type}" completion; it has none open`;
+
+/** What is wrong with a completion of the open invocation (`openF` at `openTime`), if anything. */
+function completionProblem(
+  process: Process,
+  type: OpType,
+  openF: string,
+  openTime: number,
+  f: string,
+  time: number,
+): string | undefined {
+  if (openF !== f) {
+    return `expected process ${String(process)}'s completion to have f "${openF}" like its invocation; got "${f}"`;
+  }
+  if (time < openTime) {
+    return `expected process ${String(process)}'s "${type}" completion not to be timed before its invocation (time ${openTime}); got time ${time}`;
+  }
+  return undefined;
 }

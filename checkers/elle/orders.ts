@@ -18,14 +18,14 @@ import type { EdgeReason, NameOf } from "./inference.ts";
 import { TxnStatus, type TxnTable } from "./txns.ts";
 
 export function addProcessEdges(txns: TxnTable, edges: EdgeList): void {
-  const last = new Map<number, number>();
+  // Processes are dense numbers (TxnTable.process): each one's last committed transaction, or -1.
+  const last = new Int32Array(txns.processNames.length).fill(-1);
   for (let t = 0; t < txns.count; t++) {
     if (txns.status[t] === TxnStatus.fail) continue;
     const p = txns.process[t]!;
-    const before = last.get(p);
-    if (before !== undefined) edges.add(before, t, EdgeKind.process);
-    if (txns.status[t] === TxnStatus.ok) last.set(p, t);
-    else last.delete(p);
+    const before = last[p]!;
+    if (before !== -1) edges.add(before, t, EdgeKind.process);
+    last[p] = txns.status[t] === TxnStatus.ok ? t : -1;
   }
 }
 

@@ -3,6 +3,12 @@
 // core running them one after another leaves cores idle. Each one's output is printed whole, in a
 // fixed order, once it ends; the exit code is non-zero when any of them failed, and the failures
 // are named. Every child is waited for, so none outlives this script.
+//
+// Each check keeps what it found about unchanged files in node_modules/.cache/faultline/ (the
+// package.json scripts say how: tsc's incremental build info, eslint's and prettier's caches keyed
+// by each file's content, the tool's version and its configuration), so a second `npm test` checks
+// only what changed: about 15 s of CPU instead of about 60. A fresh clone (and `npm ci`, which
+// replaces node_modules) starts with no cache and checks everything.
 import process from "node:process";
 import { execa } from "execa";
 

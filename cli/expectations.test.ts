@@ -4,7 +4,9 @@
  * CI would run it), then one test per row asserting from the gate's summary.json that the row
  * held, with the reproduce command of every seed that counts against it. The gate is the only
  * thing that runs the matrix; the tests here only read what it found, so the matrix costs its
- * runs once, never twice.
+ * runs once, never twice. The gate is started, not awaited, before the tests: the tests that run
+ * in this process (the matrix's own shape, the memory property, the default run) go on while its
+ * workers run, and only the tests that read its summary wait for it.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,23 +29,25 @@ const matrix = await loadMatrix();
 const bin = fileURLToPath(new URL("../bin/faultline.js", import.meta.url));
 
 let scratch = "";
-let gate: {
-  exitCode: number | undefined;
-  timedOut: boolean;
-  output: string;
-  summary: GateSummary | undefined;
-  junit: string;
-};
+
+/** What the gate left: its exit, whether it ran past its bound, its output, summary and JUnit. */
+interface GateOutcome {
+  readonly exitCode: number | undefined;
+  readonly timedOut: boolean;
+  readonly output: string;
+  readonly summary: GateSummary | undefined;
+  readonly junit: string;
+}
 
 /** The whole matrix, bounded (a few minutes on an idle machine; a shared one can be 10x slower). */
 const gateTimeoutMs = 45 * 60_000;
+/** A test that reads the gate's summary waits for the gate: at most its bound, and a minute. */
+const gateTestTimeoutMs = gateTimeoutMs + 60_000;
 
-beforeAll(async () => {
-  scratch = mkdtempSync(join(tmpdir(), "faultline-matrix-"));
-  const out = join(scratch, "gate");
+async function runGate(out: string, store: string): Promise<GateOutcome> {
   const result = await execa(
     process.execPath,
-    [bin, "gate", matrixSuitePath, "--out", out, "--store", join(scratch, "store")],
+    [bin, "gate", matrixSuitePath, "--out", out, "--store", store],
     {
       env: { CI: "true", NO_COLOR: "1" },
       reject: false,
@@ -59,42 +63,24 @@ beforeAll(async () => {
   } catch {
     // Asserted below, with the gate's output.
   }
-  gate = { exitCode: result.exitCode, timedOut: result.timedOut, output: result.all ?? "", summary, junit };
-}, gateTimeoutMs + 60_000);
+  return { exitCode: result.exitCode, timedOut: result.timedOut, output: result.all ?? "", summary, junit };
+}
 
-afterAll(() => {
+/** The gate's run, started by beforeAll and awaited by the tests that read it (and by afterAll). */
+let gateRun: Promise<GateOutcome>;
+
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), "faultline-matrix-"));
+  gateRun = runGate(join(scratch, "gate"), join(scratch, "store"));
+  // Awaited by the tests (which report a failure); this only keeps an early one from being unhandled.
+  gateRun.catch(() => undefined);
+});
+
+afterAll(async () => {
+  // The gate writes into scratch until it ends: never removed under it.
+  await gateRun.catch(() => undefined);
   rmSync(scratch, { recursive: true, force: true });
-});
-
-describe("the expectation matrix (suites/matrix.yaml), run as faultline gate", () => {
-  it("ran to the end: a summary and a JUnit test case per row, exit 0 exactly when every row holds", () => {
-    expect(gate.timedOut, `the gate ran past ${gateTimeoutMs / 60_000} min and was stopped`).toBe(false);
-    expect(gate.summary, gate.output.slice(-4000)).toBeDefined();
-    const summary = gate.summary!;
-    expect(summary.rows.map((r) => r.row)).toEqual(matrix.rows.map((r) => r.name));
-    expect(gate.junit.match(/<testcase /g)?.length).toBe(matrix.rows.length);
-    expect(gate.exitCode).toBe(summary.exitCode);
-    expect(summary.exitCode === 0).toBe(
-      summary.rows.every((r) => r.verdict === "holds" || r.verdict === "skipped"),
-    );
-  });
-
-  for (const row of matrix.rows) {
-    const title = `${row.name}: ${row.claim ?? ""}`;
-    if (row.todo !== undefined) {
-      it.todo(`${title} (not yet: ${row.todo})`);
-      continue;
-    }
-    it(title, () => {
-      const judged = gate.summary?.rows.find((r) => r.row === row.name);
-      expect(judged, `the gate did not judge ${row.name}:\n${gate.output.slice(-4000)}`).toBeDefined();
-      expect(
-        judged!.verdict,
-        `expected ${judged!.expected}; ${judged!.found}\n${describeBadSeeds(judged!)}`,
-      ).toBe("holds");
-    });
-  }
-});
+}, gateTestTimeoutMs);
 
 describe("the matrix itself", () => {
   it("covers every engine bug knob and the memory system under every nemesis", () => {
@@ -170,4 +156,44 @@ describe("faultline run with no options", () => {
     expect(result.reproduceCommand).toContain("--seed 1");
     expect(result.results.valid, JSON.stringify(result.results)).toBe(true);
   }, 120_000);
+});
+
+describe("the expectation matrix (suites/matrix.yaml), run as faultline gate", () => {
+  it(
+    "ran to the end: a summary and a JUnit test case per row, exit 0 exactly when every row holds",
+    async () => {
+      const gate = await gateRun;
+      expect(gate.timedOut, `the gate ran past ${gateTimeoutMs / 60_000} min and was stopped`).toBe(false);
+      expect(gate.summary, gate.output.slice(-4000)).toBeDefined();
+      const summary = gate.summary!;
+      expect(summary.rows.map((r) => r.row)).toEqual(matrix.rows.map((r) => r.name));
+      expect(gate.junit.match(/<testcase /g)?.length).toBe(matrix.rows.length);
+      expect(gate.exitCode).toBe(summary.exitCode);
+      expect(summary.exitCode === 0).toBe(
+        summary.rows.every((r) => r.verdict === "holds" || r.verdict === "skipped"),
+      );
+    },
+    gateTestTimeoutMs,
+  );
+
+  for (const row of matrix.rows) {
+    const title = `${row.name}: ${row.claim ?? ""}`;
+    if (row.todo !== undefined) {
+      it.todo(`${title} (not yet: ${row.todo})`);
+      continue;
+    }
+    it(
+      title,
+      async () => {
+        const gate = await gateRun;
+        const judged = gate.summary?.rows.find((r) => r.row === row.name);
+        expect(judged, `the gate did not judge ${row.name}:\n${gate.output.slice(-4000)}`).toBeDefined();
+        expect(
+          judged!.verdict,
+          `expected ${judged!.expected}; ${judged!.found}\n${describeBadSeeds(judged!)}`,
+        ).toBe("holds");
+      },
+      gateTestTimeoutMs,
+    );
+  }
 });

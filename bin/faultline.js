@@ -70,8 +70,25 @@ if (buildIsStale()) {
 } else {
   ({ main } = await import(compiled));
 }
+/**
+ * Resolves once everything written to `stream` so far has reached the operating system, or the
+ * reader went away. A write to a pipe whose buffer (64 KiB) is full is queued in this process and
+ * finishes as the reader reads: exiting before that loses the rest (`check --json … | jq` got the
+ * first 64 KiB of the output). An empty write's callback runs after every earlier write's. A
+ * reader that closed the pipe (`| head`) makes the write fail with EPIPE: the rest has nowhere to
+ * go, so that ends the wait too, without an error of its own. No time bound: a slow reader is
+ * waited for as by any command in a pipeline; losing output would be worse.
+ */
+function written(stream) {
+  return new Promise((resolve) => {
+    stream.on("error", () => resolve());
+    stream.write("", () => resolve());
+  });
+}
+
 const code = await main(process.argv.slice(2));
-// Exit at once: stdout and stderr are written synchronously on Linux (files, pipes, terminals), and
-// waiting for the event loop to drain can hang at shutdown once a plugin was loaded through tsx's
-// module hooks thread (seen with real-process plugins: a spinning exit after the verdict).
+await Promise.all([written(process.stdout), written(process.stderr)]);
+// Then exit at once: waiting for the event loop to drain can hang at shutdown once a plugin was
+// loaded through tsx's module hooks thread (seen with real-process plugins: a spinning exit after
+// the verdict).
 process.exit(code);

@@ -13,7 +13,7 @@
 // (kv c50-ok checked whole process: CPU 0.91×, wall 0.92×; etcd ×102 CPU 0.94×; memory and
 // engine runs of 60 s CPU 0.94× and 0.91×; a 100k-transaction append check 0.88×).
 //
-// On Node 20 (V8 11), a tier-up budget about twice V8's default of 67584, set here before any of
+// On V8 11 (Node 20/21), a tier-up budget about twice V8's default of 67584, set here before any of
 // the CLI is loaded (it holds for functions compiled after it; the first line has no room for it:
 // some Linux kernels read only its first 127 characters): a function is optimised once it has
 // run about twice as long, so the one-off loops of a short command (reading and preparing a

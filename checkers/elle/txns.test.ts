@@ -109,4 +109,40 @@ describe("TxnTable key lines (mopOnKeyLine)", () => {
       { seed: 23, numRuns: 300 },
     );
   });
+
+  it("gives back every read list exactly while keys' lines outgrow their room and their values outgrow int32", () => {
+    // Each key's line grows by reads that extend it (written in place into the room kept after
+    // it), interleaved across keys so other lists lie after each line; now and then a read cuts
+    // the line short or diverges from it, and an element of 2^40 turns the int32 column to doubles
+    // while later lists are there.
+    const element = fc.oneof(
+      { weight: 12, arbitrary: fc.integer({ min: 1, max: 1000 }) },
+      { weight: 1, arbitrary: fc.constant(2 ** 40) },
+    );
+    const read = fc.record({
+      key: fc.integer({ min: 0, max: 3 }),
+      grow: fc.array(element, { maxLength: 14 }),
+      shape: fc.constantFrom("line", "line", "line", "prefix", "diverge"),
+      cut: fc.nat(),
+    });
+    fc.assert(
+      fc.property(fc.array(read, { maxLength: 40 }), (steps) => {
+        const lines = new Map<number, number[]>();
+        const reads = steps.map(({ key, grow, shape, cut }): [number, number[]] => {
+          const line = lines.get(key) ?? [];
+          lines.set(key, line);
+          if (shape === "line") line.push(...grow);
+          const kept = line.slice(0, shape === "line" ? line.length : cut % (line.length + 1));
+          return [key, shape === "diverge" ? [...kept, 1001, ...grow] : kept];
+        });
+        const ops = reads.flatMap(([k, v], i) => [
+          txn(2 * i, "invoke", [["r", k, null]]),
+          txn(2 * i + 1, "ok", [["r", k, v]]),
+        ]);
+        const t = scannedTable(ops);
+        for (let i = 0; i < reads.length; i++) expect(listOf(t, i)).toEqual(reads[i]![1]);
+      }),
+      { seed: 29, numRuns: 400 },
+    );
+  });
 });

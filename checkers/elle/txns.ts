@@ -601,6 +601,7 @@ export class TxnTableBuilder {
       return known;
     }
     const at = this.elementCount;
+    // Room for the line to double, and a little more so a short first list (0 or 1 element) grows.
     const room = 2 * length + 4;
     this.pushElements(from, first, length, room);
     starts[k] = at + 1;

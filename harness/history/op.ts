@@ -93,12 +93,13 @@ export function nothingToCheck(history: readonly Op[]): string | undefined {
   return tally.nothingToCheck();
 }
 
+/** Processes below this that are whole numbers are tallied in an array, not the set. */
+const smallTallyProcessLimit = 1 << 16;
+
 /**
  * Counts kept while a history streams past, for what would otherwise need the whole history:
  * `nothingToCheck` and `countClientOperations` (historyStats.ts), one operation at a time.
  */
-/** Processes below this that are whole numbers are tallied in an array, not the set. */
-const smallTallyProcessLimit = 1 << 16;
 
 export class OperationTally {
   /** Entries of the history. */

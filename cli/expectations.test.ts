@@ -67,7 +67,13 @@ async function runGate(out: string, store: string): Promise<GateOutcome> {
 }
 
 /** The gate's run, started by beforeAll and awaited by the tests that read it (and by afterAll). */
-let gateRun: Promise<GateOutcome>;
+let gateRun: Promise<GateOutcome> | undefined;
+
+/** The gate's outcome, once it ends; an error if beforeAll failed before starting it. */
+function gateOutcome(): Promise<GateOutcome> {
+  if (gateRun === undefined) throw new Error("the gate was never started: beforeAll failed before it");
+  return gateRun;
+}
 
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), "faultline-matrix-"));
@@ -78,7 +84,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   // The gate writes into scratch until it ends: never removed under it.
-  await gateRun.catch(() => undefined);
+  await gateRun?.catch(() => undefined);
   rmSync(scratch, { recursive: true, force: true });
 }, gateTestTimeoutMs);
 
@@ -162,7 +168,7 @@ describe("the expectation matrix (suites/matrix.yaml), run as faultline gate", (
   it(
     "ran to the end: a summary and a JUnit test case per row, exit 0 exactly when every row holds",
     async () => {
-      const gate = await gateRun;
+      const gate = await gateOutcome();
       expect(gate.timedOut, `the gate ran past ${gateTimeoutMs / 60_000} min and was stopped`).toBe(false);
       expect(gate.summary, gate.output.slice(-4000)).toBeDefined();
       const summary = gate.summary!;
@@ -185,7 +191,7 @@ describe("the expectation matrix (suites/matrix.yaml), run as faultline gate", (
     it(
       title,
       async () => {
-        const gate = await gateRun;
+        const gate = await gateOutcome();
         const judged = gate.summary?.rows.find((r) => r.row === row.name);
         expect(judged, `the gate did not judge ${row.name}:\n${gate.output.slice(-4000)}`).toBeDefined();
         expect(

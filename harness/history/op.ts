@@ -93,8 +93,22 @@ export function nothingToCheck(history: readonly Op[]): string | undefined {
   return tally.nothingToCheck();
 }
 
-/** Processes below this that are whole numbers are tallied in an array, not the set. */
-const smallTallyProcessLimit = 1 << 16;
+/**
+ * Whether `process` is a small whole number (below 65,536): such processes (Jepsen's and
+ * faultline's) are kept in arrays indexed by process, the rest in maps and sets, so a long history
+ * makes no object or map entry per operation.
+ */
+export function isSmallProcess(process: Process): process is number {
+  return typeof process === "number" && process >= 0 && process < 1 << 16 && (process | 0) === process;
+}
+
+/** `array`, or a copy at least twice as long, long enough to hold index `index`. */
+export function grownToHold<T extends Uint8Array | Float64Array>(array: T, index: number): T {
+  if (index < array.length) return array;
+  const grown = new (array.constructor as new (length: number) => T)(Math.max(index + 1, array.length * 2));
+  grown.set(array);
+  return grown;
+}
 
 /**
  * Counts kept while a history streams past, for what would otherwise need the whole history:
@@ -122,13 +136,9 @@ export class OperationTally {
     if (type === "invoke") this.invocations++;
     else this.completed = true;
     if (typeof process !== "number") return;
-    if (process >= 0 && process < smallTallyProcessLimit && (process | 0) === process) {
+    if (isSmallProcess(process)) {
       if (type === "invoke") {
-        if (process >= this.smallOpen.length) {
-          const grown = new Uint8Array(Math.max(process + 1, this.smallOpen.length * 2));
-          grown.set(this.smallOpen);
-          this.smallOpen = grown;
-        }
+        this.smallOpen = grownToHold(this.smallOpen, process);
         this.smallOpen[process] = 1;
         this.clientOperations++;
       } else if (this.smallOpen[process] === 1) {

@@ -8,7 +8,7 @@
  * carry invisible characters raw (a byte-order mark, a NUL, a bidirectional override): they are
  * shown escaped, so what a person reads is what the file holds.
  */
-import type { Op, OpType, Process } from "./op.ts";
+import { grownToHold, isSmallProcess, type Op, type OpType, type Process } from "./op.ts";
 
 /** A history file that does not parse or does not make sense, with the place to look. */
 export class HistoryFormatError extends Error {
@@ -125,13 +125,7 @@ export class HistoryShapeTracker {
       return `expected "index" to be ${this.nextIndex} (indices count 0, 1, 2, ...); got ${describeFound(index)}`;
     }
     this.nextIndex++;
-    if (
-      typeof process === "number" &&
-      process >= 0 &&
-      process < smallProcessLimit &&
-      (process | 0) === process
-    )
-      return this.checkSmall(process, type, f, time);
+    if (isSmallProcess(process)) return this.checkSmall(process, type, f, time);
     const open = this.open.get(process);
     if (type === "invoke") {
       if (open !== undefined) return invokedWhileOpen(process, open.f, f);
@@ -154,11 +148,7 @@ export class HistoryShapeTracker {
     const openF = this.smallOpenF[process];
     if (type === "invoke") {
       if (openF !== undefined) return invokedWhileOpen(process, openF, f);
-      if (process >= this.smallOpenTime.length) {
-        const grown = new Float64Array(Math.max(process + 1, this.smallOpenTime.length * 2));
-        grown.set(this.smallOpenTime);
-        this.smallOpenTime = grown;
-      }
+      this.smallOpenTime = grownToHold(this.smallOpenTime, process);
       this.smallOpenF[process] = f;
       this.smallOpenTime[process] = time;
       return undefined;
@@ -170,9 +160,6 @@ export class HistoryShapeTracker {
     return undefined;
   }
 }
-
-/** Processes below this that are whole numbers are tracked in arrays, not the map. */
-const smallProcessLimit = 1 << 16;
 
 const invokedWhileOpen = (process: Process, openF: string, f: string): string =>
   `expected a completion for process ${String(process)}'s open "${openF}" before it invokes again; got an invoke of "${f}"`;

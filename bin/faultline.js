@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --min-semi-space-size=32 --max-semi-space-size=32 --no-concurrent-recompilation
+#!/usr/bin/env -S node --max-semi-space-size=32 --no-concurrent-recompilation
 // The installed entry point. It runs the compiled CLI in dist/ (built by `npm ci` through the
 // `prepare` script, and shipped as is in the package), so a start costs no TypeScript
 // compilation. In a source checkout whose sources, or the build's other inputs (its zod bundling
@@ -6,12 +6,15 @@
 // sources through tsx instead, so a stale build never answers for new code; `npm run build` makes
 // the start fast again.
 //
-// Node's flags (the first line): a fixed 32 MiB young generation (V8 keeps it at 1 MiB while few
-// objects survive, so a simulation collected it a thousand times), and optimised code compiled
-// on this thread when V8 asks for it, not queued for a helper thread: a command's hot loops are
-// short-lived, and on a busy machine the queued compile waited while the loop ran unoptimised
-// (kv c50-ok checked whole process: CPU 0.91×, wall 0.92×; etcd ×102 CPU 0.94×; memory and
-// engine runs of 60 s CPU 0.94× and 0.91×; a 100k-transaction append check 0.88×).
+// Node's flags (the first line): a young generation that may grow to 32 MiB, and optimised code
+// compiled on this thread when V8 asks for it, not queued for a helper thread: a command's hot
+// loops are short-lived, and on a busy machine the queued compile waited while the loop ran
+// unoptimised (kv c50-ok checked whole process: CPU 0.91×, wall 0.92×; etcd ×102 CPU 0.94×; memory
+// and engine runs of 60 s CPU 0.94× and 0.91×; a 100k-transaction append check 0.88×). The young
+// generation is not fixed at 32 MiB from the start (--min-semi-space-size): reserving it cost every
+// start its page faults, and on this 2-core machine in December 2026 it cost more than the
+// collections it saved (without it, paired: etcd ×102 wall 0.73×, `--help` 0.89×, a
+// 100k-transaction check 0.85×, the memory run 0.90×, kv c50-ok and the engine run 1.0×).
 //
 // On V8 11 (Node 20/21), a tier-up budget about twice V8's default of 67584, set here before any of
 // the CLI is loaded (it holds for functions compiled after it; the first line has no room for it:

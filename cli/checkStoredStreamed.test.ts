@@ -10,8 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import * as read from "../harness/history/read.ts";
-import { checkFile, parseCheckArgs } from "./check.ts";
+import type * as read from "../harness/history/read.ts";
+import { bothPaths } from "./fixtures/checkBothPaths.ts";
 import { executeRun } from "./execute.ts";
 import { resolveRunConfig } from "./run.ts";
 
@@ -30,21 +30,6 @@ async function storedHistory(name: string, args: readonly string[]): Promise<str
   if (config === "help") throw new Error("help");
   const run = await executeRun(config);
   return join(run.storeDir, "history.jsonl");
-}
-
-const masked = (o: Awaited<ReturnType<typeof checkFile>>) => ({
-  ...o,
-  line: o.line.replace(/\d+ ms$/, "N ms"),
-});
-
-/** The outcome of `faultline check ARGS PATH`, as check takes it and the ordinary way only. */
-async function bothPaths(path: string, args: readonly string[] = []) {
-  const options = await parseCheckArgs([...args, path]);
-  vi.mocked(read.readHistorySource).mockClear();
-  const streamed = masked(await checkFile(path, options));
-  const ordinaryReads = vi.mocked(read.readHistorySource).mock.calls.length;
-  const ordinary = masked(await checkFile(path, options, true));
-  return { streamed, ordinary, ordinaryReads };
 }
 
 describe("a stored run's history", () => {

@@ -16,7 +16,7 @@ import { opToJsonLine } from "../harness/history/jsonl.ts";
 import type { Op } from "../harness/history/op.ts";
 import * as read from "../harness/history/read.ts";
 import { SeededRandom } from "../harness/runtime/random.ts";
-import { checkFile, parseCheckArgs } from "./check.ts";
+import { bothPaths } from "./fixtures/checkBothPaths.ts";
 
 // Counts the ordinary reader's calls (it still does the reading).
 vi.mock("../harness/history/read.ts", async (importOriginal) => {
@@ -37,21 +37,6 @@ function writeHistory(text: string): string {
 
 const jsonl = (ops: readonly Op[]): string => ops.map(opToJsonLine).join("\n") + "\n";
 
-const masked = (o: Awaited<ReturnType<typeof checkFile>>) => ({
-  ...o,
-  line: o.line.replace(/\d+ ms$/, "N ms"),
-});
-
-/** The outcome of `faultline check ARGS PATH`, streamed (when the file allows) and ordinary. */
-async function bothPaths(path: string, args: readonly string[]) {
-  const options = await parseCheckArgs([...args, path]);
-  vi.mocked(read.readHistorySource).mockClear();
-  const streamed = masked(await checkFile(path, options));
-  const streamedReads = vi.mocked(read.readHistorySource).mock.calls.length;
-  const ordinary = masked(await checkFile(path, options, true));
-  return { streamed, ordinary, streamedReads };
-}
-
 function listAppend(seed: number, isolation: "serializable" | "snapshot", txnCount: number): Op[] {
   return simulateListAppend({
     random: new SeededRandom(seed, "check-workload-streamed"),
@@ -67,8 +52,8 @@ function listAppend(seed: number, isolation: "serializable" | "snapshot", txnCou
 describe("faultline check --workload append, streamed", () => {
   it("streams the file (the ordinary reader never runs) and gives the ordinary path's outcome", async () => {
     const path = writeHistory(jsonl(listAppend(1, "serializable", 200)));
-    const { streamed, ordinary, streamedReads } = await bothPaths(path, ["--workload", "append"]);
-    expect(streamedReads).toBe(0);
+    const { streamed, ordinary, ordinaryReads } = await bothPaths(path, ["--workload", "append"]);
+    expect(ordinaryReads).toBe(0);
     expect(streamed).toEqual(ordinary);
     expect(streamed.exitCode).toBe(0);
     expect(streamed.line).toMatch(/^valid +\S+ {2}append, elle strict-serializable, 200 operations, N ms$/);
@@ -88,8 +73,8 @@ describe("faultline check --workload append, streamed", () => {
       ["snapshot-isolation", 0],
     ] as const) {
       const args = ["--workload", "append", ...(model === undefined ? [] : ["--model", model])];
-      const { streamed, ordinary, streamedReads } = await bothPaths(path, args);
-      expect(streamedReads).toBe(0);
+      const { streamed, ordinary, ordinaryReads } = await bothPaths(path, args);
+      expect(ordinaryReads).toBe(0);
       expect(streamed).toEqual(ordinary);
       expect(streamed.exitCode).toBe(exitCode);
       const elle = (streamed.json["checkers"] as Record<string, Record<string, unknown>>)["elle"]!;

@@ -704,39 +704,234 @@ function hasRepeatedKey(mopKey: Int32Array, start: number, end: number): boolean
   return false;
 }
 
+/**
+ * A lost-update group: the committed transactions that read one key's same list first and then
+ * appended to it. `readAt` is the flat micro-op of its first member's read (every member read an
+ * equal list): the list is rebuilt from it only for a report.
+ */
+interface LostUpdateGroup {
+  readonly key: Key;
+  readonly readAt: number;
+  readonly txns: number[];
+}
+type LostUpdateGroups = Map<string, LostUpdateGroup>;
+
+/**
+ * Which path checks a transaction within itself: `numeric` (the default) takes
+ * `checkWithinTxnNumeric` where it applies; tests turn it off to hold the two paths to one
+ * another.
+ */
+export const withinTxnPaths = { numeric: true };
+
 /** 6. Within each committed transaction: internal and future reads; lost updates across them. */
 function checkWithinTransactions(la: ListAppend): void {
   const { txns } = la;
-  const groups = new Map<string, { key: Key; read: readonly unknown[]; txns: number[] }>();
+  const groups: LostUpdateGroups = new Map();
+  const numeric = withinTxnPaths.numeric;
   for (let t = 0; t < txns.count; t++) {
     if (txns.status[t] !== TxnStatus.ok) continue;
     const start = txns.mopStart[t]!;
     const end = txns.mopStart[t + 1]!;
     if (end - start < 2 || !hasRepeatedKey(txns.mopKey, start, end)) continue;
     la.step(end - start);
-    checkWithinTxn(la, t, groups);
+    if (!numeric || !checkWithinTxnNumeric(la, t, groups)) checkWithinTxn(la, t, groups);
   }
   for (const group of groups.values()) {
     if (group.txns.length < 2) continue;
-    la.sink.add("lost-update", () => ({
-      explanation: `${group.txns.map((t) => txnLabel(txns, t)).join(" and ")} all read key ${show(group.key)} = ${show(group.read)} and then appended to it; all committed, so all but one of those updates was lost.`,
-      key: group.key,
-      value: group.read,
-      txns: group.txns.map((t) => txnData(txns, t)),
-    }));
+    la.sink.add("lost-update", () => {
+      const read = listOf(la, group.readAt, group.txns[0]!);
+      return {
+        explanation: `${group.txns.map((t) => txnLabel(txns, t)).join(" and ")} all read key ${show(group.key)} = ${show(read)} and then appended to it; all committed, so all but one of those updates was lost.`,
+        key: group.key,
+        value: read,
+        txns: group.txns.map((t) => txnData(txns, t)),
+      };
+    });
   }
 }
 
 /**
- * The lost-update group of read micro-op i (whose list is `list`): reads of one key that returned
- * equal lists share it. A compatible read is the first `list.length` elements of its key's longest
- * read, so its key and length name it (no list to serialise, for the many reads a history holds);
- * another read is named by its elements. No compatible read equals an incompatible one.
+ * Joins transaction t to the lost-update group of read micro-op `readAt`, whose list has `length`
+ * elements (`list`, when the caller has it built).
  */
-function readGroupId(la: ListAppend, i: number, list: readonly unknown[]): string {
+function joinLostUpdateGroup(
+  la: ListAppend,
+  groups: LostUpdateGroups,
+  t: number,
+  readAt: number,
+  length: number,
+  list?: readonly unknown[],
+): void {
+  const id = readGroupId(la, readAt, length, () => list ?? listOf(la, readAt, t));
+  let group = groups.get(id);
+  if (group === undefined) {
+    group = { key: la.txns.keys[la.txns.mopKey[readAt]!]!, readAt, txns: [] };
+    groups.set(id, group);
+  }
+  group.txns.push(t);
+}
+
+/** Scratch of `checkWithinTxnNumeric`, reused from transaction to transaction. */
+const within = {
+  /** Flat micro-ops on keys the transaction touches more than once, in order. */
+  mops: new Int32Array(32),
+  /**
+   * Per such micro-op, when it is the first of its key, the key's state (else unused): its last
+   * read (a flat micro-op, -1: none yet), where in `mops` its appends since that read begin (0:
+   * from the start), its first read if that came before any append to it (else -1), and whether
+   * the transaction appended to it.
+   */
+  knownAt: new Int32Array(32),
+  appendedFrom: new Int32Array(32),
+  firstReadAt: new Int32Array(32),
+  wrote: new Uint8Array(32),
+  /** Per such micro-op: the position (in `mops`) of its key's first micro-op. */
+  slot: new Int32Array(32),
+};
+
+/** The largest transaction `checkWithinTxnNumeric` takes (the scratch's size): larger ones take the general path. */
+const withinNumericLimit = 32;
+
+/**
+ * `checkWithinTxn` for the usual transaction, without building its micro-ops: every micro-op on
+ * a repeated key an append of an int32 or a read of a list of numbers or null, and at most
+ * `withinNumericLimit` micro-ops. Reads are compared element by element in the table, appends
+ * by their values; lists are rebuilt only for a report. The same reports, in the same order, and
+ * the same lost-update groups as `checkWithinTxn`. False (having done nothing) when the
+ * transaction is not of that shape.
+ */
+function checkWithinTxnNumeric(la: ListAppend, t: number, groups: LostUpdateGroups): boolean {
+  const { txns, sink } = la;
+  const { mopKind, mopKey, mopValueKind, mopValue, mopLength, listElements } = txns;
+  const start = txns.mopStart[t]!;
+  const end = txns.mopStart[t + 1]!;
+  if (end - start > withinNumericLimit) return false;
+  const { mops, knownAt, appendedFrom, firstReadAt, wrote, slot } = within;
+  // The micro-ops on repeated keys, each with its key's slot; any other shape: the general path.
+  let count = 0;
+  for (let i = start; i < end; i++) {
+    const k = mopKey[i]!;
+    let repeated = false;
+    for (let j = start; j < end; j++) {
+      if (j !== i && mopKey[j] === k) {
+        repeated = true;
+        break;
+      }
+    }
+    if (!repeated) continue;
+    const kind = mopKind[i]!;
+    const valueKind = mopValueKind[i]!;
+    if (
+      kind === MopKind.append
+        ? valueKind !== MopValue.int
+        : kind !== MopKind.r || (valueKind !== MopValue.list && valueKind !== MopValue.null)
+    )
+      return false;
+    let first = 0;
+    while (first < count && mopKey[mops[first]!] !== k) first++;
+    if (first === count) {
+      knownAt[count] = -1;
+      appendedFrom[count] = 0;
+      firstReadAt[count] = -1;
+      wrote[count] = 0;
+    }
+    slot[count] = first;
+    mops[count++] = i;
+  }
+  // The length of read micro-op i's list (null: empty) and its element n.
+  const lengthOf = (i: number): number => (mopValueKind[i] === MopValue.null ? 0 : mopLength[i]!);
+  const elementOf = (i: number, n: number): number => listElements[mopValue[i]! + n]!;
+  for (let p = 0; p < count; p++) {
+    const i = mops[p]!;
+    const s = slot[p]!;
+    if (mopKind[i] === MopKind.append) {
+      if (wrote[s] === 0 && firstReadAt[s] !== -1)
+        joinLostUpdateGroup(la, groups, t, firstReadAt[s]!, lengthOf(firstReadAt[s]!));
+      wrote[s] = 1;
+      continue;
+    }
+    const length = lengthOf(i);
+    const k = mopKey[i]!;
+    for (let q = p + 1; q < count; q++) {
+      const j = mops[q]!;
+      if (mopKind[j] !== MopKind.append || mopKey[j] !== k) continue;
+      const v = mopValue[j]!;
+      let seen = false;
+      for (let n = 0; n < length && !seen; n++) seen = elementOf(i, n) === v;
+      if (!seen) continue;
+      const list = listOf(la, i, t);
+      const position = j - start;
+      sink.add("future-read", () => ({
+        explanation: `${txnLabel(txns, t)} read key ${show(txns.keys[k])} = ${show(list)}, which contains ${show(v)}, a value the same transaction appended only later (micro-op ${position}).`,
+        key: txns.keys[k],
+        value: v,
+        op: txnData(txns, t),
+      }));
+      break;
+    }
+    // The appends to this key since its last read (or since the start): those of mops[from .. p).
+    const from = appendedFrom[s]!;
+    let appended = 0;
+    for (let q = from; q < p; q++) if (slot[q] === s && mopKind[mops[q]!] === MopKind.append) appended++;
+    const known = knownAt[s]!;
+    if (known !== -1 || appended > 0) {
+      let consistent: boolean;
+      if (known !== -1) {
+        const knownLength = lengthOf(known);
+        consistent = knownLength + appended === length;
+        for (let n = 0; consistent && n < knownLength; n++)
+          consistent = elementOf(known, n) === elementOf(i, n);
+        for (let q = from, n = knownLength; consistent && q < p; q++) {
+          if (slot[q] !== s || mopKind[mops[q]!] !== MopKind.append) continue;
+          consistent = mopValue[mops[q]!] === elementOf(i, n++);
+        }
+      } else {
+        consistent = length >= appended;
+        for (let q = from, n = length - appended; consistent && q < p; q++) {
+          if (slot[q] !== s || mopKind[mops[q]!] !== MopKind.append) continue;
+          consistent = mopValue[mops[q]!] === elementOf(i, n++);
+        }
+      }
+      if (!consistent) {
+        const list = listOf(la, i, t);
+        const values: number[] = [];
+        for (let q = from; q < p; q++)
+          if (slot[q] === s && mopKind[mops[q]!] === MopKind.append) values.push(mopValue[mops[q]!]!);
+        const want = known !== -1 ? [...listOf(la, known, t), ...values] : undefined;
+        const expected = (): string => (want !== undefined ? show(want) : `a list ending in ${show(values)}`);
+        const position = i - start;
+        sink.add("internal", () => ({
+          explanation: `${txnLabel(txns, t)} read key ${show(txns.keys[k])} = ${show(list)} at micro-op ${position}, but its own earlier micro-ops imply ${expected()}.`,
+          key: txns.keys[k],
+          expected: expected(),
+          value: list,
+          op: txnData(txns, t),
+        }));
+      }
+    }
+    if (firstReadAt[s] === -1 && wrote[s] === 0) firstReadAt[s] = i;
+    knownAt[s] = i;
+    appendedFrom[s] = p + 1;
+  }
+  return true;
+}
+
+/** Read micro-op i's list, rebuilt (null: empty). */
+function listOf(la: ListAppend, i: number, t: number): readonly unknown[] {
+  return readList(la.txns.valueAt(i), t, la.txns);
+}
+
+/**
+ * The lost-update group of read micro-op i (whose list has `length` elements): reads of one key
+ * that returned equal lists share it. A compatible read is the first `length` elements of its
+ * key's longest read, so its key and length name it (no list to build or serialise, for the many
+ * reads a history holds); another read is named by its elements (`list()`). No compatible read
+ * equals an incompatible one.
+ */
+function readGroupId(la: ListAppend, i: number, length: number, list: () => readonly unknown[]): string {
   const k = la.txns.mopKey[i]!;
-  if (la.readLength[i]! >= 0) return `${k}:${list.length}`;
-  return `${k}\u0000${JSON.stringify(list)}`;
+  if (la.readLength[i]! >= 0) return `${k}:${length}`;
+  return `${k}\u0000${JSON.stringify(list())}`;
 }
 
 /**
@@ -746,11 +941,7 @@ function readGroupId(la: ListAppend, i: number, list: readonly unknown[]): strin
  * Elle's lost-update rule has it, a key read (first) and later appended to puts the transaction in
  * the lost-update group of that key and read.
  */
-function checkWithinTxn(
-  la: ListAppend,
-  t: number,
-  groups: Map<string, { key: Key; read: readonly unknown[]; txns: number[] }>,
-): void {
+function checkWithinTxn(la: ListAppend, t: number, groups: LostUpdateGroups): void {
   const { txns, sink } = la;
   // Only the micro-ops on keys the transaction touches more than once can show anything here (a
   // lone read has nothing of its own before or after it; a lone append, no read to follow): only
@@ -782,12 +973,8 @@ function checkWithinTxn(
       state.set(k, s);
     }
     if (f === "append") {
-      if (!s.wrote && s.firstRead !== undefined) {
-        const id = readGroupId(la, s.firstReadAt, s.firstRead);
-        const group = groups.get(id) ?? { key: k, read: s.firstRead, txns: [] };
-        group.txns.push(t);
-        groups.set(id, group);
-      }
+      if (!s.wrote && s.firstRead !== undefined)
+        joinLostUpdateGroup(la, groups, t, s.firstReadAt, s.firstRead.length, s.firstRead);
       s.wrote = true;
       s.appended.push(v);
       continue;

@@ -21,7 +21,7 @@ import {
   pendingStep,
   wrapStep,
 } from "./context.ts";
-import { sequence, toGenerator } from "./sources.ts";
+import { sequence, toGenerator, updateAll } from "./sources.ts";
 import type { GenSource } from "./sources.ts";
 import type { Op, Process } from "../history/op.ts";
 import type { GenContext, GenStep, Generator, PlannedOp } from "./types.ts";
@@ -34,7 +34,8 @@ class Synchronize implements Generator {
     return pendingStep(this);
   }
   update(context: GenContext, event: Op): Generator {
-    return new Synchronize(this.inner.update(context, event));
+    const inner = this.inner.update(context, event);
+    return inner === this.inner ? this : new Synchronize(inner);
   }
 }
 
@@ -72,7 +73,8 @@ class Any implements Generator {
     return pendingStep(new Any(members), choice.wakeAtNs);
   }
   update(context: GenContext, event: Op): Generator {
-    return new Any(this.members.map((member) => member.update(context, event)));
+    const members = updateAll(this.members, context, event);
+    return members === this.members ? this : new Any(members);
   }
 }
 
@@ -94,10 +96,9 @@ class FlipFlop implements Generator {
     return { kind: "op", op: step.op, next: new FlipFlop(members, this.turn === 0 ? 1 : 0) };
   }
   update(context: GenContext, event: Op): Generator {
-    return new FlipFlop(
-      [this.members[0].update(context, event), this.members[1].update(context, event)],
-      this.turn,
-    );
+    const a = this.members[0].update(context, event);
+    const b = this.members[1].update(context, event);
+    return a === this.members[0] && b === this.members[1] ? this : new FlipFlop([a, b], this.turn);
   }
 }
 
@@ -148,7 +149,8 @@ class MapOps implements Generator {
     return { kind: "op", op: this.fn(step.op, context), next: new MapOps(this.fn, step.next) };
   }
   update(context: GenContext, event: Op): Generator {
-    return new MapOps(this.fn, this.inner.update(context, event));
+    const inner = this.inner.update(context, event);
+    return inner === this.inner ? this : new MapOps(this.fn, inner);
   }
 }
 
@@ -185,7 +187,8 @@ class Filter implements Generator {
     );
   }
   update(context: GenContext, event: Op): Generator {
-    return new Filter(this.predicate, this.maxRejectsPerAsk, this.inner.update(context, event));
+    const inner = this.inner.update(context, event);
+    return inner === this.inner ? this : new Filter(this.predicate, this.maxRejectsPerAsk, inner);
   }
 }
 

@@ -143,7 +143,8 @@ class Sequence implements Generator {
     }
   }
   update(context: GenContext, event: Op): Generator {
-    return new Sequence(this.current.update(context, event), this.rest, this.restIndex);
+    const current = this.current.update(context, event);
+    return current === this.current ? this : new Sequence(current, this.rest, this.restIndex);
   }
 }
 
@@ -170,7 +171,8 @@ class Limit implements Generator {
     return wrapStep(step, (next) => new Limit(this.remaining, next));
   }
   update(context: GenContext, event: Op): Generator {
-    return new Limit(this.remaining, this.inner.update(context, event));
+    const inner = this.inner.update(context, event);
+    return inner === this.inner ? this : new Limit(this.remaining, inner);
   }
 }
 
@@ -218,7 +220,8 @@ class Repeat implements Generator {
     }
   }
   update(context: GenContext, event: Op): Generator {
-    return new Repeat(this.remaining, this.original, this.current.update(context, event));
+    const current = this.current.update(context, event);
+    return current === this.current ? this : new Repeat(this.remaining, this.original, current);
   }
 }
 
@@ -254,7 +257,8 @@ class Cycle implements Generator {
     return wrapStep(fresh, (next) => new Cycle(this.remaining - 1, this.original, next));
   }
   update(context: GenContext, event: Op): Generator {
-    return new Cycle(this.remaining, this.original, this.current.update(context, event));
+    const current = this.current.update(context, event);
+    return current === this.current ? this : new Cycle(this.remaining, this.original, current);
   }
 }
 
@@ -298,11 +302,27 @@ class Mix implements Generator {
     return exhaustedStep;
   }
   update(context: GenContext, event: Op): Generator {
-    return new Mix(
-      this.members.map((member) => member.update(context, event)),
-      this.chosen,
-    );
+    const members = updateAll(this.members, context, event);
+    return members === this.members ? this : new Mix(members, this.chosen);
   }
+}
+
+/**
+ * Every member told of `event`: the same array when none of them changed (a generator is a value,
+ * so an unchanged one is kept rather than copied; most sources ignore updates), else a new one.
+ */
+export function updateAll(
+  members: readonly Generator[],
+  context: GenContext,
+  event: Op,
+): readonly Generator[] {
+  let updated: Generator[] | undefined;
+  for (let i = 0; i < members.length; i++) {
+    const member = members[i]!;
+    const next = member.update(context, event);
+    if (next !== member) (updated ??= members.slice())[i] = next;
+  }
+  return updated ?? members;
 }
 
 export function mix(sources: readonly GenSource[]): Generator {

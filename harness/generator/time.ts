@@ -57,7 +57,8 @@ class TimeLimit implements Generator {
     }
   }
   update(context: GenContext, event: Op): Generator {
-    return new TimeLimit(this.durationNs, this.cutoffNs, this.inner.update(context, event));
+    const inner = this.inner.update(context, event);
+    return inner === this.inner ? this : new TimeLimit(this.durationNs, this.cutoffNs, inner);
   }
 }
 
@@ -82,7 +83,8 @@ class Paced implements Generator {
     return { kind: "op", op, next: new Paced(this.gapNs, timeNs + this.gapNs(context), step.next) };
   }
   update(context: GenContext, event: Op): Generator {
-    return new Paced(this.gapNs, this.nextNs, this.inner.update(context, event));
+    const inner = this.inner.update(context, event);
+    return inner === this.inner ? this : new Paced(this.gapNs, this.nextNs, inner);
   }
 }
 

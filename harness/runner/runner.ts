@@ -62,10 +62,19 @@ interface ThreadState {
 
 export class Runner {
   private readonly history: Op[] = [];
-  private readonly threads = new Map<Thread, ThreadState>();
-  /** The keys of `threads`, in order (iterating a Map allocates). */
-  private readonly threadNames: readonly Thread[];
+  /** Client thread t's state at index t. */
+  private readonly clientStates: ThreadState[];
+  private readonly nemesisState: ThreadState | undefined;
+  /** Every thread's state: the clients' in order, then the nemesis's. */
+  private readonly allStates: readonly ThreadState[];
   private readonly clientThreads: number[];
+  /**
+   * Bumped whenever a thread becomes busy or free: a context made at the same test time and
+   * version says the same (its free threads), so the runner hands out the one it made instead of
+   * building another for every question and every event.
+   */
+  private busyVersion = 0;
+  private readonly contextCache = new Map<readonly Thread[], RunnerContext>();
   private readonly events: Op[] = [];
   private wake: (() => void) | undefined;
   private readonly random: Random;
@@ -84,9 +93,10 @@ export class Runner {
     if (!(spec.concurrency >= 1))
       throw new RangeError(`concurrency must be at least 1, got ${spec.concurrency}`);
     this.clientThreads = Array.from({ length: spec.concurrency }, (_, i) => i);
-    for (const t of this.clientThreads) this.threads.set(t, { process: t, busy: false });
-    if (spec.nemesis !== undefined) this.threads.set("nemesis", { process: "nemesis", busy: false });
-    this.threadNames = [...this.threads.keys()];
+    this.clientStates = this.clientThreads.map((t) => ({ process: t, busy: false }));
+    this.nemesisState = spec.nemesis !== undefined ? { process: "nemesis", busy: false } : undefined;
+    this.allStates =
+      this.nemesisState !== undefined ? [...this.clientStates, this.nemesisState] : this.clientStates;
     this.random = world.random.fork("generator");
     this.control = spec.system.control(world);
   }
@@ -103,7 +113,7 @@ export class Runner {
       await this.runPhase(spec.finalGenerator, undefined);
     }
     await Promise.all(
-      [...this.threads.values()].map(async (s) => {
+      this.allStates.map(async (s) => {
         await s.client?.close().catch(() => undefined);
       }),
     );
@@ -171,28 +181,43 @@ export class Runner {
     }
   }
 
+  private stateOf(thread: Thread): ThreadState | undefined {
+    return thread === "nemesis" ? this.nemesisState : this.clientStates[thread];
+  }
+
+  private setBusy(state: ThreadState, busy: boolean): void {
+    state.busy = busy;
+    this.busyVersion++;
+  }
+
   private context(threads: readonly Thread[]): GenContext {
+    const timeNs = this.world.nowNs();
+    const cached = this.contextCache.get(threads);
+    if (cached !== undefined && cached.timeNs === timeNs && cached.busyVersion === this.busyVersion)
+      return cached;
     const free: Thread[] = [];
-    for (const t of threads) if (!this.threads.get(t)!.busy) free.push(t);
-    return new RunnerContext(this.world.nowNs(), this.random, threads, free, this);
+    for (const t of threads) if (!this.stateOf(t)!.busy) free.push(t);
+    const context = new RunnerContext(timeNs, this.random, threads, free, this, this.busyVersion);
+    this.contextCache.set(threads, context);
+    return context;
   }
 
   /** The process `thread` runs as now (GenContext.processOf). */
   processOf(thread: Thread): Process {
-    return this.threads.get(thread)?.process ?? (thread === "nemesis" ? "nemesis" : thread);
+    return this.stateOf(thread)?.process ?? (thread === "nemesis" ? "nemesis" : thread);
   }
 
   /** The thread that runs `process`, if that process is current (GenContext.threadOf). */
   threadOf(process: Process): Thread | undefined {
-    if (process === "nemesis") return this.threads.has("nemesis") ? "nemesis" : undefined;
+    if (process === "nemesis") return this.nemesisState !== undefined ? "nemesis" : undefined;
     const t = process % this.spec.concurrency;
-    return this.threads.get(t)?.process === process ? t : undefined;
+    return this.clientStates[t]?.process === process ? t : undefined;
   }
 
   /** Runs one phase until the client generator is exhausted and every operation it started completed. */
   private async runPhase(clientGen: Generator, nemesisGen: Generator | undefined): Promise<void> {
     let client: Generator | undefined = clientGen;
-    let nemesis: Generator | undefined = this.threads.has("nemesis") ? nemesisGen : undefined;
+    let nemesis: Generator | undefined = this.nemesisState !== undefined ? nemesisGen : undefined;
     const nemesisThreads: Thread[] = ["nemesis"];
     const signal = this.spec.signal;
 
@@ -260,18 +285,37 @@ export class Runner {
   }
 
   private threadOfEvent(event: Op): Thread | undefined {
-    for (const t of this.threadNames) if (this.threads.get(t)!.process === event.process) return t;
+    const states = this.clientStates;
+    for (let t = 0; t < states.length; t++) if (states[t]!.process === event.process) return t;
+    if (this.nemesisState?.process === event.process) return "nemesis";
     // The process already moved on (info): its thread is process mod concurrency.
     return typeof event.process === "number" ? event.process % this.spec.concurrency : undefined;
   }
 
   private anyBusy(): boolean {
-    for (const t of this.threadNames) if (this.threads.get(t)!.busy) return true;
+    for (const state of this.allStates) if (state.busy) return true;
     return false;
   }
 
-  private append(fields: Omit<Op, "index" | "time">): Op {
-    const op = { index: this.history.length, time: Math.round(this.world.nowNs()), ...fields } as Op;
+  /** Records an op; its fields in this order (the history's JSON keeps it). */
+  private append(
+    process: Process,
+    type: Op["type"],
+    f: string,
+    value: unknown,
+    node?: string,
+    error?: unknown,
+  ): Op {
+    const op: { -readonly [K in keyof Op]: Op[K] } = {
+      index: this.history.length,
+      time: Math.round(this.world.nowNs()),
+      process,
+      type,
+      f,
+      value,
+    };
+    if (node !== undefined) op.node = node;
+    if (error !== undefined) op.error = error;
     this.history.push(op);
     this.spec.record(op);
     if (op.process !== "nemesis") {
@@ -292,25 +336,20 @@ export class Runner {
       planned.process === "nemesis" ? "nemesis" : this.threadOf(planned.process);
     if (thread === undefined)
       throw new Error(`generator planned an op for unknown process ${String(planned.process)}`);
-    const state = this.threads.get(thread)!;
+    const state = this.stateOf(thread)!;
     if (state.busy) throw new Error(`generator planned an op for busy thread ${String(thread)}`);
-    state.busy = true;
-    const invoke = this.append({
-      process: state.process,
-      type: "invoke",
-      f: planned.f,
-      value: planned.value,
-    });
+    this.setBusy(state, true);
+    const invoke = this.append(state.process, "invoke", planned.f, planned.value);
     const done = this.execute(thread, state, invoke).then((completion) => {
-      const op = this.append({
-        process: invoke.process,
-        type: completion.type,
-        f: invoke.f,
-        value: completion.value,
-        ...(completion.node !== undefined ? { node: completion.node } : {}),
-        ...(completion.error !== undefined ? { error: completion.error } : {}),
-      });
-      state.busy = false;
+      const op = this.append(
+        invoke.process,
+        completion.type,
+        invoke.f,
+        completion.value,
+        completion.node,
+        completion.error,
+      );
+      this.setBusy(state, false);
       if (completion.type === "info" && thread !== "nemesis") {
         state.process = (state.process as number) + this.spec.concurrency;
         const old = state.client;
@@ -370,7 +409,7 @@ export class Runner {
   }
 
   private async openClient(thread: number): Promise<void> {
-    const state = this.threads.get(thread)!;
+    const state = this.clientStates[thread]!;
     state.client = await this.spec.system.openClient(this.world, `c${state.process as number}`);
   }
 
@@ -404,23 +443,12 @@ export class Runner {
     const nemesis = this.spec.nemesis;
     if (nemesis === undefined) return;
     for (const invocation of nemesis.healInvocations()) {
-      const state = this.threads.get("nemesis")!;
-      state.busy = true;
-      const invoke = this.append({
-        process: "nemesis",
-        type: "invoke",
-        f: invocation.f,
-        value: invocation.value,
-      });
+      const state = this.nemesisState!;
+      this.setBusy(state, true);
+      const invoke = this.append("nemesis", "invoke", invocation.f, invocation.value);
       const completion = await this.execute("nemesis", state, invoke);
-      this.append({
-        process: "nemesis",
-        type: completion.type,
-        f: invocation.f,
-        value: completion.value,
-        ...(completion.error !== undefined ? { error: completion.error } : {}),
-      });
-      state.busy = false;
+      this.append("nemesis", completion.type, invocation.f, completion.value, undefined, completion.error);
+      this.setBusy(state, false);
     }
     this.events.length = 0;
   }
@@ -451,6 +479,8 @@ class RunnerContext implements GenContext {
     readonly allThreads: readonly Thread[],
     readonly freeThreads: readonly Thread[],
     private readonly runner: Runner,
+    /** The runner's busy version this context was made at (see Runner.context). */
+    readonly busyVersion: number,
   ) {}
 
   processOf(thread: Thread): Process {

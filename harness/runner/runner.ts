@@ -376,36 +376,62 @@ export class Runner {
     return () => undefined;
   }
 
-  private async execute(thread: Thread, state: ThreadState, invoke: Op): Promise<Completion> {
-    const invocation = { f: invoke.f, value: invoke.value };
-    if (thread === "nemesis") {
-      try {
-        return await this.spec.nemesis!.invoke(invocation, {
-          control: this.control,
-          random: this.random,
-          nowNs: this.world.nowNs(),
-        });
-      } catch (error) {
-        return { type: "info", value: invoke.value, error: describeError(error) };
-      }
+  private execute(thread: Thread, state: ThreadState, invoke: Op): Promise<Completion> {
+    if (thread === "nemesis") return this.executeNemesis(invoke);
+    const client = state.client;
+    return client !== undefined ? this.invokeClient(client, invoke) : this.invokeOnceOpen(state, invoke);
+  }
+
+  private async executeNemesis(invoke: Op): Promise<Completion> {
+    try {
+      return await this.spec.nemesis!.invoke(
+        { f: invoke.f, value: invoke.value },
+        { control: this.control, random: this.random, nowNs: this.world.nowNs() },
+      );
+    } catch (error) {
+      return { type: "info", value: invoke.value, error: describeError(error) };
     }
+  }
+
+  /** A thread whose client is still being opened (after an `info`) waits for it, 1 ms at a time. */
+  private async invokeOnceOpen(state: ThreadState, invoke: Op): Promise<Completion> {
     for (let i = 0; state.client === undefined && i < 100; i++) await this.world.sleep(1_000_000);
     const client = state.client;
     if (client === undefined)
       return { type: "fail", value: invoke.value, error: "no client could be opened" };
-    let cancelTimeout: () => void = () => undefined;
-    const timeout = new Promise<Completion>((resolve) => {
+    return this.invokeClient(client, invoke);
+  }
+
+  /**
+   * The client's answer or, `opTimeoutNs` later, an `info` "timeout", whichever comes first; a
+   * thrown error is an `info` too. One promise settled by whichever answers first (not a race of
+   * two, awaited in an async function: three promise hops fewer for every operation).
+   */
+  private invokeClient(client: Client, invoke: Op): Promise<Completion> {
+    return new Promise<Completion>((resolve) => {
+      let settled = false;
+      let cancelTimeout: () => void = () => undefined;
+      const settle = (completion: Completion): void => {
+        if (settled) return;
+        settled = true;
+        cancelTimeout();
+        resolve(completion);
+      };
+      const fail = (error: unknown): void =>
+        settle({ type: "info", value: invoke.value, error: describeError(error) });
+      // The timer first, then the request: the order the world schedules them in is the run's.
       cancelTimeout = this.after(this.spec.opTimeoutNs, () =>
-        resolve({ type: "info", value: invoke.value, error: "timeout" }),
+        settle({ type: "info", value: invoke.value, error: "timeout" }),
       );
+      let answer: Promise<Completion>;
+      try {
+        answer = client.invoke({ f: invoke.f, value: invoke.value });
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      answer.then(settle, fail);
     });
-    try {
-      return await Promise.race([client.invoke(invocation), timeout]);
-    } catch (error) {
-      return { type: "info", value: invoke.value, error: describeError(error) };
-    } finally {
-      cancelTimeout();
-    }
   }
 
   private async openClient(thread: number): Promise<void> {

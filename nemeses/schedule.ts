@@ -107,11 +107,19 @@ class FaultSchedule implements Generator {
       drawn++;
       windowsLeft--;
     }
-    const during = (plan.during ?? [])
-      .filter((d) => d.afterNs > 0 && d.afterNs < windowNs)
-      .map((d) => ({ atNs: startNs + d.afterNs, spec: d.spec }))
-      .sort((a, b) => a.atNs - b.atNs);
-    const queue = [...during, { atNs: startNs + windowNs, spec: options.stop }];
+    // The window's plan is drawn at every ask (an ask not taken is thrown away): most windows hold
+    // no ops inside, so the common queue is built without the filter, map and sort.
+    const stop: Planned = { atNs: startNs + windowNs, spec: options.stop };
+    const queue =
+      plan.during === undefined || plan.during.length === 0
+        ? [stop]
+        : [
+            ...plan.during
+              .filter((d) => d.afterNs > 0 && d.afterNs < windowNs)
+              .map((d) => ({ atNs: startNs + d.afterNs, spec: d.spec }))
+              .sort((a, b) => a.atNs - b.atNs),
+            stop,
+          ];
     return {
       kind: "op",
       op: { f: plan.start.f, value: plan.start.value ?? null, process, timeNs: startNs },
@@ -168,10 +176,11 @@ export interface PickingScheduleOptions {
 export function pickingSchedule(options: PickingScheduleOptions): Generator {
   const { name, choices } = options;
   if (choices.length === 0) throw new RangeError(`${name}: needs at least one ${options.choiceName}`);
+  const startF = `start-${name}`;
   return faultSchedule({
     intervalNs: options.intervalNs,
     firstStartNs: options.firstStartNs,
-    plan: (context) => ({ start: { f: `start-${name}`, value: context.random.pick(choices) } }),
+    plan: (context) => ({ start: { f: startF, value: context.random.pick(choices) } }),
     stop: { f: `stop-${name}` },
     ...(options.maxWindows !== undefined ? { maxWindows: options.maxWindows } : {}),
     ...(options.keep !== undefined ? { keep: options.keep } : {}),

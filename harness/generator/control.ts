@@ -16,6 +16,7 @@
 import {
   GeneratorError,
   chooseSoonest,
+  earlierNs,
   everyThreadFree,
   exhaustedStep,
   pendingStep,
@@ -54,23 +55,51 @@ export function andThen(first: GenSource, second: GenSource): Generator {
 class Any implements Generator {
   constructor(private readonly members: readonly Generator[]) {}
   op(context: GenContext): GenStep {
-    const steps = this.members.map((member) => member.op(context));
-    const choice = chooseSoonest(
-      steps.map((step) => ({ step, weight: 1 })),
-      context.random,
-    );
-    const members: Generator[] = [];
-    steps.forEach((step, i) => {
-      if (step.kind === "exhausted") return;
-      // An op not chosen was not performed: keep the member that proposed it.
-      members.push(step.kind === "op" && i !== choice.index ? this.members[i]! : step.next);
-    });
-    if (choice.index !== undefined) {
-      const step = steps[choice.index]!;
-      if (step.kind === "op") return { kind: "op", op: step.op, next: new Any(members) };
+    const steps: GenStep[] = [];
+    // The soonest op; ties (rare) go to chooseSoonest, which draws among them.
+    let soonest: number | undefined;
+    let tied = false;
+    let wakeAtNs: number | undefined;
+    for (let i = 0; i < this.members.length; i++) {
+      const step = this.members[i]!.op(context);
+      steps.push(step);
+      if (step.kind === "pending") wakeAtNs = earlierNs(wakeAtNs, step.wakeAtNs);
+      else if (step.kind === "op") {
+        const best = soonest === undefined ? undefined : (steps[soonest] as { op: PlannedOp }).op.timeNs;
+        if (best === undefined || step.op.timeNs < best) {
+          soonest = i;
+          tied = false;
+        } else if (step.op.timeNs === best) tied = true;
+      }
     }
-    if (members.length === 0) return exhaustedStep;
-    return pendingStep(new Any(members), choice.wakeAtNs);
+    const index = tied
+      ? chooseSoonest(
+          steps.map((step) => ({ step, weight: 1 })),
+          context.random,
+        ).index
+      : soonest;
+    // An op not chosen was not performed: keep the member that proposed it. When no member
+    // moved on, this generator is still the one to ask.
+    let members: Generator[] | undefined;
+    let kept = 0;
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i]!;
+      if (step.kind === "exhausted") {
+        members ??= this.members.slice(0, i);
+        continue;
+      }
+      const member = step.kind === "op" && i !== index ? this.members[i]! : step.next;
+      if (members === undefined && member !== this.members[i]) members = this.members.slice(0, i);
+      members?.push(member);
+      kept++;
+    }
+    const next = members === undefined ? this : new Any(members);
+    if (index !== undefined) {
+      const step = steps[index]!;
+      if (step.kind === "op") return { kind: "op", op: step.op, next };
+    }
+    if (kept === 0) return exhaustedStep;
+    return pendingStep(next, wakeAtNs);
   }
   update(context: GenContext, event: Op): Generator {
     const members = updateAll(this.members, context, event);

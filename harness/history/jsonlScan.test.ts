@@ -28,8 +28,28 @@ function scan(line: string): Op | undefined {
   return scanner.scan(bytes, 0, bytes.length) ? scannedOp(scanner) : undefined;
 }
 
-const smallInt = fc.integer({ min: -1000, max: 1_000_000 });
-const key = fc.oneof(fc.integer({ min: 0, max: 500 }), fc.constantFrom("x", "y", "k1", "é"));
+/** Integers around the widths the scanner reads in one pass (nine digits) and at all (fifteen). */
+const wideInt = fc.constantFrom(
+  0,
+  9,
+  99_999_999,
+  999_999_999,
+  1_000_000_000,
+  -999_999_999,
+  -1_000_000_000,
+  123_456_789_012,
+  999_999_999_999_999,
+  -999_999_999_999_999,
+);
+const smallInt = fc.oneof(
+  { weight: 8, arbitrary: fc.integer({ min: -1000, max: 1_000_000 }) },
+  { weight: 1, arbitrary: wideInt },
+);
+const key = fc.oneof(
+  fc.integer({ min: 0, max: 500 }),
+  fc.constantFrom("x", "y", "k1", "é"),
+  wideInt.filter((k) => k >= 0),
+);
 const plainMicroOp = fc.oneof(
   fc.tuple(fc.constant("append"), key, smallInt),
   fc.tuple(fc.constant("w"), key, smallInt),
@@ -162,6 +182,30 @@ describe("JsonlScanner", () => {
       }),
       { numRuns: 500, seed: 5 },
     );
+  });
+
+  it("reads lists longer than its element buffer, line after line, as JSON.parse does", () => {
+    // The buffer starts at 1024 elements and grows (to the rest of the line's room) before a
+    // list is read: lists of 3,000 and then 9,000 elements, several in a line, one scanner.
+    const scanner = new JsonlScanner();
+    for (const length of [3000, 9000, 10]) {
+      const list = Array.from({ length }, (_, i) => (i * 7919) % 1_000_003);
+      const op: Op = {
+        index: length,
+        time: 1,
+        process: 0,
+        type: "ok",
+        f: "txn",
+        value: [
+          ["r", 1, list],
+          ["append", 1, 5],
+          ["r", 2, [...list].reverse()],
+        ],
+      };
+      const bytes = encoder.encode(opToJsonLine(op));
+      expect(scanner.scan(bytes, 0, bytes.length)).toBe(true);
+      expect(scannedOp(scanner)).toEqual(op);
+    }
   });
 
   it("declines what is not the writer's shape, and reads odd values through JSON.parse", () => {

@@ -90,6 +90,19 @@ export class MicroOpBuffer {
     this.otherEnd = widen(this.otherEnd);
   }
 
+  /** Room for `count` more list elements, so a loop may write them without checking. */
+  reserveElements(count: number): Float64Array {
+    const needed = this.elementCount + count;
+    if (needed > this.elements.length) {
+      let size = this.elements.length * 2;
+      while (size < needed) size *= 2;
+      const grown = new Float64Array(size);
+      grown.set(this.elements.subarray(0, this.elementCount));
+      this.elements = grown;
+    }
+    return this.elements;
+  }
+
   pushElement(value: number): void {
     if (this.elementCount === this.elements.length) {
       const grown = new Float64Array(this.elements.length * 2);
@@ -285,9 +298,19 @@ export class JsonlScanner {
       if (k === 0x72 && bytes[at + 3] === QUOTE) {
         kind = ScannedKind.r;
         at += 4;
-      } else if (k === 0x61 && (at = expectBytes(bytes, at, end, MOP_APPEND)) >= 0) {
+      } else if (
+        // ["append", spelt out byte by byte (a call to expectBytes per micro-op cost more)
+        k === 0x61 &&
+        at + 10 <= end &&
+        bytes[at + 3] === 0x70 &&
+        bytes[at + 4] === 0x70 &&
+        bytes[at + 5] === 0x65 &&
+        bytes[at + 6] === 0x6e &&
+        bytes[at + 7] === 0x64 &&
+        bytes[at + 8] === QUOTE
+      ) {
         kind = ScannedKind.append;
-        at -= 1;
+        at += 9;
       } else if (k === 0x77 && bytes[at + 3] === QUOTE) {
         kind = ScannedKind.w;
         at += 4;
@@ -304,9 +327,28 @@ export class JsonlScanner {
         mops.stringKey[i] = this.text(bytes, at + 1, close);
         at = close + 1;
       } else {
-        if ((at = readInteger(bytes, at, end)) < 0) return -1;
+        // The usual key, a natural of one to nine digits followed by a comma, read here; anything
+        // else by readInteger.
+        let c = bytes[at]!;
+        let key = -1;
+        if (c > ZERO && c <= NINE) {
+          let value = c - ZERO;
+          let p = at + 1;
+          while (p < end && p - at < 9 && (c = bytes[p]!) >= ZERO && c <= NINE) {
+            value = value * 10 + (c - ZERO);
+            p++;
+          }
+          if (p < end && bytes[p] === COMMA) {
+            key = value;
+            at = p;
+          }
+        }
+        if (key === -1) {
+          if ((at = readInteger(bytes, at, end)) < 0) return -1;
+          key = numberRead;
+        }
         mops.keyIsString[i] = 0;
-        mops.keyNumber[i] = numberRead;
+        mops.keyNumber[i] = key;
       }
       if (bytes[at] !== COMMA) return -1;
       at++;
@@ -314,9 +356,13 @@ export class JsonlScanner {
       if (c === OPEN_BRACKET) {
         at++;
         const first = mops.elementCount;
+        let count = first;
         if (bytes[at] === CLOSE_BRACKET) {
           at++;
         } else {
+          // Every element takes two bytes at least (a digit and a comma or the closing bracket):
+          // room for as many as the rest of the line could hold, then written without a check.
+          const elements = mops.reserveElements(((end - at) >> 1) + 1);
           while (true) {
             // The usual element, a natural of one to nine digits followed by , or ]: read here, in
             // one pass (tens of millions of them in a large history); anything else by readInteger.
@@ -329,29 +375,48 @@ export class JsonlScanner {
                 p++;
               }
               if (p < end && ((c = bytes[p]!) === COMMA || c === CLOSE_BRACKET)) {
-                mops.pushElement(value);
+                elements[count++] = value;
                 at = p + 1;
                 if (c === CLOSE_BRACKET) break;
                 continue;
               }
             }
             if ((at = readInteger(bytes, at, end)) < 0) return -1;
-            mops.pushElement(numberRead);
+            elements[count++] = numberRead;
             const next = bytes[at++];
             if (next === CLOSE_BRACKET) break;
             if (next !== COMMA) return -1;
           }
         }
+        mops.elementCount = count;
         mops.valueKind[i] = ScannedValue.list;
         mops.valueNumber[i] = first;
-        mops.listLength[i] = mops.elementCount - first;
+        mops.listLength[i] = count - first;
       } else if (c === 0x6e) {
         if ((at = expectBytes(bytes, at, end, NULL)) < 0) return -1;
         mops.valueKind[i] = ScannedValue.null;
       } else {
-        if ((at = readInteger(bytes, at, end)) < 0) return -1;
+        // The usual appended value, a natural of one to nine digits ending the micro-op, read here.
+        let d = c!;
+        let value = -1;
+        if (d > ZERO && d <= NINE) {
+          let number = d - ZERO;
+          let p = at + 1;
+          while (p < end && p - at < 9 && (d = bytes[p]!) >= ZERO && d <= NINE) {
+            number = number * 10 + (d - ZERO);
+            p++;
+          }
+          if (p < end && bytes[p] === CLOSE_BRACKET) {
+            value = number;
+            at = p;
+          }
+        }
+        if (value === -1) {
+          if ((at = readInteger(bytes, at, end)) < 0) return -1;
+          value = numberRead;
+        }
         mops.valueKind[i] = ScannedValue.number;
-        mops.valueNumber[i] = numberRead;
+        mops.valueNumber[i] = value;
       }
       if (bytes[at] !== CLOSE_BRACKET) return -1;
       mops.count = i + 1;
@@ -703,7 +768,6 @@ const F_TXN = ascii('txn"');
 const PREFIX_VALUE = ascii(',"value":');
 const PREFIX_NODE = ascii(',"node":"');
 const PREFIX_ERROR = ascii(',"error":');
-const MOP_APPEND = ascii('["append",');
 const NULL = ascii("null");
 
 /** The position after `word` if bytes at `at` spell it, else -1. */

@@ -22,6 +22,7 @@ import {
 } from "./format.ts";
 import type { ReportInput, RunAnalysis } from "./input.ts";
 import { analyzeRun } from "./input.ts";
+import { compareNames } from "../harness/compareNames.ts";
 
 export type Tone = "plain" | "ok" | "fail" | "unknown" | "heading" | "dim" | "accent";
 export interface Span {
@@ -60,7 +61,7 @@ export function anomalyClasses(result: CheckResult): AnomalyClass[] {
     const count = typeof counted === "number" && counted >= cases.length ? counted : cases.length;
     classes.push({ name, count, cases });
   }
-  return classes.sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
+  return classes.sort((a, b) => b.count - a.count || compareNames(a.name, b.name));
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -83,7 +84,7 @@ export function anomalySummary(result: CheckResult): string {
 export function orderedCheckers(results: Results): [string, CheckResult][] {
   const rank = (v: Verdict): number => (v === false ? 0 : v === "unknown" ? 1 : 2);
   return Object.entries(results.checkers).sort(
-    ([a, ra], [b, rb]) => rank(ra.valid) - rank(rb.valid) || a.localeCompare(b),
+    ([a, ra], [b, rb]) => rank(ra.valid) - rank(rb.valid) || compareNames(a, b),
   );
 }
 

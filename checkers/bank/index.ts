@@ -24,6 +24,7 @@ import { budgetOf, type Budget, type BudgetLimits } from "../../harness/budget.t
 import type { Key, Op } from "../../harness/history/op.ts";
 import { nothingToCheck } from "../../harness/history/op.ts";
 import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
+import { compareNames } from "../../harness/compareNames.ts";
 
 export interface BankCheckOptions {
   /** The account keys. */
@@ -186,7 +187,7 @@ export function checkBankHistory(history: readonly Op[], options: BankCheckOptio
     const picked = [first, worst!, last!].filter((c, i, all) => all.indexOf(c) === i);
     cases["wrong-total"] = picked;
   }
-  const anomalyCounts = Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
+  const anomalyCounts = Object.fromEntries(Object.entries(counts).sort(([a], [b]) => compareNames(a, b)));
   const anomalies = Object.fromEntries(Object.keys(anomalyCounts).map((k) => [k, cases[k] ?? []]));
   const kinds = Object.keys(anomalyCounts);
   if (kinds.length > 0) {

@@ -20,6 +20,7 @@ import { budgetOf, type Budget, type BudgetLimits } from "../../harness/budget.t
 import type { Op, OpPair } from "../../harness/history/op.ts";
 import { nothingToCheck, pairOps } from "../../harness/history/op.ts";
 import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
+import { compareNames } from "../../harness/compareNames.ts";
 
 export interface CounterCheckOptions {
   /** The `f` of an add (default "add") and of a read (default "read"). */
@@ -117,7 +118,7 @@ export function checkCounterHistory(history: readonly Op[], options: CounterChec
     }
     highestCompletedRead = Math.max(highestCompletedRead, value);
   }
-  const anomalyCounts = Object.fromEntries(Object.entries(counts).sort(([x], [y]) => x.localeCompare(y)));
+  const anomalyCounts = Object.fromEntries(Object.entries(counts).sort(([x], [y]) => compareNames(x, y)));
   const anomalies = Object.fromEntries(Object.keys(anomalyCounts).map((k) => [k, cases[k] ?? []]));
   const kinds = Object.keys(anomalyCounts);
   if (kinds.length > 0) {

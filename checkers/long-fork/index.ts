@@ -23,6 +23,7 @@ import { budgetOf, type Budget, type BudgetLimits } from "../../harness/budget.t
 import type { Key, Op } from "../../harness/history/op.ts";
 import { HistoryShapeError, nothingToCheck, pairOps } from "../../harness/history/op.ts";
 import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
+import { compareNames } from "../../harness/compareNames.ts";
 
 export interface LongForkCheckOptions {
   /** Keys each read reads; inferred from the reads when absent. */
@@ -176,7 +177,7 @@ export function checkLongForkHistory(
       }
     }
   }
-  const anomalyCounts = Object.fromEntries(Object.entries(counts).sort(([x], [y]) => x.localeCompare(y)));
+  const anomalyCounts = Object.fromEntries(Object.entries(counts).sort(([x], [y]) => compareNames(x, y)));
   const anomalies = Object.fromEntries(Object.keys(anomalyCounts).map((k) => [k, cases[k] ?? []]));
   const kinds = Object.keys(anomalyCounts);
   const details = { ...figures, groupSize, groupCount: groups.size, comparedPairs: compared };

@@ -29,6 +29,7 @@ import { budgetOf, type Budget, type BudgetLimits } from "../../harness/budget.t
 import type { Op } from "../../harness/history/op.ts";
 import { HistoryShapeError, nothingToCheck, pairOps } from "../../harness/history/op.ts";
 import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
+import { compareNames } from "../../harness/compareNames.ts";
 
 export interface SetFullCheckOptions {
   /** The `f` of an add (default "add") and of a read of the whole set (default "read-set"). */
@@ -262,7 +263,7 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
     else if (staleInfo.length < keep) staleInfo.push(c);
   }
 
-  const anomalyCounts = Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
+  const anomalyCounts = Object.fromEntries(Object.entries(counts).sort(([a], [b]) => compareNames(a, b)));
   const anomalies = Object.fromEntries(Object.keys(anomalyCounts).map((k) => [k, cases[k] ?? []]));
   const details = {
     attemptCount,

@@ -18,6 +18,7 @@
  *   `openAtEnd`. Nemesis ops that neither open nor close (say "info" notes) are ignored.
  */
 import type { Op } from "./op.ts";
+import { compareNames } from "../compareNames.ts";
 
 export interface FaultWindow {
   /** The fault's kind: "partition", "crash", "pause", "clock", or X of `start-X`. */
@@ -148,7 +149,7 @@ export function faultWindowsOf(nemesisOps: readonly Op[], lastTimeNs: number): F
     }
   }
   for (const kind of [...open.keys()]) close(kind, lastTimeNs, true);
-  return windows.sort((a, b) => a.startNs - b.startNs || a.kind.localeCompare(b.kind));
+  return windows.sort((a, b) => a.startNs - b.startNs || compareNames(a.kind, b.kind));
 }
 
 /** Whether a time falls inside any of the windows (inclusive at both ends). */

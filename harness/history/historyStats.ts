@@ -21,6 +21,7 @@ import type { Op, Process } from "./op.ts";
 export { countClientOperations } from "./op.ts";
 import type { CheckResult } from "../results.ts";
 import { inAnyWindow, type FaultWindow } from "./faultWindows.ts";
+import { compareNames } from "../compareNames.ts";
 
 export interface LatencyQuantilesNs {
   readonly p50: number;
@@ -266,7 +267,7 @@ export class HistoryStatsGatherer {
       }
     }
     const byF: Record<string, FunctionStats> = {};
-    for (const [f, c] of [...this.counts].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [f, c] of [...this.counts].sort(([a], [b]) => compareNames(a, b))) {
       byF[f] = {
         ok: c.ok,
         fail: c.fail,

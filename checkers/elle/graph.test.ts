@@ -13,6 +13,36 @@ function reachability(n: number, edges: [number, number][]): boolean[][] {
 }
 
 describe("graph", () => {
+  it("addFromEach adds the edges add would, one by one, through every growth", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.array(fc.nat(20), { maxLength: 100, size: "max" }),
+            fc.nat(20),
+            fc.constantFrom(1, 2, 4, 8, 16),
+          ),
+          { maxLength: 12 },
+        ),
+        fc.integer({ min: 1, max: 20 }),
+        (batches, capacity) => {
+          const bulk = new EdgeList(undefined, capacity);
+          const single = new EdgeList(undefined, capacity);
+          for (const [froms, to, kind] of batches) {
+            // A longer array than the count: only the first `count` are edges.
+            bulk.addFromEach(Int32Array.from([...froms, 7, 7]), froms.length, to, kind);
+            for (const from of froms) single.add(from, to, kind);
+          }
+          const edgesOf = (e: EdgeList) =>
+            Array.from({ length: e.length }, (_, i) => [e.from[i], e.to[i], e.kind[i]]);
+          expect(bulk.length).toBe(single.length);
+          expect(edgesOf(bulk)).toEqual(edgesOf(single));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it("finds the same strongly connected components as brute force", () => {
     fc.assert(
       fc.property(

@@ -50,6 +50,27 @@ export class EdgeList {
     this.length++;
   }
 
+  /**
+   * `add(from[i], to, kind)` for each of from[0 .. count): one capacity check for them all (a
+   * realtime edge runs from every transaction of the frontier to each invocation).
+   */
+  addFromEach(from: Int32Array, count: number, to: number, kind: number): void {
+    while (this.length + count > this.from.length) this.grow();
+    const froms = this.from;
+    const tos = this.to;
+    const kinds = this.kind;
+    let at = this.length;
+    for (let i = 0; i < count; i++) {
+      const f = from[i]!;
+      if (f === to) continue; // dependency graphs have no self-edges
+      froms[at] = f;
+      tos[at] = to;
+      kinds[at] = kind;
+      at++;
+    }
+    this.length = at;
+  }
+
   private grow(): void {
     const size = this.from.length * 2;
     const from = this.allocate.int32(size);

@@ -68,7 +68,7 @@ export function addRealtimeEdges(
       const t = nextInvoke++;
       if (txns.status[t] === TxnStatus.fail) continue;
       predecessorsFrom[t] = edges.length;
-      for (let i = 0; i < size; i++) edges.add(frontier[i]!, t, EdgeKind.realtime);
+      edges.addFromEach(frontier, size, t, EdgeKind.realtime);
       predecessorsTo[t] = edges.length;
     } else {
       const t = completeT;

@@ -1,7 +1,16 @@
 /**
  * CRC-32 (IEEE 802.3, the zlib polynomial): the checksum on every WAL record and every page, so a
  * torn or garbled write is detected and cut instead of being misread as data.
+ *
+ * Long inputs go to zlib's own CRC-32 (node:zlib, the same polynomial and result): a page image of
+ * a few KB is checksummed at every flush and every load, and zlib's is over ten times faster than
+ * a byte at a time here (8 KB: 1.6 µs against 20 µs). Short ones stay in this table loop, which
+ * beats the native call's own cost below a couple of hundred bytes (a segment line, a log frame).
  */
+import { crc32 as zlibCrc32 } from "node:zlib";
+
+/** Inputs at least this long are checksummed by zlib; shorter ones by the table loop. */
+const ZLIB_MIN_BYTES = 128;
 const table = buildTable();
 
 function buildTable(): Uint32Array {
@@ -16,6 +25,14 @@ function buildTable(): Uint32Array {
 
 /** CRC-32 of `bytes[start, end)`. */
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  if (end - start >= ZLIB_MIN_BYTES) {
+    return zlibCrc32(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
+  }
+  return crc32ByTable(bytes, start, end);
+}
+
+/** CRC-32 of `bytes[start, end)`, a byte at a time through the table (exported for its test). */
+export function crc32ByTable(bytes: Uint8Array, start = 0, end = bytes.length): number {
   let c = 0xffffffff;
   for (let i = start; i < end; i++) c = table[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;

@@ -88,12 +88,14 @@ const defaultFlushEveryPasses = 4;
 
 /**
  * Whether two copies of a record at the same LSN are the same record. A new writer resends old
- * records under its own epoch; only a different record at an LSN is a truncation.
+ * records under its own epoch; only a different record at an LSN is a truncation. Its definition:
+ * the same position and size, and the same JSON for the rest of the record (`lsn`, `prevLsn` and
+ * `sizeBytes` left out, wherever they sit).
  */
 export function sameRecord(a: WalRecord, b: WalRecord): boolean {
   if (a === b) return true;
   if (a.lsn !== b.lsn || a.prevLsn !== b.prevLsn || a.sizeBytes !== b.sizeBytes) return false;
-  if (sameFlatFields(a, b)) return true;
+  if (sameRecordFields(a, b)) return true;
   const body = (r: WalRecord): string => {
     const { lsn: _l, prevLsn: _p, sizeBytes: _s, ...rest } = r;
     return JSON.stringify(rest);
@@ -101,22 +103,70 @@ export function sameRecord(a: WalRecord, b: WalRecord): boolean {
   return body(a) === body(b);
 }
 
+/** Fields every record has, compared apart (and left out of the JSON `sameRecord` compares). */
+const positionFields = new Set(["lsn", "prevLsn", "sizeBytes"]);
+/** Nesting past which `sameJsonData` leaves the answer to JSON. */
+const maxSameDepth = 32;
+
 /**
- * True when both records have the same own enumerable keys in the same order, each holding the
- * very same value: then their JSON is the same, and `sameRecord` need not build it (a restarted
- * replica compares every record it materialised with its log). False says nothing: the JSON
- * comparison decides (equal objects that are not the same object, NaN, a bigint).
+ * True when the records' other fields (every own enumerable one but the position fields) come in
+ * the same order with data `sameJsonData` finds the same: then their JSON is the same, and
+ * `sameRecord` need not build it. A restarted storage replica compares every record it
+ * materialised (read back from its pages' log, position fields first) with its segment's (from
+ * the writer, position fields last), so the fields are matched in order skipping those. False
+ * says nothing: the JSON comparison decides.
  */
-function sameFlatFields(a: WalRecord, b: WalRecord): boolean {
+function sameRecordFields(a: WalRecord, b: WalRecord): boolean {
+  const keysA = Object.keys(a);
+  const keysB = Object.keys(b);
+  let j = 0;
+  for (const key of keysA) {
+    if (positionFields.has(key)) continue;
+    // A record's own toJSON would write its JSON: the comparison of JSON decides.
+    if (key === "toJSON") return false;
+    while (j < keysB.length && positionFields.has(keysB[j]!)) j++;
+    if (j === keysB.length || keysB[j] !== key) return false;
+    j++;
+    const value = (a as unknown as Record<string, unknown>)[key];
+    if (!sameJsonData(value, (b as unknown as Record<string, unknown>)[key], 0)) return false;
+  }
+  while (j < keysB.length && positionFields.has(keysB[j]!)) j++;
+  return j === keysB.length;
+}
+
+/**
+ * True when `a` and `b` certainly have the same JSON: the very same value (a bigint excepted: JSON
+ * must throw on it), or plain data alike all through (arrays of Array.prototype of the same length,
+ * objects of Object.prototype with the same own keys in the same order, neither with a `toJSON`;
+ * primitives equal by `===`, which holds 0 and -0 alike as JSON writes both `0`). False says
+ * nothing (NaN, undefined against null, boxed numbers, dates, deep nesting): the caller compares
+ * JSON.
+ */
+function sameJsonData(a: unknown, b: unknown, depth: number): boolean {
+  if (a === b) return typeof a !== "bigint";
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (depth >= maxSameDepth) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    if (Object.getPrototypeOf(a) !== Array.prototype || Object.getPrototypeOf(b) !== Array.prototype)
+      return false;
+    if ("toJSON" in a || "toJSON" in b) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJsonData(a[i], b[i], depth + 1)) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  if (Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype)
+    return false;
+  if ("toJSON" in a || "toJSON" in b) return false;
   const keysA = Object.keys(a);
   const keysB = Object.keys(b);
   if (keysA.length !== keysB.length) return false;
   for (let i = 0; i < keysA.length; i++) {
     const key = keysA[i]!;
     if (key !== keysB[i]) return false;
-    const value = (a as unknown as Record<string, unknown>)[key];
-    // The very same value (an object too) has the same JSON; a bigint makes JSON throw, as it must here.
-    if (value !== (b as unknown as Record<string, unknown>)[key] || typeof value === "bigint") return false;
+    const valueA = (a as Record<string, unknown>)[key];
+    const valueB = (b as Record<string, unknown>)[key];
+    if (!sameJsonData(valueA, valueB, depth + 1)) return false;
   }
   return true;
 }

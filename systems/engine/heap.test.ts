@@ -1,8 +1,9 @@
 /**
  * The heap's changes keep a page's cached tuple images honest: after any sequence of updates,
- * compensations and vacuums (each flushed in between, so images are cached and then changed), a
- * page's image is byte for byte the image of the same page encoded from scratch, and each tuple's
- * `encodedBytes` is its size.
+ * appends (whose list JSON is made from the list before), compensations and vacuums (each flushed
+ * in between, so images are cached and then changed), a page's image is byte for byte the image
+ * of the same page encoded from scratch, and each tuple's `encodedBytes` is its size counted from
+ * scratch.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -33,6 +34,17 @@ const step = fc.oneof(
     key: fc.constantFrom("a", "b", 3),
     value: fc.oneof(fc.string(), fc.integer(), fc.array(fc.integer(), { maxLength: 3 })),
   }),
+  fc.record({
+    kind: fc.constant("append" as const),
+    key: fc.constantFrom("a", "b", 3),
+    element: fc.oneof(
+      fc.string(),
+      fc.integer(),
+      fc.double(),
+      fc.constantFrom(undefined, -0, 1e21, 5e-7, NaN, -Infinity),
+      fc.array(fc.integer(), { maxLength: 2 }),
+    ),
+  }),
   fc.record({ kind: fc.constant("undo" as const), key: fc.constantFrom("a", "b", 3) }),
   fc.record({ kind: fc.constant("vacuum" as const), key: fc.constantFrom("a", "b", 3), count: fc.nat(3) }),
   fc.constant({ kind: "flush" as const }),
@@ -51,7 +63,12 @@ describe("heap", () => {
         for (const s of steps) {
           const tuple = s.kind === "flush" ? undefined : page.tuples.get(keyId(s.key));
           if (s.kind === "update") heap.applyUpdate(page, s.key, xid++, s.value, lsn++);
-          else if (s.kind === "undo" && tuple !== undefined && tuple.versions.length > 0) {
+          else if (s.kind === "append") {
+            // As redo appends: to the newest version's list, or to none.
+            const base = tuple?.versions.at(-1)?.value;
+            const list = Array.isArray(base) ? base : [];
+            heap.applyUpdate(page, s.key, xid++, [...list, s.element], lsn++, { element: s.element });
+          } else if (s.kind === "undo" && tuple !== undefined && tuple.versions.length > 0) {
             heap.applyCompensation(page, s.key, tuple.versions.at(-1)!.xmin, lsn++);
           } else if (s.kind === "vacuum" && tuple !== undefined && s.count < tuple.versions.length) {
             heap.applyVacuum(page, s.key, s.count, lsn++);
@@ -63,7 +80,10 @@ describe("heap", () => {
           const cached = Buffer.from(encodePage(page, pageSizeBytes, true));
           const scratch = Buffer.from(encodePage(fresh(page), pageSizeBytes, true));
           if (!cached.equals(scratch)) expect(cached.toString("hex")).toBe(scratch.toString("hex"));
-          for (const t of page.tuples.values()) expect(t.encodedBytes).toBe(tupleSize(t.key, t.versions));
+          for (const t of page.tuples.values()) {
+            const copies = t.versions.map((v) => ({ ...v })); // not cached: sized from scratch
+            expect(t.encodedBytes).toBe(tupleSize(t.key, copies));
+          }
         }
       }),
       { numRuns: 200 },

@@ -14,10 +14,12 @@
  */
 import type { Key } from "../../harness/history/op.ts";
 import {
+  cacheAppendedValue,
   grownTupleSize,
   keyId,
   PAGE_HEADER_BYTES,
   tupleSize,
+  versionBytes,
   type Page,
   type PagePool,
   type Tuple,
@@ -68,17 +70,29 @@ export class Heap {
     if (pageId >= this.pageCount) this.pageCount = pageId + 1;
   }
 
-  private touch(page: Page, tuple: Tuple, lsn: number): void {
+  /** The tuple changed: its size (`sizeBytes`, else counted from scratch), the page's, and the page is dirty. */
+  private touch(page: Page, tuple: Tuple, lsn: number, sizeBytes?: number): void {
     const before = tuple.encodedBytes;
     tuple.image = undefined;
-    tuple.encodedBytes = tupleSize(tuple.key, tuple.versions);
+    tuple.encodedBytes = sizeBytes ?? tupleSize(tuple.key, tuple.versions);
     page.tupleBytes += tuple.encodedBytes - before;
     page.pageLsn = lsn;
     this.pool.markDirty(page.id, lsn);
   }
 
-  /** `xid` writes `value` as the newest version of `key`, replacing the previous newest. */
-  applyUpdate(page: Page, key: Key, xid: number, value: unknown, lsn: number): void {
+  /**
+   * `xid` writes `value` as the newest version of `key`, replacing the previous newest. `appended`:
+   * the caller vouches that `value` is the newest version's value, a list, with this element
+   * appended (its JSON is then made from that version's: `cacheAppendedValue`).
+   */
+  applyUpdate(
+    page: Page,
+    key: Key,
+    xid: number,
+    value: unknown,
+    lsn: number,
+    appended?: { readonly element: unknown },
+  ): void {
     const kid = keyId(key);
     let tuple = page.tuples.get(kid);
     if (tuple === undefined) {
@@ -86,10 +100,20 @@ export class Heap {
       page.tuples.set(kid, tuple);
     }
     const newest = tuple.versions.at(-1);
+    // A chain that grows is sized from its size before (the newest version's JSON before and after
+    // its xmax changes, a comma, the new version's JSON), not by counting every version again:
+    // replicas and storage redo every update, and chains grow long between vacuums.
+    const newestBytesBefore = newest === undefined ? 0 : versionBytes(newest);
     if (newest !== undefined && newest.xmax === 0) newest.xmax = xid;
-    tuple.versions.push({ xmin: xid, xmax: 0, value });
+    const version: Version = { xmin: xid, xmax: 0, value };
+    if (appended !== undefined && newest !== undefined) cacheAppendedValue(version, newest, appended.element);
+    tuple.versions.push(version);
     this.rememberKey(key, page.id);
-    this.touch(page, tuple, lsn);
+    const grownBytes =
+      newest === undefined
+        ? undefined
+        : tuple.encodedBytes - newestBytesBefore + versionBytes(newest) + 1 + versionBytes(version);
+    this.touch(page, tuple, lsn, grownBytes);
   }
 
   /** Undoes `xid`'s newest version of `key` (it must be the newest), reviving the one it replaced. */
@@ -159,7 +183,9 @@ export class Heap {
         const base = page.tuples.get(keyId(record.key))?.versions.at(-1)?.value ?? null;
         value = [...((base as unknown[] | null) ?? []), record.value];
       }
-      this.applyUpdate(page, record.key, record.xid, value, record.lsn);
+      // An append to the newest version's list (the base above): its JSON is made from that one's.
+      const appended = record.append === true ? { element: record.value } : undefined;
+      this.applyUpdate(page, record.key, record.xid, value, record.lsn, appended);
     } else if (record.kind === "clr") this.applyCompensation(page, record.key, record.xid, record.lsn);
     else this.applyVacuum(page, record.key, record.removeCount, record.lsn);
     return true;

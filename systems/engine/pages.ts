@@ -104,6 +104,8 @@ const versionCache = new WeakMap<
     readonly bytes: number;
     readonly valueJson: string;
     readonly valueBytes: number;
+    /** A list value's JSON without its closing bracket, when made by `cacheAppendedValue`. */
+    readonly listOpenJson?: string | undefined;
   }
 >();
 
@@ -117,6 +119,16 @@ function cachedVersion(v: Version): { readonly json: string; readonly bytes: num
   // As an array element, so an undefined value is `null` as in JSON.stringify([xmin, xmax, value]).
   const valueJson = cached?.valueJson ?? JSON.stringify([v.value]).slice(1, -1);
   const valueBytes = cached?.valueBytes ?? utf8Length(valueJson);
+  return cacheVersion(v, valueJson, valueBytes, cached?.listOpenJson);
+}
+
+/** Caches `v`'s JSON around its value's (`valueJson`, `valueBytes` long in UTF-8). */
+function cacheVersion(
+  v: Version,
+  valueJson: string,
+  valueBytes: number,
+  listOpenJson?: string,
+): { readonly json: string; readonly bytes: number } {
   // xmin and xmax are transaction ids (whole numbers), whose JSON is their decimal digits.
   const xmin = String(v.xmin);
   const xmax = String(v.xmax);
@@ -126,9 +138,47 @@ function cachedVersion(v: Version): { readonly json: string; readonly bytes: num
     bytes: 4 + xmin.length + xmax.length + valueBytes,
     valueJson,
     valueBytes,
+    listOpenJson,
   };
   versionCache.set(v, entry);
   return entry;
+}
+
+/**
+ * Tells the cache that `v`'s value is `base`'s value, a list, with `element` appended (the caller
+ * vouches for it): its JSON is then `base`'s value's JSON with the element's added before the
+ * closing bracket, instead of the whole list stringified again. An append workload's value is
+ * its whole list, and every replica and storage replica redoes every append. Does nothing when
+ * `base`'s value JSON is not cached or its value is not a plain list (then the JSON is made from
+ * scratch when asked, as for any version).
+ */
+export function cacheAppendedValue(v: Version, base: Version, element: unknown): void {
+  const list = base.value;
+  const cached = versionCache.get(base);
+  if (cached === undefined || !Array.isArray(list) || Object.getPrototypeOf(list) !== Array.prototype) return;
+  if ("toJSON" in list) return;
+  // As an array element: an undefined element is `null`, as in the list's JSON. A number's JSON is
+  // its decimal string (-0 writes 0), or null when not finite, without JSON.stringify's own cost.
+  const elementJson =
+    typeof element === "number"
+      ? Number.isFinite(element)
+        ? String(element)
+        : "null"
+      : JSON.stringify([element]).slice(1, -1);
+  const elementBytes = utf8Length(elementJson);
+  // The list's JSON without its closing bracket is kept as made (joined, not copied), so a chain
+  // of appends never copies the list's JSON out again: only a flush that encodes it reads it whole.
+  const open =
+    list.length === 0
+      ? `[${elementJson}`
+      : `${cached.listOpenJson ?? cached.valueJson.slice(0, -1)},${elementJson}`;
+  const valueBytes = list.length === 0 ? 2 + elementBytes : cached.valueBytes + 1 + elementBytes;
+  cacheVersion(v, `${open}]`, valueBytes, open);
+}
+
+/** Bytes of one version's JSON (`[xmin,xmax,value]`) as it stands, from the cache `tupleSize` uses. */
+export function versionBytes(v: Version): number {
+  return cachedVersion(v).bytes;
 }
 
 /**

@@ -113,11 +113,11 @@ export async function writeStatement(
   const common = { kind: "update", xid: txn.xid, txnPrevLsn: txn.lastLsn, pageId: page.id, key } as const;
   // Logging the element alone is exact only when the base is the newest version's value.
   const newestValue = page.tuples.get(kid)?.versions.at(-1)?.value ?? null;
-  const record =
-    appended !== undefined && base === newestValue
-      ? ctx.wal.append({ ...common, value: appended.element, append: true })
-      : ctx.wal.append({ ...common, value });
+  const appendsToNewest = appended !== undefined && base === newestValue;
+  const record = appendsToNewest
+    ? ctx.wal.append({ ...common, value: appended.element, append: true })
+    : ctx.wal.append({ ...common, value });
   txn.lastLsn = record.lsn;
-  ctx.heap.applyUpdate(page, key, txn.xid, value, record.lsn);
+  ctx.heap.applyUpdate(page, key, txn.xid, value, record.lsn, appendsToNewest ? appended : undefined);
   ctx.locks.take(txn, kid);
 }

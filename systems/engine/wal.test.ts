@@ -28,6 +28,13 @@ describe("wal", () => {
     expect(validEnd).toBe(bytes.length);
     expect(records.map((r) => r.prevLsn)).toEqual([NO_LSN, records[0]!.lsn, records[1]!.lsn]);
     expect(records[1]!.lsn).toBe(records[0]!.sizeBytes);
+    // Each record read back holds its frame's fields in the frame's order, its size last.
+    expect(Object.entries(records[1]!)).toEqual([
+      ["lsn", records[1]!.lsn],
+      ["prevLsn", records[0]!.lsn],
+      ...Object.entries(body(2)),
+      ["sizeBytes", validEnd - records[1]!.lsn - records[2]!.sizeBytes],
+    ]);
   });
 
   it("cuts a torn tail at every possible tear point and never misreads it", async () => {

@@ -282,6 +282,7 @@ export class SimWorld implements World {
       owner,
       action,
       cancelled: false,
+      heapIndex: -1,
     };
     this.queue.push(event);
     return event;
@@ -355,6 +356,7 @@ export class SimWorld implements World {
     const event = this.schedule(checkDuration(durationNs, "setTimer"), undefined, callback);
     return () => {
       event.cancelled = true;
+      this.queue.remove(event);
     };
   }
 
@@ -762,6 +764,7 @@ export class SimWorld implements World {
           const event = this.schedule(delayNs, incarnation, callback);
           return () => {
             event.cancelled = true;
+            this.queue.remove(event);
           };
         },
       },

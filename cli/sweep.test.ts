@@ -220,7 +220,7 @@ rows:
     seeds: 1..3
     expect: valid
   - name: async-loses
-    run: { system: engine, replication: async, workload: set, nemesis: "crash,partition", nemesis-interval: 1 }
+    run: { system: engine, replication: async, workload: set, nemesis: "crash,partition", nemesis-interval: 1, time-limit: 5 }
     seeds: 1..2
     expect: { finds: [set-full:lost], rate: 0.25 }
 `,

@@ -44,7 +44,7 @@ const replicaAppend = [
   "--time-limit",
   "15",
   "--seed",
-  "1",
+  "2",
 ];
 
 const anomalies = (results: Results, checker: string): string[] =>

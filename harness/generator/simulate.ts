@@ -61,6 +61,8 @@ class World {
   readonly threads: readonly Thread[];
   readonly processes = new Map<Thread, Process>();
   readonly busy = new Map<Thread, InFlight>();
+  /** Where the next context's list of free client threads starts. */
+  nextClientThread = 0;
 
   constructor(
     readonly clientThreads: number,
@@ -75,7 +77,13 @@ class World {
 
   context(): GenContext {
     const processes = new Map(this.processes);
-    const free = this.threads.filter((thread) => !this.busy.has(thread));
+    // As the runner does: free client threads listed from the one after the last given an op.
+    const free: Thread[] = [];
+    for (let i = 0; i < this.clientThreads; i++) {
+      const thread = (this.nextClientThread + i) % this.clientThreads;
+      if (!this.busy.has(thread)) free.push(thread);
+    }
+    if (this.threads.includes("nemesis") && !this.busy.has("nemesis")) free.push("nemesis");
     return {
       timeNs: this.timeNs,
       random: this.random,
@@ -170,6 +178,7 @@ export function simulate(generator: Generator, options: SimulateOptions): Simula
     });
     const durationNs = minNs + Math.floor(clientsRandom.float() * (maxNs - minNs + 1));
     world.busy.set(thread, { thread, invoke: event, completeAtNs: world.timeNs + durationNs });
+    if (typeof thread === "number") world.nextClientThread = (thread + 1) % world.clientThreads;
     invocations += 1;
     gen = gen.update(world.context(), event);
   };

@@ -18,7 +18,11 @@ export interface GenContext {
   readonly random: Random;
   /** Every thread, client threads in order, then "nemesis" when the test has one. */
   readonly allThreads: readonly Thread[];
-  /** Threads not running an operation now, in the order of `allThreads`. */
+  /**
+   * Threads not running an operation now. Client threads come in turn from the one after the last
+   * client thread given an op (wrapping round, as Jepsen's context does), so a generator that takes
+   * the first free thread spreads its ops over every worker; "nemesis" last.
+   */
   readonly freeThreads: readonly Thread[];
   /** The process a thread currently runs as (it changes after an `info`). */
   processOf(thread: Thread): Process;

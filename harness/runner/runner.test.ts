@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   clients,
@@ -201,5 +202,40 @@ describe("runner", () => {
     // The first fault comes after its 2 s sleep, not at once and not never.
     expect(starts[0]!.time).toBeGreaterThanOrEqual(2e9);
     expect(starts[0]!.time).toBeLessThan(2.1e9);
+  });
+
+  it("rotates ops through the workers: one op at a time goes round them in turn", async () => {
+    // Each op takes 1 ms and the next comes 5 ms later, so every worker is idle at every ask.
+    // Before the rotation, worker 0 took all 30 ops (and in process mode, its node all the load).
+    const { recorded } = await runScripted({
+      concurrency: 10,
+      clientGenerator: limit(30, stagger(5e6, repeat({ f: "ok", value: 0 }))),
+    });
+    const invoked = recorded.filter((o) => o.type === "invoke").map((o) => o.process);
+    expect(invoked).toEqual(Array.from({ length: 30 }, (_, i) => i % 10));
+  });
+
+  it("property: every worker gets its share of ops, whatever the load, and no op goes to a busy one", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 5_000_000 }),
+        async (concurrency, rounds, meanGapNs) => {
+          const total = concurrency * rounds;
+          const { recorded } = await runScripted({
+            concurrency,
+            clientGenerator: limit(total, stagger(meanGapNs, repeat({ f: "ok", value: 0 }))),
+          });
+          const perWorker = new Array<number>(concurrency).fill(0);
+          for (const op of recorded) if (op.type === "invoke") perWorker[op.process as number]!++;
+          // The free list starts one past the last worker given an op, so a worker is passed over
+          // only while it is busy: with ops of 1 ms, no worker falls more than a round behind.
+          expect(Math.min(...perWorker), JSON.stringify(perWorker)).toBeGreaterThanOrEqual(rounds - 1);
+          expect(pairOps(recorded).every((p) => p.complete !== undefined)).toBe(true);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });

@@ -75,6 +75,8 @@ export class Runner {
    */
   private busyVersion = 0;
   private readonly contextCache = new Map<readonly Thread[], RunnerContext>();
+  /** Where the next client context's list of free threads starts (see `context`). */
+  private nextClientThread = 0;
   private readonly events: Op[] = [];
   private wake: (() => void) | undefined;
   private readonly random: Random;
@@ -195,8 +197,18 @@ export class Runner {
     const cached = this.contextCache.get(threads);
     if (cached !== undefined && cached.timeNs === timeNs && cached.busyVersion === this.busyVersion)
       return cached;
+    // Free threads are listed from the one after the last thread given an op, wrapping round, as
+    // Jepsen's context does: a generator that takes the first free thread (most do) so rotates
+    // through the workers instead of giving the lowest-numbered idle one nearly every op, which
+    // in process mode sent most operations to that worker's node alone. (The start moves only
+    // when a thread becomes busy, which also bumps `busyVersion`, so a cached context holds.)
     const free: Thread[] = [];
-    for (const t of threads) if (!this.stateOf(t)!.busy) free.push(t);
+    const count = threads.length;
+    const start = threads === this.clientThreads ? this.nextClientThread % count : 0;
+    for (let i = 0; i < count; i++) {
+      const t = threads[(start + i) % count]!;
+      if (!this.stateOf(t)!.busy) free.push(t);
+    }
     const context = new RunnerContext(timeNs, this.random, threads, free, this, this.busyVersion);
     this.contextCache.set(threads, context);
     return context;
@@ -338,6 +350,7 @@ export class Runner {
       throw new Error(`generator planned an op for unknown process ${String(planned.process)}`);
     const state = this.stateOf(thread)!;
     if (state.busy) throw new Error(`generator planned an op for busy thread ${String(thread)}`);
+    if (typeof thread === "number") this.nextClientThread = thread + 1;
     this.setBusy(state, true);
     const invoke = this.append(state.process, "invoke", planned.f, planned.value);
     const done = this.execute(thread, state, invoke).then((completion) => {

@@ -55,12 +55,11 @@ describe("the etcd example (a plugin loaded by path)", () => {
       ]))();
     const serializable = (async () => {
       // A stale read needs a member cut off from the leader for longer than its clients' writes
-      // take to time out (3 s), and a client of that member reading after. At the default rate
-      // (100 ops/s) the runner's workers were seldom busy at once and the first free worker took
-      // nearly every op, so mostly one member was read: windows that isolated another found
-      // nothing, and a CI run under load went three seeds without a stale read. At 300 ops/s
-      // every member's workers are busy: 20 of 24 seeds found stale reads at load 5 on this
-      // machine. Up to five seeds, each tried only when the last found nothing.
+      // take to time out (3 s), and a client of that member reading after. The runner once gave
+      // nearly every op to the first free worker, so mostly one member was read, and a CI run
+      // under load went three seeds without a stale read. Ops now rotate through the workers, and
+      // at 300 ops/s every member's clients keep asking: 9 of 10 seeds found stale reads at load 9
+      // on this machine (4 of 5 at 100 ops/s). Up to five seeds, each only if the last found none.
       const tries = [];
       for (const seed of [1, 2, 3, 4, 5]) {
         const run = await runEtcd([

@@ -104,8 +104,6 @@ const versionCache = new WeakMap<
     readonly bytes: number;
     readonly valueJson: string;
     readonly valueBytes: number;
-    /** A list value's JSON without its closing bracket, when made by `cacheAppendedValue`. */
-    readonly listOpenJson?: string | undefined;
   }
 >();
 
@@ -119,7 +117,7 @@ function cachedVersion(v: Version): { readonly json: string; readonly bytes: num
   // As an array element, so an undefined value is `null` as in JSON.stringify([xmin, xmax, value]).
   const valueJson = cached?.valueJson ?? JSON.stringify([v.value]).slice(1, -1);
   const valueBytes = cached?.valueBytes ?? utf8Length(valueJson);
-  return cacheVersion(v, valueJson, valueBytes, cached?.listOpenJson);
+  return cacheVersion(v, valueJson, valueBytes);
 }
 
 /** Caches `v`'s JSON around its value's (`valueJson`, `valueBytes` long in UTF-8). */
@@ -127,7 +125,6 @@ function cacheVersion(
   v: Version,
   valueJson: string,
   valueBytes: number,
-  listOpenJson?: string,
 ): { readonly json: string; readonly bytes: number } {
   // xmin and xmax are transaction ids (whole numbers), whose JSON is their decimal digits.
   const xmin = String(v.xmin);
@@ -138,7 +135,6 @@ function cacheVersion(
     bytes: 4 + xmin.length + xmax.length + valueBytes,
     valueJson,
     valueBytes,
-    listOpenJson,
   };
   versionCache.set(v, entry);
   return entry;
@@ -166,14 +162,15 @@ export function cacheAppendedValue(v: Version, base: Version, element: unknown):
         : "null"
       : JSON.stringify([element]).slice(1, -1);
   const elementBytes = utf8Length(elementJson);
-  // The list's JSON without its closing bracket is kept as made (joined, not copied), so a chain
-  // of appends never copies the list's JSON out again: only a flush that encodes it reads it whole.
-  const open =
-    list.length === 0
-      ? `[${elementJson}`
-      : `${cached.listOpenJson ?? cached.valueJson.slice(0, -1)},${elementJson}`;
+  // The list's JSON less its closing bracket, then the element's: slicing the base's text makes it
+  // flat (V8 copies a joined string out once when it is sliced), which costs far less than
+  // stringifying the list, and keeps each version's text one copy deep, so a flush encodes flat
+  // pieces instead of walking a chain of every append's (a chain of joins kept from version to
+  // version made flushes slower than the stringifying it saved).
+  const valueJson =
+    list.length === 0 ? `[${elementJson}]` : `${cached.valueJson.slice(0, -1)},${elementJson}]`;
   const valueBytes = list.length === 0 ? 2 + elementBytes : cached.valueBytes + 1 + elementBytes;
-  cacheVersion(v, `${open}]`, valueBytes, open);
+  cacheVersion(v, valueJson, valueBytes);
 }
 
 /** Bytes of one version's JSON (`[xmin,xmax,value]`) as it stands, from the cache `tupleSize` uses. */

@@ -392,7 +392,8 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
  * is complete and is what gets checked.
  */
 /** How late (real ms) a simulated run's history lines may reach the file. */
-const historyBufferMs = 50;
+/** How late (real ms) a run's history lines may reach the file: they are written in batches. */
+export const historyBufferMs = 50;
 
 class StreamedHistory {
   private writer: HistoryWriter | undefined;

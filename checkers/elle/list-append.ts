@@ -875,22 +875,15 @@ function checkWithinTxnNumeric(la: ListAppend, t: number, groups: LostUpdateGrou
     for (let q = from; q < p; q++) if (slot[q] === s && mopKind[mops[q]!] === MopKind.append) appended++;
     const known = knownAt[s]!;
     if (known !== -1 || appended > 0) {
-      let consistent: boolean;
-      if (known !== -1) {
-        const knownLength = lengthOf(known);
-        consistent = knownLength + appended === length;
-        for (let n = 0; consistent && n < knownLength; n++)
-          consistent = elementOf(known, n) === elementOf(i, n);
-        for (let q = from, n = knownLength; consistent && q < p; q++) {
-          if (slot[q] !== s || mopKind[mops[q]!] !== MopKind.append) continue;
-          consistent = mopValue[mops[q]!] === elementOf(i, n++);
-        }
-      } else {
-        consistent = length >= appended;
-        for (let q = from, n = length - appended; consistent && q < p; q++) {
-          if (slot[q] !== s || mopKind[mops[q]!] !== MopKind.append) continue;
-          consistent = mopValue[mops[q]!] === elementOf(i, n++);
-        }
+      // The read must be the last read's list (when there was one) and then the appends since:
+      // the appends' values from element `base` on, after the last read's elements.
+      const base = known !== -1 ? lengthOf(known) : length - appended;
+      let consistent = known !== -1 ? base + appended === length : base >= 0;
+      for (let n = 0; consistent && known !== -1 && n < base; n++)
+        consistent = elementOf(known, n) === elementOf(i, n);
+      for (let q = from, n = base; consistent && q < p; q++) {
+        if (slot[q] !== s || mopKind[mops[q]!] !== MopKind.append) continue;
+        consistent = mopValue[mops[q]!] === elementOf(i, n++);
       }
       if (!consistent) {
         const list = listOf(la, i, t);

@@ -15,7 +15,14 @@
  */
 import type { Budget } from "../../harness/budget.ts";
 import { noArena, type Allocator } from "./arena.ts";
-import { HistoryShapeError, type Key, type MicroOp, type Op, type OpType } from "../../harness/history/op.ts";
+import {
+  HistoryShapeError,
+  isSmallProcess,
+  type Key,
+  type MicroOp,
+  type Op,
+  type OpType,
+} from "../../harness/history/op.ts";
 import { ScannedValue, scannedOp, type JsonlScanner } from "../../harness/history/jsonlScan.ts";
 
 export const TxnStatus = { ok: 0, info: 1, fail: 2 } as const;
@@ -115,11 +122,6 @@ class Column<T extends Uint8Array | Int32Array | Float64Array> {
     return this.array;
   }
 }
-
-/** Process names below this that are whole numbers (Jepsen's usual) are looked up in arrays, not maps. */
-const smallProcessLimit = 1 << 16;
-const isSmallProcess = (p: unknown): p is number =>
-  typeof p === "number" && p >= 0 && p < smallProcessLimit && (p | 0) === p;
 
 /**
  * Builds a `TxnTable` from a history's operations, in history order: `addOp` (or `addScanned`,

@@ -9,6 +9,7 @@
  * judged with the missing seeds undecided, so the verdict is at best unknown (exit 2), never a pass.
  * Merging N shards gives the same report as the unsharded sweep, timing aside.
  */
+import { compareNames } from "../../harness/compareNames.ts";
 import { ExitCode } from "../../harness/results.ts";
 import type { SeedRun, SweepFailure, SweepReport, SweepRow } from "../../reports/suite/model.ts";
 import { UsageError } from "../main.ts";
@@ -143,7 +144,7 @@ export function mergeShards(shards: readonly ShardOutput[]): SweepReport {
       ? "unknown"
       : "holds";
   const slowest = [...all]
-    .sort((a, b) => b.elapsedMs - a.elapsedMs || a.row.localeCompare(b.row) || a.seed - b.seed)
+    .sort((a, b) => b.elapsedMs - a.elapsedMs || compareNames(a.row, b.row) || a.seed - b.seed)
     .slice(0, slowestMax)
     .map((r) => ({
       row: r.row,

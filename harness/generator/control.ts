@@ -58,6 +58,7 @@ class Any implements Generator {
     const steps: GenStep[] = [];
     // The soonest op; ties (rare) go to chooseSoonest, which draws among them.
     let soonest: number | undefined;
+    let soonestNs = Infinity;
     let tied = false;
     let wakeAtNs: number | undefined;
     for (let i = 0; i < this.members.length; i++) {
@@ -65,11 +66,11 @@ class Any implements Generator {
       steps.push(step);
       if (step.kind === "pending") wakeAtNs = earlierNs(wakeAtNs, step.wakeAtNs);
       else if (step.kind === "op") {
-        const best = soonest === undefined ? undefined : (steps[soonest] as { op: PlannedOp }).op.timeNs;
-        if (best === undefined || step.op.timeNs < best) {
+        if (soonest === undefined || step.op.timeNs < soonestNs) {
           soonest = i;
+          soonestNs = step.op.timeNs;
           tied = false;
-        } else if (step.op.timeNs === best) tied = true;
+        } else if (step.op.timeNs === soonestNs) tied = true;
       }
     }
     const index = tied

@@ -104,12 +104,7 @@ export class MicroOpBuffer {
   }
 
   pushElement(value: number): void {
-    if (this.elementCount === this.elements.length) {
-      const grown = new Float64Array(this.elements.length * 2);
-      grown.set(this.elements);
-      this.elements = grown;
-    }
-    this.elements[this.elementCount++] = value;
+    this.reserveElements(1)[this.elementCount++] = value;
   }
 }
 

@@ -98,7 +98,7 @@ export function nothingToCheck(history: readonly Op[]): string | undefined {
  * faultline's) are kept in arrays indexed by process, the rest in maps and sets, so a long history
  * makes no object or map entry per operation.
  */
-export function isSmallProcess(process: Process): process is number {
+export function isSmallProcess(process: unknown): process is number {
   return typeof process === "number" && process >= 0 && process < 1 << 16 && (process | 0) === process;
 }
 
@@ -114,7 +114,6 @@ export function grownToHold<T extends Uint8Array | Float64Array>(array: T, index
  * Counts kept while a history streams past, for what would otherwise need the whole history:
  * `nothingToCheck` and `countClientOperations` (historyStats.ts), one operation at a time.
  */
-
 export class OperationTally {
   /** Entries of the history. */
   entries = 0;

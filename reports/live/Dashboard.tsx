@@ -9,6 +9,7 @@
 import { Box, Text } from "ink";
 import type { NodeStatus, RunProgress, RunStartInfo } from "../../harness/runner/events.ts";
 import type { Results } from "../../harness/results.ts";
+import { compareNames } from "../../harness/compareNames.ts";
 import { anomalySection, verdictSection } from "../document.ts";
 import { formatCount, formatDurationNs, formatRate, scrubControls } from "../format.ts";
 import { ReportView } from "../ReportView.tsx";
@@ -55,7 +56,7 @@ function More({ count }: { readonly count: number }) {
 export function Dashboard({ start, progress, ended = false, results }: DashboardProps) {
   const fraction = progress === undefined ? 0 : fractionDone(progress, start?.timeLimitNs);
   const counts =
-    progress === undefined ? [] : Object.entries(progress.counts).sort(([a], [b]) => a.localeCompare(b));
+    progress === undefined ? [] : Object.entries(progress.counts).sort(([a], [b]) => compareNames(a, b));
   const totals = progress === undefined ? undefined : totalCounts(progress.counts);
   const fWidth = Math.max(4, ...counts.map(([f]) => f.length));
   const nodes = progress?.nodes ?? [];

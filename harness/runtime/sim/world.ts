@@ -352,12 +352,15 @@ export class SimWorld implements World {
     });
   }
 
+  /** A timer's cancel: the event will not run, and leaves the queue at once. */
+  private cancel(event: SimEvent): void {
+    event.cancelled = true;
+    this.queue.remove(event);
+  }
+
   setTimer(durationNs: number, callback: () => void): () => void {
     const event = this.schedule(checkDuration(durationNs, "setTimer"), undefined, callback);
-    return () => {
-      event.cancelled = true;
-      this.queue.remove(event);
-    };
+    return () => this.cancel(event);
   }
 
   run<T>(main: () => Promise<T>): Promise<T> {
@@ -762,10 +765,7 @@ export class SimWorld implements World {
           const delayNs = checkDuration(durationNs, `${name}: setTimer`);
           if (!incarnation.alive) return () => {};
           const event = this.schedule(delayNs, incarnation, callback);
-          return () => {
-            event.cancelled = true;
-            this.queue.remove(event);
-          };
+          return () => this.cancel(event);
         },
       },
       net: {

@@ -332,6 +332,65 @@ describe("faultline check through the real binary", () => {
     );
   });
 
+  it("keeps integers beyond a double's exact range exact, in JSONL and EDN, with no internal error", async () => {
+    // 2^53 and 2^53 + 1 are one double: JSON.parse once made two appends of them a duplicate
+    // element and a read of 2^53 after a write of 2^53 + 1 linearizable; EDN's bigints crashed the
+    // checkers (exit 255, a stack trace).
+    const [a, b] = ["9007199254740992", "9007199254740993"];
+    const appendLines = (first: string, second: string) => [
+      `{"index":0,"time":0,"process":0,"type":"invoke","f":"txn","value":[["append","x",${a}]]}`,
+      `{"index":1,"time":5,"process":0,"type":"ok","f":"txn","value":[["append","x",${a}]]}`,
+      `{"index":2,"time":6,"process":0,"type":"invoke","f":"txn","value":[["append","x",${b}]]}`,
+      `{"index":3,"time":9,"process":0,"type":"ok","f":"txn","value":[["append","x",${b}]]}`,
+      `{"index":4,"time":10,"process":1,"type":"invoke","f":"txn","value":[["r","x",null]]}`,
+      `{"index":5,"time":19,"process":1,"type":"ok","f":"txn","value":[["r","x",[${first},${second}]]]}`,
+    ];
+    const registerLines = (read: string) => [
+      `{"index":0,"time":0,"process":0,"type":"invoke","f":"write","value":${b}}`,
+      `{"index":1,"time":5,"process":0,"type":"ok","f":"write","value":${b}}`,
+      `{"index":2,"time":6,"process":1,"type":"invoke","f":"read","value":null}`,
+      `{"index":3,"time":9,"process":1,"type":"ok","f":"read","value":${read}}`,
+    ];
+    const toEdn = (lines: string[]) =>
+      lines.map((l) => {
+        const op = JSON.parse(l.replace(/(\d{16})/g, '"$1"')) as Record<string, unknown>;
+        const edn = (v: unknown): string =>
+          v === null
+            ? "nil"
+            : Array.isArray(v)
+              ? `[${v.map(edn).join(" ")}]`
+              : typeof v === "string" && /^\d+$/.test(v)
+                ? v
+                : typeof v === "string"
+                  ? `:${v}`
+                  : String(v);
+        return `{${Object.entries(op)
+          .map(([k, v]) => `:${k} ${k === "process" ? String(v) : edn(v)}`)
+          .join(", ")}}`;
+      });
+    const files = {
+      appendOk: write("big-append-ok.jsonl", appendLines(a, b)),
+      appendBad: write("big-append-bad.jsonl", appendLines(b, a)),
+      registerBad: write("big-register-bad.jsonl", registerLines(a)),
+      registerOk: write("big-register-ok.jsonl", registerLines(b)),
+      appendOkEdn: write("big-append-ok.edn", toEdn(appendLines(a, b))),
+      appendBadEdn: write("big-append-bad.edn", toEdn(appendLines(b, a))),
+      registerBadEdn: write("big-register-bad.edn", toEdn(registerLines(a))),
+    };
+    const verdict = async (file: string, ...args: string[]) => {
+      const r = await run([file, "--json", ...args]);
+      expect(`${r.stdout}${r.stderr}`, file).not.toMatch(/\n\s+at |internal error/);
+      return [r.exitCode, (JSON.parse(String(r.stdout)) as { valid: unknown }).valid];
+    };
+    expect(await verdict(files.appendOk)).toEqual([0, true]);
+    expect(await verdict(files.appendOkEdn)).toEqual([0, true]);
+    expect(await verdict(files.appendBad)).toEqual([1, false]);
+    expect(await verdict(files.appendBadEdn)).toEqual([1, false]);
+    expect(await verdict(files.registerBad, "--model", "register")).toEqual([1, false]);
+    expect(await verdict(files.registerBadEdn, "--model", "register")).toEqual([1, false]);
+    expect(await verdict(files.registerOk, "--model", "register")).toEqual([0, true]);
+  });
+
   it("reads standard input (-), /dev/stdin and a process substitution: no seeking, no size", async () => {
     const text = readFileSync(etcdLog, "utf8");
     const dash = await execa(process.execPath, [bin, "check", "-"], {

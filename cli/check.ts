@@ -40,6 +40,7 @@ import type { HistoryStatsGatherer } from "../harness/history/historyStats.ts";
 import type { GatheredTxns, TxnTableBuilder } from "../checkers/elle/index.ts";
 import type { StoredRunCheck } from "./storedRun.ts";
 import { HistoryFormatError, visibleText } from "../harness/history/validate.ts";
+import { parseJsonExact } from "../harness/history/exactJson.ts";
 import type { CheckResult, Results } from "../harness/results.ts";
 import { ExitCode, composeResults, exitCodeFor, worstExitCode } from "../harness/results.ts";
 import type { LinearizableModel } from "../checkers/linearizable/model.ts";
@@ -262,7 +263,7 @@ export async function parseCheckArgs(args: readonly string[]): Promise<CheckOpti
   let init: unknown;
   if (o.init !== undefined) {
     try {
-      init = JSON.parse(o.init);
+      init = parseJsonExact(o.init);
     } catch {
       throw new UsageError(
         `--init: expected a JSON value (e.g. null, 0, "", [1,2]); got ${JSON.stringify(o.init)}`,

@@ -161,4 +161,27 @@ describe("bank checker on Jepsen's read format", () => {
     expect(r.valid).toBe(false);
     expect(r.anomalyCounts).toEqual({ "unexpected-key": 1, "wrong-total": 1 });
   });
+
+  it("sets aside a read with a balance beyond a double's exact integers, and is then unknown", () => {
+    // The readers keep such an integer exact, as its decimal string; it was once a "missing balance".
+    const rows: Row[] = [
+      [0, "invoke", "read", null],
+      [0, "ok", "read", { "0": 10, "1": 10, "2": 10 }],
+      [1, "invoke", "read", null],
+      [1, "ok", "read", { "0": "9007199254740993", "1": 10, "2": -9007199254740973 }],
+    ];
+    const h = history(rows);
+    const r = checkBankHistory(h, options);
+    expect(r.valid).toBe("unknown");
+    expect(r.readCount).toBe(1);
+    expect(r.reason).toMatch(/1 read saw a balance beyond ±9007199254740991.*account 0 at index 3/);
+    // An anomaly elsewhere still makes the history invalid.
+    const wrong: Row[] = [
+      [2, "invoke", "read", null],
+      [2, "ok", "read", { "0": 10, "1": 10, "2": 11 }],
+    ];
+    const bad = checkBankHistory(history([...rows, ...wrong]), options);
+    expect(bad.valid).toBe(false);
+    expect(bad.anomalyCounts).toEqual({ "wrong-total": 1 });
+  });
 });

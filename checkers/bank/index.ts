@@ -13,7 +13,9 @@
  * Results: `wrong-total` (reported as its first, worst and last cases, with the count),
  * `negative-balance`, `missing-balance` (a read that saw an account unwritten or not at all) and
  * `unexpected-key` (a read that saw a key that is not an account). A read that saw every account
- * unwritten comes from before the bank was opened and is only counted.
+ * unwritten comes from before the bank was opened and is only counted. A read that saw a balance
+ * beyond a double's exact integers cannot be summed exactly: it is set aside, and a history with
+ * one is at best "unknown".
  *
  * The total may be unknown (a Jepsen history records the initial balances nowhere): then the
  * property that still holds is that every read sums to the same amount, so the total most reads
@@ -36,6 +38,9 @@ export interface BankCheckOptions {
   /** Cases kept in full per anomaly class (others are counted). Default 16. */
   readonly casesKeptPerClass?: number;
 }
+
+/** An integer too large for a double, as the history readers keep it: its decimal string. */
+const isBeyondExact = (v: unknown): boolean => typeof v === "string" && /^-?\d{16,}$/.test(v);
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
@@ -93,6 +98,8 @@ export function checkBankHistory(history: readonly Op[], options: BankCheckOptio
   /** Every read that saw every account: its op, sum and balances. */
   const totals: { op: Op; sum: number; balances: Record<string, number | null> }[] = [];
   const budget = options.budget === undefined ? undefined : budgetOf(options.budget);
+  let inexactReadCount = 0;
+  let firstInexact: { index: number; key: Key } | undefined;
 
   for (const op of history) {
     budget?.step();
@@ -115,6 +122,16 @@ export function checkBankHistory(history: readonly Op[], options: BankCheckOptio
       }
     }
     if (reads === undefined) continue;
+    const inexact = reads.find(
+      ([, value]) => isBeyondExact(value) || (isPlainObject(value) && isBeyondExact(value.balance)),
+    );
+    if (inexact !== undefined) {
+      // A balance beyond a double's exact integers (readers keep it as its decimal string) cannot be
+      // summed exactly: the read is set aside, and the verdict can no longer be "valid".
+      inexactReadCount += 1;
+      firstInexact ??= { index: op.index, key: inexact[0] };
+      continue;
+    }
     readCount += 1;
     const balances: Record<string, number | null> = {};
     let sum = 0;
@@ -199,6 +216,14 @@ export function checkBankHistory(history: readonly Op[], options: BankCheckOptio
       anomalies,
       anomalyCounts,
       ...(first !== undefined ? { wrongTotal: { count: counts["wrong-total"], first, worst, last } } : {}),
+    };
+  }
+  if (firstInexact !== undefined) {
+    return {
+      valid: "unknown",
+      reason: `${inexactReadCount} ${inexactReadCount === 1 ? "read saw a balance" : "reads saw balances"} beyond ±${Number.MAX_SAFE_INTEGER}, which cannot be summed exactly (the first: account ${String(firstInexact.key)} at index ${firstInexact.index}); the other ${readCount} reads showed no anomaly`,
+      readCount,
+      uninitializedReadCount,
     };
   }
   if (readCount === 0) {

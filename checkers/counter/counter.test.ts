@@ -84,4 +84,24 @@ describe("counter", () => {
     ]);
     expect(checkCounterHistory(h).valid).toBe("unknown");
   });
+
+  it("is unknown, never valid, when an add or a read is not an exact number", () => {
+    // A read of "5" once was skipped in silence, so this history was "valid" with nothing bounded;
+    // an integer beyond a double's range comes from the readers as its decimal string.
+    for (const [addValue, readValue] of [
+      [1, "1"],
+      ["9007199254740993", "9007199254740993"],
+      [1, 1e300],
+    ] as const) {
+      const h = history([
+        ["invoke", 0, "add", addValue],
+        ["ok", 0, "add", addValue],
+        ["invoke", 1, "read", null],
+        ["ok", 1, "read", readValue],
+      ]);
+      const r = checkCounterHistory(h);
+      expect(r.valid, JSON.stringify(r)).toBe("unknown");
+      expect(r.reason).toMatch(/not a number .*the first: the (add|read) at index [03]/);
+    }
+  });
 });

@@ -14,13 +14,19 @@
  * Beyond Jepsen: when every add is an increment the counter never goes down, so a read invoked
  * after another read completed cannot return less than that one did (`nonmonotonic-read`; Jepsen's
  * bounds miss a stale read that stays above the lower bound). A history with no completed read
- * checked nothing: "unknown".
+ * checked nothing: "unknown"; so is one with an add or a read that is not an exact number, since
+ * every bound after it would be a guess.
  */
 import { budgetOf, type Budget, type BudgetLimits } from "../../harness/budget.ts";
 import type { Op, OpPair } from "../../harness/history/op.ts";
 import { nothingToCheck, pairOps } from "../../harness/history/op.ts";
 import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
 import { compareNames } from "../../harness/compareNames.ts";
+import { describeFound } from "../../harness/history/validate.ts";
+
+/** A finite number a double holds exactly when it is an integer. */
+const isExactNumber = (v: unknown): v is number =>
+  typeof v === "number" && Number.isFinite(v) && (!Number.isInteger(v) || Number.isSafeInteger(v));
 
 export interface CounterCheckOptions {
   /** The `f` of an add (default "add") and of a read (default "read"). */
@@ -40,10 +46,7 @@ export function checkCounterHistory(history: readonly Op[], options: CounterChec
   const budget = options.budget === undefined ? undefined : budgetOf(options.budget);
   const pairs = pairOps(history).filter((p) => p.invoke.process !== "nemesis");
   const adds = pairs.filter((p) => p.invoke.f === addF && p.complete?.type !== "fail");
-  const amount = (p: OpPair): number => {
-    const v = p.invoke.value;
-    return typeof v === "number" ? v : 0;
-  };
+  const amount = (p: OpPair): number => p.invoke.value as number; // numbers only: checked below
   const increasing = adds.every((p) => amount(p) >= 0);
 
   // Sweep the history in order: per position, the adds certainly in (ok, completed) and the sums
@@ -55,6 +58,21 @@ export function checkCounterHistory(history: readonly Op[], options: CounterChec
     if (p.complete?.type === "ok") completeOf.set(p.complete, p);
   }
   const readPairs = pairs.filter((p) => p.invoke.f === readF && p.complete?.type === "ok");
+  // Bounds are sums of the adds: one add or read that is not a number (a string, or an integer
+  // beyond a double's exact range, which readers keep as its decimal string) leaves every bound
+  // after it unknown, so nothing after it could be trusted, valid or not.
+  const notNumbers = [
+    ...adds.filter((p) => !isExactNumber(p.invoke.value)).map((p) => p.invoke),
+    ...readPairs.filter((p) => !isExactNumber(p.complete!.value)).map((p) => p.complete!),
+  ].sort((a, b) => a.index - b.index);
+  if (notNumbers.length > 0) {
+    const first = notNumbers[0]!;
+    return {
+      valid: "unknown",
+      reason: `${notNumbers.length} ${notNumbers.length === 1 ? "add or read holds" : "adds or reads hold"} a value that is not a number within ±${Number.MAX_SAFE_INTEGER} (the first: the ${first.f} at index ${first.index}, ${describeFound(first.value)}), so the counter's bounds cannot be computed exactly`,
+      readCount: 0,
+    };
+  }
   const readInvoke = new Map<Op, OpPair>(readPairs.map((p) => [p.invoke, p]));
   const readComplete = new Map<Op, OpPair>(readPairs.map((p) => [p.complete!, p]));
 
@@ -95,8 +113,7 @@ export function checkCounterHistory(history: readonly Op[], options: CounterChec
     if (read === undefined) continue;
     readCount++;
     const start = atInvoke.get(read)!;
-    const value = op.value;
-    if (typeof value !== "number") continue;
+    const value = op.value as number;
     const lower = start.certainUp + invokedDown;
     const upper = start.certainDown + invokedUp;
     if (value < lower || value > upper) {

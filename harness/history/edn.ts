@@ -6,9 +6,10 @@
  * - `nil` → `null`, `true`/`false` → booleans, strings → strings (escapes decoded);
  * - keywords → strings without the colon (`:ok` → `"ok"`, `:jepsen.foo/bar` → `"jepsen.foo/bar"`);
  *   symbols → their name as a string; characters (`\a`, `\newline`, `\u00e9`) → one-char strings;
- * - integers → numbers, or `bigint` when beyond Number.MAX_SAFE_INTEGER (the `N` suffix is
- *   accepted); floats (and the `M` suffix) → numbers, `##Inf`/`##-Inf`/`##NaN` too; ratios
- *   `a/b` → the number a/b;
+ * - integers → numbers, or their decimal string when beyond Number.MAX_SAFE_INTEGER, where a
+ *   double would lose them (`9007199254740993` → `"9007199254740993"`; the `N` suffix is
+ *   accepted); floats (and the `M` suffix) → numbers, `##Inf`/`##-Inf`/`##NaN` too; ratios `a/b`
+ *   → the number a/b;
  * - vectors and lists → arrays; sets → arrays in the order written;
  * - maps → plain objects; a key that is not a string becomes one (`1` → `"1"`, a vector → its
  *   JSON text); a duplicate key is an error;
@@ -20,7 +21,7 @@
  */
 
 export type EdnValue =
-  null | boolean | number | bigint | string | readonly EdnValue[] | { readonly [key: string]: EdnValue };
+  null | boolean | number | string | readonly EdnValue[] | { readonly [key: string]: EdnValue };
 
 /** Deepest nesting of collections the parser accepts. */
 export const maxEdnDepth = 1000;
@@ -343,14 +344,15 @@ export class EdnReader {
   }
 }
 
-function parseNumber(token: string, fail: () => EdnParseError): number | bigint {
+function parseNumber(token: string, fail: () => EdnParseError): number | string {
   if (integerPattern.test(token)) {
-    // Up to 15 digits always fit a double exactly; longer ones go through BigInt.
+    // Up to 15 digits always fit a double exactly; longer ones go through BigInt, and one beyond
+    // the safe bound is kept exact as its decimal string (as the JSON readers do: exactJson.ts).
     if (token.length <= 15 && !token.endsWith("N")) return Number(token) || 0; // never -0
     const digits = token.endsWith("N") ? token.slice(0, -1) : token;
     const big = BigInt(digits);
     const n = Number(big);
-    return Number.isSafeInteger(n) ? n : big;
+    return Number.isSafeInteger(n) ? n : big.toString();
   }
   if (floatPattern.test(token)) return Number(token.endsWith("M") ? token.slice(0, -1) : token);
   const ratio = ratioPattern.exec(token);
@@ -364,8 +366,6 @@ function parseNumber(token: string, fail: () => EdnParseError): number | bigint 
 
 function mapKey(key: EdnValue): string {
   if (typeof key === "string") return key;
-  if (key === null || typeof key === "boolean" || typeof key === "number" || typeof key === "bigint") {
-    return String(key);
-  }
-  return JSON.stringify(key, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  if (key === null || typeof key === "boolean" || typeof key === "number") return String(key);
+  return JSON.stringify(key);
 }

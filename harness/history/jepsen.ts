@@ -38,6 +38,7 @@
 import type { Budget } from "../budget.ts";
 import type { EdnValue } from "./edn.ts";
 import { EdnParseError, EdnReader, parseEdn } from "./edn.ts";
+import { parseJsonExact } from "./exactJson.ts";
 import type { Op, OpType, Process } from "./op.ts";
 import { HistoryFormatError, HistoryShapeTracker, describeFound, opProblem } from "./validate.ts";
 
@@ -264,7 +265,7 @@ export function parseJepsenJson(text: string, file: string, budget?: Budget): Op
     budget?.step();
     let value: unknown;
     try {
-      value = JSON.parse(element);
+      value = parseJsonExact(element);
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       throw new HistoryFormatError(file, line, `expected a JSON op object; ${why}`);

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
+import { parseJsonExact } from "./exactJson.ts";
 import { HistoryWriter, parseJsonlLines, readJsonlHistoryAll } from "./jsonl.ts";
 import type { Op } from "./op.ts";
 import { pairOps } from "./op.ts";
@@ -72,7 +73,7 @@ describe("HistoryWriter and readJsonlHistory", () => {
         const text = readFileSync(path, "utf8");
         expect(text.split("\n").length).toBe(ops.length + 1);
         // JSON drops -0 and undefined exactly as the writer does, so compare with that.
-        expect(await readJsonlHistoryAll(path)).toEqual(JSON.parse(JSON.stringify(ops)));
+        expect(await readJsonlHistoryAll(path)).toEqual(parseJsonExact(JSON.stringify(ops)));
       }),
       { numRuns: 60 },
     );
@@ -99,7 +100,7 @@ describe("HistoryWriter and readJsonlHistory", () => {
         const writer = HistoryWriter.open(path, { bufferMs: 60_000 });
         for (const o of ops) writer.append(o);
         writer.close();
-        expect(await readJsonlHistoryAll(path)).toEqual(JSON.parse(JSON.stringify(ops)));
+        expect(await readJsonlHistoryAll(path)).toEqual(parseJsonExact(JSON.stringify(ops)));
       }),
       { numRuns: 20 },
     );

@@ -17,12 +17,13 @@
  */
 import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import type { Budget } from "../budget.ts";
+import { parseJsonExact } from "./exactJson.ts";
 import type { Op } from "./op.ts";
 import { JsonlScanner } from "./jsonlScan.ts";
 import { HistorySource } from "./source.ts";
 import { HistoryFormatError, HistoryShapeTracker, opProblem } from "./validate.ts";
 
-/** JSON text of an op; a `bigint` (from a huge EDN integer) is written as its decimal string. */
+/** JSON text of an op; a `bigint` (a client's 64-bit value) is written as its decimal string, as the readers read such an integer back (exactJson.ts). */
 export function opToJsonLine(op: Op): string {
   try {
     // Without a replacer JSON.stringify stays in native code; only a bigint needs one.
@@ -216,7 +217,7 @@ export class HistoryWriter {
 function parseJsonlLine(line: string, lineNumber: number, file: string, shape: HistoryShapeTracker): Op {
   let record: unknown;
   try {
-    record = JSON.parse(line);
+    record = parseJsonExact(line);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     throw new HistoryFormatError(file, lineNumber, `expected one JSON object per line; ${why}`);

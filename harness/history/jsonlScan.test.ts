@@ -1,6 +1,7 @@
 /**
- * The byte-level JSONL fast path must read exactly what JSON.parse reads, and never accept what
- * it refuses: on lines the writer writes (which it must accept when their values are plain), on
+ * The byte-level JSONL fast path must read exactly what JSON.parse reads (with integers beyond a
+ * double's exact range kept as their decimal strings, as every reader keeps them: exactJson.ts),
+ * and never accept what it refuses: on lines the writer writes (which it must accept when their values are plain), on
  * those lines mutated byte by byte, and on whole files (line numbers, errors, blank lines, CRLF, a
  * byte-order mark, lines across read chunks) against the ordinary reader.
  */
@@ -10,6 +11,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { opToJsonLine, readJsonlHistoryAll, scanJsonl } from "./jsonl.ts";
+import { parseJsonExact } from "./exactJson.ts";
 import { JsonlScanner, scannedOp } from "./jsonlScan.ts";
 import type { Op } from "./op.ts";
 import { HistorySource } from "./source.ts";
@@ -93,8 +95,8 @@ describe("JsonlScanner", () => {
         const line = opToJsonLine(op);
         const scanned = scan(line);
         expect(scanned).toBeDefined();
-        expect(scanned).toEqual(JSON.parse(line));
-        expect(JSON.stringify(scanned)).toBe(line);
+        expect(scanned).toEqual(parseJsonExact(line));
+        expect(JSON.stringify(scanned)).toBe(JSON.stringify(parseJsonExact(line)));
       }),
       { numRuns: 300 },
     );
@@ -107,7 +109,8 @@ describe("JsonlScanner", () => {
         (op) => {
           const line = opToJsonLine(op);
           const scanned = scan(line);
-          if (scanned !== undefined) expect(JSON.stringify(scanned)).toBe(line);
+          if (scanned !== undefined)
+            expect(JSON.stringify(scanned)).toBe(JSON.stringify(parseJsonExact(line)));
         },
       ),
       { numRuns: 300 },
@@ -137,7 +140,7 @@ describe("JsonlScanner", () => {
           }
           const scanned = scan(line);
           if (scanned === undefined) return;
-          const parsed: unknown = JSON.parse(line); // must not throw
+          const parsed: unknown = parseJsonExact(line); // must not throw
           expect(opProblem(parsed)).toBeUndefined();
           expect(scanned).toEqual(parsed);
           expect(Object.keys(scanned)).toEqual(Object.keys(parsed as object));
@@ -170,7 +173,7 @@ describe("JsonlScanner", () => {
         const line = `{"index":0,"time":0,"process":0,"type":"ok","f":"txn","value":[["r",1,[${elements.join(",")}]]]}`;
         let parsed: unknown;
         try {
-          parsed = JSON.parse(line);
+          parsed = parseJsonExact(line);
         } catch {
           parsed = undefined;
         }

@@ -15,6 +15,7 @@
  * is read into `mops` (kinds, keys, and values as numbers, null, or lists of integers into one
  * reused buffer); any other value is left as bytes for `valueJson()`.
  */
+import { parseJsonExact } from "./exactJson.ts";
 import type { Op, OpType, Process } from "./op.ts";
 
 const QUOTE = 0x22;
@@ -424,17 +425,17 @@ export class JsonlScanner {
 
   /** The `value` of the line just scanned, parsed. */
   valueJson(): unknown {
-    return JSON.parse(this.decoder.decode(this.bytes.subarray(this.valueStart, this.valueEnd)));
+    return parseJsonExact(this.decoder.decode(this.bytes.subarray(this.valueStart, this.valueEnd)));
   }
 
   /** The `error` of the line just scanned, parsed (when `hasError`). */
   errorJson(): unknown {
-    return JSON.parse(this.decoder.decode(this.bytes.subarray(this.errorStart, this.errorEnd)));
+    return parseJsonExact(this.decoder.decode(this.bytes.subarray(this.errorStart, this.errorEnd)));
   }
 
   /** A micro-op's `other` value, parsed. */
   otherJson(i: number): unknown {
-    return JSON.parse(
+    return parseJsonExact(
       this.decoder.decode(this.bytes.subarray(this.mops.otherStart[i], this.mops.otherEnd[i])),
     );
   }

@@ -1,0 +1,94 @@
+/**
+ * JSON read without losing integers. `JSON.parse` turns every number into a double, which holds
+ * integers exactly only up to ±(2^53 − 1): 9007199254740993 comes back as 9007199254740992. A
+ * database's 64-bit ids and counters pass that bound, and a history read that way is silently
+ * wrong: two appended elements collapse into a "duplicate", a read of a value nobody wrote matches
+ * the write it differs from. So every reader of histories turns an integer beyond the bound into
+ * its decimal string ("9007199254740993"), which checkers compare exactly, as text; integers
+ * within the bound stay numbers, and floats stay as JSON reads them (a float is approximate by
+ * nature, in the database as here).
+ *
+ * The cost is paid only by text that holds a run of 16 or more digits, the shortest an integer
+ * beyond the bound can be written with; any other text is `JSON.parse`d once, as before.
+ */
+
+/** Sixteen digits in a row: the shortest integer beyond ±(2^53 − 1) has them (2^53 has 16). */
+const longDigitRun = /\d{16}/;
+
+const MAX_SAFE_DIGITS = String(Number.MAX_SAFE_INTEGER); // "9007199254740991": 16 digits
+
+/** True when the digits (no sign, no leading zero) name an integer beyond Number.MAX_SAFE_INTEGER. */
+function beyondSafe(digits: string): boolean {
+  return (
+    digits.length > MAX_SAFE_DIGITS.length ||
+    (digits.length === MAX_SAFE_DIGITS.length && digits > MAX_SAFE_DIGITS)
+  );
+}
+
+/**
+ * `JSON.parse(text)`, except that an integer literal beyond ±(2^53 − 1) becomes its decimal string
+ * (`-9007199254740993` → `"-9007199254740993"`). A syntax error is `JSON.parse`'s own, with its
+ * position in `text`.
+ */
+export function parseJsonExact(text: string): unknown {
+  const value: unknown = JSON.parse(text);
+  if (!longDigitRun.test(text)) return value;
+  const quoted = quoteUnsafeIntegers(text);
+  return quoted === undefined ? value : (JSON.parse(quoted) as unknown);
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const MINUS = 0x2d;
+const ZERO = 0x30;
+const NINE = 0x39;
+const isDigit = (c: number): boolean => c >= ZERO && c <= NINE;
+
+/**
+ * Valid JSON `text` with each integer literal beyond the safe bound put in quotes; undefined when
+ * it holds none. Walks the text once, skipping strings (with their escapes) and the fractions and
+ * exponents of floats.
+ */
+function quoteUnsafeIntegers(text: string): string | undefined {
+  let out: string | undefined;
+  let copiedUpTo = 0;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      i++;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (d === BACKSLASH) i += 2;
+        else if (d === QUOTE) break;
+        else i++;
+      }
+      i++; // past the closing quote
+      continue;
+    }
+    if (c !== MINUS && !isDigit(c)) {
+      i++;
+      continue;
+    }
+    const start = i;
+    if (c === MINUS) i++;
+    const digitsStart = i;
+    while (i < n && isDigit(text.charCodeAt(i))) i++;
+    const digitsEnd = i;
+    // A float's fraction and exponent (digits, signs, "e") are skipped with it.
+    let isInteger = true;
+    while (i < n) {
+      const d = text.charCodeAt(i);
+      if (d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === MINUS || isDigit(d)) {
+        isInteger = false;
+        i++;
+      } else break;
+    }
+    if (isInteger && beyondSafe(text.slice(digitsStart, digitsEnd))) {
+      out = (out ?? "") + text.slice(copiedUpTo, start) + '"' + text.slice(start, digitsEnd) + '"';
+      copiedUpTo = digitsEnd;
+    }
+  }
+  return out === undefined ? undefined : out + text.slice(copiedUpTo);
+}

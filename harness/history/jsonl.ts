@@ -23,7 +23,10 @@ import { JsonlScanner } from "./jsonlScan.ts";
 import { HistorySource } from "./source.ts";
 import { HistoryFormatError, HistoryShapeTracker, opProblem } from "./validate.ts";
 
-/** JSON text of an op; a `bigint` (a client's 64-bit value) is written as its decimal string, as the readers read such an integer back (exactJson.ts). */
+/**
+ * JSON text of an op; a `bigint` (a client's 64-bit value) is written as its decimal string, as
+ * the readers read such an integer back (exactJson.ts).
+ */
 export function opToJsonLine(op: Op): string {
   try {
     // Without a replacer JSON.stringify stays in native code; only a bigint needs one.

@@ -13,8 +13,13 @@ import {
   loadRunPlugins,
   loadSystemPlugin,
   loadWorkloadPlugin,
+  lookupWorkload,
+  useWorkload,
 } from "./plugins.ts";
 import { resolveRunConfig, type RunConfig } from "./runConfig.ts";
+import { fromFunction, limit } from "../harness/generator/sources.ts";
+import { simulate } from "../harness/generator/simulate.ts";
+import type { BuildConfig } from "../harness/testConfig.ts";
 
 const repoRoot = new URL("..", import.meta.url).pathname;
 const bin = join(repoRoot, "bin/faultline.js");
@@ -270,5 +275,70 @@ describe("GuardedClient", () => {
     expect(String(got[2]!.error)).toMatch(/no valid completion: "type"/);
     expect(got[3]!.value).toEqual(["k", 1]);
     await expect(client.close()).resolves.toBeUndefined();
+  });
+
+  it("records a completion as the JSON data the history file holds, and one JSON cannot hold as info", async () => {
+    // A run checks the history in memory, `faultline check` the file: a Date or a bigint in memory
+    // compared unlike its string in the file (two reads of one Date are two objects).
+    const cyclic: Record<string, unknown> = {};
+    cyclic["self"] = cyclic;
+    const replies: unknown[] = [
+      { type: "ok", value: { at: new Date(0), id: 2n ** 64n, nan: NaN, f: () => 1 }, error: 7n },
+      { type: "ok", value: cyclic },
+    ];
+    let i = 0;
+    const client = new GuardedClient(async () => ({
+      invoke: async () => replies[i++] as never,
+      close: async () => undefined,
+    }));
+    expect(await client.invoke(invocation)).toEqual({
+      type: "ok",
+      value: { at: "1970-01-01T00:00:00.000Z", id: "18446744073709551616", nan: null },
+      error: "7",
+    });
+    const refused = await client.invoke(invocation);
+    expect(refused).toMatchObject({ type: "info", value: ["k", 1] });
+    expect(String(refused.error)).toMatch(
+      /^the client returned a completion that is not JSON data: TypeError/,
+    );
+  });
+});
+
+describe("a plugin workload's planned values", () => {
+  it("are recorded as the JSON data the history file holds; a value JSON cannot hold stops the run with its name", () => {
+    const values: unknown[] = [new Date(0), 2n ** 64n, { n: NaN }];
+    const name = useWorkload({
+      name: "json-data-probe",
+      build: () => ({
+        name: "json-data-probe",
+        generator: limit(
+          values.length,
+          fromFunction(() => ({ f: "write", value: values.shift() })),
+        ),
+        checkers: [{ name: "none", check: () => ({ valid: "unknown", reason: "a probe" }) }],
+      }),
+    });
+    const workload = lookupWorkload(name).build({} as BuildConfig);
+    const { history } = simulate(workload.generator, { seed: 1, clientThreads: 1 });
+    expect(history.filter((o) => o.type === "invoke").map((o) => o.value)).toEqual([
+      "1970-01-01T00:00:00.000Z",
+      "18446744073709551616",
+      { n: null },
+    ]);
+
+    const cyclic: Record<string, unknown> = {};
+    cyclic["self"] = cyclic;
+    const bad = useWorkload({
+      name: "json-data-probe-cyclic",
+      build: () => ({
+        name: "json-data-probe-cyclic",
+        generator: fromFunction(() => ({ f: "write", value: cyclic })),
+        checkers: [{ name: "none", check: () => ({ valid: "unknown", reason: "a probe" }) }],
+      }),
+    });
+    const cyclicWorkload = lookupWorkload(bad).build({} as BuildConfig);
+    expect(() => simulate(cyclicWorkload.generator, { seed: 1, clientThreads: 1 })).toThrow(
+      /--workload json-data-probe-cyclic: planned a "write" whose value is not JSON data: TypeError/,
+    );
   });
 });

@@ -9,7 +9,9 @@
  * are guarded, because the harness cannot trust a user's client to keep the client contract: an
  * exception inside `invoke` is recorded as `info` (the operation may or may not have happened), a
  * completion of the wrong shape as `info` too, and a client that cannot be opened makes its
- * operations `fail` (they were never sent). A plugin never crashes the run.
+ * operations `fail` (they were never sent). A plugin never crashes the run. What a plugin's client
+ * answers and what its workload plans are recorded as JSON data (a `Date` as its string, a
+ * `bigint` as its digits), so the run checks in memory what `faultline check` reads from the file.
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -23,6 +25,9 @@ import {
 import type { Client, Completion, Invocation, SystemUnderTest } from "../harness/system.ts";
 import type { BuildConfig } from "../harness/testConfig.ts";
 import type { Workload, WorkloadDefinition } from "../harness/workload.ts";
+import { map } from "../harness/generator/control.ts";
+import type { PlannedOp } from "../harness/generator/types.ts";
+import { toJsonData } from "../harness/history/exactJson.ts";
 import type { LinearizableModel } from "../checkers/linearizable/model.ts";
 import { UsageError } from "./main.ts";
 import { systemNames, systems, workloadNames, workloads } from "./registry.ts";
@@ -443,10 +448,23 @@ export class GuardedClient implements Client {
       };
     }
     const c = parsed.data;
+    // The history holds JSON data: what the run checks in memory must be what the file holds.
+    let value: unknown;
+    let error: unknown;
+    try {
+      value = c.value === undefined ? invocation.value : toJsonData(c.value);
+      error = toJsonData(c.error);
+    } catch (cause) {
+      return {
+        type: "info",
+        value: invocation.value,
+        error: `the client returned a completion that is not JSON data: ${describeError(cause)}`,
+      };
+    }
     return {
       type: c.type,
-      value: c.value === undefined ? invocation.value : c.value,
-      ...(c.error !== undefined ? { error: c.error } : {}),
+      value,
+      ...(error !== undefined ? { error } : {}),
       ...(c.node !== undefined ? { node: c.node } : {}),
     };
   }
@@ -501,7 +519,23 @@ export async function loadWorkloadPlugin(path: string): Promise<WorkloadDefiniti
 }
 
 function validWorkload(path: string, workload: Workload): Workload {
-  return parseExport<Workload>("--workload", path, "workload (from build)", workloadSchema, workload);
+  const valid = parseExport<Workload>("--workload", path, "workload (from build)", workloadSchema, workload);
+  // The values it plans are recorded as JSON data, as the history file holds them (see GuardedClient).
+  const asData = (op: PlannedOp): PlannedOp => {
+    try {
+      const value = toJsonData(op.value);
+      return value === op.value ? op : { ...op, value };
+    } catch (cause) {
+      throw new Error(
+        `--workload ${path}: planned a "${op.f}" whose value is not JSON data: ${describeError(cause)}`,
+      );
+    }
+  };
+  return {
+    ...valid,
+    generator: map(asData, valid.generator),
+    ...(valid.finalGenerator !== undefined ? { finalGenerator: map(asData, valid.finalGenerator) } : {}),
+  };
 }
 
 // ── Models ─────────────────────────────────────────────────────────────────────────────────────

@@ -92,3 +92,18 @@ function quoteUnsafeIntegers(text: string): string | undefined {
   }
   return out === undefined ? undefined : out + text.slice(copiedUpTo);
 }
+
+/**
+ * What `value` becomes once written into a history and read back: its JSON data, read exactly (a
+ * `bigint` or a `Date` is written as its string; NaN as null; functions and undefined fields are
+ * dropped). A plugin's client or workload may hand the harness any JavaScript value, and a run
+ * checks the history it recorded in memory while `faultline check` reads the file: both must see
+ * the same data. Throws a TypeError for what JSON cannot hold (a cycle); undefined stays undefined.
+ */
+export function toJsonData(value: unknown): unknown {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value === "string" || typeof value === "boolean") return value;
+  if (typeof value === "number" && Number.isSafeInteger(value)) return value;
+  const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  return text === undefined ? undefined : parseJsonExact(text);
+}

@@ -184,4 +184,24 @@ describe("bank checker on Jepsen's read format", () => {
     expect(bad.valid).toBe(false);
     expect(bad.anomalyCounts).toEqual({ "wrong-total": 1 });
   });
+
+  it("sums decimal balances as decimals: 0.1 and 0.2 agree with 0.3", () => {
+    // Doubles once made 0.1 + 0.2 a wrong total beside 0.3: a false alarm on a NUMERIC balance.
+    const rows: Row[] = [
+      [0, "invoke", "read", null],
+      [0, "ok", "read", { "0": 0.3, "1": 0, "2": 10.05 }],
+      [1, "invoke", "read", null],
+      [1, "ok", "read", { "0": 0.1, "1": 0.2, "2": 10.05 }],
+    ];
+    const accounts = { accounts: [0, 1, 2] };
+    expect(checkBankHistory(history(rows), accounts)).toMatchObject({ valid: true, readCount: 2 });
+    expect(checkBankHistory(history(rows), { ...accounts, total: 10.35 }).valid).toBe(true);
+    const off: Row[] = [
+      [2, "invoke", "read", null],
+      [2, "ok", "read", { "0": 0.1, "1": 0.2, "2": 10.06 }],
+    ];
+    expect(checkBankHistory(history([...rows, ...off]), accounts).anomalyCounts).toEqual({
+      "wrong-total": 1,
+    });
+  });
 });

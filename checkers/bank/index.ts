@@ -27,6 +27,7 @@ import type { Key, Op } from "../../harness/history/op.ts";
 import { nothingToCheck } from "../../harness/history/op.ts";
 import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
 import { compareNames } from "../../harness/compareNames.ts";
+import { decimalSum } from "../../harness/decimalSum.ts";
 
 export interface BankCheckOptions {
   /** The account keys. */
@@ -134,7 +135,7 @@ export function checkBankHistory(history: readonly Op[], options: BankCheckOptio
     }
     readCount += 1;
     const balances: Record<string, number | null> = {};
-    let sum = 0;
+    const read: number[] = [];
     const missing: Key[] = [];
     for (const [key, value] of reads) {
       if (!accounts.has(String(key))) {
@@ -149,7 +150,7 @@ export function checkBankHistory(history: readonly Op[], options: BankCheckOptio
       balances[String(key)] = b ?? null;
       if (b === undefined) missing.push(key);
       else {
-        sum += b;
+        read.push(b);
         if (b < 0) {
           add("negative-balance", () => ({
             explanation: `the read at index ${op.index} saw account ${String(key)} at ${b}`,
@@ -177,7 +178,8 @@ export function checkBankHistory(history: readonly Op[], options: BankCheckOptio
       }));
       continue;
     }
-    totals.push({ op, sum, balances });
+    // Summed as the decimals the history wrote (0.1 + 0.2 is 0.3 here, as in the database).
+    totals.push({ op, sum: decimalSum(read), balances });
   }
 
   const expected = options.total ?? agreedTotal(totals.map((t) => t.sum));

@@ -50,3 +50,8 @@ export function decimalSum(values: readonly number[]): number {
     scale === 0 ? text : `${text.slice(0, text.length - scale)}.${text.slice(text.length - scale)}`;
   return Number((negative ? "-" : "") + decimal);
 }
+
+/** How many decimal places the shortest decimal form of `n` has (0 for an integer; 0 for ±Infinity or NaN). */
+export function decimalPlaces(n: number): number {
+  return scaled(n)?.scale ?? 0;
+}

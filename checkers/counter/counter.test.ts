@@ -104,4 +104,43 @@ describe("counter", () => {
       expect(r.reason).toMatch(/not a number .*the first: the (add|read) at index [03]/);
     }
   });
+
+  it("counts decimal adds exactly: 0.1 and 0.2 make a read of 0.3 within bounds", () => {
+    // As doubles the bound was 0.30000000000000004, and the read of 0.3 was out of bounds.
+    const h = history([
+      ["invoke", 0, "add", 0.1],
+      ["ok", 0, "add", 0.1],
+      ["invoke", 0, "add", 0.2],
+      ["ok", 0, "add", 0.2],
+      ["invoke", 1, "read", null],
+      ["ok", 1, "read", 0.3],
+    ]);
+    expect(checkCounterHistory(h)).toMatchObject({ valid: true, readCount: 1 });
+    const low = history([
+      ["invoke", 0, "add", 0.1],
+      ["ok", 0, "add", 0.1],
+      ["invoke", 0, "add", 0.25],
+      ["ok", 0, "add", 0.25],
+      ["invoke", 1, "read", null],
+      ["ok", 1, "read", 0.3],
+    ]);
+    const r = checkCounterHistory(low);
+    expect(r.valid).toBe(false);
+    expect(r.anomalies!["out-of-bounds"]![0]).toMatchObject({ value: 0.3, lower: 0.35, upper: 0.35 });
+  });
+
+  it("is unknown when the adds sum beyond what a double counts exactly", () => {
+    const big = 2 ** 52;
+    const h = history([
+      ["invoke", 0, "add", big],
+      ["ok", 0, "add", big],
+      ["invoke", 0, "add", big],
+      ["ok", 0, "add", big],
+      ["invoke", 1, "read", null],
+      ["ok", 1, "read", 1],
+    ]);
+    const r = checkCounterHistory(h);
+    expect(r.valid).toBe("unknown");
+    expect(r.reason).toMatch(/adds sum to more than 9007199254740991/);
+  });
 });

@@ -15,13 +15,16 @@
  * after another read completed cannot return less than that one did (`nonmonotonic-read`; Jepsen's
  * bounds miss a stale read that stays above the lower bound). A history with no completed read
  * checked nothing: "unknown"; so is one with an add or a read that is not an exact number, since
- * every bound after it would be a guess.
+ * every bound after it would be a guess, and one whose adds sum beyond a double's exact integers.
+ * Decimal adds are counted in units of their smallest decimal place, so 0.1 + 0.2 bounds a read
+ * of 0.3 exactly.
  */
 import { budgetOf, type Budget, type BudgetLimits } from "../../harness/budget.ts";
 import type { Op, OpPair } from "../../harness/history/op.ts";
 import { nothingToCheck, pairOps } from "../../harness/history/op.ts";
 import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
 import { compareNames } from "../../harness/compareNames.ts";
+import { decimalPlaces } from "../../harness/decimalSum.ts";
 import { describeFound } from "../../harness/history/validate.ts";
 
 /** A finite number a double holds exactly when it is an integer. */
@@ -46,8 +49,7 @@ export function checkCounterHistory(history: readonly Op[], options: CounterChec
   const budget = options.budget === undefined ? undefined : budgetOf(options.budget);
   const pairs = pairOps(history).filter((p) => p.invoke.process !== "nemesis");
   const adds = pairs.filter((p) => p.invoke.f === addF && p.complete?.type !== "fail");
-  const amount = (p: OpPair): number => p.invoke.value as number; // numbers only: checked below
-  const increasing = adds.every((p) => amount(p) >= 0);
+  const increasing = adds.every((p) => (p.invoke.value as number) >= 0);
 
   // Sweep the history in order: per position, the adds certainly in (ok, completed) and the sums
   // of those that may be in (invoked, not failed), split by sign.
@@ -73,6 +75,28 @@ export function checkCounterHistory(history: readonly Op[], options: CounterChec
       readCount: 0,
     };
   }
+  // Decimal adds (0.1, 0.2) are counted in units of their smallest place, so the bounds are sums
+  // of integers: as doubles, 0.1 + 0.2 would put a read of 0.3 out of bounds.
+  let places = 0;
+  for (const p of adds) places = Math.max(places, decimalPlaces(p.invoke.value as number));
+  for (const p of readPairs) places = Math.max(places, decimalPlaces(p.complete!.value as number));
+  const unit = 10 ** places;
+  const toUnits = (v: number): number => (places === 0 ? v : Math.round(v * unit));
+  const fromUnits = (units: number): number => (places === 0 ? units : units / unit);
+  // Every running sum stays within the sum of the adds' sizes: exact while that is.
+  let sizes = 0;
+  for (const p of adds) sizes += Math.abs(toUnits(p.invoke.value as number));
+  let largestRead = 0;
+  for (const p of readPairs)
+    largestRead = Math.max(largestRead, Math.abs(toUnits(p.complete!.value as number)));
+  if (!Number.isSafeInteger(sizes) || !Number.isSafeInteger(largestRead)) {
+    return {
+      valid: "unknown",
+      reason: `the adds sum to more than ${Number.MAX_SAFE_INTEGER} ${places === 0 ? "" : `units of 10^-${places} `}(or a read is that large), beyond what a double counts exactly`,
+      readCount: 0,
+    };
+  }
+  const amount = (p: OpPair): number => toUnits(p.invoke.value as number);
   const readInvoke = new Map<Op, OpPair>(readPairs.map((p) => [p.invoke, p]));
   const readComplete = new Map<Op, OpPair>(readPairs.map((p) => [p.complete!, p]));
 
@@ -113,24 +137,24 @@ export function checkCounterHistory(history: readonly Op[], options: CounterChec
     if (read === undefined) continue;
     readCount++;
     const start = atInvoke.get(read)!;
-    const value = op.value as number;
+    const value = toUnits(op.value as number);
     const lower = start.certainUp + invokedDown;
     const upper = start.certainDown + invokedUp;
     if (value < lower || value > upper) {
       report("out-of-bounds", () => ({
-        explanation: `the read at index ${op.index} returned ${value}, outside ${lower}..${upper}: what the adds that certainly happened before it began, and those that may have happened by its end, can make`,
+        explanation: `the read at index ${op.index} returned ${fromUnits(value)}, outside ${fromUnits(lower)}..${fromUnits(upper)}: what the adds that certainly happened before it began, and those that may have happened by its end, can make`,
         index: op.index,
-        value,
-        lower,
-        upper,
+        value: fromUnits(value),
+        lower: fromUnits(lower),
+        upper: fromUnits(upper),
       }));
     }
     if (increasing && value < start.highestBefore) {
       report("nonmonotonic-read", () => ({
-        explanation: `the read at index ${op.index} returned ${value}, less than ${start.highestBefore}, which an earlier read had returned before this one began: the counter only grows`,
+        explanation: `the read at index ${op.index} returned ${fromUnits(value)}, less than ${fromUnits(start.highestBefore)}, which an earlier read had returned before this one began: the counter only grows`,
         index: op.index,
-        value,
-        earlier: start.highestBefore,
+        value: fromUnits(value),
+        earlier: fromUnits(start.highestBefore),
       }));
     }
     highestCompletedRead = Math.max(highestCompletedRead, value);

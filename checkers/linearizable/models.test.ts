@@ -61,6 +61,15 @@ describe("built-in models", () => {
       ),
     ).toBe(false);
     expect(check("counter", sequential([["read", 10]]), 10)).toBe(true);
+    // Decimals add as written: as doubles 0.1 + 0.2 was 0.30000000000000004, and a read of 0.3 failed.
+    const decimals = (read: number) =>
+      sequential([
+        ["add", 0.1],
+        ["add", 0.2],
+        ["read", read],
+      ]);
+    expect(check("counter", decimals(0.3))).toBe(true);
+    expect(check("counter", decimals(0.1 + 0.2))).toBe(false);
   });
 
   it("fifo-queue: dequeues in enqueue order, null when empty", () => {

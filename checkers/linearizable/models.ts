@@ -15,6 +15,7 @@
  * with a value (`--init 0`, as in Knossos), `null` is no value it could hold, and a `null` read is
  * a read whose value was not recorded: it matches any state, as in Knossos.
  */
+import { decimalSum } from "../../harness/decimalSum.ts";
 import type { Key } from "../../harness/history/op.ts";
 import type { LinearizableModel, ModelOp } from "./model.ts";
 import { ModelInputError, jsonText } from "./model.ts";
@@ -484,7 +485,11 @@ export function counterModel(init: unknown = 0): LinearizableModel<number> {
     partition: (op) => op.key ?? "",
     readOnly: (op) => op.f === "read",
     step(count, op) {
-      if (op.f !== "read") return count + delta(op);
+      if (op.f !== "read") {
+        // Decimals add as written (0.1 + 0.2 is 0.3, as in the database), integers as doubles.
+        const d = delta(op);
+        return Number.isInteger(count) && Number.isInteger(d) ? count + d : decimalSum([count, d]);
+      }
       return op.outcome === "info" || op.value === count ? count : undefined;
     },
     hash: (count) => count,

@@ -45,12 +45,19 @@ async function pack(): Promise<{ tarball: string; files: string[] }> {
       {
         cwd: repoRoot,
       },
-    ).then(() =>
-      // The build's second step, as `npm run build` takes it: zod bundled into dist/vendor/.
-      execa(process.execPath, [join(repoRoot, "build/vendorZod.mjs"), join(staging, "dist")], {
-        cwd: repoRoot,
-      }),
-    );
+    )
+      .then(() =>
+        // The build's second step, as `npm run build` takes it: zod bundled into dist/vendor/.
+        execa(process.execPath, [join(repoRoot, "build/vendorZod.mjs"), join(staging, "dist")], {
+          cwd: repoRoot,
+        }),
+      )
+      .then(() =>
+        // Its third: the CLI and the API bundled into dist/bundle/.
+        execa(process.execPath, [join(repoRoot, "build/bundleCli.mjs"), join(staging, "dist")], {
+          cwd: repoRoot,
+        }),
+      );
   const { stdout } = await execa("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], {
     cwd: staging,
   });
@@ -117,6 +124,8 @@ describe("the package", () => {
     expect(files).toContain("dist/cli/api.js");
     expect(files).toContain("dist/cli/api.d.ts");
     expect(files).toContain("dist/vendor/zod.js"); // the compiled modules import zod from there
+    expect(files).toContain("dist/bundle/main.js"); // what the bin runs
+    expect(files).toContain("dist/bundle/api.js"); // what "faultline" imports
     expect(
       files.filter((f) => /\.test\.|\/fixtures?[/.]|testkit|testHistory|^bench\/|\.ts$(?<!\.d\.ts$)/.test(f)),
     ).toEqual([]);

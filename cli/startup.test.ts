@@ -4,9 +4,10 @@
  * installed bin runs in a child process whose module loads are recorded by a loader hook, and the
  * test names what must not be among them: Ink where no terminal draws (output piped, as in CI and
  * gate rows), execa where no process is started, zod and the systems under test where nothing is
- * run.
+ * run. The bin runs the bundled build (dist/bundle/, build/bundleCli.mjs): a file loaded from it
+ * stands for the compiled modules it holds, as dist/bundle/modules.json lists them.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -35,6 +36,19 @@ writeFileSync(
   `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
 );
 
+const bundle = pathToFileURL(join(repoRoot, "dist/bundle/")).href;
+const bundleList = join(repoRoot, "dist/bundle/modules.json");
+/** The compiled modules each file of dist/bundle/ holds (paths relative to dist/). */
+const bundled: Record<string, string[]> = existsSync(bundleList)
+  ? (JSON.parse(readFileSync(bundleList, "utf8")) as Record<string, string[]>)
+  : {};
+
+/** A loaded URL as the modules it stands for: a bundled file's compiled modules, else itself. */
+function modulesOf(url: string): string[] {
+  const held = url.startsWith(bundle) ? bundled[url.slice(bundle.length)] : undefined;
+  return held === undefined ? [url] : held.map((path) => pathToFileURL(join(repoRoot, "dist", path)).href);
+}
+
 /** Runs the bin with its output piped; the URLs of the modules it loaded, and its exit code. */
 async function modulesLoadedBy(
   name: string,
@@ -47,7 +61,8 @@ async function modulesLoadedBy(
     reject: false,
     env: { NODE_OPTIONS: `--import=${pathToFileURL(register).href}`, FAULTLINE_TEST_LOADED: loaded, CI: "" },
   });
-  return { urls: readFileSync(loaded, "utf8").split("\n").filter(Boolean), code: r.exitCode ?? -1 };
+  const urls = readFileSync(loaded, "utf8").split("\n").filter(Boolean).flatMap(modulesOf);
+  return { urls, code: r.exitCode ?? -1 };
 }
 
 const fromPackage = (urls: readonly string[], pkg: string): string[] =>

@@ -16,11 +16,11 @@ const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 export const sourceFolders = ["cli", "harness", "checkers", "systems", "nemeses", "workloads", "reports"];
 
 /**
- * Inputs of the build besides the sources: its zod-bundling step, and the zod it bundles into
- * dist/vendor/ (a `npm install zod@X` changes what a new build would hold; an install gives the
- * package's files the install's time).
+ * Inputs of the build besides the sources: its zod-bundling and CLI-bundling steps, and the zod it
+ * bundles into dist/vendor/ (a `npm install zod@X` changes what a new build would hold; an install
+ * gives the package's files the install's time).
  */
-export const buildInputs = ["build/vendorZod.mjs", "node_modules/zod/package.json"];
+export const buildInputs = ["build/vendorZod.mjs", "build/bundleCli.mjs", "node_modules/zod/package.json"];
 
 /**
  * True when `root`/dist was built after every TypeScript file of the source folders, and every

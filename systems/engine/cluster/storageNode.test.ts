@@ -3,7 +3,8 @@
  * every storage replica's materialised state equals the writer's committed state (and a replay of
  * the log up to the same LSN), also after crashes, partitions and a failover; a restarted replica
  * resumes from its pages; a record that never became durable is never materialised, even where
- * the replica holds it; and the same seed gives the same answers.
+ * the replica holds it; and the same seed gives the same answers. A replica gossips often only
+ * while it knows it misses records.
  */
 import { describe, expect, it } from "vitest";
 import type { Key, MicroOp } from "../../../harness/history/op.ts";
@@ -499,5 +500,59 @@ describe("a storage replica whose disk keeps failing at load", () => {
     expect(outcome.askedWhileTrying).toBe("RpcRemoteError");
     expect(outcome.asked).toBe("RpcTimeoutError");
     expect(outcome.reopened).toBe(true);
+  });
+});
+
+describe("a storage replica's gossip", () => {
+  it("asks every 20 ms while it holds records past a gap, and ten times less often otherwise", async () => {
+    const world = newWorld(1);
+    const config = resolveConfig(quorum());
+    const commit = (lsn: number, prevLsn: number): WalRecord =>
+      Object.freeze({
+        kind: "commit",
+        xid: 1,
+        txnPrevLsn: 0,
+        lsn,
+        prevLsn,
+        sizeBytes: 10,
+      }) as unknown as WalRecord;
+    const append = (records: WalRecord[]): AppendMessage => ({
+      epoch: 1,
+      history: [{ epoch: 1, writer: "n1", startLsn: 0 }],
+      records,
+      durablePoint: 0,
+    });
+    const counts = await world.run(async () => {
+      const asked: number[] = [];
+      for (const peer of storage.slice(1)) {
+        world.clientRuntime(peer).net.onMessage((_from, message) => {
+          if ((message as { type?: string }).type === "gossip") asked.push(world.nowNs());
+        });
+      }
+      world.startNode("s1", (rt) => {
+        const node = new StorageNode(rt, config, { role: "storage", ready: false, epoch: 0 });
+        rt.spawn("start", () => node.start());
+      });
+      const writer = new Rpc(world.clientRuntime("n1"), { defaultTimeoutNs: 1e9 });
+      const askedWithin = async (durationNs: number): Promise<number> => {
+        const from = asked.length;
+        await world.sleep(durationNs);
+        return asked.length - from;
+      };
+      await world.sleep(100e6);
+      const idle = await askedWithin(2e9);
+      // Records 10 and 20 without record 0: a gap, which peers may fill.
+      writer.notify("s1", "append", append([commit(10, 0), commit(20, 10)]));
+      const gap = await askedWithin(1e9);
+      writer.notify("s1", "append", append([commit(0, -1)]));
+      await world.sleep(100e6);
+      const filled = await askedWithin(2e9);
+      return { idle, gap, filled };
+    });
+    // Every 200 ms when it knows of no gap; every 20 ms while it does (old code: every 20 ms always).
+    expect(counts.idle).toBeGreaterThanOrEqual(9);
+    expect(counts.idle).toBeLessThanOrEqual(11);
+    expect(counts.gap).toBeGreaterThanOrEqual(45);
+    expect(counts.filled).toBeLessThanOrEqual(11);
   });
 });

@@ -6,6 +6,12 @@
  * it learns that a later epoch started at some LSN it drops every older record at or above it
  * (the truncation of everything above the durable point that recovery decided).
  *
+ * Gossip: a replica asks a random peer for the records past its log end every
+ * `gossipIntervalNs` while it knows it misses some (it holds records past a gap, or a writer told
+ * it a durable point past its end), and `idleGossipSlowdown` times less often otherwise (it may
+ * still miss records it never heard of); a record that shows it a gap has it ask at once. Most
+ * gossip finds nothing to fill: the writer resends what a replica did not acknowledge.
+ *
  * In the background it materialises pages from its log (`storagePages.ts`): every
  * `materialiseIntervalNs` it applies the next records of its gap-free prefix that lie below the
  * durable point a writer of its current epoch told it (append messages carry it) and that its
@@ -34,6 +40,8 @@ import { newerHistory, readJsonFile, SerialQueue, writeJsonFile, type History } 
 const ignore = (): void => undefined;
 const metaFile = "storage-meta";
 const maxGossipRecords = 200;
+/** A replica that knows of no record it misses gossips this many times less often. */
+const idleGossipSlowdown = 10;
 const maxReadRecords = 1000;
 /** Pause between two materialisation passes. */
 const materialiseIntervalNs = 200e6;
@@ -59,6 +67,9 @@ export class StorageNode {
    */
   private loadFailing = false;
   private readonly queue = new SerialQueue(256);
+  /** The next gossip: when it is due (this node's monotonic clock) and how to call it off. */
+  private nextGossip: { readonly atNs: number; readonly cancel: () => void } | undefined;
+  private readonly peers: readonly string[];
 
   constructor(
     private readonly rt: Runtime,
@@ -73,6 +84,7 @@ export class StorageNode {
       () => this.history,
       (lsn) => this.pages?.dropped(lsn),
     );
+    this.peers = config.topology.storageNodes.filter((n) => n !== rt.name);
     board.role = "storage";
     board.ready = false;
     this.rpc.handle("append", (body, from) => {
@@ -155,14 +167,38 @@ export class StorageNode {
         else await this.pages.pass(this.source);
       }
     });
-    this.rt.spawn("gossip", async () => {
-      const peers = this.config.topology.storageNodes.filter((n) => n !== this.rt.name);
-      for (;;) {
-        await this.rt.clock.sleep(this.config.timing.gossipIntervalNs);
-        if (peers.length > 0)
-          this.rpc.notify(this.rt.random.pick(peers), "gossip", { endLsn: this.segment.endLsn });
-      }
+    // A (re)started replica may have lost records it never fsynced: it asks soon.
+    this.gossipWithin(this.config.timing.gossipIntervalNs);
+  }
+
+  /** Whether it knows it misses records its peers may hold. */
+  private missesRecords(): boolean {
+    return this.segment.holdsPastGap || this.toldDurablePoint > this.segment.endLsn;
+  }
+
+  /** Gossips within `delayNs` (or sooner, when a gossip is due sooner already). */
+  private gossipWithin(delayNs: number): void {
+    const atNs = this.rt.clock.monotonicNs() + delayNs;
+    if (this.nextGossip !== undefined && this.nextGossip.atNs <= atNs) return;
+    this.nextGossip?.cancel();
+    const cancel = this.rt.clock.setTimer(delayNs, () => {
+      this.nextGossip = undefined;
+      this.gossip();
     });
+    this.nextGossip = { atNs, cancel };
+  }
+
+  /** Asks a random peer for the records past its log end, and sets the next gossip. */
+  private gossip(): void {
+    if (this.peers.length > 0)
+      this.rpc.notify(this.rt.random.pick(this.peers), "gossip", { endLsn: this.segment.endLsn });
+    const intervalNs = this.config.timing.gossipIntervalNs;
+    this.gossipWithin(this.missesRecords() ? intervalNs : intervalNs * idleGossipSlowdown);
+  }
+
+  /** After records arrived: a replica that now knows it misses some gossips soon. */
+  private gossipIfMissing(): void {
+    if (this.board.ready && this.missesRecords()) this.gossipWithin(this.config.timing.gossipIntervalNs);
   }
 
   /**
@@ -271,6 +307,7 @@ export class StorageNode {
       if (noFencing || (have !== undefined && have.epoch === body.epoch)) stored.push(record.lsn);
     }
     await this.persist(fresh);
+    this.gossipIfMissing();
     const reply: AppendedMessage = {
       epoch: noFencing ? body.epoch : this.epoch,
       ackedEnd: this.segment.endLsn,
@@ -328,6 +365,7 @@ export class StorageNode {
     await this.learn(this.epoch, body.history);
     const fresh = body.records.filter((s) => this.segment.keep(s));
     await this.persist(fresh);
+    this.gossipIfMissing();
   }
 }
 

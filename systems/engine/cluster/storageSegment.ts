@@ -126,6 +126,8 @@ export class StorageSegment {
   endLsn = 0;
   /** The fsynced end: the log end as of the last completed segment fsync (records below it are durable here). */
   fsyncedEnd = 0;
+  /** The end of the highest record held (`endLsn` unless records lie past a gap). */
+  private heldEnd = 0;
 
   constructor(
     private readonly rt: Runtime,
@@ -144,6 +146,7 @@ export class StorageSegment {
     await this.durability.ensureFiles([segmentFile]);
     this.records.clear();
     this.endLsn = 0;
+    this.heldEnd = 0;
     const bytes = await this.rt.disk.read(segmentFile);
     let bad = 0;
     if (bytes !== undefined) {
@@ -162,6 +165,10 @@ export class StorageSegment {
     if (have !== undefined && have.epoch >= stored.epoch) return false;
     if (superseded(this.history(), stored.epoch, stored.record.lsn)) return false;
     this.records.set(stored.record.lsn, stored);
+    const end = stored.record.lsn + stored.record.sizeBytes;
+    if (have !== undefined && have.record.lsn + have.record.sizeBytes === this.heldEnd && end < this.heldEnd)
+      this.recomputeHeldEnd();
+    else this.heldEnd = Math.max(this.heldEnd, end);
     if (have !== undefined && !sameRecord(have.record, stored.record)) {
       // A different record replaced: pages built on the old one must go, and the new one is not
       // fsynced yet. (A new writer resending the same record under its epoch changes nothing.)
@@ -171,6 +178,17 @@ export class StorageSegment {
     if (have !== undefined && stored.record.lsn < this.endLsn) this.recomputeEnd(0);
     else this.recomputeEnd(this.endLsn);
     return true;
+  }
+
+  /** Whether it holds records past a gap: records it knows it is missing, which peers may have. */
+  get holdsPastGap(): boolean {
+    return this.heldEnd > this.endLsn;
+  }
+
+  private recomputeHeldEnd(): void {
+    let end = 0;
+    this.records.forEach((s) => (end = Math.max(end, s.record.lsn + s.record.sizeBytes)));
+    this.heldEnd = end;
   }
 
   private recomputeEnd(from: number): void {
@@ -198,6 +216,7 @@ export class StorageSegment {
     });
     if (dropped > 0) {
       this.recomputeEnd(0);
+      this.recomputeHeldEnd();
       this.fsyncedEnd = Math.min(this.fsyncedEnd, this.endLsn);
     }
     return dropped;

@@ -91,6 +91,8 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 300_000,
     pool: "forks",
+    // The run's own temporary folder, checked for leftovers at the end (vitest.tmpdir.ts).
+    globalSetup: ["./vitest.tmpdir.ts"],
     sequence: { sequencer: SlowestFirst },
     // Vitest's default on a 2-core machine is one worker (cores - 1): every file in series, a core
     // idle while a test waits on real processes or real time (process mode, etcd, the README's

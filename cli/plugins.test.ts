@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import type { Op } from "../harness/history/op.ts";
 import type { Client } from "../harness/system.ts";
+import { scratchFolders } from "../harness/testkit.ts";
 import { executeRun } from "./execute.ts";
 import { UsageError } from "./main.ts";
 import {
@@ -23,6 +23,8 @@ import type { BuildConfig } from "../harness/testConfig.ts";
 
 const repoRoot = new URL("..", import.meta.url).pathname;
 const bin = join(repoRoot, "bin/faultline.js");
+const pluginStore = scratchFolders("plugin");
+const modelFolder = scratchFolders("model");
 /** A fixture's path as a user types it: relative to the working folder, with ./ in front. */
 const fixture = (name: string): string =>
   "./" + relative(process.cwd(), join(repoRoot, "cli/fixtures/plugins", name));
@@ -127,7 +129,7 @@ describe("a plugin system", () => {
 
   for (const misbehave of ["throw-after", "throw-before", "garbage"]) {
     it(`whose client misbehaves (${misbehave}) is recorded as info and never crashes the run`, async () => {
-      const store = mkdtempSync(join(tmpdir(), "faultline-plugin-"));
+      const store = pluginStore();
       const config = await resolvedWithPlugins([
         "--system",
         fixture("flaky-register.ts"),
@@ -160,7 +162,7 @@ describe("a plugin system", () => {
   }
 
   it("written in plain JavaScript and exported as `system`, runs end to end from the command line", async () => {
-    const store = mkdtempSync(join(tmpdir(), "faultline-plugin-"));
+    const store = pluginStore();
     const r = await execa(
       "node",
       [bin, "run", "--system", fixture("register.js"), "--workload", "register", "--time-limit", "3"].concat([
@@ -180,7 +182,7 @@ describe("a plugin system", () => {
   });
 
   it("runs a plugin workload", async () => {
-    const store = mkdtempSync(join(tmpdir(), "faultline-plugin-"));
+    const store = pluginStore();
     const config = await resolvedWithPlugins([
       "--system",
       "memory",
@@ -202,7 +204,7 @@ describe("a plugin system", () => {
 
 describe("check --model ./my-model.ts", () => {
   it("checks a history against the user's model: valid and not", async () => {
-    const folder = mkdtempSync(join(tmpdir(), "faultline-model-"));
+    const folder = modelFolder();
     const line = (index: number, process: number, type: string, f: string, value: unknown) =>
       JSON.stringify({ index, time: index * 10, process, type, f, value });
     const good = [

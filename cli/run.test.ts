@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
+import { scratchFolders } from "../harness/testkit.ts";
 
 const bin = new URL("../bin/faultline.js", import.meta.url).pathname;
+const freshStore = scratchFolders("run");
 
 async function run(args: string[]) {
   return execa("node", [bin, "run", ...args], { reject: false, env: { CI: "true" } });
@@ -16,7 +17,7 @@ function latestHistory(store: string): string {
 
 describe("faultline run", () => {
   it("gives a byte-identical history for the same seed, and another for another seed", async () => {
-    const stores = [0, 1, 2].map(() => mkdtempSync(join(tmpdir(), "faultline-run-")));
+    const stores = [0, 1, 2].map(() => freshStore());
     const args = ["--system", "memory", "--workload", "register", "--time-limit", "10"];
     const [a, b, c] = await Promise.all([
       run([...args, "--seed", "7", "--store", stores[0]!]),
@@ -31,7 +32,7 @@ describe("faultline run", () => {
   });
 
   it("gives a byte-identical history on the replicated engine under faults for the same seed", async () => {
-    const stores = [0, 1].map(() => mkdtempSync(join(tmpdir(), "faultline-run-")));
+    const stores = [0, 1].map(() => freshStore());
     const args = [
       "--system",
       "engine",
@@ -62,7 +63,7 @@ describe("faultline run", () => {
   });
 
   it("writes the store layout and prints the command that reproduces the run", async () => {
-    const store = mkdtempSync(join(tmpdir(), "faultline-run-"));
+    const store = freshStore();
     const r = await run(["--seed", "3", "--time-limit", "2", "--store", store]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/reproduce: +npx faultline run .*--seed 3/i);
@@ -103,7 +104,7 @@ describe("faultline run", () => {
 
 describe("faultline run, its output's reader gone (faultline run | head -1)", () => {
   it("finishes the run, stores its results and exits with the verdict's code, no stack trace", async () => {
-    const store = mkdtempSync(join(tmpdir(), "faultline-run-"));
+    const store = freshStore();
     const child = execa(
       "node",
       [
@@ -146,7 +147,7 @@ describe("faultline run, its output's reader gone (faultline run | head -1)", ()
 
 describe("faultline run, interrupted", () => {
   it("stops on SIGINT, heals, checks what was recorded, and records the interruption everywhere", async () => {
-    const store = mkdtempSync(join(tmpdir(), "faultline-run-"));
+    const store = freshStore();
     const child = execa("node", [bin, "run", "--time-limit", "50000", "--seed", "5", "--store", store], {
       reject: false,
       env: { CI: "true" },
@@ -234,7 +235,7 @@ function stderrShows(child: { stderr: NodeJS.ReadableStream | null }, pattern: R
 
 describe("faultline run, interrupted twice", () => {
   it("a second SIGINT while it checks ends it at once: nothing checked, no results, the history kept", async () => {
-    const store = mkdtempSync(join(tmpdir(), "faultline-run-"));
+    const store = freshStore();
     const child = execa(
       "node",
       [
@@ -273,7 +274,7 @@ describe("faultline run, interrupted twice", () => {
 
 describe("faultline run, signalled as it hands over to the checkers", () => {
   it("a SIGINT twice at that moment is not lost: it ends the run at once, exit 130", async () => {
-    const store = mkdtempSync(join(tmpdir(), "faultline-run-"));
+    const store = freshStore();
     const child = execa(
       "node",
       [bin, "run", "--system", "memory", "--workload", "register", "--time-limit", "5", "--seed", "5"].concat(
@@ -292,6 +293,5 @@ describe("faultline run, signalled as it hands over to the checkers", () => {
     expect(r.exitCode, r.stderr).toBe(130);
     expect(r.stderr).toMatch(/^faultline run: SIGINT again: exiting at once, nothing checked or reported$/m);
     expect(existsSync(join(store, "latest", "results.json"))).toBe(false);
-    rmSync(store, { recursive: true, force: true });
   });
 });

@@ -4,18 +4,18 @@
  * hold every package's nemesis ops, each completion naming the nodes it touched, and the final
  * phase must heal every fault.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { executeRun } from "../cli/execute.ts";
 import { resolveRunConfig } from "../cli/run.ts";
 import type { RunConfig } from "../cli/runConfig.ts";
 import type { Op } from "../harness/history/op.ts";
 import { faultWindows } from "../harness/history/faultWindows.ts";
+import { scratchFolders } from "../harness/testkit.ts";
+
+const freshStore = scratchFolders("nemeses");
 
 function config(args: string[]): RunConfig {
-  const store = mkdtempSync(join(tmpdir(), "faultline-nemeses-"));
+  const store = freshStore();
   const c = resolveRunConfig([...args, "--store", store, "--quiet"]);
   if (c === "help") throw new Error("unexpected help");
   return c;

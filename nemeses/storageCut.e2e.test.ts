@@ -4,16 +4,16 @@
  * seeded simulations (a few seconds each); the expectation matrix (cli/expectations.ts) and the
  * detection bench run the same configurations over more seeds.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { executeRun } from "../cli/execute.ts";
 import { resolveRunConfig } from "../cli/run.ts";
 import type { Results } from "../harness/results.ts";
+import { scratchFolders } from "../harness/testkit.ts";
+
+const freshStore = scratchFolders("storage-cut");
 
 async function run(args: string[]): Promise<Results> {
-  const store = mkdtempSync(join(tmpdir(), "faultline-storage-cut-"));
+  const store = freshStore();
   const config = resolveRunConfig([...args, "--store", store, "--quiet"]);
   if (config === "help") throw new Error("unexpected help");
   return (await executeRun(config, { startedAt: new Date(0) })).results;

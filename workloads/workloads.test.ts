@@ -1,12 +1,10 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { executeRun } from "../cli/execute.ts";
 import { resolveRunConfig } from "../cli/run.ts";
+import { scratchFolders } from "../harness/testkit.ts";
 import { workloadRegistry } from "./index.ts";
 
-const store = mkdtempSync(join(tmpdir(), "faultline-workloads-"));
+const store = scratchFolders("workloads")();
 
 async function run(workload: string, extra: string[] = []) {
   const config = resolveRunConfig([

@@ -5,18 +5,32 @@
  * Process mode is not byte-replayable (the seed drives the generator and the nemesis, the
  * machine's scheduler the rest), so finding stale reads gets up to five seeds.
  */
-import { readdirSync, readFileSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { executeRun } from "../../cli/execute.ts";
 import { loadRunPlugins } from "../../cli/plugins.ts";
 import { resolveRunConfig } from "../../cli/runConfig.ts";
+import { scratchFolders } from "../../harness/testkit.ts";
 import { etcdInstalled } from "./system.ts";
 
 const plugin = "./examples/etcd/system.ts";
 const repoRoot = new URL("../..", import.meta.url).pathname;
+const freshStore = scratchFolders("etcd");
+
+/**
+ * What each member left in the store's `nodes/`: its log, and no data (removed at teardown: etcd
+ * preallocates its write-ahead log, tens of megabytes a member).
+ */
+function memberFiles(runDir: string): { logs: string[]; data: string[] } {
+  const nodes = join(runDir, "nodes");
+  const members = ["n1", "n2", "n3"];
+  return {
+    logs: members.filter((m) => existsSync(join(nodes, `${m}.log`))),
+    data: members.filter((m) => existsSync(join(nodes, m))),
+  };
+}
 
 /** Live processes whose command line mentions `text` (here: a run's own folder). */
 function processesMentioning(text: string): string[] {
@@ -34,7 +48,7 @@ function processesMentioning(text: string): string[] {
 }
 
 async function runEtcd(args: string[]) {
-  const store = mkdtempSync(join(tmpdir(), "faultline-etcd-"));
+  const store = freshStore();
   await loadRunPlugins(plugin, undefined);
   const config = resolveRunConfig(["--system", plugin, ...args, "--store", store, "--quiet"]);
   if (config === "help") throw new Error("help");
@@ -98,11 +112,14 @@ describe("the etcd example (a plugin loaded by path)", () => {
     const cases = found!.results.checkers["linearizable"]!.anomalies!["nonlinearizable"] ?? [];
     expect(cases.some((c) => (c as unknown as { op: { f: string } }).op.f === "read")).toBe(true);
 
-    for (const run of [q, ...s]) expect(processesMentioning(run.store)).toEqual([]);
+    for (const run of [q, ...s]) {
+      expect(processesMentioning(run.store)).toEqual([]);
+      expect(memberFiles(run.storeDir)).toEqual({ logs: ["n1", "n2", "n3"], data: [] });
+    }
   }, 600_000);
 
   it("runs from the command line with the set workload and prints a verdict", async () => {
-    const store = mkdtempSync(join(tmpdir(), "faultline-etcd-"));
+    const store = freshStore();
     const r = await execa(
       "node",
       [
@@ -116,5 +133,6 @@ describe("the etcd example (a plugin loaded by path)", () => {
     expect(r.stdout).toMatch(/^etcd-set-partition-crash: valid/m);
     expect(r.stdout).toMatch(/set-full: valid/);
     expect(processesMentioning(store)).toEqual([]);
+    expect(memberFiles(join(store, "latest"))).toEqual({ logs: ["n1", "n2", "n3"], data: [] });
   }, 180_000);
 });

@@ -9,7 +9,8 @@
  * reaper so no member outlives the harness) and behind its fault proxy: every member → member link
  * (through each member's peer router, peerRouter.ts) and every client → member link is a proxy the
  * nemesis partitions. Output goes to `nodes/<member>.log` of the run; data to the run's folder (or
- * a temporary one, removed at teardown).
+ * a temporary one), removed at teardown as PostgreSQL's is: etcd preallocates its write-ahead log,
+ * about 80 MB a member, which a stored run has no use for once its members are gone.
  *
  * What faultline should find, as Jepsen did: with the default quorum reads, etcd is linearizable
  * under partitions, crashes and pauses; with `--reads serializable` a member cut off from the
@@ -223,6 +224,9 @@ class EtcdCluster implements SystemUnderTest {
     await this.network?.close();
     await this.supervisor?.close();
     if (this.removeDataRoot) rmSync(this.dataRoot, { recursive: true, force: true });
+    else
+      for (const member of this.members)
+        rmSync(join(this.dataRoot, member.name), { recursive: true, force: true, maxRetries: 5 });
   }
 }
 

@@ -1,10 +1,10 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { scratchFolders } from "../testkit.ts";
 import { ArtifactLog, fileSystemReason, unwrittenSummary, writeFileAtomic } from "./atomic.ts";
 
-const fresh = (): string => mkdtempSync(join(tmpdir(), "faultline-atomic-"));
+const fresh = scratchFolders("atomic");
 
 describe("writeFileAtomic", () => {
   it("replaces a file whole and leaves no temporary behind", () => {

@@ -1,12 +1,12 @@
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SimWorld } from "../runtime/sim/index.ts";
+import { scratchFolders } from "../testkit.ts";
 import { formatSeconds, NodeLogs } from "./nodeLogs.ts";
 
-const fresh = (): string => mkdtempSync(join(tmpdir(), "faultline-nodelogs-"));
+const fresh = scratchFolders("nodelogs");
 
 describe("node logs", () => {
   it("writes one file per endpoint that logged, each line stamped with test time", () => {

@@ -1,8 +1,10 @@
-import { mkdtempSync, readFileSync, readlinkSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readlinkSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { scratchFolders } from "../testkit.ts";
 import { createRunDir, runTimestamp } from "./store.ts";
+
+const fresh = scratchFolders("store");
 
 describe("store", () => {
   it("names run folders by UTC timestamp to the millisecond", () => {
@@ -10,7 +12,7 @@ describe("store", () => {
   });
 
   it("creates distinct folders for runs in the same millisecond and points latest at the newest", () => {
-    const root = mkdtempSync(join(tmpdir(), "faultline-store-"));
+    const root = fresh();
     const at = new Date(Date.UTC(2026, 0, 1));
     const a = createRunDir(root, "memory-register", at);
     const b = createRunDir(root, "memory-register", at);
@@ -21,7 +23,7 @@ describe("store", () => {
   });
 
   it("refuses test names that would escape the store", () => {
-    const root = mkdtempSync(join(tmpdir(), "faultline-store-"));
+    const root = fresh();
     expect(() => createRunDir(root, "../evil", new Date())).toThrow(/test name/);
   });
 });

@@ -177,6 +177,11 @@ describe.concurrent("process mode: verdicts", () => {
 // Alone, after the others: a kill -9 loses acknowledged adds only when it lands before the
 // server's next fsync, and with another run beside it its seeds found them less often (at load 2,
 // seed 1 missed beside the async run and needed more seeds, where alone it found them at once).
+// A kill loses something only if an add was acknowledged in the last few ms (the background fsync
+// runs every 10 ms), and a loaded machine slows every op: of three kills a seed, often none lands
+// in such a window. A fresh-clone CI run beside the matrix gate missed on all of seeds 1-3, and
+// beside the gate seed 1 missed two times in three here (at low load too, seed 2 of a 15-s run
+// lost nothing), so up to eight seeds are tried, each only when the last found nothing.
 describe("process mode: a crash between acknowledgement and fsync", () => {
   it("--bug ack-before-fsync (a standalone server, kill -9): lost acknowledged writes found", async () => {
     await catches(
@@ -202,7 +207,7 @@ describe("process mode: a crash between acknowledgement and fsync", () => {
       ],
       "set-full",
       "lost",
-      [1, 2, 3],
+      [1, 2, 3, 4, 5, 6, 7, 8],
     );
   });
 });

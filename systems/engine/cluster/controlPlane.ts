@@ -130,21 +130,30 @@ export class ControlPlane {
     const { topology, timing, mode } = this.config;
     const epoch = this.state.epoch + 1;
     const oldWriter = this.state.writer;
-    this.rt.log(
-      `failover: writer ${oldWriter ?? "none"} not seen at epoch ${this.state.epoch}; trying epoch ${epoch}`,
-    );
-    // The new epoch is durable before anyone hears of it, so it is never reused.
-    this.state = { ...this.state, epoch };
-    await this.save();
     let candidate: string | undefined;
     if (mode === "quorum") {
+      // The candidate comes from heartbeats alone: with none, no epoch is spent (an unreachable
+      // writer and no data node in reach once made a new epoch every retry, each saved and sent).
       const recent = this.rt.clock.monotonicNs() - timing.failoverAfterNs;
       const alive = topology.dataNodes.filter(
         (n) => (this.lastHeardNs.get(n) ?? -Infinity) >= recent && this.reports.get(n)?.ready === true,
       );
       alive.sort((a, b) => (this.reports.get(b)?.logEnd ?? 0) - (this.reports.get(a)?.logEnd ?? 0));
       candidate = alive.find((n) => n !== oldWriter) ?? alive[0];
-    } else {
+      if (candidate === undefined) {
+        this.rt.log(
+          `failover: writer ${oldWriter ?? "none"} not seen at epoch ${this.state.epoch}; no data node in reach, epoch kept`,
+        );
+        return;
+      }
+    }
+    this.rt.log(
+      `failover: writer ${oldWriter ?? "none"} not seen at epoch ${this.state.epoch}; trying epoch ${epoch}`,
+    );
+    // The new epoch is durable before anyone hears of it, so it is never reused.
+    this.state = { ...this.state, epoch };
+    await this.save();
+    if (mode !== "quorum") {
       const standbys = topology.dataNodes.filter((n) => n !== oldWriter);
       // A standalone server has no standby: its own log is the only one, so once it answers
       // (restarted and recovered) it is promoted again, under the new epoch.

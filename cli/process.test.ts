@@ -3,7 +3,8 @@
  * (seconds), fixed seeds; timing still differs from run to run, so a row that must find a bug
  * runs its seeds until one finds it (at most three), and fails if none does. The bug that needs a
  * partition (`no-fencing`) is caught under a scripted partition in
- * systems/engine/cluster/process.test.ts: random partitions need minutes to hit it.
+ * systems/engine/cluster/process.test.ts: random partitions need minutes to hit it;
+ * `ack-before-fsync`, which needs a quiet machine, has a file of its own (processAckFsync.test.ts).
  *
  * Each run is its --time-limit of real time, mostly waiting (about a third of a core), with its own
  * free ports and run folder: the verdict tests run at the same time, at most `concurrentRuns` runs
@@ -13,10 +14,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { waitUntilGone } from "../harness/runtime/process/procfs.ts";
-import { executeRun, type ExecuteResult } from "./execute.ts";
-import { nodePidsOf } from "./processTestkit.ts";
-import { resolveRunConfig } from "./run.ts";
+import type { ExecuteResult } from "./execute.ts";
+import { catchesInProcessMode, runInProcessMode } from "./processTestkit.ts";
 
 let store: string;
 beforeAll(() => {
@@ -53,12 +52,8 @@ async function run(args: string[]): Promise<ExecuteResult> {
   return inTurn(() => runNow(args));
 }
 
-async function runNow(args: string[]): Promise<ExecuteResult> {
-  const config = resolveRunConfig([...args, "--mode", "process", "--store", store, "--quiet"]);
-  if (config === "help") throw new Error("unexpected help");
-  const result = await executeRun(config, { recoveryDelayNs: 2e9, checkBudget: { timeLimitMs: 60_000 } });
-  expect(await waitUntilGone(nodePidsOf(result.storeDir))).toEqual([]);
-  return result;
+function runNow(args: string[]): Promise<ExecuteResult> {
+  return runInProcessMode(store, args);
 }
 
 /** Each checker's verdict, with its reason when it is not `true` (for readable failures). */
@@ -71,16 +66,9 @@ function verdicts(result: ExecuteResult): Record<string, unknown> {
   );
 }
 
-/** Runs `args` with each seed until a run is invalid with one of `anomalies`; the seeds used. */
-async function catches(args: string[], checker: string, anomaly: string, seeds: number[]): Promise<string[]> {
-  const tried: string[] = [];
-  for (const seed of seeds) {
-    const result = await run([...args, "--seed", String(seed)]);
-    const found = result.results.checkers[checker]?.anomalies?.[anomaly];
-    tried.push(`seed ${seed}: ${result.results.valid} (${result.results.checkers[checker]?.reason ?? ""})`);
-    if (result.results.valid === false && found !== undefined) return tried;
-  }
-  throw new Error(`${anomaly} not found by ${checker} in process mode:\n${tried.join("\n")}`);
+/** Runs `args` with each seed until a run is invalid with `anomaly`; the seeds used. */
+function catches(args: string[], checker: string, anomaly: string, seeds: number[]): Promise<string[]> {
+  return catchesInProcessMode(run, args, checker, anomaly, seeds);
 }
 
 describe.concurrent("process mode: verdicts", () => {
@@ -170,44 +158,6 @@ describe.concurrent("process mode: verdicts", () => {
       "set-full",
       "lost",
       [1, 3, 2],
-    );
-  });
-});
-
-// Alone, after the others: a kill -9 loses acknowledged adds only when it lands before the
-// server's next fsync, and with another run beside it its seeds found them less often (at load 2,
-// seed 1 missed beside the async run and needed more seeds, where alone it found them at once).
-// A kill loses something only if an add was acknowledged in the last few ms (the background fsync
-// runs every 10 ms), and a loaded machine slows every op: of three kills a seed, often none lands
-// in such a window. A fresh-clone CI run beside the matrix gate missed on all of seeds 1-3, and
-// beside the gate seed 1 missed two times in three here (at low load too, seed 2 of a 15-s run
-// lost nothing), so up to eight seeds are tried, each only when the last found nothing.
-describe("process mode: a crash between acknowledgement and fsync", () => {
-  it("--bug ack-before-fsync (a standalone server, kill -9): lost acknowledged writes found", async () => {
-    await catches(
-      [
-        "--system",
-        "engine",
-        "--replication",
-        "async",
-        "--nodes",
-        "1",
-        "--workload",
-        "set",
-        "--nemesis",
-        "crash",
-        "--nemesis-interval",
-        "2",
-        "--time-limit",
-        "10",
-        "--rate",
-        "300",
-        "--bug",
-        "ack-before-fsync",
-      ],
-      "set-full",
-      "lost",
-      [1, 2, 3, 4, 5, 6, 7, 8],
     );
   });
 });

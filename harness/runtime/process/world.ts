@@ -4,7 +4,8 @@
  *
  * - A node is a `nodeHost` process (started with execa, own process group, output in
  *   `nodes/<node>.log`) that builds its program from the system's `PortableProgram`, the same
- *   code the simulation runs. It listens on a loopback port picked here, kept across restarts.
+ *   code the simulation runs. It listens on a loopback port picked here, kept across restarts,
+ *   or a new one if that port was taken meanwhile (its links follow it).
  * - Every link from → to is a `TcpProxy` (proxy.ts), opened on first use; a node asks for the
  *   port of a link over its IPC channel. Partitions, delay, stalls and resets act there.
  * - crash: kill -9 of the node's process group (what it had not fsynced was in its memory and is
@@ -74,6 +75,8 @@ export interface ProcessWorldOptions {
 /** How a stall lasts when the packet nemesis's reordering becomes a stall. */
 const reorderStallNs = 100e6;
 const maxNodeErrorsKept = 1_000;
+/** Starts of one node tried on a new port after its port was found taken (EADDRINUSE). */
+const maxPortAttempts = 5;
 
 interface NodeRecord {
   readonly name: string;
@@ -343,8 +346,24 @@ export class ProcessWorld implements World {
       .catch(() => undefined)
       .then(async () => {
         if (previous !== undefined) await previous.exited;
-        if (this.loop.closed) return;
-        await this.spawn(node);
+        for (let attempt = 1; !this.loop.closed; attempt++) {
+          try {
+            await this.spawn(node);
+            return;
+          } catch (error) {
+            // The port was taken: while the node was down the kernel may hand its port to anyone
+            // (an outgoing connection's source port comes from the same range), and right after a
+            // kill -9 the dead process's closing connections can hold it a moment (a crash-loop
+            // restarts within milliseconds). A new port, which the links follow; bounded.
+            const taken = error instanceof NodeStartError && error.message.includes("EADDRINUSE");
+            if (!taken || attempt >= maxPortAttempts) throw error;
+            this.logNode(node.name, `port ${String(node.port)} in use; starting on another`);
+            // The refused process was killed: its exit is not a death of the system.
+            node.killed = true;
+            await node.process?.exited;
+            node.port = undefined;
+          }
+        }
       });
     node.booting = booting;
     booting.catch((error: unknown) => this.fail(error));

@@ -40,7 +40,7 @@ import type { HistoryStatsGatherer } from "../harness/history/historyStats.ts";
 import type { GatheredTxns, TxnTableBuilder } from "../checkers/elle/index.ts";
 import type { StoredRunCheck } from "./storedRun.ts";
 import { HistoryFormatError, visibleText } from "../harness/history/validate.ts";
-import { parseJsonExact } from "../harness/history/exactJson.ts";
+import { bigintAsDigits, parseJsonExact } from "../harness/history/exactJson.ts";
 import type { CheckResult, Results } from "../harness/results.ts";
 import { ExitCode, composeResults, exitCodeFor, worstExitCode } from "../harness/results.ts";
 import type { LinearizableModel } from "../checkers/linearizable/model.ts";
@@ -834,8 +834,7 @@ function describeAnomalies(result: CheckResult): string | undefined {
   return classes.map((c) => `${c} x${counts[c] ?? result.anomalies?.[c]?.length ?? 0}`).join(", ");
 }
 
-const jsonLine = (value: unknown): string =>
-  JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+const jsonLine = (value: unknown): string => JSON.stringify(value, bigintAsDigits);
 
 export async function checkCommand(args: string[]): Promise<number> {
   const options = await parseCheckArgs(args);

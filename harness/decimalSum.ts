@@ -53,5 +53,5 @@ export function decimalSum(values: readonly number[]): number {
 
 /** How many decimal places the shortest decimal form of `n` has (0 for an integer; 0 for ±Infinity or NaN). */
 export function decimalPlaces(n: number): number {
-  return scaled(n)?.scale ?? 0;
+  return Number.isInteger(n) ? 0 : (scaled(n)?.scale ?? 0);
 }

@@ -28,6 +28,7 @@ import { nothingToCheck } from "../../harness/history/op.ts";
 import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
 import { compareNames } from "../../harness/compareNames.ts";
 import { decimalSum } from "../../harness/decimalSum.ts";
+import { isUnsafeIntegerText } from "../../harness/history/exactJson.ts";
 
 export interface BankCheckOptions {
   /** The account keys. */
@@ -39,9 +40,6 @@ export interface BankCheckOptions {
   /** Cases kept in full per anomaly class (others are counted). Default 16. */
   readonly casesKeptPerClass?: number;
 }
-
-/** An integer too large for a double, as the history readers keep it: its decimal string. */
-const isBeyondExact = (v: unknown): boolean => typeof v === "string" && /^-?\d{16,}$/.test(v);
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
@@ -124,7 +122,8 @@ export function checkBankHistory(history: readonly Op[], options: BankCheckOptio
     }
     if (reads === undefined) continue;
     const inexact = reads.find(
-      ([, value]) => isBeyondExact(value) || (isPlainObject(value) && isBeyondExact(value.balance)),
+      ([, value]) =>
+        isUnsafeIntegerText(value) || (isPlainObject(value) && isUnsafeIntegerText(value.balance)),
     );
     if (inexact !== undefined) {
       // A balance beyond a double's exact integers (readers keep it as its decimal string) cannot be

@@ -49,7 +49,6 @@ export function checkCounterHistory(history: readonly Op[], options: CounterChec
   const budget = options.budget === undefined ? undefined : budgetOf(options.budget);
   const pairs = pairOps(history).filter((p) => p.invoke.process !== "nemesis");
   const adds = pairs.filter((p) => p.invoke.f === addF && p.complete?.type !== "fail");
-  const increasing = adds.every((p) => (p.invoke.value as number) >= 0);
 
   // Sweep the history in order: per position, the adds certainly in (ok, completed) and the sums
   // of those that may be in (invoked, not failed), split by sign.
@@ -97,6 +96,7 @@ export function checkCounterHistory(history: readonly Op[], options: CounterChec
     };
   }
   const amount = (p: OpPair): number => toUnits(p.invoke.value as number);
+  const increasing = adds.every((p) => amount(p) >= 0);
   const readInvoke = new Map<Op, OpPair>(readPairs.map((p) => [p.invoke, p]));
   const readComplete = new Map<Op, OpPair>(readPairs.map((p) => [p.complete!, p]));
 

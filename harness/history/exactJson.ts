@@ -17,6 +17,19 @@ const longDigitRun = /\d{16}/;
 
 const MAX_SAFE_DIGITS = String(Number.MAX_SAFE_INTEGER); // "9007199254740991": 16 digits
 
+/**
+ * True for an integer as the readers keep one that a double cannot hold: the decimal string of an
+ * integer beyond ±(2^53 − 1) ("9007199254740993"). Checkers that sum numbers cannot use it.
+ */
+export function isUnsafeIntegerText(value: unknown): boolean {
+  if (typeof value !== "string" || !/^-?[1-9]\d{15,}$/.test(value)) return false;
+  return beyondSafe(value.startsWith("-") ? value.slice(1) : value);
+}
+
+/** `JSON.stringify`'s replacer for a `bigint`: its decimal string, which the readers read back. */
+export const bigintAsDigits = (_key: string, value: unknown): unknown =>
+  typeof value === "bigint" ? value.toString() : value;
+
 /** True when the digits (no sign, no leading zero) name an integer beyond Number.MAX_SAFE_INTEGER. */
 function beyondSafe(digits: string): boolean {
   return (
@@ -104,6 +117,6 @@ export function toJsonData(value: unknown): unknown {
   if (value === undefined) return undefined;
   if (value === null || typeof value === "string" || typeof value === "boolean") return value;
   if (typeof value === "number" && Number.isSafeInteger(value)) return value;
-  const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  const text = JSON.stringify(value, bigintAsDigits);
   return text === undefined ? undefined : parseJsonExact(text);
 }

@@ -17,7 +17,7 @@
  */
 import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import type { Budget } from "../budget.ts";
-import { parseJsonExact } from "./exactJson.ts";
+import { bigintAsDigits, parseJsonExact } from "./exactJson.ts";
 import type { Op } from "./op.ts";
 import { JsonlScanner } from "./jsonlScan.ts";
 import { HistorySource } from "./source.ts";
@@ -33,7 +33,7 @@ export function opToJsonLine(op: Op): string {
     return JSON.stringify(op);
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
-    return JSON.stringify(op, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+    return JSON.stringify(op, bigintAsDigits);
   }
 }
 

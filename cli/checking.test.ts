@@ -272,6 +272,45 @@ describe("check --workload reaches every checker offline, in Jepsen's shapes", (
       stats: { valid: true },
     });
   });
+
+  it("another workload's history checked as set, long-fork or rw-register is never valid", async () => {
+    // Each was "valid" (or, as set, INVALID over reads no add explains) on histories holding
+    // nothing the workload checks; long-fork passed over transactions it cannot read.
+    const append = write(
+      "append-as-other.json",
+      jepsen([
+        ["invoke", 0, "txn", [["append", 0, 1]]],
+        ["ok", 0, "txn", [["append", 0, 1]]],
+        ["invoke", 1, "txn", [["r", 0, null]]],
+        ["ok", 1, "txn", [["r", 0, [1]]]],
+      ]),
+    );
+    const register = write(
+      "register-as-other.json",
+      jepsen([
+        ["invoke", 0, "write", [1, 5]],
+        ["ok", 0, "write", [1, 5]],
+        ["invoke", 1, "read", [1, null]],
+        ["ok", 1, "read", [1, 5]],
+      ]),
+    );
+    const asSet = await checkJson([append, register, "--workload", "set"]);
+    expect(asSet.code).toBe(2);
+    for (const result of asSet.results) {
+      expect(result["checkers"]).toMatchObject({ "set-full": { valid: "unknown" } });
+      expect(JSON.stringify(result)).toContain("is this a set history?");
+    }
+    const asRegister = await checkJson([register, "--workload", "rw-register"]);
+    expect(asRegister.code).toBe(2);
+    expect(asRegister.results[0]!["checkers"]).toMatchObject({
+      elle: { valid: "unknown", reason: expect.stringContaining("0 transactions") },
+    });
+    const asFork = await checkJson([append, "--workload", "long-fork"]);
+    expect(asFork.code).toBe(254);
+    expect(asFork.results[0]!["error"]).toMatch(
+      /index 0: a long-fork history holds reads of a group of keys/,
+    );
+  });
 });
 
 describe("check --time-limit-ms holds", () => {

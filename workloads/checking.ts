@@ -18,7 +18,7 @@
  */
 import { checkCounterHistory } from "../checkers/counter/index.ts";
 import { checkElleHistory } from "../checkers/elle/index.ts";
-import { checkLongForkHistory, inferGroupSize } from "../checkers/long-fork/index.ts";
+import { checkLongForkHistory, hasGroupRead, inferGroupSize } from "../checkers/long-fork/index.ts";
 import type { Checker } from "../harness/checker.ts";
 import type { Key, Op } from "../harness/history/op.ts";
 import type { GatheredTxns } from "../checkers/elle/index.ts";
@@ -105,23 +105,25 @@ export function planWorkloadCheck(
     case "long-fork": {
       const inferred = inferGroupSize(history);
       const groupSize = options.groupSize ?? inferred;
-      if (groupSize === undefined) {
+      if (groupSize === undefined && hasGroupRead(history)) {
         throw new CheckSetupError(
           "the reads of this history read different numbers of keys, so the group size cannot be inferred; pass --group-size N",
         );
       }
+      // With no read at all there is no size to infer, and nothing to compare: the checker says so.
       const checker: Checker = {
         name: "long-fork",
         check: (h, context) =>
           checkLongForkHistory(h, {
-            groupSize,
+            ...(groupSize !== undefined ? { groupSize } : {}),
             ...(context.budget !== undefined ? { budget: context.budget } : {}),
           }),
       };
-      return {
-        description: `long-fork, group size ${groupSize}${options.groupSize === undefined ? " (inferred from the reads)" : ""}`,
-        checkers: [checker],
-      };
+      const size =
+        groupSize === undefined
+          ? "no read to infer the group size from"
+          : `group size ${groupSize}${options.groupSize === undefined ? " (inferred from the reads)" : ""}`;
+      return { description: `long-fork, ${size}`, checkers: [checker] };
     }
     case "counter": {
       const checker: Checker = {

@@ -60,6 +60,7 @@ describe("stamped rows for Elle", () => {
       [4, "txn"],
       [5, "txn"],
       [6, "start-partition"],
+      [7, "read"],
     ]);
     expect(out[3]!.value).toEqual([
       ["r", 0, -1],
@@ -121,5 +122,21 @@ describe("stamped rows for Elle", () => {
     });
     expect(elle.valid).toBe(false);
     expect(elle.anomalyTypes).toContain("G-single-item");
+  });
+
+  it("an ok completion without its micro-ops is bad input, never its planned reads of nothing", () => {
+    // The planned micro-ops read null: standing in for the completion, they would be reads of the
+    // initial state, which no account holds after the opening write.
+    for (const [f, planned] of [
+      ["transfer", { from: 0, to: 1, amount: 3, writeId: 5 }],
+      ["take-off-call", { doctors: [0, 1], doctor: 0, writeId: 5 }],
+      ["txn", [["r", 0, null]]],
+    ] as const) {
+      const h = history([...opened, [1, "invoke", f, planned], [1, "ok", f, "done"]]);
+      expect(toRwRegisterHistory(h)[3]!.value).toBe("done");
+      expect(() =>
+        checkElleHistory(toRwRegisterHistory(h), { workload: "rw-register", model: "serializable" }),
+      ).toThrow(/index 3: a txn's value must be a list of micro-ops/);
+    }
   });
 });

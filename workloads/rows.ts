@@ -71,20 +71,20 @@ function versioned(mops: readonly MicroOp[]): MicroOp[] {
 
 /**
  * The history as Elle's rw-register workload reads it: `txn`, `transfer` and `take-off-call`
- * operations as `txn`s whose values are write ids; nemesis operations kept; everything else
- * dropped. An `ok` completion carries the micro-ops executed; an invocation (which Elle reads for
- * `fail` and `info` transactions) the micro-ops planned. A value it cannot read is kept as is, for
+ * operations as `txn`s whose values are write ids; everything else kept as it is (Elle passes
+ * over operations that are not `txn`s, and says so when that leaves it nothing). An `ok` completion carries the micro-ops executed; an invocation (which Elle reads for
+ * `fail` and `info` transactions) the micro-ops planned. A value it cannot read (an `ok`
+ * completion's included: it never stands in for the reads it should carry) is kept as is, for
  * Elle to reject with the index.
  */
 export function toRwRegisterHistory(history: readonly Op[]): Op[] {
   const out: Op[] = [];
   const planned = new Map<unknown, MicroOp[] | undefined>();
   for (const op of history) {
-    if (op.process === "nemesis") {
-      out.push(op);
+    if (op.process === "nemesis" || !stampOps.has(op.f)) {
+      out.push(op); // Elle reads only txns; kept, so that Elle counts what the history held
       continue;
     }
-    if (!stampOps.has(op.f)) continue;
     if (op.type === "invoke") {
       const mops = plannedMicroOps(op);
       planned.set(op.process, mops);
@@ -93,8 +93,15 @@ export function toRwRegisterHistory(history: readonly Op[]): Op[] {
     }
     const mops = planned.get(op.process);
     planned.delete(op.process);
-    if (op.type === "ok" && Array.isArray(op.value)) {
-      out.push({ ...op, f: "txn", value: versioned(op.value as MicroOp[]) });
+    if (op.type === "ok") {
+      // An ok completion carries the micro-ops it executed, reads filled in. One that does not
+      // is kept as it is for Elle to reject: the planned micro-ops' reads are nulls, which Elle
+      // would take for reads of the initial state.
+      out.push({
+        ...op,
+        f: "txn",
+        value: Array.isArray(op.value) ? versioned(op.value as MicroOp[]) : op.value,
+      });
     } else {
       out.push({ ...op, f: "txn", value: mops === undefined ? op.value : versioned(mops) });
     }

@@ -7,9 +7,10 @@
  * Two reads of which each saw a write the other did not (T3 saw y but not x, T4 saw x but not y)
  * observed the writes in conflicting orders: a long fork.
  *
- * As Jepsen's: reads are `ok` operations whose value is reads alone, grouped by the set of keys
- * they read; every pair of a group is compared; a key written twice makes the verdict "unknown"
- * (the argument needs one write per key). The group size is taken from `groupSize`, else from the
+ * As Jepsen's: every transaction is a read of a group or one write (anything else is bad input,
+ * named by its index, as Jepsen's `legal-txn?`); reads are `ok` operations whose value is reads
+ * alone, grouped by the set of keys they read; every pair of a group is compared; a key written
+ * twice makes the verdict "unknown" (the argument needs one write per key). The group size is taken from `groupSize`, else from the
  * reads themselves when they all read the same number of keys (any other size would make a read
  * illegal); a read of another size is bad input.
  *
@@ -47,6 +48,17 @@ function microOps(value: unknown): readonly MicroOp[] | undefined {
 
 const isReadTxn = (mops: readonly MicroOp[]): boolean => mops.every((m) => m[0] === "r");
 const isWriteTxn = (mops: readonly MicroOp[]): boolean => mops.length === 1 && mops[0]![0] === "w";
+
+/** An operation's micro-ops, which must be a read of a group or one write; else bad input. */
+function legalTxn(op: Op): readonly MicroOp[] {
+  const mops = microOps(op.value);
+  if (mops === undefined || !(isReadTxn(mops) || isWriteTxn(mops))) {
+    throw new HistoryShapeError(
+      `index ${op.index}: a long-fork history holds reads of a group of keys ([["r", k, null], …]) and single writes ([["w", k, v]]); got ${JSON.stringify(op.value)}`,
+    );
+  }
+  return mops;
+}
 const keyId = (k: Key): string => `${typeof k}:${String(k)}`;
 
 interface Read {
@@ -56,7 +68,10 @@ interface Read {
   readonly keys: readonly Key[];
 }
 
-/** The group size the reads agree on, or undefined when they read different numbers of keys. */
+/**
+ * The group size the reads agree on; undefined when they read different numbers of keys, or when
+ * no read completed (`hasGroupRead` tells the two apart).
+ */
 export function inferGroupSize(history: readonly Op[]): number | undefined {
   let size: number | undefined;
   for (const op of history) {
@@ -68,6 +83,15 @@ export function inferGroupSize(history: readonly Op[]): number | undefined {
     else if (size !== n) return undefined;
   }
   return size;
+}
+
+/** Whether some read of a group completed (`ok`). */
+export function hasGroupRead(history: readonly Op[]): boolean {
+  return history.some((op) => {
+    if (op.type !== "ok" || op.process === "nemesis") return false;
+    const mops = microOps(op.value);
+    return mops !== undefined && isReadTxn(mops);
+  });
 }
 
 export function checkLongForkHistory(
@@ -86,13 +110,20 @@ export function checkLongForkHistory(
     if (list.length < keep) list.push(c());
   };
 
-  // Writes: who wrote what to each key, and whether a key was written twice.
+  // Writes: who wrote what to each key, and whether a key was written twice. Every transaction is
+  // a read of a group or one write (Jepsen's legal-txn?), invoked and, when ok, completed as such:
+  // anything else (another workload's history, say) is bad input, not a transaction to skip.
   const written = new Map<string, { value: unknown; outcome: string; index: number }>();
   let writtenTwice: Key | undefined;
   for (const { invoke, complete } of pairOps(history)) {
     if (invoke.process === "nemesis") continue;
-    const mops = microOps(invoke.value);
-    if (mops === undefined || !isWriteTxn(mops)) continue;
+    const mops = legalTxn(invoke);
+    if (complete?.type === "ok" && isWriteTxn(legalTxn(complete)) !== isWriteTxn(mops)) {
+      throw new HistoryShapeError(
+        `index ${complete.index}: an ok completion of a long-fork ${isWriteTxn(mops) ? "write" : "read"} is one too; got ${JSON.stringify(complete.value)}`,
+      );
+    }
+    if (!isWriteTxn(mops)) continue;
     const [, k, v] = mops[0]!;
     if (written.has(keyId(k)) && writtenTwice === undefined) writtenTwice = k;
     written.set(keyId(k), { value: v, outcome: complete?.type ?? "info", index: invoke.index });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Op } from "../../harness/history/op.ts";
-import { checkLongForkHistory, inferGroupSize } from "./index.ts";
+import { checkLongForkHistory, hasGroupRead, inferGroupSize } from "./index.ts";
 
 type Event = [type: Op["type"], process: number, f: string, value: unknown];
 const history = (events: readonly Event[]): Op[] =>
@@ -85,5 +85,112 @@ describe("long-fork", () => {
     expect(() => checkLongForkHistory(h, { groupSize: 2 })).toThrow(
       /index 3: every read .* reads exactly 2 keys/,
     );
+  });
+
+  it("refuses a transaction that is neither a read of a group nor one write, as Jepsen's legal-txn?", () => {
+    // Such transactions were passed over in silence: a bank history checked as long-fork (its
+    // writes are multi-key transactions, so no write was seen) was "valid".
+    const reads: Event[] = [
+      ["invoke", 0, "read", unread(0, 1)],
+      ["ok", 0, "read", read([0, 1], [1, null])],
+      ["invoke", 1, "read", unread(0, 1)],
+      ["ok", 1, "read", read([0, 1], [1, 1])],
+    ];
+    expect(checkLongForkHistory(history(reads)).valid).toBe(true);
+    const illegal: [string, Event[], RegExp][] = [
+      [
+        "a write of two keys",
+        [
+          [
+            "invoke",
+            2,
+            "txn",
+            [
+              ["w", 0, 1],
+              ["w", 1, 1],
+            ],
+          ],
+          [
+            "ok",
+            2,
+            "txn",
+            [
+              ["w", 0, 1],
+              ["w", 1, 1],
+            ],
+          ],
+        ],
+        /index 0: a long-fork history holds reads/,
+      ],
+      [
+        "a read then a write",
+        [
+          [
+            "invoke",
+            2,
+            "txn",
+            [
+              ["r", 0, null],
+              ["w", 1, 1],
+            ],
+          ],
+          [
+            "ok",
+            2,
+            "txn",
+            [
+              ["r", 0, 1],
+              ["w", 1, 1],
+            ],
+          ],
+        ],
+        /index 0: a long-fork history holds reads/,
+      ],
+      [
+        "an append",
+        [
+          ["invoke", 2, "txn", [["append", 0, 1]]],
+          ["ok", 2, "txn", [["append", 0, 1]]],
+        ],
+        /index 0: a long-fork history holds reads/,
+      ],
+      [
+        "no micro-ops at all",
+        [
+          ["invoke", 2, "write", 5],
+          ["info", 2, "write", 5],
+        ],
+        /index 0: .*got 5/,
+      ],
+      [
+        "an ok read without its reads",
+        [
+          ["invoke", 2, "read", unread(0, 1)],
+          ["ok", 2, "read", null],
+        ],
+        /index 1: a long-fork history holds reads.*got null/,
+      ],
+      [
+        "a write completed as a read",
+        [
+          ["invoke", 2, "write", [["w", 0, 1]]],
+          ["ok", 2, "write", read([0, 1])],
+        ],
+        /index 1: an ok completion of a long-fork write is one too/,
+      ],
+    ];
+    for (const [what, events, error] of illegal) {
+      expect(() => checkLongForkHistory(history([...events, ...reads])), what).toThrow(error);
+    }
+  });
+
+  it("with no read at all has nothing to compare: unknown, and no group size is needed", () => {
+    const h = history([
+      ["invoke", 0, "write", [["w", 0, 1]]],
+      ["ok", 0, "write", [["w", 0, 1]]],
+    ]);
+    expect(hasGroupRead(h)).toBe(false);
+    expect(inferGroupSize(h)).toBeUndefined();
+    expect(checkLongForkHistory(h)).toMatchObject({ valid: "unknown", readCount: 0 });
   });
 });

@@ -22,8 +22,9 @@
  * acknowledged and when it was last seen, in ns of test time.
  *
  * Verdict: false on lost, duplicated or unexpected elements (and stale ones when linearizable);
- * "unknown" when some acknowledged element was never read afterwards, or there were adds but no
- * read at all; true otherwise. Cost: linear in the total size of the reads, plus sorting them.
+ * "unknown" when some acknowledged element was never read afterwards, there were adds but no read
+ * at all, or no add at all (nothing was at stake: whatever the reads hold, the history is no set
+ * test); true otherwise. Cost: linear in the total size of the reads, plus sorting them.
  */
 import { budgetOf, type Budget, type BudgetLimits } from "../../harness/budget.ts";
 import type { Op } from "../../harness/history/op.ts";
@@ -282,6 +283,15 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
     ...(linearizable ? {} : { stale: staleInfo }),
   };
   const kinds = Object.keys(anomalyCounts);
+  if (attemptCount === 0) {
+    // No add at all: no element was at stake, and what the reads returned is no set's state that
+    // this history explains (another workload's history checked as a set, say).
+    return {
+      valid: "unknown",
+      reason: `no add ("${addF}") among the ${history.length} operations, so no element was at stake (${reads.length} reads ("${readF}") completed): is this a set history?`,
+      ...details,
+    };
+  }
   if (kinds.length > 0) {
     return {
       valid: false,

@@ -61,6 +61,29 @@ describe("set-full checker", () => {
     expect(checkSetFullHistory(h)).toMatchObject({ valid: true, stableCount: 1 });
   });
 
+  it("is unknown, never valid or INVALID, when the history has no add at all", () => {
+    // Nothing was at stake: another workload's history checked as a set, say, whose operations
+    // are neither adds nor reads (it was "valid"), or whose reads return what no add explains.
+    const others = history([
+      [0, "invoke", "txn", [["append", 1, 1]]],
+      [0, "ok", "txn", [["append", 1, 1]]],
+    ]);
+    const noReads = checkSetFullHistory(others);
+    expect(noReads.valid).toBe("unknown");
+    expect(noReads.reason).toBe(
+      'no add ("add") among the 2 operations, so no element was at stake (0 reads ("read-set") completed): is this a set history?',
+    );
+    for (const xs of [[], [4, null]]) {
+      const readsOnly = checkSetFullHistory(
+        history([...read(0, xs as number[]), ...read(1, xs as number[])]),
+      );
+      expect(readsOnly.valid).toBe("unknown");
+      expect(readsOnly.reason).toContain("2 reads");
+    }
+    // One add, even a failed one, makes it a set history again.
+    expect(checkSetFullHistory(history([...add(0, 1, "fail"), ...read(1, [])])).valid).toBe(true);
+  });
+
   it("finds duplicated elements and elements that were never added or whose add failed", () => {
     const dup = checkSetFullHistory(history([...add(0, 1), ...read(1, [1, 1])]));
     expect(dup.valid).toBe(false);
@@ -118,7 +141,8 @@ describe("set-full checker", () => {
         const r = checkSetFullHistory(history(rows));
         expect(r.lostCount).toBe(0);
         expect(r.staleCount).toBe(0);
-        expect(r.valid).toBe(true);
+        // With no add at all nothing was at stake: unknown (see above).
+        expect(r.valid).toBe(next === 0 ? "unknown" : true);
         expect(r.stableCount).toBeGreaterThanOrEqual(acked);
       }),
       { numRuns: 200 },

@@ -185,6 +185,82 @@ describe("bank checker on Jepsen's read format", () => {
     expect(bad.anomalyCounts).toEqual({ "wrong-total": 1 });
   });
 
+  it("sets aside a read with a balance given as text (node-postgres answers BIGINT and NUMERIC so)", () => {
+    // It was a "missing-balance": INVALID, for a client that read its balances as strings.
+    const rows: Row[] = [
+      [0, "invoke", "read", null],
+      [0, "ok", "read", { "0": 10, "1": 10, "2": 10 }],
+      [1, "invoke", "read", null],
+      [1, "ok", "read", { "0": "10", "1": "10.00", "2": "ten" }],
+    ];
+    const r = checkBankHistory(history(rows), options);
+    expect(r.valid).toBe("unknown");
+    expect(r.readCount).toBe(1);
+    expect(r.reason).toBe(
+      '1 read saw a balance given as text, which cannot be summed as a number (the first: account 0 at index 3, "10"; a client should answer numbers, parsing a BIGINT or NUMERIC column); the other 1 reads showed no anomaly',
+    );
+    // So is a stamped row's balance.
+    const stamped = checkBankHistory(
+      history([
+        [
+          0,
+          "invoke",
+          "txn",
+          [
+            ["r", 0, null],
+            ["r", 1, null],
+            ["r", 2, null],
+          ],
+        ],
+        [
+          0,
+          "ok",
+          "txn",
+          [
+            ["r", 0, { balance: "10", writeId: 1 }],
+            ["r", 1, { balance: 10, writeId: 1 }],
+            ["r", 2, { balance: 10, writeId: 1 }],
+          ],
+        ],
+      ]),
+      options,
+    );
+    expect(stamped.valid).toBe("unknown");
+    // A null balance is still missing: INVALID.
+    expect(
+      checkBankHistory(
+        history([
+          ...rows.slice(0, 2),
+          [1, "invoke", "read", null],
+          [1, "ok", "read", { "0": null, "1": 10, "2": 20 }],
+        ]),
+        options,
+      ).anomalyCounts,
+    ).toEqual({ "missing-balance": 1 });
+  });
+
+  it("refuses a read that completed without what it read, naming it", () => {
+    // It was passed over: a history whose other reads agreed was valid.
+    for (const value of ["oops", null, [["r", 0, 5]], 30]) {
+      const h = history([
+        [0, "invoke", "read", null],
+        [0, "ok", "read", { "0": 10, "1": 10, "2": 10 }],
+        [1, "invoke", "read", null],
+        [1, "ok", "read", value],
+      ]);
+      expect(() => checkBankHistory(h, options)).toThrow(
+        /index 3: a bank read must complete with a map of accounts to balances/,
+      );
+    }
+    const txn = history([
+      [0, "invoke", "txn", [["r", 0, null]]],
+      [0, "ok", "txn", "done"],
+    ]);
+    expect(() => checkBankHistory(txn, options)).toThrow(
+      /index 1: a txn's value must be a list of micro-ops/,
+    );
+  });
+
   it("sums decimal balances as decimals: 0.1 and 0.2 agree with 0.3", () => {
     // Doubles once made 0.1 + 0.2 a wrong total beside 0.3: a false alarm on a NUMERIC balance.
     const rows: Row[] = [

@@ -24,7 +24,7 @@
  */
 import { budgetOf, type Budget, type BudgetLimits } from "../../harness/budget.ts";
 import type { Key, Op } from "../../harness/history/op.ts";
-import { nothingToCheck } from "../../harness/history/op.ts";
+import { HistoryShapeError, nothingToCheck } from "../../harness/history/op.ts";
 import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
 import { compareNames } from "../../harness/compareNames.ts";
 import { decimalSum } from "../../harness/decimalSum.ts";
@@ -56,6 +56,16 @@ function readsOf(op: Op): [Key, unknown][] | undefined {
   }
   if (op.f === "read" && isPlainObject(op.value)) return Object.entries(op.value);
   return undefined;
+}
+
+/**
+ * A balance given as text, or undefined: the readers keep an integer beyond a double's exact ones
+ * as its decimal string, and a client may answer a BIGINT or NUMERIC column as its text (as
+ * node-postgres does). Such a balance is not missing, but cannot be summed as a number either.
+ */
+function textBalance(value: unknown): string | undefined {
+  const b = isPlainObject(value) ? value.balance : value;
+  return typeof b === "string" ? b : undefined;
 }
 
 /** A stamped row's balance, a plain number, or undefined (null, or not a balance at all). */
@@ -98,7 +108,7 @@ export function checkBankHistory(history: readonly Op[], options: BankCheckOptio
   const totals: { op: Op; sum: number; balances: Record<string, number | null> }[] = [];
   const budget = options.budget === undefined ? undefined : budgetOf(options.budget);
   let inexactReadCount = 0;
-  let firstInexact: { index: number; key: Key } | undefined;
+  let firstInexact: { index: number; key: Key; text: string } | undefined;
 
   for (const op of history) {
     budget?.step();
@@ -120,16 +130,26 @@ export function checkBankHistory(history: readonly Op[], options: BankCheckOptio
         }
       }
     }
-    if (reads === undefined) continue;
-    const inexact = reads.find(
-      ([, value]) =>
-        isUnsafeIntegerText(value) || (isPlainObject(value) && isUnsafeIntegerText(value.balance)),
-    );
+    if (reads === undefined) {
+      // A read that completed without what it read is bad input, not a read to pass over.
+      if (op.f === "read") {
+        throw new HistoryShapeError(
+          `index ${op.index}: a bank read must complete with a map of accounts to balances ({"0": 10, …}), got ${JSON.stringify(op.value)}`,
+        );
+      }
+      if (op.f === "txn" && !Array.isArray(op.value)) {
+        throw new HistoryShapeError(
+          `index ${op.index}: a txn's value must be a list of micro-ops like ["r", key, value], got ${JSON.stringify(op.value)}`,
+        );
+      }
+      continue;
+    }
+    const inexact = reads.find(([, value]) => textBalance(value) !== undefined);
     if (inexact !== undefined) {
-      // A balance beyond a double's exact integers (readers keep it as its decimal string) cannot be
-      // summed exactly: the read is set aside, and the verdict can no longer be "valid".
+      // A balance given as text cannot be summed as the number it may spell: the read is set
+      // aside, and the verdict can no longer be "valid".
       inexactReadCount += 1;
-      firstInexact ??= { index: op.index, key: inexact[0] };
+      firstInexact ??= { index: op.index, key: inexact[0], text: textBalance(inexact[1])! };
       continue;
     }
     readCount += 1;
@@ -222,7 +242,15 @@ export function checkBankHistory(history: readonly Op[], options: BankCheckOptio
   if (firstInexact !== undefined) {
     return {
       valid: "unknown",
-      reason: `${inexactReadCount} ${inexactReadCount === 1 ? "read saw a balance" : "reads saw balances"} beyond ±${Number.MAX_SAFE_INTEGER}, which cannot be summed exactly (the first: account ${String(firstInexact.key)} at index ${firstInexact.index}); the other ${readCount} reads showed no anomaly`,
+      reason: `${inexactReadCount} ${inexactReadCount === 1 ? "read saw a balance" : "reads saw balances"} ${
+        isUnsafeIntegerText(firstInexact.text)
+          ? `beyond ±${Number.MAX_SAFE_INTEGER}, which cannot be summed exactly`
+          : "given as text, which cannot be summed as a number"
+      } (the first: account ${String(firstInexact.key)} at index ${firstInexact.index}, ${JSON.stringify(firstInexact.text)}${
+        isUnsafeIntegerText(firstInexact.text)
+          ? ""
+          : "; a client should answer numbers, parsing a BIGINT or NUMERIC column"
+      }); the other ${readCount} reads showed no anomaly`,
       readCount,
       uninitializedReadCount,
     };

@@ -202,6 +202,13 @@ describe("readJsonlHistory: a bad line names file, line and what was expected", 
       'expected "time" to be a non-negative integer',
     ],
     [
+      // JSON.parse reads it as Infinity, which the message once wrote as null.
+      "a time too large for a double",
+      [line(op(0, 0, "invoke")).replace('"time":0', '"time":1e400')],
+      1,
+      'expected "time" to be a non-negative integer (nanoseconds); got Infinity (a number beyond a double\'s range)',
+    ],
+    [
       "no value",
       [line({ index: 0, time: 0, process: 0, type: "invoke", f: "read" })],
       1,

@@ -48,6 +48,9 @@ const opTypes = ["invoke", "ok", "fail", "info"] as const;
 export function describeFound(value: unknown): string {
   if (value === undefined) return "nothing";
   if (typeof value === "bigint") return value.toString();
+  // JSON writes these as null; a number too large for a double (1e400) is read as Infinity.
+  if (typeof value === "number" && !Number.isFinite(value))
+    return Number.isNaN(value) ? "NaN" : `${String(value)} (a number beyond a double's range)`;
   let text: string;
   try {
     text = JSON.stringify(value) ?? String(value);

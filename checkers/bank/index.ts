@@ -29,6 +29,7 @@ import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
 import { compareNames } from "../../harness/compareNames.ts";
 import { decimalSum } from "../../harness/decimalSum.ts";
 import { isUnsafeIntegerText } from "../../harness/history/exactJson.ts";
+import { describeFound } from "../../harness/history/validate.ts";
 
 export interface BankCheckOptions {
   /** The account keys. */
@@ -134,12 +135,12 @@ export function checkBankHistory(history: readonly Op[], options: BankCheckOptio
       // A read that completed without what it read is bad input, not a read to pass over.
       if (op.f === "read") {
         throw new HistoryShapeError(
-          `index ${op.index}: a bank read must complete with a map of accounts to balances ({"0": 10, …}), got ${JSON.stringify(op.value)}`,
+          `index ${op.index}: a bank read must complete with a map of accounts to balances ({"0": 10, …}), got ${describeFound(op.value)}`,
         );
       }
       if (op.f === "txn" && !Array.isArray(op.value)) {
         throw new HistoryShapeError(
-          `index ${op.index}: a txn's value must be a list of micro-ops like ["r", key, value], got ${JSON.stringify(op.value)}`,
+          `index ${op.index}: a txn's value must be a list of micro-ops like ["r", key, value], got ${describeFound(op.value)}`,
         );
       }
       continue;

@@ -48,6 +48,7 @@ import {
 } from "./inference.ts";
 import { MopKind, MopValue, show, TxnStatus, type TxnTable } from "./txns.ts";
 import { AppendIndex } from "./value-table.ts";
+import { describeFound } from "../../harness/history/validate.ts";
 
 const empty: readonly unknown[] = [];
 const noTxns: readonly number[] = [];
@@ -56,7 +57,7 @@ function readList(value: unknown, t: number, txns: TxnTable): readonly unknown[]
   if (value === null || value === undefined) return empty;
   if (!Array.isArray(value)) {
     throw new HistoryShapeError(
-      `index ${txns.opOf(t).index}: a list-append read must return a list or null, got ${JSON.stringify(value)}`,
+      `index ${txns.opOf(t).index}: a list-append read must return a list or null, got ${describeFound(value)}`,
     );
   }
   return value;

@@ -24,6 +24,7 @@ import {
   type OpType,
 } from "../../harness/history/op.ts";
 import { ScannedValue, scannedOp, type JsonlScanner } from "../../harness/history/jsonlScan.ts";
+import { describeFound } from "../../harness/history/validate.ts";
 
 export const TxnStatus = { ok: 0, info: 1, fail: 2 } as const;
 
@@ -91,13 +92,13 @@ const isInt32 = (v: number): boolean => (v | 0) === v && (v !== 0 || 1 / v > 0);
 
 function badMicroOp(index: number, i: number, m: unknown): HistoryShapeError {
   return new HistoryShapeError(
-    `index ${index}: micro-op ${i} must be ["r"|"w"|"append", key, value] with a string or integer key, got ${JSON.stringify(m)}`,
+    `index ${index}: micro-op ${i} must be ["r"|"w"|"append", key, value] with a string or integer key, got ${describeFound(m)}`,
   );
 }
 
 function notAList(index: number, value: unknown): HistoryShapeError {
   return new HistoryShapeError(
-    `index ${index}: a txn's value must be a list of micro-ops like ["r", key, value], got ${JSON.stringify(value)}`,
+    `index ${index}: a txn's value must be a list of micro-ops like ["r", key, value], got ${describeFound(value)}`,
   );
 }
 

@@ -25,6 +25,7 @@ import type { Key, Op } from "../../harness/history/op.ts";
 import { HistoryShapeError, nothingToCheck, pairOps } from "../../harness/history/op.ts";
 import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
 import { compareNames } from "../../harness/compareNames.ts";
+import { describeFound } from "../../harness/history/validate.ts";
 
 export interface LongForkCheckOptions {
   /** Keys each read reads; inferred from the reads when absent. */
@@ -54,7 +55,7 @@ function legalTxn(op: Op): readonly MicroOp[] {
   const mops = microOps(op.value);
   if (mops === undefined || !(isReadTxn(mops) || isWriteTxn(mops))) {
     throw new HistoryShapeError(
-      `index ${op.index}: a long-fork history holds reads of a group of keys ([["r", k, null], …]) and single writes ([["w", k, v]]); got ${JSON.stringify(op.value)}`,
+      `index ${op.index}: a long-fork history holds reads of a group of keys ([["r", k, null], …]) and single writes ([["w", k, v]]); got ${describeFound(op.value)}`,
     );
   }
   return mops;
@@ -120,7 +121,7 @@ export function checkLongForkHistory(
     const mops = legalTxn(invoke);
     if (complete?.type === "ok" && isWriteTxn(legalTxn(complete)) !== isWriteTxn(mops)) {
       throw new HistoryShapeError(
-        `index ${complete.index}: an ok completion of a long-fork ${isWriteTxn(mops) ? "write" : "read"} is one too; got ${JSON.stringify(complete.value)}`,
+        `index ${complete.index}: an ok completion of a long-fork ${isWriteTxn(mops) ? "write" : "read"} is one too; got ${describeFound(complete.value)}`,
       );
     }
     if (!isWriteTxn(mops)) continue;

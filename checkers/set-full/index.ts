@@ -31,6 +31,7 @@ import type { Op } from "../../harness/history/op.ts";
 import { HistoryShapeError, nothingToCheck, pairOps } from "../../harness/history/op.ts";
 import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
 import { compareNames } from "../../harness/compareNames.ts";
+import { describeFound } from "../../harness/history/validate.ts";
 
 export interface SetFullCheckOptions {
   /** The `f` of an add (default "add") and of a read of the whole set (default "read-set"). */
@@ -123,7 +124,7 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
     } else if (invoke.f === readF && complete?.type === "ok") {
       if (!Array.isArray(complete.value)) {
         throw new HistoryShapeError(
-          `index ${complete.index}: a ${readF} must complete with the list of elements, got ${JSON.stringify(complete.value)}`,
+          `index ${complete.index}: a ${readF} must complete with the list of elements, got ${describeFound(complete.value)}`,
         );
       }
       reads.push({

@@ -84,6 +84,20 @@ describe("set-full checker", () => {
     expect(checkSetFullHistory(history([...add(0, 1, "fail"), ...read(1, [])])).valid).toBe(true);
   });
 
+  it("refuses a read that completed without a list, quoting only the start of what it held", () => {
+    // The whole value was quoted: a megabyte of input made a megabyte error line.
+    const huge = "x".repeat(1_000_000);
+    const h = history([...add(0, 1), [1, "invoke", "read-set", null], [1, "ok", "read-set", huge]]);
+    let message = "";
+    try {
+      checkSetFullHistory(h);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^index 3: a read-set must complete with the list of elements, got "xxx+\.\.\.$/);
+    expect(message.length).toBeLessThan(200);
+  });
+
   it("finds duplicated elements and elements that were never added or whose add failed", () => {
     const dup = checkSetFullHistory(history([...add(0, 1), ...read(1, [1, 1])]));
     expect(dup.valid).toBe(false);

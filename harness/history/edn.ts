@@ -20,11 +20,13 @@
  * (`maxEdnDepth`) so a hostile file cannot overflow the stack.
  */
 
+import { maxNestingDepth } from "./exactJson.ts";
+
 export type EdnValue =
   null | boolean | number | string | readonly EdnValue[] | { readonly [key: string]: EdnValue };
 
-/** Deepest nesting of collections the parser accepts. */
-export const maxEdnDepth = 1000;
+/** Deepest nesting of collections the parser accepts: the JSON readers' bound (see there). */
+export const maxEdnDepth = maxNestingDepth;
 
 export class EdnParseError extends Error {
   override name = "EdnParseError";

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseJsonExact } from "./exactJson.ts";
+import { maxNestingDepth, parseJsonExact } from "./exactJson.ts";
 
 describe("parseJsonExact", () => {
   it("keeps integers beyond a double's exact range as their decimal strings", () => {
@@ -14,6 +14,20 @@ describe("parseJsonExact", () => {
     expect(parseJsonExact('{"value":[["append","x",123456789012345678901234567890]]}')).toEqual({
       value: [["append", "x", "123456789012345678901234567890"]],
     });
+  });
+
+  it(`refuses arrays and objects nested deeper than ${maxNestingDepth}, counting no bracket in a string`, () => {
+    const nested = (depth: number, open = "[", close = "]"): string =>
+      open.repeat(depth) + close.repeat(depth);
+    expect(() => parseJsonExact(nested(maxNestingDepth))).not.toThrow();
+    expect(() => parseJsonExact(nested(maxNestingDepth + 1))).toThrow(
+      new SyntaxError(`arrays and objects nested deeper than ${maxNestingDepth}`),
+    );
+    const objects = '{"a":'.repeat(maxNestingDepth + 1) + "1" + "}".repeat(maxNestingDepth + 1);
+    expect(() => parseJsonExact(objects)).toThrow(/nested deeper/);
+    // Brackets inside strings (escaped quotes too) are text, not nesting.
+    const text = JSON.stringify(['"' + "[".repeat(5000), "{".repeat(5000)]);
+    expect(parseJsonExact(text)).toEqual(JSON.parse(text));
   });
 
   it("leaves safe integers, floats and digits inside strings as JSON.parse reads them", () => {

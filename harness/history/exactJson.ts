@@ -39,11 +39,43 @@ function beyondSafe(digits: string): boolean {
 }
 
 /**
+ * Deepest nesting of arrays and objects a history's value may have. `JSON.parse` reads any depth,
+ * but the checkers walk values recursively (`JSON.stringify` among them), and a value nested tens
+ * of thousands deep overflowed their stack: an internal error instead of a line naming the input.
+ */
+export const maxNestingDepth = 1000;
+
+/** True when `text` (JSON) nests arrays and objects deeper than `maxNestingDepth`. */
+function nestedTooDeep(text: string): boolean {
+  // Deeper nesting needs more opening brackets than that: the common short line is not walked.
+  if (text.length <= maxNestingDepth) return false;
+  let depth = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      i++;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (d === BACKSLASH) i += 2;
+        else if (d === QUOTE) break;
+        else i++;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > maxNestingDepth) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+/**
  * `JSON.parse(text)`, except that an integer literal beyond ±(2^53 − 1) becomes its decimal string
- * (`-9007199254740993` → `"-9007199254740993"`). A syntax error is `JSON.parse`'s own, with its
+ * (`-9007199254740993` → `"-9007199254740993"`), and that arrays and objects nested deeper than
+ * `maxNestingDepth` are a SyntaxError. A syntax error is otherwise `JSON.parse`'s own, with its
  * position in `text`.
  */
 export function parseJsonExact(text: string): unknown {
+  if (nestedTooDeep(text)) throw new SyntaxError(`arrays and objects nested deeper than ${maxNestingDepth}`);
   const value: unknown = JSON.parse(text);
   if (!longDigitRun.test(text)) return value;
   const quoted = quoteUnsafeIntegers(text);

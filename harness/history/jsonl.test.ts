@@ -209,6 +209,18 @@ describe("readJsonlHistory: a bad line names file, line and what was expected", 
       'expected "time" to be a non-negative integer (nanoseconds); got Infinity (a number beyond a double\'s range)',
     ],
     [
+      // Read as it was, it overflowed the checkers' stack: an internal error (exit 255).
+      "a value nested 200,000 deep",
+      [
+        line({ ...op(0, 0, "invoke"), value: 0 }).replace(
+          '"value":0',
+          '"value":' + "[".repeat(200_000) + "]".repeat(200_000),
+        ),
+      ],
+      1,
+      "expected one JSON object per line; arrays and objects nested deeper than 1000",
+    ],
+    [
       "no value",
       [line({ index: 0, time: 0, process: 0, type: "invoke", f: "read" })],
       1,

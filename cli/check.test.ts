@@ -155,6 +155,9 @@ describe("parseCheckArgs", () => {
     [["a", "--time-limit-ms", "0"], "--time-limit-ms: expected a positive integer"],
     [["a", "--model"], "argument missing"],
     [[], "expected at least one history FILE"],
+    // The second read nothing and said "unknown: the history is empty".
+    [["-", "a", "-"], "standard input is given 2 times (-, -); it can be read once"],
+    [["-", "/dev/stdin"], "standard input is given 2 times (-, /dev/stdin)"],
   ])("refuses %j with the valid choices", async (args, message) => {
     expect(await usageError(args)).toContain(message);
   });

@@ -275,6 +275,13 @@ export async function parseCheckArgs(args: readonly string[]): Promise<CheckOpti
       'expected at least one history FILE (or - for standard input); see "faultline check --help"',
     );
   }
+  // Standard input can be read once: a second "-" read nothing, and was "unknown: empty".
+  const stdinNames = parsed.positionals.filter((f) => f === "-" || f === "/dev/stdin");
+  if (stdinNames.length > 1) {
+    throw new UsageError(
+      `standard input is given ${stdinNames.length} times (${stdinNames.join(", ")}); it can be read once`,
+    );
+  }
   const workloadOptions: WorkloadCheckOptions = {
     ...(o.model !== undefined ? { model: o.model } : {}),
     ...(o.init !== undefined ? { init, hasInit: true } : {}),

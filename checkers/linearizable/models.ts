@@ -480,6 +480,11 @@ export function counterModel(init: unknown = 0): LinearizableModel<number> {
       if (op.f !== "read" && v !== null && v !== undefined && typeof v !== "number") {
         throw new ModelInputError(`expected a number to add; got ${jsonText(v)}`);
       }
+      // A read of text ("1": a BIGINT as node-postgres answers it) is no count: it was compared as
+      // one, and never matched, so a correct history was not linearizable.
+      if (op.f === "read" && op.outcome === "ok" && v !== null && v !== undefined && typeof v !== "number") {
+        throw new ModelInputError(`expected a counter read to return a number; got ${jsonText(v)}`);
+      }
       return op;
     },
     partition: (op) => op.key ?? "",

@@ -204,16 +204,29 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
   let recoveredCount = 0;
   const staleInfo: AnomalyCase[] = [];
   let staleCount = 0;
+  // Elements added as numbers, by their text: a read of "1" where 1 was added is most likely a
+  // client answering numbers as text (node-postgres does so for BIGINT), which the verdict names.
+  const addedNumbers = new Map<string, unknown>();
+  for (const e of elements.values())
+    if (e.addOutcome !== "none" && typeof e.element === "number")
+      addedNumbers.set(String(e.element), e.element);
+  let firstTextForNumber: { text: string; number: unknown } | undefined;
   for (const e of elements.values()) {
     if (e.addOutcome === "ok") acknowledgedCount += 1;
     const seen = e.firstSeenAt !== null;
     if (seen && (e.addOutcome === "none" || e.addOutcome === "fail")) {
+      const asNumber = typeof e.element === "string" ? addedNumbers.get(e.element) : undefined;
+      if (asNumber !== undefined && e.addOutcome === "none")
+        firstTextForNumber ??= { text: e.element as string, number: asNumber };
       report("unexpected", () => ({
         ...fate(e),
         explanation:
-          e.addOutcome === "none"
+          (e.addOutcome === "none"
             ? `element ${JSON.stringify(e.element)} was read (last at ${fmtS(timeAt(e.lastSeenAt))}) but never added`
-            : `element ${JSON.stringify(e.element)} was read (last at ${fmtS(timeAt(e.lastSeenAt))}) although its add failed`,
+            : `element ${JSON.stringify(e.element)} was read (last at ${fmtS(timeAt(e.lastSeenAt))}) although its add failed`) +
+          (asNumber !== undefined && e.addOutcome === "none"
+            ? ` (the number ${String(asNumber)} was added: text is not a number)`
+            : ""),
       }));
       continue;
     }
@@ -296,7 +309,12 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
   if (kinds.length > 0) {
     return {
       valid: false,
-      reason: kinds.map((k) => `${anomalyCounts[k]} ${k}`).join(", ") + ` of ${elements.size} elements`,
+      reason:
+        kinds.map((k) => `${anomalyCounts[k]} ${k}`).join(", ") +
+        ` of ${elements.size} elements` +
+        (firstTextForNumber === undefined
+          ? ""
+          : ` (reads hold text where numbers were added, such as ${JSON.stringify(firstTextForNumber.text)} for ${String(firstTextForNumber.number)}: does the client answer numbers as text?)`),
       anomalies,
       anomalyCounts,
       ...details,

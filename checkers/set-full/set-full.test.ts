@@ -98,6 +98,29 @@ describe("set-full checker", () => {
     expect(message.length).toBeLessThan(200);
   });
 
+  it("names reads of text where numbers were added (a client answering BIGINT as text)", () => {
+    // Still INVALID (the reads hold what was never added), but the verdict says why it likely is.
+    const r = checkSetFullHistory(
+      history([
+        ...add(0, 1),
+        ...add(0, 2),
+        [1, "invoke", "read-set", null],
+        [1, "ok", "read-set", ["1", "2"]],
+      ]),
+    );
+    expect(r.valid).toBe(false);
+    expect(r.anomalyCounts).toEqual({ lost: 2, unexpected: 2 });
+    expect(r.reason).toBe(
+      '2 lost, 2 unexpected of 4 elements (reads hold text where numbers were added, such as "1" for 1: does the client answer numbers as text?)',
+    );
+    expect(r.anomalies!.unexpected![0]!.explanation).toMatch(
+      /never added \(the number 1 was added: text is not a number\)$/,
+    );
+    // No such hint when the text is no added number's.
+    const other = checkSetFullHistory(history([...add(0, 1), ...read(1, [1, "7" as unknown as number])]));
+    expect(other.reason).toBe("1 unexpected of 2 elements");
+  });
+
   it("finds duplicated elements and elements that were never added or whose add failed", () => {
     const dup = checkSetFullHistory(history([...add(0, 1), ...read(1, [1, 1])]));
     expect(dup.valid).toBe(false);

@@ -9,8 +9,14 @@
 // by each file's content, the tool's version and its configuration), so a second `npm test` checks
 // only what changed: about 15 s of CPU instead of about 60. A fresh clone (and `npm ci`, which
 // replaces node_modules) starts with no cache and checks everything.
+//
+// With `--lowest-priority` (as .ci/test.mjs runs it, beside the test suite) this script and every
+// check it starts run at nice 19 (the checks inherit it), so they take only CPU the suite leaves idle.
+import { setPriority } from "node:os";
 import process from "node:process";
 import { execa } from "execa";
+
+if (process.argv.includes("--lowest-priority")) setPriority(19);
 
 const checks = ["typecheck", "lint", "format:check"];
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { MicroOp, Op } from "../../harness/history/op.ts";
-import { concurrentHistory, historyOf, serialHistory } from "./fixtures.ts";
+import { concurrentHistory, historyOf, serialHistory, type TxnSpec } from "./fixtures.ts";
 import { checkElleHistory, elleReportFiles } from "./index.ts";
 
 const check = (history: Op[], model: string) => checkElleHistory(history, { workload: "append", model });
@@ -614,5 +614,54 @@ describe("list-append: the rest of the contract", () => {
     expect(
       checkElleHistory(bad, { workload: "append", model: "serializable", componentStepLimit: 0 }).valid,
     ).toBe(false);
+  });
+});
+
+describe("list-append: a value appended twice to one key (Elle refuses the history)", () => {
+  // Such a key's order cannot be recovered, and which append a read shows is unknown: the check
+  // is at best unknown. It was INVALID on anomalies that assumed unique appends.
+  it("is no duplicate-elements when both appends show", () => {
+    const h = serialHistory([
+      [0, [["append", "x", 1]]],
+      [1, [["append", "x", 1]]],
+      [2, [["r", "x", [1, 1]]]],
+    ]);
+    const r = check(h, "strict-serializable");
+    expect(r.valid).toBe("unknown");
+    expect(r.anomalyTypes).toEqual([]);
+    expect(r.reason).toContain('1 key(s) received the same value twice (first: "x")');
+  });
+
+  it("is no G1a when the append kept in the table failed and the other committed", () => {
+    const h = serialHistory([
+      [0, [["append", "x", 1]]],
+      [1, [["append", "x", 1]], "fail"],
+      [2, [["r", "x", [1]]]],
+    ]);
+    expect(check(h, "strict-serializable")).toMatchObject({ valid: "unknown", anomalyTypes: [] });
+  });
+
+  it("still finds a garbage read and an incompatible order on that key, and anomalies elsewhere", () => {
+    const twice: TxnSpec[] = [
+      [0, [["append", "x", 1]]],
+      [1, [["append", "x", 1]]],
+    ];
+    const garbage = check(serialHistory([...twice, [2, [["r", "x", [1, 5]]]]]), "strict-serializable");
+    expect(garbage).toMatchObject({ valid: false, anomalyTypes: ["garbage-read"] });
+    const orders = check(
+      serialHistory([
+        ...twice,
+        [0, [["append", "x", 2]]],
+        [2, [["r", "x", [1, 2]]]],
+        [3, [["r", "x", [2, 1]]]],
+      ]),
+      "strict-serializable",
+    );
+    expect(orders.anomalyTypes).toContain("incompatible-order");
+    const elsewhere = check(
+      serialHistory([...twice, [0, [["append", "y", 1]]], [2, [["r", "y", [1, 1]]]]]),
+      "strict-serializable",
+    );
+    expect(elsewhere).toMatchObject({ valid: false, anomalyTypes: ["duplicate-elements"] });
   });
 });

@@ -80,7 +80,11 @@ function txnLabel(txns: TxnTable, t: number): string {
 class ListAppend {
   readonly keyCount: number;
   readonly notes: string[] = [];
-  /** Keys whose order cannot be recovered (a value appended twice): no edges. */
+  /**
+   * Keys whose order cannot be recovered (a value appended twice, which Elle refuses outright): no
+   * edges, and no anomaly that needs to know which append a read shows (duplicate elements, G1a,
+   * G1b, dirty updates, a transaction's own order); garbage reads and incompatible orders stand.
+   */
   readonly excluded: Uint8Array;
   table!: AppendIndex;
   appendKey!: Int32Array;
@@ -225,7 +229,8 @@ function placeOrders(la: ListAppend): void {
     const distinct = new Set(raw).size === raw.length ? raw : [...new Set(raw)];
     la.order[k] = distinct;
     la.orderStart[k + 1] = la.orderStart[k]! + distinct.length;
-    if (distinct !== raw) {
+    // A key that received a value twice may show it twice: no anomaly there (see `excluded`).
+    if (distinct !== raw && la.excluded[k] === 0) {
       sink.add("duplicate-elements", () => ({
         explanation: `A read of key ${show(keys[k])} returned ${show(raw)}, in which some element appears more than once, although every append is unique.`,
         key: keys[k],
@@ -245,7 +250,7 @@ function placeOrders(la: ListAppend): void {
       if (slot !== -1) table.setPosition(slot, i);
       if ((w === -1 || status[w] === TxnStatus.fail) && la.firstBadAt[k] === Infinity) la.firstBadAt[k] = i;
     }
-    reportDirtyUpdates(la, k);
+    if (la.excluded[k] === 0) reportDirtyUpdates(la, k);
   }
 }
 
@@ -313,7 +318,8 @@ function reportBadElements(
         value: v,
         op: txnData(txns, reader),
       }));
-    } else if (txns.status[w] === TxnStatus.fail) {
+    } else if (txns.status[w] === TxnStatus.fail && la.excluded[k] === 0) {
+      // (Of a value appended twice, the writer kept is the last one: it says nothing of the other.)
       sink.add("G1a", () => ({
         explanation: `${la.label(reader)} read key ${show(keys[k])} = ${show(list)}, which contains ${show(v)}, appended by ${la.label(w)}, which failed (did not commit).`,
         key: keys[k],
@@ -363,7 +369,7 @@ function classifyReads(la: ListAppend): void {
       if (length === -2) readList(la.valueAt(t, i), t, txns); // throws: not a list
       const size = length < 0 ? 0 : length;
       const longest = la.longest[k]!;
-      if (size > 0) reportIntermediateRead(la, k, i, size, t);
+      if (size > 0 && la.excluded[k] === 0) reportIntermediateRead(la, k, i, size, t);
       // Both on the key's line (see TxnTable.mopOnKeyLine): a prefix by their lengths alone.
       const onLine =
         size <= longest.length && mopOnKeyLine[i] === 1 && mopOnKeyLine[la.longestRead[k]!] === 1;
@@ -387,7 +393,7 @@ function classifyReads(la: ListAppend): void {
           op: txnData(txns, t),
         }));
       }
-      if (new Set(list).size !== list.length) {
+      if (new Set(list).size !== list.length && la.excluded[k] === 0) {
         sink.add("duplicate-elements", () => ({
           explanation: `${la.label(t)} read key ${show(keys[k])} = ${show(list)}, in which some element appears more than once, although every append is unique.`,
           key: keys[k],
@@ -396,12 +402,12 @@ function classifyReads(la: ListAppend): void {
         }));
       }
       reportBadElements(la, k, list, 0, t);
-      checkOwnAppendOrder(la, k, list, t);
+      if (la.excluded[k] === 0) checkOwnAppendOrder(la, k, list, t);
     }
   }
   for (let k = 0; k < la.keyCount; k++) {
     const longest = la.longest[k]!;
-    if (longest.length > 0) checkOwnAppendOrder(la, k, longest, -1);
+    if (longest.length > 0 && la.excluded[k] === 0) checkOwnAppendOrder(la, k, longest, -1);
   }
 }
 

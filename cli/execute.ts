@@ -362,8 +362,6 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
       ...(history.complete ? {} : { historyCutShort: true }),
     },
   };
-  artifacts.write("test.json", JSON.stringify(testJson, null, 2) + "\n");
-  writeAnomalyFiles(artifacts, checkerResults);
   const reportInput: ReportInput = {
     testName: config.name,
     seed: config.seed,
@@ -374,7 +372,12 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     results,
     nodeLogs: nodeLogs.endpoints(),
   };
-  writeReports(runDir.dir, reportInput, artifacts);
+  // The closing files together: each folder fsynced once, after its last file (see atomic.ts).
+  artifacts.together(() => {
+    artifacts.write("test.json", JSON.stringify(testJson, null, 2) + "\n");
+    writeAnomalyFiles(artifacts, checkerResults);
+    writeReports(runDir.dir, reportInput, artifacts);
+  });
   return {
     results,
     storeDir: runDir.dir,

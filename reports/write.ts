@@ -4,8 +4,9 @@
  * availability) is done once for all of them.
  *
  * Each file is written whole or not at all (harness/store/atomic.ts), the verdict first and the
- * largest file last, so a nearly full disk keeps what matters most. A file the file system refuses
- * is recorded in the run's `ArtifactLog`, not thrown: the caller still has a verdict to print.
+ * largest file last, so a nearly full disk keeps what matters most; their folder is fsynced once,
+ * after the last. A file the file system refuses is recorded in the run's `ArtifactLog`, not
+ * thrown: the caller still has a verdict to print.
  */
 import { mkdirSync } from "node:fs";
 import { ArtifactLog, fileSystemReason, isFileSystemError } from "../harness/store/atomic.ts";
@@ -36,9 +37,12 @@ export function writeReports(
       artifacts.record({ file, reason: fileSystemReason(error) });
     return artifacts;
   }
-  artifacts.write(reportFiles.results, JSON.stringify(input.results, null, 2) + "\n");
-  artifacts.write(reportFiles.text, renderTextReport(input, { color: false }, analysis));
-  artifacts.write(reportFiles.junit, renderJunit(input));
-  artifacts.write(reportFiles.html, renderHtmlReport(input, analysis));
+  // One folder fsync for the four (harness/store/atomic.ts: `together`).
+  artifacts.together(() => {
+    artifacts.write(reportFiles.results, JSON.stringify(input.results, null, 2) + "\n");
+    artifacts.write(reportFiles.text, renderTextReport(input, { color: false }, analysis));
+    artifacts.write(reportFiles.junit, renderJunit(input));
+    artifacts.write(reportFiles.html, renderHtmlReport(input, analysis));
+  });
   return artifacts;
 }

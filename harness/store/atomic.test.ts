@@ -57,6 +57,34 @@ describe("ArtifactLog", () => {
     }
   });
 
+  it("fsyncs the folder after each file, or once after files written together", () => {
+    const dir = fresh();
+    const synced: string[] = [];
+    const log = new ArtifactLog(dir, (folder) => synced.push(folder));
+    log.write("test.json", "{}");
+    expect(synced).toEqual([dir]);
+    synced.length = 0;
+    mkdirSync(join(dir, "elle"));
+    log.together(() => {
+      log.write("results.json", "{}");
+      log.together(() => log.write("elle/G1c.txt", "cycle"));
+      log.write("report.html", "<html>");
+      expect(synced).toEqual([]);
+    });
+    expect(synced.sort()).toEqual([dir, join(dir, "elle")].sort());
+    expect(readFileSync(join(dir, "report.html"), "utf8")).toBe("<html>");
+    expect(readdirSync(dir).sort()).toEqual(["elle", "report.html", "results.json", "test.json"]);
+    // A renderer's error still syncs what was written before it, and propagates.
+    synced.length = 0;
+    expect(() =>
+      log.together(() => {
+        log.write("junit.xml", "<x/>");
+        throw new TypeError("render");
+      }),
+    ).toThrow(TypeError);
+    expect(synced).toEqual([dir]);
+  });
+
   it("names file-system errors in words with their code", () => {
     const error = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
     expect(fileSystemReason(error)).toBe("no space left on device (ENOSPC)");

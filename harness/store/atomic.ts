@@ -8,6 +8,13 @@
  * ours: `ArtifactLog` collects such failures, so a run still prints its verdict and exits with its
  * verdict's code, and says in one line what could not be written (`unwrittenSummary`). Errors that
  * are not the file system's (a renderer's TypeError) still propagate.
+ *
+ * Files written together (a run's closing test.json and its reports) fsync their folder once,
+ * after the last rename (`ArtifactLog.together`), not after each: every file is still fsynced
+ * before its rename, so each is whole or absent whatever happens; only which of the renames a
+ * power cut may undo changes, and either way a reader sees an old file or a new one. Each folder
+ * fsync waits for the disk: a memory run of 60 s wrote six files, twelve fsyncs, about 64 ms of
+ * its wall time.
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
@@ -15,8 +22,11 @@ import { writeAllSync } from "../history/jsonl.ts";
 
 let temporaryCounter = 0;
 
-/** Writes `data` to `path` through a temporary file, fsync and rename: whole or not at all. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+/**
+ * Writes `data` to `path` through a temporary file, fsync and rename: whole or not at all.
+ * `syncFolder` false leaves the folder's fsync (the rename's durability) to the caller.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, syncFolder = true): void {
   const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
   const folder = dirname(path);
   const temporary = join(folder, `.${basename(path)}.${process.pid}-${temporaryCounter++}.tmp`);
@@ -33,14 +43,14 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     rmSync(temporary, { force: true });
     throw error;
   }
-  fsyncFolder(folder);
+  if (syncFolder) fsyncFolder(folder);
 }
 
 /**
  * Makes a rename in `folder` durable. Best effort: some file systems refuse to fsync a folder
  * (EINVAL); the file itself is whole either way, only its surviving a power cut is at stake.
  */
-function fsyncFolder(folder: string): void {
+export function fsyncFolder(folder: string): void {
   let fd: number | undefined;
   try {
     fd = openSync(folder, "r");
@@ -91,8 +101,16 @@ export interface UnwrittenArtifact {
 /** The artifacts of one run folder that could not be written, and why. */
 export class ArtifactLog {
   private readonly failures: UnwrittenArtifact[] = [];
+  /** Depth of `together` calls under way: while above 0, folders are fsynced when the outermost ends. */
+  private togetherDepth = 0;
+  /** Folders written into during `together`, not yet fsynced. */
+  private readonly unsyncedFolders = new Set<string>();
 
-  constructor(readonly dir: string) {}
+  /** @param syncFolder makes a folder's renames durable (tests count its calls). */
+  constructor(
+    readonly dir: string,
+    private readonly syncFolder: (folder: string) => void = fsyncFolder,
+  ) {}
 
   /**
    * Writes `dir/file` atomically. A file-system failure is recorded and answered with false;
@@ -100,12 +118,32 @@ export class ArtifactLog {
    */
   write(file: string, data: string | Uint8Array): boolean {
     try {
-      writeFileAtomic(join(this.dir, file), data);
+      const path = join(this.dir, file);
+      const deferred = this.togetherDepth > 0;
+      writeFileAtomic(path, data, false);
+      if (deferred) this.unsyncedFolders.add(dirname(path));
+      else this.syncFolder(dirname(path));
       return true;
     } catch (error) {
       if (!isFileSystemError(error)) throw error;
       this.record({ file, reason: fileSystemReason(error) });
       return false;
+    }
+  }
+
+  /**
+   * Runs `writes` (calls of `write`), fsyncing each folder they wrote into once, when the
+   * outermost `together` ends (also when `writes` throws), instead of after every file.
+   */
+  together<T>(writes: () => T): T {
+    this.togetherDepth++;
+    try {
+      return writes();
+    } finally {
+      if (--this.togetherDepth === 0) {
+        for (const folder of this.unsyncedFolders) this.syncFolder(folder);
+        this.unsyncedFolders.clear();
+      }
     }
   }
 

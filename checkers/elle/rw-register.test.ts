@@ -237,3 +237,35 @@ describe("rw-register: one minimal history per anomaly class", () => {
     expect(r.anomalyTypes).toEqual([]);
   });
 });
+
+describe("rw-register: a value written by two transactions", () => {
+  // Which write a read of it saw is unknown: it was G1a when the last one failed, though the other
+  // committed.
+  it("is no G1a or G1b, while a value written once stays judged", () => {
+    const failedLast = serialHistory([
+      [0, [["w", "x", 1]]],
+      [1, [["w", "x", 1]], "fail"],
+      [2, [["r", "x", 1]]],
+    ]);
+    expect(check(failedLast, "read-committed")).toMatchObject({ valid: "unknown", anomalyTypes: [] });
+    const intermediateLast = serialHistory([
+      [0, [["w", "x", 1]]],
+      [
+        1,
+        [
+          ["w", "x", 1],
+          ["w", "x", 2],
+        ],
+      ],
+      [2, [["r", "x", 1]]],
+    ]);
+    expect(check(intermediateLast, "read-committed").anomalyTypes).toEqual([]);
+    const otherValue = serialHistory([
+      [0, [["w", "x", 1]]],
+      [1, [["w", "x", 1]]],
+      [3, [["w", "x", 2]], "fail"],
+      [2, [["r", "x", 2]]],
+    ]);
+    expect(check(otherValue, "read-committed").anomalyTypes).toEqual(["G1a"]);
+  });
+});

@@ -58,6 +58,11 @@ interface KeyState {
   /** Version → committed transactions whose external read saw it. */
   readonly readers: Map<number, number[]>;
   excluded: boolean;
+  /**
+   * Values more than one transaction wrote: which of those writes a read saw is unknown, so a read
+   * of one is no G1a or G1b (the write kept in `writers` is merely the last).
+   */
+  repeated: Set<unknown> | undefined;
 }
 
 /** What one transaction did to one key: its external read and its final write. */
@@ -141,6 +146,7 @@ class RwRegister {
         orderWhy: [],
         readers: new Map(),
         excluded: false,
+        repeated: undefined,
       });
     }
     return this.keys[id]!;
@@ -180,10 +186,12 @@ function indexWrites(rr: RwRegister): void {
       let intermediate = 0;
       for (let j = i + 1; j < mops.length; j++)
         if (mops[j]![0] === "w" && mops[j]![1] === k) intermediate = 1;
-      if (v === null || (s.writers.has(v) && rr.writerOf(s, v) !== t)) {
+      const writtenBefore = s.writers.has(v) && rr.writerOf(s, v) !== t;
+      if (v === null || writtenBefore) {
         if (!s.excluded) repeated.push(k);
         s.excluded = true;
       }
+      if (writtenBefore) (s.repeated ??= new Set()).add(v);
       s.writers.set(v, t * 2 + intermediate);
     }
   }
@@ -221,6 +229,8 @@ function indexReads(rr: RwRegister): void {
           value: v,
           op: txnData(txns, t),
         }));
+      } else if (s.repeated?.has(v) === true) {
+        // Written by more than one transaction: which write this read saw is unknown.
       } else if (txns.status[entry >> 1] === TxnStatus.fail) {
         sink.add("G1a", () => ({
           explanation: `${rr.label(t)} read key ${show(a.key)} = ${show(v)}, written by ${rr.label(entry >> 1)}, which failed (did not commit).`,

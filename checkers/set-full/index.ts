@@ -79,6 +79,15 @@ interface Element {
 }
 
 /** Elements are compared by value: numbers and strings directly, anything else by its JSON. */
+/** Of several adds of one element, the outcome that counts: the highest rank. */
+const outcomeRank: Record<ElementFate["addOutcome"], number> = {
+  none: 0,
+  fail: 1,
+  pending: 2,
+  info: 3,
+  ok: 4,
+};
+
 const identity = (v: unknown): unknown => (typeof v === "object" && v !== null ? JSON.stringify(v) : v);
 
 const fmtS = (ns: number | null): string => (ns === null ? "never" : `${(ns / 1e9).toFixed(3)} s`);
@@ -119,8 +128,14 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
     if (invoke.f === addF) {
       attemptCount += 1;
       const e = elementOf(invoke.value);
-      e.addOutcome = complete === undefined ? "pending" : (complete.type as "ok" | "fail" | "info");
-      if (complete?.type === "ok") e.acknowledgedAt = positionOf.get(complete)!;
+      // An element added more than once has the outcome of its likeliest add: one that committed
+      // makes it expected (a failed one, last, made a read of it "unexpected"), acknowledged first.
+      const outcome = complete === undefined ? "pending" : (complete.type as "ok" | "fail" | "info");
+      if (outcomeRank[outcome] > outcomeRank[e.addOutcome]) e.addOutcome = outcome;
+      if (complete?.type === "ok") {
+        const at = positionOf.get(complete)!;
+        e.acknowledgedAt = e.acknowledgedAt === null ? at : Math.min(e.acknowledgedAt, at);
+      }
     } else if (invoke.f === readF && complete?.type === "ok") {
       if (!Array.isArray(complete.value)) {
         throw new HistoryShapeError(

@@ -121,6 +121,18 @@ describe("set-full checker", () => {
     expect(other.reason).toBe("1 unexpected of 2 elements");
   });
 
+  it("judges an element added more than once by its likeliest add", () => {
+    // A failed add of it after one that committed made a read of it "unexpected": INVALID.
+    const r = checkSetFullHistory(history([...add(0, 1), ...add(1, 1, "fail"), ...read(2, [1])]));
+    expect(r).toMatchObject({ valid: true, stableCount: 1, acknowledgedCount: 1 });
+    // Known from the first acknowledgement: a read begun after it that lacks the element finds it lost.
+    const lost = checkSetFullHistory(
+      history([...add(0, 1), ...read(2, []), ...add(1, 1, "info"), ...read(2, [])]),
+    );
+    expect(lost.anomalyCounts).toEqual({ lost: 1 });
+    expect(lost.anomalies!.lost![0]).toMatchObject({ addOutcome: "ok", acknowledgedNs: 1e9 });
+  });
+
   it("finds duplicated elements and elements that were never added or whose add failed", () => {
     const dup = checkSetFullHistory(history([...add(0, 1), ...read(1, [1, 1])]));
     expect(dup.valid).toBe(false);

@@ -45,6 +45,19 @@ function beyondSafe(digits: string): boolean {
  */
 export const maxNestingDepth = 1000;
 
+/** Where the JSON string opened at `text[open]` closes (escapes skipped), or `text.length`. */
+function closingQuote(text: string, open: number): number {
+  const n = text.length;
+  let i = open + 1;
+  while (i < n) {
+    const d = text.charCodeAt(i);
+    if (d === BACKSLASH) i += 2;
+    else if (d === QUOTE) return i;
+    else i++;
+  }
+  return n;
+}
+
 /** True when `text` (JSON) nests arrays and objects deeper than `maxNestingDepth`. */
 function nestedTooDeep(text: string): boolean {
   // Deeper nesting needs more opening brackets than that: the common short line is not walked.
@@ -53,15 +66,8 @@ function nestedTooDeep(text: string): boolean {
   const n = text.length;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    if (c === QUOTE) {
-      i++;
-      while (i < n) {
-        const d = text.charCodeAt(i);
-        if (d === BACKSLASH) i += 2;
-        else if (d === QUOTE) break;
-        else i++;
-      }
-    } else if (c === 0x5b || c === 0x7b) {
+    if (c === QUOTE) i = closingQuote(text, i);
+    else if (c === 0x5b || c === 0x7b) {
       if (++depth > maxNestingDepth) return true;
     } else if (c === 0x5d || c === 0x7d) depth--;
   }
@@ -102,14 +108,7 @@ function quoteUnsafeIntegers(text: string): string | undefined {
   while (i < n) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
-      i++;
-      while (i < n) {
-        const d = text.charCodeAt(i);
-        if (d === BACKSLASH) i += 2;
-        else if (d === QUOTE) break;
-        else i++;
-      }
-      i++; // past the closing quote
+      i = closingQuote(text, i) + 1;
       continue;
     }
     if (c !== MINUS && !isDigit(c)) {

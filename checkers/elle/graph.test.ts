@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { EdgeKind, EdgeList, Graph, SccFinder } from "./graph.ts";
+import { Budget } from "../../harness/budget.ts";
+import { findCycles } from "./cycles.ts";
+import { EdgeKind, EdgeList, followsOrder, Graph, SccFinder } from "./graph.ts";
 
 /** Brute force: u and v share a component iff each reaches the other. */
 function reachability(n: number, edges: [number, number][]): boolean[][] {
@@ -92,5 +94,75 @@ describe("graph", () => {
     expect(graph.kindsOf(0, 1)).toBe(EdgeKind.ww | EdgeKind.rw);
     expect(new SccFinder(graph).find(EdgeKind.ww)).toEqual([]);
     expect(new SccFinder(graph).find(EdgeKind.rw).map((c) => c.length)).toEqual([2]);
+  });
+
+  it("counts the merged edges that carry a data kind, whatever order the kinds of parallel edges come in", () => {
+    const data = EdgeKind.ww | EdgeKind.wr | EdgeKind.rw;
+    const kinds = [EdgeKind.ww, EdgeKind.wr, EdgeKind.rw, EdgeKind.process, EdgeKind.realtime];
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 }), fc.constantFrom(...kinds)),
+          { maxLength: 60 },
+        ),
+        (list) => {
+          const edges = new EdgeList();
+          for (const [a, b, kind] of list) edges.add(a, b, kind);
+          const graph = new Graph(6, edges);
+          let expected = 0;
+          for (const kind of graph.kinds) if ((kind & data) !== 0) expected++;
+          expect(graph.dataEdgeCount).toBe(expected);
+        },
+      ),
+    );
+    // An order edge first, then a data edge between the same two: one edge, a data edge.
+    const edges = new EdgeList();
+    edges.add(0, 1, EdgeKind.realtime);
+    edges.add(0, 1, EdgeKind.wr);
+    edges.add(1, 0, EdgeKind.process);
+    expect(new Graph(2, edges).dataEdgeCount).toBe(1);
+  });
+
+  it("followsOrder: true exactly when every edge goes to a higher rank", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 7 })), { maxLength: 30 }),
+        fc.array(fc.integer({ min: 0, max: 20 }), { minLength: 8, maxLength: 8 }),
+        (list, rank) => {
+          const edges = new EdgeList();
+          for (const [a, b] of list) edges.add(a, b, EdgeKind.wr);
+          const expected = list.every(([a, b]) => a === b || rank[a]! < rank[b]!);
+          expect(followsOrder(new Graph(8, edges), rank)).toBe(expected);
+        },
+      ),
+    );
+  });
+
+  it("findCycles with an acyclicOrder finds what it finds without one, and counts the same steps", () => {
+    const kinds = [EdgeKind.ww, EdgeKind.wr, EdgeKind.rw, EdgeKind.process, EdgeKind.realtime];
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 7 }), fc.constantFrom(...kinds)),
+          { maxLength: 24 },
+        ),
+        fc.array(fc.integer({ min: 0, max: 20 }), { minLength: 8, maxLength: 8 }),
+        (list, rank) => {
+          const edges = new EdgeList();
+          for (const [a, b, kind] of list) edges.add(a, b, kind);
+          const graph = new Graph(8, edges);
+          const search = (acyclicOrder?: number[]) => {
+            const budget = new Budget({});
+            const options = { variants: ["", "-process", "-realtime"] as const, budget };
+            const result = findCycles(
+              graph,
+              acyclicOrder === undefined ? options : { ...options, acyclicOrder },
+            );
+            return { result, steps: budget.stepsTaken };
+          };
+          expect(search(rank)).toEqual(search());
+        },
+      ),
+    );
   });
 });

@@ -19,7 +19,7 @@ import type { AnomalyCase, CheckResult, Verdict } from "../../harness/results.ts
 import { Arena } from "./arena.ts";
 import { findCycles, type OrderVariant } from "./cycles.ts";
 import { explainCycle } from "./explain.ts";
-import { EdgeKind, EdgeList, Graph } from "./graph.ts";
+import { EdgeList, Graph } from "./graph.ts";
 import { AnomalySink, type WorkloadInference } from "./inference.ts";
 import { inferListAppend } from "./list-append.ts";
 import { anomaliesForbiddenBy, canonicalModelName, modelBoundary, modelNames } from "./models.ts";
@@ -208,6 +208,7 @@ function checkWithin(
     ...(options.componentStepLimit !== undefined ? { componentStepLimit: options.componentStepLimit } : {}),
     cyclesKeptPerClass: options.casesKeptPerClass ?? 32,
     allocate: arena,
+    acyclicOrder: completionOrder(txns, arena),
   });
   for (const [anomaly, cycles] of search.cycles) {
     const total = search.counts.get(anomaly) ?? cycles.length;
@@ -227,7 +228,7 @@ function checkWithin(
   const { not, alsoNot } = modelBoundary(anomalyTypes);
   const forbiddenFound = anomalyTypes.filter((a) => forbidden.has(a));
   const undecided = [...search.undecided].filter(([a]) => forbidden.has(a)).map(([, why]) => why);
-  const dataEdges = countDataEdges(graph);
+  const dataEdges = graph.dataEdgeCount;
   const unrelated =
     dataEdges === 0
       ? [
@@ -269,12 +270,21 @@ function checkWithin(
   };
 }
 
-/** Edges of the graph that carry a data dependency (ww, wr or rw), not only an order. */
-function countDataEdges(graph: Graph): number {
-  const data = EdgeKind.ww | EdgeKind.wr | EdgeKind.rw;
-  let count = 0;
-  for (let i = 0; i < graph.kinds.length; i++) if ((graph.kinds[i]! & data) !== 0) count++;
-  return count;
+/**
+ * Each transaction's rank in completion order (its completion's position in the history; after
+ * every completion, in invocation order, for one that never completed). A valid history's edges
+ * mostly go forward in it: an order edge always does (its source completed before its target was
+ * invoked), and so does a data edge between transactions that took effect as they completed.
+ */
+function completionOrder(txns: TxnTable, allocate: Arena): Float64Array {
+  const rank = allocate.float64(txns.count);
+  let last = 0;
+  for (let t = 0; t < txns.count; t++) last = Math.max(last, txns.completeAt[t]!);
+  for (let t = 0; t < txns.count; t++) {
+    const at = txns.completeAt[t]!;
+    rank[t] = at >= 0 ? at : last + 1 + t;
+  }
+  return rank;
 }
 
 /**

@@ -352,10 +352,12 @@ function lastElement(txns: TxnTable, i: number, size: number): unknown {
 }
 
 /**
- * 3. Every committed read: compatible (a prefix of its key's longest read, and so of the order)
- *    or not (incompatible-order, its own duplicates, G1a and garbage reads); G1b either way.
+ * 4. Every committed read: compatible (a prefix of its key's longest read, and so of the order)
+ *    or not (incompatible-order, its own duplicates, G1a and garbage reads); G1b either way. Its
+ *    wr and rw edges are added as it is classified (`addReadEdges`): one pass over the reads, and
+ *    the writer of its last element looked up once, for G1b and its wr edge both.
  */
-function classifyReads(la: ListAppend): void {
+function classifyReads(la: ListAppend, edges: EdgeList): void {
   const { txns, sink, allocate } = la;
   const { status, mopStart, mopKind, mopKey, mopOnKeyLine, keys } = txns;
   la.readLength = allocate.int32(mopKind.length).fill(-1);
@@ -369,7 +371,10 @@ function classifyReads(la: ListAppend): void {
       if (length === -2) readList(la.valueAt(t, i), t, txns); // throws: not a list
       const size = length < 0 ? 0 : length;
       const longest = la.longest[k]!;
-      if (size > 0 && la.excluded[k] === 0) reportIntermediateRead(la, k, i, size, t);
+      // The entry of the writer of the read's last element (-1: none, an empty read, or a key
+      // whose order cannot be recovered).
+      const lastEntry = size > 0 && la.excluded[k] === 0 ? la.entryOf(k, lastElement(txns, i, size)) : -1;
+      if (size > 0 && la.excluded[k] === 0) reportIntermediateRead(la, k, i, size, t, lastEntry);
       // Both on the key's line (see TxnTable.mopOnKeyLine): a prefix by their lengths alone.
       const onLine =
         size <= longest.length && mopOnKeyLine[i] === 1 && mopOnKeyLine[la.longestRead[k]!] === 1;
@@ -380,6 +385,7 @@ function classifyReads(la: ListAppend): void {
         // positions in the read and in the order differ: look at the whole read then).
         const from = la.order[k]!.length === longest.length ? la.firstBadAt[k]! : 0;
         if (n > la.firstBadAt[k]!) reportBadElements(la, k, readList(la.valueAt(t, i), t, txns), from, t);
+        if (la.excluded[k] === 0) addReadEdges(la, edges, t, i, k, lastEntry);
         continue;
       }
       const list = readList(la.valueAt(t, i), t, txns);
@@ -402,7 +408,10 @@ function classifyReads(la: ListAppend): void {
         }));
       }
       reportBadElements(la, k, list, 0, t);
-      if (la.excluded[k] === 0) checkOwnAppendOrder(la, k, list, t);
+      if (la.excluded[k] === 0) {
+        checkOwnAppendOrder(la, k, list, t);
+        addReadEdges(la, edges, t, i, k, lastEntry);
+      }
     }
   }
   for (let k = 0; k < la.keyCount; k++) {
@@ -418,13 +427,22 @@ function distinctCount(la: ListAppend, k: number, length: number): number {
   return new Set(longest.slice(0, length)).size;
 }
 
-/** G1b: a read ending in an append its writer followed with another append to the same key. */
-function reportIntermediateRead(la: ListAppend, k: number, i: number, size: number, t: number): void {
+/**
+ * G1b: a read ending in an append its writer followed with another append to the same key
+ * (`entry`: the entry of its last element's writer).
+ */
+function reportIntermediateRead(
+  la: ListAppend,
+  k: number,
+  i: number,
+  size: number,
+  t: number,
+  entry: number,
+): void {
   const { txns } = la;
-  const last = lastElement(txns, i, size);
-  const entry = la.entryOf(k, last);
   const w = writerOfEntry(entry);
   if (w === -1 || w === t || !intermediateEntry(entry)) return;
+  const last = lastElement(txns, i, size);
   const list = readList(txns.valueAt(i), t, txns);
   la.sink.add("G1b", () => ({
     explanation: `${la.label(t)} read key ${show(txns.keys[k])} = ${show(list)}, ending in ${show(last)}, an intermediate state: ${la.label(w)} appended ${show(last)} and then appended again to the same key.`,
@@ -484,7 +502,7 @@ function previousAppend(la: ListAppend, w: number, k: number, v: unknown): unkno
   return undefined;
 }
 
-/** 4. Committed appends no read shows, per key: they sit after the order's last element. */
+/** 3. Committed appends no read shows, per key: they sit after the order's last element. */
 function collectUnobserved(la: ListAppend): void {
   const { table, txns } = la;
   for (let a = 0; a < la.appendKey.length; a++) {
@@ -517,36 +535,39 @@ function valueAtFlat(la: ListAppend, i: number): unknown {
   return la.valueAt(lo, i);
 }
 
-/** 5. Edges: wr and rw per committed read, ww along each order and on to unobserved appends. */
-function addEdges(la: ListAppend, edges: EdgeList): void {
-  const { txns } = la;
-  const { status, mopStart, mopKind, mopKey } = txns;
-  const committed = (w: number): boolean => w !== -1 && status[w] !== TxnStatus.fail;
-  for (let t = 0; t < txns.count; t++) {
-    if (status[t] !== TxnStatus.ok) continue;
-    for (let i = mopStart[t]!; i < mopStart[t + 1]!; i++) {
-      if (mopKind[i] !== MopKind.r) continue;
-      const k = mopKey[i]!;
-      if (la.excluded[k] === 1) continue;
-      const length = txns.mopLength[i]!;
-      if (length === -2) readList(la.valueAt(t, i), t, txns); // throws: not a list
-      if (length > 0) {
-        const w = writerOfEntry(la.entryOf(k, lastElement(txns, i, length)));
-        if (committed(w)) edges.add(w, t, EdgeKind.wr);
-      }
-      const n = la.readLength[i]!;
-      if (n === -1) continue;
-      const order = la.order[k]!;
-      if (n < order.length) {
-        const w = la.orderWriter[la.orderStart[k]! + n]!;
-        if (committed(w)) edges.add(t, w, EdgeKind.rw);
-      } else {
-        const after = la.unobserved[k] ?? noTxns;
-        la.step(after.length + 1);
-        for (const w of after) edges.add(t, w, EdgeKind.rw);
-      }
-    }
+/**
+ * 4b. Edges of committed read micro-op i of transaction t, on key k (not excluded), whose last
+ *    element's writer has entry `lastEntry` (-1: none or an empty read): wr from that writer, rw
+ *    to the writer of the next element of the order (or to every unobserved append after it).
+ */
+function addReadEdges(
+  la: ListAppend,
+  edges: EdgeList,
+  t: number,
+  i: number,
+  k: number,
+  lastEntry: number,
+): void {
+  const { status } = la.txns;
+  const w = writerOfEntry(lastEntry);
+  if (w !== -1 && status[w] !== TxnStatus.fail) edges.add(w, t, EdgeKind.wr);
+  const n = la.readLength[i]!;
+  if (n === -1) return;
+  const order = la.order[k]!;
+  if (n < order.length) {
+    const next = la.orderWriter[la.orderStart[k]! + n]!;
+    if (next !== -1 && status[next] !== TxnStatus.fail) edges.add(t, next, EdgeKind.rw);
+  } else {
+    const after = la.unobserved[k] ?? noTxns;
+    la.step(after.length + 1);
+    for (const u of after) edges.add(t, u, EdgeKind.rw);
   }
+}
+
+/** 5. ww edges along each key's order, and on from its last element to the unobserved appends. */
+function addOrderEdges(la: ListAppend, edges: EdgeList): void {
+  const { status } = la.txns;
+  const committed = (w: number): boolean => w !== -1 && status[w] !== TxnStatus.fail;
   for (let k = 0; k < la.keyCount; k++) {
     if (la.excluded[k] === 1) continue;
     const start = la.orderStart[k]!;
@@ -572,9 +593,10 @@ export function inferListAppend(
   const la = new ListAppend(txns, sink, allocate, budget);
   indexAppends(la);
   placeOrders(la);
-  classifyReads(la);
+  // Before the reads: a read that shows a key's whole order has rw edges to its unobserved appends.
   collectUnobserved(la);
-  addEdges(la, edges);
+  classifyReads(la, edges);
+  addOrderEdges(la, edges);
   checkWithinTransactions(la);
   return { explain: explainer(la), notes: la.notes };
 }

@@ -221,37 +221,57 @@ function indexAppends(la: ListAppend): void {
  *    the first element nobody (or a failed transaction) appended, duplicates and dirty updates.
  */
 function placeOrders(la: ListAppend): void {
-  const { table, txns, sink, allocate } = la;
-  const { status, keys } = txns;
-  la.orderStart = allocate.int32(la.keyCount + 1);
+  const { txns } = la;
+  la.orderStart = la.allocate.int32(la.keyCount + 1);
+  // Room for every longest read whole: an order is never longer than its read.
+  let room = 0;
+  for (let k = 0; k < la.keyCount; k++) room += la.longest[k]!.length;
+  la.orderWriter = la.allocate.int32(room);
   for (let k = 0; k < la.keyCount; k++) {
     const raw = la.longest[k]!;
-    const distinct = new Set(raw).size === raw.length ? raw : [...new Set(raw)];
-    la.order[k] = distinct;
-    la.orderStart[k + 1] = la.orderStart[k]! + distinct.length;
+    // Most reads repeat nothing and show only appended values: placed as they are, a repeat shown
+    // by a position already set (each slot is one key's). Else the repeats are dropped first.
+    let order: readonly unknown[] = raw;
+    if (!placeOrder(la, k, raw, true)) {
+      order = new Set(raw).size === raw.length ? raw : [...new Set(raw)];
+      la.firstBadAt[k] = Infinity;
+      placeOrder(la, k, order, false);
+    }
+    la.order[k] = order;
+    la.orderStart[k + 1] = la.orderStart[k]! + order.length;
+    la.step(order.length + 1);
     // A key that received a value twice may show it twice: no anomaly there (see `excluded`).
-    if (distinct !== raw && la.excluded[k] === 0) {
-      sink.add("duplicate-elements", () => ({
-        explanation: `A read of key ${show(keys[k])} returned ${show(raw)}, in which some element appears more than once, although every append is unique.`,
-        key: keys[k],
+    if (order !== raw && la.excluded[k] === 0) {
+      la.sink.add("duplicate-elements", () => ({
+        explanation: `A read of key ${show(txns.keys[k])} returned ${show(raw)}, in which some element appears more than once, although every append is unique.`,
+        key: txns.keys[k],
         value: raw,
       }));
     }
-  }
-  la.orderWriter = allocate.int32(la.orderStart[la.keyCount]!);
-  for (let k = 0; k < la.keyCount; k++) {
-    const order = la.order[k]!;
-    const base = la.orderStart[k]!;
-    la.step(order.length + 1);
-    for (let i = 0; i < order.length; i++) {
-      const slot = table.slotOf(k, order[i], false);
-      const w = slot === -1 ? -1 : writerOfEntry(table.entry(slot));
-      la.orderWriter[base + i] = w;
-      if (slot !== -1) table.setPosition(slot, i);
-      if ((w === -1 || status[w] === TxnStatus.fail) && la.firstBadAt[k] === Infinity) la.firstBadAt[k] = i;
-    }
     if (la.excluded[k] === 0) reportDirtyUpdates(la, k);
   }
+}
+
+/**
+ * Places `order` as key k's order (from orderStart[k]): the writer of each element, its position
+ * in the table, the first bad element. True when done. With `stopAtDoubt`, false, having stopped,
+ * at an element no transaction appended (a repeat of it would not show) or at one placed before
+ * in `order`: the caller places the order again once it has dropped its repeats (the positions
+ * and writers placed so far are then overwritten).
+ */
+function placeOrder(la: ListAppend, k: number, order: readonly unknown[], stopAtDoubt: boolean): boolean {
+  const { table } = la;
+  const { status } = la.txns;
+  const base = la.orderStart[k]!;
+  for (let i = 0; i < order.length; i++) {
+    const slot = table.slotOf(k, order[i], false);
+    if (stopAtDoubt && (slot === -1 || table.position(slot) !== -1)) return false;
+    const w = slot === -1 ? -1 : writerOfEntry(table.entry(slot));
+    la.orderWriter[base + i] = w;
+    if (slot !== -1) table.setPosition(slot, i);
+    if ((w === -1 || status[w] === TxnStatus.fail) && la.firstBadAt[k] === Infinity) la.firstBadAt[k] = i;
+  }
+  return true;
 }
 
 /**

@@ -110,7 +110,8 @@ describe("engine on the simulated world, crashed and restarted", () => {
 
   it("ack-before-fsync loses acknowledged appends on the same schedule", async () => {
     let lost = 0;
-    for (let seed = 1; seed <= 4; seed++)
+    // Seeds 1..4 in order until one loses: the later ones could not change the verdict.
+    for (let seed = 1; seed <= 4 && lost === 0; seed++)
       lost += (await crashRun(seed, "snapshot", ["ack-before-fsync"])).violations.length;
     expect(lost).toBeGreaterThan(0);
   });

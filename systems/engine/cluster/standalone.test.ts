@@ -335,7 +335,8 @@ describe("part-1 knobs on a standalone server", () => {
   // unsynced tail at 32-byte sectors; the matrix row measures the knob under the default model.
   it("skip-undo: some seed shows an unfinished transfer's write after a crash: a wrong total", async () => {
     let caught = 0;
-    for (let seed = 1; seed <= 6; seed++) {
+    // Seeds 1..6 in order until one shows it: the later ones could not change the verdict.
+    for (let seed = 1; seed <= 6 && caught === 0; seed++) {
       const crashes = randomCrashes(new SeededRandom(seed, "crashes"), 3);
       const tearing: SimDiskOptions = {
         writeSurvivalProbability: 1,

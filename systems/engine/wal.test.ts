@@ -37,6 +37,35 @@ describe("wal", () => {
     ]);
   });
 
+  it("reads a frame it read before as the same frozen record, and never takes other bytes for it", async () => {
+    const checkpoint: WalRecordBody = { kind: "checkpoint", nextXid: 3, running: [2], active: [], dirty: [] };
+    const { bytes } = await logOf([body(1), body(2, "two"), checkpoint]);
+    const first = scanLog(bytes).records;
+    const again = scanLog(bytes.slice()).records;
+    expect(again).toEqual(first);
+    // Flat records: the one frozen object, equal field for field (and in order) to a fresh parse.
+    for (const i of [0, 1]) {
+      expect(again[i]).toBe(first[i]);
+      expect(Object.isFrozen(again[i])).toBe(true);
+      const start = first[i]!.lsn + 8;
+      const payload = new TextDecoder().decode(bytes.subarray(start, first[i]!.lsn + first[i]!.sizeBytes));
+      expect(Object.entries(again[i]!)).toEqual(
+        Object.entries({ ...(JSON.parse(payload) as object), sizeBytes: first[i]!.sizeBytes }),
+      );
+    }
+    // A record holding arrays is parsed each time, as before.
+    expect(again[2]).not.toBe(first[2]);
+    expect(Object.isFrozen(again[2])).toBe(false);
+    // A payload byte changed under the remembered checksum: not that record, and rot at rest.
+    const rotted = bytes.slice();
+    const at =
+      first[1]!.lsn + 8 + new TextDecoder().decode(bytes.subarray(first[1]!.lsn + 8)).indexOf('"two"') + 1;
+    rotted[at] = "T".charCodeAt(0);
+    const scan = scanLog(rotted);
+    expect(scan.records).toEqual([first[0]]);
+    expect(scan.corruptLsn).toBe(first[1]!.lsn);
+  });
+
   it("cuts a torn tail at every possible tear point and never misreads it", async () => {
     const { bytes } = await logOf([body(1), body(2, "x".repeat(50))]);
     const first = scanLog(bytes).records[0]!;

@@ -19,6 +19,7 @@
 import type { Disk } from "../../harness/runtime/types.ts";
 import type { Key } from "../../harness/history/op.ts";
 import { crc32, utf8Decoder, utf8Encoder } from "./checksum.ts";
+import { isCanonicalFlatRecord, sameBytes, WeakChecksumIndex } from "./decodedMemo.ts";
 import { Durability } from "./durability.ts";
 
 /** Transaction records: the chain undo walks. */
@@ -115,6 +116,30 @@ export function encodeFrame(lsn: number, prevLsn: number, body: WalRecordBody): 
   return out;
 }
 
+/**
+ * Flat records decoded from frames, by their payload's checksum, with the payload each came from
+ * (decodedMemo.ts): every replica of the log holds the same frames, and each restart scans its
+ * whole log again (a storage replica's materialised log from LSN 0), so a frame is decoded about
+ * once per process instead of once per copy and per restart. Such a record is frozen, whether it
+ * was just decoded or found here, so every scan hands out the same kind of record.
+ */
+const decodedFrames = new WeakChecksumIndex<WalRecord>(1 << 17);
+const payloadOf = new WeakMap<WalRecord, Uint8Array>();
+
+/** The flat record remembered for the payload `bytes[start, end)` (checksum `checksum`), if any. */
+function rememberedFrame(
+  checksum: number,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+): WalRecord | undefined {
+  const record = decodedFrames.get(checksum);
+  if (record === undefined) return undefined;
+  const payload = payloadOf.get(record);
+  if (payload === undefined || payload.length !== end - start) return undefined;
+  return sameBytes(bytes, start, payload, 0, payload.length) ? record : undefined;
+}
+
 /** The record a valid frame at `offset` holds (following `prevLsn`), or undefined. */
 function decodeFrame(
   bytes: Uint8Array,
@@ -128,21 +153,32 @@ function decodeFrame(
   const start = offset + FRAME_HEADER_BYTES;
   const end = start + payloadBytes;
   if (payloadBytes === 0 || payloadBytes > MAX_PAYLOAD_BYTES || end > bytes.length) return undefined;
-  if (crc32(bytes, start, end) !== checksum) return undefined;
+  // A payload that is byte for byte one remembered under this checksum passed it before.
+  const remembered = rememberedFrame(checksum, bytes, start, end);
+  if (remembered === undefined && crc32(bytes, start, end) !== checksum) return undefined;
   let parsed: { lsn?: unknown; prevLsn?: unknown; kind?: unknown };
-  try {
-    parsed = JSON.parse(utf8Decoder.decode(bytes.subarray(start, end))) as typeof parsed;
-  } catch {
-    return undefined;
+  if (remembered !== undefined) parsed = remembered;
+  else {
+    try {
+      parsed = JSON.parse(utf8Decoder.decode(bytes.subarray(start, end))) as typeof parsed;
+    } catch {
+      return undefined;
+    }
   }
   if (parsed.lsn !== offset || typeof parsed.kind !== "string") return undefined;
   if (prevLsn !== undefined && parsed.prevLsn !== prevLsn) return undefined;
   if (typeof parsed.prevLsn !== "number") return undefined;
+  if (remembered !== undefined) return remembered;
   // The parsed object itself, its size added: what a copy with `lsn` and `prevLsn` set again (the
   // values checked above) and `sizeBytes` last would hold, in the same order, without copying
   // every field of every record a log scan reads.
   const record = parsed as { sizeBytes?: number };
   record.sizeBytes = end - offset;
+  if (isCanonicalFlatRecord(record)) {
+    Object.freeze(record);
+    decodedFrames.remember(checksum, record as WalRecord);
+    payloadOf.set(record as WalRecord, bytes.slice(start, end));
+  }
   return record as WalRecord;
 }
 

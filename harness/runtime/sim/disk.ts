@@ -71,8 +71,13 @@ export class GrowableBytes {
     return this.buffer.slice(0, this.length);
   }
 
+  /**
+   * A copy with the same room to grow: a crash makes each file's page cache a clone of its
+   * platter, and a clone sized to the content had to grow (a copy of the whole file) at the
+   * file's next append.
+   */
   clone(): GrowableBytes {
-    const copy = new GrowableBytes(this.length);
+    const copy = new GrowableBytes(this.buffer.length);
     copy.write(0, this.buffer.subarray(0, this.length));
     return copy;
   }

@@ -96,6 +96,30 @@ describe("storage segment lines", () => {
     expect(second.stored[0]?.epoch).toBe(2);
   });
 
+  it("reads back a line of a frozen record as that record, and never takes other bytes for it", () => {
+    const record = Object.freeze({
+      kind: "commit",
+      xid: 3,
+      txnPrevLsn: 0,
+      lsn: 100,
+      prevLsn: 50,
+      sizeBytes: 9,
+    }) as unknown as WalRecord;
+    const bytes = segmentLines([{ epoch: 2, record }]);
+    const { stored } = parseSegment(bytes.slice());
+    expect(stored).toEqual([{ epoch: 2, record }]);
+    expect(stored[0]!.record).toBe(record);
+    // One digit of the JSON changed, the checksum the line claims kept: it fails that checksum.
+    const rotted = bytes.slice();
+    rotted[new TextDecoder().decode(bytes).indexOf('"xid":3') + 6] = "4".charCodeAt(0);
+    expect(parseSegment(rotted)).toEqual({ stored: [], bad: 1 });
+    // A frozen record JSON would change (-0 writes 0) is parsed: what it reads is JSON's meaning.
+    const odd = Object.freeze({ ...record, lsn: 200, value: -0 }) as unknown as WalRecord;
+    const read = parseSegment(segmentLines([{ epoch: 2, record: odd }])).stored[0]!;
+    expect(read.record).not.toBe(odd);
+    expect(Object.is((read.record as unknown as { value: number }).value, 0)).toBe(true);
+  });
+
   it("reads any damaged segment as the text reading does: torn lines and rotted bytes fail", () => {
     // Anywhere, but often at the very start or in the first line's checksum and separator.
     const where = fc.oneof(fc.constant(0), fc.nat({ max: 12 }), fc.nat());

@@ -14,6 +14,7 @@
  */
 import type { Runtime } from "../../../harness/runtime/types.ts";
 import { crc32 } from "../checksum.ts";
+import { isCanonicalFlatRecord, sameBytes, WeakChecksumIndex } from "../decodedMemo.ts";
 import type { Durability } from "../durability.ts";
 import type { WalRecord } from "../wal.ts";
 import { sameRecord } from "./storagePages.ts";
@@ -36,11 +37,16 @@ function segmentLine(stored: Stored): Uint8Array {
   const memo = plain ? lineMemo.get(stored.record) : undefined;
   if (memo !== undefined && memo.epoch === stored.epoch) return memo.line;
   const json = encoder.encode(JSON.stringify(stored));
+  const checksum = crc32(json);
   const line = new Uint8Array(json.length + 10);
-  encoder.encodeInto(`${crc32(json).toString(16).padStart(8, "0")} `, line);
+  encoder.encodeInto(`${checksum.toString(16).padStart(8, "0")} `, line);
   line.set(json, 9);
   line[line.length - 1] = 0x0a;
-  if (plain && Object.isFrozen(stored.record)) lineMemo.set(stored.record, { epoch: stored.epoch, line });
+  if (plain && Object.isFrozen(stored.record)) {
+    lineMemo.set(stored.record, { epoch: stored.epoch, line });
+    if (Number.isSafeInteger(stored.epoch) && isCanonicalFlatRecord(stored.record))
+      linesRead.remember(checksum, stored.record);
+  }
   return line;
 }
 
@@ -84,12 +90,43 @@ const lineMemo = new WeakMap<WalRecord, { readonly epoch: number; readonly line:
 const hexDigits = "0123456789abcdef";
 
 /**
+ * The frozen records of `lineMemo` that equal their JSON round trip, by the checksum of their line
+ * (decodedMemo.ts): a restarted replica reads back thousands of lines it wrote, and one whose bytes
+ * are a remembered line's is that record under the line's epoch, with no decoding or parsing.
+ */
+const linesRead = new WeakChecksumIndex<WalRecord>(1 << 17);
+
+/**
+ * The stored record of the segment line `bytes[start, end)` (its newline excluded) when that line
+ * is byte for byte a remembered one: found by the checksum its first 8 bytes claim, and valid
+ * without computing the checksum, since the remembered line's is right.
+ */
+function rememberedLine(bytes: Uint8Array, start: number, end: number): Stored | undefined {
+  let claimed = 0;
+  for (let i = 0; i < 8; i++) {
+    const c = bytes[start + i]!;
+    // Lower-case hex, as `segmentLine` writes it.
+    const digit = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
+    if (digit < 0) return undefined;
+    claimed = claimed * 16 + digit;
+  }
+  const record = linesRead.get(claimed);
+  const memo = record === undefined ? undefined : lineMemo.get(record);
+  if (memo === undefined || memo.line.length - 1 !== end - start) return undefined;
+  return sameBytes(bytes, start, memo.line, 0, end - start)
+    ? { epoch: memo.epoch, record: record! }
+    : undefined;
+}
+
+/**
  * The record of the segment line `bytes[start, end)` (its newline excluded), or undefined when it
  * is torn or fails its checksum. Read from the bytes as they lie: a line that is not valid UTF-8
  * was torn or rotted, and fails its checksum either way.
  */
 function parseSegmentLine(bytes: Uint8Array, start: number, end: number): Stored | undefined {
   if (end - start < 9 || bytes[start + 8] !== 0x20) return undefined;
+  const remembered = rememberedLine(bytes, start, end);
+  if (remembered !== undefined) return remembered;
   const crc = crc32(bytes, start + 9, end);
   for (let i = 0; i < 8; i++) {
     if (bytes[start + i] !== hexDigits.charCodeAt((crc >>> (28 - 4 * i)) & 0xf)) return undefined;

@@ -120,8 +120,9 @@ export class StorageNode {
     if (this.loadFailing) throw new Error("storage: its state is not loaded (the disk fails)");
   }
 
-  private async unlessLoadFailing(work: () => Promise<void>): Promise<void> {
-    if (!this.loadFailing) await work();
+  /** Runs `work` unless loading failed (its own promise: no async wrapper around every append). */
+  private unlessLoadFailing(work: () => Promise<void>): Promise<void> {
+    return this.loadFailing ? Promise.resolve() : work();
   }
 
   async start(): Promise<void> {
@@ -247,9 +248,18 @@ export class StorageNode {
     );
   }
 
-  private async learn(epoch: number, history: History): Promise<void> {
+  /**
+   * Takes a newer epoch or timeline from a message and saves it; undefined, with nothing to wait
+   * for, when the message tells nothing new (nearly every append: its caller then goes on at once,
+   * without the promise hops of an async call).
+   */
+  private learn(epoch: number, history: History): Promise<void> | undefined {
     const newer = newerHistory(this.history, history);
-    if (epoch <= this.epoch && newer === this.history) return;
+    if (epoch <= this.epoch && newer === this.history) return undefined;
+    return this.adopt(epoch, newer);
+  }
+
+  private async adopt(epoch: number, newer: History): Promise<void> {
     if (epoch > this.epoch) this.rt.log(`fenced at epoch ${epoch} (was ${this.epoch})`);
     this.epoch = Math.max(this.epoch, epoch);
     this.history = newer;
@@ -292,7 +302,8 @@ export class StorageNode {
       return;
     }
     if (body.epoch >= this.epoch) {
-      await this.learn(body.epoch, body.history);
+      const learning = this.learn(body.epoch, body.history);
+      if (learning !== undefined) await learning;
       // Only a writer of this node's epoch speaks for the durable point (never a deposed one).
       if (body.epoch === this.epoch)
         this.toldDurablePoint = Math.max(this.toldDurablePoint, body.durablePoint);
@@ -320,7 +331,8 @@ export class StorageNode {
     const result = await this.queue.run(async () => {
       this.refuseWhileLoadFails();
       if (body.epoch < this.epoch) throw new Error(`epoch ${body.epoch} is older than ${this.epoch}`);
-      await this.learn(body.epoch, body.history);
+      const learning = this.learn(body.epoch, body.history);
+      if (learning !== undefined) await learning;
       const records: [number, number, number, number][] = [];
       for (const [lsn, s] of this.segment.records) {
         if (lsn >= body.fromLsn) records.push([lsn, s.record.prevLsn, s.record.sizeBytes, s.epoch]);
@@ -362,7 +374,8 @@ export class StorageNode {
   }
 
   private async onGossipFill(body: { history: History; records: Stored[] }): Promise<void> {
-    await this.learn(this.epoch, body.history);
+    const learning = this.learn(this.epoch, body.history);
+    if (learning !== undefined) await learning;
     const fresh = body.records.filter((s) => this.segment.keep(s));
     await this.persist(fresh);
     this.gossipIfMissing();

@@ -194,6 +194,31 @@ describe("a bad suite file is one line naming the file, the line and the field",
       /^suites\/x\.yaml:9: rows\[0\]\.run\.bug: --bug does not apply to the memory system/,
     ],
     ["no rows", "name: empty\nrows: []\n", /^suites\/x\.yaml:2: rows: a suite needs at least one row$/],
+    // These three were the YAML library's own: a ReferenceError (exit 255, a stack trace), and a
+    // warning on standard error beside an unknown field named "{; ? [ x ]; : 1; }".
+    [
+      "an alias of no anchor",
+      good.replace("name: rated", "name: *nowhere"),
+      /^suites\/x\.yaml:19: YAML error: Unresolved alias \(the anchor must be set before the alias\): nowhere$/,
+    ],
+    [
+      "an alias bomb",
+      "a: &a [x, x, x, x, x, x, x, x, x, x]\n" +
+        Array.from(
+          { length: 8 },
+          (_, i) =>
+            `a${i + 1}: &a${i + 1} [${Array(10)
+              .fill(i === 0 ? "*a" : `*a${i}`)
+              .join(", ")}]\n`,
+        ).join("") +
+        good,
+      /^suites\/x\.yaml:2: YAML error: Excessive alias count/,
+    ],
+    [
+      "a key that is a list",
+      good.replace("    expect: valid", "    ? [x]\n    : 1\n    expect: valid"),
+      /^suites\/x\.yaml:11: a key must be a plain word or number, not a list or a map$/,
+    ],
   ];
   for (const [what, text, pattern] of cases) {
     it(what, async () => {

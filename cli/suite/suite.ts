@@ -24,7 +24,17 @@
  * thrown as a UsageError (exit 254).
  */
 import { readFileSync } from "node:fs";
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import {
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+} from "yaml";
 import { z } from "zod";
 import { UsageError } from "../main.ts";
 import { resolveRunConfig } from "../run.ts";
@@ -476,7 +486,43 @@ export async function parseSuite(text: string, file: string): Promise<Suite> {
     const line = syntax.linePos?.[0]?.line ?? lines.linePos(syntax.pos[0]).line;
     fail(line, `${syntax.code === "DUPLICATE_KEY" ? "" : "YAML syntax error: "}${firstLine(syntax.message)}`);
   }
-  const raw: unknown = doc.toJS();
+  // A key that is a list or a map cannot name a field (JavaScript objects turn it into text, with a
+  // warning on standard error), and an alias must name an anchor set before it: both are the
+  // file's mistakes, said with their line, not the YAML library's exceptions and warnings.
+  visit(doc, {
+    Pair(_, pair) {
+      if (pair.key !== null && !isScalar(pair.key)) {
+        const at = isNode(pair.key) ? pair.key.range?.[0] : undefined;
+        fail(
+          at === undefined ? 1 : lines.linePos(at).line,
+          "a key must be a plain word or number, not a list or a map",
+        );
+      }
+    },
+  });
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // Unresolved aliases and alias bombs (maxAliasCount) throw here: the line of the first alias
+    // that names no anchor, else of the first alias.
+    let line: number | undefined;
+    let firstAliasLine: number | undefined;
+    visit(doc, {
+      Alias(_, alias) {
+        const at = alias.range?.[0];
+        if (at === undefined) return undefined;
+        firstAliasLine ??= lines.linePos(at).line;
+        if (alias.resolve(doc) !== undefined) return undefined;
+        line = lines.linePos(at).line;
+        return visit.BREAK;
+      },
+    });
+    fail(
+      line ?? firstAliasLine ?? 1,
+      `YAML error: ${firstLine(error instanceof Error ? error.message : String(error))}`,
+    );
+  }
   const parsed = suiteSchema.safeParse(raw);
   if (!parsed.success) {
     // Of every issue, the one earliest in the file: what a reader fixes first.

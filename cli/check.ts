@@ -750,15 +750,12 @@ async function gatherStreamedAppend(
   let appends = false;
   let shapeError: HistoryShapeError | undefined;
   // The first malformed transaction's error is kept for Elle to give; the rest of the file is
-  // still read, for its format errors, as the ordinary reader reads all of it first.
-  const gather = (add: () => void): void => {
-    if (shapeError !== undefined) return;
-    try {
-      add();
-    } catch (error) {
-      if (!(error instanceof HistoryShapeError)) throw error;
-      shapeError = error;
-    }
+  // still read, for its format errors, as the ordinary reader reads all of it first. (Each line's
+  // adding is written out where it happens, not passed to a helper as a function: a closure per
+  // line was most of what reading a large history allocated.)
+  const keep = (error: unknown): void => {
+    if (!(error instanceof HistoryShapeError)) throw error;
+    shapeError = error;
   };
   await scanJsonl(
     source,
@@ -780,13 +777,25 @@ async function gatherStreamedAppend(
         }
         if (!appends && scanner.f === "txn")
           appends = scanner.isTxn ? scannedHasAppend(scanner.mops) : isAppendTxn(scannedOp(scanner));
-        gather(() => builder.addScanned(scanner));
+        if (shapeError === undefined) {
+          try {
+            builder.addScanned(scanner);
+          } catch (error) {
+            keep(error);
+          }
+        }
       },
       op(op) {
         tally.add(op.process, op.type);
         stats?.add(op);
         if (!appends) appends = isAppendTxn(op);
-        gather(() => builder.addOp(op));
+        if (shapeError === undefined) {
+          try {
+            builder.addOp(op);
+          } catch (error) {
+            keep(error);
+          }
+        }
       },
     },
     reading,

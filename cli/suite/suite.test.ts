@@ -196,6 +196,24 @@ describe("a bad suite file is one line naming the file, the line and the field",
     ["no rows", "name: empty\nrows: []\n", /^suites\/x\.yaml:2: rows: a suite needs at least one row$/],
     // These three were the YAML library's own: a ReferenceError (exit 255, a stack trace), and a
     // warning on standard error beside an unknown field named "{; ? [ x ]; : 1; }".
+    // Refused by the system's or the workload's builder, as run --dry-run refuses them: every seed
+    // of such a row was "unknown", and the gate UNKNOWN (exit 2), not a bad suite.
+    [
+      "a consistency model nobody knows",
+      good.replace(
+        "workload: append, nemesis: none",
+        "workload: append, model: snapshot-bogus, nemesis: none",
+      ),
+      /^suites\/x\.yaml:20: rows\[2\]\.run: unknown consistency model "snapshot-bogus"; expected one of: /,
+    ],
+    [
+      "too few nodes for quorum replication",
+      good.replace(
+        "{ system: engine, workload: append",
+        "{ system: engine, replication: quorum, nodes: 3, workload: append",
+      ),
+      /^suites\/x\.yaml:20: rows\[2\]\.run: quorum mode needs at least 7 nodes/,
+    ],
     [
       "an alias of no anchor",
       good.replace("name: rated", "name: *nowhere"),

@@ -39,7 +39,8 @@ import { z } from "zod";
 import { UsageError } from "../main.ts";
 import { resolveRunConfig } from "../run.ts";
 import { commonRunOptionSpec, runConfigSchema, type RunConfig } from "../runConfig.ts";
-import { buildConfigOf } from "../execute.ts";
+import { buildConfigOf, prepareRun } from "../execute.ts";
+import { ConfigError } from "../../harness/configError.ts";
 import { isModulePath, loadRunPlugins, lookupSystem, lookupWorkload } from "../plugins.ts";
 import { systemNames, systems } from "../registry.ts";
 import { isWellKnownSystemOption, type SystemDefinition } from "../../harness/systemDefinition.ts";
@@ -410,6 +411,15 @@ function validateRows(parsed: z.output<typeof suiteSchema>): SuiteRow[] {
       const option = error instanceof SuiteError ? error.path[at.length + 1] : undefined;
       if (typeof option === "string" && row.run[option] === undefined && defaults[option] !== undefined)
         throw new SuiteError(["defaults", option], (error as SuiteError).message);
+      throw error;
+    }
+    // What `faultline run --dry-run` refuses, the suite refuses, before any row runs: a builder's
+    // ConfigError (a consistency model nobody knows, too few nodes for quorum) made every seed
+    // of the row "unknown", and the gate UNKNOWN (exit 2) rather than a bad suite (254).
+    try {
+      prepareRun(config);
+    } catch (error) {
+      if (error instanceof ConfigError) throw new SuiteError([...at, "run"], error.message);
       throw error;
     }
     if (row.expect.kind === "finds") checkFinds(row.expect, row.seeds, config, at);

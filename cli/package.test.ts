@@ -202,5 +202,27 @@ describe("the package", () => {
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^consumer-register-register-partition-crash: valid/m);
     expect(run.stdout).toContain("reproduce: npx faultline run --system ./my-db.ts --workload register");
+
+    // The same plugin in a CommonJS package (npm init's default: no "type": "module"): tsx loads a
+    // .ts file there as CommonJS, which cannot load faultline; the error said only "No "exports"
+    // main defined in .../unicorn-magic/package.json". It now says what to do, and doing it works.
+    const commonJs = join(consumer, "commonjs");
+    mkdirSync(commonJs);
+    writeFileSync(join(commonJs, "package.json"), JSON.stringify({ name: "commonjs", private: true }));
+    writeFileSync(join(commonJs, "my-db.ts"), consumerPlugin);
+    writeFileSync(join(commonJs, "my-db.mts"), consumerPlugin);
+    const runIn = (plugin: string) =>
+      execa(
+        "npx",
+        ["faultline", "run", "--system", plugin, "--workload", "register", "--time-limit", "1", "--quiet"],
+        { cwd: commonJs, reject: false, env: { CI: "true" } },
+      );
+    const refused = await runIn("./my-db.ts");
+    expect(refused.exitCode).toBe(254);
+    expect(refused.stderr).toContain(
+      'a .ts file of a package without "type": "module" in its package.json loads as CommonJS: name it .mts, or add "type": "module"',
+    );
+    const renamed = await runIn("./my-db.mts");
+    expect(renamed.exitCode, renamed.stderr).toBe(0);
   }, 300_000);
 });

@@ -13,8 +13,8 @@
  * answers and what its workload plans are recorded as JSON data (a `Date` as its string, a
  * `bigint` as its digits), so the run checks in memory what `faultline check` reads from the file.
  */
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import {
@@ -107,8 +107,33 @@ async function importModule(option: string, path: string): Promise<Record<string
     return (await import(url)) as Record<string, unknown>;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new UsageError(`${option} ${path}: the module failed to load: ${firstLine(message)}`);
+    // tsx loads a .ts file of a CommonJS package (no "type": "module", npm init's default) as
+    // CommonJS, whose require of faultline's ES modules fails somewhere in their dependencies with
+    // a message that names none of this.
+    const hint =
+      /\.tsx?$/.test(file) && !isModulePackage(dirname(file))
+        ? `; a .ts file of a package without "type": "module" in its package.json loads as CommonJS: name it .mts, or add "type": "module"`
+        : "";
+    throw new UsageError(`${option} ${path}: the module failed to load: ${firstLine(message)}${hint}`);
   }
+}
+
+/** Whether the nearest package.json above `dir` says "type": "module" (Node's own rule for .ts/.js). */
+function isModulePackage(dir: string): boolean {
+  for (let at = dir, depth = 0; depth < 256; depth++) {
+    const manifest = join(at, "package.json");
+    if (existsSync(manifest)) {
+      try {
+        return (JSON.parse(readFileSync(manifest, "utf8")) as { type?: unknown }).type === "module";
+      } catch {
+        return false;
+      }
+    }
+    const parent = dirname(at);
+    if (parent === at) return false;
+    at = parent;
+  }
+  return false;
 }
 
 const firstLine = (text: string): string => text.split("\n").find((l) => l.trim() !== "") ?? text;

@@ -34,7 +34,8 @@
 // Paired, whole process, December 2026: the memory run of 60 s CPU 0.78×, wall 0.83× (12 pairs);
 // the engine's default run CPU 0.97× (4 pairs); 32 times the default was no faster than 8. A check
 // keeps twice the default (kv c50-ok: 1.06× CPU with the longer wait, 1.08× with V8's own). Gates
-// and sweeps run their rows in worker processes of their own (cli/suite/pool.ts), not affected.
+// and sweeps run their rows in worker processes of their own, started with these flags and the
+// `run` budget (cli/suite/pool.ts).
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";

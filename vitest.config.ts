@@ -8,33 +8,39 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 const root = fileURLToPath(new URL(".", import.meta.url));
 
 /**
- * The files that take longest, longest first (wall time measured on this 2-core machine): the
- * matrix run as `faultline gate` (two worker processes of its own, about 40% of the suite's CPU),
- * then the files that mostly wait on real processes and real time (process mode, etcd, PostgreSQL,
- * npm) and the longest CPU-bound ones. Started first, they overlap with the many short files
- * instead of one of them starting last and running alone at the end. Vitest orders by the
- * durations it cached from the last run when it has them, but a fresh clone (CI) has none and ran
- * the files in the order it found them: the matrix began minutes in. A name missing here only
- * costs time, never a test.
+ * The order files start in, on this 2-core machine: the matrix run as `faultline gate` (two worker
+ * processes of its own, both cores busy for about a minute), then the files that mostly wait on
+ * real processes and real time (process mode, etcd, PostgreSQL), then the longest CPU-bound ones.
+ * The waiting files run beside the gate, in the suite's other workers (see maxWorkers below): they
+ * use a few seconds of CPU over 10-45 s each, which the gate's two processes leave to them, where
+ * after the gate each one held a worker beside a single CPU-bound file and left a core idle.
+ * `cli/processAckFsync.test.ts` is left out on purpose: it needs the machine to answer within
+ * milliseconds, and listed nowhere it starts once these are under way (the gate has ended). Vitest
+ * orders by the durations it cached from the last run when it has them, but a fresh clone (CI) has
+ * none and ran the files in the order it found them: the matrix began minutes in. A name missing
+ * here only costs time, never a test.
  */
 const slowestFirst = [
   "cli/expectations.test.ts",
+  // Waiting on real processes and real time.
   "cli/process.test.ts",
-  "cli/shrink.test.ts",
-  "readme.test.ts",
   "examples/etcd/etcd.test.ts",
-  "systems/engine/cluster/cluster.test.ts",
-  "cli/package.test.ts",
   "cli/postgres-replication.test.ts",
-  "examples/examples.test.ts",
+  "cli/processLifecycle.test.ts",
+  "systems/engine/cluster/process.test.ts",
+  "cli/postgres.test.ts",
+  "harness/runtime/process/world.test.ts",
   "cli/postgres-cleanup.test.ts",
+  // CPU-bound.
+  "readme.test.ts",
+  "systems/engine/cluster/cluster.test.ts",
+  "cli/shrink.test.ts",
+  "cli/package.test.ts",
+  "examples/examples.test.ts",
   "cli/runKnobs.test.ts",
   "nemeses/storageCut.e2e.test.ts",
-  "cli/postgres.test.ts",
   "checkers/linearizable/corpus.test.ts",
   "cli/suite/pool.test.ts",
-  "systems/engine/cluster/process.test.ts",
-  "cli/processLifecycle.test.ts",
 ];
 
 class SlowestFirst extends BaseSequencer {
@@ -101,8 +107,10 @@ export default defineConfig({
     sequence: { sequencer: SlowestFirst },
     // Vitest's default on a 2-core machine is one worker (cores - 1): every file in series, a core
     // idle while a test waits on real processes or real time (process mode, etcd, the README's
-    // runs, npm). At least two workers keep both cores busy; tests that wait on real time wait for events
-    // with generous bounds, so sharing the machine makes them slower, not flaky.
-    maxWorkers: Math.max(2, availableParallelism()),
+    // runs, npm). One worker more than the cores: while the gate's own two processes fill both
+    // cores, two workers take the files that wait on real time (slowestFirst above), and a file that
+    // waits leaves its core to the others. Tests that wait on real time wait for events with generous
+    // bounds, so sharing the machine makes them slower, not flaky.
+    maxWorkers: Math.max(3, availableParallelism() + 1),
   },
 });

@@ -1,7 +1,7 @@
 /**
  * `faultline check` on odd input, as a property: small histories of every shape the checkers
  * read (append and rw-register transactions, bank transfers and Jepsen reads, sets, registers,
- * counters, long-fork), each with one value somewhere replaced by anything JSON can hold or text
+ * counters, long-fork), written as JSONL or as Jepsen's JSON, each with one value somewhere replaced by anything JSON can hold or text
  * JSON.parse reads oddly (1e400, integers beyond 2^53, -0, values nested thousands deep), checked
  * as inferred and as each workload and model. Whatever the input, the answer is a verdict (0, 1,
  * 2) or bad input named (254): never an internal error (255), which is what a CI gate cannot act
@@ -214,7 +214,8 @@ describe("check on odd input", () => {
         fc.boolean(),
         oddValue,
         fc.constantFrom(...checkedAs, "own" as const),
-        async (base, line, path, wholeOp, odd, as) => {
+        fc.boolean(),
+        async (base, line, path, wholeOp, odd, as, jepsenJson) => {
           const [rows, own] = bases[base]!;
           const at = line % rows.length;
           const ops: unknown[] = rows.map(([process, type, f, value], index) => ({
@@ -232,9 +233,17 @@ describe("check on odd input", () => {
                 ...(ops[at] as object),
                 value: replaceSomewhere((ops[at] as { value: unknown }).value, path, odd),
               };
-          let text = ops.map((op) => JSON.stringify(op)).join("\n") + "\n";
+          // As faultline's JSONL, or as Jepsen's JSON (one array of op maps, no index: another reader).
+          const lines = jepsenJson
+            ? ops.map((op) => {
+                if (op === null || typeof op !== "object" || Array.isArray(op)) return JSON.stringify(op);
+                const { index: _index, ...rest } = op as Record<string, unknown>;
+                return JSON.stringify(rest);
+              })
+            : ops.map((op) => JSON.stringify(op));
+          let text = jepsenJson ? `[${lines.join(",\n")}]\n` : lines.join("\n") + "\n";
           rawTexts.forEach((raw, i) => (text = text.replaceAll(JSON.stringify(rawMarker(i)), raw)));
-          const file = join(dir, `h${runs++}.jsonl`);
+          const file = join(dir, `h${runs++}.${jepsenJson ? "json" : "jsonl"}`);
           writeFileSync(file, text);
           const options = await parseCheckArgs([file, ...(as === "own" ? own : as), "--quiet"]);
           const outcome = await checkFile(file, options);

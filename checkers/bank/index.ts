@@ -241,16 +241,16 @@ export function checkBankHistory(history: readonly Op[], options: BankCheckOptio
     };
   }
   if (firstInexact !== undefined) {
+    // An integer the readers kept exact as its digits, or text a client answered.
+    const beyondDouble = isUnsafeIntegerText(firstInexact.text);
     return {
       valid: "unknown",
       reason: `${inexactReadCount} ${inexactReadCount === 1 ? "read saw a balance" : "reads saw balances"} ${
-        isUnsafeIntegerText(firstInexact.text)
+        beyondDouble
           ? `beyond ±${Number.MAX_SAFE_INTEGER}, which cannot be summed exactly`
           : "given as text, which cannot be summed as a number"
       } (the first: account ${String(firstInexact.key)} at index ${firstInexact.index}, ${JSON.stringify(firstInexact.text)}${
-        isUnsafeIntegerText(firstInexact.text)
-          ? ""
-          : "; a client should answer numbers, parsing a BIGINT or NUMERIC column"
+        beyondDouble ? "" : "; a client should answer numbers, parsing a BIGINT or NUMERIC column"
       }); the other ${readCount} reads showed no anomaly`,
       readCount,
       uninitializedReadCount,

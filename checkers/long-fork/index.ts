@@ -10,9 +10,9 @@
  * As Jepsen's: every transaction is a read of a group or one write (anything else is bad input,
  * named by its index, as Jepsen's `legal-txn?`); reads are `ok` operations whose value is reads
  * alone, grouped by the set of keys they read; every pair of a group is compared; a key written
- * twice makes the verdict "unknown" (the argument needs one write per key). The group size is taken from `groupSize`, else from the
- * reads themselves when they all read the same number of keys (any other size would make a read
- * illegal); a read of another size is bad input.
+ * twice makes the verdict "unknown" (the argument needs one write per key). The group size is
+ * taken from `groupSize`, else from the reads themselves when they all read the same number of
+ * keys (any other size would make a read illegal); a read of another size is bad input.
  *
  * Beyond Jepsen, whose checker stops with an error there: a read of a value that was never written
  * to its key (garbage-read; when the history records writes at all) or whose write failed (G1a) is
@@ -60,6 +60,7 @@ function legalTxn(op: Op): readonly MicroOp[] {
   }
   return mops;
 }
+
 const keyId = (k: Key): string => `${typeof k}:${String(k)}`;
 
 interface Read {

@@ -78,7 +78,6 @@ interface Element {
   presentAfterKnown: number;
 }
 
-/** Elements are compared by value: numbers and strings directly, anything else by its JSON. */
 /** Of several adds of one element, the outcome that counts: the highest rank. */
 const outcomeRank: Record<ElementFate["addOutcome"], number> = {
   none: 0,
@@ -88,6 +87,7 @@ const outcomeRank: Record<ElementFate["addOutcome"], number> = {
   ok: 4,
 };
 
+/** Elements are compared by value: numbers and strings directly, anything else by its JSON. */
 const identity = (v: unknown): unknown => (typeof v === "object" && v !== null ? JSON.stringify(v) : v);
 
 const fmtS = (ns: number | null): string => (ns === null ? "never" : `${(ns / 1e9).toFixed(3)} s`);
@@ -230,18 +230,17 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
     if (e.addOutcome === "ok") acknowledgedCount += 1;
     const seen = e.firstSeenAt !== null;
     if (seen && (e.addOutcome === "none" || e.addOutcome === "fail")) {
-      const asNumber = typeof e.element === "string" ? addedNumbers.get(e.element) : undefined;
-      if (asNumber !== undefined && e.addOutcome === "none")
-        firstTextForNumber ??= { text: e.element as string, number: asNumber };
+      // The number this never-added text spells, if that number was added.
+      const asNumber =
+        typeof e.element === "string" && e.addOutcome === "none" ? addedNumbers.get(e.element) : undefined;
+      if (asNumber !== undefined) firstTextForNumber ??= { text: e.element as string, number: asNumber };
       report("unexpected", () => ({
         ...fate(e),
         explanation:
           (e.addOutcome === "none"
             ? `element ${JSON.stringify(e.element)} was read (last at ${fmtS(timeAt(e.lastSeenAt))}) but never added`
             : `element ${JSON.stringify(e.element)} was read (last at ${fmtS(timeAt(e.lastSeenAt))}) although its add failed`) +
-          (asNumber !== undefined && e.addOutcome === "none"
-            ? ` (the number ${String(asNumber)} was added: text is not a number)`
-            : ""),
+          (asNumber !== undefined ? ` (the number ${String(asNumber)} was added: text is not a number)` : ""),
       }));
       continue;
     }

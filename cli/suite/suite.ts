@@ -39,9 +39,10 @@ import { z } from "zod";
 import { UsageError } from "../main.ts";
 import { resolveRunConfig } from "../run.ts";
 import { commonRunOptionSpec, runConfigSchema, type RunConfig } from "../runConfig.ts";
-import { buildConfigOf, prepareRun } from "../execute.ts";
+import { prepareRun } from "../execute.ts";
 import { ConfigError } from "../../harness/configError.ts";
-import { isModulePath, loadRunPlugins, lookupSystem, lookupWorkload } from "../plugins.ts";
+import { isModulePath, loadRunPlugins, lookupSystem } from "../plugins.ts";
+import type { Workload } from "../../harness/workload.ts";
 import { systemNames, systems } from "../registry.ts";
 import { isWellKnownSystemOption, type SystemDefinition } from "../../harness/systemDefinition.ts";
 
@@ -374,8 +375,7 @@ function resolveRow(args: readonly string[], at: Path): RunConfig {
 }
 
 /** Checker names a row's run composes (so `finds` cannot name a checker that never runs). */
-function checkersOf(config: RunConfig): string[] {
-  const workload = lookupWorkload(config.workload).build(buildConfigOf(config));
+function checkersOf(workload: Workload): string[] {
   // "run" (a run the system broke) and "node-errors" (a node died on its own error) may join any run.
   return [...workload.checkers.map((c) => c.name), "node-errors", "run"];
 }
@@ -416,13 +416,14 @@ function validateRows(parsed: z.output<typeof suiteSchema>): SuiteRow[] {
     // What `faultline run --dry-run` refuses, the suite refuses, before any row runs: a builder's
     // ConfigError (a consistency model nobody knows, too few nodes for quorum) made every seed
     // of the row "unknown", and the gate UNKNOWN (exit 2) rather than a bad suite (254).
+    let workload: Workload;
     try {
-      prepareRun(config);
+      ({ workload } = prepareRun(config));
     } catch (error) {
       if (error instanceof ConfigError) throw new SuiteError([...at, "run"], error.message);
       throw error;
     }
-    if (row.expect.kind === "finds") checkFinds(row.expect, row.seeds, config, at);
+    if (row.expect.kind === "finds") checkFinds(row.expect, row.seeds, config, workload, at);
     return {
       name: row.name,
       ...(row.claim !== undefined ? { claim: row.claim } : {}),
@@ -440,9 +441,10 @@ function checkFinds(
   expect: Extract<Expectation, { kind: "finds" }>,
   seeds: readonly number[],
   config: RunConfig,
+  workload: Workload,
   at: Path,
 ): void {
-  const known = checkersOf(config);
+  const known = checkersOf(workload);
   expect.anomalies.forEach((cls, i) => {
     if (!known.includes(cls.checker))
       throw new SuiteError(

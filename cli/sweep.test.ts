@@ -4,7 +4,7 @@
  * through the installed bin), and merging judges honestly: a false alarm on a valid row fails the
  * sweep, a missing shard leaves it unknown, shards of different sweeps refuse to merge.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +19,7 @@ import {
   allUnits,
   parseSeedRange,
   parseShard,
+  readShard,
   shardUnits,
   suiteDigest,
   sweepFormat,
@@ -203,6 +204,115 @@ describe("merging shards", () => {
     expect(html).toContain("Content-Security-Policy");
     expect(html).not.toMatch(/<script|src=|href=/i);
     expect(html).toContain("&lt;script&gt;alert(2)&lt;/script&gt;");
+  });
+});
+
+describe("reading a shard folder back", () => {
+  // A shard folder as `faultline sweep` writes it, then one field at a time as a hand, a torn
+  // copy or another tool might leave it: each is refused naming the file (and line), never judged.
+  const good = shard(
+    1,
+    1,
+    runsOf((row, seed) =>
+      row === "bug-row" && seed % 2 === 0 ? run(row, seed, false, ["set-full:lost"]) : run(row, seed, true),
+    ),
+  );
+  const manifestJson = () => JSON.parse(JSON.stringify(good.manifest)) as Record<string, unknown>;
+  const runLines = () => good.runs.map((r) => JSON.stringify(r));
+  let case_ = 0;
+  function folder(manifest: unknown, lines: string[]): string {
+    const dir = join(scratch, `shard-${case_++}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, "sweep.json"), JSON.stringify(manifest));
+    writeFileSync(join(dir, "runs.jsonl"), lines.map((l) => l + "\n").join(""));
+    return dir;
+  }
+
+  it("reads what the sweep wrote", () => {
+    const read = readShard(folder(good.manifest, runLines()));
+    expect(read.manifest).toEqual(good.manifest);
+    expect(read.runs).toEqual(good.runs);
+    expect(mergeShards([read]).verdict).toBe("holds");
+  });
+
+  it("refuses a manifest missing a field, out of its bounds, or with rows its digest does not cover", () => {
+    const cases: [string, (m: Record<string, unknown>) => void, RegExp][] = [
+      ["no seeds", (m) => delete m["seeds"], /sweep\.json: not a sweep manifest .*seeds: /],
+      ["no rows", (m) => delete m["rows"], /rows: /],
+      ["a billion seeds", (m) => (m["seeds"] = { from: 1, to: 1e9 }), /at most 1000000 seeds/],
+      ["complete as text", (m) => (m["complete"] = "yes"), /complete: /],
+      [
+        "an unknown expectation",
+        (m) => ((m["rows"] as { expect: unknown }[])[0]!.expect = { kind: "zzz" }),
+        /rows\.0\.expect/,
+      ],
+      [
+        "a shard beyond its count",
+        (m) => (m["shard"] = { index: 3, count: 2 }),
+        /shard: expected index <= count/,
+      ],
+      [
+        "rows edited after the sweep",
+        (m) => ((m["rows"] as { expect: unknown }[])[1]!.expect = { kind: "valid" }),
+        /its rows do not match its digest/,
+      ],
+    ];
+    for (const [what, edit, message] of cases) {
+      const m = manifestJson();
+      edit(m);
+      expect(() => readShard(folder(m, runLines())), what).toThrow(UsageError);
+      expect(() => readShard(folder(m, runLines())), what).toThrow(message);
+    }
+  });
+
+  it("refuses a run line of the wrong shape, and a unit given twice", () => {
+    const edited = (i: number, edit: (r: Record<string, unknown>) => void): string[] =>
+      runLines().map((line, j) => {
+        if (j !== i) return line;
+        const r = JSON.parse(line) as Record<string, unknown>;
+        edit(r);
+        return JSON.stringify(r);
+      });
+    // "maybe" was judged as neither a pass nor a find: a row expected valid on all 4 seeds held
+    // with only 3 of them valid.
+    expect(() =>
+      readShard(
+        folder(
+          good.manifest,
+          edited(0, (r) => (r["valid"] = "maybe")),
+        ),
+      ),
+    ).toThrow(
+      /runs\.jsonl:1: expected a run as faultline sweep writes it: valid: expected true, false or "unknown"/,
+    );
+    expect(() =>
+      readShard(
+        folder(
+          good.manifest,
+          edited(2, (r) => (r["seed"] = 1.5)),
+        ),
+      ),
+    ).toThrow(/runs\.jsonl:3: .*seed/);
+    expect(() =>
+      readShard(
+        folder(
+          good.manifest,
+          edited(1, (r) => (r["elapsedMs"] = -5)),
+        ),
+      ),
+    ).toThrow(/elapsedMs/);
+    expect(() =>
+      readShard(
+        folder(
+          good.manifest,
+          edited(1, (r) => delete r["reported"]),
+        ),
+      ),
+    ).toThrow(/reported/);
+    const twice = [...runLines(), runLines()[0]!];
+    expect(() => readShard(folder(good.manifest, twice))).toThrow(
+      new RegExp(`runs\\.jsonl:${twice.length}: row valid-row seed 1 again \\(first on line 1\\)`),
+    );
   });
 });
 

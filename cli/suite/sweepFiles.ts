@@ -13,6 +13,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import type { SeedRun } from "../../reports/suite/model.ts";
 import { UsageError } from "../main.ts";
 import type { Expectation, Suite, SuiteRow } from "./suite.ts";
@@ -64,6 +65,9 @@ export function parseShard(value: unknown): Shard {
   return { index, count };
 }
 
+/** The most seeds a range may hold (`--seeds`, and a sweep.json read back). */
+const maxSeeds = 1_000_000;
+
 /** "A..B" with A ≤ B, at most a million seeds. */
 export function parseSeedRange(value: unknown): { from: number; to: number } {
   if (value === undefined) throw new UsageError("--seeds: required, a range A..B such as 1..100");
@@ -73,7 +77,7 @@ export function parseSeedRange(value: unknown): { from: number; to: number } {
   if (m === null || !Number.isSafeInteger(from) || !Number.isSafeInteger(to))
     throw new UsageError(`--seeds: expected a range A..B such as 1..100, got "${String(value)}"`);
   if (to < from) throw new UsageError(`--seeds: bad seed range "${String(value)}": it ends before it starts`);
-  if (to - from + 1 > 1_000_000)
+  if (to - from + 1 > maxSeeds)
     throw new UsageError(`--seeds: at most 1,000,000 seeds, got ${to - from + 1}`);
   return { from, to };
 }
@@ -137,36 +141,128 @@ export interface ShardOutput {
   readonly runs: readonly SeedRun[];
 }
 
+const wholeNumber = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** A stored expectation, as `manifestOf` writes it (the suite's `expect`, resolved). */
+const storedExpectationSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("valid") }).strict(),
+  z
+    .object({
+      kind: z.literal("finds"),
+      anomalies: z.array(z.object({ checker: z.string(), anomaly: z.string() }).strict()).min(1),
+      atLeast: z.union([z.number().int().min(1), z.literal("all")]).optional(),
+      rate: z.number().gt(0).max(1).optional(),
+    })
+    .strict()
+    .refine((e) => (e.atLeast === undefined) !== (e.rate === undefined), {
+      error: "expected exactly one of atLeast and rate",
+    }),
+]);
+
+/** sweep.json: every field `faultline sweep` writes, with the bounds it writes them within. */
+const manifestSchema = z.object({
+  format: z.literal(sweepFormat),
+  suite: z.string(),
+  file: z.string(),
+  digest: z.string(),
+  seeds: z
+    .object({ from: wholeNumber, to: wholeNumber })
+    .refine((s) => s.from <= s.to, { error: "expected from <= to" })
+    .refine((s) => s.to - s.from + 1 <= maxSeeds, { error: `expected at most ${maxSeeds} seeds` }),
+  shard: z
+    .object({ index: z.number().int().min(1), count: z.number().int().min(1).max(10_000) })
+    .refine((s) => s.index <= s.count, { error: "expected index <= count" }),
+  rows: z.array(
+    z.object({
+      name: z.string(),
+      claim: z.string().optional(),
+      args: z.array(z.string()),
+      expect: storedExpectationSchema,
+      todo: z.string().optional(),
+    }),
+  ),
+  units: wholeNumber,
+  complete: z.boolean(),
+});
+
+/** One line of runs.jsonl: a SeedRun as the sweep's workers report it. */
+const seedRunSchema = z.object({
+  row: z.string(),
+  seed: wholeNumber,
+  valid: z.union([z.boolean(), z.literal("unknown")], { error: `expected true, false or "unknown"` }),
+  reported: z.array(z.string()),
+  reproduceCommand: z.string(),
+  storeDir: z.string().optional(),
+  elapsedMs: z.number().min(0),
+  operations: wholeNumber,
+  error: z.string().optional(),
+});
+
+/** The first problem zod found, as "at PATH: message" (the path only when there is one). */
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (issue === undefined) return "bad shape";
+  const where = issue.path.length === 0 ? "" : `${issue.path.join(".")}: `;
+  return `${where}${issue.message}`;
+}
+
 /** Reads one shard's folder; anything malformed is a UsageError naming the file and line. */
 export function readShard(dir: string): ShardOutput {
   const manifestPath = join(dir, "sweep.json");
   if (!existsSync(manifestPath)) throw new UsageError(`${dir}: not a sweep folder (no sweep.json)`);
-  let manifest: SweepManifest;
+  let json: unknown;
   try {
-    manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as SweepManifest;
+    json = JSON.parse(readFileSync(manifestPath, "utf8"));
   } catch (error) {
     throw new UsageError(`${manifestPath}:1: not JSON: ${(error as Error).message}`);
   }
-  if (manifest.format !== sweepFormat)
+  const format = (json as { format?: unknown } | null)?.format;
+  if (format !== sweepFormat)
     throw new UsageError(
-      `${manifestPath}:1: format: expected "${sweepFormat}", got ${JSON.stringify(manifest.format)}`,
+      `${manifestPath}:1: format: expected "${sweepFormat}", got ${JSON.stringify(format)}`,
+    );
+  const parsedManifest = manifestSchema.safeParse(json);
+  if (!parsedManifest.success)
+    throw new UsageError(
+      `${manifestPath}: not a sweep manifest as faultline sweep writes it: ${firstIssue(parsedManifest.error)}`,
+    );
+  const manifest: SweepManifest = parsedManifest.data;
+  // The digest covers the rows: rows edited after the sweep (or a digest from another suite) would
+  // judge its runs against expectations they were not run for.
+  if (suiteDigest(manifest.rows) !== manifest.digest)
+    throw new UsageError(
+      `${manifestPath}: its rows do not match its digest (the file was edited after the sweep)`,
     );
   const runsPath = join(dir, "runs.jsonl");
   const runs: SeedRun[] = [];
+  const lineOf = new Map<string, number>();
   const text = existsSync(runsPath) ? readFileSync(runsPath, "utf8") : "";
   const lines = text.split("\n");
   lines.forEach((line, i) => {
     if (line.trim() === "") return;
     // A shard killed mid-write leaves a torn last line: it is the one run that did not finish.
     if (i === lines.length - 1 && !text.endsWith("\n")) return;
+    let json: unknown;
     try {
-      const run = JSON.parse(line) as SeedRun;
-      if (typeof run.row !== "string" || typeof run.seed !== "number")
-        throw new Error("expected a run with row and seed");
-      runs.push(run);
+      json = JSON.parse(line);
     } catch (error) {
       throw new UsageError(`${runsPath}:${i + 1}: ${(error as Error).message}`);
     }
+    const parsed = seedRunSchema.safeParse(json);
+    if (!parsed.success)
+      throw new UsageError(
+        `${runsPath}:${i + 1}: expected a run as faultline sweep writes it: ${firstIssue(parsed.error)}`,
+      );
+    const run = parsed.data;
+    // Each unit runs once: a second line for it would be counted twice, or contradict the first.
+    const unit = `${run.row}\u0000${run.seed}`;
+    const first = lineOf.get(unit);
+    if (first !== undefined)
+      throw new UsageError(
+        `${runsPath}:${i + 1}: row ${run.row} seed ${run.seed} again (first on line ${first})`,
+      );
+    lineOf.set(unit, i + 1);
+    runs.push(run);
   });
   return { dir, manifest, runs };
 }

@@ -136,6 +136,32 @@ describe("faultline report", () => {
     await expect(loadStoredRun(dir)).rejects.toThrow(/test\.json: expected a JSON object/);
   });
 
+  it("refuses a results.json whose verdict its checkers' do not compose to, and a test.json without a seed", async () => {
+    // Each was rendered as it stood: "Verdict: VALID" above an invalid checker (exit 0), VALID with
+    // no checker at all, and "seed NaN".
+    const dir = await storeRun();
+    const results = (verdict: unknown, checkers: Record<string, unknown>) =>
+      writeFile(join(dir, "results.json"), JSON.stringify({ valid: verdict, checkers }));
+    await results(true, { elle: { valid: false }, stats: { valid: true } });
+    await expect(loadStoredRun(dir)).rejects.toThrow(
+      /results\.json: "valid" is true, but its checkers' verdicts compose to false/,
+    );
+    await results(true, { elle: { valid: "unknown" } });
+    await expect(loadStoredRun(dir)).rejects.toThrow(/compose to "unknown"/);
+    await results(true, {});
+    await expect(loadStoredRun(dir)).rejects.toThrow(/results\.json: no checker's verdict/);
+    await results(false, { elle: { valid: false }, stats: { valid: "unknown" } });
+    expect((await loadStoredRun(dir)).results.valid).toBe(false);
+    for (const seed of [undefined, "11", 1.5, null]) {
+      await writeFile(join(dir, "test.json"), JSON.stringify({ testName: "register", seed }));
+      await expect(loadStoredRun(dir), String(seed)).rejects.toThrow(
+        /test\.json: expected "seed" to be a whole number \(the run's seed\); got /,
+      );
+    }
+    expect(await main(["report", dir])).toBe(254);
+    expect(err.join("")).not.toContain("    at ");
+  });
+
   it("parses its arguments", () => {
     expect(parseReportArgs(["d", "--write", "--no-color"])).toEqual({ dir: "d", write: true, color: false });
     expect(parseReportArgs(["--help"])).toBe("help");

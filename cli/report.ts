@@ -13,7 +13,7 @@ import { z } from "zod";
 import { readJsonlHistoryAll } from "../harness/history/jsonl.ts";
 import type { Op } from "../harness/history/op.ts";
 import { HistoryFormatError } from "../harness/history/validate.ts";
-import { ExitCode, exitCodeFor, type Results } from "../harness/results.ts";
+import { ExitCode, exitCodeFor, worstVerdict, type Results } from "../harness/results.ts";
 import type { ReportInput } from "../reports/input.ts";
 import { colorWanted, renderTextReport } from "../reports/text.ts";
 import { writeReports } from "../reports/write.ts";
@@ -126,6 +126,18 @@ export async function loadStoredRun(given: string): Promise<ReportInput> {
     );
   }
   const results = parsed.data as Results;
+  // The stored verdict is the composition of the stored checkers' (a run writes it so): a file
+  // where they disagree was edited or torn, and its report would show the one beside the other.
+  const checkerVerdicts = Object.values(results.checkers).map((r) => r.valid);
+  if (checkerVerdicts.length === 0)
+    throw new UsageError(
+      `${resultsPath}: no checker's verdict; a run's results.json holds every checker it ran`,
+    );
+  const composed = worstVerdict(checkerVerdicts);
+  if (composed !== results.valid)
+    throw new UsageError(
+      `${resultsPath}: "valid" is ${JSON.stringify(results.valid)}, but its checkers' verdicts compose to ${JSON.stringify(composed)}`,
+    );
 
   const historyPath = join(dir, "history.jsonl");
   let history: Op[];
@@ -139,7 +151,11 @@ export async function loadStoredRun(given: string): Promise<ReportInput> {
     throw error;
   }
 
-  const seed = typeof c["seed"] === "number" ? c["seed"] : Number(c["seed"] ?? Number.NaN);
+  const seed = c["seed"];
+  if (typeof seed !== "number" || !Number.isSafeInteger(seed))
+    throw new UsageError(
+      `${testPath}: expected "seed" to be a whole number (the run's seed); got ${JSON.stringify(seed) ?? "nothing"}`,
+    );
   return {
     testName: str(c["testName"]) ?? str(c["name"]) ?? str(c["test"]) ?? basename(dirname(dir)),
     seed,

@@ -5,7 +5,7 @@
  * simulated run is refused in one line, exit 254. (The search itself: shrinkSearch.test.ts; the
  * matrix rows' figures: bench/shrink.bench.ts.)
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -146,6 +146,19 @@ describe("faultline shrink", () => {
     const notARun = await faultline("shrink", scratch);
     expect(notARun.exitCode).toBe(254);
     expect(notARun.stderr.trim()).toMatch(/^faultline shrink: .*: not a stored run \(no test\.json\)$/);
+    // A test.json of JSON null was an internal error (exit 255, a stack trace).
+    const odd = join(scratch, "odd");
+    mkdirSync(odd, { recursive: true });
+    for (const [config, message] of [
+      ["null", /test\.json: expected a JSON object \(the resolved test config\)$/],
+      ['{"reproduceCommand":5}', /test\.json: expected "reproduceCommand" to be text; got 5$/],
+    ] as const) {
+      writeFileSync(join(odd, "test.json"), config);
+      const refused = await faultline("shrink", odd);
+      expect(refused.exitCode, config).toBe(254);
+      expect(refused.stderr.trim(), config).toMatch(message);
+      expect(refused.stderr.trim().split("\n"), config).toHaveLength(1);
+    }
     const store = join(scratch, "valid");
     await faultline(
       "run",

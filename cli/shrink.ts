@@ -170,11 +170,18 @@ function argsFor(
 function readTestConfig(runDir: string): RunConfig & { reproduceCommand?: string } {
   const path = join(runDir, "test.json");
   if (!existsSync(path)) throw new UsageError(`${runDir}: not a stored run (no test.json)`);
+  let config: unknown;
   try {
-    return JSON.parse(readFileSync(path, "utf8")) as RunConfig;
+    config = JSON.parse(readFileSync(path, "utf8"));
   } catch (error) {
     throw new UsageError(`${path}:1: not JSON: ${(error as Error).message}`);
   }
+  if (typeof config !== "object" || config === null || Array.isArray(config))
+    throw new UsageError(`${path}: expected a JSON object (the resolved test config)`);
+  const command = (config as { reproduceCommand?: unknown }).reproduceCommand;
+  if (command !== undefined && typeof command !== "string")
+    throw new UsageError(`${path}: expected "reproduceCommand" to be text; got ${JSON.stringify(command)}`);
+  return config as RunConfig & { reproduceCommand?: string };
 }
 
 function parseWhole(name: string, value: unknown, fallback: number, max: number): number {

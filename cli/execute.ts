@@ -528,6 +528,9 @@ function writeAnomalyFiles(artifacts: ArtifactLog, checkerResults: Record<string
   }
 }
 
+/** The one anomaly class of the node-errors result: a node process that died on its own error. */
+export const nodeErrorsAnomalyClasses = ["process-died"] as const;
+
 /**
  * Jepsen's log-file-pattern checker: a node process that died on an error of its
  * own (a failed assertion, a recovery that found its data inconsistent) is a bug of the system

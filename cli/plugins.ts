@@ -520,9 +520,17 @@ const workloadSchema = z.object({
   finalGenerator: z
     .custom((v) => v !== null && typeof v === "object", { error: "expected a generator" })
     .optional(),
-  checkers: z.array(z.object({ name: z.string(), check: fn("check(history, context)") })).min(1, {
-    error: "expected at least one checker: a workload that checks nothing would call every run valid",
-  }),
+  checkers: z
+    .array(
+      z.object({
+        name: z.string(),
+        check: fn("check(history, context)"),
+        anomalyClasses: z.array(z.string(), { error: "expected a list of anomaly class names" }).optional(),
+      }),
+    )
+    .min(1, {
+      error: "expected at least one checker: a workload that checks nothing would call every run valid",
+    }),
 });
 
 export async function loadWorkloadPlugin(path: string): Promise<WorkloadDefinition> {

@@ -20,6 +20,12 @@ export interface CheckContext {
 
 export interface Checker {
   readonly name: string;
+  /**
+   * Every anomaly class the checker can report, when it knows them: a suite row expecting another
+   * class of it is refused, since no seed could ever find it (a typo would read as a database that
+   * hides its bug). A user's checker may leave it out; its classes are then taken on trust.
+   */
+  readonly anomalyClasses?: readonly string[];
   check(history: readonly Op[], context: CheckContext): CheckResult | Promise<CheckResult>;
 }
 

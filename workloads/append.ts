@@ -11,7 +11,12 @@
  * number of appends (about txnsPerKeyEpoch × (maxTxnLength + 1) / 4 / activeKeyCount) and reads stay
  * short, as Jepsen's `max-writes-per-key` keeps them.
  */
-import { checkElleGathered, checkElleHistory, type GatheredTxns } from "../checkers/elle/index.ts";
+import {
+  checkElleGathered,
+  checkElleHistory,
+  elleAnomalyClasses,
+  type GatheredTxns,
+} from "../checkers/elle/index.ts";
 import { gatheredStatsChecker, statsChecker } from "../checkers/stats/index.ts";
 import type { CheckContext, Checker } from "../harness/checker.ts";
 import { stagger, timeLimit } from "../harness/generator/index.ts";
@@ -62,6 +67,7 @@ export function appendWorkload(options: AppendWorkloadOptions): Workload {
 export function appendCheckers(options: { readonly model: string }): Checker[] {
   const elle: Checker = {
     name: "elle",
+    anomalyClasses: elleAnomalyClasses,
     check: (history, context) => checkElleHistory(history, elleOptions(options.model, context)),
   };
   return [elle, statsChecker];
@@ -89,6 +95,7 @@ export function gatheredAppendCheckers(
 ): Checker[] {
   const elle: Checker = {
     name: "elle",
+    anomalyClasses: elleAnomalyClasses,
     check: (_history, context) => checkElleGathered(txns, elleOptions(options.model, context)),
   };
   return [elle, gatheredStatsChecker(stats, txns.nothingToCheck)];

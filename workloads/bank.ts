@@ -12,8 +12,8 @@
  *   `maxTransfer`) and `txn [["r", k, null] …]` reading every account;
  * - final: one read of every account per thread, after healing.
  */
-import { checkBankHistory } from "../checkers/bank/index.ts";
-import { checkElleHistory } from "../checkers/elle/index.ts";
+import { bankAnomalyClasses, checkBankHistory } from "../checkers/bank/index.ts";
+import { checkElleHistory, elleAnomalyClasses } from "../checkers/elle/index.ts";
 import { statsCheckerAnswering } from "../checkers/stats/index.ts";
 import type { Checker } from "../harness/checker.ts";
 import {
@@ -122,6 +122,7 @@ export interface BankCheckersOptions {
 export function bankCheckers(options: BankCheckersOptions): Checker[] {
   const bank: Checker = {
     name: "bank",
+    anomalyClasses: bankAnomalyClasses,
     check: (history, context) =>
       checkBankHistory(history, {
         accounts: options.accounts,
@@ -136,6 +137,7 @@ export function bankCheckers(options: BankCheckersOptions): Checker[] {
       : [
           {
             name: "rw-register",
+            anomalyClasses: elleAnomalyClasses,
             check: (history, context) =>
               checkElleHistory(toRwRegisterHistory(history), {
                 workload: "rw-register",

@@ -16,9 +16,14 @@
  * Jepsen's shapes are read as they are: a bank `read` whose value maps accounts to balances, a set
  * `read` of the elements, a long-fork read as a transaction of reads.
  */
-import { checkCounterHistory } from "../checkers/counter/index.ts";
-import { checkElleHistory } from "../checkers/elle/index.ts";
-import { checkLongForkHistory, hasGroupRead, inferGroupSize } from "../checkers/long-fork/index.ts";
+import { checkCounterHistory, counterAnomalyClasses } from "../checkers/counter/index.ts";
+import { checkElleHistory, elleAnomalyClasses } from "../checkers/elle/index.ts";
+import {
+  checkLongForkHistory,
+  hasGroupRead,
+  inferGroupSize,
+  longForkAnomalyClasses,
+} from "../checkers/long-fork/index.ts";
 import type { Checker } from "../harness/checker.ts";
 import type { Key, Op } from "../harness/history/op.ts";
 import type { GatheredTxns } from "../checkers/elle/index.ts";
@@ -67,6 +72,7 @@ export function planWorkloadCheck(
       // as the transactions they ran; a plain rw-register history passes through unchanged.
       const elle: Checker = {
         name: "elle",
+        anomalyClasses: elleAnomalyClasses,
         check: (h, context) =>
           checkElleHistory(toRwRegisterHistory(h), {
             workload: "rw-register",
@@ -113,6 +119,7 @@ export function planWorkloadCheck(
       // With no read at all there is no size to infer, and nothing to compare: the checker says so.
       const checker: Checker = {
         name: "long-fork",
+        anomalyClasses: longForkAnomalyClasses,
         check: (h, context) =>
           checkLongForkHistory(h, {
             ...(groupSize !== undefined ? { groupSize } : {}),
@@ -128,6 +135,7 @@ export function planWorkloadCheck(
     case "counter": {
       const checker: Checker = {
         name: "counter",
+        anomalyClasses: counterAnomalyClasses,
         check: (h, context) =>
           checkCounterHistory(h, context.budget !== undefined ? { budget: context.budget } : {}),
       };

@@ -21,7 +21,7 @@ import {
   type OpSpec,
 } from "../harness/generator/index.ts";
 import type { Workload } from "../harness/workload.ts";
-import { checkLinearizableHistory } from "../checkers/linearizable/index.ts";
+import { checkLinearizableHistory, linearizableAnomalyClasses } from "../checkers/linearizable/index.ts";
 import { statsCheckerAnswering } from "../checkers/stats/index.ts";
 
 export interface RegisterWorkloadOptions {
@@ -68,6 +68,7 @@ export interface RegisterCheckersOptions {
 export function registerCheckers(options: RegisterCheckersOptions): Checker[] {
   const linearizable: Checker = {
     name: "linearizable",
+    anomalyClasses: linearizableAnomalyClasses,
     check: (history, context) =>
       checkLinearizableHistory(history, {
         model: options.model ?? "cas-register",

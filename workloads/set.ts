@@ -11,7 +11,7 @@
  * Reads return the whole set, so their cost grows with the run: about rate × time-limit × (1 −
  * readFraction) elements each. Keep `readFraction` small for long runs.
  */
-import { checkSetFullHistory } from "../checkers/set-full/index.ts";
+import { checkSetFullHistory, setFullAnomalyClasses } from "../checkers/set-full/index.ts";
 import { statsChecker } from "../checkers/stats/index.ts";
 import type { Checker } from "../harness/checker.ts";
 import { delay, eachThread, limit, stagger, timeLimit, untilOk } from "../harness/generator/index.ts";
@@ -64,6 +64,7 @@ export interface SetCheckersOptions {
 export function setCheckers(options: SetCheckersOptions): Checker[] {
   const setFull: Checker = {
     name: "set-full",
+    anomalyClasses: setFullAnomalyClasses,
     check: (history, context) =>
       checkSetFullHistory(history, {
         linearizable: options.linearizable,

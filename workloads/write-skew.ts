@@ -21,7 +21,7 @@
  * reads inside each take-off-call), Elle's rw-register checker (which names the G2-item cycles),
  * and stats.
  */
-import { checkElleHistory } from "../checkers/elle/index.ts";
+import { checkElleHistory, elleAnomalyClasses } from "../checkers/elle/index.ts";
 import { Budget } from "../harness/budget.ts";
 import { statsChecker } from "../checkers/stats/index.ts";
 import type { Checker } from "../harness/checker.ts";
@@ -52,6 +52,9 @@ const isOnCall = (row: unknown): boolean =>
  * reads a `take-off-call` executed) shows at least one on call. A pair neither of whom was ever
  * written (both null) is not yet on the roster and is skipped.
  */
+/** The one anomaly class the on-call checker reports: an observation with nobody on call. */
+export const onCallAnomalyClasses = ["nobody-on-call"] as const;
+
 export function checkOnCallHistory(history: readonly Op[], casesKept = 16, budget?: Budget): CheckResult {
   const empty = nothingToCheck(history);
   if (empty !== undefined) return { valid: "unknown", reason: empty, observations: 0 };
@@ -180,11 +183,13 @@ export function writeSkewWorkload(options: WriteSkewWorkloadOptions): Workload {
 export function writeSkewCheckers(options: { readonly model: string }): Checker[] {
   const onCall: Checker = {
     name: "on-call",
+    anomalyClasses: onCallAnomalyClasses,
     check: (history, context) =>
       checkOnCallHistory(history, 16, context.budget instanceof Budget ? context.budget : undefined),
   };
   const rwRegister: Checker = {
     name: "rw-register",
+    anomalyClasses: elleAnomalyClasses,
     check: (history, context) =>
       checkElleHistory(toRwRegisterHistory(history), {
         workload: "rw-register",

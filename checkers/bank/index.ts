@@ -31,6 +31,15 @@ import { decimalSum } from "../../harness/decimalSum.ts";
 import { isUnsafeIntegerText } from "../../harness/history/exactJson.ts";
 import { describeFound } from "../../harness/history/validate.ts";
 
+/** Every anomaly class the bank checker reports. */
+export const bankAnomalyClasses = [
+  "negative-balance",
+  "unexpected-key",
+  "missing-balance",
+  "wrong-total",
+] as const;
+type BankAnomalyClass = (typeof bankAnomalyClasses)[number];
+
 export interface BankCheckOptions {
   /** The account keys. */
   readonly accounts: readonly Key[];
@@ -95,7 +104,7 @@ export function checkBankHistory(history: readonly Op[], options: BankCheckOptio
   const accounts = new Set(options.accounts.map(String));
   const counts: Record<string, number> = {};
   const cases: Record<string, AnomalyCase[]> = {};
-  const add = (kind: string, c: () => AnomalyCase): void => {
+  const add = (kind: BankAnomalyClass, c: () => AnomalyCase): void => {
     counts[kind] = (counts[kind] ?? 0) + 1;
     const list = (cases[kind] ??= []);
     if (list.length < keep) list.push(c());

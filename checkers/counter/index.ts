@@ -27,6 +27,10 @@ import { compareNames } from "../../harness/compareNames.ts";
 import { decimalPlaces } from "../../harness/decimalSum.ts";
 import { describeFound } from "../../harness/history/validate.ts";
 
+/** Every anomaly class the counter checker reports. */
+export const counterAnomalyClasses = ["out-of-bounds", "nonmonotonic-read"] as const;
+type CounterAnomalyClass = (typeof counterAnomalyClasses)[number];
+
 /** A finite number a double holds exactly when it is an integer. */
 const isExactNumber = (v: unknown): v is number =>
   typeof v === "number" && Number.isFinite(v) && (!Number.isInteger(v) || Number.isSafeInteger(v));
@@ -112,7 +116,7 @@ export function checkCounterHistory(history: readonly Op[], options: CounterChec
   const atInvoke = new Map<OpPair, { certainUp: number; certainDown: number; highestBefore: number }>();
   const counts: Record<string, number> = {};
   const cases: Record<string, AnomalyCase[]> = {};
-  const report = (kind: string, c: () => AnomalyCase): void => {
+  const report = (kind: CounterAnomalyClass, c: () => AnomalyCase): void => {
     counts[kind] = (counts[kind] ?? 0) + 1;
     const list = (cases[kind] ??= []);
     if (list.length < keep) list.push(c());

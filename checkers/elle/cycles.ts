@@ -37,12 +37,18 @@ export interface CycleStep {
 }
 
 export interface FoundCycle {
-  readonly anomaly: string;
+  readonly anomaly: CycleAnomalyClass;
   readonly steps: readonly CycleStep[];
 }
 
+/** The data patterns of a cycle, worst first (the table above). */
+type CyclePatternName = "G0" | "G1c" | "G-single-item" | "G-nonadjacent-item" | "G2-item";
+
+/** A cycle class as reported: its data pattern and the order edges it needs. */
+export type CycleAnomalyClass = `${CyclePatternName}${OrderVariant}`;
+
 interface DataPattern {
-  readonly name: string;
+  readonly name: CyclePatternName;
   readonly dataMask: number;
   readonly startKind: number;
   /** Data state just after the start edge. */
@@ -88,8 +94,13 @@ const patterns: readonly DataPattern[] = [
 
 export type OrderVariant = "" | "-process" | "-realtime";
 
+/** Every cycle class the search can report: each pattern with each order variant. */
+export function cycleAnomalyClasses(): CycleAnomalyClass[] {
+  return cycleClasses(["", "-process", "-realtime"]).map((c) => c.anomaly);
+}
+
 interface CycleClass {
-  readonly anomaly: string;
+  readonly anomaly: CycleAnomalyClass;
   readonly pattern: DataPattern;
   /** Order kinds the cycle may use, and the one it must use (0: none). */
   readonly orderMask: number;
@@ -104,7 +115,7 @@ export function cycleClasses(variants: readonly OrderVariant[]): CycleClass[] {
       const orderMask =
         variant === "" ? 0 : variant === "-process" ? processEdge : processEdge | realtimeEdge;
       const requiredOrder = variant === "" ? 0 : variant === "-process" ? processEdge : realtimeEdge;
-      classes.push({ anomaly: pattern.name + variant, pattern, orderMask, requiredOrder });
+      classes.push({ anomaly: `${pattern.name}${variant}`, pattern, orderMask, requiredOrder });
     }
   }
   return classes;
@@ -132,10 +143,10 @@ export interface CycleSearchOptions {
 }
 
 export interface CycleSearchResult {
-  readonly cycles: Map<string, FoundCycle[]>;
-  readonly counts: Map<string, number>;
+  readonly cycles: Map<CycleAnomalyClass, FoundCycle[]>;
+  readonly counts: Map<CycleAnomalyClass, number>;
   /** Classes whose search did not finish somewhere, with why. */
-  readonly undecided: Map<string, string>;
+  readonly undecided: Map<CycleAnomalyClass, string>;
   readonly componentCount: number;
   readonly largestComponent: number;
 }
@@ -145,9 +156,9 @@ export const defaultComponentStepLimit = 20_000_000;
 export function findCycles(graph: Graph, options: CycleSearchOptions): CycleSearchResult {
   const classes = cycleClasses(options.variants);
   const keep = options.cyclesKeptPerClass ?? 32;
-  const cycles = new Map<string, FoundCycle[]>();
-  const counts = new Map<string, number>();
-  const undecided = new Map<string, string>();
+  const cycles = new Map<CycleAnomalyClass, FoundCycle[]>();
+  const counts = new Map<CycleAnomalyClass, number>();
+  const undecided = new Map<CycleAnomalyClass, string>();
   let allMask = 0;
   for (const c of classes) allMask |= c.pattern.dataMask | c.orderMask;
   if (options.acyclicOrder !== undefined && followsOrder(graph, options.acyclicOrder)) {

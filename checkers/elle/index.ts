@@ -17,10 +17,15 @@ import type { Op } from "../../harness/history/op.ts";
 import { nothingToCheck } from "../../harness/history/op.ts";
 import type { AnomalyCase, CheckResult, Verdict } from "../../harness/results.ts";
 import { Arena } from "./arena.ts";
-import { findCycles, type OrderVariant } from "./cycles.ts";
+import { cycleAnomalyClasses, findCycles, type OrderVariant } from "./cycles.ts";
 import { explainCycle } from "./explain.ts";
 import { EdgeList, Graph } from "./graph.ts";
-import { AnomalySink, type WorkloadInference } from "./inference.ts";
+import {
+  AnomalySink,
+  dataAnomalyClasses,
+  type ElleAnomalyClass,
+  type WorkloadInference,
+} from "./inference.ts";
 import { inferListAppend } from "./list-append.ts";
 import { anomaliesForbiddenBy, canonicalModelName, modelBoundary, modelNames } from "./models.ts";
 import { addProcessEdges, addRealtimeEdges } from "./orders.ts";
@@ -48,6 +53,12 @@ export interface ElleCheckOptions {
 
 /** Every model name `--model` accepts (Elle's lattice and its aliases). */
 export const elleModelNames: readonly string[] = modelNames;
+
+/** Every anomaly class an Elle check can report (list-append and rw-register alike). */
+export const elleAnomalyClasses: readonly ElleAnomalyClass[] = [
+  ...dataAnomalyClasses,
+  ...cycleAnomalyClasses(),
+];
 
 /** An option the caller can fix (an unknown model, say): exit 254 material, not a crash. */
 export class ElleOptionError extends Error {

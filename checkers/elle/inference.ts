@@ -6,17 +6,35 @@
  * recomputed on demand instead of being stored per edge, which keeps the graph flat and small.
  */
 import type { AnomalyCase } from "../../harness/results.ts";
+import type { CycleAnomalyClass } from "./cycles.ts";
 import type { EdgeList } from "./graph.ts";
 import type { TxnTable } from "./txns.ts";
 
+/** The anomalies a workload's inference reports without the graph, as Elle names them. */
+export const dataAnomalyClasses = [
+  "garbage-read",
+  "duplicate-elements",
+  "incompatible-order",
+  "cyclic-versions",
+  "internal",
+  "future-read",
+  "G1a",
+  "G1b",
+  "dirty-update",
+  "lost-update",
+] as const;
+
+/** Every class an Elle check can report: the data anomalies and the cycle classes. */
+export type ElleAnomalyClass = (typeof dataAnomalyClasses)[number] | CycleAnomalyClass;
+
 /** Collects anomaly cases by class, keeping the first few in full and counting all of them. */
 export class AnomalySink {
-  readonly cases = new Map<string, AnomalyCase[]>();
-  readonly counts = new Map<string, number>();
+  readonly cases = new Map<ElleAnomalyClass, AnomalyCase[]>();
+  readonly counts = new Map<ElleAnomalyClass, number>();
 
   constructor(readonly casesKeptPerClass = 32) {}
 
-  add(anomaly: string, makeCase: () => AnomalyCase): void {
+  add(anomaly: ElleAnomalyClass, makeCase: () => AnomalyCase): void {
     const count = (this.counts.get(anomaly) ?? 0) + 1;
     this.counts.set(anomaly, count);
     if (count > this.casesKeptPerClass) return;
@@ -25,7 +43,7 @@ export class AnomalySink {
     this.cases.set(anomaly, list);
   }
 
-  has(anomaly: string): boolean {
+  has(anomaly: ElleAnomalyClass): boolean {
     return this.counts.has(anomaly);
   }
 }

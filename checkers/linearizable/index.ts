@@ -160,10 +160,14 @@ export function checkLinearizable<S>(
   };
 }
 
+/** The one anomaly class a linearizability check reports: a part no order could explain. */
+export const linearizableAnomalyClasses = ["nonlinearizable"] as const;
+
 /** The checker interface, for workloads: `linearizableChecker({ model: "cas-register", init: 0 })`. */
 export function linearizableChecker(options: Omit<LinearizableCheckOptions, "budget">): Checker {
   return {
     name: "linearizable",
+    anomalyClasses: linearizableAnomalyClasses,
     check: (history, context) => checkLinearizableHistory(history, { ...options, budget: context.budget }),
   };
 }

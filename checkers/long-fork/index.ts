@@ -27,6 +27,10 @@ import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
 import { compareNames } from "../../harness/compareNames.ts";
 import { describeFound } from "../../harness/history/validate.ts";
 
+/** Every anomaly class the long-fork checker reports. */
+export const longForkAnomalyClasses = ["garbage-read", "G1a", "long-fork"] as const;
+type LongForkAnomalyClass = (typeof longForkAnomalyClasses)[number];
+
 export interface LongForkCheckOptions {
   /** Keys each read reads; inferred from the reads when absent. */
   readonly groupSize?: number;
@@ -106,7 +110,7 @@ export function checkLongForkHistory(
   const keep = options.casesKeptPerClass ?? 16;
   const counts: Record<string, number> = {};
   const cases: Record<string, AnomalyCase[]> = {};
-  const report = (kind: string, c: () => AnomalyCase): void => {
+  const report = (kind: LongForkAnomalyClass, c: () => AnomalyCase): void => {
     counts[kind] = (counts[kind] ?? 0) + 1;
     const list = (cases[kind] ??= []);
     if (list.length < keep) list.push(c());

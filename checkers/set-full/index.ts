@@ -33,6 +33,10 @@ import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
 import { compareNames } from "../../harness/compareNames.ts";
 import { describeFound } from "../../harness/history/validate.ts";
 
+/** Every anomaly class the set-full checker reports. */
+export const setFullAnomalyClasses = ["duplicated", "unexpected", "lost", "stale"] as const;
+type SetFullAnomalyClass = (typeof setFullAnomalyClasses)[number];
+
 export interface SetFullCheckOptions {
   /** The `f` of an add (default "add") and of a read of the whole set (default "read-set"). */
   readonly addF?: string;
@@ -154,7 +158,7 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
 
   const counts: Record<string, number> = {};
   const cases: Record<string, AnomalyCase[]> = {};
-  const report = (kind: string, c: () => AnomalyCase): void => {
+  const report = (kind: SetFullAnomalyClass, c: () => AnomalyCase): void => {
     counts[kind] = (counts[kind] ?? 0) + 1;
     const list = (cases[kind] ??= []);
     if (list.length < keep) list.push(c());

@@ -81,8 +81,12 @@ function statsResult(stats: HistoryStats, empty: string | undefined): CheckResul
 const sharedBudget = (context: CheckContext): { budget?: Budget } =>
   context.budget instanceof Budget ? { budget: context.budget } : {};
 
+/** The one anomaly class the stats checker reports: an operation no attempt of which was answered. */
+export const statsAnomalyClasses = ["never-answered"] as const;
+
 export const statsChecker: Checker = {
   name: "stats",
+  anomalyClasses: statsAnomalyClasses,
   check: (history, context) => checkStatsHistory(history, sharedBudget(context)),
 };
 
@@ -93,6 +97,7 @@ export const statsChecker: Checker = {
 export function gatheredStatsChecker(gathered: HistoryStatsGatherer, empty: string | undefined): Checker {
   return {
     name: statsChecker.name,
+    anomalyClasses: statsAnomalyClasses,
     check: (_history, context) => checkStatsGathered(gathered, empty, sharedBudget(context)),
   };
 }
@@ -105,6 +110,7 @@ export function statsCheckerAnswering(answeredFails: readonly string[]): Checker
   const set = new Set(answeredFails);
   return {
     name: "stats",
+    anomalyClasses: statsAnomalyClasses,
     check: (history, context) => checkStatsHistory(history, { answeredFails: set, ...sharedBudget(context) }),
   };
 }

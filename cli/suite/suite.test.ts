@@ -41,6 +41,28 @@ async function errorOf(text: string, file = "suites/x.yaml"): Promise<string> {
   throw new Error("expected the suite to be refused");
 }
 
+describe("a suite row's finds, against a plugin workload's checkers", () => {
+  const suiteOf = (workload: string, finds: string) => `rows:
+  - name: plugin
+    run: { system: memory, workload: ./cli/fixtures/plugins/${workload}, time-limit: 2 }
+    seeds: 1..2
+    expect: { finds: [${finds}], at-least: 1 }
+`;
+
+  it("holds them to the classes the checker lists, and takes a checker that lists none on trust", async () => {
+    expect(await errorOf(suiteOf("declared-classes-workload.ts", "linearizable:nonlinearisable"))).toMatch(
+      /^suites\/x\.yaml:5: rows\[0\]\.expect\.finds\[0\]: linearizable never reports "nonlinearisable" \(did you mean linearizable:nonlinearizable\?\)/,
+    );
+    const declared = await parseSuite(
+      suiteOf("declared-classes-workload.ts", "linearizable:nonlinearizable"),
+      "x.yaml",
+    );
+    expect(declared.rows[0]!.expect).toMatchObject({ kind: "finds" });
+    const trusted = await parseSuite(suiteOf("one-key-workload.ts", "linearizable:anything"), "x.yaml");
+    expect(trusted.rows[0]!.expect).toMatchObject({ kind: "finds", anomalies: [{ anomaly: "anything" }] });
+  });
+});
+
 describe("a suite file", () => {
   it("turns rows into run arguments, seeds and expectations, defaults merged in", async () => {
     const suite = await parseSuite(good, "tiny.yaml");
@@ -140,6 +162,22 @@ describe("a bad suite file is one line naming the file, the line and the field",
       "a checker the workload does not run",
       good.replace("[set-full:lost]", "[elle:lost]"),
       /^suites\/x\.yaml:17: rows\[1\]\.expect\.finds\[0\]: no checker "elle" runs on the set workload/,
+    ],
+    [
+      // A typo of a class no checker reports failed every seed: "found on 0 of 2", exit 1.
+      "a class its checker never reports",
+      good.replace("[set-full:lost]", "[set-full:lots]"),
+      /^suites\/x\.yaml:17: rows\[1\]\.expect\.finds\[0\]: set-full never reports "lots" \(did you mean set-full:lost\?\); its classes: duplicated, unexpected, lost, stale$/,
+    ],
+    [
+      "Elle's G-single, which is G-single-item here",
+      good.replace("[elle:G2-item]", "[elle:G-single]"),
+      /^suites\/x\.yaml:\d+: rows\[2\]\.expect\.finds\[0\]: elle never reports "G-single" \(did you mean elle:G-single-item\?\)/,
+    ],
+    [
+      "the run result, which is never an anomaly",
+      good.replace("[set-full:lost]", "[run:lost]"),
+      /^suites\/x\.yaml:17: rows\[1\]\.expect\.finds\[0\]: "run" never reports an anomaly class/,
     ],
     [
       "a class not checker:class",

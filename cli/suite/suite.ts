@@ -39,7 +39,7 @@ import { z } from "zod";
 import { UsageError } from "../main.ts";
 import { resolveRunConfig } from "../run.ts";
 import { commonRunOptionSpec, runConfigSchema, type RunConfig } from "../runConfig.ts";
-import { prepareRun } from "../execute.ts";
+import { nodeErrorsAnomalyClasses, prepareRun } from "../execute.ts";
 import { ConfigError } from "../../harness/configError.ts";
 import { isModulePath, loadRunPlugins, lookupSystem } from "../plugins.ts";
 import type { Workload } from "../../harness/workload.ts";
@@ -375,9 +375,50 @@ function resolveRow(args: readonly string[], at: Path): RunConfig {
 }
 
 /** Checker names a row's run composes (so `finds` cannot name a checker that never runs). */
-function checkersOf(workload: Workload): string[] {
-  // "run" (a run the system broke) and "node-errors" (a node died on its own error) may join any run.
-  return [...workload.checkers.map((c) => c.name), "node-errors", "run"];
+/**
+ * The checkers of a run of `workload`, each with the anomaly classes it can report (undefined: a
+ * user's checker that does not say). "node-errors" (a node died on its own error) and "run" (a run
+ * the system broke: unknown, never an anomaly) may join any run.
+ */
+function checkersOf(workload: Workload): Map<string, readonly string[] | undefined> {
+  return new Map<string, readonly string[] | undefined>([
+    ...workload.checkers.map((c) => [c.name, c.anomalyClasses] as const),
+    ["node-errors", nodeErrorsAnomalyClasses],
+    ["run", []],
+  ]);
+}
+
+/**
+ * The known class closest to `name` by edit distance, if it is close enough to be a slip. Elle's
+ * own G-single, G-nonadjacent and G2 are spelled with "-item" here (every cycle is over items), so
+ * `name` is also compared with "-item" added.
+ */
+function closestName(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
+  const lower = name.toLowerCase();
+  for (const k of known) {
+    const other = k.toLowerCase();
+    const d = Math.min(editDistance(lower, other), editDistance(`${lower}-item`, other));
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best;
+}
+
+/** Levenshtein distance (names are short: a row of the table at a time). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++)
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 function validateRows(parsed: z.output<typeof suiteSchema>): SuiteRow[] {
@@ -446,11 +487,23 @@ function checkFinds(
 ): void {
   const known = checkersOf(workload);
   expect.anomalies.forEach((cls, i) => {
-    if (!known.includes(cls.checker))
+    const classes = known.get(cls.checker);
+    if (!known.has(cls.checker))
       throw new SuiteError(
         [...at, "expect", "finds", i],
-        `no checker "${cls.checker}" runs on the ${config.workload} workload (its checkers: ${known.join(", ")})`,
+        `no checker "${cls.checker}" runs on the ${config.workload} workload (its checkers: ${[...known.keys()].join(", ")})`,
       );
+    // No seed could find a class its checker never reports: the row would fail (or measure 0%)
+    // forever, and read as a database that hides its bug.
+    if (classes !== undefined && !classes.includes(cls.anomaly)) {
+      const slip = closestName(cls.anomaly, classes);
+      throw new SuiteError(
+        [...at, "expect", "finds", i],
+        classes.length === 0
+          ? `"${cls.checker}" never reports an anomaly class (it says only why a run could not be judged)`
+          : `${cls.checker} never reports "${cls.anomaly}"${slip !== undefined ? ` (did you mean ${cls.checker}:${slip}?)` : ""}; its classes: ${classes.join(", ")}`,
+      );
+    }
   });
   if (typeof expect.atLeast === "number" && expect.atLeast > seeds.length)
     throw new SuiteError(

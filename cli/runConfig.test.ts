@@ -96,6 +96,14 @@ describe("the reproduce command", () => {
     );
   });
 
+  it("names the seed drawn for a run that gave none", () => {
+    const seeds = [0, 1, 2, 3].map(() => resolved(["--system", "memory"]).seed);
+    for (const seed of seeds) expect(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 31).toBe(true);
+    expect(new Set(seeds).size).toBeGreaterThan(1); // drawn, not fixed (four equal of 2^31: no)
+    const config = resolved(["--system", "memory"]);
+    expect(argsOf(reproduceCommand(config)).slice(-2)).toEqual(["--seed", String(config.seed)]);
+  });
+
   it("quotes words a shell would split", () => {
     expect(shellWord("./my db.ts")).toBe("'./my db.ts'");
     expect(shellWord("it's")).toBe(`'it'\\''s'`);

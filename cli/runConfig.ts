@@ -9,7 +9,8 @@
  * one line (`--replication does not apply to the memory system`), never silently dropped, so the
  * reproduce command always holds everything that shaped the run.
  */
-import { randomInt } from "node:crypto";
+import type * as Crypto from "node:crypto";
+import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import {
@@ -222,13 +223,20 @@ export function peekOption(args: readonly string[], name: string): string | unde
 }
 
 /**
+ * A seed for a run that names none. node:crypto is loaded here, when one is drawn, not with this
+ * module: importing it loads some twenty of Node's own modules (webcrypto among them), about 3 ms
+ * of every start, and a run given `--seed` (every reproduce command, every gate row) never uses it.
+ */
+function freshSeed(): number {
+  const { randomInt } = createRequire(import.meta.url)("node:crypto") as typeof Crypto;
+  return randomInt(0, 2 ** 31);
+}
+
+/**
  * Parses and validates `faultline run`'s arguments and resolves every default, the seed included.
  * A plugin named by path (`--system ./my-db.ts`) must have been loaded first (`loadRunPlugins`).
  */
-export function resolveRunConfig(
-  args: string[],
-  randomSeed: () => number = () => randomInt(0, 2 ** 31),
-): RunConfig | "help" {
+export function resolveRunConfig(args: string[], randomSeed: () => number = freshSeed): RunConfig | "help" {
   const system = lookupSystem(peekOption(args, "system") ?? systemNames[0]!);
   const declared = system.options ?? {};
   const { values } = parseCommandLine(

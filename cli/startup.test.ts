@@ -4,7 +4,7 @@
  * installed bin runs in a child process whose module loads are recorded by a loader hook, and the
  * test names what must not be among them: Ink where no terminal draws (output piped, as in CI and
  * gate rows), execa where no process is started, zod and the systems under test where nothing is
- * run. The bin runs the bundled build (dist/bundle/, build/bundleCli.mjs): a file loaded from it
+ * run, node:crypto where no seed is drawn. The bin runs the bundled build (dist/bundle/, build/bundleCli.mjs): a file loaded from it
  * stands for the compiled modules it holds, as dist/bundle/modules.json lists them.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -85,6 +85,9 @@ describe("start-up loads only what the command uses", () => {
     expect(urls.some((u) => u.includes("/cli/run."))).toBe(true); // the hook saw the command's modules
     expect(fromPackage(urls, "ink")).toEqual([]);
     expect(fromPackage(urls, "react")).toEqual([]);
+    // node:crypto draws a seed only for a run that names none (some twenty modules of Node's own).
+    expect(urls.filter((u) => u === "node:crypto")).toEqual([]);
+    expect(urls).toContain("node:fs"); // the hook saw Node's own modules too
   });
 
   it("gate --help loads no Ink and no execa (it starts no worker)", async () => {

@@ -62,7 +62,8 @@ export interface ExecuteOptions {
   readonly recoveryDelayNs?: number;
   /**
    * Called once the run is over (every process it started stopped) and before the checkers start:
-   * from here to the end, checking and writing reports hold the event loop without a break.
+   * from here to the end, checking and writing reports hold the event loop without a break, but
+   * for the wait on the closing files' fsyncs (atomic.ts, `togetherOverlapping`).
    */
   readonly onChecking?: (info: {
     readonly operations: number;
@@ -372,8 +373,9 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     results,
     nodeLogs: nodeLogs.endpoints(),
   };
-  // The closing files together: each folder fsynced once, after its last file (see atomic.ts).
-  artifacts.together(() => {
+  // The closing files together: their fsyncs overlapping, each folder fsynced once, after its last
+  // file (see atomic.ts).
+  await artifacts.togetherOverlapping(() => {
     artifacts.write("test.json", JSON.stringify(testJson, null, 2) + "\n");
     writeAnomalyFiles(artifacts, checkerResults);
     writeReports(runDir.dir, reportInput, artifacts);

@@ -85,6 +85,49 @@ describe("ArtifactLog", () => {
     expect(synced).toEqual([dir]);
   });
 
+  it("overlaps the fsyncs of files written together: each renamed into place after them, the folder fsynced once after the renames", async () => {
+    const dir = fresh();
+    const synced: string[] = [];
+    const log = new ArtifactLog(dir, (folder) => synced.push(folder));
+    writeFileSync(join(dir, "test.json"), "old");
+    const done = log.togetherOverlapping(() => {
+      log.write("test.json", "new");
+      log.together(() => log.write("results.json", "{}"));
+      log.write("report.html", "<html>");
+    });
+    // Written, not yet in place: the temporaries wait for their fsyncs.
+    expect(readFileSync(join(dir, "test.json"), "utf8")).toBe("old");
+    expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toHaveLength(3);
+    expect(synced).toEqual([]);
+    await done;
+    expect(readFileSync(join(dir, "test.json"), "utf8")).toBe("new");
+    expect(readFileSync(join(dir, "report.html"), "utf8")).toBe("<html>");
+    expect(readdirSync(dir).sort()).toEqual(["report.html", "results.json", "test.json"]);
+    expect(synced).toEqual([dir]);
+    expect(log.unwritten()).toEqual([]);
+  });
+
+  it("records the files of an overlapping batch that fail in the order they were written, and finishes the rest", async () => {
+    const dir = fresh();
+    const synced: string[] = [];
+    const log = new ArtifactLog(dir, (folder) => synced.push(folder));
+    // The rename cannot replace a folder that holds a file: that write fails after its data.
+    mkdirSync(join(dir, "junit.xml"));
+    writeFileSync(join(dir, "junit.xml", "inside"), "old");
+    await expect(
+      log.togetherOverlapping(() => {
+        log.write("junit.xml", "<x/>");
+        expect(log.write("missing/G1c.txt", "cycle")).toBe(false);
+        log.write("report.txt", "text");
+        throw new TypeError("render");
+      }),
+    ).rejects.toThrow(TypeError);
+    expect(log.unwritten().map((u) => u.file)).toEqual(["junit.xml", "missing/G1c.txt"]);
+    expect(readFileSync(join(dir, "report.txt"), "utf8")).toBe("text");
+    expect(readdirSync(dir).sort()).toEqual(["junit.xml", "report.txt"]);
+    expect(synced).toEqual([dir]);
+  });
+
   it("names file-system errors in words with their code", () => {
     const error = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
     expect(fileSystemReason(error)).toBe("no space left on device (ENOSPC)");

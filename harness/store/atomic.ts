@@ -15,8 +15,15 @@
  * power cut may undo changes, and either way a reader sees an old file or a new one. Each folder
  * fsync waits for the disk: a memory run of 60 s wrote six files, twelve fsyncs, about 64 ms of
  * its wall time.
+ *
+ * A run's closing files go further (`ArtifactLog.togetherOverlapping`): each is written in turn,
+ * then all of them are fsynced at once and each renamed into place once its own fsync is done. On
+ * a journalling file system (ext4) fsyncs waiting at the same time share a commit of the journal,
+ * where one after another waited for a commit each (the six file fsyncs of a 60-s memory run took
+ * 13-127 ms of its wall time on a busy 2-core machine). Still every file is fsynced before its
+ * rename.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
+import { closeSync, fsync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { writeAllSync } from "../history/jsonl.ts";
 
@@ -27,23 +34,62 @@ let temporaryCounter = 0;
  * `syncFolder` false leaves the folder's fsync (the rename's durability) to the caller.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, syncFolder = true): void {
+  const written = writeTemporary(path, data);
+  try {
+    fsyncSync(written.fd);
+  } catch (error) {
+    discardTemporary(written);
+    throw error;
+  }
+  renameTemporary(written, path);
+  if (syncFolder) fsyncFolder(dirname(path));
+}
+
+/** A temporary file beside its place, written in full and still open (not yet fsynced). */
+interface WrittenTemporary {
+  readonly temporary: string;
+  readonly fd: number;
+}
+
+/** `data` in a new temporary file beside `path`; on failure none is left behind. */
+function writeTemporary(path: string, data: string | Uint8Array): WrittenTemporary {
   const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-  const folder = dirname(path);
-  const temporary = join(folder, `.${basename(path)}.${process.pid}-${temporaryCounter++}.tmp`);
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}-${temporaryCounter++}.tmp`);
   let fd: number | undefined;
   try {
     fd = openSync(temporary, "wx");
     writeAllSync(fd, bytes, path);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(temporary, path);
+    return { temporary, fd };
   } catch (error) {
     if (fd !== undefined) closeSync(fd);
     rmSync(temporary, { force: true });
     throw error;
   }
-  if (syncFolder) fsyncFolder(folder);
+}
+
+/** Closes and removes a temporary that will not be renamed into place. */
+function discardTemporary({ temporary, fd }: WrittenTemporary): void {
+  closeSync(fd);
+  rmSync(temporary, { force: true });
+}
+
+/** Closes a written and fsynced temporary and renames it over `path`; on failure removes it. */
+function renameTemporary({ temporary, fd }: WrittenTemporary, path: string): void {
+  let open = true;
+  try {
+    closeSync(fd);
+    open = false;
+    renameSync(temporary, path);
+  } catch (error) {
+    if (open) closeSync(fd);
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** fsync(2) of `fd` on libuv's thread pool; resolves to its error, or undefined once done. */
+function fsyncInBackground(fd: number): Promise<NodeJS.ErrnoException | undefined> {
+  return new Promise((resolve) => fsync(fd, (error) => resolve(error ?? undefined)));
 }
 
 /**
@@ -105,6 +151,11 @@ export class ArtifactLog {
   private togetherDepth = 0;
   /** Folders written into during `together`, not yet fsynced. */
   private readonly unsyncedFolders = new Set<string>();
+  /** While `togetherOverlapping` runs its writes: each file written, or why it could not be. */
+  private overlapping: ({ readonly file: string; readonly path: string } & (
+    { readonly written: WrittenTemporary } | { readonly failure: UnwrittenArtifact }
+  ))[] = [];
+  private overlappingDepth = 0;
 
   /** @param syncFolder makes a folder's renames durable (tests count its calls). */
   constructor(
@@ -117,6 +168,7 @@ export class ArtifactLog {
    * any other error propagates.
    */
   write(file: string, data: string | Uint8Array): boolean {
+    if (this.overlappingDepth > 0) return this.writeForOverlap(file, data);
     try {
       const path = join(this.dir, file);
       const deferred = this.togetherDepth > 0;
@@ -144,6 +196,65 @@ export class ArtifactLog {
         for (const folder of this.unsyncedFolders) this.syncFolder(folder);
         this.unsyncedFolders.clear();
       }
+    }
+  }
+
+  /**
+   * `together`, with the files' fsyncs overlapping (see the module header): each `write` of
+   * `writes` writes its file to a temporary at once, in order (a nearly full disk still refuses the
+   * later, larger files first); then every temporary is fsynced at the same time, each is renamed
+   * into place (in the order written) once its fsync is done, and each folder is fsynced once, after
+   * the last rename. Failures are recorded in the order the files were written. Also when
+   * `writes` throws, what it wrote before is finished so.
+   */
+  async togetherOverlapping(writes: () => void): Promise<void> {
+    if (this.overlappingDepth > 0) return this.together(writes);
+    this.overlappingDepth++;
+    this.togetherDepth++;
+    try {
+      writes();
+    } finally {
+      this.overlappingDepth--;
+      const files = this.overlapping;
+      this.overlapping = [];
+      const fsyncErrors = await Promise.all(
+        files.map((f) => ("written" in f ? fsyncInBackground(f.written.fd) : undefined)),
+      );
+      try {
+        files.forEach((f, i) => {
+          if (!("written" in f)) return this.record(f.failure);
+          const fsyncError = fsyncErrors[i];
+          try {
+            if (fsyncError !== undefined) {
+              discardTemporary(f.written);
+              throw fsyncError;
+            }
+            renameTemporary(f.written, f.path);
+            this.unsyncedFolders.add(dirname(f.path));
+          } catch (error) {
+            if (!isFileSystemError(error)) throw error;
+            this.record({ file: f.file, reason: fileSystemReason(error) });
+          }
+        });
+      } finally {
+        if (--this.togetherDepth === 0) {
+          for (const folder of this.unsyncedFolders) this.syncFolder(folder);
+          this.unsyncedFolders.clear();
+        }
+      }
+    }
+  }
+
+  /** `write` within `togetherOverlapping`: the temporary only, its fsync and rename to come. */
+  private writeForOverlap(file: string, data: string | Uint8Array): boolean {
+    const path = join(this.dir, file);
+    try {
+      this.overlapping.push({ file, path, written: writeTemporary(path, data) });
+      return true;
+    } catch (error) {
+      if (!isFileSystemError(error)) throw error;
+      this.overlapping.push({ file, path, failure: { file, reason: fileSystemReason(error) } });
+      return false;
     }
   }
 

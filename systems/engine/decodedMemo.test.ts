@@ -4,7 +4,13 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isCanonicalFlatRecord, sameBytes, WeakChecksumIndex } from "./decodedMemo.ts";
+import {
+  commonPrefixBytes,
+  DecodedPrefixes,
+  isCanonicalFlatRecord,
+  sameBytes,
+  WeakChecksumIndex,
+} from "./decodedMemo.ts";
 
 describe("isCanonicalFlatRecord", () => {
   it("holds exactly for plain records whose JSON round trip is themselves, field order included", () => {
@@ -80,5 +86,72 @@ describe("WeakChecksumIndex", () => {
     }
     // The last remembered is always found: a full index starts over before taking it.
     expect(index.get(999)).toBe(kept[999]);
+  });
+});
+
+describe("commonPrefixBytes", () => {
+  it("is the length of the longest common prefix, across the blocks it compares natively", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 200_000 }),
+        fc.integer({ min: 0, max: 200_000 }),
+        fc.integer({ min: 0, max: 250_000 }),
+        (lengthA, lengthB, differAt) => {
+          const a = new Uint8Array(lengthA).map((_, i) => i % 251);
+          const b = new Uint8Array(lengthB).map((_, i) => i % 251);
+          if (differAt < b.length) b[differAt]! ^= 0x5a;
+          const naive = (): number => {
+            let i = 0;
+            while (i < a.length && i < b.length && a[i] === b[i]) i++;
+            return i;
+          };
+          expect(commonPrefixBytes(a, b)).toBe(naive());
+          expect(commonPrefixBytes(b, a)).toBe(naive());
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe("DecodedPrefixes", () => {
+  const bytesOf = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+  it("finds the most items of a remembered run that lie whole in the common prefix", () => {
+    const memo = new DecodedPrefixes<string>(4, 1 << 20);
+    expect(memo.longestPrefix(bytesOf("ab\ncd\n"))).toBeUndefined();
+    memo.remember(bytesOf("ab\ncd\nef\n"), [3, 6, 9], ["ab", undefined, "ef"]);
+    // The same file, a longer one, one cut inside its third item, one that differs in its second.
+    expect(memo.longestPrefix(bytesOf("ab\ncd\nef\n"))).toMatchObject({ count: 3 });
+    expect(memo.longestPrefix(bytesOf("ab\ncd\nef\ngh\n"))).toMatchObject({ count: 3 });
+    expect(memo.longestPrefix(bytesOf("ab\ncd\ne"))).toMatchObject({ count: 2 });
+    const differs = memo.longestPrefix(bytesOf("ab\ncX\nef\n"));
+    expect(differs).toMatchObject({ count: 1 });
+    expect(differs!.items[0]).toBe("ab");
+    expect(memo.longestPrefix(bytesOf("Xb\n"))).toBeUndefined();
+  });
+
+  it("keeps its own copy of the bytes, the longest of runs that extend one another, within its bounds", () => {
+    const memo = new DecodedPrefixes<number>(2, 8);
+    const file = bytesOf("1\n2\n");
+    memo.remember(file, [2, 4], [1, 2]);
+    file[0] = "9".charCodeAt(0);
+    expect(memo.longestPrefix(bytesOf("1\n2\n"))).toMatchObject({ count: 2 });
+    // A run that extends the first replaces it; a second, unrelated run is kept beside it.
+    memo.remember(bytesOf("1\n2\n3\n"), [2, 4, 6], [1, 2, 3]);
+    memo.remember(bytesOf("7\n"), [2], [7]);
+    expect(memo.longestPrefix(bytesOf("7\n"))).toMatchObject({ count: 1 });
+    expect(memo.longestPrefix(bytesOf("1\n2\n3\n"))).toMatchObject({ count: 3 });
+    // A third run: the least recently used (the one of "7") makes room, then the next one's.
+    memo.remember(bytesOf("5\n"), [2], [5]);
+    expect(memo.longestPrefix(bytesOf("7\n"))).toBeUndefined();
+    expect(memo.longestPrefix(bytesOf("1\n2\n3\n"))).toMatchObject({ count: 3 });
+    expect(memo.longestPrefix(bytesOf("5\n"))).toMatchObject({ count: 1 });
+    memo.remember(bytesOf("4\n4\n"), [2, 4], [4, 4]);
+    expect(memo.longestPrefix(bytesOf("1\n2\n3\n"))).toBeUndefined();
+    expect(memo.longestPrefix(bytesOf("5\n"))).toMatchObject({ count: 1 });
+    // A file longer than the whole budget is not remembered.
+    memo.remember(bytesOf("123456789\n"), [10], [1]);
+    expect(memo.longestPrefix(bytesOf("123456789\n"))).toBeUndefined();
   });
 });

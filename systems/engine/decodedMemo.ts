@@ -13,7 +13,11 @@
  * Held weakly: a remembered record lives only as long as some node holds it; once collected its
  * bytes are simply decoded again. The index of checksums is bounded (`maxEntries`): when full, it
  * drops the entries whose record is gone, and starts over if that is not enough.
+ *
+ * Whole files too (`DecodedPrefixes`): a file read from its start that begins with the bytes of
+ * one decoded before begins with the same records, so only its new part is decoded.
  */
+import { Buffer } from "node:buffer";
 
 /** True when `bytes[start, start + length)` equals `other[otherStart, otherStart + length)`. */
 export function sameBytes(
@@ -81,4 +85,122 @@ export class WeakChecksumIndex<T extends object> {
     for (const [checksum, ref] of this.refs) if (ref.deref() === undefined) this.refs.delete(checksum);
     if (this.refs.size >= this.maxEntries / 2) this.refs.clear();
   }
+}
+
+/**
+ * The length of the longest common prefix of `a` and `b`: compared natively a block at a time, then
+ * byte by byte inside the first block that differs.
+ */
+export function commonPrefixBytes(a: Uint8Array, b: Uint8Array): number {
+  const length = Math.min(a.length, b.length);
+  const blockBytes = 1 << 16;
+  let at = 0;
+  // Bounded: each round moves `at` on by a block, or stops.
+  while (at < length) {
+    const end = Math.min(at + blockBytes, length);
+    if (Buffer.compare(a.subarray(at, end), b.subarray(at, end)) !== 0) break;
+    at = end;
+  }
+  while (at < length && a[at] === b[at]) at++;
+  return at;
+}
+
+/** A file read and decoded before: its bytes up to the end of its last item, and its items. */
+interface DecodedRun<T> {
+  readonly bytes: Uint8Array;
+  /** Where item `i` ends (and the next begins), increasing; the last is `bytes.length`. */
+  readonly ends: readonly number[];
+  /** Item `i`, or undefined: an item that may not be handed out twice (decode its bytes again). */
+  readonly items: readonly (T | undefined)[];
+  lastUsed: number;
+}
+
+/** What a file starts with, as remembered: its first `count` items, and where they end. */
+export interface DecodedPrefix<T> {
+  readonly count: number;
+  /** `ends[i]` for i < count: where item i ends (item 0 begins at 0). */
+  readonly ends: readonly number[];
+  readonly items: readonly (T | undefined)[];
+}
+
+/**
+ * Whole files decoded, remembered by content: a log read from its start decodes every item of it
+ * in order, each from its own bytes (and those before it), so a file that begins with the bytes of
+ * one decoded before begins with the same items, up to the last item that lies whole in the
+ * common part. A restarted node reads back its whole segment or log, and the replicas of one log
+ * hold the same bytes (and several restart together, after one crash): comparing a file with one
+ * read before costs a memory comparison instead of decoding each item, and only the part past the
+ * common prefix is decoded.
+ *
+ * An item is handed out again only when it is immutable and equal to a fresh decoding (what the
+ * caller vouches for by giving it, not undefined, to `remember`), exactly as the per-item memo
+ * above; others are decoded again from their bytes. Runs are kept by copy (a caller may reuse its
+ * buffer), at most `maxRuns` of them and `maxBytes` of their bytes, the least recently used making
+ * room; a run that a file extended is replaced by the longer one. A file longer than `maxBytes` is
+ * not remembered.
+ */
+export class DecodedPrefixes<T> {
+  private readonly runs: DecodedRun<T>[] = [];
+  private uses = 0;
+
+  constructor(
+    private readonly maxRuns: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** The longest remembered prefix of `bytes` that ends where an item ends, or undefined. */
+  longestPrefix(bytes: Uint8Array): DecodedPrefix<T> | undefined {
+    let best: DecodedRun<T> | undefined;
+    let bestCount = 0;
+    for (const run of this.runs) {
+      const common = commonPrefixBytes(run.bytes, bytes);
+      const count = itemsWithin(run.ends, common);
+      if (count > bestCount) {
+        best = run;
+        bestCount = count;
+      }
+    }
+    if (best === undefined) return undefined;
+    best.lastUsed = ++this.uses;
+    return { count: bestCount, ends: best.ends, items: best.items };
+  }
+
+  /**
+   * Remembers that `bytes` up to `ends.at(-1)` decode to `items` (`ends` and `items` of the same
+   * length, taken as they are: the caller gives them up).
+   */
+  remember(bytes: Uint8Array, ends: number[], items: (T | undefined)[]): void {
+    const length = ends.at(-1);
+    if (length === undefined || ends.length !== items.length || length > this.maxBytes) return;
+    const kept = bytes.slice(0, length);
+    // A run this one extends (or repeats) says nothing more: it goes.
+    for (let i = this.runs.length - 1; i >= 0; i--) {
+      const run = this.runs[i]!;
+      if (run.bytes.length <= length && commonPrefixBytes(run.bytes, kept) === run.bytes.length)
+        this.runs.splice(i, 1);
+    }
+    let bytesKept = length;
+    for (const run of this.runs) bytesKept += run.bytes.length;
+    // Bounded: each round drops a run.
+    while (this.runs.length > 0 && (this.runs.length >= this.maxRuns || bytesKept > this.maxBytes)) {
+      let oldest = 0;
+      for (let i = 1; i < this.runs.length; i++)
+        if (this.runs[i]!.lastUsed < this.runs[oldest]!.lastUsed) oldest = i;
+      bytesKept -= this.runs[oldest]!.bytes.length;
+      this.runs.splice(oldest, 1);
+    }
+    this.runs.push({ bytes: kept, ends, items, lastUsed: ++this.uses });
+  }
+}
+
+/** How many of the items ending at `ends` (increasing) end at or before `length`. */
+function itemsWithin(ends: readonly number[], length: number): number {
+  let low = 0;
+  let high = ends.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (ends[middle]! <= length) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }

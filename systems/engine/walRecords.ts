@@ -19,7 +19,7 @@
 import type { Disk } from "../../harness/runtime/types.ts";
 import type { Key } from "../../harness/history/op.ts";
 import { crc32, utf8Decoder, utf8Encoder } from "./checksum.ts";
-import { isCanonicalFlatRecord, sameBytes, WeakChecksumIndex } from "./decodedMemo.ts";
+import { DecodedPrefixes, isCanonicalFlatRecord, sameBytes, WeakChecksumIndex } from "./decodedMemo.ts";
 import { Durability } from "./durability.ts";
 
 /** Transaction records: the chain undo walks. */
@@ -205,14 +205,38 @@ function corruptAt(bytes: Uint8Array, view: DataView, offset: number): boolean {
 }
 
 /**
+ * Log files scanned before, by content (decodedMemo.ts: `DecodedPrefixes`): every copy of a log
+ * holds the same frames, and a restarted node scans its whole log again (a storage replica's
+ * materialised log from LSN 0; after a crash several restart at once), so a scan decodes only
+ * what lies past the longest log it begins with. An item is a frame's record when it is frozen
+ * (the one `decodedFrames` hands to every reader anyway), else undefined: decoded again.
+ */
+const logsRead = new DecodedPrefixes<WalRecord>(8, 32 << 20);
+
+/**
  * Decodes every whole, valid frame from the start; `validEnd` is where the first bad one begins,
  * and `corruptLsn` is set when that bad frame is rot at rest, not a torn tail.
  */
 export function scanLog(bytes: Uint8Array): { records: WalRecord[]; validEnd: number; corruptLsn?: number } {
   const records: WalRecord[] = [];
+  // The frames read so far, for `logsRead`: where each ends, and its record if it may be shared.
+  const ends: number[] = [];
+  const items: (WalRecord | undefined)[] = [];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let offset = 0;
   let prevLsn = NO_LSN;
+  const known = logsRead.longestPrefix(bytes);
+  for (let i = 0; known !== undefined && i < known.count; i++) {
+    // The same bytes decode as they did: a frame remembered as not shareable is decoded again.
+    const record = known.items[i] ?? decodeFrame(bytes, view, offset, prevLsn);
+    if (record === undefined) break;
+    records.push(record);
+    ends.push(known.ends[i]!);
+    items.push(known.items[i]);
+    prevLsn = offset;
+    offset += record.sizeBytes;
+  }
+  const rememberedCount = records.length;
   // Bounded: every iteration consumes at least FRAME_HEADER_BYTES.
   for (;;) {
     const record = decodeFrame(bytes, view, offset, prevLsn);
@@ -220,7 +244,10 @@ export function scanLog(bytes: Uint8Array): { records: WalRecord[]; validEnd: nu
     records.push(record);
     prevLsn = offset;
     offset += record.sizeBytes;
+    ends.push(offset);
+    items.push(Object.isFrozen(record) ? record : undefined);
   }
+  if (records.length > rememberedCount) logsRead.remember(bytes, ends, items);
   if (offset < bytes.length && corruptAt(bytes, view, offset))
     return { records, validEnd: offset, corruptLsn: offset };
   return { records, validEnd: offset };

@@ -120,6 +120,38 @@ describe("storage segment lines", () => {
     expect(Object.is((read.record as unknown as { value: number }).value, 0)).toBe(true);
   });
 
+  it("reads a segment that begins with one read before (a restart, a peer's copy) as the text reading does", () => {
+    fc.assert(
+      fc.property(
+        fc.array(stored, { minLength: 1, maxLength: 5 }),
+        fc.array(stored, { maxLength: 5 }),
+        fc.nat(),
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        (first, more, cutAt, flipAt, flipTo) => {
+          const before = segmentLines(first);
+          const firstRead = parseSegment(before);
+          const after = new Uint8Array([...before, ...segmentLines(more)]);
+          expect(parseSegment(after)).toEqual(parseAsText(after));
+          // Cut anywhere (a torn append), or with a byte rotted anywhere, after both were read.
+          const cut = after.subarray(0, cutAt % (after.length + 1));
+          expect(parseSegment(cut)).toEqual(parseAsText(cut));
+          const rotted = after.slice();
+          rotted[flipAt % rotted.length] = flipTo;
+          expect(parseSegment(rotted)).toEqual(parseAsText(rotted));
+          // The shorter one read again: the same records, each in a `{ epoch, record }` of its own.
+          const again = parseSegment(before);
+          expect(again).toEqual(firstRead);
+          for (const [i, s] of again.stored.entries()) {
+            expect(s).not.toBe(firstRead.stored[i]);
+            if (Object.isFrozen(s.record)) expect(s.record).toBe(firstRead.stored[i]!.record);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it("reads any damaged segment as the text reading does: torn lines and rotted bytes fail", () => {
     // Anywhere, but often at the very start or in the first line's checksum and separator.
     const where = fc.oneof(fc.constant(0), fc.nat({ max: 12 }), fc.nat());

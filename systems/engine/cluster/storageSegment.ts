@@ -14,7 +14,7 @@
  */
 import type { Runtime } from "../../../harness/runtime/types.ts";
 import { crc32 } from "../checksum.ts";
-import { isCanonicalFlatRecord, sameBytes, WeakChecksumIndex } from "../decodedMemo.ts";
+import { DecodedPrefixes, isCanonicalFlatRecord, sameBytes, WeakChecksumIndex } from "../decodedMemo.ts";
 import type { Durability } from "../durability.ts";
 import type { WalRecord } from "../wal.ts";
 import { sameRecord } from "./storagePages.ts";
@@ -138,23 +138,76 @@ function parseSegmentLine(bytes: Uint8Array, start: number, end: number): Stored
   }
 }
 
+/**
+ * Segment files read before, by content (decodedMemo.ts: `DecodedPrefixes`): a restarted replica's
+ * segment begins with what it read at its last restart, or with what a peer holding the same lines
+ * read (after a crash several replicas restart at once). An item is a line's stored record when
+ * the record is frozen (one `linesRead` hands to every reader anyway; each reader gets its own
+ * `{ epoch, record }`), else undefined: that line is decoded again. Only lines up to the first bad
+ * one are remembered.
+ */
+const segmentsRead = new DecodedPrefixes<Stored>(8, 32 << 20);
+
 /** The records of a segment file's lines, in file order, and how many lines failed their checksum. */
 export function parseSegment(bytes: Uint8Array): { readonly stored: Stored[]; readonly bad: number } {
   const stored: Stored[] = [];
+  // The lines read whole and good so far, for `segmentsRead`: where each ends, what it held.
+  const ends: number[] = [];
+  const items: (Stored | undefined)[] = [];
+  let allGood = true;
   let bad = 0;
   // As a text decoder reads a file: a byte order mark at its very start is not content.
-  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-  for (let start = bom; start < bytes.length;) {
+  let start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  const known = segmentsRead.longestPrefix(bytes);
+  if (known !== undefined) {
+    for (let i = 0; i < known.count; i++) {
+      const item = known.items[i];
+      const end = known.ends[i]!;
+      // A remembered run holds good lines only, so decoding one again finds it good.
+      if (item === undefined) bad += parseLines(bytes, start, end, stored);
+      else stored.push({ epoch: item.epoch, record: item.record });
+      ends.push(end);
+      items.push(item);
+      start = end;
+    }
+  }
+  const rememberedCount = ends.length;
+  while (start < bytes.length) {
     const newline = bytes.indexOf(0x0a, start);
     const end = newline < 0 ? bytes.length : newline;
     if (end > start) {
       const s = parseSegmentLine(bytes, start, end);
-      if (s === undefined) bad++;
-      else stored.push(s);
+      if (s === undefined) {
+        bad++;
+        allGood = false;
+      } else {
+        stored.push(s);
+        if (allGood && newline >= 0) {
+          ends.push(newline + 1);
+          items.push(Object.isFrozen(s.record) ? s : undefined);
+        }
+      }
     }
     start = end + 1;
   }
+  if (ends.length > rememberedCount) segmentsRead.remember(bytes, ends, items);
   return { stored, bad };
+}
+
+/** Pushes the stored records of the good lines in `bytes[start, end)`; returns how many lines were bad. */
+function parseLines(bytes: Uint8Array, start: number, end: number, out: Stored[]): number {
+  let bad = 0;
+  for (let at = start; at < end;) {
+    const newline = bytes.indexOf(0x0a, at);
+    const lineEnd = newline < 0 || newline > end ? end : newline;
+    if (lineEnd > at) {
+      const s = parseSegmentLine(bytes, at, lineEnd);
+      if (s === undefined) bad++;
+      else out.push(s);
+    }
+    at = lineEnd + 1;
+  }
+  return bad;
 }
 
 export class StorageSegment {

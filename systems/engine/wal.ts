@@ -12,6 +12,7 @@
  * database from the disk.
  */
 import type { Disk } from "../../harness/runtime/types.ts";
+import { transientBytes } from "./checksum.ts";
 import { Durability } from "./durability.ts";
 import {
   encodeFrame,
@@ -278,12 +279,9 @@ export class Wal {
     this.tail = [];
     this.tailBytes = 0;
     if (chunks.length > 0) {
-      const bytes = new Uint8Array(end - this.fsyncedOffset);
-      let at = 0;
-      for (const c of chunks) {
-        bytes.set(c, at);
-        at += c.length;
-      }
+      // One frame is written as it is (frames are only ever copied from); several are joined in
+      // bytes the disk write copies at once.
+      const bytes = chunks.length === 1 ? chunks[0]! : joined(chunks, end - this.fsyncedOffset);
       // At the log's own idea of its end, not the file's: after a failed fsync lost bytes (the
       // file is shorter than the log thinks), the tail lands where its LSNs say, past a hole.
       await this.disk.write(this.file, end - bytes.length, bytes);
@@ -292,4 +290,15 @@ export class Wal {
     this.fsyncCount++;
     this.fsyncedOffset = end;
   }
+}
+
+/** `chunks` one after another, `totalBytes` in all, in `transientBytes`. */
+function joined(chunks: readonly Uint8Array[], totalBytes: number): Uint8Array {
+  const bytes = transientBytes.take(totalBytes);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return bytes;
 }

@@ -18,7 +18,7 @@
  */
 import type { Disk } from "../../harness/runtime/types.ts";
 import type { Key } from "../../harness/history/op.ts";
-import { crc32, utf8Decoder, utf8Encoder } from "./checksum.ts";
+import { crc32, longLivedBytes, utf8Decoder, utf8Framed } from "./checksum.ts";
 import { DecodedPrefixes, isCanonicalFlatRecord, sameBytes, WeakChecksumIndex } from "./decodedMemo.ts";
 import { Durability } from "./durability.ts";
 
@@ -107,12 +107,10 @@ export class WalCorruptionError extends WalError {
 
 /** A record's frame, as the log file holds it. */
 export function encodeFrame(lsn: number, prevLsn: number, body: WalRecordBody): Uint8Array {
-  const payload = utf8Encoder.encode(JSON.stringify({ lsn, prevLsn, ...body }));
-  const out = new Uint8Array(FRAME_HEADER_BYTES + payload.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, payload.length);
-  view.setUint32(4, crc32(payload));
-  out.set(payload, FRAME_HEADER_BYTES);
+  const out = utf8Framed(JSON.stringify({ lsn, prevLsn, ...body }), FRAME_HEADER_BYTES, 0, longLivedBytes);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  view.setUint32(0, out.length - FRAME_HEADER_BYTES);
+  view.setUint32(4, crc32(out, FRAME_HEADER_BYTES));
   return out;
 }
 

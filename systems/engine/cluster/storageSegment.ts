@@ -13,7 +13,7 @@
  * fill the gap by gossip (storageNode.ts).
  */
 import type { Runtime } from "../../../harness/runtime/types.ts";
-import { crc32 } from "../checksum.ts";
+import { crc32, longLivedBytes, transientBytes, utf8Framed } from "../checksum.ts";
 import { DecodedPrefixes, isCanonicalFlatRecord, sameBytes, WeakChecksumIndex } from "../decodedMemo.ts";
 import type { Durability } from "../durability.ts";
 import type { WalRecord } from "../wal.ts";
@@ -27,7 +27,7 @@ export interface Stored {
 }
 
 export const segmentFile = "segment";
-const encoder = new TextEncoder();
+const hexDigits = "0123456789abcdef";
 /** Lenient (a torn line decodes, then fails its checksum); a BOM is data, as it is past a file's start. */
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
@@ -36,11 +36,10 @@ function segmentLine(stored: Stored): Uint8Array {
   const plain = isPlainStored(stored);
   const memo = plain ? lineMemo.get(stored.record) : undefined;
   if (memo !== undefined && memo.epoch === stored.epoch) return memo.line;
-  const json = encoder.encode(JSON.stringify(stored));
-  const checksum = crc32(json);
-  const line = new Uint8Array(json.length + 10);
-  encoder.encodeInto(`${checksum.toString(16).padStart(8, "0")} `, line);
-  line.set(json, 9);
+  const line = utf8Framed(JSON.stringify(stored), 9, 1, longLivedBytes);
+  const checksum = crc32(line, 9, line.length - 1);
+  for (let i = 0; i < 8; i++) line[i] = hexDigits.charCodeAt((checksum >>> (28 - 4 * i)) & 0xf);
+  line[8] = 0x20;
   line[line.length - 1] = 0x0a;
   if (plain && Object.isFrozen(stored.record)) {
     lineMemo.set(stored.record, { epoch: stored.epoch, line });
@@ -60,7 +59,10 @@ function isPlainStored(stored: Stored): boolean {
   return count === 2;
 }
 
-/** Segment lines, one after another, as one byte array. */
+/**
+ * Segment lines, one after another, as one byte array, only ever copied from (a single line is
+ * its remembered bytes; several are joined in `transientBytes`: a disk write copies them at once).
+ */
 export function segmentLines(stored: Iterable<Stored>): Uint8Array {
   const lines: Uint8Array[] = [];
   let bytes = 0;
@@ -69,7 +71,8 @@ export function segmentLines(stored: Iterable<Stored>): Uint8Array {
     lines.push(line);
     bytes += line.length;
   }
-  const out = new Uint8Array(bytes);
+  if (lines.length === 1) return lines[0]!;
+  const out = transientBytes.take(bytes);
   let at = 0;
   for (const line of lines) {
     out.set(line, at);
@@ -86,8 +89,6 @@ export function segmentLines(stored: Iterable<Stored>): Uint8Array {
  * bytes are only ever copied from.
  */
 const lineMemo = new WeakMap<WalRecord, { readonly epoch: number; readonly line: Uint8Array }>();
-
-const hexDigits = "0123456789abcdef";
 
 /**
  * The frozen records of `lineMemo` that equal their JSON round trip, by the checksum of their line

@@ -263,6 +263,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   let abortedAtNs: number | undefined;
   let runFailure: string | undefined;
   let startFailure: NodeStartError | undefined;
+  let durable: Promise<unknown> = Promise.resolve();
   let tornDown = false;
   const teardown = async (): Promise<void> => {
     if (tornDown) return;
@@ -317,11 +318,15 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
       await teardown().catch(() => undefined);
       await processWorld.close();
     }
-    history.close();
-    nodeLogs.close();
+    // The history and the node logs reach the disk while the history is checked; the closing files
+    // wait for them (below), so a results.json never survives a power cut its history did not.
+    durable = Promise.all([history.closeDurably(), nodeLogs.closeDurably()]);
   }
   // A node that could not start is the harness's failure, not the system's: no verdict.
-  if (startFailure !== undefined) throw startFailure;
+  if (startFailure !== undefined) {
+    await durable.catch(() => undefined);
+    throw startFailure;
+  }
 
   const interrupted: Interruption | undefined =
     abortedAtNs === undefined
@@ -373,6 +378,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     results,
     nodeLogs: nodeLogs.endpoints(),
   };
+  await durable;
   // The closing files together: their fsyncs overlapping, each folder fsynced once, after its last
   // file (see atomic.ts).
   await artifacts.togetherOverlapping(() => {
@@ -391,15 +397,14 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   };
 }
 
+/** How late (real ms) a run's history lines may reach the file: they are written in batches. */
+export const historyBufferMs = 50;
+
 /**
  * history.jsonl, streamed. When the file system refuses a line (a full disk), the file is kept
  * cut at its last whole line, the failure is logged, and the run goes on: the history in memory
  * is complete and is what gets checked.
  */
-/** How late (real ms) a simulated run's history lines may reach the file. */
-/** How late (real ms) a run's history lines may reach the file: they are written in batches. */
-export const historyBufferMs = 50;
-
 class StreamedHistory {
   private writer: HistoryWriter | undefined;
   complete = true;
@@ -426,12 +431,13 @@ class StreamedHistory {
     }
   }
 
-  close(): void {
+  /** Closes the file once what was written is on stable storage (see HistoryWriter.closeDurably). */
+  async closeDurably(): Promise<void> {
     if (this.writer === undefined) return;
     const writer = this.writer;
     this.writer = undefined;
     try {
-      writer.close();
+      await writer.closeDurably();
     } catch (error) {
       this.fail(error, writer.writtenBytes > 0);
     }

@@ -87,6 +87,42 @@ describe("HistoryWriter and readJsonlHistory", () => {
     expect((await readJsonlHistoryAll(path))[0]!.value).toBe((2n ** 70n).toString());
   });
 
+  it("closes durably: the buffered lines written, then fsynced, then closed; an fsync's failure rejects", async () => {
+    // A run's history was only closed: a power cut could keep results.json and lose the history.
+    const path = tempPath();
+    const writer = HistoryWriter.open(path, { bufferMs: 60_000 });
+    writer.append(op(0, 0, "invoke"));
+    let release: (error?: NodeJS.ErrnoException) => void = () => undefined;
+    const synced: string[] = [];
+    const closing = writer.closeDurably(
+      (fd) =>
+        new Promise((resolve) => {
+          synced.push(readFileSync(path, "utf8"));
+          expect(fd).toBeGreaterThan(2);
+          release = resolve;
+        }),
+    );
+    let settled = false;
+    void closing.then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 10));
+    // The line was written before the fsync began, and closing waits for the fsync.
+    expect(synced).toEqual([readFileSync(path, "utf8")]);
+    expect(synced[0]).toMatch(/"index":0/);
+    expect(settled).toBe(false);
+    release();
+    await closing;
+    expect(() => writer.append(op(1, 0, "ok"))).toThrow(/closed/);
+
+    const failing = HistoryWriter.open(tempPath());
+    failing.append(op(0, 0, "invoke"));
+    const eio = Object.assign(new Error("EIO: i/o error, fsync"), { code: "EIO" });
+    await expect(failing.closeDurably(() => Promise.resolve(eio))).rejects.toThrow(/EIO/);
+    // The real fsync, end to end.
+    const real = HistoryWriter.open(tempPath());
+    real.append(op(0, 0, "invoke"));
+    await real.closeDurably();
+  });
+
   it("refuses to append after close", () => {
     const writer = HistoryWriter.open(tempPath());
     writer.close();

@@ -15,7 +15,7 @@
  * …, invocations and completions pairing up) and raises `HistoryFormatError` with the file, the
  * line and what it expected.
  */
-import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
+import { closeSync, fsync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import type { Budget } from "../budget.ts";
 import { bigintAsDigits, parseJsonExact } from "./exactJson.ts";
 import type { Op } from "./op.ts";
@@ -35,6 +35,11 @@ export function opToJsonLine(op: Op): string {
     if (!(error instanceof TypeError)) throw error;
     return JSON.stringify(op, bigintAsDigits);
   }
+}
+
+/** fsync(2) of `fd` on libuv's thread pool; resolves to its error, or undefined once done. */
+export function fsyncInBackground(fd: number): Promise<NodeJS.ErrnoException | undefined> {
+  return new Promise((resolve) => fsync(fd, (error) => resolve(error ?? undefined)));
 }
 
 /**
@@ -197,6 +202,36 @@ export class HistoryWriter {
   sync(): void {
     this.flush();
     if (this.fd !== undefined) fsyncSync(this.fd);
+  }
+
+  /**
+   * Writes what is buffered, forces the file to stable storage and closes it; rejects with a write
+   * or fsync failure (closed either way). The fsync waits on libuv's thread pool, so the caller
+   * goes on meanwhile: a run checks its history while the history reaches the disk, and writes its
+   * results only after (a power cut then never leaves results.json without the history it judged).
+   */
+  async closeDurably(
+    fsyncFile: (fd: number) => Promise<NodeJS.ErrnoException | undefined> = fsyncInBackground,
+  ): Promise<void> {
+    if (this.fd === undefined) return;
+    let failure: unknown;
+    try {
+      this.flush();
+    } catch (error) {
+      failure = error;
+    }
+    const fd = this.fd;
+    this.fd = undefined;
+    // A file cut back after a failed write is still made durable: its whole lines are the record.
+    let syncFailure: NodeJS.ErrnoException | undefined;
+    try {
+      if (failure === undefined) syncFailure = await fsyncFile(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (failure !== undefined) throw failure;
+    if (this.failed !== undefined && !this.failureReported) this.throwIfFailed();
+    if (syncFailure !== undefined) throw syncFailure;
   }
 
   /** Writes what is buffered and closes the file; throws a write failure not yet reported. */

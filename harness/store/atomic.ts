@@ -23,9 +23,9 @@
  * 13-127 ms of its wall time on a busy 2-core machine). Still every file is fsynced before its
  * rename.
  */
-import { closeSync, fsync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { writeAllSync } from "../history/jsonl.ts";
+import { fsyncInBackground, writeAllSync } from "../history/jsonl.ts";
 
 let temporaryCounter = 0;
 
@@ -85,11 +85,6 @@ function renameTemporary({ temporary, fd }: WrittenTemporary, path: string): voi
     rmSync(temporary, { force: true });
     throw error;
   }
-}
-
-/** fsync(2) of `fd` on libuv's thread pool; resolves to its error, or undefined once done. */
-function fsyncInBackground(fd: number): Promise<NodeJS.ErrnoException | undefined> {
-  return new Promise((resolve) => fsync(fd, (error) => resolve(error ?? undefined)));
 }
 
 /**

@@ -28,6 +28,25 @@ describe("node logs", () => {
     expect(readFileSync(join(dir, "nodes", "n1.log"), "utf8")).not.toMatch(/after close/);
   });
 
+  it("closes durably: every log fsynced before it is closed, a refused fsync recorded as unwritten", async () => {
+    const dir = fresh();
+    const logs = new NodeLogs(dir);
+    logs.write("n1", 0, "a");
+    logs.write("n2", 0, "b");
+    const synced: number[] = [];
+    await logs.closeDurably((fd) => {
+      synced.push(fd);
+      return Promise.resolve(
+        synced.length === 2 ? Object.assign(new Error("EIO: i/o error, fsync"), { code: "EIO" }) : undefined,
+      );
+    });
+    expect(synced).toHaveLength(2);
+    expect(logs.unwritten()).toEqual([{ file: "nodes/n2.log", reason: expect.stringMatching(/EIO|i\/o/) }]);
+    logs.write("n1", 1, "after close: dropped");
+    expect(readFileSync(join(dir, "nodes", "n1.log"), "utf8")).toBe("0.000000000 a\n");
+    expect(logs.endpoints()).toEqual(["n1", "n2"]);
+  });
+
   it("still names its logs once closed (the run's reports are written after)", () => {
     const logs = new NodeLogs(fresh());
     logs.write("n2", 0, "a");

@@ -11,8 +11,8 @@
  */
 import { closeSync, ftruncateSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
-import { writeAllSync } from "../history/jsonl.ts";
-import { fileSystemReason, isFileSystemError, type UnwrittenArtifact } from "./atomic.ts";
+import { fsyncInBackground, writeAllSync } from "../history/jsonl.ts";
+import { fileSystemReason, fsyncFolder, isFileSystemError, type UnwrittenArtifact } from "./atomic.ts";
 import type { EndpointLogSink } from "../runtime/types.ts";
 
 const endpointNamePattern = /^[A-Za-z0-9._-]+$/;
@@ -91,6 +91,28 @@ export class NodeLogs {
       .filter(([, log]) => log.hasFile)
       .map(([endpoint]) => endpoint)
       .sort();
+  }
+
+  /**
+   * Forces every log to stable storage (on libuv's thread pool, all at once; then the folder that
+   * names them) and closes it, as the run's history: a log the disk refused to sync is recorded
+   * in `unwritten`. `endpoints()` still names them afterwards.
+   */
+  async closeDurably(
+    fsyncFile: (fd: number) => Promise<NodeJS.ErrnoException | undefined> = fsyncInBackground,
+  ): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const open = [...this.open].filter(([, log]) => log.fd !== undefined);
+    const synced = await Promise.all(open.map(([, log]) => fsyncFile(log.fd!)));
+    open.forEach(([endpoint, log], i) => {
+      closeSync(log.fd!);
+      log.fd = undefined;
+      const error = synced[i];
+      if (error !== undefined)
+        this.failures.push({ file: `nodes/${endpoint}.log`, reason: fileSystemReason(error) });
+    });
+    if (open.length > 0) fsyncFolder(join(this.dir, "nodes"));
   }
 
   /** Closes every log; `endpoints()` still names them afterwards. */

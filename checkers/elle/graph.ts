@@ -71,6 +71,15 @@ export class EdgeList {
     this.length = at;
   }
 
+  /** Every edge of `other`, after these, in its order. */
+  addList(other: EdgeList): void {
+    while (this.length + other.length > this.from.length) this.grow();
+    this.from.set(other.from.subarray(0, other.length), this.length);
+    this.to.set(other.to.subarray(0, other.length), this.length);
+    this.kind.set(other.kind.subarray(0, other.length), this.length);
+    this.length += other.length;
+  }
+
   private grow(): void {
     const size = this.from.length * 2;
     const from = this.allocate.int32(size);
@@ -84,6 +93,9 @@ export class EdgeList {
     this.kind = kind;
   }
 }
+
+/** Edges per budget step when a graph is built. */
+const graphChunk = 64;
 
 /** A directed graph in compressed sparse rows; parallel edges merged into one with their kinds OR-ed. */
 export class Graph {
@@ -102,10 +114,9 @@ export class Graph {
   ) {
     const n = vertexCount;
     // Tight loops of a few nanoseconds per element: charged a step per `chunk` elements, so a
-    // time limit still holds on a graph of tens of millions of edges.
-    const chunk = 64;
+    // time limit still holds on a graph of tens of millions of edges (see `Graph.steps`).
     const charge = (i: number): void => {
-      if (i % (chunk * 256) === 0) budget?.step(256);
+      if (i % (graphChunk * 256) === 0) budget?.step(256);
     };
     const counts = allocate.int32(n + 1);
     for (let i = 0; i < edges.length; i++) {
@@ -155,6 +166,12 @@ export class Graph {
     this.offsets = offsets;
     this.targets = targets.subarray(0, out);
     this.kinds = kinds.subarray(0, out);
+  }
+
+  /** The budget steps building a graph of this many vertices from this many edges (merged or not) takes. */
+  static steps(vertexCount: number, edgeCount: number): number {
+    const batches = (count: number): number => Math.ceil(count / (graphChunk * 256));
+    return 256 * (2 * batches(edgeCount) + batches(vertexCount));
   }
 
   get edgeCount(): number {

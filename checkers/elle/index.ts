@@ -19,7 +19,7 @@ import type { AnomalyCase, CheckResult, Verdict } from "../../harness/results.ts
 import { Arena } from "./arena.ts";
 import { cycleAnomalyClasses, findCycles, type OrderVariant } from "./cycles.ts";
 import { explainCycle } from "./explain.ts";
-import { EdgeList, Graph } from "./graph.ts";
+import { EdgeList, followsOrder, Graph } from "./graph.ts";
 import {
   AnomalySink,
   dataAnomalyClasses,
@@ -28,7 +28,7 @@ import {
 } from "./inference.ts";
 import { inferListAppend } from "./list-append.ts";
 import { anomaliesForbiddenBy, canonicalModelName, modelBoundary, modelNames } from "./models.ts";
-import { addProcessEdges, addRealtimeEdges } from "./orders.ts";
+import { addProcessEdges, addRealtimeEdges, RealtimeOrder } from "./orders.ts";
 import { inferRwRegister } from "./rw-register.ts";
 import { readTxns, type TxnTable } from "./txns.ts";
 export { TxnTableBuilder } from "./txns.ts";
@@ -192,7 +192,9 @@ function checkWithin(
   const txns = readTable(arena, budget);
   const edges = new EdgeList(arena, txns.count * 16);
   const sink = new AnomalySink(options.casesKeptPerClass ?? 32);
-  if (needsRealtime || options.linearizableKeys) addRealtimeEdges(txns, edges, arena, budget);
+  // The realtime edges are known here and added only if the cycle search needs them (`dependencyGraph`).
+  const realtime =
+    needsRealtime || options.linearizableKeys ? new RealtimeOrder(txns, arena, budget) : undefined;
   if (needsProcess || options.sequentialKeys) addProcessEdges(txns, edges);
   const inference: WorkloadInference =
     options.workload === "append"
@@ -208,7 +210,8 @@ function checkWithin(
           },
           budget,
         );
-  const graph = new Graph(txns.count, edges, arena, budget);
+  const acyclicOrder = completionOrder(txns, arena);
+  const { graph, edgeCount } = dependencyGraph(txns, edges, realtime, acyclicOrder, arena, budget);
 
   const variants: OrderVariant[] = [""];
   if (needsProcess) variants.push("-process");
@@ -219,7 +222,7 @@ function checkWithin(
     ...(options.componentStepLimit !== undefined ? { componentStepLimit: options.componentStepLimit } : {}),
     cyclesKeptPerClass: options.casesKeptPerClass ?? 32,
     allocate: arena,
-    acyclicOrder: completionOrder(txns, arena),
+    acyclicOrder,
   });
   for (const [anomaly, cycles] of search.cycles) {
     const total = search.counts.get(anomaly) ?? cycles.length;
@@ -274,11 +277,45 @@ function checkWithin(
     not,
     alsoNot,
     txnCount: txns.count,
-    edgeCount: graph.edgeCount,
+    edgeCount,
     dependencyCount: dataEdges,
     steps: budget.stepsTaken,
     ...(unsure.length > 0 ? { unknownReasons: unsure } : {}),
   };
+}
+
+/**
+ * The dependency graph of `edges` and, when the model orders transactions in real time, of the
+ * realtime edges too (`realtime`), with its edge count (parallel edges merged). The realtime
+ * edges are added only when some other edge goes back in completion order (`rank`): otherwise
+ * every edge goes forward (a realtime edge always does), there is no cycle, and their count is
+ * all of them that shows. The budget is charged the steps of building the whole graph either way.
+ */
+function dependencyGraph(
+  txns: TxnTable,
+  edges: EdgeList,
+  realtime: RealtimeOrder | undefined,
+  rank: Float64Array,
+  arena: Arena,
+  budget: Budget,
+): { graph: Graph; edgeCount: number } {
+  const n = txns.count;
+  if (realtime === undefined) {
+    const graph = new Graph(n, edges, arena, budget);
+    return { graph, edgeCount: graph.edgeCount };
+  }
+  budget.step(Graph.steps(n, edges.length + realtime.edgeCount) - Graph.steps(n, edges.length));
+  const withoutRealtime = new Graph(n, edges, arena, budget);
+  if (followsOrder(withoutRealtime, rank)) {
+    const edgeCount = withoutRealtime.edgeCount + realtime.edgeCount - realtime.sharedWith(withoutRealtime);
+    return { graph: withoutRealtime, edgeCount };
+  }
+  // In the order the graph has always been built in: realtime edges first.
+  const all = new EdgeList(arena, edges.length + realtime.edgeCount);
+  addRealtimeEdges(txns, all, arena);
+  all.addList(edges);
+  const graph = new Graph(n, all, arena);
+  return { graph, edgeCount: graph.edgeCount };
 }
 
 /**

@@ -745,14 +745,6 @@ function repeatedKeyPositions(mopKey: Int32Array, start: number, end: number): n
   return positions;
 }
 
-function hasRepeatedKey(mopKey: Int32Array, start: number, end: number): boolean {
-  for (let i = start + 1; i < end; i++) {
-    const k = mopKey[i]!;
-    for (let j = start; j < i; j++) if (mopKey[j] === k) return true;
-  }
-  return false;
-}
-
 /**
  * A lost-update group: the committed transactions that read one key's same list first and then
  * appended to it. `readAt` is the flat micro-op of its first member's read (every member read an
@@ -781,7 +773,7 @@ function checkWithinTransactions(la: ListAppend): void {
     if (txns.status[t] !== TxnStatus.ok) continue;
     const start = txns.mopStart[t]!;
     const end = txns.mopStart[t + 1]!;
-    if (end - start < 2 || !hasRepeatedKey(txns.mopKey, start, end)) continue;
+    if (txns.repeatsKey[t] === 0) continue;
     la.step(end - start);
     if (!numeric || !checkWithinTxnNumeric(la, t, groups)) checkWithinTxn(la, t, groups);
   }

@@ -146,3 +146,35 @@ describe("TxnTable key lines (mopOnKeyLine)", () => {
     );
   });
 });
+
+describe("TxnTable repeatsKey", () => {
+  it("marks exactly the transactions whose micro-ops (those kept) meet a key twice, read either way", () => {
+    const mop = fc.tuple(
+      fc.constantFrom("r", "append"),
+      fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constantFrom("a", "b")),
+    );
+    const mops = fc.array(mop, { maxLength: 6 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(mops, mops, fc.constantFrom("ok", "fail", "info")), { maxLength: 10 }),
+        (txns) => {
+          // Each transaction invoked with one list of micro-ops and completed with another: the
+          // table keeps the completion's when it is ok, else the invocation's.
+          const value = (list: readonly (readonly [string, number | string])[]): unknown[] =>
+            list.map(([f, k], i) => [f, k, f === "r" ? null : i + 1]);
+          const ops = txns.flatMap(([invoked, completed, type], i) => [
+            txn(2 * i, "invoke", value(invoked)),
+            txn(2 * i + 1, type, value(type === "ok" ? completed : invoked)),
+          ]);
+          for (const t of [readTxns(ops), scannedTable(ops)]) {
+            for (let x = 0; x < t.count; x++) {
+              const keys = [...t.mopKey.subarray(t.mopStart[x]!, t.mopStart[x + 1]!)];
+              expect(t.repeatsKey[x]).toBe(new Set(keys).size < keys.length ? 1 : 0);
+            }
+          }
+        },
+      ),
+      { seed: 5, numRuns: 300 },
+    );
+  });
+});

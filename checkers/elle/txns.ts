@@ -39,6 +39,16 @@ export interface TxnTable {
   readonly completeAt: Int32Array;
   /** The `index` field of each invocation (for explanations). */
   readonly invokeIndex: Float64Array;
+  /**
+   * Real time, counted in committed completions: how many transactions had completed `ok` when
+   * this one was invoked, and where this one's completion falls among theirs (-1: not `ok`).
+   * Committed transaction u completed before v was invoked exactly when
+   * commitRank[u] < committedBefore[v] (see orders.ts's RealtimeOrder).
+   */
+  readonly committedBefore: Int32Array;
+  readonly commitRank: Int32Array;
+  /** 1 for a transaction with two micro-ops on one key (the only ones that can contradict themselves). */
+  readonly repeatsKey: Uint8Array;
   /** The original process names, by dense number. */
   readonly processNames: readonly (number | string)[];
   /**
@@ -155,6 +165,17 @@ export class TxnTableBuilder {
   private readonly invokeAt = new Column(new Int32Array(1024));
   private readonly completeAt = new Column(new Int32Array(1024));
   private readonly invokeIndex = new Column(new Float64Array(1024));
+  private readonly committedBefore = new Column(new Int32Array(1024));
+  private readonly commitRank = new Column(new Int32Array(1024));
+  private readonly repeatsKey = new Column(new Uint8Array(1024));
+  /**
+   * Per key id: the last writing of micro-ops (`writings`) that met the key, to see a transaction
+   * meet a key twice (`repeatsKey`) as its micro-ops are written, without comparing them pairwise.
+   */
+  private readonly keyMetIn = new Column(new Int32Array(1024));
+  private writings = 0;
+  /** Transactions completed `ok` so far. */
+  private committed = 0;
   /** The describing op (completion, else invocation): its index, time and type. */
   private readonly opIndex = new Column(new Float64Array(1024));
   private readonly opTime = new Column(new Float64Array(1024));
@@ -219,6 +240,9 @@ export class TxnTableBuilder {
       this.invokeAt,
       this.completeAt,
       this.invokeIndex,
+      this.committedBefore,
+      this.commitRank,
+      this.repeatsKey,
       this.opIndex,
       this.opTime,
       this.opType,
@@ -368,6 +392,8 @@ export class TxnTableBuilder {
     this.invokeAt.array[t] = at;
     this.completeAt.array[t] = -1;
     this.invokeIndex.array[t] = index;
+    this.committedBefore.array[t] = this.committed;
+    this.commitRank.array[t] = -1;
     this.status.array[t] = TxnStatus.info;
     this.finishDescribing(t, index, time, "invoke");
     this.mopStart.array[t] = this.m;
@@ -392,8 +418,12 @@ export class TxnTableBuilder {
     this.opIndex.array[t] = index;
     this.opTime.array[t] = time;
     this.opType.array[t] = opTypeCode(type);
-    if (type !== "invoke")
-      this.status.array[t] = type === "ok" ? TxnStatus.ok : type === "fail" ? TxnStatus.fail : TxnStatus.info;
+    if (type === "ok") {
+      this.status.array[t] = TxnStatus.ok;
+      this.commitRank.array[t] = this.committed++;
+    } else if (type !== "invoke") {
+      this.status.array[t] = type === "fail" ? TxnStatus.fail : TxnStatus.info;
+    }
   }
 
   private fail(t: number, error: HistoryShapeError): void {
@@ -409,6 +439,9 @@ export class TxnTableBuilder {
       this.invokeAt,
       this.completeAt,
       this.invokeIndex,
+      this.committedBefore,
+      this.commitRank,
+      this.repeatsKey,
       this.opIndex,
       this.opTime,
       this.opType,
@@ -485,6 +518,8 @@ export class TxnTableBuilder {
       this.m += value.length;
     }
     const base = this.mopStart.array[t]!;
+    const writing = ++this.writings;
+    this.repeatsKey.array[t] = 0;
     for (let i = 0; i < value.length; i++) {
       const mop: unknown = value[i];
       if (!Array.isArray(mop) || mop.length !== 3) return badMicroOp(index, i, mop);
@@ -494,7 +529,9 @@ export class TxnTableBuilder {
       if (kind === -1 || (typeof k !== "string" && typeof k !== "number")) return badMicroOp(index, i, mop);
       const at = base + i;
       this.mopKind.array[at] = kind;
-      this.mopKey.array[at] = this.keyIdOf(k);
+      const id = this.keyIdOf(k);
+      this.mopKey.array[at] = id;
+      this.meetKey(t, id, writing);
       this.writeValue(at, mop[2]);
     }
     return undefined;
@@ -542,10 +579,14 @@ export class TxnTableBuilder {
     const values = this.mopValue.array;
     const onLine = this.mopOnKeyLine.array;
     const { kind, keyIsString, stringKey, keyNumber, valueKind, valueNumber, listLength } = mops;
+    const writing = ++this.writings;
+    this.repeatsKey.array[t] = 0;
     for (let i = 0; i < count; i++) {
       const at = base + i;
       kinds[at] = kind[i]!;
-      keys[at] = keyIsString[i] === 1 ? this.keyIdOf(stringKey[i]!) : this.numberKeyId(keyNumber[i]!);
+      const id = keyIsString[i] === 1 ? this.keyIdOf(stringKey[i]!) : this.numberKeyId(keyNumber[i]!);
+      keys[at] = id;
+      this.meetKey(t, id, writing);
       const vk = valueKind[i]!;
       onLine[at] = 0;
       if (vk === ScannedValue.null) {
@@ -564,6 +605,13 @@ export class TxnTableBuilder {
         this.writeValue(at, vk === ScannedValue.number ? valueNumber[i] : scanner.otherJson(i));
       }
     }
+  }
+
+  /** Notes that transaction t's micro-ops, written in `writing`, meet key id k (again?). */
+  private meetKey(t: number, k: number, writing: number): void {
+    const met = this.keyMetIn.ensure(k + 1);
+    if (met[k] === writing) this.repeatsKey.array[t] = 1;
+    else met[k] = writing;
   }
 
   /**
@@ -727,6 +775,9 @@ export class TxnTableBuilder {
       invokeAt: take(this.invokeAt, count, (n) => allocate.int32(n)),
       completeAt: take(this.completeAt, count, (n) => allocate.int32(n)),
       invokeIndex: take(this.invokeIndex, count, (n) => allocate.float64(n)),
+      committedBefore: take(this.committedBefore, count, (n) => allocate.int32(n)),
+      commitRank: take(this.commitRank, count, (n) => allocate.int32(n)),
+      repeatsKey: take(this.repeatsKey, count, (n) => allocate.uint8(n)),
       processNames: this.processNames,
       mopStart: mopStart.subarray(0, count + 1),
       mopKind: mopKind.subarray(0, m),
@@ -759,6 +810,9 @@ interface CompactParts {
   readonly invokeAt: Int32Array;
   readonly completeAt: Int32Array;
   readonly invokeIndex: Float64Array;
+  readonly committedBefore: Int32Array;
+  readonly commitRank: Int32Array;
+  readonly repeatsKey: Uint8Array;
   readonly processNames: readonly (number | string)[];
   readonly mopStart: Int32Array;
   readonly mopKind: Uint8Array;
@@ -783,6 +837,9 @@ class CompactTxnTable implements TxnTable {
   readonly invokeAt: Int32Array;
   readonly completeAt: Int32Array;
   readonly invokeIndex: Float64Array;
+  readonly committedBefore: Int32Array;
+  readonly commitRank: Int32Array;
+  readonly repeatsKey: Uint8Array;
   readonly processNames: readonly (number | string)[];
   readonly mopStart: Int32Array;
   readonly mopKind: Uint8Array;
@@ -804,6 +861,9 @@ class CompactTxnTable implements TxnTable {
     this.invokeAt = parts.invokeAt;
     this.completeAt = parts.completeAt;
     this.invokeIndex = parts.invokeIndex;
+    this.committedBefore = parts.committedBefore;
+    this.commitRank = parts.commitRank;
+    this.repeatsKey = parts.repeatsKey;
     this.processNames = parts.processNames;
     this.mopStart = parts.mopStart;
     this.mopKind = parts.mopKind;

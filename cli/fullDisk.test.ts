@@ -86,14 +86,15 @@ function expectWholeOrAbsent(dir: string): Map<string, number> {
   const found = files(dir);
   for (const [file, size] of found) {
     expect(file, "a temporary file was left behind").not.toMatch(/\.tmp$/);
-    if (file === "history.jsonl" || file.startsWith("nodes/")) continue; // streamed, checked below
+    if (file.endsWith(".jsonl") || file.startsWith("nodes/")) continue; // streamed, checked below
     expect(size, `${file} is empty`).toBeGreaterThan(0);
     if (file.endsWith(".json"))
       expect(() => JSON.parse(readFileSync(join(dir, file), "utf8")), file).not.toThrow();
   }
-  if (found.has("history.jsonl")) {
-    const text = readFileSync(join(dir, "history.jsonl"), "utf8");
-    expect(text === "" || text.endsWith("\n"), "history.jsonl ends inside a line").toBe(true);
+  for (const streamed of ["history.jsonl", "runs.jsonl"]) {
+    if (!found.has(streamed)) continue;
+    const text = readFileSync(join(dir, streamed), "utf8");
+    expect(text === "" || text.endsWith("\n"), `${streamed} ends inside a line`).toBe(true);
     for (const line of text.split("\n").filter((l) => l !== "")) expect(() => JSON.parse(line)).not.toThrow();
   }
   return found;
@@ -161,6 +162,65 @@ describe("a full disk", () => {
       /^faultline run: could not write test\.json, .*report\.html.* \(no space left on device \(ENOSPC\)\)/,
     );
     expectWholeOrAbsent(join(disk, "store", "latest"));
+  });
+
+  it("under a gate's and a sweep's closing files: the verdict still printed, each file whole or absent, one line on stderr", async () => {
+    // Both were internal errors (exit 255, a stack trace); the gate left a 0-byte summary.json and
+    // lost its verdict table, which it printed only after its files.
+    const suite = join(scratch, "full-disk-suite.yaml");
+    writeFileSync(
+      suite,
+      "name: s\nrows:\n  - name: mem\n    run: { system: memory, workload: register, nemesis: none, time-limit: 1 }\n    seeds: 1..2\n    expect: valid\n",
+    );
+    const disk = await smallDisk(64);
+    const out = join(disk, "gate");
+    mkdirSync(out);
+    fill(disk, 0);
+    const gate = await execa(
+      "node",
+      [bin, "gate", suite, "--out", out, "--store", join(scratch, "gate-store")],
+      {
+        reject: false,
+        env: { CI: "true" },
+      },
+    );
+    expect(gate.stdout).toMatch(/every row holds/);
+    expect(gate.exitCode, gate.stderr).toBe(0);
+    expect(gate.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(gate.stderr).toMatch(
+      /^faultline gate: could not write .*summary\.json.* \(no space left on device \(ENOSPC\)\) in /,
+    );
+    expect(gate.stderr + gate.stdout).not.toMatch(stackTrace);
+    expectWholeOrAbsent(out);
+
+    // A sweep whose disk fills before its first run is recorded: stopped, and incomplete.
+    const sweepDisk = await smallDisk(64);
+    const shard = join(sweepDisk, "shard");
+    mkdirSync(shard);
+    fill(sweepDisk, 4096);
+    const sweep = await execa(
+      "node",
+      [bin, "sweep", suite, "--seeds", "1..20", "--out", shard, "--jobs", "1"],
+      {
+        reject: false,
+        env: { CI: "true" },
+      },
+    );
+    expect(sweep.exitCode, sweep.stderr).toBe(2);
+    expect(sweep.stderr).toMatch(
+      /runs\.jsonl: could not record row mem seed \d+ \(no space left on device \(ENOSPC\)\); stopping/,
+    );
+    expect(sweep.stderr + sweep.stdout).not.toMatch(stackTrace);
+    expectWholeOrAbsent(shard);
+    const report = await execa(
+      "node",
+      [bin, "sweep", "report", shard, "--out", join(scratch, "sweep-report")],
+      {
+        reject: false,
+      },
+    );
+    expect(report.exitCode, report.stderr).toBe(2);
+    expect(report.stdout).toMatch(/UNKNOWN/);
   });
 
   it("refuses report --write's files whole: an old results.json stays whole, never 0 bytes", async () => {

@@ -11,10 +11,10 @@
  * Exit 0 when every row holds, 1 when one fails, 2 when none fails but one could not be decided
  * (an unknown verdict, a run that broke, an interrupted gate); 254 for a bad suite or option.
  */
-import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { ExitCode } from "../harness/results.ts";
+import { ArtifactLog, unwrittenSummary } from "../harness/store/atomic.ts";
 import { runTimestamp } from "../harness/store/store.ts";
 import { ciFromEnv } from "../reports/live/terminal.ts";
 import { colorWanted } from "../reports/text.ts";
@@ -186,9 +186,33 @@ export async function gateCommand(args: string[]): Promise<number> {
     jobs,
     Date.now() - started,
   );
-  writeFileSync(join(out, "junit.xml"), renderGateJunit(summary));
-  writeFileSync(join(out, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  // The verdict first: a disk that refuses the files below must not take it with them.
   process.stdout.write("\n" + renderGateTable(summary, { color: colorWanted(process.stdout) }));
-  process.stdout.write(`junit: ${join(out, "junit.xml")}\nsummary: ${join(out, "summary.json")}\n`);
+  const written = writeSuiteFiles("gate", out, [
+    ["junit.xml", () => renderGateJunit(summary)],
+    ["summary.json", () => JSON.stringify(summary, null, 2) + "\n"],
+  ]);
+  for (const file of written) process.stdout.write(`${file.replace(/\.[a-z]+$/, "")}: ${join(out, file)}\n`);
   return summary.exitCode;
+}
+
+/**
+ * Writes a gate's or a sweep's closing files into `out`, each whole or not at all (a temporary,
+ * fsynced and renamed into place), the folder fsynced once. A file the file system refuses (a
+ * full disk) is said on stderr in one line and the others are still written; the verdict, already
+ * printed, stands. Returns the names of the files written.
+ */
+export function writeSuiteFiles(
+  command: string,
+  out: string,
+  files: readonly (readonly [string, () => string])[],
+): string[] {
+  const artifacts = new ArtifactLog(out);
+  const written: string[] = [];
+  artifacts.together(() => {
+    for (const [file, render] of files) if (artifacts.write(file, render())) written.push(file);
+  });
+  const unwritten = unwrittenSummary(out, artifacts.unwritten());
+  if (unwritten !== undefined) process.stderr.write(`faultline ${command}: ${unwritten}\n`);
+  return written;
 }

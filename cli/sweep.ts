@@ -12,12 +12,13 @@
  * fails (any false alarm on a valid row fails it), 2 when the merge is incomplete or undecided.
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { fileSystemReason, isFileSystemError, writeFileAtomic } from "../harness/store/atomic.ts";
 import { join } from "node:path";
 import { ExitCode } from "../harness/results.ts";
 import { ciFromEnv } from "../reports/live/terminal.ts";
 import { renderSweepHtml, renderSweepJunit, renderSweepText } from "../reports/suite/sweep.ts";
 import { openSuiteProgress } from "../reports/suite/progress.ts";
-import { filterRows, parseJobs, suiteArgument } from "./gate.ts";
+import { filterRows, parseJobs, suiteArgument, writeSuiteFiles } from "./gate.ts";
 import { prepareFolder } from "./outputFolder.ts";
 import { UsageError } from "./main.ts";
 import { parseCommandLine } from "./options.ts";
@@ -94,13 +95,22 @@ export async function sweepCommand(args: string[]): Promise<number> {
   const mine = shardUnits(allUnits(rows, seeds), shard);
   const seedsOf = new Map<string, number[]>(rows.map((r) => [r.name, []]));
   for (const unit of mine) seedsOf.get(unit.row)!.push(unit.seed);
+  // sweep.json whole or not at all: a shard killed while rewriting it must still read as one.
   const writeManifest = (complete: boolean) =>
-    writeFileSync(
+    writeFileAtomic(
       join(out, "sweep.json"),
       JSON.stringify(manifestOf(suite, rows, seeds, shard, mine.length, complete), null, 2) + "\n",
     );
-  writeManifest(false);
-  writeFileSync(runsPath, "");
+  try {
+    writeManifest(false);
+    writeFileSync(runsPath, "");
+  } catch (error) {
+    if (!isFileSystemError(error)) throw error;
+    throw new UsageError(`--out ${out}: cannot write the sweep's files: ${fileSystemReason(error)}`);
+  }
+  // A run the file system refuses to record (a full disk) ends the shard: the runs under way are
+  // stopped, and the shard stays incomplete, so its report says "unknown", never a pass.
+  let unrecorded: string | undefined;
 
   const controller = new AbortController();
   const onSignal = (signal: string) => {
@@ -130,8 +140,18 @@ export async function sweepCommand(args: string[]): Promise<number> {
         progress,
         signal: controller.signal,
         onRun: (run) => {
-          appendFileSync(runsPath, JSON.stringify(run) + "\n");
-          ran++;
+          if (unrecorded !== undefined) return;
+          try {
+            appendFileSync(runsPath, JSON.stringify(run) + "\n");
+            ran++;
+          } catch (error) {
+            if (!isFileSystemError(error)) throw error;
+            unrecorded = fileSystemReason(error);
+            process.stderr.write(
+              `faultline sweep: ${runsPath}: could not record row ${run.row} seed ${run.seed} (${unrecorded}); stopping, the shard stays incomplete\n`,
+            );
+            controller.abort();
+          }
         },
       },
     );
@@ -141,7 +161,15 @@ export async function sweepCommand(args: string[]): Promise<number> {
     process.off("SIGTERM", onSignal);
   }
   const complete = ran === mine.length;
-  writeManifest(complete);
+  try {
+    writeManifest(complete);
+  } catch (error) {
+    if (!isFileSystemError(error)) throw error;
+    process.stderr.write(
+      `faultline sweep: ${join(out, "sweep.json")}: could not mark the shard ${complete ? "complete" : "as it ended"} (${fileSystemReason(error)}); it reads as incomplete\n`,
+    );
+    return ExitCode.unknown;
+  }
   process.stdout.write(
     `\nsweep ${suite.name}${shardText}: ${ran} of ${mine.length} runs in ${out}${complete ? "" : " (INCOMPLETE)"}\n` +
       `merge: npx faultline sweep report ${out}${shard.count > 1 ? " <the other shards' folders>" : ""}\n`,
@@ -160,12 +188,13 @@ export async function sweepReportCommand(args: string[]): Promise<number> {
   const report = mergeShards(positionals.map(readShard));
   const out = typeof values.out === "string" ? values.out : "sweep-report";
   prepareFolder("out", out);
-  writeFileSync(join(out, "report.json"), JSON.stringify(report, null, 2) + "\n");
-  writeFileSync(join(out, "report.html"), renderSweepHtml(report));
-  writeFileSync(join(out, "junit.xml"), renderSweepJunit(report));
+  // The verdict first: a disk that refuses the files below must not take it with them.
   process.stdout.write(renderSweepText(report));
-  process.stdout.write(
-    `\nreport: ${["report.json", "report.html", "junit.xml"].map((f) => join(out, f)).join(", ")}\n`,
-  );
+  const written = writeSuiteFiles("sweep", out, [
+    ["report.json", () => JSON.stringify(report, null, 2) + "\n"],
+    ["report.html", () => renderSweepHtml(report)],
+    ["junit.xml", () => renderSweepJunit(report)],
+  ]);
+  if (written.length > 0) process.stdout.write(`\nreport: ${written.map((f) => join(out, f)).join(", ")}\n`);
   return report.exitCode;
 }

@@ -223,6 +223,36 @@ describe("a full disk", () => {
     expect(report.stdout).toMatch(/UNKNOWN/);
   });
 
+  it("under shrink's result: the smallest failing run still printed, shrink.json whole or absent", async () => {
+    // shrink.json was written before the answer was printed: a full disk was an internal error
+    // (exit 255) that took the whole search's answer with it.
+    const roomy = join(scratch, "shrink-original");
+    const failing = await execa(
+      "node",
+      [
+        bin,
+        ...["run", "--system", "engine", "--isolation", "snapshot", "--workload", "write-skew"],
+        ...["--nemesis", "none", "--time-limit", "5", "--seed", "1", "--quiet", "--store", roomy],
+      ],
+      { reject: false },
+    );
+    expect(failing.exitCode, failing.stderr).toBe(1);
+    const disk = await smallDisk(2048);
+    fill(disk, 4096);
+    const shrink = await execa(
+      "node",
+      [bin, "shrink", join(roomy, "latest"), "--store", join(disk, "store"), "--max-attempts", "3"],
+      { reject: false, env: { CI: "true" } },
+    );
+    expect(shrink.exitCode, shrink.stderr).toBe(0);
+    expect(shrink.stdout).toMatch(/^smallest failing run/m);
+    expect(shrink.stdout).toMatch(/^reproduce: npx faultline run /m);
+    expect(shrink.stderr).toMatch(
+      /^faultline shrink: could not write .*shrink\.json.* \(no space left on device \(ENOSPC\)\)/m,
+    );
+    expect(shrink.stderr + shrink.stdout).not.toMatch(stackTrace);
+  });
+
   it("refuses report --write's files whole: an old results.json stays whole, never 0 bytes", async () => {
     // A finished run, copied onto a small disk that is then filled to a few KiB from full.
     const roomy = join(scratch, "roomy");

@@ -12,11 +12,12 @@
  * failing run found so far and says so. Exit 0 when it stored a failing run, 254 when the run
  * directory is not a stored simulated run or its replay does not fail.
  */
-import { existsSync, readFileSync, realpathSync, rmSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, rmSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Op } from "../harness/history/op.ts";
 import { ExitCode } from "../harness/results.ts";
+import { ArtifactLog, unwrittenSummary } from "../harness/store/atomic.ts";
 import { expandNemesisPackages } from "../nemeses/index.ts";
 import { parseWindowSelection } from "../nemeses/windows.ts";
 import { formatCount, formatDurationNs } from "../reports/format.ts";
@@ -371,7 +372,6 @@ async function shrinkRun(config: RunConfig, runDir: string, settings: ShrinkSett
     elapsedMs,
     reproduceCommand: final.reproduceCommand,
   };
-  writeFileSync(join(final.storeDir, "shrink.json"), JSON.stringify(summary, null, 2) + "\n");
   const row = (what: string, a: string, b: string) => `  ${what.padEnd(12)} ${a.padStart(9)} → ${b}\n`;
   process.stdout.write(
     `\nsmallest failing run (${result.attempts} runs, ${formatDurationNs(elapsedMs * 1e6)}${result.stoppedBy !== "exhausted" ? `; stopped by the ${result.stoppedBy === "attempts" ? "attempt" : "time"} budget` : ""}):\n` +
@@ -390,6 +390,11 @@ async function shrinkRun(config: RunConfig, runDir: string, settings: ShrinkSett
         .join(", ")}\n` +
       `stored: ${final.storeDir}\nreproduce: ${final.reproduceCommand}\n`,
   );
+  // After the answer is printed: a disk that refuses shrink.json must not take a long search with it.
+  const artifacts = new ArtifactLog(final.storeDir);
+  artifacts.write("shrink.json", JSON.stringify(summary, null, 2) + "\n");
+  const unwritten = unwrittenSummary(final.storeDir, artifacts.unwritten());
+  if (unwritten !== undefined) process.stderr.write(`faultline shrink: ${unwritten}\n`);
   return ExitCode.valid;
 }
 

@@ -306,6 +306,55 @@ describe("scanJsonl", () => {
     }
   });
 
+  it("reads each line through to its line break only when it is the writer's, else as the ordinary reader does", async () => {
+    // Lines of faultline's own shape (with a node, an error, long lists) beside lines that are
+    // that shape only up to their closing brace or past their line break (something after the
+    // brace, a CR, an error value with a line break in it, a line too long to read through), in
+    // any order; each pair of processes takes turns so most histories are well-formed.
+    const compact = (i: number, type: string, extra: string): string =>
+      opToJsonLine({
+        index: i,
+        time: i,
+        process: i >> 1,
+        type,
+        f: "txn",
+        value: [["r", 1, [1, 2]]],
+      } as Op).slice(0, -1) +
+      extra +
+      "}";
+    const shapes = [
+      (i: number, type: string) => compact(i, type, ""),
+      (i: number, type: string) => compact(i, type, ',"node":"n1"'),
+      (i: number, type: string) => compact(i, type, ',"error":"timeout"'),
+      (i: number, type: string) => compact(i, type, ',"error":\n"timeout"'),
+      (i: number, type: string) => compact(i, type, "") + "}",
+      (i: number, type: string) => compact(i, type, "") + " ",
+      (i: number, type: string) => compact(i, type, "") + "\r",
+      (i: number, type: string) =>
+        JSON.stringify(JSON.parse(compact(i, type, "")), null, 1).replace(/\n/g, ""),
+      (i: number, type: string) =>
+        opToJsonLine({
+          index: i,
+          time: i,
+          process: i >> 1,
+          type,
+          f: "txn",
+          value: [["r", 1, Array.from({ length: 20_000 }, (_, k) => k + 1)]],
+        } as Op),
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.nat(shapes.length - 1), { minLength: 1, maxLength: 24 }),
+        async (picks) => {
+          const lines = picks.map((shape, i) => shapes[shape]!(i, i % 2 === 0 ? "invoke" : "ok"));
+          const { fast, ordinary } = await both(lines.join("\n") + "\n");
+          expect(fast).toEqual(ordinary);
+        },
+      ),
+      { seed: 11, numRuns: 150 },
+    );
+  });
+
   it("reads lines that straddle read chunks", async () => {
     const lines: string[] = [];
     // About 3 MiB: lines cross the 1 MiB chunks at arbitrary places.

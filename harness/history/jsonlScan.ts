@@ -30,6 +30,11 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const BACKSLASH = 0x5c;
 
+const NEWLINE = 0x0a;
+
+/** The longest line `scanThrough` reads. */
+const maxThroughBytes = 1 << 16;
+
 const isSpace = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
 
 /** Bytes of `"name":` for each key, matched directly. */
@@ -141,7 +146,7 @@ export class JsonlScanner {
     this.node = undefined;
     this.hasError = false;
     this.isTxn = false;
-    if (this.scanCompact(bytes, start, end)) return true;
+    if (this.scanCompact(bytes, start, end) === end) return true;
     this.isTxn = false;
     this.node = undefined;
     this.hasError = false;
@@ -208,27 +213,49 @@ export class JsonlScanner {
   }
 
   /**
+   * Reads the line that starts at `start`, among the lines of bytes[start, end), when it is the
+   * writer's own bytes exactly (see `scanCompact`; an `error` field aside) and a line break
+   * follows it: the position of that break, else -1 (then read the line with `scan`). The line's
+   * end is found by reading it: no search for the break first.
+   */
+  scanThrough(bytes: Uint8Array, start: number, end: number): number {
+    // A bound on the line (longer ones are read by `scan`): `compactMicroOps` keeps room for as
+    // many list elements as its bytes could hold.
+    const bound = Math.min(end, start + maxThroughBytes);
+    this.bytes = bytes;
+    this.end = bound;
+    this.node = undefined;
+    this.hasError = false;
+    this.isTxn = false;
+    const after = this.scanCompact(bytes, start, bound);
+    // An error's value is skipped as JSON, whose white space includes a line break: read by `scan`.
+    if (after < 0 || after >= bound || bytes[after] !== NEWLINE || this.hasError) return -1;
+    return after;
+  }
+
+  /**
    * The writer's own bytes exactly (no whitespace; the value a list of micro-ops of plain
    * integers and strings) in one pass of local variables: the common case, several times faster
-   * than the general path below, which reads everything else.
+   * than the general path below, which reads everything else. The position after the line's
+   * closing brace (whatever follows it), or -1.
    */
-  private scanCompact(bytes: Uint8Array, start: number, end: number): boolean {
+  private scanCompact(bytes: Uint8Array, start: number, end: number): number {
     let at = expectBytes(bytes, start, end, PREFIX_INDEX);
-    if (at < 0 || (at = readNatural(bytes, at, end)) < 0) return false;
+    if (at < 0 || (at = readNatural(bytes, at, end)) < 0) return -1;
     const index = numberRead;
     if ((at = expectBytes(bytes, at, end, PREFIX_TIME)) < 0 || (at = readNatural(bytes, at, end)) < 0)
-      return false;
+      return -1;
     const time = numberRead;
-    if ((at = expectBytes(bytes, at, end, PREFIX_PROCESS)) < 0) return false;
+    if ((at = expectBytes(bytes, at, end, PREFIX_PROCESS)) < 0) return -1;
     let process: Process;
     if (bytes[at] === QUOTE) {
-      if ((at = expectBytes(bytes, at, end, NEMESIS)) < 0) return false;
+      if ((at = expectBytes(bytes, at, end, NEMESIS)) < 0) return -1;
       process = "nemesis";
     } else {
-      if ((at = readNatural(bytes, at, end)) < 0) return false;
+      if ((at = readNatural(bytes, at, end)) < 0) return -1;
       process = numberRead;
     }
-    if ((at = expectBytes(bytes, at, end, PREFIX_TYPE)) < 0) return false;
+    if ((at = expectBytes(bytes, at, end, PREFIX_TYPE)) < 0) return -1;
     let type: OpType;
     const t = bytes[at];
     if (t === 0x6f && (at = expectBytes(bytes, at, end, TYPE_OK)) >= 0) type = "ok";
@@ -236,8 +263,8 @@ export class JsonlScanner {
       type = "invoke";
     else if (t === 0x69 && (at = expectBytes(bytes, at, end, TYPE_INFO)) >= 0) type = "info";
     else if (t === 0x66 && (at = expectBytes(bytes, at, end, TYPE_FAIL)) >= 0) type = "fail";
-    else return false;
-    if ((at = expectBytes(bytes, at, end, PREFIX_F)) < 0) return false;
+    else return -1;
+    if ((at = expectBytes(bytes, at, end, PREFIX_F)) < 0) return -1;
     let f: string;
     const afterTxn = expectBytes(bytes, at, end, F_TXN);
     if (afterTxn >= 0) {
@@ -245,39 +272,39 @@ export class JsonlScanner {
       at = afterTxn;
     } else {
       const close = plainStringEnd(bytes, at, end);
-      if (close < 0) return false;
+      if (close < 0) return -1;
       f = this.text(bytes, at, close);
       at = close + 1;
     }
-    if ((at = expectBytes(bytes, at, end, PREFIX_VALUE)) < 0) return false;
+    if ((at = expectBytes(bytes, at, end, PREFIX_VALUE)) < 0) return -1;
     this.valueStart = at;
-    if ((at = this.compactMicroOps(bytes, at, end)) < 0) return false;
+    if ((at = this.compactMicroOps(bytes, at, end)) < 0) return -1;
     this.valueEnd = at;
     if (at < end && bytes[at] === COMMA) {
       const afterNode = expectBytes(bytes, at, end, PREFIX_NODE);
       if (afterNode >= 0) {
         const close = plainStringEnd(bytes, afterNode, end);
-        if (close < 0) return false;
+        if (close < 0) return -1;
         this.node = this.text(bytes, afterNode, close);
         at = close + 1;
       }
       if (at < end && bytes[at] === COMMA) {
-        if ((at = expectBytes(bytes, at, end, PREFIX_ERROR)) < 0) return false;
+        if ((at = expectBytes(bytes, at, end, PREFIX_ERROR)) < 0) return -1;
         this.at = at;
         this.errorStart = at;
-        if (!this.skipValue(0)) return false;
+        if (!this.skipValue(0)) return -1;
         at = this.errorEnd = this.at;
         this.hasError = true;
       }
     }
-    if (at + 1 !== end || bytes[at] !== CLOSE_BRACE) return false;
+    if (at >= end || bytes[at] !== CLOSE_BRACE) return -1;
     this.isTxn = true;
     this.index = index;
     this.time = time;
     this.process = process;
     this.type = type;
     this.f = f;
-    return true;
+    return at + 1;
   }
 
   /** `[["append",1,2],["r",3,[1,2]],["r",4,null]]` at `at`, into `mops`: the position after it, or -1. */

@@ -5,8 +5,9 @@
  *
  * What the store gets, and when: `test.json` (what was asked) before the run starts, rewritten at
  * the end with what was recorded added; `history.jsonl` and the node logs streamed while it runs;
- * then the anomaly files, `results.json` and the reports. Every file is written whole or not at
- * all; one the disk refuses is listed in `unwritten`, and the run still returns its verdict.
+ * then the anomaly files, `results.json` and the reports (not for a run whose caller removes its
+ * folder right after: `discardedWith`). Every file is written whole or not at all; one the disk
+ * refuses is listed in `unwritten`, and the run still returns its verdict.
  *
  * An interrupted run (SIGINT, SIGTERM) is checked as far as it got, and says so everywhere: an
  * `interrupted` result of "unknown" (see harness/results.ts `Interruption`), `results.interrupted`,
@@ -69,6 +70,14 @@ export interface ExecuteOptions {
     readonly operations: number;
     readonly interrupted: boolean;
   }) => void | Promise<void>;
+  /**
+   * True when the caller removes the run's folder once it has these results (a gate's or a
+   * sweep's seed that is not kept): the closing files (test.json with what was recorded, the
+   * anomaly files, the reports) are then not written, as nobody could read them. Rendering the
+   * reports was about 5% of a gate's CPU. The history and node logs, streamed before the verdict
+   * is known, are written as always.
+   */
+  readonly discardedWith?: (results: Results) => boolean;
 }
 
 export interface ExecuteResult {
@@ -381,11 +390,13 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   await durable;
   // The closing files together: their fsyncs overlapping, each folder fsynced once, after its last
   // file (see atomic.ts).
-  await artifacts.togetherOverlapping(() => {
-    artifacts.write("test.json", JSON.stringify(testJson, null, 2) + "\n");
-    writeAnomalyFiles(artifacts, checkerResults);
-    writeReports(runDir.dir, reportInput, artifacts);
-  });
+  if (options.discardedWith?.(results) !== true) {
+    await artifacts.togetherOverlapping(() => {
+      artifacts.write("test.json", JSON.stringify(testJson, null, 2) + "\n");
+      writeAnomalyFiles(artifacts, checkerResults);
+      writeReports(runDir.dir, reportInput, artifacts);
+    });
+  }
   return {
     results,
     storeDir: runDir.dir,

@@ -249,7 +249,9 @@ interface ShrinkSettings {
 
 async function shrinkRun(config: RunConfig, runDir: string, settings: ShrinkSettings): Promise<number> {
   const started = Date.now();
-  const replay = await executeRun({ ...config, store: settings.scratch, quiet: true });
+  // Every run in the scratch store is removed once its verdict is read: no closing files (reports).
+  const scratchRun = { discardedWith: () => true };
+  const replay = await executeRun({ ...config, store: settings.scratch, quiet: true }, scratchRun);
   const failing = Object.entries(replay.results.checkers)
     .filter(([, r]) => r.valid === false)
     .map(([name]) => name);
@@ -294,7 +296,7 @@ async function shrinkRun(config: RunConfig, runDir: string, settings: ShrinkSett
       ...(name !== undefined ? ["--name", name] : []),
     ]);
     if (candidate === "help") throw new Error("a candidate asked for help");
-    return executeRun(candidate);
+    return executeRun(candidate, store === settings.scratch ? scratchRun : {});
   };
   const failsSameWay = (run: Awaited<ReturnType<typeof executeRun>>) =>
     run.results.valid === false && reportedClasses(run.results).some((c) => target.includes(c));

@@ -10,6 +10,7 @@ import { executeRun } from "../execute.ts";
 import { resolveRunConfig } from "../run.ts";
 import { peekOption, reproduceCommand } from "../runConfig.ts";
 import { loadRunPlugins } from "../plugins.ts";
+import type { Results } from "../../harness/results.ts";
 import { reportedClasses, type SeedRun } from "./judge.ts";
 
 export interface SeedJob {
@@ -39,9 +40,11 @@ export async function runSeed(job: SeedJob): Promise<SeedRun> {
   const config = resolveRunConfig([...job.args, "--seed", String(job.seed), "--store", job.store, "--quiet"]);
   if (config === "help") throw new Error(`row ${job.row}: its arguments ask for help`);
   const base = { row: job.row, seed: job.seed, reproduceCommand: reproduceCommand(config) };
+  const kept = (results: Results): boolean =>
+    job.keep === "all" || (job.keep === "failing" && results.valid !== true);
   try {
-    const run = await executeRun(config);
-    const keep = job.keep === "all" || (job.keep === "failing" && run.results.valid !== true);
+    const run = await executeRun(config, { discardedWith: (results) => !kept(results) });
+    const keep = kept(run.results);
     if (!keep) rmSync(run.storeDir, { recursive: true, force: true });
     return {
       ...base,

@@ -23,7 +23,8 @@ export const sourceFolders = ["cli", "harness", "checkers", "systems", "nemeses"
 export const buildInputs = ["build/vendorZod.mjs", "build/bundleCli.mjs", "node_modules/zod/package.json"];
 
 /**
- * True when `root`/dist was built after every TypeScript file of the source folders, and every
+ * True when `root`/dist was built after every TypeScript file of the source folders but the tests
+ * (which the build leaves out: editing one leaves the build current, as for the bin), and every
  * other input of the build (`buildInputs`), last changed.
  */
 export function compiledBuildIsFresh(root: string = repoRoot): boolean {
@@ -40,7 +41,7 @@ export function compiledBuildIsFresh(root: string = repoRoot): boolean {
     if (!existsSync(dir)) return true;
     return readdirSync(dir, { recursive: true })
       .map(String)
-      .filter((file) => /\.tsx?$/.test(file))
+      .filter((file) => /\.tsx?$/.test(file) && !/\.test\.tsx?$/.test(file))
       .every((file) => statSync(join(dir, file)).mtimeMs <= builtMs);
   });
 }

@@ -70,18 +70,12 @@ export function defaultElleBudget(): BudgetLimits {
   return { maxSteps: 4_000_000_000, memoryLimitBytes: defaultMemoryLimitBytes() };
 }
 
-/** Severity order for listing anomaly classes; others follow alphabetically. */
-const severity = [
-  "garbage-read",
-  "duplicate-elements",
-  "incompatible-order",
-  "cyclic-versions",
-  "internal",
-  "future-read",
-  "G1a",
-  "G1b",
-  "dirty-update",
-  "lost-update",
+/**
+ * Severity order for listing anomaly classes (the data anomalies are listed in it, then the cycle
+ * patterns, each with its order variants after); others follow alphabetically.
+ */
+const severity: readonly string[] = [
+  ...dataAnomalyClasses,
   "G0",
   "G1c",
   "G-single-item",

@@ -10,7 +10,7 @@ import type { CycleAnomalyClass } from "./cycles.ts";
 import type { EdgeList } from "./graph.ts";
 import type { TxnTable } from "./txns.ts";
 
-/** The anomalies a workload's inference reports without the graph, as Elle names them. */
+/** The anomalies a workload's inference reports without the graph, as Elle names them, worst first. */
 export const dataAnomalyClasses = [
   "garbage-read",
   "duplicate-elements",

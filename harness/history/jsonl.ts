@@ -214,14 +214,7 @@ export class HistoryWriter {
     fsyncFile: (fd: number) => Promise<NodeJS.ErrnoException | undefined> = fsyncInBackground,
   ): Promise<void> {
     if (this.fd === undefined) return;
-    let failure: unknown;
-    try {
-      this.flush();
-    } catch (error) {
-      failure = error;
-    }
-    const fd = this.fd;
-    this.fd = undefined;
+    const { fd, failure } = this.flushAndRelease();
     // A file cut back after a failed write is still made durable: its whole lines are the record.
     let syncFailure: NodeJS.ErrnoException | undefined;
     try {
@@ -229,23 +222,33 @@ export class HistoryWriter {
     } finally {
       closeSync(fd);
     }
-    if (failure !== undefined) throw failure;
-    if (this.failed !== undefined && !this.failureReported) this.throwIfFailed();
+    this.throwCloseFailure(failure);
     if (syncFailure !== undefined) throw syncFailure;
   }
 
   /** Writes what is buffered and closes the file; throws a write failure not yet reported. */
   close(): void {
     if (this.fd === undefined) return;
+    const { fd, failure } = this.flushAndRelease();
+    closeSync(fd);
+    this.throwCloseFailure(failure);
+  }
+
+  /** Writes what is buffered and marks the writer closed: the file, still open, and a failure. */
+  private flushAndRelease(): { fd: number; failure: unknown } {
     let failure: unknown;
     try {
       this.flush();
     } catch (error) {
       failure = error;
     }
-    const fd = this.fd;
+    const fd = this.fd!;
     this.fd = undefined;
-    closeSync(fd);
+    return { fd, failure };
+  }
+
+  /** After closing: the flush's failure, else a failed write not yet reported. */
+  private throwCloseFailure(failure: unknown): void {
     if (failure !== undefined) throw failure;
     if (this.failed !== undefined && !this.failureReported) this.throwIfFailed();
   }

@@ -140,6 +140,8 @@ export interface CycleSearchOptions {
    * steps a check counts, and where a step limit stops it, do not depend on the shortcut.
    */
   readonly acyclicOrder?: ArrayLike<number>;
+  /** The caller found every edge forward in `acyclicOrder` already: the shortcut is taken without looking again. */
+  readonly acyclic?: boolean;
 }
 
 export interface CycleSearchResult {
@@ -161,7 +163,10 @@ export function findCycles(graph: Graph, options: CycleSearchOptions): CycleSear
   const undecided = new Map<CycleAnomalyClass, string>();
   let allMask = 0;
   for (const c of classes) allMask |= c.pattern.dataMask | c.orderMask;
-  if (options.acyclicOrder !== undefined && followsOrder(graph, options.acyclicOrder)) {
+  if (
+    options.acyclic === true ||
+    (options.acyclicOrder !== undefined && followsOrder(graph, options.acyclicOrder))
+  ) {
     options.budget?.step(graph.vertexCount);
     return { cycles, counts, undecided, componentCount: 0, largestComponent: 0 };
   }

@@ -19,7 +19,7 @@ import type { AnomalyCase, CheckResult, Verdict } from "../../harness/results.ts
 import { Arena } from "./arena.ts";
 import { cycleAnomalyClasses, findCycles, type OrderVariant } from "./cycles.ts";
 import { explainCycle } from "./explain.ts";
-import { EdgeList, followsOrder, Graph } from "./graph.ts";
+import { EdgeList, Graph } from "./graph.ts";
 import {
   AnomalySink,
   dataAnomalyClasses,
@@ -205,7 +205,7 @@ function checkWithin(
           budget,
         );
   const acyclicOrder = completionOrder(txns, arena);
-  const { graph, edgeCount } = dependencyGraph(txns, edges, realtime, acyclicOrder, arena, budget);
+  const { graph, edgeCount, acyclic } = dependencyGraph(txns, edges, realtime, acyclicOrder, arena, budget);
 
   const variants: OrderVariant[] = [""];
   if (needsProcess) variants.push("-process");
@@ -217,6 +217,7 @@ function checkWithin(
     cyclesKeptPerClass: options.casesKeptPerClass ?? 32,
     allocate: arena,
     acyclicOrder,
+    acyclic,
   });
   for (const [anomaly, cycles] of search.cycles) {
     const total = search.counts.get(anomaly) ?? cycles.length;
@@ -280,10 +281,11 @@ function checkWithin(
 
 /**
  * The dependency graph of `edges` and, when the model orders transactions in real time, of the
- * realtime edges too (`realtime`), with its edge count (parallel edges merged). The realtime
- * edges are added only when some other edge goes back in completion order (`rank`): otherwise
- * every edge goes forward (a realtime edge always does), there is no cycle, and their count is
- * all of them that shows. The budget is charged the steps of building the whole graph either way.
+ * realtime edges too (`realtime`), with its edge count (parallel edges merged); `acyclic` when it
+ * is known to have no cycle. The realtime edges are added only when some other edge goes back in
+ * completion order (`rank`): otherwise every edge goes forward (a realtime edge always does), there
+ * is no cycle, and their count is all of them that shows. The budget is charged the steps of
+ * building the whole graph either way.
  */
 function dependencyGraph(
   txns: TxnTable,
@@ -292,24 +294,25 @@ function dependencyGraph(
   rank: Float64Array,
   arena: Arena,
   budget: Budget,
-): { graph: Graph; edgeCount: number } {
+): { graph: Graph; edgeCount: number; acyclic: boolean } {
   const n = txns.count;
   if (realtime === undefined) {
     const graph = new Graph(n, edges, arena, budget);
-    return { graph, edgeCount: graph.edgeCount };
+    return { graph, edgeCount: graph.edgeCount, acyclic: false };
   }
   budget.step(Graph.steps(n, edges.length + realtime.edgeCount) - Graph.steps(n, edges.length));
   const withoutRealtime = new Graph(n, edges, arena, budget);
-  if (followsOrder(withoutRealtime, rank)) {
-    const edgeCount = withoutRealtime.edgeCount + realtime.edgeCount - realtime.sharedWith(withoutRealtime);
-    return { graph: withoutRealtime, edgeCount };
+  const shared = realtime.sharedWithForward(withoutRealtime, rank);
+  if (shared >= 0) {
+    const edgeCount = withoutRealtime.edgeCount + realtime.edgeCount - shared;
+    return { graph: withoutRealtime, edgeCount, acyclic: true };
   }
   // In the order the graph has always been built in: realtime edges first.
   const all = new EdgeList(arena, edges.length + realtime.edgeCount);
   addRealtimeEdges(txns, all, arena);
   all.addList(edges);
   const graph = new Graph(n, all, arena);
-  return { graph, edgeCount: graph.edgeCount };
+  return { graph, edgeCount: graph.edgeCount, acyclic: false };
 }
 
 /**

@@ -68,7 +68,7 @@ describe("RealtimeOrder", () => {
     );
   });
 
-  it("counts the merged edges a graph shares with it", () => {
+  it("counts the merged edges a graph shares with it while every edge goes forward", () => {
     const txns = readTxns(
       historyOf(
         [
@@ -84,17 +84,25 @@ describe("RealtimeOrder", () => {
         4,
       ),
     );
+    const rank = Float64Array.from(txns.completeAt, (at, t) => (at >= 0 ? at : 1e9 + t));
     const realtime = new EdgeList();
     addRealtimeEdges(txns, realtime);
+    expect(realtime.length).toBeGreaterThan(0);
     const order = new RealtimeOrder(txns);
     const edges = new EdgeList();
-    // Parallel edges merge into one; two of these pairs are realtime edges too, one is not.
+    // Parallel edges merge into one: each realtime pair counts once, the other forward pair not.
     for (let e = 0; e < realtime.length; e++) edges.add(realtime.from[e]!, realtime.to[e]!, 1);
     edges.add(realtime.from[0]!, realtime.to[0]!, 2);
-    edges.add(3, 0, 1);
+    const [u, v] = [0, 1, 2, 3]
+      .flatMap((a) => [0, 1, 2, 3].map((b) => [a, b] as const))
+      .find(([a, b]) => a !== b && rank[a]! < rank[b]! && !order.has(a, b))!;
+    edges.add(u, v, 1);
     const graph = new Graph(txns.count, edges);
-    expect(order.sharedWith(graph)).toBe(realtime.length);
     expect(graph.edgeCount).toBe(realtime.length + 1);
+    expect(order.sharedWithForward(graph, rank)).toBe(realtime.length);
+    // An edge back in the order: none counted, the graph may have a cycle.
+    edges.add(v, u, 1);
+    expect(order.sharedWithForward(new Graph(txns.count, edges), rank)).toBe(-1);
   });
 
   it("a check reports the edge count, steps and anomalies of the whole graph, valid or not", () => {

@@ -108,8 +108,11 @@ export function addRealtimeEdges(
 export class RealtimeOrder {
   /** The number of realtime edges. */
   readonly edgeCount: number;
-  /** Per transaction: the first rank of the frontier its invocation saw. */
-  readonly from: Int32Array;
+  /**
+   * Per transaction v, side by side: the ranks of the committed completions with an edge into v,
+   * from window[2v] up to window[2v + 1] (empty for a failed v), one cache line for the look-ups.
+   */
+  private readonly window: Int32Array;
 
   constructor(
     private readonly txns: TxnTable,
@@ -133,41 +136,46 @@ export class RealtimeOrder {
       if (startAt[r + 1]! > start) start = startAt[r + 1]!;
       startAt[r + 1] = start;
     }
-    const from = allocate.int32(n);
+    const window = allocate.int32(2 * n);
     let edgeCount = 0;
     for (let v = 0; v < n; v++) {
       const before = committedBefore[v]!;
       const size = before - startAt[before]!;
-      from[v] = startAt[before]!;
+      const failed = status[v] === TxnStatus.fail;
+      window[2 * v] = startAt[before]!;
+      window[2 * v + 1] = failed ? startAt[before]! : before;
       steps += 1 + (size >> 4);
-      if (status[v] !== TxnStatus.fail) edgeCount += size;
+      if (!failed) edgeCount += size;
     }
     budget?.step(steps);
-    this.from = from;
+    this.window = window;
     this.edgeCount = edgeCount;
   }
 
   /** Whether `addRealtimeEdges` adds the edge u → v. */
   has(u: number, v: number): boolean {
     const rank = this.txns.commitRank[u]!;
-    return (
-      rank >= this.from[v]! && rank < this.txns.committedBefore[v]! && this.txns.status[v] !== TxnStatus.fail
-    );
+    return rank >= this.window[2 * v]! && rank < this.window[2 * v + 1]!;
   }
 
-  /** How many of the graph's (merged) edges are realtime edges too. */
-  sharedWith(graph: Graph): number {
+  /**
+   * How many of the graph's (merged) edges are realtime edges too, when every one of them goes
+   * forward in `rank` (then, with the realtime edges, which all do, the graph has no cycle); -1 at
+   * the first that does not. One pass for both questions.
+   */
+  sharedWithForward(graph: Graph, rank: ArrayLike<number>): number {
     const { offsets, targets, vertexCount } = graph;
-    const { commitRank, committedBefore, status } = this.txns;
-    const from = this.from;
+    const { commitRank } = this.txns;
+    const window = this.window;
     let shared = 0;
     for (let u = 0; u < vertexCount; u++) {
-      const rank = commitRank[u]!;
-      if (rank < 0) continue;
+      const at = rank[u]!;
+      const committed = commitRank[u]!;
       const end = offsets[u + 1]!;
       for (let e = offsets[u]!; e < end; e++) {
         const v = targets[e]!;
-        if (rank >= from[v]! && rank < committedBefore[v]! && status[v] !== TxnStatus.fail) shared++;
+        if (rank[v]! <= at) return -1;
+        if (committed >= window[2 * v]! && committed < window[2 * v + 1]!) shared++;
       }
     }
     return shared;

@@ -102,6 +102,17 @@ export const longLivedBytes = new ByteSlab();
 /** For bytes that live only until a disk write has taken its copy (the lines of one append). */
 export const transientBytes = new ByteSlab();
 
+/** `chunks` one after another, `totalBytes` in all, in `transientBytes`. */
+export function joinedTransient(chunks: readonly Uint8Array[], totalBytes: number): Uint8Array {
+  const bytes = transientBytes.take(totalBytes);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return bytes;
+}
+
 /**
  * The UTF-8 bytes of `text` after `headerBytes` zeroed bytes and before `trailerBytes` zeroed
  * ones, in `slab` (the caller fills header and trailer).

@@ -12,7 +12,7 @@
  * database from the disk.
  */
 import type { Disk } from "../../harness/runtime/types.ts";
-import { transientBytes } from "./checksum.ts";
+import { joinedTransient } from "./checksum.ts";
 import { Durability } from "./durability.ts";
 import {
   encodeFrame,
@@ -281,7 +281,7 @@ export class Wal {
     if (chunks.length > 0) {
       // One frame is written as it is (frames are only ever copied from); several are joined in
       // bytes the disk write copies at once.
-      const bytes = chunks.length === 1 ? chunks[0]! : joined(chunks, end - this.fsyncedOffset);
+      const bytes = chunks.length === 1 ? chunks[0]! : joinedTransient(chunks, end - this.fsyncedOffset);
       // At the log's own idea of its end, not the file's: after a failed fsync lost bytes (the
       // file is shorter than the log thinks), the tail lands where its LSNs say, past a hole.
       await this.disk.write(this.file, end - bytes.length, bytes);
@@ -290,15 +290,4 @@ export class Wal {
     this.fsyncCount++;
     this.fsyncedOffset = end;
   }
-}
-
-/** `chunks` one after another, `totalBytes` in all, in `transientBytes`. */
-function joined(chunks: readonly Uint8Array[], totalBytes: number): Uint8Array {
-  const bytes = transientBytes.take(totalBytes);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
-  }
-  return bytes;
 }

@@ -13,7 +13,7 @@
  * fill the gap by gossip (storageNode.ts).
  */
 import type { Runtime } from "../../../harness/runtime/types.ts";
-import { crc32, longLivedBytes, transientBytes, utf8Framed } from "../checksum.ts";
+import { crc32, joinedTransient, longLivedBytes, utf8Framed } from "../checksum.ts";
 import { DecodedPrefixes, isCanonicalFlatRecord, sameBytes, WeakChecksumIndex } from "../decodedMemo.ts";
 import type { Durability } from "../durability.ts";
 import type { WalRecord } from "../wal.ts";
@@ -71,14 +71,7 @@ export function segmentLines(stored: Iterable<Stored>): Uint8Array {
     lines.push(line);
     bytes += line.length;
   }
-  if (lines.length === 1) return lines[0]!;
-  const out = transientBytes.take(bytes);
-  let at = 0;
-  for (const line of lines) {
-    out.set(line, at);
-    at += line.length;
-  }
-  return out;
+  return lines.length === 1 ? lines[0]! : joinedTransient(lines, bytes);
 }
 
 /**

@@ -104,6 +104,11 @@ class ListAppend {
   /** Committed writers of appends no read shows, per key. */
   readonly unobserved: (number[] | undefined)[];
   readonly incompatibleReported: Uint8Array;
+  /**
+   * 1 for a key some transaction appended to more than once (an entry flagged "appended before"):
+   * only such a key's reads can break a transaction's own order (`checkOwnAppendOrder`).
+   */
+  readonly appendedAgain: Uint8Array;
 
   constructor(
     readonly txns: TxnTable,
@@ -118,6 +123,7 @@ class ListAppend {
     this.firstBadAt = allocate.float64(this.keyCount).fill(Infinity);
     this.unobserved = new Array<number[] | undefined>(this.keyCount);
     this.incompatibleReported = allocate.uint8(this.keyCount);
+    this.appendedAgain = allocate.uint8(this.keyCount);
   }
 
   /** The value of flat micro-op i, which belongs to transaction t. */
@@ -196,6 +202,7 @@ function indexAppends(la: ListAppend): void {
         const j = appendsOfTxn[a]!;
         if (j !== i && mopKey[j] === k) flags |= j > i ? 1 : 2;
       }
+      if ((flags & 2) !== 0) la.appendedAgain[k] = 1;
       const slot = table.slotOf(k, mopValueKind[i] === MopValue.int ? mopValue[i] : la.valueAt(t, i), true);
       const previous = table.entry(slot);
       if (previous !== -1) {
@@ -480,7 +487,8 @@ function reportIntermediateRead(
  * the reader, or -1 for the key's longest read.
  */
 function checkOwnAppendOrder(la: ListAppend, k: number, list: readonly unknown[], t: number): void {
-  if (la.incompatibleReported[k] === 2) return;
+  // No append to k follows another of its transaction's: no element below can break an order.
+  if (la.incompatibleReported[k] === 2 || la.appendedAgain[k] === 0) return;
   const { txns } = la;
   let positions: Map<unknown, number> | undefined;
   for (let i = 0; i < list.length; i++) {

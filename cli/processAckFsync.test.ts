@@ -3,8 +3,8 @@
  * under kill -9: lost acknowledged writes must be found. A kill loses an add only if one was acknowledged since the last background
  * fsync (every 10 ms), so the run needs the machine to answer in time: a fresh-clone CI run beside
  * the matrix gate (two workers of its own) missed on all of seeds 1-3, where alone at low load seed
- * 1 found them every time. So this file is its own: it is not in vitest.config.ts's slowest-first
- * list, and starts once those files are under way (the gate has usually ended), and it tries up to
+ * 1 found them every time. So this file is its own: vitest.config.ts's slowest-first list starts it
+ * after the first CPU-bound files (the gate has usually ended), and it tries up to
  * twelve seeds, each only when the last found nothing (beside the gate about one seed in two found
  * them; at load 4, three of six).
  */

@@ -14,7 +14,6 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { ExitCode } from "../harness/results.ts";
-import { ArtifactLog, unwrittenSummary } from "../harness/store/atomic.ts";
 import { runTimestamp } from "../harness/store/store.ts";
 import { ciFromEnv } from "../reports/live/terminal.ts";
 import { colorWanted } from "../reports/text.ts";
@@ -22,7 +21,7 @@ import { renderGateJunit, renderGateTable } from "../reports/suite/gate.ts";
 import type { GateSummary } from "../reports/suite/model.ts";
 import { openSuiteProgress } from "../reports/suite/progress.ts";
 import { UsageError } from "./main.ts";
-import { prepareFolder } from "./outputFolder.ts";
+import { prepareFolder, writeClosingFiles } from "./outputFolder.ts";
 import { parseCommandLine } from "./options.ts";
 import { runRows, type RowOutcome } from "./suite/runRows.ts";
 import { loadSuite, type Suite, type SuiteRow } from "./suite/suite.ts";
@@ -188,31 +187,10 @@ export async function gateCommand(args: string[]): Promise<number> {
   );
   // The verdict first: a disk that refuses the files below must not take it with them.
   process.stdout.write("\n" + renderGateTable(summary, { color: colorWanted(process.stdout) }));
-  const written = writeSuiteFiles("gate", out, [
+  const written = writeClosingFiles("gate", out, [
     ["junit.xml", () => renderGateJunit(summary)],
     ["summary.json", () => JSON.stringify(summary, null, 2) + "\n"],
   ]);
   for (const file of written) process.stdout.write(`${file.replace(/\.[a-z]+$/, "")}: ${join(out, file)}\n`);
   return summary.exitCode;
-}
-
-/**
- * Writes a gate's or a sweep's closing files into `out`, each whole or not at all (a temporary,
- * fsynced and renamed into place), the folder fsynced once. A file the file system refuses (a
- * full disk) is said on stderr in one line and the others are still written; the verdict, already
- * printed, stands. Returns the names of the files written.
- */
-export function writeSuiteFiles(
-  command: string,
-  out: string,
-  files: readonly (readonly [string, () => string])[],
-): string[] {
-  const artifacts = new ArtifactLog(out);
-  const written: string[] = [];
-  artifacts.together(() => {
-    for (const [file, render] of files) if (artifacts.write(file, render())) written.push(file);
-  });
-  const unwritten = unwrittenSummary(out, artifacts.unwritten());
-  if (unwritten !== undefined) process.stderr.write(`faultline ${command}: ${unwritten}\n`);
-  return written;
 }

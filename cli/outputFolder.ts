@@ -1,11 +1,17 @@
 /**
  * Output folders that commands write into (a gate's or sweep's `--out`, a store), made and checked
  * before any run starts: a folder that cannot be made is one line naming the option (exit 254),
- * not a stack trace after every run was made and its results lost. A module of its own so that a
- * command needing only this (shrink) does not load the gate and its terminal view.
+ * not a stack trace after every run was made and its results lost; and the closing files they end
+ * with, each whole or absent, a refused one said in a line while the verdict stands. A module of
+ * its own so that a command needing only this (shrink) does not load the gate and its terminal view.
  */
 import { accessSync, constants, mkdirSync } from "node:fs";
-import { fileSystemReason, isFileSystemError } from "../harness/store/atomic.ts";
+import {
+  ArtifactLog,
+  fileSystemReason,
+  isFileSystemError,
+  unwrittenSummary,
+} from "../harness/store/atomic.ts";
 import { UsageError } from "./main.ts";
 
 /** Creates `dir` (with its parents) and checks it is writable; a UsageError naming `--option` if not. */
@@ -19,4 +25,25 @@ export function prepareFolder(option: string, dir: string): void {
       `--${option} ${dir}: cannot create or write this folder: ${fileSystemReason(error)}`,
     );
   }
+}
+
+/**
+ * Writes a command's closing files into `out` (a gate's junit.xml, a sweep report, shrink.json),
+ * each whole or not at all (a temporary, fsynced and renamed into place), the folder fsynced once.
+ * A file the file system refuses (a full disk) is said on stderr in one line and the others are
+ * still written; the verdict, printed before, stands. Returns the names of the files written.
+ */
+export function writeClosingFiles(
+  command: string,
+  out: string,
+  files: readonly (readonly [string, () => string])[],
+): string[] {
+  const artifacts = new ArtifactLog(out);
+  const written: string[] = [];
+  artifacts.together(() => {
+    for (const [file, render] of files) if (artifacts.write(file, render())) written.push(file);
+  });
+  const unwritten = unwrittenSummary(out, artifacts.unwritten());
+  if (unwritten !== undefined) process.stderr.write(`faultline ${command}: ${unwritten}\n`);
+  return written;
 }

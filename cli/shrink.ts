@@ -17,14 +17,13 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Op } from "../harness/history/op.ts";
 import { ExitCode } from "../harness/results.ts";
-import { ArtifactLog, unwrittenSummary } from "../harness/store/atomic.ts";
 import { expandNemesisPackages } from "../nemeses/index.ts";
 import { parseWindowSelection } from "../nemeses/windows.ts";
 import { formatCount, formatDurationNs } from "../reports/format.ts";
 import { executeRun } from "./execute.ts";
 import { UsageError } from "./main.ts";
 import { parseCommandLine } from "./options.ts";
-import { prepareFolder } from "./outputFolder.ts";
+import { prepareFolder, writeClosingFiles } from "./outputFolder.ts";
 import { loadRunPlugins } from "./plugins.ts";
 import {
   keyedWorkloads,
@@ -393,10 +392,9 @@ async function shrinkRun(config: RunConfig, runDir: string, settings: ShrinkSett
       `stored: ${final.storeDir}\nreproduce: ${final.reproduceCommand}\n`,
   );
   // After the answer is printed: a disk that refuses shrink.json must not take a long search with it.
-  const artifacts = new ArtifactLog(final.storeDir);
-  artifacts.write("shrink.json", JSON.stringify(summary, null, 2) + "\n");
-  const unwritten = unwrittenSummary(final.storeDir, artifacts.unwritten());
-  if (unwritten !== undefined) process.stderr.write(`faultline shrink: ${unwritten}\n`);
+  writeClosingFiles("shrink", final.storeDir, [
+    ["shrink.json", () => JSON.stringify(summary, null, 2) + "\n"],
+  ]);
   return ExitCode.valid;
 }
 

@@ -18,8 +18,8 @@ import { ExitCode } from "../harness/results.ts";
 import { ciFromEnv } from "../reports/live/terminal.ts";
 import { renderSweepHtml, renderSweepJunit, renderSweepText } from "../reports/suite/sweep.ts";
 import { openSuiteProgress } from "../reports/suite/progress.ts";
-import { filterRows, parseJobs, suiteArgument, writeSuiteFiles } from "./gate.ts";
-import { prepareFolder } from "./outputFolder.ts";
+import { filterRows, parseJobs, suiteArgument } from "./gate.ts";
+import { prepareFolder, writeClosingFiles } from "./outputFolder.ts";
 import { UsageError } from "./main.ts";
 import { parseCommandLine } from "./options.ts";
 import { runRows } from "./suite/runRows.ts";
@@ -190,7 +190,7 @@ export async function sweepReportCommand(args: string[]): Promise<number> {
   prepareFolder("out", out);
   // The verdict first: a disk that refuses the files below must not take it with them.
   process.stdout.write(renderSweepText(report));
-  const written = writeSuiteFiles("sweep", out, [
+  const written = writeClosingFiles("sweep", out, [
     ["report.json", () => JSON.stringify(report, null, 2) + "\n"],
     ["report.html", () => renderSweepHtml(report)],
     ["junit.xml", () => renderSweepJunit(report)],

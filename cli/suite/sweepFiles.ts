@@ -54,13 +54,21 @@ export interface Unit {
   readonly seed: number;
 }
 
+/** A unit as one string, for sets and maps of units. */
+export function unitKey(unit: Unit): string {
+  return `${unit.row}\u0000${unit.seed}`;
+}
+
+/** The most shards a sweep may be split into (`--shard`, and a sweep.json read back). */
+const maxShards = 10_000;
+
 /** "I/N" with 1 ≤ I ≤ N ≤ 10000. */
 export function parseShard(value: unknown): Shard {
   if (value === undefined) return { index: 1, count: 1 };
   const m = /^(\d+)\/(\d+)$/.exec(String(value));
   const index = Number(m?.[1]);
   const count = Number(m?.[2]);
-  if (m === null || !(count >= 1 && count <= 10_000 && index >= 1 && index <= count))
+  if (m === null || !(count >= 1 && count <= maxShards && index >= 1 && index <= count))
     throw new UsageError(`--shard: expected I/N with 1 <= I <= N (such as 2/4), got "${String(value)}"`);
   return { index, count };
 }
@@ -170,7 +178,7 @@ const manifestSchema = z.object({
     .refine((s) => s.from <= s.to, { error: "expected from <= to" })
     .refine((s) => s.to - s.from + 1 <= maxSeeds, { error: `expected at most ${maxSeeds} seeds` }),
   shard: z
-    .object({ index: z.number().int().min(1), count: z.number().int().min(1).max(10_000) })
+    .object({ index: z.number().int().min(1), count: z.number().int().min(1).max(maxShards) })
     .refine((s) => s.index <= s.count, { error: "expected index <= count" }),
   rows: z.array(
     z.object({
@@ -255,7 +263,7 @@ export function readShard(dir: string): ShardOutput {
       );
     const run = parsed.data;
     // Each unit runs once: a second line for it would be counted twice, or contradict the first.
-    const unit = `${run.row}\u0000${run.seed}`;
+    const unit = unitKey(run);
     const first = lineOf.get(unit);
     if (first !== undefined)
       throw new UsageError(

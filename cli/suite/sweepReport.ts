@@ -14,7 +14,7 @@ import { ExitCode } from "../../harness/results.ts";
 import type { SeedRun, SweepFailure, SweepReport, SweepRow } from "../../reports/suite/model.ts";
 import { UsageError } from "../main.ts";
 import { describeExpectation, detected, falseAlarm, judgeRow, seedWithoutRun, undecided } from "./judge.ts";
-import { allUnits, shardUnits, type ShardOutput } from "./sweepFiles.ts";
+import { allUnits, shardUnits, unitKey, type ShardOutput } from "./sweepFiles.ts";
 
 /** Slowest runs listed. */
 export const slowestMax = 10;
@@ -69,9 +69,9 @@ export function mergeShards(shards: readonly ShardOutput[]): SweepReport {
   const units = allUnits(manifest.rows, manifest.seeds);
   const runsByRow = new Map<string, Map<number, SeedRun>>(manifest.rows.map((r) => [r.name, new Map()]));
   for (const shard of shards) {
-    const mine = new Set(shardUnits(units, shard.manifest.shard).map((u) => `${u.row}\u0000${u.seed}`));
+    const mine = new Set(shardUnits(units, shard.manifest.shard).map(unitKey));
     for (const run of shard.runs) {
-      if (!mine.has(`${run.row}\u0000${run.seed}`))
+      if (!mine.has(unitKey(run)))
         throw new UsageError(
           `${shard.dir}/runs.jsonl: row ${run.row} seed ${run.seed} is not a unit of shard ${shard.manifest.shard.index}/${count}`,
         );

@@ -1,7 +1,7 @@
 /**
  * CRC-32 (IEEE 802.3, the zlib polynomial): the checksum on every WAL record and every page, so a
  * torn or garbled write is detected and cut instead of being misread as data. Also the UTF-8
- * codecs, and `ByteSlab`, where the short encodings of records are made.
+ * codecs, and the slabs (harness/byteSlab.ts) where the short encodings of records are made.
  *
  * Long inputs go to zlib's own CRC-32 (node:zlib, the same polynomial and result): a page image of
  * a few KB is checksummed at every flush and every load, and zlib's is over ten times faster than
@@ -9,6 +9,7 @@
  * beats the native call's own cost below a couple of hundred bytes (a segment line, a log frame).
  */
 import { crc32 as zlibCrc32 } from "node:zlib";
+import { ByteSlab } from "../../harness/byteSlab.ts";
 
 /** Inputs at least this long are checksummed by zlib; shorter ones by the table loop. */
 const ZLIB_MIN_BYTES = 128;
@@ -66,37 +67,8 @@ export function utf8Length(text: string): number {
   return bytes;
 }
 
-/**
- * Fresh bytes for short encodings (a log frame, a segment line, the lines of one append), cut one
- * after another from a shared slab: a typed array longer than V8 keeps on its heap (64 bytes) gets
- * a buffer of its own from the allocator, which costs several times writing its bytes, and a
- * finaliser at collection. Each run is handed out once and starts zeroed; a slab lives as long as
- * any run cut from it, so one slab is for bytes of about the same lifetime (`longLived`: frames
- * and lines remembered for the run; `transient`: bytes a disk write copies at once). Longer
- * lengths get a buffer of their own.
- */
-export class ByteSlab {
-  private slab = new Uint8Array(0);
-  private usedBytes = 0;
-
-  constructor(
-    private readonly slabBytes = 1 << 16,
-    private readonly maxRunBytes = 4096,
-  ) {}
-
-  /** `length` zeroed bytes that nothing else is given. */
-  take(length: number): Uint8Array {
-    if (length > this.maxRunBytes) return new Uint8Array(length);
-    if (this.usedBytes + length > this.slab.length) {
-      this.slab = new Uint8Array(this.slabBytes);
-      this.usedBytes = 0;
-    }
-    const run = this.slab.subarray(this.usedBytes, this.usedBytes + length);
-    this.usedBytes += length;
-    return run;
-  }
-}
-
+// Frames and segment lines are remembered for the run; the lines of one append only until a disk
+// write has copied them: two slabs, one per lifetime (harness/byteSlab.ts).
 /** For encodings kept as long as the records they encode (frames, segment lines). */
 export const longLivedBytes = new ByteSlab();
 /** For bytes that live only until a disk write has taken its copy (the lines of one append). */

@@ -22,6 +22,7 @@
  *
  * This module holds state only; the world schedules the operations on virtual time.
  */
+import { ByteSlab } from "../../byteSlab.ts";
 import type { Random } from "../random.ts";
 import type { DiskFaults } from "../types.ts";
 
@@ -170,29 +171,12 @@ const SPARES_PER_LENGTH = 4;
  */
 const SPARE_LENGTHS_MAX = 8;
 
-/** Copies shorter than this are cut from a shared slab (`slabCopy`), not allocated one by one. */
-const SLAB_COPY_MAX_BYTES = RECYCLED_MIN_BYTES;
-const SLAB_BYTES = 1 << 16;
-let slab = new Uint8Array(0);
-let slabUsedBytes = 0;
-
 /**
- * A private copy of a short `data` (a log append, a segment line), in a run of a shared slab that
- * nothing else is given: a typed array longer than V8 keeps on its heap (64 bytes) gets a buffer
- * of its own from the allocator, which costs several times the copying, then a finaliser at
- * collection. A slab lives while any copy cut from it does (at most until its file's next fsync
- * or crash, the longest a write's copy is kept).
+ * Private copies of writes shorter than RECYCLED_MIN_BYTES (a log append, a segment line), cut
+ * from a shared slab (harness/byteSlab.ts). A slab lives while any copy cut from it does: at most
+ * until its file's next fsync or crash, the longest a write's copy is kept.
  */
-function slabCopy(data: Uint8Array): Uint8Array {
-  if (slabUsedBytes + data.length > slab.length) {
-    slab = new Uint8Array(SLAB_BYTES);
-    slabUsedBytes = 0;
-  }
-  const copy = slab.subarray(slabUsedBytes, slabUsedBytes + data.length);
-  copy.set(data);
-  slabUsedBytes += data.length;
-  return copy;
-}
+const shortCopies = new ByteSlab(1 << 16, RECYCLED_MIN_BYTES - 1);
 
 export class SimDiskState {
   /** The directory as the node sees it. */
@@ -210,7 +194,11 @@ export class SimDiskState {
 
   /** A private copy of `data` for a write or append: the operation keeps it until it completes. */
   copyForWrite(data: Uint8Array): Uint8Array {
-    if (data.length < SLAB_COPY_MAX_BYTES) return slabCopy(data);
+    if (data.length < RECYCLED_MIN_BYTES) {
+      const copy = shortCopies.take(data.length);
+      copy.set(data);
+      return copy;
+    }
     const spare = this.spares.get(data.length)?.pop();
     if (spare === undefined) return data.slice();
     spare.set(data);

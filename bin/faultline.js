@@ -103,7 +103,7 @@ function written(stream) {
   });
 }
 
-const code = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2), { ownsProcess: true });
 await Promise.all([written(process.stdout), written(process.stderr)]);
 // Then exit at once: waiting for the event loop to drain can hang at shutdown once a plugin was
 // loaded through tsx's module hooks thread (seen with real-process plugins: a spinning exit after

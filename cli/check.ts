@@ -23,6 +23,7 @@ import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { Budget, BudgetExhausted, type BudgetLimits } from "../harness/budget.ts";
+import { CallTimedOut, callWithin } from "../harness/boundedCall.ts";
 import { defaultCheckLimits, runCheckers, type CheckContext, type Checker } from "../harness/checker.ts";
 import type { HistoryFormat } from "../harness/history/read.ts";
 import { detectHistoryFormat, readHistorySource } from "../harness/history/read.ts";
@@ -58,6 +59,9 @@ import { ciFromEnv, defaultProgressMinBytes, FileProgress } from "./checkProgres
  * depends on a checker module.
  */
 const loadLinearizable = () => import("../checkers/linearizable/index.ts");
+
+/** How long past the time limit a user's model call may run before it is stopped (see callWithin). */
+const modelGraceMs = 1_000;
 const loadElle = () => import("../checkers/elle/index.ts");
 const loadWorkloadChecking = () => import("../workloads/checking.ts");
 
@@ -427,13 +431,32 @@ export async function planCheck(
   const plugin = options.modelPlugin;
   if (plugin !== undefined) {
     return linearizablePlan(`${plugin.name} (${options.model})`, async (history, budget) => {
-      const { checkLinearizable, ModelInputError } = await loadLinearizable();
+      const { checkLinearizable, defaultLinearizableBudget, ModelInputError } = await loadLinearizable();
+      // The budget bounds the search between the model's calls; a call of the model that never
+      // returns is bounded by the same time limit here, plus a second for the budget to answer
+      // first when it can.
+      const timeLeftMs =
+        budget instanceof Budget
+          ? budget.timeLeftMs()
+          : (budget?.timeLimitMs ?? defaultLinearizableBudget.timeLimitMs);
       try {
-        return checkLinearizable(history, plugin, {
-          partition: options.partition,
-          ...(budget !== undefined ? { budget } : {}),
-        });
+        return callWithin(
+          () =>
+            checkLinearizable(history, plugin, {
+              partition: options.partition,
+              ...(budget !== undefined ? { budget } : {}),
+            }),
+          timeLeftMs + modelGraceMs,
+        );
       } catch (error) {
+        if (error instanceof CallTimedOut) {
+          return {
+            valid: "unknown",
+            reason:
+              `the model ${options.model} did not return from one of its calls (step, partition, hash, ` +
+              `equal, ...) within the time limit: stopped after ${error.timeoutMs} ms`,
+          };
+        }
         if (error instanceof ModelInputError || error instanceof HistoryShapeError) throw error;
         // The user's model failed: no verdict can be trusted, but the check does not crash.
         const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -12,6 +12,7 @@
  * Output whose reader has gone (`faultline run | head -1`) is dropped, not fatal: the command
  * finishes its work (a run still checks and stores its results) and exits with its own code.
  */
+import { writeSync } from "node:fs";
 import { ExitCode } from "../harness/results.ts";
 import { ConfigError } from "../harness/configError.ts";
 import { HistoryFormatError, visibleText } from "../harness/history/validate.ts";
@@ -76,7 +77,69 @@ function tolerateClosedOutput(): void {
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** Set by `exitAtOnce`: the one way faultline's own code ends the process before `main` returns. */
+let exitRequested = false;
+/** Set once the command has returned (or thrown): its exit code is then `main`'s to give. */
+let commandReturned = false;
+
+/**
+ * Ends the process now with `code`, on purpose (a second interrupt). The exit hooks still run (they
+ * stop every process group a run started); the guard of `main` lets it through.
+ */
+export function exitAtOnce(code: number): never {
+  exitRequested = true;
+  process.exit(code);
+}
+
+/** A thrown value as text: an error's stack (or message), anything else as a string. */
+const describeThrown = (thrown: unknown): string =>
+  thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown);
+
+/**
+ * While a command runs in a process `main` owns (the bin), the process ends only through `main`'s
+ * return or `exitAtOnce`. A command runs code faultline does not own (a plugin's system, workload or
+ * checker; a user's model), and that code could end the process with a code that reads as a
+ * verdict: `process.exit(0)` in a model exited 0, "valid", with nothing printed, and a CI gate
+ * passed; an error thrown from a timer, or a promise nobody awaited that rejected, exited 1,
+ * "invalid", with Node's stack trace. Each is now an internal error: what happened on stderr, exit
+ * 255. Writes are synchronous (`writeSync`): an exit listener cannot wait for a stream.
+ */
+function guardProcessEnd(command: string): void {
+  const say = (text: string): void => {
+    try {
+      writeSync(2, `faultline ${command}: ${text}\n`);
+    } catch {
+      // stderr is gone: the exit code still says it
+    }
+  };
+  process.on("exit", (code) => {
+    if (exitRequested || commandReturned) return;
+    say(
+      `internal error: the process was ended (exit code ${code}) before the command finished, by code ` +
+        `that is not faultline's (process.exit in a plugin or model module?); no verdict was reached`,
+    );
+    process.exitCode = ExitCode.internal;
+  });
+  const thrownOutside = (thrown: unknown): void => {
+    say(
+      `internal error: an error was thrown outside any call faultline awaits (from a timer or an ` +
+        `unawaited promise, in a plugin or model module?); no verdict can be trusted: ${describeThrown(thrown)}`,
+    );
+    exitAtOnce(ExitCode.internal);
+  };
+  process.on("uncaughtException", thrownOutside);
+  process.on("unhandledRejection", thrownOutside);
+}
+
+export interface MainOptions {
+  /**
+   * This process is faultline's own (the bin): guard how it may end while the command runs (see
+   * `guardProcessEnd`). Off for callers that run commands inside a process of their own (tests).
+   */
+  readonly ownsProcess?: boolean;
+}
+
+export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
   tolerateClosedOutput();
   const [name, ...rest] = argv;
   const names = Object.keys(commands).join(", ");
@@ -95,6 +158,7 @@ export async function main(argv: string[]): Promise<number> {
     );
     return ExitCode.badInput;
   }
+  if (options.ownsProcess === true) guardProcessEnd(name);
   try {
     const command = await load();
     return await command(rest);
@@ -104,10 +168,10 @@ export async function main(argv: string[]): Promise<number> {
       return ExitCode.badInput;
     }
     process.stderr.write(
-      `faultline ${name}: internal error (a bug; please report it with this output): ${
-        error instanceof Error ? (error.stack ?? error.message) : String(error)
-      }\n`,
+      `faultline ${name}: internal error (a bug; please report it with this output): ${describeThrown(error)}\n`,
     );
     return ExitCode.internal;
+  } finally {
+    commandReturned = true;
   }
 }

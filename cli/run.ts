@@ -11,7 +11,7 @@ import { constants } from "node:os";
 import { ExitCode, exitCodeFor } from "../harness/results.ts";
 import { SystemUnavailableError } from "../harness/system.ts";
 import type { SystemDefinition } from "../harness/systemDefinition.ts";
-import { UsageError } from "./main.ts";
+import { exitAtOnce, UsageError } from "./main.ts";
 import { loadRunPlugins, lookupSystem } from "./plugins.ts";
 import { nemeses, systems, workloads } from "./registry.ts";
 import { defaultNemesis, defaultWorkload, peekOption, resolveRunConfig } from "./runConfig.ts";
@@ -110,7 +110,7 @@ export async function runCommand(args: string[]): Promise<number> {
     if (controller.signal.aborted) {
       // process.exit runs the exit hooks, which kill every process group the run started.
       process.stderr.write(`faultline run: ${signal} again: exiting at once, nothing checked or reported\n`);
-      process.exit(128 + constants.signals[signal]);
+      exitAtOnce(128 + constants.signals[signal]);
     }
     process.stderr.write(
       `\nfaultline run: ${signal}: stopping the generator, healing, keeping what was recorded… ` +

@@ -113,6 +113,12 @@ export class Budget {
     return this.nowMs() - this.startMs;
   }
 
+  /** The time left before the time limit (Infinity when there is none; 0 once it has passed). */
+  timeLeftMs(): number {
+    const { timeLimitMs } = this.limits;
+    return timeLimitMs === undefined ? Infinity : Math.max(0, timeLimitMs - this.elapsedMs());
+  }
+
   /** The reason the budget ran out, if it has. */
   get reason(): string | undefined {
     return this.exhaustedReason;

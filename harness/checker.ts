@@ -7,6 +7,7 @@
  * recorded, and `faultline check` on a stored (or foreign) history, with the same checkers and
  * the same default budget, so a stored run checked again gives the same results.
  */
+import { CallTimedOut, callWithin, settledWithin } from "./boundedCall.ts";
 import { Budget, BudgetExhausted, defaultMemoryLimitBytes, type BudgetLimits } from "./budget.ts";
 import type { Op } from "./history/op.ts";
 import type { CheckResult } from "./results.ts";
@@ -39,6 +40,12 @@ export function defaultCheckLimits(): Required<BudgetLimits> {
 }
 
 /**
+ * How long past the time limit a checker may run before it is stopped: longer than a user's model
+ * is given inside one (cli/check.ts), whose own, more precise answer then comes first.
+ */
+const checkerGraceMs = 2_000;
+
+/**
  * Runs `checkers` on `history` one after another, sharing one budget, and returns each one's
  * result by name. A checker that runs out of budget answers "unknown" with the reason; one that
  * throws anything else is reported as such by `onError` (default: "unknown", naming the error), so
@@ -64,13 +71,28 @@ export async function runCheckers(
       continue;
     }
     try {
-      results[checker.name] = await checker.check(history, {
+      // The budget bounds a checker's loops between its reads of it; a checker that stops reading
+      // it (a plugin's that loops forever, or never settles) is stopped at the same time limit,
+      // plus a grace for the budget to answer first.
+      const context = {
         budget,
         ...(options.outputDir !== undefined ? { outputDir: options.outputDir } : {}),
-      });
+      };
+      const returned = callWithin(
+        () => checker.check(history, context),
+        budget.timeLeftMs() + checkerGraceMs,
+      );
+      results[checker.name] = await settledWithin(returned, budget.timeLeftMs() + checkerGraceMs);
     } catch (error) {
       if (error instanceof BudgetExhausted) {
         results[checker.name] = { valid: "unknown", reason: error.reason };
+        continue;
+      }
+      if (error instanceof CallTimedOut) {
+        results[checker.name] = {
+          valid: "unknown",
+          reason: `checker ${checker.name} did not return within the time limit: stopped after ${error.timeoutMs} ms`,
+        };
         continue;
       }
       if (options.onError === undefined) {

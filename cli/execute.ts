@@ -29,7 +29,7 @@ import { defaultCheckLimits, runCheckers } from "../harness/checker.ts";
 import { composeResults, type CheckResult, type Interruption, type Results } from "../harness/results.ts";
 import type { Generator } from "../harness/generator/types.ts";
 import type { RunObserver } from "../harness/runner/events.ts";
-import { runTest } from "../harness/runner/runner.ts";
+import { runTest, type NemesisFailure } from "../harness/runner/runner.ts";
 import { SimWorld, type NodeError } from "../harness/runtime/sim/index.ts";
 import {
   ArtifactLog,
@@ -78,7 +78,19 @@ export interface ExecuteOptions {
    * is known, are written as always.
    */
   readonly discardedWith?: (results: Results) => boolean;
+  /**
+   * Process mode: how long the system's setup and its teardown may take, real ms (default
+   * `processSetupLimitMs`, `processTeardownLimitMs`). A simulated run needs none: a setup that
+   * never finishes leaves the simulation without events, which ends it.
+   */
+  readonly setupLimitMs?: number;
+  readonly teardownLimitMs?: number;
 }
+
+/** How long a system of real processes may take to start and serve, real ms. */
+export const processSetupLimitMs = 300_000;
+/** How long a system of real processes may take to stop, real ms; the harness then kills what is left. */
+export const processTeardownLimitMs = 60_000;
 
 export interface ExecuteResult {
   readonly results: Results;
@@ -277,11 +289,32 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   const teardown = async (): Promise<void> => {
     if (tornDown) return;
     tornDown = true;
-    await system.teardown(world);
+    const stopping = system.teardown(world);
+    if (processWorld === undefined) return stopping;
+    // Every process the world or a process supervisor started is killed after this anyway
+    // (processWorld.close, the supervisors' exit hook and reaper): past the limit, stop waiting.
+    const limitMs = options.teardownLimitMs ?? processTeardownLimitMs;
+    if ((await settledWithin(stopping, limitMs, undefined)) === "late")
+      throw new Error(
+        `the system's teardown did not finish within ${limitMs / 1000} s; every process the run started was killed`,
+      );
   };
+  let nemesisFailures: readonly NemesisFailure[] = [];
   try {
     const outcome = await world.run(async () => {
-      await system.setup(world);
+      if (processWorld === undefined) await system.setup(world);
+      else {
+        const limitMs = options.setupLimitMs ?? processSetupLimitMs;
+        const setup = await settledWithin(system.setup(world), limitMs, options.signal);
+        if (setup === "aborted") {
+          abortedAtNs = world.nowNs();
+          return undefined;
+        }
+        if (setup === "late")
+          throw new Error(
+            `the system's setup did not finish within ${limitMs / 1000} s (is a server not starting? see nodes/)`,
+          );
+      }
       if (processWorld !== undefined) {
         await processWorld.nodesStarted();
         // Real servers a system started itself (PostgreSQL) take seconds to start; the test's
@@ -315,7 +348,10 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
       await teardown();
       return result;
     });
-    abortedAtNs = outcome.abortedAtNs;
+    if (outcome !== undefined) {
+      abortedAtNs = outcome.abortedAtNs;
+      nemesisFailures = outcome.nemesisFailures;
+    }
   } catch (error) {
     if (processMode !== undefined && error instanceof processMode.NodeStartError) startFailure = error;
     runFailure = `the run stopped at ${(world.nowNs() / secondNs).toFixed(3)} s of test time: ${
@@ -351,6 +387,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     };
   }
   if (interrupted !== undefined) checkerResults["interrupted"] = interruptedResult(interrupted, operations);
+  if (nemesisFailures.length > 0) checkerResults["nemesis"] = nemesisFailuresResult(nemesisFailures);
   const nodeErrors = nodeErrorsResult(world.nodeErrors());
   if (nodeErrors !== undefined) checkerResults["node-errors"] = nodeErrors;
   // The one checking path: `faultline check` on the stored history runs these same checkers
@@ -544,6 +581,51 @@ function writeAnomalyFiles(artifacts: ArtifactLog, checkerResults: Record<string
       continue;
     }
     for (const [file, text] of Object.entries(files)) artifacts.write(`${folder}/${file}`, text);
+  }
+}
+
+/**
+ * A nemesis that failed (an invocation threw, a node control call's promise was rejected) did not
+ * apply the faults the test asked for, so the run did not test what it says: "unknown", never
+ * valid. An anomaly found all the same is real and keeps the run invalid.
+ */
+export function nemesisFailuresResult(failures: readonly NemesisFailure[]): CheckResult {
+  const shown = failures
+    .slice(0, 3)
+    .map((f) => `${f.what} at ${(f.timeNs / secondNs).toFixed(3)} s: ${f.error}`)
+    .join("; ");
+  const more = failures.length > 3 ? `; and ${failures.length - 3} more` : "";
+  return {
+    valid: "unknown",
+    reason: `the nemesis failed ${failures.length} time${failures.length === 1 ? "" : "s"} (${shown}${more}), so the faults asked for were not all applied`,
+    failures: failures.map((f) => ({ ...f })),
+  };
+}
+
+/**
+ * Waits for `work` at most `limitMs` real ms, and no longer than until `signal` aborts: "done"
+ * (a rejection is thrown), "late" or "aborted".
+ */
+async function settledWithin(
+  work: Promise<unknown>,
+  limitMs: number,
+  signal: AbortSignal | undefined,
+): Promise<"done" | "late" | "aborted"> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const late = new Promise<"late" | "aborted">((resolve) => {
+    timer = setTimeout(() => resolve("late"), limitMs);
+    onAbort = () => resolve("aborted");
+    if (signal?.aborted === true) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  // A teardown abandoned after its limit may still fail: that must not go unhandled.
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work.then(() => "done" as const), late]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
   }
 }
 

@@ -22,14 +22,23 @@ import {
   wellKnownSystemOptions,
   type SystemDefinition,
 } from "../harness/systemDefinition.ts";
-import type { Client, Completion, Invocation, SystemUnderTest } from "../harness/system.ts";
+import {
+  SystemUnavailableError,
+  type Client,
+  type Completion,
+  type Invocation,
+  type SystemUnderTest,
+} from "../harness/system.ts";
 import type { BuildConfig } from "../harness/testConfig.ts";
 import type { Workload, WorkloadDefinition } from "../harness/workload.ts";
 import { map } from "../harness/generator/control.ts";
 import type { PlannedOp } from "../harness/generator/types.ts";
 import { toJsonData } from "../harness/history/exactJson.ts";
 import type { LinearizableModel } from "../checkers/linearizable/model.ts";
-import { UsageError } from "./main.ts";
+import type { Checker } from "../harness/checker.ts";
+import { nothingToCheck } from "../harness/history/op.ts";
+import { runResultNames, type CheckResult } from "../harness/results.ts";
+import { isUserError, UsageError } from "./main.ts";
 import { systemNames, systems, workloadNames, workloads } from "./registry.ts";
 
 import { isModulePath } from "./modulePath.ts";
@@ -67,12 +76,20 @@ export function lookupWorkload(nameOrPath: string): ResolvedWorkload {
   if (builtIn !== undefined) return { name: nameOrPath, builtIn: true, build: builtIn };
   const given = givenWorkloads.get(nameOrPath);
   if (given !== undefined)
-    return { name: given.name, builtIn: false, build: (c) => validWorkload(nameOrPath, given.build(c)) };
+    return {
+      name: given.name,
+      builtIn: false,
+      build: (c) => validWorkload(nameOrPath, builtWorkload(nameOrPath, given, c)),
+    };
   if (isModulePath(nameOrPath)) {
     const loaded = loadedWorkloads.get(keyOf(nameOrPath));
     if (loaded === undefined)
       throw new Error(`internal: the plugin ${nameOrPath} was not loaded before use (call loadRunPlugins)`);
-    return { name: loaded.name, builtIn: false, build: (c) => validWorkload(nameOrPath, loaded.build(c)) };
+    return {
+      name: loaded.name,
+      builtIn: false,
+      build: (c) => validWorkload(nameOrPath, builtWorkload(nameOrPath, loaded, c)),
+    };
   }
   throw new UsageError(
     `--workload: expected one of ${workloadNames.join(", ")}, or the path of a plugin module (./my-workload.ts); got "${nameOrPath}"`,
@@ -331,17 +348,63 @@ function guardDefinition(path: string, exported: unknown): SystemDefinition {
     systemDefinitionSchema,
     exported,
   );
+  const call = <T>(what: string, run: () => T): T => calledFromPlugin("--system", path, what, run);
   return {
     ...definition,
     // The definition's methods keep their own `this`.
-    ...(definition.refuse !== undefined ? { refuse: (c) => definition.refuse!(c) } : {}),
-    ...(definition.promises !== undefined ? { promises: (c) => definition.promises!(c) } : {}),
+    ...(definition.refuse !== undefined
+      ? { refuse: (c) => call("refuse(config)", () => definition.refuse!(c)) }
+      : {}),
+    ...(definition.promises !== undefined
+      ? { promises: (c) => call("promises(config)", () => definition.promises!(c)) }
+      : {}),
+    ...(definition.preflight !== undefined
+      ? {
+          preflight: () =>
+            calledFromPluginAsync("--system", path, "preflight()", () => definition.preflight!()),
+        }
+      : {}),
     defaultNodes:
       typeof definition.defaultNodes === "number"
         ? definition.defaultNodes
         : (c) => checkedNodes(path, definition, c),
-    build: (config) => guardSystem(path, definition.build(config)),
+    build: (config) =>
+      guardSystem(
+        path,
+        call("build(config)", () => definition.build(config)),
+      ),
   };
+}
+
+/**
+ * What a plugin's definition function returns; one that throws is the plugin's mistake, reported
+ * as one line naming the module, the function and the error (exit 254), not as faultline's own
+ * internal error with a stack. A UsageError or ConfigError it throws is already such a line.
+ */
+function calledFromPlugin<T>(option: string, path: string, what: string, run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    throw pluginThrew(option, path, what, error);
+  }
+}
+
+async function calledFromPluginAsync<T>(
+  option: string,
+  path: string,
+  what: string,
+  run: () => T | Promise<T>,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw pluginThrew(option, path, what, error);
+  }
+}
+
+function pluginThrew(option: string, path: string, what: string, error: unknown): Error {
+  if (isUserError(error) || error instanceof SystemUnavailableError) return error as Error;
+  return new UsageError(`${option} ${path}: ${what} threw ${describeError(error)}`);
 }
 
 const givenSystems = new Map<string, SystemDefinition>();
@@ -383,7 +446,9 @@ function checkedNodes(
   definition: SystemDefinition,
   config: Parameters<Exclude<SystemDefinition["defaultNodes"], number>>[0],
 ): number {
-  const nodes = (definition.defaultNodes as (c: typeof config) => unknown)(config);
+  const nodes = calledFromPlugin("--system", path, "defaultNodes(config)", () =>
+    (definition.defaultNodes as (c: typeof config) => unknown)(config),
+  );
   if (typeof nodes !== "number" || !Number.isInteger(nodes) || nodes < 1 || nodes > 64)
     throw new UsageError(
       `--system ${path}: defaultNodes returned ${JSON.stringify(nodes)}, expected a whole number from 1 to 64`,
@@ -551,6 +616,10 @@ export async function loadWorkloadPlugin(path: string): Promise<WorkloadDefiniti
   return definition;
 }
 
+function builtWorkload(path: string, definition: WorkloadDefinition, config: BuildConfig): Workload {
+  return calledFromPlugin("--workload", path, "build(config)", () => definition.build(config));
+}
+
 function validWorkload(path: string, workload: Workload): Workload {
   const valid = parseExport<Workload>("--workload", path, "workload (from build)", workloadSchema, workload);
   // The values it plans are recorded as JSON data, as the history file holds them (see GuardedClient).
@@ -564,10 +633,67 @@ function validWorkload(path: string, workload: Workload): Workload {
       );
     }
   };
+  const names = new Set<string>();
+  for (const checker of valid.checkers) {
+    if (runResultNames.includes(checker.name) || names.has(checker.name))
+      throw new UsageError(
+        `--workload ${path}: two results would be named "${checker.name}" (${
+          names.has(checker.name) ? "another checker of the workload" : "a result of the run itself"
+        }), so one verdict would replace the other: name the checker something else`,
+      );
+    names.add(checker.name);
+  }
   return {
     ...valid,
+    checkers: valid.checkers.map((checker) => guardedChecker(checker)),
     generator: map(asData, valid.generator),
     ...(valid.finalGenerator !== undefined ? { finalGenerator: map(asData, valid.finalGenerator) } : {}),
+  };
+}
+
+const checkResultSchema = z.object({
+  valid: z.union([z.literal(true), z.literal(false), z.literal("unknown")], {
+    error: 'expected true, false or "unknown"',
+  }),
+  reason: z.string().optional(),
+  anomalies: z.record(z.string(), z.array(z.object({ explanation: z.string() }))).optional(),
+  anomalyCounts: z.record(z.string(), z.number()).optional(),
+});
+
+/**
+ * A user's checker held to the checker contract, as its client is (GuardedClient): its answer is
+ * a result whose `valid` is true, false or "unknown", made of JSON data, else "unknown" saying what
+ * it returned (the verdict never counts an answer it cannot read as valid); and it never calls a
+ * history valid that holds no completed client operation (a run that recorded nothing must not
+ * pass), as no built-in checker does. A checker that throws or never answers is the checkers'
+ * runner's to report and to bound (harness/checker.ts `runCheckers`).
+ */
+function guardedChecker(checker: Checker): Checker {
+  const name = checker.name;
+  return {
+    ...checker,
+    check: async (history, context) => {
+      const result: unknown = await checker.check(history, context);
+      const parsed = checkResultSchema.safeParse(result);
+      if (!parsed.success)
+        return {
+          valid: "unknown",
+          reason: `checker ${name} returned no valid result: ${describeIssues(result, parsed.error.issues)}`,
+        };
+      let data: CheckResult;
+      try {
+        data = toJsonData(result) as CheckResult;
+      } catch (cause) {
+        return {
+          valid: "unknown",
+          reason: `checker ${name} returned a result that is not JSON data: ${describeError(cause)}`,
+        };
+      }
+      const empty = data.valid === true ? nothingToCheck(history) : undefined;
+      if (empty !== undefined)
+        return { ...data, valid: "unknown", reason: `${empty} (checker ${name} said valid)` };
+      return data;
+    },
   };
 }
 

@@ -55,6 +55,13 @@ export interface Results {
   readonly interrupted?: Interruption;
 }
 
+/**
+ * The results a run adds beside its checkers' (executeRun): the run stopped (`run`), it was
+ * interrupted, a node process died on its own error, the nemesis failed. A workload's checker may
+ * not take one of these names, or its verdict would replace the run's own.
+ */
+export const runResultNames: readonly string[] = ["run", "interrupted", "node-errors", "nemesis"];
+
 const rank = (v: Verdict): number => (v === false ? 2 : v === "unknown" ? 1 : 0);
 
 /** The worst of several verdicts; the empty composition is valid. */

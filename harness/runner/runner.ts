@@ -11,7 +11,9 @@
  * fault, waits for the system to recover, and runs the workload's final reads. An abort signal
  * (SIGINT/SIGTERM) ends the main phase early, still heals, and keeps everything recorded.
  *
- * Every wait is bounded: client operations by `opTimeoutNs`, idle waits by `idlePollNs`.
+ * Every wait is bounded: client operations and closing a client by `opTimeoutNs`, idle waits by
+ * `idlePollNs`. A nemesis operation that throws, or a node control call whose promise is rejected,
+ * is a nemesis failure (`RunOutcome.nemesisFailures`): the fault asked for was not applied.
  */
 import type { Generator, GenContext, GenStep, PlannedOp, Thread } from "../generator/types.ts";
 import type { Op, Process } from "../history/op.ts";
@@ -43,8 +45,23 @@ export interface RunSpec {
   readonly progressIntervalMs?: number;
 }
 
+/**
+ * A fault the nemesis was asked for that did not happen as recorded: its invocation threw (the
+ * history has it as `info` with the error), or a promise the system's node control returned for it
+ * was rejected later (the history says nothing of that).
+ */
+export interface NemesisFailure {
+  /** When, ns of test time. */
+  readonly timeNs: number;
+  /** The nemesis operation (`start-crash`) or the node control call (`crash("n1")`). */
+  readonly what: string;
+  readonly error: string;
+}
+
 export interface RunOutcome {
   readonly history: Op[];
+  /** Every nemesis failure, in order; empty when every fault asked for was applied. */
+  readonly nemesisFailures: readonly NemesisFailure[];
   /** True when an abort signal ended the run early (in the main phase or the final reads). */
   readonly aborted: boolean;
   /** When the runner saw the abort, ns of test time; undefined when it ran to its end. */
@@ -87,6 +104,7 @@ export class Runner {
   private readonly startRealMs = performance.now();
   private phase = "running";
   private abortedAtNs: number | undefined;
+  private readonly nemesisFailures: NemesisFailure[] = [];
 
   constructor(
     private readonly world: World,
@@ -100,7 +118,9 @@ export class Runner {
     this.allStates =
       this.nemesisState !== undefined ? [...this.clientStates, this.nemesisState] : this.clientStates;
     this.random = world.random.fork("generator");
-    this.control = spec.system.control(world);
+    this.control = controlNotingRejections(spec.system.control(world), (what, error) =>
+      this.nemesisFailures.push({ timeNs: Math.round(world.nowNs()), what, error: describeError(error) }),
+    );
   }
 
   async run(): Promise<RunOutcome> {
@@ -114,14 +134,12 @@ export class Runner {
       this.phase = "final reads";
       await this.runPhase(spec.finalGenerator, undefined);
     }
-    await Promise.all(
-      this.allStates.map(async (s) => {
-        await s.client?.close().catch(() => undefined);
-      }),
-    );
+    // A client that never finishes closing is left behind after an operation's timeout.
+    await Promise.all(this.allStates.map((s) => this.closeClient(s.client)));
     this.reportProgress(true);
     return {
       history: this.history,
+      nemesisFailures: this.nemesisFailures,
       aborted: this.abortedAtNs !== undefined,
       ...(this.abortedAtNs !== undefined ? { abortedAtNs: this.abortedAtNs } : {}),
     };
@@ -402,8 +420,28 @@ export class Runner {
         { control: this.control, random: this.random, nowNs: this.world.nowNs() },
       );
     } catch (error) {
-      return { type: "info", value: invoke.value, error: describeError(error) };
+      const described = describeError(error);
+      this.nemesisFailures.push({ timeNs: Math.round(this.world.nowNs()), what: invoke.f, error: described });
+      return { type: "info", value: invoke.value, error: described };
     }
+  }
+
+  /** Closes a client, waiting at most `opTimeoutNs` of test time for it. */
+  private closeClient(client: Client | undefined): Promise<void> {
+    if (client === undefined) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const cancel = this.after(this.spec.opTimeoutNs, resolve);
+      let closing: Promise<void>;
+      try {
+        closing = client.close();
+      } catch {
+        closing = Promise.resolve();
+      }
+      closing.then(
+        () => (cancel(), resolve()),
+        () => (cancel(), resolve()),
+      );
+    });
   }
 
   /** A thread whose client is still being opened (after an `info`) waits for it, 1 ms at a time. */
@@ -495,6 +533,35 @@ export class Runner {
 
 function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * `control` as the nemesis sees it: each call goes through unchanged, but a promise a call returns
+ * (node control is synchronous; a system's may start work it finishes later) is watched, and its
+ * rejection is handed to `onRejected` instead of going unhandled, which would end the process.
+ */
+function controlNotingRejections(
+  control: NodeControl,
+  onRejected: (what: string, error: unknown) => void,
+): NodeControl {
+  return new Proxy(control, {
+    get(target, key) {
+      const member: unknown = Reflect.get(target, key, target);
+      if (typeof member !== "function") return member;
+      return (...args: unknown[]): unknown => {
+        const result: unknown = (member as (...a: unknown[]) => unknown).apply(target, args);
+        if (
+          result !== null &&
+          typeof result === "object" &&
+          typeof (result as PromiseLike<unknown>).then === "function"
+        ) {
+          const call = `${String(key)}(${args.length > 0 && typeof args[0] === "string" ? JSON.stringify(args[0]) : ""})`;
+          (result as PromiseLike<unknown>).then(undefined, (error: unknown) => onRejected(call, error));
+        }
+        return result;
+      };
+    },
+  });
 }
 
 function worldGrudge(world: World): ReadonlyMap<string, ReadonlySet<string>> | undefined {

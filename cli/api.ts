@@ -10,9 +10,21 @@
  */
 import { readHistoryFile, type HistoryFormat } from "../harness/history/read.ts";
 import type { Op } from "../harness/history/op.ts";
-import { Budget, BudgetExhausted, type BudgetLimits } from "../harness/budget.ts";
+import { Budget, BudgetExhausted, budgetMistake, type BudgetLimits } from "../harness/budget.ts";
 import { defaultCheckLimits, runCheckers } from "../harness/checker.ts";
-import type { CheckWorkloadName, WorkloadCheckOptions } from "../workloads/checkNames.ts";
+import {
+  checkWorkloadNames,
+  type CheckWorkloadName,
+  type WorkloadCheckOptions,
+} from "../workloads/checkNames.ts";
+import { HistoryShapeError } from "../harness/history/op.ts";
+import type { CheckResult } from "../harness/results.ts";
+import * as bank from "../checkers/bank/index.ts";
+import * as elle from "../checkers/elle/index.ts";
+import * as linearizable from "../checkers/linearizable/index.ts";
+import * as setFull from "../checkers/set-full/index.ts";
+import * as stats from "../checkers/stats/index.ts";
+import { describeFound, HistoryShapeTracker, opProblem } from "../harness/history/validate.ts";
 import type { LinearizableModel } from "../checkers/linearizable/model.ts";
 import { composeResults, type Results } from "../harness/results.ts";
 import type { RunObserver } from "../harness/runner/events.ts";
@@ -85,16 +97,69 @@ export type { BudgetLimits } from "../harness/budget.ts";
 export type { LinearizableModel, ModelOp } from "../checkers/linearizable/index.ts";
 export {
   builtinModel,
-  checkLinearizable,
-  checkLinearizableHistory,
   linearizableChecker,
   linearizableModelNames,
   ModelInputError,
 } from "../checkers/linearizable/index.ts";
-export { checkElleHistory, elleModelNames } from "../checkers/elle/index.ts";
-export { checkBankHistory } from "../checkers/bank/index.ts";
-export { checkSetFullHistory } from "../checkers/set-full/index.ts";
-export { checkStatsHistory } from "../checkers/stats/index.ts";
+export { elleModelNames } from "../checkers/elle/index.ts";
+
+// The checkers, each refusing a history that is not one (see `historyMistake`): inside faultline
+// they are handed histories that were read and validated already; a library caller's array is not.
+
+/** Checks a history against any linearizability model, built-in or the caller's. */
+export function checkLinearizable<S>(
+  history: readonly Op[],
+  model: LinearizableModel<S>,
+  options?: Parameters<typeof linearizable.checkLinearizable>[2],
+): CheckResult {
+  refuseMistake(historyMistake("checkLinearizable", history));
+  return linearizable.checkLinearizable(history, model, options);
+}
+
+/** Checks a history against a built-in linearizability model by name. */
+export function checkLinearizableHistory(
+  history: readonly Op[],
+  options: Parameters<typeof linearizable.checkLinearizableHistory>[1],
+): CheckResult {
+  refuseMistake(historyMistake("checkLinearizableHistory", history));
+  return linearizable.checkLinearizableHistory(history, options);
+}
+
+/** Elle's transactional checks (list-append or rw-register) of a history. */
+export function checkElleHistory(
+  history: readonly Op[],
+  options: Parameters<typeof elle.checkElleHistory>[1],
+): CheckResult {
+  refuseMistake(historyMistake("checkElleHistory", history));
+  return elle.checkElleHistory(history, options);
+}
+
+/** The bank checker: every read sums to the total, no account negative (unless allowed). */
+export function checkBankHistory(
+  history: readonly Op[],
+  options: Parameters<typeof bank.checkBankHistory>[1],
+): CheckResult {
+  refuseMistake(historyMistake("checkBankHistory", history));
+  return bank.checkBankHistory(history, options);
+}
+
+/** Jepsen's set-full checker: every acknowledged add is read, and stays read. */
+export function checkSetFullHistory(
+  history: readonly Op[],
+  options?: Parameters<typeof setFull.checkSetFullHistory>[1],
+): CheckResult {
+  refuseMistake(historyMistake("checkSetFullHistory", history));
+  return setFull.checkSetFullHistory(history, options);
+}
+
+/** The stats checker: per operation, ok, fail and info counts, latencies, availability. */
+export function checkStatsHistory(
+  history: readonly Op[],
+  options?: Parameters<typeof stats.checkStatsHistory>[1],
+): CheckResult {
+  refuseMistake(historyMistake("checkStatsHistory", history));
+  return stats.checkStatsHistory(history, options);
+}
 
 /** Identity, for typing a model module: `export default defineModel<number>({ … })`. */
 export function defineModel<S>(model: LinearizableModel<S>): LinearizableModel<S> {
@@ -124,6 +189,53 @@ export interface CheckHistoryOptions {
 }
 
 /**
+ * Why `history`, given to the library function `caller`, is not a history, as the error to throw:
+ * not an array (a TypeError), or an entry that is not an operation or does not pair with the rest
+ * (a HistoryShapeError naming the entry), as `faultline check` refuses such a file. Before, an
+ * array of non-operations met misleading errors deep inside ("process undefined completed an
+ * operation it never invoked"), TypeErrors, or answers: the stats checker called `[{}]` valid.
+ */
+function historyMistake(caller: string, history: unknown, orElse = ""): Error | undefined {
+  if (!Array.isArray(history)) {
+    return new TypeError(
+      `${caller}: expected a history (an array of operations)${orElse}; got ${describeFound(history)}`,
+    );
+  }
+  const shape = new HistoryShapeTracker();
+  for (let i = 0; i < history.length; i++) {
+    const problem = opProblem(history[i]) ?? shape.check(history[i] as Op);
+    if (problem !== undefined)
+      return new HistoryShapeError(`${caller}: operation ${i} of the history: ${problem}`);
+  }
+  return undefined;
+}
+
+function refuseMistake(mistake: Error | undefined): void {
+  if (mistake !== undefined) throw mistake;
+}
+
+/**
+ * What is wrong with `checkHistory`'s arguments, as the error to throw, or undefined. The
+ * command line refuses these at its parser (and reads only well-formed files); a caller of the
+ * API, from JavaScript or with a cast, reaches the checkers with whatever it passes. Before, an
+ * unknown workload and a history of `null` were TypeErrors from deep inside ("Cannot read
+ * properties of undefined"), and a budget of NaN no bound at all.
+ */
+function checkHistoryMistake(history: unknown, options: CheckHistoryOptions): Error | undefined {
+  if (typeof history !== "string") {
+    const mistake = historyMistake("checkHistory", history, " or the path of a history file");
+    if (mistake !== undefined) return mistake;
+  }
+  const { workload, budget } = options;
+  if (workload !== undefined && !(checkWorkloadNames as readonly unknown[]).includes(workload)) {
+    return new RangeError(
+      `checkHistory: unknown workload ${describeFound(workload)}; expected one of ${checkWorkloadNames.join(", ")}`,
+    );
+  }
+  return budget === undefined ? undefined : budgetMistake(budget);
+}
+
+/**
  * Checks a history (operations, or the path of a file in any format `faultline check` reads) as
  * `faultline check` does: a store's history.jsonl as its run checked it (test.json beside it);
  * with neither `model` nor `workload`, the content decides (an etcd log is a cas-register, append
@@ -133,6 +245,7 @@ export async function checkHistory(
   history: readonly Op[] | string,
   options: CheckHistoryOptions = {},
 ): Promise<Results> {
+  refuseMistake(checkHistoryMistake(history, options));
   // `faultline check`'s limits: reading counts against the time, checking against steps too.
   const limits = { ...defaultCheckLimits(), ...options.budget };
   const budget = new Budget({ timeLimitMs: limits.timeLimitMs, memoryLimitBytes: limits.memoryLimitBytes });

@@ -14,6 +14,7 @@
  * elapsed time and the heap in use are read here, so checker code itself never touches a clock.
  */
 import { getHeapStatistics } from "node:v8";
+import { describeFound } from "./history/validate.ts";
 
 export interface BudgetLimits {
   /** Steps the work may take: the primary bound, machine-independent. */
@@ -42,6 +43,21 @@ export class BudgetExhausted extends Error {
   }
 }
 
+/**
+ * Why `limits` bound nothing they name, as the error to throw, or undefined: a limit that is not a
+ * number (NaN compares false with every count, so a step limit of NaN never ran out). A limit of
+ * 0 or below is a bound (the budget is spent at once), and Infinity says "no bound" plainly.
+ */
+export function budgetMistake(limits: BudgetLimits): RangeError | undefined {
+  for (const name of ["maxSteps", "timeLimitMs", "memoryLimitBytes"] as const) {
+    const value: unknown = limits[name];
+    if (value !== undefined && (typeof value !== "number" || Number.isNaN(value))) {
+      return new RangeError(`budget: expected ${name} to be a number; got ${describeFound(value)}`);
+    }
+  }
+  return undefined;
+}
+
 export class Budget {
   private readonly startMs: number;
   private steps = 0;
@@ -56,6 +72,8 @@ export class Budget {
     /** When the time limit started to run, if earlier than now (reading a file came first, say). */
     startMs?: number,
   ) {
+    const mistake = budgetMistake(limits);
+    if (mistake !== undefined) throw mistake;
     this.startMs = startMs ?? nowMs();
     this.memoryLimitBytes = limits.memoryLimitBytes;
   }

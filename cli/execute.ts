@@ -89,6 +89,8 @@ export interface ExecuteOptions {
 
 /** How long a system of real processes may take to start and serve, real ms. */
 export const processSetupLimitMs = 300_000;
+/** How long a setup interrupted by SIGINT or SIGTERM may still take to finish, real ms. */
+const setupAbortGraceMs = 10_000;
 /** How long a system of real processes may take to stop, real ms; the harness then kills what is left. */
 export const processTeardownLimitMs = 60_000;
 
@@ -305,12 +307,17 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
       if (processWorld === undefined) await system.setup(world);
       else {
         const limitMs = options.setupLimitMs ?? processSetupLimitMs;
-        const setup = await settledWithin(system.setup(world), limitMs, options.signal);
-        if (setup === "aborted") {
+        const setup = system.setup(world);
+        const started = await settledWithin(setup, limitMs, options.signal);
+        if (started === "aborted") {
+          // Interrupted while starting: a setup that is getting on may finish first, so that the
+          // teardown stops every server it started rather than race it; one that does not is left
+          // (its processes die with the harness: exit hook, reaper, watchdog).
           abortedAtNs = world.nowNs();
+          await settledWithin(setup, Math.min(setupAbortGraceMs, limitMs), undefined);
           return undefined;
         }
-        if (setup === "late")
+        if (started === "late")
           throw new Error(
             `the system's setup did not finish within ${limitMs / 1000} s (is a server not starting? see nodes/)`,
           );

@@ -198,7 +198,7 @@ describe("a plugin's clients, setup and teardown that never finish", () => {
     expect(tornDown).toBe(true);
   });
 
-  it("process mode: SIGINT during a setup that never finishes stops the run at once, interrupted", async () => {
+  it("process mode: SIGINT during a setup that never finishes stops the run, interrupted", async () => {
     const controller = new AbortController();
     const system = registerSystem({
       name: "setup-hangs-interrupted",
@@ -210,12 +210,34 @@ describe("a plugin's clients, setup and teardown that never finish", () => {
     });
     const result = await executeRun(
       configOf(system, ["--nemesis", "none", "--time-limit", "1", "--mode", "process"]),
-      {
-        signal: controller.signal,
-      },
+      // The limit bounds the grace an interrupted setup gets to finish.
+      { signal: controller.signal, setupLimitMs: 50 },
     );
     expect(result.results.interrupted?.signal).toBe("SIGINT");
     expect(result.results.valid).toBe("unknown");
+  });
+
+  it("process mode: SIGTERM during a setup that is getting on lets it finish before the teardown stops it", async () => {
+    const controller = new AbortController();
+    const order: string[] = [];
+    const system = registerSystem({
+      name: "setup-interrupted",
+      modes: ["process"],
+      setup: async () => {
+        controller.abort("SIGTERM");
+        await new Promise((resolve) => setImmediate(resolve));
+        order.push("setup finished");
+      },
+      teardown: async () => {
+        order.push("teardown");
+      },
+    });
+    const result = await executeRun(
+      configOf(system, ["--nemesis", "none", "--time-limit", "1", "--mode", "process"]),
+      { signal: controller.signal },
+    );
+    expect(result.results.interrupted?.signal).toBe("SIGTERM");
+    expect(order).toEqual(["setup finished", "teardown"]);
   });
 
   it("process mode: a teardown that never finishes ends at its limit and says so", async () => {

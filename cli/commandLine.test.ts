@@ -13,6 +13,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execa } from "execa";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { rawControls } from "../reports/syntheticRun.ts";
@@ -120,6 +121,41 @@ describe("command-line mistakes: one line, exit 254, no stack trace", () => {
       await call(["run", ...cheap(), "--store", "/etc/passwd/x", "--dry-run"]),
       /--store \/etc\/passwd\/x: .*not a folder/,
     );
+  });
+
+  it("a --store or --out where mkdir fails though the parent exists (/proc): one line, not a hang", async () => {
+    // Node's recursive mkdirSync loops for ever there, deaf to signals: in a child, so that the
+    // old code fails this test at the timeout instead of hanging the test worker.
+    const bin = new URL("../bin/faultline.js", import.meta.url).pathname;
+    const [run, gate] = await Promise.all(
+      [
+        ["run", ...cheap(), "--store", "/proc/faultline-no-such/store"],
+        [
+          "gate",
+          "suites/matrix.yaml",
+          "--filter",
+          "^async-failover-loses-writes$",
+          "--out",
+          "/proc/faultline-no-such",
+        ],
+      ].map((args) =>
+        execa("node", [bin, ...args], {
+          cwd: new URL("..", import.meta.url).pathname,
+          reject: false,
+          timeout: 30_000,
+        }),
+      ),
+    );
+    for (const [r, option] of [
+      [run!, "store"],
+      [gate!, "out"],
+    ] as const) {
+      expect(r.exitCode, r.stderr).toBe(254);
+      expect(r.stderr.trim()).toMatch(
+        new RegExp(`^faultline \\w+: --${option} /proc/faultline-no-such.*: .*ENOENT`),
+      );
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
   });
 
   it("negative numbers are refused for what they are, not as ambiguous", async () => {

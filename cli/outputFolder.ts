@@ -5,19 +5,20 @@
  * with, each whole or absent, a refused one said in a line while the verdict stands. A module of
  * its own so that a command needing only this (shrink) does not load the gate and its terminal view.
  */
-import { accessSync, constants, mkdirSync } from "node:fs";
+import { accessSync, constants } from "node:fs";
 import {
   ArtifactLog,
   fileSystemReason,
   isFileSystemError,
   unwrittenSummary,
 } from "../harness/store/atomic.ts";
+import { makeFolders } from "../harness/store/store.ts";
 import { UsageError } from "./main.ts";
 
 /** Creates `dir` (with its parents) and checks it is writable; a UsageError naming `--option` if not. */
 export function prepareFolder(option: string, dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeFolders(dir);
     accessSync(dir, constants.W_OK);
   } catch (error) {
     if (!isFileSystemError(error)) throw error;

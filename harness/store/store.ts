@@ -40,9 +40,40 @@ export function createRunDir(storeRoot: string, testName: string, startedAt: Dat
   }
 }
 
+/**
+ * `mkdir -p`, bounded: creates each missing folder of `path`, from the nearest one that exists,
+ * one level at a time. Node's own `mkdirSync(…, { recursive: true })` loops for ever, at full CPU
+ * and deaf to signals, where mkdir fails with ENOENT under a parent that exists (any path under
+ * /proc: `--store /proc/x` hung `faultline run` before it printed anything); here that ENOENT is
+ * thrown. At most 4,096 levels.
+ */
+export function makeFolders(path: string): void {
+  const missing: string[] = [];
+  for (let at = resolve(path), depth = 0; depth < 4096; depth++) {
+    try {
+      statSync(at);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+    missing.push(at);
+    const parent = dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
+  for (const folder of missing.reverse()) {
+    try {
+      mkdirSync(folder);
+    } catch (error) {
+      // Made meanwhile by another process (two runs starting at once): as good.
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+  }
+}
+
 function createRunDirIn(storeRoot: string, testName: string, startedAt: Date): RunDir {
   const base = join(storeRoot, testName, runTimestamp(startedAt));
-  mkdirSync(join(storeRoot, testName), { recursive: true });
+  makeFolders(join(storeRoot, testName));
   // Two runs in the same millisecond get distinct folders; past the bound it is an error, never
   // a folder shared by two runs.
   const maxSuffix = 1000;

@@ -73,11 +73,41 @@ export function giveToServerUser(account: ServerAccount, path: string): void {
   if (account.switchTo !== undefined) chownSync(path, account.switchTo.uid, account.switchTo.gid);
 }
 
-/** True when the server user can enter (search) `dir`, path resolution from / included. */
-export function serverUserCanEnter(account: ServerAccount, dir: string): boolean {
+/**
+ * True when the server user can enter (search) `dir`, path resolution from / included. A switch of
+ * user that cannot run at all (no `runuser` on the PATH, no `test` on the server user's) is a
+ * SystemUnavailableError saying so: it was taken for a folder the user cannot enter, and the
+ * error then blamed `/` (mode 755).
+ */
+export function serverUserCanEnter(
+  account: ServerAccount,
+  dir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
   if (account.switchTo === undefined) return true;
-  const result = execaSync("runuser", ["-u", account.user, "--", "test", "-x", dir], { reject: false });
-  return result.exitCode === 0;
+  const result = execaSync("runuser", ["-u", account.user, "--", "test", "-x", dir], {
+    reject: false,
+    env,
+    extendEnv: false,
+  });
+  if (result.exitCode === 0) return true;
+  if (result.exitCode === 1) return false;
+  const why =
+    (result as { code?: unknown }).code === "ENOENT"
+      ? `runuser (util-linux) is not on the PATH (${env.PATH ?? "unset"})`
+      : `runuser -u ${account.user} -- test -x ${dir} failed (${
+          result.exitCode === 127
+            ? `no test on the PATH, ${env.PATH ?? "unset"}`
+            : `exit code ${String(result.exitCode)}`
+        }${typeof result.stderr === "string" && result.stderr.trim() !== "" ? `: ${result.stderr.trim().split("\n")[0]}` : ""})`;
+  throw new SystemUnavailableError(
+    `--system postgres: running as root, the servers run as the ${account.user} user (initdb and postgres refuse root), but switching to it failed: ${why}`,
+  );
+}
+
+/** Throws SystemUnavailableError when the harness cannot run programs as the server user. */
+export function checkServerUserSwitch(account: ServerAccount, env: NodeJS.ProcessEnv = process.env): void {
+  serverUserCanEnter(account, "/", env);
 }
 
 /** The first folder on the way from / to `dir` that the server user cannot enter. */

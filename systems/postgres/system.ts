@@ -17,7 +17,13 @@ import type { World } from "../../harness/runtime/types.ts";
 import { ProxyNetwork } from "../../harness/runtime/process/proxy.ts";
 import { proxyFaultsOf } from "../../harness/runtime/process/world.ts";
 import type { Client, NodeControl, NodeInfo, SystemUnderTest } from "../../harness/system.ts";
-import { chooseDataRoot, serverAccount, type DataRoot, type ServerAccount } from "./account.ts";
+import {
+  checkServerUserSwitch,
+  chooseDataRoot,
+  serverAccount,
+  type DataRoot,
+  type ServerAccount,
+} from "./account.ts";
 import { findPostgresBinaries, type PostgresBinaries } from "./binaries.ts";
 import { PostgresClient } from "./client.ts";
 import { PostgresCluster, queryOnce, type Links } from "./cluster.ts";
@@ -45,7 +51,7 @@ const clientEndpoint = "client";
 /** Throws SystemUnavailableError (one line: what to install) when PostgreSQL cannot run here. */
 export function postgresPreflight(): void {
   findPostgresBinaries();
-  serverAccount();
+  checkServerUserSwitch(serverAccount());
 }
 
 export class PostgresSystem implements SystemUnderTest {

@@ -34,7 +34,7 @@ import {
   nothingToCheck,
   OperationTally,
 } from "../harness/history/op.ts";
-import { scanJsonl } from "../harness/history/jsonl.ts";
+import { scanJsonl, TornTail } from "../harness/history/jsonl.ts";
 import { ScannedKind, scannedOp, type MicroOpBuffer } from "../harness/history/jsonlScan.ts";
 import { HistorySource, sourceName } from "../harness/history/source.ts";
 import type { HistoryStatsGatherer } from "../harness/history/historyStats.ts";
@@ -572,6 +572,7 @@ async function checkFileShowing(
   const reading = new Budget({ timeLimitMs: limits.timeLimitMs, memoryLimitBytes: limits.memoryLimitBytes });
   let format: HistoryFormat;
   let ops: Op[];
+  let tornLastLine: number | undefined;
   let source: HistorySource | undefined;
   /** The stored run's checkers, when the path is a stored run's history and they were built already. */
   let stored: StoredRunCheck | undefined;
@@ -589,10 +590,13 @@ async function checkFileShowing(
       } else if (streamed !== undefined) {
         source.close();
         progress?.checking(`${streamed.tally.clientOperations.toLocaleString("en-US")} operations`);
-        return await checkGathered(file, streamed, streamedPlan.plan, limits, startMs);
+        return withTornLine(
+          await checkGathered(file, streamed, streamedPlan.plan, limits, startMs),
+          streamed.tornLastLine,
+        );
       }
     }
-    ({ format, ops } = await readHistorySource(source, path, reading));
+    ({ format, ops, tornLastLine } = await readHistorySource(source, path, reading));
   } catch (error) {
     if (error instanceof HistoryFormatError) {
       return errorOutcome(file, error.message, ExitCode.badInput, error.line > 0 ? error.line : undefined);
@@ -617,7 +621,26 @@ async function checkFileShowing(
   const budget = new Budget(limits, undefined, startMs);
   progress?.checking(`${ops.length.toLocaleString("en-US")} history entries`);
   // The same count every report gives: operations, not history entries (two per operation).
-  return await runPlan(file, format, plan, ops, budget, () => countClientOperations(ops), startMs);
+  return withTornLine(
+    await runPlan(file, format, plan, ops, budget, () => countClientOperations(ops), startMs),
+    tornLastLine,
+  );
+}
+
+/**
+ * The outcome of a history whose torn last line was left out, saying so: on the verdict line, and
+ * as `tornLastLine` in the JSON. The verdict is the one of the lines before it (a killed run's
+ * history is a prefix of what ran; checking it is what "a killed run leaves a checkable prefix"
+ * promises). Before, such a history was refused whole: `line N: expected one JSON object per
+ * line`, exit 254, though `faultline report` tells the user to check it.
+ */
+function withTornLine(outcome: FileOutcome, tornLastLine: number | undefined): FileOutcome {
+  if (tornLastLine === undefined || outcome.exitCode === ExitCode.badInput) return outcome;
+  return {
+    ...outcome,
+    line: `${outcome.line}; line ${tornLastLine} left out: torn (the last line, no line break after it, not JSON, as a writer killed mid-line leaves it)`,
+    json: { ...outcome.json, tornLastLine },
+  };
 }
 
 /** Runs a plan's checkers on a history and makes the verdict line. */
@@ -740,6 +763,8 @@ interface StreamedAppend {
   readonly stats: HistoryStatsGatherer | undefined;
   /** The first error Elle's table gives (the ordinary path gives it once Elle reads the history). */
   readonly shapeError: HistoryShapeError | undefined;
+  /** The torn last line left out, if there was one (see `TornTail`). */
+  readonly tornLastLine: number | undefined;
 }
 
 /**
@@ -770,6 +795,7 @@ async function gatherStreamedAppend(
     ? new (await import("../harness/history/historyStats.ts")).HistoryStatsGatherer()
     : undefined;
   const tally = new OperationTally();
+  const torn = new TornTail();
   let appends = false;
   let shapeError: HistoryShapeError | undefined;
   // The first malformed transaction's error is kept for Elle to give; the rest of the file is
@@ -822,8 +848,9 @@ async function gatherStreamedAppend(
       },
     },
     reading,
+    torn,
   );
-  return appends ? { builder, tally, stats, shapeError } : "read again";
+  return appends ? { builder, tally, stats, shapeError, tornLastLine: torn.line } : "read again";
 }
 
 /**

@@ -4,7 +4,10 @@
  * The writer appends each op with one synchronous write, so a process killed at any moment
  * (SIGKILL included) leaves every completed line in the file: the kernel has it even though the
  * process never got to flush or close. (Surviving a power cut needs `fsync`, which `sync()` does.)
- * At worst the last line is torn; the reader reports that line like any other bad line. A writer
+ * At worst the last line is torn: no line break after it, and not JSON. The readers, given a
+ * `TornTail`, leave such a line out and say which it was (a killed run's history is a prefix of
+ * what ran, and a check of it is a check of that prefix); a torn line anywhere else, or one that
+ * is JSON but no operation, is an error like any other bad line. A writer
  * opened with `bufferMs` (a simulated run, which records thousands of ops per real millisecond,
  * where a system call per op cost more than the simulation) gathers lines and writes them
  * together at most that many real milliseconds later (or once 64 KiB are waiting), whole lines
@@ -254,6 +257,19 @@ export class HistoryWriter {
   }
 }
 
+/** A line that is not JSON at all (as a torn line is not). */
+class UnparsableLineError extends HistoryFormatError {}
+
+/**
+ * Where a reader notes the torn last line it left out. `unterminated` says whether the line just
+ * read was the file's last and had no line break after it.
+ */
+export class TornTail {
+  /** The line left out, once one was. */
+  line: number | undefined;
+  constructor(readonly unterminated: () => boolean = () => true) {}
+}
+
 /** One line the ordinary way: parsed, checked as an op and against the history so far. */
 function parseJsonlLine(line: string, lineNumber: number, file: string, shape: HistoryShapeTracker): Op {
   let record: unknown;
@@ -261,7 +277,7 @@ function parseJsonlLine(line: string, lineNumber: number, file: string, shape: H
     record = parseJsonExact(line);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    throw new HistoryFormatError(file, lineNumber, `expected one JSON object per line; ${why}`);
+    throw new UnparsableLineError(file, lineNumber, `expected one JSON object per line; ${why}`);
   }
   const problem = opProblem(record);
   if (problem !== undefined) throw new HistoryFormatError(file, lineNumber, problem);
@@ -273,12 +289,14 @@ function parseJsonlLine(line: string, lineNumber: number, file: string, shape: H
 
 /**
  * Parses and validates JSONL lines as they come; `file` names the source in errors. Blank lines
- * are skipped (a trailing newline is normal).
+ * are skipped (a trailing newline is normal). With `torn`, a last line that had no line break and
+ * is not JSON is left out and noted there.
  */
 export async function* parseJsonlLines(
   lines: AsyncIterable<string> | Iterable<string>,
   file: string,
   budget?: Budget,
+  torn?: TornTail,
 ): AsyncGenerator<Op> {
   const shape = new HistoryShapeTracker();
   let lineNumber = 0;
@@ -286,7 +304,15 @@ export async function* parseJsonlLines(
     lineNumber++;
     budget?.step();
     if (line.trim() === "") continue;
-    yield parseJsonlLine(line, lineNumber, file, shape);
+    let op: Op;
+    try {
+      op = parseJsonlLine(line, lineNumber, file, shape);
+    } catch (error) {
+      if (!(error instanceof UnparsableLineError && torn?.unterminated() === true)) throw error;
+      torn.line = lineNumber;
+      return;
+    }
+    yield op;
   }
 }
 
@@ -311,6 +337,7 @@ export async function scanJsonl(
   source: HistorySource,
   consumer: ScannedJsonlConsumer,
   budget?: Budget,
+  torn?: TornTail,
 ): Promise<void> {
   const file = source.name;
   const shape = new HistoryShapeTracker();
@@ -378,7 +405,14 @@ export async function scanJsonl(
     // The rest begins a line: copied, so the chunk is not kept alive for it.
     if (start < chunk.length) carry = Buffer.from(chunk.subarray(start));
   }
-  if (carry !== undefined) line(carry, 0, carry.length);
+  if (carry === undefined) return;
+  // The last line, with no line break after it.
+  try {
+    line(carry, 0, carry.length);
+  } catch (error) {
+    if (!(error instanceof UnparsableLineError && torn !== undefined)) throw error;
+    torn.line = lineNumber;
+  }
 }
 
 /** Streams the ops of a JSONL history file (`-`: standard input), validating each line. */

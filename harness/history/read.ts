@@ -15,7 +15,7 @@
 import { extname } from "node:path";
 import type { Budget } from "../budget.ts";
 import { parseJepsenEdn, parseJepsenJson, parseJepsenLog, parsePorcupineKv } from "./jepsen.ts";
-import { parseJsonlLines } from "./jsonl.ts";
+import { parseJsonlLines, TornTail } from "./jsonl.ts";
 import type { Op } from "./op.ts";
 import { HistorySource } from "./source.ts";
 import { HistoryFormatError } from "./validate.ts";
@@ -25,6 +25,11 @@ export type HistoryFormat = "jsonl" | "jepsen-edn" | "jepsen-json" | "jepsen-log
 export interface HistoryFile {
   readonly format: HistoryFormat;
   readonly ops: Op[];
+  /**
+   * A JSONL history's torn last line (no line break after it, and not JSON: a writer killed
+   * mid-line), left out; `ops` are the lines before it.
+   */
+  readonly tornLastLine?: number;
 }
 
 /**
@@ -97,8 +102,9 @@ export async function readHistorySource(
   }
   if (format === "jsonl") {
     const ops: Op[] = [];
-    for await (const op of parseJsonlLines(source.lines(), source.name, budget)) ops.push(op);
-    return { format, ops };
+    const torn = new TornTail(() => source.lastLineUnterminated);
+    for await (const op of parseJsonlLines(source.lines(), source.name, budget, torn)) ops.push(op);
+    return { format, ops, ...(torn.line !== undefined ? { tornLastLine: torn.line } : {}) };
   }
   const text = await source.text();
   const parse =

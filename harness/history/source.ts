@@ -222,7 +222,17 @@ export class HistorySource {
       }
       carry += chunk.slice(start);
     }
-    if (carry !== "") yield carry.endsWith("\r") ? carry.slice(0, -1) : carry;
+    if (carry !== "") {
+      this.unterminated = true;
+      yield carry.endsWith("\r") ? carry.slice(0, -1) : carry;
+    }
+  }
+
+  private unterminated = false;
+
+  /** Whether `lines()` has just given the file's last line, and no line break followed it. */
+  get lastLineUnterminated(): boolean {
+    return this.unterminated;
   }
 
   /** The whole (remaining) text. */

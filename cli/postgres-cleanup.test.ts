@@ -4,7 +4,16 @@
  * after the harness itself is killed with SIGKILL (the watchdog's job). A machine without
  * PostgreSQL's programs gets one line naming the package, exit 254, and no run.
  */
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -111,6 +120,26 @@ describe.concurrent("no PostgreSQL server outlives its run", () => {
       for (let i = 0; i < 200 && targets.some((t) => existsSync(t)); i++) await sleep(100);
       expect(targets.filter((t) => existsSync(t))).toEqual([]);
     }
+  });
+
+  it("SIGKILL of the harness with the data in the store: the watchdog removes the data folders, the logs stay", async () => {
+    // As a gate's or sweep's worker is killed (Ctrl-C, its time limit): 70-90 MB a node were left.
+    const store = freshStore(true);
+    const run = startRun(store);
+    const postmasters = await runningServers(store, 2);
+    const nodes = join(store, "latest", "nodes");
+    const dataFolders = ["n1", "n2"].map((n) => join(nodes, n, "data"));
+    for (const d of dataFolders) expect(lstatSync(d).isDirectory()).toBe(true); // in the store, not linked
+    run.kill("SIGKILL");
+    await run;
+    expect(await waitUntilGone(postmasters, 10_000)).toEqual([]);
+    for (let i = 0; i < 200 && dataFolders.some((d) => existsSync(d)); i++) await sleep(100);
+    expect(dataFolders.filter((d) => existsSync(d))).toEqual([]);
+    expect(
+      readdirSync(nodes)
+        .filter((f) => f.endsWith(".log"))
+        .sort(),
+    ).toEqual(["n1.log", "n2.log"]);
   });
 
   it("without PostgreSQL's programs: one line naming the package, exit 254, no run", async () => {

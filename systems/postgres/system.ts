@@ -89,6 +89,12 @@ export class PostgresSystem implements SystemUnderTest {
     this.watchdog = Watchdog.start();
     this.dataRoot = chooseDataRoot(this.account, join(runDir, "nodes"));
     if (this.dataRoot.temporary) this.watchdog.watchTemporaryDir(this.dataRoot.dir);
+    // Data kept in the store goes at the end of the run (teardown), and with the watchdog if the
+    // harness dies first: a gate's or sweep's worker is killed on Ctrl-C and at its time limit,
+    // which left 70-90 MB a node in the store, uploaded with it by CI.
+    else if (this.options.keepData !== true)
+      for (const name of this.nodeNames)
+        this.watchdog.watchTemporaryDir(join(this.dataRoot.dir, name, "data"));
     if (this.dataRoot.note !== undefined) this.note(this.nodeNames[0]!, this.dataRoot.note);
     if (this.dataRoot.temporary) {
       // The store still shows where each node's data is: nodes/<node>/data links to it.

@@ -9,8 +9,9 @@
  * reaper so no member outlives the harness) and behind its fault proxy: every member → member link
  * (through each member's peer router, peerRouter.ts) and every client → member link is a proxy the
  * nemesis partitions. Output goes to `nodes/<member>.log` of the run; data to the run's folder (or
- * a temporary one), removed at teardown as PostgreSQL's is: etcd preallocates its write-ahead log,
- * about 80 MB a member, which a stored run has no use for once its members are gone.
+ * a temporary one), removed at teardown as PostgreSQL's is (and by the supervisor's reaper if the
+ * harness dies first): etcd preallocates its write-ahead log, about 80 MB a member, which a stored
+ * run has no use for once its members are gone.
  *
  * What faultline should find, as Jepsen did: with the default quorum reads, etcd is linearizable
  * under partitions, crashes and pauses; with `--reads serializable` a member cut off from the
@@ -19,7 +20,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import {
   defineSystem,
   freeLoopbackPort,
@@ -89,6 +90,10 @@ class EtcdCluster implements SystemUnderTest {
       this.removeDataRoot = true;
     }
     this.supervisor = new ProcessSupervisor();
+    // What teardown removes goes with the members if the harness dies before it (SIGKILL, a
+    // gate's worker killed on Ctrl-C or at its time limit): else about 120 MB a member stay.
+    if (this.removeDataRoot) this.supervisor.removeIfHarnessDies(resolve(this.dataRoot));
+    else for (const name of this.nodeNames) this.supervisor.removeIfHarnessDies(resolve(this.dataRoot, name));
     this.network = new ProxyNetwork(world.random.fork("etcd-proxy"));
     for (const name of this.nodeNames) {
       const [peerPort, clientPort, labelPort] = [

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -87,6 +87,36 @@ describe("ProcessSupervisor", () => {
     } finally {
       await supervisor.close();
     }
+  });
+
+  it("when the harness dies (the reaper's pipe closes), its groups are killed and the folders it named removed", async () => {
+    const supervisor = new ProcessSupervisor();
+    const data = join(dir, "member", "data");
+    mkdirSync(data, { recursive: true });
+    writeFileSync(join(data, "wal"), "x".repeat(4096));
+    const kept = join(dir, "kept");
+    mkdirSync(kept);
+    const a = supervisor.start({ name: "a", file: "/bin/sleep", args: ["300"], logFile: join(dir, "a.log") });
+    supervisor.removeIfHarnessDies(join(dir, "member"));
+    // The harness dying, as the reaper sees it: its end of the pipe closes, no close() ran.
+    (supervisor as unknown as { reaper: { stdin: { destroy(): void } } }).reaper.stdin.destroy();
+    expect(await waitUntilGone([a.pid])).toEqual([]);
+    expect(await waitFor(() => !existsSync(join(dir, "member")))).toBe(true);
+    expect(existsSync(kept)).toBe(true);
+    expect(existsSync(join(dir, "a.log"))).toBe(true);
+    await supervisor.close();
+  });
+
+  it("close() leaves the folders named for the harness's death: they are the system's to keep or remove", async () => {
+    const supervisor = new ProcessSupervisor();
+    const data = join(dir, "member");
+    mkdirSync(data);
+    const a = supervisor.start({ name: "a", file: "/bin/sleep", args: ["300"], logFile: join(dir, "a.log") });
+    supervisor.removeIfHarnessDies(data);
+    const reaper = (supervisor as unknown as { reaper: { pid: number } }).reaper;
+    await supervisor.close();
+    expect(await waitUntilGone([a.pid, reaper.pid])).toEqual([]);
+    expect(existsSync(data)).toBe(true);
   });
 
   it("close() kills every group, a frozen one included", async () => {

@@ -10,7 +10,8 @@
  * - an `exit` hook kills every live group synchronously (process.exit, an uncaught error);
  * - a reaper, one small detached Node process per supervisor, holds a pipe from the harness and
  *   the list of process groups; when the pipe closes (the harness died, even by SIGKILL or an
- *   unhandled SIGINT) it SIGKILLs every group still listed. SIGKILL also ends a group frozen by
+ *   unhandled SIGINT) it SIGKILLs every group still listed, then removes the folders a system
+ *   asked it to (`removeIfHarnessDies`: data its teardown would have removed). SIGKILL also ends a group frozen by
  *   SIGSTOP, which could not notice anything by itself. Programs that can (our node host) also
  *   watch their own IPC channel and exit when it closes.
  *
@@ -18,7 +19,7 @@
  * never hit.
  */
 import { closeSync, mkdirSync, openSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, isAbsolute } from "node:path";
 import { execa, type ResultPromise } from "execa";
 
 export interface ProcessSpec {
@@ -41,13 +42,26 @@ export interface ProcessExit {
   readonly signal: string | null;
 }
 
-/** Runs in a detached Node process: kills every listed process group when stdin closes. */
+/**
+ * Runs in a detached Node process: kills every listed process group when stdin closes, then (a
+ * fifth of a second later, once they are dead) removes every listed folder. Lines: \`+ PGID\`,
+ * \`- PGID\`, \`rm DIR\` (remove if the harness dies), \`clear\` (the harness closed on purpose).
+ */
 const reaperSource = `
 const groups = new Set();
+const folders = new Set();
 let pending = "";
+let reaping = false;
 const reap = () => {
+  if (reaping) return;
+  reaping = true;
   for (const group of groups) { try { process.kill(-group, "SIGKILL"); } catch {} }
-  process.exit(0);
+  if (folders.size === 0) process.exit(0);
+  setTimeout(() => {
+    const { rmSync } = require("node:fs");
+    for (const folder of folders) { try { rmSync(folder, { recursive: true, force: true, maxRetries: 3 }); } catch {} }
+    process.exit(0);
+  }, 200);
 };
 for (const signal of ["SIGINT", "SIGHUP", "SIGQUIT"]) process.on(signal, () => {});
 process.on("SIGTERM", reap);
@@ -55,8 +69,13 @@ process.stdin.setEncoding("utf8");
 process.stdin.on("data", (chunk) => {
   pending += chunk;
   for (let end = pending.indexOf("\\n"); end >= 0; end = pending.indexOf("\\n")) {
-    const [op, id] = pending.slice(0, end).split(" ");
+    const line = pending.slice(0, end);
     pending = pending.slice(end + 1);
+    const space = line.indexOf(" ");
+    const op = space < 0 ? line : line.slice(0, space);
+    const id = space < 0 ? "" : line.slice(space + 1);
+    if (op === "rm") { if (id.startsWith("/") && id !== "/") folders.add(id); continue; }
+    if (op === "clear") { groups.clear(); folders.clear(); continue; }
     const group = Number(id);
     if (!Number.isInteger(group) || group <= 1) continue;
     if (op === "+") groups.add(group); else if (op === "-") groups.delete(group);
@@ -249,6 +268,18 @@ export class ProcessSupervisor {
     return managed;
   }
 
+  /**
+   * Removes `dir` (an absolute path) if the harness dies without closing this supervisor, once its
+   * processes are killed: data a system keeps only for the length of a run (etcd preallocates
+   * about 80 MB a member), which its teardown would have removed.
+   */
+  removeIfHarnessDies(dir: string): void {
+    if (this.closed) return;
+    if (!isAbsolute(dir) || dir.includes("\n"))
+      throw new Error(`removeIfHarnessDies: not an absolute path: ${dir}`);
+    this.tellReaper(`rm ${dir}`);
+  }
+
   /** Processes started and not yet exited. */
   running(): ManagedProcess[] {
     return [...this.live];
@@ -267,7 +298,8 @@ export class ProcessSupervisor {
     await Promise.all(live.map((managed) => managed.exited));
     liveSupervisors.delete(this);
     if (this.reaper !== undefined) {
-      this.reaper.stdin?.end();
+      // Closed on purpose: every group is dead, and a registered folder is the system's to keep.
+      this.reaper.stdin?.end("clear\n");
       this.reaper = undefined;
     }
   }

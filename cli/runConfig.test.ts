@@ -43,6 +43,18 @@ describe("options that do not apply to the chosen system", () => {
     }
   });
 
+  it("refuses disk faults in process mode (every one answered unsupported, and the run said valid)", () => {
+    for (const nemesis of ["disk", "partition,disk-fsync", "disk-full", "disk-rot"]) {
+      for (const system of ["memory", "engine"]) {
+        expect(() => resolved(["--system", system, "--mode", "process", "--nemesis", nemesis])).toThrow(
+          /^--nemesis disk[a-z-]* does not apply in process mode: .*\(simulation only: --mode sim\)$/,
+        );
+        expect(resolved(["--system", system, "--nemesis", nemesis]).nemesis).toEqual(nemesis.split(","));
+      }
+    }
+    expect(resolved(["--mode", "process", "--nemesis", "all"]).nemesis).toEqual(["all"]);
+  });
+
   it("says so in one line with exit 254, no stack trace", async () => {
     const r = await execa(
       "node",

@@ -57,6 +57,9 @@ const positiveInt = (what: string, max: number) => wholeNumber(what, { min: 1, m
 const positiveSeconds = (max: number) =>
   decimalNumber("a number of seconds", { min: 0, minExclusive: true, max });
 
+/** The disk fault packages: the simulated disk's, which process mode does not have. */
+const simulatedDiskNemeses: readonly string[] = ["disk", "disk-fsync", "disk-full", "disk-rot"];
+
 /**
  * The least `--nemesis-interval`: faults closer than this would leave the system no time to do
  * anything between them, and a run of any length would be made of nothing but faults.
@@ -285,6 +288,14 @@ export function resolveRunConfig(args: string[], randomSeed: () => number = fres
   if (!modes.includes(mode)) {
     throw new UsageError(
       `--mode ${mode} does not apply to the ${system.name} system (it runs in: ${modes.join(", ")})`,
+    );
+  }
+  // Every disk fault answered "unsupported" in process mode, and the run said valid: the faults
+  // asked for were never applied. Refused, as any option that does not apply.
+  const diskPackages = common.nemesis.filter((n) => simulatedDiskNemeses.includes(n));
+  if (mode === "process" && diskPackages.length > 0) {
+    throw new UsageError(
+      `--nemesis ${diskPackages.join(",")} does not apply in process mode: real processes write real files, which faultline cannot make fail an fsync, fill or rot (simulation only: --mode sim)`,
     );
   }
 

@@ -115,6 +115,28 @@ describe("a plugin system's definition that throws", () => {
     }
   });
 
+  it("node names that would be paths, or twice the same, are refused when it is built", () => {
+    for (const [nodeNames, said] of [
+      [["../x"], /"nodeNames\.0": expected node names of letters/],
+      [[".."], /"nodeNames\.0": expected node names/],
+      [["n1", "n1"], /"nodeNames": expected distinct node names/],
+    ] as const) {
+      const name = useSystem({
+        name: `named-${nodeNames.join("").replace(/[^a-z0-9]/g, "x")}-${nodeNames.length}`,
+        defaultNodes: 1,
+        build: () => ({
+          name: "named",
+          nodeNames,
+          setup: async () => undefined,
+          openClient: async () => ({}) as never,
+          control: () => ({}) as never,
+          teardown: async () => undefined,
+        }),
+      } as SystemDefinition);
+      expect(() => lookupSystem(name).build({ nodes: 1 } as BuildConfig)).toThrow(said);
+    }
+  });
+
   it("so is a plugin workload's build", () => {
     const name = useWorkload({
       name: "throws-on-build",

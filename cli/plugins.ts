@@ -320,7 +320,14 @@ const systemDefinitionSchema = z.object({
 
 const systemUnderTestSchema = z.object({
   name: z.string(),
-  nodeNames: z.array(z.string()),
+  // Node names name files and folders of the run (nodes/<node>.log, nodes/<node>/data).
+  nodeNames: z
+    .array(
+      z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/, {
+        error: "expected node names of letters, digits, '.', '_' and '-', not starting with '.'",
+      }),
+    )
+    .refine((names) => new Set(names).size === names.length, { error: "expected distinct node names" }),
   setup: fn("setup(world)"),
   openClient: fn("openClient(world, clientName)"),
   control: fn("control(world)"),

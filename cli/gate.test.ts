@@ -174,6 +174,12 @@ rows:
     const result = await child;
     expect(result.exitCode, result.all).toBe(2);
     expect(result.all).toMatch(/undecided/);
+    // The two seeds the workers were running were cut short, not "not run" (their run folders stay
+    // in the store); the other two never started.
+    expect(
+      result.all!.match(/seed \d: unknown \(cut short: the gate was interrupted while it ran\)/g),
+    ).toHaveLength(2);
+    expect(result.all!.match(/seed \d: unknown \(not run: the gate was interrupted\)/g)).toHaveLength(2);
     for (const worker of workers!) expect(processAlive(worker.pid), `worker ${worker.pid}`).toBe(false);
   }, 120_000);
 });

@@ -28,6 +28,8 @@ export interface PoolOptions {
   readonly signal?: AbortSignal;
   /** Called as each seed finishes, in completion order. */
   readonly onDone?: (run: SeedRun, job: SeedJob) => void;
+  /** Called as a seed is handed to a worker (a seed cut short by an abort was started, not done). */
+  readonly onStart?: (job: SeedJob) => void;
   /** Wall-clock limit of one run, ms. */
   readonly runTimeoutMs?: number;
   /**
@@ -202,6 +204,7 @@ export async function runPool(
         const index = next++;
         const job = jobs[index]!;
         const skipped = options.skip?.(job);
+        if (skipped === undefined) options.onStart?.(job);
         const run = skipped === undefined ? await runOne(slot, job) : notRunRun(job, skipped);
         if (stopped() && run.error !== undefined) break;
         results[index] = run;

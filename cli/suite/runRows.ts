@@ -53,6 +53,8 @@ function costOf(args: readonly string[]): number {
   return number("time-limit", 30) * number("rate", 100);
 }
 
+const seedKey = (row: string, seed: number): string => `${seed} ${row}`;
+
 export async function runRows(work: readonly RowSeeds[], options: RunRowsOptions): Promise<RowOutcome[]> {
   const started = Date.now();
   const jobs: SeedJob[] = work.flatMap(({ row, seeds }) =>
@@ -84,6 +86,8 @@ export async function runRows(work: readonly RowSeeds[], options: RunRowsOptions
     rows,
   };
   const runsByRow = new Map<string, SeedRun[]>(work.map(({ row }) => [row.name, []]));
+  /** Seeds handed to a worker: one that has no run after an interrupt was cut short, not unrun. */
+  const startedSeeds = new Set<string>();
   const rowByName = new Map(work.map(({ row }, i) => [row.name, { row, progress: rows[i]! }]));
   const update = (event: Parameters<SuiteProgress["update"]>[1]) => {
     state.elapsedMs = Date.now() - started;
@@ -101,6 +105,7 @@ export async function runRows(work: readonly RowSeeds[], options: RunRowsOptions
     };
     await runPool(jobs, {
       jobs: options.jobs,
+      onStart: (job) => startedSeeds.add(seedKey(job.row, job.seed)),
       ...(options.decideEarly === true ? { skip } : {}),
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
       onDone: (run) => {
@@ -127,7 +132,9 @@ export async function runRows(work: readonly RowSeeds[], options: RunRowsOptions
       if (runs.some((r) => r.seed === seed)) continue;
       runs.push(
         seedWithoutRun(row.name, seed, reproduceOf(row.args, seed), {
-          error: "not run: the gate was interrupted",
+          error: startedSeeds.has(seedKey(row.name, seed))
+            ? "cut short: the gate was interrupted while it ran"
+            : "not run: the gate was interrupted",
         }),
       );
     }

@@ -174,6 +174,15 @@ describe("a plugin system's node control that fails", () => {
     expect(result.results.valid).toBe("unknown");
   });
 
+  it("a control(world) that gives no node control: the run stops saying so, not with a TypeError from inside", async () => {
+    const system = registerSystem({ name: "no-control", control: () => null as unknown as NodeControl });
+    const result = await executeRun(configOf(system, ["--nemesis", "crash", "--time-limit", "1"]));
+    expect(result.results.checkers["run"]?.reason).toMatch(
+      /--system \(definition "no-control"\): not a valid node control \(from control\(world\)\): expected an object of node control methods/,
+    );
+    expect(result.results.valid).toBe("unknown");
+  });
+
   it("a heal whose promise is rejected later: noted, not an unhandled rejection that ends the process", async () => {
     const system = registerSystem({ name: "heal-rejects", control: throwing("heal", "reject") });
     const result = await executeRun(

@@ -471,10 +471,36 @@ function guardSystem(path: string, system: SystemUnderTest): SystemUnderTest {
     nodeNames: system.nodeNames,
     setup: (world) => system.setup(world),
     openClient: async (world, clientName) => new GuardedClient(() => system.openClient(world, clientName)),
-    control: (world) => system.control(world),
+    control: (world) =>
+      parseExport(
+        "--system",
+        path,
+        "node control (from control(world))",
+        nodeControlSchema,
+        system.control(world),
+      ),
     teardown: (world) => system.teardown(world),
   };
 }
+
+/** What the nemeses call; `setDiskFaults`, `diskFileOf` and `corruptAtRest` are optional. */
+const nodeControlSchema = z.object(
+  Object.fromEntries(
+    [
+      "nodes",
+      "writer",
+      "crash",
+      "restart",
+      "pause",
+      "resume",
+      "setGrudge",
+      "heal",
+      "setLinkFaults",
+      "setClock",
+    ].map((method) => [method, fn(`${method}(…)`)]),
+  ),
+  { error: "expected an object of node control methods (worldNodeControl(world, nodeNames) in simulation)" },
+);
 
 const completionSchema = z.object({
   type: z.enum(["ok", "fail", "info"]),

@@ -544,6 +544,7 @@ function controlNotingRejections(
   control: NodeControl,
   onRejected: (what: string, error: unknown) => void,
 ): NodeControl {
+  if (control === null || typeof control !== "object") return control;
   return new Proxy(control, {
     get(target, key) {
       const member: unknown = Reflect.get(target, key, target);

@@ -99,7 +99,14 @@ describe("the reproduce command", () => {
             "--seed",
             String(o.seed),
           ];
-          const first = resolved(args);
+          let first: ReturnType<typeof resolved>;
+          try {
+            first = resolved(args);
+          } catch (error) {
+            // A bug knob these options leave inert is refused (systems/engine/definition.test.ts).
+            fc.pre(!/^--bug [a-z-]+ needs /.test((error as Error).message));
+            throw error;
+          }
           const again = resolved(argsOf(reproduceCommand(first)));
           expect({ ...again, name: first.name }).toEqual(first);
         },

@@ -4,8 +4,30 @@
  * (serializable replica reads), and how it is built. Registered in the CLI exactly as a user's
  * plugin would be (harness/systemDefinition.ts).
  */
-import { defineSystem } from "../../harness/systemDefinition.ts";
+import { defineSystem, type SystemConfig } from "../../harness/systemDefinition.ts";
 import { EngineSystem, engineBugNames, engineDefaultNodes, engineProcessTiming } from "./cluster/system.ts";
+
+/**
+ * Why a bug knob asked for cannot act with these options, or undefined. A run with an inert knob
+ * tests nothing it names, and would say valid as if the knob had been tried and caught nothing
+ * (the kind of answer a sweep reads as "the harness misses this bug"): each is refused, saying
+ * what the knob needs.
+ */
+function inertBug(c: SystemConfig): string | undefined {
+  const bugs = new Set(c.bugs);
+  const standalone = c.replication === "async" && c.nodes === 1;
+  if (bugs.has("lease-ignores-skew") && !c.leases)
+    return "--bug lease-ignores-skew needs --leases: without a lease the writer never serves a read on one";
+  if (bugs.has("dp-skips-gap") && c.replication !== "quorum")
+    return "--bug dp-skips-gap needs --replication quorum: only the quorum mode has a durable point over storage replicas";
+  if (bugs.has("replica-read-past-durable-point") && c.replication !== "quorum")
+    return "--bug replica-read-past-durable-point needs --replication quorum: only there do read replicas hold back the writer's stream at the durable point";
+  for (const bug of ["promote-any-standby", "no-fencing"] as const) {
+    if (bugs.has(bug) && standalone)
+      return `--bug ${bug} needs a standby: a standalone server (--replication async --nodes 1) never fails over`;
+  }
+  return undefined;
+}
 
 export const engineDefinition = defineSystem({
   name: "engine",
@@ -52,7 +74,7 @@ export const engineDefinition = defineSystem({
   refuse: (c) =>
     c.readFrom === "replicas" && c.isolation === "serializable"
       ? "--read-from replicas cannot be serializable: a replica's snapshot does not take part in the writer's serializable certification, so even read-only transactions there can see a non-serializable state (Fekete's read-only anomaly); PostgreSQL refuses SERIALIZABLE on hot standbys for this reason. Use --isolation snapshot (or read-committed) with replica reads."
-      : undefined,
+      : inertBug(c),
   build: (c) =>
     new EngineSystem({
       replication: c.replication,

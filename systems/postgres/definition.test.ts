@@ -5,6 +5,7 @@
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
+import { postgresDefinition } from "./definition.ts";
 
 const registry = fileURLToPath(new URL("../../cli/registry.ts", import.meta.url));
 
@@ -39,5 +40,25 @@ describe("the postgres definition", () => {
         /node_modules\/(pg|execa)\/|systems\/postgres\/(system|cluster|client|account)\.ts/.test(l),
       ),
     ).toEqual([]);
+  });
+});
+
+describe("what a postgres run refuses before it starts", () => {
+  const config = (nodes: number | undefined, replication: string, bugs: readonly string[]) =>
+    ({ nodes, replication, bugs, isolation: "serializable", systemOptions: {} }) as unknown as Parameters<
+      NonNullable<typeof postgresDefinition.refuse>
+    >[0];
+  const refuse = (c: ReturnType<typeof config>) => postgresDefinition.refuse!(c);
+
+  it("one node with sync replication or no-fencing: it has no standby, so the run would test neither", () => {
+    expect(refuse(config(1, "sync", []))).toMatch(
+      /^--replication sync needs a standby to wait for: --nodes 2 or more/,
+    );
+    expect(refuse(config(1, "async", ["no-fencing"]))).toMatch(
+      /^--bug no-fencing needs a standby to promote/,
+    );
+    expect(refuse(config(1, "async", []))).toBeUndefined();
+    expect(refuse(config(2, "sync", ["no-fencing"]))).toBeUndefined();
+    expect(refuse(config(undefined, "sync", ["no-fencing"]))).toBeUndefined(); // the default is 3 nodes
   });
 });

@@ -118,6 +118,12 @@ export const postgresDefinition = defineSystem({
     const after = c.systemOptions?.["failover-after"];
     if (typeof after === "number" && !(after > 0 && after <= 3600))
       return `--failover-after: expected seconds in (0, 3600], got ${after}`;
+    // One node has no standby: nothing to replicate to or to promote. A run would test neither,
+    // and say valid (as a fault the system cannot apply would).
+    if (c.nodes === 1 && c.replication === "sync")
+      return "--replication sync needs a standby to wait for: --nodes 2 or more (one node replicates nothing)";
+    if (c.nodes === 1 && c.bugs.includes("no-fencing"))
+      return "--bug no-fencing needs a standby to promote: --nodes 2 or more (one node never fails over)";
     return undefined;
   },
   build: (c) =>

@@ -4,9 +4,10 @@
  *
  * Each pass flushes the log tail (so a commit's fsync is often already done), writes the dirty
  * pages with the oldest recLsn (each only after the log covering it is fsynced: the write-ahead
- * rule), vacuums some keys, and every `checkpointEveryPasses` passes takes a checkpoint. On a
- * replica the vacuum and the checkpoint do nothing (it redoes its primary's). A pass that fails
- * (an I/O error) fails the database and ends the task: the owner reopens it.
+ * rule; every `pagesEveryPasses` passes, default every one), vacuums some keys, and every
+ * `checkpointEveryPasses` passes takes a checkpoint. On a replica the vacuum and the checkpoint do
+ * nothing (it redoes its primary's). A pass that fails (an I/O error) fails the database and ends
+ * the task: the owner reopens it.
  */
 import type { Runtime } from "../../harness/runtime/types.ts";
 import type { PagePool } from "./pages.ts";
@@ -15,8 +16,10 @@ import type { Wal } from "./wal.ts";
 export interface BackgroundOptions {
   /** Pause between background passes. Default 10 ms. */
   readonly backgroundIntervalNs?: number;
-  /** Dirty pages written per background pass (oldest recLsn first). Default 8. */
+  /** Dirty pages written per page-writing pass (oldest recLsn first). Default 8. */
   readonly pagesPerPass?: number;
+  /** Every this many background passes writes dirty pages. Default 1 (every pass). */
+  readonly pagesEveryPasses?: number;
   /** Keys the vacuum visits per pass. Default 64. */
   readonly vacuumKeysPerPass?: number;
   /** A fuzzy checkpoint every this many background passes. Default 20. */
@@ -50,10 +53,10 @@ function logEndOf(wal: Wal, lsn: number): number {
   return lsn < wal.retainedFrom ? 0 : wal.endLsn;
 }
 
-/** One background pass: flush the log tail, write some dirty pages, vacuum, sometimes checkpoint. */
+/** One background pass: flush the log tail, write some dirty pages (when due), vacuum, sometimes checkpoint. */
 async function backgroundPass(work: BackgroundWork, options: BackgroundOptions, pass: number): Promise<void> {
   if (work.wal.fsyncedEnd < work.wal.endLsn) await work.wal.flush();
-  await work.flushDirtyPages(options.pagesPerPass ?? 8);
+  if (pass % (options.pagesEveryPasses ?? 1) === 0) await work.flushDirtyPages(options.pagesPerPass ?? 8);
   work.vacuum(options.vacuumKeysPerPass ?? 64);
   if (pass % (options.checkpointEveryPasses ?? 20) === 0) await work.checkpoint();
 }

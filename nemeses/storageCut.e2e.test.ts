@@ -44,7 +44,7 @@ const replicaAppend = [
   "--time-limit",
   "15",
   "--seed",
-  "2",
+  "1",
 ];
 
 const anomalies = (results: Results, checker: string): string[] =>

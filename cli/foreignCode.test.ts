@@ -16,7 +16,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CallTimedOut, callWithin, settledWithin } from "../harness/boundedCall.ts";
 import { Budget } from "../harness/budget.ts";
-import { runCheckers, type Checker } from "../harness/checker.ts";
+import { foreignChecker, runCheckers, type Checker } from "../harness/checker.ts";
 import type { Op } from "../harness/history/op.ts";
 import { scratchFolders } from "../harness/testkit.ts";
 
@@ -97,16 +97,16 @@ describe("a user's model cannot end the process with a verdict's exit code", () 
   });
 });
 
-describe("runCheckers bounds every checker by the budget's time limit", () => {
+describe("runCheckers bounds a checker that is not faultline's by the budget's time limit", () => {
   const ops: readonly Op[] = [];
-  const looping: Checker = {
+  const looping: Checker = foreignChecker({
     name: "looping",
     check: () => {
       for (;;) {
         // a checker that never reads its budget
       }
     },
-  };
+  });
   const neverSettles: Checker = { name: "never", check: () => new Promise(() => undefined) };
   const honest: Checker = { name: "honest", check: () => ({ valid: true }) };
 

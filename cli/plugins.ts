@@ -35,7 +35,7 @@ import { map } from "../harness/generator/control.ts";
 import type { PlannedOp } from "../harness/generator/types.ts";
 import { toJsonData } from "../harness/history/exactJson.ts";
 import type { LinearizableModel } from "../checkers/linearizable/model.ts";
-import type { Checker } from "../harness/checker.ts";
+import { foreignChecker, type Checker } from "../harness/checker.ts";
 import { nothingToCheck } from "../harness/history/op.ts";
 import { runResultNames, type CheckResult } from "../harness/results.ts";
 import { isUserError, UsageError } from "./main.ts";
@@ -703,7 +703,7 @@ const checkResultSchema = z.object({
  */
 function guardedChecker(checker: Checker): Checker {
   const name = checker.name;
-  return {
+  return foreignChecker({
     ...checker,
     check: async (history, context) => {
       const result: unknown = await checker.check(history, context);
@@ -727,7 +727,7 @@ function guardedChecker(checker: Checker): Checker {
         return { ...data, valid: "unknown", reason: `${empty} (checker ${name} said valid)` };
       return data;
     },
-  };
+  });
 }
 
 // ── Models ─────────────────────────────────────────────────────────────────────────────────────

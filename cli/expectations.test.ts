@@ -6,8 +6,7 @@
  * thing that runs the matrix; the tests here only read what it found, so the matrix costs its
  * runs once, never twice. The gate is started, not awaited, before the tests: the tests that run
  * in this process (the matrix's own shape, the memory property, the default run) go on while its
- * workers run, and only the tests that read its summary wait for it. It runs at a low CPU priority
- * (runGate says why).
+ * workers run, and only the tests that read its summary wait for it.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -45,21 +44,10 @@ const gateTimeoutMs = 45 * 60_000;
 /** A test that reads the gate's summary waits for the gate: at most its bound, and a minute. */
 const gateTestTimeoutMs = gateTimeoutMs + 60_000;
 
-/**
- * The gate runs at a low CPU priority (nice 10, which its worker processes inherit): its runs are
- * simulations, whose verdicts do not depend on how fast they go, so it loses nothing by yielding,
- * and it takes whatever CPU the other test files leave idle. The files that wait on real processes
- * and real time (process mode, etcd, PostgreSQL) run beside it and get the machine's answer within
- * milliseconds, as they need: beside the gate at the same priority, the ack-before-fsync search
- * missed on its first seed in two runs of two (a starved run read 32 times in 10 s), where beside
- * it at nice 10 or 19 seed 1 found the lost writes in three runs of three. Not 19: `npm test`'s
- * static checks run at 19 (.ci/test.mjs) and take what is left after the gate, which holds up the
- * suite's end.
- */
 async function runGate(out: string, store: string): Promise<GateOutcome> {
   const result = await execa(
-    "nice",
-    ["-n", "10", process.execPath, bin, "gate", matrixSuitePath, "--out", out, "--store", store],
+    process.execPath,
+    [bin, "gate", matrixSuitePath, "--out", out, "--store", store],
     {
       env: { CI: "true", NO_COLOR: "1" },
       reject: false,

@@ -116,50 +116,33 @@ export function checkLinearizable<S>(
   return linearizable.checkLinearizable(history, model, options);
 }
 
+/**
+ * `check` as the library exports it: the same function, refusing first a history that is not one,
+ * under the name `name` in its errors.
+ */
+function refusingNonHistories<Rest extends unknown[]>(
+  name: string,
+  check: (history: readonly Op[], ...rest: Rest) => CheckResult,
+): (history: readonly Op[], ...rest: Rest) => CheckResult {
+  return (history, ...rest) => {
+    refuseMistake(historyMistake(name, history));
+    return check(history, ...rest);
+  };
+}
+
 /** Checks a history against a built-in linearizability model by name. */
-export function checkLinearizableHistory(
-  history: readonly Op[],
-  options: Parameters<typeof linearizable.checkLinearizableHistory>[1],
-): CheckResult {
-  refuseMistake(historyMistake("checkLinearizableHistory", history));
-  return linearizable.checkLinearizableHistory(history, options);
-}
-
+export const checkLinearizableHistory = refusingNonHistories(
+  "checkLinearizableHistory",
+  linearizable.checkLinearizableHistory,
+);
 /** Elle's transactional checks (list-append or rw-register) of a history. */
-export function checkElleHistory(
-  history: readonly Op[],
-  options: Parameters<typeof elle.checkElleHistory>[1],
-): CheckResult {
-  refuseMistake(historyMistake("checkElleHistory", history));
-  return elle.checkElleHistory(history, options);
-}
-
+export const checkElleHistory = refusingNonHistories("checkElleHistory", elle.checkElleHistory);
 /** The bank checker: every read sums to the total, no account negative (unless allowed). */
-export function checkBankHistory(
-  history: readonly Op[],
-  options: Parameters<typeof bank.checkBankHistory>[1],
-): CheckResult {
-  refuseMistake(historyMistake("checkBankHistory", history));
-  return bank.checkBankHistory(history, options);
-}
-
+export const checkBankHistory = refusingNonHistories("checkBankHistory", bank.checkBankHistory);
 /** Jepsen's set-full checker: every acknowledged add is read, and stays read. */
-export function checkSetFullHistory(
-  history: readonly Op[],
-  options?: Parameters<typeof setFull.checkSetFullHistory>[1],
-): CheckResult {
-  refuseMistake(historyMistake("checkSetFullHistory", history));
-  return setFull.checkSetFullHistory(history, options);
-}
-
+export const checkSetFullHistory = refusingNonHistories("checkSetFullHistory", setFull.checkSetFullHistory);
 /** The stats checker: per operation, ok, fail and info counts, latencies, availability. */
-export function checkStatsHistory(
-  history: readonly Op[],
-  options?: Parameters<typeof stats.checkStatsHistory>[1],
-): CheckResult {
-  refuseMistake(historyMistake("checkStatsHistory", history));
-  return stats.checkStatsHistory(history, options);
-}
+export const checkStatsHistory = refusingNonHistories("checkStatsHistory", stats.checkStatsHistory);
 
 /** Identity, for typing a model module: `export default defineModel<number>({ … })`. */
 export function defineModel<S>(model: LinearizableModel<S>): LinearizableModel<S> {

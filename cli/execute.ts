@@ -45,7 +45,8 @@ import type { SystemUnderTest } from "../harness/system.ts";
 import type { Workload } from "../harness/workload.ts";
 import { UsageError } from "./main.ts";
 import { lookupSystem, lookupWorkload } from "./plugins.ts";
-import { nemeses, type BuildConfig, type NemesisPackage } from "./registry.ts";
+import { nemeses, systems, workloads, type BuildConfig, type NemesisPackage } from "./registry.ts";
+import { armMainThreadWatch } from "../harness/mainThreadWatch.ts";
 import { expandNemesisPackages } from "../nemeses/index.ts";
 import { parseWindowSelection, type WindowSelection } from "../nemeses/windows.ts";
 import { reproduceCommand, type RunConfig } from "./runConfig.ts";
@@ -302,6 +303,15 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
       );
   };
   let nemesisFailures: readonly NemesisFailure[] = [];
+  // A plugin's client, generator or node control that loops for good would hold the process for
+  // good: watched until the checkers start (harness/mainThreadWatch.ts; the bin's process only).
+  const foreignCode = !Object.hasOwn(systems, config.system) || !Object.hasOwn(workloads, config.workload);
+  const releaseWatch = foreignCode
+    ? armMainThreadWatch(() => {
+        history.flushNow();
+        return `the history recorded up to there is in ${runDir.historyPath}`;
+      })
+    : () => {};
   try {
     const outcome = await world.run(async () => {
       if (processWorld === undefined) await system.setup(world);
@@ -366,9 +376,13 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     }`;
   } finally {
     // Real processes are stopped whatever happened; a simulated world simply ends.
-    if (processWorld !== undefined) {
-      await teardown().catch(() => undefined);
-      await processWorld.close();
+    try {
+      if (processWorld !== undefined) {
+        await teardown().catch(() => undefined);
+        await processWorld.close();
+      }
+    } finally {
+      releaseWatch();
     }
     // The history and the node logs reach the disk while the history is checked; the closing files
     // wait for them (below), so a results.json never survives a power cut its history did not.
@@ -483,6 +497,15 @@ class StreamedHistory {
     } catch (error) {
       this.closeAfterFailure();
       this.fail(error, op.index > 0);
+    }
+  }
+
+  /** Writes the buffered lines now (the process is about to end: harness/mainThreadWatch.ts). */
+  flushNow(): void {
+    try {
+      this.writer?.flush();
+    } catch {
+      // A file the file system refuses keeps its whole lines; the process ends anyway.
     }
   }
 

@@ -12,8 +12,9 @@
  * Output whose reader has gone (`faultline run | head -1`) is dropped, not fatal: the command
  * finishes its work (a run still checks and stores its results) and exits with its own code.
  */
-import { writeSync } from "node:fs";
+import { closeSync, writeSync } from "node:fs";
 import { ExitCode } from "../harness/results.ts";
+import { enableMainThreadWatch, type Stuck } from "../harness/mainThreadWatch.ts";
 import { ConfigError } from "../harness/configError.ts";
 import { HistoryFormatError, visibleText } from "../harness/history/validate.ts";
 
@@ -129,6 +130,32 @@ function guardProcessEnd(command: string): void {
   };
   process.on("uncaughtException", thrownOutside);
   process.on("unhandledRejection", thrownOutside);
+  enableMainThreadWatch(stuckAfterMs(), (stuck: Stuck) => {
+    say(
+      `stopped: code that is not faultline's held the event loop for ${(stuck.heldMs / 1000).toFixed(0)} s ` +
+        `without returning (a synchronous loop in a plugin's client, generator, node control or ` +
+        `definition?), at ${stuck.frames.join(" ← ") || "an unknown place"}; nothing was checked` +
+        stuck.saved.map((line) => `; ${line}`).join(""),
+    );
+    // The inspector that ran this handler would add a line of its own at exit ("Waiting for the
+    // debugger to disconnect..."): what was to say is said.
+    try {
+      closeSync(2);
+    } catch {
+      // already closed
+    }
+    exitAtOnce(ExitCode.badInput);
+  });
+}
+
+/**
+ * How long code that is not faultline's may hold the event loop before the process is stopped
+ * (harness/mainThreadWatch.ts): 30 s, far past anything faultline's own code does while a run
+ * runs; `FAULTLINE_TEST_STUCK_AFTER_MS` sets it for the harness's own tests.
+ */
+function stuckAfterMs(): number {
+  const givenMs = Number(process.env["FAULTLINE_TEST_STUCK_AFTER_MS"]);
+  return givenMs > 0 ? givenMs : 30_000;
 }
 
 export interface MainOptions {

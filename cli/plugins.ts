@@ -39,6 +39,7 @@ import { foreignChecker, type Checker } from "../harness/checker.ts";
 import { nothingToCheck } from "../harness/history/op.ts";
 import { runResultNames, type CheckResult } from "../harness/results.ts";
 import { isUserError, UsageError } from "./main.ts";
+import { armMainThreadWatch } from "../harness/mainThreadWatch.ts";
 import { systemNames, systems, workloadNames, workloads } from "./registry.ts";
 
 import { isModulePath } from "./modulePath.ts";
@@ -115,6 +116,8 @@ async function importModule(option: string, path: string): Promise<Record<string
   if (!existsSync(file)) throw new UsageError(`${option} ${path}: no such file`);
   const url = pathToFileURL(file).href;
   const isTypeScript = /\.(m|c)?tsx?$/.test(file);
+  // A module's top level is code that is not faultline's: it could loop for good.
+  const release = armMainThreadWatch();
   try {
     // Running from sources (tsx, vitest), TypeScript imports as it is; compiled, tsx loads it.
     if (isTypeScript && !import.meta.url.endsWith(".ts")) {
@@ -132,6 +135,8 @@ async function importModule(option: string, path: string): Promise<Record<string
         ? `; a .ts file of a package without "type": "module" in its package.json loads as CommonJS: name it .mts, or add "type": "module"`
         : "";
     throw new UsageError(`${option} ${path}: the module failed to load: ${firstLine(message)}${hint}`);
+  } finally {
+    release();
   }
 }
 
@@ -389,10 +394,13 @@ function guardDefinition(path: string, exported: unknown): SystemDefinition {
  * internal error with a stack. A UsageError or ConfigError it throws is already such a line.
  */
 function calledFromPlugin<T>(option: string, path: string, what: string, run: () => T): T {
+  const release = armMainThreadWatch();
   try {
     return run();
   } catch (error) {
     throw pluginThrew(option, path, what, error);
+  } finally {
+    release();
   }
 }
 
@@ -402,10 +410,13 @@ async function calledFromPluginAsync<T>(
   what: string,
   run: () => T | Promise<T>,
 ): Promise<T> {
+  const release = armMainThreadWatch();
   try {
     return await run();
   } catch (error) {
     throw pluginThrew(option, path, what, error);
+  } finally {
+    release();
   }
 }
 

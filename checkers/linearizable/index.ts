@@ -18,7 +18,7 @@ import type { NonlinearizableCase } from "./explain.ts";
 import { explainViolation } from "./explain.ts";
 import type { LinearizableModel } from "./model.ts";
 import { builtinModel, builtinModelNames } from "./models.ts";
-import { prepareHistory } from "./prepare.ts";
+import { prepareHistory, type PreparedHistory } from "./prepare.ts";
 import type { SearchOutcome } from "./search.ts";
 import { ExternalMemoryMeter, linearizationSearch } from "./search.ts";
 
@@ -84,6 +84,19 @@ export function checkLinearizable<S>(
     if (!(error instanceof BudgetExhausted)) throw error;
     return { valid: "unknown", reason: `${error.reason} while preparing the history`, model: model.name };
   }
+  // Operations that failed (they did not happen) or whose outcome is unknown (they may never have
+  // happened) can all be left out of an order: with nothing else, every model accepts the history,
+  // and a valid verdict would say nothing about the system. Unknown, with why, as for no history.
+  if (!prepared.parts.some((part) => part.ops.some(({ op }) => op.outcome !== "info")))
+    return {
+      valid: "unknown",
+      reason: noKnownResult(prepared),
+      model: model.name,
+      partitions: prepared.parts.length,
+      opCount: prepared.opCount,
+      droppedFailed: prepared.failedCount,
+      droppedUnknownReads: prepared.unknownReadCount,
+    };
   const memory = new ExternalMemoryMeter(limits.memoryLimitBytes ?? Infinity);
   // The parts are searched side by side, in rounds that double each part's share of iterations,
   // and the rounds stop once one part is not linearizable: that answers the history, and a cheap
@@ -158,6 +171,16 @@ export function checkLinearizable<S>(
       : { anomalies: { nonlinearizable: cases }, anomalyCounts: { nonlinearizable: failures } }),
     ...(unknownParts.length === 0 ? {} : { unknownParts: unknownParts.slice(0, casesListedMax) }),
   };
+}
+
+/** Why a history whose every operation failed or has an unknown outcome gives nothing to check. */
+function noKnownResult(prepared: PreparedHistory): string {
+  const unknown = prepared.opCount - prepared.failedCount;
+  const parts = [
+    ...(prepared.failedCount > 0 ? [`${prepared.failedCount} failed (did not happen)`] : []),
+    ...(unknown > 0 ? [`${unknown} of unknown outcome (may never have happened)`] : []),
+  ];
+  return `no operation with a known result: of ${prepared.opCount} operation${prepared.opCount === 1 ? "" : "s"}, ${parts.join(" and ")}, so there is nothing to check`;
 }
 
 /** The one anomaly class a linearizability check reports: a part no order could explain. */

@@ -109,6 +109,45 @@ describe("register semantics", () => {
     expect(checkLinearizableHistory(butNotBefore, casRegister).valid).toBe(false);
   });
 
+  it("is unknown, not valid, when no operation has a known result: it saw nothing to check", () => {
+    // Each of these can be ordered by leaving every operation out, so a model accepts it whatever
+    // the system did: a pipeline whose every operation failed or timed out must not pass a gate.
+    const failedAndTimedOut: Row[] = [
+      [0, "invoke", "write", 1],
+      [0, "fail", "write", 1],
+      [1, "invoke", "read", null],
+      [1, "fail", "read", null],
+      [2, "invoke", "read", null],
+      [2, "info", "read", null],
+      [3, "invoke", "write", 2],
+      [3, "info", "write", 2],
+    ];
+    for (const model of ["register", "cas-register"]) {
+      const result = checkLinearizableHistory(history(failedAndTimedOut), { model });
+      expect(result, model).toMatchObject({ valid: "unknown", opCount: 4, droppedFailed: 2 });
+      expect(result.reason, model).toBe(
+        "no operation with a known result: of 4 operations, 2 failed (did not happen) and 2 of unknown outcome (may never have happened), so there is nothing to check",
+      );
+    }
+    const locks = history([
+      [0, "invoke", "acquire", null],
+      [0, "fail", "acquire", null],
+      [1, "invoke", "acquire", null],
+      [1, "info", "acquire", null],
+    ]);
+    expect(checkLinearizableHistory(locks, { model: "mutex" }).valid).toBe("unknown");
+    const onlyFailed = history([
+      [1, "invoke", "read", null],
+      [1, "fail", "read", null],
+    ]);
+    expect(checkLinearizableHistory(onlyFailed, casRegister).reason).toBe(
+      "no operation with a known result: of 1 operation, 1 failed (did not happen), so there is nothing to check",
+    );
+    // One operation with a known result is something to check.
+    const oneOk = history([...failedAndTimedOut, [4, "invoke", "read", null], [4, "ok", "read", null]]);
+    expect(checkLinearizableHistory(oneOk, casRegister).valid).toBe(true);
+  });
+
   it("reads null as unknown when the register starts with a value (Knossos)", () => {
     const h = history([
       [0, "invoke", "read", null],

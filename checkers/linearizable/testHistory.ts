@@ -17,3 +17,15 @@ export function history(rows: readonly Row[]): Op[] {
     ...extra,
   }));
 }
+
+/**
+ * Whether a client operation in `history` has a known result (`ok`, or a CAS that completed and
+ * found another value): without one, every operation can be left out of an order, and the checker
+ * answers "unknown" (nothing to check) rather than a vacuous "valid".
+ */
+export function hasKnownResult(history: readonly Op[]): boolean {
+  return history.some(
+    (op) =>
+      op.process !== "nemesis" && (op.type === "ok" || (op.type === "fail" && op.error === "cas-mismatch")),
+  );
+}

@@ -224,9 +224,16 @@ describe("a bad suite or option: one line naming the file and line, exit 254", (
     });
   }
 
-  it("a missing file, no file, a bad --jobs, a --filter matching nothing, or an output folder that cannot be made", async () => {
+  it("a missing file, no file, a bad --jobs, a --filter matching nothing, only todo rows, or an output folder that cannot be made", async () => {
     const file = join(scratch, "fine.yaml");
     writeFileSync(file, good);
+    const todo = join(scratch, "todo.yaml");
+    writeFileSync(todo, `${good}    todo: not yet\n`);
+    const mixed = join(scratch, "mixed.yaml");
+    writeFileSync(
+      mixed,
+      `${good}${good.slice("rows:\n".length).replace("name: r", "name: later")}    todo: not yet\n`,
+    );
     // A file where a folder would go: refused before any run, not a stack trace after them all.
     const notAFolder = join(file, "out");
     for (const [args, pattern] of [
@@ -234,6 +241,12 @@ describe("a bad suite or option: one line naming the file and line, exit 254", (
       [["gate"], /expected a suite file/],
       [["gate", file, "--jobs", "0"], /--jobs: expected a whole number/],
       [["gate", file, "--filter", "zzz"], /--filter: no row of .*fine\.yaml matches \/zzz\//],
+      // Nothing to run is no pass: every row (or every row the filter picks) is todo.
+      [["gate", todo], /todo\.yaml: every row is todo, and the gate skips todo rows: nothing to run/],
+      [
+        ["gate", mixed, "--filter", "^later"],
+        /mixed\.yaml: every row matching \/\^later\/ is todo, and the gate skips todo rows/,
+      ],
       [
         ["gate", file, "--out", notAFolder, "--store", join(scratch, "store-out")],
         /--out .*fine\.yaml\/out: cannot create or write this folder: .*\(ENOTDIR\)/,

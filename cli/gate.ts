@@ -120,6 +120,11 @@ export async function gateCommand(args: string[]): Promise<number> {
   }
   const suite = await loadSuite(suiteArgument("gate", positionals));
   const rows = filterRows(suite, values.filter);
+  // A gate that would run nothing must not pass: every row it selected is one it skips.
+  if (rows.every((r) => r.todo !== undefined))
+    throw new UsageError(
+      `${suite.file}: every row${values.filter !== undefined ? ` matching /${String(values.filter)}/` : ""} is todo, and the gate skips todo rows: nothing to run (faultline sweep measures them)`,
+    );
   const jobs = parseJobs(values.jobs);
   const store = typeof values.store === "string" ? values.store : "store";
   const out =

@@ -195,6 +195,18 @@ describe("merging shards", () => {
     expect(() => mergeShards([shard(1, 2, shardRuns(2))])).toThrow(/is not a unit of shard 1\/2/);
   });
 
+  it("is unknown, never a pass, when every row is todo: it judged nothing", () => {
+    const todoRows = rows.map((r) => ({ ...r, todo: "not yet" }));
+    const only = shard(1, 1, runsOf(outcome));
+    const todoShard = {
+      ...only,
+      manifest: { ...only.manifest, rows: todoRows, digest: suiteDigest(todoRows) },
+    };
+    const report = mergeShards([todoShard]);
+    expect(report.rows.map((r) => r.verdict)).toEqual(["skipped", "skipped"]);
+    expect(report).toMatchObject({ verdict: "unknown", exitCode: 2, complete: true });
+  });
+
   it("renders one self-contained HTML page: no script, no fetch, every value escaped", () => {
     const hostile = (row: string, seed: number) => ({
       ...outcome(row, seed),

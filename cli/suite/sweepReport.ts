@@ -138,9 +138,10 @@ export function mergeShards(shards: readonly ShardOutput[]): SweepReport {
   }
   const complete = missing.length === 0 && incomplete.length === 0;
   const judged = rows.filter((r) => r.verdict !== "skipped");
+  // Rows that are all todo judge nothing: undecided, never a pass.
   const verdict = judged.some((r) => r.verdict === "fails")
     ? "fails"
-    : !complete || judged.some((r) => r.verdict === "unknown")
+    : !complete || judged.length === 0 || judged.some((r) => r.verdict === "unknown")
       ? "unknown"
       : "holds";
   const slowest = [...all]

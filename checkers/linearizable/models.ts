@@ -19,12 +19,13 @@ import { decimalSum } from "../../harness/decimalSum.ts";
 import type { Key } from "../../harness/history/op.ts";
 import type { LinearizableModel, ModelOp } from "./model.ts";
 import { ModelInputError, jsonText } from "./model.ts";
+import { valueText } from "../../harness/history/valueText.ts";
 
 type Values = Readonly<Record<string, unknown>>; // an --init map of key to value
 
 const isScalar = (v: unknown): boolean => v === null || typeof v !== "object";
 const sameValue = (a: unknown, b: unknown): boolean =>
-  a === b || (!isScalar(a) && !isScalar(b) && jsonText(a) === jsonText(b));
+  a === b || (!isScalar(a) && !isScalar(b) && valueText(a) === valueText(b));
 
 const isKey = (k: unknown): k is Key => typeof k === "string" || typeof k === "number";
 
@@ -128,7 +129,7 @@ function hashPower(exponent: number): number {
 }
 
 const valueHash = (v: unknown): number =>
-  typeof v === "string" ? textHash(v) : textHash(jsonText(v), 0x2545f491);
+  typeof v === "string" ? textHash(v) : textHash(valueText(v), 0x2545f491);
 
 function bindingHash(k: string, vHash: number, kHash = textHash(k)): number {
   let h = Math.imul(kHash ^ Math.imul(vHash, 0x85ebca6b), 0xc2b2ae35);
@@ -429,7 +430,7 @@ type Texts = readonly string[];
 function initialTexts(name: string, init: unknown): Texts {
   if (!Array.isArray(init))
     throw new ModelInputError(`the ${name} model's --init is a JSON array; got ${jsonText(init)}`);
-  return init.map(jsonText);
+  return init.map(valueText);
 }
 
 /** set: add v; read → the whole set (an array, in any order). */
@@ -450,11 +451,11 @@ export function setModel(init: unknown = []): LinearizableModel<Texts> {
     readOnly: (op) => op.f === "read",
     step(state, op) {
       if (op.f === "add") {
-        const t = jsonText(op.value);
+        const t = valueText(op.value);
         return state.includes(t) ? state : [...state, t].sort();
       }
       if (op.outcome === "info") return state;
-      const read = [...new Set((op.value as unknown[]).map(jsonText))].sort();
+      const read = [...new Set((op.value as unknown[]).map(valueText))].sort();
       return read.length === state.length && read.every((t, i) => t === state[i]) ? state : undefined;
     },
     hash: (state) => state.join("\n"),
@@ -519,10 +520,10 @@ export function fifoQueueModel(init: unknown = []): LinearizableModel<Texts> {
     },
     partition: (op) => op.key ?? "",
     step(queue, op) {
-      if (op.f === "enqueue") return [...queue, jsonText(op.value)];
+      if (op.f === "enqueue") return [...queue, valueText(op.value)];
       if (op.outcome === "info") return queue.length === 0 ? undefined : queue.slice(1);
       if (op.value === null || op.value === undefined) return queue.length === 0 ? queue : undefined;
-      return queue[0] === jsonText(op.value) ? queue.slice(1) : undefined;
+      return queue[0] === valueText(op.value) ? queue.slice(1) : undefined;
     },
     hash: (queue) => queue.join("\n"),
     equal: () => true,

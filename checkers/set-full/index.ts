@@ -32,6 +32,7 @@ import { HistoryShapeError, nothingToCheck, pairOps } from "../../harness/histor
 import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
 import { compareNames } from "../../harness/compareNames.ts";
 import { describeFound } from "../../harness/history/validate.ts";
+import { valueText } from "../../harness/history/valueText.ts";
 
 /** Every anomaly class the set-full checker reports. */
 export const setFullAnomalyClasses = ["duplicated", "unexpected", "lost", "stale"] as const;
@@ -91,8 +92,11 @@ const outcomeRank: Record<ElementFate["addOutcome"], number> = {
   ok: 4,
 };
 
-/** Elements are compared by value: numbers and strings directly, anything else by its JSON. */
-const identity = (v: unknown): unknown => (typeof v === "object" && v !== null ? JSON.stringify(v) : v);
+/**
+ * Elements are compared by value: numbers and strings directly, anything else by its JSON, an
+ * object's keys in any order (valueText).
+ */
+const identity = (v: unknown): unknown => (typeof v === "object" && v !== null ? valueText(v) : v);
 
 const fmtS = (ns: number | null): string => (ns === null ? "never" : `${(ns / 1e9).toFixed(3)} s`);
 

@@ -665,3 +665,44 @@ describe("list-append: a value appended twice to one key (Elle refuses the histo
     expect(elsewhere).toMatchObject({ valid: false, anomalyTypes: ["duplicate-elements"] });
   });
 });
+
+describe("list-append: elements that are JSON objects or lists", () => {
+  // Each value is parsed on its own, as a history file gives them: equal, never the same object.
+  const v = (json: string): unknown => JSON.parse(json);
+  const a = '{"a":1,"b":2}';
+  const aReordered = '{"b":2,"a":1}';
+  const b = "[1,2]";
+  const appends: TxnSpec[] = [
+    [0, [["append", "x", v(a)]]],
+    [0, [["append", "x", v(b)]]],
+  ];
+
+  it("are compared by content, an object's keys in any order, not by reference", () => {
+    const h = serialHistory([
+      appends[0]!,
+      [1, [["r", "x", v(`[${aReordered}]`)]]],
+      appends[1]!,
+      [1, [["r", "x", v(`[${a},${b}]`)]]],
+      [2, [["r", "x", v(`[${aReordered},${b}]`)]]],
+    ]);
+    expect(check(h, "strict-serializable")).toMatchObject({ valid: true, anomalyTypes: [] });
+  });
+
+  it("still find reads in another order, duplicates and elements never appended", () => {
+    const read = (list: string) => serialHistory([...appends, [1, [["r", "x", v(list)]]]]);
+    expect(
+      check(
+        serialHistory([
+          ...appends,
+          [1, [["r", "x", v(`[${a},${b}]`)]]],
+          [2, [["r", "x", v(`[${b},${aReordered}]`)]]],
+        ]),
+        "strict-serializable",
+      ).anomalyTypes,
+    ).toContain("incompatible-order");
+    expect(check(read(`[${a},${b},${aReordered}]`), "strict-serializable").anomalyTypes).toContain(
+      "duplicate-elements",
+    );
+    expect(check(read(`[${a},${b},{"a":3}]`), "strict-serializable").anomalyTypes).toContain("garbage-read");
+  });
+});

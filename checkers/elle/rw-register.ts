@@ -26,6 +26,7 @@
  */
 import type { Budget } from "../../harness/budget.ts";
 import { HistoryShapeError, type Key } from "../../harness/history/op.ts";
+import { valueText } from "../../harness/history/valueText.ts";
 import { EdgeKind, EdgeList, Graph, SccFinder } from "./graph.ts";
 import {
   txnData,
@@ -74,12 +75,17 @@ interface Access {
   hasWrite: boolean;
 }
 
-function accessesOf(txns: TxnTable, t: number, sink: AnomalySink | undefined): Map<Key, Access> {
+function accessesOf(
+  txns: TxnTable,
+  t: number,
+  sink: AnomalySink | undefined,
+  values: SameValues,
+): Map<Key, Access> {
   const accesses = new Map<Key, Access>();
   const mops = txns.microOpsOf(t);
   for (let i = 0; i < mops.length; i++) {
     const [f, k, raw] = mops[i]!;
-    const v = raw === undefined ? null : raw;
+    const v = raw === undefined ? null : values.of(raw);
     if (f === "append") {
       throw new HistoryShapeError(
         `index ${txns.opOf(t).index}: an rw-register history has only "r" and "w" micro-ops, got "append"`,
@@ -116,8 +122,25 @@ function accessesOf(txns: TxnTable, t: number, sink: AnomalySink | undefined): M
   return accesses;
 }
 
+/**
+ * One reference for every value equal to it, an object's keys in any order (valueText): the maps
+ * below compare values by identity, and a list read back is a new list each time.
+ */
+class SameValues {
+  private readonly byText = new Map<string, unknown>();
+  of(v: unknown): unknown {
+    if (v === null || typeof v !== "object") return v;
+    const text = valueText(v);
+    const known = this.byText.get(text);
+    if (known !== undefined) return known;
+    this.byText.set(text, v);
+    return v;
+  }
+}
+
 /** The state every step of the inference shares. */
 class RwRegister {
+  readonly values = new SameValues();
   readonly keyIds = new Map<Key, number>();
   readonly keys: KeyState[] = [];
   readonly notes: string[] = [];
@@ -180,8 +203,9 @@ function indexWrites(rr: RwRegister): void {
     const mops = txns.microOpsOf(t);
     rr.budget?.step(mops.length + 1);
     for (let i = 0; i < mops.length; i++) {
-      const [f, k, v] = mops[i]!;
+      const [f, k, raw] = mops[i]!;
       if (f !== "w") continue;
+      const v = rr.values.of(raw);
       const s = rr.stateOf(k);
       let intermediate = 0;
       for (let j = i + 1; j < mops.length; j++)
@@ -208,7 +232,7 @@ function indexReads(rr: RwRegister): void {
   for (let t = 0; t < txns.count; t++) {
     if (txns.status[t] === TxnStatus.fail) continue;
     const ok = txns.status[t] === TxnStatus.ok;
-    const mine = accessesOf(txns, t, ok ? sink : undefined);
+    const mine = accessesOf(txns, t, ok ? sink : undefined, rr.values);
     rr.accesses[t] = mine;
     rr.budget?.step(mine.size + 1);
     for (const a of mine.values()) {

@@ -25,6 +25,7 @@ import {
 } from "../../harness/history/op.ts";
 import { ScannedValue, scannedOp, type JsonlScanner } from "../../harness/history/jsonlScan.ts";
 import { describeFound } from "../../harness/history/validate.ts";
+import { valueText } from "../../harness/history/valueText.ts";
 
 export const TxnStatus = { ok: 0, info: 1, fail: 2 } as const;
 
@@ -208,6 +209,8 @@ export class TxnTableBuilder {
   private readonly listLengthByKey = new Column(new Int32Array(1024));
   private readonly listRoomEndByKey = new Column(new Int32Array(1024));
   private readonly others: unknown[] = [];
+  /** Objects and lists met as values, by their text (valueText): see `interned`. */
+  private readonly internedByText = new Map<string, unknown>();
   /** Set when a transaction's source micro-ops were written out of order (see `place`). */
   private relocated = false;
   private firstError: { readonly t: number; readonly error: HistoryShapeError } | undefined;
@@ -558,8 +561,28 @@ export class TxnTableBuilder {
       lengths[at] = Array.isArray(v) ? v.length : -2;
       kinds[at] = MopValue.other;
       values[at] = this.others.length;
-      this.others.push(v);
+      this.others.push(Array.isArray(v) ? this.internedElements(v) : this.interned(v));
     }
+  }
+
+  /**
+   * `v` as the one object kept for every value equal to it, an object's keys in any order
+   * (valueText): the checkers compare values by identity (===, Map, Set), so two reads of
+   * {"a":1,"b":2}, or a read of it as {"b":2,"a":1}, must come back as one reference to be one value.
+   */
+  private interned(v: unknown): unknown {
+    if (v === null || typeof v !== "object") return v;
+    const text = valueText(v);
+    const known = this.internedByText.get(text);
+    if (known !== undefined) return known;
+    const value = Array.isArray(v) ? this.internedElements(v) : v;
+    this.internedByText.set(text, value);
+    return value;
+  }
+
+  /** A list whose elements are interned (a list read: compared element by element, not whole). */
+  private internedElements(list: readonly unknown[]): readonly unknown[] {
+    return list.some((x) => x !== null && typeof x === "object") ? list.map((x) => this.interned(x)) : list;
   }
 
   private writeScannedMicroOps(t: number, scanner: JsonlScanner): void {

@@ -8,6 +8,7 @@
  * `position` (here: where the value sits in its key's version order), both -1 until set.
  */
 import { noArena, type Allocator } from "./arena.ts";
+import { valueText } from "../../harness/history/valueText.ts";
 
 const stride = 4; // key*4+tag (0 = empty), value, entry, position
 
@@ -16,6 +17,8 @@ export class ValueTable {
   private capacity: number;
   private used = 0;
   private readonly otherValues = new Map<unknown, number>();
+  /** Lists and objects, by their text (valueText): an appended list is read back as a new one. */
+  private readonly objectValues = new Map<string, number>();
 
   constructor(
     expected: number,
@@ -60,11 +63,13 @@ export class ValueTable {
       tag = 1;
       v = value;
     } else {
-      let id = this.otherValues.get(value);
+      const text = typeof value === "object" && value !== null ? valueText(value) : undefined;
+      let id = text === undefined ? this.otherValues.get(value) : this.objectValues.get(text);
       if (id === undefined) {
         if (!insert) return -1;
-        id = this.otherValues.size;
-        this.otherValues.set(value, id);
+        id = this.otherValues.size + this.objectValues.size;
+        if (text === undefined) this.otherValues.set(value, id);
+        else this.objectValues.set(text, id);
       }
       tag = 2;
       v = id;

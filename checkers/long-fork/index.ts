@@ -26,6 +26,7 @@ import { HistoryShapeError, nothingToCheck, pairOps } from "../../harness/histor
 import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
 import { compareNames } from "../../harness/compareNames.ts";
 import { describeFound } from "../../harness/history/validate.ts";
+import { valueText } from "../../harness/history/valueText.ts";
 
 /** Every anomaly class the long-fork checker reports. */
 export const longForkAnomalyClasses = ["garbage-read", "G1a", "long-fork"] as const;
@@ -100,6 +101,15 @@ export function hasGroupRead(history: readonly Op[]): boolean {
   });
 }
 
+/** One value: the same number or string, or the same object or list, its keys in any order. */
+const sameValue = (a: unknown, b: unknown): boolean =>
+  a === b ||
+  (a !== null &&
+    b !== null &&
+    typeof a === "object" &&
+    typeof b === "object" &&
+    valueText(a) === valueText(b));
+
 export function checkLongForkHistory(
   history: readonly Op[],
   options: LongForkCheckOptions = {},
@@ -152,7 +162,7 @@ export function checkLongForkHistory(
       // A history that records no write at all (Jepsen's own test) cannot say what was written.
       if (v === null || written.size === 0) continue;
       const write = written.get(keyId(k));
-      if (write === undefined || write.value !== v) {
+      if (write === undefined || !sameValue(write.value, v)) {
         report("garbage-read", () => ({
           explanation: `the read at index ${op.index} saw key ${String(k)} = ${JSON.stringify(v)}, a value never written to it`,
           index: op.index,

@@ -74,6 +74,22 @@ describe("long-fork", () => {
     expect(checkLongForkHistory(h).anomalyCounts).toEqual({ G1a: 1, "garbage-read": 1 });
   });
 
+  it("takes a written object or list for the value read back, an object's keys in any order", () => {
+    // Each value parsed on its own, as a history file gives them: equal, never the same object.
+    const v = (json: string): unknown => JSON.parse(json);
+    const h = (readBack: string) =>
+      history([
+        ["invoke", 2, "write", [["w", 0, v('{"a":1,"b":[1,2]}')]]],
+        ["ok", 2, "write", [["w", 0, v('{"a":1,"b":[1,2]}')]]],
+        ["invoke", 0, "read", unread(0, 1)],
+        ["ok", 0, "read", read([0, v(readBack)], [1, null])],
+        ["invoke", 1, "read", unread(0, 1)],
+        ["ok", 1, "read", read([0, v('{"a":1,"b":[1,2]}')], [1, null])],
+      ]);
+    expect(checkLongForkHistory(h('{"b":[1,2],"a":1}'))).toMatchObject({ valid: true, comparedPairs: 1 });
+    expect(checkLongForkHistory(h('{"b":[2,1],"a":1}')).anomalyCounts).toEqual({ "garbage-read": 1 });
+  });
+
   it("refuses a read of another size than the group's, naming it", () => {
     const h = history([
       ["invoke", 0, "read", unread(0, 1)],

@@ -348,3 +348,36 @@ describe("check --time-limit-ms holds", () => {
     },
   );
 });
+
+describe("a stored run whose test.json names a model nobody knows", () => {
+  it("is bad input naming test.json (exit 254), not an internal error", async () => {
+    for (const field of ["promisedModel", "model"]) {
+      const dir = mkdtempSync(join(store, "damaged-"));
+      const stored = {
+        ...config(["--system", "memory", "--workload", "append"]),
+        promisedModel: "serializable",
+      };
+      writeFileSync(join(dir, "test.json"), JSON.stringify({ ...stored, [field]: "no-such-model" }));
+      writeFileSync(
+        join(dir, "history.jsonl"),
+        '{"index":0,"time":0,"process":0,"type":"invoke","f":"txn","value":[["append","x",1]]}\n' +
+          '{"index":1,"time":1,"process":0,"type":"ok","f":"txn","value":[["append","x",1]]}\n',
+      );
+      const stderr: string[] = [];
+      const spy = vi
+        .spyOn(process.stderr, "write")
+        .mockImplementation((chunk) => (stderr.push(String(chunk)), true));
+      let result: Awaited<ReturnType<typeof checkJson>>;
+      try {
+        result = await checkJson([join(dir, "history.jsonl")]);
+      } finally {
+        spy.mockRestore();
+      }
+      expect(result.code, field).toBe(254);
+      expect(JSON.stringify(result.results[0]), field).toContain(
+        `test.json: unknown consistency model \\"no-such-model\\"`,
+      );
+      expect(stderr.join(""), field).not.toContain("internal error");
+    }
+  });
+});

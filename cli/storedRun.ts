@@ -20,6 +20,7 @@ import { buildConfigOf } from "./execute.ts";
 import { UsageError } from "./main.ts";
 import { loadRunPlugins, lookupWorkload } from "./plugins.ts";
 import type { RunConfig } from "./runConfig.ts";
+import { ConfigError } from "../harness/configError.ts";
 
 export interface StoredRunCheck {
   readonly description: string;
@@ -81,9 +82,17 @@ export async function storedRunCheck(testJsonPath: string): Promise<StoredRunChe
     typeof stored.promisedModel === "string" ? stored.promisedModel : undefined,
   );
   const resolved = lookupWorkload(stored.workload);
-  const workload = resolved.build(build);
+  let workload: ReturnType<typeof resolved.build>;
+  let appendModel: ReturnType<typeof appendModelOf> | undefined;
+  try {
+    workload = resolved.build(build);
+    appendModel = resolved.builtIn && resolved.name === "append" ? appendModelOf(build) : undefined;
+  } catch (error) {
+    // A config no run could have written (a model nobody knows): bad input, named, not a bug.
+    if (error instanceof ConfigError) throw new UsageError(`${testJsonPath}: ${error.message}`);
+    throw error;
+  }
   const model = build.model ?? build.promisedModel;
-  const appendModel = resolved.builtIn && resolved.name === "append" ? appendModelOf(build) : undefined;
   return {
     description: `stored run: ${stored.workload} workload${model !== undefined ? `, model ${model}` : ""} (from ${basename(testJsonPath)})`,
     checkers: workload.checkers,

@@ -18,7 +18,8 @@
  * - simulation: `faultline run` of the memory system and of the engine (the default run: 9
  *   nodes, 10 workers), 60 simulated seconds of main phase, whole process (start-up, checking and
  *   reports included: what a gate row costs); then the simulation loop alone (./simLoop.ts: the
- *   world running and the history and node logs written, in this process), cold and warm.
+ *   world running and the history and node logs written, in a process started as the bin
+ *   starts one), cold and warm.
  * - `npm test`, once, whole (FAULTLINE_BENCH_NPM_TEST=0 leaves it out).
  */
 import { spawnSync } from "node:child_process";
@@ -325,9 +326,7 @@ export async function run(): Promise<void> {
       ["memory system, 10 workers", "memory", 1000, 4],
       ["engine, default run", "engine", 100, 2],
     ] as const) {
-      const figures: SimLoopFigures[] = [];
-      for (let i = 0; i < runs; i++)
-        figures.push(await simLoop(["--system", system, "--seed", "1"], simulatedS));
+      const figures = simLoop(["--system", system, "--seed", "1"], simulatedS, runs);
       const [cold, ...warm] = figures as [SimLoopFigures, ...SimLoopFigures[]];
       const warmCpuS = medianOf(warm.map((f) => f.cpuS));
       row(

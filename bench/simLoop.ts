@@ -1,16 +1,19 @@
 /**
- * The simulation loop alone, in this process: `faultline run`'s own path (options resolved, parts
- * built, `executeRun`), timed from the start of the run to the moment checking begins (the
- * `onChecking` hook): the simulated world running, every operation recorded to the history file
- * and the node logs written; no module loading, no checking, no reports. CPU time is this
- * process's (user + system) over that span; the figures are simulated seconds per CPU second and
- * per wall second.
+ * The simulation loop alone: `faultline run`'s own path (options resolved, parts built,
+ * `executeRun`), timed from the start of the run to the moment checking begins (the `onChecking`
+ * hook): the simulated world running, every operation recorded to the history file and the node
+ * logs written; no module loading, no checking, no reports. CPU time is the process's (user +
+ * system) over that span; the figures are simulated seconds per CPU second and per wall second.
+ *
+ * It runs in a process of its own (./simLoopChild.mjs) started with the bin's Node flags (read
+ * from its first line) over the compiled build, as a `faultline run` process runs: measured in the
+ * bench's own process (tsx, V8's default flags), the first, cold run was about 2.5 times slower
+ * than in the bin's. The first run of a process is cold (the JIT compiles the simulation's code
+ * during it), the later ones warm.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { executeRun, prepareRun } from "../cli/execute.ts";
-import { resolveRunConfig } from "../cli/runConfig.ts";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
 export interface SimLoopFigures {
   readonly simulatedS: number;
@@ -19,38 +22,28 @@ export interface SimLoopFigures {
   readonly operations: number;
 }
 
-/** Runs `faultline run ARGS` (plus a throwaway store) in this process; figures of its simulation. */
-export async function simLoop(args: readonly string[], simulatedS: number): Promise<SimLoopFigures> {
-  const store = mkdtempSync(join(tmpdir(), "faultline-bench-simloop-"));
-  try {
-    const config = resolveRunConfig([
-      ...args,
-      "--time-limit",
-      String(simulatedS),
-      "--quiet",
-      "--store",
-      store,
-    ]);
-    if (config === "help") throw new Error("simLoop: asked for help");
-    const prepared = prepareRun(config);
-    let figures: SimLoopFigures | undefined;
-    const cpuStart = process.cpuUsage();
-    const wallStart = performance.now();
-    await executeRun(config, {
-      prepared,
-      onChecking: ({ operations }) => {
-        const cpu = process.cpuUsage(cpuStart);
-        figures = {
-          simulatedS,
-          cpuS: (cpu.user + cpu.system) / 1e6,
-          wallS: (performance.now() - wallStart) / 1000,
-          operations,
-        };
-      },
-    });
-    if (figures === undefined) throw new Error("simLoop: the run never reached checking");
-    return figures;
-  } finally {
-    rmSync(store, { recursive: true, force: true });
-  }
+const bin = fileURLToPath(new URL("../bin/faultline.js", import.meta.url));
+const child = fileURLToPath(new URL("./simLoopChild.mjs", import.meta.url));
+
+/** The Node flags of the bin's first line (`#!/usr/bin/env -S node FLAGS`). */
+function binNodeFlags(): string[] {
+  const shebang = readFileSync(bin, "utf8").split("\n", 1)[0]!;
+  return shebang.split(/\s+/).filter((word) => word.startsWith("--"));
+}
+
+/**
+ * Runs `faultline run ARGS` (plus a throwaway store) `runs` times in one fresh process; the
+ * figures of each run's simulation, the first cold. Needs a current build (`npm run build`).
+ */
+export function simLoop(args: readonly string[], simulatedS: number, runs: number): SimLoopFigures[] {
+  const result = spawnSync(
+    process.execPath,
+    [...binNodeFlags(), child, String(runs), ...args, "--time-limit", String(simulatedS)],
+    { encoding: "utf8", maxBuffer: 1 << 20 },
+  );
+  if (result.status !== 0) throw new Error(`simLoop: the child failed (${result.status}): ${result.stderr}`);
+  return result.stdout
+    .trim()
+    .split("\n")
+    .map((line) => ({ simulatedS, ...(JSON.parse(line) as Omit<SimLoopFigures, "simulatedS">) }));
 }

@@ -21,10 +21,11 @@
 // The old generation may reach 64 MiB before its first full collection (--initial-old-space-size;
 // V8 starts it far smaller and grows it): a run keeps its whole history in memory, and the memory
 // run of 60 s did one mark-compact (about 15 ms) part-way through its simulation; with the flag it
-// does none. A threshold, not a reservation: pages are taken as they are used. Paired, whole process, December 2026: the memory run of 60 s CPU 0.94× (15 pairs, peak
-// 92 MiB instead of 97), the engine's default run 0.97× (9 pairs), a check of a 136k-line history
-// 0.98×, `--help` 1.00×; 128 MiB was no better than 64. Gate and sweep workers
-// (cli/suite/pool.ts) keep their own flags: not measured with it.
+// does none. A threshold, not a reservation: pages are taken as they are used. Paired, whole
+// process, December 2026: the memory run of 60 s CPU 0.94× (15 pairs, peak 92 MiB instead of 97),
+// the engine's default run 0.97× (9 pairs), a check of a 136k-line history 0.98×, `--help` 1.00×;
+// 128 MiB was no better than 64. Gate and sweep workers (cli/suite/pool.ts) keep their own flags:
+// not measured with it.
 //
 // On V8 11 (Node 20/21), a tier-up budget about twice V8's default of 67584, set here before any of
 // the CLI is loaded (it holds for functions compiled after it; the first line has no room for it:

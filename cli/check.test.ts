@@ -145,6 +145,11 @@ describe("parseCheckArgs", () => {
       "--model does not apply with --workload counter",
     ],
     [["a", "--step-limit", "0"], "--step-limit: expected a positive integer number of steps"],
+    [
+      // A double holds it as …992: no read's sum could be compared with it exactly.
+      ["a", "--workload", "bank", "--total", "9007199254740993"],
+      '--total: expected a whole number within ±9007199254740991; got "9007199254740993"',
+    ],
     [["a", "--model", "nope"], "--model: expected one of register, cas-register, kv, mutex"],
     [
       ["a", "--workload", "append", "--model", "nope"],

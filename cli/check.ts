@@ -204,6 +204,12 @@ export async function parseCheckArgs(args: readonly string[]): Promise<CheckOpti
   if (o.total !== undefined && !/^-?[0-9]+$/.test(o.total)) {
     throw new UsageError(`--total: expected a whole number; got ${JSON.stringify(o.total)}`);
   }
+  // Beyond ±(2^53 − 1) a double rounds it (…993 reads as …992): no sum could be compared with it.
+  if (o.total !== undefined && !Number.isSafeInteger(Number(o.total))) {
+    throw new UsageError(
+      `--total: expected a whole number within ±${Number.MAX_SAFE_INTEGER}; got ${JSON.stringify(o.total)}`,
+    );
+  }
   const budget: BudgetLimits = {
     ...(timeLimitMs === undefined ? {} : { timeLimitMs }),
     ...(stepLimit === undefined ? {} : { maxSteps: stepLimit }),

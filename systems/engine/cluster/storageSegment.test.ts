@@ -8,7 +8,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { crc32 } from "../checksum.ts";
 import type { WalRecord } from "../wal.ts";
-import { parseSegment, segmentLines, type Stored } from "./storageSegment.ts";
+import type { Runtime } from "../../../harness/runtime/types.ts";
+import type { Durability } from "../durability.ts";
+import { parseSegment, segmentLines, StorageSegment, type Stored } from "./storageSegment.ts";
+import type { History } from "./timeline.ts";
 
 const encoder = new TextEncoder();
 
@@ -191,6 +194,110 @@ describe("storage segment lines", () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+/**
+ * The log end as the segment computed it by walking the whole chain from LSN 0 whenever a record
+ * below the log end was replaced (and the run from the old end otherwise): the reference the
+ * segment's resumed walk (`strict`) must agree with, step by step.
+ */
+class WalkingEnds {
+  readonly records = new Map<number, Stored>();
+  endLsn = 0;
+
+  constructor(private readonly history: () => History) {}
+
+  keep(s: Stored): void {
+    const have = this.records.get(s.record.lsn);
+    if (have !== undefined && have.epoch >= s.epoch) return;
+    if (this.isSuperseded(s.epoch, s.record.lsn)) return;
+    this.records.set(s.record.lsn, s);
+    if (have !== undefined && s.record.lsn < this.endLsn) this.walk(0);
+    else this.walk(this.endLsn);
+  }
+
+  dropSuperseded(): void {
+    let dropped = 0;
+    for (const [lsn, s] of [...this.records]) {
+      if (this.isSuperseded(s.epoch, lsn)) {
+        this.records.delete(lsn);
+        dropped++;
+      }
+    }
+    if (dropped > 0) this.walk(0);
+  }
+
+  private isSuperseded(epoch: number, lsn: number): boolean {
+    return this.history().some((h) => h.epoch > epoch && h.startLsn <= lsn);
+  }
+
+  private walk(from: number): void {
+    let end = from;
+    let prev = from === 0 ? -1 : undefined;
+    for (let s = this.records.get(end); s !== undefined; s = this.records.get(end)) {
+      if (prev !== undefined && s.record.prevLsn !== prev) break;
+      prev = end;
+      end = s.record.lsn + s.record.sizeBytes;
+    }
+    this.endLsn = end;
+  }
+}
+
+describe("a segment's log end", () => {
+  it("is the end the whole walk from LSN 0 finds, after resends, replacements and truncations", () => {
+    // Records on a grid of 10-byte steps, 1 to 3 steps long, pointing back one or two steps (or
+    // to nothing): chains that run, break, are resent under newer epochs and replaced.
+    const keepStep = fc.record({
+      kind: fc.constant("keep" as const),
+      at: fc.nat({ max: 30 }),
+      steps: fc.integer({ min: 1, max: 3 }),
+      back: fc.integer({ min: 0, max: 2 }),
+      epoch: fc.integer({ min: 1, max: 4 }),
+    });
+    const truncateStep = fc.record({
+      kind: fc.constant("truncate" as const),
+      epoch: fc.integer({ min: 2, max: 5 }),
+      at: fc.nat({ max: 30 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof({ arbitrary: keepStep, weight: 6 }, { arbitrary: truncateStep, weight: 1 })),
+        (steps) => {
+          let history: History = [{ epoch: 1, writer: "n1", startLsn: 0 }];
+          const segment = new StorageSegment(
+            {} as Runtime,
+            {} as Durability,
+            () => history,
+            () => undefined,
+          );
+          const reference = new WalkingEnds(() => history);
+          for (const step of steps) {
+            if (step.kind === "keep") {
+              const lsn = step.at * 10;
+              const prevLsn = step.back === 0 || lsn === 0 ? -1 : Math.max(0, lsn - 10 * step.back);
+              const record = {
+                kind: "commit",
+                xid: 1,
+                txnPrevLsn: -1,
+                lsn,
+                prevLsn,
+                sizeBytes: 10 * step.steps,
+              };
+              const stored = { epoch: step.epoch, record: record as unknown as WalRecord };
+              segment.keep(stored);
+              reference.keep(stored);
+            } else {
+              history = [...history, { epoch: step.epoch, writer: "n2", startLsn: step.at * 10 }];
+              segment.dropSuperseded();
+              reference.dropSuperseded();
+            }
+            expect(segment.endLsn).toBe(reference.endLsn);
+          }
+        },
+      ),
+      { numRuns: 2000 },
     );
   });
 });

@@ -212,6 +212,16 @@ export class StorageSegment {
   fsyncedEnd = 0;
   /** The end of the highest record held (`endLsn` unless records lie past a gap). */
   private heldEnd = 0;
+  /**
+   * The chain from LSN 0 with every back-pointer checked, as far as it was last walked: its end,
+   * the LSN of its last record (-1 for none), and whether it still holds. A kept record changes it
+   * only when it replaces one below its end with another back-pointer or size (the chain hangs on
+   * those alone: a new writer resending a record under its epoch leaves it as it was), and so do
+   * dropped records; then it is walked again from 0. Otherwise a walk from 0 would find the same
+   * records up to its end, so it resumes there: a resent record no longer costs a walk of the
+   * whole log (thousands of them after each failover, on every replica).
+   */
+  private strict = { end: 0, lastLsn: -1, valid: true };
 
   constructor(
     private readonly rt: Runtime,
@@ -229,6 +239,7 @@ export class StorageSegment {
   async load(): Promise<{ readonly bad: number; readonly dropped: number }> {
     await this.durability.ensureFiles([segmentFile]);
     this.records.clear();
+    this.strict.valid = false;
     this.endLsn = 0;
     this.heldEnd = 0;
     const bytes = await this.rt.disk.read(segmentFile);
@@ -249,6 +260,12 @@ export class StorageSegment {
     if (have !== undefined && have.epoch >= stored.epoch) return false;
     if (superseded(this.history(), stored.epoch, stored.record.lsn)) return false;
     this.records.set(stored.record.lsn, stored);
+    if (
+      have !== undefined &&
+      stored.record.lsn < this.strict.end &&
+      (have.record.prevLsn !== stored.record.prevLsn || have.record.sizeBytes !== stored.record.sizeBytes)
+    )
+      this.strict.valid = false;
     const end = stored.record.lsn + stored.record.sizeBytes;
     if (have !== undefined && have.record.lsn + have.record.sizeBytes === this.heldEnd && end < this.heldEnd)
       this.recomputeHeldEnd();
@@ -275,15 +292,46 @@ export class StorageSegment {
     this.heldEnd = end;
   }
 
+  /**
+   * The log end from `from`: from 0, the end of the chain with every back-pointer checked; from a
+   * later LSN, the end of the chain from there (the back-pointer of its first record unchecked).
+   */
   private recomputeEnd(from: number): void {
+    if (from === 0) {
+      this.endLsn = this.strictChainEnd();
+      return;
+    }
     let end = from;
-    let prev = from === 0 ? -1 : undefined;
+    let prev: number | undefined;
     for (let s = this.records.get(end); s !== undefined; s = this.records.get(end)) {
       if (prev !== undefined && s.record.prevLsn !== prev) break;
       prev = end;
       end = s.record.lsn + s.record.sizeBytes;
     }
     this.endLsn = end;
+  }
+
+  /** The end of the chain from LSN 0 with every back-pointer checked (see `strict`). */
+  private strictChainEnd(): number {
+    const strict = this.strict;
+    if (!strict.valid) {
+      strict.end = 0;
+      strict.lastLsn = -1;
+      strict.valid = true;
+    }
+    let end = strict.end;
+    let prev = strict.lastLsn;
+    for (
+      let s = this.records.get(end);
+      s !== undefined && s.record.prevLsn === prev;
+      s = this.records.get(end)
+    ) {
+      prev = end;
+      end = s.record.lsn + s.record.sizeBytes;
+    }
+    strict.end = end;
+    strict.lastLsn = prev;
+    return end;
   }
 
   /** Drops records that a later epoch superseded; returns how many went. */
@@ -299,6 +347,7 @@ export class StorageSegment {
       }
     });
     if (dropped > 0) {
+      this.strict.valid = false;
       this.recomputeEnd(0);
       this.recomputeHeldEnd();
       this.fsyncedEnd = Math.min(this.fsyncedEnd, this.endLsn);

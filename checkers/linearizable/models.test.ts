@@ -80,6 +80,20 @@ describe("built-in models", () => {
     expect(() => check("counter", sequential([["add", "3"]]))).toThrow('expected a number to add; got "3"');
   });
 
+  it("counter: counts exactly past 2^53 − 1, where a double would round", () => {
+    // 9007199254740000 + 993 is 9007199254740993, which a double rounds to …992; less 10 it is
+    // …983 again, within the exact range. As doubles, a read of …982 passed and one of …983 failed.
+    const run = (read: number) =>
+      sequential([
+        ["add", 9007199254740000],
+        ["add", 993],
+        ["add", -10],
+        ["read", read],
+      ]);
+    expect(check("counter", run(9007199254740983))).toBe(true);
+    expect(check("counter", run(9007199254740982))).toBe(false);
+  });
+
   it("fifo-queue: dequeues in enqueue order, null when empty", () => {
     const run = sequential([
       ["dequeue", null],

@@ -464,8 +464,22 @@ export function setModel(init: unknown = []): LinearizableModel<Texts> {
   };
 }
 
-/** counter: add (or inc, increment) n (default 1); read → the count. */
-export function counterModel(init: unknown = 0): LinearizableModel<number> {
+/**
+ * a + b for whole numbers, exactly: a double while the sum lies within ±(2^53 − 1), a bigint
+ * beyond (a double would round it, and a count off by one would match a read it should not).
+ */
+function wholeSum(a: number | bigint, b: number): number | bigint {
+  if (typeof a === "number") {
+    const sum = a + b;
+    if (Number.isSafeInteger(sum)) return sum;
+  }
+  const big = BigInt(a) + BigInt(b);
+  const safe = big <= BigInt(Number.MAX_SAFE_INTEGER) && big >= -BigInt(Number.MAX_SAFE_INTEGER);
+  return safe ? Number(big) : big;
+}
+
+/** counter: add (or inc, increment) n (default 1); read → the count (a bigint beyond 2^53 − 1). */
+export function counterModel(init: unknown = 0): LinearizableModel<number | bigint> {
   if (typeof init !== "number")
     throw new ModelInputError(`the counter model's --init is a number; got ${jsonText(init)}`);
   const delta = (op: ModelOp): number =>
@@ -492,13 +506,15 @@ export function counterModel(init: unknown = 0): LinearizableModel<number> {
     readOnly: (op) => op.f === "read",
     step(count, op) {
       if (op.f !== "read") {
-        // Decimals add as written (0.1 + 0.2 is 0.3, as in the database), integers as doubles.
+        // Decimals add as written (0.1 + 0.2 is 0.3, as in the database), whole numbers exactly.
         const d = delta(op);
-        return Number.isInteger(count) && Number.isInteger(d) ? count + d : decimalSum([count, d]);
+        if (Number.isInteger(d) && (typeof count === "bigint" || Number.isInteger(count)))
+          return wholeSum(count, d);
+        return decimalSum([Number(count), d]);
       }
       return op.outcome === "info" || op.value === count ? count : undefined;
     },
-    hash: (count) => count,
+    hash: (count) => (typeof count === "bigint" ? `${count}n` : count),
     equal: (a, b) => a === b,
     describe: (count) => String(count),
   };

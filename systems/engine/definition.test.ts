@@ -35,6 +35,11 @@ describe("an engine bug knob that cannot act is refused, saying what it needs", 
     expect(
       refuse({ bugs: ["replica-read-past-durable-point"], isolation: "snapshot", readFrom: "replicas" }),
     ).toBeUndefined();
+    for (const bug of ["torn-page", "no-checksum"]) {
+      expect(refuse({ bugs: [bug] })).toMatch(new RegExp(`^--bug ${bug} needs --replication async or sync`));
+      for (const replication of ["sync", "async"])
+        expect(refuse({ bugs: [bug], replication })).toBeUndefined();
+    }
     for (const bug of ["promote-any-standby", "no-fencing"]) {
       expect(refuse({ bugs: [bug], replication: "async", nodes: 1 })).toMatch(
         new RegExp(`^--bug ${bug} needs a standby`),
@@ -45,7 +50,7 @@ describe("an engine bug knob that cannot act is refused, saying what it needs", 
   });
 
   it("property: the knobs of the single-node layer act everywhere, so they are never refused", () => {
-    const anywhere = ["ack-before-fsync", "dirty-read", "no-first-committer-wins", "skip-undo", "torn-page"];
+    const anywhere = ["ack-before-fsync", "dirty-read", "no-first-committer-wins", "skip-undo"];
     fc.assert(
       fc.property(
         fc.subarray(anywhere),

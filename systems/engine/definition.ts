@@ -22,6 +22,10 @@ function inertBug(c: SystemConfig): string | undefined {
     return "--bug dp-skips-gap needs --replication quorum: only the quorum mode has a durable point over storage replicas";
   if (bugs.has("replica-read-past-durable-point") && c.replication !== "quorum")
     return "--bug replica-read-past-durable-point needs --replication quorum: only there do read replicas hold back the writer's stream at the durable point";
+  for (const bug of ["torn-page", "no-checksum"] as const) {
+    if (bugs.has(bug) && c.replication === "quorum")
+      return `--bug ${bug} needs --replication async or sync: in quorum mode no page is read back from a disk the knob governs (a compute node rebuilds from the storage replicas' log at every restart, and their materialised pages take no knob)`;
+  }
   for (const bug of ["promote-any-standby", "no-fencing"] as const) {
     if (bugs.has(bug) && standalone)
       return `--bug ${bug} needs a standby: a standalone server (--replication async --nodes 1) never fails over`;

@@ -276,6 +276,37 @@ describe("built-in models", () => {
     ).toBe(false);
   });
 
+  it("set and fifo-queue: an element beyond a double's range (1e400, read as Infinity) is no null", () => {
+    const infinite = JSON.parse("1e400") as number;
+    expect(
+      check(
+        "set",
+        sequential([
+          ["add", infinite],
+          ["read", [null]],
+        ]),
+      ),
+    ).toBe(false);
+    expect(
+      check(
+        "set",
+        sequential([
+          ["add", infinite],
+          ["read", [infinite]],
+        ]),
+      ),
+    ).toBe(true);
+    expect(
+      check(
+        "fifo-queue",
+        sequential([
+          ["enqueue", infinite],
+          ["dequeue", null],
+        ]),
+      ),
+    ).toBe(false);
+  });
+
   it("register-family states are equal however they were reached", () => {
     const kv = builtinModel("kv");
     const op = (f: string, value: string): ModelOp => ({

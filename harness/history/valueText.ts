@@ -3,24 +3,30 @@
  * strings. JSON objects (and EDN maps) are unordered, so {"a":1,"b":2} and {"b":2,"a":1} are one
  * value: a database may hand a document back with its keys in another order than they were written
  * (PostgreSQL's jsonb does), and comparing JSON texts as written would call that a read of a value
- * nobody wrote. So an object's keys are written sorted, at every depth; any other value is its
- * JSON text, as `JSON.stringify` writes it (`undefined` as `null`).
+ * nobody wrote. So an object's keys are written sorted, at every depth. A number beyond a double's
+ * range (1e400, read as Infinity) or NaN is written bare (`Infinity`, `NaN`, text no JSON value
+ * has), not as JSON.stringify's `null`, so it never passes for null. Any other value is its JSON
+ * text, as `JSON.stringify` writes it (`undefined` as `null`).
  */
 
-/** `JSON.stringify`'s replacer that writes every object's keys in sorted order. */
-const sortedKeys = (_key: string, value: unknown): unknown =>
-  value === null || typeof value !== "object" || Array.isArray(value)
-    ? value
-    : Object.fromEntries(
-        Object.keys(value)
-          .sort()
-          .map((k) => [k, (value as Record<string, unknown>)[k]]),
-      );
+/** The text of a value that holds an object or a null (see the module header). */
+function canonicalText(value: unknown): string {
+  if (typeof value === "number") return Number.isFinite(value) ? JSON.stringify(value) : String(value);
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map(canonicalText).join(",")}]`;
+  const record = value as Record<string, unknown>;
+  return `{${Object.keys(record)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalText(record[k])}`)
+    .join(",")}}`;
+}
 
 export function valueText(value: unknown): string {
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
   const text = JSON.stringify(value) ?? "null";
-  // Only text that holds an object can differ: everything else keeps JSON.stringify's one pass.
-  return typeof value === "object" && value !== null && text.includes("{")
-    ? JSON.stringify(value, sortedKeys)
+  // Only text that holds an object can differ, or a "null" that may stand for a non-finite number:
+  // everything else keeps JSON.stringify's one pass.
+  return typeof value === "object" && value !== null && (text.includes("{") || text.includes("null"))
+    ? canonicalText(value)
     : text;
 }

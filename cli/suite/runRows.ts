@@ -55,6 +55,53 @@ function costOf(args: readonly string[]): number {
 
 const seedKey = (row: string, seed: number): string => `${seed} ${row}`;
 
+/** Runs of a row judged one by one at most this many times before judging in steps (below). */
+const judgedEveryRunUpTo = 64;
+
+/**
+ * A gate's early decision for one row (`decideEarly`): whether the runs that ended decide its
+ * verdict, so its other seeds need not run. Judging a row costs time in its seed count, so it is
+ * judged after each of its first 64 runs, then once per 64th of its seeds: a row of n seeds costs
+ * O(n) in all, where judging before every seed's start cost O(n²) (with the pending seeds found by
+ * a scan of the runs, O(n³)): a gate of 100,000 seeds a row would never have ended. A row of 64
+ * seeds or fewer is judged exactly as before. Once decided, it stays decided.
+ */
+export class EarlyDecision {
+  private readonly done = new Set<number>();
+  private endedSinceJudged = 0;
+  private reason: string | undefined;
+
+  constructor(
+    private readonly row: Pick<SuiteRow, "name" | "expect" | "todo">,
+    private readonly seeds: readonly number[],
+    private readonly decides: typeof rowDecided = rowDecided,
+  ) {
+    this.judge([]);
+  }
+
+  /** Why the row's later seeds are not run, once its runs decide it. */
+  get skipReason(): string | undefined {
+    return this.reason;
+  }
+
+  /** A run of the row ended (`runs`: every run of the row that ended, this one included). */
+  ended(run: SeedRun, runs: readonly SeedRun[]): void {
+    this.done.add(run.seed);
+    if (this.reason !== undefined) return;
+    this.endedSinceJudged++;
+    const step = Math.ceil(this.seeds.length / judgedEveryRunUpTo);
+    if (this.done.size > judgedEveryRunUpTo && this.endedSinceJudged < step) return;
+    this.judge(runs);
+  }
+
+  private judge(runs: readonly SeedRun[]): void {
+    this.endedSinceJudged = 0;
+    const pending = this.seeds.filter((seed) => !this.done.has(seed));
+    if (this.decides(this.row, runs, pending))
+      this.reason = `not run: seeds ${runs.map((r) => r.seed).join(", ")} decided the row`;
+  }
+}
+
 export async function runRows(work: readonly RowSeeds[], options: RunRowsOptions): Promise<RowOutcome[]> {
   const started = Date.now();
   const jobs: SeedJob[] = work.flatMap(({ row, seeds }) =>
@@ -68,9 +115,16 @@ export async function runRows(work: readonly RowSeeds[], options: RunRowsOptions
   );
   // The costliest rows first (simulated seconds × operations per second), so that no long run is
   // left to start last while the other workers sit idle; deciding early, in rounds of seeds.
-  const seedsOf = new Map(work.map(({ row, seeds }) => [row.name, seeds]));
-  const round = (job: SeedJob): number => (options.decideEarly ? seedsOf.get(job.row)!.indexOf(job.seed) : 0);
-  jobs.sort((a, b) => round(a) - round(b) || costOf(b.args) - costOf(a.args));
+  // Each job's round and cost worked out once, not at every comparison (a row's seeds looked up by
+  // a scan of its list cost a sort of n seeds O(n² log n)).
+  const costOfRow = new Map(work.map(({ row }) => [row.name, costOf(row.args)]));
+  const indexOfSeed = new Map(
+    work.map(({ row, seeds }) => [row.name, new Map(seeds.map((seed, index) => [seed, index]))]),
+  );
+  const roundOf = new Map(
+    jobs.map((job) => [job, options.decideEarly === true ? indexOfSeed.get(job.row)!.get(job.seed)! : 0]),
+  );
+  jobs.sort((a, b) => roundOf.get(a)! - roundOf.get(b)! || costOfRow.get(b.row)! - costOfRow.get(a.row)!);
   const rows: RowProgress[] = work.map(({ row, seeds }) => ({
     name: row.name,
     seedsTotal: seeds.length,
@@ -88,7 +142,16 @@ export async function runRows(work: readonly RowSeeds[], options: RunRowsOptions
   const runsByRow = new Map<string, SeedRun[]>(work.map(({ row }) => [row.name, []]));
   /** Seeds handed to a worker: one that has no run after an interrupt was cut short, not unrun. */
   const startedSeeds = new Set<string>();
-  const rowByName = new Map(work.map(({ row }, i) => [row.name, { row, progress: rows[i]! }]));
+  const rowByName = new Map(
+    work.map(({ row, seeds }, i) => [
+      row.name,
+      {
+        row,
+        progress: rows[i]!,
+        early: options.decideEarly === true ? new EarlyDecision(row, seeds) : undefined,
+      },
+    ]),
+  );
   const update = (event: Parameters<SuiteProgress["update"]>[1]) => {
     state.elapsedMs = Date.now() - started;
     options.progress.update(state, event);
@@ -96,13 +159,7 @@ export async function runRows(work: readonly RowSeeds[], options: RunRowsOptions
   update({ kind: "start" });
   const ticker = setInterval(() => update({ kind: "tick" }), tickMs);
   try {
-    const skip = (job: SeedJob): string | undefined => {
-      const { row } = rowByName.get(job.row)!;
-      const done = runsByRow.get(job.row)!;
-      const pending = seedsOf.get(job.row)!.filter((seed) => !done.some((r) => r.seed === seed));
-      if (!rowDecided(row, done, pending)) return undefined;
-      return `not run: seeds ${done.map((r) => r.seed).join(", ")} decided the row`;
-    };
+    const skip = (job: SeedJob): string | undefined => rowByName.get(job.row)!.early?.skipReason;
     await runPool(jobs, {
       jobs: options.jobs,
       onStart: (job) => startedSeeds.add(seedKey(job.row, job.seed)),
@@ -112,6 +169,7 @@ export async function runRows(work: readonly RowSeeds[], options: RunRowsOptions
         const entry = rowByName.get(run.row)!;
         const runs = runsByRow.get(run.row)!;
         runs.push(run);
+        entry.early?.ended(run, runs);
         options.onRun?.(run);
         state.doneRuns++;
         if (run.valid !== true && run.notRun === undefined) state.notValidRuns++;
@@ -126,10 +184,14 @@ export async function runRows(work: readonly RowSeeds[], options: RunRowsOptions
   } finally {
     clearInterval(ticker);
   }
+  // Every row's seeds with a run each (a set: a scan of the runs for each seed cost a sweep of n
+  // seeds O(n²) here, and a sweep of a million seeds interrupted after 23,000 runs was still busy
+  // long after the signal).
   return work.map(({ row, seeds }) => {
     const runs = [...runsByRow.get(row.name)!];
+    const ran = new Set(runs.map((r) => r.seed));
     for (const seed of seeds) {
-      if (runs.some((r) => r.seed === seed)) continue;
+      if (ran.has(seed)) continue;
       runs.push(
         seedWithoutRun(row.name, seed, reproduceOf(row.args, seed), {
           error: startedSeeds.has(seedKey(row.name, seed))

@@ -359,6 +359,8 @@ export function multiRegisterModel(init: unknown = {}): LinearizableModel<Regist
   const initial = init as Values;
   const initialFor = (k: string): unknown => initial[k] ?? null;
   const microOps = (op: ModelOp): readonly MicroOp[] => op.value as readonly MicroOp[];
+  /** Each key's text and the key first met with it: a model is made for one history (builtinModel). */
+  const keyTypes = new Map<string, Key>();
   return {
     name: "multi-register",
     ...registerStateHooks(initialFor, Object.keys(initial)),
@@ -378,6 +380,17 @@ export function multiRegisterModel(init: unknown = {}): LinearizableModel<Regist
         throw new ModelInputError(
           `expected a txn value [[read|write, key, value], ...]; got ${jsonText(op.value)}`,
         );
+      // Registers are keyed by the key's text (as prepare.ts checks for an op's own key).
+      for (const [, key] of microOps(op)) {
+        const seen = keyTypes.get(String(key));
+        if (seen === undefined) keyTypes.set(String(key), key);
+        else if (typeof seen !== typeof key)
+          throw new ModelInputError(
+            `key ${JSON.stringify(key)} is a ${typeof key}, and an earlier key ${JSON.stringify(seen)} a ` +
+              `${typeof seen}: the model keys its registers by their text, so it cannot tell the two apart; ` +
+              `use one type for a key throughout`,
+          );
+      }
       return op;
     },
     readOnly: (op) => microOps(op).every((m) => m[0] === "read" || m[0] === "r"),

@@ -77,6 +77,8 @@ export function prepareHistory<S>(
   const parts = new Map<string, { key: Key | undefined; keyed: boolean; ops: SourcedOp[] }>();
   let failedCount = 0;
   let unknownReadCount = 0;
+  /** Each key's text, with the key it was first met as (a number or a string) and where. */
+  const keyKinds = new Map<string, { key: Key; index: number }>();
   for (let i = 0; i < invokes.length; i++) {
     budget?.step();
     const { op: invoke, at: callAt } = invokes[i]!;
@@ -112,6 +114,19 @@ export function prepareHistory<S>(
         throw new HistoryShapeError(`index ${invoke.index}: ${error.message}`);
       }
       throw error;
+    }
+    if (modelOp.key !== undefined) {
+      // Models key their registers by the key's text: the number 1 and the string "1" would be one
+      // register, and a read of one would pass for a read of what was written to the other.
+      const text = String(modelOp.key);
+      const seen = keyKinds.get(text);
+      if (seen === undefined) keyKinds.set(text, { key: modelOp.key, index: invoke.index });
+      else if (typeof seen.key !== typeof modelOp.key)
+        throw new HistoryShapeError(
+          `index ${invoke.index}: key ${JSON.stringify(modelOp.key)} is a ${typeof modelOp.key}, and key ` +
+            `${JSON.stringify(seen.key)} (index ${seen.index}) a ${typeof seen.key}: the model keys its ` +
+            `registers by their text, so it cannot tell the two apart; use one type for a key throughout`,
+        );
     }
     if (outcome === "info" && model.readOnly?.(modelOp) === true) {
       unknownReadCount++;

@@ -53,6 +53,24 @@ async function gate(args: string[]) {
 }
 
 describe("faultline gate", () => {
+  it("says how many workers it ran on, not how many it was allowed: one seed, one worker", async () => {
+    const suite = join(scratch, "one.yaml");
+    writeFileSync(
+      suite,
+      "name: one\nrows:\n  - name: only\n    run: { system: memory, workload: register, time-limit: 2 }\n" +
+        "    seeds: 1\n    expect: valid\n",
+    );
+    const out = join(scratch, "out-one");
+    const result = await gate([suite, "--jobs", "2", "--out", out, "--store", join(scratch, "store-one")]);
+    expect(result.exitCode, result.all).toBe(0);
+    // Before: "1 worker" in the progress line, "1 runs on 2 workers" in the verdict line.
+    expect(result.all).toMatch(
+      /one: every row holds \(1 hold, 0 fail, 0 unknown, 0 skipped; 1 run on 1 worker in /,
+    );
+    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as GateSummary;
+    expect(summary.jobs).toBe(1);
+  });
+
   it("exits 1 when a row fails, with a JUnit case per row whose failure names the failing seed's reproduce command", async () => {
     const suite = join(scratch, "tiny.yaml");
     writeFileSync(suite, tinySuite);

@@ -105,7 +105,14 @@ export function gateSummary(
     verdict,
     exitCode:
       verdict === "holds" ? ExitCode.valid : verdict === "fails" ? ExitCode.invalid : ExitCode.unknown,
-    jobs,
+    // The workers the pool started: no more than the seeds it was given (as its progress says).
+    jobs: Math.max(
+      1,
+      Math.min(
+        jobs,
+        outcomes.reduce((sum, o) => sum + o.runs.length, 0),
+      ),
+    ),
     runs: outcomes.reduce((sum, o) => sum + o.runs.filter((r) => r.notRun === undefined).length, 0),
     elapsedMs,
     rows,

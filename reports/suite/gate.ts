@@ -54,7 +54,8 @@ export function renderGateTable(summary: GateSummary, options: { readonly color?
     "",
     `${summary.suite}: ${summary.verdict === "holds" ? "every row holds" : summary.verdict === "fails" ? "FAILED" : "UNKNOWN"}` +
       ` (${count("holds")} hold, ${count("fails")} fail, ${count("unknown")} unknown, ${count("skipped")} skipped;` +
-      ` ${summary.runs} runs on ${summary.jobs} workers in ${formatDurationNs(summary.elapsedMs * 1e6)})`,
+      ` ${summary.runs} run${summary.runs === 1 ? "" : "s"} on ${summary.jobs} worker${summary.jobs === 1 ? "" : "s"}` +
+      ` in ${formatDurationNs(summary.elapsedMs * 1e6)})`,
   );
   for (const row of summary.rows.filter((r) => r.verdict === "fails" || r.verdict === "unknown")) {
     lines.push(

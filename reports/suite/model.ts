@@ -61,6 +61,7 @@ export interface GateSummary {
   /** "holds" when every row holds (skipped rows aside); else the worst row verdict. */
   readonly verdict: "holds" | "fails" | "unknown";
   readonly exitCode: number;
+  /** Worker processes the gate ran its seeds on (`--jobs`, or fewer when there were fewer seeds). */
   readonly jobs: number;
   readonly runs: number;
   readonly elapsedMs: number;

@@ -120,4 +120,8 @@ describe("a gate's JUnit and table", () => {
     );
     expect(table).toContain("    reproduce: npx faultline run --seed 2");
   });
+
+  it("says one run and one worker in the singular", () => {
+    expect(renderGateTable({ ...summary, jobs: 1, runs: 1 })).toContain("; 1 run on 1 worker in 2.00 s)");
+  });
 });

@@ -27,26 +27,27 @@ const historyLines = (storeDir: string): string[] => {
   return existsSync(path) ? readFileSync(path, "utf8").split("\n").filter(Boolean) : [];
 };
 
+/** `faultline run` of the flaky-register fixture plugin, its client misbehaving as `misbehave` says. */
+const runFlakyRegister = (misbehave: string, store: string) =>
+  execa(
+    "node",
+    [
+      bin,
+      "run",
+      "--system",
+      fixture("flaky-register.ts"),
+      "--workload",
+      "register",
+      "--misbehave",
+      misbehave,
+    ].concat(["--store", store, "--quiet"]),
+    { reject: false, timeout: 120_000, env },
+  );
+
 describe("code that is not faultline's and holds the event loop for good", () => {
   it("a plugin client's loop stops the run: where it is stuck, exit 254, the history kept", async () => {
     const store = scratch();
-    const r = await execa(
-      "node",
-      [
-        bin,
-        "run",
-        "--system",
-        fixture("flaky-register.ts"),
-        "--workload",
-        "register",
-        "--misbehave",
-        "hang",
-        "--store",
-        store,
-        "--quiet",
-      ],
-      { reject: false, timeout: 120_000, env },
-    );
+    const r = await runFlakyRegister("hang", store);
     expect(r.exitCode, r.stderr).toBe(254);
     expect(r.stderr).toMatch(
       /^faultline run: stopped: code that is not faultline's held the event loop for \d+ s/,
@@ -117,23 +118,7 @@ describe("code that is not faultline's and holds the event loop for good", () =>
 
   it("a plugin that gives the loop back runs to its verdict under the same bound (the fixture is sound)", async () => {
     const store = scratch();
-    const r = await execa(
-      "node",
-      [
-        bin,
-        "run",
-        "--system",
-        fixture("flaky-register.ts"),
-        "--workload",
-        "register",
-        "--misbehave",
-        "none",
-        "--store",
-        store,
-        "--quiet",
-      ],
-      { reject: false, timeout: 120_000, env },
-    );
+    const r = await runFlakyRegister("none", store);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toBe("");
   }, 150_000);

@@ -23,6 +23,7 @@ import { openSuiteProgress } from "../reports/suite/progress.ts";
 import { UsageError } from "./main.ts";
 import { prepareFolder, writeClosingFiles } from "./outputFolder.ts";
 import { parseCommandLine } from "./options.ts";
+import { poolWorkers } from "./suite/pool.ts";
 import { runRows, type RowOutcome } from "./suite/runRows.ts";
 import { loadSuite, type Suite, type SuiteRow } from "./suite/suite.ts";
 
@@ -105,13 +106,10 @@ export function gateSummary(
     verdict,
     exitCode:
       verdict === "holds" ? ExitCode.valid : verdict === "fails" ? ExitCode.invalid : ExitCode.unknown,
-    // The workers the pool started: no more than the seeds it was given (as its progress says).
-    jobs: Math.max(
-      1,
-      Math.min(
-        jobs,
-        outcomes.reduce((sum, o) => sum + o.runs.length, 0),
-      ),
+    // The workers the pool started (as its progress says), not the --jobs asked for.
+    jobs: poolWorkers(
+      jobs,
+      outcomes.reduce((sum, o) => sum + o.runs.length, 0),
     ),
     runs: outcomes.reduce((sum, o) => sum + o.runs.filter((r) => r.notRun === undefined).length, 0),
     elapsedMs,

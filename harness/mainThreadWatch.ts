@@ -15,7 +15,9 @@
  * Off unless the process is faultline's own (`enableMainThreadWatch`, by the bin's `main`): a
  * library caller's process is never ended from here. Not armed, it costs nothing: no worker, no
  * timer. Checkers are never watched: faultline's own bound themselves with budgets, a plugin's
- * run under `vm`'s watchdog (boundedCall.ts), and a long check holds the loop on purpose.
+ * run under `vm`'s watchdog (boundedCall.ts), and a long check holds the loop on purpose. A Node
+ * built without the inspector (rare: `node:inspector` throws) gets no watch: the process is then
+ * as it was before, ended only by SIGKILL (a gate bounds each row's run by its worker's time limit).
  */
 import { Worker } from "node:worker_threads";
 
@@ -86,7 +88,8 @@ export function enableMainThreadWatch(stuckAfterMs: number, onStuck: (stuck: Stu
 /**
  * Watches the main thread until the returned function is called (calls nest: the watch holds
  * while any is armed); `beforeStop`, if given, runs (synchronously) before a stuck process ends,
- * while this arm holds, and may return a line saying what it saved. Does nothing unless `enableMainThreadWatch` was called.
+ * while this arm holds, and may return a line saying what it saved. Does nothing unless
+ * `enableMainThreadWatch` was called.
  */
 export function armMainThreadWatch(beforeStop?: () => string | undefined): () => void {
   const state = enabled;

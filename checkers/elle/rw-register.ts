@@ -26,7 +26,7 @@
  */
 import type { Budget } from "../../harness/budget.ts";
 import { HistoryShapeError, type Key } from "../../harness/history/op.ts";
-import { valueText } from "../../harness/history/valueText.ts";
+import { ValueInterner } from "../../harness/history/valueText.ts";
 import { EdgeKind, EdgeList, Graph, SccFinder } from "./graph.ts";
 import {
   txnData,
@@ -79,7 +79,7 @@ function accessesOf(
   txns: TxnTable,
   t: number,
   sink: AnomalySink | undefined,
-  values: SameValues,
+  values: ValueInterner,
 ): Map<Key, Access> {
   const accesses = new Map<Key, Access>();
   const mops = txns.microOpsOf(t);
@@ -122,25 +122,10 @@ function accessesOf(
   return accesses;
 }
 
-/**
- * One reference for every value equal to it, an object's keys in any order (valueText): the maps
- * below compare values by identity, and a list read back is a new list each time.
- */
-class SameValues {
-  private readonly byText = new Map<string, unknown>();
-  of(v: unknown): unknown {
-    if (v === null || typeof v !== "object") return v;
-    const text = valueText(v);
-    const known = this.byText.get(text);
-    if (known !== undefined) return known;
-    this.byText.set(text, v);
-    return v;
-  }
-}
-
 /** The state every step of the inference shares. */
 class RwRegister {
-  readonly values = new SameValues();
+  /** One reference per value: the maps below compare values by identity. */
+  readonly values = new ValueInterner();
   readonly keyIds = new Map<Key, number>();
   readonly keys: KeyState[] = [];
   readonly notes: string[] = [];

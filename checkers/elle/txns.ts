@@ -25,7 +25,7 @@ import {
 } from "../../harness/history/op.ts";
 import { ScannedValue, scannedOp, type JsonlScanner } from "../../harness/history/jsonlScan.ts";
 import { describeFound } from "../../harness/history/validate.ts";
-import { valueText } from "../../harness/history/valueText.ts";
+import { ValueInterner } from "../../harness/history/valueText.ts";
 
 export const TxnStatus = { ok: 0, info: 1, fail: 2 } as const;
 
@@ -209,8 +209,8 @@ export class TxnTableBuilder {
   private readonly listLengthByKey = new Column(new Int32Array(1024));
   private readonly listRoomEndByKey = new Column(new Int32Array(1024));
   private readonly others: unknown[] = [];
-  /** Objects and lists met as values, by their text (valueText): see `interned`. */
-  private readonly internedByText = new Map<string, unknown>();
+  /** Objects and lists met as values, one reference each: see `interned`. */
+  private readonly values = new ValueInterner();
   /** Set when a transaction's source micro-ops were written out of order (see `place`). */
   private relocated = false;
   private firstError: { readonly t: number; readonly error: HistoryShapeError } | undefined;
@@ -571,13 +571,7 @@ export class TxnTableBuilder {
    * {"a":1,"b":2}, or a read of it as {"b":2,"a":1}, must come back as one reference to be one value.
    */
   private interned(v: unknown): unknown {
-    if (v === null || typeof v !== "object") return v;
-    const text = valueText(v);
-    const known = this.internedByText.get(text);
-    if (known !== undefined) return known;
-    const value = Array.isArray(v) ? this.internedElements(v) : v;
-    this.internedByText.set(text, value);
-    return value;
+    return this.values.of(v, (x) => (Array.isArray(x) ? this.internedElements(x) : x));
   }
 
   /** A list whose elements are interned (a list read: compared element by element, not whole). */

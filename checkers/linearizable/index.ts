@@ -87,7 +87,7 @@ export function checkLinearizable<S>(
   // Operations that failed (they did not happen) or whose outcome is unknown (they may never have
   // happened) can all be left out of an order: with nothing else, every model accepts the history,
   // and a valid verdict would say nothing about the system. Unknown, with why, as for no history.
-  if (!prepared.parts.some((part) => part.ops.some(({ op }) => op.outcome !== "info")))
+  if (prepared.knownResultCount === 0)
     return {
       valid: "unknown",
       reason: noKnownResult(prepared),

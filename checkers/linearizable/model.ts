@@ -90,6 +90,28 @@ export class ModelInputError extends HistoryShapeError {
   override name = "ModelInputError";
 }
 
+/**
+ * The keys of a history met so far, by their text: the register models key their registers by a
+ * key's text, so the number 1 and the string "1" would be one register, and a read of one would
+ * pass for a read of what was written to the other. One per history checked.
+ */
+export class KeyTexts {
+  private readonly seen = new Map<string, { readonly key: Key; readonly index: number }>();
+
+  /** A ModelInputError when `key` (of the op at `index`) shares its text with a key of another type. */
+  check(key: Key, index: number): void {
+    const text = String(key);
+    const seen = this.seen.get(text);
+    if (seen === undefined) this.seen.set(text, { key, index });
+    else if (typeof seen.key !== typeof key)
+      throw new ModelInputError(
+        `key ${JSON.stringify(key)} is a ${typeof key}, and key ${JSON.stringify(seen.key)} (index ${seen.index}) ` +
+          `a ${typeof seen.key}: the model keys its registers by their text, so it cannot tell the two apart; ` +
+          `use one type for a key throughout`,
+      );
+  }
+}
+
 /** JSON text of a value, with `undefined` spelled as `null` (so every state has one). */
 export function jsonText(value: unknown): string {
   return JSON.stringify(value) ?? "null";

@@ -18,14 +18,10 @@
 import { decimalSum } from "../../harness/decimalSum.ts";
 import type { Key } from "../../harness/history/op.ts";
 import type { LinearizableModel, ModelOp } from "./model.ts";
-import { ModelInputError, jsonText } from "./model.ts";
-import { valueText } from "../../harness/history/valueText.ts";
+import { KeyTexts, ModelInputError, jsonText } from "./model.ts";
+import { sameValue, valueText } from "../../harness/history/valueText.ts";
 
 type Values = Readonly<Record<string, unknown>>; // an --init map of key to value
-
-const isScalar = (v: unknown): boolean => v === null || typeof v !== "object";
-const sameValue = (a: unknown, b: unknown): boolean =>
-  a === b || (!isScalar(a) && !isScalar(b) && valueText(a) === valueText(b));
 
 const isKey = (k: unknown): k is Key => typeof k === "string" || typeof k === "number";
 
@@ -359,8 +355,8 @@ export function multiRegisterModel(init: unknown = {}): LinearizableModel<Regist
   const initial = init as Values;
   const initialFor = (k: string): unknown => initial[k] ?? null;
   const microOps = (op: ModelOp): readonly MicroOp[] => op.value as readonly MicroOp[];
-  /** Each key's text and the key first met with it: a model is made for one history (builtinModel). */
-  const keyTypes = new Map<string, Key>();
+  /** Its micro-ops' keys (prepare.ts checks an op's own key): one model per history (builtinModel). */
+  const keyTexts = new KeyTexts();
   return {
     name: "multi-register",
     ...registerStateHooks(initialFor, Object.keys(initial)),
@@ -380,17 +376,7 @@ export function multiRegisterModel(init: unknown = {}): LinearizableModel<Regist
         throw new ModelInputError(
           `expected a txn value [[read|write, key, value], ...]; got ${jsonText(op.value)}`,
         );
-      // Registers are keyed by the key's text (as prepare.ts checks for an op's own key).
-      for (const [, key] of microOps(op)) {
-        const seen = keyTypes.get(String(key));
-        if (seen === undefined) keyTypes.set(String(key), key);
-        else if (typeof seen !== typeof key)
-          throw new ModelInputError(
-            `key ${JSON.stringify(key)} is a ${typeof key}, and an earlier key ${JSON.stringify(seen)} a ` +
-              `${typeof seen}: the model keys its registers by their text, so it cannot tell the two apart; ` +
-              `use one type for a key throughout`,
-          );
-      }
+      for (const [, key] of microOps(op)) keyTexts.check(key, op.index);
       return op;
     },
     readOnly: (op) => microOps(op).every((m) => m[0] === "read" || m[0] === "r"),

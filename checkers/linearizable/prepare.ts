@@ -14,7 +14,7 @@ import type { Budget } from "../../harness/budget.ts";
 import type { Key, Op, Process } from "../../harness/history/op.ts";
 import { HistoryShapeError } from "../../harness/history/op.ts";
 import type { LinearizableModel, ModelOp } from "./model.ts";
-import { ModelInputError } from "./model.ts";
+import { KeyTexts, ModelInputError } from "./model.ts";
 import type { TimedOp } from "./search.ts";
 
 /** A part's operation with the history ops it came from (for explanations). */
@@ -37,6 +37,8 @@ export interface PreparedHistory {
   readonly failedCount: number;
   /** Operations dropped because their outcome is unknown and they cannot change the state. */
   readonly unknownReadCount: number;
+  /** Operations kept whose result is known (not `info`): none leaves nothing to check. */
+  readonly knownResultCount: number;
 }
 
 const isKey = (k: unknown): k is Key => typeof k === "string" || typeof k === "number";
@@ -77,8 +79,8 @@ export function prepareHistory<S>(
   const parts = new Map<string, { key: Key | undefined; keyed: boolean; ops: SourcedOp[] }>();
   let failedCount = 0;
   let unknownReadCount = 0;
-  /** Each key's text, with the key it was first met as (a number or a string) and where. */
-  const keyKinds = new Map<string, { key: Key; index: number }>();
+  let knownResultCount = 0;
+  const keyTexts = new KeyTexts();
   for (let i = 0; i < invokes.length; i++) {
     budget?.step();
     const { op: invoke, at: callAt } = invokes[i]!;
@@ -109,24 +111,12 @@ export function prepareHistory<S>(
     };
     try {
       if (model.prepare !== undefined) modelOp = model.prepare(modelOp);
+      if (modelOp.key !== undefined) keyTexts.check(modelOp.key, invoke.index);
     } catch (error) {
       if (error instanceof ModelInputError) {
         throw new HistoryShapeError(`index ${invoke.index}: ${error.message}`);
       }
       throw error;
-    }
-    if (modelOp.key !== undefined) {
-      // Models key their registers by the key's text: the number 1 and the string "1" would be one
-      // register, and a read of one would pass for a read of what was written to the other.
-      const text = String(modelOp.key);
-      const seen = keyKinds.get(text);
-      if (seen === undefined) keyKinds.set(text, { key: modelOp.key, index: invoke.index });
-      else if (typeof seen.key !== typeof modelOp.key)
-        throw new HistoryShapeError(
-          `index ${invoke.index}: key ${JSON.stringify(modelOp.key)} is a ${typeof modelOp.key}, and key ` +
-            `${JSON.stringify(seen.key)} (index ${seen.index}) a ${typeof seen.key}: the model keys its ` +
-            `registers by their text, so it cannot tell the two apart; use one type for a key throughout`,
-        );
     }
     if (outcome === "info" && model.readOnly?.(modelOp) === true) {
       unknownReadCount++;
@@ -141,9 +131,10 @@ export function prepareHistory<S>(
     }
     const returnAt = outcome === "info" ? undefined : completion!.at;
     part.ops.push({ op: modelOp, callAt, returnAt, invoke, complete });
+    if (modelOp.outcome !== "info") knownResultCount++;
     if (modelOp.key !== undefined) part.keyed = true;
   }
   // A part of ops that carry no key (one register, say) has no key to report.
   const partList = [...parts.values()].map(({ key, keyed, ops }) => ({ key: keyed ? key : undefined, ops }));
-  return { parts: partList, opCount: invokes.length, failedCount, unknownReadCount };
+  return { parts: partList, opCount: invokes.length, failedCount, unknownReadCount, knownResultCount };
 }

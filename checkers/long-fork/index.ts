@@ -26,7 +26,7 @@ import { HistoryShapeError, nothingToCheck, pairOps } from "../../harness/histor
 import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
 import { compareNames } from "../../harness/compareNames.ts";
 import { describeFound } from "../../harness/history/validate.ts";
-import { valueText } from "../../harness/history/valueText.ts";
+import { sameValue } from "../../harness/history/valueText.ts";
 
 /** Every anomaly class the long-fork checker reports. */
 export const longForkAnomalyClasses = ["garbage-read", "G1a", "long-fork"] as const;
@@ -100,15 +100,6 @@ export function hasGroupRead(history: readonly Op[]): boolean {
     return mops !== undefined && isReadTxn(mops);
   });
 }
-
-/** One value: the same number or string, or the same object or list, its keys in any order. */
-const sameValue = (a: unknown, b: unknown): boolean =>
-  a === b ||
-  (a !== null &&
-    b !== null &&
-    typeof a === "object" &&
-    typeof b === "object" &&
-    valueText(a) === valueText(b));
 
 export function checkLongForkHistory(
   history: readonly Op[],

@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Results, Verdict } from "../../harness/results.ts";
 import { detected, judgeRow, reportedClasses, rowDecided, seedsNeeded, type SeedRun } from "./judge.ts";
+import { seedRun } from "./testkit.ts";
 import type { Expectation } from "./suite.ts";
 
 const finds = (atLeast: number | "all" | undefined, rate?: number): Expectation => ({
@@ -17,17 +18,6 @@ const finds = (atLeast: number | "all" | undefined, rate?: number): Expectation 
   ],
   ...(atLeast !== undefined ? { atLeast } : {}),
   ...(rate !== undefined ? { rate } : {}),
-});
-
-const seedRun = (seed: number, valid: Verdict, reported: string[], error?: string): SeedRun => ({
-  row: "r",
-  seed,
-  valid,
-  reported,
-  reproduceCommand: `npx faultline run --seed ${seed}`,
-  elapsedMs: 1,
-  operations: 10,
-  ...(error !== undefined ? { error } : {}),
 });
 
 const verdict = fc.constantFrom<Verdict>(true, false, "unknown");

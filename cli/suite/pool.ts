@@ -127,6 +127,11 @@ async function stopWorker(worker: Worker): Promise<void> {
   }
 }
 
+/** The workers a pool of `jobs` workers starts for `seeds` seeds: no more than the seeds, at least one. */
+export function poolWorkers(jobs: number, seeds: number): number {
+  return Math.max(1, Math.min(jobs, seeds));
+}
+
 /** Runs every job on up to `options.jobs` worker processes; results in job order. */
 export async function runPool(
   jobs: readonly SeedJob[],
@@ -216,7 +221,7 @@ export async function runPool(
     }
   }
 
-  const count = Math.max(1, Math.min(options.jobs, jobs.length));
+  const count = poolWorkers(options.jobs, jobs.length);
   for (let i = 0; i < count; i++) slots.push({ worker: undefined, ready: undefined, stderr: "" });
   try {
     // Every drain settles (none can throw) before the workers are stopped.

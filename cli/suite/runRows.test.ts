@@ -9,17 +9,8 @@ import { describe, expect, it } from "vitest";
 import type { Verdict } from "../../harness/results.ts";
 import { rowDecided, type SeedRun } from "./judge.ts";
 import { EarlyDecision } from "./runRows.ts";
+import { seedRun } from "./testkit.ts";
 import type { Expectation } from "./suite.ts";
-
-const seedRun = (seed: number, valid: Verdict, reported: string[]): SeedRun => ({
-  row: "r",
-  seed,
-  valid,
-  reported,
-  reproduceCommand: `npx faultline run --seed ${seed}`,
-  elapsedMs: 1,
-  operations: 10,
-});
 
 const expectations: Expectation[] = [
   { kind: "finds", anomalies: [{ checker: "elle", anomaly: "G2-item" }], atLeast: 1 },

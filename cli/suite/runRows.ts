@@ -8,7 +8,7 @@
  */
 import type { SuiteProgress, SuiteProgressState, RowProgress } from "../../reports/suite/progress.ts";
 import { judgeRow, rowDecided, seedWithoutRun, type RowJudgment, type SeedRun } from "./judge.ts";
-import { runPool } from "./pool.ts";
+import { poolWorkers, runPool } from "./pool.ts";
 import { reproduceOf, type SeedJob } from "./seedRun.ts";
 import { peekOption } from "../runConfig.ts";
 import type { SuiteRow } from "./suite.ts";
@@ -132,7 +132,7 @@ export async function runRows(work: readonly RowSeeds[], options: RunRowsOptions
   }));
   const state: SuiteProgressState = {
     title: options.title,
-    jobs: Math.max(1, Math.min(options.jobs, jobs.length)),
+    jobs: poolWorkers(options.jobs, jobs.length),
     totalRuns: jobs.length,
     doneRuns: 0,
     notValidRuns: 0,

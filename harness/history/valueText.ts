@@ -30,3 +30,33 @@ export function valueText(value: unknown): string {
     ? canonicalText(value)
     : text;
 }
+
+/** One value: the same number or string, or the same object or list, its keys in any order. */
+export function sameValue(a: unknown, b: unknown): boolean {
+  return (
+    a === b ||
+    (a !== null &&
+      b !== null &&
+      typeof a === "object" &&
+      typeof b === "object" &&
+      valueText(a) === valueText(b))
+  );
+}
+
+/**
+ * One reference for every object or list equal to it (by `valueText`), for checkers that compare
+ * values by identity (===, Map, Set): every value read from a file is a new object, and a list read
+ * back is a new list each time. `firstMet` makes the reference kept the first time a value is met.
+ */
+export class ValueInterner {
+  private readonly byText = new Map<string, unknown>();
+
+  of(v: unknown, firstMet: (v: object) => unknown = (x) => x): unknown {
+    if (v === null || typeof v !== "object") return v;
+    const text = valueText(v);
+    if (this.byText.has(text)) return this.byText.get(text);
+    const kept = firstMet(v);
+    this.byText.set(text, kept);
+    return kept;
+  }
+}

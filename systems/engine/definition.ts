@@ -14,24 +14,45 @@ import { EngineSystem, engineBugNames, engineDefaultNodes, engineProcessTiming }
  * what the knob needs.
  */
 function inertBug(c: SystemConfig): string | undefined {
-  const bugs = new Set(c.bugs);
-  const standalone = c.replication === "async" && c.nodes === 1;
-  if (bugs.has("lease-ignores-skew") && !c.leases)
-    return "--bug lease-ignores-skew needs --leases: without a lease the writer never serves a read on one";
-  if (bugs.has("dp-skips-gap") && c.replication !== "quorum")
-    return "--bug dp-skips-gap needs --replication quorum: only the quorum mode has a durable point over storage replicas";
-  if (bugs.has("replica-read-past-durable-point") && c.replication !== "quorum")
-    return "--bug replica-read-past-durable-point needs --replication quorum: only there do read replicas hold back the writer's stream at the durable point";
-  for (const bug of ["torn-page", "no-checksum"] as const) {
-    if (bugs.has(bug) && c.replication === "quorum")
-      return `--bug ${bug} needs --replication async or sync: in quorum mode no page is read back from a disk the knob governs (a compute node rebuilds from the storage replicas' log at every restart, and their materialised pages take no knob)`;
-  }
-  for (const bug of ["promote-any-standby", "no-fencing"] as const) {
-    if (bugs.has(bug) && standalone)
-      return `--bug ${bug} needs a standby: a standalone server (--replication async --nodes 1) never fails over`;
-  }
+  for (const { bugs, inert, needs } of knobNeeds)
+    for (const bug of bugs) if (c.bugs.includes(bug) && inert(c)) return `--bug ${bug} needs ${needs}`;
   return undefined;
 }
+
+/** Each knob that can be inert: the options under which it is, and what it needs instead. */
+const knobNeeds: readonly {
+  readonly bugs: readonly string[];
+  readonly inert: (c: SystemConfig) => boolean;
+  readonly needs: string;
+}[] = [
+  {
+    bugs: ["lease-ignores-skew"],
+    inert: (c) => !c.leases,
+    needs: "--leases: without a lease the writer never serves a read on one",
+  },
+  {
+    bugs: ["dp-skips-gap"],
+    inert: (c) => c.replication !== "quorum",
+    needs: "--replication quorum: only the quorum mode has a durable point over storage replicas",
+  },
+  {
+    bugs: ["replica-read-past-durable-point"],
+    inert: (c) => c.replication !== "quorum",
+    needs:
+      "--replication quorum: only there do read replicas hold back the writer's stream at the durable point",
+  },
+  {
+    bugs: ["torn-page", "no-checksum"],
+    inert: (c) => c.replication === "quorum",
+    needs:
+      "--replication async or sync: in quorum mode no page is read back from a disk the knob governs (a compute node rebuilds from the storage replicas' log at every restart, and their materialised pages take no knob)",
+  },
+  {
+    bugs: ["promote-any-standby", "no-fencing"],
+    inert: (c) => c.replication === "async" && c.nodes === 1,
+    needs: "a standby: a standalone server (--replication async --nodes 1) never fails over",
+  },
+];
 
 export const engineDefinition = defineSystem({
   name: "engine",

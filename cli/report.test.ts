@@ -126,6 +126,30 @@ describe("faultline report", () => {
     expect(err.join("")).toContain(`${join(dir, "history.jsonl")}:3:`);
   });
 
+  it("sets a torn last line aside, as faultline check does, and says so; a torn line inside is still refused", async () => {
+    // Before, a run killed mid-write (its last line cut, no line break after it) was refused whole:
+    // "history.jsonl:201: expected one JSON object per line", exit 254, where check read the prefix.
+    const dir = await storeRun();
+    const historyPath = join(dir, "history.jsonl");
+    const whole = await readFile(historyPath, "utf8");
+    expect(await main(["report", dir])).toBe(1);
+    const wholeReport = out.join("");
+    out.length = 0;
+    await writeFile(historyPath, whole + '{"index":400,"time":9');
+    expect(await main(["report", dir])).toBe(1);
+    expect(out.join("")).toBe(wholeReport);
+    expect(err.join("")).toBe(
+      `faultline report: ${historyPath}: line 401 left out: torn (the last line, no line break after it, ` +
+        "not JSON, as a writer killed mid-line leaves it); the report shows the lines before it\n",
+    );
+    expect((await loadStoredRun(dir)).tornLastLine).toBe(401);
+    // Followed by a line break, the line was written whole: a bad line, as anywhere else.
+    err.length = 0;
+    await writeFile(historyPath, whole + '{"index":400,"time":9\n');
+    expect(await main(["report", dir])).toBe(254);
+    expect(err.join("")).toContain(`${historyPath}:401: expected one JSON object per line`);
+  });
+
   it("explains a results.json of the wrong shape", async () => {
     const dir = await storeRun();
     await writeFile(join(dir, "results.json"), JSON.stringify({ valid: "maybe", checkers: {} }));

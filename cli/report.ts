@@ -10,7 +10,7 @@
 import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative } from "node:path";
 import { z } from "zod";
-import { readJsonlHistoryAll } from "../harness/history/jsonl.ts";
+import { readJsonlHistoryAll, TornTail } from "../harness/history/jsonl.ts";
 import type { Op } from "../harness/history/op.ts";
 import { HistoryFormatError } from "../harness/history/validate.ts";
 import { ExitCode, exitCodeFor, worstVerdict, type Results } from "../harness/results.ts";
@@ -105,8 +105,14 @@ export async function resolveRunFolder(dir: string): Promise<string> {
   return isAbsolute(dir) ? real : relative(process.cwd(), real) || ".";
 }
 
+/** A stored run as a report input, with the torn last line of its history if one was set aside. */
+export interface StoredRunInput extends ReportInput {
+  /** The history's torn last line, left out (see `TornTail`): a run killed mid-write. */
+  readonly tornLastLine?: number;
+}
+
 /** Reads a stored run into a report input; every problem is a UsageError naming the file. */
-export async function loadStoredRun(given: string): Promise<ReportInput> {
+export async function loadStoredRun(given: string): Promise<StoredRunInput> {
   const dir = await resolveRunFolder(given);
 
   const testPath = join(dir, "test.json");
@@ -141,8 +147,10 @@ export async function loadStoredRun(given: string): Promise<ReportInput> {
 
   const historyPath = join(dir, "history.jsonl");
   let history: Op[];
+  // A run killed mid-write leaves its last line torn: set aside, as `faultline check` does.
+  const torn = new TornTail();
   try {
-    history = await readJsonlHistoryAll(historyPath);
+    history = await readJsonlHistoryAll(historyPath, torn);
   } catch (error) {
     if (error instanceof HistoryFormatError) throw new UsageError(error.message);
     const code = (error as NodeJS.ErrnoException).code;
@@ -164,6 +172,7 @@ export async function loadStoredRun(given: string): Promise<ReportInput> {
       str(c["reproduceCommand"]) ?? "(test.json records no reproduceCommand; see its config and seed)",
     config,
     history,
+    ...(torn.line !== undefined ? { tornLastLine: torn.line } : {}),
     results,
     nodeLogs: await nodeLogNames(dir),
   };
@@ -190,6 +199,10 @@ export async function reportCommand(args: string[]): Promise<number> {
   const input = await loadStoredRun(parsed.dir);
   const color = parsed.color ?? colorWanted(process.stdout);
   process.stdout.write(renderTextReport(input, { color }));
+  if (input.tornLastLine !== undefined)
+    process.stderr.write(
+      `faultline report: ${scrubControls(tornLineNote(input.storeDir, input.tornLastLine))}\n`,
+    );
   const cutShort = historyCutShort(input);
   if (cutShort !== undefined) process.stderr.write(`faultline report: ${scrubControls(cutShort)}\n`);
   if (parsed.write) {
@@ -197,6 +210,14 @@ export async function reportCommand(args: string[]): Promise<number> {
     if (unwritten !== undefined) process.stderr.write(`faultline report: ${scrubControls(unwritten)}\n`);
   }
   return exitCodeFor(input.results.valid);
+}
+
+/** What a report says of the torn last line of a stored history that it set aside. */
+export function tornLineNote(storeDir: string, line: number): string {
+  return (
+    `${join(storeDir, "history.jsonl")}: line ${line} left out: torn (the last line, no line break after it, ` +
+    `not JSON, as a writer killed mid-line leaves it); the report shows the lines before it`
+  );
 }
 
 /**

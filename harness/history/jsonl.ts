@@ -415,19 +415,26 @@ export async function scanJsonl(
   }
 }
 
-/** Streams the ops of a JSONL history file (`-`: standard input), validating each line. */
-export async function* readJsonlHistory(path: string, budget?: Budget): AsyncGenerator<Op> {
+/**
+ * Streams the ops of a JSONL history file (`-`: standard input), validating each line. With
+ * `torn`, a torn last line (see the module header) is left out and noted there, as
+ * `faultline check` does; without, it is an error like any other bad line.
+ */
+export async function* readJsonlHistory(path: string, budget?: Budget, torn?: TornTail): AsyncGenerator<Op> {
   const source = HistorySource.open(path, budget);
+  // Only the file's very last line, when no line break follows it, may be the torn one.
+  const tail = torn === undefined ? undefined : new TornTail(() => source.lastLineUnterminated);
   try {
-    yield* parseJsonlLines(source.lines(), source.name, budget);
+    yield* parseJsonlLines(source.lines(), source.name, budget, tail);
   } finally {
     source.close();
+    if (torn !== undefined && tail?.line !== undefined) torn.line = tail.line;
   }
 }
 
-/** Every op of a JSONL history file, validated. */
-export async function readJsonlHistoryAll(path: string): Promise<Op[]> {
+/** Every op of a JSONL history file, validated; `torn` as for `readJsonlHistory`. */
+export async function readJsonlHistoryAll(path: string, torn?: TornTail): Promise<Op[]> {
   const ops: Op[] = [];
-  for await (const op of readJsonlHistory(path)) ops.push(op);
+  for await (const op of readJsonlHistory(path, undefined, torn)) ops.push(op);
   return ops;
 }

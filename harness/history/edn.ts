@@ -10,7 +10,13 @@
  *   double would lose them (`9007199254740993` → `"9007199254740993"`; the `N` suffix is
  *   accepted); floats (and the `M` suffix) → numbers, `##Inf`/`##-Inf`/`##NaN` too; ratios `a/b`
  *   → the number a/b;
- * - vectors and lists → arrays; sets → arrays in the order written;
+ * - vectors and lists → arrays; sets → arrays in one canonical order (numbers ascending, strings
+ *   by code unit, anything else by its `valueText`), so that two sets of the same elements are the
+ *   same array whatever order they were written in, and every checker that compares values (a
+ *   register written `#{1 2}` and read `#{2 1}`, a set of sets) compares them as sets. A set that
+ *   holds an element twice is an error, as Clojure's reader says (Jepsen never writes one); so is
+ *   one whose elements become one value here (`#{:a "a"}`, `#{1 1N}`, `#{#{1 2} [1 2]}`), rather
+ *   than a guess;
  * - maps → plain objects; a key that is not a string becomes one (`1` → `"1"`, a vector → its
  *   JSON text); a duplicate key is an error;
  * - tagged literals (`#jepsen.history.Op{…}`, `#inst "…"`, `#uuid "…"`) → the tagged value;
@@ -21,6 +27,7 @@
  */
 
 import { maxNestingDepth } from "./exactJson.ts";
+import { valueText } from "./valueText.ts";
 
 export type EdnValue =
   null | boolean | number | string | readonly EdnValue[] | { readonly [key: string]: EdnValue };
@@ -306,8 +313,15 @@ export class EdnReader {
     this.next(); // '#'
     const c = this.text[this.pos];
     if (c === "{") {
+      const { line, column } = this.position();
       this.next();
-      return this.readSequence("}", depth);
+      const set = canonicalSet(this.readSequence("}", depth));
+      if (set.duplicate !== undefined)
+        throw this.error(
+          `expected each element once in the set opened at ${line}:${column - 1}; got ${describeElement(set.duplicate)} twice` +
+            " (as read here: keywords, symbols and characters are strings, 1, 1N and 1.0 one number, a set the array of its elements)",
+        );
+      return set.elements;
     }
     if (c === "#") {
       this.next();
@@ -364,6 +378,37 @@ function parseNumber(token: string, fail: () => EdnParseError): number | string 
     return Number(ratio[1]) / denominator;
   }
   throw fail();
+}
+
+/**
+ * A set's elements in canonical order (see the module header), or the first element found twice.
+ * The order only has to be the same for the same elements: numbers alone sort by value, strings
+ * alone by code unit (the usual sets of a history, sorted without making a text of each), any
+ * other mix by `valueText`, which is the identity every checker compares values by.
+ */
+function canonicalSet(items: EdnValue[]): { elements: EdnValue[]; duplicate?: EdnValue } {
+  if (items.length < 2) return { elements: items };
+  const numbers = items.every((v) => typeof v === "number" && !Number.isNaN(v));
+  const strings = !numbers && items.every((v) => typeof v === "string");
+  if (numbers || strings) {
+    const sorted = numbers
+      ? (items as number[]).sort((a, b) => a - b)
+      : (items as string[]).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (let i = 1; i < sorted.length; i++)
+      if (sorted[i] === sorted[i - 1]) return { elements: sorted, duplicate: sorted[i]! };
+    return { elements: sorted };
+  }
+  const keyed = items.map((value) => ({ value, text: valueText(value) }));
+  keyed.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+  for (let i = 1; i < keyed.length; i++)
+    if (keyed[i]!.text === keyed[i - 1]!.text) return { elements: [], duplicate: keyed[i]!.value };
+  return { elements: keyed.map((k) => k.value) };
+}
+
+/** An element of a set as an error message shows it: its text, cut when long. */
+function describeElement(value: EdnValue): string {
+  const text = valueText(value);
+  return text.length > 60 ? text.slice(0, 57) + "..." : text;
 }
 
 function mapKey(key: EdnValue): string {

@@ -41,6 +41,24 @@ describe("built-in models", () => {
     expect(check("set", sequential([["read", [5]]]), [5])).toBe(true);
   });
 
+  it("set: a read that returns an element twice matches no set (as the set-full checker says)", () => {
+    // Before, the read's elements were deduplicated first: [1, 1] read as {1}, linearizable,
+    // while --workload set called the same history a "duplicated" anomaly.
+    const twice = (read: unknown[]): unknown =>
+      check(
+        "set",
+        sequential([
+          ["add", 1],
+          ["add", 2],
+          ["read", read],
+        ]),
+      );
+    expect(twice([2, 1])).toBe(true);
+    expect(twice([1, 2, 1])).toBe(false);
+    expect(twice([1, 1])).toBe(false);
+    expect(twice([{ a: 1, b: 2 }, 1, 2])).toBe(false);
+  });
+
   it("counter: reads see the sum of the adds", () => {
     expect(
       check(

@@ -432,7 +432,7 @@ function initialTexts(name: string, init: unknown): Texts {
   return init.map(valueText);
 }
 
-/** set: add v; read → the whole set (an array, in any order). */
+/** set: add v; read → the whole set (an array, in any order, each element once). */
 export function setModel(init: unknown = []): LinearizableModel<Texts> {
   const start = [...new Set(initialTexts("set", init))].sort();
   return {
@@ -454,7 +454,9 @@ export function setModel(init: unknown = []): LinearizableModel<Texts> {
         return state.includes(t) ? state : [...state, t].sort();
       }
       if (op.outcome === "info") return state;
-      const read = [...new Set((op.value as unknown[]).map(valueText))].sort();
+      // Not deduplicated: a set holds each element once, so a read that returns one twice is no
+      // state of it (the set-full checker calls it "duplicated").
+      const read = (op.value as unknown[]).map(valueText).sort();
       return read.length === state.length && read.every((t, i) => t === state[i]) ? state : undefined;
     },
     hash: (state) => state.join("\n"),

@@ -194,6 +194,18 @@ describe("parseJepsenEdn", () => {
     ["broken EDN", '{:process 1, :type :invoke, :f :r}\n{:process 1 :type "abc}', 2, "close the string"],
     ["trailing forms after the vector", "[]\n[]", 2, "expected the end of the file"],
     [
+      "a repeated :index",
+      "{:index 4, :process 1, :type :invoke, :f :r}\n{:index 4, :process 1, :type :ok, :f :r}",
+      2,
+      "expected :index to be above 4, the :index of the operation on line 1",
+    ],
+    [
+      "an :index that is no whole number",
+      "{:index 1.5, :process 1, :type :invoke, :f :r}",
+      1,
+      "expected :index, when present, to be a non-negative integer; got 1.5",
+    ],
+    [
       "a second invocation",
       "{:process 1, :type :invoke, :f :r}\n{:process 1, :type :invoke, :f :r}",
       2,

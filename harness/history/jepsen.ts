@@ -17,7 +17,11 @@
  *   is "txn" when the value is a list of micro-ops, as Elle's examples write them); other fields
  *   (`:key`, `:error`, `:node`) are kept as they are;
  * - `index` is the op's position in the file (a Jepsen `:index` is replaced by it); `time` is
- *   `:time` when present, else the index, so that time order is file order;
+ *   `:time` when present, else the index, so that time order is file order. A Jepsen `:index`,
+ *   where an op has one, must be a non-negative integer above every earlier op's: Jepsen numbers
+ *   a history in order, and a filtered history (client ops only) keeps the numbers, so gaps are
+ *   fine, but an index met twice (two histories run together, an op written twice) or going back
+ *   is an error naming both lines, as faultline's JSONL, which counts 0, 1, 2, …, refuses one;
  * - Jepsen EDN `:fail` stays `fail`: the operation did not happen;
  * - in the etcd logs, `:fail :cas [a b]` is a CAS that completed and found a value other than
  *   `a`; it becomes `type: "fail", f: "cas", value: [a, b], error: "cas-mismatch"` (definitely did
@@ -128,6 +132,9 @@ class JepsenHistoryBuilder {
   /** Completion-only: the completions, with their lines and whether they are client operations. */
   private readonly completions: { fields: Record<string, unknown>; line: number; client: boolean }[] = [];
   private largestProcess = -1;
+  /** The last recorded `:index` met, and its line (see the module header). */
+  private lastIndex = -1;
+  private lastIndexLine = 0;
 
   constructor(
     private readonly file: string,
@@ -135,6 +142,7 @@ class JepsenHistoryBuilder {
   ) {}
 
   add(fields: Record<string, unknown>, line: number): void {
+    this.checkRecordedIndex(fields["index"], line);
     const client = fields["process"] !== "nemesis" && fields["process"] !== ":nemesis";
     const isInvoke = keywordLike(fields["type"]) === "invoke";
     if (this.completionOnly === undefined && client) {
@@ -159,6 +167,29 @@ class JepsenHistoryBuilder {
     if (typeof p === "number" && Number.isSafeInteger(p))
       this.largestProcess = Math.max(this.largestProcess, p);
     this.completions.push({ fields, line, client });
+  }
+
+  /** A recorded `:index` must be a whole number above every earlier one (see the module header). */
+  private checkRecordedIndex(index: unknown, line: number): void {
+    if (index === undefined) return;
+    const name = this.fieldName("index");
+    if (typeof index !== "number" || !Number.isSafeInteger(index) || index < 0) {
+      throw new HistoryFormatError(
+        this.file,
+        line,
+        `expected ${name}, when present, to be a non-negative integer; got ${describeFound(index)}`,
+      );
+    }
+    if (index <= this.lastIndex) {
+      throw new HistoryFormatError(
+        this.file,
+        line,
+        `expected ${name} to be above ${this.lastIndex}, the ${name} of the operation on line ${this.lastIndexLine} ` +
+          `(a history numbers its operations in order; gaps are fine, repeats are not); got ${index}`,
+      );
+    }
+    this.lastIndex = index;
+    this.lastIndexLine = line;
   }
 
   finish(): Op[] {

@@ -20,6 +20,7 @@ import {
   parseSeedRange,
   parseShard,
   readShard,
+  shardUnitCount,
   shardUnits,
   suiteDigest,
   sweepFormat,
@@ -53,6 +54,8 @@ describe("shards", () => {
           expect(new Set(merged).size).toBe(units.length);
           const sizes = shards.map((s) => s.length);
           expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+          // The count a sweep.json's "units" is held to, without listing the units.
+          expect(sizes).toEqual(sizes.map((_, i) => shardUnitCount(units.length, { index: i + 1, count })));
         },
       ),
     );
@@ -195,6 +198,15 @@ describe("merging shards", () => {
     expect(() => mergeShards([shard(1, 2, shardRuns(2))])).toThrow(/is not a unit of shard 1\/2/);
   });
 
+  it("counts a shard that claims it finished with runs missing as unfinished: unknown, not complete", () => {
+    // Before, its sweep.json's "complete": true was taken at its word: the report said complete.
+    const withoutOne = runsOf(outcome).filter((r) => !(r.row === "valid-row" && r.seed === 3));
+    const claimed = mergeShards([shard(1, 1, withoutOne, true)]);
+    expect(claimed).toMatchObject({ verdict: "unknown", exitCode: 2, complete: false });
+    expect(claimed.shards.incomplete).toEqual([1]);
+    expect(claimed.rows.find((r) => r.row === "valid-row")).toMatchObject({ missing: 1, verdict: "unknown" });
+  });
+
   it("is unknown, never a pass, when every row is todo: it judged nothing", () => {
     const todoRows = rows.map((r) => ({ ...r, todo: "not yet" }));
     const only = shard(1, 1, runsOf(outcome));
@@ -264,6 +276,11 @@ describe("reading a shard folder back", () => {
         /shard: expected index <= count/,
       ],
       [
+        "a unit count its rows, seeds and shard do not give",
+        (m) => (m["units"] = 7),
+        /sweep\.json: units: expected 8, the units of shard 1\/1 of its 2 rows and seeds 1\.\.4; got 7/,
+      ],
+      [
         "rows edited after the sweep",
         (m) => ((m["rows"] as { expect: unknown }[])[1]!.expect = { kind: "valid" }),
         /its rows do not match its digest/,
@@ -321,6 +338,19 @@ describe("reading a shard folder back", () => {
         ),
       ),
     ).toThrow(/reported/);
+    // A sweep never skips a seed: a line saying its seed was not run is refused, whatever verdict
+    // it carries (before, the field was dropped and the line's verdict counted as a run's).
+    for (const valid of [true, false])
+      expect(() =>
+        readShard(
+          folder(
+            good.manifest,
+            edited(1, (r) => Object.assign(r, { valid, notRun: "decided by the others" })),
+          ),
+        ),
+      ).toThrow(
+        /runs\.jsonl:2: expected a run as faultline sweep writes it: notRun: a sweep runs every seed/,
+      );
     const twice = [...runLines(), runLines()[0]!];
     expect(() => readShard(folder(good.manifest, twice))).toThrow(
       new RegExp(`runs\\.jsonl:${twice.length}: row valid-row seed 1 again \\(first on line 1\\)`),

@@ -121,6 +121,11 @@ export function shardUnits(units: readonly Unit[], shard: Shard): Unit[] {
   return units.filter((_, position) => position % shard.count === shard.index - 1);
 }
 
+/** How many units `shardUnits` gives shard I of N of `total` units: the positions I − 1, I − 1 + N, … */
+export function shardUnitCount(total: number, shard: Shard): number {
+  return total < shard.index ? 0 : Math.floor((total - shard.index) / shard.count) + 1;
+}
+
 export function manifestOf(
   suite: Suite,
   rows: readonly SuiteRow[],
@@ -241,6 +246,16 @@ export function readShard(dir: string): ShardOutput {
     throw new UsageError(
       `${manifestPath}: its rows do not match its digest (the file was edited after the sweep)`,
     );
+  // The shard's unit count follows from its rows, seeds and place: one that does not was edited,
+  // and a report could not tell from it whether every unit ran.
+  const units = shardUnitCount(
+    manifest.rows.length * (manifest.seeds.to - manifest.seeds.from + 1),
+    manifest.shard,
+  );
+  if (manifest.units !== units)
+    throw new UsageError(
+      `${manifestPath}: units: expected ${units}, the units of shard ${manifest.shard.index}/${manifest.shard.count} of its ${manifest.rows.length} rows and seeds ${manifest.seeds.from}..${manifest.seeds.to}; got ${manifest.units}`,
+    );
   const runsPath = join(dir, "runs.jsonl");
   const runs: SeedRun[] = [];
   const lineOf = new Map<string, number>();
@@ -256,6 +271,12 @@ export function readShard(dir: string): ShardOutput {
     } catch (error) {
       throw new UsageError(`${runsPath}:${i + 1}: ${(error as Error).message}`);
     }
+    // A sweep runs every unit of its shard (only a gate skips seeds): a line that says its seed was
+    // not run is no line of a sweep, and its verdict is no run's, whatever it claims.
+    if (typeof json === "object" && json !== null && Object.hasOwn(json, "notRun"))
+      throw new UsageError(
+        `${runsPath}:${i + 1}: expected a run as faultline sweep writes it: notRun: a sweep runs every seed of its shard and never writes one`,
+      );
     const parsed = seedRunSchema.safeParse(json);
     if (!parsed.success)
       throw new UsageError(

@@ -7,6 +7,8 @@
  * Shards must come from the same sweep (same suite digest, seed range and shard count) and each
  * shard index at most once; a missing or unfinished shard makes the report incomplete: its rows are
  * judged with the missing seeds undecided, so the verdict is at best unknown (exit 2), never a pass.
+ * A shard is finished when its sweep.json says so and its runs.jsonl holds a run for each of its
+ * units: a shard that claims it finished with runs missing is counted unfinished, not trusted.
  * Merging N shards gives the same report as the unsharded sweep, timing aside.
  */
 import { compareNames } from "../../harness/compareNames.ts";
@@ -61,13 +63,9 @@ export function mergeShards(shards: readonly ShardOutput[]): SweepReport {
   const count = manifest.shard.count;
   const present = shards.map((s) => s.manifest.shard.index).sort((a, b) => a - b);
   const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !present.includes(i));
-  const incomplete = shards
-    .filter((s) => !s.manifest.complete)
-    .map((s) => s.manifest.shard.index)
-    .sort((a, b) => a - b);
-
   const units = allUnits(manifest.rows, manifest.seeds);
   const runsByRow = new Map<string, Map<number, SeedRun>>(manifest.rows.map((r) => [r.name, new Map()]));
+  const unfinished: number[] = [];
   for (const shard of shards) {
     const mine = new Set(shardUnits(units, shard.manifest.shard).map(unitKey));
     for (const run of shard.runs) {
@@ -77,7 +75,12 @@ export function mergeShards(shards: readonly ShardOutput[]): SweepReport {
         );
       runsByRow.get(run.row)!.set(run.seed, run);
     }
+    // Finished when it says so and its runs add up to its units (each of them a unit of the shard,
+    // none twice: readShard refuses a repeat): one that claims it finished with runs missing is not.
+    if (!shard.manifest.complete || shard.runs.length !== mine.size)
+      unfinished.push(shard.manifest.shard.index);
   }
+  const incomplete = unfinished.sort((a, b) => a - b);
 
   const rows: SweepRow[] = [];
   const failures: SweepFailure[] = [];

@@ -52,6 +52,7 @@ import {
 } from "../workloads/checkNames.ts";
 import { UsageError } from "./main.ts";
 import { isModulePath } from "./modulePath.ts";
+import { joinNegativeValues, plainWholeNumber } from "./numberArgs.ts";
 import { ciFromEnv, defaultProgressMinBytes, FileProgress } from "./checkProgress.ts";
 
 /**
@@ -111,9 +112,28 @@ const checkWorkloadNamesText = checkWorkloadNames.join(", ");
 /** A positive integer option's value, or a UsageError naming the option and what it wants. */
 function positiveInteger(option: string, what: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^[1-9][0-9]*$/.test(value))
-    throw new UsageError(`--${option}: expected a positive integer ${what}; got ${JSON.stringify(value)}`);
-  return Number(value);
+  const n = plainWholeNumber(value);
+  // Digits beyond 2^53 − 1 were taken as their nearest double (1e400's 400 nines as Infinity).
+  if (n === undefined || n < 1)
+    throw new UsageError(
+      `--${option}: expected a positive integer ${what} (at most ${Number.MAX_SAFE_INTEGER}); got ${JSON.stringify(value)}`,
+    );
+  return n;
+}
+
+/**
+ * A number in `value` (the parsed `--init`) that no JSON text means and no history holds as one:
+ * `1e400` is read as Infinity, which the model then started from while the verdict line and the
+ * JSON said "null". Undefined when every number is finite.
+ */
+function nonFiniteNumberIn(value: unknown): number | undefined {
+  if (typeof value === "number") return Number.isFinite(value) ? undefined : value;
+  if (typeof value !== "object" || value === null) return undefined;
+  for (const v of Object.values(value)) {
+    const found = nonFiniteNumberIn(v);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /** The options that apply only to some workloads, and which. */
@@ -205,7 +225,7 @@ export async function parseCheckArgs(args: readonly string[]): Promise<CheckOpti
     throw new UsageError(`--total: expected a whole number; got ${JSON.stringify(o.total)}`);
   }
   // Beyond ±(2^53 − 1) a double rounds it (…993 reads as …992): no sum could be compared with it.
-  if (o.total !== undefined && !Number.isSafeInteger(Number(o.total))) {
+  if (o.total !== undefined && plainWholeNumber(o.total) === undefined) {
     throw new UsageError(
       `--total: expected a whole number within ±${Number.MAX_SAFE_INTEGER}; got ${JSON.stringify(o.total)}`,
     );
@@ -279,6 +299,11 @@ export async function parseCheckArgs(args: readonly string[]): Promise<CheckOpti
         `--init: expected a JSON value (e.g. null, 0, "", [1,2]); got ${JSON.stringify(o.init)}`,
       );
     }
+    const nonFinite = nonFiniteNumberIn(init);
+    if (nonFinite !== undefined)
+      throw new UsageError(
+        `--init: expected a JSON value whose numbers a double holds; got ${JSON.stringify(o.init)}, which holds a number beyond a double's range (read as ${String(nonFinite)})`,
+      );
   }
   if (parsed.positionals.length === 0) {
     throw new UsageError(
@@ -300,7 +325,8 @@ export async function parseCheckArgs(args: readonly string[]): Promise<CheckOpti
     ...(o["linearizable-keys"] === true ? { linearizableKeys: true } : {}),
     ...(o["wfr-keys"] === true ? { wfrKeys: true } : {}),
     ...(o.accounts !== undefined
-      ? { accounts: o.accounts.split(",").map((a) => (/^-?\d+$/.test(a) ? Number(a) : a)) }
+      ? // An account number beyond 2^53 − 1 stays text, as the history readers keep such a key.
+        { accounts: o.accounts.split(",").map((a) => plainWholeNumber(a) ?? a) }
       : {}),
     ...(o.total !== undefined ? { total: Number(o.total) } : {}),
     ...(o.linearizable === true ? { linearizable: true } : {}),
@@ -324,30 +350,32 @@ export async function parseCheckArgs(args: readonly string[]): Promise<CheckOpti
 
 function parseCheckArgv(args: readonly string[]) {
   return parseArgs({
-    args: [...args],
+    args: joinNegativeValues(args, checkOptionSpec),
     allowPositionals: true,
     strict: true,
-    options: {
-      workload: { type: "string" },
-      model: { type: "string" },
-      init: { type: "string" },
-      "no-partition": { type: "boolean" },
-      "sequential-keys": { type: "boolean" },
-      "linearizable-keys": { type: "boolean" },
-      "wfr-keys": { type: "boolean" },
-      accounts: { type: "string" },
-      total: { type: "string" },
-      linearizable: { type: "boolean" },
-      "group-size": { type: "string" },
-      json: { type: "boolean" },
-      progress: { type: "boolean" },
-      quiet: { type: "boolean", short: "q" },
-      "time-limit-ms": { type: "string" },
-      "step-limit": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
+    options: checkOptionSpec,
   });
 }
+
+const checkOptionSpec = {
+  workload: { type: "string" },
+  model: { type: "string" },
+  init: { type: "string" },
+  "no-partition": { type: "boolean" },
+  "sequential-keys": { type: "boolean" },
+  "linearizable-keys": { type: "boolean" },
+  "wfr-keys": { type: "boolean" },
+  accounts: { type: "string" },
+  total: { type: "string" },
+  linearizable: { type: "boolean" },
+  "group-size": { type: "string" },
+  json: { type: "boolean" },
+  progress: { type: "boolean" },
+  quiet: { type: "boolean", short: "q" },
+  "time-limit-ms": { type: "string" },
+  "step-limit": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
 
 /** What a file is checked with, and how the verdict line says so. */
 interface CheckPlan {

@@ -23,6 +23,7 @@ import { openSuiteProgress } from "../reports/suite/progress.ts";
 import { UsageError } from "./main.ts";
 import { prepareFolder, writeClosingFiles } from "./outputFolder.ts";
 import { parseCommandLine } from "./options.ts";
+import { plainWholeNumber } from "./numberArgs.ts";
 import { poolWorkers } from "./suite/pool.ts";
 import { runRows, type RowOutcome } from "./suite/runRows.ts";
 import { loadSuite, type Suite, type SuiteRow } from "./suite/suite.ts";
@@ -50,8 +51,8 @@ const gateOptionSpec = {
 /** `--jobs N`: a whole number from 1 to 256. */
 export function parseJobs(value: unknown): number {
   if (value === undefined) return availableParallelism();
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 256)
+  const n = plainWholeNumber(String(value));
+  if (n === undefined || n < 1 || n > 256)
     throw new UsageError(
       `--jobs: expected a whole number of worker processes from 1 to 256, got "${String(value)}"`,
     );

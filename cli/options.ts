@@ -5,49 +5,18 @@
  * (main.ts prints it). A new command gets all of this by parsing through `parseCommandLine` and
  * `validateOptions` and taking its numbers from `wholeNumber` and `decimalNumber`.
  *
- * Two rules parseArgs does not give: a negative number after an option that takes a value is that
- * option's value (`--seed -1` is read as `--seed=-1`, then refused for being negative, not called
- * "ambiguous"), and numbers are plain decimals (`0x10`, `1_000`, `''` and `Infinity` are refused
- * instead of silently meaning 16, NaN, 0 or forever).
+ * Two rules parseArgs does not give (numberArgs.ts, shared with `check`, which parses by hand): a
+ * negative number after an option that takes a value is that option's value (`--seed -1` is read
+ * as `--seed=-1`, then refused for being negative, not called "ambiguous"), and numbers are plain
+ * decimals (`0x10`, `1_000`, `''` and `Infinity` are refused instead of silently meaning 16, NaN,
+ * 0 or forever).
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { z } from "zod";
 import { UsageError } from "./main.ts";
+import { joinNegativeValues, plainWholeNumber } from "./numberArgs.ts";
 
 type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
-
-/** A value that parseArgs would take for an option instead of its argument: `-1`, `-0.5`, `-.5`. */
-const negativeNumber = /^-(?:\d|\.\d)/;
-
-/**
- * Rewrites `--name -1` as `--name=-1` for every option of `options` that takes a value, so that a
- * negative number reaches validation (which explains what is wrong with it).
- */
-export function joinNegativeValues(args: readonly string[], options: OptionSpec): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--") {
-      out.push(...args.slice(i));
-      break;
-    }
-    const next = args[i + 1];
-    const name = arg.startsWith("--") ? arg.slice(2) : undefined;
-    if (
-      name !== undefined &&
-      !name.includes("=") &&
-      options[name]?.type === "string" &&
-      next !== undefined &&
-      negativeNumber.test(next)
-    ) {
-      out.push(`${arg}=${next}`);
-      i++;
-    } else {
-      out.push(arg);
-    }
-  }
-  return out;
-}
 
 /** "--a, --b, --c" */
 export function optionList(options: OptionSpec): string {
@@ -151,7 +120,7 @@ export function wholeNumber(what: string, bounds: { min: number; max: number }) 
   return z
     .string()
     .regex(/^-?\d+$/, { error: `expected ${what} (a whole number)` })
-    .transform(Number)
+    .transform((text) => plainWholeNumber(text) ?? NaN)
     .refine((n) => Number.isSafeInteger(n), { error: `expected ${what} (a whole number)` })
     .refine((n) => n >= bounds.min, { error: `must be at least ${bounds.min}` })
     .refine((n) => n <= bounds.max, { error: `must be at most ${bounds.max}` });

@@ -23,6 +23,7 @@ import { formatCount, formatDurationNs } from "../reports/format.ts";
 import { executeRun } from "./execute.ts";
 import { UsageError } from "./main.ts";
 import { parseCommandLine } from "./options.ts";
+import { plainWholeNumber } from "./numberArgs.ts";
 import { prepareFolder, writeClosingFiles } from "./outputFolder.ts";
 import { loadRunPlugins } from "./plugins.ts";
 import {
@@ -186,8 +187,8 @@ function readTestConfig(runDir: string): RunConfig & { reproduceCommand?: string
 
 function parseWhole(name: string, value: unknown, fallback: number, max: number): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max)
+  const n = plainWholeNumber(String(value));
+  if (n === undefined || n < 1 || n > max)
     throw new UsageError(`--${name}: expected a whole number from 1 to ${max}, got "${String(value)}"`);
   return n;
 }

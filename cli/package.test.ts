@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { compiledBuildIsFresh } from "../harness/runtime/process/compiledBuild.ts";
+import { compileBuildInto, repositoryBuildIsFresh } from "./fixtures/currentBuild.ts";
 
 const repoRoot = new URL("..", import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), "faultline-package-"));
@@ -30,34 +30,8 @@ async function pack(): Promise<{ tarball: string; files: string[] }> {
   mkdirSync(join(staging, "bin"), { recursive: true });
   for (const file of ["package.json", "README.md", "bin/faultline.js"])
     cpSync(join(repoRoot, file), join(staging, file));
-  if (compiledBuildIsFresh(repoRoot))
-    cpSync(join(repoRoot, "dist"), join(staging, "dist"), { recursive: true });
-  else
-    await execa(
-      process.execPath,
-      [
-        join(repoRoot, "node_modules/typescript/bin/tsc"),
-        "-p",
-        "tsconfig.build.json",
-        "--outDir",
-        join(staging, "dist"),
-      ],
-      {
-        cwd: repoRoot,
-      },
-    )
-      .then(() =>
-        // The build's second step, as `npm run build` takes it: zod bundled into dist/vendor/.
-        execa(process.execPath, [join(repoRoot, "build/vendorZod.mjs"), join(staging, "dist")], {
-          cwd: repoRoot,
-        }),
-      )
-      .then(() =>
-        // Its third: the CLI and the API bundled into dist/bundle/.
-        execa(process.execPath, [join(repoRoot, "build/bundleCli.mjs"), join(staging, "dist")], {
-          cwd: repoRoot,
-        }),
-      );
+  if (repositoryBuildIsFresh()) cpSync(join(repoRoot, "dist"), join(staging, "dist"), { recursive: true });
+  else await compileBuildInto(join(staging, "dist"));
   const { stdout } = await execa("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], {
     cwd: staging,
   });

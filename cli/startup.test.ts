@@ -6,16 +6,20 @@
  * gate rows), execa where no process is started, zod and the systems under test where nothing is
  * run, node:crypto where no seed is drawn. The bin runs the bundled build (dist/bundle/, build/bundleCli.mjs): a file loaded from it
  * stands for the compiled modules it holds, as dist/bundle/modules.json lists them.
+ *
+ * The build is always one of the current sources (fixtures/currentBuild.ts): the repository's
+ * dist/ when fresh, else one compiled for this test. Before, with dist/ older than a source the bin
+ * ran the sources through tsx, and the test measured tsx (which loads node:crypto): it failed on a
+ * developer's checkout for want of `npm run build`, and would have passed a build it never ran.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { execa } from "execa";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rootWithCurrentBuild } from "./fixtures/currentBuild.ts";
 
-const repoRoot = fileURLToPath(new URL("../", import.meta.url));
-const bin = join(repoRoot, "bin/faultline.js");
 const kvFile = fileURLToPath(new URL("../../shared/corpus/porcupine/kv/c01-ok.txt", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "faultline-startup-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,17 +40,26 @@ writeFileSync(
   `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
 );
 
-const bundle = pathToFileURL(join(repoRoot, "dist/bundle/")).href;
-const bundleList = join(repoRoot, "dist/bundle/modules.json");
+/** Where the bin and the build it runs are (see the module header). */
+let root = "";
+let bin = "";
+let bundle = "";
 /** The compiled modules each file of dist/bundle/ holds (paths relative to dist/). */
-const bundled: Record<string, string[]> = existsSync(bundleList)
-  ? (JSON.parse(readFileSync(bundleList, "utf8")) as Record<string, string[]>)
-  : {};
+let bundled: Record<string, string[]> = {};
+beforeAll(async () => {
+  root = await rootWithCurrentBuild(dir);
+  bin = join(root, "bin/faultline.js");
+  bundle = pathToFileURL(join(root, "dist/bundle/")).href;
+  const bundleList = join(root, "dist/bundle/modules.json");
+  bundled = existsSync(bundleList)
+    ? (JSON.parse(readFileSync(bundleList, "utf8")) as Record<string, string[]>)
+    : {};
+});
 
 /** A loaded URL as the modules it stands for: a bundled file's compiled modules, else itself. */
 function modulesOf(url: string): string[] {
   const held = url.startsWith(bundle) ? bundled[url.slice(bundle.length)] : undefined;
-  return held === undefined ? [url] : held.map((path) => pathToFileURL(join(repoRoot, "dist", path)).href);
+  return held === undefined ? [url] : held.map((path) => pathToFileURL(join(root, "dist", path)).href);
 }
 
 /** Runs the bin with its output piped; the URLs of the modules it loaded, and its exit code. */
@@ -88,6 +101,10 @@ describe("start-up loads only what the command uses", () => {
     // node:crypto draws a seed only for a run that names none (some twenty modules of Node's own).
     expect(urls.filter((u) => u === "node:crypto")).toEqual([]);
     expect(urls).toContain("node:fs"); // the hook saw Node's own modules too
+    // The build answered, not the sources through tsx (the bin's way with a stale dist/).
+    expect(fromPackage(urls, "tsx")).toEqual([]);
+    expect(urls.some((u) => u.startsWith(bundle))).toBe(false); // every bundled file was mapped
+    expect(urls.some((u) => u.endsWith("/dist/cli/run.js"))).toBe(true);
   });
 
   it("gate --help loads no Ink and no execa (it starts no worker)", async () => {

@@ -297,4 +297,14 @@ describe("seeds", () => {
     expect(parseSeeds([1, 1])).toBe("a seed is listed twice");
     expect(parseSeeds("1..1000000")).toMatch(/at most/);
   });
+
+  it("names a seed beyond a double's range as it was read, not as null", () => {
+    // YAML reads 1e400 as Infinity, which JSON.stringify writes "null": "got null" named no seed.
+    expect(parseSeeds([1, Infinity])).toBe(
+      "seeds are whole numbers >= 0, got Infinity (a number beyond a double's range)",
+    );
+    expect(parseSeeds(-Infinity)).toMatch(/one seed or a list, got -Infinity \(a number beyond/);
+    expect(parseSeeds(NaN)).toMatch(/one seed or a list, got NaN$/);
+    expect(parseSeeds(1.5)).toMatch(/one seed or a list, got 1\.5$/);
+  });
 });

@@ -41,6 +41,7 @@ import { resolveRunConfig } from "../run.ts";
 import { commonRunOptionSpec, runConfigSchema, type RunConfig } from "../runConfig.ts";
 import { nodeErrorsAnomalyClasses, prepareRun } from "../execute.ts";
 import { ConfigError } from "../../harness/configError.ts";
+import { describeFound } from "../../harness/history/validate.ts";
 import { isModulePath, loadRunPlugins, lookupSystem } from "../plugins.ts";
 import type { Workload } from "../../harness/workload.ts";
 import { systemNames, systems } from "../registry.ts";
@@ -193,7 +194,7 @@ export function parseSeeds(value: unknown): number[] | string {
     if (value.length === 0) return "the list is empty";
     if (value.length > seedsMax) return `at most ${seedsMax} seeds`;
     const bad = value.find((s) => !isSeed(s));
-    if (bad !== undefined) return `seeds are whole numbers >= 0, got ${JSON.stringify(bad)}`;
+    if (bad !== undefined) return `seeds are whole numbers >= 0, got ${describeFound(bad)}`;
     if (new Set(value).size !== value.length) return "a seed is listed twice";
     return value as number[];
   }
@@ -207,7 +208,7 @@ export function parseSeeds(value: unknown): number[] | string {
     if (to - from + 1 > seedsMax) return `bad seed range "${value}": at most ${seedsMax} seeds`;
     return Array.from({ length: to - from + 1 }, (_, i) => from + i);
   }
-  return `expected a range A..B (such as 1..50), one seed or a list, got ${JSON.stringify(value)}`;
+  return `expected a range A..B (such as 1..50), one seed or a list, got ${describeFound(value)}`;
 }
 
 const seedsSchema = z.unknown().transform((value, ctx) => {

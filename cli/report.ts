@@ -12,7 +12,7 @@ import { basename, dirname, isAbsolute, join, relative } from "node:path";
 import { z } from "zod";
 import { readJsonlHistoryAll, TornTail } from "../harness/history/jsonl.ts";
 import type { Op } from "../harness/history/op.ts";
-import { HistoryFormatError } from "../harness/history/validate.ts";
+import { describeFound, HistoryFormatError } from "../harness/history/validate.ts";
 import { ExitCode, exitCodeFor, worstVerdict, type Results } from "../harness/results.ts";
 import type { ReportInput } from "../reports/input.ts";
 import { colorWanted, renderTextReport } from "../reports/text.ts";
@@ -162,7 +162,7 @@ export async function loadStoredRun(given: string): Promise<StoredRunInput> {
   const seed = c["seed"];
   if (typeof seed !== "number" || !Number.isSafeInteger(seed))
     throw new UsageError(
-      `${testPath}: expected "seed" to be a whole number (the run's seed); got ${JSON.stringify(seed) ?? "nothing"}`,
+      `${testPath}: expected "seed" to be a whole number (the run's seed); got ${describeFound(seed)}`,
     );
   return {
     testName: str(c["testName"]) ?? str(c["name"]) ?? str(c["test"]) ?? basename(dirname(dir)),

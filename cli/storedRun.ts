@@ -19,7 +19,9 @@ import { appendModelOf } from "../workloads/index.ts";
 import { buildConfigOf } from "./execute.ts";
 import { UsageError } from "./main.ts";
 import { loadRunPlugins, lookupWorkload } from "./plugins.ts";
-import type { RunConfig } from "./runConfig.ts";
+import { runConfigSchema, type RunConfig } from "./runConfig.ts";
+import type { z } from "zod";
+import { describeFound } from "../harness/history/validate.ts";
 import { ConfigError } from "../harness/configError.ts";
 
 export interface StoredRunCheck {
@@ -52,6 +54,37 @@ const requiredFields: readonly [string, string][] = [
   ["leases", "boolean"],
 ];
 
+/** The stored config's numbers, held to `faultline run`'s rules for the options they came from. */
+const numberFields = [
+  "seed",
+  "nodes",
+  "keys",
+  "concurrency",
+  "time-limit",
+  "rate",
+  "nemesis-interval",
+] as const;
+
+/**
+ * Refuses a stored number no run could have written: its option's rule (runConfigSchema: a count
+ * whole, every number finite and within its option's bounds) applied to it as the command line
+ * would have given it. Before, 1e400 (read as Infinity) as the time limit or the rate was an
+ * internal error deep in the workload's generator (exit 255, a stack trace), and as the node or
+ * worker count was taken as given.
+ */
+function storedNumberProblems(testJsonPath: string, config: Record<string, unknown>): void {
+  const shape = runConfigSchema.shape as Record<string, z.ZodType>;
+  for (const field of numberFields) {
+    const value = config[field];
+    if (typeof value !== "number") continue; // absent (optional), or refused above
+    const parsed = shape[field]!.safeParse(Number.isFinite(value) ? String(value) : "Infinity");
+    if (!parsed.success)
+      throw new UsageError(
+        `${testJsonPath}: expected "${field}" to be as faultline run takes it: ${parsed.error.issues[0]?.message ?? "out of bounds"}; got ${describeFound(value)}`,
+      );
+  }
+}
+
 /** Rebuilds the checkers of the run whose config is at `testJsonPath`; a bad config is a UsageError naming it. */
 export async function storedRunCheck(testJsonPath: string): Promise<StoredRunCheck> {
   let config: unknown;
@@ -66,10 +99,11 @@ export async function storedRunCheck(testJsonPath: string): Promise<StoredRunChe
   for (const [field, type] of requiredFields) {
     if (typeof config[field] !== type) {
       throw new UsageError(
-        `${testJsonPath}: expected "${field}" to be a ${type} (the run's config); got ${JSON.stringify(config[field])}`,
+        `${testJsonPath}: expected "${field}" to be a ${type} (the run's config); got ${describeFound(config[field])}`,
       );
     }
   }
+  storedNumberProblems(testJsonPath, config);
   const stored = {
     bug: [],
     systemOptions: {},

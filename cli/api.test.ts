@@ -3,11 +3,16 @@
  * caller from JavaScript (or through a cast) gets an error naming what is wrong, never a TypeError
  * from deep inside and never a check without a bound.
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Op } from "../harness/history/op.ts";
+import { scratchFolders } from "../harness/testkit.ts";
 import * as api from "./api.ts";
 import { checkHistory, checkLinearizableHistory, HistoryShapeError } from "./api.ts";
+
+const scratch = scratchFolders("api-check");
 
 /** A write of 5, then a read of 5: linearizable. */
 const history: readonly Op[] = [
@@ -16,6 +21,21 @@ const history: readonly Op[] = [
   { index: 2, time: 2, process: 1, type: "invoke", f: "read", value: null },
   { index: 3, time: 3, process: 1, type: "ok", f: "read", value: 5 },
 ];
+
+describe("checkHistory of a file whose last line is torn (a writer killed mid-line)", () => {
+  it("checks the lines before it and names the line it left out, as faultline check does", async () => {
+    // Before, the line was left out silently: the results did not say the file held more.
+    const folder = scratch();
+    const file = join(folder, "history.jsonl");
+    const lines = history.map((op) => JSON.stringify(op) + "\n").join("");
+    writeFileSync(file, lines);
+    const whole = await checkHistory(file, { model: "register" });
+    expect(whole.tornLastLine).toBeUndefined();
+    writeFileSync(file, lines + '{"index":4,"time":4,"proc');
+    const torn = await checkHistory(file, { model: "register" });
+    expect(torn).toEqual({ ...whole, tornLastLine: 5 });
+  });
+});
 
 describe("checkHistory refuses what it cannot check, saying what is wrong", () => {
   it("checks a well-formed history (the fixture is sound)", async () => {

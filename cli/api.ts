@@ -218,6 +218,16 @@ function checkHistoryMistake(history: unknown, options: CheckHistoryOptions): Er
   return budget === undefined ? undefined : budgetMistake(budget);
 }
 
+/** `checkHistory`'s answer: the results, and the torn last line of a file it left out, if any. */
+export type CheckHistoryResults = Results & {
+  /**
+   * A JSONL file's torn last line (no line break after it, not JSON: a writer killed mid-line),
+   * left out as `faultline check` leaves it out: the results are the lines' before it. `check
+   * --json` says it by the same name.
+   */
+  readonly tornLastLine?: number;
+};
+
 /**
  * Checks a history (operations, or the path of a file in any format `faultline check` reads) as
  * `faultline check` does: a store's history.jsonl as its run checked it (test.json beside it);
@@ -227,16 +237,17 @@ function checkHistoryMistake(history: unknown, options: CheckHistoryOptions): Er
 export async function checkHistory(
   history: readonly Op[] | string,
   options: CheckHistoryOptions = {},
-): Promise<Results> {
+): Promise<CheckHistoryResults> {
   refuseMistake(checkHistoryMistake(history, options));
   // `faultline check`'s limits: reading counts against the time, checking against steps too.
   const limits = { ...defaultCheckLimits(), ...options.budget };
   const budget = new Budget({ timeLimitMs: limits.timeLimitMs, memoryLimitBytes: limits.memoryLimitBytes });
   let ops: readonly Op[];
   let format: HistoryFormat = "jsonl";
+  let tornLastLine: number | undefined;
   if (typeof history === "string") {
     try {
-      ({ ops, format } = await readHistoryFile(history, budget));
+      ({ ops, format, tornLastLine } = await readHistoryFile(history, budget));
     } catch (error) {
       if (!(error instanceof BudgetExhausted)) throw error;
       return composeResults({
@@ -271,7 +282,7 @@ export async function checkHistory(
   );
   // The time limit runs from the start of reading; steps count from here.
   const checking = new Budget(limits, undefined, performance.now() - budget.elapsedMs());
-  return composeResults(
+  const results = composeResults(
     await runCheckers(plan.checkers, ops, {
       budget: checking,
       onError: (_c, error) => {
@@ -279,6 +290,7 @@ export async function checkHistory(
       },
     }),
   );
+  return tornLastLine === undefined ? results : { ...results, tornLastLine };
 }
 
 // ── Run a test ───────────────────────────────────────────────────────────────────────────────

@@ -122,6 +122,15 @@ function positiveInteger(option: string, what: string, value: string | undefined
 }
 
 /**
+ * An account of `--accounts`: a number when written as one in its plain digits (`7`, `-2`), else
+ * its text: `007`, and a number beyond 2^53 − 1, as the history readers keep such a key.
+ */
+function accountOf(text: string): number | string {
+  const n = plainWholeNumber(text);
+  return n !== undefined && String(n) === text ? n : text;
+}
+
+/**
  * A number in `value` (the parsed `--init`) that no JSON text means and no history holds as one:
  * `1e400` is read as Infinity, which the model then started from while the verdict line and the
  * JSON said "null". Undefined when every number is finite.
@@ -221,6 +230,7 @@ export async function parseCheckArgs(args: readonly string[]): Promise<CheckOpti
       `--accounts: expected a comma-separated list of accounts, such as 0,1,2; got ${JSON.stringify(o.accounts)}`,
     );
   }
+  const accounts = o.accounts?.split(",").map(accountOf);
   if (o.total !== undefined && !/^-?[0-9]+$/.test(o.total)) {
     throw new UsageError(`--total: expected a whole number; got ${JSON.stringify(o.total)}`);
   }
@@ -324,10 +334,7 @@ export async function parseCheckArgs(args: readonly string[]): Promise<CheckOpti
     ...(o["sequential-keys"] === true ? { sequentialKeys: true } : {}),
     ...(o["linearizable-keys"] === true ? { linearizableKeys: true } : {}),
     ...(o["wfr-keys"] === true ? { wfrKeys: true } : {}),
-    ...(o.accounts !== undefined
-      ? // An account number beyond 2^53 − 1 stays text, as the history readers keep such a key.
-        { accounts: o.accounts.split(",").map((a) => plainWholeNumber(a) ?? a) }
-      : {}),
+    ...(accounts !== undefined ? { accounts } : {}),
     ...(o.total !== undefined ? { total: Number(o.total) } : {}),
     ...(o.linearizable === true ? { linearizable: true } : {}),
     ...(groupSize !== undefined ? { groupSize } : {}),

@@ -2,8 +2,10 @@
  * The built-in models one by one, on histories small enough to check by hand: a sequential run
  * each model must accept, and one change to it that it must reject.
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ModelOp } from "./model.ts";
+import { jsonText } from "./model.ts";
 import { builtinModel } from "./models.ts";
 import { HistoryShapeError } from "../../harness/history/op.ts";
 import { checkLinearizableHistory } from "./index.ts";
@@ -396,5 +398,39 @@ describe("a key met both as a number and as a string", () => {
       ["read", ["x", 6]],
     ]);
     expect(check("register", rows)).toBe(true);
+  });
+});
+
+describe("values in explanations", () => {
+  it("a number beyond a double's range (1e400, read as Infinity) is named as itself, not as null", () => {
+    // Before: "ending process 0's write null (index 0); the state is then null. After it, process
+    // 1's read → null ... in the only state it could meet (null), it is impossible."
+    const result = checkLinearizableHistory(
+      history([
+        [0, "invoke", "write", Infinity],
+        [0, "ok", "write", Infinity],
+        [1, "invoke", "read", null],
+        [1, "ok", "read", null],
+      ]),
+      { model: "register" },
+    );
+    expect(result.valid).toBe(false);
+    const explanation = String(
+      (result.anomalies?.["nonlinearizable"]?.[0] as { explanation?: unknown } | undefined)?.explanation,
+    );
+    expect(explanation).toContain("write Infinity (index 0); the state is then Infinity");
+    expect(explanation).toContain("could meet (Infinity)");
+    expect(jsonText([1, -Infinity, { a: NaN, b: null }])).toBe('[1,-Infinity,{"a":NaN,"b":null}]');
+  });
+
+  it("any JSON value is written as JSON.stringify writes it", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(jsonText(value)).toBe(JSON.stringify(value));
+      }),
+      { numRuns: 300 },
+    );
+    expect(jsonText(undefined)).toBe("null");
+    expect(jsonText([undefined, { a: undefined, b: 1 }])).toBe('[null,{"b":1}]');
   });
 });

@@ -97,6 +97,83 @@ export class EdgeList {
 /** Edges per budget step when a graph is built. */
 const graphChunk = 64;
 
+/** Charges a step per `graphChunk` elements of a graph's loops: at element i, now and then. */
+function charge(i: number, budget: Budget | undefined): void {
+  if (i % (graphChunk * 256) === 0) budget?.step(256);
+}
+
+/** counts[v + 1]: the number of edges out of v. */
+function countOutEdges(edges: EdgeList, counts: Int32Array, budget: Budget | undefined): void {
+  const from = edges.from;
+  for (let i = 0; i < edges.length; i++) {
+    charge(i, budget);
+    counts[from[i]! + 1]!++;
+  }
+}
+
+/** Each edge's target and kinds at its place among its source's (from `counts`, running sums; `fill` scratch). */
+function placeEdges(
+  edges: EdgeList,
+  counts: Int32Array,
+  fill: Int32Array,
+  targets: Int32Array,
+  kinds: Uint8Array,
+  budget: Budget | undefined,
+): void {
+  fill.set(counts.subarray(0, fill.length));
+  const { from, to, kind } = edges;
+  for (let i = 0; i < edges.length; i++) {
+    charge(i, budget);
+    const at = fill[from[i]!]!++;
+    targets[at] = to[i]!;
+    kinds[at] = kind[i]!;
+  }
+}
+
+/**
+ * Merges parallel edges in place, each vertex's edges moved down to `offsets[v]` on: the edges
+ * kept and those of them carrying a data kind. `lastAt` (-1 filled) remembers where each target
+ * last appeared among the kept edges.
+ */
+function mergeParallelEdges(
+  counts: Int32Array,
+  targets: Int32Array,
+  kinds: Uint8Array,
+  offsets: Int32Array,
+  lastAt: Int32Array,
+  budget: Budget | undefined,
+): { edges: number; dataEdges: number } {
+  const n = lastAt.length;
+  const data = EdgeKind.ww | EdgeKind.wr | EdgeKind.rw;
+  let dataEdges = 0;
+  let out = 0;
+  for (let v = 0; v < n; v++) {
+    charge(v, budget);
+    const first = out;
+    offsets[v] = first;
+    const end = counts[v + 1]!;
+    for (let i = counts[v]!; i < end; i++) {
+      const w = targets[i]!;
+      const kind = kinds[i]!;
+      const seen = lastAt[w]!;
+      if (seen >= first && targets[seen] === w) {
+        const merged = kinds[seen]!;
+        // A data edge once its first data kind arrives.
+        if ((merged & data) === 0 && (kind & data) !== 0) dataEdges++;
+        kinds[seen] = merged | kind;
+      } else {
+        if ((kind & data) !== 0) dataEdges++;
+        targets[out] = w;
+        kinds[out] = kind;
+        lastAt[w] = out;
+        out++;
+      }
+    }
+  }
+  offsets[n] = out;
+  return { edges: out, dataEdges };
+}
+
 /** A directed graph in compressed sparse rows; parallel edges merged into one with their kinds OR-ed. */
 export class Graph {
   /** Out-edges of v are targets[offsets[v] .. offsets[v+1]). */
@@ -114,58 +191,20 @@ export class Graph {
   ) {
     const n = vertexCount;
     // Tight loops of a few nanoseconds per element: charged a step per `chunk` elements, so a
-    // time limit still holds on a graph of tens of millions of edges (see `Graph.steps`).
-    const charge = (i: number): void => {
-      if (i % (graphChunk * 256) === 0) budget?.step(256);
-    };
+    // time limit still holds on a graph of tens of millions of edges (see `Graph.steps`). Each
+    // loop is a function of its own (see list-append.ts's indexAppends: one compilation each).
     const counts = allocate.int32(n + 1);
-    for (let i = 0; i < edges.length; i++) {
-      charge(i);
-      counts[edges.from[i]! + 1]!++;
-    }
+    countOutEdges(edges, counts, budget);
     for (let v = 0; v < n; v++) counts[v + 1]! += counts[v]!;
-    const fill = allocate.int32(n);
-    fill.set(counts.subarray(0, n));
     const targets = allocate.int32(edges.length);
     const kinds = allocate.uint8(edges.length);
-    for (let i = 0; i < edges.length; i++) {
-      charge(i);
-      const at = fill[edges.from[i]!]!++;
-      targets[at] = edges.to[i]!;
-      kinds[at] = edges.kind[i]!;
-    }
-    // Merge parallel edges: lastAt[w] remembers where w last appeared among v's targets.
-    const lastAt = allocate.int32(n).fill(-1);
+    placeEdges(edges, counts, allocate.int32(n), targets, kinds, budget);
     const offsets = allocate.int32(n + 1);
-    const data = EdgeKind.ww | EdgeKind.wr | EdgeKind.rw;
-    let dataEdges = 0;
-    let out = 0;
-    for (let v = 0; v < n; v++) {
-      charge(v);
-      offsets[v] = out;
-      for (let i = counts[v]!; i < counts[v + 1]!; i++) {
-        const w = targets[i]!;
-        const kind = kinds[i]!;
-        const seen = lastAt[w]!;
-        if (seen >= offsets[v]! && targets[seen] === w) {
-          const merged = kinds[seen]!;
-          // A data edge once its first data kind arrives.
-          if ((merged & data) === 0 && (kind & data) !== 0) dataEdges++;
-          kinds[seen] = merged | kind;
-        } else {
-          if ((kind & data) !== 0) dataEdges++;
-          targets[out] = w;
-          kinds[out] = kind;
-          lastAt[w] = out;
-          out++;
-        }
-      }
-    }
-    offsets[n] = out;
-    this.dataEdgeCount = dataEdges;
+    const out = mergeParallelEdges(counts, targets, kinds, offsets, allocate.int32(n).fill(-1), budget);
+    this.dataEdgeCount = out.dataEdges;
     this.offsets = offsets;
-    this.targets = targets.subarray(0, out);
-    this.kinds = kinds.subarray(0, out);
+    this.targets = targets.subarray(0, out.edges);
+    this.kinds = kinds.subarray(0, out.edges);
   }
 
   /** The budget steps building a graph of this many vertices from this many edges (merged or not) takes. */

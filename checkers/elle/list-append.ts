@@ -89,6 +89,8 @@ class ListAppend {
   table!: AppendIndex;
   appendKey!: Int32Array;
   appendValueAt!: Int32Array; // flat micro-op index of each append
+  /** The table slot of each append (see `indexTxns`). */
+  appendSlot!: Int32Array;
   /** The chosen read of each key (raw, repeats kept) and its order (repeats dropped). */
   readonly longest: (readonly unknown[])[];
   /** The read micro-op whose list is `longest` (-1: none). */
@@ -97,6 +99,8 @@ class ListAppend {
   /** Writer of each position of each key's order, flat: orderStart[k] + i. */
   orderStart!: Int32Array;
   orderWriter!: Int32Array;
+  /** The table entry of each position of each key's order, flat likewise (-1: nobody appended it). */
+  orderEntry!: Int32Array;
   /** For each flat read micro-op: the number of order elements it shows when compatible, else -1. */
   readLength!: Int32Array;
   /** Position in the order of the first element whose writer failed or does not exist. */
@@ -109,6 +113,14 @@ class ListAppend {
    * only such a key's reads can break a transaction's own order (`checkOwnAppendOrder`).
    */
   readonly appendedAgain: Uint8Array;
+  /**
+   * The appends flagged "appended before" (see `appendedAgain`) whose value compares by identity
+   * (neither a list nor NaN), by number (an index into `appendKey`), in order; and for each, its
+   * transaction's append to the key just before it (-1 when that value is a list: no read shows
+   * the same one).
+   */
+  readonly laterAppends: number[] = [];
+  readonly earlierAppends: number[] = [];
 
   constructor(
     readonly txns: TxnTable,
@@ -145,32 +157,86 @@ class ListAppend {
   }
 }
 
-/** 1. Who appended what (values must be unique per key), and each key's longest committed read. */
+/**
+ * 1. Who appended what (values must be unique per key), and each key's longest committed read.
+ *
+ * Each loop over the micro-ops is a function of its own, here and in the steps below: V8 compiles
+ * a loop that runs long while it runs (on-stack replacement), and compiles the whole function it
+ * is in; in a function of several loops, that code then stops at the next loop, which has not run
+ * yet (no type feedback), and the function is compiled again for it, once per loop.
+ */
 function indexAppends(la: ListAppend): void {
   const { txns, allocate } = la;
-  const { mopStart, mopKind, mopKey, mopValueKind, mopValue, mopLength, keys, status } = txns;
-  const mopCount = mopKind.length;
-  let appendCount = 0;
-  for (let i = 0; i < mopCount; i++) if (mopKind[i] === MopKind.append) appendCount++;
+  const appendCount = countAppends(txns.mopKind);
   la.appendKey = allocate.int32(appendCount);
   la.appendValueAt = allocate.int32(appendCount);
   const numbers = allocate.float64(appendCount);
-  for (let i = 0, a = 0; i < mopCount; i++) {
+  listAppends(txns, la.appendKey, la.appendValueAt, numbers);
+  la.table = new AppendIndex(la.keyCount, la.appendKey, numbers, appendCount, allocate);
+  la.appendSlot = allocate.int32(appendCount);
+  la.longestRead = allocate.int32(la.keyCount).fill(-1);
+  indexTxns(la);
+  // The slots kept as the appends were indexed stand unless the table grew (it is sized for them all).
+  if (la.table.slotsMoved) {
+    for (let a = 0; a < appendCount; a++) {
+      const i = la.appendValueAt[a]!;
+      const v = txns.mopValueKind[i] === MopValue.int ? txns.mopValue[i] : txns.valueAt(i);
+      la.appendSlot[a] = la.table.slotOf(la.appendKey[a]!, v, false);
+    }
+  }
+  for (let k = 0; k < la.keyCount; k++) {
+    const i = la.longestRead[k]!;
+    if (i >= 0) la.longest[k] = readList(txns.valueAt(i), -1, txns);
+  }
+}
+
+/** Whether flat micro-op i's value is a list (each reading of it a new one: never `===` another). */
+function isListValue(txns: TxnTable, i: number): boolean {
+  const kind = txns.mopValueKind[i]!;
+  return kind === MopValue.list || (kind === MopValue.other && txns.mopLength[i]! >= 0);
+}
+
+/** Whether flat micro-op i's value is found again by `===` (the value a read shows of it): no list, no NaN. */
+function comparesByIdentity(txns: TxnTable, i: number): boolean {
+  if (isListValue(txns, i)) return false;
+  const v = txns.mopValueKind[i] === MopValue.other ? txns.valueAt(i) : 0;
+  return v === v;
+}
+
+/** The number of append micro-ops. */
+function countAppends(mopKind: Uint8Array): number {
+  let count = 0;
+  for (let i = 0; i < mopKind.length; i++) if (mopKind[i] === MopKind.append) count++;
+  return count;
+}
+
+/** Every append's key, flat micro-op and value (NaN when it is no int32). */
+function listAppends(
+  txns: TxnTable,
+  appendKey: Int32Array,
+  appendValueAt: Int32Array,
+  numbers: Float64Array,
+): void {
+  const { mopKind, mopKey, mopValueKind, mopValue } = txns;
+  for (let i = 0, a = 0; i < mopKind.length; i++) {
     if (mopKind[i] !== MopKind.append) continue;
-    la.appendKey[a] = mopKey[i]!;
-    la.appendValueAt[a] = i;
+    appendKey[a] = mopKey[i]!;
+    appendValueAt[a] = i;
     numbers[a++] = mopValueKind[i] === MopValue.int ? mopValue[i]! : NaN;
   }
-  const table = new AppendIndex(la.keyCount, la.appendKey, numbers, appendCount, allocate);
-  la.table = table;
+}
+
+/** Each append's entry in the table, and each key's longest committed read (`longestRead`). */
+function indexTxns(la: ListAppend): void {
+  const { txns, table } = la;
+  const { mopStart, mopKind, mopKey, mopValueKind, mopValue, mopLength, keys, status } = txns;
   let repeatedKeys = 0;
   let firstRepeated: unknown;
-  const longestLength = allocate.int32(la.keyCount).fill(-1);
-  /** The read micro-op whose list is the key's longest (rebuilt once, after the loop). */
-  const longestRead = allocate.int32(la.keyCount).fill(-1);
-  la.longestRead = longestRead;
+  const longestLength = la.allocate.int32(la.keyCount).fill(-1);
+  const longestRead = la.longestRead;
   /** The flat micro-ops of the transaction's appends (its flags compare them only with each other). */
   let appendsOfTxn = new Int32Array(64);
+  let firstAppend = 0; // the number (in `appendKey`) of the transaction's first append
   for (let t = 0; t < txns.count; t++) {
     const start = mopStart[t]!;
     const end = mopStart[t + 1]!;
@@ -198,12 +264,25 @@ function indexAppends(la: ListAppend): void {
         );
       }
       let flags = 0;
+      let self = 0; // this append's place among the transaction's
+      let earlier = -1; // the place of its append to k just before this one
       for (let a = 0; a < appends; a++) {
         const j = appendsOfTxn[a]!;
-        if (j !== i && mopKey[j] === k) flags |= j > i ? 1 : 2;
+        if (j === i) self = a;
+        else if (mopKey[j] === k) {
+          flags |= j > i ? 1 : 2;
+          if (j < i) earlier = a;
+        }
       }
-      if ((flags & 2) !== 0) la.appendedAgain[k] = 1;
+      if ((flags & 2) !== 0) {
+        la.appendedAgain[k] = 1;
+        if (comparesByIdentity(txns, i)) {
+          la.laterAppends.push(firstAppend + self);
+          la.earlierAppends.push(isListValue(txns, appendsOfTxn[earlier]!) ? -1 : firstAppend + earlier);
+        }
+      }
       const slot = table.slotOf(k, mopValueKind[i] === MopValue.int ? mopValue[i] : la.valueAt(t, i), true);
+      la.appendSlot[firstAppend + self] = slot;
       const previous = table.entry(slot);
       if (previous !== -1) {
         if (la.excluded[k] === 0 && repeatedKeys++ === 0) firstRepeated = keys[k];
@@ -211,10 +290,7 @@ function indexAppends(la: ListAppend): void {
       }
       table.setEntry(slot, t * 4 + flags);
     }
-  }
-  for (let k = 0; k < la.keyCount; k++) {
-    const i = longestRead[k]!;
-    if (i >= 0) la.longest[k] = readList(txns.valueAt(i), -1, txns);
+    firstAppend += appends;
   }
   if (repeatedKeys > 0) {
     la.notes.push(
@@ -234,6 +310,7 @@ function placeOrders(la: ListAppend): void {
   let room = 0;
   for (let k = 0; k < la.keyCount; k++) room += la.longest[k]!.length;
   la.orderWriter = la.allocate.int32(room);
+  la.orderEntry = la.allocate.int32(room);
   for (let k = 0; k < la.keyCount; k++) {
     const raw = la.longest[k]!;
     // Most reads repeat nothing and show only appended values: placed as they are, a repeat shown
@@ -273,8 +350,10 @@ function placeOrder(la: ListAppend, k: number, order: readonly unknown[], stopAt
   for (let i = 0; i < order.length; i++) {
     const slot = table.slotOf(k, order[i], false);
     if (stopAtDoubt && (slot === -1 || table.position(slot) !== -1)) return false;
-    const w = slot === -1 ? -1 : writerOfEntry(table.entry(slot));
+    const entry = slot === -1 ? -1 : table.entry(slot);
+    const w = writerOfEntry(entry);
     la.orderWriter[base + i] = w;
+    la.orderEntry[base + i] = entry;
     if (slot !== -1) table.setPosition(slot, i);
     if ((w === -1 || status[w] === TxnStatus.fail) && la.firstBadAt[k] === Infinity) la.firstBadAt[k] = i;
   }
@@ -398,14 +477,22 @@ function classifyReads(la: ListAppend, edges: EdgeList): void {
       if (length === -2) readList(la.valueAt(t, i), t, txns); // throws: not a list
       const size = length < 0 ? 0 : length;
       const longest = la.longest[k]!;
-      // The entry of the writer of the read's last element (-1: none, an empty read, or a key
-      // whose order cannot be recovered).
-      const lastEntry = size > 0 && la.excluded[k] === 0 ? la.entryOf(k, lastElement(txns, i, size)) : -1;
-      if (size > 0 && la.excluded[k] === 0) reportIntermediateRead(la, k, i, size, t, lastEntry);
       // Both on the key's line (see TxnTable.mopOnKeyLine): a prefix by their lengths alone.
-      const onLine =
-        size <= longest.length && mopOnKeyLine[i] === 1 && mopOnKeyLine[la.longestRead[k]!] === 1;
-      if (onLine || isPrefixRead(txns, i, size, longest)) {
+      const compatible =
+        (size <= longest.length && mopOnKeyLine[i] === 1 && mopOnKeyLine[la.longestRead[k]!] === 1) ||
+        isPrefixRead(txns, i, size, longest);
+      // The entry of the writer of the read's last element (-1: none, an empty read, or a key
+      // whose order cannot be recovered): a compatible read's last element, when its key's order
+      // is its longest read (no repeats), is the order's element at the same place.
+      let lastEntry = -1;
+      if (size > 0 && la.excluded[k] === 0) {
+        lastEntry =
+          compatible && la.order[k]!.length === longest.length
+            ? la.orderEntry[la.orderStart[k]! + size - 1]!
+            : la.entryOf(k, lastElement(txns, i, size));
+        reportIntermediateRead(la, k, i, size, t, lastEntry);
+      }
+      if (compatible) {
         const n = distinctCount(la, k, size);
         la.readLength[i] = n;
         // Elements before the first bad one are good in every compatible read (with repeats,
@@ -441,10 +528,65 @@ function classifyReads(la: ListAppend, edges: EdgeList): void {
       }
     }
   }
+}
+
+/**
+ * 4c. Each key's longest read, checked against its transactions' own orders of appends, as
+ *     `checkOwnAppendOrder` checks a read (after `classifyReads`, whose reports come first). A
+ *     longest read without repeats is its key's order, placed in the table: then only the appends
+ *     that followed one of their transaction's own to the key (`laterAppends`) are looked at, each
+ *     where the order has it, rather than every element of every key's read.
+ */
+function checkLongestOwnOrders(la: ListAppend): void {
+  const placed = ownOrderPaths.placed;
+  const breakAt = placed ? firstOwnOrderBreaks(la) : undefined;
   for (let k = 0; k < la.keyCount; k++) {
     const longest = la.longest[k]!;
-    if (longest.length > 0 && la.excluded[k] === 0) checkOwnAppendOrder(la, k, longest, -1);
+    if (longest.length === 0 || la.excluded[k] !== 0) continue;
+    if (breakAt === undefined || la.order[k]!.length !== longest.length) {
+      checkOwnAppendOrder(la, k, longest, -1);
+      continue;
+    }
+    const i = breakAt[k]!;
+    if (i === -1 || la.incompatibleReported[k] === 2) continue;
+    const before = previousAppend(la, writerOfEntry(la.entryOf(k, longest[i])), k, longest[i]);
+    const at = positionOf(la, k, before);
+    reportOwnOrderBreak(la, k, longest, i, before, at === -1 ? undefined : at, -1);
   }
+}
+
+/**
+ * Which path checks a key's longest read against its transactions' own orders: `placed` (the
+ * default) by the table's positions where the read is the key's order; tests turn it off to hold
+ * it to `checkOwnAppendOrder`, which looks at every element.
+ */
+export const ownOrderPaths = { placed: true };
+
+/** Where value v sits in key k's order (-1: not there). */
+function positionOf(la: ListAppend, k: number, v: unknown): number {
+  const slot = la.table.slotOf(k, v, false);
+  return slot === -1 ? -1 : la.table.position(slot);
+}
+
+/**
+ * Per key whose order is its longest read (not excluded), the first position in the order whose
+ * element a transaction appended after another of its own to the key, which the order shows
+ * later or not at all (-1: none).
+ */
+function firstOwnOrderBreaks(la: ListAppend): Int32Array {
+  const { table, laterAppends, earlierAppends, appendSlot } = la;
+  const breakAt = la.allocate.int32(la.keyCount).fill(-1);
+  for (let n = 0; n < laterAppends.length; n++) {
+    const a = laterAppends[n]!;
+    const k = la.appendKey[a]!;
+    if (la.excluded[k] !== 0 || la.order[k]!.length !== la.longest[k]!.length) continue;
+    const at = table.position(appendSlot[a]!);
+    if (at === -1 || (breakAt[k] !== -1 && breakAt[k]! <= at)) continue;
+    const earlier = earlierAppends[n]!;
+    const beforeAt = earlier === -1 ? -1 : table.position(appendSlot[earlier]!);
+    if (beforeAt === -1 || beforeAt >= at) breakAt[k] = at;
+  }
+  return breakAt;
 }
 
 /** The number of distinct elements among the first `length` of key k's longest read. */
@@ -489,30 +631,46 @@ function reportIntermediateRead(
 function checkOwnAppendOrder(la: ListAppend, k: number, list: readonly unknown[], t: number): void {
   // No append to k follows another of its transaction's: no element below can break an order.
   if (la.incompatibleReported[k] === 2 || la.appendedAgain[k] === 0) return;
-  const { txns } = la;
   let positions: Map<unknown, number> | undefined;
   for (let i = 0; i < list.length; i++) {
     const entry = la.entryOf(k, list[i]);
     if (!laterAppendEntry(entry)) continue;
-    const w = writerOfEntry(entry);
-    const before = previousAppend(la, w, k, list[i]);
+    const before = previousAppend(la, writerOfEntry(entry), k, list[i]);
     if (before === undefined) continue;
     positions ??= new Map(list.map((v, at) => [v, at] as const).reverse());
     const at = positions.get(before);
     if (at !== undefined && at < i) continue;
-    la.incompatibleReported[k] = 2;
-    const v = list[i];
-    const reader = t === -1 ? "A read" : la.label(t);
-    la.sink.add("incompatible-order", () => ({
-      explanation: `${reader} of key ${show(txns.keys[k])} returned ${show(list)}, but ${la.label(w)} appended ${show(before)} before ${show(v)} to it: ${at === undefined ? `${show(v)} appears without ${show(before)}` : `${show(v)} appears first`}, which no single order of appends explains.`,
-      key: txns.keys[k],
-      values: [before, v],
-      value: list,
-      writer: txnData(txns, w),
-      ...(t === -1 ? {} : { op: txnData(txns, t) }),
-    }));
+    reportOwnOrderBreak(la, k, list, i, before, at, t);
     return;
   }
+}
+
+/**
+ * Reports that element i of `list`, a read of key k (by `t`, -1 for the key's longest read), breaks
+ * its writer's own order: the append before it, `before`, is at `at` (undefined: not there).
+ */
+function reportOwnOrderBreak(
+  la: ListAppend,
+  k: number,
+  list: readonly unknown[],
+  i: number,
+  before: unknown,
+  at: number | undefined,
+  t: number,
+): void {
+  const { txns } = la;
+  const w = writerOfEntry(la.entryOf(k, list[i]));
+  la.incompatibleReported[k] = 2;
+  const v = list[i];
+  const reader = t === -1 ? "A read" : la.label(t);
+  la.sink.add("incompatible-order", () => ({
+    explanation: `${reader} of key ${show(txns.keys[k])} returned ${show(list)}, but ${la.label(w)} appended ${show(before)} before ${show(v)} to it: ${at === undefined ? `${show(v)} appears without ${show(before)}` : `${show(v)} appears first`}, which no single order of appends explains.`,
+    key: txns.keys[k],
+    values: [before, v],
+    value: list,
+    writer: txnData(txns, w),
+    ...(t === -1 ? {} : { op: txnData(txns, t) }),
+  }));
 }
 
 /** The value writer `w` appended to key k just before `v`, if it appended one. */
@@ -532,35 +690,17 @@ function previousAppend(la: ListAppend, w: number, k: number, v: unknown): unkno
 
 /** 3. Committed appends no read shows, per key: they sit after the order's last element. */
 function collectUnobserved(la: ListAppend): void {
-  const { table, txns } = la;
+  const { table, txns, appendSlot } = la;
   for (let a = 0; a < la.appendKey.length; a++) {
     const k = la.appendKey[a]!;
     if (la.excluded[k] === 1) continue;
-    const i = la.appendValueAt[a]!;
-    const slot = table.slotOf(
-      k,
-      txns.mopValueKind[i] === MopValue.int ? txns.mopValue[i] : valueAtFlat(la, i),
-      false,
-    );
-    if (slot === -1 || table.position(slot) !== -1) continue;
+    const slot = appendSlot[a]!;
+    if (table.position(slot) !== -1) continue;
     const w = writerOfEntry(table.entry(slot));
     if (txns.status[w] !== TxnStatus.ok) continue;
     const list = (la.unobserved[k] ??= []);
     if (list[list.length - 1] !== w) list.push(w);
   }
-}
-
-/** The value of flat micro-op i, whichever transaction it belongs to. */
-function valueAtFlat(la: ListAppend, i: number): unknown {
-  const { mopStart } = la.txns;
-  let lo = 0;
-  let hi = la.txns.count - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    if (mopStart[mid]! <= i) lo = mid;
-    else hi = mid - 1;
-  }
-  return la.valueAt(lo, i);
 }
 
 /**
@@ -624,6 +764,7 @@ export function inferListAppend(
   // Before the reads: a read that shows a key's whole order has rw edges to its unobserved appends.
   collectUnobserved(la);
   classifyReads(la, edges);
+  checkLongestOwnOrders(la);
   addOrderEdges(la, edges);
   checkWithinTransactions(la);
   return { explain: explainer(la), notes: la.notes };

@@ -89,6 +89,58 @@ export function addRealtimeEdges(
   }
 }
 
+/** The number of transactions that committed. */
+function countCommitted(commitRank: Int32Array): number {
+  let committed = 0;
+  for (let t = 0; t < commitRank.length; t++) if (commitRank[t]! >= 0) committed++;
+  return committed;
+}
+
+/** startAt[r + 1]: how many transactions had committed when the one of commit rank r was invoked. */
+function invokedAfter(txns: TxnTable, startAt: Int32Array): void {
+  const { committedBefore, commitRank } = txns;
+  for (let t = 0; t < txns.count; t++)
+    if (commitRank[t]! >= 0) startAt[commitRank[t]! + 1] = committedBefore[t]!;
+}
+
+/**
+ * startAt[r + 1]: where the frontier starts when the committed completion of rank r comes; the
+ * budget steps `addRealtimeEdges` charges at those completions (1 + (frontier size >> 4) each).
+ */
+function frontierStarts(txns: TxnTable, startAt: Int32Array): number {
+  invokedAfter(txns, startAt);
+  const committed = startAt.length - 1;
+  let steps = 0;
+  let start = 0;
+  for (let r = 0; r < committed; r++) {
+    steps += 1 + ((r - start) >> 4);
+    if (startAt[r + 1]! > start) start = startAt[r + 1]!;
+    startAt[r + 1] = start;
+  }
+  return steps;
+}
+
+/** Each transaction's window (see `RealtimeOrder.window`), the edges they hold and the steps `addRealtimeEdges` charges at invocations. */
+function realtimeWindows(
+  txns: TxnTable,
+  startAt: Int32Array,
+  window: Int32Array,
+): { edgeCount: number; steps: number } {
+  const { status, committedBefore } = txns;
+  let edgeCount = 0;
+  let steps = 0;
+  for (let v = 0; v < txns.count; v++) {
+    const before = committedBefore[v]!;
+    const size = before - startAt[before]!;
+    const failed = status[v] === TxnStatus.fail;
+    window[2 * v] = startAt[before]!;
+    window[2 * v + 1] = failed ? startAt[before]! : before;
+    steps += 1 + (size >> 4);
+    if (!failed) edgeCount += size;
+  }
+  return { edgeCount, steps };
+}
+
 /**
  * The realtime edges `addRealtimeEdges` adds, known without adding them: how many there are,
  * which pairs they join (`has`), and the budget steps adding them takes (charged here). A valid
@@ -120,34 +172,14 @@ export class RealtimeOrder {
     budget?: Budget,
   ) {
     const n = txns.count;
-    const { status, committedBefore, commitRank } = txns;
     // Per committed completion, by rank: the frontier's start when it comes (what it removes is
-    // the max of committedBefore over the completions before it).
-    let committed = 0;
-    for (let t = 0; t < n; t++) if (commitRank[t]! >= 0) committed++;
-    const startAt = allocate.int32(committed + 1);
-    for (let t = 0; t < n; t++) if (commitRank[t]! >= 0) startAt[commitRank[t]! + 1] = committedBefore[t]!;
-    // addRealtimeEdges charges 1 + (frontier size >> 4) at each event: each completion of a
-    // committed transaction, and each invocation.
-    let steps = 0;
-    let start = 0;
-    for (let r = 0; r < committed; r++) {
-      steps += 1 + ((r - start) >> 4);
-      if (startAt[r + 1]! > start) start = startAt[r + 1]!;
-      startAt[r + 1] = start;
-    }
+    // the max of committedBefore over the completions before it). Each loop is a function of its
+    // own (see list-append.ts's indexAppends: one compilation each).
+    const startAt = allocate.int32(countCommitted(txns.commitRank) + 1);
+    const startSteps = frontierStarts(txns, startAt);
     const window = allocate.int32(2 * n);
-    let edgeCount = 0;
-    for (let v = 0; v < n; v++) {
-      const before = committedBefore[v]!;
-      const size = before - startAt[before]!;
-      const failed = status[v] === TxnStatus.fail;
-      window[2 * v] = startAt[before]!;
-      window[2 * v + 1] = failed ? startAt[before]! : before;
-      steps += 1 + (size >> 4);
-      if (!failed) edgeCount += size;
-    }
-    budget?.step(steps);
+    const { edgeCount, steps } = realtimeWindows(txns, startAt, window);
+    budget?.step(startSteps + steps);
     this.window = window;
     this.edgeCount = edgeCount;
   }

@@ -29,6 +29,14 @@ describe("value tables agree with a Map", () => {
     );
   });
 
+  it("ValueTable: says when it grew (its slots moved)", () => {
+    const table = new ValueTable(600);
+    for (let v = 0; v < 600; v++) table.slotOf(1, `v${v}`, true);
+    expect(table.grew).toBe(false);
+    for (let v = 600; v < 2000; v++) table.slotOf(1, `v${v}`, true);
+    expect(table.grew).toBe(true);
+  });
+
   it("AppendIndex: dense and hashed keys behave alike", () => {
     fc.assert(
       fc.property(pairs, pairs, (inserted, probes) => {
@@ -51,6 +59,9 @@ describe("value tables agree with a Map", () => {
           expect(slot === -1 ? undefined : index.entry(slot)).toBe(expected);
           if (slot !== -1) expect(index.position(slot)).toBe(1000 + expected!);
         }
+        // Sized for the appends it was given, it never grew: the slots given as they were
+        // inserted stand (list-append keeps them).
+        expect(index.slotsMoved).toBe(false);
       }),
       { numRuns: 100 },
     );

@@ -16,6 +16,8 @@ export class ValueTable {
   private slots: Int32Array;
   private capacity: number;
   private used = 0;
+  /** Whether the table grew, which moves its slots (sized for what it will hold, it does not). */
+  grew = false;
   private readonly otherValues = new Map<unknown, number>();
   /** Lists and objects, by their text (valueText): an appended list is read back as a new one. */
   private readonly objectValues = new Map<string, number>();
@@ -97,6 +99,7 @@ export class ValueTable {
   }
 
   private grow(): void {
+    this.grew = true;
     const old = this.slots;
     const oldCapacity = this.capacity;
     this.capacity *= 2;
@@ -191,6 +194,11 @@ export class AppendIndex {
     const slot = base + value - this.keyMin[key]!;
     if (!insert && this.dense[slot * 2] === -1) return -1;
     return slot;
+  }
+
+  /** Whether a slot given before may have moved since (see ValueTable.grew). */
+  get slotsMoved(): boolean {
+    return this.hashed.grew;
   }
 
   entry(slot: number): number {

@@ -295,4 +295,46 @@ describe("rw-register: values that are JSON objects or lists", () => {
     ]);
     expect(check(h, "strict-serializable").anomalyTypes).toEqual(["garbage-read"]);
   });
+
+  it("group a lost update by value: one object read with its keys in another order, never 1e400 with null", () => {
+    // Reads were grouped by their JSON text: 1e400 (read as Infinity) and null are both "null", so
+    // two updates of different versions were a lost-update (INVALID); one object written back with
+    // its keys reordered was two versions, and the lost update went unseen.
+    const apart = concurrentHistory([
+      [0, [["w", "x", Infinity]]],
+      [
+        1,
+        [
+          ["r", "x", Infinity],
+          ["w", "x", 2],
+        ],
+      ],
+      [
+        2,
+        [
+          ["r", "x", null],
+          ["w", "x", 3],
+        ],
+      ],
+    ]);
+    expect(check(apart, "serializable")).toMatchObject({ valid: true, anomalyTypes: [] });
+    const same = concurrentHistory([
+      [0, [["w", "x", v('{"a":1,"b":2}')]]],
+      [
+        1,
+        [
+          ["r", "x", v('{"a":1,"b":2}')],
+          ["w", "x", 2],
+        ],
+      ],
+      [
+        2,
+        [
+          ["r", "x", v('{"b":2,"a":1}')],
+          ["w", "x", 3],
+        ],
+      ],
+    ]);
+    expect(check(same, "serializable").anomalyTypes).toEqual(["lost-update"]);
+  });
 });

@@ -26,7 +26,7 @@
  */
 import type { Budget } from "../../harness/budget.ts";
 import { HistoryShapeError, type Key } from "../../harness/history/op.ts";
-import { ValueInterner } from "../../harness/history/valueText.ts";
+import { ValueInterner, valueText } from "../../harness/history/valueText.ts";
 import { EdgeKind, EdgeList, Graph, SccFinder } from "./graph.ts";
 import {
   txnData,
@@ -465,7 +465,9 @@ function reportLostUpdates(rr: RwRegister): void {
     if (txns.status[t] !== TxnStatus.ok) continue;
     for (const a of rr.accesses[t]!.values()) {
       if (!a.hasRead || !a.hasWrite) continue;
-      const id = `${typeof a.key}:${String(a.key)}\u0000${JSON.stringify(a.read)}`;
+      // The value's identity, as everywhere values are compared: not its JSON text, which spells
+      // 1e400 (Infinity) as null and keeps an object's keys in the order they came.
+      const id = `${typeof a.key}:${String(a.key)}\u0000${valueText(a.read)}`;
       const group = groups.get(id) ?? { key: a.key, value: a.read, txns: [] };
       group.txns.push(t);
       groups.set(id, group);

@@ -12,6 +12,7 @@
  *     - However, T2 < T1, because T1 observed T2's append of 2 to key "x": a contradiction!
  */
 import type { AnomalyCase } from "../../harness/results.ts";
+import { displayText } from "../../harness/history/valueText.ts";
 import type { CycleStep, FoundCycle } from "./cycles.ts";
 import { edgeKindNames, EdgeKind } from "./graph.ts";
 import { txnData, type EdgeReason, type NameOf, type WorkloadInference } from "./inference.ts";
@@ -44,7 +45,7 @@ export function explainCycle(txns: TxnTable, inference: WorkloadInference, cycle
     }
   }
   const name: NameOf = (t) => names.get(t) ?? `T?${t}`;
-  const letLines = order.map((t) => `  ${name(t)} = ${JSON.stringify(txnData(txns, t))}`);
+  const letLines = order.map((t) => `  ${name(t)} = ${displayText(txnData(txns, t))}`);
   const steps: Record<string, unknown>[] = [];
   const thenLines = cycle.steps.map((step, i) => {
     const { clause, ...facts } = reasonFor(txns, inference, step, name);

@@ -318,6 +318,20 @@ describe("rw-register: values that are JSON objects or lists", () => {
       ],
     ]);
     expect(check(apart, "serializable")).toMatchObject({ valid: true, anomalyTypes: [] });
+    // Explanations name 1e400 as itself: "T2's write of null (null is the initial state)" before.
+    const stale = check(
+      serialHistory([
+        [0, [["w", "x", Infinity]]],
+        [1, [["r", "x", null]]],
+      ]),
+      "strict-serializable",
+    );
+    const explanation = Object.values(stale.anomalies ?? {})
+      .flat()
+      .map((c) => String((c as { explanation?: unknown }).explanation))
+      .join("\n");
+    expect(explanation).toContain('["w","x",Infinity]');
+    expect(explanation).not.toContain('["w","x",null]');
     const same = concurrentHistory([
       [0, [["w", "x", v('{"a":1,"b":2}')]]],
       [

@@ -25,7 +25,7 @@ import {
 } from "../../harness/history/op.ts";
 import { ScannedValue, scannedOp, type JsonlScanner } from "../../harness/history/jsonlScan.ts";
 import { describeFound } from "../../harness/history/validate.ts";
-import { ValueInterner } from "../../harness/history/valueText.ts";
+import { displayText, ValueInterner } from "../../harness/history/valueText.ts";
 
 export const TxnStatus = { ok: 0, info: 1, fail: 2 } as const;
 
@@ -944,7 +944,7 @@ class CompactTxnTable implements TxnTable {
 
 /** A key or value as a person reads it in an explanation. */
 export function show(x: unknown): string {
-  return x === undefined ? "nil" : JSON.stringify(x);
+  return x === undefined ? "nil" : displayText(x);
 }
 
 export type { Key };

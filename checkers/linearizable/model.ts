@@ -23,6 +23,7 @@
  * model sees it with `outcome: "info"` and the invocation's value, and decides what an unknown
  * result allows (a read with an unknown result: anything; a write: the write).
  */
+import { displayText } from "../../harness/history/valueText.ts";
 import type { Key, Process } from "../../harness/history/op.ts";
 import { HistoryShapeError } from "../../harness/history/op.ts";
 
@@ -114,26 +115,11 @@ export class KeyTexts {
 
 /**
  * JSON text of a value, with `undefined` spelled as `null` (so every state has one), and a number
- * beyond a double's range (1e400 in a history, read as Infinity) or NaN spelled as itself: JSON
- * writes them `null`, and an explanation then read "write null; the state is then null; read → null
- * is impossible" of a write of 1e400 and a read of null.
+ * beyond a double's range (1e400 in a history, read as Infinity) or NaN spelled as itself
+ * (`displayText`): an explanation read "write null; the state is then null; read → null is
+ * impossible" of a write of 1e400 and a read of null.
  */
-export function jsonText(value: unknown): string {
-  const text = JSON.stringify(value) ?? "null";
-  return text.includes("null") ? textWithNonFinite(value) : text;
-}
-
-/** `jsonText` the long way, for text that may hold a non-finite number written as `null`. */
-function textWithNonFinite(value: unknown): string {
-  if (typeof value === "number") return Number.isFinite(value) ? JSON.stringify(value) : String(value);
-  if (Array.isArray(value)) return `[${value.map(textWithNonFinite).join(",")}]`;
-  if (typeof value === "object" && value !== null && !("toJSON" in value))
-    return `{${Object.entries(value)
-      .filter(([, v]) => v !== undefined && typeof v !== "function")
-      .map(([k, v]) => `${JSON.stringify(k)}:${textWithNonFinite(v)}`)
-      .join(",")}}`;
-  return JSON.stringify(value) ?? "null";
-}
+export const jsonText: (value: unknown) => string = displayText;
 
 export function describeModelOp<S>(model: LinearizableModel<S>, op: ModelOp): string {
   if (model.describeOp !== undefined) return model.describeOp(op);

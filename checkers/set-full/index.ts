@@ -32,7 +32,7 @@ import { HistoryShapeError, nothingToCheck, pairOps } from "../../harness/histor
 import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
 import { compareNames } from "../../harness/compareNames.ts";
 import { describeFound } from "../../harness/history/validate.ts";
-import { valueText } from "../../harness/history/valueText.ts";
+import { displayText, valueText } from "../../harness/history/valueText.ts";
 
 /** Every anomaly class the set-full checker reports. */
 export const setFullAnomalyClasses = ["duplicated", "unexpected", "lost", "stale"] as const;
@@ -193,7 +193,7 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
       const e = elements.get(id)!;
       report("duplicated", () => ({
         ...fate(e),
-        explanation: `the read at index ${read.index} returned element ${JSON.stringify(e.element)} ${n} times`,
+        explanation: `the read at index ${read.index} returned element ${displayText(e.element)} ${n} times`,
         readIndex: read.index,
         copies: n,
       }));
@@ -246,8 +246,8 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
         ...fate(e),
         explanation:
           (e.addOutcome === "none"
-            ? `element ${JSON.stringify(e.element)} was read (last at ${fmtS(timeAt(e.lastSeenAt))}) but never added`
-            : `element ${JSON.stringify(e.element)} was read (last at ${fmtS(timeAt(e.lastSeenAt))}) although its add failed`) +
+            ? `element ${displayText(e.element)} was read (last at ${fmtS(timeAt(e.lastSeenAt))}) but never added`
+            : `element ${displayText(e.element)} was read (last at ${fmtS(timeAt(e.lastSeenAt))}) although its add failed`) +
           (asNumber !== undefined ? ` (the number ${String(asNumber)} was added: text is not a number)` : ""),
       }));
       continue;
@@ -281,7 +281,7 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
       report("lost", () => ({
         ...fate(e),
         explanation:
-          `element ${JSON.stringify(e.element)} was known at ${fmtS(timeAt(known))} (acknowledged: ${fmtS(timeAt(e.acknowledgedAt))}), ` +
+          `element ${displayText(e.element)} was known at ${fmtS(timeAt(known))} (acknowledged: ${fmtS(timeAt(e.acknowledgedAt))}), ` +
           `last seen ${fmtS(timeAt(e.lastSeenAt))}, and absent from all ${absentForGood} reads begun from ${fmtS(lostFromNs)} on`,
         lostFromNs,
         absentReads: absentForGood,
@@ -292,7 +292,7 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
     const c: AnomalyCase = {
       ...fate(e),
       explanation:
-        `element ${JSON.stringify(e.element)} was known at ${fmtS(timeAt(known))} (acknowledged: ${fmtS(timeAt(e.acknowledgedAt))}), ` +
+        `element ${displayText(e.element)} was known at ${fmtS(timeAt(known))} (acknowledged: ${fmtS(timeAt(e.acknowledgedAt))}), ` +
         `yet ${absent} read(s) begun later lacked it; it was seen again, last at ${fmtS(timeAt(e.lastSeenAt))}`,
       absentReads: absent,
     };

@@ -36,6 +36,20 @@ describe("set-full checker", () => {
     expect(lost.explanation).toMatch(/acknowledged: 3\.000 s.*last seen 5\.000 s/);
   });
 
+  it("names an element of 1e400 (read as Infinity) as itself in its explanation, not as null", () => {
+    // Before: "element null was known at …" beside "element null was read … but never added".
+    const r = checkSetFullHistory(
+      history([
+        [0, "invoke", "add", Infinity],
+        [0, "ok", "add", Infinity],
+        [1, "invoke", "read-set", null],
+        [1, "ok", "read-set", [null]],
+      ]),
+    );
+    expect(r.anomalies!.lost![0]!.explanation).toMatch(/^element Infinity was known at/);
+    expect(r.anomalies!.unexpected![0]!.explanation).toMatch(/^element null was read .* but never added/);
+  });
+
   it("finds an element lost without ever being read", () => {
     const r = checkSetFullHistory(history([...add(0, 7), ...read(1, [])]));
     expect(r.anomalies!.lost![0]).toMatchObject({ element: 7, lastSeenNs: null });

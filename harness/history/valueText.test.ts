@@ -2,8 +2,9 @@
  * valueText: one text per value, whatever the order of an object's keys, and never one text for
  * two values (a number beyond a double's range is no null).
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { valueText } from "./valueText.ts";
+import { displayText, valueText } from "./valueText.ts";
 
 describe("valueText", () => {
   it("is one text for an object whatever the order of its keys, at every depth", () => {
@@ -29,5 +30,23 @@ describe("valueText", () => {
     ] as const)
       expect(valueText(a), `${String(a)} vs ${String(b)}`).not.toBe(valueText(b));
     expect(valueText({ a: infinite, b: 1 })).toBe(valueText({ b: 1, a: infinite }));
+  });
+});
+
+describe("displayText", () => {
+  it("is JSON.stringify's text for every JSON value, keys in their order", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(displayText(value)).toBe(JSON.stringify(value));
+      }),
+      { numRuns: 300 },
+    );
+    expect(displayText({ b: 1, a: [undefined] })).toBe('{"b":1,"a":[null]}');
+    expect(displayText(undefined)).toBe("null");
+  });
+
+  it("names a number beyond a double's range, and NaN, as themselves, not as null", () => {
+    expect(displayText(Infinity)).toBe("Infinity");
+    expect(displayText([1, -Infinity, { a: NaN, b: null }])).toBe('[1,-Infinity,{"a":NaN,"b":null}]');
   });
 });

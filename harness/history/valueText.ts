@@ -60,3 +60,26 @@ export class ValueInterner {
     return kept;
   }
 }
+
+/**
+ * A value's JSON text as written (keys in their order), for a person to read: as JSON.stringify
+ * writes it (`undefined` as `null`), but a number beyond a double's range (1e400 in a history,
+ * read as Infinity) or NaN written bare (`Infinity`, `NaN`), where JSON.stringify writes `null` and
+ * an explanation would name a value nobody wrote ("element null was read but never added").
+ */
+export function displayText(value: unknown): string {
+  const text = JSON.stringify(value) ?? "null";
+  return text.includes("null") ? displayTextWithNonFinite(value) : text;
+}
+
+/** `displayText` the long way, for text that may hold a non-finite number written as `null`. */
+function displayTextWithNonFinite(value: unknown): string {
+  if (typeof value === "number") return Number.isFinite(value) ? JSON.stringify(value) : String(value);
+  if (Array.isArray(value)) return `[${value.map(displayTextWithNonFinite).join(",")}]`;
+  if (typeof value === "object" && value !== null && !("toJSON" in value))
+    return `{${Object.entries(value)
+      .filter(([, v]) => v !== undefined && typeof v !== "function")
+      .map(([k, v]) => `${JSON.stringify(k)}:${displayTextWithNonFinite(v)}`)
+      .join(",")}}`;
+  return JSON.stringify(value) ?? "null";
+}

@@ -4,7 +4,8 @@
  * a set), and a set that holds an element twice, which Jepsen never writes (Clojure's reader
  * refuses one), is bad input naming its file and line. Before, sets were arrays in the order
  * written: the first two were INVALID (exit 1), the last a "duplicated" anomaly of the set-full
- * checker (exit 1) for a history no Jepsen run can produce.
+ * checker (exit 1) for a history no Jepsen run can produce. A set where a list-append read must be
+ * a list (an order Elle checks) is refused too.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -33,6 +34,21 @@ async function check(text: string, ...flags: string[]) {
 }
 
 describe("EDN sets in a checked history", () => {
+  it("are refused as a list-append read, which must be ordered (exit 254, file and line)", async () => {
+    // Before, the set's elements were read as a list in the order written (since: a sorted one),
+    // and Elle checked that order, which no database gave.
+    const appendHistory = history("txn", "[[:append :x 1] [:append :x 2]]", "txn", "[[:r :x #{2 1}]]");
+    for (const flags of [[], ["--workload", "append"]]) {
+      const outcome = await check(appendHistory, ...flags);
+      expect(outcome.exitCode, outcome.line).toBe(254);
+      expect(outcome.line).toContain(
+        `${outcome.file}:5: expected a read of key "x" to return a vector or list, as a list-append history's reads do (it appends); got a set #{...}, which has no order`,
+      );
+    }
+    const vectorRead = history("txn", "[[:append :x 1] [:append :x 2]]", "txn", "[[:r :x [1 2]]]");
+    expect((await check(vectorRead)).exitCode).toBe(0);
+  });
+
   it("compare as sets: the same elements in another order are the same value", async () => {
     const cases = [
       [history("write", "#{1 2 3}", "read", "#{3 1 2}"), ["--model", "register"]],

@@ -47,6 +47,17 @@ export class EdnParseError extends Error {
   }
 }
 
+/** The arrays this module made of EDN sets (see `isEdnSet`). */
+const setArrays = new WeakSet<object>();
+
+/**
+ * Whether `value` is the array an EDN set was read as: a reader that needs an order (a list-append
+ * read) can refuse one, since a set has none (its canonical order is no order the database gave).
+ */
+export function isEdnSet(value: unknown): boolean {
+  return typeof value === "object" && value !== null && setArrays.has(value);
+}
+
 /** Parses a text holding exactly one EDN form (plus whitespace and comments). */
 export function parseEdn(text: string): EdnValue {
   const reader = new EdnReader(text);
@@ -321,6 +332,7 @@ export class EdnReader {
           `expected each element once in the set opened at ${line}:${column - 1}; got ${describeElement(set.duplicate)} twice` +
             " (as read here: keywords, symbols and characters are strings, 1, 1N and 1.0 one number, a set the array of its elements)",
         );
+      setArrays.add(set.elements);
       return set.elements;
     }
     if (c === "#") {

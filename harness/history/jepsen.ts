@@ -41,7 +41,7 @@
  */
 import type { Budget } from "../budget.ts";
 import type { EdnValue } from "./edn.ts";
-import { EdnParseError, EdnReader, parseEdn } from "./edn.ts";
+import { EdnParseError, EdnReader, isEdnSet, parseEdn } from "./edn.ts";
 import { parseJsonExact } from "./exactJson.ts";
 import type { Op, OpType, Process } from "./op.ts";
 import { HistoryFormatError, HistoryShapeTracker, describeFound, opProblem } from "./validate.ts";
@@ -132,6 +132,9 @@ class JepsenHistoryBuilder {
   /** Completion-only: the completions, with their lines and whether they are client operations. */
   private readonly completions: { fields: Record<string, unknown>; line: number; client: boolean }[] = [];
   private largestProcess = -1;
+  /** Whether a record appends (a list-append history), and the first read that returned a set. */
+  private appends = false;
+  private firstSetRead: { line: number; key: unknown } | undefined;
   /** The last recorded `:index` met, and its line (see the module header). */
   private lastIndex = -1;
   private lastIndexLine = 0;
@@ -143,6 +146,7 @@ class JepsenHistoryBuilder {
 
   add(fields: Record<string, unknown>, line: number): void {
     this.checkRecordedIndex(fields["index"], line);
+    this.noteMicroOps(fields["value"], line);
     const client = fields["process"] !== "nemesis" && fields["process"] !== ":nemesis";
     const isInvoke = keywordLike(fields["type"]) === "invoke";
     if (this.completionOnly === undefined && client) {
@@ -192,7 +196,27 @@ class JepsenHistoryBuilder {
     this.lastIndexLine = line;
   }
 
+  /** Notes an append micro-op, and the first read micro-op that returned an EDN set. */
+  private noteMicroOps(value: unknown, line: number): void {
+    if (!Array.isArray(value)) return;
+    for (const m of value as unknown[]) {
+      if (!Array.isArray(m) || m.length !== 3) continue;
+      const kind = keywordLike(m[0]);
+      if (kind === "append") this.appends = true;
+      else if (kind === "r" && this.firstSetRead === undefined && isEdnSet(m[2]))
+        this.firstSetRead = { line, key: m[1] };
+    }
+  }
+
   finish(): Op[] {
+    // A list-append read is a list: its order is what Elle checks, and a set has none (Elle's own
+    // reader fails on one). Read as a sorted array, it would be checked as an order nobody saw.
+    if (this.appends && this.firstSetRead !== undefined)
+      throw new HistoryFormatError(
+        this.file,
+        this.firstSetRead.line,
+        `expected a read of key ${describeFound(this.firstSetRead.key)} to return a vector or list, as a list-append history's reads do (it appends); got a set #{...}, which has no order`,
+      );
     if (this.completionOnly !== true) return this.ops;
     // Nemesis records seen before the first client record were taken as ops already; they stay
     // first. Every client op is invoked at the start, each under a process of its own.

@@ -10,10 +10,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { SeedRun, SweepReport } from "../reports/suite/model.ts";
 import { renderSweepHtml } from "../reports/suite/sweep.ts";
-import { UsageError } from "./main.ts";
+import { main, UsageError } from "./main.ts";
 import { mergeShards, wilsonInterval } from "./suite/sweepReport.ts";
 import {
   allUnits,
@@ -257,6 +257,32 @@ describe("reading a shard folder back", () => {
     expect(read.manifest).toEqual(good.manifest);
     expect(read.runs).toEqual(good.runs);
     expect(mergeShards([read]).verdict).toBe("holds");
+  });
+
+  it("sets a torn last run line aside and says so: its run counts as missing", async () => {
+    // Before, the line was left out silently (the report said only "1 missing").
+    const dir = folder(good.manifest, []);
+    const lines = runLines();
+    writeFileSync(join(dir, "runs.jsonl"), lines.slice(0, -1).join("\n") + "\n" + lines.at(-1)!.slice(0, 20));
+    const read = readShard(dir);
+    expect(read.tornLastLine).toBe(lines.length);
+    expect(read.runs).toEqual(good.runs.slice(0, -1));
+    let stderr = "";
+    const spies = [
+      vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+        stderr += String(chunk);
+        return true;
+      }),
+      vi.spyOn(process.stdout, "write").mockImplementation(() => true),
+    ];
+    try {
+      expect(await main(["sweep", "report", dir, "--out", join(dir, "report")])).toBe(2);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect(stderr).toBe(
+      `faultline sweep report: ${join(dir, "runs.jsonl")}: line ${lines.length} left out: torn (the last line, no line break after it, as a shard killed mid-write leaves it); its run counts as missing\n`,
+    );
   });
 
   it("refuses a manifest missing a field, out of its bounds, or with rows its digest does not cover", () => {

@@ -15,6 +15,7 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs
 import { fileSystemReason, isFileSystemError, writeFileAtomic } from "../harness/store/atomic.ts";
 import { join } from "node:path";
 import { ExitCode } from "../harness/results.ts";
+import { scrubControls } from "../reports/format.ts";
 import { ciFromEnv } from "../reports/live/terminal.ts";
 import { renderSweepHtml, renderSweepJunit, renderSweepText } from "../reports/suite/sweep.ts";
 import { openSuiteProgress } from "../reports/suite/progress.ts";
@@ -185,7 +186,14 @@ export async function sweepReportCommand(args: string[]): Promise<number> {
   }
   if (positionals.length === 0)
     throw new UsageError("expected at least one sweep folder: faultline sweep report DIR...");
-  const report = mergeShards(positionals.map(readShard));
+  const shards = positionals.map(readShard);
+  const report = mergeShards(shards);
+  // Said, as check and report say it of a history: the run on that line is counted missing.
+  for (const { dir, tornLastLine } of shards)
+    if (tornLastLine !== undefined)
+      process.stderr.write(
+        `faultline sweep report: ${scrubControls(join(dir, "runs.jsonl"))}: line ${tornLastLine} left out: torn (the last line, no line break after it, as a shard killed mid-write leaves it); its run counts as missing\n`,
+      );
   const out = typeof values.out === "string" ? values.out : "sweep-report";
   prepareFolder("out", out);
   // The verdict first: a disk that refuses the files below must not take it with them.

@@ -152,6 +152,8 @@ export interface ShardOutput {
   readonly dir: string;
   readonly manifest: SweepManifest;
   readonly runs: readonly SeedRun[];
+  /** runs.jsonl's torn last line (no line break after it: a shard killed mid-write), left out. */
+  readonly tornLastLine?: number;
 }
 
 const wholeNumber = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -261,10 +263,14 @@ export function readShard(dir: string): ShardOutput {
   const lineOf = new Map<string, number>();
   const text = existsSync(runsPath) ? readFileSync(runsPath, "utf8") : "";
   const lines = text.split("\n");
+  let tornLastLine: number | undefined;
   lines.forEach((line, i) => {
     if (line.trim() === "") return;
     // A shard killed mid-write leaves a torn last line: it is the one run that did not finish.
-    if (i === lines.length - 1 && !text.endsWith("\n")) return;
+    if (i === lines.length - 1 && !text.endsWith("\n")) {
+      tornLastLine = i + 1;
+      return;
+    }
     let json: unknown;
     try {
       json = JSON.parse(line);
@@ -293,5 +299,5 @@ export function readShard(dir: string): ShardOutput {
     lineOf.set(unit, i + 1);
     runs.push(run);
   });
-  return { dir, manifest, runs };
+  return { dir, manifest, runs, ...(tornLastLine !== undefined ? { tornLastLine } : {}) };
 }

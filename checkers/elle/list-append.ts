@@ -904,7 +904,13 @@ interface LostUpdateGroup {
   readonly readAt: number;
   readonly txns: number[];
 }
-type LostUpdateGroups = Map<string, LostUpdateGroup>;
+/**
+ * The transactions that read a key first and then appended to it, as they are found: flat, three
+ * numbers each (the transaction, its read's flat micro-op, the read's length). Grouped once all
+ * are found (`reportLostUpdates`), in that order: the search within each transaction, compiled
+ * while it runs, carries no map or group ids of its own.
+ */
+type LostUpdateJoins = number[];
 
 /**
  * Which path checks a transaction within itself: `numeric` (the default) takes
@@ -916,7 +922,7 @@ export const withinTxnPaths = { numeric: true };
 /** 6. Within each committed transaction: internal and future reads; lost updates across them. */
 function checkWithinTransactions(la: ListAppend): void {
   const { txns } = la;
-  const groups: LostUpdateGroups = new Map();
+  const joins: LostUpdateJoins = [];
   const numeric = withinTxnPaths.numeric;
   for (let t = 0; t < txns.count; t++) {
     if (txns.status[t] !== TxnStatus.ok) continue;
@@ -924,7 +930,25 @@ function checkWithinTransactions(la: ListAppend): void {
     const end = txns.mopStart[t + 1]!;
     if (txns.repeatsKey[t] === 0) continue;
     la.step(end - start);
-    if (!numeric || !checkWithinTxnNumeric(la, t, groups)) checkWithinTxn(la, t, groups);
+    if (!numeric || !checkWithinTxnNumeric(la, t, joins)) checkWithinTxn(la, t, joins);
+  }
+  reportLostUpdates(la, joins);
+}
+
+/** The lost-update groups of `joins` (reads of one key that returned equal lists), each of two or more reported. */
+function reportLostUpdates(la: ListAppend, joins: LostUpdateJoins): void {
+  const { txns } = la;
+  const groups = new Map<string, LostUpdateGroup>();
+  for (let j = 0; j < joins.length; j += 3) {
+    const t = joins[j]!;
+    const readAt = joins[j + 1]!;
+    const id = readGroupId(la, readAt, joins[j + 2]!, () => listOf(la, readAt, t));
+    let group = groups.get(id);
+    if (group === undefined) {
+      group = { key: txns.keys[txns.mopKey[readAt]!]!, readAt, txns: [] };
+      groups.set(id, group);
+    }
+    group.txns.push(t);
   }
   for (const group of groups.values()) {
     if (group.txns.length < 2) continue;
@@ -942,23 +966,10 @@ function checkWithinTransactions(la: ListAppend): void {
 
 /**
  * Joins transaction t to the lost-update group of read micro-op `readAt`, whose list has `length`
- * elements (`list`, when the caller has it built).
+ * elements (see `LostUpdateJoins`).
  */
-function joinLostUpdateGroup(
-  la: ListAppend,
-  groups: LostUpdateGroups,
-  t: number,
-  readAt: number,
-  length: number,
-  list?: readonly unknown[],
-): void {
-  const id = readGroupId(la, readAt, length, () => list ?? listOf(la, readAt, t));
-  let group = groups.get(id);
-  if (group === undefined) {
-    group = { key: la.txns.keys[la.txns.mopKey[readAt]!]!, readAt, txns: [] };
-    groups.set(id, group);
-  }
-  group.txns.push(t);
+function joinLostUpdateGroup(joins: LostUpdateJoins, t: number, readAt: number, length: number): void {
+  joins.push(t, readAt, length);
 }
 
 /** Scratch of `checkWithinTxnNumeric`, reused from transaction to transaction. */
@@ -990,7 +1001,7 @@ const withinNumericLimit = 32;
  * the same lost-update groups as `checkWithinTxn`. False (having done nothing) when the
  * transaction is not of that shape.
  */
-function checkWithinTxnNumeric(la: ListAppend, t: number, groups: LostUpdateGroups): boolean {
+function checkWithinTxnNumeric(la: ListAppend, t: number, joins: LostUpdateJoins): boolean {
   const { txns, sink } = la;
   const { mopKind, mopKey, mopValueKind, mopValue, mopLength, listElements } = txns;
   const start = txns.mopStart[t]!;
@@ -1036,7 +1047,7 @@ function checkWithinTxnNumeric(la: ListAppend, t: number, groups: LostUpdateGrou
     const s = slot[p]!;
     if (mopKind[i] === MopKind.append) {
       if (wrote[s] === 0 && firstReadAt[s] !== -1)
-        joinLostUpdateGroup(la, groups, t, firstReadAt[s]!, lengthOf(firstReadAt[s]!));
+        joinLostUpdateGroup(joins, t, firstReadAt[s]!, lengthOf(firstReadAt[s]!));
       wrote[s] = 1;
       continue;
     }
@@ -1124,7 +1135,7 @@ function readGroupId(la: ListAppend, i: number, length: number, list: () => read
  * Elle's lost-update rule has it, a key read (first) and later appended to puts the transaction in
  * the lost-update group of that key and read.
  */
-function checkWithinTxn(la: ListAppend, t: number, groups: LostUpdateGroups): void {
+function checkWithinTxn(la: ListAppend, t: number, joins: LostUpdateJoins): void {
   const { txns, sink } = la;
   // Only the micro-ops on keys the transaction touches more than once can show anything here (a
   // lone read has nothing of its own before or after it; a lone append, no read to follow): only
@@ -1157,7 +1168,7 @@ function checkWithinTxn(la: ListAppend, t: number, groups: LostUpdateGroups): vo
     }
     if (f === "append") {
       if (!s.wrote && s.firstRead !== undefined)
-        joinLostUpdateGroup(la, groups, t, s.firstReadAt, s.firstRead.length, s.firstRead);
+        joinLostUpdateGroup(joins, t, s.firstReadAt, s.firstRead.length);
       s.wrote = true;
       s.appended.push(v);
       continue;

@@ -23,7 +23,7 @@ import {
   type Op,
   type OpType,
 } from "../../harness/history/op.ts";
-import { ScannedValue, scannedOp, type JsonlScanner } from "../../harness/history/jsonlScan.ts";
+import { ScannedValue, scannedOp, scannedValue, type JsonlScanner } from "../../harness/history/jsonlScan.ts";
 import { describeFound } from "../../harness/history/validate.ts";
 import { displayText, ValueInterner } from "../../harness/history/valueText.ts";
 
@@ -330,7 +330,7 @@ export class TxnTableBuilder {
       this.resetMicroOps(t, mops.count);
       this.writeScannedMicroOps(t, scanner);
     } else {
-      this.completionValues.set(t, scannedOp(scanner).value);
+      this.completionValues.set(t, scannedValue(scanner));
       if (invalid !== undefined) this.fail(t, invalid);
     }
   }
@@ -495,6 +495,7 @@ export class TxnTableBuilder {
       id = this.keys.length;
       this.keyIds.set(k, id);
       this.keys.push(k);
+      this.keyAdded(id);
     }
     return id;
   }
@@ -507,6 +508,7 @@ export class TxnTableBuilder {
         id = this.keys.length;
         this.smallKeyIds[k] = id + 1;
         this.keys.push(k);
+        this.keyAdded(id);
       }
       return id;
     }
@@ -624,9 +626,17 @@ export class TxnTableBuilder {
     }
   }
 
+  /** Room in the per-key columns for key id k, new: once per key, not at each micro-op that meets it. */
+  private keyAdded(k: number): void {
+    this.keyMetIn.ensure(k + 1);
+    this.listStartByKey.ensure(k + 1);
+    this.listLengthByKey.ensure(k + 1);
+    this.listRoomEndByKey.ensure(k + 1);
+  }
+
   /** Notes that transaction t's micro-ops, written in `writing`, meet key id k (again?). */
   private meetKey(t: number, k: number, writing: number): void {
-    const met = this.keyMetIn.ensure(k + 1);
+    const met = this.keyMetIn.array;
     if (met[k] === writing) this.repeatsKey.array[t] = 1;
     else met[k] = writing;
   }
@@ -640,9 +650,9 @@ export class TxnTableBuilder {
    * read. The micro-op is marked on its key's line in the first two cases.
    */
   private placeList(k: number, from: Float64Array, first: number, length: number, mop: number): number {
-    const starts = this.listStartByKey.ensure(k + 1);
-    const lengths = this.listLengthByKey.ensure(k + 1);
-    const roomEnds = this.listRoomEndByKey.ensure(k + 1);
+    const starts = this.listStartByKey.array;
+    const lengths = this.listLengthByKey.array;
+    const roomEnds = this.listRoomEndByKey.array;
     const known = starts[k]! - 1;
     const knownLength = lengths[k]!;
     let same = 0;

@@ -22,7 +22,7 @@ import { closeSync, fsync, fsyncSync, ftruncateSync, openSync, writeSync } from 
 import type { Budget } from "../budget.ts";
 import { bigintAsDigits, parseJsonExact } from "./exactJson.ts";
 import type { Op } from "./op.ts";
-import { JsonlScanner } from "./jsonlScan.ts";
+import { JsonlScanner, viewOf } from "./jsonlScan.ts";
 import { HistorySource } from "./source.ts";
 import { HistoryFormatError, HistoryShapeTracker, opProblem } from "./validate.ts";
 
@@ -368,6 +368,38 @@ export async function scanJsonl(
     if (text.trim() === "") return;
     consumer.op(parseJsonlLine(text, lineNumber, file, shape));
   };
+  /**
+   * Reads the whole lines of `chunk` from `start` on, up to its last line break `lastBreak`
+   * (`view`: a view of it); where the rest (a line not ended yet) starts. The usual line,
+   * faultline's own bytes, is read through to its line break, which is then not searched for (a
+   * native call per line: a 100k-transaction check took about 3% more CPU with it); only up to the
+   * chunk's last line break, so that the scanner never reads past the bytes it was given (V8 threw
+   * its optimised code away at each such read: 16% more CPU). A function of its own, not a loop of
+   * this asynchronous one, and given what it needs of the chunk: V8 compiles the loop that runs
+   * long as part of its function, smaller here, and code that ran before feedback was kept (the
+   * first call's start, the end of its chunk) would stop the compiled code the next time.
+   */
+  const lines = (
+    chunk: Buffer,
+    view: DataView<ArrayBufferLike>,
+    start: number,
+    lastBreak: number,
+  ): number => {
+    for (;;) {
+      if (start > lastBreak) return start;
+      const through = first ? -1 : scanner.scanThrough(chunk, start, lastBreak + 1, view);
+      if (through !== -1) {
+        lineNumber++;
+        budget?.step();
+        scanned();
+        start = through + 1;
+        continue;
+      }
+      const at = chunk.indexOf(NEWLINE, start);
+      line(chunk, start, at);
+      start = at + 1;
+    }
+  };
   let carry: Buffer | undefined;
   for await (const chunk of source.bytes()) {
     let start = 0;
@@ -383,25 +415,7 @@ export async function scanJsonl(
       line(whole, 0, whole.length);
       start = at + 1;
     }
-    // The usual line, faultline's own bytes, is read through to its line break, which is then not
-    // searched for (a native call per line: a 100k-transaction check took about 3% more CPU with
-    // it); only up to the chunk's last line break, so that the scanner never reads past the bytes
-    // it was given (V8 threw its optimised code away at each such read: 16% more CPU).
-    const lastBreak = chunk.lastIndexOf(NEWLINE);
-    for (;;) {
-      const through = first || start > lastBreak ? -1 : scanner.scanThrough(chunk, start, lastBreak + 1);
-      if (through !== -1) {
-        lineNumber++;
-        budget?.step();
-        scanned();
-        start = through + 1;
-        continue;
-      }
-      const at = chunk.indexOf(NEWLINE, start);
-      if (at === -1) break;
-      line(chunk, start, at);
-      start = at + 1;
-    }
+    start = lines(chunk, viewOf(chunk), start, chunk.lastIndexOf(NEWLINE));
     // The rest begins a line: copied, so the chunk is not kept alive for it.
     if (start < chunk.length) carry = Buffer.from(chunk.subarray(start));
   }

@@ -146,7 +146,7 @@ export class JsonlScanner {
     this.node = undefined;
     this.hasError = false;
     this.isTxn = false;
-    if (this.scanCompact(bytes, start, end) === end) return true;
+    if (this.scanCompact(bytes, viewOf(bytes), start, end) === end) return true;
     this.isTxn = false;
     this.node = undefined;
     this.hasError = false;
@@ -216,9 +216,10 @@ export class JsonlScanner {
    * Reads the line that starts at `start`, among the lines of bytes[start, end), when it is the
    * writer's own bytes exactly (see `scanCompact`; an `error` field aside) and a line break
    * follows it: the position of that break, else -1 (then read the line with `scan`). The line's
-   * end is found by reading it: no search for the break first.
+   * end is found by reading it: no search for the break first. `view`: a view of `bytes` (`viewOf`),
+   * made once for many lines.
    */
-  scanThrough(bytes: Uint8Array, start: number, end: number): number {
+  scanThrough(bytes: Uint8Array, start: number, end: number, view = viewOf(bytes)): number {
     // A bound on the line (longer ones are read by `scan`): `compactMicroOps` keeps room for as
     // many list elements as its bytes could hold.
     const bound = Math.min(end, start + maxThroughBytes);
@@ -227,7 +228,7 @@ export class JsonlScanner {
     this.node = undefined;
     this.hasError = false;
     this.isTxn = false;
-    const after = this.scanCompact(bytes, start, bound);
+    const after = this.scanCompact(bytes, view, start, bound);
     // An error's value is skipped as JSON, whose white space includes a line break: read by `scan`.
     if (after < 0 || after >= bound || bytes[after] !== NEWLINE || this.hasError) return -1;
     return after;
@@ -239,14 +240,19 @@ export class JsonlScanner {
    * than the general path below, which reads everything else. The position after the line's
    * closing brace (whatever follows it), or -1.
    */
-  private scanCompact(bytes: Uint8Array, start: number, end: number): number {
-    let at = expectBytes(bytes, start, end, PREFIX_INDEX);
+  private scanCompact(
+    bytes: Uint8Array,
+    view: DataView<ArrayBufferLike>,
+    start: number,
+    end: number,
+  ): number {
+    let at = expectWords(view, start, end, PREFIX_INDEX);
     if (at < 0 || (at = readNatural(bytes, at, end)) < 0) return -1;
     const index = numberRead;
-    if ((at = expectBytes(bytes, at, end, PREFIX_TIME)) < 0 || (at = readNatural(bytes, at, end)) < 0)
+    if ((at = expectWords(view, at, end, PREFIX_TIME)) < 0 || (at = readNatural(bytes, at, end)) < 0)
       return -1;
     const time = numberRead;
-    if ((at = expectBytes(bytes, at, end, PREFIX_PROCESS)) < 0) return -1;
+    if ((at = expectWords(view, at, end, PREFIX_PROCESS)) < 0) return -1;
     let process: Process;
     if (bytes[at] === QUOTE) {
       if ((at = expectBytes(bytes, at, end, NEMESIS)) < 0) return -1;
@@ -255,28 +261,48 @@ export class JsonlScanner {
       if ((at = readNatural(bytes, at, end)) < 0) return -1;
       process = numberRead;
     }
-    if ((at = expectBytes(bytes, at, end, PREFIX_TYPE)) < 0) return -1;
     let type: OpType;
-    const t = bytes[at];
-    if (t === 0x6f && (at = expectBytes(bytes, at, end, TYPE_OK)) >= 0) type = "ok";
-    else if (t === 0x69 && bytes[at + 2] === 0x76 && (at = expectBytes(bytes, at, end, TYPE_INVOKE)) >= 0)
-      type = "invoke";
-    else if (t === 0x69 && (at = expectBytes(bytes, at, end, TYPE_INFO)) >= 0) type = "info";
-    else if (t === 0x66 && (at = expectBytes(bytes, at, end, TYPE_FAIL)) >= 0) type = "fail";
-    else return -1;
-    if ((at = expectBytes(bytes, at, end, PREFIX_F)) < 0) return -1;
     let f: string;
-    const afterTxn = expectBytes(bytes, at, end, F_TXN);
-    if (afterTxn >= 0) {
+    // The usual rest, a transaction's type, f and the value's key, `,"type":"ok","f":"txn","value":`:
+    // one constant per type, compared four bytes at a time; anything else field by field.
+    const t = at + 12 <= end ? bytes[at + 9] : 0;
+    const tail =
+      t === 0x6f
+        ? OK_TXN
+        : t === 0x69
+          ? bytes[at + 11] === 0x76
+            ? INVOKE_TXN
+            : INFO_TXN
+          : t === 0x66
+            ? FAIL_TXN
+            : undefined;
+    const afterTail = tail === undefined ? -1 : expectWords(view, at, end, tail);
+    if (afterTail >= 0) {
+      type = tail!.type;
       f = "txn";
-      at = afterTxn;
+      at = afterTail;
     } else {
-      const close = plainStringEnd(bytes, at, end);
-      if (close < 0) return -1;
-      f = this.text(bytes, at, close);
-      at = close + 1;
+      if ((at = expectBytes(bytes, at, end, PREFIX_TYPE)) < 0) return -1;
+      const t = bytes[at];
+      if (t === 0x6f && (at = expectBytes(bytes, at, end, TYPE_OK)) >= 0) type = "ok";
+      else if (t === 0x69 && bytes[at + 2] === 0x76 && (at = expectBytes(bytes, at, end, TYPE_INVOKE)) >= 0)
+        type = "invoke";
+      else if (t === 0x69 && (at = expectBytes(bytes, at, end, TYPE_INFO)) >= 0) type = "info";
+      else if (t === 0x66 && (at = expectBytes(bytes, at, end, TYPE_FAIL)) >= 0) type = "fail";
+      else return -1;
+      if ((at = expectBytes(bytes, at, end, PREFIX_F)) < 0) return -1;
+      const afterTxn = expectBytes(bytes, at, end, F_TXN);
+      if (afterTxn >= 0) {
+        f = "txn";
+        at = afterTxn;
+      } else {
+        const close = plainStringEnd(bytes, at, end);
+        if (close < 0) return -1;
+        f = this.text(bytes, at, close);
+        at = close + 1;
+      }
+      if ((at = expectWords(view, at, end, PREFIX_VALUE)) < 0) return -1;
     }
-    if ((at = expectBytes(bytes, at, end, PREFIX_VALUE)) < 0) return -1;
     this.valueStart = at;
     if ((at = this.compactMicroOps(bytes, at, end)) < 0) return -1;
     this.valueEnd = at;
@@ -390,6 +416,23 @@ export class JsonlScanner {
             // The usual element, a natural of one to nine digits followed by , or ]: read here, in
             // one pass (tens of millions of them in a large history); anything else by readInteger.
             let c = bytes[at]!;
+            if (c > ZERO && c <= NINE && at + 2 < end) {
+              // One or two digits (most elements: lists of a key's appends, 1, 2, 3, ...), unrolled.
+              const d = bytes[at + 1]!;
+              if (d === COMMA || d === CLOSE_BRACKET) {
+                elements[count++] = c - ZERO;
+                at += 2;
+                if (d === CLOSE_BRACKET) break;
+                continue;
+              }
+              const e = bytes[at + 2]!;
+              if (d >= ZERO && d <= NINE && (e === COMMA || e === CLOSE_BRACKET)) {
+                elements[count++] = (c - ZERO) * 10 + (d - ZERO);
+                at += 3;
+                if (e === CLOSE_BRACKET) break;
+                continue;
+              }
+            }
             if (c > ZERO && c <= NINE) {
               let value = c - ZERO;
               let p = at + 1;
@@ -777,9 +820,32 @@ export class JsonlScanner {
 const kindNames = ["r", "w", "append"] as const;
 
 const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
-const PREFIX_INDEX = ascii('{"index":');
-const PREFIX_TIME = ascii(',"time":');
-const PREFIX_PROCESS = ascii(',"process":');
+/**
+ * A constant to compare with `expectWords`: its bytes as little-endian 32-bit words, the bytes
+ * past the last whole word apart; `type` for the constants that end a transaction line's fields.
+ */
+interface Words {
+  readonly length: number;
+  readonly words: Int32Array;
+  readonly bytes: Uint8Array;
+  readonly type: OpType;
+}
+
+const words = (text: string, type: OpType = "invoke"): Words => {
+  const bytes = ascii(text);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const whole = new Int32Array(bytes.length >> 2);
+  for (let i = 0; i < whole.length; i++) whole[i] = view.getInt32(4 * i, true);
+  return { length: bytes.length, words: whole, bytes, type };
+};
+
+const PREFIX_INDEX = words('{"index":');
+const PREFIX_TIME = words(',"time":');
+const PREFIX_PROCESS = words(',"process":');
+const OK_TXN = words(',"type":"ok","f":"txn","value":', "ok");
+const INVOKE_TXN = words(',"type":"invoke","f":"txn","value":', "invoke");
+const INFO_TXN = words(',"type":"info","f":"txn","value":', "info");
+const FAIL_TXN = words(',"type":"fail","f":"txn","value":', "fail");
 const NEMESIS = ascii('"nemesis"');
 const PREFIX_TYPE = ascii(',"type":"');
 const TYPE_OK = ascii('ok"');
@@ -788,12 +854,26 @@ const TYPE_INFO = ascii('info"');
 const TYPE_FAIL = ascii('fail"');
 const PREFIX_F = ascii(',"f":"');
 const F_TXN = ascii('txn"');
-const PREFIX_VALUE = ascii(',"value":');
+const PREFIX_VALUE = words(',"value":');
 const PREFIX_NODE = ascii(',"node":"');
 const PREFIX_ERROR = ascii(',"error":');
 const NULL = ascii("null");
 
 /** The position after `word` if bytes at `at` spell it, else -1. */
+/** A view of `bytes`, for `expectWords`. */
+export const viewOf = (bytes: Uint8Array): DataView<ArrayBufferLike> =>
+  new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+/** `expectBytes` of a constant four bytes at a time, read through `view` (of the same bytes). */
+function expectWords(view: DataView<ArrayBufferLike>, at: number, end: number, word: Words): number {
+  if (at < 0 || at + word.length > end) return -1;
+  const whole = word.words;
+  for (let i = 0; i < whole.length; i++) if (view.getInt32(at + 4 * i, true) !== whole[i]) return -1;
+  const bytes = word.bytes;
+  for (let i = whole.length * 4; i < bytes.length; i++) if (view.getUint8(at + i) !== bytes[i]) return -1;
+  return at + word.length;
+}
+
 function expectBytes(bytes: Uint8Array, at: number, end: number, word: Uint8Array): number {
   if (at < 0 || at + word.length > end) return -1;
   for (let i = 0; i < word.length; i++) if (bytes[at + i] !== word[i]) return -1;
@@ -841,26 +921,7 @@ function plainStringEnd(bytes: Uint8Array, at: number, end: number): number {
 
 /** The op the scanner just read, as `JSON.parse` would have made it (same fields, same order). */
 export function scannedOp(scanner: JsonlScanner): Op {
-  let value: unknown;
-  if (scanner.isTxn) {
-    const m = scanner.mops;
-    const list: unknown[] = [];
-    for (let i = 0; i < m.count; i++) {
-      const key = m.keyIsString[i] === 1 ? m.stringKey[i]! : m.keyNumber[i]!;
-      const kind = m.valueKind[i]!;
-      let v: unknown;
-      if (kind === ScannedValue.null) v = null;
-      else if (kind === ScannedValue.number) v = m.valueNumber[i]!;
-      else if (kind === ScannedValue.list) {
-        const first = m.valueNumber[i]!;
-        v = Array.from(m.elements.subarray(first, first + m.listLength[i]!));
-      } else v = scanner.otherJson(i);
-      list.push([kindNames[m.kind[i]!], key, v]);
-    }
-    value = list;
-  } else {
-    value = scanner.valueJson();
-  }
+  const value = scannedValue(scanner);
   const op: Record<string, unknown> = {
     index: scanner.index,
     time: scanner.time,
@@ -872,6 +933,29 @@ export function scannedOp(scanner: JsonlScanner): Op {
   if (scanner.node !== undefined) op["node"] = scanner.node;
   if (scanner.hasError) op["error"] = scanner.errorJson();
   return op as Op;
+}
+
+/** The `value` of the line the scanner just read, as `scannedOp` gives it (without the rest of the op). */
+export function scannedValue(scanner: JsonlScanner): unknown {
+  if (!scanner.isTxn) return scanner.valueJson();
+  const m = scanner.mops;
+  const list: unknown[] = [];
+  for (let i = 0; i < m.count; i++) {
+    const key = m.keyIsString[i] === 1 ? m.stringKey[i]! : m.keyNumber[i]!;
+    const kind = m.valueKind[i]!;
+    let v: unknown;
+    if (kind === ScannedValue.null) v = null;
+    else if (kind === ScannedValue.number) v = m.valueNumber[i]!;
+    else if (kind === ScannedValue.list) {
+      // A plain loop: Array.from over a typed array walks an iterator, several times slower.
+      const first = m.valueNumber[i]!;
+      const elements = new Array<number>(m.listLength[i]!);
+      for (let j = 0; j < elements.length; j++) elements[j] = m.elements[first + j]!;
+      v = elements;
+    } else v = scanner.otherJson(i);
+    list.push([kindNames[m.kind[i]!], key, v]);
+  }
+  return list;
 }
 
 function isHex(c: number): boolean {

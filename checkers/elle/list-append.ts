@@ -550,7 +550,8 @@ function checkLongestOwnOrders(la: ListAppend): void {
     const i = breakAt[k]!;
     if (i === -1 || la.incompatibleReported[k] === 2) continue;
     const before = previousAppend(la, writerOfEntry(la.entryOf(k, longest[i])), k, longest[i]);
-    const at = positionOf(la, k, before);
+    // An appended list is never the list a read shows (see `earlierAppends`): not there.
+    const at = Array.isArray(before) ? -1 : positionOf(la, k, before);
     reportOwnOrderBreak(la, k, longest, i, before, at === -1 ? undefined : at, -1);
   }
 }

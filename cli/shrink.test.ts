@@ -90,7 +90,7 @@ describe("faultline shrink", () => {
   it("shrinks a failing no-fencing run to at most 2 fault windows and under half the operations", async () => {
     // The matrix's bug-no-fencing configuration, shorter and slower (6 s at 50/s, 3 windows): seed 2
     // loses acknowledged writes.
-    // The matrix row itself (60 s, 31 windows) takes ~100 runs: bench/shrink.bench.ts.
+    // The matrix row itself (30 s, a partition window every second) takes far more: bench/shrink.bench.ts.
     const store = join(scratch, "no-fencing");
     const original = await faultline(
       "run",

@@ -361,6 +361,36 @@ describe("list-append: one minimal history per anomaly class", () => {
     expect(lostUpdates(incompatible)).toEqual([[[2], 2]]);
   });
 
+  it("lost-update groups incompatible reads by value: an object's keys in any order, Infinity apart from null", () => {
+    // [x] is no prefix of the order [y, z]: reads of it are grouped by their elements, by value.
+    const lostUpdates = (x: unknown, xAgain: unknown): number => {
+      const history = concurrentHistory([
+        [0, [["append", "x", "y"]]],
+        [
+          1,
+          [
+            ["r", "x", [x]],
+            ["append", "x", 3],
+          ],
+        ],
+        [
+          2,
+          [
+            ["r", "x", [xAgain]],
+            ["append", "x", 4],
+          ],
+        ],
+        [3, [["r", "x", ["y", "z"]]]],
+        [4, [["append", "x", "z"]]],
+      ]);
+      return (check(history, "read-committed").anomalies?.["lost-update"] ?? []).length;
+    };
+    expect(lostUpdates({ a: 1, b: 2 }, { a: 1, b: 2 })).toBe(1);
+    expect(lostUpdates({ a: 1, b: 2 }, { b: 2, a: 1 })).toBe(1);
+    // 1e400 in a history is read as Infinity, which JSON writes as null: not the same value.
+    expect(lostUpdates(Infinity, null)).toBe(0);
+  });
+
   it("dirty-update: a committed append lands after an aborted one", () => {
     const h = concurrentHistory([
       [0, [["append", "x", 1]], "fail"],

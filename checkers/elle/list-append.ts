@@ -49,6 +49,7 @@ import {
 import { MopKind, MopValue, show, TxnStatus, type TxnTable } from "./txns.ts";
 import { AppendIndex } from "./value-table.ts";
 import { describeFound } from "../../harness/history/validate.ts";
+import { sameValue, ValueInterner, valueText } from "../../harness/history/valueText.ts";
 
 const empty: readonly unknown[] = [];
 const noTxns: readonly number[] = [];
@@ -114,10 +115,9 @@ class ListAppend {
    */
   readonly appendedAgain: Uint8Array;
   /**
-   * The appends flagged "appended before" (see `appendedAgain`) whose value compares by identity
-   * (neither a list nor NaN), by number (an index into `appendKey`), in order; and for each, its
-   * transaction's append to the key just before it (-1 when that value is a list: no read shows
-   * the same one).
+   * The appends flagged "appended before" (see `appendedAgain`) whose value a read can show (see
+   * `foundAgain`: not NaN), by number (an index into `appendKey`), in order; and for each, its
+   * transaction's append to the key just before it.
    */
   readonly laterAppends: number[] = [];
   readonly earlierAppends: number[] = [];
@@ -190,15 +190,12 @@ function indexAppends(la: ListAppend): void {
   }
 }
 
-/** Whether flat micro-op i's value is a list (each reading of it a new one: never `===` another). */
-function isListValue(txns: TxnTable, i: number): boolean {
-  const kind = txns.mopValueKind[i]!;
-  return kind === MopValue.list || (kind === MopValue.other && txns.mopLength[i]! >= 0);
-}
-
-/** Whether flat micro-op i's value is found again by `===` (the value a read shows of it): no list, no NaN. */
-function comparesByIdentity(txns: TxnTable, i: number): boolean {
-  if (isListValue(txns, i)) return false;
+/**
+ * Whether flat micro-op i's value is found again where a read shows it: by the value table (lists
+ * and objects by their text, so an appended list read back as a new one is the same value) and by
+ * `sameValue`. NaN is not: no read shows it (JSON has no NaN) and it equals nothing.
+ */
+function foundAgain(txns: TxnTable, i: number): boolean {
   const v = txns.mopValueKind[i] === MopValue.other ? txns.valueAt(i) : 0;
   return v === v;
 }
@@ -276,9 +273,9 @@ function indexTxns(la: ListAppend): void {
       }
       if ((flags & 2) !== 0) {
         la.appendedAgain[k] = 1;
-        if (comparesByIdentity(txns, i)) {
+        if (foundAgain(txns, i)) {
           la.laterAppends.push(firstAppend + self);
-          la.earlierAppends.push(isListValue(txns, appendsOfTxn[earlier]!) ? -1 : firstAppend + earlier);
+          la.earlierAppends.push(firstAppend + earlier);
         }
       }
       const slot = table.slotOf(k, mopValueKind[i] === MopValue.int ? mopValue[i] : la.valueAt(t, i), true);
@@ -550,8 +547,7 @@ function checkLongestOwnOrders(la: ListAppend): void {
     const i = breakAt[k]!;
     if (i === -1 || la.incompatibleReported[k] === 2) continue;
     const before = previousAppend(la, writerOfEntry(la.entryOf(k, longest[i])), k, longest[i]);
-    // An appended list is never the list a read shows (see `earlierAppends`): not there.
-    const at = Array.isArray(before) ? -1 : positionOf(la, k, before);
+    const at = positionOf(la, k, before);
     reportOwnOrderBreak(la, k, longest, i, before, at === -1 ? undefined : at, -1);
   }
 }
@@ -583,8 +579,7 @@ function firstOwnOrderBreaks(la: ListAppend): Int32Array {
     if (la.excluded[k] !== 0 || la.order[k]!.length !== la.longest[k]!.length) continue;
     const at = table.position(appendSlot[a]!);
     if (at === -1 || (breakAt[k] !== -1 && breakAt[k]! <= at)) continue;
-    const earlier = earlierAppends[n]!;
-    const beforeAt = earlier === -1 ? -1 : table.position(appendSlot[earlier]!);
+    const beforeAt = table.position(appendSlot[earlierAppends[n]!]!);
     if (beforeAt === -1 || beforeAt >= at) breakAt[k] = at;
   }
   return breakAt;
@@ -594,7 +589,9 @@ function firstOwnOrderBreaks(la: ListAppend): Int32Array {
 function distinctCount(la: ListAppend, k: number, length: number): number {
   const longest = la.longest[k]!;
   if (la.order[k]!.length === longest.length) return length;
-  return new Set(longest.slice(0, length)).size;
+  // Lists and objects by value: a list read back is a new one each time.
+  const interner = new ValueInterner();
+  return new Set(longest.slice(0, length).map((v) => interner.of(v))).size;
 }
 
 /**
@@ -632,14 +629,16 @@ function reportIntermediateRead(
 function checkOwnAppendOrder(la: ListAppend, k: number, list: readonly unknown[], t: number): void {
   // No append to k follows another of its transaction's: no element below can break an order.
   if (la.incompatibleReported[k] === 2 || la.appendedAgain[k] === 0) return;
-  let positions: Map<unknown, number> | undefined;
+  // Each element's first place in the list, by its slot in the value table (an appended list read
+  // back is a new list: its slot is the appended one's).
+  let positions: Map<number, number> | undefined;
   for (let i = 0; i < list.length; i++) {
     const entry = la.entryOf(k, list[i]);
     if (!laterAppendEntry(entry)) continue;
     const before = previousAppend(la, writerOfEntry(entry), k, list[i]);
     if (before === undefined) continue;
-    positions ??= new Map(list.map((v, at) => [v, at] as const).reverse());
-    const at = positions.get(before);
+    positions ??= new Map(list.map((v, at) => [la.table.slotOf(k, v, false), at] as const).reverse());
+    const at = positions.get(la.table.slotOf(k, before, false));
     if (at !== undefined && at < i) continue;
     reportOwnOrderBreak(la, k, list, i, before, at, t);
     return;
@@ -682,7 +681,7 @@ function previousAppend(la: ListAppend, w: number, k: number, v: unknown): unkno
   for (let i = txns.mopStart[w]!; i < txns.mopStart[w + 1]!; i++) {
     if (txns.mopKind[i] !== MopKind.append || txns.mopKey[i] !== k) continue;
     const value = la.valueAt(w, i);
-    if (value === v) return found ? previous : undefined;
+    if (sameValue(value, v)) return found ? previous : undefined;
     previous = value;
     found = true;
   }
@@ -1126,7 +1125,7 @@ function listOf(la: ListAppend, i: number, t: number): readonly unknown[] {
 function readGroupId(la: ListAppend, i: number, length: number, list: () => readonly unknown[]): string {
   const k = la.txns.mopKey[i]!;
   if (la.readLength[i]! >= 0) return `${k}:${length}`;
-  return `${k}\u0000${JSON.stringify(list())}`;
+  return `${k}\u0000${valueText(list())}`;
 }
 
 /**

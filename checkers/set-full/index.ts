@@ -32,7 +32,7 @@ import { HistoryShapeError, nothingToCheck, pairOps } from "../../harness/histor
 import type { AnomalyCase, CheckResult } from "../../harness/results.ts";
 import { compareNames } from "../../harness/compareNames.ts";
 import { describeFound } from "../../harness/history/validate.ts";
-import { displayText, valueText } from "../../harness/history/valueText.ts";
+import { displayText, ValueInterner } from "../../harness/history/valueText.ts";
 
 /** Every anomaly class the set-full checker reports. */
 export const setFullAnomalyClasses = ["duplicated", "unexpected", "lost", "stale"] as const;
@@ -92,12 +92,6 @@ const outcomeRank: Record<ElementFate["addOutcome"], number> = {
   ok: 4,
 };
 
-/**
- * Elements are compared by value: numbers and strings directly, anything else by its JSON, an
- * object's keys in any order (valueText).
- */
-const identity = (v: unknown): unknown => (typeof v === "object" && v !== null ? valueText(v) : v);
-
 const fmtS = (ns: number | null): string => (ns === null ? "never" : `${(ns / 1e9).toFixed(3)} s`);
 
 export function checkSetFullHistory(history: readonly Op[], options: SetFullCheckOptions = {}): CheckResult {
@@ -108,6 +102,11 @@ export function checkSetFullHistory(history: readonly Op[], options: SetFullChec
   const linearizable = options.linearizable ?? true;
   const keep = options.casesKeptPerClass ?? 16;
 
+  // Elements are compared by value: numbers and strings as they are, lists and objects by valueText
+  // (an object's keys in any order), through one reference per value, so that no string can pass
+  // for a list whose text it is ("[1]" is not [1]).
+  const interner = new ValueInterner();
+  const identity = (v: unknown): unknown => interner.of(v);
   const elements = new Map<unknown, Element>();
   const elementOf = (value: unknown): Element => {
     const id = identity(value);

@@ -172,6 +172,26 @@ describe("set-full checker", () => {
     expect(checkSetFullHistory(history(rows({ tag: "y", id: 1 }))).valid).toBe(false);
   });
 
+  it("never takes a string for the list or object whose text it is", () => {
+    // A list added and the string "[1]" read back are two elements: the list lost, the string
+    // never added. (Elements were keyed by their text, and the two were one.)
+    const rows = (added: unknown, read: unknown): Row[] => [
+      [0, "invoke", "add", added],
+      [0, "ok", "add", added],
+      [1, "invoke", "read-set", null],
+      [1, "ok", "read-set", [read]],
+    ];
+    for (const [added, read] of [
+      [[1], "[1]"],
+      [{ a: 1 }, '{"a":1}'],
+      ["[1]", [1]],
+    ]) {
+      const result = checkSetFullHistory(history(rows(added, read)));
+      expect(result).toMatchObject({ valid: false, lostCount: 1, unexpectedCount: 1 });
+    }
+    expect(checkSetFullHistory(history(rows([1], [1]))).valid).toBe(true);
+  });
+
   it("reports info adds that appear as recovered, and those that never appear as unknown outcomes", () => {
     const r = checkSetFullHistory(history([...add(0, 1, "info"), ...add(2, 2, "info"), ...read(1, [1])]));
     expect(r).toMatchObject({ valid: true, recoveredCount: 1, unknownOutcomeCount: 1 });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { checkCommand } from "./check.ts";
 import { ciFromEnv, FileProgress, redrawMs, type ProgressOutput } from "./checkProgress.ts";
+import { captured } from "./testkit.ts";
 
 /** An output that keeps what is written, and a clock the test moves. */
 function fakeOutput(isTTY: boolean, columns?: number): ProgressOutput & { text: () => string } {
@@ -116,18 +117,7 @@ describe("faultline check's progress", () => {
     { index: 1, time: 5, process: 0, type: "ok", f: "read", value: null },
   ]);
 
-  async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const stdout = vi.spyOn(process.stdout, "write").mockImplementation((c) => (out.push(String(c)), true));
-    const stderr = vi.spyOn(process.stderr, "write").mockImplementation((c) => (err.push(String(c)), true));
-    try {
-      return { code: await checkCommand(args), stdout: out.join(""), stderr: err.join("") };
-    } finally {
-      stdout.mockRestore();
-      stderr.mockRestore();
-    }
-  }
+  const run = (args: string[]) => captured(() => checkCommand(args));
 
   it("--progress shows plain lines on standard error under CI, for the streamed and the ordinary path", async () => {
     vi.stubEnv("CI", "true");

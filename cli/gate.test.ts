@@ -10,10 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commandLine, descendantsOf, processAlive } from "../harness/runtime/process/procfs.ts";
 import type { GateSummary } from "../reports/suite/model.ts";
 import { main } from "./main.ts";
+import { captured } from "./testkit.ts";
 
 const bin = fileURLToPath(new URL("../bin/faultline.js", import.meta.url));
 let scratch = "";
@@ -285,19 +286,6 @@ describe("a bad suite or option: one line naming the file and line, exit 254", (
     }
   });
 });
-
-async function captured(run: () => Promise<number>): Promise<{ code: number; stderr: string }> {
-  let stderr = "";
-  const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await run(), stderr };
-  } finally {
-    spy.mockRestore();
-  }
-}
 
 async function waitFor<T>(probe: () => T | undefined, limitMs = 60_000): Promise<T | undefined> {
   for (let waited = 0; waited < limitMs; waited += 200) {

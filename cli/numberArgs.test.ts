@@ -10,26 +10,14 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { scratchFolders } from "../harness/testkit.ts";
 import { parseCheckArgs } from "./check.ts";
 import { main } from "./main.ts";
 import { joinNegativeValues, plainWholeNumber } from "./numberArgs.ts";
+import { captured } from "./testkit.ts";
 
 const scratch = scratchFolders("number-args");
-
-async function captured(args: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = "";
-  const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await main(args), stderr };
-  } finally {
-    spy.mockRestore();
-  }
-}
 
 describe("plainWholeNumber", () => {
   it("reads plain decimal digits that a double holds, and nothing else", () => {
@@ -97,7 +85,7 @@ describe("whole-number options of gate, sweep and shrink", () => {
           /^faultline shrink: --time-budget: expected a whole number/,
         ],
       ] as const) {
-        const { code, stderr } = await captured([...args]);
+        const { code, stderr } = await captured(() => main([...args]));
         expect(code, `${args.join(" ")}: ${stderr}`).toBe(254);
         expect(stderr).toMatch(message);
         expect(stderr.trimEnd().split("\n")).toHaveLength(1);

@@ -7,11 +7,12 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { scratchFolders } from "../harness/testkit.ts";
 import { checkFile, parseCheckArgs } from "./check.ts";
 import { executeRun } from "./execute.ts";
 import { main } from "./main.ts";
+import { captured } from "./testkit.ts";
 import { resolveRunConfig } from "./run.ts";
 
 const scratch = scratchFolders("stored-numbers");
@@ -73,19 +74,8 @@ describe("a stored run's numbers", () => {
 
   it("report names a seed of 1e400 as it was read, not as null", async () => {
     storeWith("seed", "1e400");
-    let stderr = "";
-    const spies = [
-      vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
-        stderr += String(chunk);
-        return true;
-      }),
-      vi.spyOn(process.stdout, "write").mockImplementation(() => true),
-    ];
-    try {
-      expect(await main(["report", runDir])).toBe(254);
-    } finally {
-      for (const spy of spies) spy.mockRestore();
-    }
+    const { code, stderr } = await captured(() => main(["report", runDir]));
+    expect(code).toBe(254);
     expect(stderr).toContain(
       `expected "seed" to be a whole number (the run's seed); got Infinity (a number beyond a double's range)`,
     );

@@ -10,10 +10,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SeedRun, SweepReport } from "../reports/suite/model.ts";
 import { renderSweepHtml } from "../reports/suite/sweep.ts";
 import { main, UsageError } from "./main.ts";
+import { captured } from "./testkit.ts";
 import { mergeShards, wilsonInterval } from "./suite/sweepReport.ts";
 import {
   allUnits,
@@ -267,19 +268,10 @@ describe("reading a shard folder back", () => {
     const read = readShard(dir);
     expect(read.tornLastLine).toBe(lines.length);
     expect(read.runs).toEqual(good.runs.slice(0, -1));
-    let stderr = "";
-    const spies = [
-      vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
-        stderr += String(chunk);
-        return true;
-      }),
-      vi.spyOn(process.stdout, "write").mockImplementation(() => true),
-    ];
-    try {
-      expect(await main(["sweep", "report", dir, "--out", join(dir, "report")])).toBe(2);
-    } finally {
-      for (const spy of spies) spy.mockRestore();
-    }
+    const { code, stderr } = await captured(() =>
+      main(["sweep", "report", dir, "--out", join(dir, "report")]),
+    );
+    expect(code).toBe(2);
     expect(stderr).toBe(
       `faultline sweep report: ${join(dir, "runs.jsonl")}: line ${lines.length} left out: torn (the last line, no line break after it, as a shard killed mid-write leaves it); its run counts as missing\n`,
     );

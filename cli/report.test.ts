@@ -117,6 +117,16 @@ describe("faultline report", () => {
     expect(err.join("")).not.toContain("    at ");
   });
 
+  it("names a missing history as missing, as it names a missing results.json", async () => {
+    // Before, the reader's "cannot read: no such file" stood where report's own message was meant.
+    const dir = await storeRun();
+    await rm(join(dir, "history.jsonl"));
+    expect(await main(["report", dir])).toBe(254);
+    expect(err.join("")).toContain(
+      `${join(dir, "history.jsonl")}: missing; a run folder holds history.jsonl`,
+    );
+  });
+
   it("names the file and line of a bad history line", async () => {
     const dir = await storeRun();
     const lines = (await readFile(join(dir, "history.jsonl"), "utf8")).split("\n");

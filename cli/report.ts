@@ -146,6 +146,12 @@ export async function loadStoredRun(given: string): Promise<StoredRunInput> {
     );
 
   const historyPath = join(dir, "history.jsonl");
+  // The reader names an unreadable file as a format error; a missing one is said here, plainly.
+  const missing = await stat(historyPath).then(
+    () => false,
+    (error: NodeJS.ErrnoException) => error.code === "ENOENT",
+  );
+  if (missing) throw new UsageError(`${historyPath}: missing; a run folder holds history.jsonl`);
   let history: Op[];
   // A run killed mid-write leaves its last line torn: set aside, as `faultline check` does.
   const torn = new TornTail();
@@ -154,7 +160,6 @@ export async function loadStoredRun(given: string): Promise<StoredRunInput> {
   } catch (error) {
     if (error instanceof HistoryFormatError) throw new UsageError(error.message);
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new UsageError(`${historyPath}: missing; a run folder holds history.jsonl`);
     if (code !== undefined) throw new UsageError(`${historyPath}: cannot read (${code})`);
     throw error;
   }

@@ -34,7 +34,7 @@ import {
   nothingToCheck,
   OperationTally,
 } from "../harness/history/op.ts";
-import { scanJsonl, TornTail } from "../harness/history/jsonl.ts";
+import { scanJsonl, TornTail, tornLineLeftOut } from "../harness/history/jsonl.ts";
 import { ScannedKind, scannedOp, type MicroOpBuffer } from "../harness/history/jsonlScan.ts";
 import { HistorySource, sourceName } from "../harness/history/source.ts";
 import type { HistoryStatsGatherer } from "../harness/history/historyStats.ts";
@@ -235,7 +235,8 @@ export async function parseCheckArgs(args: readonly string[]): Promise<CheckOpti
     throw new UsageError(`--total: expected a whole number; got ${JSON.stringify(o.total)}`);
   }
   // Beyond ±(2^53 − 1) a double rounds it (…993 reads as …992): no sum could be compared with it.
-  if (o.total !== undefined && plainWholeNumber(o.total) === undefined) {
+  const total = o.total === undefined ? undefined : plainWholeNumber(o.total);
+  if (o.total !== undefined && total === undefined) {
     throw new UsageError(
       `--total: expected a whole number within ±${Number.MAX_SAFE_INTEGER}; got ${JSON.stringify(o.total)}`,
     );
@@ -335,7 +336,7 @@ export async function parseCheckArgs(args: readonly string[]): Promise<CheckOpti
     ...(o["linearizable-keys"] === true ? { linearizableKeys: true } : {}),
     ...(o["wfr-keys"] === true ? { wfrKeys: true } : {}),
     ...(accounts !== undefined ? { accounts } : {}),
-    ...(o.total !== undefined ? { total: Number(o.total) } : {}),
+    ...(total !== undefined ? { total } : {}),
     ...(o.linearizable === true ? { linearizable: true } : {}),
     ...(groupSize !== undefined ? { groupSize } : {}),
   };
@@ -679,7 +680,7 @@ function withTornLine(outcome: FileOutcome, tornLastLine: number | undefined): F
   if (tornLastLine === undefined || outcome.exitCode === ExitCode.badInput) return outcome;
   return {
     ...outcome,
-    line: `${outcome.line}; line ${tornLastLine} left out: torn (the last line, no line break after it, not JSON, as a writer killed mid-line leaves it)`,
+    line: `${outcome.line}; ${tornLineLeftOut(tornLastLine)}`,
     json: { ...outcome.json, tornLastLine },
   };
 }

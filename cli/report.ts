@@ -10,7 +10,7 @@
 import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative } from "node:path";
 import { z } from "zod";
-import { readJsonlHistoryAll, TornTail } from "../harness/history/jsonl.ts";
+import { readJsonlHistoryAll, TornTail, tornLineLeftOut } from "../harness/history/jsonl.ts";
 import type { Op } from "../harness/history/op.ts";
 import { describeFound, HistoryFormatError } from "../harness/history/validate.ts";
 import { ExitCode, exitCodeFor, worstVerdict, type Results } from "../harness/results.ts";
@@ -219,10 +219,7 @@ export async function reportCommand(args: string[]): Promise<number> {
 
 /** What a report says of the torn last line of a stored history that it set aside. */
 export function tornLineNote(storeDir: string, line: number): string {
-  return (
-    `${join(storeDir, "history.jsonl")}: line ${line} left out: torn (the last line, no line break after it, ` +
-    `not JSON, as a writer killed mid-line leaves it); the report shows the lines before it`
-  );
+  return `${join(storeDir, "history.jsonl")}: ${tornLineLeftOut(line)}; the report shows the lines before it`;
 }
 
 /**

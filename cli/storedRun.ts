@@ -72,7 +72,7 @@ const numberFields = [
  * internal error deep in the workload's generator (exit 255, a stack trace), and as the node or
  * worker count was taken as given.
  */
-function storedNumberProblems(testJsonPath: string, config: Record<string, unknown>): void {
+function refuseStoredNumbersNoRunTakes(testJsonPath: string, config: Record<string, unknown>): void {
   const shape = runConfigSchema.shape as Record<string, z.ZodType>;
   for (const field of numberFields) {
     const value = config[field];
@@ -103,7 +103,7 @@ export async function storedRunCheck(testJsonPath: string): Promise<StoredRunChe
       );
     }
   }
-  storedNumberProblems(testJsonPath, config);
+  refuseStoredNumbersNoRunTakes(testJsonPath, config);
   const stored = {
     bug: [],
     systemOptions: {},

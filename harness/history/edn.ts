@@ -27,6 +27,7 @@
  */
 
 import { maxNestingDepth } from "./exactJson.ts";
+import { describeFound } from "./validate.ts";
 import { valueText } from "./valueText.ts";
 
 export type EdnValue =
@@ -329,7 +330,7 @@ export class EdnReader {
       const set = canonicalSet(this.readSequence("}", depth));
       if (set.duplicate !== undefined)
         throw this.error(
-          `expected each element once in the set opened at ${line}:${column - 1}; got ${describeElement(set.duplicate)} twice` +
+          `expected each element once in the set opened at ${line}:${column - 1}; got ${describeFound(set.duplicate)} twice` +
             " (as read here: keywords, symbols and characters are strings, 1, 1N and 1.0 one number, a set the array of its elements)",
         );
       setArrays.add(set.elements);
@@ -415,12 +416,6 @@ function canonicalSet(items: EdnValue[]): { elements: EdnValue[]; duplicate?: Ed
   for (let i = 1; i < keyed.length; i++)
     if (keyed[i]!.text === keyed[i - 1]!.text) return { elements: [], duplicate: keyed[i]!.value };
   return { elements: keyed.map((k) => k.value) };
-}
-
-/** An element of a set as an error message shows it: its text, cut when long. */
-function describeElement(value: EdnValue): string {
-  const text = valueText(value);
-  return text.length > 60 ? text.slice(0, 57) + "..." : text;
 }
 
 function mapKey(key: EdnValue): string {

@@ -270,6 +270,11 @@ export class TornTail {
   constructor(readonly unterminated: () => boolean = () => true) {}
 }
 
+/** How `check` and `report` say that a history's torn last line, `line`, was left out. */
+export function tornLineLeftOut(line: number): string {
+  return `line ${line} left out: torn (the last line, no line break after it, not JSON, as a writer killed mid-line leaves it)`;
+}
+
 /** One line the ordinary way: parsed, checked as an op and against the history so far. */
 function parseJsonlLine(line: string, lineNumber: number, file: string, shape: HistoryShapeTracker): Op {
   let record: unknown;

@@ -240,8 +240,13 @@ function indexTxns(la: ListAppend): void {
     const ok = status[t] === TxnStatus.ok;
     la.step(end - start + 1);
     if (end - start > appendsOfTxn.length) appendsOfTxn = new Int32Array(end - start);
+    // A transaction that meets no key twice (most): each append's flags are 0 and its place among
+    // the transaction's is a count, so its appends are not gathered and compared first.
+    const repeats = txns.repeatsKey[t] === 1;
     let appends = 0;
-    for (let i = start; i < end; i++) if (mopKind[i] === MopKind.append) appendsOfTxn[appends++] = i;
+    if (repeats)
+      for (let i = start; i < end; i++) if (mopKind[i] === MopKind.append) appendsOfTxn[appends++] = i;
+    let seen = 0; // appends met so far (where no key repeats)
     for (let i = start; i < end; i++) {
       const kind = mopKind[i]!;
       const k = mopKey[i]!;
@@ -261,7 +266,7 @@ function indexTxns(la: ListAppend): void {
         );
       }
       let flags = 0;
-      let self = 0; // this append's place among the transaction's
+      let self = repeats ? 0 : seen++; // this append's place among the transaction's
       let earlier = -1; // the place of its append to k just before this one
       for (let a = 0; a < appends; a++) {
         const j = appendsOfTxn[a]!;
@@ -287,7 +292,7 @@ function indexTxns(la: ListAppend): void {
       }
       table.setEntry(slot, t * 4 + flags);
     }
-    firstAppend += appends;
+    firstAppend += repeats ? appends : seen;
   }
   if (repeatedKeys > 0) {
     la.notes.push(
@@ -329,7 +334,9 @@ function placeOrders(la: ListAppend): void {
         value: raw,
       }));
     }
-    if (la.excluded[k] === 0) reportDirtyUpdates(la, k);
+    // A dirty update builds on a failed append: none where no element's writer failed (firstBadAt
+    // marks the first element whose writer failed or does not exist).
+    if (la.excluded[k] === 0 && la.firstBadAt[k] !== Infinity) reportDirtyUpdates(la, k);
   }
 }
 

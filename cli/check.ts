@@ -830,7 +830,7 @@ async function gatherStreamedAppend(
   if (detectHistoryFormat(head, path) !== "jsonl" || !/"f"\s*:\s*"txn"/.test(head)) return undefined;
   const { TxnTableBuilder } = await loadElle();
   // Streamed only from a regular file (`streamable`): its size sizes the table's columns.
-  const builder = new TxnTableBuilder(undefined, undefined, undefined, source.sizeBytes);
+  const builder = new TxnTableBuilder(undefined, undefined, source.sizeBytes);
   // The append workload's checkers are Elle and stats; the one inferred from content is Elle alone.
   // (Loaded only then: its module brings a schema library that other checks need not load.)
   const stats = gathersStats

@@ -94,7 +94,7 @@ export function checkElleHistory(history: readonly Op[], options: ElleCheckOptio
   return checkElle(
     nothingToCheck(history),
     history.length,
-    (arena, budget) => readTxns(history, arena, budget),
+    (_arena, budget) => readTxns(history, budget),
     options,
   );
 }

@@ -119,7 +119,7 @@ describe("RealtimeOrder", () => {
         for (const model of ["strict-serializable", "strong-session-serializable", "serializable"]) {
           // The check as it always ran: every edge added, the whole graph searched.
           const budget = new Budget();
-          const txns = readTxns(history, noArena, budget);
+          const txns = readTxns(history, budget);
           const edges = new EdgeList();
           const forbidden = anomaliesForbiddenBy(canonicalModelName(model)!);
           const variants: OrderVariant[] = [""];

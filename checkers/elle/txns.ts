@@ -14,7 +14,6 @@
  * demand (`microOpsOf`, `opOf`), for explanations.
  */
 import type { Budget } from "../../harness/budget.ts";
-import { noArena, type Allocator } from "./arena.ts";
 import {
   HistoryShapeError,
   isSmallProcess,
@@ -114,8 +113,8 @@ function notAList(index: number, value: unknown): HistoryShapeError {
 }
 
 /** Reads the transactions out of a history. Throws HistoryShapeError on a malformed one. */
-export function readTxns(history: readonly Op[], allocate: Allocator = noArena, budget?: Budget): TxnTable {
-  const builder = new TxnTableBuilder(allocate, budget, history.length);
+export function readTxns(history: readonly Op[], budget?: Budget): TxnTable {
+  const builder = new TxnTableBuilder(budget, history.length);
   for (const op of history) builder.addOp(op);
   return builder.build();
 }
@@ -222,7 +221,6 @@ export class TxnTableBuilder {
   }
 
   constructor(
-    private readonly allocate: Allocator = noArena,
     private readonly budget?: Budget,
     expectedOps = 1024,
     /**
@@ -737,16 +735,9 @@ export class TxnTableBuilder {
     // Transactions never completed take their invocation's micro-ops, so its problems count.
     for (const [t, invalid] of this.openInvalid) this.fail(t, invalid);
     if (this.firstError !== undefined) throw this.firstError.error;
-    const { allocate } = this;
-    const take = <T extends Uint8Array | Int32Array | Float64Array>(
-      column: Column<T>,
-      length: number,
-      make: (n: number) => T,
-    ): T => {
-      const out = make(length);
-      out.set(column.array.subarray(0, length));
-      return out;
-    };
+    // The per-transaction columns as they are, cut to the count (no copy: the builder is done).
+    const take = <T extends Uint8Array | Int32Array | Float64Array>(column: Column<T>): T =>
+      column.array.subarray(0, count) as T;
     let mopStart = this.mopStart.array;
     let mopKind = this.mopKind.array;
     let mopKey = this.mopKey.array;
@@ -791,20 +782,19 @@ export class TxnTableBuilder {
       ];
     }
     mopStart[count] = m;
-    // Each transaction's micro-ops were charged as readTxns charges them: one step each, and one.
-    let mopTotal = 0;
-    for (let t = 0; t < count; t++) mopTotal += mopStart[t + 1]! - mopStart[t]! + 1;
-    this.step(mopTotal);
+    // Each transaction's micro-ops were charged as readTxns charges them: one step each, and one
+    // (the sum over t of mopStart[t + 1] - mopStart[t] + 1, which telescopes).
+    this.step(count === 0 ? 0 : mopStart[count]! - mopStart[0]! + count);
     return new CompactTxnTable({
       count,
-      status: take(this.status, count, (n) => allocate.uint8(n)),
-      process: take(this.process, count, (n) => allocate.int32(n)),
-      invokeAt: take(this.invokeAt, count, (n) => allocate.int32(n)),
-      completeAt: take(this.completeAt, count, (n) => allocate.int32(n)),
-      invokeIndex: take(this.invokeIndex, count, (n) => allocate.float64(n)),
-      committedBefore: take(this.committedBefore, count, (n) => allocate.int32(n)),
-      commitRank: take(this.commitRank, count, (n) => allocate.int32(n)),
-      repeatsKey: take(this.repeatsKey, count, (n) => allocate.uint8(n)),
+      status: take(this.status),
+      process: take(this.process),
+      invokeAt: take(this.invokeAt),
+      completeAt: take(this.completeAt),
+      invokeIndex: take(this.invokeIndex),
+      committedBefore: take(this.committedBefore),
+      commitRank: take(this.commitRank),
+      repeatsKey: take(this.repeatsKey),
       processNames: this.processNames,
       mopStart: mopStart.subarray(0, count + 1),
       mopKind: mopKind.subarray(0, m),

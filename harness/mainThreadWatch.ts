@@ -19,7 +19,8 @@
  * built without the inspector (rare: `node:inspector` throws) gets no watch: the process is then
  * as it was before, ended only by SIGKILL (a gate bounds each row's run by its worker's time limit).
  */
-import { Worker } from "node:worker_threads";
+import { createRequire } from "node:module";
+import type * as WorkerThreads from "node:worker_threads";
 
 /**
  * What `onStuck` is told: how long the loop was held, the innermost frames that held it, and what
@@ -40,7 +41,7 @@ interface Enabled {
   /** What must reach the disk before the process ends (a history's buffered lines). */
   readonly beforeStop: Set<() => string | undefined>;
   beat: NodeJS.Timeout | undefined;
-  worker: Worker | undefined;
+  worker: WorkerThreads.Worker | undefined;
 }
 
 let enabled: Enabled | undefined;
@@ -116,7 +117,7 @@ export function armMainThreadWatch(beforeStop?: () => string | undefined): () =>
 }
 
 /** The watcher: polls the beat; a beat held `stuckAfterMs` while armed calls the handler once. */
-function startWatcher(state: Enabled): Worker | undefined {
+function startWatcher(state: Enabled): WorkerThreads.Worker | undefined {
   const source = `
 const { workerData } = require("node:worker_threads");
 const { shared, stuckAfterMs, pollMs, handlerName } = workerData;
@@ -140,6 +141,10 @@ const poll = setInterval(() => {
 }, pollMs);
 `;
   try {
+    // node:worker_threads is loaded here, when a watch is first armed, not with this module: the
+    // bin's `main` imports this module for every command, and importing it loads a dozen of Node's
+    // own modules (a check that loads no plugin never arms a watch).
+    const { Worker } = createRequire(import.meta.url)("node:worker_threads") as typeof WorkerThreads;
     const worker = new Worker(source, {
       eval: true,
       workerData: {

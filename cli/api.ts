@@ -323,6 +323,7 @@ export interface RunTestOptions {
 export interface RunTestResult {
   readonly results: Results;
   readonly storeDir: string;
+  /** The run's history, read back from `storeDir`'s history.jsonl (a run keeps none in memory). */
   readonly history: readonly Op[];
   readonly aborted: boolean;
   readonly reproduceCommand: string;

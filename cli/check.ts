@@ -535,6 +535,8 @@ interface FileOutcome {
   readonly line: string;
   readonly json: Record<string, unknown>;
   readonly exitCode: number;
+  /** The checkers' results, when the history was checked (a run takes its verdict from them). */
+  readonly results?: Results;
 }
 
 const label = (text: string): string => text.padEnd(9);
@@ -574,10 +576,57 @@ export async function checkFile(
 ): Promise<FileOutcome> {
   const progress = progressFor(path, options);
   try {
-    return await checkFileShowing(path, options, ordinaryOnly, progress);
+    return await checkFileShowing(path, options, { ordinaryOnly, checkerErrors: "thrown" }, progress);
   } finally {
     progress?.end();
   }
+}
+
+/**
+ * What a checker that throws gives: "thrown", the file's outcome is an error naming it (`faultline
+ * check`: a history its checkers cannot read is bad input); "unknown", that checker's result is
+ * unknown with the error as its reason and the others still run (a run: runCheckers' default).
+ */
+type CheckerErrors = "thrown" | "unknown";
+
+/** How checkFileShowing checks a file, beside the options. */
+interface CheckHow {
+  /** Skip the streamed fast path (tests compare the two). */
+  readonly ordinaryOnly: boolean;
+  readonly checkerErrors: CheckerErrors;
+  /** The run's own checkers, instead of those its test.json (if any) or the options name. */
+  readonly run?: StoredRunCheck;
+}
+
+/**
+ * A run's history checked once the run has written it whole (execute.ts): the path `faultline
+ * check` takes on a stored run's history.jsonl, with the run's own checkers (built once, for the
+ * run) and budget, so the run's verdict and check's are one computation. A list-append history
+ * streams into Elle's table (`gatherStreamedAppend`) rather than being held as op objects.
+ * The outcome's `results` are the checkers'; without them the outcome is an error (the file
+ * could not be read as a history), its line saying why.
+ */
+export async function checkRunHistory(
+  path: string,
+  run: StoredRunCheck,
+  budget: BudgetLimits,
+): Promise<FileOutcome> {
+  const options: CheckOptions = {
+    files: [path],
+    hasInit: false,
+    partition: true,
+    workloadOptions: {},
+    json: true,
+    progress: "never",
+    budget,
+    help: false,
+  };
+  return await checkFileShowing(
+    path,
+    options,
+    { ordinaryOnly: false, checkerErrors: "unknown", run },
+    undefined,
+  );
 }
 
 /** The progress to show while checking `path`, if any: see checkProgress.ts. */
@@ -603,7 +652,7 @@ function progressFor(path: string, options: CheckOptions): FileProgress | undefi
 async function checkFileShowing(
   path: string,
   options: CheckOptions,
-  ordinaryOnly: boolean,
+  how: CheckHow,
   progress: FileProgress | undefined,
 ): Promise<FileOutcome> {
   const file = sourceName(path);
@@ -621,7 +670,7 @@ async function checkFileShowing(
   try {
     source = HistorySource.open(path, reading);
     source.onRead = progress === undefined ? undefined : (bytes) => progress.read(bytes);
-    const streamedPlan = ordinaryOnly ? undefined : await streamedPlanFor(path, options);
+    const streamedPlan = how.ordinaryOnly ? undefined : await streamedPlanFor(path, options, how.run);
     stored = streamedPlan?.stored;
     if (streamedPlan?.plan !== undefined) {
       const streamed = await gatherStreamedAppend(source, path, reading, streamedPlan.gathersStats);
@@ -633,7 +682,7 @@ async function checkFileShowing(
         source.close();
         progress?.checking(`${streamed.tally.clientOperations.toLocaleString("en-US")} operations`);
         return withTornLine(
-          await checkGathered(file, streamed, streamedPlan.plan, limits, startMs),
+          await checkGathered(file, streamed, streamedPlan.plan, limits, startMs, how.checkerErrors),
           streamed.tornLastLine,
         );
       }
@@ -664,7 +713,16 @@ async function checkFileShowing(
   progress?.checking(`${ops.length.toLocaleString("en-US")} history entries`);
   // The same count every report gives: operations, not history entries (two per operation).
   return withTornLine(
-    await runPlan(file, format, plan, ops, budget, () => countClientOperations(ops), startMs),
+    await runPlan(
+      file,
+      format,
+      plan,
+      ops,
+      budget,
+      () => countClientOperations(ops),
+      startMs,
+      how.checkerErrors,
+    ),
     tornLastLine,
   );
 }
@@ -694,14 +752,19 @@ async function runPlan(
   budget: Budget,
   operationCount: () => number,
   startMs: number,
+  checkerErrors: CheckerErrors,
 ): Promise<FileOutcome> {
   let checkerResults: Record<string, CheckResult>;
   try {
     checkerResults = await runCheckers(plan.checkers, ops, {
       budget,
-      onError: (_checker, error) => {
-        throw error;
-      },
+      ...(checkerErrors === "thrown"
+        ? {
+            onError: (_checker: Checker, error: unknown) => {
+              throw error;
+            },
+          }
+        : {}),
     });
   } catch (error) {
     // A history the checker cannot read as its workload, or an option it refuses: bad input.
@@ -723,6 +786,7 @@ async function runPlan(
     line: `${label(verdictLabel)}${visibleText(`${file}  ${detail}`)}`,
     json: { file, format, ...results },
     exitCode: exitCodeFor(results.valid),
+    results,
   };
 }
 
@@ -741,8 +805,10 @@ type GatheredPlan = (gathered: GatheredTxns, stats: HistoryStatsGatherer | undef
 async function streamedPlanFor(
   path: string,
   options: CheckOptions,
+  run: StoredRunCheck | undefined,
 ): Promise<{ plan?: GatheredPlan; gathersStats: boolean; stored?: StoredRunCheck }> {
   const none = { gathersStats: false };
+  if (run !== undefined) return storedStreamedPlan(run);
   if (options.workload !== undefined && options.workload !== "append") return none;
   if (options.workload === undefined && (options.model !== undefined || options.modelPlugin !== undefined))
     return none;
@@ -767,14 +833,7 @@ async function streamedPlanFor(
     } catch {
       return none;
     }
-    const { gatheredCheckers } = stored;
-    if (gatheredCheckers === undefined) return { ...none, stored };
-    return {
-      gathersStats: true,
-      stored,
-      plan: (gathered, stats) =>
-        Promise.resolve({ description: stored.description, checkers: gatheredCheckers(gathered, stats!) }),
-    };
+    return storedStreamedPlan(stored);
   }
   return {
     gathersStats: false,
@@ -788,6 +847,22 @@ async function streamedPlanFor(
           }),
         ),
       ),
+  };
+}
+
+/** A stored run's plan: streamed when its checkers have their gathered form (see StoredRunCheck). */
+function storedStreamedPlan(stored: StoredRunCheck): {
+  plan?: GatheredPlan;
+  gathersStats: boolean;
+  stored: StoredRunCheck;
+} {
+  const { gatheredCheckers } = stored;
+  if (gatheredCheckers === undefined) return { gathersStats: false, stored };
+  return {
+    gathersStats: true,
+    stored,
+    plan: (gathered, stats) =>
+      Promise.resolve({ description: stored.description, checkers: gatheredCheckers(gathered, stats!) }),
   };
 }
 
@@ -905,6 +980,7 @@ async function checkGathered(
   gatheredPlan: GatheredPlan,
   limits: Required<BudgetLimits>,
   startMs: number,
+  checkerErrors: CheckerErrors,
 ): Promise<FileOutcome> {
   const { builder, tally, stats, shapeError } = streamed;
   const gathered: GatheredTxns = {
@@ -919,7 +995,7 @@ async function checkGathered(
   const plan = await gatheredPlan(gathered, stats);
   // The time limit runs from the start of reading; steps count from here.
   const budget = new Budget(limits, undefined, startMs);
-  return await runPlan(file, "jsonl", plan, [], budget, () => tally.clientOperations, startMs);
+  return await runPlan(file, "jsonl", plan, [], budget, () => tally.clientOperations, startMs, checkerErrors);
 }
 
 /** Why the verdict is what it is: the reasons of the checkers that decide it, named when several ran. */

@@ -3,6 +3,11 @@
  * the history into the store, check it, and write the results and reports. `faultline run` and
  * the expectation-matrix tests both come through here.
  *
+ * The history is checked from its file, once the file is whole and on stable storage, through
+ * `faultline check`'s path (check.ts `checkRunHistory`): the run keeps no copy of it in memory,
+ * only counts and a columnar history for the reports (runHistory.ts), unless the disk refused the
+ * file. What bounds a run's length is then what checking holds (`maxStreamedRunOperations`).
+ *
  * What the store gets, and when: `test.json` (what was asked) before the run starts, rewritten at
  * the end with what was recorded added; `history.jsonl` and the node logs streamed while it runs;
  * then the anomaly files, `results.json` and the reports (not for a run whose caller removes its
@@ -21,9 +26,7 @@ import { elleReportFiles } from "../checkers/elle/index.ts";
 import { join } from "node:path";
 import { any } from "../harness/generator/index.ts";
 import type { Op } from "../harness/history/op.ts";
-import { countClientOperations } from "../harness/history/historyStats.ts";
 import { composeNemeses, type Nemesis } from "../harness/nemesis.ts";
-import { HistoryWriter } from "../harness/history/jsonl.ts";
 import type { BudgetLimits } from "../harness/budget.ts";
 import { defaultCheckLimits, runCheckers } from "../harness/checker.ts";
 import { composeResults, type CheckResult, type Interruption, type Results } from "../harness/results.ts";
@@ -38,6 +41,8 @@ import {
   unwrittenSummary,
   type UnwrittenArtifact,
 } from "../harness/store/atomic.ts";
+import { readHistoryLines, RunTally, StreamedHistory, withValuesOf } from "./runHistory.ts";
+import { timelineValueIndices } from "../reports/html.ts";
 import { createRunDir, StoreError, storeRootProblem, type RunDir } from "../harness/store/store.ts";
 import type { NodeStartError } from "../harness/runtime/process/world.ts";
 import { NodeLogs } from "../harness/store/nodeLogs.ts";
@@ -50,6 +55,7 @@ import { armMainThreadWatch } from "../harness/mainThreadWatch.ts";
 import { expandNemesisPackages } from "../nemeses/index.ts";
 import { parseWindowSelection, type WindowSelection } from "../nemeses/windows.ts";
 import { reproduceCommand, type RunConfig } from "./runConfig.ts";
+import { runCheckOf, type StoredRunCheck } from "./storedRun.ts";
 
 export interface ExecuteOptions {
   readonly observer?: RunObserver;
@@ -86,19 +92,44 @@ export interface ExecuteOptions {
    */
   readonly setupLimitMs?: number;
   readonly teardownLimitMs?: number;
-  /** The most client operations a run invokes (default `maxRunOperations`). */
+  /**
+   * The most client operations a run invokes while its history is checked as op objects (default
+   * `maxRunOperations`): kept in memory (the disk refused the file), or read back from the file
+   * for checkers that take the whole history.
+   */
   readonly maxOperations?: number;
+  /**
+   * The most client operations a run invokes when its history streams from the file into its
+   * checkers (default `maxStreamedRunOperations`).
+   */
+  readonly maxStreamedOperations?: number;
 }
 
 /**
- * The most client operations a run invokes: a run keeps its whole history in memory, to check it
- * in full even when the disk refuses the file, and checks it there. A memory-system run of 600
- * simulated seconds at --rate 1000000 recorded 1.18 million transactions and peaked at 2.7 GB;
- * one of 1,800 s ran out of Node's 4 GB heap after three minutes and died with V8's fatal error
- * and a native stack, checking nothing. Reached, the run stops as an interrupted one does: what
- * was recorded is checked, and the verdict is at best unknown (the test did not run to its end).
+ * The most client operations a run invokes when its history is checked as op objects: held in
+ * memory because the disk refused the file (cli/runHistory.ts), or read back from the file for a
+ * workload whose checkers take the whole history (all but the built-in append workload's). When
+ * a run kept its whole history in memory, a memory-system run of 600 simulated seconds at --rate
+ * 1000000 recorded 1.18 million transactions and peaked at 2.7 GB; one of 1,800 s ran out of
+ * Node's 4 GB heap after three minutes and died with V8's fatal error and a native stack, checking
+ * nothing. Reached, the run stops as an interrupted one does: what was recorded is checked, and
+ * the verdict is at best unknown (the test did not run to its end).
  */
 export const maxRunOperations = 1_000_000;
+
+/**
+ * The most client operations a run invokes when its history streams from the file into its
+ * checkers (the built-in append workload: `faultline check`'s streamed path, Elle's compact
+ * table, no op objects). What still grows with the run: the report's history in columns (about 40
+ * bytes an operation, off the heap), the system under test's own data, and at the end what Elle
+ * builds to check the history, the largest part. Memory-system runs at --rate 1000000 peaked at
+ * 1.6 GB for 955 thousand transactions (450 s; 2.3 GB when a run kept its history in memory),
+ * 4.0 GB for 3.74 million (1,800 s, which ran out of heap before) and 5.1 GB for 5 million, where
+ * the live heap while checking reached 3.0 GB: within 0.1 GB of the checkers' memory budget
+ * (3/4 of Node's 4 GB heap, `defaultCheckLimits`). Four million leaves about a quarter of the
+ * budget to transactions larger than the append workload's.
+ */
+export const maxStreamedRunOperations = 4_000_000;
 
 /** How long a system of real processes may take to start and serve, real ms. */
 export const processSetupLimitMs = 300_000;
@@ -110,7 +141,13 @@ export const processTeardownLimitMs = 60_000;
 export interface ExecuteResult {
   readonly results: Results;
   readonly storeDir: string;
+  /**
+   * The run's history, read from its history.jsonl when first asked for (the run itself keeps
+   * none: cli/runHistory.ts); the history kept in memory when the disk refused the file.
+   */
   readonly history: readonly Op[];
+  /** Client operations recorded (an invocation with its completion is one). */
+  readonly operations: number;
   readonly aborted: boolean;
   readonly reproduceCommand: string;
   /** What the reports were rendered from (the terminal report renders it again). */
@@ -293,13 +330,14 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     reproduceCommand: command,
   });
 
-  // Everything recorded is kept here as well as in the file, so that a run the system under test
-  // breaks (a node whose recovery throws, say), or whose disk fills, is still checked in full.
-  const recorded: Op[] = [];
+  // What the run keeps of its history: counts and the report's history (client values left out).
+  // The history itself is the file, checked once complete; in memory only if the disk refuses it.
+  const recorded = new RunTally();
   let abortedAtNs: number | undefined;
   let runFailure: string | undefined;
   let startFailure: NodeStartError | undefined;
   let durable: Promise<unknown> = Promise.resolve();
+  let historyDurable: Promise<void> = Promise.resolve();
   let tornDown = false;
   const teardown = async (): Promise<void> => {
     if (tornDown) return;
@@ -315,9 +353,11 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
       );
   };
   let nemesisFailures: readonly NemesisFailure[] = [];
-  // The bound on client operations stops the run as a signal does (see `maxRunOperations`).
-  const maxOperations = options.maxOperations ?? maxRunOperations;
-  const operationBound = new AbortController();
+  // The bound on client operations stops the run as a signal does (see `maxRunOperations`): the
+  // streamed one while the file takes the history and the checkers stream it, else the other.
+  const runCheck = runCheckOf(config.workload, workload, build, join(runDir.dir, "test.json"));
+  const streams = runCheck.gatheredCheckers !== undefined;
+  const operationBound = boundOnOperations(options, streams);
   const signal =
     options.signal === undefined
       ? operationBound.signal
@@ -375,13 +415,12 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
         ...(workload.finalGenerator !== undefined ? { finalGenerator: workload.finalGenerator } : {}),
         opTimeoutNs: 5 * secondNs,
         recoveryDelayNs: options.recoveryDelayNs ?? (config.mode === "process" ? 5 : 10) * secondNs,
+        keepHistory: false,
         record: (op) => {
-          recorded.push(op);
+          recorded.add(op);
           history.append(op);
-          if (op.type === "invoke" && typeof op.process === "number" && ++invoked === maxOperations)
-            operationBound.abort(
-              `its bound of ${formatCount(maxOperations)} operations (a run's history is kept in memory to be checked)`,
-            );
+          if (op.type === "invoke" && typeof op.process === "number")
+            operationBound.invoked(++invoked, history.inMemory !== undefined);
         },
         ...(options.observer !== undefined ? { observer: options.observer } : {}),
         signal,
@@ -408,9 +447,11 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     } finally {
       releaseWatch();
     }
-    // The history and the node logs reach the disk while the history is checked; the closing files
-    // wait for them (below), so a results.json never survives a power cut its history did not.
-    durable = Promise.all([history.closeDurably(), nodeLogs.closeDurably()]);
+    // The history is checked from its file once the file is on stable storage; the node logs reach
+    // the disk meanwhile. The closing files wait for both (below), so a results.json never
+    // survives a power cut its history did not.
+    historyDurable = history.closeDurably();
+    durable = Promise.all([historyDurable, nodeLogs.closeDurably()]);
   }
   // A node that could not start is the harness's failure, not the system's: no verdict.
   if (startFailure !== undefined) {
@@ -422,7 +463,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     abortedAtNs === undefined
       ? undefined
       : { signal: abortReason(signal), atTestTimeNs: abortedAtNs, timeLimitNs: build.timeLimitNs };
-  const operations = countClientOperations(recorded);
+  const operations = recorded.operations;
   await options.onChecking?.({ operations, interrupted: interrupted !== undefined });
   const checkerResults: Record<string, CheckResult> = {};
   if (runFailure !== undefined) {
@@ -435,25 +476,21 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   if (nemesisFailures.length > 0) checkerResults["nemesis"] = nemesisFailuresResult(nemesisFailures);
   const nodeErrors = nodeErrorsResult(world.nodeErrors());
   if (nodeErrors !== undefined) checkerResults["node-errors"] = nodeErrors;
-  // The one checking path: `faultline check` on the stored history runs these same checkers
-  // (rebuilt from test.json) with the same default budget, so it gives the same results.
-  Object.assign(
-    checkerResults,
-    await runCheckers(workload.checkers, recorded, {
-      budget: { ...defaultCheckLimits(), ...(options.checkBudget ?? {}) },
-    }),
-  );
+  // The one checking path: the history file, once whole and on stable storage, checked as
+  // `faultline check` checks a stored run (its checkers rebuilt from test.json are these), with
+  // the same default budget: the same results, the same computation.
+  await historyDurable;
+  Object.assign(checkerResults, await checkHistory(history, recorded, runCheck, options.checkBudget));
   const composed = composeResults(checkerResults);
   const results: Results = interrupted === undefined ? composed : { ...composed, interrupted };
 
   // test.json: what was asked, and now what was recorded.
-  const lastTimeNs = recorded.length > 0 ? recorded[recorded.length - 1]!.time : 0;
   const testJson = {
     ...asked,
     recorded: {
       operations,
-      historyEntries: recorded.length,
-      testTimeNs: lastTimeNs,
+      historyEntries: recorded.entries,
+      testTimeNs: recorded.lastTimeNs,
       ...(interrupted !== undefined ? { interrupted } : {}),
       ...(runFailure !== undefined ? { failure: runFailure } : {}),
       ...(history.complete ? {} : { historyCutShort: true }),
@@ -465,7 +502,10 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     storeDir: runDir.dir,
     reproduceCommand: command,
     config: testJson,
-    history: recorded,
+    // Made into op objects only when a report is rendered (not for a discarded seed's run).
+    get history() {
+      return recorded.reportHistory;
+    },
     results,
     nodeLogs: nodeLogs.endpoints(),
   };
@@ -473,16 +513,21 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   // The closing files together: their fsyncs overlapping, each folder fsynced once, after its last
   // file (see atomic.ts).
   if (options.discardedWith?.(results) !== true) {
+    const shown = { ...reportInput, history: reportHistoryShown(history, recorded) };
     await artifacts.togetherOverlapping(() => {
       artifacts.write("test.json", JSON.stringify(testJson, null, 2) + "\n");
       writeAnomalyFiles(artifacts, checkerResults);
-      writeReports(runDir.dir, reportInput, artifacts);
+      writeReports(runDir.dir, shown, artifacts);
     });
   }
+  let whole: readonly Op[] | undefined;
   return {
     results,
     storeDir: runDir.dir,
-    history: recorded,
+    get history() {
+      return (whole ??= history.inMemory ?? readHistoryLines(history.path, () => true));
+    },
+    operations,
     aborted: interrupted !== undefined,
     reproduceCommand: command,
     reportInput,
@@ -494,71 +539,85 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
 export const historyBufferMs = 50;
 
 /**
- * history.jsonl, streamed. When the file system refuses a line (a full disk), the file is kept
- * cut at its last whole line, the failure is logged, and the run goes on: the history in memory
- * is complete and is what gets checked.
+ * The bound on a run's client operations, as an abort: the streamed bound while the run's history
+ * streams from its file into checkers that take it so, else (`inMemory`: the disk refused the
+ * file; or checkers that take the whole history) the bound for op objects.
  */
-class StreamedHistory {
-  private writer: HistoryWriter | undefined;
-  complete = true;
+function boundOnOperations(
+  options: ExecuteOptions,
+  streams: boolean,
+): { readonly signal: AbortSignal; invoked(count: number, inMemory: boolean): void } {
+  const objectsBound = options.maxOperations ?? maxRunOperations;
+  const streamedBound = options.maxStreamedOperations ?? maxStreamedRunOperations;
+  const controller = new AbortController();
+  return {
+    signal: controller.signal,
+    invoked(count, inMemory) {
+      if (controller.signal.aborted) return;
+      if (inMemory && count >= objectsBound)
+        controller.abort(
+          `its bound of ${formatCount(objectsBound)} operations (a run's history is kept in memory to be checked)`,
+        );
+      else if (!inMemory && !streams && count >= objectsBound)
+        controller.abort(
+          `its bound of ${formatCount(objectsBound)} operations (a run's history is read back into memory to be checked)`,
+        );
+      else if (!inMemory && streams && count >= streamedBound)
+        controller.abort(
+          `its bound of ${formatCount(streamedBound)} operations (what checking a run's history as it streams from its file holds in memory)`,
+        );
+    },
+  };
+}
 
-  constructor(
-    path: string,
-    private readonly artifacts: ArtifactLog,
-    bufferMs = 0,
-  ) {
-    try {
-      this.writer = HistoryWriter.open(path, { bufferMs });
-    } catch (error) {
-      this.fail(error, false);
-    }
-  }
+/**
+ * The checkers' results on the run's history: from its file, through `faultline check`'s path,
+ * when the file holds it all; else on the history kept in memory (the disk refused the file).
+ */
+async function checkHistory(
+  history: StreamedHistory,
+  recorded: RunTally,
+  runCheck: StoredRunCheck,
+  checkBudget: BudgetLimits | undefined,
+): Promise<Record<string, CheckResult>> {
+  const budget = { ...defaultCheckLimits(), ...(checkBudget ?? {}) };
+  if (history.prefixLost !== undefined)
+    return {
+      history: {
+        valid: "unknown",
+        reason: `the disk refused history.jsonl and its lines written before could not be read back (${history.prefixLost}): the history was not checked`,
+      },
+    };
+  // Nothing recorded: no file worth reading (an empty file is no history to `faultline check`).
+  const inMemory = history.inMemory ?? (recorded.entries === 0 ? [] : undefined);
+  if (inMemory !== undefined) return await runCheckers(runCheck.checkers, inMemory, { budget });
+  const { checkRunHistory } = await import("./check.ts");
+  const outcome = await checkRunHistory(history.path, runCheck, checkBudget ?? {});
+  if (outcome.results !== undefined) return outcome.results.checkers;
+  return {
+    history: {
+      valid: "unknown",
+      reason: `history.jsonl could not be checked: ${String(outcome.json["error"] ?? outcome.json["reason"])}`,
+    },
+  };
+}
 
-  append(op: Op): void {
-    if (this.writer === undefined) return;
-    try {
-      this.writer.append(op);
-    } catch (error) {
-      this.closeAfterFailure();
-      this.fail(error, op.index > 0);
-    }
-  }
-
-  /** Writes the buffered lines now (the process is about to end: harness/mainThreadWatch.ts). */
-  flushNow(): void {
-    try {
-      this.writer?.flush();
-    } catch {
-      // A file the file system refuses keeps its whole lines; the process ends anyway.
-    }
-  }
-
-  /** Closes the file once what was written is on stable storage (see HistoryWriter.closeDurably). */
-  async closeDurably(): Promise<void> {
-    if (this.writer === undefined) return;
-    const writer = this.writer;
-    this.writer = undefined;
-    try {
-      await writer.closeDurably();
-    } catch (error) {
-      this.fail(error, writer.writtenBytes > 0);
-    }
-  }
-
-  private closeAfterFailure(): void {
-    try {
-      this.writer?.close();
-    } catch {
-      // The failure that brought us here is the one to report.
-    }
-    this.writer = undefined;
-  }
-
-  private fail(error: unknown, cutShort: boolean): void {
+/**
+ * The report's history with the values its HTML timeline shows: read back from the file (or
+ * taken from the history kept in memory).
+ */
+function reportHistoryShown(history: StreamedHistory, recorded: RunTally): readonly Op[] {
+  if (history.inMemory !== undefined && history.prefixLost === undefined) return history.inMemory;
+  const wanted = new Set(timelineValueIndices(recorded.reportHistory));
+  if (wanted.size === 0) return recorded.reportHistory;
+  let ops: Op[];
+  try {
+    ops = readHistoryLines(history.path, (line) => wanted.has(line));
+  } catch (error) {
     if (!isFileSystemError(error)) throw error;
-    this.complete = false;
-    this.artifacts.record({ file: "history.jsonl", reason: fileSystemReason(error), cutShort });
+    return recorded.reportHistory;
   }
+  return withValuesOf(recorded.reportHistory, new Map(ops.map((op) => [op.index, op])));
 }
 
 /** The name of what aborted the run: the reason given to `abort` when it is a string. */
@@ -591,7 +650,7 @@ export function interruptionLine(result: ExecuteResult): string | undefined {
   if (i === undefined) return undefined;
   return (
     `interrupted by ${i.signal} at ${formatDurationNs(i.atTestTimeNs)} of test time: ` +
-    `${formatCount(countClientOperations(result.history))} operations recorded and checked`
+    `${formatCount(result.operations)} operations recorded and checked`
   );
 }
 

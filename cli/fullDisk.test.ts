@@ -135,6 +135,11 @@ describe("a full disk", () => {
     );
     expect(lines[0]).toMatch(/results\.json/);
     expect(r.stderr + r.stdout).not.toMatch(stackTrace);
+    // Checked in full: the file's whole lines read back, and every op after them kept in memory.
+    const recorded = /seed 1 {2}([\d,]+) operations/.exec(r.stdout)?.[1]?.replaceAll(",", "");
+    const checked = /(\d+) operations in \d+ parts are linearizable/.exec(r.stdout)?.[1];
+    expect(Number(recorded)).toBeGreaterThan(100);
+    expect(checked).toBe(recorded);
 
     const folder = join(disk, "store", "latest");
     const found = expectWholeOrAbsent(folder);

@@ -20,7 +20,7 @@ import { ExitCode } from "../harness/results.ts";
 import { expandNemesisPackages } from "../nemeses/index.ts";
 import { parseWindowSelection } from "../nemeses/windows.ts";
 import { formatCount, formatDurationNs } from "../reports/format.ts";
-import { executeRun } from "./execute.ts";
+import { executeRun, type ExecuteResult } from "./execute.ts";
 import { UsageError } from "./main.ts";
 import { parseCommandLine } from "./options.ts";
 import { plainWholeNumber } from "./numberArgs.ts";
@@ -107,6 +107,14 @@ function baseArgs(config: RunConfig): string[] {
 export interface RunSize {
   readonly windows: number;
   readonly operations: number;
+}
+
+/**
+ * A run's ops as far as `sizeOf` and `openedWindows` read them (types, processes, fs): the
+ * report's history the run kept, without reading its history file back.
+ */
+function recordedOps(run: ExecuteResult): readonly Op[] {
+  return run.reportInput?.history ?? run.history;
 }
 
 /** Fault windows opened (nemesis `start-…` invocations) and client operations invoked. */
@@ -274,7 +282,7 @@ async function shrinkRun(config: RunConfig, runDir: string, settings: ShrinkSett
   const keyed = Object.hasOwn(keyedWorkloads, config.workload);
   const original: Knobs = {
     timeLimitDs: Math.max(1, Math.round(config["time-limit"] * 10)),
-    windows: openedWindows(config, replay.history),
+    windows: openedWindows(config, recordedOps(replay)),
     concurrency: config.concurrency,
     rate: Math.max(1, Math.round(config.rate)),
     ...(keyed ? { keys: config.keys ?? 5 } : {}),
@@ -283,7 +291,7 @@ async function shrinkRun(config: RunConfig, runDir: string, settings: ShrinkSett
   const originalSelected = config["nemesis-windows"] !== undefined;
   const sameAsOriginal = (knobs: Knobs) => JSON.stringify(knobs) === JSON.stringify(original);
   const floors = { timeLimitDs: 10, concurrency: 1, rate: 1, keys: config.workload === "bank" ? 2 : 1 };
-  const before = sizeOf(replay.history);
+  const before = sizeOf(recordedOps(replay));
   rmSync(replay.storeDir, { recursive: true, force: true });
 
   const runKnobs = async (knobs: Knobs, store: string, name?: string) => {
@@ -328,7 +336,7 @@ async function shrinkRun(config: RunConfig, runDir: string, settings: ShrinkSett
   const name = `${config.name}-shrunk`.slice(0, 200);
   let final = await runKnobs(result.smallest, settings.store, name);
   let smallest = result.smallest;
-  const reached = openedWindows({ ...config, "nemesis-windows": undefined } as RunConfig, final.history);
+  const reached = openedWindows({ ...config, "nemesis-windows": undefined } as RunConfig, recordedOps(final));
   const pruned = {
     ...smallest,
     windows: smallest.windows.filter(
@@ -348,7 +356,7 @@ async function shrinkRun(config: RunConfig, runDir: string, settings: ShrinkSett
     throw new Error(
       `the smallest failing run did not fail again when stored: determinism broken (${final.reproduceCommand})`,
     );
-  const after = sizeOf(final.history);
+  const after = sizeOf(recordedOps(final));
   const elapsedMs = Date.now() - started;
   const summary = {
     shrunkFrom: runDir,

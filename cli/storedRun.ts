@@ -23,6 +23,8 @@ import { runConfigSchema, type RunConfig } from "./runConfig.ts";
 import type { z } from "zod";
 import { describeFound } from "../harness/history/validate.ts";
 import { ConfigError } from "../harness/configError.ts";
+import type { Workload } from "../harness/workload.ts";
+import type { BuildConfig } from "./registry.ts";
 
 export interface StoredRunCheck {
   readonly description: string;
@@ -117,18 +119,31 @@ export async function storedRunCheck(testJsonPath: string): Promise<StoredRunChe
   );
   const resolved = lookupWorkload(stored.workload);
   let workload: ReturnType<typeof resolved.build>;
-  let appendModel: ReturnType<typeof appendModelOf> | undefined;
   try {
     workload = resolved.build(build);
-    appendModel = resolved.builtIn && resolved.name === "append" ? appendModelOf(build) : undefined;
+    return runCheckOf(stored.workload, workload, build, testJsonPath);
   } catch (error) {
     // A config no run could have written (a model nobody knows): bad input, named, not a bug.
     if (error instanceof ConfigError) throw new UsageError(`${testJsonPath}: ${error.message}`);
     throw error;
   }
+}
+
+/**
+ * The checkers of a run of `workloadName`, built as `workload` from `build`: what a stored run is
+ * checked with (above), and what a run checks its own history with (execute.ts), one definition.
+ */
+export function runCheckOf(
+  workloadName: string,
+  workload: Workload,
+  build: BuildConfig,
+  testJsonPath: string,
+): StoredRunCheck {
+  const resolved = lookupWorkload(workloadName);
+  const appendModel = resolved.builtIn && resolved.name === "append" ? appendModelOf(build) : undefined;
   const model = build.model ?? build.promisedModel;
   return {
-    description: `stored run: ${stored.workload} workload${model !== undefined ? `, model ${model}` : ""} (from ${basename(testJsonPath)})`,
+    description: `stored run: ${workloadName} workload${model !== undefined ? `, model ${model}` : ""} (from ${basename(testJsonPath)})`,
     checkers: workload.checkers,
     testJsonPath,
     ...(appendModel !== undefined

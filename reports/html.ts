@@ -107,6 +107,20 @@ ${anomaliesHtml(results)}
 `;
 }
 
+/**
+ * The indices of the ops whose values the timeline shows (an op's title reads its completion's
+ * value, else its invocation's): a run keeps its history without client values (cli/runHistory.ts)
+ * and reads these back from history.jsonl before rendering. At most twice `timelineOpsMax`.
+ */
+export function timelineValueIndices(history: ReportInput["history"]): number[] {
+  const indices: number[] = [];
+  for (const op of sampleOps(clientOps(history), htmlLimits.timelineOpsMax)) {
+    indices.push(op.invoke.index);
+    if (op.complete !== undefined) indices.push(op.complete.index);
+  }
+  return indices;
+}
+
 function lastTimeNs(history: ReportInput["history"]): number {
   let max = 0;
   for (const op of history) if (op.time > max) max = op.time;

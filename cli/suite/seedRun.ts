@@ -52,7 +52,7 @@ export async function runSeed(job: SeedJob): Promise<SeedRun> {
       reported: reportedClasses(run.results),
       ...(keep ? { storeDir: run.storeDir } : {}),
       elapsedMs: Math.round(performance.now() - started),
-      operations: run.history.filter((op) => op.type === "invoke" && op.process !== "nemesis").length,
+      operations: run.operations,
     };
   } catch (error) {
     return {

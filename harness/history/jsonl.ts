@@ -78,6 +78,8 @@ export class HistoryWriter {
   private fd: number | undefined;
   /** Bytes of whole lines in the file. */
   private size = 0;
+  /** Whole lines in the file. */
+  private lines = 0;
   /** Set by a failed write: the file was cut back to its whole lines and takes no more. */
   private failed: unknown;
   /** Whether `failed` has been thrown to the caller yet (a timer's failure waits for the next call). */
@@ -135,6 +137,11 @@ export class HistoryWriter {
     return this.size;
   }
 
+  /** Whole lines written to the file so far (the ops of its first `writtenLines` appends). */
+  get writtenLines(): number {
+    return this.lines;
+  }
+
   /** Writes the lines waiting in the buffer now. */
   flush(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
@@ -150,6 +157,7 @@ export class HistoryWriter {
     }
     try {
       this.writeBytes(Buffer.from(lines.join(""), "utf8"));
+      this.lines += lines.length;
     } catch {
       // Keep as many whole lines as the file takes: the batch again, one line at a time.
       this.cutBack();
@@ -193,6 +201,7 @@ export class HistoryWriter {
   private write(text: string): void {
     try {
       this.writeBytes(Buffer.from(text, "utf8"));
+      this.lines++;
     } catch (error) {
       this.failed = error;
       this.failureReported = true;

@@ -103,7 +103,7 @@ export function isSmallProcess(process: unknown): process is number {
 }
 
 /** `array`, or a copy at least twice as long, long enough to hold index `index`. */
-export function grownToHold<T extends Uint8Array | Float64Array>(array: T, index: number): T {
+export function grownToHold<T extends Uint8Array | Uint16Array | Float64Array>(array: T, index: number): T {
   if (index < array.length) return array;
   const grown = new (array.constructor as new (length: number) => T)(Math.max(index + 1, array.length * 2));
   grown.set(array);

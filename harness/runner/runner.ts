@@ -39,6 +39,11 @@ export interface RunSpec {
   readonly recoveryDelayNs: number;
   /** Receives every operation as it is recorded (the history writer). */
   readonly record: (op: Op) => void;
+  /**
+   * False: the runner keeps no history of its own (`RunOutcome.history` is empty), so an op lives
+   * only as long as `record` keeps it (a run of faultline: cli/runHistory.ts). Default true.
+   */
+  readonly keepHistory?: boolean;
   readonly observer?: RunObserver;
   readonly signal?: AbortSignal;
   /** Progress reports at most this often, real ms. */
@@ -59,6 +64,7 @@ export interface NemesisFailure {
 }
 
 export interface RunOutcome {
+  /** Every op recorded, in order; empty when the spec's `keepHistory` is false. */
   readonly history: Op[];
   /** Every nemesis failure, in order; empty when every fault asked for was applied. */
   readonly nemesisFailures: readonly NemesisFailure[];
@@ -79,6 +85,8 @@ interface ThreadState {
 
 export class Runner {
   private readonly history: Op[] = [];
+  /** Ops recorded so far: the next op's index. */
+  private recorded = 0;
   /** Client thread t's state at index t. */
   private readonly clientStates: ThreadState[];
   private readonly nemesisState: ThreadState | undefined;
@@ -337,7 +345,7 @@ export class Runner {
     error?: unknown,
   ): Op {
     const op: { -readonly [K in keyof Op]: Op[K] } = {
-      index: this.history.length,
+      index: this.recorded++,
       time: Math.round(this.world.nowNs()),
       process,
       type,
@@ -346,7 +354,7 @@ export class Runner {
     };
     if (node !== undefined) op.node = node;
     if (error !== undefined) op.error = error;
-    this.history.push(op);
+    if (this.spec.keepHistory !== false) this.history.push(op);
     this.spec.record(op);
     if (op.process !== "nemesis") {
       const c = (this.counts[op.f] ??= { invoke: 0, ok: 0, fail: 0, info: 0 });

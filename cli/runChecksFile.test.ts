@@ -1,0 +1,62 @@
+/**
+ * A run checks its history from its file, through `faultline check`'s path (cli/runHistory.ts):
+ * it keeps no op objects of its own to check. Shown by changing the file between the end of the
+ * run and its checking (`onChecking`): the run's verdict is then `faultline check`'s on the file
+ * as it is, not one on the ops the run recorded. Before, the run checked the copy it kept in
+ * memory, whatever the file held.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { scratchFolders } from "../harness/testkit.ts";
+import { checkFile, parseCheckArgs } from "./check.ts";
+import { executeRun } from "./execute.ts";
+import { resolveRunConfig } from "./runConfig.ts";
+
+const freshStore = scratchFolders("run-checks-file");
+
+/** Lines of the history the test leaves in the file: the first 30 operations' entries. */
+const keptLines = 60;
+
+async function runCuttingHistory(workload: string) {
+  const config = resolveRunConfig(["--system", "memory", "--workload", workload, "--seed", "5", "--quiet"]);
+  if (config === "help") throw new Error("asked for help");
+  let historyPath = "";
+  const result = await executeRun(
+    { ...config, store: freshStore() },
+    {
+      observer: {
+        onStart: ({ storeDir }) => {
+          historyPath = join(storeDir, "history.jsonl");
+        },
+      },
+      onChecking: () => {
+        const lines = readFileSync(historyPath, "utf8").split("\n").slice(0, keptLines);
+        writeFileSync(historyPath, lines.join("\n") + "\n");
+      },
+    },
+  );
+  return { result, historyPath };
+}
+
+describe("a run's verdict is faultline check's on its history file", () => {
+  for (const [workload, path] of [
+    ["append", "streamed"],
+    ["register", "ordinary"],
+  ] as const) {
+    it(`${workload} (check's ${path} path): the file as it is when checking starts decides`, async () => {
+      const { result, historyPath } = await runCuttingHistory(workload);
+      const checked = await checkFile(historyPath, await parseCheckArgs([historyPath, "--json", "--quiet"]));
+      expect(checked.results).toBeDefined();
+      expect(result.results).toEqual(checked.results);
+      // The run recorded more operations than the file now holds: its stats count the file's.
+      const stats = result.results.checkers["stats"] as unknown as {
+        byF: Record<string, { ok: number; fail: number; info: number }>;
+      };
+      const completed = Object.values(stats.byF).reduce((n, f) => n + f.ok + f.fail + f.info, 0);
+      expect(completed).toBeGreaterThan(0);
+      expect(completed).toBeLessThanOrEqual(keptLines / 2);
+      expect(result.operations).toBeGreaterThan(keptLines);
+    });
+  }
+});

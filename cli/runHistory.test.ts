@@ -1,0 +1,79 @@
+/**
+ * What a run keeps of its history (cli/runHistory.ts): the counts and the report's history it
+ * keeps in columns must say what the ops said, and the lines it reads back from history.jsonl
+ * must be the ops written there, wherever a line falls across the reader's chunks.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { opToJsonLine } from "../harness/history/jsonl.ts";
+import { countClientOperations, type Op } from "../harness/history/op.ts";
+import { scratchFolders } from "../harness/testkit.ts";
+import { readHistoryLines, RunTally, withValuesOf } from "./runHistory.ts";
+
+const freshFolder = scratchFolders("run-history");
+
+/** A history with what the columns cannot hold: nemesis ops, errors, a lone completion. */
+function sampleHistory(): Op[] {
+  const drafts: Omit<Op, "index">[] = [
+    { time: 5, process: 0, type: "invoke", f: "read", value: null },
+    { time: 7, process: "nemesis", type: "invoke", f: "start-partition", value: { n1: ["n2"] } },
+    { time: 9, process: 0, type: "ok", f: "read", value: 3, node: "n1" },
+    { time: 11, process: 1, type: "invoke", f: "cas", value: [1, 2] },
+    { time: 12, process: 1, type: "fail", f: "cas", value: [1, 2], error: "mismatch", node: "n2" },
+    { time: 15, process: 2, type: "ok", f: "write", value: 4 },
+    { time: 19, process: 11, type: "invoke", f: "txn", value: [["append", 1, 2]] },
+    { time: 21, process: "nemesis", type: "info", f: "start-partition", value: "cut" },
+  ];
+  return drafts.map((d, index) => ({ index, ...d }) as Op);
+}
+
+describe("RunTally", () => {
+  it("counts as the history counts, and keeps every field a report reads", () => {
+    const history = sampleHistory();
+    const tally = new RunTally();
+    for (const op of history) tally.add(op);
+    expect(tally.entries).toBe(history.length);
+    expect(tally.operations).toBe(countClientOperations(history));
+    expect(tally.lastTimeNs).toBe(21);
+    const kept = tally.reportHistory;
+    expect(kept).toHaveLength(history.length);
+    history.forEach((op, i) => {
+      const seen = kept[i]!;
+      expect([seen.index, seen.time, seen.process, seen.type, seen.f, seen.error]).toEqual([
+        op.index,
+        op.time,
+        op.process,
+        op.type,
+        op.f,
+        op.error,
+      ]);
+      // A nemesis op whole (fault windows read its value); a client op without its value.
+      expect(seen.value).toEqual(op.process === "nemesis" ? op.value : undefined);
+    });
+  });
+
+  it("fills in the values asked for, leaving the rest", () => {
+    const history = sampleHistory();
+    const tally = new RunTally();
+    for (const op of history) tally.add(op);
+    const filled = withValuesOf(tally.reportHistory, new Map([[2, history[2]!]]));
+    expect(filled[2]).toBe(history[2]);
+    expect(filled[0]!.value).toBeUndefined();
+    expect(tally.reportHistory[2]!.value).toBeUndefined();
+  });
+});
+
+describe("readHistoryLines", () => {
+  it("reads the lines asked for, a line longer than a chunk included, and stops at maxLines", () => {
+    const history = sampleHistory();
+    // A value of 3 MiB: its line spans several of the reader's 1 MiB chunks.
+    const long = { ...history[5]!, value: "x".repeat(3 << 20) } as Op;
+    const ops = [...history.slice(0, 5), long, ...history.slice(6)];
+    const path = join(freshFolder(), "history.jsonl");
+    writeFileSync(path, ops.map((op) => opToJsonLine(op) + "\n").join(""));
+    expect(readHistoryLines(path, () => true)).toEqual(ops);
+    expect(readHistoryLines(path, (line) => line === 5 || line === 7)).toEqual([long, ops[7]]);
+    expect(readHistoryLines(path, () => true, 6)).toEqual(ops.slice(0, 6));
+  });
+});

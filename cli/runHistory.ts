@@ -1,0 +1,282 @@
+/**
+ * What a run keeps of its history while it runs, and where the whole of it is: in history.jsonl.
+ *
+ * A run used to keep every op in memory to check it at the end, which bounded a run to about a
+ * million operations (a 1.18M-transaction run peaked at 2.7 GB, a longer one died out of heap).
+ * Now the file is the history: once it is complete and on stable storage, the run checks it as
+ * `faultline check` checks a stored run (cli/check.ts `checkRunHistory`), through the same
+ * streamed path. While it runs, the run keeps only
+ * - `RunTally`: counts and the last time, for test.json and the summary lines;
+ * - `RunTally.reportHistory`: the history as the reports read it, in columns, each client op
+ *   without its value (a list-append read's value is most of an op's size); the few values the
+ *   HTML timeline shows are read back from the file at the end (`withValuesOf`);
+ * - `StreamedHistory.inMemory`: only once the file system refused the file (a full disk), the
+ *   whole history again, read back from the file's whole lines and kept from there on, so such a
+ *   run is still checked in full, under the old bound on operations.
+ */
+import { closeSync, openSync, readSync } from "node:fs";
+import { parseJsonExact } from "../harness/history/exactJson.ts";
+import { HistoryWriter } from "../harness/history/jsonl.ts";
+import { grownToHold, OperationTally, type Op, type OpType } from "../harness/history/op.ts";
+import { fileSystemReason, isFileSystemError, type ArtifactLog } from "../harness/store/atomic.ts";
+
+/** The op types, by their code in `RunTally`'s column. */
+const opTypes: readonly OpType[] = ["invoke", "ok", "fail", "info"];
+const opTypeCodes: Readonly<Record<OpType, number>> = { invoke: 0, ok: 1, fail: 2, info: 3 };
+
+/** How many distinct `f`s `RunTally`'s column numbers (an op with another is kept whole). */
+const fCodesMax = 0xffff;
+
+/**
+ * Counts and the report's history of a run, kept as its ops are recorded. The report's history
+ * is kept in columns (test time, process, type, f: 19 bytes an entry, where an op object without
+ * its value took about 110), and made into op objects only when the reports ask for it, after
+ * checking (`reportHistory`). A nemesis op, and a client op with an error (summarizeHistory reads
+ * it), is kept as an object: the nemesis op whole (fault windows read its value), the client op
+ * without its value. What the reports read of a client op: index, time, process, type, f, error.
+ */
+export class RunTally {
+  private readonly tally = new OperationTally();
+  /** Test time of the last op recorded, ns (0 before the first). */
+  lastTimeNs = 0;
+  private times = new Float64Array(1024);
+  private processes = new Float64Array(1024);
+  private types = new Uint8Array(1024);
+  private fCodes = new Uint16Array(1024);
+  private readonly fNames: string[] = [];
+  private readonly fCodeOf = new Map<string, number>();
+  /** The ops kept as objects (see above), by index. */
+  private readonly objects = new Map<number, Op>();
+  private materialized: Op[] | undefined;
+
+  add(op: Op): void {
+    const at = this.tally.entries;
+    this.tally.add(op.process, op.type);
+    this.lastTimeNs = op.time;
+    if (op.process === "nemesis") {
+      this.objects.set(at, op);
+      return;
+    }
+    const fCode = this.fCodeFor(op.f);
+    if (op.error !== undefined || typeof op.process !== "number" || fCode === undefined) {
+      this.objects.set(at, withoutValue(op));
+      return;
+    }
+    this.times = grownToHold(this.times, at);
+    this.processes = grownToHold(this.processes, at);
+    this.types = grownToHold(this.types, at);
+    this.fCodes = grownToHold(this.fCodes, at);
+    this.times[at] = op.time;
+    this.processes[at] = op.process;
+    this.types[at] = opTypeCodes[op.type];
+    this.fCodes[at] = fCode;
+  }
+
+  private fCodeFor(f: string): number | undefined {
+    const known = this.fCodeOf.get(f);
+    if (known !== undefined || this.fNames.length >= fCodesMax) return known;
+    this.fCodeOf.set(f, this.fNames.length);
+    this.fNames.push(f);
+    return this.fNames.length - 1;
+  }
+
+  /** Client operations: an invocation with its completion is one (countClientOperations). */
+  get operations(): number {
+    return this.tally.clientOperations;
+  }
+
+  get entries(): number {
+    return this.tally.entries;
+  }
+
+  /**
+   * Every op recorded, a client op's without its value (see the class): what the reports read.
+   * Made once, when first asked for.
+   */
+  get reportHistory(): readonly Op[] {
+    if (this.materialized !== undefined) return this.materialized;
+    const ops: Op[] = new Array<Op>(this.entries);
+    for (let index = 0; index < ops.length; index++) {
+      ops[index] = this.objects.get(index) ?? {
+        index,
+        time: this.times[index]!,
+        process: this.processes[index]!,
+        type: opTypes[this.types[index]!]!,
+        f: this.fNames[this.fCodes[index]!]!,
+        value: undefined,
+      };
+    }
+    this.materialized = ops;
+    return ops;
+  }
+}
+
+/** `op` without its value (a runner's op has no fields but these). */
+function withoutValue(op: Op): Op {
+  const light: { -readonly [K in keyof Op]?: Op[K] } = {
+    index: op.index,
+    time: op.time,
+    process: op.process,
+    type: op.type,
+    f: op.f,
+    value: undefined,
+  };
+  if (op.error !== undefined) light.error = op.error;
+  return light as Op;
+}
+
+/**
+ * `history` with the ops at `indices` replaced by `fullOps`' (by index), for a report that shows
+ * their values. A copy; `history` is left as it is.
+ */
+export function withValuesOf(history: readonly Op[], fullOps: ReadonlyMap<number, Op>): Op[] {
+  const filled = history.slice();
+  for (const [index, op] of fullOps) if (index < filled.length) filled[index] = op;
+  return filled;
+}
+
+/** How many bytes `readHistoryLines` reads at a time. */
+const readChunkBytes = 1 << 20;
+
+/**
+ * The ops on the lines of a faultline JSONL file whose numbers (0-based: an op's index) `wanted`
+ * says, at most `maxLines` lines read (the file's whole lines: `HistoryWriter.writtenLines`).
+ * Reads the file once, a chunk at a time, parsing only the lines wanted.
+ */
+export function readHistoryLines(
+  path: string,
+  wanted: (line: number) => boolean,
+  maxLines = Number.POSITIVE_INFINITY,
+): Op[] {
+  const ops: Op[] = [];
+  const fd = openSync(path, "r");
+  try {
+    const chunk = Buffer.alloc(readChunkBytes);
+    let carry: Buffer[] = [];
+    let line = 0;
+    // Each round reads a chunk and takes its whole lines; the file's size bounds the rounds.
+    for (let bytes = readSync(fd, chunk); bytes > 0 && line < maxLines; bytes = readSync(fd, chunk)) {
+      let start = 0;
+      for (let end = chunk.indexOf(10, start); end !== -1 && end < bytes; end = chunk.indexOf(10, start)) {
+        if (wanted(line)) {
+          const text = Buffer.concat([...carry, chunk.subarray(start, end)]).toString("utf8");
+          ops.push(parseJsonExact(text) as Op);
+        }
+        carry = [];
+        start = end + 1;
+        if (++line >= maxLines) break;
+      }
+      if (start < bytes && line < maxLines) carry.push(Buffer.from(chunk.subarray(start, bytes)));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return ops;
+}
+
+/**
+ * history.jsonl, streamed. When the file system refuses a line (a full disk), the file is kept
+ * cut at its last whole line, the failure is logged, and the run goes on with its history in
+ * memory (`inMemory`): the file's whole lines read back, and every op from there on, so the run is
+ * still checked in full.
+ */
+export class StreamedHistory {
+  private writer: HistoryWriter | undefined;
+  complete = true;
+  /**
+   * Ops appended that may not be in the file yet (the writer's buffer), oldest first: at most
+   * what the writer holds back (`historyBufferMs`, 64 KiB of lines), and one more.
+   */
+  private unconfirmed: Op[] = [];
+  /** The whole history, once the file was refused (undefined while the file takes it all). */
+  inMemory: Op[] | undefined;
+  /** Why the file's lines written before it was refused could not be read back, if they could not. */
+  prefixLost: string | undefined;
+
+  constructor(
+    readonly path: string,
+    private readonly artifacts: ArtifactLog,
+    bufferMs = 0,
+  ) {
+    try {
+      this.writer = HistoryWriter.open(path, { bufferMs });
+    } catch (error) {
+      this.fail(error, false, 0);
+    }
+  }
+
+  append(op: Op): void {
+    if (this.inMemory !== undefined) {
+      this.inMemory.push(op);
+      return;
+    }
+    const writer = this.writer;
+    if (writer === undefined) return;
+    this.unconfirmed.push(op);
+    try {
+      writer.append(op);
+    } catch (error) {
+      this.closeAfterFailure();
+      this.fail(error, op.index > 0, writer.writtenLines);
+      return;
+    }
+    const written = writer.writtenLines;
+    const oldest = this.unconfirmed[0]!.index;
+    if (written > oldest) this.unconfirmed.splice(0, written - oldest);
+  }
+
+  /** Writes the buffered lines now (the process is about to end: harness/mainThreadWatch.ts). */
+  flushNow(): void {
+    try {
+      this.writer?.flush();
+    } catch {
+      // A file the file system refuses keeps its whole lines; the process ends anyway.
+    }
+  }
+
+  /** Closes the file once what was written is on stable storage (see HistoryWriter.closeDurably). */
+  async closeDurably(): Promise<void> {
+    if (this.writer === undefined) return;
+    const writer = this.writer;
+    this.writer = undefined;
+    try {
+      await writer.closeDurably();
+    } catch (error) {
+      this.fail(error, writer.writtenBytes > 0, writer.writtenLines);
+    }
+    this.unconfirmed = [];
+  }
+
+  private closeAfterFailure(): void {
+    try {
+      this.writer?.close();
+    } catch {
+      // The failure that brought us here is the one to report.
+    }
+    this.writer = undefined;
+  }
+
+  /** The file refused: logged, and the history kept in memory from here on (`inMemory`). */
+  private fail(error: unknown, cutShort: boolean, writtenLines: number): void {
+    if (!isFileSystemError(error)) throw error;
+    this.complete = false;
+    this.artifacts.record({ file: "history.jsonl", reason: fileSystemReason(error), cutShort });
+    let prefix: Op[] = [];
+    if (writtenLines > 0) {
+      try {
+        prefix = readHistoryLines(this.path, () => true, writtenLines);
+        if (prefix.length < writtenLines)
+          this.prefixLost = `the file held ${prefix.length} of its ${writtenLines} lines`;
+      } catch (readError) {
+        this.prefixLost = isFileSystemError(readError)
+          ? fileSystemReason(readError)
+          : readError instanceof Error
+            ? readError.message
+            : String(readError);
+      }
+    }
+    const unwritten = this.unconfirmed.filter((op) => op.index >= writtenLines);
+    this.unconfirmed = [];
+    this.inMemory = [...prefix, ...unwritten];
+  }
+}

@@ -8,7 +8,8 @@
 // package.json scripts say how: tsc's incremental build info, eslint's and prettier's caches keyed
 // by each file's content, the tool's version and its configuration), so a second `npm test` checks
 // only what changed: about 15 s of CPU instead of about 60. A fresh clone (and `npm ci`, which
-// replaces node_modules) starts with no cache and checks everything.
+// replaces node_modules) starts with no cache and checks everything, but for the sources' types:
+// the build (`npm ci` runs it) checked those and left its build info there (tsconfig.typecheck.json).
 //
 // With `--lowest-priority` (as .ci/test.mjs runs it, beside the test suite) this script and every
 // check it starts run at nice 19 (the checks inherit it), so they take only CPU the suite leaves idle.

@@ -17,7 +17,7 @@ afterAll(() => {
 function checkout(atS: number): string {
   const root = mkdtempSync(join(tmpdir(), "faultline-compiled-build-"));
   roots.push(root);
-  for (const file of ["cli/main.ts", "dist/cli/main.js", ...buildInputs]) {
+  for (const file of ["cli/main.ts", "dist/cli/main.js", "dist/bundle/main.js", ...buildInputs]) {
     mkdirSync(dirname(join(root, file)), { recursive: true });
     writeFileSync(join(root, file), "");
     utimesSync(join(root, file), atS, atS);
@@ -43,6 +43,14 @@ describe("compiledBuildIsFresh", () => {
       utimesSync(join(root, test), 1_000_010, 1_000_010);
     }
     expect(compiledBuildIsFresh(root)).toBe(true);
+  });
+
+  it("is stale when only the build's first step (tsc) ran after a source changed: the bundles are not rebuilt", () => {
+    // `npm run typecheck` (tsc -b) compiles a changed source into dist/ and leaves dist/bundle/.
+    const root = checkout(1_000_000);
+    utimesSync(join(root, "cli/main.ts"), 1_000_010, 1_000_010);
+    utimesSync(join(root, "dist/cli/main.js"), 1_000_020, 1_000_020);
+    expect(compiledBuildIsFresh(root)).toBe(false);
   });
 
   it.each(["cli/main.ts", ...buildInputs])("is stale once %s changed after the build", (file) => {

@@ -25,12 +25,15 @@ export const buildInputs = ["build/vendorZod.mjs", "build/bundleCli.mjs", "node_
 /**
  * True when `root`/dist was built after every TypeScript file of the source folders but the tests
  * (which the build leaves out: editing one leaves the build current, as for the bin), and every
- * other input of the build (`buildInputs`), last changed.
+ * other input of the build (`buildInputs`), last changed. The build's time is that of its last
+ * step's output, dist/bundle/main.js (what the bin runs, and the bin's own rule): `npm run
+ * typecheck` compiles changed sources into dist/ by the build's first step alone (tsc -b,
+ * tsconfig.typecheck.json), which leaves the bundles as stale as they were.
  */
 export function compiledBuildIsFresh(root: string = repoRoot): boolean {
-  const main = join(root, "dist", "cli", "main.js");
-  if (!existsSync(main)) return false;
-  const builtMs = statSync(main).mtimeMs;
+  const bundle = join(root, "dist", "bundle", "main.js");
+  if (!existsSync(bundle)) return false;
+  const builtMs = statSync(bundle).mtimeMs;
   const inputChanged = buildInputs.some((input) => {
     const path = join(root, input);
     return existsSync(path) && statSync(path).mtimeMs > builtMs;

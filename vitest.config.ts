@@ -74,7 +74,7 @@ class SlowestFirst extends BaseSequencer {
  * `globalThis.setImmediate` tick (the engine's tests yield to the event loop that way).
  */
 const needsOwnProcess =
-  /execa|child_process|process\.(chdir|env|on\b|exit)|vi\.(mock|stub|useFakeTimers)|loadRunPlugins|bin\/faultline|--mode\b|"process"(?!\s*:)|Real(World|Time)|ProcessWorld|performance\.now|postgres|etcdInstalled|examples\/etcd|globalThis(?!\.setImmediate\b)/;
+  /execa|child_process|process\.(chdir|env|on\b|exit)|vi\.(mock|stub|useFakeTimers)|loadRunPlugins|bin\/faultline|--mode\b|"process"(?!\s*:)|Real(World|Time)|ProcessWorld|performance\.now|(?<!node-)postgres|etcdInstalled|examples\/etcd|globalThis(?!\.setImmediate\b)/;
 
 /** The repository's test files (`*.test.ts`, `*.test.tsx`), relative to its root. */
 function testFilesUnder(dir: string): string[] {

@@ -71,10 +71,13 @@ describe("a plugin of the wrong shape", () => {
   });
 
   it("exits 254 with that one line, from the command line", async () => {
-    const [run, check] = await Promise.all([
-      execa("node", [bin, "run", "--system", fixture("missing-build.ts")], { reject: false }),
-      execa("node", [bin, "check", "--model", fixture("no-export.ts"), "whatever.jsonl"], { reject: false }),
-    ]);
+    // Both started before either is awaited (not through Promise.all: see cli/commandLine.test.ts).
+    const runChild = execa("node", [bin, "run", "--system", fixture("missing-build.ts")], { reject: false });
+    const checkChild = execa("node", [bin, "check", "--model", fixture("no-export.ts"), "whatever.jsonl"], {
+      reject: false,
+    });
+    const run = await runChild;
+    const check = await checkChild;
     expect(run.exitCode).toBe(254);
     expect(run.stderr.trim().split("\n")).toHaveLength(1);
     expect(run.stderr).toMatch(/missing-build\.ts: not a valid system definition: "build" is missing/);

@@ -7,7 +7,17 @@ import { scratchFolders } from "../harness/testkit.ts";
 const bin = new URL("../bin/faultline.js", import.meta.url).pathname;
 const freshStore = scratchFolders("run");
 
-async function run(args: string[]) {
+/**
+ * What the tests read of a finished run. A narrow type: Promise.all over execa's own result type
+ * cost the type check more than a second (see cli/commandLine.test.ts).
+ */
+interface Finished {
+  readonly exitCode?: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function run(args: string[]): Promise<Finished> {
   return execa("node", [bin, "run", ...args], { reject: false, env: { CI: "true" } });
 }
 

@@ -291,7 +291,13 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   artifacts.write("test.json", JSON.stringify(asked, null, 2) + "\n");
   // A simulated run records thousands of ops per real millisecond: lines are written in batches
   // at most 50 real ms late (a SIGKILL loses no more; see HistoryWriter).
-  const history = new StreamedHistory(runDir.historyPath, artifacts, historyBufferMs);
+  const history = new StreamedHistory(
+    runDir.historyPath,
+    artifacts,
+    historyBufferMs,
+    // Read back only as much as the bound for op objects lets a run hold (two entries an operation).
+    2 * (options.maxOperations ?? maxRunOperations),
+  );
   const nodeLogs = new NodeLogs(runDir.dir);
   if (runPlace !== undefined) {
     runPlace.dir = runDir.dir;
@@ -585,7 +591,7 @@ async function checkHistory(
     return {
       history: {
         valid: "unknown",
-        reason: `the disk refused history.jsonl and its lines written before could not be read back (${history.prefixLost}): the history was not checked`,
+        reason: `the disk refused history.jsonl, and the lines written to it before were not read back to be checked (${history.prefixLost}): the history was not checked`,
       },
     };
   // Nothing recorded: no file worth reading (an empty file is no history to `faultline check`).

@@ -23,6 +23,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { executeRun } from "./execute.ts";
+import { resolveRunConfig } from "./runConfig.ts";
 
 const bin = new URL("../bin/faultline.js", import.meta.url).pathname;
 const stackTrace = /^\s+at .*:\d+:\d+\)?$|node:internal/m;
@@ -152,6 +154,25 @@ describe("a full disk", () => {
     expect(report.stderr).toMatch(/results\.json: missing; .*disk filled up/);
     expect(report.stderr.trimEnd().split("\n")).toHaveLength(1);
     expect(report.stderr).not.toMatch(stackTrace);
+  });
+
+  it("fills past what a run holds in memory: the run stops, unchecked and unknown, saying why", async () => {
+    const disk = await smallDisk(64);
+    const config = resolveRunConfig([
+      ...["--system", "memory", "--workload", "append", "--nemesis", "none"],
+      ...["--time-limit", "5", "--seed", "1", "--store", join(disk, "store"), "--quiet"],
+    ]);
+    if (config === "help") throw new Error("asked for help");
+    // The append workload's history streams: held to the bound for op objects (20 operations,
+    // 40 lines) only once the disk refuses it, after the hundreds of lines 64 KiB hold.
+    const result = await executeRun(config, { maxOperations: 20 });
+    expect(result.results.valid).toBe("unknown");
+    expect(result.results.checkers["history"]?.reason).toMatch(
+      /^the disk refused history\.jsonl, and the lines written to it before were not read back to be checked \(its \d+ lines are more than a run holds in memory \(40\)\): the history was not checked$/,
+    );
+    expect(result.results.interrupted?.signal).toBe(
+      "its bound of 20 operations (a run's history is kept in memory to be checked)",
+    );
   });
 
   it("already full when the run starts: the run is still checked in memory and its verdict printed", async () => {

@@ -193,10 +193,16 @@ export class StreamedHistory {
   /** Why the file's lines written before it was refused could not be read back, if they could not. */
   prefixLost: string | undefined;
 
+  /**
+   * `maxLinesInMemory`: the most lines read back when the file is refused (a run's bound for op
+   * objects, two entries an operation); a file refused past them is not read back, and the run's
+   * history is not checked (`prefixLost` says why) rather than the run running out of heap.
+   */
   constructor(
     readonly path: string,
     private readonly artifacts: ArtifactLog,
     bufferMs = 0,
+    private readonly maxLinesInMemory = Number.POSITIVE_INFINITY,
   ) {
     try {
       this.writer = HistoryWriter.open(path, { bufferMs });
@@ -262,7 +268,9 @@ export class StreamedHistory {
     this.complete = false;
     this.artifacts.record({ file: "history.jsonl", reason: fileSystemReason(error), cutShort });
     let prefix: Op[] = [];
-    if (writtenLines > 0) {
+    if (writtenLines > this.maxLinesInMemory) {
+      this.prefixLost = `its ${writtenLines} lines are more than a run holds in memory (${this.maxLinesInMemory})`;
+    } else if (writtenLines > 0) {
       try {
         prefix = readHistoryLines(this.path, () => true, writtenLines);
         if (prefix.length < writtenLines)

@@ -92,11 +92,19 @@ class ListAppend {
   appendValueAt!: Int32Array; // flat micro-op index of each append
   /** The table slot of each append (see `indexTxns`). */
   appendSlot!: Int32Array;
-  /** The chosen read of each key (raw, repeats kept) and its order (repeats dropped). */
-  readonly longest: (readonly unknown[])[];
-  /** The read micro-op whose list is `longest` (-1: none). */
+  /**
+   * Each key's chosen read (raw, repeats kept: `longestOf`) and its order (repeats dropped:
+   * `orderOf`), as their lengths. The lists themselves are rebuilt only where elements are looked
+   * at other than through the table (a report, a read not known to be a prefix, an order with
+   * repeats dropped): a valid history's orders are placed from the table's elements directly.
+   */
+  longestLength!: Int32Array;
+  orderLength!: Int32Array;
+  /** The read micro-op whose list is the key's longest (-1: none). */
   longestRead!: Int32Array;
-  readonly order: (readonly unknown[])[];
+  private readonly longestLists: (readonly unknown[] | undefined)[];
+  /** A key's order when it is not its longest read (repeats dropped). */
+  readonly orderLists: (readonly unknown[] | undefined)[];
   /** Writer of each position of each key's order, flat: orderStart[k] + i. */
   orderStart!: Int32Array;
   orderWriter!: Int32Array;
@@ -130,12 +138,28 @@ class ListAppend {
   ) {
     this.keyCount = txns.keys.length;
     this.excluded = allocate.uint8(this.keyCount);
-    this.longest = new Array<readonly unknown[]>(this.keyCount).fill(empty);
-    this.order = new Array<readonly unknown[]>(this.keyCount).fill(empty);
+    this.longestLists = new Array<readonly unknown[] | undefined>(this.keyCount);
+    this.orderLists = new Array<readonly unknown[] | undefined>(this.keyCount);
     this.firstBadAt = allocate.float64(this.keyCount).fill(Infinity);
     this.unobserved = new Array<number[] | undefined>(this.keyCount);
     this.incompatibleReported = allocate.uint8(this.keyCount);
     this.appendedAgain = allocate.uint8(this.keyCount);
+  }
+
+  /** Key k's longest read, as a list (one list per key, kept once built). */
+  longestOf(k: number): readonly unknown[] {
+    let list = this.longestLists[k];
+    if (list === undefined) {
+      const i = this.longestRead[k]!;
+      list = i >= 0 ? readList(this.txns.valueAt(i), -1, this.txns) : empty;
+      this.longestLists[k] = list;
+    }
+    return list;
+  }
+
+  /** Key k's order, as a list. */
+  orderOf(k: number): readonly unknown[] {
+    return this.orderLists[k] ?? this.longestOf(k);
   }
 
   /** The value of flat micro-op i, which belongs to transaction t. */
@@ -184,10 +208,8 @@ function indexAppends(la: ListAppend): void {
       la.appendSlot[a] = la.table.slotOf(la.appendKey[a]!, v, false);
     }
   }
-  for (let k = 0; k < la.keyCount; k++) {
-    const i = la.longestRead[k]!;
-    if (i >= 0) la.longest[k] = readList(txns.valueAt(i), -1, txns);
-  }
+  // A key never read, or read only as null, has an empty longest read.
+  for (let k = 0; k < la.keyCount; k++) if (la.longestLength[k]! < 0) la.longestLength[k] = 0;
 }
 
 /**
@@ -229,7 +251,7 @@ function indexTxns(la: ListAppend): void {
   const { mopStart, mopKind, mopKey, mopValueKind, mopValue, mopLength, keys, status } = txns;
   let repeatedKeys = 0;
   let firstRepeated: unknown;
-  const longestLength = la.allocate.int32(la.keyCount).fill(-1);
+  const longestLength = (la.longestLength = la.allocate.int32(la.keyCount).fill(-1));
   const longestRead = la.longestRead;
   /** The flat micro-ops of the transaction's appends (its flags compare them only with each other). */
   let appendsOfTxn = new Int32Array(64);
@@ -308,26 +330,30 @@ function indexTxns(la: ListAppend): void {
 function placeOrders(la: ListAppend): void {
   const { txns } = la;
   la.orderStart = la.allocate.int32(la.keyCount + 1);
+  la.orderLength = la.allocate.int32(la.keyCount);
   // Room for every longest read whole: an order is never longer than its read.
   let room = 0;
-  for (let k = 0; k < la.keyCount; k++) room += la.longest[k]!.length;
+  for (let k = 0; k < la.keyCount; k++) room += la.longestLength[k]!;
   la.orderWriter = la.allocate.int32(room);
   la.orderEntry = la.allocate.int32(room);
   for (let k = 0; k < la.keyCount; k++) {
-    const raw = la.longest[k]!;
     // Most reads repeat nothing and show only appended values: placed as they are, a repeat shown
     // by a position already set (each slot is one key's). Else the repeats are dropped first.
-    let order: readonly unknown[] = raw;
-    if (!placeOrder(la, k, raw, true)) {
-      order = new Set(raw).size === raw.length ? raw : [...new Set(raw)];
+    let length = la.longestLength[k]!;
+    if (!placeLongestRead(la, k)) {
+      const raw = la.longestOf(k);
+      const order = new Set(raw).size === raw.length ? raw : [...new Set(raw)];
+      if (order !== raw) la.orderLists[k] = order;
+      length = order.length;
       la.firstBadAt[k] = Infinity;
       placeOrder(la, k, order, false);
     }
-    la.order[k] = order;
-    la.orderStart[k + 1] = la.orderStart[k]! + order.length;
-    la.step(order.length + 1);
+    la.orderLength[k] = length;
+    la.orderStart[k + 1] = la.orderStart[k]! + length;
+    la.step(length + 1);
     // A key that received a value twice may show it twice: no anomaly there (see `excluded`).
-    if (order !== raw && la.excluded[k] === 0) {
+    if (length !== la.longestLength[k] && la.excluded[k] === 0) {
+      const raw = la.longestOf(k);
       la.sink.add("duplicate-elements", () => ({
         explanation: `A read of key ${show(txns.keys[k])} returned ${show(raw)}, in which some element appears more than once, although every append is unique.`,
         key: txns.keys[k],
@@ -338,6 +364,31 @@ function placeOrders(la: ListAppend): void {
     // marks the first element whose writer failed or does not exist).
     if (la.excluded[k] === 0 && la.firstBadAt[k] !== Infinity) reportDirtyUpdates(la, k);
   }
+}
+
+/**
+ * `placeOrder(la, k, la.longestOf(k), true)`, the elements read from the table when the read is
+ * a list of numbers there (no list is built).
+ */
+function placeLongestRead(la: ListAppend, k: number): boolean {
+  const { txns, table } = la;
+  const i = la.longestRead[k]!;
+  if (i < 0 || txns.mopValueKind[i] !== MopValue.list) return placeOrder(la, k, la.longestOf(k), true);
+  const { status, listElements } = txns;
+  const first = txns.mopValue[i]!;
+  const length = la.longestLength[k]!;
+  const base = la.orderStart[k]!;
+  for (let j = 0; j < length; j++) {
+    const slot = table.slotOf(k, listElements[first + j], false);
+    if (slot === -1 || table.position(slot) !== -1) return false;
+    const entry = table.entry(slot);
+    const w = writerOfEntry(entry);
+    la.orderWriter[base + j] = w;
+    la.orderEntry[base + j] = entry;
+    table.setPosition(slot, j);
+    if ((w === -1 || status[w] === TxnStatus.fail) && la.firstBadAt[k] === Infinity) la.firstBadAt[k] = j;
+  }
+  return true;
 }
 
 /**
@@ -370,7 +421,7 @@ function placeOrder(la: ListAppend, k: number, order: readonly unknown[], stopAt
  */
 function reportDirtyUpdates(la: ListAppend, k: number): void {
   const { txns, sink } = la;
-  const order = la.order[k]!;
+  const order = la.orderOf(k);
   const base = la.orderStart[k]!;
   let anchor = -1; // writer of the last decided element; -1: the initial state (committed)
   // The elements since the anchor's (its own first): since[0 .. sinceLength), kept in place (a
@@ -454,6 +505,23 @@ function isPrefixRead(txns: TxnTable, i: number, size: number, of: readonly unkn
   return true;
 }
 
+/**
+ * `isPrefixRead` of key k's longest read, compared in the table when both are lists of numbers
+ * there (the longest read is not rebuilt).
+ */
+function isPrefixOfLongest(la: ListAppend, i: number, size: number, k: number): boolean {
+  const { txns } = la;
+  if (size > la.longestLength[k]!) return false;
+  const longest = la.longestRead[k]!;
+  if (longest < 0 || txns.mopValueKind[i] !== MopValue.list || txns.mopValueKind[longest] !== MopValue.list)
+    return isPrefixRead(txns, i, size, la.longestOf(k));
+  const elements = txns.listElements;
+  const start = txns.mopValue[i]!;
+  const of = txns.mopValue[longest]!;
+  for (let j = 0; j < size; j++) if (elements[start + j] !== elements[of + j]) return false;
+  return true;
+}
+
 /** The last element of read micro-op i's list of `size` (> 0) elements. */
 function lastElement(txns: TxnTable, i: number, size: number): unknown {
   return txns.mopValueKind[i] === MopValue.list
@@ -480,18 +548,20 @@ function classifyReads(la: ListAppend, edges: EdgeList): void {
       const length = txns.mopLength[i]!;
       if (length === -2) readList(la.valueAt(t, i), t, txns); // throws: not a list
       const size = length < 0 ? 0 : length;
-      const longest = la.longest[k]!;
+      const longestLength = la.longestLength[k]!;
+      // The key's order is its longest read (no repeats dropped).
+      const orderIsLongest = la.orderLength[k] === longestLength;
       // Both on the key's line (see TxnTable.mopOnKeyLine): a prefix by their lengths alone.
       const compatible =
-        (size <= longest.length && mopOnKeyLine[i] === 1 && mopOnKeyLine[la.longestRead[k]!] === 1) ||
-        isPrefixRead(txns, i, size, longest);
+        (size <= longestLength && mopOnKeyLine[i] === 1 && mopOnKeyLine[la.longestRead[k]!] === 1) ||
+        isPrefixOfLongest(la, i, size, k);
       // The entry of the writer of the read's last element (-1: none, an empty read, or a key
       // whose order cannot be recovered): a compatible read's last element, when its key's order
       // is its longest read (no repeats), is the order's element at the same place.
       let lastEntry = -1;
       if (size > 0 && la.excluded[k] === 0) {
         lastEntry =
-          compatible && la.order[k]!.length === longest.length
+          compatible && orderIsLongest
             ? la.orderEntry[la.orderStart[k]! + size - 1]!
             : la.entryOf(k, lastElement(txns, i, size));
         reportIntermediateRead(la, k, i, size, t, lastEntry);
@@ -501,7 +571,7 @@ function classifyReads(la: ListAppend, edges: EdgeList): void {
         la.readLength[i] = n;
         // Elements before the first bad one are good in every compatible read (with repeats,
         // positions in the read and in the order differ: look at the whole read then).
-        const from = la.order[k]!.length === longest.length ? la.firstBadAt[k]! : 0;
+        const from = orderIsLongest ? la.firstBadAt[k]! : 0;
         if (n > la.firstBadAt[k]!) reportBadElements(la, k, readList(la.valueAt(t, i), t, txns), from, t);
         if (la.excluded[k] === 0) addReadEdges(la, edges, t, i, k, lastEntry);
         continue;
@@ -510,6 +580,7 @@ function classifyReads(la: ListAppend, edges: EdgeList): void {
       la.step(list.length);
       if (la.incompatibleReported[k] === 0) {
         la.incompatibleReported[k] = 1;
+        const longest = la.longestOf(k);
         sink.add("incompatible-order", () => ({
           explanation: `Key ${show(keys[k])} was read as ${show(list)} and as ${show(longest)}: neither is a prefix of the other, so they cannot both come from one order of appends.`,
           key: keys[k],
@@ -545,14 +616,14 @@ function checkLongestOwnOrders(la: ListAppend): void {
   const placed = ownOrderPaths.placed;
   const breakAt = placed ? firstOwnOrderBreaks(la) : undefined;
   for (let k = 0; k < la.keyCount; k++) {
-    const longest = la.longest[k]!;
-    if (longest.length === 0 || la.excluded[k] !== 0) continue;
-    if (breakAt === undefined || la.order[k]!.length !== longest.length) {
-      checkOwnAppendOrder(la, k, longest, -1);
+    if (la.longestLength[k] === 0 || la.excluded[k] !== 0) continue;
+    if (breakAt === undefined || la.orderLength[k] !== la.longestLength[k]) {
+      checkOwnAppendOrder(la, k, la.longestOf(k), -1);
       continue;
     }
     const i = breakAt[k]!;
     if (i === -1 || la.incompatibleReported[k] === 2) continue;
+    const longest = la.longestOf(k);
     const before = previousAppend(la, writerOfEntry(la.entryOf(k, longest[i])), k, longest[i]);
     const at = positionOf(la, k, before);
     reportOwnOrderBreak(la, k, longest, i, before, at === -1 ? undefined : at, -1);
@@ -583,7 +654,7 @@ function firstOwnOrderBreaks(la: ListAppend): Int32Array {
   for (let n = 0; n < laterAppends.length; n++) {
     const a = laterAppends[n]!;
     const k = la.appendKey[a]!;
-    if (la.excluded[k] !== 0 || la.order[k]!.length !== la.longest[k]!.length) continue;
+    if (la.excluded[k] !== 0 || la.orderLength[k] !== la.longestLength[k]) continue;
     const at = table.position(appendSlot[a]!);
     if (at === -1 || (breakAt[k] !== -1 && breakAt[k]! <= at)) continue;
     const beforeAt = table.position(appendSlot[earlierAppends[n]!]!);
@@ -594,8 +665,8 @@ function firstOwnOrderBreaks(la: ListAppend): Int32Array {
 
 /** The number of distinct elements among the first `length` of key k's longest read. */
 function distinctCount(la: ListAppend, k: number, length: number): number {
-  const longest = la.longest[k]!;
-  if (la.order[k]!.length === longest.length) return length;
+  if (la.orderLength[k] === la.longestLength[k]) return length;
+  const longest = la.longestOf(k);
   // Lists and objects by value: a list read back is a new one each time.
   const interner = new ValueInterner();
   return new Set(longest.slice(0, length).map((v) => interner.of(v))).size;
@@ -728,8 +799,7 @@ function addReadEdges(
   if (w !== -1 && status[w] !== TxnStatus.fail) edges.add(w, t, EdgeKind.wr);
   const n = la.readLength[i]!;
   if (n === -1) return;
-  const order = la.order[k]!;
-  if (n < order.length) {
+  if (n < la.orderLength[k]!) {
     const next = la.orderWriter[la.orderStart[k]! + n]!;
     if (next !== -1 && status[next] !== TxnStatus.fail) edges.add(t, next, EdgeKind.rw);
   } else {
@@ -794,7 +864,7 @@ function explainer(la: ListAppend): WorkloadInference["explain"] {
         if (mopKind[i] !== MopKind.append || la.excluded[k] === 1) continue;
         const v = la.valueAt(to, i);
         const at = positionOf(k, v);
-        const order = la.order[k]!;
+        const order = la.orderOf(k);
         if (at > 0 && writerAt(k, at - 1) === from) {
           return {
             clause: `${name(to)} appended ${show(v)} after ${name(from)} appended ${show(order[at - 1])} to key ${show(keys[k])}`,
@@ -838,7 +908,7 @@ function explainer(la: ListAppend): WorkloadInference["explain"] {
         const k = mopKey[i]!;
         const n = la.readLength[i]!;
         if (mopKind[i] !== MopKind.r || n < 0 || la.excluded[k] === 1) continue;
-        const order = la.order[k]!;
+        const order = la.orderOf(k);
         const read = order.slice(0, n);
         const seen = n === 0 ? "the initial (empty) state" : `key ${show(keys[k])} = ${show(read)}`;
         if (n < order.length && writerAt(k, n) === to) {

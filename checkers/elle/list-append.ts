@@ -47,7 +47,7 @@ import {
   type WorkloadInference,
 } from "./inference.ts";
 import { MopKind, MopValue, show, TxnStatus, type TxnTable } from "./txns.ts";
-import { AppendIndex } from "./value-table.ts";
+import { AppendIndex, AppendStats } from "./value-table.ts";
 import { describeFound } from "../../harness/history/validate.ts";
 import { sameValue, ValueInterner, valueText } from "../../harness/history/valueText.ts";
 
@@ -191,12 +191,12 @@ class ListAppend {
  */
 function indexAppends(la: ListAppend): void {
   const { txns, allocate } = la;
-  const appendCount = countAppends(txns.mopKind);
+  const stats = new AppendStats(la.keyCount, allocate);
+  const appendCount = gatherAppendStats(txns, stats);
+  la.table = new AppendIndex(la.keyCount, stats, allocate);
+  // Filled by indexTxns, append by append.
   la.appendKey = allocate.int32(appendCount);
   la.appendValueAt = allocate.int32(appendCount);
-  const numbers = allocate.float64(appendCount);
-  listAppends(txns, la.appendKey, la.appendValueAt, numbers);
-  la.table = new AppendIndex(la.keyCount, la.appendKey, numbers, appendCount, allocate);
   la.appendSlot = allocate.int32(appendCount);
   la.longestRead = allocate.int32(la.keyCount).fill(-1);
   indexTxns(la);
@@ -222,32 +222,37 @@ function foundAgain(txns: TxnTable, i: number): boolean {
   return v === v;
 }
 
-/** The number of append micro-ops. */
-function countAppends(mopKind: Uint8Array): number {
-  let count = 0;
-  for (let i = 0; i < mopKind.length; i++) if (mopKind[i] === MopKind.append) count++;
-  return count;
-}
-
-/** Every append's key, flat micro-op and value (NaN when it is no int32). */
-function listAppends(
-  txns: TxnTable,
-  appendKey: Int32Array,
-  appendValueAt: Int32Array,
-  numbers: Float64Array,
-): void {
+/**
+ * The number of append micro-ops, and per key (into `stats`) how many, their least and greatest
+ * values, and whether any was not an int32: what the append table lays its keys out by, in one
+ * pass.
+ */
+function gatherAppendStats(txns: TxnTable, stats: AppendStats): number {
   const { mopKind, mopKey, mopValueKind, mopValue } = txns;
-  for (let i = 0, a = 0; i < mopKind.length; i++) {
+  const { count, min, max, irregular } = stats;
+  let appends = 0;
+  for (let i = 0; i < mopKind.length; i++) {
     if (mopKind[i] !== MopKind.append) continue;
-    appendKey[a] = mopKey[i]!;
-    appendValueAt[a] = i;
-    numbers[a++] = mopValueKind[i] === MopValue.int ? mopValue[i]! : NaN;
+    appends++;
+    const k = mopKey[i]!;
+    count[k]!++;
+    if (mopValueKind[i] !== MopValue.int) {
+      irregular[k] = 1;
+    } else {
+      const v = mopValue[i]!;
+      if (v < min[k]!) min[k] = v;
+      if (v > max[k]!) max[k] = v;
+    }
   }
+  return appends;
 }
 
-/** Each append's entry in the table, and each key's longest committed read (`longestRead`). */
+/**
+ * Each append's key, flat micro-op and entry in the table (appends numbered in the order of the
+ * micro-ops), and each key's longest committed read (`longestRead`).
+ */
 function indexTxns(la: ListAppend): void {
-  const { txns, table } = la;
+  const { txns, table, appendKey, appendValueAt } = la;
   const { mopStart, mopKind, mopKey, mopValueKind, mopValue, mopLength, keys, status } = txns;
   let repeatedKeys = 0;
   let firstRepeated: unknown;
@@ -306,6 +311,8 @@ function indexTxns(la: ListAppend): void {
         }
       }
       const slot = table.slotOf(k, mopValueKind[i] === MopValue.int ? mopValue[i] : la.valueAt(t, i), true);
+      appendKey[firstAppend + self] = k;
+      appendValueAt[firstAppend + self] = i;
       la.appendSlot[firstAppend + self] = slot;
       const previous = table.entry(slot);
       if (previous !== -1) {

@@ -42,7 +42,7 @@ describe("value tables agree with a Map", () => {
       fc.property(pairs, pairs, (inserted, probes) => {
         const keys = Int32Array.from(inserted.map(([k]) => k));
         const values = Float64Array.from(inserted.map(([, v]) => (typeof v === "number" ? v : NaN)));
-        const index = new AppendIndex(8, keys, values, inserted.length);
+        const index = AppendIndex.of(8, keys, values, inserted.length);
         const reference = new Map<string, number>();
         for (const [k, v] of inserted) {
           const slot = index.slotOf(k, v, true);

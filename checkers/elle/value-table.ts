@@ -119,6 +119,26 @@ export class ValueTable {
 }
 
 /**
+ * What `AppendIndex` lays its keys out by, per key: how many values were appended to it, the least
+ * and the greatest, and whether any was not an int32 (irregular: the key is hashed). Gathered by
+ * the caller, in the pass over the micro-ops it makes anyway (list-append.ts), or by
+ * `AppendIndex.of`.
+ */
+export class AppendStats {
+  readonly count: Int32Array;
+  readonly min: Float64Array;
+  readonly max: Float64Array;
+  readonly irregular: Uint8Array;
+
+  constructor(keyCount: number, allocate: Allocator = noArena) {
+    this.count = allocate.int32(keyCount);
+    this.min = allocate.float64(keyCount).fill(Infinity);
+    this.max = allocate.float64(keyCount).fill(-Infinity);
+    this.irregular = allocate.uint8(keyCount);
+  }
+}
+
+/**
  * The index list-append uses: most histories append small consecutive integers per key (1, 2, 3,
  * …), so a key whose appended values span a range not much wider than their number gets a dense
  * region of its own, addressed directly (value − the key's minimum), and the values of one key sit
@@ -134,17 +154,15 @@ export class AppendIndex {
   private readonly hashed: ValueTable;
 
   /** `appendKey`/`appendValue` list every append once (value NaN when it is not a number). */
-  constructor(
+  static of(
     keyCount: number,
     appendKey: Int32Array,
     appendValue: Float64Array,
     appendCount: number,
     allocate: Allocator = noArena,
-  ) {
-    const count = allocate.int32(keyCount);
-    const min = allocate.float64(keyCount).fill(Infinity);
-    const max = allocate.float64(keyCount).fill(-Infinity);
-    const irregular = allocate.uint8(keyCount);
+  ): AppendIndex {
+    const stats = new AppendStats(keyCount, allocate);
+    const { count, min, max, irregular } = stats;
     for (let i = 0; i < appendCount; i++) {
       const k = appendKey[i]!;
       const v = appendValue[i]!;
@@ -155,6 +173,12 @@ export class AppendIndex {
         if (v > max[k]!) max[k] = v;
       }
     }
+    return new AppendIndex(keyCount, stats, allocate);
+  }
+
+  /** The index of the appends `stats` describes (their values are inserted afterwards, by `slotOf`). */
+  constructor(keyCount: number, stats: AppendStats, allocate: Allocator = noArena) {
+    const { count, min, max, irregular } = stats;
     const keyBase = allocate.int32(keyCount).fill(-1);
     let size = 0;
     let hashedCount = 0;

@@ -323,19 +323,12 @@ function dependencyGraph(
  */
 function completionOrder(txns: TxnTable, allocate: Arena): Float64Array {
   const rank = allocate.float64(txns.count);
-  const last = lastCompletion(txns.completeAt);
+  const last = txns.lastCompletionAt;
   for (let t = 0; t < txns.count; t++) {
     const at = txns.completeAt[t]!;
     rank[t] = at >= 0 ? at : last + 1 + t;
   }
   return rank;
-}
-
-/** The latest position of a completion in the history (0 when none). */
-function lastCompletion(completeAt: Int32Array): number {
-  let last = 0;
-  for (let t = 0; t < completeAt.length; t++) last = Math.max(last, completeAt[t]!);
-  return last;
 }
 
 /**

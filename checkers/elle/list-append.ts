@@ -544,43 +544,47 @@ function lastElement(txns: TxnTable, i: number, size: number): unknown {
  */
 function classifyReads(la: ListAppend, edges: EdgeList): void {
   const { txns, sink, allocate } = la;
-  const { status, mopStart, mopKind, mopKey, mopOnKeyLine, keys } = txns;
-  la.readLength = allocate.int32(mopKind.length).fill(-1);
+  const { status, mopStart, mopKind, mopKey, mopLength, mopOnKeyLine, keys } = txns;
+  const readLength = (la.readLength = allocate.int32(mopKind.length).fill(-1));
+  // The steps' columns as locals: the calls below (reports, edges) leave them be.
+  const { longestLength: longestLengths, orderLength, longestRead, excluded, orderEntry, orderStart } = la;
+  const { firstBadAt } = la;
   for (let t = 0; t < txns.count; t++) {
     if (status[t] !== TxnStatus.ok) continue;
     la.step(mopStart[t + 1]! - mopStart[t]! + 1);
     for (let i = mopStart[t]!; i < mopStart[t + 1]!; i++) {
       if (mopKind[i] !== MopKind.r) continue;
       const k = mopKey[i]!;
-      const length = txns.mopLength[i]!;
+      const length = mopLength[i]!;
       if (length === -2) readList(la.valueAt(t, i), t, txns); // throws: not a list
       const size = length < 0 ? 0 : length;
-      const longestLength = la.longestLength[k]!;
+      const longestLength = longestLengths[k]!;
       // The key's order is its longest read (no repeats dropped).
-      const orderIsLongest = la.orderLength[k] === longestLength;
+      const orderIsLongest = orderLength[k] === longestLength;
       // Both on the key's line (see TxnTable.mopOnKeyLine): a prefix by their lengths alone.
       const compatible =
-        (size <= longestLength && mopOnKeyLine[i] === 1 && mopOnKeyLine[la.longestRead[k]!] === 1) ||
+        (size <= longestLength && mopOnKeyLine[i] === 1 && mopOnKeyLine[longestRead[k]!] === 1) ||
         isPrefixOfLongest(la, i, size, k);
       // The entry of the writer of the read's last element (-1: none, an empty read, or a key
       // whose order cannot be recovered): a compatible read's last element, when its key's order
       // is its longest read (no repeats), is the order's element at the same place.
       let lastEntry = -1;
-      if (size > 0 && la.excluded[k] === 0) {
+      if (size > 0 && excluded[k] === 0) {
         lastEntry =
           compatible && orderIsLongest
-            ? la.orderEntry[la.orderStart[k]! + size - 1]!
+            ? orderEntry[orderStart[k]! + size - 1]!
             : la.entryOf(k, lastElement(txns, i, size));
-        reportIntermediateRead(la, k, i, size, t, lastEntry);
+        // G1b only where the writer appended to the key again later (its entry says so).
+        if (intermediateEntry(lastEntry)) reportIntermediateRead(la, k, i, size, t, lastEntry);
       }
       if (compatible) {
-        const n = distinctCount(la, k, size);
-        la.readLength[i] = n;
+        const n = orderIsLongest ? size : distinctCount(la, k, size);
+        readLength[i] = n;
         // Elements before the first bad one are good in every compatible read (with repeats,
         // positions in the read and in the order differ: look at the whole read then).
-        const from = orderIsLongest ? la.firstBadAt[k]! : 0;
-        if (n > la.firstBadAt[k]!) reportBadElements(la, k, readList(la.valueAt(t, i), t, txns), from, t);
-        if (la.excluded[k] === 0) addReadEdges(la, edges, t, i, k, lastEntry);
+        const from = orderIsLongest ? firstBadAt[k]! : 0;
+        if (n > firstBadAt[k]!) reportBadElements(la, k, readList(la.valueAt(t, i), t, txns), from, t);
+        if (excluded[k] === 0) addReadEdges(la, edges, t, i, k, lastEntry);
         continue;
       }
       const list = readList(la.valueAt(t, i), t, txns);

@@ -89,13 +89,6 @@ export function addRealtimeEdges(
   }
 }
 
-/** The number of transactions that committed. */
-function countCommitted(commitRank: Int32Array): number {
-  let committed = 0;
-  for (let t = 0; t < commitRank.length; t++) if (commitRank[t]! >= 0) committed++;
-  return committed;
-}
-
 /** startAt[r + 1]: how many transactions had committed when the one of commit rank r was invoked. */
 function invokedAfter(txns: TxnTable, startAt: Int32Array): void {
   const { committedBefore, commitRank } = txns;
@@ -175,7 +168,7 @@ export class RealtimeOrder {
     // Per committed completion, by rank: the frontier's start when it comes (what it removes is
     // the max of committedBefore over the completions before it). Each loop is a function of its
     // own (see list-append.ts's indexAppends: one compilation each).
-    const startAt = allocate.int32(countCommitted(txns.commitRank) + 1);
+    const startAt = allocate.int32(txns.committedCount + 1);
     const startSteps = frontierStarts(txns, startAt);
     const window = allocate.int32(2 * n);
     const { edgeCount, steps } = realtimeWindows(txns, startAt, window);

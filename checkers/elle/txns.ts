@@ -47,6 +47,10 @@ export interface TxnTable {
    */
   readonly committedBefore: Int32Array;
   readonly commitRank: Int32Array;
+  /** The transactions that completed `ok` (one commit rank each). */
+  readonly committedCount: number;
+  /** The latest position in the history of a transaction's completion (0 when none completed). */
+  readonly lastCompletionAt: number;
   /** 1 for a transaction with two micro-ops on one key (the only ones that can contradict themselves). */
   readonly repeatsKey: Uint8Array;
   /** The original process names, by dense number. */
@@ -176,6 +180,8 @@ export class TxnTableBuilder {
   private writings = 0;
   /** Transactions completed `ok` so far. */
   private committed = 0;
+  /** The latest history position of a transaction's completion so far (0: none yet). */
+  private lastCompletionAt = 0;
   /** The describing op (completion, else invocation): its index, time and type. */
   private readonly opIndex = new Column(new Float64Array(1024));
   private readonly opTime = new Column(new Float64Array(1024));
@@ -291,7 +297,7 @@ export class TxnTableBuilder {
     }
     const t = this.complete(op.process, op.index);
     const invalid = this.takeInvalid(t);
-    this.completeAt.array[t] = at;
+    this.completedAt(t, at);
     this.finishDescribing(t, op.index, op.time, op.type);
     if (op.type === "ok") {
       const value: unknown = op.value;
@@ -322,7 +328,7 @@ export class TxnTableBuilder {
     }
     const t = this.complete(scanner.process, scanner.index);
     const invalid = this.takeInvalid(t);
-    this.completeAt.array[t] = at;
+    this.completedAt(t, at);
     this.finishDescribing(t, scanner.index, scanner.time, scanner.type);
     if (scanner.type === "ok") {
       this.resetMicroOps(t, mops.count);
@@ -413,6 +419,12 @@ export class TxnTableBuilder {
     if (isSmallProcess(processName)) this.openBySmallProcess.array[processName] = 0;
     else this.open.delete(processName);
     return t;
+  }
+
+  /** Notes that transaction t completed at history position `at`. */
+  private completedAt(t: number, at: number): void {
+    this.completeAt.array[t] = at;
+    if (at > this.lastCompletionAt) this.lastCompletionAt = at;
   }
 
   private finishDescribing(t: number, index: number, time: number, type: OpType): void {
@@ -787,6 +799,8 @@ export class TxnTableBuilder {
     this.step(count === 0 ? 0 : mopStart[count]! - mopStart[0]! + count);
     return new CompactTxnTable({
       count,
+      committedCount: this.committed,
+      lastCompletionAt: this.lastCompletionAt,
       status: take(this.status),
       process: take(this.process),
       invokeAt: take(this.invokeAt),
@@ -822,6 +836,8 @@ const opTypeCode = (type: OpType): number => opTypes.indexOf(type);
 
 interface CompactParts {
   readonly count: number;
+  readonly committedCount: number;
+  readonly lastCompletionAt: number;
   readonly status: Uint8Array;
   readonly process: Int32Array;
   readonly invokeAt: Int32Array;
@@ -849,6 +865,8 @@ interface CompactParts {
 
 class CompactTxnTable implements TxnTable {
   readonly count: number;
+  readonly committedCount: number;
+  readonly lastCompletionAt: number;
   readonly status: Uint8Array;
   readonly process: Int32Array;
   readonly invokeAt: Int32Array;
@@ -873,6 +891,8 @@ class CompactTxnTable implements TxnTable {
     this.parts = parts;
     this.listElements = parts.elements;
     this.count = parts.count;
+    this.committedCount = parts.committedCount;
+    this.lastCompletionAt = parts.lastCompletionAt;
     this.status = parts.status;
     this.process = parts.process;
     this.invokeAt = parts.invokeAt;

@@ -121,13 +121,16 @@ export const maxRunOperations = 1_000_000;
  * The most client operations a run invokes when its history streams from the file into its
  * checkers (the built-in append workload: `faultline check`'s streamed path, Elle's compact
  * table, no op objects). What still grows with the run: the report's history in columns (about 40
- * bytes an operation, off the heap), the system under test's own data, and at the end what Elle
- * builds to check the history, the largest part. Memory-system runs at --rate 1000000 peaked at
- * 1.6 GB for 955 thousand transactions (450 s; 2.3 GB when a run kept its history in memory),
- * 4.0 GB for 3.74 million (1,800 s, which ran out of heap before) and 5.1 GB for 5 million, where
- * the live heap while checking reached 3.0 GB: within 0.1 GB of the checkers' memory budget
- * (3/4 of Node's 4 GB heap, `defaultCheckLimits`). Four million leaves about a quarter of the
- * budget to transactions larger than the append workload's.
+ * bytes an operation, off the heap); the system under test's data where it lives in this process
+ * (the memory system's: about 1.1 GB of live heap at 3.83 million transactions); while checking,
+ * Elle's table and graph (off the heap: 2.4 GB of RSS for `faultline check` alone on those 3.83
+ * million); and, once checked, the report's history made into op objects to render the reports.
+ * That last is where the heap peaks: 2.1 GB live at 3.83 million transactions, 3.0 GB at 5
+ * million, against Node's 4 GB heap. Four million leaves about a third of the heap to larger
+ * transactions and to the garbage between collections. Memory-system runs at --rate 1000000, peak
+ * RSS: 1.5 GB at 955 thousand (450 s; 2.3 GB when a run kept its history in memory), 4.0 to 5.2 GB
+ * at 3.7 to 3.8 million (1,800 and 1,850 s, under loads of 5 and 14; a run of 1,800 s ran out of
+ * heap before), 5.1 GB at 5 million.
  */
 export const maxStreamedRunOperations = 4_000_000;
 

@@ -323,7 +323,10 @@ export interface RunTestOptions {
 export interface RunTestResult {
   readonly results: Results;
   readonly storeDir: string;
-  /** The run's history, read back from `storeDir`'s history.jsonl (a run keeps none in memory). */
+  /**
+   * The run's history, read back from `storeDir`'s history.jsonl when first asked for (a run keeps
+   * none in memory): a run of millions of operations costs nothing here until it is read.
+   */
   readonly history: readonly Op[];
   readonly aborted: boolean;
   readonly reproduceCommand: string;
@@ -384,7 +387,11 @@ export async function runTest(options: RunTestOptions = {}): Promise<RunTestResu
   return {
     results: result.results,
     storeDir: result.storeDir,
-    history: result.history,
+    // Read from the file when first asked for (executeRun's own getter), not here: a long run's
+    // history as op objects can outgrow the heap the run itself never needed.
+    get history() {
+      return result.history;
+    },
     aborted: result.aborted,
     reproduceCommand: result.reproduceCommand,
     config,

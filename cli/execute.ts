@@ -613,12 +613,15 @@ async function checkHistory(
 
 /**
  * The report's history with the values its HTML timeline shows: read back from the file (or
- * taken from the history kept in memory).
+ * taken from the history kept in memory, or from the ops a short history's tally kept whole).
  */
 function reportHistoryShown(history: StreamedHistory, recorded: RunTally): readonly Op[] {
   if (history.inMemory !== undefined && history.prefixLost === undefined) return history.inMemory;
   const wanted = new Set(timelineValueIndices(recorded.reportHistory));
   if (wanted.size === 0) return recorded.reportHistory;
+  const whole = recorded.wholeOps;
+  if (whole !== undefined)
+    return withValuesOf(recorded.reportHistory, new Map([...wanted].map((index) => [index, whole[index]!])));
   let ops: Op[];
   try {
     ops = readHistoryLines(history.path, (line) => wanted.has(line));

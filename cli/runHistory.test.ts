@@ -29,6 +29,19 @@ function sampleHistory(): Op[] {
 }
 
 describe("RunTally", () => {
+  it("keeps a short history's ops whole (the timeline's values), and none once it grows past its bound", () => {
+    const history = sampleHistory();
+    const short = new RunTally(history.length);
+    for (const op of history) short.add(op);
+    expect(short.wholeOps).toEqual(history);
+    const long = new RunTally(history.length - 1);
+    for (const op of history) long.add(op);
+    expect(long.wholeOps).toBeUndefined();
+    // The counts and the report's history do not depend on it.
+    expect(long.reportHistory).toEqual(short.reportHistory);
+    expect(long.operations).toBe(short.operations);
+  });
+
   it("counts as the history counts, and keeps every field a report reads", () => {
     const history = sampleHistory();
     const tally = new RunTally();

@@ -9,7 +9,8 @@
  * - `RunTally`: counts and the last time, for test.json and the summary lines;
  * - `RunTally.reportHistory`: the history as the reports read it, in columns, each client op
  *   without its value (a list-append read's value is most of an op's size); the few values the
- *   HTML timeline shows are read back from the file at the end (`withValuesOf`);
+ *   HTML timeline shows are read back from the file at the end (`withValuesOf`), or, for a short
+ *   history, taken from the ops the tally kept whole (`RunTally.wholeOps`);
  * - `StreamedHistory.inMemory`: only once the file system refused the file (a full disk), the
  *   whole history again, read back from the file's whole lines and kept from there on, so such a
  *   run is still checked in full, under the old bound on operations.
@@ -23,6 +24,14 @@ import { fileSystemReason, isFileSystemError, type ArtifactLog } from "../harnes
 /** The op types, by their code in `RunTally`'s column. */
 const opTypes: readonly OpType[] = ["invoke", "ok", "fail", "info"];
 const opTypeCodes: Readonly<Record<OpType, number>> = { invoke: 0, ok: 1, fail: 2, info: 3 };
+
+/**
+ * The most entries `RunTally` keeps whole (values included): the timeline of a history this short
+ * shows every client op (`htmlLimits.timelineOpsMax`, 8,000, a client op being two entries, with
+ * room for nemesis ops), so its values would all be read back from the file; kept, a short run
+ * skips that read (about 30 ms of a 60-simulated-second memory run's 0.55 s). A few MB at most.
+ */
+export const wholeEntriesKeptMax = 20_000;
 
 /** How many distinct `f`s `RunTally`'s column numbers (an op with another is kept whole). */
 const fCodesMax = 0xffff;
@@ -48,9 +57,17 @@ export class RunTally {
   /** The ops kept as objects (see above), by index. */
   private readonly objects = new Map<number, Op>();
   private materialized: Op[] | undefined;
+  /** Every op whole while there are at most `wholeKeptMax` (see `wholeEntriesKeptMax`). */
+  private whole: Op[] | undefined = [];
+
+  constructor(private readonly wholeKeptMax = wholeEntriesKeptMax) {}
 
   add(op: Op): void {
     const at = this.tally.entries;
+    if (this.whole !== undefined) {
+      if (at < this.wholeKeptMax) this.whole.push(op);
+      else this.whole = undefined;
+    }
     this.tally.add(op.process, op.type);
     this.lastTimeNs = op.time;
     if (op.process === "nemesis") {
@@ -78,6 +95,14 @@ export class RunTally {
     this.fCodeOf.set(f, this.fNames.length);
     this.fNames.push(f);
     return this.fNames.length - 1;
+  }
+
+  /**
+   * Every op recorded, whole, when there were at most `wholeEntriesKeptMax` (a longer history's
+   * values are in its file only): the values the report's timeline shows, without reading them back.
+   */
+  get wholeOps(): readonly Op[] | undefined {
+    return this.whole;
   }
 
   /** Client operations: an invocation with its completion is one (countClientOperations). */

@@ -123,9 +123,9 @@ export async function runCommand(args: string[]): Promise<number> {
   const onChecking = async ({ operations, interrupted }: { operations: number; interrupted: boolean }) => {
     // A signal that already arrived is still in the event loop's queue, and removing the last
     // listener would drop it (a second SIGINT sent as the run ended was lost and the run checked
-    // and reported, exit 2): one turn of the loop first lets it reach onSignal and exit at once.
+    // and reported, exit 2): the loop first reads it, so that it reaches onSignal and exits at once.
     holdForTests("FAULTLINE_TEST_HOLD_BEFORE_CHECKING_MS");
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await pendingSignalsDelivered();
     // No handler runs while checkers hold the event loop: the default action ends the process at
     // once instead of the signal waiting for the checkers (no process of the run is left by now).
     process.off("SIGINT", onSignal);
@@ -187,6 +187,18 @@ export async function runCommand(args: string[]): Promise<number> {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/**
+ * Resolves once the event loop has read every signal that arrived before the call, so that each
+ * has reached its listeners: a signal is read in the loop's poll phase, and a single
+ * `setImmediate` turn, started from a poll-phase callback (a file or a child process's event), ends
+ * in the same iteration's check phase before any poll has run again; the signal was lost when its
+ * listener was then removed. Two turns always have one whole poll phase between them.
+ */
+export async function pendingSignalsDelivered(): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 /**

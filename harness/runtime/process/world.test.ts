@@ -79,7 +79,10 @@ describe("ProcessWorld", () => {
     logs.close();
     const log = readFileSync(join(dir, "nodes", "n1.log"), "utf8");
     expect(log).toMatch(/world: start #0 \(pid \d+, port \d+\)/);
-    expect(log).toMatch(/#0 echo node up/);
+    // The node's first start (#0) may find its port taken by another process of this shared
+    // machine (picked free, then bound by someone else first): the world starts it again on
+    // another port (#1), which is what it should do; the node still says it is up.
+    expect(log).toMatch(/#\d+ echo node up/);
   });
 
   it("a crash (kill -9) loses what was not fsynced; the restart recovers from the files", async () => {

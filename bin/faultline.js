@@ -19,9 +19,9 @@
 // collections it saved (without it, paired: etcd ×102 wall 0.73×, `--help` 0.89×, a
 // 100k-transaction check 0.85×, the memory run 0.90×, kv c50-ok and the engine run 1.0×).
 // The old generation may reach 64 MiB before its first full collection (--initial-old-space-size;
-// V8 starts it far smaller and grows it): a run keeps its whole history in memory, and the memory
-// run of 60 s did one mark-compact (about 15 ms) part-way through its simulation; with the flag it
-// does none. A threshold, not a reservation: pages are taken as they are used. Paired, whole
+// V8 starts it far smaller and grows it): when a run kept its whole history in memory (before it
+// checked the history from its file, cli/runHistory.ts), the memory run of 60 s did one
+// mark-compact (about 15 ms) part-way through its simulation; with the flag it did none. A threshold, not a reservation: pages are taken as they are used. Paired, whole
 // process, December 2026: the memory run of 60 s CPU 0.94× (15 pairs, peak 92 MiB instead of 97),
 // the engine's default run 0.97× (9 pairs), a check of a 136k-line history 0.98×, `--help` 1.00×;
 // 128 MiB was no better than 64. Gate and sweep workers (cli/suite/pool.ts) keep their own flags:

@@ -601,7 +601,7 @@ async function checkHistory(
   const inMemory = history.inMemory ?? (recorded.entries === 0 ? [] : undefined);
   if (inMemory !== undefined) return await runCheckers(runCheck.checkers, inMemory, { budget });
   const { checkRunHistory } = await import("./check.ts");
-  const outcome = await checkRunHistory(history.path, runCheck, checkBudget ?? {});
+  const outcome = await checkRunHistory(history.path, runCheck, budget);
   if (outcome.results !== undefined) return outcome.results.checkers;
   return {
     history: {

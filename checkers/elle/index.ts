@@ -91,12 +91,7 @@ const rankOf = (a: string): number => {
 const bySeverity = (a: string, b: string): number => rankOf(a) - rankOf(b) || (a < b ? -1 : a > b ? 1 : 0);
 
 export function checkElleHistory(history: readonly Op[], options: ElleCheckOptions): CheckResult {
-  return checkElle(
-    nothingToCheck(history),
-    history.length,
-    (_arena, budget) => readTxns(history, budget),
-    options,
-  );
+  return checkElle(nothingToCheck(history), history.length, (budget) => readTxns(history, budget), options);
 }
 
 /**
@@ -119,7 +114,7 @@ export function checkElleGathered(gathered: GatheredTxns, options: ElleCheckOpti
   return checkElle(
     gathered.nothingToCheck,
     gathered.opCount,
-    (_arena, budget) => {
+    (budget) => {
       const table = gathered.build();
       budget.step(gathered.steps());
       return table;
@@ -131,7 +126,7 @@ export function checkElleGathered(gathered: GatheredTxns, options: ElleCheckOpti
 function checkElle(
   empty: string | undefined,
   opCount: number,
-  readTable: (arena: Arena, budget: Budget) => TxnTable,
+  readTable: (budget: Budget) => TxnTable,
   options: ElleCheckOptions,
 ): CheckResult {
   const model = canonicalModelName(options.model);
@@ -172,7 +167,7 @@ function checkElle(
 
 function checkWithin(
   opCount: number,
-  readTable: (arena: Arena, budget: Budget) => TxnTable,
+  readTable: (budget: Budget) => TxnTable,
   options: ElleCheckOptions,
   model: string,
   budget: Budget,
@@ -183,7 +178,7 @@ function checkWithin(
 
   // Bytes per history operation the typed arrays of a check take, about: one chunk covers them.
   const arena = new Arena(Math.min(2 ** 30, Math.max(2 ** 20, opCount * 384)));
-  const txns = readTable(arena, budget);
+  const txns = readTable(budget);
   const edges = new EdgeList(arena, txns.count * 16);
   const sink = new AnomalySink(options.casesKeptPerClass ?? 32);
   // The realtime edges are known here and added only if the cycle search needs them (`dependencyGraph`).

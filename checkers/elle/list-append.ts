@@ -89,7 +89,6 @@ class ListAppend {
   readonly excluded: Uint8Array;
   table!: AppendIndex;
   appendKey!: Int32Array;
-  appendValueAt!: Int32Array; // flat micro-op index of each append
   /** The table slot of each append (see `indexTxns`). */
   appendSlot!: Int32Array;
   /**
@@ -196,18 +195,12 @@ function indexAppends(la: ListAppend): void {
   la.table = new AppendIndex(la.keyCount, stats, allocate);
   // Filled by indexTxns, append by append.
   la.appendKey = allocate.int32(appendCount);
-  la.appendValueAt = allocate.int32(appendCount);
   la.appendSlot = allocate.int32(appendCount);
   la.longestRead = allocate.int32(la.keyCount).fill(-1);
   indexTxns(la);
-  // The slots kept as the appends were indexed stand unless the table grew (it is sized for them all).
-  if (la.table.slotsMoved) {
-    for (let a = 0; a < appendCount; a++) {
-      const i = la.appendValueAt[a]!;
-      const v = txns.mopValueKind[i] === MopValue.int ? txns.mopValue[i] : txns.valueAt(i);
-      la.appendSlot[a] = la.table.slotOf(la.appendKey[a]!, v, false);
-    }
-  }
+  // The slots kept as the appends were indexed stand: the table is sized for them all, so that
+  // indexing them never grows it (which would move its slots).
+  if (la.table.slotsMoved) throw new Error("internal: the append table grew while its appends were indexed");
   // A key never read, or read only as null, has an empty longest read.
   for (let k = 0; k < la.keyCount; k++) if (la.longestLength[k]! < 0) la.longestLength[k] = 0;
 }
@@ -248,11 +241,11 @@ function gatherAppendStats(txns: TxnTable, stats: AppendStats): number {
 }
 
 /**
- * Each append's key, flat micro-op and entry in the table (appends numbered in the order of the
- * micro-ops), and each key's longest committed read (`longestRead`).
+ * Each append's key and slot in the table (appends numbered in the order of the micro-ops), the
+ * table's entries, and each key's longest committed read (`longestRead`).
  */
 function indexTxns(la: ListAppend): void {
-  const { txns, table, appendKey, appendValueAt } = la;
+  const { txns, table, appendKey } = la;
   const { mopStart, mopKind, mopKey, mopValueKind, mopValue, mopLength, keys, status } = txns;
   let repeatedKeys = 0;
   let firstRepeated: unknown;
@@ -312,7 +305,6 @@ function indexTxns(la: ListAppend): void {
       }
       const slot = table.slotOf(k, mopValueKind[i] === MopValue.int ? mopValue[i] : la.valueAt(t, i), true);
       appendKey[firstAppend + self] = k;
-      appendValueAt[firstAppend + self] = i;
       la.appendSlot[firstAppend + self] = slot;
       const previous = table.entry(slot);
       if (previous !== -1) {
@@ -860,12 +852,8 @@ export function inferListAppend(
 
 /** Why an edge holds, recomputed on demand for the edges of a reported cycle. */
 function explainer(la: ListAppend): WorkloadInference["explain"] {
-  const { txns, table } = la;
+  const { txns } = la;
   const { mopStart, mopKind, mopKey, keys } = txns;
-  const positionOf = (k: number, v: unknown): number => {
-    const slot = table.slotOf(k, v, false);
-    return slot === -1 ? -1 : table.position(slot);
-  };
   const writerAt = (k: number, at: number): number => la.orderWriter[la.orderStart[k]! + at]!;
   const isUnobservedBy = (k: number, w: number): boolean => (la.unobserved[k] ?? []).includes(w);
   return (from: number, to: number, kind: number, name: NameOf): EdgeReason | undefined => {
@@ -874,7 +862,7 @@ function explainer(la: ListAppend): WorkloadInference["explain"] {
         const k = mopKey[i]!;
         if (mopKind[i] !== MopKind.append || la.excluded[k] === 1) continue;
         const v = la.valueAt(to, i);
-        const at = positionOf(k, v);
+        const at = positionOf(la, k, v);
         const order = la.orderOf(k);
         if (at > 0 && writerAt(k, at - 1) === from) {
           return {
@@ -1030,7 +1018,7 @@ function reportLostUpdates(la: ListAppend, joins: LostUpdateJoins): void {
   for (let j = 0; j < joins.length; j += 3) {
     const t = joins[j]!;
     const readAt = joins[j + 1]!;
-    const id = readGroupId(la, readAt, joins[j + 2]!, () => listOf(la, readAt, t));
+    const id = readGroupId(la, readAt, joins[j + 2]!, t);
     let group = groups.get(id);
     if (group === undefined) {
       group = { key: txns.keys[txns.mopKey[readAt]!]!, readAt, txns: [] };
@@ -1207,13 +1195,13 @@ function listOf(la: ListAppend, i: number, t: number): readonly unknown[] {
  * The lost-update group of read micro-op i (whose list has `length` elements): reads of one key
  * that returned equal lists share it. A compatible read is the first `length` elements of its
  * key's longest read, so its key and length name it (no list to build or serialise, for the many
- * reads a history holds); another read is named by its elements (`list()`). No compatible read
- * equals an incompatible one.
+ * reads a history holds); another read is named by its elements (its list rebuilt, as transaction
+ * t read it). No compatible read equals an incompatible one.
  */
-function readGroupId(la: ListAppend, i: number, length: number, list: () => readonly unknown[]): string {
+function readGroupId(la: ListAppend, i: number, length: number, t: number): string {
   const k = la.txns.mopKey[i]!;
   if (la.readLength[i]! >= 0) return `${k}:${length}`;
-  return `${k}\u0000${valueText(list())}`;
+  return `${k}\u0000${valueText(listOf(la, i, t))}`;
 }
 
 /**

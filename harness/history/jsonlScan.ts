@@ -219,7 +219,7 @@ export class JsonlScanner {
    * end is found by reading it: no search for the break first. `view`: a view of `bytes` (`viewOf`),
    * made once for many lines.
    */
-  scanThrough(bytes: Uint8Array, start: number, end: number, view = viewOf(bytes)): number {
+  scanThrough(bytes: Uint8Array, start: number, end: number, view: DataView<ArrayBufferLike>): number {
     // A bound on the line (longer ones are read by `scan`): `compactMicroOps` keeps room for as
     // many list elements as its bytes could hold.
     const bound = Math.min(end, start + maxThroughBytes);
@@ -859,7 +859,6 @@ const PREFIX_NODE = ascii(',"node":"');
 const PREFIX_ERROR = ascii(',"error":');
 const NULL = ascii("null");
 
-/** The position after `word` if bytes at `at` spell it, else -1. */
 /** A view of `bytes`, for `expectWords`. */
 export const viewOf = (bytes: Uint8Array): DataView<ArrayBufferLike> =>
   new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -874,6 +873,7 @@ function expectWords(view: DataView<ArrayBufferLike>, at: number, end: number, w
   return at + word.length;
 }
 
+/** The position after `word` if bytes at `at` spell it, else -1. */
 function expectBytes(bytes: Uint8Array, at: number, end: number, word: Uint8Array): number {
   if (at < 0 || at + word.length > end) return -1;
   for (let i = 0; i < word.length; i++) if (bytes[at + i] !== word[i]) return -1;

@@ -53,6 +53,8 @@ async function runReplicated(replication: "async" | "sync", extra: string[] = []
       ],
     }),
   });
+  // The run ran: a setup that failed leaves an empty history, and says why here first.
+  expect(result.results.checkers["run"], result.storeDir).toBeUndefined();
   // No server outlives its run, however many were killed, restarted, rebuilt and fenced in it.
   const left = leftBehind(result.storeDir);
   expect(left.postmasters).toBeGreaterThanOrEqual(3);

@@ -55,6 +55,8 @@ async function runPostgres(args: string[]): Promise<ExecuteResult> {
   if (config === "help") throw new Error("help");
   // No faults to recover from: the final reads need no wait.
   const result = await executeRun(config, { checkBudget: { timeLimitMs: 60_000 }, recoveryDelayNs: 0.5e9 });
+  // The run ran: a setup that failed leaves an empty history, and says why here first.
+  expect(result.results.checkers["run"], result.storeDir).toBeUndefined();
   // No server outlives its run: neither a postmaster the node log names nor any process in its folder.
   const left = leftBehind(result.storeDir);
   expect(left.postmasters).toBeGreaterThan(0);

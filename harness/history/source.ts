@@ -1,7 +1,8 @@
 /**
  * Where a history's text comes from: a file, a pipe (`/dev/stdin`, `<(…)`, a FIFO) or standard
  * input (`-`). Everything is read front to back as a stream of decoded chunks, so nothing depends
- * on a file's size or on seeking: a pipe reads exactly like a file. The text is UTF-8; a
+ * on a file's size or on seeking: a pipe reads exactly like a file. The text is UTF-8, each chunk
+ * held to it as it is read (utf8.ts: a byte that is not is bad input, named by its line); a
  * byte-order mark at the start is dropped (editors on Windows write one). A budget, when given, is
  * charged per chunk, so a time limit holds while a huge file is still being read.
  *
@@ -14,6 +15,7 @@ import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import type { Budget } from "../budget.ts";
 import { BudgetExhausted } from "../budget.ts";
+import { Utf8Guard } from "./utf8.ts";
 import { HistoryFormatError } from "./validate.ts";
 
 /** What `-` is called in messages and results. */
@@ -101,6 +103,12 @@ export class HistorySource {
   private decoderEnded = false;
   private first = true;
   private bytesRead = 0;
+  private readonly utf8 = new Utf8Guard();
+  /**
+   * The bytes read stopped being UTF-8: the error, given once the whole lines before it were
+   * handed out (so that a reader meets an earlier bad line first, as it would without this one).
+   */
+  private notUtf8: HistoryFormatError | undefined;
   /** Told the bytes read so far after each read (progress of a large file). */
   onRead: ((bytesRead: number) => void) | undefined;
 
@@ -143,23 +151,29 @@ export class HistorySource {
   /** `reuse`: the caller is done with the chunk before it asks for the next (see FileChunks). */
   private async nextBytes(reuse = false): Promise<Buffer | undefined> {
     if (this.pending.length > 0) return this.pending.shift();
+    if (this.notUtf8 !== undefined) throw this.notUtf8;
     if (this.done) return undefined;
+    let bytes: Buffer;
     try {
       const next = await this.iterator.next(reuse);
       if (next.done === true) {
         this.done = true;
         return undefined;
       }
-      const bytes = next.value as Buffer;
+      bytes = next.value as Buffer;
       this.budget?.step(Math.ceil(bytes.length / bytesPerStep));
       this.bytesRead += bytes.length;
       this.onRead?.(this.bytesRead);
-      return bytes;
     } catch (error) {
       this.close();
       if (error instanceof BudgetExhausted) throw error;
       throw cannotRead(this.name, error);
     }
+    const notUtf8 = this.utf8.check(bytes);
+    if (notUtf8 === undefined) return bytes;
+    this.notUtf8 = new HistoryFormatError(this.name, notUtf8.line, notUtf8.detail);
+    if (notUtf8.wholeLinesEnd === 0) throw this.notUtf8;
+    return bytes.subarray(0, notUtf8.wholeLinesEnd);
   }
 
   /** The next decoded chunk, or undefined at the end. */
@@ -187,8 +201,15 @@ export class HistorySource {
     const decoder = new StringDecoder("utf8");
     const chunks: Buffer[] = [];
     let text = "";
+    // Up to bytes that are not UTF-8, if any: their error is the reader's to meet, in its turn.
     while (text.length < headChars) {
-      const bytes = await this.nextBytes();
+      let bytes: Buffer | undefined;
+      try {
+        bytes = await this.nextBytes();
+      } catch (error) {
+        if (error !== this.notUtf8) throw error;
+        break;
+      }
       if (bytes === undefined) break;
       chunks.push(bytes);
       text += decoder.write(bytes);

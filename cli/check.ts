@@ -706,7 +706,7 @@ async function checkFileShowing(
     // Nothing in the history tells what to check it as, because nothing is in it: that is the answer.
     const empty = nothingToCheck(ops);
     if (empty === undefined) return errorOutcome(file, `${file}: ${error.message}`, ExitCode.badInput);
-    return unknownOutcome(file, empty, format);
+    return withTornLine(unknownOutcome(file, empty, format), tornLastLine);
   }
   // The time limit runs from the start of reading; steps count from here.
   const budget = new Budget(limits, undefined, startMs);

@@ -77,6 +77,28 @@ describe.each(paths)("a torn last line (%s reader)", (_, ordinaryOnly) => {
     );
   });
 
+  it("is named when it was the only line, or all before it were nemesis ops (nothing to check)", async () => {
+    // Before, the verdict line said only "the history is empty" when check was not told what the
+    // history is (no --workload or --model): the line left out went unsaid, and out of the JSON.
+    const nemesis = JSON.stringify({
+      index: 0,
+      time: 0,
+      process: "nemesis",
+      type: "info",
+      f: "kill",
+      value: null,
+    });
+    for (const [text, line] of [
+      ['{"index":0,"time":0,"process":0,"type":"inv', 1],
+      [nemesis + "\n" + '{"index":1,"time":5,"pro', 2],
+    ] as const) {
+      const r = await check(text, ordinaryOnly);
+      expect(r.exitCode, r.line).toBe(2);
+      expect(r.line).toContain(`; line ${line} left out: torn`);
+      expect(r.json["tornLastLine"]).toBe(line);
+    }
+  });
+
   it("stays an error when the line is not the last, or is JSON, or ends with a line break", async () => {
     const lines = appendHistory(2);
     const cut = lines[1]!.slice(0, 25);

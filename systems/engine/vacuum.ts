@@ -46,10 +46,10 @@ export class Vacuum {
     const visits = Math.min(maxKeys, keyOrder.length);
     for (let i = 0; i < visits; i++) {
       this.cursor = (this.cursor + 1) % keyOrder.length;
-      const key = keyOrder[this.cursor]!;
-      const pageId = this.heap.pageIdOf(keyId(key));
+      const kid = keyId(keyOrder[this.cursor]!);
+      const pageId = this.heap.pageIdOf(kid);
       const page = pageId === undefined ? undefined : this.heap.pool.pages.get(pageId);
-      const tuple = page?.tuples.get(keyId(key));
+      const tuple = page?.tuples.get(kid);
       if (page !== undefined && tuple !== undefined) removed += this.vacuumTuple(page, tuple, horizon);
     }
     return removed;

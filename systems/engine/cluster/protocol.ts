@@ -64,8 +64,17 @@ export interface OpRequest {
 
 export type OpReply = Completion | { readonly redirect: string | null };
 
-/** A stored record as storage lists it to a recovering writer: `[lsn, prevLsn, sizeBytes, epoch]`. */
-export type StoredRecordMeta = readonly [number, number, number, number];
+/**
+ * The stored records storage lists to a recovering writer, four numbers a record, one after
+ * another: `[lsn, prevLsn, sizeBytes, epoch, lsn, prevLsn, …]`. Flat, not an array per record: a
+ * listing holds every record from the recovering node's log end on (from LSN 0 after a quorum
+ * compute node dropped its log), thousands per replica at each promotion, and an array per record
+ * was made three times over (listed, copied by the network, gathered) for a few numbers each.
+ */
+export type StoredRecordMetas = readonly number[];
+
+/** Numbers per record in `StoredRecordMetas`. */
+export const storedRecordMetaWidth = 4;
 
 /**
  * Resolves with the replies that pass `accept` once `need` of them arrived, or with what arrived

@@ -14,7 +14,7 @@ import type { Rpc } from "../../../harness/runtime/rpc.ts";
 import type { Database } from "../database.ts";
 import type { WalRecord } from "../wal.ts";
 import type { ResolvedConfig } from "./config.ts";
-import { gather, type StoredRecordMeta } from "./protocol.ts";
+import { gather, storedRecordMetaWidth, type StoredRecordMetas } from "./protocol.ts";
 import { superseded, type History } from "./timeline.ts";
 
 /** What recovery uses of the node that becomes writer. */
@@ -52,24 +52,28 @@ export async function recoverFromStorage(node: RecoveringNode, epoch: number): P
   if (replies.length < Math.max(write, read)) {
     throw new Error(`reached ${replies.length} storage replicas, need ${Math.max(write, read)}`);
   }
-  const chain = new Map<number, { rec: RecordMeta; epoch: number }>();
+  const chain = new Map<number, RecordMeta>();
   for (const reply of replies) {
-    const r = reply as { epoch: number; records: StoredRecordMeta[] };
+    const r = reply as { epoch: number; records: StoredRecordMetas };
     if (r.epoch > epoch) throw new Error(`storage is at epoch ${r.epoch} > ${epoch}`);
-    for (const [lsn, prevLsn, sizeBytes, recEpoch] of r.records) {
-      if (superseded(node.history(), recEpoch, lsn)) continue;
+    const history = node.history();
+    const metas = r.records;
+    for (let i = 0; i + storedRecordMetaWidth <= metas.length; i += storedRecordMetaWidth) {
+      const lsn = metas[i]!;
+      const recEpoch = metas[i + 3]!;
+      if (superseded(history, recEpoch, lsn)) continue;
       const have = chain.get(lsn);
       if (have === undefined || have.epoch < recEpoch)
-        chain.set(lsn, { rec: { lsn, prevLsn, sizeBytes }, epoch: recEpoch });
+        chain.set(lsn, { prevLsn: metas[i + 1]!, sizeBytes: metas[i + 2]!, epoch: recEpoch });
     }
   }
   let recoveryPoint = fromLsn;
   let prev = node.db()!.wal.lastLsn;
   for (let steps = 0; steps < maxChainRecords; steps++) {
     const next = chain.get(recoveryPoint);
-    if (next === undefined || next.rec.prevLsn !== prev) break;
+    if (next === undefined || next.prevLsn !== prev) break;
     prev = recoveryPoint;
-    recoveryPoint += next.rec.sizeBytes;
+    recoveryPoint += next.sizeBytes;
   }
   for (let round = 0; node.db()!.wal.endLsn < recoveryPoint && round < maxFetchRounds; round++) {
     const source = storageNodes[round % storageNodes.length]!;
@@ -93,8 +97,9 @@ export async function recoverFromStorage(node: RecoveringNode, epoch: number): P
   return recoveryPoint;
 }
 
+/** A stored record's place in the chain, with the epoch that wrote it (the newest one listed). */
 interface RecordMeta {
-  readonly lsn: number;
   readonly prevLsn: number;
   readonly sizeBytes: number;
+  readonly epoch: number;
 }

@@ -31,7 +31,7 @@ import { Durability } from "../durability.ts";
 import type { WalRecord } from "../wal.ts";
 import type { ResolvedConfig } from "./config.ts";
 import { describeError, reopenFirstPauseNs, reopenMaxAttempts, reopenMaxPauseNs } from "./nodeDatabase.ts";
-import type { AppendedMessage, AppendMessage, NodeBoard } from "./protocol.ts";
+import type { AppendedMessage, AppendMessage, NodeBoard, StoredRecordMetas } from "./protocol.ts";
 import { StoragePages, type MaterialisedState, type StoragePagesStats } from "./storagePages.ts";
 import { segmentFile, StorageSegment, type Stored } from "./storageSegment.ts";
 import { newerHistory, readJsonFile, SerialQueue, writeJsonFile, type History } from "./timeline.ts";
@@ -333,11 +333,13 @@ export class StorageNode {
       if (body.epoch < this.epoch) throw new Error(`epoch ${body.epoch} is older than ${this.epoch}`);
       const learning = this.learn(body.epoch, body.history);
       if (learning !== undefined) await learning;
-      const records: [number, number, number, number][] = [];
-      for (const [lsn, s] of this.segment.records) {
-        if (lsn >= body.fromLsn) records.push([lsn, s.record.prevLsn, s.record.sizeBytes, s.epoch]);
-      }
-      return { epoch: this.epoch, records };
+      // forEach, not for-of: no entry pair made per record (the whole segment, at each promotion).
+      const records: number[] = [];
+      this.segment.records.forEach((s, lsn) => {
+        if (lsn >= body.fromLsn) records.push(lsn, s.record.prevLsn, s.record.sizeBytes, s.epoch);
+      });
+      const reply: { epoch: number; records: StoredRecordMetas } = { epoch: this.epoch, records };
+      return reply;
     });
     if (result === undefined) throw new Error("storage busy");
     return result;

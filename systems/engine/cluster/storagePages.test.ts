@@ -335,4 +335,25 @@ describe("sameRecord", () => {
     expect(sameRecord(record(listWritten(1)), record(listWritten(2)))).toBe(false);
     expect(sameRecord(record([NaN, undefined]), record([null, null]))).toBe(true);
   });
+
+  it("answers again for frozen records it found the same, and sees a change under a shallow freeze", () => {
+    const at = { lsn: 0, prevLsn: -1, sizeBytes: 10 };
+    const frozen = (value: unknown): WalRecord =>
+      Object.freeze({ kind: "update", value, ...at }) as unknown as WalRecord;
+    // Flat frozen records: the answer is remembered for the pair, and only for that pair.
+    const a = frozen(1);
+    const b = Object.freeze({ ...at, kind: "update", value: 1 }) as unknown as WalRecord;
+    const c = frozen(2);
+    expect(sameRecord(a, b)).toBe(true);
+    expect(sameRecord(a, b)).toBe(true);
+    expect(sameRecord(a, c)).toBe(false);
+    expect(sameRecord(c, b)).toBe(false);
+    // A frozen record holding an object is not immutable all through: compared again each time.
+    const list = [1, 2];
+    const shallow = frozen(list);
+    const other = frozen([1, 2]);
+    expect(sameRecord(shallow, other)).toBe(true);
+    list.push(3);
+    expect(sameRecord(shallow, other)).toBe(false);
+  });
 });

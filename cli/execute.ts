@@ -43,7 +43,13 @@ import {
 } from "../harness/store/atomic.ts";
 import { readHistoryLines, RunTally, StreamedHistory, withValuesOf } from "./runHistory.ts";
 import { timelineValueIndices } from "../reports/html.ts";
-import { createRunDir, StoreError, storeRootProblem, type RunDir } from "../harness/store/store.ts";
+import {
+  createRunDir,
+  pointLatestAt,
+  StoreError,
+  storeRootProblem,
+  type RunDir,
+} from "../harness/store/store.ts";
 import type { NodeStartError } from "../harness/runtime/process/world.ts";
 import { NodeLogs } from "../harness/store/nodeLogs.ts";
 import type { SystemUnderTest } from "../harness/system.ts";
@@ -271,9 +277,9 @@ export function checkRun(config: RunConfig): PreparedRun {
   return prepared;
 }
 
-function openRunDir(config: RunConfig, startedAt: Date): RunDir {
+function openRunDir(config: RunConfig, startedAt: Date, pointLatest: boolean): RunDir {
   try {
-    return createRunDir(config.store, config.name, startedAt);
+    return createRunDir(config.store, config.name, startedAt, pointLatest);
   } catch (error) {
     if (error instanceof StoreError) throw new UsageError(`--store ${config.store}: ${error.message}`);
     throw error;
@@ -283,7 +289,9 @@ function openRunDir(config: RunConfig, startedAt: Date): RunDir {
 export async function executeRun(config: RunConfig, options: ExecuteOptions = {}): Promise<ExecuteResult> {
   const { build, system, workload, nemesis, nemesisGenerator, command, runPlace } =
     options.prepared ?? prepareRun(config);
-  const runDir = openRunDir(config, options.startedAt ?? new Date());
+  // A run its caller may remove once it has the verdict (discardedWith) becomes store/latest only
+  // once it is kept, below: a gate's last seed that held left `latest` naming a folder gone.
+  const runDir = openRunDir(config, options.startedAt ?? new Date(), options.discardedWith === undefined);
   const artifacts = new ArtifactLog(runDir.dir);
   const asked = {
     ...config,
@@ -528,6 +536,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
       writeAnomalyFiles(artifacts, checkerResults);
       writeReports(runDir.dir, shown, artifacts);
     });
+    if (options.discardedWith !== undefined) pointLatestOnceKept(runDir, artifacts);
   }
   let whole: readonly Op[] | undefined;
   return {
@@ -542,6 +551,16 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     reportInput,
     unwritten: [...artifacts.unwritten(), ...nodeLogs.unwritten()],
   };
+}
+
+/** Points store/latest at a kept run that did not at its start (see `openRunDir`'s caller). */
+function pointLatestOnceKept(runDir: RunDir, artifacts: ArtifactLog): void {
+  try {
+    pointLatestAt(runDir.root, runDir.dir);
+  } catch (error) {
+    if (!isFileSystemError(error)) throw error;
+    artifacts.record({ file: join("..", "..", "latest"), reason: fileSystemReason(error) });
+  }
 }
 
 /** How late (real ms) a run's history lines may reach the file: they are written in batches. */

@@ -3,7 +3,7 @@
  * a run whose folder is removed afterwards never renders its closing files (the reports, the
  * anomaly files, test.json's final form), which nobody could read: the verdict is the same.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { scratchFolders } from "../../harness/testkit.ts";
@@ -35,6 +35,22 @@ describe("runSeed", () => {
       expect.arrayContaining(["history.jsonl", "test.json", "results.json", "report.html", "junit.xml"]),
     );
     expect(readdirSync(store).filter((name) => name !== "latest")).toHaveLength(1);
+  });
+});
+
+describe("store/latest after a suite's seeds", () => {
+  it("names the newest run kept, never a folder removed", async () => {
+    // Before, every run pointed latest at itself as it started, and a seed that held was removed
+    // after: a gate whose last seed held left latest naming a folder gone (faultline report
+    // store/latest: "no such run folder").
+    const store = freshStore();
+    const kept = await runSeed({ row: "r", args: memoryRegister, seed: 1, store, keep: "all" });
+    const dropped = await runSeed({ row: "r", args: memoryRegister, seed: 2, store, keep: "failing" });
+    expect(dropped.storeDir).toBeUndefined();
+    expect(realpathSync(join(store, "latest"))).toBe(realpathSync(kept.storeDir!));
+    const none = freshStore();
+    await runSeed({ row: "r", args: memoryRegister, seed: 2, store: none, keep: "none" });
+    expect(existsSync(join(none, "latest"))).toBe(false);
   });
 });
 

@@ -28,12 +28,23 @@ export function runTimestamp(date: Date): string {
 
 const testNamePattern = /^[A-Za-z0-9._-]+$/;
 
-export function createRunDir(storeRoot: string, testName: string, startedAt: Date): RunDir {
+/**
+ * Creates the run's folder and points `latest` at it, unless `pointLatest` is false: a run whose
+ * folder may be removed once its verdict is known (a gate's or a sweep's seed that holds) points
+ * `latest` at itself only once it is kept (`pointLatestAt`), so that `latest` never names a folder
+ * that is gone.
+ */
+export function createRunDir(
+  storeRoot: string,
+  testName: string,
+  startedAt: Date,
+  pointLatest = true,
+): RunDir {
   if (!testNamePattern.test(testName)) {
     throw new Error(`test name "${testName}" may hold only letters, digits, ".", "_" and "-"`);
   }
   try {
-    return createRunDirIn(storeRoot, testName, startedAt);
+    return createRunDirIn(storeRoot, testName, startedAt, pointLatest);
   } catch (error) {
     if (!isFileSystemError(error)) throw error;
     throw new StoreError(`cannot create a run folder in ${storeRoot}: ${fileSystemReason(error)}`);
@@ -71,7 +82,7 @@ export function makeFolders(path: string): void {
   }
 }
 
-function createRunDirIn(storeRoot: string, testName: string, startedAt: Date): RunDir {
+function createRunDirIn(storeRoot: string, testName: string, startedAt: Date, pointLatest: boolean): RunDir {
   const base = join(storeRoot, testName, runTimestamp(startedAt));
   makeFolders(join(storeRoot, testName));
   // Two runs in the same millisecond get distinct folders; past the bound it is an error, never
@@ -88,11 +99,12 @@ function createRunDirIn(storeRoot: string, testName: string, startedAt: Date): R
     }
   }
   if (dir === undefined) throw new Error(`${maxSuffix} runs of ${testName} already started at ${base}`);
-  pointLatestAt(storeRoot, dir);
+  if (pointLatest) pointLatestAt(storeRoot, dir);
   return { root: storeRoot, dir, historyPath: join(dir, "history.jsonl") };
 }
 
-function pointLatestAt(storeRoot: string, dir: string): void {
+/** Points `storeRoot/latest` at the run folder `dir`, replacing the link atomically. */
+export function pointLatestAt(storeRoot: string, dir: string): void {
   const link = join(storeRoot, "latest");
   const tmp = join(storeRoot, `.latest-${process.pid}`);
   rmSync(tmp, { force: true });

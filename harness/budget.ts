@@ -58,8 +58,21 @@ export function budgetMistake(limits: BudgetLimits): RangeError | undefined {
   return undefined;
 }
 
+/**
+ * The default clock, one function for every budget: a closure made per budget gave each its own,
+ * and a loop compiled while one budget counted was thrown away when the next (a second history's)
+ * read its clock ("wrong call target": etcd's logs checked together).
+ */
+const performanceNowMs = (): number => performance.now();
+
 export class Budget {
   private readonly startMs: number;
+  /**
+   * The limits, always with the same three fields (undefined where not given): budgets made from
+   * objects of other shapes made the limits read in `exhausted` polymorphic, and threw its
+   * compiled code away ("wrong map": etcd's logs checked together).
+   */
+  private readonly limits: BudgetLimits;
   private steps = 0;
   private nextClockAt = clockEverySteps;
   private nextHeapAt = heapEverySteps;
@@ -67,13 +80,15 @@ export class Budget {
   private readonly memoryLimitBytes: number | undefined;
 
   constructor(
-    private readonly limits: BudgetLimits = {},
-    private readonly nowMs: () => number = () => performance.now(),
+    limits: BudgetLimits = {},
+    private readonly nowMs: () => number = performanceNowMs,
     /** When the time limit started to run, if earlier than now (reading a file came first, say). */
     startMs?: number,
   ) {
     const mistake = budgetMistake(limits);
     if (mistake !== undefined) throw mistake;
+    const { maxSteps, timeLimitMs, memoryLimitBytes } = limits;
+    this.limits = { maxSteps, timeLimitMs, memoryLimitBytes };
     this.startMs = startMs ?? nowMs();
     this.memoryLimitBytes = limits.memoryLimitBytes;
   }

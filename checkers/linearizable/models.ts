@@ -304,19 +304,24 @@ export function kvModel(init: unknown = ""): LinearizableModel<RegisterState> {
   };
   const step = (state: RegisterState, op: KvOp): RegisterState | undefined => {
     const k = op.keyName;
+    // The initial value is read on every step, not only where the key is unbound: every part
+    // starts unbound, so a read made only there had no type feedback when the step was compiled
+    // (during the first part, by then bound), and the next part's first step threw the compiled
+    // step away, and with it sometimes the search loop it was inlined into (kv c50-ok).
+    const { initialHash, initialText } = op;
     const bound = bindingOf(state, k);
     // Hashes before strings: comparing a long appended string would flatten it, and every
     // state would then keep a flat copy of its value.
-    const currentHash = bound === null ? op.initialHash : bound.valueHash;
+    const currentHash = bound === null ? initialHash : bound.valueHash;
     switch (op.kind) {
       case 0:
         if (op.outcome === "info") return state;
         if (currentHash !== op.textHash) return undefined;
-        return op.text === (bound === null ? op.initialText : asText(bound.value)) ? state : undefined;
+        return op.text === (bound === null ? initialText : asText(bound.value)) ? state : undefined;
       case 1:
         return assign(state, k, op.text, op.initial, op.textHash, undefined, undefined, op.keyHash);
       default: {
-        const current = bound === null ? op.initialText : asText(bound.value);
+        const current = bound === null ? initialText : asText(bound.value);
         const vHash = (Math.imul(currentHash, op.textPower) + op.textHash) | 0;
         return assign(state, k, current + op.text, op.initial, vHash, current, op.text, op.keyHash);
       }

@@ -96,7 +96,7 @@ export const statesMetPerOpMax = 8;
  * ids of equal states: the configuration cache hashes the key and confirms with `same`.
  */
 class StateTable<S> {
-  readonly states: S[] = [];
+  readonly states: S[];
   private readonly byText = new Map<string, number>();
   /** Hash → the newest state id with that hash; `older[id]` chains to the previous one (-1: none). */
   private readonly byHash = new Map<string | number, number>();
@@ -108,8 +108,19 @@ class StateTable<S> {
   private readonly older: number[] = [];
   private readonly equal: (a: S, b: S) => boolean;
 
-  constructor(private readonly model: LinearizableModel<S>) {
+  /** A table whose state 0 is `initial`. */
+  constructor(
+    private readonly model: LinearizableModel<S>,
+    initial: S,
+  ) {
     this.equal = model.equal ?? ((a: S, b: S) => jsonText(a) === jsonText(b));
+    // Made holding a state and emptied, so that the array has the kind of element it holds (V8's
+    // elements kind) before its first push: made empty, it is an array of small integers until
+    // then, the pushes in intern's optimised code learnt both kinds, and the next part's table,
+    // empty again, threw that code away at its first push ("not a Smi": kv c50-ok, once a check).
+    this.states = [initial];
+    this.states.pop();
+    this.intern(initial);
   }
 
   /** Equal for equal states. */
@@ -245,10 +256,16 @@ class StepMemo {
     return (h ^ (h >>> 12)) & mask;
   }
 
-  /** The next state id, -1 if refused, -2 if not yet computed. */
+  /**
+   * The next state id, -1 if refused, -2 if not yet computed. The probe starts a slot before the
+   * home slot and moves first, so that the move runs on every lookup: run only on a collision, it
+   * had no type feedback when the search loop was compiled if the history's first collision came
+   * after, and that collision threw the compiled loop away (seen in etcd's logs).
+   */
   get(state: number, op: number): number {
     const mask = this.fromState.length - 1;
-    for (let slot = StepMemo.slotOf(state, op, mask); ; slot = (slot + 1) & mask) {
+    for (let slot = StepMemo.slotOf(state, op, mask) - 1; ;) {
+      slot = (slot + 1) & mask;
       const from = this.fromState[slot]!;
       if (from === -1) return -2;
       if (from === state && this.op[slot] === op) return this.to[slot]!;
@@ -258,8 +275,9 @@ class StepMemo {
   set(state: number, op: number, to: number): void {
     if ((this.count + 1) * 2 > this.fromState.length) this.grow();
     const mask = this.fromState.length - 1;
-    let slot = StepMemo.slotOf(state, op, mask);
-    while (this.fromState[slot] !== -1) slot = (slot + 1) & mask;
+    let slot = StepMemo.slotOf(state, op, mask) - 1;
+    do slot = (slot + 1) & mask;
+    while (this.fromState[slot] !== -1);
     this.fromState[slot] = state;
     this.op[slot] = op;
     this.to[slot] = to;
@@ -333,7 +351,7 @@ export function* linearizationSearch<S>(
   memory: ExternalMemoryMeter,
 ): Generator<undefined, SearchOutcome<S>, undefined> {
   if (ops.length === 0) {
-    new StateTable(model).intern(model.init());
+    new StateTable(model, model.init());
     return { verdict: true, configurations: 0, states: 1 };
   }
   const search = new Search(model, ops, budget, memory);
@@ -435,8 +453,8 @@ class Search<S> {
   ) {
     const n = ops.length;
     this.n = n;
-    this.table = new StateTable(model);
-    this.initialState = this.table.intern(model.init());
+    this.table = new StateTable(model, model.init());
+    this.initialState = 0; // the table's first state
     this.cache = new ConfigurationCache(this.table);
     this.head = 2 * n;
     this.next = new Int32Array(2 * n + 1).fill(-1);
@@ -759,7 +777,11 @@ class Search<S> {
           this.entry = read;
           this.passHits++;
         }
-        if (++this.passes === passTrialCount && this.passHits * 4 < this.passes) this.hasReadOnly = false;
+        // Decided on every look, not only at the trial's end: code first run after the loop was
+        // compiled has no type feedback and throws the compiled loop away (seen in etcd's logs).
+        const passes = ++this.passes;
+        const fewHits = this.passHits * 4 < passes;
+        this.hasReadOnly = !(passes === passTrialCount && fewHits);
       }
       const entry = this.entry;
       if ((entry & 1) === 1) {

@@ -64,6 +64,22 @@ export function readUtf8(bytes: Uint8Array, from: number): Utf8Reading {
   return { bad: -1, badEnd: -1, cut: bytes.length };
 }
 
+/**
+ * Where a character that the end of `bytes` cuts short starts (its lead byte among the last three,
+ * not before `from`, with fewer bytes after it than it needs), or `bytes.length`.
+ */
+function unfinishedAtEnd(bytes: Uint8Array, from: number): number {
+  for (let at = bytes.length - 1; at >= Math.max(from, bytes.length - 3); at--) {
+    const byte = bytes[at]!;
+    if (byte < 0x80) return bytes.length;
+    if (byte >= 0xc0) {
+      const character = characterAfter(byte);
+      return character !== undefined && at + character.more >= bytes.length ? at : bytes.length;
+    }
+  }
+  return bytes.length;
+}
+
 /** Line feeds in `bytes` before `end`. */
 function lineFeeds(bytes: Uint8Array, end: number): number {
   let count = 0;
@@ -105,7 +121,13 @@ export class Utf8Guard {
       from = more;
     }
     if (!isUtf8(from === 0 ? chunk : chunk.subarray(from))) {
-      const read = readUtf8(chunk, from);
+      // Most often only a character cut by the chunk's end, in text that is not ASCII: the rest is
+      // held to UTF-8 natively, not read byte by byte.
+      const cut = unfinishedAtEnd(chunk, from);
+      const read =
+        cut < chunk.length && isUtf8(chunk.subarray(from, cut))
+          ? readUtf8(chunk, cut)
+          : readUtf8(chunk, from);
       if (read.bad !== -1) return this.notUtf8(chunk, read.bad, chunk.subarray(read.bad, read.badEnd));
       if (read.cut < chunk.length) this.unfinished = Buffer.from(chunk.subarray(read.cut));
     }

@@ -1,4 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -166,6 +175,17 @@ describe("format detection and errors", () => {
   it("names a missing file or a directory", async () => {
     expect((await errorOf(join(dir, "nope.jsonl"))).message).toContain("no such file");
     expect((await errorOf(dir)).message).toContain("is a directory");
+  });
+
+  it("names the history in a run folder given in its place", async () => {
+    // `faultline check store/latest` said only "is a directory, expected a history file".
+    const run = join(dir, "run-folder");
+    mkdirSync(run);
+    expect((await errorOf(run)).message).toBe(`${run}: cannot read: is a directory, expected a history file`);
+    write(join("run-folder", "history.jsonl"), "");
+    expect((await errorOf(run)).message).toBe(
+      `${run}: cannot read: is a directory, expected a history file (a run folder: its history is ${join(run, "history.jsonl")})`,
+    );
   });
 
   it("reports a bad line of each format as file:line", async () => {

@@ -10,7 +10,8 @@
  * lines, one at a time (JSON Lines is read that way, never held whole), or its whole text (EDN and
  * the log formats are parsed as one text).
  */
-import { closeSync, createReadStream, openSync, readSync, statSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, openSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import type { Budget } from "../budget.ts";
@@ -32,7 +33,7 @@ function cannotRead(name: string, error: unknown): HistoryFormatError {
     code === "ENOENT"
       ? "no such file"
       : code === "EISDIR"
-        ? "is a directory, expected a history file"
+        ? `is a directory, expected a history file${runFolderHint(name)}`
         : code === "EACCES"
           ? "permission denied"
           : name.includes("\u0000")
@@ -41,6 +42,12 @@ function cannotRead(name: string, error: unknown): HistoryFormatError {
               ? error.message
               : String(error);
   return new HistoryFormatError(name, 0, `cannot read: ${why}`);
+}
+
+/** For a store's run folder given as a history: the file in it that is one. */
+function runFolderHint(folder: string): string {
+  const history = join(folder, "history.jsonl");
+  return existsSync(history) ? ` (a run folder: its history is ${history})` : "";
 }
 
 /** Bytes per budget step while reading: a step is about as dear as parsing a short line. */

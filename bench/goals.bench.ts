@@ -21,6 +21,13 @@
  *   world running and the history and node logs written, in a process started as the bin
  *   starts one), cold and warm.
  * - `npm test`, once, whole (FAULTLINE_BENCH_NPM_TEST=0 leaves it out).
+ *
+ * The commands run without NODE_EXTRA_CA_CERTS, as on a machine that does not set it: Node 20
+ * parses that certificate bundle at every start, before any of the command's code (this machine's,
+ * 215 KB, took about 33 ms of CPU a start, measured in December 2026; Porcupine's Go binary pays
+ * nothing of the kind). `npm test` keeps this machine's environment as it is. When the variable
+ * is set, its cost is measured and printed first, so that the figures can be read for a machine
+ * that sets it too.
  */
 import { spawnSync } from "node:child_process";
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -49,6 +56,9 @@ interface Usage {
   readonly mainCpuS: number;
   readonly exitCode: number | null;
 }
+
+/** The environment the commands run in: this one, without a certificate bundle (see above). */
+const { NODE_EXTRA_CA_CERTS: extraCaCerts, ...commandEnv } = process.env;
 
 /** The middle value (the upper one of an even count). */
 function medianOf(xs: readonly number[]): number {
@@ -80,7 +90,7 @@ process.on("exit", () => {
     const r = spawnSync(bin, args, {
       cwd: root,
       stdio: "ignore",
-      env: { ...process.env, NODE_OPTIONS: `--import=${hook}` },
+      env: { ...commandEnv, NODE_OPTIONS: `--import=${hook}` },
     });
     const wallS = (performance.now() - startMs) / 1000;
     const usage = existsSync(out)
@@ -177,6 +187,25 @@ function writeSequential(path: string, lines: number): void {
   writeFileSync(path, parts.join("\n") + "\n");
 }
 
+/** What NODE_EXTRA_CA_CERTS costs a start here: `node -e 0` with it and without, medians of 9. */
+function extraCaCertsCost(bundle: string): string {
+  const startMs = (env: NodeJS.ProcessEnv): number => {
+    const samples: number[] = [];
+    for (let i = 0; i <= 9; i++) {
+      const startedMs = performance.now();
+      spawnSync(process.execPath, ["-e", "0"], { env, stdio: "ignore" });
+      if (i > 0) samples.push(performance.now() - startedMs);
+    }
+    return medianOf(samples);
+  };
+  const withMs = startMs({ ...commandEnv, NODE_EXTRA_CA_CERTS: bundle });
+  const withoutMs = startMs(commandEnv);
+  return (
+    `NODE_EXTRA_CA_CERTS (${bundle}) is set here and left out of the commands' environment: ` +
+    `\`node -e 0\` ${Math.round(withMs)} ms with it, ${Math.round(withoutMs)} ms without (medians of 9)`
+  );
+}
+
 export async function run(): Promise<void> {
   if (!existsSync(join(root, "dist/cli/main.js"))) {
     console.log("no build in dist/ (npm run build): the figures would time tsx, not the command; skipped");
@@ -187,7 +216,8 @@ export async function run(): Promise<void> {
     loadavg()
       .map((l) => l.toFixed(1))
       .join(" ");
-  console.log(`load average ${load()}; medians of the runs shown; whole process (bin/faultline.js)\n`);
+  console.log(`load average ${load()}; medians of the runs shown; whole process (bin/faultline.js)`);
+  console.log(extraCaCerts === undefined ? "" : `${extraCaCertsCost(extraCaCerts)}\n`);
   try {
     // check: list-append histories
     for (const [txns, runs] of [

@@ -107,6 +107,22 @@ describe.each([
     expect(r.json["line"]).toBe(3);
   });
 
+  it("are named at their line in a later chunk of a file (its lines before counted again)", async () => {
+    // 20,000 writes and reads of "a", then the two lines with the bad key: far past the first chunk.
+    const lines = Array.from({ length: 20_000 }, (_, i) =>
+      op(i, 0, i % 2 === 0 ? "invoke" : "ok", "write", ["a", 1]),
+    );
+    lines.push(op(20_000, 0, "invoke", "write", ["KA", 2]), op(20_001, 0, "ok", "write", ["KA", 2]));
+    const r = await check(
+      historyBytes(lines, Buffer.from([0xff]), Buffer.from("b")),
+      ordinaryOnly,
+      "--workload",
+      "register",
+    );
+    expect(r.exitCode, r.line).toBe(254);
+    expect(r.json["error"]).toBe(notUtf8(r.file, 20_001, "0xff"));
+  });
+
   it("leave UTF-8 text alone, U+FFFD itself and a character cut by a torn last line included", async () => {
     const keys = [Buffer.from("\ufffd", "utf8"), Buffer.from("🦀", "utf8")] as const;
     const whole = await check(historyBytes(appendLines, ...keys), ordinaryOnly);

@@ -19,6 +19,8 @@ import { BudgetExhausted } from "../budget.ts";
 import { Utf8Guard } from "./utf8.ts";
 import { HistoryFormatError } from "./validate.ts";
 
+const LINE_FEED = 0x0a;
+
 /** What `-` is called in messages and results. */
 export const stdinName = "stdin";
 
@@ -100,6 +102,30 @@ class FileChunks implements AsyncIterator<Buffer> {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
+
+  /** Line feeds in the file's first `end` bytes, read again (only to name a bad byte's line). */
+  lineFeedsBefore(end: number): number {
+    const fd = openSync(this.path, "r");
+    try {
+      const buffer = Buffer.allocUnsafeSlow(readSizeFor(this.size));
+      let count = 0;
+      // Each read takes at least a byte, so the rounds are bounded by `end`.
+      for (let at = 0; at < end;) {
+        const read = readSync(fd, buffer, 0, Math.min(buffer.length, end - at), at);
+        if (read === 0) break;
+        for (
+          let lf = buffer.indexOf(LINE_FEED);
+          lf !== -1 && lf < read;
+          lf = buffer.indexOf(LINE_FEED, lf + 1)
+        )
+          count++;
+        at += read;
+      }
+      return count;
+    } finally {
+      closeSync(fd);
+    }
+  }
 }
 
 export class HistorySource {
@@ -110,7 +136,7 @@ export class HistorySource {
   private decoderEnded = false;
   private first = true;
   private bytesRead = 0;
-  private readonly utf8 = new Utf8Guard();
+  private readonly utf8: Utf8Guard;
   /**
    * The bytes read stopped being UTF-8: the error, given once the whole lines before it were
    * handed out (so that a reader meets an earlier bad line first, as it would without this one).
@@ -128,7 +154,10 @@ export class HistorySource {
     private readonly budget: Budget | undefined,
     /** The size of a regular file, as it was opened; undefined for a pipe or standard input. */
     readonly sizeBytes?: number,
-  ) {}
+  ) {
+    // A file is read again to name a bad byte's line; a pipe's lines are counted as they pass.
+    this.utf8 = new Utf8Guard(!(iterator instanceof FileChunks));
+  }
 
   /** Opens `path` (`-`: standard input). Errors surface at the first read, naming the source. */
   static open(path: string, budget?: Budget): HistorySource {
@@ -178,9 +207,20 @@ export class HistorySource {
     }
     const notUtf8 = this.utf8.check(bytes);
     if (notUtf8 === undefined) return bytes;
-    this.notUtf8 = new HistoryFormatError(this.name, notUtf8.line, notUtf8.detail);
+    this.notUtf8 = new HistoryFormatError(this.name, this.linesBefore(bytes) + notUtf8.line, notUtf8.detail);
     if (notUtf8.wholeLinesEnd === 0) throw this.notUtf8;
     return bytes.subarray(0, notUtf8.wholeLinesEnd);
+  }
+
+  /** The lines before `chunk`, the last read, when the guard does not count them (a file's). */
+  private linesBefore(chunk: Buffer): number {
+    if (!(this.iterator instanceof FileChunks)) return 0;
+    try {
+      return this.iterator.lineFeedsBefore(this.bytesRead - chunk.length);
+    } catch (error) {
+      this.close();
+      throw cannotRead(this.name, error);
+    }
   }
 
   /** The next decoded chunk, or undefined at the end. */

@@ -96,9 +96,17 @@ export interface NotUtf8 {
   readonly detail: string;
 }
 
-/** Checks a source's chunks, in order, as UTF-8 (see the module header). */
+/**
+ * Checks a source's chunks, in order, as UTF-8 (see the module header). `countLines`: the lines of
+ * the chunks before are counted as they pass, so that a bad byte's line is known; a source that can
+ * be read again from its start (a regular file) leaves that count out, a pass over every byte, and
+ * adds the lines before the chunk itself when a byte is bad (`NotUtf8.line` is then the line within
+ * the chunk).
+ */
 export class Utf8Guard {
-  /** Line feeds in the chunks before the current one. */
+  constructor(private readonly countLines = true) {}
+
+  /** Line feeds in the chunks before the current one (when counted). */
   private linesBefore = 0;
   /** The bytes of a character the last chunk ended inside (at most 3). */
   private unfinished: Buffer | undefined;
@@ -131,7 +139,7 @@ export class Utf8Guard {
       if (read.bad !== -1) return this.notUtf8(chunk, read.bad, chunk.subarray(read.bad, read.badEnd));
       if (read.cut < chunk.length) this.unfinished = Buffer.from(chunk.subarray(read.cut));
     }
-    this.linesBefore += lineFeeds(chunk, chunk.length);
+    if (this.countLines) this.linesBefore += lineFeeds(chunk, chunk.length);
     return undefined;
   }
 

@@ -581,19 +581,17 @@ function boundOnOperations(
   return {
     signal: controller.signal,
     invoked(count, inMemory) {
-      if (controller.signal.aborted) return;
-      if (inMemory && count >= objectsBound)
-        controller.abort(
-          `its bound of ${formatCount(objectsBound)} operations (a run's history is kept in memory to be checked)`,
-        );
-      else if (!inMemory && !streams && count >= objectsBound)
-        controller.abort(
-          `its bound of ${formatCount(objectsBound)} operations (a run's history is read back into memory to be checked)`,
-        );
-      else if (!inMemory && streams && count >= streamedBound)
-        controller.abort(
-          `its bound of ${formatCount(streamedBound)} operations (what checking a run's history as it streams from its file holds in memory)`,
-        );
+      const bound = inMemory || !streams ? objectsBound : streamedBound;
+      if (controller.signal.aborted || count < bound) return;
+      controller.abort(
+        `its bound of ${formatCount(bound)} operations (${
+          inMemory
+            ? "a run's history is kept in memory to be checked"
+            : streams
+              ? "what checking a run's history as it streams from its file holds in memory"
+              : "a run's history is read back into memory to be checked"
+        })`,
+      );
     },
   };
 }

@@ -121,8 +121,7 @@ export class ValueTable {
 /**
  * What `AppendIndex` lays its keys out by, per key: how many values were appended to it, the least
  * and the greatest, and whether any was not an int32 (irregular: the key is hashed). Gathered by
- * the caller, in the pass over the micro-ops it makes anyway (list-append.ts), or by
- * `AppendIndex.of`.
+ * the caller, in the pass over the micro-ops it makes anyway (list-append.ts).
  */
 export class AppendStats {
   readonly count: Int32Array;
@@ -152,29 +151,6 @@ export class AppendIndex {
   private readonly keyMin: Float64Array;
   private readonly keyMax: Float64Array;
   private readonly hashed: ValueTable;
-
-  /** `appendKey`/`appendValue` list every append once (value NaN when it is not a number). */
-  static of(
-    keyCount: number,
-    appendKey: Int32Array,
-    appendValue: Float64Array,
-    appendCount: number,
-    allocate: Allocator = noArena,
-  ): AppendIndex {
-    const stats = new AppendStats(keyCount, allocate);
-    const { count, min, max, irregular } = stats;
-    for (let i = 0; i < appendCount; i++) {
-      const k = appendKey[i]!;
-      const v = appendValue[i]!;
-      count[k]!++;
-      if (!((v | 0) === v)) irregular[k] = 1;
-      else {
-        if (v < min[k]!) min[k] = v;
-        if (v > max[k]!) max[k] = v;
-      }
-    }
-    return new AppendIndex(keyCount, stats, allocate);
-  }
 
   /** The index of the appends `stats` describes (their values are inserted afterwards, by `slotOf`). */
   constructor(keyCount: number, stats: AppendStats, allocate: Allocator = noArena) {

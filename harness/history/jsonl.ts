@@ -219,8 +219,9 @@ export class HistoryWriter {
   /**
    * Writes what is buffered, forces the file to stable storage and closes it; rejects with a write
    * or fsync failure (closed either way). The fsync waits on libuv's thread pool, so the caller
-   * goes on meanwhile: a run checks its history while the history reaches the disk, and writes its
-   * results only after (a power cut then never leaves results.json without the history it judged).
+   * goes on meanwhile (a run's node logs reach the disk beside it); a run checks its history once
+   * it is on stable storage, and writes its results only after (a power cut then never leaves
+   * results.json without the history it judged).
    */
   async closeDurably(
     fsyncFile: (fd: number) => Promise<NodeJS.ErrnoException | undefined> = fsyncInBackground,

@@ -43,6 +43,7 @@ import {
 } from "../harness/store/atomic.ts";
 import { readHistoryLines, RunTally, StreamedHistory, withValuesOf } from "./runHistory.ts";
 import { timelineValueIndices } from "../reports/html.ts";
+import { clientOps, type ClientOp } from "../harness/history/historyStats.ts";
 import {
   createRunDir,
   pointLatestAt,
@@ -530,7 +531,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   // The closing files together: their fsyncs overlapping, each folder fsynced once, after its last
   // file (see atomic.ts).
   if (options.discardedWith?.(results) !== true) {
-    const shown = { ...reportInput, history: reportHistoryShown(history, recorded) };
+    const shown: ReportInput = { ...reportInput, ...reportHistoryShown(history, recorded) };
     await artifacts.togetherOverlapping(() => {
       artifacts.write("test.json", JSON.stringify(testJson, null, 2) + "\n");
       writeAnomalyFiles(artifacts, checkerResults);
@@ -630,23 +631,53 @@ async function checkHistory(
 
 /**
  * The report's history with the values its HTML timeline shows: read back from the file (or
- * taken from the history kept in memory, or from the ops a short history's tally kept whole).
+ * taken from the history kept in memory, or from the ops a short history's tally kept whole); and,
+ * but for the history kept in memory, its client operations, paired once here for both the choice
+ * of those values and the report.
  */
-function reportHistoryShown(history: StreamedHistory, recorded: RunTally): readonly Op[] {
-  if (history.inMemory !== undefined && history.prefixLost === undefined) return history.inMemory;
-  const wanted = new Set(timelineValueIndices(recorded.reportHistory));
-  if (wanted.size === 0) return recorded.reportHistory;
+function reportHistoryShown(
+  history: StreamedHistory,
+  recorded: RunTally,
+): Pick<ReportInput, "history" | "clientOps"> {
+  if (history.inMemory !== undefined && history.prefixLost === undefined)
+    return { history: history.inMemory };
+  const paired = clientOps(recorded.reportHistory);
+  const wanted = new Set(timelineValueIndices(paired));
+  const valueless = { history: recorded.reportHistory, clientOps: paired };
+  if (wanted.size === 0) return valueless;
+  let full: Map<number, Op>;
   const whole = recorded.wholeOps;
-  if (whole !== undefined)
-    return withValuesOf(recorded.reportHistory, new Map([...wanted].map((index) => [index, whole[index]!])));
-  let ops: Op[];
-  try {
-    ops = readHistoryLines(history.path, (line) => wanted.has(line));
-  } catch (error) {
-    if (!isFileSystemError(error)) throw error;
-    return recorded.reportHistory;
+  if (whole !== undefined) full = new Map([...wanted].map((index) => [index, whole[index]!]));
+  else {
+    try {
+      full = new Map(readHistoryLines(history.path, (line) => wanted.has(line)).map((op) => [op.index, op]));
+    } catch (error) {
+      if (!isFileSystemError(error)) throw error;
+      return valueless;
+    }
   }
-  return withValuesOf(recorded.reportHistory, new Map(ops.map((op) => [op.index, op])));
+  return { history: withValuesOf(recorded.reportHistory, full), clientOps: withClientValuesOf(paired, full) };
+}
+
+/**
+ * `ops` with the invocations and completions at `fullOps`' indices replaced by theirs: the pairs
+ * `clientOps` would make of the history with those ops replaced (pairing reads no value).
+ */
+function withClientValuesOf(ops: readonly ClientOp[], fullOps: ReadonlyMap<number, Op>): ClientOp[] {
+  return ops.map((op) => {
+    const invoke = fullOps.get(op.invoke.index);
+    const complete = op.complete === undefined ? undefined : fullOps.get(op.complete.index);
+    if (invoke === undefined && complete === undefined) return op;
+    return op.complete === undefined
+      ? { process: op.process, f: op.f, invoke: invoke ?? op.invoke, outcome: op.outcome }
+      : {
+          process: op.process,
+          f: op.f,
+          invoke: invoke ?? op.invoke,
+          outcome: op.outcome,
+          complete: complete ?? op.complete,
+        };
+  });
 }
 
 /** The name of what aborted the run: the reason given to `abort` when it is a string. */

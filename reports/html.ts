@@ -66,7 +66,7 @@ const marginBottom = 24;
 type Outcome = ClientOp["outcome"];
 
 export function renderHtmlReport(input: ReportInput, analysis: RunAnalysis = analyzeRun(input)): string {
-  const ops = clientOps(input.history);
+  const ops = input.clientOps ?? clientOps(input.history);
   const endNs = Math.max(1, lastTimeNs(input.history));
   const windows = analysis.windows.slice(0, htmlLimits.windowsMax);
   const e = escapeHtml;
@@ -108,13 +108,14 @@ ${anomaliesHtml(results)}
 }
 
 /**
- * The indices of the ops whose values the timeline shows (an op's title reads its completion's
- * value, else its invocation's): a run keeps its history without client values (cli/runHistory.ts)
- * and reads these back from history.jsonl before rendering. At most twice `timelineOpsMax`.
+ * The indices of the ops whose values the timeline shows, of a history's client operations (an
+ * op's title reads its completion's value, else its invocation's): a run keeps its history without
+ * client values (cli/runHistory.ts) and reads these back from history.jsonl before rendering. At
+ * most twice `timelineOpsMax`.
  */
-export function timelineValueIndices(history: ReportInput["history"]): number[] {
+export function timelineValueIndices(ops: readonly ClientOp[]): number[] {
   const indices: number[] = [];
-  for (const op of sampleOps(clientOps(history), htmlLimits.timelineOpsMax)) {
+  for (const op of sampleOps(ops, htmlLimits.timelineOpsMax)) {
     indices.push(op.invoke.index);
     if (op.complete !== undefined) indices.push(op.complete.index);
   }

@@ -6,7 +6,12 @@
 import type { Op } from "../harness/history/op.ts";
 import type { Results } from "../harness/results.ts";
 import { faultWindows, type FaultWindow } from "../harness/history/faultWindows.ts";
-import { statsFromChecker, summarizeHistory, type HistoryStats } from "../harness/history/historyStats.ts";
+import {
+  statsFromChecker,
+  summarizeHistory,
+  type ClientOp,
+  type HistoryStats,
+} from "../harness/history/historyStats.ts";
 
 export interface ReportInput {
   readonly testName: string;
@@ -16,6 +21,11 @@ export interface ReportInput {
   /** The resolved test config (test.json); shown as is. */
   readonly config: unknown;
   readonly history: readonly Op[];
+  /**
+   * The history's client operations paired (`clientOps`), when the caller has them already (a run
+   * pairs its history to choose the timeline's values); paired here otherwise.
+   */
+  readonly clientOps?: readonly ClientOp[];
   readonly results: Results;
   /** Node log files of the run (`nodes/<node>.log`), by endpoint name; none when absent. */
   readonly nodeLogs?: readonly string[];

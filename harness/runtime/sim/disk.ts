@@ -426,8 +426,12 @@ function crashFile(state: SimFile, random: Random, model: CrashModel): Omit<Cras
       } else if (change.data.length > 0) writesLost++;
     }
     flush(undefined);
+    state.current = state.durable.clone();
   }
-  state.current = state.durable.clone();
+  // With no unsynced change the page cache already holds exactly the platter's bytes (every path
+  // that changes one without a change of the other keeps them equal: an fsync's failure clones,
+  // `corrupt` flips both): it is kept, not cloned (a whole-file copy per file per crash, the
+  // segment and the materialised log growing with the run).
   state.unsynced = [];
   return { writesKept, writesLost, tornBytes };
 }

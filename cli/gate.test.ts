@@ -278,6 +278,14 @@ describe("a bad suite or option: one line naming the file and line, exit 254", (
         ["sweep", file, "--seeds", "1..2", "--out", notAFolder],
         /--out .*: cannot create or write this folder: .*\(ENOTDIR\)/,
       ],
+      // A file where the folder itself would go: refused too, before any run. Before, the gate
+      // ran every seed, then could not write junit.xml or summary.json into it, and exited 0.
+      [
+        ["gate", file, "--out", file, "--store", join(scratch, "store-out")],
+        /--out .*fine\.yaml: not a folder \(a file of that name is there\)/,
+      ],
+      [["gate", file, "--store", file], /--store .*fine\.yaml: not a folder/],
+      [["sweep", file, "--seeds", "1..2", "--out", file], /--out .*fine\.yaml: not a folder/],
     ] as const) {
       const { code, stderr } = await captured(() => main([...args]));
       expect(code, args.join(" ")).toBe(254);

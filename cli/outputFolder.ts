@@ -5,7 +5,7 @@
  * with, each whole or absent, a refused one said in a line while the verdict stands. A module of
  * its own so that a command needing only this (shrink) does not load the gate and its terminal view.
  */
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import {
   ArtifactLog,
   fileSystemReason,
@@ -15,12 +15,19 @@ import {
 import { makeFolders } from "../harness/store/store.ts";
 import { UsageError } from "./main.ts";
 
-/** Creates `dir` (with its parents) and checks it is writable; a UsageError naming `--option` if not. */
+/**
+ * Creates `dir` (with its parents) and checks it is a folder and writable; a UsageError naming
+ * `--option` if not. A file already at `dir` is refused here: makeFolders takes any existing path
+ * as made, and a gate then ran every seed only to find it could not write its junit.xml into it.
+ */
 export function prepareFolder(option: string, dir: string): void {
   try {
     makeFolders(dir);
+    if (!statSync(dir).isDirectory())
+      throw new UsageError(`--${option} ${dir}: not a folder (a file of that name is there)`);
     accessSync(dir, constants.W_OK);
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     if (!isFileSystemError(error)) throw error;
     throw new UsageError(
       `--${option} ${dir}: cannot create or write this folder: ${fileSystemReason(error)}`,

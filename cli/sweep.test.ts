@@ -277,6 +277,42 @@ describe("reading a shard folder back", () => {
     );
   });
 
+  it("refuses a shard file that is a folder or not UTF-8, in one line naming it", async () => {
+    // Before, a runs.jsonl that was a folder was an internal error (exit 255, a stack trace), and
+    // a sweep.json that was one read as "not JSON: EISDIR"; bytes not UTF-8 were read as U+FFFD.
+    const runsFolder = folder(good.manifest, []);
+    rmSync(join(runsFolder, "runs.jsonl"));
+    mkdirSync(join(runsFolder, "runs.jsonl"));
+    expect(() => readShard(runsFolder)).toThrow(UsageError);
+    expect(() => readShard(runsFolder)).toThrow(
+      /runs\.jsonl: expected a file \(the shard's runs, one a line\), found a folder$/,
+    );
+    const { code, stderr } = await captured(() =>
+      main(["sweep", "report", runsFolder, "--out", join(runsFolder, "report")]),
+    );
+    expect(code).toBe(254);
+    expect(stderr.trimEnd().split("\n")).toHaveLength(1);
+    const manifestFolder = folder(good.manifest, runLines());
+    rmSync(join(manifestFolder, "sweep.json"));
+    mkdirSync(join(manifestFolder, "sweep.json"));
+    expect(() => readShard(manifestFolder)).toThrow(
+      /sweep\.json: expected a file \(the sweep's manifest\), found a folder$/,
+    );
+    // A byte 0xFF inside the second run's reproduce command: read as U+FFFD before, and judged.
+    const notUtf8 = folder(good.manifest, runLines());
+    const lines = runLines();
+    const at = lines[1]!.indexOf('"reproduceCommand":"') + '"reproduceCommand":"'.length;
+    writeFileSync(
+      join(notUtf8, "runs.jsonl"),
+      Buffer.concat([
+        Buffer.from(`${lines[0]!}\n${lines[1]!.slice(0, at)}`),
+        Buffer.from([0xff]),
+        Buffer.from(`${lines[1]!.slice(at)}\n${lines.slice(2).join("\n")}\n`),
+      ]),
+    );
+    expect(() => readShard(notUtf8)).toThrow(/runs\.jsonl:2: expected UTF-8 text, found bytes that are not$/);
+  });
+
   it("refuses a manifest missing a field, out of its bounds, or with rows its digest does not cover", () => {
     const cases: [string, (m: Record<string, unknown>) => void, RegExp][] = [
       ["no seeds", (m) => delete m["seeds"], /sweep\.json: not a sweep manifest .*seeds: /],

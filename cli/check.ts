@@ -39,7 +39,7 @@ import { ScannedKind, scannedOp, type MicroOpBuffer } from "../harness/history/j
 import { HistorySource, sourceName } from "../harness/history/source.ts";
 import type { HistoryStatsGatherer } from "../harness/history/historyStats.ts";
 import type { GatheredTxns, TxnTableBuilder } from "../checkers/elle/index.ts";
-import type { StoredRunCheck } from "./storedRun.ts";
+import type { RunRecord, StoredRunCheck } from "./storedRun.ts";
 import { HistoryFormatError, visibleText } from "../harness/history/validate.ts";
 import { bigintAsDigits, parseJsonExact } from "../harness/history/exactJson.ts";
 import type { CheckResult, Results } from "../harness/results.ts";
@@ -390,6 +390,8 @@ interface CheckPlan {
   /** Shown in the verdict line: "cas-register", "append, elle strict-serializable", "stored run: …". */
   readonly description: string;
   readonly checkers: readonly Checker[];
+  /** A stored run's record of itself (test.json's `recorded`): its results join the checkers'. */
+  readonly record?: RunRecord;
 }
 
 const isAppendTxn = (op: Op): boolean =>
@@ -722,6 +724,7 @@ async function checkFileShowing(
       () => countClientOperations(ops),
       startMs,
       how.checkerErrors,
+      ops.length,
     ),
     tornLastLine,
   );
@@ -753,6 +756,8 @@ async function runPlan(
   operationCount: () => number,
   startMs: number,
   checkerErrors: CheckerErrors,
+  /** The history entries read (the lines of a JSONL file), for a stored run's record to compare. */
+  entriesRead: number,
 ): Promise<FileOutcome> {
   let checkerResults: Record<string, CheckResult>;
   try {
@@ -772,8 +777,15 @@ async function runPlan(
       return errorOutcome(file, `${file}: ${error.message}`, ExitCode.badInput);
     throw error;
   }
+  if (plan.record !== undefined) {
+    const { recordResults } = await import("./storedRun.ts");
+    checkerResults = { ...recordResults(plan.record, entriesRead), ...checkerResults };
+  }
   const elapsedMs = Math.round(performance.now() - startMs);
-  const results: Results = composeResults(checkerResults);
+  const composed = composeResults(checkerResults);
+  // As the run's own results say it (execute.ts), so a stored run checked again gives them.
+  const interrupted = plan.record?.interrupted;
+  const results: Results = interrupted === undefined ? composed : { ...composed, interrupted };
   const operations = operationCount();
   const figures = `${operations} operation${operations === 1 ? "" : "s"}, ${elapsedMs} ms`;
   const verdictLabel = results.valid === true ? "valid" : results.valid === false ? "INVALID" : "unknown";
@@ -862,7 +874,11 @@ function storedStreamedPlan(stored: StoredRunCheck): {
     gathersStats: true,
     stored,
     plan: (gathered, stats) =>
-      Promise.resolve({ description: stored.description, checkers: gatheredCheckers(gathered, stats!) }),
+      Promise.resolve({
+        description: stored.description,
+        checkers: gatheredCheckers(gathered, stats!),
+        ...(stored.record !== undefined ? { record: stored.record } : {}),
+      }),
   };
 }
 
@@ -995,7 +1011,17 @@ async function checkGathered(
   const plan = await gatheredPlan(gathered, stats);
   // The time limit runs from the start of reading; steps count from here.
   const budget = new Budget(limits, undefined, startMs);
-  return await runPlan(file, "jsonl", plan, [], budget, () => tally.clientOperations, startMs, checkerErrors);
+  return await runPlan(
+    file,
+    "jsonl",
+    plan,
+    [],
+    budget,
+    () => tally.clientOperations,
+    startMs,
+    checkerErrors,
+    tally.entries,
+  );
 }
 
 /** Why the verdict is what it is: the reasons of the checkers that decide it, named when several ran. */

@@ -619,7 +619,10 @@ async function checkHistory(
   const inMemory = history.inMemory ?? (recorded.entries === 0 ? [] : undefined);
   if (inMemory !== undefined) return await runCheckers(runCheck.checkers, inMemory, { budget });
   const { checkRunHistory } = await import("./check.ts");
-  const outcome = await checkRunHistory(history.path, runCheck, budget);
+  // The file must hold the entries the run wrote (its own record, as test.json will say): one cut
+  // short or changed since is checked as it is, and the verdict says so (unknown, never valid).
+  const recordedCheck = { ...runCheck, record: { ended: true, entries: recorded.entries } };
+  const outcome = await checkRunHistory(history.path, recordedCheck, budget);
   if (outcome.results !== undefined) return outcome.results.checkers;
   return {
     history: {

@@ -228,12 +228,16 @@ export function tornLineNote(storeDir: string, line: number): string {
  * checked on the whole history, the plots here show only the stored part.
  */
 function historyCutShort(input: ReportInput): string | undefined {
-  const recorded = (input.config as { recorded?: { operations?: unknown } }).recorded;
+  const recorded = (input.config as { recorded?: { operations?: unknown; historyCutShort?: unknown } })
+    .recorded;
   const operations = recorded?.operations;
   const stored = countClientOperations(input.history);
   if (typeof operations !== "number" || stored >= operations) return undefined;
+  // The run says when its disk refused the file; a file it wrote whole was cut short since.
+  const why =
+    recorded?.historyCutShort === true ? "the disk refused the rest" : "cut short since the run wrote it";
   return (
     `${join(input.storeDir, "history.jsonl")} holds ${formatCount(stored)} of the ${formatCount(operations)} ` +
-    `operations the run recorded (the disk refused the rest); results.json was checked on all of them`
+    `operations the run recorded (${why}); results.json was checked on all of them`
   );
 }

@@ -3,7 +3,8 @@
  * it keeps no op objects of its own to check. Shown by changing the file between the end of the
  * run and its checking (`onChecking`): the run's verdict is then `faultline check`'s on the file
  * as it is, not one on the ops the run recorded. Before, the run checked the copy it kept in
- * memory, whatever the file held.
+ * memory, whatever the file held. The run also compares the file with what it wrote: a file cut
+ * short is checked as it is, and the verdict says so (unknown, not valid).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -49,6 +50,12 @@ describe("a run's verdict is faultline check's on its history file", () => {
       const checked = await checkFile(historyPath, await parseCheckArgs([historyPath, "--json", "--quiet"]));
       expect(checked.results).toBeDefined();
       expect(result.results).toEqual(checked.results);
+      // And the run knows the file no longer holds what it wrote: the verdict is on a part of its
+      // history, so unknown at best, never valid (before, valid on the 60 lines kept).
+      expect(result.results.valid).not.toBe(true);
+      expect(result.results.checkers["history"]?.reason).toMatch(
+        /^history\.jsonl holds 60 of the [\d,]+ entries the run wrote/,
+      );
       // The run recorded more operations than the file now holds: its stats count the file's.
       const stats = result.results.checkers["stats"] as unknown as {
         byF: Record<string, { ok: number; fail: number; info: number }>;

@@ -16,7 +16,9 @@ import type { Checker } from "../harness/checker.ts";
 import type { HistoryStatsGatherer } from "../harness/history/historyStats.ts";
 import { gatheredAppendCheckers } from "../workloads/append.ts";
 import { appendModelOf } from "../workloads/index.ts";
-import { buildConfigOf } from "./execute.ts";
+import { buildConfigOf, interruptedResult } from "./execute.ts";
+import type { CheckResult, Interruption } from "../harness/results.ts";
+import { formatCount } from "../reports/format.ts";
 import { UsageError } from "./main.ts";
 import { loadRunPlugins, lookupWorkload } from "./plugins.ts";
 import { runConfigSchema, type RunConfig } from "./runConfig.ts";
@@ -30,11 +32,101 @@ export interface StoredRunCheck {
   readonly description: string;
   readonly checkers: readonly Checker[];
   readonly testJsonPath: string;
+  /** What the run recorded of itself, beside its history: its verdict depends on it too. */
+  readonly record?: RunRecord;
   /**
    * `checkers` fed from a list-append history gathered while it streamed (the ones given are
    * ignored): present for the built-in append workload only.
    */
   readonly gatheredCheckers?: (txns: GatheredTxns, stats: HistoryStatsGatherer) => readonly Checker[];
+}
+
+/**
+ * What a run says of itself in test.json's `recorded` (written once it ends), which its history
+ * cannot say: whether it ended at all, how many history entries it wrote, and whether it was
+ * interrupted or failed. A run's verdict counts these (execute.ts), so re-checking its history
+ * must count them too: a history the run did not finish is a prefix of the test asked for, and
+ * none of these is ever valid, whatever the prefix holds.
+ */
+export interface RunRecord {
+  /** False when test.json has no `recorded`: the run was killed, or is still running. */
+  readonly ended: boolean;
+  /** The history entries the run wrote: its history.jsonl holds exactly these, or it changed since. */
+  readonly entries?: number;
+  readonly operations?: number;
+  readonly interrupted?: Interruption;
+  readonly failure?: string;
+}
+
+/**
+ * The results a run's record adds to its checkers' (none when it ended whole and its history holds
+ * what it wrote), `entriesRead` the entries read from its history file: each unknown, saying why.
+ * The run's own results are these (execute.ts adds `interrupted` and `run` as the run goes, and
+ * this function's `history` once it has checked the file).
+ */
+export function recordResults(record: RunRecord, entriesRead: number): Record<string, CheckResult> {
+  const results: Record<string, CheckResult> = {};
+  if (!record.ended)
+    results["run"] = {
+      valid: "unknown",
+      reason:
+        "test.json holds no record of the run's end: the run was killed (or is still running), so its history is a prefix of the test asked for; the operations in it were checked",
+    };
+  else if (record.failure !== undefined)
+    results["run"] = { valid: "unknown", reason: `${record.failure}; the history up to there was checked` };
+  if (record.interrupted !== undefined)
+    results["interrupted"] = interruptedResult(record.interrupted, record.operations ?? 0);
+  const entries = record.entries;
+  if (entries !== undefined && entriesRead !== entries)
+    results["history"] = {
+      valid: "unknown",
+      reason:
+        entriesRead < entries
+          ? `history.jsonl holds ${formatCount(entriesRead)} of the ${formatCount(entries)} entries the run wrote (cut short since, or refused by its disk): only those were checked`
+          : `history.jsonl holds ${formatCount(entriesRead)} entries, more than the ${formatCount(entries)} the run wrote: it was changed since, so it is not the history the run recorded`,
+      entriesRead,
+      entriesRecorded: entries,
+    };
+  return results;
+}
+
+/** test.json's `recorded`, held to the shape execute.ts writes; a UsageError naming the field if not. */
+function runRecordOf(testJsonPath: string, config: Record<string, unknown>): RunRecord {
+  const recorded = config["recorded"];
+  if (recorded === undefined) return { ended: false };
+  const bad = (field: string, expected: string, got: unknown): UsageError =>
+    new UsageError(
+      `${testJsonPath}: expected "recorded.${field}" to be ${expected}; got ${describeFound(got)}`,
+    );
+  if (!isRecord(recorded)) throw bad("", "what the run recorded, a JSON object", recorded);
+  const count = (field: string): number | undefined => {
+    const value = recorded[field];
+    if (value === undefined) return undefined;
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0)
+      throw bad(field, "a whole number", value);
+    return value;
+  };
+  const entries = count("historyEntries");
+  const operations = count("operations");
+  const failure = recorded["failure"];
+  if (failure !== undefined && typeof failure !== "string") throw bad("failure", "a string", failure);
+  const interrupted = recorded["interrupted"];
+  if (interrupted !== undefined) {
+    const i = isRecord(interrupted) ? interrupted : {};
+    if (
+      typeof i["signal"] !== "string" ||
+      typeof i["atTestTimeNs"] !== "number" ||
+      typeof i["timeLimitNs"] !== "number"
+    )
+      throw bad("interrupted", "{signal, atTestTimeNs, timeLimitNs}", interrupted);
+  }
+  return {
+    ended: true,
+    ...(entries !== undefined ? { entries } : {}),
+    ...(operations !== undefined ? { operations } : {}),
+    ...(interrupted !== undefined ? { interrupted: interrupted as unknown as Interruption } : {}),
+    ...(failure !== undefined ? { failure } : {}),
+  };
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -106,6 +198,7 @@ export async function storedRunCheck(testJsonPath: string): Promise<StoredRunChe
     }
   }
   refuseStoredNumbersNoRunTakes(testJsonPath, config);
+  const record = runRecordOf(testJsonPath, config);
   const stored = {
     bug: [],
     systemOptions: {},
@@ -121,7 +214,7 @@ export async function storedRunCheck(testJsonPath: string): Promise<StoredRunChe
   let workload: ReturnType<typeof resolved.build>;
   try {
     workload = resolved.build(build);
-    return runCheckOf(stored.workload, workload, build, testJsonPath);
+    return { ...runCheckOf(stored.workload, workload, build, testJsonPath), record };
   } catch (error) {
     // A config no run could have written (a model nobody knows): bad input, named, not a bug.
     if (error instanceof ConfigError) throw new UsageError(`${testJsonPath}: ${error.message}`);

@@ -325,7 +325,9 @@ export interface RunTestResult {
   readonly storeDir: string;
   /**
    * The run's history, read back from `storeDir`'s history.jsonl when first asked for (a run keeps
-   * none in memory): a run of millions of operations costs nothing here until it is read.
+   * none in memory): a run of millions of operations costs nothing here until it is read. Exactly
+   * the entries the run recorded; if the file no longer holds them (cut short, rotated, changed),
+   * reading it throws an error saying so rather than giving a part as the whole.
    */
   readonly history: readonly Op[];
   readonly aborted: boolean;

@@ -116,6 +116,22 @@ describe("faultline check of a stored run counts the run's record", () => {
     });
   }
 
+  it("a run's history, asked for after its file lost its first lines, is refused, not given from later on", async () => {
+    // executeRun's (and runTest's) `history` is read from the file when first asked for. Before,
+    // it was whatever the file then held, read with no bound: here a history starting at index 30.
+    const result = await run("register");
+    const historyPath = join(result.storeDir, "history.jsonl");
+    const lines = readFileSync(historyPath, "utf8").split("\n").slice(0, -1);
+    writeFileSync(historyPath, lines.slice(30).join("\n") + "\n");
+    expect(() => result.history).toThrow(
+      new RegExp(
+        `^the run's history cannot be given whole: .*history\\.jsonl holds ${lines.length - 30} of the ${lines.length} entries the run recorded \\(cut short since\\)$`,
+      ),
+    );
+    writeFileSync(historyPath, lines.join("\n") + "\n");
+    expect(result.history.map((op) => op.index)).toEqual(lines.map((_, i) => i));
+  });
+
   it("a test.json whose record has the wrong shape is bad input, named", async () => {
     const result = await run("register");
     editTestJson(

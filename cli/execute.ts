@@ -41,7 +41,7 @@ import {
   unwrittenSummary,
   type UnwrittenArtifact,
 } from "../harness/store/atomic.ts";
-import { readHistoryLines, RunTally, StreamedHistory, withValuesOf } from "./runHistory.ts";
+import { readHistoryLines, RunTally, StreamedHistory, wholeRunHistory, withValuesOf } from "./runHistory.ts";
 import { timelineValueIndices } from "../reports/html.ts";
 import { clientOps, type ClientOp } from "../harness/history/historyStats.ts";
 import {
@@ -153,7 +153,8 @@ export interface ExecuteResult {
   readonly storeDir: string;
   /**
    * The run's history, read from its history.jsonl when first asked for (the run itself keeps
-   * none: cli/runHistory.ts); the history kept in memory when the disk refused the file.
+   * none: cli/runHistory.ts); the history kept in memory when the disk refused the file. Exactly
+   * the entries the run recorded, or a thrown error saying why they cannot be had (wholeRunHistory).
    */
   readonly history: readonly Op[];
   /** Client operations recorded (an invocation with its completion is one). */
@@ -544,7 +545,7 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
     results,
     storeDir: runDir.dir,
     get history() {
-      return (whole ??= history.inMemory ?? readHistoryLines(history.path, () => true));
+      return (whole ??= wholeRunHistory(history, recorded.entries));
     },
     operations,
     aborted: interrupted !== undefined,

@@ -9,7 +9,8 @@ import { describe, expect, it } from "vitest";
 import { opToJsonLine } from "../harness/history/jsonl.ts";
 import { countClientOperations, type Op } from "../harness/history/op.ts";
 import { scratchFolders } from "../harness/testkit.ts";
-import { readHistoryLines, RunTally, withValuesOf } from "./runHistory.ts";
+import { ArtifactLog } from "../harness/store/atomic.ts";
+import { readHistoryLines, RunTally, StreamedHistory, wholeRunHistory, withValuesOf } from "./runHistory.ts";
 
 const freshFolder = scratchFolders("run-history");
 
@@ -88,5 +89,56 @@ describe("readHistoryLines", () => {
     expect(readHistoryLines(path, () => true)).toEqual(ops);
     expect(readHistoryLines(path, (line) => line === 5 || line === 7)).toEqual([long, ops[7]]);
     expect(readHistoryLines(path, () => true, 6)).toEqual(ops.slice(0, 6));
+  });
+});
+
+describe("wholeRunHistory", () => {
+  /** A run's streamed history of `ops`, written and closed as a run leaves it. */
+  async function streamed(ops: readonly Op[]): Promise<StreamedHistory> {
+    const dir = freshFolder();
+    const history = new StreamedHistory(join(dir, "history.jsonl"), new ArtifactLog(dir));
+    for (const op of ops) history.append(op);
+    await history.closeDurably();
+    return history;
+  }
+
+  it("gives the entries the run recorded, from the file or from memory", async () => {
+    const ops = sampleHistory();
+    const history = await streamed(ops);
+    expect(wholeRunHistory(history, ops.length)).toEqual(ops);
+    history.inMemory = ops.slice();
+    expect(wholeRunHistory(history, ops.length)).toEqual(ops);
+  });
+
+  it("refuses to pass a part of the history off as the whole", async () => {
+    const ops = sampleHistory();
+    const lines = ops.map((op) => opToJsonLine(op) + "\n");
+    // The prefix the disk refused and no one read back: the ops kept after it start at index 5.
+    // Before, those were the run's history, silently starting later.
+    const refused = await streamed(ops);
+    refused.prefixLost = "the file held 2 of its 5 lines";
+    refused.inMemory = ops.slice(5);
+    expect(() => wholeRunHistory(refused, ops.length)).toThrow(
+      /^the run's history cannot be given whole: the disk refused .*history\.jsonl, and its lines before that were not read back \(the file held 2 of its 5 lines\)$/,
+    );
+    const history = await streamed(ops);
+    // Its first lines lost (rotated, or cut from the front): it starts at index 3.
+    writeFileSync(history.path, lines.slice(3).join(""));
+    expect(() => wholeRunHistory(history, ops.length)).toThrow(/holds 5 of the 8 entries the run recorded/);
+    writeFileSync(history.path, [...lines.slice(3), ...lines.slice(0, 3)].join(""));
+    expect(() => wholeRunHistory(history, ops.length)).toThrow(
+      /history\.jsonl:1: expected the entry of index 0, found 3 \(changed since\)$/,
+    );
+    // Cut short, with a torn last line (before, dropped without a word), and grown since.
+    writeFileSync(history.path, lines.slice(0, 6).join("") + lines[6]!.slice(0, 10));
+    expect(() => wholeRunHistory(history, ops.length)).toThrow(/holds 6 of the 8 entries/);
+    writeFileSync(history.path, [...lines, ...lines].join(""));
+    expect(() => wholeRunHistory(history, ops.length)).toThrow(
+      /holds more than the 8 entries the run recorded/,
+    );
+    writeFileSync(history.path, lines.slice(0, 4).join("") + "not json\n" + lines.slice(5).join(""));
+    expect(() => wholeRunHistory(history, ops.length)).toThrow(
+      /^the run.s history cannot be given whole: [^ ]*history\.jsonl:5: /,
+    );
   });
 });

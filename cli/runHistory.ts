@@ -185,7 +185,11 @@ export function readHistoryLines(
       for (let end = chunk.indexOf(10, start); end !== -1 && end < bytes; end = chunk.indexOf(10, start)) {
         if (wanted(line)) {
           const text = Buffer.concat([...carry, chunk.subarray(start, end)]).toString("utf8");
-          ops.push(parseJsonExact(text) as Op);
+          try {
+            ops.push(parseJsonExact(text) as Op);
+          } catch (error) {
+            throw new Error(`${path}:${line + 1}: ${error instanceof Error ? error.message : String(error)}`);
+          }
         }
         carry = [];
         start = end + 1;
@@ -195,6 +199,53 @@ export function readHistoryLines(
     }
   } finally {
     closeSync(fd);
+  }
+  return ops;
+}
+
+/**
+ * The run's whole history as op objects (a library caller's `history`): exactly the `entries` it
+ * recorded, indices 0, 1, 2, …, from the history kept in memory or read back from history.jsonl
+ * (at most `entries` + 1 lines read, so a file grown since is noticed, not read to its end). When
+ * that cannot be had, an error saying why, never a part passed off as the whole: a prefix the
+ * disk refused and that was not read back (before, the ops after it were returned, a history that
+ * silently started later), or a file cut short, grown, torn or changed since the run wrote it
+ * (before, whatever the file then held, read with no bound, a torn last line dropped).
+ */
+export function wholeRunHistory(history: StreamedHistory, entries: number): Op[] {
+  const notWhole = (why: string): Error => new Error(`the run's history cannot be given whole: ${why}`);
+  if (history.prefixLost !== undefined)
+    throw notWhole(
+      `the disk refused ${history.path}, and its lines before that were not read back (${history.prefixLost})`,
+    );
+  let ops: Op[];
+  if (history.inMemory !== undefined) ops = history.inMemory;
+  else {
+    try {
+      ops = readHistoryLines(history.path, () => true, entries + 1);
+    } catch (error) {
+      // A line that is not JSON is named by readHistoryLines (path and line).
+      throw notWhole(
+        isFileSystemError(error)
+          ? `${history.path}: ${fileSystemReason(error)}`
+          : error instanceof Error
+            ? error.message
+            : String(error),
+      );
+    }
+  }
+  if (ops.length !== entries)
+    throw notWhole(
+      ops.length < entries
+        ? `${history.path} holds ${ops.length} of the ${entries} entries the run recorded (cut short since)`
+        : `${history.path} holds more than the ${entries} entries the run recorded (changed since)`,
+    );
+  for (let i = 0; i < ops.length; i++) {
+    const index = (ops[i] as { index?: unknown } | null)?.index;
+    if (index !== i)
+      throw notWhole(
+        `${history.path}:${i + 1}: expected the entry of index ${i}, found ${JSON.stringify(index) ?? "none"} (changed since)`,
+      );
   }
   return ops;
 }

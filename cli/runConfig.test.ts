@@ -68,6 +68,17 @@ describe("options that do not apply to the chosen system", () => {
   });
 });
 
+describe("--name", () => {
+  it('refuses "." and "..": a test name is a folder of the store, and these name none of their own', () => {
+    // Before, --name .. stored the run beside the store, outside it.
+    for (const name of [".", ".."])
+      expect(() => resolved(["--system", "memory", "--name", name]), name).toThrow(
+        /^--name: "\." and "\.\." are no folder of their own under the store; use another name/,
+      );
+    expect(resolved(["--system", "memory", "--name", "..a"]).name).toBe("..a");
+  });
+});
+
 describe("the reproduce command", () => {
   it("resolves back to the same run, for any engine options (property)", () => {
     const engine = systems["engine"]!.options!;

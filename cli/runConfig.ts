@@ -76,6 +76,17 @@ export const defaultNemesis =
   nemesisNames.includes("partition") && nemesisNames.includes("crash") ? "partition,crash" : "none";
 
 /** The common options, validated; `system` and `workload` are names or plugin paths. */
+
+/**
+ * A name that becomes one folder under the store (a test's, a gate's): "." and ".." name none of
+ * their own. Before, `--name ..` (or a suite row or suite named so) put its run folders beside the
+ * store, outside it, and "." put them among the store's test folders.
+ */
+export function namesAFolderOfItsOwn(name: string): boolean {
+  return name !== "." && name !== "..";
+}
+export const notAFolderOfItsOwn = `"." and ".." are no folder of their own under the store; use another name`;
+
 export const runConfigSchema = z
   .object({
     system: z.string().min(1).default(systemNames[0]!),
@@ -111,6 +122,7 @@ export const runConfigSchema = z
     name: z
       .string()
       .regex(/^[A-Za-z0-9._-]+$/, { error: "may hold only letters, digits, '.', '_' and '-'" })
+      .refine(namesAFolderOfItsOwn, { error: notAFolderOfItsOwn })
       .optional(),
     model: z.string().min(1).optional(),
     quiet: z.boolean().default(false),

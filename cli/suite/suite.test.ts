@@ -270,6 +270,18 @@ describe("a bad suite file is one line naming the file, the line and the field",
         good,
       /^suites\/x\.yaml:2: YAML error: Excessive alias count/,
     ],
+    // "." and ".." are no folder of their own: a row's name is its runs' test name, a folder of
+    // the store (before, a row named ".." stored its runs beside the store, outside it).
+    [
+      "a row named ..",
+      good.replace(/name: [\w-]+\n {4}run:/, "name: ..\n    run:"),
+      /^suites\/x\.yaml:\d+: rows\[0\]\.name: "\." and "\.\." are no folder of their own under the store; use another name$/,
+    ],
+    [
+      "a suite named .",
+      `name: "."\n${good.replace(/^name: .*\n/m, "")}`,
+      /^suites\/x\.yaml:1: name: "\." and "\.\." are no folder of their own/,
+    ],
     [
       "a key that is a list",
       good.replace("    expect: valid", "    ? [x]\n    : 1\n    expect: valid"),

@@ -38,7 +38,13 @@ import {
 import { z } from "zod";
 import { UsageError } from "../main.ts";
 import { resolveRunConfig } from "../run.ts";
-import { commonRunOptionSpec, runConfigSchema, type RunConfig } from "../runConfig.ts";
+import {
+  commonRunOptionSpec,
+  namesAFolderOfItsOwn,
+  notAFolderOfItsOwn,
+  runConfigSchema,
+  type RunConfig,
+} from "../runConfig.ts";
 import { nodeErrorsAnomalyClasses, prepareRun } from "../execute.ts";
 import { ConfigError } from "../../harness/configError.ts";
 import { describeFound } from "../../harness/history/validate.ts";
@@ -283,7 +289,10 @@ const expectationSchema = z.unknown().transform((value, ctx): Expectation => {
 
 const rowSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9._-]+$/, { error: "letters, digits, '.', '_' and '-' only" }),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, { error: "letters, digits, '.', '_' and '-' only" })
+      .refine(namesAFolderOfItsOwn, { error: notAFolderOfItsOwn }),
     claim: z.string().optional(),
     run: runOptionsSchema,
     seeds: seedsSchema,
@@ -297,6 +306,7 @@ const suiteSchema = z
     name: z
       .string()
       .regex(/^[A-Za-z0-9._-]+$/, { error: "letters, digits, '.', '_' and '-' only" })
+      .refine(namesAFolderOfItsOwn, { error: notAFolderOfItsOwn })
       .optional(),
     defaults: runOptionsSchema.optional(),
     rows: z.array(rowSchema).min(1, { error: "a suite needs at least one row" }),

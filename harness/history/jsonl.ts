@@ -85,8 +85,9 @@ export class HistoryWriter {
   /** Whether `failed` has been thrown to the caller yet (a timer's failure waits for the next call). */
   private failureReported = false;
   private readonly bufferMs: number;
-  private pending: string[] = [];
-  private pendingChars = 0;
+  /** Lines waiting to be written, one string (a rope V8 flattens once, when it is written). */
+  private pending = "";
+  private pendingLines = 0;
   private oldestPendingMs = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -118,14 +119,14 @@ export class HistoryWriter {
       this.write(line);
       return;
     }
-    this.pending.push(line);
-    this.pendingChars += line.length;
-    if (this.pending.length === 1) {
+    this.pending += line;
+    this.pendingLines++;
+    if (this.pendingLines === 1) {
       this.oldestPendingMs = performance.now();
       this.timer = setTimeout(() => this.flushQuietly(), this.bufferMs);
       this.timer.unref();
     } else if (
-      this.pendingChars >= bufferChars ||
+      this.pending.length >= bufferChars ||
       performance.now() - this.oldestPendingMs >= this.bufferMs
     ) {
       this.flush();
@@ -146,22 +147,24 @@ export class HistoryWriter {
   flush(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pending.length === 0 || this.fd === undefined) return;
-    const lines = this.pending;
-    this.pending = [];
-    this.pendingChars = 0;
+    if (this.pendingLines === 0 || this.fd === undefined) return;
+    const text = this.pending;
+    const count = this.pendingLines;
+    this.pending = "";
+    this.pendingLines = 0;
     this.throwIfFailed();
-    if (lines.length === 1) {
-      this.write(lines[0]!);
+    if (count === 1) {
+      this.write(text);
       return;
     }
     try {
-      this.writeBytes(Buffer.from(lines.join(""), "utf8"));
-      this.lines += lines.length;
+      this.writeText(text);
+      this.lines += count;
     } catch {
-      // Keep as many whole lines as the file takes: the batch again, one line at a time.
+      // Keep as many whole lines as the file takes: the batch again, one line at a time (a JSON
+      // line holds no line break of its own: JSON.stringify escapes them).
       this.cutBack();
-      for (const line of lines) this.write(line);
+      for (const line of text.slice(0, -1).split("\n")) this.write(line + "\n");
     }
   }
 
@@ -186,6 +189,20 @@ export class HistoryWriter {
     // At the end of the whole lines: after a failed write was cut back, the file's offset is past it.
     writeAllSync(this.fd!, bytes, this.path, this.size);
     this.size += bytes.length;
+  }
+
+  /**
+   * Writes a batch of lines as it is, a string, without making it a Buffer first: Node encodes a
+   * string into memory of its own for the write, where a Buffer of 64 KiB is memory the garbage
+   * collector must account for and free.
+   */
+  private writeText(text: string): void {
+    const bytes = Buffer.byteLength(text, "utf8");
+    const written = writeSync(this.fd!, text, this.size, "utf8");
+    // Never short for a regular file in practice; the rest, if ever, through the byte loop.
+    if (written < bytes)
+      writeAllSync(this.fd!, Buffer.from(text, "utf8").subarray(written), this.path, this.size + written);
+    this.size += bytes;
   }
 
   /** Cuts the file back to its last whole line. */

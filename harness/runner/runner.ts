@@ -379,7 +379,7 @@ export class Runner {
     if (typeof thread === "number") this.nextClientThread = thread + 1;
     this.setBusy(state, true);
     const invoke = this.append(state.process, "invoke", planned.f, planned.value);
-    const done = this.execute(thread, state, invoke).then((completion) => {
+    const complete = (completion: Completion): void => {
       const op = this.append(
         invoke.process,
         completion.type,
@@ -398,8 +398,12 @@ export class Runner {
       }
       this.events.push(op);
       this.notify();
-    });
-    void done;
+    };
+    // A client with its client open (nearly every operation) completes through a callback, not a
+    // promise the runner then waits on: one promise and one microtask fewer for every operation.
+    const client = state.client;
+    if (thread !== "nemesis" && client !== undefined) this.invokeClient(client, invoke, complete);
+    else void this.execute(thread, state, invoke).then(complete);
     return invoke;
   }
 
@@ -418,7 +422,9 @@ export class Runner {
   private execute(thread: Thread, state: ThreadState, invoke: Op): Promise<Completion> {
     if (thread === "nemesis") return this.executeNemesis(invoke);
     const client = state.client;
-    return client !== undefined ? this.invokeClient(client, invoke) : this.invokeOnceOpen(state, invoke);
+    return client !== undefined
+      ? new Promise<Completion>((resolve) => this.invokeClient(client, invoke, resolve))
+      : this.invokeOnceOpen(state, invoke);
   }
 
   private async executeNemesis(invoke: Op): Promise<Completion> {
@@ -458,39 +464,40 @@ export class Runner {
     const client = state.client;
     if (client === undefined)
       return { type: "fail", value: invoke.value, error: "no client could be opened" };
-    return this.invokeClient(client, invoke);
+    return new Promise<Completion>((resolve) => this.invokeClient(client, invoke, resolve));
   }
 
   /**
-   * The client's answer or, `opTimeoutNs` later, an `info` "timeout", whichever comes first; a
-   * thrown error is an `info` too. One promise settled by whichever answers first (not a race of
-   * two, awaited in an async function: three promise hops fewer for every operation).
+   * Hands `complete` the client's answer or, `opTimeoutNs` later, an `info` "timeout", whichever
+   * comes first; a thrown error is an `info` too. Whichever answers first calls `complete` (not a
+   * race of two promises, awaited in an async function: three promise hops fewer for every
+   * operation). `complete` never runs before this returns: an answer comes through a promise, a
+   * timeout in a later event, and a thrown error is handed on in a microtask, as a settled
+   * promise's would be.
    */
-  private invokeClient(client: Client, invoke: Op): Promise<Completion> {
-    return new Promise<Completion>((resolve) => {
-      let settled = false;
-      let cancelTimeout: () => void = () => undefined;
-      const settle = (completion: Completion): void => {
-        if (settled) return;
-        settled = true;
-        cancelTimeout();
-        resolve(completion);
-      };
-      const fail = (error: unknown): void =>
-        settle({ type: "info", value: invoke.value, error: describeError(error) });
-      // The timer first, then the request: the order the world schedules them in is the run's.
-      cancelTimeout = this.after(this.spec.opTimeoutNs, () =>
-        settle({ type: "info", value: invoke.value, error: "timeout" }),
-      );
-      let answer: Promise<Completion>;
-      try {
-        answer = client.invoke({ f: invoke.f, value: invoke.value });
-      } catch (error) {
-        fail(error);
-        return;
-      }
-      answer.then(settle, fail);
-    });
+  private invokeClient(client: Client, invoke: Op, complete: (completion: Completion) => void): void {
+    let settled = false;
+    let cancelTimeout: () => void = () => undefined;
+    const settle = (completion: Completion): void => {
+      if (settled) return;
+      settled = true;
+      cancelTimeout();
+      complete(completion);
+    };
+    const fail = (error: unknown): void =>
+      settle({ type: "info", value: invoke.value, error: describeError(error) });
+    // The timer first, then the request: the order the world schedules them in is the run's.
+    cancelTimeout = this.after(this.spec.opTimeoutNs, () =>
+      settle({ type: "info", value: invoke.value, error: "timeout" }),
+    );
+    let answer: Promise<Completion>;
+    try {
+      answer = client.invoke({ f: invoke.f, value: invoke.value });
+    } catch (error) {
+      void Promise.resolve().then(() => fail(error));
+      return;
+    }
+    answer.then(settle, fail);
   }
 
   private async openClient(thread: number): Promise<void> {

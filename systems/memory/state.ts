@@ -75,12 +75,7 @@ export class MemoryState {
   private txn(value: unknown): Completion {
     if (!Array.isArray(value)) return { type: "fail", value, error: "txn expects a list of micro-ops" };
     for (const mop of value) {
-      if (
-        !Array.isArray(mop) ||
-        mop.length !== 3 ||
-        !["r", "w", "append"].includes(mop[0]) ||
-        !isKey(mop[1])
-      ) {
+      if (!Array.isArray(mop) || mop.length !== 3 || !isMicroOpKind(mop[0]) || !isKey(mop[1])) {
         return { type: "fail", value, error: `bad micro-op ${JSON.stringify(mop)}` };
       }
     }
@@ -123,6 +118,10 @@ export class MemoryState {
     for (const [key, row] of plan.writes) this.txnValues.set(key, row);
     return { type: "ok", value: plan.executed };
   }
+}
+
+function isMicroOpKind(kind: unknown): boolean {
+  return kind === "r" || kind === "w" || kind === "append";
 }
 
 function isKey(k: unknown): k is Key {

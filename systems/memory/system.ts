@@ -78,7 +78,7 @@ export class MemorySystem implements SystemUnderTest {
         reply = {
           kind: "reply",
           id: request.id,
-          completion: { ...this.state.apply(request.invocation), node: rt.name },
+          completion: withNode(this.state.apply(request.invocation), rt.name),
         };
         cache.add(request.id, reply);
       }
@@ -118,6 +118,13 @@ export class MemorySystem implements SystemUnderTest {
   }
 
   async teardown(): Promise<void> {}
+}
+
+/** `completion` with `node` added: the fields of a spread, written out (no spread per request). */
+function withNode(completion: Completion, node: string): Completion {
+  return completion.error === undefined
+    ? { type: completion.type, value: completion.value, node }
+    : { type: completion.type, value: completion.value, error: completion.error, node };
 }
 
 /**

@@ -82,12 +82,31 @@ function copy(value: unknown, depth: number): unknown {
       // would give them an identity hash for nothing.
       if (Object.isFrozen(value) && isShareable(value, depth)) return value;
       if (Array.isArray(value)) {
-        const out = new Array<unknown>(value.length);
-        for (let i = 0; i < value.length; i++) {
-          const item: unknown = value[i];
-          const type = typeof item;
-          out[i] =
-            item === undefined || type === "function" || type === "symbol" ? null : copy(item, depth + 1);
+        // A copy of the array (a spread: dense and exactly its size, whatever the array's class),
+        // each item then replaced by its copy. Not `new Array(n)`, which V8 keeps "holey" even
+        // once filled: JSON.stringify takes its slow, element-by-element path for a holey array,
+        // which the history writer paid on every completion value that came over the network.
+        // Nor push, which gives a short array room for 16 more items.
+        const out: unknown[] = [...(value as unknown[])];
+        for (let i = 0; i < out.length; i++) {
+          const item: unknown = out[i];
+          switch (typeof item) {
+            // The common items inline, without a call.
+            case "string":
+            case "boolean":
+              break;
+            case "number":
+              if (!Number.isFinite(item)) out[i] = null;
+              else if (item === 0) out[i] = 0; // -0 as 0, as JSON writes it
+              break;
+            case "undefined":
+            case "function":
+            case "symbol":
+              out[i] = null;
+              break;
+            default:
+              out[i] = copy(item, depth + 1);
+          }
         }
         return out;
       }

@@ -53,6 +53,7 @@ import {
 import { UsageError } from "./main.ts";
 import { isModulePath } from "./modulePath.ts";
 import { joinNegativeValues, plainWholeNumber } from "./numberArgs.ts";
+import { repeatedOptionProblem } from "./repeatedOptions.ts";
 import { ciFromEnv, defaultProgressMinBytes, FileProgress } from "./checkProgress.ts";
 
 /**
@@ -213,6 +214,8 @@ export async function parseCheckArgs(args: readonly string[]): Promise<CheckOpti
       `${message.split("\n")[0]} (write --option=VALUE for a value that starts with "-"); the options are ${optionNames}`,
     );
   }
+  const repeated = repeatedOptionProblem(parsed.tokens, checkOptionSpec);
+  if (repeated !== undefined) throw new UsageError(repeated);
   // Checked by hand rather than with a schema: `check` starts in a fraction of the time without
   // loading a schema library, and parseArgs has already typed every value.
   const o = parsed.values;
@@ -362,6 +365,7 @@ function parseCheckArgv(args: readonly string[]) {
     allowPositionals: true,
     strict: true,
     options: checkOptionSpec,
+    tokens: true,
   });
 }
 

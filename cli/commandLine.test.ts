@@ -5,10 +5,11 @@
  * 2) or a mistake's (254), that nothing resembling a stack trace is printed, and that a mistake is
  * exactly one line.
  *
- * Kept fast: every `run` case starts from `--store <temp> --time-limit 0.2 --rate 50` (a generated
- * option given later wins, as on any command line), the values generated for time, rate and
- * concurrency are small, and most cases carry `--dry-run`, which builds everything and checks the
- * store but runs nothing. The rest really run, for a fifth of a simulated second.
+ * Kept fast: every `run` case starts from `--store <temp> --time-limit 0.2 --rate 50` (those of
+ * them the generated list does not give itself: an option given twice is refused), the values
+ * generated for time, rate and concurrency are small, and most cases carry `--dry-run`, which
+ * builds everything and checks the store but runs nothing. The rest really run, for a fifth of a
+ * simulated second.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -99,26 +100,36 @@ afterEach(() => capture?.restore());
 
 const cheap = () => ["--store", join(root, "runs"), "--time-limit", "0.2", "--rate", "50"];
 
+/** `run` with `args`, and those of `cheap()` that `args` does not give itself. */
+const cheapRun = (...args: string[]): string[] => ["run", ...cheapFor(args), ...args];
+
+/** `cheap()` without the options `args` gives itself (one given twice is refused). */
+function cheapFor(args: readonly string[]): string[] {
+  const base = cheap();
+  const given = (option: string) => args.some((a) => a === option || a.startsWith(`${option}=`));
+  return base.flatMap((word, i) => (i % 2 === 0 && !given(word) ? [word, base[i + 1]!] : []));
+}
+
 describe("command-line mistakes: one line, exit 254, no stack trace", () => {
   it("--nodes 3 with the default quorum replication", async () => {
-    expectMistake(await call(["run", ...cheap(), "--nodes", "3"]), /quorum .*at least 7 nodes/);
+    expectMistake(await call(cheapRun("--nodes", "3")), /quorum .*at least 7 nodes/);
   });
 
   it("an unknown --model, and a --model the workload does not check", async () => {
-    expectMistake(await call(["run", ...cheap(), "--model", "foo"]), /unknown consistency model "foo"/);
+    expectMistake(await call(cheapRun("--model", "foo")), /unknown consistency model "foo"/);
     expectMistake(
-      await call(["run", ...cheap(), "--workload", "register", "--model", "serializable"]),
+      await call(cheapRun("--workload", "register", "--model", "serializable")),
       /the register workload is checked for linearizability/,
     );
   });
 
   it("a --store that cannot hold a run folder", async () => {
     expectMistake(
-      await call(["run", ...cheap(), "--store", "/etc/passwd/x"]),
+      await call(cheapRun("--store", "/etc/passwd/x")),
       /--store \/etc\/passwd\/x: .*not a folder/,
     );
     expectMistake(
-      await call(["run", ...cheap(), "--store", "/etc/passwd/x", "--dry-run"]),
+      await call(cheapRun("--store", "/etc/passwd/x", "--dry-run")),
       /--store \/etc\/passwd\/x: .*not a folder/,
     );
   });
@@ -135,7 +146,7 @@ describe("command-line mistakes: one line, exit 254, no stack trace", () => {
       });
     // Both started before either is awaited. (Not through Promise.all: its type over execa's
     // subprocesses costs the type check about a second of CPU, once, in whichever file has it.)
-    const runChild = start(["run", ...cheap(), "--store", "/proc/faultline-no-such/store"]);
+    const runChild = start(cheapRun("--store", "/proc/faultline-no-such/store"));
     const gateChild = start([
       "gate",
       "suites/matrix.yaml",
@@ -160,35 +171,26 @@ describe("command-line mistakes: one line, exit 254, no stack trace", () => {
 
   it("negative numbers are refused for what they are, not as ambiguous", async () => {
     expectMistake(
-      await call(["run", ...cheap(), "--concurrency", "-1"]),
+      await call(cheapRun("--concurrency", "-1")),
       /^faultline run: --concurrency: must be at least 1/,
     );
-    expectMistake(
-      await call(["run", ...cheap(), "--seed", "-1"]),
-      /^faultline run: --seed: must be at least 0/,
-    );
-    expectMistake(
-      await call(["run", ...cheap(), "--time-limit", "-0.5"]),
-      /--time-limit: must be more than 0/,
-    );
+    expectMistake(await call(cheapRun("--seed", "-1")), /^faultline run: --seed: must be at least 0/);
+    expectMistake(await call(cheapRun("--time-limit", "-0.5")), /--time-limit: must be more than 0/);
   });
 
   it("numbers are plain decimals: 0x10, 1e400 and '' are refused", async () => {
+    expectMistake(await call(cheapRun("--rate", "0x10")), /--rate: expected operations per second/);
     expectMistake(
-      await call(["run", ...cheap(), "--rate", "0x10"]),
-      /--rate: expected operations per second/,
-    );
-    expectMistake(
-      await call(["run", ...cheap(), "--time-limit", "1e400"]),
+      await call(cheapRun("--time-limit", "1e400")),
       /--time-limit: expected a number of seconds; got "1e400"$/m,
     );
-    expectMistake(await call(["run", ...cheap(), "--seed", ""]), /--seed: expected a seed/);
+    expectMistake(await call(cheapRun("--seed", "")), /--seed: expected a seed/);
   });
 
   it("--nemesis '' is refused, not a run without faults; a nemesis interval too small to run is refused", async () => {
-    expectMistake(await call(["run", ...cheap(), "--nemesis", ""]), /--nemesis: is empty; write "none"/);
+    expectMistake(await call(cheapRun("--nemesis", "")), /--nemesis: is empty; write "none"/);
     expectMistake(
-      await call(["run", ...cheap(), "--nemesis-interval", "0.0000001"]),
+      await call(cheapRun("--nemesis-interval", "0.0000001")),
       /--nemesis-interval: must be at least 0\.01/,
     );
   });
@@ -215,17 +217,9 @@ describe("command-line mistakes: one line, exit 254, no stack trace", () => {
 
   it("a store path with control characters is shown escaped in --quiet's summary", async () => {
     const store = join(root, "st\u001b[2J\u202erots");
-    const r = await call([
-      "run",
-      ...cheap(),
-      "--system",
-      "memory",
-      "--workload",
-      "register",
-      "--store",
-      store,
-      "--quiet",
-    ]);
+    const r = await call(
+      cheapRun("--system", "memory", "--workload", "register", "--store", store, "--quiet"),
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("st\\x1b[2J\\u202erots");
     expect(r.stdout).not.toMatch(rawControls);
@@ -301,7 +295,7 @@ describe("property: random argument lists end in 0, 1, 2 or 254, without a stack
       fc.asyncProperty(argumentList(runOptions, junk), fc.boolean(), fc.nat(4), async (args, dryRun, at) => {
         // Most cases stop before running; "--dry-run" goes in at a random place.
         const list = dryRun || executed >= 15 ? [...args.slice(0, at), "--dry-run", ...args.slice(at)] : args;
-        const full = ["run", ...cheap(), ...list];
+        const full = ["run", ...cheapFor(list), ...list];
         const r = await call(full);
         if (!list.includes("--dry-run") && r.code !== 254) executed++;
         codes.add(r.code);

@@ -30,7 +30,8 @@ Usage:
   faultline sweep report DIR...     merge sweep shards: detection rates, false alarms, failures
   faultline shrink RUN_DIR          search for a smaller run that fails the same way
 
-Run "faultline <command> --help" for the options of each command.
+Run "faultline <command> --help" for the options of each command. Each option is given once,
+but for those marked repeatable (--bug).
 
 Exit codes: 0 valid, 1 invalid (anomalies found), 2 unknown, 254 bad arguments or input,
 255 internal error.`;

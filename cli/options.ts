@@ -5,16 +5,18 @@
  * (main.ts prints it). A new command gets all of this by parsing through `parseCommandLine` and
  * `validateOptions` and taking its numbers from `wholeNumber` and `decimalNumber`.
  *
- * Two rules parseArgs does not give (numberArgs.ts, shared with `check`, which parses by hand): a
- * negative number after an option that takes a value is that option's value (`--seed -1` is read
- * as `--seed=-1`, then refused for being negative, not called "ambiguous"), and numbers are plain
- * decimals (`0x10`, `1_000`, `''` and `Infinity` are refused instead of silently meaning 16, NaN,
- * 0 or forever).
+ * Three rules parseArgs does not give. An option that is not repeatable may be given once
+ * (repeatedOptions.ts: `--seed 1 --seed 2` is refused, not run as seed 2). And (numberArgs.ts,
+ * shared with `check`, which parses by hand) a negative number after an option that takes a value
+ * is that option's value (`--seed -1` is read as `--seed=-1`, then refused for being negative, not
+ * called "ambiguous"), and numbers are plain decimals (`0x10`, `1_000`, `''` and `Infinity` are
+ * refused instead of silently meaning 16, NaN, 0 or forever).
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { z } from "zod";
 import { UsageError } from "./main.ts";
 import { joinNegativeValues, plainWholeNumber } from "./numberArgs.ts";
+import { repeatedOptionProblem } from "./repeatedOptions.ts";
 
 type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
 
@@ -31,17 +33,21 @@ export function parseCommandLine(
   options: OptionSpec,
   allowPositionals: boolean,
 ): { values: Record<string, unknown>; positionals: string[] } {
+  let parsed: ReturnType<typeof parseArgs>;
   try {
-    const { values, positionals } = parseArgs({
+    parsed = parseArgs({
       args: joinNegativeValues(args, options),
       options,
       allowPositionals,
       strict: true,
+      tokens: true,
     });
-    return { values: values as Record<string, unknown>, positionals };
   } catch (error) {
     throw new UsageError(`${parseErrorText(error)} (the options of "${command}": ${optionList(options)})`);
   }
+  const repeated = repeatedOptionProblem(parsed.tokens ?? [], options);
+  if (repeated !== undefined) throw new UsageError(repeated);
+  return { values: parsed.values as Record<string, unknown>, positionals: parsed.positionals };
 }
 
 /** parseArgs' complaint as one short sentence. */

@@ -41,6 +41,7 @@ import { runResultNames, type CheckResult } from "../harness/results.ts";
 import { isUserError, UsageError } from "./main.ts";
 import { armMainThreadWatch } from "../harness/mainThreadWatch.ts";
 import { systemNames, systems, workloadNames, workloads } from "./registry.ts";
+import { commonRunOptionSpec } from "./runOptionSpec.ts";
 
 import { isModulePath } from "./modulePath.ts";
 
@@ -246,24 +247,12 @@ const systemOptionSchema = z
       });
   });
 
-/** Names a system option may not take: the common options of `faultline run`. */
-const reservedOptionNames = [
-  "system",
-  "workload",
-  "nemesis",
-  "nemesis-interval",
-  "nodes",
-  "concurrency",
-  "time-limit",
-  "rate",
-  "seed",
-  "mode",
-  "store",
-  "name",
-  "model",
-  "quiet",
-  "help",
-];
+/**
+ * Names a system option may not take: the common options of `faultline run`, every one of them. A
+ * system's `--keys` or `--nemesis-windows` (once missing from a list kept by hand) was read as the
+ * common option, while the reproduce command printed both: the option twice.
+ */
+const reservedOptionNames: readonly string[] = Object.keys(commonRunOptionSpec);
 
 const systemDefinitionSchema = z.object({
   name: z.string({ error: "expected the system's name" }).regex(/^[A-Za-z0-9._-]+$/, {

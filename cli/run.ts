@@ -26,7 +26,9 @@ function systemOptionLines(definition: SystemDefinition): string[] {
       option.choices !== undefined && !option.description.includes(option.choices[0]!)
         ? ` (${option.choices.join(" | ")})`
         : "";
-    return `${flag.padEnd(25)}${option.description}${values}`;
+    const repeatable =
+      option.type === "list" && !option.description.includes("repeatable") ? " (repeatable)" : "";
+    return `${flag.padEnd(25)}${option.description}${repeatable}${values}`;
   });
 }
 
@@ -65,7 +67,8 @@ export function runUsage(chosen?: SystemDefinition): string {
   --dry-run              check the options, build the test and check the store, run nothing;
                          print the command that would run
 
-An option a system does not list below is refused for it.
+An option a system does not list below is refused for it. Each option is given once, but for
+those marked repeatable (each value once).
 
 ${systemSections.join("\n\n")}`;
 }

@@ -25,32 +25,14 @@ import {
 import type { BuildConfig } from "../harness/testConfig.ts";
 import { UsageError } from "./main.ts";
 import { decimalNumber, parseCommandLine, validateOptions, wholeNumber } from "./options.ts";
+import { repeatedOptionProblem } from "./repeatedOptions.ts";
+import { commonRunOptionSpec } from "./runOptionSpec.ts";
 import { lookupSystem, lookupWorkload } from "./plugins.ts";
 import { nemesisNames, systemNames, systems, workloadNames } from "./registry.ts";
 import { expandNemesisPackages } from "../nemeses/index.ts";
 import { formatWindowSelection, parseWindowSelection } from "../nemeses/windows.ts";
 
-/** The options of `faultline run` that apply to every system. */
-export const commonRunOptionSpec = {
-  system: { type: "string" },
-  workload: { type: "string" },
-  nemesis: { type: "string" },
-  "nemesis-interval": { type: "string" },
-  "nemesis-windows": { type: "string" },
-  nodes: { type: "string" },
-  keys: { type: "string" },
-  concurrency: { type: "string" },
-  "time-limit": { type: "string" },
-  rate: { type: "string" },
-  seed: { type: "string" },
-  mode: { type: "string" },
-  store: { type: "string" },
-  name: { type: "string" },
-  model: { type: "string" },
-  quiet: { type: "boolean" },
-  "dry-run": { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-} as const;
+export { commonRunOptionSpec } from "./runOptionSpec.ts";
 
 const positiveInt = (what: string, max: number) => wholeNumber(what, { min: 1, max });
 
@@ -203,7 +185,14 @@ function schemaOf(name: string, option: SystemOption): z.ZodType<SystemOptionVal
       schema = decimalNumber("a number", { min: -Number.MAX_VALUE, max: Number.MAX_VALUE });
       break;
     case "list":
-      schema = z.array(one);
+      // A value given twice would be printed twice in the reproduce command, meaning nothing more.
+      schema = z.array(one).refine((list) => new Set(list).size === list.length, {
+        error: (issue) => {
+          const list = issue.input as string[];
+          const twice = list.find((v, i) => list.indexOf(v) !== i);
+          return `${JSON.stringify(twice)} is given twice; give each value once`;
+        },
+      });
       break;
     default:
       schema = one;
@@ -225,14 +214,22 @@ function describeDeclared(definition: SystemDefinition): string {
     : "it takes no options of its own";
 }
 
-/** The value of one option in `args`, read leniently (before the system and its options are known). */
+/**
+ * The value of one option in `args`, read leniently (before the system and its options are known).
+ * Given twice, it is refused here, before a plugin it names is loaded (the full parse would refuse
+ * it too, but only after the last one's module had run).
+ */
 export function peekOption(args: readonly string[], name: string): string | undefined {
-  const { values } = parseArgs({
+  const options = { [name]: { type: "string" } } as const;
+  const { values, tokens } = parseArgs({
     args: [...args],
-    options: { [name]: { type: "string" } },
+    options,
     strict: false,
     allowPositionals: true,
+    tokens: true,
   });
+  const repeated = repeatedOptionProblem(tokens, options);
+  if (repeated !== undefined) throw new UsageError(repeated);
   const value = values[name];
   return typeof value === "string" ? value : undefined;
 }

@@ -41,7 +41,14 @@ import {
   unwrittenSummary,
   type UnwrittenArtifact,
 } from "../harness/store/atomic.ts";
-import { readHistoryLines, RunTally, StreamedHistory, wholeRunHistory, withValuesOf } from "./runHistory.ts";
+import {
+  HistoryNotAsRecorded,
+  recordedOpsAt,
+  RunTally,
+  StreamedHistory,
+  wholeRunHistory,
+  withValuesOf,
+} from "./runHistory.ts";
 import { timelineValueIndices } from "../reports/html.ts";
 import { clientOps, type ClientOp } from "../harness/history/historyStats.ts";
 import {
@@ -654,9 +661,11 @@ function reportHistoryShown(
   if (whole !== undefined) full = new Map([...wanted].map((index) => [index, whole[index]!]));
   else {
     try {
-      full = new Map(readHistoryLines(history.path, (line) => wanted.has(line)).map((op) => [op.index, op]));
+      full = recordedOpsAt(history.path, wanted, recorded.entries);
     } catch (error) {
-      if (!isFileSystemError(error)) throw error;
+      // A file the disk refuses, or one that no longer holds what the run recorded (which the
+      // verdict says: checkHistory compared them), gives the timeline no values, not others.
+      if (!isFileSystemError(error) && !(error instanceof HistoryNotAsRecorded)) throw error;
       return valueless;
     }
   }

@@ -13,6 +13,7 @@ import { scratchFolders } from "../harness/testkit.ts";
 import { checkFile, parseCheckArgs } from "./check.ts";
 import { executeRun } from "./execute.ts";
 import { resolveRunConfig } from "./runConfig.ts";
+import { wholeEntriesKeptMax } from "./runHistory.ts";
 
 const freshStore = scratchFolders("run-checks-file");
 
@@ -66,4 +67,44 @@ describe("a run's verdict is faultline check's on its history file", () => {
       expect(result.operations).toBeGreaterThan(keptLines);
     });
   }
+});
+
+describe("the report's timeline values, read back from a history too long to keep whole", () => {
+  // More than RunTally keeps whole (wholeEntriesKeptMax): the values are read from the file.
+  const longRun = ["--system", "memory", "--workload", "register", "--nemesis", "none"];
+  const longRunTiming = ["--rate", "2000", "--time-limit", "6", "--seed", "3", "--quiet"];
+
+  async function runChanging(change: (path: string) => void) {
+    const config = resolveRunConfig([...longRun, ...longRunTiming]);
+    if (config === "help") throw new Error("asked for help");
+    let historyPath = "";
+    const result = await executeRun(
+      { ...config, store: freshStore() },
+      {
+        observer: {
+          onStart: ({ storeDir }) => {
+            historyPath = join(storeDir, "history.jsonl");
+          },
+        },
+        onChecking: () => change(historyPath),
+      },
+    );
+    return { result, historyPath };
+  }
+
+  it("come from the file only while it holds what the run recorded; else none, and the run still ends", async () => {
+    // Every line made not JSON once the run ended. Before, the report's read-back threw on the
+    // first line the timeline wanted, after the run was checked: executeRun rejected (faultline
+    // run: an internal error, exit 255), and test.json and the reports were never written.
+    const { result } = await runChanging((path) => {
+      const lines = readFileSync(path, "utf8").split("\n");
+      expect(lines.length).toBeGreaterThan(wholeEntriesKeptMax);
+      writeFileSync(path, lines.map((line) => (line === "" ? line : `x${line}`)).join("\n"));
+    });
+    expect(result.results.checkers["run"]).toBeUndefined();
+    expect(result.results.valid).toBe("unknown");
+    const stored = JSON.parse(readFileSync(join(result.storeDir, "results.json"), "utf8")) as unknown;
+    expect(stored).toEqual(JSON.parse(JSON.stringify(result.results)));
+    expect(readFileSync(join(result.storeDir, "report.html"), "utf8")).toContain("<html");
+  });
 });

@@ -10,7 +10,15 @@ import { opToJsonLine } from "../harness/history/jsonl.ts";
 import { countClientOperations, type Op } from "../harness/history/op.ts";
 import { scratchFolders } from "../harness/testkit.ts";
 import { ArtifactLog } from "../harness/store/atomic.ts";
-import { readHistoryLines, RunTally, StreamedHistory, wholeRunHistory, withValuesOf } from "./runHistory.ts";
+import {
+  HistoryNotAsRecorded,
+  readHistoryLines,
+  recordedOpsAt,
+  RunTally,
+  StreamedHistory,
+  wholeRunHistory,
+  withValuesOf,
+} from "./runHistory.ts";
 
 const freshFolder = scratchFolders("run-history");
 
@@ -140,5 +148,35 @@ describe("wholeRunHistory", () => {
     expect(() => wholeRunHistory(history, ops.length)).toThrow(
       /^the run.s history cannot be given whole: [^ ]*history\.jsonl:5: /,
     );
+  });
+});
+
+describe("recordedOpsAt (the report's timeline values)", () => {
+  it("gives the wanted lines' ops while the file holds what the run recorded, and says why not", () => {
+    const ops = sampleHistory();
+    const lines = ops.map((op) => opToJsonLine(op) + "\n");
+    const path = join(freshFolder(), "history.jsonl");
+    const wanted = new Set([2, 5]);
+    writeFileSync(path, lines.join(""));
+    expect(recordedOpsAt(path, wanted, ops.length)).toEqual(
+      new Map([
+        [2, ops[2]],
+        [5, ops[5]],
+      ]),
+    );
+    const refused = (content: string, why: RegExp) => {
+      writeFileSync(path, content);
+      expect(() => recordedOpsAt(path, wanted, ops.length)).toThrow(HistoryNotAsRecorded);
+      expect(() => recordedOpsAt(path, wanted, ops.length)).toThrow(why);
+    };
+    // Grown since: noticed at the line past the entries, not read to its end.
+    refused([...lines, ...lines, "not json\n"].join(""), /holds more than the 8 entries the run recorded/);
+    refused(lines.slice(0, 6).join(""), /holds 6 of the 8 entries the run recorded \(cut short since\)/);
+    // Cut from the front and padded back to length: its third line holds the entry of index 3.
+    refused(
+      [...lines.slice(1), lines[0]!].join(""),
+      /history\.jsonl:3: expected the entry of index 2, found 3/,
+    );
+    refused(lines.slice(0, 5).join("") + "not json\n" + lines.slice(6).join(""), /^[^ ]*history\.jsonl:6: /);
   });
 });

@@ -234,20 +234,72 @@ export function wholeRunHistory(history: StreamedHistory, entries: number): Op[]
       );
     }
   }
-  if (ops.length !== entries)
-    throw notWhole(
-      ops.length < entries
-        ? `${history.path} holds ${ops.length} of the ${entries} entries the run recorded (cut short since)`
-        : `${history.path} holds more than the ${entries} entries the run recorded (changed since)`,
-    );
+  if (ops.length !== entries) throw notWhole(entryCountMismatch(history.path, ops.length, entries));
   for (let i = 0; i < ops.length; i++) {
-    const index = (ops[i] as { index?: unknown } | null)?.index;
-    if (index !== i)
-      throw notWhole(
-        `${history.path}:${i + 1}: expected the entry of index ${i}, found ${JSON.stringify(index) ?? "none"} (changed since)`,
-      );
+    const wrong = notTheEntryAt(history.path, i, ops[i]);
+    if (wrong !== undefined) throw notWhole(wrong);
   }
   return ops;
+}
+
+/** A file of `lines` whole lines where the run recorded `entries`, in words. */
+function entryCountMismatch(path: string, lines: number, entries: number): string {
+  return lines < entries
+    ? `${path} holds ${lines} of the ${entries} entries the run recorded (cut short since)`
+    : `${path} holds more than the ${entries} entries the run recorded (changed since)`;
+}
+
+/** Why `op`, read from `line` (0-based), is not the entry the run recorded there, if it is not. */
+function notTheEntryAt(path: string, line: number, op: unknown): string | undefined {
+  const index = (op as { index?: unknown } | null)?.index;
+  return index === line
+    ? undefined
+    : `${path}:${line + 1}: expected the entry of index ${line}, found ${JSON.stringify(index) ?? "none"} (changed since)`;
+}
+
+/** history.jsonl does not hold what the run recorded there: cut, grown, or changed since. */
+export class HistoryNotAsRecorded extends Error {
+  override name = "HistoryNotAsRecorded";
+}
+
+/**
+ * The ops at the lines `wanted` of a run's history.jsonl (the report's timeline values), read as
+ * `wholeRunHistory` reads the file: at most `entries` + 1 lines, so a file grown since is noticed
+ * rather than read to its end. A file that does not hold exactly the `entries` the run recorded,
+ * or whose wanted line is not JSON or not the entry of that index, is a `HistoryNotAsRecorded`
+ * naming the file (and line). Before, the file was read to its end whatever it held, a line that
+ * was not JSON ended the run with a stack trace (exit 255) after it was checked, and an op of
+ * another index was shown at that index. A file the file system refuses throws its own error.
+ */
+export function recordedOpsAt(path: string, wanted: ReadonlySet<number>, entries: number): Map<number, Op> {
+  let lines = 0;
+  const wantedLines: number[] = [];
+  let ops: Op[];
+  try {
+    ops = readHistoryLines(
+      path,
+      (line) => {
+        lines = line + 1;
+        if (!wanted.has(line)) return false;
+        wantedLines.push(line);
+        return true;
+      },
+      entries + 1,
+    );
+  } catch (error) {
+    if (isFileSystemError(error)) throw error;
+    // A line that is not JSON, named by readHistoryLines (path and line).
+    throw new HistoryNotAsRecorded(error instanceof Error ? error.message : String(error));
+  }
+  if (lines !== entries) throw new HistoryNotAsRecorded(entryCountMismatch(path, lines, entries));
+  const found = new Map<number, Op>();
+  for (let i = 0; i < ops.length; i++) {
+    const line = wantedLines[i]!;
+    const wrong = notTheEntryAt(path, line, ops[i]);
+    if (wrong !== undefined) throw new HistoryNotAsRecorded(wrong);
+    found.set(line, ops[i]!);
+  }
+  return found;
 }
 
 /**

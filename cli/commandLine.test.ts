@@ -175,7 +175,7 @@ describe("command-line mistakes: one line, exit 254, no stack trace", () => {
       /^faultline run: --concurrency: must be at least 1/,
     );
     expectMistake(await call(cheapRun("--seed", "-1")), /^faultline run: --seed: must be at least 0/);
-    expectMistake(await call(cheapRun("--time-limit", "-0.5")), /--time-limit: must be more than 0/);
+    expectMistake(await call(cheapRun("--time-limit", "-0.5")), /--time-limit: must be at least 0\.001/);
   });
 
   it("numbers are plain decimals: 0x10, 1e400 and '' are refused", async () => {
@@ -185,6 +185,22 @@ describe("command-line mistakes: one line, exit 254, no stack trace", () => {
       /--time-limit: expected a number of seconds; got "1e400"$/m,
     );
     expectMistake(await call(cheapRun("--seed", "")), /--seed: expected a seed/);
+  });
+
+  it("a rate or time limit too small to mean a run is refused, not a stack trace or a run of no time", async () => {
+    // Before, --rate 1e-300 passed (more than 0), and the workload's generator threw on its mean
+    // gap of Infinity ns: an internal error, exit 255. --time-limit 1e-300 ran for 0 ns.
+    for (const rate of ["1e-300", "0.0009"])
+      expectMistake(
+        await call(cheapRun("--rate", rate, "--dry-run")),
+        /^faultline run: --rate: must be at least 0\.001; got "[0-9e.-]+"$/m,
+      );
+    expectMistake(
+      await call(cheapRun("--time-limit", "1e-300", "--dry-run")),
+      /^faultline run: --time-limit: must be at least 0\.001; got "1e-300"$/m,
+    );
+    const r = await call(cheapRun("--rate", "0.001", "--time-limit", "0.001", "--dry-run"));
+    expect(r.code, r.stderr).toBe(0);
   });
 
   it("--nemesis '' is refused, not a run without faults; a nemesis interval too small to run is refused", async () => {

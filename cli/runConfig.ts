@@ -36,8 +36,18 @@ export { commonRunOptionSpec } from "./runOptionSpec.ts";
 
 const positiveInt = (what: string, max: number) => wholeNumber(what, { min: 1, max });
 
-const positiveSeconds = (max: number) =>
-  decimalNumber("a number of seconds", { min: 0, minExclusive: true, max });
+/**
+ * The least `--time-limit`: a millisecond. Less was taken down to 1e-300 s, which is no time in
+ * the simulation's nanoseconds (the run checked nothing and the reproduce command said 1e-300).
+ */
+export const timeLimitMinS = 0.001;
+
+/**
+ * The least `--rate`: an operation every 1,000 s. Below about 1e-299 the mean gap between
+ * operations (1e9 / rate ns) is Infinity, and the workload's generator refused it with a stack
+ * trace (an internal error, exit 255) after the options were taken.
+ */
+export const rateMinPerS = 0.001;
 
 /** The disk fault packages: the simulated disk's, which process mode does not have. */
 const simulatedDiskNemeses: readonly string[] = ["disk", "disk-fsync", "disk-full", "disk-rot"];
@@ -96,8 +106,8 @@ export const runConfigSchema = z
     nodes: positiveInt("a node count", 64).optional(),
     keys: positiveInt("a key count", 100_000).optional(),
     concurrency: positiveInt("a worker count", 1024).default(10),
-    "time-limit": positiveSeconds(86_400).default(30),
-    rate: decimalNumber("operations per second", { min: 0, minExclusive: true, max: 1e6 }).default(100),
+    "time-limit": decimalNumber("a number of seconds", { min: timeLimitMinS, max: 86_400 }).default(30),
+    rate: decimalNumber("operations per second", { min: rateMinPerS, max: 1e6 }).default(100),
     seed: wholeNumber("a seed", { min: 0, max: Number.MAX_SAFE_INTEGER }).optional(),
     mode: z.enum(["sim", "process"]).optional(),
     store: z.string().min(1).default("store"),

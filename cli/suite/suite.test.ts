@@ -121,7 +121,7 @@ describe("a bad suite file is one line naming the file, the line and the field",
     [
       "bad option value",
       good.replace("time-limit: 2", "time-limit: -2"),
-      /^suites\/x\.yaml:20: rows\[2\]\.run\.time-limit: must be more than 0/,
+      /^suites\/x\.yaml:20: rows\[2\]\.run\.time-limit: must be at least 0\.001/,
     ],
     [
       "bad value in defaults",

@@ -256,7 +256,7 @@ describe("a bad suite or option: one line naming the file and line, exit 254", (
     // A file where a folder would go: refused before any run, not a stack trace after them all.
     const notAFolder = join(file, "out");
     for (const [args, pattern] of [
-      [["gate", join(scratch, "nope.yaml")], /nope\.yaml: cannot read the suite file \(ENOENT\)/],
+      [["gate", join(scratch, "nope.yaml")], /nope\.yaml: cannot read it: .*\(ENOENT\)$/m],
       [["gate"], /expected a suite file/],
       [["gate", file, "--jobs", "0"], /--jobs: expected a whole number/],
       [["gate", file, "--filter", "zzz"], /--filter: no row of .*fine\.yaml matches \/zzz\//],

@@ -7,7 +7,9 @@
  * names the run folder itself: `store/latest` is resolved to the folder it points at, so a report
  * written through it stays true once `latest` moves on.
  */
-import { readdir, readFile, realpath, stat } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { readdir, realpath, stat } from "node:fs/promises";
+import { readInputFile } from "./inputFile.ts";
 import { basename, dirname, isAbsolute, join, relative } from "node:path";
 import { z } from "zod";
 import { readJsonlHistoryAll, TornTail, tornLineLeftOut } from "../harness/history/jsonl.ts";
@@ -65,18 +67,18 @@ const resultsSchema = z.looseObject({
   checkers: z.record(z.string(), z.looseObject({ valid: verdictSchema })),
 });
 
+/**
+ * The largest test.json or results.json read: a run writes a few KB to a few MB (its anomalies'
+ * cases are bounded). Before, either was read whole whatever it was: a pipe waited for a writer.
+ */
+const runJsonMaxBytes = 64 << 20;
+
 async function readJson(path: string, what: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+  if (!existsSync(path))
     throw new UsageError(
-      code === "ENOENT"
-        ? `${path}: missing; a run folder holds ${what}, and a run whose disk filled up or that was killed may not have written it (faultline check can still check its history.jsonl)`
-        : `${path}: cannot read (${code ?? String(error)})`,
+      `${path}: missing; a run folder holds ${what}, and a run whose disk filled up or that was killed may not have written it (faultline check can still check its history.jsonl)`,
     );
-  }
+  const text = readInputFile(path, what, runJsonMaxBytes);
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {

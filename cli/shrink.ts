@@ -12,7 +12,9 @@
  * failing run found so far and says so. Exit 0 when it stored a failing run, 254 when the run
  * directory is not a stored simulated run or its replay does not fail.
  */
-import { existsSync, readFileSync, realpathSync, rmSync, mkdtempSync } from "node:fs";
+import { existsSync, realpathSync, rmSync, mkdtempSync } from "node:fs";
+import { readInputFile } from "./inputFile.ts";
+import { testJsonMaxBytes } from "./storedRun.ts";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Op } from "../harness/history/op.ts";
@@ -179,9 +181,10 @@ function argsFor(
 function readTestConfig(runDir: string): RunConfig & { reproduceCommand?: string } {
   const path = join(runDir, "test.json");
   if (!existsSync(path)) throw new UsageError(`${runDir}: not a stored run (no test.json)`);
+  const text = readInputFile(path, "the run's config", testJsonMaxBytes);
   let config: unknown;
   try {
-    config = JSON.parse(readFileSync(path, "utf8"));
+    config = JSON.parse(text);
   } catch (error) {
     throw new UsageError(`${path}:1: not JSON: ${(error as Error).message}`);
   }

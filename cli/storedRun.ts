@@ -9,7 +9,6 @@
  * checkers, fed from what `faultline check` gathered while the history streamed past), so its
  * history streams like any other list-append JSONL file instead of being held as objects.
  */
-import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { GatheredTxns } from "../checkers/elle/index.ts";
 import type { Checker } from "../harness/checker.ts";
@@ -20,6 +19,7 @@ import { buildConfigOf, interruptedResult } from "./execute.ts";
 import type { CheckResult, Interruption } from "../harness/results.ts";
 import { formatCount } from "../reports/format.ts";
 import { UsageError } from "./main.ts";
+import { readInputFile } from "./inputFile.ts";
 import { loadRunPlugins, lookupWorkload } from "./plugins.ts";
 import { runConfigSchema, type RunConfig } from "./runConfig.ts";
 import type { z } from "zod";
@@ -179,11 +179,18 @@ function refuseStoredNumbersNoRunTakes(testJsonPath: string, config: Record<stri
   }
 }
 
+/**
+ * The largest test.json read (a run writes a few KB: its options and what it recorded). Before,
+ * one was read whole whatever it was: a folder, a pipe (which waited for a writer), any size.
+ */
+export const testJsonMaxBytes = 16 << 20;
+
 /** Rebuilds the checkers of the run whose config is at `testJsonPath`; a bad config is a UsageError naming it. */
 export async function storedRunCheck(testJsonPath: string): Promise<StoredRunCheck> {
+  const text = readInputFile(testJsonPath, "the run's config", testJsonMaxBytes);
   let config: unknown;
   try {
-    config = JSON.parse(readFileSync(testJsonPath, "utf8"));
+    config = JSON.parse(text);
   } catch (error) {
     throw new UsageError(
       `${testJsonPath}: expected the run's config as JSON; ${error instanceof Error ? error.message : String(error)}`,

@@ -11,7 +11,7 @@
  * command: a terminal table, report.json, report.html and junit.xml (a test case per row). Exit 0 when every row holds, 1 when one
  * fails (any false alarm on a valid row fails it), 2 when the merge is incomplete or undecided.
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, statSync, writeFileSync } from "node:fs";
 import { fileSystemReason, isFileSystemError, writeFileAtomic } from "../harness/store/atomic.ts";
 import { join } from "node:path";
 import { ExitCode } from "../harness/results.ts";
@@ -90,8 +90,14 @@ export async function sweepCommand(args: string[]): Promise<number> {
   const keep = parseKeep(values.keep);
   const runsPath = join(out, "runs.jsonl");
   prepareFolder("out", out);
-  if (existsSync(join(out, "sweep.json")) && existsSync(runsPath) && readFileSync(runsPath, "utf8") !== "")
-    throw new UsageError(`--out: ${out} holds a sweep already; give another folder or remove it`);
+  // Its size, not its text: a runs.jsonl that is a folder was read, an internal error (exit 255),
+  // and one of a long sweep read whole only to be found not empty. One that is no file is refused
+  // below, when it cannot be written.
+  if (existsSync(join(out, "sweep.json")) && existsSync(runsPath)) {
+    const runs = statSync(runsPath);
+    if (!runs.isFile() || runs.size > 0)
+      throw new UsageError(`--out: ${out} holds a sweep already; give another folder or remove it`);
+  }
 
   const mine = shardUnits(allUnits(rows, seeds), shard);
   const seedsOf = new Map<string, number[]>(rows.map((r) => [r.name, []]));

@@ -23,7 +23,6 @@
  * the file, the line and the field (`suites/x.yaml:14: rows[2].run.time-limt: unknown option …`),
  * thrown as a UsageError (exit 254).
  */
-import { readFileSync } from "node:fs";
 import {
   isMap,
   isNode,
@@ -37,6 +36,7 @@ import {
 } from "yaml";
 import { z } from "zod";
 import { UsageError } from "../main.ts";
+import { readInputFile } from "../inputFile.ts";
 import { resolveRunConfig } from "../run.ts";
 import {
   commonRunOptionSpec,
@@ -626,16 +626,16 @@ export async function parseSuite(text: string, file: string): Promise<Suite> {
   return { file, name, rows: withLines };
 }
 
-/** Reads and validates a suite file. A missing or unreadable file is a UsageError too. */
+/** The largest suite file read: a few thousand rows are some hundred KB. */
+export const suiteFileMaxBytes = 16 << 20;
+
+/**
+ * Reads and validates a suite file. A missing or unreadable file, or one that is not a regular
+ * file within `suiteFileMaxBytes` (before, `faultline gate /dev/zero` read forever, and a pipe
+ * waited for a writer), is a UsageError too.
+ */
 export async function loadSuite(file: string): Promise<Suite> {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(`${file}: cannot read the suite file (${code ?? String(error)})`);
-  }
-  return parseSuite(text, file);
+  return parseSuite(readInputFile(file, "a suite file", suiteFileMaxBytes), file);
 }
 
 function baseName(file: string): string {

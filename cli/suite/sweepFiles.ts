@@ -10,14 +10,13 @@
  * exactly the unsharded sweep, each unit in exactly one shard, and the shards are balanced to
  * within one unit.
  */
-import { isUtf8 } from "node:buffer";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import type { SeedRun } from "../../reports/suite/model.ts";
 import { UsageError } from "../main.ts";
-import { fileSystemReason, isFileSystemError } from "../../harness/store/atomic.ts";
+import { readInputFile } from "../inputFile.ts";
 import type { Expectation, Suite, SuiteRow } from "./suite.ts";
 
 export const sweepFormat = "faultline-sweep/1";
@@ -231,56 +230,11 @@ const maxManifestBytes = 64 << 20;
  */
 const maxRunsBytes = 256 << 20;
 
-/**
- * A shard's file as text, refused in one line naming it (a UsageError) when it is not a regular
- * file, is larger than `maxBytes`, cannot be read, or is not UTF-8 (named by its first bad line).
- * Before, a runs.jsonl that was a folder was an internal error with a stack trace (exit 255), and
- * bytes that are not UTF-8 were read as U+FFFD.
- */
-function readShardFile(path: string, what: string, maxBytes: number): string {
-  let bytes: Buffer;
-  try {
-    const stat = statSync(path);
-    if (!stat.isFile()) throw new UsageError(`${path}: expected a file (${what}), found ${kindOf(stat)}`);
-    if (stat.size > maxBytes)
-      throw new UsageError(
-        `${path}: ${stat.size} bytes, more than the ${maxBytes} a shard's file may hold (${what})`,
-      );
-    bytes = readFileSync(path);
-  } catch (error) {
-    if (!isFileSystemError(error)) throw error;
-    throw new UsageError(`${path}: cannot read it: ${fileSystemReason(error)}`);
-  }
-  if (!isUtf8(bytes)) {
-    let line = 1;
-    for (let start = 0; start < bytes.length; line++) {
-      const end = bytes.indexOf(10, start);
-      const stop = end === -1 ? bytes.length : end;
-      if (!isUtf8(bytes.subarray(start, stop))) break;
-      start = stop + 1;
-    }
-    throw new UsageError(`${path}:${line}: expected UTF-8 text, found bytes that are not`);
-  }
-  return bytes.toString("utf8");
-}
-
-/** "a folder", "a FIFO", … for a path that should be a regular file. */
-function kindOf(stat: ReturnType<typeof statSync>): string {
-  if (stat === undefined) return "nothing";
-  return stat.isDirectory()
-    ? "a folder"
-    : stat.isFIFO()
-      ? "a pipe"
-      : stat.isSocket()
-        ? "a socket"
-        : "not a regular file";
-}
-
 /** Reads one shard's folder; anything malformed is a UsageError naming the file and line. */
 export function readShard(dir: string): ShardOutput {
   const manifestPath = join(dir, "sweep.json");
   if (!existsSync(manifestPath)) throw new UsageError(`${dir}: not a sweep folder (no sweep.json)`);
-  const manifestText = readShardFile(manifestPath, "the sweep's manifest", maxManifestBytes);
+  const manifestText = readInputFile(manifestPath, "the sweep's manifest", maxManifestBytes);
   let json: unknown;
   try {
     json = JSON.parse(manifestText);
@@ -318,7 +272,7 @@ export function readShard(dir: string): ShardOutput {
   const runs: SeedRun[] = [];
   const lineOf = new Map<string, number>();
   const text = existsSync(runsPath)
-    ? readShardFile(runsPath, "the shard's runs, one a line", maxRunsBytes)
+    ? readInputFile(runsPath, "the shard's runs, one a line", maxRunsBytes)
     : "";
   const lines = text.split("\n");
   let tornLastLine: number | undefined;

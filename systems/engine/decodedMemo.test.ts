@@ -7,7 +7,9 @@ import { describe, expect, it } from "vitest";
 import {
   commonPrefixBytes,
   DecodedPrefixes,
+  deepFreezeJsonData,
   isCanonicalFlatRecord,
+  isCanonicalJsonData,
   sameBytes,
   WeakChecksumIndex,
 } from "./decodedMemo.ts";
@@ -51,6 +53,59 @@ describe("isCanonicalFlatRecord", () => {
     expect(isCanonicalFlatRecord({ value: [1] })).toBe(false);
   });
 });
+
+describe("isCanonicalJsonData, deepFreezeJsonData", () => {
+  it("holds only for data whose JSON round trip is itself, all through, and for what JSON.parse gives", () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 8 }), fc.anything(), (json, anything) => {
+        for (const value of [json, anything, [json, anything], { a: json, b: anything }]) {
+          let same = false;
+          try {
+            const text = JSON.stringify(value);
+            same = text !== undefined && typeof value !== "bigint" && deepSame(JSON.parse(text), value);
+          } catch {
+            same = false;
+          }
+          // Not the other way round: a value JSON gives back otherwise (-0, undefined, a Map...)
+          // is never taken for canonical.
+          if (isCanonicalJsonData(value)) expect(same).toBe(true);
+        }
+        // What JSON.parse gives is canonical (JSON text never writes -0, NaN or undefined).
+        expect(isCanonicalJsonData(JSON.parse(JSON.stringify(json)) as unknown)).toBe(true);
+      }),
+    );
+    expect(isCanonicalJsonData({ kind: "checkpoint", running: [1, 2], active: [[1, 2, 3]], dirty: [] })).toBe(
+      true,
+    );
+    expect(isCanonicalJsonData({ a: [1, -0] })).toBe(false);
+    expect(isCanonicalJsonData({ a: [1, undefined] })).toBe(false);
+    // eslint-disable-next-line no-sparse-arrays
+    expect(isCanonicalJsonData([1, , 2])).toBe(false);
+    expect(isCanonicalJsonData({ a: new Map() })).toBe(false);
+    expect(isCanonicalJsonData({ a: { toJSON: () => 1 } })).toBe(false);
+  });
+
+  it("freezes every object and array inside", () => {
+    const value = deepFreezeJsonData({ a: [1, [2, { b: 3 }]], c: { d: [] as number[] } });
+    expect(Object.isFrozen(value)).toBe(true);
+    expect(Object.isFrozen(value.a)).toBe(true);
+    expect(Object.isFrozen(value.a[1])).toBe(true);
+    expect(Object.isFrozen((value.a[1] as unknown[])[1])).toBe(true);
+    expect(Object.isFrozen(value.c.d)).toBe(true);
+  });
+});
+
+/** Same data, field order and -0 included (Object.is on primitives). */
+function deepSame(a: unknown, b: unknown): boolean {
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return Object.is(a, b);
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+  const keysA = Object.keys(a);
+  const keysB = Object.keys(b);
+  if (keysA.join("\u0000") !== keysB.join("\u0000")) return false;
+  if (Array.isArray(a) && a.length !== (b as unknown[]).length) return false;
+  return keysA.every((k) => deepSame((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
 
 describe("sameBytes", () => {
   it("compares two runs of bytes, and never past either end", () => {
@@ -153,5 +208,61 @@ describe("DecodedPrefixes", () => {
     // A file longer than the whole budget is not remembered.
     memo.remember(bytesOf("123456789\n"), [10], [1]);
     expect(memo.longestPrefix(bytesOf("123456789\n"))).toBeUndefined();
+  });
+
+  it("shares a run's own bytes with the run that extends it, and never the caller's", () => {
+    const memo = new DecodedPrefixes<string>(4, 1 << 20);
+    const first = bytesOf("ab\ncd\n");
+    memo.longestPrefix(first);
+    memo.remember(first, [3, 6], ["ab", "cd"]);
+    const longer = bytesOf("ab\ncd\nef\n");
+    expect(memo.longestPrefix(longer)).toMatchObject({ count: 2 });
+    memo.remember(longer, [3, 6, 9], ["ab", "cd", "ef"]);
+    // Both buffers changed after they were remembered: the memo holds copies.
+    first.fill(0x58);
+    longer.fill(0x58);
+    expect(memo.longestPrefix(bytesOf("ab\ncd\nef\ngh\n"))).toMatchObject({ count: 3 });
+    expect(memo.longestPrefix(bytesOf("ab\ncX\nef\n"))).toMatchObject({ count: 1 });
+    // A remember of other bytes than the last looked up compares them itself.
+    memo.longestPrefix(bytesOf("zz\n"));
+    memo.remember(bytesOf("ab\ncd\nef\ngh\n"), [3, 6, 9, 12], ["ab", "cd", "ef", "gh"]);
+    expect(memo.longestPrefix(bytesOf("ab\ncd\nef\ngh\n"))).toMatchObject({ count: 4 });
+  });
+
+  it("property: a prefix it hands out is made of the items of those very bytes", () => {
+    // Files of lines drawn from a few, each read (looked up, then remembered) as a log is: the
+    // items of a remembered prefix must be the lines the file itself begins with.
+    const line = fc.constantFrom("a\n", "bb\n", "ccc\n", "d\n");
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({ base: fc.nat({ max: 6 }), more: fc.array(line, { maxLength: 4 }), cut: fc.nat() }),
+          {
+            minLength: 1,
+            maxLength: 25,
+          },
+        ),
+        fc.array(line, { minLength: 1, maxLength: 4 }),
+        (reads, start) => {
+          const memo = new DecodedPrefixes<string>(3, 64);
+          const files: string[][] = [start];
+          for (const { base, more, cut } of reads) {
+            const from = files[base % files.length]!;
+            const lines = [...from.slice(0, cut % (from.length + 1)), ...more];
+            files.push(lines);
+            const bytes = bytesOf(lines.join(""));
+            const known = memo.longestPrefix(bytes);
+            const count = known?.count ?? 0;
+            expect(count).toBeLessThanOrEqual(lines.length);
+            expect(known?.items.slice(0, count) ?? []).toEqual(lines.slice(0, count));
+            const ends: number[] = [];
+            let at = 0;
+            for (const l of lines) ends.push((at += l.length));
+            if (lines.length > 0) memo.remember(bytes, ends, lines.slice());
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

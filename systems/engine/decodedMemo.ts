@@ -105,10 +105,58 @@ export function commonPrefixBytes(a: Uint8Array, b: Uint8Array): number {
   return at;
 }
 
-/** A file read and decoded before: its bytes up to the end of its last item, and its items. */
+/**
+ * True when `value` is plain JSON data all through whose JSON round trip is itself: plain objects
+ * (Object.prototype, no `toJSON`) and dense arrays (Array.prototype) holding strings, booleans,
+ * null, finite numbers other than -0, or such objects and arrays, no deeper than `maxDepth`. A
+ * value freshly parsed from JSON is such data unless it holds -0 or a number too large (Infinity).
+ */
+export function isCanonicalJsonData(value: unknown, maxDepth = 16): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case "object": {
+      if (value === null) return true;
+      if (maxDepth <= 0) return false;
+      if (Array.isArray(value)) {
+        if (Object.getPrototypeOf(value) !== Array.prototype || "toJSON" in value) return false;
+        for (let i = 0; i < value.length; i++)
+          if (!(i in value) || !isCanonicalJsonData(value[i], maxDepth - 1)) return false;
+        return true;
+      }
+      if (Object.getPrototypeOf(value) !== Object.prototype || "toJSON" in value) return false;
+      for (const key in value)
+        if (!isCanonicalJsonData((value as Record<string, unknown>)[key], maxDepth - 1)) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/** Freezes `value` and every object and array inside it (plain JSON data: `isCanonicalJsonData`). */
+export function deepFreezeJsonData<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    for (const key in value) deepFreezeJsonData((value as Record<string, unknown>)[key]);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * A file read and decoded before: its bytes up to the end of its last item (in pieces, one after
+ * another: a run that extends another shares that one's pieces, so only its new part is copied),
+ * and its items.
+ */
 interface DecodedRun<T> {
-  readonly bytes: Uint8Array;
-  /** Where item `i` ends (and the next begins), increasing; the last is `bytes.length`. */
+  /** The bytes, piece after piece; the memo's own, never changed. */
+  readonly pieces: readonly Uint8Array[];
+  /** Bytes in all pieces: `ends.at(-1)`. */
+  readonly length: number;
+  /** Where item `i` ends (and the next begins), increasing; the last is `length`. */
   readonly ends: readonly number[];
   /** Item `i`, or undefined: an item that may not be handed out twice (decode its bytes again). */
   readonly items: readonly (T | undefined)[];
@@ -123,6 +171,20 @@ export interface DecodedPrefix<T> {
   readonly items: readonly (T | undefined)[];
 }
 
+/** What `longestPrefix` found, kept for `remember` of the same bytes. */
+interface Lookup<T> {
+  /** Held weakly: a lookup no `remember` followed must not keep a whole file alive. */
+  readonly bytes: WeakRef<Uint8Array>;
+  /** The run the prefix came from, and its items in the prefix. */
+  readonly best: DecodedRun<T> | undefined;
+  readonly bestCount: number;
+  /** Each run's common prefix with `bytes`, as the runs stood then. */
+  readonly commons: Map<DecodedRun<T>, number>;
+}
+
+/** Pieces past which a run's bytes are copied into one piece again (a bound on a run's pieces). */
+const maxPieces = 32;
+
 /**
  * Whole files decoded, remembered by content: a log read from its start decodes every item of it
  * in order, each from its own bytes (and those before it), so a file that begins with the bytes of
@@ -135,31 +197,40 @@ export interface DecodedPrefix<T> {
  * An item is handed out again only when it is immutable and equal to a fresh decoding (what the
  * caller vouches for by giving it, not undefined, to `remember`), exactly as the per-item memo
  * above; others are decoded again from their bytes. Runs are kept by copy (a caller may reuse its
- * buffer), at most `maxRuns` of them and `maxBytes` of their bytes, the least recently used making
- * room; a run that a file extended is replaced by the longer one. A file longer than `maxBytes` is
- * not remembered.
+ * buffer): of the part past the prefix `longestPrefix` found, when `remember` is told the same
+ * bytes right after it (the part before is that run's own copy, shared), else of all of it. At
+ * most `maxRuns` runs and `maxBytes` of their bytes are kept (a piece shared is counted in each),
+ * the least recently used making room; a run that a file extended is replaced by the longer one.
+ * A file longer than `maxBytes` is not remembered.
  */
 export class DecodedPrefixes<T> {
   private readonly runs: DecodedRun<T>[] = [];
   private uses = 0;
+  private lastLookup: Lookup<T> | undefined;
 
   constructor(
     private readonly maxRuns: number,
     private readonly maxBytes: number,
   ) {}
 
-  /** The longest remembered prefix of `bytes` that ends where an item ends, or undefined. */
+  /**
+   * The longest remembered prefix of `bytes` that ends where an item ends, or undefined. (What it
+   * found serves a `remember` of the same bytes, unchanged, that comes next.)
+   */
   longestPrefix(bytes: Uint8Array): DecodedPrefix<T> | undefined {
     let best: DecodedRun<T> | undefined;
     let bestCount = 0;
+    const commons = new Map<DecodedRun<T>, number>();
     for (const run of this.runs) {
-      const common = commonPrefixBytes(run.bytes, bytes);
+      const common = commonPrefixOfPieces(run.pieces, bytes);
+      commons.set(run, common);
       const count = itemsWithin(run.ends, common);
       if (count > bestCount) {
         best = run;
         bestCount = count;
       }
     }
+    this.lastLookup = { bytes: new WeakRef(bytes), best, bestCount, commons };
     if (best === undefined) return undefined;
     best.lastUsed = ++this.uses;
     return { count: bestCount, ends: best.ends, items: best.items };
@@ -167,30 +238,78 @@ export class DecodedPrefixes<T> {
 
   /**
    * Remembers that `bytes` up to `ends.at(-1)` decode to `items` (`ends` and `items` of the same
-   * length, taken as they are: the caller gives them up).
+   * length, taken as they are: the caller gives them up). When the last `longestPrefix` was asked
+   * of these very bytes, they must not have changed since.
    */
   remember(bytes: Uint8Array, ends: number[], items: (T | undefined)[]): void {
+    const lookup = this.lastLookup?.bytes.deref() === bytes ? this.lastLookup : undefined;
+    this.lastLookup = undefined;
     const length = ends.at(-1);
     if (length === undefined || ends.length !== items.length || length > this.maxBytes) return;
-    const kept = bytes.slice(0, length);
+    // The bytes up to the end of the prefix's last item are that run's (its own copy, unchanged).
+    let pieces: Uint8Array[];
+    const shared = lookup?.best === undefined ? 0 : lookup.best.ends[lookup.bestCount - 1]!;
+    if (lookup?.best !== undefined && shared <= length) {
+      pieces = piecesUpTo(lookup.best.pieces, shared);
+      if (length > shared) pieces.push(bytes.slice(shared, length));
+      if (pieces.length > maxPieces) pieces = [joined(pieces, length)];
+    } else pieces = [bytes.slice(0, length)];
     // A run this one extends (or repeats) says nothing more: it goes.
     for (let i = this.runs.length - 1; i >= 0; i--) {
       const run = this.runs[i]!;
-      if (run.bytes.length <= length && commonPrefixBytes(run.bytes, kept) === run.bytes.length)
-        this.runs.splice(i, 1);
+      if (run.length > length) continue;
+      const common = lookup?.commons.get(run) ?? commonPrefixOfPieces(run.pieces, bytes);
+      if (common >= run.length) this.runs.splice(i, 1);
     }
     let bytesKept = length;
-    for (const run of this.runs) bytesKept += run.bytes.length;
+    for (const run of this.runs) bytesKept += run.length;
     // Bounded: each round drops a run.
     while (this.runs.length > 0 && (this.runs.length >= this.maxRuns || bytesKept > this.maxBytes)) {
       let oldest = 0;
       for (let i = 1; i < this.runs.length; i++)
         if (this.runs[i]!.lastUsed < this.runs[oldest]!.lastUsed) oldest = i;
-      bytesKept -= this.runs[oldest]!.bytes.length;
+      bytesKept -= this.runs[oldest]!.length;
       this.runs.splice(oldest, 1);
     }
-    this.runs.push({ bytes: kept, ends, items, lastUsed: ++this.uses });
+    this.runs.push({ pieces, length, ends, items, lastUsed: ++this.uses });
   }
+}
+
+/** The length of the longest common prefix of the bytes of `pieces` (one after another) and `bytes`. */
+function commonPrefixOfPieces(pieces: readonly Uint8Array[], bytes: Uint8Array): number {
+  let at = 0;
+  for (const piece of pieces) {
+    const common = commonPrefixBytes(piece, bytes.subarray(at));
+    at += common;
+    if (common < piece.length) break;
+  }
+  return at;
+}
+
+/**
+ * The pieces' first `length` bytes, as pieces: those that lie whole in them as they are (shared),
+ * a piece cut by `length` copied (a view would keep all of it alive, unaccounted for).
+ */
+function piecesUpTo(pieces: readonly Uint8Array[], length: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let at = 0;
+  for (const piece of pieces) {
+    if (at >= length) break;
+    out.push(at + piece.length <= length ? piece : piece.slice(0, length - at));
+    at += piece.length;
+  }
+  return out;
+}
+
+/** The pieces' bytes copied into one array of `length` bytes. */
+function joined(pieces: readonly Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.length;
+  }
+  return out;
 }
 
 /** How many of the items ending at `ends` (increasing) end at or before `length`. */

@@ -1,7 +1,15 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Durability } from "./durability.ts";
-import { NO_LSN, scanLog, truncateLogAbove, Wal, WalCorruptionError, type WalRecordBody } from "./wal.ts";
+import {
+  NO_LSN,
+  scanLog,
+  truncateLogAbove,
+  Wal,
+  WalCorruptionError,
+  type WalRecord,
+  type WalRecordBody,
+} from "./wal.ts";
 import { MemoryDisk } from "./testkit.ts";
 
 const body = (xid: number, value: unknown = xid): WalRecordBody => ({
@@ -38,8 +46,14 @@ describe("wal", () => {
   });
 
   it("reads a frame it read before as the same frozen record, and never takes other bytes for it", async () => {
-    const checkpoint: WalRecordBody = { kind: "checkpoint", nextXid: 3, running: [2], active: [], dirty: [] };
-    const { bytes } = await logOf([body(1), body(2, "two"), checkpoint]);
+    const checkpoint: WalRecordBody = {
+      kind: "checkpoint",
+      nextXid: 3,
+      running: [2],
+      active: [[2, 40, 40]],
+      dirty: [[0, 40]],
+    };
+    const { bytes } = await logOf([body(1), body(2, "two"), checkpoint, body(4, [4, { a: 4 }])]);
     const first = scanLog(bytes).records;
     const again = scanLog(bytes.slice()).records;
     expect(again).toEqual(first);
@@ -53,9 +67,21 @@ describe("wal", () => {
         Object.entries({ ...(JSON.parse(payload) as object), sizeBytes: first[i]!.sizeBytes }),
       );
     }
-    // A record holding arrays is parsed each time, as before.
-    expect(again[2]).not.toBe(first[2]);
-    expect(Object.isFrozen(again[2])).toBe(false);
+    // A checkpoint too, frozen all through (its tables), so nobody can change what all share.
+    expect(again[2]).toBe(first[2]);
+    const tables = again[2] as Extract<WalRecord, { kind: "checkpoint" }>;
+    for (const frozen of [
+      tables,
+      tables.running,
+      tables.active,
+      tables.active[0],
+      tables.dirty,
+      tables.dirty[0],
+    ])
+      expect(Object.isFrozen(frozen)).toBe(true);
+    // Another record holding objects (a structured value) is parsed each time, as before.
+    expect(again[3]).not.toBe(first[3]);
+    expect(Object.isFrozen(again[3])).toBe(false);
     // A payload byte changed under the remembered checksum: not that record, and rot at rest.
     const rotted = bytes.slice();
     const at =
@@ -74,9 +100,14 @@ describe("wal", () => {
         fc.nat(),
         fc.nat(),
         async (first, more, cutAt, flipAt) => {
-          // A record holding arrays (a checkpoint) is never handed out twice: it is decoded again.
+          // A record holding arrays: a checkpoint (frozen, handed out again like a flat one), or
+          // an update of a structured value (never handed out twice: it is decoded again).
           const bodyOf = (i: number, flat: boolean): WalRecordBody =>
-            flat ? body(i) : { kind: "checkpoint", nextXid: i, running: [i], active: [], dirty: [] };
+            flat
+              ? body(i)
+              : i % 2 === 0
+                ? { kind: "checkpoint", nextXid: i, running: [i], active: [[i, i, i]], dirty: [] }
+                : body(i, [i]);
           const disk = new MemoryDisk();
           const { wal } = await Wal.open(disk);
           const appended = first.map((flat, i) => wal.append(bodyOf(i, flat)));
@@ -105,6 +136,7 @@ describe("wal", () => {
           const again = scanLog(before).records;
           expect(again).toEqual(firstScan);
           for (const [i, r] of again.entries()) {
+            expect(Object.isFrozen(r)).toBe(r.kind !== "update" || !Array.isArray(r.value));
             if (Object.isFrozen(r)) expect(r).toBe(firstScan[i]);
             else expect(r).not.toBe(firstScan[i]);
           }

@@ -106,7 +106,9 @@ export class Wal {
       await disk.truncate(file, validEnd);
       await durability.fsync(file);
     }
-    for (const r of records) wal.remember(r);
+    // The scan's own array becomes the log's (nobody else holds it): no copy record by record.
+    wal.all = records;
+    wal.lastLsnValue = records.at(-1)?.lsn ?? NO_LSN;
     wal.endOffset = validEnd;
     wal.fsyncedOffset = validEnd;
     return { wal, cutBytes };

@@ -19,7 +19,14 @@
 import type { Disk } from "../../harness/runtime/types.ts";
 import type { Key } from "../../harness/history/op.ts";
 import { crc32, longLivedBytes, utf8Decoder, utf8Framed } from "./checksum.ts";
-import { DecodedPrefixes, isCanonicalFlatRecord, sameBytes, WeakChecksumIndex } from "./decodedMemo.ts";
+import {
+  DecodedPrefixes,
+  deepFreezeJsonData,
+  isCanonicalFlatRecord,
+  isCanonicalJsonData,
+  sameBytes,
+  WeakChecksumIndex,
+} from "./decodedMemo.ts";
 import { Durability } from "./durability.ts";
 
 /** Transaction records: the chain undo walks. */
@@ -172,8 +179,11 @@ function decodeFrame(
   // every field of every record a log scan reads.
   const record = parsed as { sizeBytes?: number };
   record.sizeBytes = end - offset;
-  if (isCanonicalFlatRecord(record)) {
-    Object.freeze(record);
+  if (isCanonicalFlatRecord(record) || (parsed.kind === "checkpoint" && isCanonicalJsonData(record))) {
+    // A checkpoint's tables (arrays of numbers) are frozen with it: nobody changes a record read
+    // from a log (recovery and replicas only read them), and frozen it is decoded once, not at
+    // every scan of every copy of the log.
+    deepFreezeJsonData(record);
     decodedFrames.remember(checksum, record as WalRecord);
     payloadOf.set(record as WalRecord, bytes.slice(start, end));
   }
@@ -216,23 +226,36 @@ const logsRead = new DecodedPrefixes<WalRecord>(8, 32 << 20);
  * and `corruptLsn` is set when that bad frame is rot at rest, not a torn tail.
  */
 export function scanLog(bytes: Uint8Array): { records: WalRecord[]; validEnd: number; corruptLsn?: number } {
-  const records: WalRecord[] = [];
   // The frames read so far, for `logsRead`: where each ends, and its record if it may be shared.
-  const ends: number[] = [];
-  const items: (WalRecord | undefined)[] = [];
+  let ends: number[];
+  let items: (WalRecord | undefined)[];
+  let records: WalRecord[];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let offset = 0;
   let prevLsn = NO_LSN;
   const known = logsRead.longestPrefix(bytes);
-  for (let i = 0; known !== undefined && i < known.count; i++) {
-    // The same bytes decode as they did: a frame remembered as not shareable is decoded again.
-    const record = known.items[i] ?? decodeFrame(bytes, view, offset, prevLsn);
-    if (record === undefined) break;
-    records.push(record);
-    ends.push(known.ends[i]!);
-    items.push(known.items[i]);
-    prevLsn = offset;
-    offset += record.sizeBytes;
+  if (known === undefined) {
+    ends = [];
+    items = [];
+    records = [];
+  } else {
+    // The remembered records as they are (copied as arrays, not one by one); the same bytes
+    // decode as they did, so a frame remembered as not shareable is decoded again in its place.
+    ends = known.ends.slice(0, known.count);
+    items = known.items.slice(0, known.count);
+    const decoded = items.slice();
+    let count = 0;
+    for (; count < decoded.length; count++) {
+      const record = decoded[count] ?? decodeFrame(bytes, view, offset, prevLsn);
+      if (record === undefined) break;
+      decoded[count] = record;
+      prevLsn = offset;
+      offset = ends[count]!;
+    }
+    ends.length = count;
+    items.length = count;
+    decoded.length = count;
+    records = decoded as WalRecord[];
   }
   const rememberedCount = records.length;
   // Bounded: every iteration consumes at least FRAME_HEADER_BYTES.

@@ -93,10 +93,10 @@ const defaultFlushEveryPasses = 4;
  * `sizeBytes` left out, wherever they sit).
  */
 export function sameRecord(a: WalRecord, b: WalRecord): boolean {
-  if (a === b) return true;
+  // A pair found the same before: both were frozen then, and still are (see `knownSame`).
+  if (a === b || knownSame.get(a) === b) return true;
   if (a.lsn !== b.lsn || a.prevLsn !== b.prevLsn || a.sizeBytes !== b.sizeBytes) return false;
   const remembered = Object.isFrozen(a) && Object.isFrozen(b);
-  if (remembered && knownSame.get(a) === b) return true;
   const body = (r: WalRecord): string => {
     const { lsn: _l, prevLsn: _p, sizeBytes: _s, ...rest } = r;
     return JSON.stringify(rest);

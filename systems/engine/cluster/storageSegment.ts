@@ -14,7 +14,14 @@
  */
 import type { Runtime } from "../../../harness/runtime/types.ts";
 import { crc32, joinedTransient, longLivedBytes, utf8Framed } from "../checksum.ts";
-import { DecodedPrefixes, isCanonicalFlatRecord, sameBytes, WeakChecksumIndex } from "../decodedMemo.ts";
+import {
+  DecodedPrefixes,
+  deepFreezeJsonData,
+  isCanonicalFlatRecord,
+  isCanonicalJsonData,
+  sameBytes,
+  WeakChecksumIndex,
+} from "../decodedMemo.ts";
 import type { Durability } from "../durability.ts";
 import type { WalRecord } from "../wal.ts";
 import { sameRecord } from "./storagePages.ts";
@@ -135,50 +142,82 @@ function parseSegmentLine(bytes: Uint8Array, start: number, end: number): Stored
 /**
  * Segment files read before, by content (decodedMemo.ts: `DecodedPrefixes`): a restarted replica's
  * segment begins with what it read at its last restart, or with what a peer holding the same lines
- * read (after a crash several replicas restart at once). An item is a line's stored record when
- * the record is frozen (one `linesRead` hands to every reader anyway; each reader gets its own
- * `{ epoch, record }`), else undefined: that line is decoded again. Only lines up to the first bad
- * one are remembered.
+ * read (after a crash several replicas restart at once). An item is a line's stored record, frozen
+ * with its record, so every reader is handed the same one: a record remembered by `linesRead`, or
+ * one parsed from the line that equals its JSON round trip and is flat or a checkpoint (frozen as
+ * it is parsed, a checkpoint's tables too: nobody changes a stored record, and a checkpoint's are
+ * only read). Other lines' items are undefined: decoded again. Only lines up to the first bad one
+ * are remembered.
  */
 const segmentsRead = new DecodedPrefixes<Stored>(8, 32 << 20);
 
+/**
+ * The stored record of a good line, frozen when it may be handed to every reader (see
+ * `segmentsRead`), else as parsed.
+ */
+function shareableStored(s: Stored): Stored | undefined {
+  // `s` is the line's own (remembered records come in a new `{ epoch, record }`, parsed ones are
+  // fresh): freezing it takes it from nobody.
+  if (Object.isFrozen(s.record)) return Object.freeze(s);
+  if (!isPlainStored(s) || typeof s.epoch !== "number" || !Number.isFinite(s.epoch) || Object.is(s.epoch, -0))
+    return undefined;
+  const record = s.record as unknown as object;
+  // Flat records, and checkpoints (arrays of numbers only recovery reads); not a record holding a
+  // structured value, which the pages built from it keep as a version's value.
+  if (isCanonicalFlatRecord(record)) Object.freeze(record);
+  else if ((record as { kind?: unknown }).kind === "checkpoint" && isCanonicalJsonData(record))
+    deepFreezeJsonData(record);
+  else return undefined;
+  return Object.freeze(s);
+}
+
 /** The records of a segment file's lines, in file order, and how many lines failed their checksum. */
 export function parseSegment(bytes: Uint8Array): { readonly stored: Stored[]; readonly bad: number } {
-  const stored: Stored[] = [];
   // The lines read whole and good so far, for `segmentsRead`: where each ends, what it held.
-  const ends: number[] = [];
-  const items: (Stored | undefined)[] = [];
+  let ends: number[];
+  let items: (Stored | undefined)[];
+  let stored: Stored[];
   let allGood = true;
   let bad = 0;
   // As a text decoder reads a file: a byte order mark at its very start is not content.
   let start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
   const known = segmentsRead.longestPrefix(bytes);
-  if (known !== undefined) {
-    for (let i = 0; i < known.count; i++) {
-      const item = known.items[i];
-      const end = known.ends[i]!;
-      // A remembered run holds good lines only, so decoding one again finds it good.
-      if (item === undefined) bad += parseLines(bytes, start, end, stored);
-      else stored.push({ epoch: item.epoch, record: item.record });
-      ends.push(end);
-      items.push(item);
-      start = end;
+  if (known === undefined) {
+    ends = [];
+    items = [];
+    stored = [];
+  } else {
+    // The remembered lines' stored records as they are (copied as arrays, not one by one).
+    ends = known.ends.slice(0, known.count);
+    items = known.items.slice(0, known.count);
+    const firstUndecoded = items.indexOf(undefined);
+    if (firstUndecoded < 0) stored = items.slice() as Stored[];
+    else {
+      stored = items.slice(0, firstUndecoded) as Stored[];
+      for (let i = firstUndecoded; i < items.length; i++) {
+        const item = items[i];
+        // A remembered run holds good lines only, so decoding one again finds it good.
+        if (item === undefined) bad += parseLines(bytes, i === 0 ? start : ends[i - 1]!, ends[i]!, stored);
+        else stored.push(item);
+      }
     }
+    if (ends.length > 0) start = ends.at(-1)!;
   }
   const rememberedCount = ends.length;
   while (start < bytes.length) {
     const newline = bytes.indexOf(0x0a, start);
     const end = newline < 0 ? bytes.length : newline;
     if (end > start) {
-      const s = parseSegmentLine(bytes, start, end);
-      if (s === undefined) {
+      const parsed = parseSegmentLine(bytes, start, end);
+      if (parsed === undefined) {
         bad++;
         allGood = false;
       } else {
-        stored.push(s);
+        const shared = allGood && newline >= 0 ? shareableStored(parsed) : undefined;
+        stored.push(shared ?? parsed);
         if (allGood && newline >= 0) {
           ends.push(newline + 1);
-          items.push(Object.isFrozen(s.record) ? s : undefined);
+          items.push(shared);
         }
       }
     }

@@ -14,7 +14,8 @@ import type { SystemDefinition } from "../harness/systemDefinition.ts";
 import { exitAtOnce, UsageError } from "./main.ts";
 import { loadRunPlugins, lookupSystem } from "./plugins.ts";
 import { nemeses, systems, workloads } from "./registry.ts";
-import { defaultNemesis, defaultWorkload, peekOption, resolveRunConfig } from "./runConfig.ts";
+import { peekOption, resolveRunConfig } from "./runConfig.ts";
+import { defaultNemesis, defaultWorkload } from "./runConfigSchema.ts";
 
 export { resolveRunConfig } from "./runConfig.ts";
 

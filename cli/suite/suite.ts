@@ -38,13 +38,8 @@ import { z } from "zod";
 import { UsageError } from "../main.ts";
 import { readInputFile } from "../inputFile.ts";
 import { resolveRunConfig } from "../run.ts";
-import {
-  commonRunOptionSpec,
-  namesAFolderOfItsOwn,
-  notAFolderOfItsOwn,
-  runConfigSchema,
-  type RunConfig,
-} from "../runConfig.ts";
+import { commonRunOptionSpec, type RunConfig } from "../runConfig.ts";
+import { namesAFolderOfItsOwn, notAFolderOfItsOwn, runConfigSchema } from "../runConfigSchema.ts";
 import { nodeErrorsAnomalyClasses, prepareRun } from "../execute.ts";
 import { ConfigError } from "../../harness/configError.ts";
 import { describeFound } from "../../harness/history/validate.ts";

@@ -18,6 +18,7 @@
  * Groups are signalled only while their leader is known to be alive, so a recycled process id is
  * never hit.
  */
+import type { ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname, isAbsolute } from "node:path";
 import { execa, type ResultPromise } from "execa";
@@ -86,6 +87,15 @@ process.stdin.on("close", reap);
 process.stdin.on("error", reap);
 `;
 
+/**
+ * What a ManagedProcess uses of the child process it was started as (execa's): named through
+ * Node's own type rather than execa's, so the package's declarations name no execa type and a
+ * user's type check of faultline never loads execa's declarations.
+ */
+export type ManagedSubprocess = Pick<ChildProcess, "pid" | "connected" | "once" | "on" | "send"> & {
+  catch(onRejected: () => void): unknown;
+};
+
 /** One program in its own process group. */
 export class ManagedProcess {
   readonly name: string;
@@ -98,7 +108,7 @@ export class ManagedProcess {
 
   constructor(
     spec: ProcessSpec,
-    private readonly subprocess: ResultPromise,
+    private readonly subprocess: ManagedSubprocess,
     onExit: (process: ManagedProcess) => void,
   ) {
     this.name = spec.name;

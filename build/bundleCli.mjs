@@ -9,9 +9,11 @@
  * (what bin/faultline.js runs) and dist/cli/api.js (the package's `import … from "faultline"`)
  * with code splitting: each command's modules (the targets of main.js's dynamic imports, and theirs)
  * become one chunk, the modules commands share become shared chunks, so a command still loads only
- * what it uses, in a handful of files. Both entries are one build, so a plugin that imports the
- * API shares every module (its classes, its registries) with the CLI that loaded it. Packages in
- * node_modules stay imports (they load as before, from the same place).
+ * what it uses, in a handful of files. The gate's and the sweep's worker process (dist/cli/suite/
+ * worker.js, cli/suite/pool.ts) is a third entry: a worker starts for every few seeds of a gate.
+ * The entries are one build, so a plugin that imports the API shares every module (its classes,
+ * its registries) with the CLI or the worker that loaded it. Packages in node_modules stay imports
+ * (they load as before, from the same place).
  *
  * A compiled module that finds files next to itself through `import.meta.url` (a worker's entry,
  * a node host's, the repository's root, tsx's location) would find them next to its chunk instead:
@@ -55,7 +57,11 @@ const moduleUrls = {
 
 rmSync(outdir, { recursive: true, force: true });
 const { metafile } = await build({
-  entryPoints: { main: join(dist, "cli/main.js"), api: join(dist, "cli/api.js") },
+  entryPoints: {
+    main: join(dist, "cli/main.js"),
+    api: join(dist, "cli/api.js"),
+    worker: join(dist, "cli/suite/worker.js"),
+  },
   outdir,
   bundle: true,
   splitting: true,

@@ -182,10 +182,11 @@ rows:
       },
     );
     const workers = await waitFor(() => {
-      // Sources (worker.ts through tsx) or the compiled build (worker.js), whichever the bin runs.
+      // Sources (cli/suite/worker.ts through tsx) or the compiled build (dist/bundle/worker.js),
+      // whichever the bin runs.
       const found = descendantsOf(child.pid!)
         .map((pid) => ({ pid, cmdline: commandLine(pid) ?? "" }))
-        .filter((p) => /suite\/worker\.(ts|js)/.test(p.cmdline));
+        .filter((p) => /(suite\/worker\.ts|bundle\/worker\.js)\b/.test(p.cmdline));
       return found.length === 2 ? found : undefined;
     });
     expect(workers, "two workers started").toBeDefined();

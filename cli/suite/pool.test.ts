@@ -100,12 +100,12 @@ describe("the worker pool", () => {
 });
 
 describe("the worker's entry", () => {
-  it("is worker.ts with tsx's loader from the sources, and worker.js with no loader from a compiled tree", () => {
+  it("is worker.ts with tsx's loader from the sources, and the bundle's worker.js with no loader from a compiled tree", () => {
     const fromSources = workerEntryFor(pathToFileURL("/x/cli/suite/pool.ts").href);
     expect(fromSources.file).toBe("/x/cli/suite/worker.ts");
     expect(fromSources.nodeOptions.join(" ")).toMatch(/--import file:\/\/.*tsx.*loader\.mjs/);
     const compiled = workerEntryFor(pathToFileURL("/x/dist/cli/suite/pool.js").href);
-    expect(compiled.file).toBe("/x/dist/cli/suite/worker.js");
+    expect(compiled.file).toBe("/x/dist/bundle/worker.js");
     expect(compiled.nodeOptions.join(" ")).not.toContain("--import");
     // The worker module itself exists beside the pool.
     expect(readFileSync(new URL("./worker.ts", import.meta.url), "utf8")).toContain("runSeed");

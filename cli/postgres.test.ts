@@ -34,24 +34,20 @@ afterAll(() => {
   rmSync(store, { recursive: true, force: true });
 });
 
+/** The options every PostgreSQL run here shares; a test's own `args` replace any of them. */
+const sharedOptions: readonly (readonly [string, string])[] = [
+  ["--system", "postgres"],
+  ["--nodes", "1"],
+  ["--nemesis", "none"],
+  ["--time-limit", "3"],
+  ["--rate", "200"],
+  ["--seed", "1"],
+];
+
 async function runPostgres(args: string[]): Promise<ExecuteResult> {
-  const config = resolveRunConfig([
-    "--system",
-    "postgres",
-    "--nodes",
-    "1",
-    "--nemesis",
-    "none",
-    "--time-limit",
-    "3",
-    "--rate",
-    "200",
-    "--seed",
-    "1",
-    "--store",
-    store,
-    ...args,
-  ]);
+  // An option is given once (a second one is refused): the shared ones the test does not give.
+  const shared = sharedOptions.filter(([option]) => !args.includes(option)).flat();
+  const config = resolveRunConfig([...shared, "--store", store, ...args]);
   if (config === "help") throw new Error("help");
   // No faults to recover from: the final reads need no wait.
   const result = await executeRun(config, { checkBudget: { timeLimitMs: 60_000 }, recoveryDelayNs: 0.5e9 });

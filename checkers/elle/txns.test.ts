@@ -178,3 +178,39 @@ describe("TxnTable repeatsKey", () => {
     );
   });
 });
+
+describe("TxnTable opOf", () => {
+  it("describes a fail or info completion read by the scanner as the ordinary reader does", () => {
+    // The scanner's table keeps such a completion's value as its JSON text and parses it only
+    // when the operation is asked for: it must come back as the value itself, of any shape.
+    const mopValue = fc.oneof(
+      fc.constant(null),
+      fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
+      fc.array(fc.nat({ max: 1000 }), { maxLength: 5 }),
+    );
+    const mop = fc.tuple(
+      fc.constantFrom("r", "append"),
+      fc.oneof(fc.nat({ max: 50 }), fc.constant("k")),
+      mopValue,
+    );
+    const completion = fc.oneof(
+      fc.array(mop, { minLength: 1, maxLength: 4 }),
+      fc.constant(null),
+      fc.constant("x"),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(mop, { minLength: 1, maxLength: 4 }),
+        fc.constantFrom<Op["type"]>("fail", "info"),
+        completion,
+        (mops, type, value) => {
+          const ops = [txn(0, "invoke", mops), txn(1, type, value)];
+          const scanned = scannedTable(ops).opOf(0);
+          const ordinary = readTxns(ops).opOf(0);
+          return same(scanned, ordinary) && same(scanned.value, value) && scanned.type === type;
+        },
+      ),
+      { seed: 23, numRuns: 300 },
+    );
+  });
+});

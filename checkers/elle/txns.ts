@@ -22,7 +22,8 @@ import {
   type Op,
   type OpType,
 } from "../../harness/history/op.ts";
-import { ScannedValue, scannedOp, scannedValue, type JsonlScanner } from "../../harness/history/jsonlScan.ts";
+import { parseJsonExact } from "../../harness/history/exactJson.ts";
+import { ScannedValue, scannedOp, type JsonlScanner } from "../../harness/history/jsonlScan.ts";
 import { describeFound } from "../../harness/history/validate.ts";
 import { displayText, ValueInterner } from "../../harness/history/valueText.ts";
 
@@ -195,6 +196,12 @@ export class TxnTableBuilder {
   private readonly mopCount = new Column(new Int32Array(1024));
   /** The value of a completion that is not the source of the micro-ops (fail, info), by transaction. */
   private readonly completionValues = new Map<number, unknown>();
+  /**
+   * Likewise, for a completion the scanner read: its value's JSON text, parsed only if an
+   * explanation asks for the operation (`opOf`). Building each such value as objects as it was
+   * read (lists of micro-ops) cost more than its text, and compiled a function for it.
+   */
+  private readonly completionTexts = new Map<number, string>();
   // Per micro-op.
   private m = 0;
   private readonly mopKind = new Column(new Uint8Array(4096));
@@ -339,7 +346,7 @@ export class TxnTableBuilder {
       this.resetMicroOps(t, mops.count);
       this.writeScannedMicroOps(t, scanner);
     } else {
-      this.completionValues.set(t, scannedValue(scanner));
+      this.completionTexts.set(t, scanner.valueText());
       if (invalid !== undefined) this.fail(t, invalid);
     }
   }
@@ -829,6 +836,7 @@ export class TxnTableBuilder {
       opTime: this.opTime.array,
       opType: this.opType.array,
       completionValues: this.completionValues,
+      completionTexts: this.completionTexts,
     });
   }
 }
@@ -868,6 +876,7 @@ interface CompactParts {
   readonly opTime: Float64Array;
   readonly opType: Uint8Array;
   readonly completionValues: ReadonlyMap<number, unknown>;
+  readonly completionTexts: ReadonlyMap<number, string>;
 }
 
 class CompactTxnTable implements TxnTable {
@@ -955,9 +964,15 @@ class CompactTxnTable implements TxnTable {
   }
 
   opOf(t: number): Op {
-    const { opIndex, opTime, opType, completionValues } = this.parts;
+    const { opIndex, opTime, opType, completionValues, completionTexts } = this.parts;
     const type = opTypes[opType[t]!]!;
-    const value = completionValues.has(t) ? completionValues.get(t) : this.microOpsOf(t);
+    const text = completionTexts.get(t);
+    const value =
+      text !== undefined
+        ? parseJsonExact(text)
+        : completionValues.has(t)
+          ? completionValues.get(t)
+          : this.microOpsOf(t);
     return {
       index: opIndex[t]!,
       time: opTime[t]!,

@@ -495,7 +495,12 @@ export class JsonlScanner {
 
   /** The `value` of the line just scanned, parsed. */
   valueJson(): unknown {
-    return parseJsonExact(this.decoder.decode(this.bytes.subarray(this.valueStart, this.valueEnd)));
+    return parseJsonExact(this.valueText());
+  }
+
+  /** The `value` of the line just scanned, as its JSON text (`parseJsonExact` reads it as `valueJson`). */
+  valueText(): string {
+    return this.decoder.decode(this.bytes.subarray(this.valueStart, this.valueEnd));
   }
 
   /** The `error` of the line just scanned, parsed (when `hasError`). */

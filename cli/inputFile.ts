@@ -7,7 +7,8 @@
  * U+FFFD and judged.
  */
 import { isUtf8 } from "node:buffer";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync, type Stats } from "node:fs";
+import { lineFeeds, Utf8Guard } from "../harness/history/utf8.ts";
 import { fileSystemReason, isFileSystemError } from "../harness/store/atomic.ts";
 import { UsageError } from "./main.ts";
 
@@ -28,21 +29,16 @@ export function readInputFile(path: string, what: string, maxBytes: number): str
   if (bytes.length > maxBytes)
     throw new UsageError(`${path}: more than the ${maxBytes} bytes ${what} may hold`);
   if (!isUtf8(bytes)) {
-    let line = 1;
-    for (let start = 0; start < bytes.length; line++) {
-      const end = bytes.indexOf(10, start);
-      const stop = end === -1 ? bytes.length : end;
-      if (!isUtf8(bytes.subarray(start, stop))) break;
-      start = stop + 1;
-    }
+    // The line of the first byte that is not UTF-8, found as a history's are (utf8.ts); a
+    // character that the file's end cuts short is on its last line.
+    const line = new Utf8Guard().check(bytes)?.line ?? lineFeeds(bytes, bytes.length) + 1;
     throw new UsageError(`${path}:${line}: expected UTF-8 text, found bytes that are not`);
   }
   return bytes.toString("utf8");
 }
 
 /** "a folder", "a pipe", … for a path that should be a regular file. */
-function kindOf(stat: ReturnType<typeof statSync>): string {
-  if (stat === undefined) return "nothing";
+function kindOf(stat: Stats): string {
   return stat.isDirectory()
     ? "a folder"
     : stat.isFIFO()

@@ -81,7 +81,7 @@ function unfinishedAtEnd(bytes: Uint8Array, from: number): number {
 }
 
 /** Line feeds in `bytes` before `end`. */
-function lineFeeds(bytes: Uint8Array, end: number): number {
+export function lineFeeds(bytes: Uint8Array, end: number): number {
   let count = 0;
   for (let at = bytes.indexOf(LINE_FEED); at !== -1 && at < end; at = bytes.indexOf(LINE_FEED, at + 1))
     count++;

@@ -216,7 +216,13 @@ export async function run(): Promise<void> {
     loadavg()
       .map((l) => l.toFixed(1))
       .join(" ");
-  console.log(`load average ${load()}; medians of the runs shown; whole process (bin/faultline.js)`);
+  // The bin finds its Node.js on the PATH (\`#!/usr/bin/env node\`): under \`npm run bench\`, the
+  // checkout's own (tools/dev-node) where npm installed it, else the machine's.
+  const binNode =
+    spawnSync("node", ["--version"], { encoding: "utf8" }).stdout.trim() || "no node on the PATH";
+  console.log(
+    `load average ${load()}; medians of the runs shown; whole process (bin/faultline.js on Node.js ${binNode})`,
+  );
   console.log(extraCaCerts === undefined ? "" : `${extraCaCertsCost(extraCaCerts)}\n`);
   try {
     // check: list-append histories

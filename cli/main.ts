@@ -150,6 +150,21 @@ function guardProcessEnd(command: string): void {
 }
 
 /**
+ * Resolves after one turn of the event loop, so that what code that is not faultline's left behind
+ * is heard before the verdict's exit code is: a promise it left rejected (Node reports it once the
+ * microtasks have run out) and a timer of its that is already due (timers fire in the order they
+ * fall due, so one set at a model's import fires before this one), each an internal error
+ * (`guardProcessEnd`). A command that never waited on the event loop (a check of a short file: its
+ * reads, the model's import and the checkers all settle as microtasks) otherwise returned and
+ * exited before either: on Node 22 and later a model that threw from a timer or left a promise
+ * rejected got exit 0, "valid" (Node 20's loader happened to yield on the way). A timer set to
+ * fall due later still goes unheard: the command ended first.
+ */
+function strayErrorsHeard(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
  * How long code that is not faultline's may hold the event loop before the process is stopped
  * (harness/mainThreadWatch.ts): 30 s, far past anything faultline's own code does while a run
  * runs; `FAULTLINE_TEST_STUCK_AFTER_MS` sets it for the harness's own tests.
@@ -189,7 +204,9 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   if (options.ownsProcess === true) guardProcessEnd(name);
   try {
     const command = await load();
-    return await command(rest);
+    const code = await command(rest);
+    if (options.ownsProcess === true) await strayErrorsHeard();
+    return code;
   } catch (error) {
     if (isUserError(error)) {
       process.stderr.write(`faultline ${name}: ${oneLine(error.message)}\n`);

@@ -10,7 +10,10 @@
  * non-zero, and the folder is removed either way, so no run leaves anything behind.
  *
  * What is not a leftover: tsx's transform cache (`tsx-<uid>`, which tsx keeps in the temporary
- * folder), linked here to the machine's own so that it lasts from run to run as it did before.
+ * folder), and Node's compile cache (`node-compile-cache`: on Node 22 and later TypeScript's
+ * `tsc` and ESLint turn it on with `module.enableCompileCache()`, whose folder is in the temporary
+ * folder unless NODE_COMPILE_CACHE says otherwise), each linked here to the machine's own so that
+ * it lasts from run to run.
  * Folders that a watchdog process removes once the process that made them has exited (the
  * PostgreSQL initdb template of each test worker) may still be going when the last test ends: the
  * check waits for the folder to empty, a bounded time, before it names what is left.
@@ -60,10 +63,12 @@ export function setup(): (() => Promise<void>) | undefined {
   // data folders under the tests' stores.
   chmodSync(runTmp, 0o711);
   const uid = process.geteuid?.() ?? userInfo().username;
-  const tsxCache = `tsx-${uid}`;
-  mkdirSync(join(machineTmp, tsxCache), { recursive: true, mode: 0o700 });
-  symlinkSync(join(machineTmp, tsxCache), join(runTmp, tsxCache));
-  const kept = new Set([tsxCache]);
+  const caches = [`tsx-${uid}`, "node-compile-cache"];
+  for (const cache of caches) {
+    mkdirSync(join(machineTmp, cache), { recursive: true, mode: 0o700 });
+    symlinkSync(join(machineTmp, cache), join(runTmp, cache));
+  }
+  const kept = new Set(caches);
   process.env[ownerMark] = runTmp;
   process.env["TMPDIR"] = runTmp;
 

@@ -8,7 +8,7 @@
  * --model` with a model module that loops at load hung the same way. The bin is run as a user runs
  * it, with the bound cut to 1.5 s (FAULTLINE_TEST_STUCK_AFTER_MS) so the tests wait seconds.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -114,6 +114,49 @@ describe("code that is not faultline's and holds the event loop for good", () =>
       `at ${new URL(`fixtures/plugins/loops-on-load.mjs`, import.meta.url).href}:2:`,
     );
     expect(r.stderr).not.toContain("history recorded");
+  }, 150_000);
+
+  it("a TypeScript model that imports much is not stopped while Node compiles it, cold", async () => {
+    // On Node 22 and later tsx compiles on the main thread; with its cache empty (a fresh
+    // temporary folder: a fresh clone's first run) the compile of the model and of the faultline
+    // sources it imports held the loop longer than the bound, and the check was stopped as stuck
+    // "at Atomics.wait ← runCallSync (esbuild)" or "at validateResolve (node:internal/modules…)",
+    // exit 254. The bound is cut far below a compile's length, above the model's own top level.
+    const folder = scratch();
+    const temporary = join(folder, "tmp");
+    mkdirSync(temporary);
+    writeFileSync(join(folder, "package.json"), `{ "type": "module" }\n`);
+    writeFileSync(
+      join(folder, "h.jsonl"),
+      [
+        { index: 0, time: 0, process: 0, type: "invoke", f: "write", value: 5 },
+        { index: 1, time: 1, process: 0, type: "ok", f: "write", value: 5 },
+      ]
+        .map((op) => JSON.stringify(op))
+        .join("\n") + "\n",
+    );
+    const supervisor = fileURLToPath(new URL("../harness/runtime/process/processes.ts", import.meta.url));
+    writeFileSync(
+      join(folder, "model.ts"),
+      `import { ProcessSupervisor } from ${JSON.stringify(supervisor)};
+const imported: unknown = ProcessSupervisor;
+export default {
+  name: "imports-much",
+  init: (): number => 0,
+  step: (state: number, op: { f: string; value: number }): number | undefined =>
+    imported === undefined ? undefined : op.f === "write" ? op.value : op.value === state ? state : undefined,
+};
+`,
+    );
+    const r = await execa("node", [bin, "check", "h.jsonl", "--model", "./model.ts"], {
+      cwd: folder,
+      reject: false,
+      timeout: 120_000,
+      env: { FAULTLINE_TEST_STUCK_AFTER_MS: "40", TMPDIR: temporary },
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^valid /);
+    expect(r.stderr).toBe("");
   }, 150_000);
 
   it("a plugin that gives the loop back runs to its verdict under the same bound (the fixture is sound)", async () => {

@@ -12,6 +12,14 @@
  * running JavaScript; `vm`'s watchdog, by contrast, has to wrap each call, a thread per call). That
  * handler sees the stuck code's frames in its own stack, says where it was, and ends the process.
  *
+ * Unless what holds the loop is Node loading modules (`isLoadingModules`): on Node 22 and later tsx
+ * resolves and compiles a TypeScript plugin and everything it imports on the main thread (Node's
+ * synchronous module hooks), where Node 20 ran them on a thread of their own, and a big plugin on a
+ * busy machine took longer than the bound (a plugin importing faultline's process supervisor was
+ * stopped as stuck "at validateResolve (node:internal/modules/customization_hooks…)" under load).
+ * Loading is not code looping: the watch then waits again, up to ten times the bound or a minute in
+ * all (`loadingLimitMs`), after which a load still going is stopped like anything else.
+ *
  * Off unless the process is faultline's own (`enableMainThreadWatch`, by the bin's `main`): a
  * library caller's process is never ended from here. Not armed, it costs nothing: no worker, no
  * timer. Checkers are never watched: faultline's own bound themselves with budgets, a plugin's
@@ -49,6 +57,29 @@ let enabled: Enabled | undefined;
 /** The global the inspector calls: one name, looked up by the worker's `Runtime.evaluate`. */
 const handlerName = "__faultlineMainThreadStuck";
 
+/**
+ * How long a hold may last while Node is loading modules (see the header), in all: ten times the
+ * bound, and at least a minute (a cold compile of a big plugin on a loaded machine takes seconds,
+ * whatever bound a test sets). Loading is bounded too, only more loosely.
+ */
+const loadingLimitMs = (stuckAfterMs: number): number => Math.max(10 * stuckAfterMs, 60_000);
+
+/**
+ * True when `frames` (innermost first, as a stack prints them) are Node loading a module. The
+ * first frame that is neither native (`Atomics.wait (<anonymous>)`) nor one of Node's own internals
+ * (`node:…`) decides: Node's module loader (`node:internal/modules/…`), or a loader hook's code
+ * (tsx's, and esbuild's, which tsx compiles with, and get-tsconfig's) is loading; anything else
+ * (a module's top level that loops, a plugin's client, faultline's own code) is not.
+ */
+export function isLoadingModules(frames: readonly string[]): boolean {
+  for (const frame of frames) {
+    if (/\(?node:internal\/modules\//.test(frame)) return true;
+    if (/\(<anonymous>\)$|\(native\)$|\(?node:/.test(frame)) continue;
+    return /[\\/]node_modules[\\/](tsx|esbuild|get-tsconfig)[\\/]/.test(frame);
+  }
+  return false;
+}
+
 /** How often the main thread's timer beats; a quarter of the bound at most, so it can tell. */
 const beatEveryMs = (stuckAfterMs: number): number => Math.max(5, Math.min(250, stuckAfterMs / 4));
 
@@ -67,12 +98,16 @@ export function enableMainThreadWatch(stuckAfterMs: number, onStuck: (stuck: Stu
     worker: undefined,
   };
   const state = enabled;
-  (globalThis as Record<string, unknown>)[handlerName] = (heldMs: number): void => {
+  (globalThis as Record<string, unknown>)[handlerName] = (heldMs: number, mayWait: boolean): string => {
     // Called by the inspector on top of the frames that hold the loop: this frame, the inspector's
     // `<anonymous>` one, then the stuck code's.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 40; // deep enough to pass Node's own frames when loading
     const lines = (new Error().stack ?? "").split("\n").map((line) => line.trim());
+    Error.stackTraceLimit = limit;
     const below = lines.findIndex((line) => line.startsWith("at <anonymous>"));
     const frames = lines.slice(below + 1).filter((line) => line.startsWith("at "));
+    if (mayWait && isLoadingModules(frames)) return "loading";
     const saved: string[] = [];
     for (const save of state.beforeStop) {
       try {
@@ -83,6 +118,7 @@ export function enableMainThreadWatch(stuckAfterMs: number, onStuck: (stuck: Stu
       }
     }
     state.onStuck({ heldMs, frames: frames.slice(0, 4).map((line) => line.slice(3)), saved });
+    return "stopped";
   };
 }
 
@@ -120,24 +156,45 @@ export function armMainThreadWatch(beforeStop?: () => string | undefined): () =>
 function startWatcher(state: Enabled): WorkerThreads.Worker | undefined {
   const source = `
 const { workerData } = require("node:worker_threads");
-const { shared, stuckAfterMs, pollMs, handlerName } = workerData;
+const { shared, stuckAfterMs, loadingLimitMs, pollMs, handlerName } = workerData;
 let inspector;
 try { inspector = require("node:inspector"); } catch { inspector = undefined; }
 let lastBeat = Atomics.load(shared, 0);
 let heldSinceMs = Date.now();
+// How long this hold may last before the main thread is asked (longer once it said "loading"),
+// and whether an answer is awaited.
+let limitMs = stuckAfterMs;
+let asking = false;
 const poll = setInterval(() => {
   const beat = Atomics.load(shared, 0);
   const nowMs = Date.now();
   if (beat !== lastBeat || Atomics.load(shared, 1) === 0) {
     lastBeat = beat;
     heldSinceMs = nowMs;
+    limitMs = stuckAfterMs;
     return;
   }
-  if (nowMs - heldSinceMs < stuckAfterMs || inspector === undefined) return;
-  clearInterval(poll);
+  if (asking || nowMs - heldSinceMs < limitMs || inspector === undefined) return;
+  const heldMs = nowMs - heldSinceMs;
+  const mayWait = heldMs < loadingLimitMs;
+  // A session of its own for each question, closed once answered "loading": a session still open
+  // when the process ends makes Node print "Waiting for the debugger to disconnect..." on stderr.
   const session = new inspector.Session();
   session.connectToMainThread();
-  session.post("Runtime.evaluate", { expression: "globalThis." + handlerName + "(" + (nowMs - heldSinceMs) + ")" });
+  asking = true;
+  session.post(
+    "Runtime.evaluate",
+    { expression: "globalThis." + handlerName + "(" + heldMs + ", " + mayWait + ")", returnByValue: true },
+    (error, answer) => {
+      asking = false;
+      if (error === null && answer && answer.result && answer.result.value === "loading") {
+        session.disconnect();
+        limitMs = Math.min(loadingLimitMs, heldMs + stuckAfterMs);
+        return;
+      }
+      clearInterval(poll);
+    },
+  );
 }, pollMs);
 `;
   try {
@@ -150,6 +207,7 @@ const poll = setInterval(() => {
       workerData: {
         shared: state.shared,
         stuckAfterMs: state.stuckAfterMs,
+        loadingLimitMs: loadingLimitMs(state.stuckAfterMs),
         pollMs: beatEveryMs(state.stuckAfterMs),
         handlerName,
       },

@@ -30,7 +30,7 @@ import { composeResults, type Results } from "../harness/results.ts";
 import type { RunObserver } from "../harness/runner/events.ts";
 import type { SystemDefinition, SystemOptionValue } from "../harness/systemDefinition.ts";
 import type { WorkloadDefinition } from "../harness/workload.ts";
-import { planCheck } from "./check.ts";
+import { planCheck, planCheckOptions } from "./check.ts";
 import { isModulePath, loadRunPlugins, useSystem, useWorkload } from "./plugins.ts";
 import { resolveRunConfig, type RunConfig } from "./runConfig.ts";
 
@@ -285,6 +285,7 @@ export async function checkHistory(
   const results = composeResults(
     await runCheckers(plan.checkers, ops, {
       budget: checking,
+      ...planCheckOptions(plan),
       onError: (_c, error) => {
         throw error;
       },

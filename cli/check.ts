@@ -390,7 +390,7 @@ const checkOptionSpec = {
 } as const;
 
 /** What a file is checked with, and how the verdict line says so. */
-interface CheckPlan {
+export interface CheckPlan {
   /** Shown in the verdict line: "cas-register", "append, elle strict-serializable", "stored run: …". */
   readonly description: string;
   readonly checkers: readonly Checker[];
@@ -413,6 +413,10 @@ function storedRunConfigOf(path: string, options: CheckOptions): string | undefi
   const testJson = join(dirname(path), "test.json");
   return existsSync(testJson) ? testJson : undefined;
 }
+
+/** runCheckers' options that come from a plan: the test's length, when its record gives it. */
+export const planCheckOptions = (plan: CheckPlan): { testLengthNs?: number } =>
+  plan.record?.testLengthNs !== undefined ? { testLengthNs: plan.record.testLengthNs } : {};
 
 /** A linearizability check of the whole history as one checker, named "linearizable". */
 function linearizablePlan(
@@ -767,6 +771,7 @@ async function runPlan(
   try {
     checkerResults = await runCheckers(plan.checkers, ops, {
       budget,
+      ...planCheckOptions(plan),
       ...(checkerErrors === "thrown"
         ? {
             onError: (_checker: Checker, error: unknown) => {

@@ -69,7 +69,7 @@ import { armMainThreadWatch } from "../harness/mainThreadWatch.ts";
 import { expandNemesisPackages } from "../nemeses/index.ts";
 import { parseWindowSelection, type WindowSelection } from "../nemeses/windows.ts";
 import { reproduceCommand, type RunConfig } from "./runConfig.ts";
-import { runCheckOf, type StoredRunCheck } from "./storedRun.ts";
+import { runCheckOf, runTestLengthNs, type StoredRunCheck } from "./storedRun.ts";
 
 export interface ExecuteOptions {
   readonly observer?: RunObserver;
@@ -176,6 +176,9 @@ export interface ExecuteResult {
 
 const secondNs = 1e9;
 
+/** A run's time limit in test-time ns, from `--time-limit`'s seconds (a stored run's the same way). */
+export const timeLimitNsOf = (timeLimitS: number): number => Math.round(timeLimitS * secondNs);
+
 /**
  * The resolved config as builders read it. The model transactional workloads check is `--model`,
  * else the strongest model the system promises for these options (its definition says; a stored
@@ -192,7 +195,7 @@ function buildConfigWithoutPromise(config: RunConfig): BuildConfig {
     seed: config.seed,
     nodes: config.nodes,
     concurrency: config.concurrency,
-    timeLimitNs: Math.round(config["time-limit"] * secondNs),
+    timeLimitNs: timeLimitNsOf(config["time-limit"]),
     ratePerS: config.rate,
     ...(config.keys !== undefined ? { keys: config.keys } : {}),
     ...(config["nemesis-windows"] !== undefined
@@ -506,7 +509,15 @@ export async function executeRun(config: RunConfig, options: ExecuteOptions = {}
   // `faultline check` checks a stored run (its checkers rebuilt from test.json are these), with
   // the same default budget: the same results, the same computation.
   await historyDurable;
-  Object.assign(checkerResults, await checkHistory(history, recorded, runCheck, options.checkBudget));
+  const testLengthNs = runTestLengthNs(build.timeLimitNs, {
+    ended: true,
+    ...(interrupted !== undefined ? { interrupted } : {}),
+    ...(runFailure !== undefined ? { failure: runFailure } : {}),
+  });
+  Object.assign(
+    checkerResults,
+    await checkHistory(history, recorded, runCheck, options.checkBudget, testLengthNs),
+  );
   const composed = composeResults(checkerResults);
   const results: Results = interrupted === undefined ? composed : { ...composed, interrupted };
 
@@ -614,7 +625,10 @@ async function checkHistory(
   recorded: RunTally,
   runCheck: StoredRunCheck,
   checkBudget: BudgetLimits | undefined,
+  /** How long the test ran, when that is known (runTestLengthNs): a throughput is over it. */
+  testLengthNs: number | undefined,
 ): Promise<Record<string, CheckResult>> {
+  const length = testLengthNs !== undefined ? { testLengthNs } : {};
   const budget = { ...defaultCheckLimits(), ...(checkBudget ?? {}) };
   if (history.prefixLost !== undefined)
     return {
@@ -625,11 +639,11 @@ async function checkHistory(
     };
   // Nothing recorded: no file worth reading (an empty file is no history to `faultline check`).
   const inMemory = history.inMemory ?? (recorded.entries === 0 ? [] : undefined);
-  if (inMemory !== undefined) return await runCheckers(runCheck.checkers, inMemory, { budget });
+  if (inMemory !== undefined) return await runCheckers(runCheck.checkers, inMemory, { budget, ...length });
   const { checkRunHistory } = await import("./check.ts");
   // The file must hold the entries the run wrote (its own record, as test.json will say): one cut
   // short or changed since is checked as it is, and the verdict says so (unknown, never valid).
-  const recordedCheck = { ...runCheck, record: { ended: true, entries: recorded.entries } };
+  const recordedCheck = { ...runCheck, record: { ended: true, entries: recorded.entries, ...length } };
   const outcome = await checkRunHistory(history.path, recordedCheck, budget);
   if (outcome.results !== undefined) return outcome.results.checkers;
   return {

@@ -15,7 +15,7 @@ import type { Checker } from "../harness/checker.ts";
 import type { HistoryStatsGatherer } from "../harness/history/historyStats.ts";
 import { gatheredAppendCheckers } from "../workloads/append.ts";
 import { appendModelOf } from "../workloads/index.ts";
-import { buildConfigOf, interruptedResult } from "./execute.ts";
+import { buildConfigOf, interruptedResult, timeLimitNsOf } from "./execute.ts";
 import type { CheckResult, Interruption } from "../harness/results.ts";
 import { formatCount } from "../reports/format.ts";
 import { UsageError } from "./main.ts";
@@ -57,6 +57,23 @@ export interface RunRecord {
   readonly operations?: number;
   readonly interrupted?: Interruption;
   readonly failure?: string;
+  /**
+   * How long the test ran (the checkers' CheckContext.testLengthNs: a throughput is over it), when
+   * the record tells (runTestLengthNs).
+   */
+  readonly testLengthNs?: number;
+}
+
+/**
+ * How long a run's test ran, in test time from its start: where it was interrupted, else its time
+ * limit; unknown (undefined) for a run that failed or never ended, which stopped somewhere before.
+ */
+export function runTestLengthNs(
+  timeLimitNs: number,
+  end: Pick<RunRecord, "ended" | "interrupted" | "failure">,
+): number | undefined {
+  if (!end.ended || end.failure !== undefined) return undefined;
+  return end.interrupted?.atTestTimeNs ?? timeLimitNs;
 }
 
 /**
@@ -121,12 +138,19 @@ function runRecordOf(testJsonPath: string, config: Record<string, unknown>): Run
     )
       throw bad("interrupted", "{signal, atTestTimeNs, timeLimitNs}", interrupted);
   }
-  return {
+  const end = {
     ended: true,
-    ...(entries !== undefined ? { entries } : {}),
-    ...(operations !== undefined ? { operations } : {}),
     ...(interrupted !== undefined ? { interrupted: interrupted as unknown as Interruption } : {}),
     ...(failure !== undefined ? { failure } : {}),
+  };
+  const timeLimitS = config["time-limit"];
+  const testLengthNs =
+    typeof timeLimitS === "number" ? runTestLengthNs(timeLimitNsOf(timeLimitS), end) : undefined;
+  return {
+    ...end,
+    ...(entries !== undefined ? { entries } : {}),
+    ...(operations !== undefined ? { operations } : {}),
+    ...(testLengthNs !== undefined ? { testLengthNs } : {}),
   };
 }
 

@@ -1,7 +1,9 @@
 /**
  * The checker interface. A checker is a function of a history alone: it never imports a system,
  * the runtime or the runner, so a history from anywhere (ours, Jepsen's, Porcupine's) can be
- * checked. Its only window on the outside is its budget; past it, it answers "unknown" with why.
+ * checked. Its only window on the outside is its budget; past it, it answers "unknown" with why;
+ * and, for a run's history, the test's length, which the history cannot say (a test goes on past
+ * its last entry): a throughput is over it.
  *
  * `runCheckers` is the one way histories are checked: `faultline run` calls it on what it
  * recorded, and `faultline check` on a stored (or foreign) history, with the same checkers and
@@ -17,6 +19,11 @@ export interface CheckContext {
   readonly budget?: BudgetLimits | Budget;
   /** A folder of the store where a checker may write files of its own (elle/<anomaly>.txt). */
   readonly outputDir?: string;
+  /**
+   * How long the test ran, in test time from its start, when the history is a run's: its time
+   * limit, or where it was interrupted (entries after it, healing and final reads, extend it).
+   */
+  readonly testLengthNs?: number;
 }
 
 export interface Checker {
@@ -71,6 +78,8 @@ export async function runCheckers(
   options: {
     readonly budget?: Budget | BudgetLimits;
     readonly outputDir?: string;
+    /** The test's length, when the history is a run's (CheckContext.testLengthNs). */
+    readonly testLengthNs?: number;
     readonly onError?: (checker: Checker, error: unknown) => CheckResult;
   } = {},
 ): Promise<Record<string, CheckResult>> {
@@ -91,6 +100,7 @@ export async function runCheckers(
       const context = {
         budget,
         ...(options.outputDir !== undefined ? { outputDir: options.outputDir } : {}),
+        ...(options.testLengthNs !== undefined ? { testLengthNs: options.testLengthNs } : {}),
       };
       const returned = foreign.has(checker)
         ? callWithin(() => checker.check(history, context), budget.timeLeftMs() + checkerGraceMs)

@@ -15,7 +15,7 @@ import {
   formatCount,
   formatDurationNs,
   formatPercent,
-  formatRate,
+  formatThroughput,
   showValue,
   truncate,
   verdictWord,
@@ -204,7 +204,7 @@ export function statsSection(analysis: RunAnalysis): Line[] {
   const a = stats.availability;
   lines.push([
     { text: "  latency of ok operations; " },
-    { text: `throughput ${formatRate(stats.throughputPerS)} ok/s; ` },
+    { text: `throughput ${formatThroughput(stats)}; ` },
     { text: `availability ${formatPercent(a.overall)} overall, ` },
     { text: `${formatPercent(a.duringFaults)} during faults, ${formatPercent(a.outsideFaults)} outside` },
   ]);

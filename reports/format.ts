@@ -39,6 +39,22 @@ export function formatRate(perSecond: number): string {
   return perSecond >= 100 ? formatCount(perSecond) : perSecond.toFixed(1);
 }
 
+/**
+ * A throughput as a report says it: "12.5 ok/s over 30.00 s"; with no rate (too short a span, see
+ * historyStats.ts), the ok count and the span instead, never a figure made up from them.
+ */
+export function formatThroughput(stats: {
+  readonly byF: Readonly<Record<string, { readonly ok: number }>>;
+  readonly throughputPerS: number | null;
+  readonly throughputSpanNs?: number;
+}): string {
+  const span = stats.throughputSpanNs;
+  if (stats.throughputPerS !== null)
+    return `${formatRate(stats.throughputPerS)} ok/s${span !== undefined ? ` over ${formatDurationNs(span)}` : ""}`;
+  const ok = Object.values(stats.byF).reduce((sum, s) => sum + s.ok, 0);
+  return `— (${formatCount(ok)} ok in ${formatDurationNs(span ?? 0)}: too short a span for a rate)`;
+}
+
 export function verdictWord(v: Verdict): "valid" | "invalid" | "unknown" {
   return v === true ? "valid" : v === false ? "invalid" : "unknown";
 }

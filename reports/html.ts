@@ -29,6 +29,7 @@ import {
   formatDurationNs,
   formatPercent,
   formatRate,
+  formatThroughput,
   showValue,
   truncate,
   verdictWord,
@@ -433,7 +434,7 @@ function statsHtml(analysis: RunAnalysis): string {
 <p>${source}; latency of ok operations.</p>
 <table><tr><th>f</th><th>ok</th><th>fail</th><th>info</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>
 ${rows}</table>
-<p>Throughput ${escapeHtml(formatRate(stats.throughputPerS))} ok/s · availability ${formatPercent(a.overall)} overall,
+<p>Throughput ${escapeHtml(formatThroughput(stats))} · availability ${formatPercent(a.overall)} overall,
 ${formatPercent(a.duringFaults)} during faults, ${formatPercent(a.outsideFaults)} outside faults.</p></section>`;
 }
 

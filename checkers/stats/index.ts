@@ -6,6 +6,10 @@
  * The figures come from `harness/history/historyStats.ts`, the same code the reports fall back on
  * when a run has no stats checker, so the two can never disagree.
  *
+ * Throughput is over the test's length when the context gives it (a run's), else over the span of
+ * the client operations; too short a span, or a single operation, gives no rate (null) rather
+ * than a figure (historyStats.ts says why).
+ *
  * Verdict, as Jepsen's: false when some `f` was attempted but never once answered (a workload
  * whose transfers all timed out or were refused for want of a writer tested nothing), true
  * otherwise; "unknown" for a history with no completed client operation at all. Unlike Jepsen, a `fail`
@@ -38,10 +42,10 @@ export function checkStatsHistory(history: readonly Op[], options: SummaryOption
 export function checkStatsGathered(
   gathered: HistoryStatsGatherer,
   empty: string | undefined,
-  options: { readonly budget?: Budget } = {},
+  options: { readonly budget?: Budget; readonly testLengthNs?: number } = {},
 ): CheckResult {
   const windows = faultWindowsOf(gathered.nemesisOps, gathered.lastTimeNs);
-  return statsResult(gathered.summary(windows, options.budget), empty);
+  return statsResult(gathered.summary(windows, options.budget, options.testLengthNs), empty);
 }
 
 function statsResult(stats: HistoryStats, empty: string | undefined): CheckResult {
@@ -50,6 +54,7 @@ function statsResult(stats: HistoryStats, empty: string | undefined): CheckResul
   const figures = {
     byF: stats.byF,
     throughputPerS: stats.throughputPerS,
+    ...(stats.throughputSpanNs !== undefined ? { throughputSpanNs: stats.throughputSpanNs } : {}),
     availability: stats.availability,
   };
   if (empty !== undefined) return { valid: "unknown", reason: empty, ...figures };
@@ -71,15 +76,29 @@ function statsResult(stats: HistoryStats, empty: string | undefined): CheckResul
   return {
     valid: true,
     reason:
-      `${fs.length} ${fs.length === 1 ? "kind" : "kinds"} of operation, ${stats.throughputPerS.toFixed(1)} ok/s` +
+      `${fs.length} ${fs.length === 1 ? "kind" : "kinds"} of operation, ${throughputText(stats)}` +
       (overall === null ? "" : `, availability ${(overall * 100).toFixed(1)}%`),
     ...figures,
   };
 }
 
-/** The context's budget, when it is one the checkers share (its time limit then holds here too). */
-const sharedBudget = (context: CheckContext): { budget?: Budget } =>
-  context.budget instanceof Budget ? { budget: context.budget } : {};
+/** The rate, or, when there is no honest one, the ok count and the span too short for one. */
+function throughputText(stats: HistoryStats): string {
+  if (stats.throughputPerS !== null) return `${stats.throughputPerS.toFixed(1)} ok/s`;
+  const ok = Object.values(stats.byF).reduce((sum, s) => sum + s.ok, 0);
+  const spanNs = stats.throughputSpanNs ?? 0;
+  const span = spanNs < 1e6 ? `${(spanNs / 1e3).toFixed(1)} µs` : `${(spanNs / 1e6).toFixed(1)} ms`;
+  return `${ok} ok in ${span} (too short a span for a rate)`;
+}
+
+/**
+ * The context's budget, when it is one the checkers share (its time limit then holds here too),
+ * and the test's length, when known.
+ */
+const sharedBudget = (context: CheckContext): { budget?: Budget; testLengthNs?: number } => ({
+  ...(context.budget instanceof Budget ? { budget: context.budget } : {}),
+  ...(context.testLengthNs !== undefined ? { testLengthNs: context.testLengthNs } : {}),
+});
 
 /** The one anomaly class the stats checker reports: an operation no attempt of which was answered. */
 export const statsAnomalyClasses = ["never-answered"] as const;

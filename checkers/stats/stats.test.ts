@@ -92,4 +92,22 @@ describe("stats checker", () => {
     expect(statsChecker.name).toBe("stats");
     expect((await statsChecker.check([], {})).valid).toBe("unknown");
   });
+
+  it("says no rate for one operation, and gives one over the test's length when the context has it", async () => {
+    // Before: "1 kind of operation, 163.9 ok/s", the read's own 6.1 ms taken for the test's length.
+    const h = [op(0, 0, 0, "invoke", "read"), op(1, 6_100_000, 0, "ok", "read")];
+    const alone = checkStatsHistory(h);
+    expect(alone).toMatchObject({ valid: true, throughputPerS: null, throughputSpanNs: 6_100_000 });
+    expect(alone.reason).toBe(
+      "1 kind of operation, 1 ok in 6.1 ms (too short a span for a rate), availability 100.0%",
+    );
+    // A run's checkers are told how long its test ran: 1 ok in 5 s.
+    const inRun = await statsChecker.check(h, { testLengthNs: 5e9 });
+    expect(inRun).toMatchObject({ throughputPerS: 0.2, throughputSpanNs: 5e9 });
+    expect(inRun.reason).toBe("1 kind of operation, 0.2 ok/s, availability 100.0%");
+    const answering = await statsCheckerAnswering(["cas-mismatch"]).check(h, { testLengthNs: 5e9 });
+    expect(answering).toMatchObject({ throughputPerS: 0.2 });
+    // The reports read the figures back, null included.
+    expect(statsFromChecker(alone)).toMatchObject({ throughputPerS: null, throughputSpanNs: 6_100_000 });
+  });
 });

@@ -8,6 +8,7 @@ import {
   quantile,
   statsFromChecker,
   summarizeHistory,
+  throughputSpanMinNs,
 } from "./historyStats.ts";
 
 let index = 0;
@@ -104,9 +105,67 @@ describe("historyStats", () => {
     const stats = summarizeHistory([], []);
     expect(stats).toEqual({
       byF: {},
-      throughputPerS: 0,
+      throughputPerS: null,
+      throughputSpanNs: 0,
       availability: { overall: null, duringFaults: null, outsideFaults: null },
     });
+  });
+
+  it("gives no rate over one operation's span: one read in 6.1 ms is not 164 ok/s", () => {
+    // Before: throughputPerS 163.9, the read's own latency taken for the test's length.
+    const one = [op(0, 0, "invoke"), op(6_100_000, 0, "ok")];
+    expect(summarizeHistory(one, [])).toMatchObject({ throughputPerS: null, throughputSpanNs: 6_100_000 });
+    // Two operations a few ms apart: no rate either (under throughputSpanMinNs).
+    const two = [op(0, 0, "invoke"), op(1e6, 0, "ok"), op(2e6, 1, "invoke"), op(3e6, 1, "ok")];
+    expect(summarizeHistory(two, []).throughputPerS).toBeNull();
+    // Over the test's length, when the caller knows it (a run's): 1 ok in 5 s.
+    expect(summarizeHistory(one, [], { testLengthNs: 5e9 })).toMatchObject({
+      throughputPerS: 0.2,
+      throughputSpanNs: 5e9,
+    });
+    // Entries past the test's nominal end (healing, final reads) lengthen it.
+    const late = [op(0, 0, "invoke"), op(1e6, 0, "ok"), op(7.9e9, 1, "invoke"), op(8e9, 1, "ok")];
+    expect(summarizeHistory(late, [], { testLengthNs: 5e9 })).toMatchObject({
+      throughputPerS: 2 / 8,
+      throughputSpanNs: 8e9,
+    });
+    // A test shorter than the floor gives no rate, whatever it did.
+    expect(summarizeHistory(two, [], { testLengthNs: 0.5e9 }).throughputPerS).toBeNull();
+  });
+
+  it("property: a rate is ok completions over a span of at least throughputSpanMinNs, else null", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            gapNs: fc.nat({ max: 2e9 }),
+            latencyNs: fc.nat({ max: 1e9 }),
+            type: fc.constantFrom<OpType>("ok", "fail", "info"),
+          }),
+          { maxLength: 12 },
+        ),
+        fc.option(fc.nat({ max: 20e9 }), { nil: undefined }),
+        (drafts, testLengthNs) => {
+          const history: Op[] = [];
+          let time = 0;
+          // Each operation its own process: they may overlap.
+          for (const [process, d] of drafts.entries()) {
+            time += d.gapNs;
+            history.push(op(time, process, "invoke"), op(time + d.latencyNs, process, d.type));
+          }
+          const stats = summarizeHistory(history, [], testLengthNs === undefined ? {} : { testLengthNs });
+          const oks = drafts.filter((d) => d.type === "ok").length;
+          const span = stats.throughputSpanNs!;
+          const lastNs = Math.max(0, ...history.map((o) => o.time));
+          if (testLengthNs !== undefined) expect(span).toBe(Math.max(testLengthNs, lastNs));
+          else expect(span).toBeLessThanOrEqual(lastNs);
+          const rated = span >= throughputSpanMinNs && (testLengthNs !== undefined || drafts.length >= 2);
+          if (!rated) expect(stats.throughputPerS).toBeNull();
+          else expect(stats.throughputPerS).toBeCloseTo(oks / (span / 1e9), 9);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it("reads a stats checker result of the expected shape, and refuses others", () => {

@@ -8,7 +8,12 @@
  * because an operation that hangs is exactly what unavailability looks like.
  *
  * - Latency: of `ok` operations only, completion time minus invocation time; nearest-rank quantiles.
- * - Throughput: `ok` completions per second of test time, over the span of the client operations.
+ * - Throughput: `ok` completions per second of test time, over the test's length when the caller
+ *   knows it (a run's: from its start, time 0, to the later of its end and its last entry), else
+ *   over the span of the client operations (first invocation to last completion). No rate (null)
+ *   over a span shorter than `throughputSpanMinNs`, nor, without the test's length, over fewer than
+ *   two operations: one operation's span is its latency, and "164 ok/s" for a run that did one
+ *   read in 6 ms of a 5 s test said nothing true about the system.
  * - Availability: the fraction of client operations the system answered: `ok`, or `fail` with an
  *   error the workload names as a refusal decided on the data (`answeredFails`: a cas whose
  *   expected value did not match, a transfer without the funds), which is service, not an outage.
@@ -48,9 +53,21 @@ export interface Availability {
 
 export interface HistoryStats {
   readonly byF: Readonly<Record<string, FunctionStats>>;
-  readonly throughputPerS: number;
+  /** `ok` completions per second over `throughputSpanNs`; null when that is no honest rate (see the header). */
+  readonly throughputPerS: number | null;
+  /**
+   * The test time the rate is over (or would be, when it is null); undefined in a stats result
+   * written before it was recorded.
+   */
+  readonly throughputSpanNs?: number;
   readonly availability: Availability;
 }
+
+/**
+ * The shortest span of test time a throughput is given over (1 s): over less, a handful of
+ * operations reads as hundreds a second.
+ */
+export const throughputSpanMinNs = 1e9;
 
 /** One client operation: its invocation and, when it has one, its completion. */
 export interface ClientOp {
@@ -115,6 +132,8 @@ export interface SummaryOptions {
   readonly answeredFails?: ReadonlySet<string>;
   /** Charged a step per operation (a checker's budget: its time limit holds here too). */
   readonly budget?: Budget;
+  /** How long the test ran, when known (a run's: CheckContext.testLengthNs); the rate is over it. */
+  readonly testLengthNs?: number;
 }
 
 export function summarizeHistory(
@@ -124,7 +143,7 @@ export function summarizeHistory(
 ): HistoryStats {
   const gathered = new HistoryStatsGatherer(options.answeredFails);
   for (const op of history) gathered.add(op);
-  return gathered.summary(windows, options.budget);
+  return gathered.summary(windows, options.budget, options.testLengthNs);
 }
 
 /** A growable column of doubles. */
@@ -248,10 +267,11 @@ export class HistoryStatsGatherer {
   }
 
   /**
-   * The figures, with `windows` splitting availability (a step of `budget` per client operation).
-   * Operations still open count as pending; the gatherer takes no more entries after this.
+   * The figures, with `windows` splitting availability (a step of `budget` per client operation),
+   * the rate over `testLengthNs` when given (see the header). Operations still open count as
+   * pending; the gatherer takes no more entries after this.
    */
-  summary(windows: readonly FaultWindow[], budget?: Budget): HistoryStats {
+  summary(windows: readonly FaultWindow[], budget?: Budget, testLengthNs?: number): HistoryStats {
     for (const { f, timeNs } of this.open.values()) this.end(f, timeNs, "pending", timeNs, false);
     this.open.clear();
     const totalAll = this.invokedNs.length;
@@ -278,16 +298,33 @@ export class HistoryStatsGatherer {
         latencyNs: latencyQuantiles(c.latencies.values),
       };
     }
-    const spanS = totalAll === 0 ? 0 : (this.lastNs - this.firstNs) / 1e9;
+    const { spanNs, perS } = this.throughput(totalAll, testLengthNs);
     return {
       byF,
-      throughputPerS: spanS > 0 ? this.okAll / spanS : 0,
+      throughputPerS: perS,
+      throughputSpanNs: spanNs,
       availability: {
         overall: ratio(answeredAll, totalAll),
         duringFaults: ratio(answeredDuring, totalDuring),
         outsideFaults: ratio(answeredAll - answeredDuring, totalAll - totalDuring),
       },
     };
+  }
+
+  /** The rate of `ok` completions and the span it is over (see the header). */
+  private throughput(
+    operations: number,
+    testLengthNs: number | undefined,
+  ): { spanNs: number; perS: number | null } {
+    if (testLengthNs !== undefined) {
+      // From the test's start, and past its nominal end when entries were recorded after it
+      // (healing, final reads).
+      const spanNs = Math.max(testLengthNs, this.lastTimeNs);
+      return { spanNs, perS: spanNs < throughputSpanMinNs ? null : this.okAll / (spanNs / 1e9) };
+    }
+    const spanNs = operations === 0 ? 0 : this.lastNs - this.firstNs;
+    const honest = operations >= 2 && spanNs >= throughputSpanMinNs;
+    return { spanNs, perS: honest ? this.okAll / (spanNs / 1e9) : null };
   }
 }
 
@@ -303,7 +340,8 @@ const statsSchema = z.object({
       latencyNs: quantilesSchema.nullable().optional(),
     }),
   ),
-  throughputPerS: z.number(),
+  throughputPerS: z.number().nullable(),
+  throughputSpanNs: z.number().optional(),
   availability: z.object({
     overall: z.number().nullable(),
     duringFaults: z.number().nullable().optional(),
@@ -330,6 +368,7 @@ export function statsFromChecker(result: CheckResult | undefined): HistoryStats 
   return {
     byF,
     throughputPerS: parsed.data.throughputPerS,
+    ...(parsed.data.throughputSpanNs !== undefined ? { throughputSpanNs: parsed.data.throughputSpanNs } : {}),
     availability: {
       overall: a.overall,
       duringFaults: a.duringFaults ?? null,

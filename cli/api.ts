@@ -30,7 +30,7 @@ import { composeResults, type Results } from "../harness/results.ts";
 import type { RunObserver } from "../harness/runner/events.ts";
 import type { SystemDefinition, SystemOptionValue } from "../harness/systemDefinition.ts";
 import type { WorkloadDefinition } from "../harness/workload.ts";
-import { planCheck, planCheckOptions } from "./check.ts";
+import { planCheck, planCheckOptions, resultsOfPlan } from "./check.ts";
 import { isModulePath, loadRunPlugins, useSystem, useWorkload } from "./plugins.ts";
 import { resolveRunConfig, type RunConfig } from "./runConfig.ts";
 
@@ -282,7 +282,10 @@ export async function checkHistory(
   );
   // The time limit runs from the start of reading; steps count from here.
   const checking = new Budget(limits, undefined, performance.now() - budget.elapsedMs());
-  const results = composeResults(
+  // A stored run's history counts what its run recorded (killed, interrupted, cut short), as
+  // `faultline check` counts it: before, the library gave such a prefix its checkers' verdict alone.
+  const results = await resultsOfPlan(
+    plan,
     await runCheckers(plan.checkers, ops, {
       budget: checking,
       ...planCheckOptions(plan),
@@ -290,6 +293,7 @@ export async function checkHistory(
         throw error;
       },
     }),
+    ops.length,
   );
   return tornLastLine === undefined ? results : { ...results, tornLastLine };
 }

@@ -403,15 +403,52 @@ const isAppendTxn = (op: Op): boolean =>
   Array.isArray(op.value) &&
   op.value.some((micro: unknown) => Array.isArray(micro) && micro[0] === "append");
 
+/** The `test.json` of the run whose history `path` is, if it is one (a store's history.jsonl). */
+function storedRunTestJson(path: string): string | undefined {
+  if (basename(path) !== "history.jsonl") return undefined;
+  const testJson = join(dirname(path), "test.json");
+  return existsSync(testJson) ? testJson : undefined;
+}
+
 /**
  * The `test.json` of the run whose history `path` is, if it is one (a store's history.jsonl) and
  * the options leave the checking to it (no --workload, no --model).
  */
 function storedRunConfigOf(path: string, options: CheckOptions): string | undefined {
   if (options.workload !== undefined || options.model !== undefined) return undefined;
-  if (basename(path) !== "history.jsonl") return undefined;
-  const testJson = join(dirname(path), "test.json");
-  return existsSync(testJson) ? testJson : undefined;
+  return storedRunTestJson(path);
+}
+
+/**
+ * `plan` with the record of the run whose history `path` is, when it is a stored run's and the
+ * plan has none: checked with other checkers than the run's own (`--workload`, `--model`), its
+ * history is still the run's, and what the run says of it counts as it does with its own
+ * checkers (killed, interrupted, cut short since: unknown, never valid). Before, the options
+ * dropped the record with the checkers: a killed run's prefix checked valid.
+ */
+export async function withStoredRecord(plan: CheckPlan, path: string | undefined): Promise<CheckPlan> {
+  if (plan.record !== undefined || path === undefined) return plan;
+  const testJson = storedRunTestJson(path);
+  if (testJson === undefined) return plan;
+  const { storedRunRecord } = await import("./storedRun.ts");
+  return { ...plan, record: storedRunRecord(testJson) };
+}
+
+/**
+ * The results of a plan's checkers with what the stored run's record adds (recordResults:
+ * killed, interrupted, cut short) and its interruption, as the run's own results say them
+ * (execute.ts), `entriesRead` the history entries read.
+ */
+export async function resultsOfPlan(
+  plan: CheckPlan,
+  checkerResults: Record<string, CheckResult>,
+  entriesRead: number,
+): Promise<Results> {
+  if (plan.record === undefined) return composeResults(checkerResults);
+  const { recordResults } = await import("./storedRun.ts");
+  const composed = composeResults({ ...recordResults(plan.record, entriesRead), ...checkerResults });
+  const interrupted = plan.record.interrupted;
+  return interrupted === undefined ? composed : { ...composed, interrupted };
 }
 
 /** runCheckers' options that come from a plan: the test's length, when its record gives it. */
@@ -453,6 +490,17 @@ export async function planCheck(
   path?: string,
   /** The stored run's checkers, if `path` is a stored run's history and they were built already. */
   stored?: StoredRunCheck,
+): Promise<CheckPlan> {
+  return await withStoredRecord(await planCheckOf(options, format, ops, path, stored), path);
+}
+
+/** `planCheck` but for the stored run's record, which it adds to any plan of a stored run's history. */
+async function planCheckOf(
+  options: CheckOptions,
+  format: HistoryFormat,
+  ops: readonly Op[],
+  path: string | undefined,
+  stored: StoredRunCheck | undefined,
 ): Promise<CheckPlan> {
   if (stored !== undefined) return stored;
   const storedConfig = path !== undefined ? storedRunConfigOf(path, options) : undefined;
@@ -692,7 +740,7 @@ async function checkFileShowing(
         source.close();
         progress?.checking(`${streamed.tally.clientOperations.toLocaleString("en-US")} operations`);
         return withTornLine(
-          await checkGathered(file, streamed, streamedPlan.plan, limits, startMs, how.checkerErrors),
+          await checkGathered(path, streamed, streamedPlan.plan, limits, startMs, how.checkerErrors),
           streamed.tornLastLine,
         );
       }
@@ -786,15 +834,9 @@ async function runPlan(
       return errorOutcome(file, `${file}: ${error.message}`, ExitCode.badInput);
     throw error;
   }
-  if (plan.record !== undefined) {
-    const { recordResults } = await import("./storedRun.ts");
-    checkerResults = { ...recordResults(plan.record, entriesRead), ...checkerResults };
-  }
-  const elapsedMs = Math.round(performance.now() - startMs);
-  const composed = composeResults(checkerResults);
   // As the run's own results say it (execute.ts), so a stored run checked again gives them.
-  const interrupted = plan.record?.interrupted;
-  const results: Results = interrupted === undefined ? composed : { ...composed, interrupted };
+  const results = await resultsOfPlan(plan, checkerResults, entriesRead);
+  const elapsedMs = Math.round(performance.now() - startMs);
   const operations = operationCount();
   const figures = `${operations} operation${operations === 1 ? "" : "s"}, ${elapsedMs} ms`;
   const verdictLabel = results.valid === true ? "valid" : results.valid === false ? "INVALID" : "unknown";
@@ -1000,7 +1042,7 @@ async function gatherStreamedAppend(
  * run's checkers, with `--workload append`'s, else as an inferred one).
  */
 async function checkGathered(
-  file: string,
+  path: string,
   streamed: StreamedAppend,
   gatheredPlan: GatheredPlan,
   limits: Required<BudgetLimits>,
@@ -1017,11 +1059,11 @@ async function checkGathered(
     opCount: tally.entries,
     nothingToCheck: tally.nothingToCheck(),
   };
-  const plan = await gatheredPlan(gathered, stats);
+  const plan = await withStoredRecord(await gatheredPlan(gathered, stats), path);
   // The time limit runs from the start of reading; steps count from here.
   const budget = new Budget(limits, undefined, startMs);
   return await runPlan(
-    file,
+    sourceName(path),
     "jsonl",
     plan,
     [],

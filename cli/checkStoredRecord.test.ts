@@ -5,13 +5,15 @@
  * unknown, never valid, on check's ordinary path (register) and its streamed one (append). Before,
  * `faultline check store/latest/history.jsonl` of a killed or interrupted run, or of one whose
  * history was cut short since, checked the prefix alone and said valid (exit 0), though the run
- * said unknown and `faultline report` sends the user to check.
+ * said unknown and `faultline report` sends the user to check. The record counts too when
+ * `--workload` or `--model` (or the library's `checkHistory`) replaces the run's checkers.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ExitCode } from "../harness/results.ts";
 import { scratchFolders } from "../harness/testkit.ts";
+import { checkHistory } from "./api.ts";
 import { checkFile, parseCheckArgs } from "./check.ts";
 import { executeRun, type ExecuteResult } from "./execute.ts";
 import { resolveRunConfig } from "./runConfig.ts";
@@ -46,9 +48,9 @@ async function run(workload: string, abortAfterOps?: number): Promise<ExecuteRes
   );
 }
 
-async function check(storeDir: string) {
+async function check(storeDir: string, ...args: string[]) {
   const path = join(storeDir, "history.jsonl");
-  return await checkFile(path, await parseCheckArgs([path, "--json", "--quiet"]));
+  return await checkFile(path, await parseCheckArgs([path, ...args, "--json", "--quiet"]));
 }
 
 function editTestJson(storeDir: string, edit: (config: Record<string, unknown>) => void): void {
@@ -115,6 +117,70 @@ describe("faultline check of a stored run counts the run's record", () => {
       expect(checked.exitCode).toBe(ExitCode.unknown);
     });
   }
+
+  for (const workload of ["register", "append"]) {
+    it(`${workload}: checked with --workload (its own checkers replaced), the record still counts`, async () => {
+      // Before, --workload (or --model) dropped the record with the run's checkers: a killed,
+      // interrupted or cut run's prefix checked valid, exit 0, where plain check said unknown.
+      const result = await run(workload);
+      const whole = await check(result.storeDir, "--workload", workload);
+      expect(whole.exitCode).toBe(ExitCode.valid);
+      // The same checkers as the run's, with the run's length for the throughput: the same results.
+      expect(whole.results).toEqual(result.results);
+
+      const historyPath = join(result.storeDir, "history.jsonl");
+      const lines = readFileSync(historyPath, "utf8").split("\n").slice(0, -1);
+      writeFileSync(historyPath, lines.slice(0, 40).join("\n") + "\n");
+      const cut = await check(result.storeDir, "--workload", workload);
+      expect(cut.exitCode).toBe(ExitCode.unknown);
+      expect(cut.results?.checkers["history"]).toMatchObject({
+        entriesRead: 40,
+        entriesRecorded: lines.length,
+      });
+
+      writeFileSync(historyPath, lines.join("\n") + "\n");
+      editTestJson(result.storeDir, (config) => delete config["recorded"]);
+      const killed = await check(result.storeDir, "--workload", workload);
+      expect(killed.exitCode).toBe(ExitCode.unknown);
+      expect(killed.line).toMatch(/^unknown .*run: test\.json holds no record of the run's end/);
+    });
+  }
+
+  it("register: an interrupted run checked with --workload or --model is unknown, interrupted", async () => {
+    const result = await run("register", 60);
+    expect(result.results.checkers["run"]).toBeUndefined();
+    expect(result.results.interrupted?.signal).toBe("SIGINT");
+    for (const args of [
+      ["--workload", "register"],
+      ["--model", "cas-register"],
+    ]) {
+      const checked = await check(result.storeDir, ...args);
+      expect(checked.exitCode).toBe(ExitCode.unknown);
+      expect(checked.results?.interrupted).toEqual(result.results.interrupted);
+      expect(checked.results?.checkers["interrupted"]).toEqual(result.results.checkers["interrupted"]);
+    }
+  });
+
+  it("the library's checkHistory of a stored run's history counts the record too", async () => {
+    // Before, checkHistory(path) planned the stored run's checkers and dropped its record: a
+    // killed run's prefix was valid.
+    const result = await run("register");
+    editTestJson(result.storeDir, (config) => delete config["recorded"]);
+    const path = join(result.storeDir, "history.jsonl");
+    for (const options of [{}, { workload: "rw-register" as const }, { model: "cas-register" }]) {
+      const results = await checkHistory(path, options);
+      expect(results.valid).toBe("unknown");
+      expect(results.checkers["run"]?.reason).toMatch(/^test\.json holds no record of the run's end/);
+    }
+  });
+
+  it("a bad test.json beside a history checked with --workload is bad input, named", async () => {
+    const result = await run("register");
+    writeFileSync(join(result.storeDir, "test.json"), "{ not json");
+    const outcome = await check(result.storeDir, "--workload", "register");
+    expect(outcome.exitCode).toBe(ExitCode.badInput);
+    expect(outcome.line).toMatch(/test\.json: expected the run's config as JSON; /);
+  });
 
   it("a run's history, asked for after its file lost its first lines, is refused, not given from later on", async () => {
     // executeRun's (and runTest's) `history` is read from the file when first asked for. Before,

@@ -210,8 +210,8 @@ function refuseStoredNumbersNoRunTakes(testJsonPath: string, config: Record<stri
  */
 export const testJsonMaxBytes = 16 << 20;
 
-/** Rebuilds the checkers of the run whose config is at `testJsonPath`; a bad config is a UsageError naming it. */
-export async function storedRunCheck(testJsonPath: string): Promise<StoredRunCheck> {
+/** The run's config at `testJsonPath`, a JSON object; a UsageError naming the file if not. */
+function readStoredConfig(testJsonPath: string): Record<string, unknown> {
   const text = readInputFile(testJsonPath, "the run's config", testJsonMaxBytes);
   let config: unknown;
   try {
@@ -222,6 +222,25 @@ export async function storedRunCheck(testJsonPath: string): Promise<StoredRunChe
     );
   }
   if (!isRecord(config)) throw new UsageError(`${testJsonPath}: expected the run's config, a JSON object`);
+  return config;
+}
+
+/**
+ * What the run whose config is at `testJsonPath` recorded of itself, alone: for a stored run's
+ * history checked with other checkers than its own (`--workload`, `--model`), which replace how it
+ * is checked, not what the run says of the history (killed, interrupted, cut short since). The
+ * config's other fields are not needed (a plugin it names need not load), but a number in it is
+ * still held to faultline run's rules. A bad config is a UsageError naming it.
+ */
+export function storedRunRecord(testJsonPath: string): RunRecord {
+  const config = readStoredConfig(testJsonPath);
+  refuseStoredNumbersNoRunTakes(testJsonPath, config);
+  return runRecordOf(testJsonPath, config);
+}
+
+/** Rebuilds the checkers of the run whose config is at `testJsonPath`; a bad config is a UsageError naming it. */
+export async function storedRunCheck(testJsonPath: string): Promise<StoredRunCheck> {
+  const config = readStoredConfig(testJsonPath);
   for (const [field, type] of requiredFields) {
     if (typeof config[field] !== type) {
       throw new UsageError(

@@ -3,11 +3,12 @@
  * keeps in columns must say what the ops said, and the lines it reads back from history.jsonl
  * must be the ops written there, wherever a line falls across the reader's chunks.
  */
-import { writeFileSync } from "node:fs";
+import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { opToJsonLine } from "../harness/history/jsonl.ts";
 import { countClientOperations, type Op } from "../harness/history/op.ts";
+import { historyLineBytesMax } from "../harness/history/source.ts";
 import { scratchFolders } from "../harness/testkit.ts";
 import { ArtifactLog } from "../harness/store/atomic.ts";
 import {
@@ -178,5 +179,42 @@ describe("recordedOpsAt (the report's timeline values)", () => {
       /history\.jsonl:3: expected the entry of index 2, found 3/,
     );
     refused(lines.slice(0, 5).join("") + "not json\n" + lines.slice(6).join(""), /^[^ ]*history\.jsonl:6: /);
+  });
+});
+
+describe("a run's history read back: a line is bounded in bytes, not only the lines", () => {
+  /**
+   * `lines` with the one at `at` replaced by a line past `historyLineBytesMax` bytes (a hole of
+   * zeros in a sparse file), as a file changed since might hold: the same count of lines.
+   */
+  function withLongLine(path: string, lines: readonly string[], at: number): void {
+    const before = lines.slice(0, at).join("");
+    const fd = openSync(path, "w");
+    try {
+      writeSync(fd, `${before}{"index":${at},"value":"`, 0);
+      writeSync(
+        fd,
+        `"}\n${lines.slice(at + 1).join("")}`,
+        Buffer.byteLength(before) + historyLineBytesMax + 1,
+      );
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  it("wholeRunHistory and recordedOpsAt refuse it, naming the file and line; a wanted line or not", () => {
+    // Before, the line was gathered whole whatever its size (the file's line count was bounded, its
+    // bytes not): here 64 MiB; a file of gigabytes with no line break was read into memory.
+    const ops = sampleHistory();
+    const lines = ops.map((op) => opToJsonLine(op) + "\n");
+    const dir = freshFolder();
+    const history = new StreamedHistory(join(dir, "history.jsonl"), new ArtifactLog(dir));
+    withLongLine(history.path, lines, 3);
+    const why = `history.jsonl:4: expected a line of at most ${historyLineBytesMax} bytes (one operation's JSON)`;
+    expect(() => wholeRunHistory(history, ops.length)).toThrow(why);
+    // Line 4 is not among those wanted: before, it was gathered all the same, and the values given.
+    expect(() => recordedOpsAt(history.path, new Set([2, 5]), ops.length)).toThrow(HistoryNotAsRecorded);
+    expect(() => recordedOpsAt(history.path, new Set([2, 5]), ops.length)).toThrow(why);
+    expect(() => readHistoryLines(history.path, () => false)).toThrow(why);
   });
 });

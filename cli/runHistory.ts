@@ -18,6 +18,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { parseJsonExact } from "../harness/history/exactJson.ts";
 import { HistoryWriter } from "../harness/history/jsonl.ts";
+import { historyLineBytesMax, lineTooLong } from "../harness/history/source.ts";
 import { grownToHold, OperationTally, type Op, type OpType } from "../harness/history/op.ts";
 import { fileSystemReason, isFileSystemError, type ArtifactLog } from "../harness/store/atomic.ts";
 
@@ -166,7 +167,10 @@ const readChunkBytes = 1 << 20;
 /**
  * The ops on the lines of a faultline JSONL file whose numbers (0-based: an op's index) `wanted`
  * says, at most `maxLines` lines read (the file's whole lines: `HistoryWriter.writtenLines`).
- * Reads the file once, a chunk at a time, parsing only the lines wanted.
+ * Reads the file once, a chunk at a time, parsing only the lines wanted. A line is gathered up to
+ * `historyLineBytesMax` bytes, as `faultline check` reads one; a longer one is an error naming the
+ * file and line. Before, the lines were bounded but not their bytes: a file whose line was
+ * replaced by gigabytes with no line break was gathered whole.
  */
 export function readHistoryLines(
   path: string,
@@ -178,11 +182,13 @@ export function readHistoryLines(
   try {
     const chunk = Buffer.alloc(readChunkBytes);
     let carry: Buffer[] = [];
+    let carryBytes = 0;
     let line = 0;
     // Each round reads a chunk and takes its whole lines; the file's size bounds the rounds.
     for (let bytes = readSync(fd, chunk); bytes > 0 && line < maxLines; bytes = readSync(fd, chunk)) {
       let start = 0;
       for (let end = chunk.indexOf(10, start); end !== -1 && end < bytes; end = chunk.indexOf(10, start)) {
+        if (carryBytes + end - start > historyLineBytesMax) throw lineTooLong(path, line + 1);
         if (wanted(line)) {
           const text = Buffer.concat([...carry, chunk.subarray(start, end)]).toString("utf8");
           try {
@@ -192,10 +198,15 @@ export function readHistoryLines(
           }
         }
         carry = [];
+        carryBytes = 0;
         start = end + 1;
         if (++line >= maxLines) break;
       }
-      if (start < bytes && line < maxLines) carry.push(Buffer.from(chunk.subarray(start, bytes)));
+      if (start < bytes && line < maxLines) {
+        carryBytes += bytes - start;
+        if (carryBytes > historyLineBytesMax) throw lineTooLong(path, line + 1);
+        carry.push(Buffer.from(chunk.subarray(start, bytes)));
+      }
     }
   } finally {
     closeSync(fd);

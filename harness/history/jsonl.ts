@@ -23,7 +23,7 @@ import type { Budget } from "../budget.ts";
 import { bigintAsDigits, parseJsonExact } from "./exactJson.ts";
 import type { Op } from "./op.ts";
 import { JsonlScanner, viewOf } from "./jsonlScan.ts";
-import { HistorySource } from "./source.ts";
+import { HistorySource, historyLineBytesMax, lineTooLong } from "./source.ts";
 import { HistoryFormatError, HistoryShapeTracker, opProblem } from "./validate.ts";
 
 /**
@@ -432,29 +432,44 @@ export async function scanJsonl(
       start = at + 1;
     }
   };
-  let carry: Buffer | undefined;
+  // A line that began in an earlier chunk: its pieces, joined once it ends (joined at every chunk,
+  // a line of 600 MB took minutes of copying), and up to `historyLineBytesMax` bytes of them.
+  const carry: Buffer[] = [];
+  let carryBytes = 0;
+  const gather = (piece: Buffer): void => {
+    carryBytes += piece.length;
+    if (carryBytes > historyLineBytesMax) throw lineTooLong(file, lineNumber + 1);
+    carry.push(piece);
+  };
+  const carried = (): Buffer => {
+    const whole = carry.length === 1 ? carry[0]! : Buffer.concat(carry, carryBytes);
+    carry.length = 0;
+    carryBytes = 0;
+    return whole;
+  };
   for await (const chunk of source.bytes()) {
     let start = 0;
-    if (carry !== undefined) {
+    if (carry.length > 0) {
       // The line that began in an earlier chunk: completed from this one's first line break.
       const at = chunk.indexOf(NEWLINE);
       if (at === -1) {
-        carry = Buffer.concat([carry, chunk]);
+        gather(Buffer.from(chunk));
         continue;
       }
-      const whole = Buffer.concat([carry, chunk.subarray(0, at)]);
-      carry = undefined;
+      gather(chunk.subarray(0, at));
+      const whole = carried();
       line(whole, 0, whole.length);
       start = at + 1;
     }
     start = lines(chunk, viewOf(chunk), start, chunk.lastIndexOf(NEWLINE));
     // The rest begins a line: copied, so the chunk is not kept alive for it.
-    if (start < chunk.length) carry = Buffer.from(chunk.subarray(start));
+    if (start < chunk.length) gather(Buffer.from(chunk.subarray(start)));
   }
-  if (carry === undefined) return;
+  if (carry.length === 0) return;
   // The last line, with no line break after it.
+  const last = carried();
   try {
-    line(carry, 0, carry.length);
+    line(last, 0, last.length);
   } catch (error) {
     if (!(error instanceof UnparsableLineError && torn !== undefined)) throw error;
     torn.line = lineNumber;

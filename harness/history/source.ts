@@ -10,6 +10,7 @@
  * lines, one at a time (JSON Lines is read that way, never held whole), or its whole text (EDN and
  * the log formats are parsed as one text).
  */
+import { constants as bufferConstants } from "node:buffer";
 import { closeSync, createReadStream, existsSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -51,6 +52,31 @@ function runFolderHint(folder: string): string {
   const history = join(folder, "history.jsonl");
   return existsSync(history) ? ` (a run folder: its history is ${history})` : "";
 }
+
+/**
+ * The longest line a history read a line at a time (JSONL) may have, in bytes: a line is held
+ * whole to be parsed, and no operation comes near it (a read of a million-element set is about 8
+ * MB). Larger than any one read (`readSizeFor`), so only a line that spans reads can pass it, and
+ * only where such a line is gathered is it counted. Before, a line had no bound: one of 600 MB
+ * with no line break was gathered whole and `faultline check` ended in an internal error (V8's
+ * longest string), on the streamed path after minutes of copying.
+ */
+export const historyLineBytesMax = 64 << 20;
+
+/** The bound of `historyLineBytesMax` as the error says it: file, line, what was expected. */
+export function lineTooLong(file: string, line: number, bytesMax = historyLineBytesMax): HistoryFormatError {
+  return new HistoryFormatError(
+    file,
+    line,
+    `expected a line of at most ${bytesMax} bytes (one operation's JSON); this one is longer, with no line break within its first ${bytesMax} bytes`,
+  );
+}
+
+/**
+ * The longest text a history read whole (EDN, Jepsen JSON, the logs) may have, in UTF-16 units:
+ * the longest string V8 makes. Before, a longer one was an internal error ("Invalid string length").
+ */
+export const historyTextCharsMax = bufferConstants.MAX_STRING_LENGTH;
 
 /** Bytes per budget step while reading: a step is about as dear as parsing a short line. */
 const bytesPerStep = 256;
@@ -277,18 +303,33 @@ export class HistorySource {
       yield bytes;
   }
 
-  /** Every line, in order, without its line break (a final line without one included). */
+  /**
+   * Every line, in order, without its line break (a final line without one included). A line that
+   * spans reads is gathered up to `historyLineBytesMax` bytes; past them, a `HistoryFormatError`
+   * naming its line.
+   */
   async *lines(): AsyncGenerator<string> {
     let carry = "";
+    let carryBytes = 0;
+    let line = 0;
     for (let chunk = await this.nextChunk(); chunk !== undefined; chunk = await this.nextChunk()) {
       let start = 0;
       for (let at = chunk.indexOf("\n"); at !== -1; at = chunk.indexOf("\n", start)) {
-        const line = carry + chunk.slice(start, at);
+        const segment = chunk.slice(start, at);
+        // A line within one read is shorter than the bound; one that spans reads is counted.
+        if (carryBytes > 0 && carryBytes + Buffer.byteLength(segment) > historyLineBytesMax)
+          throw lineTooLong(this.name, line + 1);
+        const text = carry + segment;
         carry = "";
-        yield line.endsWith("\r") ? line.slice(0, -1) : line;
+        carryBytes = 0;
+        line++;
+        yield text.endsWith("\r") ? text.slice(0, -1) : text;
         start = at + 1;
       }
-      carry += chunk.slice(start);
+      const rest = chunk.slice(start);
+      carryBytes += Buffer.byteLength(rest);
+      if (carryBytes > historyLineBytesMax) throw lineTooLong(this.name, line + 1);
+      carry += rest;
     }
     if (carry !== "") {
       this.unterminated = true;
@@ -303,11 +344,28 @@ export class HistorySource {
     return this.unterminated;
   }
 
-  /** The whole (remaining) text. */
-  async text(): Promise<string> {
+  /**
+   * The whole (remaining) text, at most `charsMax` UTF-16 units of it (`historyTextCharsMax`); past
+   * them, a `HistoryFormatError` naming the line where the text passed them.
+   */
+  async text(charsMax = historyTextCharsMax): Promise<string> {
     const parts: string[] = [];
-    for (let chunk = await this.nextChunk(); chunk !== undefined; chunk = await this.nextChunk())
+    let chars = 0;
+    for (let chunk = await this.nextChunk(); chunk !== undefined; chunk = await this.nextChunk()) {
+      if (chars + chunk.length > charsMax) {
+        const before = charsMax - chars;
+        let line = 1;
+        for (const part of [...parts, chunk.slice(0, before)])
+          for (let at = part.indexOf("\n"); at !== -1; at = part.indexOf("\n", at + 1)) line++;
+        throw new HistoryFormatError(
+          this.name,
+          line,
+          `expected a history of at most ${charsMax} characters in this format, which is read whole (JSONL is read a line at a time); the text is longer`,
+        );
+      }
+      chars += chunk.length;
       parts.push(chunk);
+    }
     return parts.join("");
   }
 

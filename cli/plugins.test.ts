@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
@@ -14,6 +14,8 @@ import {
   loadSystemPlugin,
   loadWorkloadPlugin,
   lookupWorkload,
+  packageJsonMaxBytes,
+  packageTypeOf,
   useWorkload,
 } from "./plugins.ts";
 import { resolveRunConfig, type RunConfig } from "./runConfig.ts";
@@ -345,5 +347,32 @@ describe("a plugin workload's planned values", () => {
     expect(() => simulate(cyclicWorkload.generator, { seed: 1, clientThreads: 1 })).toThrow(
       /--workload json-data-probe-cyclic: planned a "write" whose value is not JSON data: TypeError/,
     );
+  });
+});
+
+describe("packageTypeOf (the hint for a .ts plugin that fails to load in a CommonJS package)", () => {
+  const folder = scratchFolders("package-type");
+  const withManifest = (write: (path: string) => void | Promise<void>) => async () => {
+    const dir = folder();
+    await write(join(dir, "package.json"));
+    return packageTypeOf(dir);
+  };
+
+  it("reads the nearest package.json's type, and only a regular file within its bound", async () => {
+    expect(await withManifest((p) => writeFileSync(p, '{"type":"module"}'))()).toBe("module");
+    expect(await withManifest((p) => writeFileSync(p, '{"name":"cjs"}'))()).toBe("commonjs");
+    // Not a package.json Node reads: no claim about its type, so no hint that blames the missing
+    // "type" (before, each of these read as "not a module package" and the hint said so).
+    expect(await withManifest((p) => writeFileSync(p, "{ not json"))()).toBeUndefined();
+    expect(await withManifest((p) => writeFileSync(p, "[]"))()).toBeUndefined();
+    expect(await withManifest((p) => mkdirSync(p))()).toBeUndefined();
+    // Past the bound (a hole of zeros after the type): not read. Before, read whole, any size.
+    const large = withManifest((p) => {
+      writeFileSync(p, '{"type":"module","pad":"');
+      truncateSync(p, packageJsonMaxBytes + 1);
+    });
+    expect(await large()).toBeUndefined();
+    // A pipe: before, reading it waited for a writer that never came (the process hung).
+    expect(await withManifest(async (p) => void (await execa("mkfifo", [p])))()).toBeUndefined();
   });
 });

@@ -13,7 +13,7 @@
  * answers and what its workload plans are recorded as JSON data (a `Date` as its string, a
  * `bigint` as its digits), so the run checks in memory what `faultline check` reads from the file.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
@@ -44,6 +44,7 @@ import { systemNames, systems, workloadNames, workloads } from "./registry.ts";
 import { commonRunOptionSpec } from "./runOptionSpec.ts";
 
 import { isModulePath } from "./modulePath.ts";
+import { readInputFile } from "./inputFile.ts";
 
 export { isModulePath };
 
@@ -132,7 +133,7 @@ async function importModule(option: string, path: string): Promise<Record<string
     // CommonJS, whose require of faultline's ES modules fails somewhere in their dependencies with
     // a message that names none of this.
     const hint =
-      /\.tsx?$/.test(file) && !isModulePackage(dirname(file))
+      /\.tsx?$/.test(file) && packageTypeOf(dirname(file)) === "commonjs"
         ? `; a .ts file of a package without "type": "module" in its package.json loads as CommonJS: name it .mts, or add "type": "module"`
         : "";
     throw new UsageError(`${option} ${path}: the module failed to load: ${firstLine(message)}${hint}`);
@@ -141,22 +142,37 @@ async function importModule(option: string, path: string): Promise<Record<string
   }
 }
 
-/** Whether the nearest package.json above `dir` says "type": "module" (Node's own rule for .ts/.js). */
-function isModulePackage(dir: string): boolean {
+/**
+ * The largest package.json read for `packageTypeOf`'s hint (npm's own are a few KB). Before, the
+ * nearest one was read whole whatever it was: a pipe (which waited for a writer), any size.
+ */
+export const packageJsonMaxBytes = 1 << 20;
+
+/**
+ * The "type" of the package `dir` is in, by Node's own rule for .ts/.js files: that of the nearest
+ * package.json above it, "commonjs" unless it says "module" (or when there is none). Undefined when
+ * that package.json cannot be read as one: not a regular file, larger than `packageJsonMaxBytes`,
+ * not a JSON object (Node's loader says what is wrong with it; a hint would only mislead). Before,
+ * any of these read as "not a module package", and the hint blamed the missing "type".
+ */
+export function packageTypeOf(dir: string): "module" | "commonjs" | undefined {
   for (let at = dir, depth = 0; depth < 256; depth++) {
     const manifest = join(at, "package.json");
     if (existsSync(manifest)) {
+      let config: unknown;
       try {
-        return (JSON.parse(readFileSync(manifest, "utf8")) as { type?: unknown }).type === "module";
+        config = JSON.parse(readInputFile(manifest, "a package.json", packageJsonMaxBytes));
       } catch {
-        return false;
+        return undefined;
       }
+      if (typeof config !== "object" || config === null || Array.isArray(config)) return undefined;
+      return (config as { type?: unknown }).type === "module" ? "module" : "commonjs";
     }
     const parent = dirname(at);
-    if (parent === at) return false;
+    if (parent === at) return "commonjs";
     at = parent;
   }
-  return false;
+  return undefined;
 }
 
 const firstLine = (text: string): string => text.split("\n").find((l) => l.trim() !== "") ?? text;

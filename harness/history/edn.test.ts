@@ -18,6 +18,8 @@ describe("parseEdn: hand-written cases", () => {
     expect(parseEdn("-9007199254740993")).toBe("-9007199254740993");
     expect(parseEdn("9007199254740991")).toBe(9007199254740991);
     expect(parseEdn("1.5")).toBe(1.5);
+    // One number, as JSON has it; Clojure's = (Knossos's) tells the double apart (see the header).
+    expect(parseEdn("[1 1N 1.0 1e0 1.0M]")).toEqual([1, 1, 1, 1, 1]);
     expect(parseEdn("-2.5e3")).toBe(-2500);
     expect(parseEdn("1.25M")).toBe(1.25);
     expect(parseEdn("1/4")).toBe(0.25);

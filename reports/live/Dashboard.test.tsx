@@ -23,6 +23,15 @@ describe("Dashboard", () => {
     expect(frame).toContain("Faults now: partition n1 | n2 n3; n2 crashed; n3 paused");
   });
 
+  it("gives no rate in the test's first second (a rate over a few ms of it would be a guess)", () => {
+    // Before: "1,235 ops/s" at test time 0.5 s, the fixture's rate over however little had passed.
+    const { lastFrame, unmount } = render(<Dashboard start={startInfo} progress={progressAt(0.5e9, 300)} />);
+    const frame = lastFrame() ?? "";
+    unmount();
+    expect(frame).toContain(" 2%  — ops/s");
+    expect(frame).not.toContain("1,235 ops/s");
+  });
+
   it("waits politely before the first progress report", () => {
     const { lastFrame, unmount } = render(<Dashboard start={startInfo} />);
     const frame = lastFrame() ?? "";

@@ -11,9 +11,16 @@ import type { NodeStatus, RunProgress, RunStartInfo } from "../../harness/runner
 import type { Results } from "../../harness/results.ts";
 import { compareNames } from "../../harness/compareNames.ts";
 import { anomalySection, verdictSection } from "../document.ts";
-import { formatCount, formatDurationNs, formatRate, scrubControls } from "../format.ts";
+import { formatCount, formatDurationNs, scrubControls } from "../format.ts";
 import { ReportView } from "../ReportView.tsx";
-import { formatOffsetNs, fractionDone, nodeState, progressBar, totalCounts } from "./progressLine.ts";
+import {
+  formatOffsetNs,
+  formatOpsRate,
+  fractionDone,
+  nodeState,
+  progressBar,
+  totalCounts,
+} from "./progressLine.ts";
 
 export interface DashboardProps {
   readonly start?: RunStartInfo;
@@ -78,7 +85,7 @@ export function Dashboard({ start, progress, ended = false, results }: Dashboard
             {start === undefined ? "" : ` / ${formatDurationNs(start.timeLimitNs)}`}
             {"  "}
             <Text color="cyan">{progressBar(fraction, barWidth)}</Text>
-            {` ${Math.round(fraction * 100)}%  ${formatRate(progress.opsPerSecond)} ops/s`}
+            {` ${Math.round(fraction * 100)}%  ${formatOpsRate(progress)}`}
           </Text>
           <Text> </Text>
           <Text bold>{"  " + "f".padEnd(fWidth) + "     invoked         ok       fail       info"}</Text>

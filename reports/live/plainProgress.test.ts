@@ -48,6 +48,8 @@ describe("plain progress (CI=true or piped)", () => {
         " n3 paused standby clock -2.00 s cut off from n1]  faults: partition n1 | n2 n3; n2 crashed; n3 paused",
     );
     expect(progressLines[4]).toContain("checking: test 30.00 s / 30.00 s (100%)");
+    // The first line, at test time 0: no rate yet (before, "1,235 ops/s" over no time at all).
+    expect(progressLines[0]).toContain("running: test 0 ns / 30.00 s (0%)  — ops/s  ok 1,149");
     expect(lines).toContain("Verdict: INVALID (anomalies found)");
     expect(lines.some((l) => /✗ bank\s+invalid\s+wrong-total ×1/.test(l))).toBe(true);
     expect(setRawMode).not.toHaveBeenCalled();

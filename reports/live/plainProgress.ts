@@ -8,9 +8,9 @@
 import type { RunObserver, RunProgress, RunStartInfo } from "../../harness/runner/events.ts";
 import type { Results } from "../../harness/results.ts";
 import { verdictSection } from "../document.ts";
-import { formatCount, formatDurationNs, formatRate, scrubControls } from "../format.ts";
+import { formatCount, formatDurationNs, scrubControls } from "../format.ts";
 import { renderLines } from "../text.ts";
-import { describeNode, fractionDone, totalCounts } from "./progressLine.ts";
+import { describeNode, formatOpsRate, fractionDone, totalCounts } from "./progressLine.ts";
 
 export interface PlainProgressOptions {
   /** Least real time between two periodic lines, ms. Default 10 s. */
@@ -35,7 +35,7 @@ export function progressText(progress: RunProgress, start: RunStartInfo | undefi
   const faults = progress.activeFaults.length === 0 ? "" : `  faults: ${progress.activeFaults.join("; ")}`;
   return scrubControls(
     `[real ${formatDurationNs(progress.realElapsedMs * 1e6)}] ${progress.phase}: test ${formatDurationNs(progress.testTimeNs)}${limit}${percent}` +
-      `  ${formatRate(progress.opsPerSecond)} ops/s  ok ${formatCount(t.ok)} fail ${formatCount(t.fail)} info ${formatCount(t.info)}` +
+      `  ${formatOpsRate(progress)}  ok ${formatCount(t.ok)} fail ${formatCount(t.fail)} info ${formatCount(t.info)}` +
       nodes +
       faults,
   );

@@ -2,8 +2,18 @@
  * Pieces of the live view both the Ink dashboard and the plain printer use: the progress bar, the
  * totals over all operation kinds, a node's state in a few words.
  */
+import { throughputSpanMinNs } from "../../harness/history/historyStats.ts";
 import type { NodeStatus, OpCounts, RunProgress } from "../../harness/runner/events.ts";
-import { formatDurationNs } from "../format.ts";
+import { formatDurationNs, formatRate } from "../format.ts";
+
+/**
+ * The rate so far, "1,235 ops/s"; "— ops/s" until the test has run for `throughputSpanMinNs` (1 s,
+ * the stats checker's floor): before, a report in the test's first second gave a rate over however
+ * little of it had passed ("0.0 ops/s" 349 ms into a process-mode run, before its first completion).
+ */
+export function formatOpsRate(progress: RunProgress): string {
+  return progress.testTimeNs < throughputSpanMinNs ? "— ops/s" : `${formatRate(progress.opsPerSecond)} ops/s`;
+}
 
 /** A bar of `width` cells, filled for the fraction done (clamped to [0, 1]). */
 export function progressBar(fraction: number, width: number): string {

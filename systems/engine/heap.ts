@@ -65,8 +65,12 @@ export class Heap {
 
   rememberKey(key: Key, pageId: number): void {
     const kid = keyId(key);
-    if (!this.pageOf.has(kid)) this.keyOrder.push(key);
-    this.pageOf.set(kid, pageId);
+    // One lookup when nothing changes (nearly every call: redo and every update remember the key).
+    const known = this.pageOf.get(kid);
+    if (known !== pageId) {
+      if (known === undefined) this.keyOrder.push(key);
+      this.pageOf.set(kid, pageId);
+    }
     if (pageId >= this.pageCount) this.pageCount = pageId + 1;
   }
 

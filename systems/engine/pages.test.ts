@@ -20,6 +20,24 @@ const versions = fc.array(
   { minLength: 1, maxLength: 4 },
 );
 
+describe("keyId", () => {
+  it("property: is `n` and the number for a number key, `s` and the text for a string, asked once or again", () => {
+    const key = fc.oneof(
+      fc.nat({ max: 70_000 }),
+      fc.integer(),
+      fc.double(),
+      fc.constantFrom(-0, 65_535, 65_536, 0.5, -1, Number.MAX_SAFE_INTEGER, NaN, Infinity),
+      fc.string(),
+    );
+    fc.assert(
+      fc.property(fc.array(key, { maxLength: 20 }), (keys) => {
+        for (const k of [...keys, ...keys]) expect(keyId(k)).toBe(typeof k === "number" ? `n${k}` : `s${k}`);
+      }),
+    );
+    expect(keyId(1)).not.toBe(keyId("1"));
+  });
+});
+
 describe("pages", () => {
   it("encode/decode round-trips any page that fits", () =>
     fc.assert(

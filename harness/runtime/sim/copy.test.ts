@@ -50,6 +50,26 @@ describe("copyJson", () => {
     let deep: unknown = 1;
     for (let i = 0; i < 200; i++) deep = [deep];
     expect(copyJson(deep)).toStrictEqual(viaJson(deep));
+    // An own "__proto__" (as JSON.parse makes it), and a bigint deep inside.
+    const protoKey = JSON.parse('{"a":1,"__proto__":{"b":2}}') as unknown;
+    expect(copyJson(protoKey)).toStrictEqual(viaJson(protoKey));
+    expect(Object.keys(copyJson(protoKey) as object)).toEqual(["a", "__proto__"]);
+    expect(() => copyJson({ a: [{ b: 1n }] })).toThrow(TypeError);
+  });
+
+  it("follows JSON while Object.prototype has an enumerable property or a toJSON", () => {
+    const value = { a: 1, b: { c: [1, { d: 2 }] } };
+    for (const key of ["extra", "toJSON"]) {
+      const proto = Object.prototype as Record<string, unknown>;
+      proto[key] = key === "toJSON" ? () => "replaced" : 7;
+      try {
+        expect(copyJson(value)).toStrictEqual(viaJson(value));
+        expect(JSON.stringify(copyJson(value))).toBe(JSON.stringify(viaJson(value)));
+      } finally {
+        delete proto[key];
+      }
+    }
+    expect(copyJson(value)).toStrictEqual(viaJson(value));
   });
 
   it("property: a deeply frozen value is shared where JSON would give the same, copied elsewhere; nothing mutable is shared", () => {

@@ -111,21 +111,39 @@ function copy(value: unknown, depth: number): unknown {
         return out;
       }
       const proto: unknown = Object.getPrototypeOf(value);
-      if ((proto !== Object.prototype && proto !== null) || "toJSON" in value) throw new NeedsJson();
+      if (proto !== Object.prototype && proto !== null) throw new NeedsJson();
+      // A for-in loop, not Object.keys (no array of keys made per object): it visits the own
+      // enumerable string keys in Object.keys' order, then inherited enumerable ones, of which
+      // there are none while Object.prototype has none (`copyJson` checks that before it starts).
+      // A `toJSON` it would inherit from Object.prototype is checked there too; an own one meets
+      // the loop as a function.
       const out: Record<string, unknown> = {};
-      for (const key of Object.keys(value)) {
+      for (const key in value) {
         const item: unknown = (value as Record<string, unknown>)[key];
-        const type = typeof item;
-        if (item === undefined || type === "function" || type === "symbol") continue;
-        // JSON.parse makes "__proto__" an own property; a plain assignment would set the prototype.
-        if (key === "__proto__") {
-          Object.defineProperty(out, key, {
-            value: copy(item, depth + 1),
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
-        } else out[key] = copy(item, depth + 1);
+        switch (typeof item) {
+          case "string":
+          case "boolean":
+            out[key] = item;
+            break;
+          case "number":
+            // JSON writes NaN and ±Infinity as null, and -0 as 0.
+            out[key] = Number.isFinite(item) ? item + 0 : null;
+            break;
+          case "object":
+            out[key] = item === null ? null : copy(item, depth + 1);
+            break;
+          case "undefined":
+          case "symbol":
+            break;
+          case "function":
+            if (key === "toJSON") throw new NeedsJson();
+            break;
+          default:
+            // A bigint: JSON throws.
+            throw new NeedsJson();
+        }
+        // JSON.parse makes "__proto__" an own property; the assignment above set the prototype.
+        if (key === "__proto__") throw new NeedsJson();
       }
       return out;
     }
@@ -136,12 +154,24 @@ function copy(value: unknown, depth: number): unknown {
 }
 
 /**
+ * Whether Object.prototype has an enumerable property (which a for-in loop would visit) or a
+ * `toJSON` (which JSON would call on every plain object): then every copy takes the JSON round
+ * trip. Never so unless some code changed the prototype.
+ */
+function prototypesChanged(): boolean {
+  if ("toJSON" in Object.prototype) return true;
+  for (const _ in Object.prototype) return true;
+  return false;
+}
+
+/**
  * Returns `JSON.parse(JSON.stringify(value))`, computed faster for plain data, with deeply frozen
  * canonical parts shared (see the header). Throws what `JSON.stringify` throws (cycles, bigints),
  * and a TypeError for a value JSON cannot represent at all (undefined, a function, a symbol).
  */
 export function copyJson(value: unknown): unknown {
   try {
+    if (prototypesChanged()) throw new NeedsJson();
     return copy(value, 0);
   } catch (error) {
     if (!(error instanceof NeedsJson)) throw error;

@@ -34,6 +34,24 @@ describe("timeline", () => {
     );
   });
 
+  it("answers by the history asked about when asks move between frozen histories (the last answer is remembered)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(history, { minLength: 1, maxLength: 4 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat({ max: 9 }), fc.nat({ max: 12_000 })), { maxLength: 40 }),
+        (histories, asks) => {
+          // Unfrozen copies too: they are never remembered, and must not be answered from a frozen one.
+          const all = histories.flatMap((h) => [freezeHistory(h.map((e) => ({ ...e }))), h.slice()]);
+          for (const [which, epoch, lsn] of [...asks, ...asks]) {
+            const h = all[which % all.length]!;
+            const byDefinition = h.some((e) => e.epoch > epoch && lsn >= e.startLsn);
+            expect(superseded(h, epoch, lsn)).toBe(byDefinition);
+          }
+        },
+      ),
+    );
+  });
+
   it("cuts at the smallest start of any later epoch, not the next one", () => {
     const h: EpochStart[] = [
       { epoch: 1, writer: "n1", startLsn: 0 },

@@ -41,15 +41,24 @@ export function cutPoint(history: History, logEpoch: number): number | undefined
  */
 const cutPoints = new WeakMap<History, Map<number, number | undefined>>();
 
+/**
+ * The last answer of `cutPoints` that `superseded` used, by frozen history and epoch: records come
+ * in long runs of one epoch under one timeline (a segment read back, an append's records, a
+ * recovery's listing), so nearly every call asks what the one before it asked.
+ */
+let lastCut: { history: History; epoch: number; cut: number | undefined } | undefined;
+
 /** True when a record at `lsn` written under `epoch` was superseded by a later epoch of `history`. */
 export function superseded(history: History, epoch: number, lsn: number): boolean {
   // Some later epoch starts at or below `lsn` exactly when the smallest such start does.
   let cut: number | undefined;
-  if (Object.isFrozen(history)) {
+  if (lastCut !== undefined && lastCut.history === history && lastCut.epoch === epoch) cut = lastCut.cut;
+  else if (Object.isFrozen(history)) {
     let byEpoch = cutPoints.get(history);
     if (byEpoch === undefined) cutPoints.set(history, (byEpoch = new Map()));
     if (byEpoch.has(epoch)) cut = byEpoch.get(epoch);
     else byEpoch.set(epoch, (cut = cutPoint(history, epoch)));
+    lastCut = { history, epoch, cut };
   } else cut = cutPoint(history, epoch);
   return cut !== undefined && lsn >= cut;
 }

@@ -285,6 +285,130 @@ describe("the simulated disk's faults", () => {
     expect(disk.remove("f")).toBe(true);
   });
 
+  it("property: the platter under unsynced changes, failed fsyncs and rot is exactly what was fsynced, rot included", () => {
+    // The disk keeps only the page cache and what each unsynced change replaced; this reference
+    // keeps the platter's bytes themselves. Every read must be the reference's page cache, and at
+    // the end the platter must be exactly the reference's: seen after a crash that loses every
+    // unsynced write (when no truncate is unsynced: a crash keeps a prefix of those), or after a
+    // failed fsync (which drops every unsynced change).
+    const step = fc.oneof(
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          kind: fc.constant("write" as const),
+          file: fc.constantFrom("a", "b"),
+          offset: fc.nat(12),
+          data: fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 6 }),
+        }),
+      },
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          kind: fc.constant("append" as const),
+          file: fc.constantFrom("a", "b"),
+          data: fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 6 }),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant("truncate" as const),
+          file: fc.constantFrom("a", "b"),
+          size: fc.nat(14),
+        }),
+      },
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          kind: fc.constant("fsync" as const),
+          file: fc.constantFrom("a", "b"),
+          fails: fc.boolean(),
+        }),
+      },
+      {
+        weight: 2,
+        arbitrary: fc.record({ kind: fc.constant("corrupt" as const), file: fc.constantFrom("a", "b") }),
+      },
+    );
+    const loseAll: CrashModel = {
+      writeSurvivalProbability: 0,
+      tornWriteProbability: 0,
+      sectorBytes: 1,
+      directoryChangesMaySurvive: false,
+    };
+    fc.assert(
+      fc.property(
+        fc.array(step, { minLength: 4, maxLength: 30 }),
+        fc.nat(),
+        fc.boolean(),
+        (steps, seed, crash) => {
+          const disk = new SimDiskState();
+          const ref = new Map<string, { durable: number[]; current: number[]; truncated: boolean }>();
+          // Each file starts with fsynced bytes (zeros among them), for rot to hit under later writes.
+          const initial = [1, 2, 0, 3, 1, 2, 0, 3];
+          for (const file of ["a", "b"]) {
+            disk.write(file, 0, new Uint8Array(initial));
+            disk.fsync(file);
+            ref.set(file, { durable: initial.slice(), current: initial.slice(), truncated: false });
+          }
+          disk.fsyncDir();
+          // The disk and the reference draw rot from random streams of the same seed.
+          const diskRandom = new SeededRandom(seed, "rot");
+          const refRandom = new SeededRandom(seed, "rot");
+          for (const s of steps) {
+            const f = ref.get(s.file)!;
+            if (s.kind === "write") {
+              disk.write(s.file, s.offset, new Uint8Array(s.data));
+              f.current = writeAt(f.current, s.offset, s.data);
+            } else if (s.kind === "append") {
+              disk.append(s.file, new Uint8Array(s.data));
+              f.current = writeAt(f.current, f.current.length, s.data);
+            } else if (s.kind === "truncate") {
+              disk.truncate(s.file, s.size);
+              f.current = truncateTo(f.current, s.size);
+              f.truncated = true;
+            } else if (s.kind === "fsync") {
+              if (s.fails) {
+                disk.setFaults({ fsyncFails: "once" });
+                expect(() => disk.fsync(s.file)).toThrow(DiskError);
+                f.current = f.durable.slice();
+              } else {
+                expect(disk.fsync(s.file)).toBe(true);
+                f.durable = f.current.slice();
+              }
+              f.truncated = false;
+            } else {
+              // The reference's rot: a non-zero byte of the platter, uniformly, xor a non-zero mask;
+              // the page cache's byte too where it still equals the platter's.
+              const offset = disk.corrupt(s.file, diskRandom);
+              const nonZero = f.durable.flatMap((b, i) => (b === 0 ? [] : [i]));
+              if (nonZero.length === 0) {
+                expect(offset).toBeUndefined();
+                continue;
+              }
+              const at = nonZero[refRandom.int(nonZero.length)]!;
+              const mask = refRandom.intBetween(1, 255);
+              expect(offset).toBe(at);
+              const before = f.durable[at]!;
+              f.durable[at] = before ^ mask;
+              if (at < f.current.length && f.current[at] === before) f.current[at] = before ^ mask;
+            }
+            expect([...disk.read(s.file)!]).toEqual(f.current);
+          }
+          for (const [file, f] of ref) {
+            if (crash && !f.truncated) continue;
+            disk.setFaults({ fsyncFails: "once" });
+            expect(() => disk.fsync(file)).toThrow(DiskError);
+            expect([...disk.read(file)!], file).toEqual(f.durable);
+          }
+          disk.crash(new SeededRandom(seed, "crash"), loseAll);
+          for (const [file, f] of ref) expect([...disk.read(file)!], file).toEqual(f.durable);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it("rot at rest flips exactly one non-zero byte on the platter, and reads see it", () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 1, maxLength: 40 }), fc.nat(), (bytes, seed) => {

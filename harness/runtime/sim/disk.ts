@@ -1,8 +1,11 @@
 /**
- * The simulated disk's state: a directory of names pointing at files, and per file the bytes on
- * the platter (`durable`), the bytes the node sees (`current`: the page cache, every change
- * included) and the changes not yet fsynced. It models what real storage does at a power loss,
- * harshly (as the `Disk` contract in ../types.ts allows):
+ * The simulated disk's state: a directory of names pointing at files, and per file the bytes the
+ * node sees (`current`: the page cache, every change included) and the changes not yet fsynced,
+ * each with what it overwrote, so the bytes on the platter are `current` with those changes undone
+ * (`durableOf`). The platter's bytes are made only when a crash, a failed fsync or rot at rest
+ * needs them: after an fsync the page cache is the platter, so a second copy of every file, kept
+ * up to date at every fsync, would be copied into for nothing. It models what real storage does at
+ * a power loss, harshly (as the `Disk` contract in ../types.ts allows):
  *
  * - Data: any subset of a file's unsynced writes may have reached the platter, in any order, and
  *   each may be torn: only a prefix of it, cut at a sector boundary, got there. A truncate is
@@ -72,6 +75,11 @@ export class GrowableBytes {
     return this.buffer.slice(0, this.length);
   }
 
+  /** A copy of the content in [start, end) (`end` at most `length`). */
+  slice(start: number, end: number): Uint8Array {
+    return this.buffer.slice(start, end);
+  }
+
   /**
    * A copy with the same room to grow: a crash makes each file's page cache a clone of its
    * platter, and a clone sized to the content had to grow (a copy of the whole file) at the
@@ -88,14 +96,55 @@ export type UnsyncedChange =
   | { readonly kind: "write"; readonly offsetBytes: number; readonly data: Uint8Array }
   | { readonly kind: "truncate"; readonly sizeBytes: number };
 
+/**
+ * What one unsynced change replaced in the page cache: the file's length before it, and the bytes
+ * it overwrote below that length (from `offsetBytes` on; none for bytes past the end, or for a
+ * truncate that grew the file).
+ */
+interface Undo {
+  readonly lengthBefore: number;
+  readonly offsetBytes: number;
+  readonly overwritten: Uint8Array | undefined;
+}
+
 /** One file, whatever name the directory gives it. */
 export interface SimFile {
-  /** Content on the platter (as of the last fsync of this file). */
-  durable: GrowableBytes;
-  /** Content the node sees: durable plus every unsynced change. */
+  /** Content the node sees: the platter's bytes plus every unsynced change. */
   current: GrowableBytes;
   /** Changes since the last fsync of this file, in issue order. */
   unsynced: UnsyncedChange[];
+  /** For each unsynced change, at the same index, what it replaced. */
+  undo: Undo[];
+}
+
+/** Applies `change` to the page cache of `state`, remembering what it replaced, and keeps it as unsynced. */
+function applyUnsynced(state: SimFile, change: UnsyncedChange): void {
+  const current = state.current;
+  const lengthBefore = current.length;
+  const offsetBytes = change.kind === "write" ? change.offsetBytes : change.sizeBytes;
+  const endBytes = change.kind === "write" ? change.offsetBytes + change.data.length : lengthBefore;
+  const overwritten =
+    offsetBytes < lengthBefore && endBytes > offsetBytes
+      ? current.slice(offsetBytes, Math.min(endBytes, lengthBefore))
+      : undefined;
+  applyChange(current, change);
+  state.unsynced.push(change);
+  state.undo.push({ lengthBefore, offsetBytes, overwritten });
+}
+
+/** Takes the unsynced changes of `bytes` (a copy of a page cache) back, newest first: the platter's bytes. */
+function undoAll(bytes: GrowableBytes, undo: readonly Undo[]): GrowableBytes {
+  for (let i = undo.length - 1; i >= 0; i--) {
+    const u = undo[i]!;
+    bytes.truncate(u.lengthBefore);
+    if (u.overwritten !== undefined) bytes.write(u.offsetBytes, u.overwritten);
+  }
+  return bytes;
+}
+
+/** The bytes on the platter of `state` (as of its last fsync), made anew. */
+function durableOf(state: SimFile): GrowableBytes {
+  return undoAll(state.current.clone(), state.undo);
 }
 
 type DirectoryChange =
@@ -244,7 +293,7 @@ export class SimDiskState {
     let state = this.names.get(file);
     if (state === undefined) {
       this.needSpace(file, what);
-      state = { durable: new GrowableBytes(), current: new GrowableBytes(), unsynced: [] };
+      state = { current: new GrowableBytes(), unsynced: [], undo: [] };
       this.names.set(file, state);
       this.unsyncedDirectory.push({ kind: "create", name: file, file: state });
     } else if (endBytes > state.current.length) {
@@ -256,24 +305,18 @@ export class SimDiskState {
   /** `data` must already be a private copy (`copyForWrite`); the disk keeps it. */
   write(file: string, offsetBytes: number, data: Uint8Array): void {
     const state = this.fileFor(file, "write", offsetBytes + data.length);
-    const change: UnsyncedChange = { kind: "write", offsetBytes, data };
-    applyChange(state.current, change);
-    state.unsynced.push(change);
+    applyUnsynced(state, { kind: "write", offsetBytes, data });
   }
 
   append(file: string, data: Uint8Array): void {
     const length = this.names.get(file)?.current.length ?? 0;
     const state = this.fileFor(file, "append", length + data.length);
-    const change: UnsyncedChange = { kind: "write", offsetBytes: state.current.length, data };
-    applyChange(state.current, change);
-    state.unsynced.push(change);
+    applyUnsynced(state, { kind: "write", offsetBytes: state.current.length, data });
   }
 
   truncate(file: string, sizeBytes: number): void {
     const state = this.fileFor(file, "truncate", sizeBytes);
-    const change: UnsyncedChange = { kind: "truncate", sizeBytes };
-    applyChange(state.current, change);
-    state.unsynced.push(change);
+    applyUnsynced(state, { kind: "truncate", sizeBytes });
   }
 
   /**
@@ -288,15 +331,15 @@ export class SimDiskState {
     if (fails !== undefined && (only === undefined || only.includes(file))) {
       if (fails === "once") this.faults = { ...this.faults, fsyncFails: undefined };
       const lost = state.unsynced.length;
-      state.current = state.durable.clone();
+      undoAll(state.current, state.undo);
       state.unsynced = [];
+      state.undo = [];
       throw new DiskError("EIO", `fsync(${file}): input/output error; ${lost} unsynced changes lost`);
     }
-    for (const change of state.unsynced) {
-      applyChange(state.durable, change);
-      if (change.kind === "write") this.retire(change.data);
-    }
+    // The page cache now is the platter: nothing to copy.
+    for (const change of state.unsynced) if (change.kind === "write") this.retire(change.data);
     state.unsynced = [];
+    state.undo = [];
     return true;
   }
 
@@ -339,7 +382,7 @@ export class SimDiskState {
   corrupt(file: string, random: Random): number | undefined {
     const state = this.names.get(file);
     if (state === undefined) return undefined;
-    const durable = state.durable;
+    const durable = state.undo.length === 0 ? state.current : durableOf(state);
     let nonZero = 0;
     for (let i = 0; i < durable.length; i++) if (durable.byteAt(i) !== 0) nonZero++;
     if (nonZero === 0) return undefined;
@@ -350,7 +393,15 @@ export class SimDiskState {
     }
     const mask = random.intBetween(1, 255);
     const before = durable.byteAt(offset);
-    durable.setByte(offset, before ^ mask);
+    // The platter's byte lies in what the first unsynced change that replaced it kept, or, when
+    // none did, in the page cache (where it is also the cache's byte).
+    const holder = state.undo.find(
+      (u) =>
+        u.overwritten !== undefined &&
+        offset >= u.offsetBytes &&
+        offset < u.offsetBytes + u.overwritten.length,
+    );
+    if (holder !== undefined) holder.overwritten![offset - holder.offsetBytes] = before ^ mask;
     if (offset < state.current.length && state.current.byteAt(offset) === before) {
       state.current.setByte(offset, before ^ mask);
     }
@@ -392,6 +443,8 @@ function crashFile(state: SimFile, random: Random, model: CrashModel): Omit<Cras
   let writesLost = 0;
   const tornBytes: number[] = [];
   if (changes.length > 0) {
+    // The platter's bytes, made from the page cache (which then becomes them, with what survives).
+    const durable = undoAll(state.current, state.undo);
     const truncates = changes.filter((c) => c.kind === "truncate").length;
     const truncatesKept = truncates > 0 ? random.intBetween(0, truncates) : 0;
     // Groups of writes between the truncates that reached the platter, each followed by its truncate.
@@ -409,10 +462,10 @@ function crashFile(state: SimFile, random: Random, model: CrashModel): Omit<Cras
           data = data.subarray(0, Math.min(keep, data.length - 1));
           tornBytes.push(data.length);
         }
-        state.durable.write(write.offsetBytes, data);
+        durable.write(write.offsetBytes, data);
       }
       group = [];
-      if (barrier !== undefined) applyChange(state.durable, barrier);
+      if (barrier !== undefined) applyChange(durable, barrier);
     };
     for (const change of changes) {
       if (change.kind === "truncate") {
@@ -426,12 +479,12 @@ function crashFile(state: SimFile, random: Random, model: CrashModel): Omit<Cras
       } else if (change.data.length > 0) writesLost++;
     }
     flush(undefined);
-    state.current = state.durable.clone();
   }
   // With no unsynced change the page cache already holds exactly the platter's bytes (every path
   // that changes one without a change of the other keeps them equal: an fsync's failure clones,
   // `corrupt` flips both): it is kept, not cloned (a whole-file copy per file per crash, the
   // segment and the materialised log growing with the run).
   state.unsynced = [];
+  state.undo = [];
   return { writesKept, writesLost, tornBytes };
 }

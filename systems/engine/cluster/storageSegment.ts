@@ -171,8 +171,35 @@ function shareableStored(s: Stored): Stored | undefined {
   return Object.freeze(s);
 }
 
+/**
+ * The stored records of a run of lines `segmentsRead` remembers, the first `count` of them: each
+ * the very object `parseSegment` hands out for its line (an item of the run, not a new parse).
+ */
+export interface RememberedLines {
+  readonly items: readonly (Stored | undefined)[];
+  readonly count: number;
+}
+
+/** What `parseSegment` read, and which remembered runs of lines it came from. */
+export interface ParsedSegment {
+  /** The records of the good lines, in file order. */
+  readonly stored: Stored[];
+  /** Lines that failed their checksum. */
+  readonly bad: number;
+  /** The remembered run `stored` begins with (its first `count` items), when every one was handed out as is. */
+  readonly begins: RememberedLines | undefined;
+  /** The run remembered for this file (`stored` begins with all of its items), when every item is one. */
+  readonly remembered: RememberedLines | undefined;
+}
+
+/** Whether every one of the first `count` items is defined (handed out as is). */
+function allDefined(items: readonly (Stored | undefined)[], count: number): boolean {
+  for (let i = 0; i < count; i++) if (items[i] === undefined) return false;
+  return true;
+}
+
 /** The records of a segment file's lines, in file order, and how many lines failed their checksum. */
-export function parseSegment(bytes: Uint8Array): { readonly stored: Stored[]; readonly bad: number } {
+export function parseSegment(bytes: Uint8Array): ParsedSegment {
   // The lines read whole and good so far, for `segmentsRead`: where each ends, what it held.
   let ends: number[];
   let items: (Stored | undefined)[];
@@ -204,6 +231,10 @@ export function parseSegment(bytes: Uint8Array): { readonly stored: Stored[]; re
     if (ends.length > 0) start = ends.at(-1)!;
   }
   const rememberedCount = ends.length;
+  const begins =
+    known !== undefined && allDefined(known.items, known.count)
+      ? { items: known.items, count: known.count }
+      : undefined;
   while (start < bytes.length) {
     const newline = bytes.indexOf(0x0a, start);
     const end = newline < 0 ? bytes.length : newline;
@@ -223,9 +254,42 @@ export function parseSegment(bytes: Uint8Array): { readonly stored: Stored[]; re
     }
     start = end + 1;
   }
-  if (ends.length > rememberedCount) segmentsRead.remember(bytes, ends, items);
-  return { stored, bad };
+  let remembered: RememberedLines | undefined;
+  if (ends.length > rememberedCount) {
+    segmentsRead.remember(bytes, ends, items);
+    if (allDefined(items, items.length)) remembered = { items, count: items.length };
+  }
+  return { stored, bad, begins, remembered };
 }
+
+/**
+ * What keeping the stored records of a remembered run of lines left in an empty segment (see
+ * `keptStates`): its records (a copy of its own, never changed), log end, highest end, the strict
+ * walk's state, and the LSNs it reported dropped, in order.
+ */
+interface KeptState {
+  readonly count: number;
+  /** The timeline they were kept under, as JSON (which records it supersedes depends on it alone). */
+  readonly history: string;
+  readonly records: ReadonlyMap<number, Stored>;
+  readonly endLsn: number;
+  readonly heldEnd: number;
+  readonly strict: { readonly end: number; readonly lastLsn: number; readonly valid: boolean };
+  readonly dropped: readonly number[];
+}
+
+/**
+ * Per remembered run of lines (by its items array, held weakly with the run), the state keeping
+ * all of its records left in an empty segment under a timeline: a memo of a pure function. A
+ * restarted replica keeps every record of its segment again (thousands at every restart, each a
+ * few map operations: in a 300 s run, 1.6 million keeps), and its segment begins with a run read
+ * before (by it or a peer holding the same lines); the records are the same frozen objects, kept
+ * in the same order from the same empty state, so keeping them again can only reach this state.
+ */
+const keptStates = new WeakMap<readonly (Stored | undefined)[], KeptState>();
+
+/** Loads that resumed from a remembered state (for tests). */
+export let loadsResumed = 0;
 
 /** Pushes the stored records of the good lines in `bytes[start, end)`; returns how many lines were bad. */
 function parseLines(bytes: Uint8Array, start: number, end: number, out: Stored[]): number {
@@ -261,6 +325,8 @@ export class StorageSegment {
    * whole log (thousands of them after each failover, on every replica).
    */
   private strict = { end: 0, lastLsn: -1, valid: true };
+  /** While a load keeps records: the LSNs its keeps reported to `dropped`, in order. */
+  private droppedLog: number[] | undefined;
 
   constructor(
     private readonly rt: Runtime,
@@ -286,11 +352,58 @@ export class StorageSegment {
     if (bytes !== undefined) {
       const parsed = parseSegment(bytes);
       bad = parsed.bad;
-      for (const stored of parsed.stored) this.keep(stored);
+      this.keepAll(parsed);
     }
     const dropped = this.dropSuperseded();
     this.fsyncedEnd = this.endLsn;
     return { bad, dropped };
+  }
+
+  /**
+   * Keeps every record of a parsed file, in order, into the empty segment, resuming from the
+   * state a remembered run's records left (`keptStates`) when the file begins with that run and
+   * the timeline is the one they were kept under, and remembering the state the run remembered
+   * for this file leaves.
+   */
+  private keepAll(parsed: ParsedSegment): void {
+    const { stored, begins, remembered } = parsed;
+    const history = JSON.stringify(this.history());
+    // What this load's keeps report to `dropped` (a state remembered must replay them).
+    const droppedNow: number[] = [];
+    this.droppedLog = droppedNow;
+    try {
+      let from = 0;
+      const state = begins === undefined ? undefined : keptStates.get(begins.items);
+      if (state !== undefined && state.history === history && state.count <= begins!.count) {
+        state.records.forEach((s, lsn) => this.records.set(lsn, s));
+        this.endLsn = state.endLsn;
+        this.heldEnd = state.heldEnd;
+        this.strict = { ...state.strict };
+        for (const lsn of state.dropped) {
+          this.dropped(lsn);
+          droppedNow.push(lsn);
+        }
+        from = state.count;
+        loadsResumed++;
+      }
+      const rememberAt = remembered !== undefined && remembered.count > from ? remembered.count : -1;
+      for (let i = from; i < stored.length; i++) {
+        this.keep(stored[i]!);
+        if (i + 1 === rememberAt) {
+          keptStates.set(remembered!.items, {
+            count: rememberAt,
+            history,
+            records: new Map(this.records),
+            endLsn: this.endLsn,
+            heldEnd: this.heldEnd,
+            strict: { ...this.strict },
+            dropped: droppedNow.slice(),
+          });
+        }
+      }
+    } finally {
+      this.droppedLog = undefined;
+    }
   }
 
   /** Keeps a record in memory unless it holds one as new or the timeline superseded it. */
@@ -299,13 +412,25 @@ export class StorageSegment {
     if (have !== undefined && have.epoch >= stored.epoch) return false;
     if (superseded(this.history(), stored.epoch, stored.record.lsn)) return false;
     this.records.set(stored.record.lsn, stored);
+    const end = stored.record.lsn + stored.record.sizeBytes;
+    if (
+      have === undefined &&
+      stored.record.lsn === this.endLsn &&
+      this.endLsn !== 0 &&
+      !this.records.has(end)
+    ) {
+      // A new record at the log end with nothing held at its end (nearly every record an append or
+      // a load keeps): the walk from the log end would take it and stop there.
+      this.heldEnd = Math.max(this.heldEnd, end);
+      this.endLsn = end;
+      return true;
+    }
     if (
       have !== undefined &&
       stored.record.lsn < this.strict.end &&
       (have.record.prevLsn !== stored.record.prevLsn || have.record.sizeBytes !== stored.record.sizeBytes)
     )
       this.strict.valid = false;
-    const end = stored.record.lsn + stored.record.sizeBytes;
     if (have !== undefined && have.record.lsn + have.record.sizeBytes === this.heldEnd && end < this.heldEnd)
       this.recomputeHeldEnd();
     else this.heldEnd = Math.max(this.heldEnd, end);
@@ -313,6 +438,7 @@ export class StorageSegment {
       // A different record replaced: pages built on the old one must go, and the new one is not
       // fsynced yet. (A new writer resending the same record under its epoch changes nothing.)
       this.dropped(stored.record.lsn);
+      this.droppedLog?.push(stored.record.lsn);
       this.fsyncedEnd = Math.min(this.fsyncedEnd, stored.record.lsn);
     }
     if (have !== undefined && stored.record.lsn < this.endLsn) this.recomputeEnd(0);

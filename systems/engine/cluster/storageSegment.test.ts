@@ -321,7 +321,7 @@ describe("a segment's log end", () => {
 });
 
 describe("loading a segment", () => {
-  it("property: ends where keeping every record of the file from empty ends, whether it resumed from a remembered state or not", async () => {
+  it("property: ends where keeping every record of the file from empty ends, whether it resumed from a remembered state or not, under timelines that grow or change", async () => {
     // Frozen flat records on a grid (so their lines are remembered and handed out as is), some at
     // the same LSN under several epochs with other contents (replacements, reported dropped).
     const recordAt = (at: number, steps: number, xid: number): WalRecord =>
@@ -338,21 +338,25 @@ describe("loading a segment", () => {
         at: fc.nat({ max: 12 }),
         steps: fc.integer({ min: 1, max: 2 }),
         xid: fc.integer({ min: 1, max: 2 }),
-        epoch: fc.integer({ min: 1, max: 3 }),
+        epoch: fc.integer({ min: 1, max: 5 }),
       })
       .map(({ at, steps, xid, epoch }): Stored => ({ epoch, record: recordAt(at, steps, xid) }));
+    // Timelines that grow (by an epoch starting inside the records, or above all of them: a
+    // state kept under the shorter one still decides alike), and one that differs.
+    const e1 = { epoch: 1, writer: "n1", startLsn: 0 };
     const histories: History[] = [
-      [{ epoch: 1, writer: "n1", startLsn: 0 }],
-      [
-        { epoch: 1, writer: "n1", startLsn: 0 },
-        { epoch: 2, writer: "n2", startLsn: 60 },
-      ],
+      [e1],
+      [e1, { epoch: 2, writer: "n2", startLsn: 60 }],
+      [e1, { epoch: 2, writer: "n2", startLsn: 60 }, { epoch: 3, writer: "n1", startLsn: 500 }],
+      [e1, { epoch: 4, writer: "n2", startLsn: 500 }],
+      [e1, { epoch: 4, writer: "n2", startLsn: 500 }, { epoch: 5, writer: "n1", startLsn: 30 }],
+      [e1, { epoch: 2, writer: "n2", startLsn: 40 }],
     ];
     const resumedBefore = loadsResumed;
     await fc.assert(
       fc.asyncProperty(
         fc.array(line, { minLength: 1, maxLength: 24 }),
-        fc.array(fc.record({ length: fc.nat(), history: fc.nat({ max: 1 }), torn: fc.boolean() }), {
+        fc.array(fc.record({ length: fc.nat(), history: fc.nat({ max: 5 }), torn: fc.boolean() }), {
           minLength: 1,
           maxLength: 6,
         }),

@@ -25,7 +25,7 @@ import {
 import type { Durability } from "../durability.ts";
 import type { WalRecord } from "../wal.ts";
 import { sameRecord } from "./storagePages.ts";
-import { cutPoint, superseded, type History } from "./timeline.ts";
+import { cutPoint, superseded, type EpochStart, type History } from "./timeline.ts";
 
 /** A record with the epoch of the writer that sent it. */
 export interface Stored {
@@ -264,14 +264,18 @@ export function parseSegment(bytes: Uint8Array): ParsedSegment {
 
 /**
  * What keeping the stored records of a remembered run of lines left in an empty segment (see
- * `keptStates`): its records (a copy of its own, never changed), log end, highest end, the strict
- * walk's state, and the LSNs it reported dropped, in order.
+ * `keptStates`): its records (as two arrays, which cost a fraction of a map's copy to make and to
+ * hold), log end, highest end, the strict walk's state, and the LSNs it reported dropped, in order.
  */
 interface KeptState {
   readonly count: number;
-  /** The timeline they were kept under, as JSON (which records it supersedes depends on it alone). */
-  readonly history: string;
-  readonly records: ReadonlyMap<number, Stored>;
+  /** The timeline they were kept under (a copy): which of them it supersedes is all it decides. */
+  readonly history: readonly EpochStart[];
+  /** The highest LSN among them (kept or not). */
+  readonly maxLsn: number;
+  /** The records held, in the map's order: their LSNs, and the stored records at the same index. */
+  readonly lsns: readonly number[];
+  readonly stored: readonly Stored[];
   readonly endLsn: number;
   readonly heldEnd: number;
   readonly strict: { readonly end: number; readonly lastLsn: number; readonly valid: boolean };
@@ -290,6 +294,23 @@ const keptStates = new WeakMap<readonly (Stored | undefined)[], KeptState>();
 
 /** Loads that resumed from a remembered state (for tests). */
 export let loadsResumed = 0;
+
+/**
+ * Whether keeping records whose LSNs are at most `maxLsn` under `history` decides exactly as under
+ * `base`: `history` is `base` with epochs added after it (timelines only grow) that all start
+ * above `maxLsn`, so it supersedes none of those records that `base` did not (a record is
+ * superseded by a later epoch that starts at or below its LSN). A failover between two restarts
+ * adds an epoch, which starts at the recovery point, above what the replica read before.
+ */
+function decidesAlike(history: History, base: readonly EpochStart[], maxLsn: number): boolean {
+  if (history.length < base.length) return false;
+  for (let i = 0; i < base.length; i++) {
+    const [a, b] = [history[i]!, base[i]!];
+    if (a.epoch !== b.epoch || a.startLsn !== b.startLsn || a.writer !== b.writer) return false;
+  }
+  for (let i = base.length; i < history.length; i++) if (!(history[i]!.startLsn > maxLsn)) return false;
+  return true;
+}
 
 /** Pushes the stored records of the good lines in `bytes[start, end)`; returns how many lines were bad. */
 function parseLines(bytes: Uint8Array, start: number, end: number, out: Stored[]): number {
@@ -367,15 +388,21 @@ export class StorageSegment {
    */
   private keepAll(parsed: ParsedSegment): void {
     const { stored, begins, remembered } = parsed;
-    const history = JSON.stringify(this.history());
+    const history = this.history();
     // What this load's keeps report to `dropped` (a state remembered must replay them).
     const droppedNow: number[] = [];
     this.droppedLog = droppedNow;
     try {
       let from = 0;
+      let maxLsn = Number.NEGATIVE_INFINITY;
       const state = begins === undefined ? undefined : keptStates.get(begins.items);
-      if (state !== undefined && state.history === history && state.count <= begins!.count) {
-        state.records.forEach((s, lsn) => this.records.set(lsn, s));
+      if (
+        state !== undefined &&
+        state.count <= begins!.count &&
+        decidesAlike(history, state.history, state.maxLsn)
+      ) {
+        const { lsns, stored: held } = state;
+        for (let i = 0; i < lsns.length; i++) this.records.set(lsns[i]!, held[i]!);
         this.endLsn = state.endLsn;
         this.heldEnd = state.heldEnd;
         this.strict = { ...state.strict };
@@ -384,16 +411,26 @@ export class StorageSegment {
           droppedNow.push(lsn);
         }
         from = state.count;
+        maxLsn = state.maxLsn;
         loadsResumed++;
       }
       const rememberAt = remembered !== undefined && remembered.count > from ? remembered.count : -1;
       for (let i = from; i < stored.length; i++) {
         this.keep(stored[i]!);
+        maxLsn = Math.max(maxLsn, stored[i]!.record.lsn);
         if (i + 1 === rememberAt) {
+          const lsns: number[] = [];
+          const held: Stored[] = [];
+          this.records.forEach((s, lsn) => {
+            lsns.push(lsn);
+            held.push(s);
+          });
           keptStates.set(remembered!.items, {
             count: rememberAt,
-            history,
-            records: new Map(this.records),
+            history: history.map((e) => ({ epoch: e.epoch, writer: e.writer, startLsn: e.startLsn })),
+            maxLsn,
+            lsns,
+            stored: held,
             endLsn: this.endLsn,
             heldEnd: this.heldEnd,
             strict: { ...this.strict },

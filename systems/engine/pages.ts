@@ -107,22 +107,24 @@ function tupleJson(key: Key, versions: readonly Version[]): string {
   return text + "]]";
 }
 
+/** A version's JSON, its encoded size, and the `xmax` they were made for (see `versionCache`). */
+interface VersionJson {
+  xmax: number;
+  json: string;
+  bytes: number;
+  readonly valueJson: string;
+  readonly valueBytes: number;
+}
+
 /**
  * Each version's JSON (`[xmin,xmax,value]`) and its encoded size, cached per version until its
  * `xmax` changes (a version's `xmin` and `value` never change). The value's JSON is kept apart, so
  * a changed `xmax` (a version is superseded once) rebuilds the line around it without walking the
- * value again: a list's value is the whole list.
+ * value again: a list's value is the whole list. The entry is rebuilt in place then (a version's
+ * own, never shared), not replaced: every update supersedes a version, and a weak map's insertion
+ * costs several times its lookup.
  */
-const versionCache = new WeakMap<
-  Version,
-  {
-    readonly xmax: number;
-    readonly json: string;
-    readonly bytes: number;
-    readonly valueJson: string;
-    readonly valueBytes: number;
-  }
->();
+const versionCache = new WeakMap<Version, VersionJson>();
 
 export function versionSize(xmin: number, xmax: number, value: unknown): number {
   return utf8Length(JSON.stringify([xmin, xmax, value]));
@@ -130,11 +132,19 @@ export function versionSize(xmin: number, xmax: number, value: unknown): number 
 
 function cachedVersion(v: Version): { readonly json: string; readonly bytes: number } {
   const cached = versionCache.get(v);
-  if (cached !== undefined && cached.xmax === v.xmax) return cached;
+  if (cached !== undefined) {
+    if (cached.xmax !== v.xmax) {
+      const xmin = String(v.xmin);
+      const xmax = String(v.xmax);
+      cached.xmax = v.xmax;
+      cached.json = `[${xmin},${xmax},${cached.valueJson}]`;
+      cached.bytes = 4 + xmin.length + xmax.length + cached.valueBytes;
+    }
+    return cached;
+  }
   // As an array element, so an undefined value is `null` as in JSON.stringify([xmin, xmax, value]).
-  const valueJson = cached?.valueJson ?? JSON.stringify([v.value]).slice(1, -1);
-  const valueBytes = cached?.valueBytes ?? utf8Length(valueJson);
-  return cacheVersion(v, valueJson, valueBytes);
+  const valueJson = JSON.stringify([v.value]).slice(1, -1);
+  return cacheVersion(v, valueJson, utf8Length(valueJson));
 }
 
 /** Caches `v`'s JSON around its value's (`valueJson`, `valueBytes` long in UTF-8). */
@@ -146,7 +156,7 @@ function cacheVersion(
   // xmin and xmax are transaction ids (whole numbers), whose JSON is their decimal digits.
   const xmin = String(v.xmin);
   const xmax = String(v.xmax);
-  const entry = {
+  const entry: VersionJson = {
     xmax: v.xmax,
     json: `[${xmin},${xmax},${valueJson}]`,
     bytes: 4 + xmin.length + xmax.length + valueBytes,
